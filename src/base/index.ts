@@ -1,0 +1,7 @@
+/**
+ * base: dependency-free building blocks every layer may import — time as a value, Result,
+ * injected randomness. No I/O here.
+ */
+export * from './time.js';
+export * from './result.js';
+export * from './random.js';

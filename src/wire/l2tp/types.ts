@@ -1,0 +1,215 @@
+/**
+ * Typed values of L2TPv2 messages (RFC 2661). This file is the contract between the codec
+ * (`parse*` / `emit*` in this folder) and the control plane (`src/l2tp`). Cores only ever see these
+ * well-formed values; raw bytes stay in the codec.
+ */
+
+/** A 16-bit tunnel id (0 = "not yet assigned" in SCCRQ / StopCCN before SCCRP). */
+export type TunnelId = number & { readonly __brand: 'TunnelId' };
+/** A 16-bit session id (0 = control messages that are not session-scoped). */
+export type SessionId = number & { readonly __brand: 'SessionId' };
+/** Brand a number as a TunnelId. */
+export const tunnelId = (n: number): TunnelId => n as TunnelId;
+/** Brand a number as a SessionId. */
+export const sessionId = (n: number): SessionId => n as SessionId;
+
+/** RFC 2661 §3.2 Message Type AVP values. */
+export const MessageType = {
+  SCCRQ: 1,
+  SCCRP: 2,
+  SCCCN: 3,
+  StopCCN: 4,
+  HELLO: 6,
+  OCRQ: 7,
+  OCRP: 8,
+  OCCN: 9,
+  ICRQ: 10,
+  ICRP: 11,
+  ICCN: 12,
+  CDN: 14,
+  WEN: 15,
+  SLI: 16,
+} as const;
+/** A known message type number. */
+export type MessageType = (typeof MessageType)[keyof typeof MessageType];
+
+/** RFC 2661 §4.4.2 Result Code AVP (and error code / message). */
+export interface ResultCode {
+  readonly result: number;
+  readonly error?: number;
+  readonly message?: string;
+}
+
+/** RFC 2661 §4.4.5 Q.931 Cause Code AVP. */
+export interface Q931Cause {
+  readonly cause: number;
+  readonly msg: number;
+  readonly advisory?: string;
+}
+
+/** RFC 2661 §4.4.6 Call Errors AVP. */
+export interface CallErrors {
+  readonly crcErrors: number;
+  readonly framingErrors: number;
+  readonly hardwareOverruns: number;
+  readonly bufferOverruns: number;
+  readonly timeoutErrors: number;
+  readonly alignmentErrors: number;
+}
+
+/** RFC 2661 §4.4.6 ACCM AVP. */
+export interface Accm {
+  readonly send: number;
+  readonly recv: number;
+}
+
+/** RFC 3145 PPP Disconnect Cause Code AVP (attribute 46). */
+export interface PppDisconnectCause {
+  readonly code: number;
+  readonly protocol: number;
+  readonly direction: number;
+  readonly message?: string;
+}
+
+/** An AVP that the registry does not know (vendor-specific or future). Only M=0 ones reach a core. */
+export interface UnknownAvp {
+  readonly vendorId: number;
+  readonly attribute: number;
+  readonly mandatory: boolean;
+  readonly hidden: boolean;
+  readonly value: Uint8Array;
+}
+
+/**
+ * Every AVP of RFC 2661 §4.4 (+ RFC 3145 attr 46) as an optional typed field.
+ * The Message Type AVP is lifted into `ControlMessage.type`; Random Vector (36) is consumed by
+ * the codec for hidden AVPs and never appears here.
+ */
+export interface ControlAvps {
+  /** 1 */ readonly resultCode?: ResultCode;
+  /** 2: version 1, revision 0 for RFC 2661. */ readonly protocolVersion?: { readonly version: number; readonly revision: number };
+  /** 3: bit 0 sync, bit 1 async (bit values 1 and 2). */ readonly framingCapabilities?: number;
+  /** 4: bit 0 digital, bit 1 analog. */ readonly bearerCapabilities?: number;
+  /** 5: 8 bytes. */ readonly tieBreaker?: Uint8Array;
+  /** 6 */ readonly firmwareRevision?: number;
+  /** 7 */ readonly hostName?: string;
+  /** 8 */ readonly vendorName?: string;
+  /** 9 */ readonly assignedTunnelId?: TunnelId;
+  /** 10 */ readonly receiveWindowSize?: number;
+  /** 11 */ readonly challenge?: Uint8Array;
+  /** 12 */ readonly q931Cause?: Q931Cause;
+  /** 13: 16 bytes. */ readonly challengeResponse?: Uint8Array;
+  /** 14 */ readonly assignedSessionId?: SessionId;
+  /** 15 */ readonly callSerialNumber?: number;
+  /** 16 */ readonly minimumBps?: number;
+  /** 17 */ readonly maximumBps?: number;
+  /** 18 */ readonly bearerType?: number;
+  /** 19 */ readonly framingType?: number;
+  /** 21 */ readonly calledNumber?: string;
+  /** 22 */ readonly callingNumber?: string;
+  /** 23 */ readonly subAddress?: string;
+  /** 24 */ readonly txConnectSpeed?: number;
+  /** 25 */ readonly physicalChannelId?: number;
+  /** 26 */ readonly initialReceivedLcpConfReq?: Uint8Array;
+  /** 27 */ readonly lastSentLcpConfReq?: Uint8Array;
+  /** 28 */ readonly lastReceivedLcpConfReq?: Uint8Array;
+  /** 29 */ readonly proxyAuthenType?: number;
+  /** 30 */ readonly proxyAuthenName?: string;
+  /** 31 */ readonly proxyAuthenChallenge?: Uint8Array;
+  /** 32 */ readonly proxyAuthenId?: number;
+  /** 33 */ readonly proxyAuthenResponse?: Uint8Array;
+  /** 34 */ readonly callErrors?: CallErrors;
+  /** 35 */ readonly accm?: Accm;
+  /** 37 */ readonly privateGroupId?: Uint8Array;
+  /** 38 */ readonly rxConnectSpeed?: number;
+  /** 39: presence only. */ readonly sequencingRequired?: true;
+  /** 46 (RFC 3145) */ readonly pppDisconnectCause?: PppDisconnectCause;
+  /** M=0 AVPs we do not know; kept for counters and debug logs. */
+  readonly unknown?: readonly UnknownAvp[];
+}
+
+/** The keys of ControlAvps that are real AVPs (not `unknown`). */
+export type AvpName = Exclude<keyof ControlAvps, 'unknown'>;
+
+/** RFC 2661 §3.1 header fields common to control and data messages. */
+export interface L2tpHeader {
+  /** true = control message (T bit). */
+  readonly isControl: boolean;
+  readonly tunnelId: TunnelId;
+  readonly sessionId: SessionId;
+  /** Present when the S bit (data) is set; always present on control. */
+  readonly ns?: number;
+  readonly nr?: number;
+  /** P bit (data only). */
+  readonly priority?: boolean;
+  /** Offset Size when the O bit is set (data only). */
+  readonly offsetSize?: number;
+  /** Total header length in bytes (where the payload / AVPs start). */
+  readonly headerLength: number;
+  /** Length field when the L bit is set (always on control); else the datagram length. */
+  readonly length: number;
+}
+
+/**
+ * A parsed control message. A ZLB (zero-length body, §5.8) has `type === undefined` and no AVPs.
+ */
+export interface ControlMessage {
+  readonly tunnelId: TunnelId;
+  readonly sessionId: SessionId;
+  readonly ns: number;
+  readonly nr: number;
+  readonly type: MessageType | undefined;
+  readonly avps: ControlAvps;
+}
+
+/** A parsed data message (PPP frame in `payload`, a view into the datagram, not a copy). */
+export interface DataMessage {
+  readonly tunnelId: TunnelId;
+  readonly sessionId: SessionId;
+  readonly ns?: number;
+  readonly nr?: number;
+  readonly priority: boolean;
+  readonly payload: Uint8Array;
+}
+
+/**
+ * Everything that can be wrong with a datagram. The control plane maps each kind to the
+ * protocol's answer (§4.2: unknown mandatory AVP → StopCCN/CDN result 2 error 8, etc).
+ */
+export type WireError =
+  | { readonly kind: 'truncated'; readonly need: number; readonly have: number }
+  | { readonly kind: 'bad-version'; readonly version: number }
+  | { readonly kind: 'bad-length'; readonly field: 'header' | 'avp' | 'offset'; readonly detail: string }
+  | { readonly kind: 'bad-flags'; readonly detail: string }
+  | { readonly kind: 'offset-too-large'; readonly offsetSize: number; readonly max: number }
+  | { readonly kind: 'first-avp-not-message-type' }
+  | { readonly kind: 'unknown-message-type'; readonly messageType: number; readonly mandatory: boolean }
+  | { readonly kind: 'unknown-mandatory-avp'; readonly vendorId: number; readonly attribute: number }
+  | { readonly kind: 'bad-avp-value'; readonly attribute: number; readonly detail: string }
+  | { readonly kind: 'duplicate-avp'; readonly attribute: number }
+  | { readonly kind: 'missing-avp'; readonly messageType: MessageType; readonly attribute: number; readonly name: AvpName }
+  | { readonly kind: 'hidden-without-secret'; readonly attribute: number }
+  | { readonly kind: 'hidden-without-random-vector'; readonly attribute: number }
+  | { readonly kind: 'bad-hidden'; readonly attribute: number; readonly detail: string };
+
+/** Options for emitting a control message. */
+export interface EmitControlOptions {
+  /** Tunnel shared secret, needed when any AVP is hidden. */
+  readonly secret?: Uint8Array;
+  /** AVPs to send with the H bit (§4.3). A Random Vector AVP is inserted before the first one. */
+  readonly hide?: ReadonlySet<AvpName>;
+  /** Random bytes for the Random Vector and hidden-AVP padding (injected for determinism). */
+  readonly random?: (n: number) => Uint8Array;
+}
+
+/** Options for parsing a control message body. */
+export interface ParseControlOptions {
+  /** Tunnel shared secret, needed to reveal hidden AVPs. */
+  readonly secret?: Uint8Array;
+}
+
+/** Options for parsing data messages. */
+export interface ParseDataOptions {
+  /** Largest Offset Size accepted (§3.1 offset pad); larger ones are dropped and counted. */
+  readonly maxOffset: number;
+}
