@@ -213,3 +213,30 @@ export interface ParseDataOptions {
   /** Largest Offset Size accepted (§3.1 offset pad); larger ones are dropped and counted. */
   readonly maxOffset: number;
 }
+
+/**
+ * Why `parseControl` rejected a datagram. `header` is filled whenever the §3.1 header parsed (so the
+ * control plane can still ack the message via Ns), `messageType` whenever the Message Type AVP was read
+ * (so it can answer StopCCN or CDN result 2 error 8 for an unknown M=1 AVP, §4.2).
+ */
+export interface ControlParseFailure {
+  readonly error: WireError;
+  readonly header?: L2tpHeader;
+  readonly messageType?: number;
+}
+
+/** Fields the data plane writes into reserved headroom in front of a PPP frame (§3.1). */
+export interface DataHeaderFields {
+  readonly tunnelId: number;
+  readonly sessionId: number;
+  /** Set (with `nr`) to send the S bit and the Ns/Nr fields. */
+  readonly ns?: number;
+  /** Nr (reserved on data messages, §3.1); written as 0 when `ns` is set and this is absent. */
+  readonly nr?: number;
+  /** P bit. */
+  readonly priority?: boolean;
+  /** Set to send the O bit, Offset Size and that many zero pad bytes. */
+  readonly offsetSize?: number;
+  /** Send the L bit and the Length field. */
+  readonly withLength?: boolean;
+}

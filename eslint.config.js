@@ -1,0 +1,112 @@
+// ESLint flat config: typescript-eslint recommended-type-checked, plus the layering of
+// docs/ARCHITECTURE.md (imports flow base <- wire <- l2tp|ppp|ipsec|aaa|dataplane <- io <- daemon)
+// and "no I/O, no clock, no timers" in the sans-I/O cores (STYLE §1).
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+/** Folders under src/ and the folders each may NOT import. */
+const LAYERS = {
+  base: ['wire', 'l2tp', 'ppp', 'ipsec', 'aaa', 'dataplane', 'io', 'daemon'],
+  wire: ['l2tp', 'ppp', 'ipsec', 'aaa', 'dataplane', 'io', 'daemon'],
+  l2tp: ['io', 'daemon'],
+  ppp: ['io', 'daemon'],
+  ipsec: ['io', 'daemon'],
+  aaa: ['io', 'daemon'],
+  dataplane: ['io', 'daemon'],
+  io: ['daemon'],
+  daemon: [],
+};
+const TESTS = ['**/*.test.ts'];
+const CORES = ['base', 'wire', 'l2tp', 'ppp', 'ipsec', 'aaa', 'dataplane'];
+
+/** Node modules that do I/O or read time: never in a core. */
+const IO_MODULES = ['dgram', 'net', 'fs', 'fs/promises', 'child_process', 'timers', 'timers/promises', 'perf_hooks', 'http', 'https', 'http2', 'tls', 'worker_threads', 'cluster'];
+const ioPaths = IO_MODULES.flatMap((m) => [m, `node:${m}`]).map((name) => ({
+  name,
+  message: 'Cores are sans-I/O (STYLE §1): sockets, files, processes, timers and clocks live in src/io.',
+}));
+
+/**
+ * no-restricted-imports matches the import specifier, so the layer patterns depend on how deep the
+ * importing file sits: from src/wire/l2tp/x.ts the io folder is `../../io/`. One config per depth.
+ */
+function layerConfigs() {
+  const out = [];
+  for (const [layer, banned] of Object.entries(LAYERS)) {
+    const isCore = CORES.includes(layer);
+    if (banned.length === 0 && !isCore) continue;
+    for (let depth = 1; depth <= 4; depth++) {
+      const files = [`src/${layer}/${'*/'.repeat(depth - 1)}*.ts`];
+      const up = '../'.repeat(depth);
+      const patterns = banned.length === 0 ? [] : [{
+        group: banned.flatMap((b) => [`${up}${b}`, `${up}${b}/**`]),
+        message: `src/${layer} must not import ${banned.map((b) => `src/${b}`).join(', ')} (docs/ARCHITECTURE.md layering).`,
+      }];
+      out.push({ files, ignores: TESTS, rules: { 'no-restricted-imports': ['error', { paths: isCore ? ioPaths : [], patterns }] } });
+      // Tests keep the layering but may read fixtures/docs (node:fs), e.g. the FSM-table-vs-doc tests.
+      out.push({ files: files.map((f) => f.replace(/\*\.ts$/, '*.test.ts')), rules: { 'no-restricted-imports': ['error', { patterns }] } });
+    }
+  }
+  return out;
+}
+
+const coreTimeMessage = 'Cores get time as `now: Instant` and never arm timers (STYLE §1-2); use src/io.';
+const coreGlobals = ['setTimeout', 'setInterval', 'setImmediate', 'clearTimeout', 'clearInterval', 'clearImmediate', 'Date', 'performance'].map((name) => ({
+  name,
+  message: coreTimeMessage,
+}));
+const coreProperties = [
+  ...['setTimeout', 'setInterval', 'setImmediate', 'Date', 'performance'].flatMap((property) => [
+    { object: 'globalThis', property, message: coreTimeMessage },
+    { object: 'global', property, message: coreTimeMessage },
+  ]),
+  { object: 'Date', property: 'now', message: coreTimeMessage },
+  { object: 'performance', property: 'now', message: coreTimeMessage },
+  { object: 'process', property: 'hrtime', message: coreTimeMessage },
+];
+
+const nodeGlobals = {
+  process: 'readonly',
+  console: 'readonly',
+  Buffer: 'readonly',
+  URL: 'readonly',
+  setTimeout: 'readonly',
+  clearTimeout: 'readonly',
+  setImmediate: 'readonly',
+};
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'native/build/**', 'coverage/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    linterOptions: { reportUnusedDisableDirectives: 'error' },
+    rules: {
+      '@typescript-eslint/no-explicit-any': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      // node:test's test()/describe() return promises the runner awaits.
+      '@typescript-eslint/no-floating-promises': [
+        'error',
+        { allowForKnownSafeCalls: [{ from: 'package', package: 'node:test', name: ['test', 'it', 'describe', 'suite', 'before', 'after', 'beforeEach', 'afterEach'] }] },
+      ],
+    },
+  },
+  {
+    files: ['**/*.js', '**/*.mjs', '**/*.cjs'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: { ...tseslint.configs.disableTypeChecked.languageOptions, globals: nodeGlobals, sourceType: 'module' },
+  },
+  ...layerConfigs(),
+  {
+    files: CORES.map((c) => `src/${c}/**/*.ts`),
+    // Tests may time themselves (performance.now) and use real timers where they must.
+    ignores: TESTS,
+    rules: {
+      'no-restricted-globals': ['error', ...coreGlobals],
+      'no-restricted-properties': ['error', ...coreProperties],
+    },
+  },
+);

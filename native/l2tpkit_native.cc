@@ -1,0 +1,600 @@
+// l2tpkit native addon: what Node cannot do by itself.
+//
+//  - openTun(name, tap)      open /dev/net/tun with IFF_TUN|IFF_NO_PI (or IFF_TAP|IFF_NO_PI), non-blocking
+//  - openRaw(proto, bind)    socket(AF_INET, SOCK_RAW, proto) for ESP (50) and L2TPv3-over-IP (115)
+//  - PacketPort              owns one such fd; a libuv uv_poll_t drives batched reads into one
+//                            preallocated ArrayBuffer slab and calls JS ONCE per batch with the count;
+//                            single and batched writes (write()/sendmmsg()).
+//
+// Batch layout (shared with JS, allocated once per port):
+//   slab : ArrayBuffer of slabSize bytes, packets copied in by the kernel
+//   meta : Uint32Array of maxPackets * 4: [offset, length, sourceAddr (host order, raw only), ipHeaderLength]
+// The slab and meta contents are valid only during the callback; the next batch overwrites them.
+
+#include <napi.h>
+#include <uv.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if.h>
+#include <linux/if_tun.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <string>
+#include <vector>
+
+namespace {
+
+constexpr uint32_t kMetaStride = 4;
+constexpr int kKindTun = 0;
+constexpr int kKindRaw = 1;
+constexpr uint32_t kMaxBatch = 1024;
+
+/** "EACCES" for EACCES; falls back to the number. */
+std::string ErrnoName(int e) {
+  const char* n = strerrorname_np(e);
+  return n != nullptr ? std::string(n) : ("errno " + std::to_string(e));
+}
+
+/** A JS Error "what: ECODE (strerror)[ hint]" with .code, .errno and .syscall set. */
+Napi::Error ErrnoError(Napi::Env env, const std::string& what, const char* syscall, int e,
+                       const std::string& hint = "") {
+  std::string msg = what + ": " + ErrnoName(e) + " (" + strerror(e) + ")";
+  if (!hint.empty()) msg += " (" + hint + ")";
+  Napi::Error err = Napi::Error::New(env, msg);
+  err.Set("code", Napi::String::New(env, ErrnoName(e)));
+  err.Set("errno", Napi::Number::New(env, e));
+  err.Set("syscall", Napi::String::New(env, syscall));
+  return err;
+}
+
+std::string PermissionHint(int e) {
+  if (e == EACCES || e == EPERM) return "run as root or grant CAP_NET_ADMIN";
+  return "";
+}
+
+// openTun(name: string, tap: boolean, blocking?: boolean): { fd: number, name: string }
+// (blocking fds exist only for the fs.read baseline in bench/tun-throughput.ts)
+Napi::Value OpenTun(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsString() || !info[1].IsBoolean()) {
+    throw Napi::TypeError::New(env, "openTun(name: string, tap: boolean)");
+  }
+  std::string name = info[0].As<Napi::String>().Utf8Value();
+  bool tap = info[1].As<Napi::Boolean>().Value();
+  bool blocking = info.Length() > 2 && info[2].ToBoolean().Value();
+  if (name.size() >= IFNAMSIZ) {
+    throw Napi::TypeError::New(env, "interface name '" + name + "' is longer than " +
+                                        std::to_string(IFNAMSIZ - 1) + " characters");
+  }
+  int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC | (blocking ? 0 : O_NONBLOCK));
+  if (fd < 0) {
+    int e = errno;
+    std::string hint = PermissionHint(e);
+    if (e == ENOENT || e == ENODEV || e == ENXIO) hint = "load the tun module: modprobe tun";
+    throw ErrnoError(env, "cannot open /dev/net/tun", "open", e, hint);
+  }
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof(ifr));
+  ifr.ifr_flags = static_cast<short>((tap ? IFF_TAP : IFF_TUN) | IFF_NO_PI);
+  memcpy(ifr.ifr_name, name.data(), name.size());
+  if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+    int e = errno;
+    close(fd);
+    std::string hint = PermissionHint(e);
+    if (e == EBUSY) hint = "interface name in use by another process or of another type";
+    if (e == EINVAL) hint = "invalid interface name or name in use by a non-tun device";
+    throw ErrnoError(env, std::string("cannot create ") + (tap ? "tap" : "tun") + " interface '" + name + "'",
+                     "ioctl(TUNSETIFF)", e, hint);
+  }
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("fd", Napi::Number::New(env, fd));
+  out.Set("name", Napi::String::New(env, std::string(ifr.ifr_name, strnlen(ifr.ifr_name, IFNAMSIZ))));
+  return out;
+}
+
+// openRaw(proto: number, bindAddr: string | null, rcvbuf: number): number (fd)
+Napi::Value OpenRaw(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 3 || !info[0].IsNumber() || !(info[1].IsString() || info[1].IsNull()) ||
+      !info[2].IsNumber()) {
+    throw Napi::TypeError::New(env, "openRaw(proto: number, bindAddr: string | null, rcvbuf: number)");
+  }
+  int proto = info[0].As<Napi::Number>().Int32Value();
+  if (proto <= 0 || proto > 255) throw Napi::RangeError::New(env, "IP protocol must be 1..255");
+  int rcvbuf = info[2].As<Napi::Number>().Int32Value();
+  struct sockaddr_in sin;
+  memset(&sin, 0, sizeof(sin));
+  sin.sin_family = AF_INET;
+  bool doBind = false;
+  std::string addr;
+  if (info[1].IsString()) {
+    addr = info[1].As<Napi::String>().Utf8Value();
+    if (inet_pton(AF_INET, addr.c_str(), &sin.sin_addr) != 1) {
+      throw Napi::TypeError::New(env, "not an IPv4 address: '" + addr + "'");
+    }
+    doBind = true;
+  }
+  int fd = socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, proto);
+  if (fd < 0) {
+    int e = errno;
+    std::string hint = (e == EACCES || e == EPERM) ? "run as root or grant CAP_NET_RAW" : "";
+    if (e == EPROTONOSUPPORT) hint = "protocol not supported by this kernel";
+    throw ErrnoError(env, "cannot open raw IP socket for protocol " + std::to_string(proto), "socket", e, hint);
+  }
+  if (rcvbuf > 0 && setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)) < 0) {
+    int e = errno;
+    close(fd);
+    throw ErrnoError(env, "cannot set SO_RCVBUF", "setsockopt", e);
+  }
+  if (doBind && bind(fd, reinterpret_cast<struct sockaddr*>(&sin), sizeof(sin)) < 0) {
+    int e = errno;
+    close(fd);
+    throw ErrnoError(env, "cannot bind raw socket to " + addr, "bind", e,
+                     e == EADDRNOTAVAIL ? "address not assigned to any interface" : "");
+  }
+  return Napi::Number::New(env, fd);
+}
+
+uint8_t* TypedArrayBytes(Napi::Env env, const Napi::Value& v, size_t* len) {
+  if (!v.IsTypedArray()) throw Napi::TypeError::New(env, "expected a Uint8Array");
+  Napi::TypedArray ta = v.As<Napi::TypedArray>();
+  if (ta.TypedArrayType() != napi_uint8_array) throw Napi::TypeError::New(env, "expected a Uint8Array");
+  Napi::Uint8Array u8 = v.As<Napi::Uint8Array>();
+  *len = u8.ElementLength();
+  return u8.Data();
+}
+
+uint32_t* Uint32Elements(Napi::Env env, const Napi::Value& v, size_t* len) {
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_uint32_array) {
+    throw Napi::TypeError::New(env, "expected a Uint32Array");
+  }
+  Napi::Uint32Array a = v.As<Napi::Uint32Array>();
+  *len = a.ElementLength();
+  return a.Data();
+}
+
+bool WouldBlock(int e) { return e == EAGAIN || e == EWOULDBLOCK || e == ENOBUFS; }
+
+/** One fd (TUN/TAP or raw socket) with a libuv poll driving batched reads. */
+class PacketPort : public Napi::ObjectWrap<PacketPort> {
+ public:
+  static Napi::Function Init(Napi::Env env) {
+    return DefineClass(env, "PacketPort",
+                       {
+                           InstanceMethod<&PacketPort::Start>("start"),
+                           InstanceMethod<&PacketPort::Stop>("stop"),
+                           InstanceMethod<&PacketPort::ReadNow>("readNow"),
+                           InstanceMethod<&PacketPort::Write>("write"),
+                           InstanceMethod<&PacketPort::WriteBatch>("writeBatch"),
+                           InstanceMethod<&PacketPort::SendTo>("sendTo"),
+                           InstanceMethod<&PacketPort::SendBatch>("sendBatch"),
+                           InstanceMethod<&PacketPort::SetRef>("setRef"),
+                           InstanceMethod<&PacketPort::Close>("close"),
+                           InstanceAccessor<&PacketPort::GetSlab>("slab"),
+                           InstanceAccessor<&PacketPort::GetMeta>("meta"),
+                           InstanceAccessor<&PacketPort::GetFd>("fd"),
+                           InstanceAccessor<&PacketPort::GetLastErrno>("lastErrno"),
+                           InstanceAccessor<&PacketPort::GetTruncated>("truncated"),
+                       });
+  }
+
+  // new PacketPort(fd: number, kind: 0 tun | 1 raw, maxPackets: number, maxPacketSize: number)
+  explicit PacketPort(const Napi::CallbackInfo& info)
+      : Napi::ObjectWrap<PacketPort>(info), async_(info.Env(), "l2tpkit.PacketPort") {
+    Napi::Env env = info.Env();
+    if (info.Length() < 4 || !info[0].IsNumber() || !info[1].IsNumber() || !info[2].IsNumber() ||
+        !info[3].IsNumber()) {
+      throw Napi::TypeError::New(env, "new PacketPort(fd, kind, maxPackets, maxPacketSize)");
+    }
+    fd_ = info[0].As<Napi::Number>().Int32Value();
+    kind_ = info[1].As<Napi::Number>().Int32Value();
+    int64_t maxPackets = info[2].As<Napi::Number>().Int64Value();
+    int64_t maxPacketSize = info[3].As<Napi::Number>().Int64Value();
+    if (fd_ < 0) throw Napi::RangeError::New(env, "bad fd");
+    if (kind_ != kKindTun && kind_ != kKindRaw) throw Napi::RangeError::New(env, "kind must be 0 (tun) or 1 (raw)");
+    if (maxPackets < 1 || maxPackets > kMaxBatch) throw Napi::RangeError::New(env, "maxPackets must be 1..1024");
+    if (maxPacketSize < 64 || maxPacketSize > 65536) {
+      throw Napi::RangeError::New(env, "maxPacketSize must be 64..65536");
+    }
+    maxPackets_ = static_cast<uint32_t>(maxPackets);
+    maxPacketSize_ = static_cast<uint32_t>(maxPacketSize);
+    // TUN reads pack packets back to back (typical packets are far below maxPacketSize), keeping one
+    // maxPacketSize of headroom; raw recvmmsg() needs one fixed slot per packet.
+    slabSize_ = kind_ == kKindTun ? maxPackets_ * 2048u + maxPacketSize_ : maxPackets_ * maxPacketSize_;
+    Napi::ArrayBuffer slab = Napi::ArrayBuffer::New(env, slabSize_);
+    slabData_ = static_cast<uint8_t*>(slab.Data());
+    slabRef_ = Napi::Persistent(slab);
+    Napi::Uint32Array meta = Napi::Uint32Array::New(env, maxPackets_ * kMetaStride);
+    metaData_ = meta.Data();
+    metaRef_ = Napi::Persistent(meta);
+    if (kind_ == kKindRaw) {
+      msgs_.resize(maxPackets_);
+      iovs_.resize(maxPackets_);
+      addrs_.resize(maxPackets_);
+    }
+  }
+
+  ~PacketPort() override { Shutdown(); }
+
+ private:
+  // start(cb: (count: number, errno: number) => void): void
+  void Start(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 1 || !info[0].IsFunction()) throw Napi::TypeError::New(env, "start(callback)");
+    if (closed_) throw Napi::Error::New(env, "port is closed");
+    callback_ = Napi::Persistent(info[0].As<Napi::Function>());
+    if (poll_ == nullptr) {
+      uv_loop_t* loop = nullptr;
+      if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr) {
+        throw Napi::Error::New(env, "cannot get the libuv loop");
+      }
+      poll_ = new uv_poll_t;
+      int r = uv_poll_init(loop, poll_, fd_);
+      if (r != 0) {
+        delete poll_;
+        poll_ = nullptr;
+        throw Napi::Error::New(env, std::string("uv_poll_init: ") + uv_strerror(r));
+      }
+      poll_->data = this;
+      if (!refed_) uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
+    }
+    int r = uv_poll_start(poll_, UV_READABLE, &PacketPort::OnPoll);
+    if (r != 0) throw Napi::Error::New(env, std::string("uv_poll_start: ") + uv_strerror(r));
+    if (!polling_) {
+      polling_ = true;
+      Ref();  // keep the wrapper alive while the kernel may call back into it
+    }
+  }
+
+  void StopPolling() {
+    if (poll_ != nullptr) uv_poll_stop(poll_);
+    if (polling_) {
+      polling_ = false;
+      Unref();
+    }
+  }
+
+  void Stop(const Napi::CallbackInfo&) { StopPolling(); }
+
+  // setRef(ref: boolean): whether an active poll keeps the event loop alive
+  void SetRef(const Napi::CallbackInfo& info) {
+    refed_ = info.Length() < 1 || info[0].ToBoolean().Value();
+    if (poll_ == nullptr) return;
+    if (refed_) {
+      uv_ref(reinterpret_cast<uv_handle_t*>(poll_));
+    } else {
+      uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
+    }
+  }
+
+  static void OnPoll(uv_poll_t* handle, int status, int /*events*/) {
+    auto* self = static_cast<PacketPort*>(handle->data);
+    if (self == nullptr || self->closed_) return;
+    self->HandleReadable(status);
+  }
+
+  /** Read one batch; returns the count (>= 0) or -errno when nothing was read and an error occurred. */
+  int64_t Drain() {
+    return kind_ == kKindTun ? DrainTun() : DrainRaw();
+  }
+
+  int64_t DrainTun() {
+    uint32_t n = 0;
+    uint32_t off = 0;
+    // off only grows; stop while one more maximal packet still fits (no unsigned wrap-around).
+    while (n < maxPackets_ && off <= slabSize_ && slabSize_ - off >= maxPacketSize_) {
+      ssize_t r = read(fd_, slabData_ + off, maxPacketSize_);
+      if (r < 0) {
+        int e = errno;
+        if (e == EINTR) continue;
+        if (e == EAGAIN || e == EWOULDBLOCK) break;
+        lastErrno_ = e;
+        if (n == 0) return -static_cast<int64_t>(e);
+        break;
+      }
+      uint32_t* m = metaData_ + n * kMetaStride;
+      m[0] = off;
+      m[1] = static_cast<uint32_t>(r);
+      m[2] = 0;
+      m[3] = 0;
+      off += (static_cast<uint32_t>(r) + 7u) & ~7u;  // keep packets 8-byte aligned for DataView users
+      n++;
+    }
+    return n;
+  }
+
+  int64_t DrainRaw() {
+    for (uint32_t i = 0; i < maxPackets_; i++) {
+      iovs_[i].iov_base = slabData_ + static_cast<size_t>(i) * maxPacketSize_;
+      iovs_[i].iov_len = maxPacketSize_;
+      memset(&msgs_[i], 0, sizeof(msgs_[i]));
+      msgs_[i].msg_hdr.msg_iov = &iovs_[i];
+      msgs_[i].msg_hdr.msg_iovlen = 1;
+      msgs_[i].msg_hdr.msg_name = &addrs_[i];
+      msgs_[i].msg_hdr.msg_namelen = sizeof(addrs_[i]);
+    }
+    int r;
+    do {
+      r = recvmmsg(fd_, msgs_.data(), maxPackets_, MSG_DONTWAIT, nullptr);
+    } while (r < 0 && errno == EINTR);
+    if (r < 0) {
+      int e = errno;
+      if (e == EAGAIN || e == EWOULDBLOCK) return 0;
+      lastErrno_ = e;
+      return -static_cast<int64_t>(e);
+    }
+    uint32_t n = 0;
+    for (int i = 0; i < r; i++) {
+      const struct mmsghdr& mh = msgs_[i];
+      uint32_t len = mh.msg_len;
+      const uint8_t* p = slabData_ + static_cast<size_t>(i) * maxPacketSize_;
+      if ((mh.msg_hdr.msg_flags & MSG_TRUNC) != 0 || len < 20) {
+        truncated_++;
+        continue;
+      }
+      // RFC 791 §3.1: raw IPv4 sockets deliver the IP header; IHL counts 32-bit words.
+      uint32_t ihl = static_cast<uint32_t>(p[0] & 0x0f) * 4u;
+      if (ihl < 20 || ihl > len) {
+        truncated_++;
+        continue;
+      }
+      uint32_t* m = metaData_ + n * kMetaStride;
+      m[0] = static_cast<uint32_t>(i) * maxPacketSize_;
+      m[1] = len;
+      m[2] = ntohl(addrs_[i].sin_addr.s_addr);
+      m[3] = ihl;
+      n++;
+    }
+    return n;
+  }
+
+  void HandleReadable(int status) {
+    Napi::Env env = Env();
+    Napi::HandleScope scope(env);
+    int64_t n;
+    if (status < 0) {
+      // libuv reports -errno on Unix
+      n = status;
+    } else {
+      n = Drain();
+      if (n == 0) return;
+    }
+    int err = 0;
+    if (n < 0) {
+      err = static_cast<int>(-n);
+      n = 0;
+      // A TUN fd whose interface went away keeps failing: stop instead of spinning.
+      if (kind_ == kKindTun || status < 0) StopPolling();
+    }
+    if (callback_.IsEmpty()) return;
+    try {
+      callback_.MakeCallback(Value(), {Napi::Number::New(env, static_cast<double>(n)), Napi::Number::New(env, err)},
+                             async_);
+    } catch (const Napi::Error& e) {
+      napi_fatal_exception(env, e.Value());
+    }
+  }
+
+  // readNow(): number — synchronous drain (count; throws on error)
+  Napi::Value ReadNow(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (closed_) throw Napi::Error::New(env, "port is closed");
+    int64_t n = Drain();
+    if (n < 0) throw ErrnoError(env, "read failed", kind_ == kKindTun ? "read" : "recvmmsg", static_cast<int>(-n));
+    return Napi::Number::New(env, static_cast<double>(n));
+  }
+
+  // write(buf: Uint8Array): number — bytes written, 0 if the kernel queue is full; throws on other errors
+  Napi::Value Write(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (closed_) throw Napi::Error::New(env, "port is closed");
+    if (info.Length() < 1) throw Napi::TypeError::New(env, "write(buf)");
+    size_t len = 0;
+    uint8_t* data = TypedArrayBytes(env, info[0], &len);
+    ssize_t r;
+    do {
+      r = write(fd_, data, len);
+    } while (r < 0 && errno == EINTR);
+    if (r < 0) {
+      int e = errno;
+      lastErrno_ = e;
+      if (WouldBlock(e)) return Napi::Number::New(env, 0);
+      throw ErrnoError(env, "write failed", "write", e);
+    }
+    return Napi::Number::New(env, static_cast<double>(r));
+  }
+
+  // writeBatch(buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number): number
+  // One write() per packet (a TUN fd takes exactly one packet per write). Stops at a full queue;
+  // packets failing for other reasons are skipped. Returns the number of packets written.
+  Napi::Value WriteBatch(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (closed_) throw Napi::Error::New(env, "port is closed");
+    if (info.Length() < 4 || !info[3].IsNumber()) throw Napi::TypeError::New(env, "writeBatch(buf, offsets, lengths, count)");
+    size_t len = 0, no = 0, nl = 0;
+    uint8_t* data = TypedArrayBytes(env, info[0], &len);
+    uint32_t* offs = Uint32Elements(env, info[1], &no);
+    uint32_t* lens = Uint32Elements(env, info[2], &nl);
+    int64_t count = info[3].As<Napi::Number>().Int64Value();
+    if (count < 0 || static_cast<size_t>(count) > no || static_cast<size_t>(count) > nl) {
+      throw Napi::RangeError::New(env, "count exceeds offsets/lengths");
+    }
+    uint32_t written = 0;
+    for (int64_t i = 0; i < count; i++) {
+      uint64_t o = offs[i], l = lens[i];
+      if (o + l > len) throw Napi::RangeError::New(env, "packet " + std::to_string(i) + " exceeds the buffer");
+      ssize_t r;
+      do {
+        r = write(fd_, data + o, l);
+      } while (r < 0 && errno == EINTR);
+      if (r < 0) {
+        lastErrno_ = errno;
+        if (WouldBlock(lastErrno_)) break;
+        continue;
+      }
+      written++;
+    }
+    return Napi::Number::New(env, written);
+  }
+
+  static void FillSin(struct sockaddr_in* sin, uint32_t addr) {
+    memset(sin, 0, sizeof(*sin));
+    sin->sin_family = AF_INET;
+    sin->sin_addr.s_addr = htonl(addr);
+  }
+
+  // sendTo(buf: Uint8Array, addr: number /* IPv4, host order */): number — bytes, 0 if queue full
+  Napi::Value SendTo(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (closed_) throw Napi::Error::New(env, "port is closed");
+    if (info.Length() < 2 || !info[1].IsNumber()) throw Napi::TypeError::New(env, "sendTo(buf, addr)");
+    size_t len = 0;
+    uint8_t* data = TypedArrayBytes(env, info[0], &len);
+    struct sockaddr_in sin;
+    FillSin(&sin, info[1].As<Napi::Number>().Uint32Value());
+    ssize_t r;
+    do {
+      r = sendto(fd_, data, len, 0, reinterpret_cast<struct sockaddr*>(&sin), sizeof(sin));
+    } while (r < 0 && errno == EINTR);
+    if (r < 0) {
+      int e = errno;
+      lastErrno_ = e;
+      if (WouldBlock(e)) return Napi::Number::New(env, 0);
+      throw ErrnoError(env, "sendto failed", "sendto", e);
+    }
+    return Napi::Number::New(env, static_cast<double>(r));
+  }
+
+  // sendBatch(buf, offsets: Uint32Array, lengths: Uint32Array, addrs: Uint32Array, count): number
+  // sendmmsg() in chunks; stops at a full queue, skips packets failing otherwise.
+  Napi::Value SendBatch(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (closed_) throw Napi::Error::New(env, "port is closed");
+    if (info.Length() < 5 || !info[4].IsNumber()) {
+      throw Napi::TypeError::New(env, "sendBatch(buf, offsets, lengths, addrs, count)");
+    }
+    size_t len = 0, no = 0, nl = 0, na = 0;
+    uint8_t* data = TypedArrayBytes(env, info[0], &len);
+    uint32_t* offs = Uint32Elements(env, info[1], &no);
+    uint32_t* lens = Uint32Elements(env, info[2], &nl);
+    uint32_t* dsts = Uint32Elements(env, info[3], &na);
+    int64_t count = info[4].As<Napi::Number>().Int64Value();
+    if (count < 0 || static_cast<size_t>(count) > no || static_cast<size_t>(count) > nl ||
+        static_cast<size_t>(count) > na) {
+      throw Napi::RangeError::New(env, "count exceeds offsets/lengths/addrs");
+    }
+    constexpr int kChunk = 64;
+    struct mmsghdr mm[kChunk];
+    struct iovec iov[kChunk];
+    struct sockaddr_in sa[kChunk];
+    uint32_t sent = 0;
+    int64_t i = 0;
+    while (i < count) {
+      int k = 0;
+      for (; k < kChunk && i + k < count; k++) {
+        uint64_t o = offs[i + k], l = lens[i + k];
+        if (o + l > len) throw Napi::RangeError::New(env, "packet " + std::to_string(i + k) + " exceeds the buffer");
+        iov[k].iov_base = data + o;
+        iov[k].iov_len = l;
+        FillSin(&sa[k], dsts[i + k]);
+        memset(&mm[k], 0, sizeof(mm[k]));
+        mm[k].msg_hdr.msg_iov = &iov[k];
+        mm[k].msg_hdr.msg_iovlen = 1;
+        mm[k].msg_hdr.msg_name = &sa[k];
+        mm[k].msg_hdr.msg_namelen = sizeof(sa[k]);
+      }
+      int r;
+      do {
+        r = sendmmsg(fd_, mm, static_cast<unsigned>(k), 0);
+      } while (r < 0 && errno == EINTR);
+      if (r < 0) {
+        lastErrno_ = errno;
+        if (WouldBlock(lastErrno_)) break;
+        i += 1;  // the first packet of the chunk failed: skip it
+        continue;
+      }
+      sent += static_cast<uint32_t>(r);
+      i += r;
+    }
+    return Napi::Number::New(env, sent);
+  }
+
+  void Shutdown() {
+    if (closed_) return;
+    closed_ = true;
+    if (poll_ != nullptr) {
+      uv_poll_stop(poll_);
+      poll_->data = nullptr;
+      uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
+      poll_ = nullptr;
+    }
+    if (fd_ >= 0) {
+      close(fd_);
+      fd_ = -1;
+    }
+  }
+
+  // close(): void — idempotent; stops polling, closes the fd (a TUN interface disappears with it)
+  void Close(const Napi::CallbackInfo&) {
+    if (polling_) {
+      polling_ = false;
+      Unref();
+    }
+    Shutdown();
+    callback_.Reset();
+  }
+
+  Napi::Value GetSlab(const Napi::CallbackInfo&) { return slabRef_.Value(); }
+  Napi::Value GetMeta(const Napi::CallbackInfo&) { return metaRef_.Value(); }
+  Napi::Value GetFd(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), fd_); }
+  Napi::Value GetLastErrno(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), lastErrno_); }
+  Napi::Value GetTruncated(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), static_cast<double>(truncated_));
+  }
+
+  int fd_ = -1;
+  int kind_ = kKindTun;
+  uint32_t maxPackets_ = 0;
+  uint32_t maxPacketSize_ = 0;
+  uint32_t slabSize_ = 0;
+  uint8_t* slabData_ = nullptr;
+  uint32_t* metaData_ = nullptr;
+  Napi::Reference<Napi::ArrayBuffer> slabRef_;
+  Napi::Reference<Napi::Uint32Array> metaRef_;
+  Napi::FunctionReference callback_;
+  Napi::AsyncContext async_;
+  uv_poll_t* poll_ = nullptr;
+  bool polling_ = false;
+  bool closed_ = false;
+  bool refed_ = true;
+  int lastErrno_ = 0;
+  uint64_t truncated_ = 0;
+  std::vector<struct mmsghdr> msgs_;
+  std::vector<struct iovec> iovs_;
+  std::vector<struct sockaddr_in> addrs_;
+};
+
+// errnoName(errno: number): string
+Napi::Value ErrnoNameJs(const Napi::CallbackInfo& info) {
+  int e = info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().Int32Value() : 0;
+  return Napi::String::New(info.Env(), ErrnoName(e) + " (" + strerror(e) + ")");
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("openTun", Napi::Function::New<OpenTun>(env, "openTun"));
+  exports.Set("openRaw", Napi::Function::New<OpenRaw>(env, "openRaw"));
+  exports.Set("errnoName", Napi::Function::New<ErrnoNameJs>(env, "errnoName"));
+  exports.Set("PacketPort", PacketPort::Init(env));
+  exports.Set("abiVersion", Napi::Number::New(env, 1));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(l2tpkit_native, Init)

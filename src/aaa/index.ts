@@ -1,0 +1,6 @@
+/**
+ * aaa: who may connect and what they get — the local users file and IPv4 address pools.
+ * Pure (no I/O): the daemon reads the file and hands the text in. RADIUS comes later.
+ */
+export { parseUsersFile, type UserRecord, type UsersFileError } from './users.js';
+export { Ipv4Pool, parseIpv4, formatIpv4, parseIpv4Prefix, type Ipv4Prefix, type PoolError } from './pool.js';

@@ -1,0 +1,132 @@
+/**
+ * IPv4 address pools for PPP sessions (IPCP). Addresses are plain numbers internally;
+ * `leases` are keyed by an owner string so a session can never leak or double-book an address.
+ */
+import { err, ok, type Result } from '../base/result.js';
+
+/** Parse dotted-quad IPv4 to a 32-bit unsigned number, or undefined. */
+export function parseIpv4(text: string): number | undefined {
+  const parts = text.split('.');
+  if (parts.length !== 4) return undefined;
+  let n = 0;
+  for (const p of parts) {
+    if (!/^\d{1,3}$/.test(p)) return undefined;
+    const v = Number(p);
+    if (v > 255) return undefined;
+    n = n * 256 + v;
+  }
+  return n >>> 0;
+}
+
+/** Format a 32-bit number as dotted-quad IPv4. */
+export function formatIpv4(n: number): string {
+  return `${(n >>> 24) & 255}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
+}
+
+/** A parsed CIDR prefix. */
+export interface Ipv4Prefix {
+  readonly network: number;
+  readonly length: number;
+}
+
+/** Parse `a.b.c.d/len`; the host bits must be zero. */
+export function parseIpv4Prefix(text: string): Result<Ipv4Prefix, string> {
+  const m = /^([0-9.]+)\/(\d{1,2})$/.exec(text);
+  if (!m) return err(`expected a.b.c.d/len, got "${text}"`);
+  const addr = parseIpv4(m[1] ?? '');
+  const len = Number(m[2]);
+  if (addr === undefined) return err(`bad IPv4 address in "${text}"`);
+  if (len > 32) return err(`prefix length ${len} > 32 in "${text}"`);
+  const mask = len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
+  if ((addr & ~mask) >>> 0 !== 0) return err(`"${text}" has host bits set (network is ${formatIpv4((addr & mask) >>> 0)}/${len})`);
+  return ok({ network: addr, length: len });
+}
+
+/** Why an allocation failed. */
+export type PoolError = { readonly kind: 'exhausted' } | { readonly kind: 'in-use'; readonly address: string; readonly owner: string } | { readonly kind: 'outside-pool'; readonly address: string };
+
+/**
+ * A pool over a prefix. The network and broadcast addresses and any `reserved` addresses (e.g. the
+ * LNS's own address) are never handed out. Allocation is first-free after the last allocation
+ * (round robin), so a just-released address is not immediately reused.
+ */
+export class Ipv4Pool {
+  private readonly first: number;
+  private readonly last: number;
+  private readonly byAddress = new Map<number, string>();
+  private readonly byOwner = new Map<string, number>();
+  private readonly reserved: ReadonlySet<number>;
+  private cursor: number;
+
+  /** Create a pool for `prefix`, skipping `reserved` addresses. */
+  constructor(prefix: Ipv4Prefix, reserved: readonly number[] = []) {
+    const size = 2 ** (32 - prefix.length);
+    if (prefix.length >= 31) {
+      this.first = prefix.network;
+      this.last = prefix.network + size - 1;
+    } else {
+      this.first = prefix.network + 1;
+      this.last = prefix.network + size - 2;
+    }
+    this.reserved = new Set(reserved);
+    this.cursor = this.first;
+  }
+
+  /** Number of addresses the pool can hand out. */
+  get capacity(): number {
+    let n = this.last - this.first + 1;
+    for (const r of this.reserved) if (r >= this.first && r <= this.last) n--;
+    return n;
+  }
+
+  /** Number of addresses leased now. */
+  get inUse(): number {
+    return this.byOwner.size;
+  }
+
+  /** True if `addr` belongs to this pool's range. */
+  contains(addr: number): boolean {
+    return addr >= this.first && addr <= this.last;
+  }
+
+  /** Lease an address to `owner` (idempotent: the same owner gets its existing lease). */
+  allocate(owner: string): Result<number, PoolError> {
+    const have = this.byOwner.get(owner);
+    if (have !== undefined) return ok(have);
+    const span = this.last - this.first + 1;
+    for (let i = 0; i < span; i++) {
+      const a = this.first + ((this.cursor - this.first + i) % span);
+      if (this.reserved.has(a) || this.byAddress.has(a)) continue;
+      this.cursor = a + 1 > this.last ? this.first : a + 1;
+      this.byAddress.set(a, owner);
+      this.byOwner.set(owner, a);
+      return ok(a);
+    }
+    return err({ kind: 'exhausted' });
+  }
+
+  /** Lease a specific address (a static per-user address, or the one a client asked for). */
+  allocateSpecific(owner: string, addr: number): Result<number, PoolError> {
+    const holder = this.byAddress.get(addr);
+    if (holder !== undefined && holder !== owner) return err({ kind: 'in-use', address: formatIpv4(addr), owner: holder });
+    if (this.reserved.has(addr)) return err({ kind: 'in-use', address: formatIpv4(addr), owner: 'reserved' });
+    this.release(owner);
+    this.byAddress.set(addr, owner);
+    this.byOwner.set(owner, addr);
+    return ok(addr);
+  }
+
+  /** Return `owner`'s lease to the pool; returns the released address if there was one. */
+  release(owner: string): number | undefined {
+    const a = this.byOwner.get(owner);
+    if (a === undefined) return undefined;
+    this.byOwner.delete(owner);
+    this.byAddress.delete(a);
+    return a;
+  }
+
+  /** The owner of `addr`, if leased. */
+  ownerOf(addr: number): string | undefined {
+    return this.byAddress.get(addr);
+  }
+}

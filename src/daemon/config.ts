@@ -1,0 +1,432 @@
+/**
+ * l2tpd configuration: TOML (docs/CONFIG.md) parsed with smol-toml and validated into a typed
+ * `DaemonConfig` with defaults. Every problem is a typed `ConfigError` naming the key path
+ * (`lac[0].lns`) and, when it can be found, the line; unknown keys are errors with a suggestion.
+ */
+import { readFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
+import { parse, TomlError } from 'smol-toml';
+import { err, ok, type Result } from '../base/result.js';
+import { millis, seconds, type Duration } from '../base/time.js';
+
+/** One configuration problem. `key` is a path like `lac[0].lns` ('' for syntax errors). */
+export interface ConfigError {
+  readonly key: string;
+  readonly line?: number;
+  readonly column?: number;
+  readonly message: string;
+}
+
+/** `[l2tp]`: defaults for every tunnel. */
+export interface TunnelDefaults {
+  readonly hostName: string;
+  /** Vendor Name AVP; undefined = not sent. */
+  readonly vendorName: string | undefined;
+  readonly receiveWindow: number;
+  readonly retransmitInitial: Duration;
+  readonly retransmitCap: Duration;
+  readonly retriesEstablished: number;
+  readonly retriesNotEstablished: number;
+  /** Delayed-ack timer (not in the file: 100 ms, kept below retransmitInitial). */
+  readonly ackDelay: Duration;
+  /** 0 = no HELLO. */
+  readonly helloInterval: Duration;
+  readonly helloMissCount: number;
+  /** undefined = never. */
+  readonly idleDisconnect: Duration | undefined;
+  readonly maxOffset: number;
+  readonly dataSequencing: boolean;
+}
+
+/** One `[[listen]]`: a UDP socket that accepts tunnels (LNS). */
+export interface ListenConfig {
+  readonly address: string;
+  /** 0 = any free port. */
+  readonly port: number;
+  /** Tunnel secret; undefined = no tunnel authentication. */
+  readonly secret: string | undefined;
+  readonly hideAvps: boolean;
+  /** Remote host names accepted; empty = any. */
+  readonly allowedHosts: readonly string[];
+}
+
+/** One `[[lac]]`: a tunnel we originate. */
+export interface LacConfig {
+  readonly name: string;
+  readonly lns: string;
+  readonly port: number;
+  /** Bind address for this tunnel's socket; undefined = any. */
+  readonly localAddress: string | undefined;
+  readonly secret: string | undefined;
+  readonly hideAvps: boolean;
+  /** ICRQs placed once the tunnel is established. */
+  readonly sessions: number;
+  readonly redial: boolean;
+}
+
+/** `[daemon]`. */
+export interface DaemonSection {
+  readonly controlSocket: string;
+  readonly logLevel: LogLevel;
+  /** Prometheus endpoint; undefined = off. */
+  readonly metricsListen: { readonly host: string; readonly port: number } | undefined;
+}
+
+/** Accepted `log_level` values. */
+export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
+
+/** The whole validated configuration. */
+export interface DaemonConfig {
+  readonly daemon: DaemonSection;
+  readonly l2tp: TunnelDefaults;
+  readonly listen: readonly ListenConfig[];
+  readonly lac: readonly LacConfig[];
+}
+
+/** Default control socket path. */
+export const DEFAULT_CONTROL_SOCKET = '/run/l2tpd.sock';
+
+// ---------------------------------------------------------------------------------------------
+// Field checkers: each turns an unknown TOML value into a typed one or an error message.
+
+type Check<T> = (v: unknown) => Result<T, string>;
+type Table = Record<string, unknown>;
+
+const isTable = (v: unknown): v is Table => typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Date);
+
+const nonEmpty: Check<string> = (v) =>
+  typeof v !== 'string' ? err('expected a string') : v.length === 0 ? err('must not be empty') : ok(v);
+const bool: Check<boolean> = (v) => (typeof v === 'boolean' ? ok(v) : err('expected true or false'));
+const int =
+  (min: number, max: number): Check<number> =>
+  (v) =>
+    typeof v !== 'number' || !Number.isInteger(v)
+      ? err('expected an integer')
+      : v < min || v > max
+        ? err(`must be between ${min} and ${max}`)
+        : ok(v);
+const num =
+  (min: number, max: number): Check<number> =>
+  (v) =>
+    typeof v !== 'number' || !Number.isFinite(v)
+      ? err('expected a number')
+      : v < min || v > max
+        ? err(`must be between ${min} and ${max}`)
+        : ok(v);
+const ip: Check<string> = (v) => (typeof v === 'string' && isIP(v) !== 0 ? ok(v) : err('expected an IPv4 or IPv6 address'));
+const ipOrEmpty: Check<string | undefined> = (v) =>
+  v === '' ? ok(undefined) : typeof v === 'string' && isIP(v) !== 0 ? ok(v) : err('expected an IPv4 or IPv6 address (or "")');
+const optString: Check<string | undefined> = (v) => (typeof v !== 'string' ? err('expected a string') : ok(v === '' ? undefined : v));
+const strList: Check<readonly string[]> = (v) =>
+  Array.isArray(v) && v.every((x): x is string => typeof x === 'string') ? ok(v) : err('expected an array of strings');
+const logLevel: Check<LogLevel> = (v) =>
+  v === 'info' || v === 'debug' || v === 'warn' || v === 'error' ? ok(v) : err('expected "info", "debug", "warn" or "error"');
+const hostPort: Check<{ host: string; port: number } | undefined> = (v) => {
+  if (typeof v !== 'string') return err('expected a string');
+  if (v === '') return ok(undefined);
+  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(v);
+  const host = m?.[1] ?? m?.[2];
+  const port = Number(m?.[3]);
+  if (host === undefined || isIP(host) === 0 || !(port >= 0 && port <= 65535)) {
+    return err('expected "ADDRESS:PORT" (e.g. "127.0.0.1:9101" or "[::1]:9101") or ""');
+  }
+  return ok({ host, port });
+};
+
+/** The keys each table accepts (for unknown-key errors and suggestions). */
+const KEYS = {
+  top: ['daemon', 'l2tp', 'listen', 'lac'],
+  daemon: ['control_socket', 'log_level', 'metrics_listen'],
+  l2tp: [
+    'host_name',
+    'vendor_name',
+    'receive_window',
+    'retransmit_initial',
+    'retransmit_cap',
+    'retries_established',
+    'retries_not_established',
+    'hello_interval',
+    'hello_miss_count',
+    'idle_disconnect',
+    'max_offset',
+    'data_sequencing',
+  ],
+  listen: ['address', 'port', 'secret', 'hide_avps', 'allowed_hosts'],
+  lac: ['name', 'lns', 'port', 'local_address', 'secret', 'hide_avps', 'sessions', 'redial'],
+} as const;
+
+// ---------------------------------------------------------------------------------------------
+
+/** Parse and validate a TOML document. Never throws. */
+export function parseConfig(source: string): Result<DaemonConfig, readonly ConfigError[]> {
+  let doc: Table;
+  try {
+    doc = parse(source);
+  } catch (e) {
+    if (e instanceof TomlError) {
+      const first = e.message.split('\n')[0] ?? e.message;
+      return err([{ key: '', line: e.line, column: e.column, message: `syntax error: ${first}` }]);
+    }
+    return err([{ key: '', message: `syntax error: ${String(e)}` }]);
+  }
+  const lines = locateKeys(source);
+  const errors: ConfigError[] = [];
+  const fail = (key: string, message: string): void => {
+    const line = lineOf(lines, key);
+    errors.push(line === undefined ? { key, message } : { key, line, message });
+  };
+
+  /** Read one field of `table` at `path`, falling back to `def` when absent. */
+  function field<T>(table: Table, path: string, key: string, check: Check<T>, def: T): T {
+    if (!(key in table)) return def;
+    const r = check(table[key]);
+    if (r.ok) return r.value;
+    fail(`${path}${key}`, r.error);
+    return def;
+  }
+  function unknownKeys(table: Table, path: string, known: readonly string[]): void {
+    for (const k of Object.keys(table)) {
+      if (known.includes(k)) continue;
+      const s = suggest(k, known);
+      fail(`${path}${k}`, s === undefined ? 'unknown key' : `unknown key (did you mean "${s}"?)`);
+    }
+  }
+  function section(key: string): Table {
+    const v = doc[key];
+    if (v === undefined) return {};
+    if (isTable(v)) return v;
+    fail(key, `expected a table ([${key}])`);
+    return {};
+  }
+  function arrayOfTables(key: string): Table[] {
+    const v = doc[key];
+    if (v === undefined) return [];
+    if (Array.isArray(v) && v.every(isTable)) return v;
+    fail(key, `expected an array of tables ([[${key}]])`);
+    return [];
+  }
+
+  unknownKeys(doc, '', KEYS.top);
+
+  const d = section('daemon');
+  unknownKeys(d, 'daemon.', KEYS.daemon);
+  const daemon: DaemonSection = {
+    controlSocket: field(d, 'daemon.', 'control_socket', nonEmpty, DEFAULT_CONTROL_SOCKET),
+    logLevel: field(d, 'daemon.', 'log_level', logLevel, 'info'),
+    metricsListen: field(d, 'daemon.', 'metrics_listen', hostPort, undefined),
+  };
+
+  const t = section('l2tp');
+  unknownKeys(t, 'l2tp.', KEYS.l2tp);
+  const P = 'l2tp.';
+  const retransmitInitial = field(t, P, 'retransmit_initial', num(0.05, 60), 1);
+  const retransmitCap = field(t, P, 'retransmit_cap', num(0.05, 3600), 16);
+  if (retransmitCap < retransmitInitial) fail('l2tp.retransmit_cap', 'must not be less than retransmit_initial');
+  const idle = field(t, P, 'idle_disconnect', num(0, 86400 * 365), 0);
+  const l2tp: TunnelDefaults = {
+    hostName: field(t, P, 'host_name', nonEmpty, 'l2tpkit'),
+    vendorName: field(t, P, 'vendor_name', optString, 'l2tpkit'),
+    receiveWindow: field(t, P, 'receive_window', int(1, 65535), 16),
+    retransmitInitial: seconds(retransmitInitial),
+    retransmitCap: seconds(retransmitCap),
+    retriesEstablished: field(t, P, 'retries_established', int(1, 100), 5),
+    retriesNotEstablished: field(t, P, 'retries_not_established', int(1, 100), 5),
+    ackDelay: millis(Math.min(100, (retransmitInitial * 1000) / 4)),
+    helloInterval: seconds(field(t, P, 'hello_interval', num(0, 86400), 60)),
+    helloMissCount: field(t, P, 'hello_miss_count', int(1, 100), 3),
+    idleDisconnect: idle === 0 ? undefined : seconds(idle),
+    maxOffset: field(t, P, 'max_offset', int(0, 65535), 64),
+    dataSequencing: field(t, P, 'data_sequencing', bool, false),
+  };
+
+  const listenTables = arrayOfTables('listen');
+  const listen: ListenConfig[] = listenTables.map((lt, i) => {
+    const p = `listen[${i}].`;
+    unknownKeys(lt, p, KEYS.listen);
+    const c: ListenConfig = {
+      address: field(lt, p, 'address', ip, '0.0.0.0'),
+      port: field(lt, p, 'port', int(0, 65535), 1701),
+      secret: field(lt, p, 'secret', optString, undefined),
+      hideAvps: field(lt, p, 'hide_avps', bool, false),
+      allowedHosts: field(lt, p, 'allowed_hosts', strList, []),
+    };
+    if (c.hideAvps && c.secret === undefined) fail(`${p}hide_avps`, 'needs a secret (hidden AVPs are encrypted with it)');
+    return c;
+  });
+  const seenListen = new Map<string, number>();
+  listen.forEach((l, i) => {
+    const k = `${l.address}|${l.port}`;
+    const j = seenListen.get(k);
+    if (j !== undefined && l.port !== 0) fail(`listen[${i}].port`, `same address and port as listen[${j}]`);
+    seenListen.set(k, i);
+  });
+
+  const lacTables = arrayOfTables('lac');
+  const names = new Map<string, number>();
+  const lac: LacConfig[] = lacTables.map((lt, i) => {
+    const p = `lac[${i}].`;
+    unknownKeys(lt, p, KEYS.lac);
+    if (!('lns' in lt)) fail(`lac[${i}]`, 'missing key "lns" (the address of the LNS)');
+    const c: LacConfig = {
+      name: field(lt, p, 'name', nonEmpty, `lac${i}`),
+      lns: field(lt, p, 'lns', ip, ''),
+      port: field(lt, p, 'port', int(1, 65535), 1701),
+      localAddress: field(lt, p, 'local_address', ipOrEmpty, undefined),
+      secret: field(lt, p, 'secret', optString, undefined),
+      hideAvps: field(lt, p, 'hide_avps', bool, false),
+      sessions: field(lt, p, 'sessions', int(0, 1000), 1),
+      redial: field(lt, p, 'redial', bool, true),
+    };
+    if (c.hideAvps && c.secret === undefined) fail(`${p}hide_avps`, 'needs a secret (hidden AVPs are encrypted with it)');
+    if (c.localAddress !== undefined && c.lns !== '' && isIP(c.localAddress) !== isIP(c.lns)) {
+      fail(`${p}local_address`, `address family differs from lns (${c.lns})`);
+    }
+    const j = names.get(c.name);
+    if (j !== undefined) fail(`${p}name`, `duplicate name "${c.name}" (also lac[${j}])`);
+    names.set(c.name, i);
+    return c;
+  });
+
+  // No [[listen]] and no [[lac]]: the documented default, one LNS on 0.0.0.0:1701 accepting any LAC.
+  const effectiveListen: readonly ListenConfig[] =
+    doc['listen'] === undefined && lac.length === 0
+      ? [{ address: '0.0.0.0', port: 1701, secret: undefined, hideAvps: false, allowedHosts: [] }]
+      : listen;
+
+  if (errors.length > 0) {
+    errors.sort((a, b) => (a.line ?? Infinity) - (b.line ?? Infinity));
+    return err(errors);
+  }
+  return ok({ daemon, l2tp, listen: effectiveListen, lac });
+}
+
+/** The configuration used when there is no config file. */
+export function defaultConfig(): DaemonConfig {
+  const r = parseConfig('');
+  if (!r.ok) throw new Error('the empty configuration must be valid');
+  return r.value;
+}
+
+/** Read and validate a config file. A file that cannot be read is a ConfigError too. */
+export async function loadConfigFile(path: string): Promise<Result<DaemonConfig, readonly ConfigError[]>> {
+  let source: string;
+  try {
+    source = await readFile(path, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? String(e);
+    return err([{ key: '', message: `cannot read ${path}: ${code}` }]);
+  }
+  return parseConfig(source);
+}
+
+/** `config: line 12: lac[0].lns: expected an IPv4 or IPv6 address`. */
+export function formatConfigError(e: ConfigError): string {
+  const where = e.line === undefined ? '' : e.column === undefined ? `line ${e.line}: ` : `line ${e.line}, column ${e.column}: `;
+  const key = e.key === '' ? '' : `${e.key}: `;
+  return `config: ${where}${key}${e.message}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Key locations. smol-toml gives no positions for values, so scan the text: track the current
+// table header ([t] or the n-th [[t]]) and record `path -> line` for every `key =` line.
+
+/** Map every key path in the source (`daemon.log_level`, `lac[1].lns`, `lac[1]`) to its 1-based line. */
+export function locateKeys(source: string): Map<string, number> {
+  const out = new Map<string, number>();
+  const arrayCounts = new Map<string, number>();
+  let prefix = '';
+  let inMultiline: '"""' | "'''" | undefined;
+  const lines = source.split(/\r?\n/);
+  lines.forEach((raw, i) => {
+    const lineNo = i + 1;
+    const line = raw.trim();
+    if (inMultiline !== undefined) {
+      if (countOf(line, inMultiline) % 2 === 1) inMultiline = undefined;
+      return;
+    }
+    let m = /^\[\[\s*([^\]]+?)\s*\]\]/.exec(line);
+    if (m?.[1] !== undefined) {
+      const name = normalizeKey(m[1]);
+      const n = arrayCounts.get(name) ?? 0;
+      arrayCounts.set(name, n + 1);
+      prefix = `${name}[${n}]`;
+      if (!out.has(prefix)) out.set(prefix, lineNo);
+      if (!out.has(name)) out.set(name, lineNo);
+      return;
+    }
+    m = /^\[\s*([^\]]+?)\s*\]/.exec(line);
+    if (m?.[1] !== undefined) {
+      prefix = normalizeKey(m[1]);
+      if (!out.has(prefix)) out.set(prefix, lineNo);
+      return;
+    }
+    m = /^((?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*')(?:\s*\.\s*(?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*'))*)\s*=(.*)$/.exec(line);
+    if (m?.[1] !== undefined) {
+      const key = normalizeKey(m[1]);
+      // Record `a.b.c` and its prefixes `a.b`, `a` (dotted keys define implicit tables).
+      const parts = key.split('.');
+      for (let n = parts.length; n >= 1; n--) {
+        const sub = parts.slice(0, n).join('.');
+        const path = prefix === '' ? sub : `${prefix}.${sub}`;
+        if (!out.has(path)) out.set(path, lineNo);
+      }
+      const rest = m[2] ?? '';
+      for (const q of ['"""', "'''"] as const) {
+        if (countOf(rest, q) % 2 === 1) inMultiline = q;
+      }
+    }
+  });
+  return out;
+}
+
+/** The line of `key`, or of its nearest located parent (`lac[0].port` -> `lac[0]` -> `lac`). */
+function lineOf(lines: Map<string, number>, key: string): number | undefined {
+  let k = key;
+  for (;;) {
+    const l = lines.get(k);
+    if (l !== undefined) return l;
+    const cut = Math.max(k.lastIndexOf('.'), k.lastIndexOf('['));
+    if (cut <= 0) return undefined;
+    k = k.slice(0, cut);
+  }
+}
+
+function normalizeKey(k: string): string {
+  return k
+    .split('.')
+    .map((p) => p.trim().replace(/^["']|["']$/g, ''))
+    .join('.');
+}
+
+function countOf(s: string, needle: string): number {
+  let n = 0;
+  for (let i = s.indexOf(needle); i !== -1; i = s.indexOf(needle, i + needle.length)) n++;
+  return n;
+}
+
+/** The closest known key when it is plausibly a typo (edit distance <= max(2, len/3)). */
+export function suggest(key: string, known: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const k of known) {
+    const d = editDistance(key.toLowerCase(), k);
+    if (d < bestD) {
+      bestD = d;
+      best = k;
+    }
+  }
+  return bestD <= Math.max(2, Math.floor(key.length / 3)) ? best : undefined;
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const sub = (prev[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
+      cur.push(Math.min((prev[j] ?? 0) + 1, (cur[j - 1] ?? 0) + 1, sub));
+    }
+    prev = cur;
+  }
+  return prev[b.length] ?? 0;
+}

@@ -1,0 +1,112 @@
+/**
+ * Human output of l2tpctl: aligned tables for `show tunnels|sessions`, and a Yamaha
+ * "show status l2tp"-like block per tunnel for `show status`.
+ */
+import type { SessionView, StatusView, TunnelView } from './control-protocol.js';
+
+/** Align rows into columns (two spaces apart); the first row is the header. */
+export function table(rows: readonly (readonly string[])[]): string {
+  const widths: number[] = [];
+  for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)));
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd()).join('\n');
+}
+
+/** `h:mm:ss` (or `Nd h:mm:ss`), '-' when unknown. */
+export function formatUptime(s: number | undefined): string {
+  if (s === undefined) return '-';
+  const d = Math.floor(s / 86400);
+  const h = Math.floor((s % 86400) / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const sec = s % 60;
+  const hms = `${h}:${String(m).padStart(2, '0')}:${String(sec).padStart(2, '0')}`;
+  return d > 0 ? `${d}d ${hms}` : hms;
+}
+
+const hostPort = (a: string, p: number): string => (a.includes(':') ? `[${a}]:${p}` : `${a}:${p}`);
+
+/** `l2tpctl show tunnels`. */
+export function formatTunnels(tunnels: readonly TunnelView[]): string {
+  if (tunnels.length === 0) return 'no tunnels';
+  const rows = [['TUNNEL', 'REMOTE', 'STATE', 'ROLE', 'PEER', 'HOSTNAME', 'SESSIONS', 'UPTIME']];
+  for (const t of tunnels) {
+    rows.push([
+      String(t.localTunnelId),
+      String(t.remoteTunnelId),
+      t.state,
+      t.lac !== undefined ? `lac ${t.lac}` : t.role,
+      hostPort(t.remoteAddress, t.remotePort),
+      t.remoteHostName ?? '-',
+      String(t.sessions.length),
+      formatUptime(t.uptimeSeconds),
+    ]);
+  }
+  return table(rows);
+}
+
+function sessionRows(sessions: readonly SessionView[], withTunnel: boolean): string[][] {
+  const head = ['SESSION', 'REMOTE', 'STATE', 'DIR', 'UPTIME', 'RX-PKTS', 'RX-OCTETS', 'TX-PKTS', 'TX-OCTETS'];
+  const rows = [withTunnel ? ['TUNNEL', ...head] : head];
+  for (const s of sessions) {
+    const r = [
+      String(s.localSessionId),
+      String(s.remoteSessionId),
+      s.state,
+      s.direction,
+      formatUptime(s.uptimeSeconds),
+      String(s.rxPackets),
+      String(s.rxOctets),
+      String(s.txPackets),
+      String(s.txOctets),
+    ];
+    rows.push(withTunnel ? [String(s.localTunnelId), ...r] : r);
+  }
+  return rows;
+}
+
+/** `l2tpctl show sessions`. */
+export function formatSessions(sessions: readonly SessionView[]): string {
+  if (sessions.length === 0) return 'no sessions';
+  return table(sessionRows(sessions, true));
+}
+
+/** `l2tpctl show status`: daemon summary, then one block per tunnel with its sessions. */
+export function formatStatus(s: StatusView): string {
+  const out: string[] = [];
+  out.push(`l2tpd ${s.version}  pid ${s.pid}  up ${formatUptime(s.uptimeSeconds)}`);
+  for (const l of s.listeners) out.push(`Listener: ${hostPort(l.address, l.port)} (${l.auth ? 'tunnel auth' : 'no tunnel auth'})`);
+  for (const l of s.lacs) {
+    out.push(`LAC ${l.name} -> ${hostPort(l.lns, l.port)}: ${l.state}${l.tunnel !== undefined ? ` (tunnel ${l.tunnel})` : ''}`);
+  }
+  if (s.tunnels.length === 0) out.push('', 'no tunnels');
+  for (const t of s.tunnels) {
+    out.push('', `TUNNEL[${t.localTunnelId}]:`);
+    const kv: [string, string][] = [
+      ['State', t.state],
+      ['Version', `L2TPv2${t.protocolVersion !== undefined ? ` (peer protocol ${t.protocolVersion})` : ''}`],
+      ['Role', t.lac !== undefined ? `LAC (${t.lac})` : t.role.toUpperCase()],
+      ['Local tunnel ID', String(t.localTunnelId)],
+      ['Remote tunnel ID', String(t.remoteTunnelId)],
+      ['Local address', `${t.localAddress}  port ${t.localPort}`],
+      ['Remote address', `${t.remoteAddress}  port ${t.remotePort}`],
+      ['Remote vendor', t.remoteVendorName ?? '-'],
+      ['Remote host name', t.remoteHostName ?? '-'],
+      ['Ns / Nr', `${t.ns} / ${t.nr}`],
+      ['Peer receive window', String(t.peerReceiveWindow)],
+      ['Uptime', formatUptime(t.uptimeSeconds)],
+      ['Control rx / tx', `${t.counters.controlRx} / ${t.counters.controlTx} (retransmits ${t.counters.retransmits}, ZLB rx/tx ${t.counters.zlbRx}/${t.counters.zlbTx})`],
+      ['Data rx / tx', `${t.counters.dataRxPackets} pkts ${t.counters.dataRxOctets} octets / ${t.counters.dataTxPackets} pkts ${t.counters.dataTxOctets} octets`],
+      ['Sessions', String(t.sessions.length)],
+    ];
+    const w = Math.max(...kv.map(([k]) => k.length)) + 1;
+    for (const [k, v] of kv) out.push(`  ${`${k}:`.padEnd(w)}  ${v}`);
+    if (t.sessions.length > 0) {
+      out.push(
+        table(sessionRows(t.sessions, false))
+          .split('\n')
+          .map((l) => `    ${l}`)
+          .join('\n'),
+      );
+    }
+  }
+  return out.join('\n');
+}

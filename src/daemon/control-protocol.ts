@@ -1,0 +1,99 @@
+/**
+ * The l2tpctl <-> l2tpd control protocol: one JSON object per line on a unix socket, one response
+ * line per request line. Views are plain JSON (ids as numbers, times as uptimes in seconds).
+ */
+import { err, ok, type Result } from '../base/result.js';
+import type { TunnelCounters } from '../l2tp/api.js';
+
+/** A request line. */
+export type ControlRequest =
+  | { readonly cmd: 'ping' }
+  | { readonly cmd: 'show-tunnels' }
+  | { readonly cmd: 'show-sessions' }
+  | { readonly cmd: 'status' }
+  | { readonly cmd: 'clear-tunnel'; readonly tunnel: number }
+  /** `tunnel` omitted = the session id must be unique across tunnels. */
+  | { readonly cmd: 'clear-session'; readonly tunnel?: number; readonly session: number };
+
+/** One session as shown by l2tpctl. */
+export interface SessionView {
+  readonly localTunnelId: number;
+  readonly localSessionId: number;
+  readonly remoteSessionId: number;
+  readonly state: string;
+  readonly direction: string;
+  readonly role: string;
+  readonly callSerialNumber: number;
+  readonly uptimeSeconds?: number;
+  readonly rxPackets: number;
+  readonly rxOctets: number;
+  readonly txPackets: number;
+  readonly txOctets: number;
+  readonly callingNumber?: string;
+  readonly calledNumber?: string;
+}
+
+/** One tunnel as shown by l2tpctl (Yamaha "show status l2tp" fields). */
+export interface TunnelView {
+  readonly localTunnelId: number;
+  readonly remoteTunnelId: number;
+  readonly state: string;
+  /** 'lac' when we originated the tunnel, else 'lns'. */
+  readonly role: 'lac' | 'lns';
+  /** The [[lac]] name that opened it, if any. */
+  readonly lac?: string;
+  readonly localAddress: string;
+  readonly localPort: number;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  readonly remoteHostName?: string;
+  readonly remoteVendorName?: string;
+  readonly protocolVersion?: string;
+  readonly ns: number;
+  readonly nr: number;
+  readonly peerReceiveWindow: number;
+  readonly uptimeSeconds?: number;
+  readonly counters: Readonly<TunnelCounters>;
+  readonly sessions: readonly SessionView[];
+}
+
+/** A listener or LAC line of `status`. */
+export interface StatusView {
+  readonly version: string;
+  readonly pid: number;
+  readonly uptimeSeconds: number;
+  readonly listeners: readonly { readonly address: string; readonly port: number; readonly auth: boolean }[];
+  readonly lacs: readonly { readonly name: string; readonly lns: string; readonly port: number; readonly state: string; readonly tunnel?: number }[];
+  readonly tunnels: readonly TunnelView[];
+}
+
+/** A response line. */
+export type ControlResponse =
+  | { readonly ok: true; readonly result: unknown }
+  | { readonly ok: false; readonly error: string };
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isId = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 0xffff;
+
+/** Validate a decoded request line. Never throws. */
+export function parseControlRequest(v: unknown): Result<ControlRequest, string> {
+  if (!isRecord(v) || typeof v['cmd'] !== 'string') return err('expected {"cmd": ...}');
+  switch (v['cmd']) {
+    case 'ping':
+    case 'show-tunnels':
+    case 'show-sessions':
+    case 'status':
+      return ok({ cmd: v['cmd'] });
+    case 'clear-tunnel':
+      return isId(v['tunnel']) ? ok({ cmd: 'clear-tunnel', tunnel: v['tunnel'] }) : err('clear-tunnel needs "tunnel" (0..65535)');
+    case 'clear-session': {
+      const session = v['session'];
+      const tunnel = v['tunnel'];
+      if (!isId(session)) return err('clear-session needs "session" (0..65535)');
+      if (tunnel === undefined) return ok({ cmd: 'clear-session', session });
+      return isId(tunnel) ? ok({ cmd: 'clear-session', tunnel, session }) : err('"tunnel" must be 0..65535');
+    }
+    default:
+      return err(`unknown command "${v['cmd']}"`);
+  }
+}

@@ -1,0 +1,142 @@
+/**
+ * The control socket: a unix-domain server in l2tpd and a one-shot client for l2tpctl, speaking
+ * newline-delimited JSON (control-protocol.ts).
+ */
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { chmod, unlink } from 'node:fs/promises';
+import { err, ok, type Result } from '../base/result.js';
+import { parseControlRequest, type ControlRequest, type ControlResponse } from './control-protocol.js';
+
+/** Longest accepted request line. */
+const MAX_LINE = 64 * 1024;
+
+/** Answers one request. */
+export type ControlHandler = (request: ControlRequest) => ControlResponse | Promise<ControlResponse>;
+
+/**
+ * Listen on `path`. A stale socket file (nobody answering) is removed first; a live one is an error
+ * ("another l2tpd is running").
+ */
+export async function startControlServer(path: string, handler: ControlHandler): Promise<Server> {
+  if (await isAlive(path)) throw new Error(`control socket ${path} is in use (is another l2tpd running?)`);
+  await unlink(path).catch(() => undefined);
+  const server = createServer((conn) => {
+    serveConnection(conn, handler);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(path, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  await chmod(path, 0o660).catch(() => undefined);
+  return server;
+}
+
+/** Close the server and remove its socket file. */
+export async function stopControlServer(server: Server, path: string): Promise<void> {
+  await new Promise<void>((resolve) => {
+    server.close(() => {
+      resolve();
+    });
+  });
+  await unlink(path).catch(() => undefined);
+}
+
+function serveConnection(conn: Socket, handler: ControlHandler): void {
+  let buf = '';
+  let queue = Promise.resolve();
+  conn.setEncoding('utf8');
+  conn.on('error', () => undefined);
+  conn.on('data', (chunk: string) => {
+    buf += chunk;
+    if (buf.length > MAX_LINE && !buf.includes('\n')) {
+      conn.end(`${JSON.stringify({ ok: false, error: 'request too long' })}\n`);
+      buf = '';
+      return;
+    }
+    for (let i = buf.indexOf('\n'); i !== -1; i = buf.indexOf('\n')) {
+      const line = buf.slice(0, i).trim();
+      buf = buf.slice(i + 1);
+      if (line === '') continue;
+      // Answer in order even when a handler is asynchronous.
+      queue = queue.then(async () => {
+        const res = await answer(line, handler);
+        if (!conn.destroyed) conn.write(`${JSON.stringify(res)}\n`);
+      });
+    }
+  });
+}
+
+async function answer(line: string, handler: ControlHandler): Promise<ControlResponse> {
+  let v: unknown;
+  try {
+    v = JSON.parse(line);
+  } catch {
+    return { ok: false, error: 'request is not JSON' };
+  }
+  const req = parseControlRequest(v);
+  if (!req.ok) return { ok: false, error: req.error };
+  try {
+    return await handler(req.value);
+  } catch (e) {
+    return { ok: false, error: `internal error: ${e instanceof Error ? e.message : String(e)}` };
+  }
+}
+
+async function isAlive(path: string): Promise<boolean> {
+  const r = await controlRequest(path, { cmd: 'ping' }, 1000);
+  return r.ok;
+}
+
+/** Why a request could not be made. */
+export interface ControlClientError {
+  /** 'connect': no daemon at that path; 'protocol': bad or no answer. */
+  readonly kind: 'connect' | 'protocol';
+  readonly message: string;
+}
+
+/** Send one request and wait for its response line. Never throws. */
+export async function controlRequest(path: string, request: ControlRequest, timeoutMs = 5000): Promise<Result<ControlResponse, ControlClientError>> {
+  return new Promise((resolve) => {
+    let connected = false;
+    let buf = '';
+    let done = false;
+    const finish = (r: Result<ControlResponse, ControlClientError>): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      sock.destroy();
+      resolve(r);
+    };
+    const sock = createConnection(path, () => {
+      connected = true;
+      sock.write(`${JSON.stringify(request)}\n`);
+    });
+    const timer = setTimeout(() => {
+      finish(err({ kind: connected ? 'protocol' : 'connect', message: `no answer on ${path} within ${timeoutMs} ms` }));
+    }, timeoutMs);
+    sock.setEncoding('utf8');
+    sock.on('error', (e: NodeJS.ErrnoException) => {
+      finish(err({ kind: connected ? 'protocol' : 'connect', message: `cannot connect to ${path}: ${e.code ?? e.message}` }));
+    });
+    sock.on('data', (chunk: string) => {
+      buf += chunk;
+      const i = buf.indexOf('\n');
+      if (i === -1) return;
+      let v: unknown;
+      try {
+        v = JSON.parse(buf.slice(0, i));
+      } catch {
+        finish(err({ kind: 'protocol', message: 'daemon sent a line that is not JSON' }));
+        return;
+      }
+      if (typeof v === 'object' && v !== null && 'ok' in v) finish(ok(v as ControlResponse));
+      else finish(err({ kind: 'protocol', message: 'daemon sent an unexpected answer' }));
+    });
+    sock.on('close', () => {
+      finish(err({ kind: connected ? 'protocol' : 'connect', message: `connection to ${path} closed without an answer` }));
+    });
+  });
+}

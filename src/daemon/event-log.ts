@@ -1,0 +1,87 @@
+/**
+ * Engine events -> log lines (STYLE §10: cores emit typed events, the daemon words them).
+ * At info the wording follows the Yamaha RTX L2TP syslog (seed 001); at debug every control
+ * message is logged AVP by AVP like Yamaha `l2tp syslog on`.
+ */
+import type { L2tpEvent, PeerAddress } from '../l2tp/api.js';
+import { formatAvps, messageTypeName } from '../wire/l2tp/index.js';
+import type { Logger } from './logger.js';
+import { formatHostPort } from '../io/udp-endpoint.js';
+
+const addr = (p: PeerAddress): string => formatHostPort(p.address, p.port);
+
+/** Log one engine event. `listener` names the local socket (`127.0.0.1:1701`). */
+export function logEvent(log: Logger, e: L2tpEvent, listener: string): void {
+  switch (e.type) {
+    case 'tunnel-connecting':
+      if (e.originator) log.info({ tunnel: e.tunnel, peer: addr(e.peer), listener }, `TUNNEL[${e.tunnel}] connecting to ${e.peer.address}`);
+      else log.info({ tunnel: e.tunnel, peer: addr(e.peer), listener }, `TUNNEL[${e.tunnel}] connected from ${e.peer.address}`);
+      return;
+    case 'tunnel-established':
+      log.info(
+        { tunnel: e.tunnel, remoteTunnel: e.remoteTunnel, peer: addr(e.peer), remoteHostName: e.remoteHostName },
+        `tunnel ${e.tunnel} established`,
+      );
+      return;
+    case 'tunnel-closing':
+      log.info({ tunnel: e.tunnel, ...reasonFields(e.reason) }, `disconnecting tunnel ${e.tunnel}`);
+      return;
+    case 'tunnel-closed':
+      log.info({ tunnel: e.tunnel, ...reasonFields(e.reason) }, `disconnect tunnel ${e.tunnel} complete`);
+      return;
+    case 'tunnel-auth-failed':
+      log.info({ tunnel: e.tunnel, peer: addr(e.peer), detail: e.detail }, `authentication error tunnel ${e.tunnel}`);
+      return;
+    case 'tunnel-rejected':
+      log.info({ peer: addr(e.peer), detail: e.detail, listener }, `tunnel rejected from ${e.peer.address}: ${e.detail}`);
+      return;
+    case 'state-timer-expired':
+      log.info({ tunnel: e.tunnel }, `state timer expired tunnel ${e.tunnel} (state ${e.state}, retries ${e.retries})`);
+      return;
+    case 'keepalive-countdown':
+      log.info({ tunnel: e.tunnel }, `keepalive countdown tunnel ${e.tunnel}: ${e.remaining} left`);
+      return;
+    case 'keepalive-expired':
+      log.info({ tunnel: e.tunnel }, `keepalive timer expired tunnel ${e.tunnel}`);
+      return;
+    case 'session-connecting':
+      log.debug({ tunnel: e.tunnel, session: e.session, direction: e.direction }, `session ${e.session} connecting`);
+      return;
+    case 'session-established':
+      log.info({ tunnel: e.tunnel, session: e.session, remoteSession: e.remoteSession }, `session ${e.session} established`);
+      return;
+    case 'session-closed':
+      log.info({ tunnel: e.tunnel, session: e.session, ...reasonFields(e.reason) }, `disconnect session ${e.session} complete`);
+      return;
+    case 'retransmit':
+      log.debug({ tunnel: e.tunnel, ns: e.ns, attempt: e.attempt, nextInMs: e.nextIn }, `TUNNEL[${e.tunnel}] retransmit Ns=${e.ns} (attempt ${e.attempt})`);
+      return;
+    case 'control-rx':
+    case 'control-tx': {
+      if (!log.isLevelEnabled('debug')) return;
+      const name = messageTypeName(e.messageType);
+      const dir = e.type === 'control-rx' ? `RECV ${name} from` : `SEND ${name} to`;
+      log.debug(
+        { tunnel: e.tunnel, peer: addr(e.peer), ns: e.ns, nr: e.nr, avps: formatAvps(e.avps, e.messageType) },
+        `TUNNEL[${e.tunnel}] ${dir} ${e.peer.address} Ns=${e.ns} Nr=${e.nr}`,
+      );
+      return;
+    }
+    case 'bad-datagram':
+      log.debug({ peer: addr(e.peer), detail: e.detail, listener }, `bad datagram from ${e.peer.address}: ${e.detail}`);
+      return;
+    case 'unknown-avp-ignored':
+      log.debug({ tunnel: e.tunnel, attribute: e.attribute, vendorId: e.vendorId }, `TUNNEL[${e.tunnel}] ignored unknown AVP ${e.vendorId}:${e.attribute}`);
+      return;
+    case 'wen':
+    case 'sli':
+      log.debug({ tunnel: e.tunnel, session: e.session, avps: formatAvps(e.avps) }, `session ${e.session} ${e.type.toUpperCase()}`);
+      return;
+    case 'session-data':
+      return;
+  }
+}
+
+function reasonFields(r: { readonly by: string; readonly cause: string; readonly result: { readonly result: number; readonly error?: number; readonly message?: string } }): Record<string, unknown> {
+  return { by: r.by, cause: r.cause, result: r.result.result, error: r.result.error, resultMessage: r.result.message };
+}

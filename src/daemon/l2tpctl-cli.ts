@@ -1,0 +1,136 @@
+/**
+ * l2tpctl: talks to a running l2tpd over its control socket.
+ * Exit codes: 0 ok, 1 error (bad usage, no such tunnel...), 2 cannot connect to the daemon.
+ */
+import { parseArgs } from 'node:util';
+import { DEFAULT_CONTROL_SOCKET } from './config.js';
+import type { ControlRequest, SessionView, StatusView, TunnelView } from './control-protocol.js';
+import { controlRequest } from './control-socket.js';
+import { formatSessions, formatStatus, formatTunnels } from './control-format.js';
+
+/** Usage text. */
+export const L2TPCTL_USAGE = `usage: l2tpctl [--socket PATH] COMMAND
+  show tunnels [--json]        tunnels with peer, state, sessions
+  show sessions [--json]       sessions of every tunnel with counters
+  show status [--json]         daemon, listeners, LACs and every tunnel in detail
+  clear tunnel ID              send StopCCN and drop the tunnel
+  clear session TUNNEL/SESSION send CDN for one session (or: clear session ID when unique)
+options:
+  --socket PATH   control socket (default ${DEFAULT_CONTROL_SOCKET})
+  --json          machine-readable output
+  -h, --help      this text
+exit codes: 0 ok, 1 error, 2 cannot connect to l2tpd`;
+
+/** What the CLI writes (injected for tests). */
+export interface CliIo {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+const stdio: CliIo = {
+  out: (t) => {
+    process.stdout.write(`${t}\n`);
+  },
+  err: (t) => {
+    process.stderr.write(`${t}\n`);
+  },
+};
+
+const parseId = (s: string | undefined): number | undefined => {
+  if (s === undefined || !/^\d{1,5}$/.test(s)) return undefined;
+  const n = Number(s);
+  return n <= 0xffff ? n : undefined;
+};
+
+/** Turn positionals into a request, or a usage error message. */
+export function commandToRequest(words: readonly string[]): ControlRequest | string {
+  const [verb, what, arg, extra] = words;
+  if (extra !== undefined) return `unexpected argument "${extra}"`;
+  if (verb === 'show') {
+    if (arg !== undefined) return `unexpected argument "${arg}"`;
+    if (what === 'tunnels' || what === 'tunnel') return { cmd: 'show-tunnels' };
+    if (what === 'sessions' || what === 'session') return { cmd: 'show-sessions' };
+    if (what === 'status') return { cmd: 'status' };
+    return 'show what? (tunnels, sessions, status)';
+  }
+  if (verb === 'clear') {
+    if (what === 'tunnel') {
+      const id = parseId(arg);
+      return id === undefined ? 'clear tunnel needs a tunnel id (0..65535)' : { cmd: 'clear-tunnel', tunnel: id };
+    }
+    if (what === 'session') {
+      const m = /^(\d+)\/(\d+)$/.exec(arg ?? '');
+      if (m !== null) {
+        const tunnel = parseId(m[1]);
+        const session = parseId(m[2]);
+        if (tunnel !== undefined && session !== undefined) return { cmd: 'clear-session', tunnel, session };
+      }
+      const session = parseId(arg);
+      return session === undefined ? 'clear session needs TUNNEL/SESSION or a session id' : { cmd: 'clear-session', session };
+    }
+    return 'clear what? (tunnel ID, session TUNNEL/SESSION)';
+  }
+  return verb === undefined ? 'missing command' : `unknown command "${verb}"`;
+}
+
+/** Run l2tpctl with `argv` (without node and script); resolves to the exit code. */
+export async function runL2tpctl(argv: readonly string[], io: CliIo = stdio): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      options: {
+        socket: { type: 'string' },
+        json: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  } catch (e) {
+    io.err(`l2tpctl: ${e instanceof Error ? e.message : String(e)}\n${L2TPCTL_USAGE}`);
+    return 1;
+  }
+  if (parsed.values.help === true) {
+    io.out(L2TPCTL_USAGE);
+    return 0;
+  }
+  const req = commandToRequest(parsed.positionals);
+  if (typeof req === 'string') {
+    io.err(`l2tpctl: ${req}\n${L2TPCTL_USAGE}`);
+    return 1;
+  }
+  const path = parsed.values.socket ?? DEFAULT_CONTROL_SOCKET;
+  const r = await controlRequest(path, req);
+  if (!r.ok) {
+    io.err(`l2tpctl: ${r.error.message}${r.error.kind === 'connect' ? ' (is l2tpd running? see --socket)' : ''}`);
+    return r.error.kind === 'connect' ? 2 : 1;
+  }
+  const res = r.value;
+  if (!res.ok) {
+    io.err(`l2tpctl: ${res.error}`);
+    return 1;
+  }
+  if (parsed.values.json === true) {
+    io.out(JSON.stringify(res.result, null, 2));
+    return 0;
+  }
+  switch (req.cmd) {
+    case 'show-tunnels':
+      io.out(formatTunnels(res.result as TunnelView[]));
+      break;
+    case 'show-sessions':
+      io.out(formatSessions(res.result as SessionView[]));
+      break;
+    case 'status':
+      io.out(formatStatus(res.result as StatusView));
+      break;
+    case 'clear-tunnel':
+    case 'clear-session':
+      io.out(`cleared ${(res.result as { cleared?: string }).cleared ?? ''}`.trimEnd());
+      break;
+    case 'ping':
+      io.out(String(res.result));
+      break;
+  }
+  return 0;
+}

@@ -1,0 +1,126 @@
+/**
+ * l2tpd command line: `l2tpd [--config FILE] [--socket PATH] [--debug] [--log-format pretty|json]
+ * [--check-config] [--help]`. Starts the daemon and turns SIGTERM/SIGINT into a graceful shutdown.
+ */
+import { parseArgs } from 'node:util';
+import { defaultConfig, formatConfigError, loadConfigFile, type DaemonConfig } from './config.js';
+import { Daemon, VERSION, type EngineFactory } from './daemon.js';
+import { createLogger, type LogFormat } from './logger.js';
+import { formatHostPort } from '../io/udp-endpoint.js';
+
+/** Usage text. */
+export const L2TPD_USAGE = `usage: l2tpd [options]
+  --config FILE          TOML configuration (docs/CONFIG.md); none = LNS on 0.0.0.0:1701, any LAC, no auth
+  --socket PATH          control socket for l2tpctl (overrides daemon.control_socket)
+  --debug                AVP-level log of every control message (like log_level = "debug")
+  --log-format FORMAT    json (default) or pretty
+  --check-config         validate the configuration and exit (0 ok, 1 errors)
+  -h, --help             this text`;
+
+/** Command-line options after parsing. */
+export interface L2tpdArgs {
+  readonly config?: string;
+  readonly socket?: string;
+  readonly debug: boolean;
+  readonly logFormat: LogFormat;
+  readonly checkConfig: boolean;
+  readonly help: boolean;
+}
+
+/** Parse l2tpd's argv (without node and script). */
+export function parseL2tpdArgs(argv: readonly string[]): L2tpdArgs | string {
+  try {
+    const { values } = parseArgs({
+      args: [...argv],
+      options: {
+        config: { type: 'string', short: 'c' },
+        socket: { type: 'string' },
+        debug: { type: 'boolean', default: false },
+        'log-format': { type: 'string', default: 'json' },
+        'check-config': { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+    const fmt = values['log-format'];
+    if (fmt !== 'json' && fmt !== 'pretty') return `--log-format must be json or pretty, not "${String(fmt)}"`;
+    return {
+      ...(values.config !== undefined ? { config: values.config } : {}),
+      ...(values.socket !== undefined ? { socket: values.socket } : {}),
+      debug: values.debug === true,
+      logFormat: fmt,
+      checkConfig: values['check-config'] === true,
+      help: values.help === true,
+    };
+  } catch (e) {
+    return e instanceof Error ? e.message : String(e);
+  }
+}
+
+/** One-paragraph summary of a config (for --check-config). */
+export function describeConfig(c: DaemonConfig): string {
+  const lines = [`control socket ${c.daemon.controlSocket}, log level ${c.daemon.logLevel}`];
+  for (const l of c.listen) {
+    lines.push(`LNS on ${formatHostPort(l.address, l.port)} (${l.secret !== undefined ? 'tunnel auth' : 'no tunnel auth'}, ${l.allowedHosts.length > 0 ? l.allowedHosts.join(',') : 'any host'})`);
+  }
+  for (const l of c.lac) lines.push(`LAC ${l.name} -> ${formatHostPort(l.lns, l.port)}, ${l.sessions} session(s)${l.redial ? ', redial' : ''}`);
+  return lines.join('\n');
+}
+
+/** Run l2tpd until a signal stops it; resolves to the process exit code. */
+export async function runL2tpd(argv: readonly string[], createEngine: EngineFactory): Promise<number> {
+  const args = parseL2tpdArgs(argv);
+  if (typeof args === 'string') {
+    process.stderr.write(`l2tpd: ${args}\n${L2TPD_USAGE}\n`);
+    return 1;
+  }
+  if (args.help) {
+    process.stdout.write(`l2tpd ${VERSION}\n${L2TPD_USAGE}\n`);
+    return 0;
+  }
+  let config: DaemonConfig;
+  if (args.config === undefined) {
+    config = defaultConfig();
+  } else {
+    const r = await loadConfigFile(args.config);
+    if (!r.ok) {
+      for (const e of r.error) process.stderr.write(`${args.config}: ${formatConfigError(e)}\n`);
+      return 1;
+    }
+    config = r.value;
+  }
+  if (args.checkConfig) {
+    process.stdout.write(`${args.config ?? '(no config file)'}: OK\n${describeConfig(config)}\n`);
+    return 0;
+  }
+  const log = createLogger({ level: args.debug ? 'debug' : config.daemon.logLevel, format: args.logFormat });
+  let daemon: Daemon;
+  try {
+    daemon = await Daemon.start({ config, log, createEngine, ...(args.socket !== undefined ? { controlSocket: args.socket } : {}) });
+  } catch (e) {
+    log.error({ err: e instanceof Error ? e.message : String(e) }, `l2tpd failed to start: ${e instanceof Error ? e.message : String(e)}`);
+    return 1;
+  }
+  return new Promise<number>((resolve) => {
+    let signalled = false;
+    const onSignal = (sig: NodeJS.Signals): void => {
+      if (signalled) {
+        log.warn(`${sig} again: exiting now`);
+        resolve(1);
+        return;
+      }
+      signalled = true;
+      log.info(`${sig}: shutting down`);
+      daemon.shutdown(2000).then(
+        () => {
+          resolve(0);
+        },
+        (e: unknown) => {
+          log.error({ err: String(e) }, 'shutdown failed');
+          resolve(1);
+        },
+      );
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+}

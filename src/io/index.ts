@@ -1,0 +1,16 @@
+/**
+ * io: the only layer with sockets, host timers, the clock and (native*) the addon. It drives the
+ * sans-I/O cores: datagrams and timeouts in, transmits and typed events out. Must not import daemon.
+ */
+export { type Clock, now, systemClock } from './clock.js';
+export { cryptoRandom } from './random.js';
+export { TimerDriver, nodeScheduler, type TimerDriverOptions, type TimerScheduler } from './timer-driver.js';
+export {
+  UdpEndpoint,
+  L2TP_PORT,
+  formatHostPort,
+  ipFamily,
+  peerFromRemoteInfo,
+  type EndpointStats,
+  type UdpEndpointOptions,
+} from './udp-endpoint.js';

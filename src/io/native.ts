@@ -1,0 +1,189 @@
+/**
+ * Loader for the l2tpkit native addon (`native/l2tpkit_native.cc`, built by `binding.gyp` into
+ * `build/Release/l2tpkit_native.node` during `npm ci`). It provides what Node cannot: TUN/TAP devices and
+ * raw IPv4 sockets (ESP, L2TPv3-over-IP) with batched, event-driven reads. Loading is lazy and cached; a
+ * missing or unloadable addon is a typed {@link NativeUnavailableError} naming the path tried and why.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, parse as parsePath } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { err, ok, type Result } from '../base/result.js';
+
+/** Kind codes understood by the native `PacketPort` constructor. */
+export const PortKind = { tun: 0, raw: 1 } as const;
+/** A `PortKind` value. */
+export type PortKind = (typeof PortKind)[keyof typeof PortKind];
+
+/** Stride of the per-packet metadata array: [offset, length, sourceAddr (host order), ipHeaderLength]. */
+export const META_STRIDE = 4;
+
+/** One fd (TUN/TAP or raw socket) with a libuv poll handle; see native/l2tpkit_native.cc. */
+export interface NativePacketPort {
+  /** Start (or restart) polling; `cb(count, errno)` runs once per batch of `count` packets. */
+  start(cb: (count: number, errno: number) => void): void;
+  /** Stop polling (the fd stays open). */
+  stop(): void;
+  /** Read one batch synchronously; returns the count. */
+  readNow(): number;
+  /** One packet; bytes written, 0 when the kernel queue is full. */
+  write(buf: Uint8Array): number;
+  /** One write() per packet; returns the number written. */
+  writeBatch(buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number): number;
+  /** Raw socket: send a payload to an IPv4 address (host-order number); bytes, 0 when queue full. */
+  sendTo(buf: Uint8Array, addr: number): number;
+  /** Raw socket: sendmmsg() batch; returns the number sent. */
+  sendBatch(buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, addrs: Uint32Array, count: number): number;
+  /** Whether an active poll keeps the Node event loop alive. */
+  setRef(ref: boolean): void;
+  /** Stop polling and close the fd; idempotent. */
+  close(): void;
+  /** The receive slab (valid during the batch callback only). */
+  readonly slab: ArrayBuffer;
+  /** Per-packet metadata, {@link META_STRIDE} entries per packet. */
+  readonly meta: Uint32Array;
+  /** The fd, -1 once closed. */
+  readonly fd: number;
+  /** errno of the last failed read or write (0 if none). */
+  readonly lastErrno: number;
+  /** Raw receive: packets dropped because they exceeded maxPacketSize or had a bad IP header. */
+  readonly truncated: number;
+}
+
+/** Constructor of {@link NativePacketPort}. */
+export interface NativePacketPortCtor {
+  new (fd: number, kind: PortKind, maxPackets: number, maxPacketSize: number): NativePacketPort;
+}
+
+/** The typed surface of the addon. */
+export interface NativeBinding {
+  /** Open /dev/net/tun with IFF_TUN|IFF_NO_PI (or IFF_TAP); '' lets the kernel choose the name. */
+  openTun(name: string, tap: boolean, blocking?: boolean): { fd: number; name: string };
+  /** socket(AF_INET, SOCK_RAW, proto), optionally bound; returns the fd. */
+  openRaw(proto: number, bindAddr: string | null, rcvbuf: number): number;
+  /** "EACCES (Permission denied)" for 13. */
+  errnoName(errno: number): string;
+  /** Batched packet I/O on an fd. */
+  PacketPort: NativePacketPortCtor;
+  /** Version of this JS/native contract. */
+  abiVersion: number;
+}
+
+/** The JS/native contract version this loader expects. */
+export const NATIVE_ABI_VERSION = 1;
+
+/** The addon is missing or cannot be loaded; `path` is where it was looked for. */
+export class NativeUnavailableError extends Error {
+  /** Discriminant for callers that switch on errors. */
+  readonly kind = 'native-unavailable' as const;
+  constructor(
+    /** The .node file tried. */
+    readonly path: string,
+    /** Why it could not be used. */
+    readonly reason: string,
+  ) {
+    super(`l2tpkit native addon unavailable at ${path}: ${reason}`);
+    this.name = 'NativeUnavailableError';
+  }
+}
+
+/** A system call in the addon failed: `code` is the errno name ("EACCES"), `syscall` the call. */
+export class NativeIoError extends Error {
+  /** Discriminant for callers that switch on errors. */
+  readonly kind = 'native-io' as const;
+  constructor(
+    message: string,
+    /** errno name such as "EACCES", or "EINVAL" for argument errors. */
+    readonly code: string,
+    /** errno number, 0 if not from a system call. */
+    readonly errno: number,
+    /** The failing call, e.g. "open" or "ioctl(TUNSETIFF)". */
+    readonly syscall: string,
+  ) {
+    super(message);
+    this.name = 'NativeIoError';
+  }
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
+
+/** Convert whatever the addon threw into a {@link NativeIoError}. */
+export function toNativeIoError(e: unknown): NativeIoError {
+  if (e instanceof NativeIoError) return e;
+  if (e instanceof Error) {
+    const r: Record<string, unknown> = isRecord(e) ? e : {};
+    const code = typeof r['code'] === 'string' ? r['code'] : 'EINVAL';
+    const errno = typeof r['errno'] === 'number' ? r['errno'] : 0;
+    const syscall = typeof r['syscall'] === 'string' ? r['syscall'] : '';
+    return new NativeIoError(e.message, code, errno, syscall);
+  }
+  return new NativeIoError(String(e), 'EINVAL', 0, '');
+}
+
+const ADDON_FILE = 'l2tpkit_native.node';
+
+/** Where the addon is looked for: $L2TPKIT_NATIVE_PATH, else build/{Release,Debug} under the package root. */
+export function nativeCandidatePaths(): string[] {
+  const fromEnv = process.env['L2TPKIT_NATIVE_PATH'];
+  if (fromEnv !== undefined && fromEnv !== '') return [fromEnv];
+  // Works from src/io (tsx) and dist/src/io (compiled): walk up to the directory holding package.json.
+  let dir = dirname(fileURLToPath(import.meta.url));
+  const root = parsePath(dir).root;
+  while (dir !== root && !existsSync(join(dir, 'package.json'))) dir = dirname(dir);
+  return [join(dir, 'build', 'Release', ADDON_FILE), join(dir, 'build', 'Debug', ADDON_FILE)];
+}
+
+const requireNative = createRequire(import.meta.url);
+
+/** Load the addon from one path; never throws. */
+export function loadNativeFrom(path: string): Result<NativeBinding, NativeUnavailableError> {
+  if (process.platform !== 'linux') return err(new NativeUnavailableError(path, `unsupported platform ${process.platform}`));
+  if (!existsSync(path)) {
+    return err(
+      new NativeUnavailableError(
+        path,
+        'file not found; build it with `npm ci` or `npx node-gyp rebuild` (needs g++, make, python3 and Node headers)',
+      ),
+    );
+  }
+  let mod: unknown;
+  try {
+    mod = requireNative(path);
+  } catch (e: unknown) {
+    return err(new NativeUnavailableError(path, `cannot load: ${e instanceof Error ? e.message : String(e)}`));
+  }
+  if (!isRecord(mod) || typeof mod['openTun'] !== 'function' || typeof mod['PacketPort'] !== 'function') {
+    return err(new NativeUnavailableError(path, 'not the l2tpkit addon (missing openTun/PacketPort)'));
+  }
+  if (mod['abiVersion'] !== NATIVE_ABI_VERSION) {
+    return err(
+      new NativeUnavailableError(path, `ABI ${String(mod['abiVersion'])} != expected ${NATIVE_ABI_VERSION}; rebuild it`),
+    );
+  }
+  // Shape checked above; the declared interface documents native/l2tpkit_native.cc.
+  return ok(mod as unknown as NativeBinding);
+}
+
+let cached: Result<NativeBinding, NativeUnavailableError> | undefined;
+
+/** Load the addon once (cached, including failure); never throws. */
+export function tryLoadNative(): Result<NativeBinding, NativeUnavailableError> {
+  if (cached !== undefined) return cached;
+  const paths = nativeCandidatePaths();
+  let failure: NativeUnavailableError | undefined;
+  for (const p of paths) {
+    const r = loadNativeFrom(p);
+    if (r.ok) return (cached = r);
+    // Prefer the reason of a file that exists (a load error) over "not found".
+    if (failure === undefined || (existsSync(p) && !existsSync(failure.path))) failure = r.error;
+  }
+  cached = err(failure ?? new NativeUnavailableError('(no candidate path)', 'no path to try'));
+  return cached;
+}
+
+/** Load the addon or throw {@link NativeUnavailableError}. */
+export function loadNative(): NativeBinding {
+  const r = tryLoadNative();
+  if (!r.ok) throw r.error;
+  return r.value;
+}

@@ -1,0 +1,235 @@
+/**
+ * Raw IPv4 sockets through the native addon, for ESP (IP protocol 50, RFC 4303) and L2TPv3 over IP
+ * (protocol 115, RFC 3931 §4.1.1): socket(AF_INET, SOCK_RAW, proto), optional bind, batched receive via
+ * recvmmsg() with source addresses, sendto()/sendmmsg(). On receive the kernel includes the IPv4 header;
+ * each packet's payload offset (after IHL*4 bytes) is given. On send the kernel builds the IP header.
+ */
+import { closeSync } from 'node:fs';
+import {
+  loadNative,
+  META_STRIDE,
+  NativeIoError,
+  PortKind,
+  toNativeIoError,
+  type NativePacketPort,
+} from './native.js';
+import { checkRange, PacketBatch } from './tun.js';
+
+/** IANA protocol number of ESP (RFC 4303). */
+export const IPPROTO_ESP = 50;
+/** IANA protocol number of L2TPv3 over IP (RFC 3931 §4.1.1). */
+export const IPPROTO_L2TP = 115;
+
+/** Options for {@link RawIpSocket.open}. */
+export interface RawSocketOptions {
+  /** IP protocol number, 1..255 (e.g. {@link IPPROTO_ESP}, {@link IPPROTO_L2TP}). */
+  readonly protocol: number;
+  /** Local IPv4 address to bind (receives only packets sent to it); omitted: all addresses. */
+  readonly bindAddress?: string;
+  /** Most packets per receive batch (1..1024, default 64). */
+  readonly maxPackets?: number;
+  /** Receive slot size incl. IP header (64..65536, default 9216); larger packets are dropped and counted. */
+  readonly maxPacketSize?: number;
+  /** SO_RCVBUF in bytes (0 or omitted: kernel default). */
+  readonly receiveBufferBytes?: number;
+}
+
+/** Parse dotted-quad IPv4 into a host-order 32-bit number, or undefined. */
+export function ipv4ToNumber(text: string): number | undefined {
+  const parts = text.split('.');
+  if (parts.length !== 4) return undefined;
+  let n = 0;
+  for (const p of parts) {
+    if (!/^\d{1,3}$/.test(p)) return undefined;
+    const v = Number(p);
+    if (v > 255) return undefined;
+    n = n * 256 + v;
+  }
+  return n >>> 0;
+}
+
+/** Format a host-order 32-bit number as dotted-quad IPv4. */
+export function numberToIpv4(n: number): string {
+  return `${(n >>> 24) & 255}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
+}
+
+/**
+ * A batch of raw IPv4 datagrams: `packet(i)` is the whole datagram including its IPv4 header,
+ * `payload(i)` what follows the header. Reused between batches: valid during the callback only.
+ */
+export class RawPacketBatch extends PacketBatch {
+  /** Source address of packet i as a host-order number. */
+  sourceNumber(i: number): number {
+    return this.meta[i * META_STRIDE + 2] ?? 0;
+  }
+
+  /** Source address of packet i, dotted-quad. */
+  sourceAddress(i: number): string {
+    return numberToIpv4(this.sourceNumber(i));
+  }
+
+  /** IPv4 header length of packet i (IHL*4, RFC 791 §3.1). */
+  headerLength(i: number): number {
+    return this.meta[i * META_STRIDE + 3] ?? 0;
+  }
+
+  /** Offset of packet i's payload in {@link PacketBatch.buffer}. */
+  payloadOffset(i: number): number {
+    return this.offset(i) + this.headerLength(i);
+  }
+
+  /** Payload length of packet i. */
+  payloadLength(i: number): number {
+    return this.length(i) - this.headerLength(i);
+  }
+
+  /** Payload of packet i as a view (no copy). */
+  payload(i: number): Buffer {
+    const o = this.payloadOffset(i);
+    return this.buffer.subarray(o, o + this.payloadLength(i));
+  }
+}
+
+/** A raw IPv4 socket for one IP protocol. */
+export class RawIpSocket {
+  /** IP protocol number. */
+  readonly protocol: number;
+  /** Bound address, if any. */
+  readonly bindAddress: string | undefined;
+  private readonly port: NativePacketPort;
+  private readonly batch: RawPacketBatch;
+  private packetHandler: ((batch: RawPacketBatch) => void) | undefined;
+  private errorHandler: ((e: NativeIoError) => void) | undefined;
+  private isClosed = false;
+
+  private constructor(protocol: number, bindAddress: string | undefined, port: NativePacketPort) {
+    this.protocol = protocol;
+    this.bindAddress = bindAddress;
+    this.port = port;
+    this.batch = new RawPacketBatch(port.slab, port.meta);
+  }
+
+  /**
+   * Open the socket. Throws `NativeUnavailableError` if the addon is missing, `NativeIoError` if the
+   * kernel refuses (EPERM without CAP_NET_RAW, EADDRNOTAVAIL for a foreign bind address).
+   */
+  static open(options: RawSocketOptions): RawIpSocket {
+    const native = loadNative();
+    const maxPackets = options.maxPackets ?? 64;
+    const maxPacketSize = options.maxPacketSize ?? 9216;
+    checkRange('protocol', options.protocol, 1, 255);
+    checkRange('maxPackets', maxPackets, 1, 1024);
+    checkRange('maxPacketSize', maxPacketSize, 64, 65536);
+    if (options.bindAddress !== undefined && ipv4ToNumber(options.bindAddress) === undefined) {
+      throw new TypeError(`not an IPv4 address: '${options.bindAddress}'`);
+    }
+    let fd: number;
+    try {
+      fd = native.openRaw(options.protocol, options.bindAddress ?? null, options.receiveBufferBytes ?? 0);
+    } catch (e: unknown) {
+      // Argument mistakes stay TypeError/RangeError; kernel refusals become NativeIoError.
+      throw e instanceof TypeError || e instanceof RangeError ? e : toNativeIoError(e);
+    }
+    let port: NativePacketPort;
+    try {
+      port = new native.PacketPort(fd, PortKind.raw, maxPackets, maxPacketSize);
+    } catch (e: unknown) {
+      closeSync(fd);
+      throw e;
+    }
+    return new RawIpSocket(options.protocol, options.bindAddress, port);
+  }
+
+  /** Whether {@link RawIpSocket.close} was called. */
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  /** Packets dropped on receive because they exceeded maxPacketSize. */
+  get truncated(): number {
+    return this.port.truncated;
+  }
+
+  /** Register the batch handler and start receiving. */
+  onPackets(handler: (batch: RawPacketBatch) => void): this {
+    this.packetHandler = handler;
+    this.resume();
+    return this;
+  }
+
+  /** Register the receive-error handler; without one a receive error is thrown as an uncaught exception. */
+  onError(handler: (e: NativeIoError) => void): this {
+    this.errorHandler = handler;
+    return this;
+  }
+
+  /** Stop receiving. */
+  pause(): void {
+    if (!this.isClosed) this.port.stop();
+  }
+
+  /** Resume receiving after {@link RawIpSocket.pause}. */
+  resume(): void {
+    if (this.isClosed || this.packetHandler === undefined) return;
+    this.port.start((count, errno) => {
+      if (errno !== 0) {
+        const described = loadNative().errnoName(errno);
+        const e = new NativeIoError(`raw receive failed: ${described}`, described.split(' ')[0] ?? '', errno, 'recvmmsg');
+        if (this.errorHandler === undefined) throw e;
+        this.errorHandler(e);
+        return;
+      }
+      this.batch.count = count;
+      this.packetHandler?.(this.batch);
+    });
+  }
+
+  /** Send `payload` (no IP header) to `address`; false if the kernel queue was full. Throws `NativeIoError`. */
+  send(payload: Uint8Array, address: string): boolean {
+    const a = ipv4ToNumber(address);
+    if (a === undefined) throw new TypeError(`not an IPv4 address: '${address}'`);
+    return this.sendToNumber(payload, a);
+  }
+
+  /** Like {@link RawIpSocket.send} with a host-order address number. */
+  sendToNumber(payload: Uint8Array, address: number): boolean {
+    if (this.isClosed) throw new NativeIoError('raw socket is closed', 'EBADF', 9, 'sendto');
+    try {
+      return this.port.sendTo(payload, address) > 0;
+    } catch (e: unknown) {
+      throw toNativeIoError(e);
+    }
+  }
+
+  /**
+   * Send `count` payloads at `offsets[i]`/`lengths[i]` in `buf` to `addresses[i]` (host-order numbers)
+   * with sendmmsg(). Returns how many were sent; stops at a full queue, skips packets the kernel rejects.
+   */
+  sendBatch(buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, addresses: Uint32Array, count: number): number {
+    if (this.isClosed) throw new NativeIoError('raw socket is closed', 'EBADF', 9, 'sendmmsg');
+    return this.port.sendBatch(buf, offsets, lengths, addresses, count);
+  }
+
+  /** errno of the last failed native receive or send, 0 if none. */
+  get lastErrno(): number {
+    return this.port.lastErrno;
+  }
+
+  /** Whether an active socket keeps the Node process alive (default true). */
+  ref(): void {
+    if (!this.isClosed) this.port.setRef(true);
+  }
+
+  /** Let the process exit even while the socket is being read. */
+  unref(): void {
+    if (!this.isClosed) this.port.setRef(false);
+  }
+
+  /** Close the socket; idempotent. */
+  close(): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    this.port.close();
+    this.packetHandler = undefined;
+  }
+}

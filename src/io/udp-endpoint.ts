@@ -1,0 +1,233 @@
+/**
+ * One UDP socket bound to one sans-I/O L2TP engine. A datagram in becomes
+ * `engine.handleDatagram(now, data, from)`; then the engine's transmits are sent (each to the
+ * address/port the peer used, so NAT works), its events go to a callback, and the shared timer
+ * driver is re-armed. Socket errors are reported, never thrown.
+ */
+import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import { isIP } from 'node:net';
+import type { Instant } from '../base/time.js';
+import type { L2tpEngineApi, L2tpEvent, PeerAddress, Transmit } from '../l2tp/api.js';
+import type { Clock } from './clock.js';
+import type { TimerDriver } from './timer-driver.js';
+
+/** The IANA L2TP port (RFC 2661 §8.1). */
+export const L2TP_PORT = 1701;
+
+/** Options of a UdpEndpoint. */
+export interface UdpEndpointOptions {
+  /** The engine this socket feeds. */
+  readonly engine: L2tpEngineApi;
+  /** Local address to bind (IPv4 or IPv6 literal); its family picks udp4 or udp6. */
+  readonly address: string;
+  /** Local port (default 1701; 0 = any free port). */
+  readonly port?: number;
+  readonly clock: Clock;
+  readonly timers: TimerDriver;
+  /** Receives every engine event, in order. */
+  readonly onEvent: (event: L2tpEvent, endpoint: UdpEndpoint) => void;
+  /** Socket and send errors (default: ignored). */
+  readonly onError?: (error: Error, endpoint: UdpEndpoint) => void;
+  /** Most transmits/events drained per turn before yielding to the event loop (default 1024). */
+  readonly maxDrain?: number;
+}
+
+/** Datagram counters of one endpoint. */
+export interface EndpointStats {
+  rxDatagrams: number;
+  rxOctets: number;
+  txDatagrams: number;
+  txOctets: number;
+  sendErrors: number;
+  /** Programmer errors caught at the engine boundary. */
+  engineErrors: number;
+}
+
+/** A PeerAddress from a dgram RemoteInfo. */
+export function peerFromRemoteInfo(r: RemoteInfo): PeerAddress {
+  // Node 18.0-18.3 reported family as a number; later versions as 'IPv4' / 'IPv6'.
+  const fam: unknown = r.family;
+  const family = fam === 'IPv6' || fam === 6 ? 6 : 4;
+  return { address: r.address, port: r.port, family };
+}
+
+/** The address family of an IP literal, or undefined when it is not one. */
+export function ipFamily(address: string): 4 | 6 | undefined {
+  const v = isIP(address);
+  return v === 4 ? 4 : v === 6 ? 6 : undefined;
+}
+
+/** A bound UDP socket driving one engine. Create with `UdpEndpoint.open`. */
+export class UdpEndpoint {
+  /** Datagram counters. */
+  readonly stats: EndpointStats = { rxDatagrams: 0, rxOctets: 0, txDatagrams: 0, txOctets: 0, sendErrors: 0, engineErrors: 0 };
+  /** The engine this socket feeds. */
+  readonly engine: L2tpEngineApi;
+  /** 4 for udp4, 6 for udp6. */
+  readonly family: 4 | 6;
+  private readonly maxDrain: number;
+  private readonly removeTimer: () => void;
+  private drainScheduled = false;
+  private closed = false;
+  private bound: { address: string; port: number } = { address: '', port: 0 };
+
+  private constructor(
+    private readonly options: UdpEndpointOptions,
+    private readonly socket: Socket,
+    family: 4 | 6,
+  ) {
+    this.engine = options.engine;
+    this.family = family;
+    this.maxDrain = options.maxDrain ?? 1024;
+    this.removeTimer = options.timers.add(this.engine, () => {
+      this.drain();
+    });
+  }
+
+  /** Bind a socket and start feeding the engine. Rejects if the address is not an IP literal or bind fails. */
+  static async open(options: UdpEndpointOptions): Promise<UdpEndpoint> {
+    const family = ipFamily(options.address);
+    if (family === undefined) throw new Error(`not an IP address: ${options.address}`);
+    const socket = createSocket({ type: family === 6 ? 'udp6' : 'udp4' });
+    await new Promise<void>((resolve, reject) => {
+      const onError = (e: Error): void => {
+        socket.close();
+        reject(e);
+      };
+      socket.once('error', onError);
+      socket.bind(options.port ?? L2TP_PORT, options.address, () => {
+        socket.off('error', onError);
+        resolve();
+      });
+    });
+    const ep = new UdpEndpoint(options, socket, family);
+    const a = socket.address();
+    ep.bound = { address: a.address, port: a.port };
+    socket.on('message', (msg, rinfo) => {
+      ep.receive(msg, peerFromRemoteInfo(rinfo));
+    });
+    socket.on('error', (e) => {
+      ep.options.onError?.(e, ep);
+    });
+    return ep;
+  }
+
+  /** The bound local address and port. */
+  get local(): { readonly address: string; readonly port: number } {
+    return this.bound;
+  }
+
+  /** `address:port` (IPv6 in brackets), for logs. */
+  get label(): string {
+    return formatHostPort(this.bound.address, this.bound.port);
+  }
+
+  /** The current instant of this endpoint's clock. */
+  now(): Instant {
+    return this.options.clock.now();
+  }
+
+  /**
+   * Run an operation on the engine (open/close a tunnel or session...) with the current instant,
+   * then send what it queued, deliver its events and re-arm the timer.
+   */
+  run<T>(op: (now: Instant, engine: L2tpEngineApi) => T): T {
+    try {
+      return op(this.now(), this.engine);
+    } finally {
+      this.drain();
+    }
+  }
+
+  /** Send a datagram the engine returned directly (e.g. from `sendData`). */
+  send(t: Transmit): void {
+    if (this.closed) return;
+    const data = t.data;
+    this.stats.txDatagrams++;
+    this.stats.txOctets += data.byteLength;
+    try {
+      this.socket.send(data, t.to.port, t.to.address, (e) => {
+        if (e !== null) this.sendFailed(e);
+      });
+    } catch (e) {
+      // Synchronous throws: bad address family, socket closed.
+      this.sendFailed(e instanceof Error ? e : new Error(String(e)));
+    }
+  }
+
+  /** Drain transmits and events (bounded per turn), then re-arm the timer. */
+  drain(): void {
+    if (this.closed) return;
+    let more = false;
+    for (let i = 0; ; i++) {
+      if (i >= this.maxDrain) {
+        more = true;
+        break;
+      }
+      const t = this.engine.pollTransmit();
+      if (t === undefined) break;
+      this.send(t);
+    }
+    for (let i = 0; ; i++) {
+      if (i >= this.maxDrain) {
+        more = true;
+        break;
+      }
+      const e = this.engine.pollEvent();
+      if (e === undefined) break;
+      try {
+        this.options.onEvent(e, this);
+      } catch (error) {
+        this.engineFailed(error);
+      }
+    }
+    this.options.timers.touch(this.engine);
+    if (more && !this.drainScheduled) {
+      this.drainScheduled = true;
+      setImmediate(() => {
+        this.drainScheduled = false;
+        this.drain();
+      });
+    }
+  }
+
+  /** Close the socket and stop the engine's timer. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.drain();
+    this.closed = true;
+    this.removeTimer();
+    await new Promise<void>((resolve) => {
+      this.socket.close(() => {
+        resolve();
+      });
+    });
+  }
+
+  private receive(msg: Buffer, from: PeerAddress): void {
+    if (this.closed) return;
+    this.stats.rxDatagrams++;
+    this.stats.rxOctets += msg.byteLength;
+    try {
+      this.engine.handleDatagram(this.now(), msg, from);
+    } catch (error) {
+      this.engineFailed(error);
+    }
+    this.drain();
+  }
+
+  private sendFailed(e: Error): void {
+    this.stats.sendErrors++;
+    this.options.onError?.(e, this);
+  }
+
+  private engineFailed(error: unknown): void {
+    this.stats.engineErrors++;
+    this.options.onError?.(error instanceof Error ? error : new Error(String(error)), this);
+  }
+}
+
+/** `address:port`, with IPv6 addresses in brackets. */
+export function formatHostPort(address: string, port: number): string {
+  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
+}

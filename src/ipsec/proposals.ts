@@ -1,0 +1,188 @@
+/**
+ * Proposal policy and selection for IKEv1 phase 1 (RFC 2409 §5, App. A) and phase 2 ESP
+ * (RFC 2407 §4.4.4, §4.5; RFC 4106; RFC 3947 §5.1 encapsulation modes). The responder walks the
+ * initiator's proposals in order and takes the first one the policy accepts.
+ */
+import { attrValue } from '../wire/ike/codec.js';
+import { EncapMode, EspAuth, EspTransformId, Ike1Attr, Ike1Auth, Ike1Hash, Ipsec2Attr, LifeType, ProtocolId, KEY_IKE } from '../wire/ike/constants.js';
+import type { Proposal, SaPayload, Transform } from '../wire/ike/types.js';
+import { ikeCipher, type IkeCipher } from './ike-crypto.js';
+import type { IkeHashName } from './keys.js';
+import { isSupportedGroup, type DhGroupNumber } from './dh.js';
+import type { EspEncryption, EspIntegrity } from './esp.js';
+
+/** Phase-1 cipher names in policy. */
+export type Phase1Encryption = 'aes128' | 'aes256' | '3des';
+/** Phase-2 cipher names in policy. */
+export type Phase2Encryption = 'aes128-cbc' | 'aes256-cbc' | 'aes128-gcm16' | 'aes256-gcm16' | '3des-cbc';
+
+/** What the responder accepts. */
+export interface IkePolicy {
+  readonly phase1: {
+    readonly encryption: readonly Phase1Encryption[];
+    readonly hash: readonly IkeHashName[];
+    readonly groups: readonly DhGroupNumber[];
+    /** Upper bound on the IKE SA lifetime in seconds (the proposal's value is used if smaller). */
+    readonly maxLifetimeSeconds: number;
+  };
+  readonly phase2: {
+    readonly encryption: readonly Phase2Encryption[];
+    readonly integrity: readonly Exclude<EspIntegrity, 'none'>[];
+    /** PFS groups accepted in Quick Mode; a proposal without a group is always accepted. */
+    readonly pfsGroups: readonly DhGroupNumber[];
+    readonly maxLifetimeSeconds: number;
+  };
+}
+
+/** A policy that accepts what Windows, macOS/iOS, Android and strongSwan/libreswan clients send. */
+export const DEFAULT_POLICY: IkePolicy = {
+  phase1: {
+    encryption: ['aes256', 'aes128', '3des'],
+    hash: ['sha256', 'sha1', 'sha384', 'sha512'],
+    groups: [14, 19, 20, 5, 2],
+    maxLifetimeSeconds: 86400,
+  },
+  phase2: {
+    encryption: ['aes256-gcm16', 'aes128-gcm16', 'aes256-cbc', 'aes128-cbc', '3des-cbc'],
+    integrity: ['hmac-sha256-128', 'hmac-sha1-96', 'hmac-sha384-192', 'hmac-sha512-256'],
+    pfsGroups: [14, 19, 20, 5, 2],
+    maxLifetimeSeconds: 28800,
+  },
+};
+
+/** The algorithms of an accepted phase-1 transform. */
+export interface Phase1Choice {
+  readonly proposal: Proposal;
+  readonly transform: Transform;
+  readonly cipher: IkeCipher;
+  readonly hash: IkeHashName;
+  readonly group: DhGroupNumber;
+  readonly lifetimeSeconds: number;
+}
+
+const HASHES: Record<number, IkeHashName | undefined> = {
+  [Ike1Hash.MD5]: 'md5', [Ike1Hash.SHA1]: 'sha1', [Ike1Hash.SHA2_256]: 'sha256', [Ike1Hash.SHA2_384]: 'sha384', [Ike1Hash.SHA2_512]: 'sha512',
+};
+
+function attrs(t: Transform): Map<number, number | undefined> {
+  const m = new Map<number, number | undefined>();
+  for (const a of t.attributes) if (!m.has(a.type)) m.set(a.type, attrValue(a));
+  return m;
+}
+
+/** Lifetime in seconds from (type, duration) pairs (RFC 2407 §4.5: a type is followed by its duration). */
+function lifetimeSeconds(t: Transform, typeAttr: number, durAttr: number): number | undefined {
+  let type: number | undefined;
+  for (const a of t.attributes) {
+    if (a.type === typeAttr) type = attrValue(a);
+    else if (a.type === durAttr && type === LifeType.SECONDS) return attrValue(a);
+  }
+  return undefined;
+}
+
+const p1Name = (c: IkeCipher): Phase1Encryption => (c.name === 'des-ede3-cbc' ? '3des' : c.name === 'aes-256-cbc' ? 'aes256' : 'aes128');
+
+/** RFC 2409 §5: pick the first acceptable PSK transform of the (single) ISAKMP proposal. */
+export function selectPhase1(sa: SaPayload, policy: IkePolicy): Phase1Choice | undefined {
+  for (const p of sa.proposals) {
+    if (p.protocolId !== ProtocolId.ISAKMP) continue;
+    for (const t of p.transforms) {
+      if (t.id !== KEY_IKE) continue;
+      const m = attrs(t);
+      const cipher = ikeCipher(m.get(Ike1Attr.ENCRYPTION_ALGORITHM) ?? -1, m.get(Ike1Attr.KEY_LENGTH));
+      const h = HASHES[m.get(Ike1Attr.HASH_ALGORITHM) ?? -1];
+      const g = m.get(Ike1Attr.GROUP_DESCRIPTION) ?? -1;
+      if (!cipher || cipher.name === 'aes-192-cbc' || !policy.phase1.encryption.includes(p1Name(cipher))) continue;
+      if (!h || !policy.phase1.hash.includes(h)) continue;
+      if (m.get(Ike1Attr.AUTHENTICATION_METHOD) !== Ike1Auth.PSK) continue;
+      if (!isSupportedGroup(g) || !policy.phase1.groups.includes(g)) continue;
+      const life = lifetimeSeconds(t, Ike1Attr.LIFE_TYPE, Ike1Attr.LIFE_DURATION) ?? 28800;
+      return { proposal: p, transform: t, cipher, hash: h, group: g, lifetimeSeconds: Math.min(life, policy.phase1.maxLifetimeSeconds) };
+    }
+  }
+  return undefined;
+}
+
+/** How ESP is carried for a child SA (RFC 3947 §5.1). */
+export type EspEncapsulation = 'transport' | 'udp-transport';
+
+/** The algorithms of an accepted ESP transform. */
+export interface Phase2Choice {
+  readonly proposal: Proposal;
+  readonly transform: Transform;
+  readonly encryption: EspEncryption;
+  readonly keyBits: number;
+  readonly integrity: EspIntegrity;
+  readonly pfsGroup: DhGroupNumber | undefined;
+  readonly encapsulation: EspEncapsulation;
+  readonly encapModeValue: number;
+  readonly lifetimeSeconds: number;
+  /** Initiator's SPI (its inbound SA = our outbound). */
+  readonly peerSpi: number;
+}
+
+const INTEG: Record<number, Exclude<EspIntegrity, 'none'> | undefined> = {
+  [EspAuth.HMAC_SHA1]: 'hmac-sha1-96', [EspAuth.HMAC_SHA2_256]: 'hmac-sha256-128',
+  [EspAuth.HMAC_SHA2_384]: 'hmac-sha384-192', [EspAuth.HMAC_SHA2_512]: 'hmac-sha512-256',
+};
+
+function p2Encryption(id: number, bits: number | undefined): { enc: EspEncryption; bits: number; name: Phase2Encryption } | undefined {
+  if (id === EspTransformId.TRIPLE_DES) return { enc: '3des-cbc', bits: 192, name: '3des-cbc' };
+  if (id === EspTransformId.AES_CBC || id === EspTransformId.AES_GCM_16) {
+    const b = bits ?? 128;
+    if (b !== 128 && b !== 256) return undefined;
+    const gcm = id === EspTransformId.AES_GCM_16;
+    return { enc: gcm ? 'aes-gcm-16' : 'aes-cbc', bits: b, name: `aes${b}-${gcm ? 'gcm16' : 'cbc'}` as Phase2Encryption };
+  }
+  return undefined;
+}
+
+/**
+ * RFC 2409 §5.5 / RFC 2407 §4.5: pick the first acceptable single-ESP proposal. RFC 3947 §5.1:
+ * with a NAT on the path only UDP-Encapsulated-Transport (4, or the draft value 61444) works;
+ * without one, plain transport is expected but UDP encapsulation is accepted when NAT-T was
+ * negotiated (clients that force encapsulation).
+ */
+export function selectPhase2(sa: SaPayload, policy: IkePolicy, nat: { readonly detected: boolean; readonly negotiated: boolean }): Phase2Choice | undefined {
+  // Proposals with the same number form one AND-ed suite (RFC 2408 §4.2); we accept only lone ESP.
+  const counts = new Map<number, number>();
+  for (const p of sa.proposals) counts.set(p.number, (counts.get(p.number) ?? 0) + 1);
+  for (const p of sa.proposals) {
+    if (p.protocolId !== ProtocolId.ESP || p.spi.length !== 4 || counts.get(p.number) !== 1) continue;
+    const peerSpi = new DataView(p.spi.buffer, p.spi.byteOffset, 4).getUint32(0);
+    for (const t of p.transforms) {
+      const m = attrs(t);
+      const e = p2Encryption(t.id, m.get(Ipsec2Attr.KEY_LENGTH));
+      if (!e || !policy.phase2.encryption.includes(e.name)) continue;
+      const authAttr = m.get(Ipsec2Attr.AUTH_ALGORITHM);
+      let integrity: EspIntegrity = 'none';
+      if (e.enc === 'aes-gcm-16') {
+        if (authAttr !== undefined) continue; // RFC 4106 §8.2: no separate integrity
+      } else {
+        const i = INTEG[authAttr ?? -1];
+        if (!i || !policy.phase2.integrity.includes(i)) continue;
+        integrity = i;
+      }
+      const mode = m.get(Ipsec2Attr.ENCAPSULATION_MODE) ?? EncapMode.TRANSPORT;
+      const udp = mode === EncapMode.UDP_TRANSPORT || mode === EncapMode.UDP_TRANSPORT_DRAFT;
+      if (!(udp || mode === EncapMode.TRANSPORT)) continue; // L2TP/IPsec is transport mode only
+      if (udp ? !nat.negotiated : nat.detected) continue;
+      const g = m.get(Ipsec2Attr.GROUP_DESCRIPTION);
+      if (g !== undefined && (!isSupportedGroup(g) || !policy.phase2.pfsGroups.includes(g))) continue;
+      const life = lifetimeSeconds(t, Ipsec2Attr.SA_LIFE_TYPE, Ipsec2Attr.SA_LIFE_DURATION) ?? 28800;
+      return {
+        proposal: p,
+        transform: t,
+        encryption: e.enc,
+        keyBits: e.bits,
+        integrity,
+        pfsGroup: g,
+        encapsulation: udp ? 'udp-transport' : 'transport',
+        encapModeValue: mode,
+        lifetimeSeconds: Math.min(life, policy.phase2.maxLifetimeSeconds),
+        peerSpi,
+      };
+    }
+  }
+  return undefined;
+}

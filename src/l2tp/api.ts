@@ -1,0 +1,226 @@
+/**
+ * The contract of the L2TPv2 control plane core (RFC 2661) as seen by the I/O shell and the daemon.
+ * The engine is sans-I/O: datagrams in, datagrams and typed events out, time passed in.
+ */
+import type { Duration, Instant } from '../base/time.js';
+import type { ResultCode, SessionId, TunnelId, ControlAvps, MessageType } from '../wire/l2tp/types.js';
+
+/** Where a datagram came from / goes to. `key` is `${address}|${port}` and identifies a peer. */
+export interface PeerAddress {
+  readonly address: string;
+  readonly port: number;
+  readonly family: 4 | 6;
+}
+
+/** A datagram for the shell to send. `data` is owned by the receiver after polling. */
+export interface Transmit {
+  readonly to: PeerAddress;
+  readonly data: Uint8Array;
+}
+
+/** Reliable-delivery and keepalive tuning (§5.8, Appendix A; seed 002 names in comments). */
+export interface ChannelTuning {
+  /** Our advertised Receive Window Size (default 16). */
+  readonly receiveWindow: number;
+  /** First retransmission interval (minimum-retransmission-interval, default 1 s). */
+  readonly retransmitInitial: Duration;
+  /** Backoff cap (default 16 s). */
+  readonly retransmitCap: Duration;
+  /** Retries before teardown once the tunnel is established (retransmission-count-established, default 5). */
+  readonly retriesEstablished: number;
+  /** Retries before teardown while not yet established (retransmission-count-not-established, default 5). */
+  readonly retriesNotEstablished: number;
+  /** Delay before a ZLB ack is sent if nothing piggybacks it (default 100 ms... must be < retransmitInitial). */
+  readonly ackDelay: Duration;
+  /** HELLO interval when the tunnel is idle (default 60 s; 0 disables). */
+  readonly helloInterval: Duration;
+  /** Consecutive unanswered HELLOs that end the tunnel (Yamaha "keepalive use on 60 3": 3). */
+  readonly helloMissCount: number;
+}
+
+/** Per-tunnel settings, for accepted (LNS) and originated (LAC) tunnels. */
+export interface TunnelSettings {
+  /** Our Host Name AVP. */
+  readonly hostName: string;
+  /** Our Vendor Name AVP (optional). */
+  readonly vendorName?: string;
+  /** Shared secret for tunnel authentication (§4.4.3) and hidden AVPs; none = no tunnel auth. */
+  readonly secret?: Uint8Array;
+  /** Hide these AVPs when sending (needs secret). Typical: proxy auth, calling number. */
+  readonly hideAvps?: boolean;
+  /** Accept only these remote host names (LNS); empty/undefined = any (seed 000). */
+  readonly allowedHostNames?: readonly string[];
+  /** Close the tunnel this long after its last session ends (Yamaha "l2tp tunnel disconnect time"); undefined = never. */
+  readonly idleDisconnect?: Duration;
+  /** Largest data-message Offset Size accepted (seed 002); larger are dropped and counted. Default 64. */
+  readonly maxOffset: number;
+  /** Require sequencing on data messages (Sequencing Required AVP in ICCN/OCCN). */
+  readonly dataSequencing: boolean;
+  readonly tuning: ChannelTuning;
+}
+
+/** Engine-wide configuration for one listener. */
+export interface EngineConfig {
+  /** Accept incoming SCCRQ (LNS/LAC responder role). */
+  readonly acceptTunnels: boolean;
+  /** Settings for tunnels that peers open to us. */
+  readonly accept: TunnelSettings;
+  /** Accept incoming calls on tunnels (ICRQ as LNS) — default true. */
+  readonly acceptIncomingCalls: boolean;
+  /** Accept outgoing-call requests (OCRQ as LAC) — default true. */
+  readonly acceptOutgoingCalls: boolean;
+}
+
+/** Tunnel states (§7.2). */
+export type TunnelState = 'idle' | 'wait-ctl-reply' | 'wait-ctl-conn' | 'established' | 'closing' | 'closed';
+/** Session states (§7.3–7.5), merged for incoming/outgoing calls in both roles. */
+export type SessionState =
+  | 'idle'
+  | 'wait-tunnel'
+  | 'wait-reply'
+  | 'wait-connect'
+  | 'wait-cs-answer'
+  | 'established'
+  | 'closed';
+
+/** Which side placed the call. */
+export type CallDirection = 'incoming' | 'outgoing';
+
+/** Options when we originate a session on a tunnel. */
+export interface SessionRequest {
+  /** incoming = we are LAC sending ICRQ; outgoing = we are LNS sending OCRQ. */
+  readonly direction: CallDirection;
+  readonly callingNumber?: string;
+  readonly calledNumber?: string;
+  /** Proxy LCP / proxy auth AVPs to put into ICCN (LAC). */
+  readonly proxy?: Pick<
+    ControlAvps,
+    | 'initialReceivedLcpConfReq'
+    | 'lastSentLcpConfReq'
+    | 'lastReceivedLcpConfReq'
+    | 'proxyAuthenType'
+    | 'proxyAuthenName'
+    | 'proxyAuthenChallenge'
+    | 'proxyAuthenId'
+    | 'proxyAuthenResponse'
+  >;
+}
+
+/** Counters of one tunnel, for show commands and metrics. */
+export interface TunnelCounters {
+  controlRx: number;
+  controlTx: number;
+  retransmits: number;
+  duplicates: number;
+  outOfWindow: number;
+  zlbTx: number;
+  zlbRx: number;
+  unknownAvpsIgnored: number;
+  dataRxPackets: number;
+  dataRxOctets: number;
+  dataTxPackets: number;
+  dataTxOctets: number;
+  dataDropped: number;
+}
+
+/** A read-only snapshot of one session. */
+export interface SessionInfo {
+  readonly localSessionId: SessionId;
+  readonly remoteSessionId: SessionId;
+  readonly state: SessionState;
+  readonly direction: CallDirection;
+  readonly role: 'lac' | 'lns';
+  readonly callSerialNumber: number;
+  readonly establishedAt?: Instant;
+  readonly rxPackets: number;
+  readonly rxOctets: number;
+  readonly txPackets: number;
+  readonly txOctets: number;
+  readonly callingNumber?: string;
+  readonly calledNumber?: string;
+}
+
+/** A read-only snapshot of one tunnel (Yamaha "show status l2tp" fields). */
+export interface TunnelInfo {
+  readonly localTunnelId: TunnelId;
+  readonly remoteTunnelId: TunnelId;
+  readonly state: TunnelState;
+  readonly peer: PeerAddress;
+  readonly remoteHostName?: string;
+  readonly remoteVendorName?: string;
+  readonly protocolVersion?: string;
+  readonly ns: number;
+  readonly nr: number;
+  readonly peerReceiveWindow: number;
+  readonly congestionWindow: number;
+  readonly establishedAt?: Instant;
+  readonly originator: boolean;
+  readonly counters: Readonly<TunnelCounters>;
+  readonly sessions: readonly SessionInfo[];
+}
+
+/** Why a tunnel or session ended, for logs. */
+export interface CloseReason {
+  /** Who ended it. */
+  readonly by: 'local' | 'peer';
+  readonly result: ResultCode;
+  /** Short cause: 'stopccn', 'cdn', 'retransmit-timeout', 'hello-timeout', 'auth-failed', 'idle', 'admin', 'bad-message', ... */
+  readonly cause: string;
+  /** Q.931 cause (AVP 12) and PPP Disconnect Cause (AVP 46, RFC 3145) carried by a CDN, when present. */
+  readonly cdnCauses?: CdnCauses;
+}
+
+/** Extra CDN AVPs: Q.931 Cause Code (AVP 12) and PPP Disconnect Cause Code (AVP 46, RFC 3145). */
+export type CdnCauses = Pick<ControlAvps, 'q931Cause' | 'pppDisconnectCause'>;
+
+/**
+ * Typed events, drained with `pollEvent()`. The daemon maps them to logs (Yamaha seed-001 wording),
+ * metrics and show commands; tests assert on them.
+ */
+export type L2tpEvent =
+  | { readonly type: 'tunnel-connecting'; readonly tunnel: TunnelId; readonly peer: PeerAddress; readonly originator: boolean }
+  | { readonly type: 'tunnel-established'; readonly tunnel: TunnelId; readonly remoteTunnel: TunnelId; readonly peer: PeerAddress; readonly remoteHostName?: string }
+  | { readonly type: 'tunnel-closing'; readonly tunnel: TunnelId; readonly reason: CloseReason }
+  | { readonly type: 'tunnel-closed'; readonly tunnel: TunnelId; readonly reason: CloseReason }
+  | { readonly type: 'tunnel-auth-failed'; readonly tunnel: TunnelId; readonly peer: PeerAddress; readonly detail: string }
+  | { readonly type: 'tunnel-rejected'; readonly peer: PeerAddress; readonly detail: string }
+  | { readonly type: 'state-timer-expired'; readonly tunnel: TunnelId; readonly state: TunnelState; readonly retries: number }
+  | { readonly type: 'retransmit'; readonly tunnel: TunnelId; readonly ns: number; readonly attempt: number; readonly nextIn: Duration }
+  | { readonly type: 'keepalive-countdown'; readonly tunnel: TunnelId; readonly remaining: number }
+  | { readonly type: 'keepalive-expired'; readonly tunnel: TunnelId }
+  | { readonly type: 'session-connecting'; readonly tunnel: TunnelId; readonly session: SessionId; readonly direction: CallDirection }
+  | { readonly type: 'session-established'; readonly tunnel: TunnelId; readonly session: SessionId; readonly remoteSession: SessionId; readonly proxy?: SessionRequest['proxy'] }
+  | { readonly type: 'session-closed'; readonly tunnel: TunnelId; readonly session: SessionId; readonly reason: CloseReason }
+  | { readonly type: 'session-data'; readonly tunnel: TunnelId; readonly session: SessionId; readonly payload: Uint8Array }
+  | { readonly type: 'wen'; readonly tunnel: TunnelId; readonly session: SessionId; readonly avps: ControlAvps }
+  | { readonly type: 'sli'; readonly tunnel: TunnelId; readonly session: SessionId; readonly avps: ControlAvps }
+  | { readonly type: 'control-rx'; readonly tunnel: TunnelId; readonly peer: PeerAddress; readonly ns: number; readonly nr: number; readonly messageType: MessageType | undefined; readonly avps: ControlAvps }
+  | { readonly type: 'control-tx'; readonly tunnel: TunnelId; readonly peer: PeerAddress; readonly ns: number; readonly nr: number; readonly messageType: MessageType | undefined; readonly avps: ControlAvps }
+  | { readonly type: 'bad-datagram'; readonly peer: PeerAddress; readonly detail: string }
+  | { readonly type: 'unknown-avp-ignored'; readonly tunnel: TunnelId; readonly attribute: number; readonly vendorId: number };
+
+/** The engine surface the shell drives. Implemented by `L2tpEngine` in engine.ts. */
+export interface L2tpEngineApi {
+  /** Feed one received UDP datagram (control or data). Never throws on bad input. */
+  handleDatagram(now: Instant, data: Uint8Array, from: PeerAddress): void;
+  /** Run due timers. */
+  handleTimeout(now: Instant): void;
+  /** Earliest instant a timer is due, or undefined. */
+  pollAt(): Instant | undefined;
+  /** Next datagram to send, or undefined when drained. */
+  pollTransmit(): Transmit | undefined;
+  /** Next event, or undefined when drained. */
+  pollEvent(): L2tpEvent | undefined;
+  /** Open a tunnel to a peer (LAC or LNS originator). Returns our local tunnel id. */
+  openTunnel(now: Instant, peer: PeerAddress, settings: TunnelSettings): TunnelId;
+  /** Place a call on a tunnel; queued until the tunnel is established. Returns our local session id. */
+  openSession(now: Instant, tunnel: TunnelId, request: SessionRequest): SessionId | undefined;
+  /** Send CDN for a session (optionally with Q.931 / PPP disconnect causes). */
+  closeSession(now: Instant, tunnel: TunnelId, session: SessionId, result: ResultCode, causes?: CdnCauses): void;
+  /** Send StopCCN and tear down all sessions of a tunnel. */
+  closeTunnel(now: Instant, tunnel: TunnelId, result: ResultCode): void;
+  /** Encapsulate a PPP frame for a session; returns the datagram to send, or undefined if the session is not up. */
+  sendData(now: Instant, tunnel: TunnelId, session: SessionId, pppFrame: Uint8Array): Transmit | undefined;
+  /** Snapshot of every tunnel (for show commands). */
+  tunnels(now: Instant): readonly TunnelInfo[];
+}

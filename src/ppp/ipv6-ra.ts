@@ -1,0 +1,104 @@
+/**
+ * Router Advertisement (RFC 4861 §4.2) for a PPP session, so the client can SLAAC (RFC 4862) an
+ * address from a /64 prefix. Over PPP, link-local addresses come from the IPV6CP interface
+ * identifiers (RFC 5072 §5). Returns the complete IPv6 packet (send it as PPP protocol 0x0057).
+ *
+ *  IPv6 header: src fe80::<our iid>, dst fe80::<peer iid> (or ff02::1), hop limit 255, next header 58.
+ *  ICMPv6 RA:   type 134, code 0, checksum, cur hop limit, M|O flags, router lifetime,
+ *               reachable time, retrans timer, options:
+ *    Prefix Information (3, length 4): prefix length, L|A, valid, preferred lifetime, prefix.
+ *    MTU (5, length 1), RDNSS (25, RFC 8106) when given.
+ */
+import { put16, put32 } from '../wire/ppp/bytes.js';
+
+/** Parameters of one Router Advertisement. */
+export interface RouterAdvertisementParams {
+  /** Our (router) interface identifier from IPV6CP. */
+  readonly localInterfaceId: Uint8Array;
+  /** The peer's interface identifier; omitted = send to all-nodes ff02::1. */
+  readonly peerInterfaceId?: Uint8Array;
+  /** The first 8 octets (a /64) of the session's prefix. */
+  readonly prefix: Uint8Array;
+  /** Seconds (defaults: router 1800, valid 86400, preferred 14400). */
+  readonly routerLifetime?: number;
+  readonly validLifetime?: number;
+  readonly preferredLifetime?: number;
+  /** MTU option when given. */
+  readonly mtu?: number;
+  /** RDNSS addresses (16 octets each), lifetime = router lifetime. */
+  readonly dns?: readonly Uint8Array[];
+  /** Other-config flag (O): stateless DHCPv6 for more options. */
+  readonly otherConfig?: boolean;
+}
+
+const linkLocal = (iid: Uint8Array): Uint8Array => {
+  const a = new Uint8Array(16);
+  a[0] = 0xfe;
+  a[1] = 0x80;
+  a.set(iid.subarray(0, 8), 8);
+  return a;
+};
+
+/** Build the IPv6 packet carrying the RA, with a correct ICMPv6 checksum (RFC 4443 §2.3). */
+export function buildRouterAdvertisement(p: RouterAdvertisementParams): Uint8Array {
+  if (p.localInterfaceId.length !== 8 || p.prefix.length < 8) throw new RangeError('ra: 8-octet iid and /64 prefix required');
+  const routerLifetime = p.routerLifetime ?? 1800;
+  const dns = p.dns ?? [];
+  const icmpLen = 16 + 32 + (p.mtu !== undefined ? 8 : 0) + (dns.length > 0 ? 8 + 16 * dns.length : 0);
+  const pkt = new Uint8Array(40 + icmpLen);
+  // IPv6 header (RFC 8200 §3).
+  pkt[0] = 0x60;
+  put16(pkt, 4, icmpLen);
+  pkt[6] = 58; // Next Header: ICMPv6
+  pkt[7] = 255; // Hop Limit: RFC 4861 §4.2 requires 255
+  pkt.set(linkLocal(p.localInterfaceId), 8);
+  if (p.peerInterfaceId !== undefined) pkt.set(linkLocal(p.peerInterfaceId), 24);
+  else pkt.set([0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01], 24);
+  const m = pkt.subarray(40);
+  m[0] = 134; // Type: Router Advertisement
+  m[4] = 64; // Cur Hop Limit
+  m[5] = p.otherConfig === true ? 0x40 : 0x00; // M=0, O flag
+  put16(m, 6, routerLifetime);
+  // Reachable Time, Retrans Timer: 0 (unspecified).
+  let o = 16;
+  // Prefix Information (RFC 4861 §4.6.2).
+  m[o] = 3;
+  m[o + 1] = 4;
+  m[o + 2] = 64;
+  m[o + 3] = 0xc0; // L (on-link) and A (autonomous) flags
+  put32(m, o + 4, p.validLifetime ?? 86400);
+  put32(m, o + 8, p.preferredLifetime ?? 14400);
+  m.set(p.prefix.subarray(0, 8), o + 16);
+  o += 32;
+  if (p.mtu !== undefined) {
+    m[o] = 5;
+    m[o + 1] = 1;
+    put32(m, o + 4, p.mtu);
+    o += 8;
+  }
+  if (dns.length > 0) {
+    m[o] = 25;
+    m[o + 1] = 1 + 2 * dns.length;
+    put32(m, o + 4, routerLifetime);
+    dns.forEach((d, i) => m.set(d.subarray(0, 16), o + 8 + 16 * i));
+    o += 8 + 16 * dns.length;
+  }
+  put16(m, 2, icmpv6Checksum(pkt.subarray(8, 24), pkt.subarray(24, 40), m));
+  return pkt;
+}
+
+/** RFC 4443 §2.3 checksum over the pseudo-header (RFC 8200 §8.1) and the message (checksum field zero). */
+export function icmpv6Checksum(src: Uint8Array, dst: Uint8Array, msg: Uint8Array): number {
+  let sum = 0;
+  const add = (b: Uint8Array): void => {
+    for (let i = 0; i < b.length; i += 2) sum += ((b[i] ?? 0) << 8) | (b[i + 1] ?? 0);
+  };
+  add(src);
+  add(dst);
+  sum += msg.length >>> 16;
+  sum += msg.length & 0xffff;
+  sum += 58;
+  add(msg);
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  return ~sum & 0xffff;
+}

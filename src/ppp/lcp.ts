@@ -1,0 +1,341 @@
+/**
+ * LCP option judgements (RFC 1661 §6) plus the LCP-only packets around the automaton: Echo
+ * keepalive (§5.8), Magic-Number loop detection (§6.4). The automaton itself is `OptionFsm`.
+ * Options: MRU (1), ACCM (2, RFC 1662 §7.1; acked, meaningless over L2TP), Authentication-Protocol (3),
+ * Magic-Number (5), PFC (7), ACFC (8). Everything else is Configure-Rejected.
+ */
+import type { Duration, Instant } from '../base/time.js';
+import { addDuration, seconds } from '../base/time.js';
+import type { RandomSource } from '../base/random.js';
+import { type CpOption, type CpPacket, CpCode } from '../wire/ppp/cp.js';
+import { u16, u32, put32 } from '../wire/ppp/bytes.js';
+import { PppProtocol } from '../wire/ppp/frame.js';
+import { ChapAlgorithm } from '../wire/ppp/chap.js';
+import type { OptionHandler, OptionVerdict } from './option-fsm.js';
+
+/** Authentication protocols we speak. */
+export type AuthProtocol = 'pap' | 'chap-md5' | 'mschapv2';
+
+/** LCP option types (RFC 1661 §6, RFC 1662 §7.1). */
+export const LcpOption = { MRU: 1, ACCM: 2, AuthProtocol: 3, QualityProtocol: 4, MagicNumber: 5, PFC: 7, ACFC: 8 } as const;
+
+/** RFC 1661 §6.2: Authentication-Protocol option data for each protocol. */
+export function authOptionData(p: AuthProtocol): Uint8Array {
+  switch (p) {
+    case 'pap':
+      return Uint8Array.of(0xc0, 0x23);
+    case 'chap-md5':
+      return Uint8Array.of(0xc2, 0x23, ChapAlgorithm.MD5);
+    case 'mschapv2':
+      return Uint8Array.of(0xc2, 0x23, ChapAlgorithm.MSCHAPv2);
+  }
+}
+
+/** Decode Authentication-Protocol option data; undefined if we do not speak it. */
+export function parseAuthOption(d: Uint8Array): AuthProtocol | undefined {
+  if (d.length === 2 && u16(d, 0) === PppProtocol.PAP) return 'pap';
+  if (d.length === 3 && u16(d, 0) === PppProtocol.CHAP) {
+    if (d[2] === ChapAlgorithm.MD5) return 'chap-md5';
+    if (d[2] === ChapAlgorithm.MSCHAPv2) return 'mschapv2';
+  }
+  return undefined;
+}
+
+/** LCP settings. */
+export interface LcpConfig {
+  /** authenticator: we demand the peer authenticates; peer: we authenticate when asked. */
+  readonly role: 'authenticator' | 'peer';
+  /** MRU we announce (default 1400). */
+  readonly mru: number;
+  /** authenticator: protocols we demand, most preferred first (empty = no auth); peer: protocols we accept. */
+  readonly auth: readonly AuthProtocol[];
+  /** Ask the peer for PFC / ACFC (default false). */
+  readonly requestPfc: boolean;
+  readonly requestAcfc: boolean;
+  /** Echo-Request interval (0 = no keepalive) and how many unanswered ones end the link. */
+  readonly echoInterval: Duration;
+  readonly echoFailure: number;
+  /** Loop-back suspicions (§6.4) before giving up. */
+  readonly loopbackFailures: number;
+}
+
+/** Defaults of `LcpConfig` (role and auth aside). */
+export const DEFAULT_LCP: Omit<LcpConfig, 'role' | 'auth'> = {
+  mru: 1400,
+  requestPfc: false,
+  requestAcfc: false,
+  echoInterval: seconds(30),
+  echoFailure: 3,
+  loopbackFailures: 10,
+};
+
+/** What LCP agreed, in both directions. */
+export interface LcpState {
+  /** MRU we receive (the peer must not send bigger). */
+  readonly ourMru: number;
+  /** MRU the peer receives: we never send frames with more information octets. */
+  readonly peerMru: number;
+  /** authenticator: the protocol the peer agreed to use; peer: the one we agreed to. */
+  readonly auth: AuthProtocol | undefined;
+  readonly ourMagic: number;
+  readonly peerMagic: number;
+  /** The peer accepts compressed Protocol / Address-Control fields from us. */
+  readonly peerPfc: boolean;
+  readonly peerAcfc: boolean;
+}
+
+/** Why LCP wants the link closed. */
+export type LcpFatal = 'auth-protocol-refused' | 'loopback' | 'echo-timeout';
+
+/** Things LCP reports to the link. */
+export interface LcpSink {
+  /** Send an LCP packet outside the automaton (Echo-Request). */
+  send(p: CpPacket): void;
+  /** An Echo-Request went unanswered; `remaining` more misses end the link. */
+  echoMissed(remaining: number): void;
+  /** LCP cannot continue: the link must close. */
+  fatal(reason: LcpFatal): void;
+}
+
+const u32bytes = (v: number): Uint8Array => {
+  const b = new Uint8Array(4);
+  put32(b, 0, v);
+  return b;
+};
+const u16bytes = (v: number): Uint8Array => Uint8Array.of((v >>> 8) & 0xff, v & 0xff);
+
+/** LCP's option judge and keepalive. */
+export class Lcp implements OptionHandler {
+  private wantMru: number | undefined;
+  private authIdx = 0;
+  private wantMagic = true;
+  private magic: number;
+  private wantPfc: boolean;
+  private wantAcfc: boolean;
+  private lastNakMagic: number | undefined;
+  private loops = 0;
+  private st: { -readonly [K in keyof LcpState]: LcpState[K] };
+  private echoAt: Instant | undefined;
+  private echoOutstanding = false;
+  private echoMisses = 0;
+  private echoId = 0;
+
+  /** `random` supplies Magic-Numbers. */
+  constructor(
+    readonly cfg: LcpConfig,
+    private readonly random: RandomSource,
+    private readonly sink: LcpSink,
+  ) {
+    this.wantMru = cfg.mru;
+    this.wantPfc = cfg.requestPfc;
+    this.wantAcfc = cfg.requestAcfc;
+    this.magic = this.newMagic();
+    this.st = { ourMru: 1500, peerMru: 1500, auth: undefined, ourMagic: 0, peerMagic: 0, peerPfc: false, peerAcfc: false };
+  }
+
+  /** The negotiated state (meaningful once LCP is Opened). */
+  get state(): LcpState {
+    return this.st;
+  }
+
+  private newMagic(): number {
+    let m = 0;
+    // §6.4: zero is not a valid Magic-Number.
+    while (m === 0 || m === this.magic) m = this.random.u32() >>> 0;
+    return m;
+  }
+
+  /** RFC 1661 §5.1: our Configure-Request options. */
+  buildRequest(): readonly CpOption[] {
+    const o: CpOption[] = [];
+    if (this.wantMru !== undefined) o.push({ type: LcpOption.MRU, data: u16bytes(this.wantMru) });
+    const auth = this.cfg.role === 'authenticator' ? this.cfg.auth[this.authIdx] : undefined;
+    if (auth !== undefined) o.push({ type: LcpOption.AuthProtocol, data: authOptionData(auth) });
+    if (this.wantMagic) o.push({ type: LcpOption.MagicNumber, data: u32bytes(this.magic) });
+    if (this.wantPfc) o.push({ type: LcpOption.PFC, data: new Uint8Array(0) });
+    if (this.wantAcfc) o.push({ type: LcpOption.ACFC, data: new Uint8Array(0) });
+    return o;
+  }
+
+  /** RFC 1661 §6: judge one option of the peer's request. */
+  judge(o: CpOption): OptionVerdict {
+    switch (o.type) {
+      case LcpOption.MRU:
+        if (o.data.length !== 2) return { verdict: 'reject' };
+        // Below the RFC 1661 §6.1 floor we would fragment control packets: suggest 128.
+        return u16(o.data, 0) < 128 ? { verdict: 'nak', data: u16bytes(128) } : { verdict: 'ack' };
+      case LcpOption.ACCM:
+        return o.data.length === 4 ? { verdict: 'ack' } : { verdict: 'reject' };
+      case LcpOption.AuthProtocol: {
+        // The LNS never authenticates itself to the client.
+        if (this.cfg.role === 'authenticator') return { verdict: 'reject' };
+        const p = parseAuthOption(o.data);
+        if (p !== undefined && this.cfg.auth.includes(p)) return { verdict: 'ack' };
+        const first = this.cfg.auth[0];
+        // §6.2: Nak with the protocol we would rather use.
+        return first === undefined ? { verdict: 'reject' } : { verdict: 'nak', data: authOptionData(first) };
+      }
+      case LcpOption.MagicNumber: {
+        if (o.data.length !== 4) return { verdict: 'reject' };
+        const m = u32(o.data, 0);
+        // §6.4: zero MUST be Nak'd; our own number means a possible loop-back: Nak with a new one.
+        if (m === 0 || (this.wantMagic && m === this.magic)) return { verdict: 'nak', data: u32bytes(this.nakMagicValue()) };
+        return { verdict: 'ack' };
+      }
+      case LcpOption.PFC:
+      case LcpOption.ACFC:
+        return o.data.length === 0 ? { verdict: 'ack' } : { verdict: 'reject' };
+      default:
+        return { verdict: 'reject' };
+    }
+  }
+
+  private nakMagicValue(): number {
+    // Remember what we Nak'd with: it coming back in a Nak of our own request means loop-back.
+    this.noteLoop();
+    this.lastNakMagic = this.newMagic();
+    return this.lastNakMagic;
+  }
+
+  private noteLoop(): void {
+    this.loops++;
+    if (this.loops >= this.cfg.loopbackFailures) this.sink.fatal('loopback');
+  }
+
+  /** The peer acked our request. */
+  applyAck(sent: readonly CpOption[]): void {
+    this.st.ourMru = 1500;
+    this.st.ourMagic = 0;
+    if (this.cfg.role === 'authenticator') this.st.auth = undefined;
+    for (const o of sent) {
+      if (o.type === LcpOption.MRU) this.st.ourMru = u16(o.data, 0);
+      else if (o.type === LcpOption.MagicNumber) this.st.ourMagic = u32(o.data, 0);
+      else if (o.type === LcpOption.AuthProtocol && this.cfg.role === 'authenticator') this.st.auth = parseAuthOption(o.data);
+    }
+  }
+
+  /** RFC 1661 §5.3: adopt or move on from Nak'd options. */
+  applyNak(options: readonly CpOption[]): void {
+    for (const o of options) {
+      if (o.type === LcpOption.MRU && o.data.length === 2) {
+        const v = u16(o.data, 0);
+        if (v >= 128) this.wantMru = v;
+      } else if (o.type === LcpOption.AuthProtocol && this.cfg.role === 'authenticator') {
+        // Take the peer's suggestion if we allow it, else the next protocol in our preference order.
+        const sug = parseAuthOption(o.data);
+        const j = sug === undefined ? -1 : this.cfg.auth.indexOf(sug);
+        this.authIdx = j >= 0 && j !== this.authIdx ? j : this.authIdx + 1;
+        if (this.authIdx >= this.cfg.auth.length) this.sink.fatal('auth-protocol-refused');
+      } else if (o.type === LcpOption.MagicNumber && o.data.length === 4) {
+        // §6.4: a Nak carrying the value we last Nak'd with suggests a looped-back link.
+        if (this.lastNakMagic !== undefined && u32(o.data, 0) === this.lastNakMagic) this.noteLoop();
+        this.magic = this.newMagic();
+      }
+    }
+  }
+
+  /** Stop asking for rejected options; the authenticator cannot do without authentication. */
+  applyReject(options: readonly CpOption[]): void {
+    for (const o of options) {
+      if (o.type === LcpOption.MRU) this.wantMru = undefined;
+      else if (o.type === LcpOption.MagicNumber) this.wantMagic = false;
+      else if (o.type === LcpOption.PFC) this.wantPfc = false;
+      else if (o.type === LcpOption.ACFC) this.wantAcfc = false;
+      else if (o.type === LcpOption.AuthProtocol && this.cfg.role === 'authenticator') this.sink.fatal('auth-protocol-refused');
+    }
+  }
+
+  /** Record what the peer asked for and we acked. */
+  applyPeerAck(options: readonly CpOption[]): void {
+    this.st.peerMru = 1500;
+    this.st.peerMagic = 0;
+    this.st.peerPfc = false;
+    this.st.peerAcfc = false;
+    if (this.cfg.role === 'peer') this.st.auth = undefined;
+    for (const o of options) {
+      if (o.type === LcpOption.MRU) this.st.peerMru = u16(o.data, 0);
+      else if (o.type === LcpOption.MagicNumber) this.st.peerMagic = u32(o.data, 0);
+      else if (o.type === LcpOption.PFC) this.st.peerPfc = true;
+      else if (o.type === LcpOption.ACFC) this.st.peerAcfc = true;
+      else if (o.type === LcpOption.AuthProtocol && this.cfg.role === 'peer') this.st.auth = parseAuthOption(o.data);
+    }
+    // A clean request from a different magic clears loop suspicion.
+    if (this.st.peerMagic !== this.magic) this.loops = 0;
+  }
+
+  /** Code-Reject of codes 1..7 is catastrophic; of 8..11 (Echo, Discard, Protocol-Reject) it is not (§5.6). */
+  isCatastrophicReject(code: number): boolean {
+    return code >= 1 && code <= 7;
+  }
+
+  /** `ser` (§5.8): answer Echo-Request with our Magic-Number; a request carrying our own is looped. */
+  echoReply(p: CpPacket): CpPacket | undefined {
+    if (p.kind !== 'echo' || p.code !== CpCode.EchoRequest) return undefined;
+    if (this.st.ourMagic !== 0 && p.magic === this.st.ourMagic) return undefined;
+    return { kind: 'echo', code: CpCode.EchoReply, identifier: p.identifier, magic: this.st.ourMagic, data: p.data };
+  }
+
+  /**
+   * Proxy LCP (RFC 2661 §4.4.5): can we take the LAC's negotiation as ours? `ours` is what the LAC
+   * sent the client (as if we had), `peers` what the client sent and the LAC acked.
+   */
+  acceptsProxy(ours: readonly CpOption[], peers: readonly CpOption[]): boolean {
+    for (const o of peers) if (this.judge(o).verdict !== 'ack') return false;
+    const auth = ours.find((o) => o.type === LcpOption.AuthProtocol);
+    if (this.cfg.role === 'authenticator' && this.cfg.auth.length > 0) {
+      const p = auth === undefined ? undefined : parseAuthOption(auth.data);
+      if (p === undefined || !this.cfg.auth.includes(p)) return false;
+    }
+    for (const o of ours) {
+      if (o.type === LcpOption.MRU && (o.data.length !== 2 || u16(o.data, 0) < 128)) return false;
+      if (o.type === LcpOption.MagicNumber && (o.data.length !== 4 || u32(o.data, 0) === 0)) return false;
+      if (!(Object.values(LcpOption) as number[]).includes(o.type) || o.type === LcpOption.QualityProtocol) return false;
+    }
+    return true;
+  }
+
+  /** Start keepalive on This-Layer-Up. */
+  opened(now: Instant): void {
+    this.echoMisses = 0;
+    this.echoOutstanding = false;
+    this.echoAt = this.cfg.echoInterval > 0 ? addDuration(now, this.cfg.echoInterval) : undefined;
+  }
+
+  /** Stop keepalive on This-Layer-Down. */
+  closed(): void {
+    this.echoAt = undefined;
+  }
+
+  /** An Echo-Reply arrived (in Opened): the peer is alive. */
+  echoReplied(p: CpPacket): void {
+    if (p.kind !== 'echo') return;
+    // §6.4: a reply with our own Magic-Number is our request looped back; do not count it.
+    if (this.st.ourMagic !== 0 && p.magic === this.st.ourMagic) return;
+    this.echoOutstanding = false;
+    this.echoMisses = 0;
+  }
+
+  /** Next keepalive instant. */
+  pollAt(): Instant | undefined {
+    return this.echoAt;
+  }
+
+  /** Keepalive tick: count a miss if the last request is unanswered, then send the next one. */
+  handleTimeout(now: Instant): void {
+    if (this.echoAt === undefined || now < this.echoAt) return;
+    if (this.echoOutstanding) {
+      this.echoMisses++;
+      const remaining = this.cfg.echoFailure - this.echoMisses;
+      this.sink.echoMissed(remaining);
+      if (remaining <= 0) {
+        this.echoAt = undefined;
+        this.sink.fatal('echo-timeout');
+        return;
+      }
+    }
+    this.echoId = (this.echoId + 1) & 0xff;
+    this.echoOutstanding = true;
+    this.sink.send({ kind: 'echo', code: CpCode.EchoRequest, identifier: this.echoId, magic: this.st.ourMagic, data: new Uint8Array(0) });
+    this.echoAt = addDuration(now, this.cfg.echoInterval);
+  }
+}
