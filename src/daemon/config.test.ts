@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { parseConfig, formatConfigError, defaultConfig, locateKeys, suggest, loadConfigFile, type ConfigError } from './config.js';
@@ -33,7 +34,11 @@ test('defaults: no config = one LNS on 0.0.0.0:1701, any host, no tunnel auth', 
 });
 
 test('a full good config, including the example in docs/CONFIG.md', async () => {
-  const doc = await readFile(fileURLToPath(new URL('../../docs/CONFIG.md', import.meta.url)), 'utf8');
+  // From src/daemon (tsx) or dist/src/daemon (compiled).
+  const candidates = ['../../docs/CONFIG.md', '../../../docs/CONFIG.md'].map((p) => fileURLToPath(new URL(p, import.meta.url)));
+  const found = candidates.find((p) => existsSync(p));
+  assert.ok(found !== undefined, 'docs/CONFIG.md not found');
+  const doc = await readFile(found, 'utf8');
   const example = /```toml\n([\s\S]*?)```/.exec(doc)?.[1];
   assert.ok(example !== undefined);
   const r = parseConfig(example);

@@ -93,6 +93,19 @@ export async function runL2tpd(argv: readonly string[], createEngine: EngineFact
     return 0;
   }
   const log = createLogger({ level: args.debug ? 'debug' : config.daemon.logLevel, format: args.logFormat });
+  // Handlers first: without a listener a SIGTERM during startup would kill the process outright.
+  let signalled: NodeJS.Signals | undefined;
+  let wake: (() => void) | undefined;
+  const onSignal = (sig: NodeJS.Signals): void => {
+    if (signalled !== undefined) {
+      log.warn(`${sig} again: exiting now`);
+      process.exit(1);
+    }
+    signalled = sig;
+    wake?.();
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
   let daemon: Daemon;
   try {
     daemon = await Daemon.start({ config, log, createEngine, ...(args.socket !== undefined ? { controlSocket: args.socket } : {}) });
@@ -100,27 +113,17 @@ export async function runL2tpd(argv: readonly string[], createEngine: EngineFact
     log.error({ err: e instanceof Error ? e.message : String(e) }, `l2tpd failed to start: ${e instanceof Error ? e.message : String(e)}`);
     return 1;
   }
-  return new Promise<number>((resolve) => {
-    let signalled = false;
-    const onSignal = (sig: NodeJS.Signals): void => {
-      if (signalled) {
-        log.warn(`${sig} again: exiting now`);
-        resolve(1);
-        return;
-      }
-      signalled = true;
-      log.info(`${sig}: shutting down`);
-      daemon.shutdown(2000).then(
-        () => {
-          resolve(0);
-        },
-        (e: unknown) => {
-          log.error({ err: String(e) }, 'shutdown failed');
-          resolve(1);
-        },
-      );
-    };
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
-  });
+  if (signalled === undefined) {
+    await new Promise<void>((resolve) => {
+      wake = resolve;
+    });
+  }
+  log.info(`${signalled ?? 'signal'}: shutting down`);
+  try {
+    await daemon.shutdown(2000);
+  } catch (e) {
+    log.error({ err: String(e) }, 'shutdown failed');
+    return 1;
+  }
+  return 0;
 }

@@ -10,7 +10,7 @@ import type { Duration, Instant } from '../base/time.js';
 import {
   dataHeaderLength,
   emitControl,
-  MESSAGE_SPECS,
+  messageSpec,
   parseControl,
   parseData,
   parseHeader,
@@ -249,8 +249,7 @@ const newCounters = (): TunnelCounters => ({
 const isSessionScoped = (messageType: number | undefined, header: L2tpHeader): boolean => {
   if (header.sessionId !== 0) return true;
   if (messageType === undefined) return false;
-  const spec = (MESSAGE_SPECS as Readonly<Record<number, { readonly sessionScoped: boolean } | undefined>>)[messageType];
-  return spec?.sessionScoped ?? false;
+  return messageSpec(messageType)?.sessionScoped ?? false;
 };
 
 /** The L2TPv2 engine: implements the shell-facing contract of api.ts. */

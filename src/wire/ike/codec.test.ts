@@ -237,3 +237,30 @@ test('fast-check: random bytes never throw', () => {
   );
   assert.ok(encodePayloadChain([]).length === 0);
 });
+
+/**
+ * Third-party vector from scapy's test suite (secdev/scapy test/scapy/layers/isakmp.uts): an
+ * independent encoder's bytes for a two-notify message. (Its delete vector is not used: scapy
+ * encodes "# of SPIs" in one byte where RFC 2408 §3.15 has two.)
+ */
+test('scapy isakmp.uts notify vector parses and re-encodes byte-exact', () => {
+  const notif = hex(`
+    0000000000000000 0000000000000000  # cookies (scapy defaults)
+    0b 10 00 00 00000000 0000003a      # next N, v1.0, exchange 0, flags 0, mid 0, length 58
+    0b 00 0012  00000000 01 00 0008 457272657572  # N: next N, len 18, DOI 0, ISAKMP, spi 0, INVALID-FLAGS, "Erreur"
+    00 00 000c  00000000 01 00 0000               # N: last, len 12, type 0
+  `);
+  for (const v of [notif]) {
+    const r = parseIsakmp(v);
+    assert.ok(r.ok && !r.value.encrypted);
+    if (!r.ok || r.value.encrypted) continue;
+    const h = r.value.header;
+    assert.deepEqual(encodeIsakmp({ icookie: h.icookie, rcookie: h.rcookie, exchangeType: h.exchangeType, flags: h.flags, messageId: h.messageId }, r.value.payloads), v);
+  }
+  const r = parseIsakmp(notif);
+  assert.ok(r.ok && !r.value.encrypted && r.value.payloads[0]?.kind === 'n');
+  if (r.ok && !r.value.encrypted && r.value.payloads[0]?.kind === 'n') {
+    assert.equal(r.value.payloads[0].notifyType, 8);
+    assert.equal(Buffer.from(r.value.payloads[0].data).toString(), 'Erreur');
+  }
+});

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
-import { ensureImage, kernelCmdline, parseResultLines, runGuest, vmCacheDir } from './guest.js';
+import { ensureImage, kernelCmdline, parseResultLines, runGuest, startGuest, vmCacheDir } from './guest.js';
 import { createSegment } from './segment.js';
 
 describe('vm harness: pure parts', () => {
@@ -66,5 +66,27 @@ describe('vm harness: real guest', () => {
     }
     const left = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout;
     assert.doesNotMatch(left, new RegExp(`^${seg.netns}\\b`, 'm'));
+  });
+
+  it('kills qemu on timeout and removes its tap', { timeout: 120_000 }, async () => {
+    assert.equal(process.getuid?.(), 0, 'must run as root');
+    await ensureImage();
+    const seg = createSegment();
+    try {
+      const h = startGuest({ test: 'modules', network: { netns: seg.netns, ip: '198.18.0.10/24' }, timeoutSec: 3 });
+      const pid = h.pid;
+      assert.ok(pid !== undefined);
+      const tapBefore = spawnSync('ip', ['-n', seg.netns, '-o', 'link'], { encoding: 'utf8' }).stdout;
+      assert.match(tapBefore, /l2kt[0-9a-f]{8}/, 'tap attached while the guest runs');
+      const run = await h.done;
+      assert.equal(run.timedOut, true);
+      assert.equal(run.ok, false);
+      assert.equal(run.status, 'NONE');
+      assert.throws(() => process.kill(pid, 0), 'qemu is gone');
+      const links = spawnSync('ip', ['-n', seg.netns, '-o', 'link'], { encoding: 'utf8' }).stdout;
+      assert.doesNotMatch(links, /l2kt[0-9a-f]{8}/);
+    } finally {
+      seg.destroy();
+    }
   });
 });

@@ -1,0 +1,34 @@
+/**
+ * ipsec: the sans-I/O IKEv1 responder and ESP for L2TP/IPsec (RFC 2409, RFC 3947/3948, RFC 3706,
+ * RFC 4303, RFC 4106). Contract: no sockets, no clock, no timers — time comes in as `now`,
+ * randomness as a RandomSource. The shell feeds UDP payloads from ports 500/4500 to
+ * `IkeResponder.handle`, sends `takeDatagrams()`, arms one timer for `pollAt()`, and builds one
+ * `EspSa` per direction from each `child-sa-up` event.
+ */
+export {
+  IkeResponder,
+  type IkeResponderConfig,
+  type IkeDatagram,
+  type IkeEvent,
+  type IkeIdentity,
+  type IkeAlgorithms,
+  type NatState,
+  type TrafficSelector,
+  type DeleteReason,
+  type FailReason,
+} from './ike-responder.js';
+export { DEFAULT_POLICY, type IkePolicy, type Phase1Encryption, type Phase2Encryption, type EspEncapsulation } from './proposals.js';
+export {
+  EspSa,
+  NEXT_HEADER_UDP,
+  NEXT_HEADER_NONE,
+  type EspSaParams,
+  type EspEncryption,
+  type EspIntegrity,
+  type EspError,
+  type EspPlain,
+  type EspCounters,
+} from './esp.js';
+export { ReplayWindow, type ReplayVerdict } from './replay.js';
+export type { Endpoint } from './addr.js';
+export type { MainModeState, QuickModeState } from './fsm.js';
