@@ -146,6 +146,16 @@ test('LAC <-> LNS over loopback: established, shown, cleared on both ends', { ti
     assert.equal(nosock.code, 2);
     assert.match(nosock.err, /none\.sock/);
 
+    // Clear the session (CDN) by its unique id on the LNS; the tunnel stays up on both ends.
+    const lnsSession = lnsT.sessions[0]?.localSessionId ?? -1;
+    const cs = await ctl('--socket', p.lnsSock, 'clear', 'session', String(lnsSession));
+    assert.equal(cs.code, 0, cs.err);
+    assert.equal(cs.out, `cleared session ${lnsT.localTunnelId}/${lnsSession}\n`);
+    const noSessions = (ts: TunnelView[]): boolean => ts.length === 1 && ts[0]?.state === 'established' && ts[0].sessions.every((x) => x.state === 'closed');
+    await until('LAC drops the session', 3000, () => showTunnels(p.lacSock), noSessions);
+    await until('LNS drops the session', 3000, () => showTunnels(p.lnsSock), noSessions);
+    assert.equal((await ctl('--socket', p.lnsSock, 'clear', 'session', `${lnsT.localTunnelId}/${lnsSession}`)).code, 1);
+
     // Clear from the LNS side: StopCCN; both ends drop the tunnel.
     const cleared = await ctl('--socket', p.lnsSock, 'clear', 'tunnel', String(lnsT.localTunnelId));
     assert.equal(cleared.code, 0, cleared.err);
@@ -297,5 +307,41 @@ test('a LAC with redial = true dials again after the LNS clears its tunnel; LNS 
     assert.ok(msgs.some((m) => m.d === 'lac' && m.msg.startsWith('disconnecting tunnel') && m.resultMessage === 'administrative shutdown'));
   } finally {
     await p.stop();
+  }
+});
+
+test('a LAC whose LNS does not answer gives up after the retries and redials with backoff', { timeout: 15000 }, async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'l2tpd-test-'));
+  const logs: string[] = [];
+  const log = createLogger({ level: 'info', format: 'json', sink: { write: (l) => logs.push(l) } });
+  // A bound socket that never answers stands in for a dead LNS.
+  const dead = createSocket('udp4');
+  await new Promise<void>((r) => dead.bind(0, '127.0.0.1', r));
+  let sccrqs = 0;
+  dead.on('message', () => sccrqs++);
+  const sock = join(dir, 'lac.sock');
+  const lac = await Daemon.start({
+    config: config(
+      `[l2tp]\nretransmit_initial = 0.1\nretransmit_cap = 0.1\nretries_not_established = 2\n[[lac]]\nname = "dead"\nlns = "127.0.0.1"\nport = ${dead.address().port}\n`,
+    ),
+    log,
+    createEngine: createL2tpEngine,
+    controlSocket: sock,
+    redialInitial: millis(100),
+  });
+  try {
+    const lacState = async (): Promise<string | undefined> => {
+      const r = await ctl('--socket', sock, 'show', 'status', '--json');
+      return (JSON.parse(r.out) as { lacs: { state: string }[] }).lacs[0]?.state;
+    };
+    await until('a redial is scheduled', 5000, lacState, (st) => st === 'waiting-redial');
+    await until('the second attempt sends SCCRQs again', 5000, () => Promise.resolve(sccrqs), (n) => n >= 5);
+    const msgs = logs.map((l) => (JSON.parse(l) as { msg: string }).msg);
+    assert.ok(msgs.some((m) => /^state timer expired tunnel \d+ \(state wait-ctl-reply, retries 2\)$/.test(m)), msgs.join('\n'));
+    assert.ok(msgs.some((m) => m.startsWith('LAC dead: redial in')));
+  } finally {
+    await lac.shutdown(200);
+    dead.close();
+    await rm(dir, { recursive: true, force: true });
   }
 });

@@ -83,12 +83,6 @@ test('only due cores are called, and the after-hook runs right after handleTimeo
   const s = new FakeScheduler();
   const d = new TimerDriver({ now: s.now, scheduler: s });
   const calls: string[] = [];
-  const a: Timed = {
-    pollAt: () => instant(10),
-    handleTimeout: () => {
-      calls.push('a');
-    },
-  };
   const b = new FakeCore([10]);
   let aDeadline: number | undefined = 10;
   const a2: Timed = {
@@ -105,7 +99,6 @@ test('only due cores are called, and the after-hook runs right after handleTimeo
   s.advance(10);
   assert.deepEqual(calls, ['after-b', 'a2@10', 'after-a2']);
   assert.equal(d.armedAt, 5000);
-  void a;
 });
 
 test('touch re-arms when input moves a core deadline earlier or later', () => {

@@ -125,3 +125,26 @@ test('open rejects a non-IP address and a port in use', async () => {
   await a.close();
   timers.close();
 });
+
+test('udp6 endpoint on ::1 answers the peer port', async (t) => {
+  const timers = new TimerDriver({ now: systemClock.now });
+  let ep: UdpEndpoint;
+  try {
+    ep = await UdpEndpoint.open({ engine: new EchoEngine(), address: '::1', port: 0, clock: systemClock, timers, onEvent: () => {} });
+  } catch {
+    timers.close();
+    t.skip('no IPv6 loopback here');
+    return;
+  }
+  assert.equal(ep.family, 6);
+  assert.equal(ep.label, `[::1]:${ep.local.port}`);
+  const client = createSocket('udp6');
+  await new Promise<void>((r) => client.bind(0, '::1', r));
+  const got = once(client, 'message') as Promise<[Buffer]>;
+  client.send(Buffer.from('v6'), ep.local.port, '::1');
+  const [reply] = await got;
+  assert.equal(reply.toString(), 'V6');
+  client.close();
+  await ep.close();
+  timers.close();
+});

@@ -409,3 +409,35 @@ test('FSM tables match docs/ipsec-ike.md', () => {
   assert.deepEqual(rows('main-mode'), MAIN_MODE_TABLE.map((r) => `${r.from} ${r.on} ${r.to}`));
   assert.deepEqual(rows('quick-mode'), QUICK_MODE_TABLE.map((r) => `${r.from} ${r.on} ${r.to}`));
 });
+
+test('NAT rebinding: an authenticated message from a new port moves the SA (endpoints-changed)', () => {
+  const nat = { p500: { address: '203.0.113.9', port: 40000 }, p4500: { address: '203.0.113.9', port: 40001 } };
+  const p = party({ privateEndpoint: { address: '100.64.0.2', port: 500 }, udpEncap: true });
+  handshake(p, nat);
+  const moved = { address: '203.0.113.9', port: 50001 };
+  const cookies = new Uint8Array([...p.init.icookie, ...p.init.rcookie]);
+  p.send(T0, moved, R4500, p.init.informational([{ kind: 'n', doi: 1, protocolId: 1, notifyType: NotifyType.R_U_THERE, spi: cookies, data: Uint8Array.of(0, 0, 0, 1) }]));
+  const ev = p.events.find((e) => e.type === 'endpoints-changed');
+  assert.ok(ev && ev.type === 'endpoints-changed');
+  assert.deepEqual(ev.remote, moved);
+  assert.deepEqual(ev.inboundSpis, [childUp(p).inbound.spi]);
+});
+
+test('mutated protected messages never throw (fuzz against an established SA)', () => {
+  const p = party({ privateEndpoint: { address: '198.51.100.7', port: 500 }, natt: 'none' });
+  handshake(p, undefined);
+  const c = { address: '198.51.100.7', port: 500 };
+  const r = seededRandom(5);
+  const cookies = new Uint8Array([...p.init.icookie, ...p.init.rcookie]);
+  for (let i = 0; i < 300; i++) {
+    const base = i % 2 ? p.init.qm1('192.0.2.1') : p.init.informational([{ kind: 'n', doi: 1, protocolId: 1, notifyType: NotifyType.R_U_THERE, spi: cookies, data: Uint8Array.of(0, 0, 0, 2) }]);
+    const m = base.slice();
+    const k = 1 + (r.u32() % 4);
+    for (let j = 0; j < k; j++) {
+      const at = 16 + (r.u32() % (m.length - 16)); // keep the cookies so the SA is found
+      m[at] = r.u32() & 0xff;
+    }
+    p.deliver(T0, c, R500, r.u32() % 5 === 0 ? m.subarray(0, r.u32() % m.length) : m);
+  }
+  assert.equal(p.resp.ikeSaCount, 1);
+});

@@ -73,6 +73,7 @@ export type IkeEvent =
     }
   | { readonly type: 'sa-deleted'; readonly ikeSaId: number; readonly kind: 'ike' | 'child'; readonly inboundSpi?: number; readonly outboundSpi?: number; readonly reason: DeleteReason }
   | { readonly type: 'dpd-failed'; readonly ikeSaId: number; readonly remote: Endpoint }
+  | { readonly type: 'endpoints-changed'; readonly ikeSaId: number; readonly local: Endpoint; readonly remote: Endpoint; readonly inboundSpis: readonly number[] }
   | { readonly type: 'initial-contact'; readonly ikeSaId: number; readonly remote: Endpoint; readonly peerId: IkeIdentity }
   | { readonly type: 'exchange-failed'; readonly ikeSaId: number | undefined; readonly remote: Endpoint; readonly reason: FailReason; readonly notify?: number };
 
@@ -578,8 +579,7 @@ export class IkeResponder implements Timed {
       ni: ni && ni.kind === 'nonce' ? ni.data : new Uint8Array(0), nr: new Uint8Array(0), pending: undefined, done: false,
     };
     sa.quick.set(mid, ex);
-    sa.local = d.local;
-    sa.remote = d.remote;
+    this.updateEndpoints(sa, d);
     sa.lastHeard = now;
     if (!saP || ex.ni.length < 8 || (ids.length !== 0 && ids.length !== 2)) {
       this.fail(sa.id, d.remote, 'malformed', NotifyType.PAYLOAD_MALFORMED);
@@ -709,8 +709,7 @@ export class IkeResponder implements Timed {
     if (!pending || !this.qmFire(ex, 'recv-qm3')) return;
     ex.rtx = undefined;
     ex.done = true;
-    sa.local = d.local;
-    sa.remote = d.remote;
+    this.updateEndpoints(sa, d);
     sa.lastHeard = now;
     sa.children.push({ inboundSpi: pending.inbound.spi, outboundSpi: pending.outbound.spi, expiresAt: addDuration(now, seconds(pending.lifetimeSeconds)) });
     this.events.push({ type: 'child-sa-up', ...pending, local: sa.local, remote: sa.remote });
@@ -729,8 +728,7 @@ export class IkeResponder implements Timed {
       return;
     }
     sa.lastHeard = now;
-    sa.local = d.local;
-    sa.remote = d.remote;
+    this.updateEndpoints(sa, d);
     for (const x of p.o.payloads) {
       if (x.kind === 'n') {
         if (x.notifyType === NotifyType.R_U_THERE && x.data.length === 4) {
@@ -856,8 +854,8 @@ export class IkeResponder implements Timed {
       if (this.fire(sa, 'dpd-dead')) this.dropIkeSa(sa, 'dpd', now);
       return;
     }
-    // RFC 3706 §7: every R-U-THERE (also a retransmission) carries the next sequence number; an ACK
-    // for any of this round's numbers proves liveness.
+    // RFC 3706 §6.1: sequence numbers protect against replayed ACKs; every R-U-THERE (also a
+    // retransmission) carries the next number and an ACK for any number of this round counts.
     sa.dpdSeq = (sa.dpdSeq + 1) & 0x7fffffff;
     if (sa.dpdPendingSince === undefined) {
       sa.dpdPendingSince = now;
@@ -868,6 +866,17 @@ export class IkeResponder implements Timed {
   }
 
   // ---------------------------------------------------------------- helpers
+
+  /**
+   * RFC 3947 §4 / RFC 3948 §3: after an authenticated message from a new address or port (NAT
+   * rebinding), move the IKE SA there and tell the data plane where its ESP-in-UDP now goes.
+   */
+  private updateEndpoints(sa: IkeSa, d: IkeDatagram): void {
+    if (sameEndpoint(sa.local, d.local) && sameEndpoint(sa.remote, d.remote)) return;
+    sa.local = d.local;
+    sa.remote = d.remote;
+    this.events.push({ type: 'endpoints-changed', ikeSaId: sa.id, local: d.local, remote: d.remote, inboundSpis: sa.children.map((c) => c.inboundSpi) });
+  }
 
   private fire(sa: IkeSa, e: MainModeEvent): boolean {
     const to = nextState(MAIN_MODE_TABLE, sa.state, e);

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import type { RandomSource } from '../base/random.js';
 import type { Duration, Instant } from '../base/time.js';
 import {
+  AVP_REGISTRY,
   dataHeaderLength,
   emitControl,
   messageSpec,
@@ -144,8 +145,11 @@ const CONNECT_SPEED = 100_000_000;
 const TIE_BREAKER_LENGTH = 8;
 /** Challenge length we send. */
 const CHALLENGE_LENGTH = 16;
-/** AVPs hidden when `hideAvps` is set (the codec hides only those the RFC marks hidable). */
-const HIDE_SET: ReadonlySet<AvpName> = new Set<AvpName>([
+/**
+ * AVPs hidden in tunnel messages (SCCRQ/SCCRP/SCCCN/StopCCN/HELLO) when `hideAvps` is set: only the
+ * sensitive ones, because a peer that looks its secret up by host name needs the rest in the clear.
+ */
+const HIDE_SET_TUNNEL: ReadonlySet<AvpName> = new Set<AvpName>([
   'callingNumber',
   'calledNumber',
   'subAddress',
@@ -157,6 +161,11 @@ const HIDE_SET: ReadonlySet<AvpName> = new Set<AvpName>([
   'lastSentLcpConfReq',
   'lastReceivedLcpConfReq',
 ]);
+/**
+ * AVPs hidden in session-scoped messages (ICRQ…SLI) when `hideAvps` is set: every AVP that §4.4
+ * allows to be hidden — the tunnel and its secret are settled by then.
+ */
+const HIDE_SET_SESSION: ReadonlySet<AvpName> = new Set<AvpName>(AVP_REGISTRY.filter((r) => r.hidable).map((r) => r.name));
 
 /** StopCCN / CDN result codes used by the engine (§4.4.2). */
 export const Results = {
@@ -1230,7 +1239,12 @@ export class L2tpEngine implements L2tpEngineApi {
       avps: body?.avps ?? {},
     };
     const secret = t.settings.secret;
-    const hide = secret !== undefined && t.settings.hideAvps === true ? HIDE_SET : undefined;
+    const hide =
+      secret !== undefined && t.settings.hideAvps === true
+        ? messageSpec(msg.type ?? 0)?.sessionScoped === true
+          ? HIDE_SET_SESSION
+          : HIDE_SET_TUNNEL
+        : undefined;
     const data = emitControl(
       msg,
       secret === undefined ? {} : { secret, random: (n) => this.random.bytes(n), ...(hide === undefined ? {} : { hide }) },

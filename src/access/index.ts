@@ -1,0 +1,19 @@
+/**
+ * access: remote-access PPP over L2TP, sans-I/O. `AccessServer` is the LNS (one authenticator
+ * PppLink per L2TP session, one shared TUN, IPv4 pool, a /64 per session for IPv6);
+ * `AccessClient` is dial-out (our LAC runs PPP as the peer and hands IP to a local TUN).
+ * Contract: the shell forwards `L2tpEngine` events and TUN packets in, sends `pollTransmit()`,
+ * writes `pollTunWrite()`, arms one timer at `pollAt()` and maps `pollEvent()` to logs/metrics.
+ * No clock, timers, sockets or files in here; time is passed in as `now`.
+ */
+export { AccessServer } from './server.js';
+export type { AccessServerConfig, AccessEngine, AccessEvent, AccessCounters, AccessSessionInfo, AccessStats } from './server.js';
+export { AccessClient } from './client.js';
+export type { AccessClientConfig, AccessClientEvent, AccessClientInfo, AccessClientState } from './client.js';
+export { UserTable, AddressBook, SessionAddressPool } from './users.js';
+export type { UserDirectory, AddressFailure } from './users.js';
+export { cdnFor } from './disconnect.js';
+export type { AccessEndReason } from './disconnect.js';
+export { Ipv6PrefixPool, parseIpv6, formatIpv6, parseIpv6Prefix, prefix64Of, prefix64Bytes } from './ipv6.js';
+export type { Ipv6Prefix } from './ipv6.js';
+export { parseRouterAdvertisement } from './packets.js';
