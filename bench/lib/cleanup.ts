@@ -56,6 +56,31 @@ export function killPid(pid: number, graceMs = 500): void {
   waitGone(pid, graceMs);
 }
 
+/** SIGTERM every PID at once, wait up to `graceMs` for all, then SIGKILL the rest. */
+export function killPids(list: readonly number[], graceMs = 500): void {
+  const live = list.filter(alive);
+  for (const pid of live) {
+    try {
+      process.kill(pid, 'SIGTERM');
+    } catch {
+      /* gone */
+    }
+  }
+  const until = Date.now() + graceMs;
+  let left = live.filter(alive);
+  while (left.length > 0 && Date.now() < until) {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+    left = left.filter(alive);
+  }
+  for (const pid of left) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+}
+
 /** The PIDs of every process inside network namespace `ns` (`ip netns pids`), [] when none. */
 export function netnsPids(ns: string): number[] {
   try {
@@ -107,7 +132,7 @@ export function cleanupAll(): void {
   }
   for (const ns of namespaces) {
     // Only processes inside a namespace this process created: children of our own children.
-    for (const pid of netnsPids(ns)) killPid(pid, 200);
+    killPids(netnsPids(ns), 500);
     try {
       execFileSync('ip', ['netns', 'del', ns], { timeout: 5000, stdio: 'ignore' });
     } catch {

@@ -78,19 +78,20 @@ export class Lac {
       { random: cryptoRandom },
     );
     const timers = new TimerDriver({ now: systemClock.now, unref: true });
-    let lac: Lac | undefined;
+    const box: { lac?: Lac } = {};
     const endpoint = await UdpEndpoint.open({
       engine,
       address,
       port: 0,
       clock: systemClock,
       timers,
-      onEvent: (e) => lac?.onEvent(e),
+      onEvent: (e) => box.lac?.onEvent(e),
       onError: (e) => {
         console.error(`lac socket error: ${e.message}`);
       },
     });
-    lac = new Lac(endpoint, timers, settings);
+    const lac = new Lac(endpoint, timers, settings);
+    box.lac = lac;
     return lac;
   }
 

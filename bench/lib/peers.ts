@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { alive, killPid, netnsPids, trackPid, untrackPid } from './cleanup.js';
+import { killPid, killPids, netnsPids, trackPid, untrackPid } from './cleanup.js';
 import { sleep } from './l2tp-load.js';
 
 /** A peer process we started. */
@@ -141,14 +141,14 @@ export async function startXl2tpd(ns: string, address: string, dir: string): Pro
   return {
     label: 'xl2tpd',
     child,
-    stop: async () => {
+    stop: () => {
       if (child.pid !== undefined) {
         killPid(child.pid, 2000);
         untrackPid(child.pid);
       }
       // Stand-in pppds xl2tpd forked into our namespace (orphans when xl2tpd is killed).
-      for (const pid of netnsPids(ns)) if (alive(pid)) killPid(pid, 200);
-      return readLog().trim();
+      killPids(netnsPids(ns), 1000);
+      return Promise.resolve(readLog().trim());
     },
   };
 }

@@ -147,7 +147,6 @@ export class AccessClient implements Timed {
       case 'session-closed':
       case 'tunnel-closed':
         this.l2tpGone = ev.reason;
-        this.endReason ??= 'l2tp-closed';
         if (this.st === 'waiting') {
           this.st = 'down';
           this.events.push({ type: 'down', reason: 'l2tp-closed', by: ev.reason.by, l2tp: ev.reason });
@@ -267,7 +266,7 @@ export class AccessClient implements Timed {
         this.events.push({ type: 'ipv6-down' });
         break;
       case 'link-down': {
-        this.endReason ??= e.reason;
+        this.endReason ??= e.reason === 'lower-down' ? 'l2tp-closed' : e.reason;
         this.ipv4Up = false;
         this.ipv6Up = false;
         this.st = 'down';

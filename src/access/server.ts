@@ -156,6 +156,8 @@ interface Session {
   loggedInAt: Instant | undefined;
   /** Routed IPv4 address (after ip-up). */
   ipv4: number | undefined;
+  /** The last address IPCP agreed (for the logout event after the lease is gone). */
+  lastIpv4: number | undefined;
   /** Leased /64 (after ipv6-up). */
   prefix64: bigint | undefined;
   routed6: boolean;
@@ -375,6 +377,7 @@ export class AccessServer implements Timed {
       method: undefined,
       loggedInAt: undefined,
       ipv4: undefined,
+      lastIpv4: undefined,
       prefix64: undefined,
       routed6: false,
       iids: undefined,
@@ -394,7 +397,6 @@ export class AccessServer implements Timed {
   /** The L2TP session is gone: PPP stops at once, no CDN (RFC 2661 §7.3 clean-up). */
   private lowerDown(now: Instant, s: Session, reason: CloseReason): void {
     s.l2tpGone = reason;
-    s.endReason ??= 'l2tp-closed';
     s.link.lowerDown(now);
     this.pump(now, s);
     if (this.sessions.has(s.key)) this.teardown(s);
@@ -449,6 +451,7 @@ export class AccessServer implements Timed {
           break;
         }
         s.ipv4 = peer;
+        s.lastIpv4 = peer;
         s.loggedInAt ??= now;
         this.routes.addIpv4(peer, s);
         this.events.push({ type: 'login', tunnel: s.tunnel, session: s.session, username: s.username, method: s.method, address: e.peer, dns: e.dns });
@@ -489,7 +492,7 @@ export class AccessServer implements Timed {
         this.events.push({ type: 'ipv6-down', tunnel: s.tunnel, session: s.session });
         break;
       case 'link-down': {
-        s.endReason ??= e.reason;
+        s.endReason ??= e.reason === 'lower-down' ? 'l2tp-closed' : e.reason;
         if (s.l2tpGone === undefined) {
           const cdn = cdnFor(s.endReason, s.method);
           this.engine.closeSession(now, s.tunnel, s.session, cdn.result, cdn.causes);
@@ -505,7 +508,7 @@ export class AccessServer implements Timed {
   /** Remove routes, release the IPv4 lease and the /64, forget the session, report the logout. */
   private teardown(s: Session): void {
     if (!this.sessions.delete(s.key)) return;
-    const address = s.ipv4 ?? s.addr.address;
+    const address = s.lastIpv4;
     if (s.ipv4 !== undefined) this.routes.removeIpv4(s.ipv4);
     if (s.prefix64 !== undefined) {
       if (s.routed6) this.routes.removeIpv6Prefix(s.prefix64);
@@ -513,7 +516,7 @@ export class AccessServer implements Timed {
     }
     s.addr.releaseAll();
     s.scheduled = undefined;
-    const reason = s.endReason ?? 'lower-down';
+    const reason = s.endReason ?? (s.l2tpGone !== undefined ? 'l2tp-closed' : 'lower-down');
     const by = s.l2tpGone !== undefined ? s.l2tpGone.by : PEER_ENDINGS.has(reason) ? 'peer' : 'local';
     this.events.push({
       type: 'logout',

@@ -78,7 +78,7 @@ redial = false
   const g = parseConfig(src);
   assert.ok(g.ok, g.ok ? '' : g.error.map(formatConfigError).join('\n'));
   const c = g.value;
-  assert.deepEqual(c.daemon, { controlSocket: '/tmp/x.sock', logLevel: 'debug', metricsListen: { host: '::1', port: 9101 } });
+  assert.deepEqual(c.daemon, { controlSocket: '/tmp/x.sock', logLevel: 'debug', metricsListen: { host: '::1', port: 9101 }, user: undefined });
   assert.equal(c.l2tp.hostName, 'lns1');
   assert.equal(c.l2tp.vendorName, undefined);
   assert.equal(c.l2tp.retransmitInitial, 500);
@@ -96,7 +96,9 @@ redial = false
     hideAvps: false,
     sessions: 3,
     redial: false,
+    ppp: undefined,
   });
+  assert.equal(c.access, undefined, 'no [ppp]/[pool]/[users]/[tun]: plain L2TP');
 });
 
 test('[[lac]] without [[listen]] means no listener (pure LAC on ephemeral sockets)', () => {

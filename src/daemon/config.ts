@@ -8,6 +8,8 @@ import { isIP } from 'node:net';
 import { parse, TomlError } from 'smol-toml';
 import { err, ok, type Result } from '../base/result.js';
 import { millis, seconds, type Duration } from '../base/time.js';
+import { formatIpv4, parseIpv4, parseIpv4Prefix } from '../aaa/index.js';
+import { parseIpv6Prefix } from '../access/index.js';
 
 /** One configuration problem. `key` is a path like `lac[0].lns` ('' for syntax errors). */
 export interface ConfigError {
@@ -62,6 +64,45 @@ export interface LacConfig {
   /** ICRQs placed once the tunnel is established. */
   readonly sessions: number;
   readonly redial: boolean;
+  /** Client mode: run PPP as the peer on the session and attach it to a local TUN (needs sessions = 1). */
+  readonly ppp: LacPppConfig | undefined;
+}
+
+/** `[[lac]] ppp = true`: the dial-out client (src/access AccessClient). */
+export interface LacPppConfig {
+  readonly username: string;
+  readonly password: string;
+  /** Local TUN device name. */
+  readonly tun: string;
+  /** Move that TUN into this network namespace before configuring it (tests, VRF-like setups). */
+  readonly tunNetns: string | undefined;
+}
+
+/** PPP authentication protocol names accepted in `[ppp] auth`. */
+export type PppAuthName = 'mschapv2' | 'chap' | 'pap';
+
+/** `[ppp]`, `[pool]`, `[users]`, `[tun]`: remote-access PPP termination on the listeners. */
+export interface AccessSection {
+  /** Demanded, in preference order (config names; chap = CHAP-MD5). */
+  readonly auth: readonly PppAuthName[];
+  readonly mru: number;
+  /** 0 = no LCP echo. */
+  readonly echoInterval: Duration;
+  readonly echoFailure: number;
+  readonly dns: readonly string[];
+  readonly nbns: readonly string[];
+  readonly forceLcpRenegotiation: boolean;
+  /** `[pool] ipv4` (CIDR), `local_address` (the LNS's PPP address), `ipv6_prefix` (optional, /64 per session). */
+  readonly ipv4Pool: string;
+  readonly localAddress: string;
+  readonly ipv6Prefix: string | undefined;
+  /** `[users] file`; undefined = one generated user printed at start. */
+  readonly usersFile: string | undefined;
+  /** `[tun]`. */
+  readonly tunName: string;
+  readonly mtu: number;
+  readonly mssClamp: boolean;
+  readonly tunNetns: string | undefined;
 }
 
 /** `[daemon]`. */
@@ -70,6 +111,8 @@ export interface DaemonSection {
   readonly logLevel: LogLevel;
   /** Prometheus endpoint; undefined = off. */
   readonly metricsListen: { readonly host: string; readonly port: number } | undefined;
+  /** Drop privileges to this user (and its group) after opening the TUN and sockets; undefined = stay. */
+  readonly user: string | undefined;
 }
 
 /** Accepted `log_level` values. */
@@ -81,6 +124,8 @@ export interface DaemonConfig {
   readonly l2tp: TunnelDefaults;
   readonly listen: readonly ListenConfig[];
   readonly lac: readonly LacConfig[];
+  /** Remote-access PPP on the listeners; undefined = plain L2TP (no PPP termination, no TUN). */
+  readonly access: AccessSection | undefined;
 }
 
 /** Default control socket path. */
@@ -133,10 +178,44 @@ const hostPort: Check<{ host: string; port: number } | undefined> = (v) => {
   return ok({ host, port });
 };
 
+const ipv4Addr: Check<string> = (v) => (typeof v === 'string' && parseIpv4(v) !== undefined ? ok(v) : err('expected an IPv4 address'));
+const ipv4List: Check<readonly string[]> = (v) =>
+  Array.isArray(v) && v.every((x): x is string => typeof x === 'string' && parseIpv4(x) !== undefined) ? ok(v) : err('expected an array of IPv4 addresses');
+const ipv4Prefix: Check<string> = (v) => {
+  if (typeof v !== 'string') return err('expected a string like "100.64.0.0/24"');
+  const r = parseIpv4Prefix(v);
+  if (!r.ok) return err(r.error);
+  return r.value.length > 30 ? err('prefix must be /30 or shorter (network, LNS and at least one client)') : ok(v);
+};
+const ipv6PrefixCheck: Check<string | undefined> = (v) => {
+  if (v === '') return ok(undefined);
+  if (typeof v !== 'string') return err('expected a string like "2001:db8:100::/56"');
+  const r = parseIpv6Prefix(v);
+  return r.ok ? ok(v) : err(r.error);
+};
+const AUTH_NAMES: readonly PppAuthName[] = ['mschapv2', 'chap', 'pap'];
+const authList: Check<readonly PppAuthName[]> = (v) =>
+  Array.isArray(v) && v.every((x): x is PppAuthName => typeof x === 'string' && (AUTH_NAMES as readonly string[]).includes(x)) && new Set(v).size === v.length
+    ? ok(v)
+    : err('expected a list of distinct "mschapv2", "chap", "pap" (empty = no authentication)');
+/** Linux interface names: 1..15 characters, no '/', ':' or whitespace. */
+const ifName: Check<string> = (v) => (typeof v === 'string' && /^[A-Za-z0-9_.-]{1,15}$/.test(v) ? ok(v) : err('expected an interface name (1-15 of A-Z a-z 0-9 _ . -)'));
+const netnsName: Check<string | undefined> = (v) =>
+  v === '' ? ok(undefined) : typeof v === 'string' && /^[A-Za-z0-9_.-]{1,64}$/.test(v) ? ok(v) : err('expected a network namespace name');
+/** The first host address of a valid prefix ("100.64.0.0/24" -> "100.64.0.1"). */
+function firstHost(prefix: string): string {
+  const r = parseIpv4Prefix(prefix);
+  return r.ok ? formatIpv4(r.value.length >= 31 ? r.value.network : r.value.network + 1) : '100.64.0.1';
+}
+
 /** The keys each table accepts (for unknown-key errors and suggestions). */
 const KEYS = {
-  top: ['daemon', 'l2tp', 'listen', 'lac'],
-  daemon: ['control_socket', 'log_level', 'metrics_listen'],
+  top: ['daemon', 'l2tp', 'listen', 'lac', 'ppp', 'pool', 'users', 'tun'],
+  daemon: ['control_socket', 'log_level', 'metrics_listen', 'user'],
+  ppp: ['enabled', 'auth', 'mru', 'echo_interval', 'echo_failure', 'dns', 'nbns', 'force_lcp_renegotiation'],
+  pool: ['ipv4', 'local_address', 'ipv6_prefix'],
+  users: ['file'],
+  tun: ['name', 'mtu', 'mss_clamp', 'netns'],
   l2tp: [
     'host_name',
     'vendor_name',
@@ -152,7 +231,7 @@ const KEYS = {
     'data_sequencing',
   ],
   listen: ['address', 'port', 'secret', 'hide_avps', 'allowed_hosts'],
-  lac: ['name', 'lns', 'port', 'local_address', 'secret', 'hide_avps', 'sessions', 'redial'],
+  lac: ['name', 'lns', 'port', 'local_address', 'secret', 'hide_avps', 'sessions', 'redial', 'ppp', 'username', 'password', 'tun', 'tun_netns'],
 } as const;
 
 // ---------------------------------------------------------------------------------------------
@@ -214,6 +293,7 @@ export function parseConfig(source: string): Result<DaemonConfig, readonly Confi
     controlSocket: field(d, 'daemon.', 'control_socket', nonEmpty, DEFAULT_CONTROL_SOCKET),
     logLevel: field(d, 'daemon.', 'log_level', logLevel, 'info'),
     metricsListen: field(d, 'daemon.', 'metrics_listen', hostPort, undefined),
+    user: field(d, 'daemon.', 'user', optString, undefined),
   };
 
   const t = section('l2tp');
@@ -276,7 +356,22 @@ export function parseConfig(source: string): Result<DaemonConfig, readonly Confi
       hideAvps: field(lt, p, 'hide_avps', bool, false),
       sessions: field(lt, p, 'sessions', int(0, 1000), 1),
       redial: field(lt, p, 'redial', bool, true),
+      ppp: undefined,
     };
+    if (field(lt, p, 'ppp', bool, false)) {
+      const username = field(lt, p, 'username', nonEmpty, '');
+      const password = field(lt, p, 'password', optString, undefined) ?? '';
+      if (!('username' in lt)) fail(`lac[${i}]`, 'ppp = true needs "username" (and "password")');
+      if (c.sessions !== 1) fail(`${p}sessions`, 'ppp = true drives exactly one session (sessions = 1)');
+      (c as { ppp: LacPppConfig | undefined }).ppp = {
+        username,
+        password,
+        tun: field(lt, p, 'tun', ifName, `l2tpc${i}`),
+        tunNetns: field(lt, p, 'tun_netns', netnsName, undefined),
+      };
+    } else {
+      for (const k of ['username', 'password', 'tun', 'tun_netns']) if (k in lt) fail(`${p}${k}`, 'only used with ppp = true');
+    }
     if (c.hideAvps && c.secret === undefined) fail(`${p}hide_avps`, 'needs a secret (hidden AVPs are encrypted with it)');
     if (c.localAddress !== undefined && c.lns !== '' && isIP(c.localAddress) !== isIP(c.lns)) {
       fail(`${p}local_address`, `address family differs from lns (${c.lns})`);
@@ -293,16 +388,61 @@ export function parseConfig(source: string): Result<DaemonConfig, readonly Confi
       ? [{ address: '0.0.0.0', port: 1701, secret: undefined, hideAvps: false, allowedHosts: [] }]
       : listen;
 
+  if (daemon.user !== undefined && lac.some((l) => l.ppp !== undefined)) {
+    fail('daemon.user', 'cannot drop privileges with [[lac]] ppp = true (client mode runs "ip" when PPP comes up)');
+  }
+
+  // Remote access: on when any of its tables is present ([ppp] enabled = false turns it off).
+  const ppp = section('ppp');
+  const pool = section('pool');
+  const usersT = section('users');
+  const tun = section('tun');
+  unknownKeys(ppp, 'ppp.', KEYS.ppp);
+  unknownKeys(pool, 'pool.', KEYS.pool);
+  unknownKeys(usersT, 'users.', KEYS.users);
+  unknownKeys(tun, 'tun.', KEYS.tun);
+  const wanted = ['ppp', 'pool', 'users', 'tun'].some((k) => doc[k] !== undefined) && field(ppp, 'ppp.', 'enabled', bool, true);
+  const ipv4Pool = field(pool, 'pool.', 'ipv4', ipv4Prefix, '100.64.0.0/24');
+  const mru = field(ppp, 'ppp.', 'mru', int(576, 16384), 1400);
+  const access: AccessSection = {
+    auth: field(ppp, 'ppp.', 'auth', authList, ['mschapv2', 'chap']),
+    mru,
+    echoInterval: seconds(field(ppp, 'ppp.', 'echo_interval', num(0, 3600), 30)),
+    echoFailure: field(ppp, 'ppp.', 'echo_failure', int(1, 100), 3),
+    dns: field(ppp, 'ppp.', 'dns', ipv4List, []),
+    nbns: field(ppp, 'ppp.', 'nbns', ipv4List, []),
+    forceLcpRenegotiation: field(ppp, 'ppp.', 'force_lcp_renegotiation', bool, false),
+    ipv4Pool,
+    localAddress: field(pool, 'pool.', 'local_address', ipv4Addr, firstHost(ipv4Pool)),
+    ipv6Prefix: field(pool, 'pool.', 'ipv6_prefix', ipv6PrefixCheck, undefined),
+    usersFile: field(usersT, 'users.', 'file', optString, undefined),
+    tunName: field(tun, 'tun.', 'name', ifName, 'l2tp0'),
+    mtu: field(tun, 'tun.', 'mtu', int(576, 16384), mru),
+    mssClamp: field(tun, 'tun.', 'mss_clamp', bool, true),
+    tunNetns: field(tun, 'tun.', 'netns', netnsName, undefined),
+  };
+  {
+    const pr = parseIpv4Prefix(access.ipv4Pool);
+    const la = parseIpv4(access.localAddress);
+    if (pr.ok && la !== undefined && pr.value.length < 31) {
+      const mask = pr.value.length === 0 ? 0 : (0xffffffff << (32 - pr.value.length)) >>> 0;
+      if (((la & mask) >>> 0) !== pr.value.network) fail('pool.local_address', `must be inside pool.ipv4 (${access.ipv4Pool}) so the TUN route covers the pool`);
+    }
+  }
+
   if (errors.length > 0) {
     errors.sort((a, b) => (a.line ?? Infinity) - (b.line ?? Infinity));
     return err(errors);
   }
-  return ok({ daemon, l2tp, listen: effectiveListen, lac });
+  return ok({ daemon, l2tp, listen: effectiveListen, lac, access: wanted ? access : undefined });
 }
 
-/** The configuration used when there is no config file. */
+/**
+ * The configuration used when there is no config file: a ready remote-access LNS on 0.0.0.0:1701
+ * (pool 100.64.0.0/24, LNS address 100.64.0.1, TUN l2tp0, one generated user printed at start).
+ */
 export function defaultConfig(): DaemonConfig {
-  const r = parseConfig('');
+  const r = parseConfig('[ppp]\n');
   if (!r.ok) throw new Error('the empty configuration must be valid');
   return r.value;
 }

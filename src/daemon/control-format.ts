@@ -44,7 +44,9 @@ export function formatTunnels(tunnels: readonly TunnelView[]): string {
 }
 
 function sessionRows(sessions: readonly SessionView[], withTunnel: boolean): string[][] {
-  const head = ['SESSION', 'REMOTE', 'STATE', 'DIR', 'UPTIME', 'RX-PKTS', 'RX-OCTETS', 'TX-PKTS', 'TX-OCTETS'];
+  // USER / ADDRESS columns only when some session runs PPP here (remote access or client mode).
+  const ppp = sessions.some((s) => s.pppPhase !== undefined);
+  const head = ['SESSION', 'REMOTE', 'STATE', 'DIR', ...(ppp ? ['USER', 'ADDRESS'] : []), 'UPTIME', 'RX-PKTS', 'RX-OCTETS', 'TX-PKTS', 'TX-OCTETS'];
   const rows = [withTunnel ? ['TUNNEL', ...head] : head];
   for (const s of sessions) {
     const r = [
@@ -52,6 +54,7 @@ function sessionRows(sessions: readonly SessionView[], withTunnel: boolean): str
       String(s.remoteSessionId),
       s.state,
       s.direction,
+      ...(ppp ? [s.username ?? '-', [s.address, s.ipv6Prefix].filter((x) => x !== undefined).join(' ') || '-'] : []),
       formatUptime(s.uptimeSeconds),
       String(s.rxPackets),
       String(s.rxOctets),

@@ -31,6 +31,11 @@ export interface SessionView {
   readonly txOctets: number;
   readonly callingNumber?: string;
   readonly calledNumber?: string;
+  /** PPP (remote access / client mode): phase, authenticated user, assigned addresses. */
+  readonly pppPhase?: string;
+  readonly username?: string;
+  readonly address?: string;
+  readonly ipv6Prefix?: string;
 }
 
 /** One tunnel as shown by l2tpctl (Yamaha "show status l2tp" fields). */

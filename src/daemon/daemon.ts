@@ -19,6 +19,7 @@ import { startControlServer, stopControlServer } from './control-socket.js';
 import { logEvent } from './event-log.js';
 import type { Logger } from './logger.js';
 import { DaemonMetrics, serveMetrics } from './metrics.js';
+import { LacPppClient, LnsAccess, dropPrivileges } from './access-shell.js';
 
 /** Package version shown in the banner and `status`. */
 export const VERSION = '0.1.0';
@@ -67,6 +68,8 @@ interface Lac {
   tunnel: TunnelId | undefined;
   redialAt: Instant | undefined;
   backoff: Duration;
+  /** Client mode (`ppp = true`): PPP peer + local TUN. */
+  readonly ppp: LacPppClient | undefined;
 }
 
 /** Build TunnelSettings from `[l2tp]` defaults plus one section's secret/hide/allowed hosts. */
@@ -114,6 +117,8 @@ export class Daemon {
   private metricsBound: number | undefined;
   private stopping = false;
   private readonly redialer: Timed;
+  /** PPP termination + the shared TUN (undefined = plain L2TP). */
+  private access: LnsAccess | undefined;
 
   private constructor(private readonly options: DaemonOptions) {
     this.clock = options.clock ?? systemClock;
@@ -192,7 +197,12 @@ export class Daemon {
         endpoint = await this.openEndpoint(engine, lc.localAddress ?? (family === 6 ? '::' : '0.0.0.0'), 0);
         owns = true;
       }
+      const ppp =
+        lc.ppp === undefined
+          ? undefined
+          : await LacPppClient.open({ name: lc.name, config: lc.ppp, log: this.log, clock: this.clock, random: this.random, timers: this.timers });
       this.lacs.push({
+        ppp,
         config: lc,
         endpoint,
         ownsEndpoint: owns,
@@ -204,6 +214,18 @@ export class Daemon {
       });
     }
     this.timers.add(this.redialer);
+
+    const ac = config.access;
+    const firstListener = this.listeners[0];
+    if (ac !== undefined && firstListener !== undefined) {
+      const access = await LnsAccess.open({ config: ac, log: this.log, clock: this.clock, random: this.random, timers: this.timers });
+      this.access = access;
+      const ep = firstListener.endpoint;
+      access.attach(ep, (tunnel) => !this.lacs.some((l) => l.endpoint === ep && l.tunnel === tunnel));
+      if (this.listeners.length > 1) this.log.warn(`PPP is terminated on the first listener only (${ep.label}); other listeners carry plain L2TP`);
+    } else if (ac !== undefined) {
+      this.log.warn('[ppp] is configured but there is no [[listen]]: no PPP termination');
+    }
 
     const path = this.options.controlSocket === undefined ? config.daemon.controlSocket : this.options.controlSocket;
     if (path !== null) {
@@ -217,7 +239,18 @@ export class Daemon {
       this.metricsBound = s.port;
     }
     this.banner();
+    const user = config.daemon.user;
+    if (user !== undefined) {
+      // Everything privileged (TUN, port 1701, control socket) is open: give up root.
+      const ids = dropPrivileges(user);
+      this.log.info(ids, `dropped privileges to ${user} (uid ${ids.uid}, gid ${ids.gid})`);
+    }
     for (const l of this.lacs) this.dial(l);
+  }
+
+  /** SIGHUP: reload the users file (a broken file keeps the old users). */
+  async reloadUsers(): Promise<boolean> {
+    return (await this.access?.reloadUsers()) ?? true;
   }
 
   private async openEndpoint(engine: L2tpEngineApi, address: string, port: number): Promise<UdpEndpoint> {
@@ -254,6 +287,28 @@ export class Daemon {
       `l2tpd ${VERSION} started, mode ${mode}${this.controlPath !== undefined ? `, control ${this.controlPath}` : ''}${this.metricsBound !== undefined ? `, metrics :${this.metricsBound}/metrics` : ''}`,
     );
     for (const p of parts) this.log.info(p);
+    const a = this.access;
+    const ac = this.options.config.access;
+    if (a !== undefined && ac !== undefined) {
+      this.log.info(
+        { tun: a.tunName, pool: ac.ipv4Pool, local: ac.localAddress, ipv6: ac.ipv6Prefix, auth: ac.auth },
+        `PPP: TUN ${a.tunName}, pool ${ac.ipv4Pool}, LNS address ${ac.localAddress}${ac.ipv6Prefix !== undefined ? `, IPv6 ${ac.ipv6Prefix} (/64 per session)` : ''}, auth ${ac.auth.join(',') || 'none'}`,
+      );
+      const g = a.generated;
+      if (g !== undefined) {
+        const port = this.listeners[0]?.endpoint.local.port ?? 1701;
+        this.log.warn(
+          { username: g.username, password: g.password },
+          `No users file: generated login "${g.username}" / "${g.password}". To connect, point any L2TP client ` +
+            `(xl2tpd + pppd, NetworkManager-l2tp with IPsec off, RouterOS, Yamaha RTX "l2tp" without IPsec) at UDP ` +
+            `port ${port} of this host with that user and password (auth ${ac.auth.join('/')}); it gets an address from ` +
+            `${ac.ipv4Pool} and reaches this host at ${ac.localAddress}. To reach beyond it, enable forwarding ` +
+            `(sysctl net.ipv4.ip_forward=1) and NAT the pool. Set [users] file = "..." for real accounts. ` +
+            `WARNING: there is no IPsec yet: L2TP and PPP travel unencrypted (PAP sends the password in clear), and ` +
+            `Windows/macOS/iOS/Android built-in clients insist on L2TP/IPsec and will not connect.`,
+        );
+      }
+    }
   }
 
   /** The bound listeners (address/port), in config order. */
@@ -272,6 +327,8 @@ export class Daemon {
   private onEvent(e: L2tpEvent, ep: UdpEndpoint): void {
     logEvent(this.log, e, ep.label);
     this.metrics.observe(e);
+    if (this.access?.serves(ep) === true) this.access.onL2tpEvent(e);
+    for (const l of this.lacs) if (l.ppp !== undefined && l.endpoint === ep) l.ppp.onL2tpEvent(ep, e);
     if (e.type !== 'tunnel-established' && e.type !== 'tunnel-closed') return;
     const lac = this.lacs.find((l) => l.endpoint === ep && l.tunnel === e.tunnel);
     if (lac === undefined) return;
@@ -287,7 +344,10 @@ export class Daemon {
     lac.state = 'established';
     lac.backoff = this.options.redialInitial ?? seconds(1);
     lac.endpoint.run((now, engine) => {
-      for (let i = 0; i < lac.config.sessions; i++) engine.openSession(now, tunnel, { direction: 'incoming' });
+      for (let i = 0; i < lac.config.sessions; i++) {
+        const session = engine.openSession(now, tunnel, { direction: 'incoming' });
+        if (session !== undefined) lac.ppp?.attach(lac.endpoint, tunnel, session);
+      }
     });
   }
 
@@ -331,6 +391,23 @@ export class Daemon {
 
   private view(now: Instant, ep: UdpEndpoint, t: TunnelInfo): TunnelView {
     const lac = this.lacs.find((l) => l.endpoint === ep && l.tunnel === t.localTunnelId);
+    const ppp = this.access?.serves(ep) === true ? this.access.sessionInfo() : undefined;
+    const client = lac?.ppp?.info;
+    const pppView = (session: number): Pick<SessionView, 'username' | 'address' | 'ipv6Prefix' | 'pppPhase'> => {
+      const i = ppp?.get(`${t.localTunnelId}/${session}`);
+      if (i !== undefined) {
+        return {
+          pppPhase: i.phase,
+          ...(i.username !== undefined ? { username: i.username } : {}),
+          ...(i.ipv4 !== undefined ? { address: i.ipv4 } : {}),
+          ...(i.ipv6Prefix !== undefined ? { ipv6Prefix: i.ipv6Prefix } : {}),
+        };
+      }
+      if (client !== undefined && lac?.config.ppp !== undefined) {
+        return { pppPhase: client.state, username: lac.config.ppp.username, ...(client.address !== undefined ? { address: client.address } : {}) };
+      }
+      return {};
+    };
     const uptime = (at: Instant | undefined): { uptimeSeconds?: number } =>
       at === undefined ? {} : { uptimeSeconds: Math.max(0, Math.floor(since(now, at) / 1000)) };
     const sessions: SessionView[] = t.sessions.map((s) => ({
@@ -348,6 +425,7 @@ export class Daemon {
       txOctets: s.txOctets,
       ...(s.callingNumber !== undefined ? { callingNumber: s.callingNumber } : {}),
       ...(s.calledNumber !== undefined ? { calledNumber: s.calledNumber } : {}),
+      ...pppView(s.localSessionId),
     }));
     return {
       localTunnelId: t.localTunnelId,
@@ -464,6 +542,8 @@ export class Daemon {
       await new Promise((r) => setTimeout(r, 20));
     }
     for (const ep of this.endpoints) await ep.close();
+    this.access?.close();
+    for (const l of this.lacs) l.ppp?.close();
     this.timers.close();
     if (this.controlServer !== undefined && this.controlPath !== undefined) await stopControlServer(this.controlServer, this.controlPath);
     if (this.metricsServer !== undefined) {

@@ -10,7 +10,8 @@ import { formatHostPort } from '../io/udp-endpoint.js';
 
 /** Usage text. */
 export const L2TPD_USAGE = `usage: l2tpd [options]
-  --config FILE          TOML configuration (docs/CONFIG.md); none = LNS on 0.0.0.0:1701, any LAC, no auth
+  --config FILE          TOML configuration (docs/CONFIG.md); none = remote-access LNS on 0.0.0.0:1701
+                         (pool 100.64.0.0/24, TUN l2tp0, a generated user printed at start)
   --socket PATH          control socket for l2tpctl (overrides daemon.control_socket)
   --debug                AVP-level log of every control message (like log_level = "debug")
   --log-format FORMAT    json (default) or pretty
@@ -62,7 +63,9 @@ export function describeConfig(c: DaemonConfig): string {
   for (const l of c.listen) {
     lines.push(`LNS on ${formatHostPort(l.address, l.port)} (${l.secret !== undefined ? 'tunnel auth' : 'no tunnel auth'}, ${l.allowedHosts.length > 0 ? l.allowedHosts.join(',') : 'any host'})`);
   }
-  for (const l of c.lac) lines.push(`LAC ${l.name} -> ${formatHostPort(l.lns, l.port)}, ${l.sessions} session(s)${l.redial ? ', redial' : ''}`);
+  for (const l of c.lac) lines.push(`LAC ${l.name} -> ${formatHostPort(l.lns, l.port)}, ${l.sessions} session(s)${l.redial ? ', redial' : ''}${l.ppp !== undefined ? `, PPP client ${l.ppp.username} on TUN ${l.ppp.tun}` : ''}`);
+  const a = c.access;
+  if (a !== undefined) lines.push(`PPP on the first listener: TUN ${a.tunName} (mtu ${a.mtu}), pool ${a.ipv4Pool}, LNS ${a.localAddress}${a.ipv6Prefix !== undefined ? `, IPv6 ${a.ipv6Prefix}` : ''}, auth ${a.auth.join(',') || 'none'}, users ${a.usersFile ?? '(generated)'}`);
   return lines.join('\n');
 }
 
@@ -113,6 +116,11 @@ export async function runL2tpd(argv: readonly string[], createEngine: EngineFact
     log.error({ err: e instanceof Error ? e.message : String(e) }, `l2tpd failed to start: ${e instanceof Error ? e.message : String(e)}`);
     return 1;
   }
+  // SIGHUP re-reads the users file; a broken file keeps the old users and logs every bad line.
+  process.on('SIGHUP', () => {
+    log.info('SIGHUP: reloading users');
+    void daemon.reloadUsers();
+  });
   if (signalled === undefined) {
     await new Promise<void>((resolve) => {
       wake = resolve;

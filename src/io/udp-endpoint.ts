@@ -30,6 +30,11 @@ export interface UdpEndpointOptions {
   readonly onError?: (error: Error, endpoint: UdpEndpoint) => void;
   /** Most transmits/events drained per turn before yielding to the event loop (default 1024). */
   readonly maxDrain?: number;
+  /**
+   * Transmits to a peer with `via` (e.g. an IPsec flow) go here and never out of this socket in the
+   * clear; return false when nothing could take it (counted as a send error).
+   */
+  readonly route?: (t: Transmit) => boolean;
 }
 
 /** Datagram counters of one endpoint. */
@@ -142,6 +147,10 @@ export class UdpEndpoint {
   /** Send a datagram the engine returned directly (e.g. from `sendData`). */
   send(t: Transmit): void {
     if (this.closed) return;
+    if (t.to.via !== undefined) {
+      if (this.options.route?.(t) !== true) this.stats.sendErrors++;
+      return;
+    }
     const data = t.data;
     this.stats.txDatagrams++;
     this.stats.txOctets += data.byteLength;

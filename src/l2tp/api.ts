@@ -5,11 +5,17 @@
 import type { Duration, Instant } from '../base/time.js';
 import type { ResultCode, SessionId, TunnelId, ControlAvps, MessageType } from '../wire/l2tp/types.js';
 
-/** Where a datagram came from / goes to. `key` is `${address}|${port}` and identifies a peer. */
+/**
+ * Where a datagram came from / goes to. `address|port|via` identifies a peer. `via` names the
+ * channel the datagram used when that is not plain UDP — e.g. an IPsec flow (`ipsec:<n>`), so that
+ * two clients behind one NAT address with the same inner port 1701 stay two peers. Transmits to
+ * a peer with `via` must go back through that channel (never in the clear).
+ */
 export interface PeerAddress {
   readonly address: string;
   readonly port: number;
   readonly family: 4 | 6;
+  readonly via?: string;
 }
 
 /** A datagram for the shell to send. `data` is owned by the receiver after polling. */

@@ -236,7 +236,8 @@ function fullCycle(t: ChannelTuning): number {
   return total;
 }
 
-const peerKey = (p: PeerAddress): string => `${p.address}|${p.port}`;
+/** Peer identity: address, port and the channel (`via`, e.g. an IPsec flow) it used. */
+const peerKey = (p: PeerAddress): string => `${p.address}|${p.port}|${p.via ?? ''}`;
 
 const newCounters = (): TunnelCounters => ({
   controlRx: 0,
@@ -304,6 +305,11 @@ export class L2tpEngine implements L2tpEngineApi {
     const t = this.tunnelsById.get(header.tunnelId);
     if (t === undefined) {
       this.events.push({ type: 'bad-datagram', peer: from, detail: `control message for unknown tunnel ${header.tunnelId}` });
+      return;
+    }
+    if (t.peer.via !== from.via) {
+      // A tunnel set up inside an IPsec flow accepts nothing from outside it (and vice versa).
+      this.events.push({ type: 'bad-datagram', peer: from, detail: `control message for tunnel ${header.tunnelId} from another channel` });
       return;
     }
     const secret = t.settings.secret;
@@ -470,7 +476,7 @@ export class L2tpEngine implements L2tpEngineApi {
       return;
     }
     // §4.4.3 tie breaker: an SCCRQ from a peer we are opening a tunnel to ourselves.
-    for (const t of this.opening.get(from.address) ?? []) {
+    for (const t of this.opening.get(`${from.address}|${from.via ?? ''}`) ?? []) {
       const ours = t.tieBreaker;
       const theirs = msg.avps.tieBreaker;
       if (ours === undefined && theirs === undefined) break; // two separate tunnels
@@ -511,7 +517,8 @@ export class L2tpEngine implements L2tpEngineApi {
     const ns = header.ns ?? 0;
     const nr = header.nr ?? 0;
     // NAT: answer to the address and port the peer last used.
-    if (t.peer.address !== from.address || t.peer.port !== from.port) t.peer = from;
+    // A new IPsec flow (`via`) for the same tunnel is the same rule: answer where it came from.
+    if (t.peer.address !== from.address || t.peer.port !== from.port || t.peer.via !== from.via) t.peer = from;
     t.counters.controlRx++;
     t.lastRxAt = now;
     t.helloMisses = 0;
@@ -859,7 +866,7 @@ export class L2tpEngine implements L2tpEngineApi {
   /** Keep the opening index in step with wait-ctl-reply originators. */
   private trackOpening(t: Tunnel, opening: boolean): void {
     if (opening) {
-      const key = (t.openingKey ??= t.peer.address);
+      const key = (t.openingKey ??= `${t.peer.address}|${t.peer.via ?? ''}`);
       let set = this.opening.get(key);
       if (set === undefined) this.opening.set(key, (set = new Set()));
       set.add(t);
@@ -1125,9 +1132,12 @@ export class L2tpEngine implements L2tpEngineApi {
   /** §3.1 data message: demux by (tunnel, session), optional sequencing, offset bounds. */
   private handleDataMessage(now: Instant, data: Uint8Array, header: L2tpHeader, from: PeerAddress): void {
     void now;
-    void from;
     const t = this.tunnelsById.get(header.tunnelId);
     if (t === undefined) return;
+    if (t.peer.via !== from.via) {
+      t.counters.dataDropped++;
+      return;
+    }
     const dr = parseData(data, { maxOffset: t.settings.maxOffset });
     if (!dr.ok) {
       t.counters.dataDropped++;

@@ -86,7 +86,7 @@ function avpRow<K extends AvpName>(
   section: string,
   codec: AvpCodec<AvpValue<K>>,
 ): AvpRegistryEntry {
-  return { attribute, name, title, mandatory, hidable, section, codec: codec as AvpCodec<unknown> };
+  return { attribute, name, title, mandatory, hidable, section, codec };
 }
 
 // ---------------------------------------------------------------- value codecs

@@ -150,7 +150,7 @@ export function parseControl(buf: Uint8Array, opts?: ParseControlOptions): Resul
       }
     }
   }
-  return ok({ ...base, type: messageType, avps: avps as ControlAvps });
+  return ok({ ...base, type: messageType, avps });
 }
 
 /** One AVP to write, planned before allocating. */

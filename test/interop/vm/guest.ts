@@ -10,7 +10,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -130,7 +130,10 @@ export interface GuestOptions {
   readonly memMiB?: number;
   /** Guest vCPUs (default 1; TCG threads on the host). */
   readonly smp?: number;
-  /** Per-run output directory (default a fresh one under the OS temp dir). */
+  /**
+   * Per-run output directory, never removed. Default: a fresh `l2kit-vm-<test>-*` under the OS
+   * temp dir, removed after a PASS unless `L2TPKIT_VM_KEEP=1` (kept after anything else).
+   */
   readonly outDir?: string;
   /** Directory shared as /mnt/guest (default {@link GUEST_SCRIPTS_DIR}). */
   readonly scriptsDir?: string;
@@ -163,7 +166,7 @@ export interface GuestRun {
   readonly timedOut: boolean;
   /** qemu's exit code (null if killed by a signal). */
   readonly exitCode: number | null;
-  /** The per-run directory: console.log, `<test>.log`, files the script wrote to /mnt/out. */
+  /** The per-run directory: console.log, `<test>.log`, files the script wrote to /mnt/out (see GuestOptions.outDir). */
   readonly outDir: string;
   /** The script's own output (`<test>.log`), or the console if the script never started. */
   readonly log: string;
@@ -279,7 +282,12 @@ export function startGuest(opts: GuestOptions): GuestHandle {
     tap = `l2kt${randomBytes(4).toString('hex')}`;
     const mac = net.mac ?? `52:54:00:${randomBytes(3).toString('hex').replace(/(..)(?!$)/g, '$1:')}`;
     ipOrThrow(['-n', net.netns, 'tuntap', 'add', 'dev', tap, 'mode', 'tap']);
-    ipOrThrow(['-n', net.netns, 'link', 'set', tap, 'master', net.bridge ?? 'br0', 'up']);
+    try {
+      ipOrThrow(['-n', net.netns, 'link', 'set', tap, 'master', net.bridge ?? 'br0', 'up']);
+    } catch (e) {
+      spawnSync('ip', ['-n', net.netns, 'link', 'del', tap], { stdio: 'ignore' });
+      throw e;
+    }
     argv = ['ip', 'netns', 'exec', net.netns, ...qemu,
       '-netdev', `tap,id=n0,ifname=${tap},script=no,downscript=no`,
       '-device', `virtio-net-pci,netdev=n0,mac=${mac}`];
@@ -322,7 +330,10 @@ export function startGuest(opts: GuestOptions): GuestHandle {
   }, timeoutSec * 1000);
 
   const done = new Promise<GuestRun>((resolve) => {
+    let finished = false;
     const finish = (code: number | null): void => {
+      if (finished) return; // 'error' may be followed by 'close'
+      finished = true;
       clearTimeout(timer);
       if (child.pid !== undefined) live.delete(child.pid);
       if (partial !== '') onLine(partial);
@@ -335,6 +346,8 @@ export function startGuest(opts: GuestOptions): GuestHandle {
       if (results.length === 0) results = parseResultLines(consoleText);
       const last = results[results.length - 1];
       const status = last?.status ?? 'NONE';
+      const removeOut = opts.outDir === undefined && status === 'PASS' && !timedOut && process.env['L2TPKIT_VM_KEEP'] !== '1';
+      if (removeOut) rmSync(outDir, { recursive: true, force: true });
       resolve({
         status,
         ok: status === 'PASS' && !timedOut,

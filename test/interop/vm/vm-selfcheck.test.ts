@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { ensureImage, kernelCmdline, parseResultLines, runGuest, startGuest, vmCacheDir } from './guest.js';
 import { createSegment } from './segment.js';
@@ -85,6 +86,7 @@ describe('vm harness: real guest', () => {
       assert.throws(() => process.kill(pid, 0), 'qemu is gone');
       const links = spawnSync('ip', ['-n', seg.netns, '-o', 'link'], { encoding: 'utf8' }).stdout;
       assert.doesNotMatch(links, /l2kt[0-9a-f]{8}/);
+      rmSync(run.outDir, { recursive: true, force: true }); // kept by the harness (not a PASS)
     } finally {
       seg.destroy();
     }

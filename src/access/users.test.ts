@@ -1,0 +1,78 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Ipv4Pool, parseIpv4, parseIpv4Prefix, parseUsersFile } from '../aaa/index.js';
+import { AddressBook, SessionAddressPool, UserTable } from './users.js';
+import { cdnFor } from './disconnect.js';
+import { parseRouterAdvertisement } from './packets.js';
+import { buildRouterAdvertisement } from '../ppp/index.js';
+
+function book(prefix: string, text: string): { book: AddressBook; users: UserTable } {
+  const p = parseIpv4Prefix(prefix);
+  const u = parseUsersFile(text);
+  assert.ok(p.ok && u.ok);
+  const users = new UserTable(u.value);
+  return { book: new AddressBook(new Ipv4Pool(p.value, [parseIpv4('100.64.0.1') ?? 0]), users), users };
+}
+
+test('SessionAddressPool: one lease per session, static addresses in and outside the pool', () => {
+  const { book: b, users } = book('100.64.0.0/29', 'alice a\nbob b 100.64.0.5\neve e 198.18.9.9');
+  const s1 = new SessionAddressPool(b, '1/1');
+  assert.equal(s1.allocate('alice'), '100.64.0.2');
+  assert.equal(s1.allocate('alice'), '100.64.0.2', 'same session keeps its lease');
+  const s2 = new SessionAddressPool(b, '1/2');
+  assert.equal(s2.allocate('bob'), '100.64.0.5');
+  const s3 = new SessionAddressPool(b, '1/3');
+  assert.equal(s3.allocate('bob'), undefined);
+  assert.equal(s3.failure, 'static-in-use');
+  const s4 = new SessionAddressPool(b, '1/4');
+  assert.equal(s4.allocate('eve'), '198.18.9.9');
+  const s5 = new SessionAddressPool(b, '1/5');
+  assert.equal(s5.allocate('eve'), undefined);
+  assert.equal(b.inUse, 3);
+  s4.release('198.18.9.9');
+  s2.releaseAll();
+  s1.releaseAll();
+  s1.releaseAll();
+  assert.equal(b.inUse, 0);
+  // A reload replaces users without touching leases.
+  const next = parseUsersFile('zed z');
+  assert.ok(next.ok);
+  users.replace(next.value);
+  assert.equal(users.lookup('alice'), undefined);
+  assert.equal(users.lookup('zed')?.password, 'z');
+});
+
+test('SessionAddressPool reports exhaustion', () => {
+  const { book: b } = book('100.64.0.0/30', 'alice a');
+  assert.equal(new SessionAddressPool(b, 'x').allocate('alice'), '100.64.0.2');
+  const y = new SessionAddressPool(b, 'y');
+  assert.equal(y.allocate('alice'), undefined);
+  assert.equal(y.failure, 'pool-exhausted');
+});
+
+test('cdnFor maps endings to CDN result codes and RFC 3145 causes', () => {
+  assert.deepEqual(cdnFor('pool-exhausted').result.result, 4);
+  assert.equal(cdnFor('auth-failed', 'pap').causes?.pppDisconnectCause?.protocol, 0xc023);
+  assert.equal(cdnFor('auth-failed', 'mschapv2').causes?.pppDisconnectCause?.code, 16);
+  assert.equal(cdnFor('echo-timeout').causes?.pppDisconnectCause?.code, 8);
+  assert.equal(cdnFor('peer-terminated').causes?.pppDisconnectCause?.direction, 1);
+  assert.equal(cdnFor('l2tp-closed').causes, undefined);
+});
+
+test('parseRouterAdvertisement reads what buildRouterAdvertisement writes', () => {
+  const ra = buildRouterAdvertisement({
+    localInterfaceId: Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8),
+    peerInterfaceId: Uint8Array.of(8, 7, 6, 5, 4, 3, 2, 1),
+    prefix: Uint8Array.of(0x20, 0x01, 0x0d, 0xb8, 1, 0, 0, 7),
+    mtu: 1400,
+    dns: [new Uint8Array(16)],
+  });
+  const r = parseRouterAdvertisement(ra);
+  assert.ok(r !== undefined);
+  assert.equal(r.mtu, 1400);
+  assert.equal(r.prefixes.length, 1);
+  assert.equal(r.prefixes[0]?.length, 64);
+  assert.equal(r.prefixes[0]?.autonomous, true);
+  assert.deepEqual([...(r.prefixes[0]?.prefix.subarray(0, 8) ?? [])], [0x20, 0x01, 0x0d, 0xb8, 1, 0, 0, 7]);
+  for (let i = 0; i < ra.length; i++) parseRouterAdvertisement(ra.subarray(0, i));
+});

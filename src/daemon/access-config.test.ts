@@ -1,0 +1,76 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { defaultConfig, formatConfigError, parseConfig } from './config.js';
+import { generateUser } from './access-shell.js';
+import { seededRandom } from '../base/random.js';
+
+const errors = (src: string): string[] => {
+  const r = parseConfig(src);
+  assert.equal(r.ok, false);
+  return r.ok ? [] : r.error.map(formatConfigError);
+};
+
+test('no config file = a ready remote-access LNS', () => {
+  const c = defaultConfig();
+  assert.equal(c.listen[0]?.port, 1701);
+  assert.deepEqual(c.access, {
+    auth: ['mschapv2', 'chap'],
+    mru: 1400,
+    echoInterval: 30000,
+    echoFailure: 3,
+    dns: [],
+    nbns: [],
+    forceLcpRenegotiation: false,
+    ipv4Pool: '100.64.0.0/24',
+    localAddress: '100.64.0.1',
+    ipv6Prefix: undefined,
+    usersFile: undefined,
+    tunName: 'l2tp0',
+    mtu: 1400,
+    mssClamp: true,
+    tunNetns: undefined,
+  });
+  assert.equal(parseConfig('').ok && parseConfig('[[listen]]\n').ok, true);
+  const plain = parseConfig('[[listen]]\n');
+  assert.ok(plain.ok);
+  assert.equal(plain.value.access, undefined, 'a config without PPP tables stays plain L2TP');
+  const off = parseConfig('[ppp]\nenabled = false\n');
+  assert.ok(off.ok);
+  assert.equal(off.value.access, undefined);
+});
+
+test('PPP keys are validated with key and line', () => {
+  const r = parseConfig('[ppp]\nauth = ["pap"]\nmru = 1500\ndns = ["198.18.0.53"]\n[pool]\nipv4 = "100.64.8.0/22"\nipv6_prefix = "2001:db8:100::/56"\n[users]\nfile = "/etc/l2tpd/users"\n[tun]\nname = "ppp-lns"\nmss_clamp = false\n');
+  assert.ok(r.ok, r.ok ? '' : r.error.map(formatConfigError).join('\n'));
+  assert.equal(r.value.access?.localAddress, '100.64.8.1');
+  assert.equal(r.value.access?.mtu, 1500);
+  assert.deepEqual(r.value.access?.auth, ['pap']);
+  const e = errors('[ppp]\nauth = ["chap-md5"]\nmru = 10\n[pool]\nipv4 = "100.64.0.1/24"\nlocal_address = "198.18.0.1"\nipv6_prefix = "2001:db8::/96"\n[tun]\nname = "a/b"\nmtu = 9\n');
+  assert.ok(e.some((x) => x.includes('line 2: ppp.auth')));
+  assert.ok(e.some((x) => x.includes('line 3: ppp.mru')));
+  assert.ok(e.some((x) => x.includes('line 5: pool.ipv4') && x.includes('host bits')));
+  assert.ok(e.some((x) => x.includes('pool.ipv6_prefix')));
+  assert.ok(e.some((x) => x.includes('tun.name')));
+  assert.ok(e.some((x) => x.includes('tun.mtu')));
+  assert.ok(errors('[pool]\nlocal_address = "198.18.0.1"\n').some((x) => x.includes('must be inside pool.ipv4')));
+  assert.ok(errors('[tun]\nnmae = "x"\n').some((x) => x.includes('did you mean "name"')));
+});
+
+test('[[lac]] ppp client mode keys', () => {
+  const r = parseConfig('[[lac]]\nlns = "198.18.0.4"\nppp = true\nusername = "alice"\npassword = "pw"\n');
+  assert.ok(r.ok);
+  assert.deepEqual(r.value.lac[0]?.ppp, { username: 'alice', password: 'pw', tun: 'l2tpc0', tunNetns: undefined });
+  assert.ok(errors('[[lac]]\nlns = "198.18.0.4"\nppp = true\n').some((x) => x.includes('needs "username"')));
+  assert.ok(errors('[[lac]]\nlns = "198.18.0.4"\nppp = true\nusername = "a"\nsessions = 2\n').some((x) => x.includes('sessions = 1')));
+  assert.ok(errors('[[lac]]\nlns = "198.18.0.4"\nusername = "a"\n').some((x) => x.includes('only used with ppp = true')));
+  assert.ok(errors('[daemon]\nuser = "nobody"\n[[lac]]\nlns = "198.18.0.4"\nppp = true\nusername = "a"\n').some((x) => x.includes('daemon.user')));
+});
+
+test('generated users are distinct and printable', () => {
+  const r = seededRandom(4);
+  const a = generateUser(r);
+  const b = generateUser(r);
+  assert.match(a.username, /^user-[a-z0-9]{4}$/);
+  assert.match(a.password, /^[A-Za-z0-9]{16}$/);
+  assert.notEqual(a.password, b.password);
+});

@@ -1,0 +1,125 @@
+/**
+ * Remote access end to end with real TUN devices: an LNS daemon (PPP termination, pool
+ * 100.64.7.0/24, TUN moved into netns "lan") and a LAC daemon in client mode (ppp = true, TUN moved
+ * into netns "cli"), in-process over 127.0.0.1. The kernel in "lan" pings the client's PPP address
+ * and the kernel in "cli" pings the LNS: both go TUN -> PPP -> L2TP -> PPP -> TUN. Needs root.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseConfig, type DaemonConfig } from './config.js';
+import { Daemon } from './daemon.js';
+import { createL2tpEngine } from './engine-factory.js';
+import { createLogger } from './logger.js';
+import { runL2tpctl } from './l2tpctl-cli.js';
+import type { TunnelView } from './control-protocol.js';
+import { createNetns, deleteNetns, execInNetns, requireTunPrivileges } from '../io/tun-testing.js';
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function config(src: string): DaemonConfig {
+  const r = parseConfig(src);
+  if (!r.ok) throw new Error(JSON.stringify(r.error));
+  return r.value;
+}
+
+async function showJson(sock: string): Promise<TunnelView[]> {
+  let out = '';
+  const code = await runL2tpctl(['--socket', sock, 'show', 'tunnels', '--json'], { out: (t) => (out += t), err: () => undefined });
+  assert.equal(code, 0);
+  return JSON.parse(out) as TunnelView[];
+}
+
+test('LNS with a real TUN in a netns, our PPP client in another: ping both ways, users reload', { timeout: 60_000 }, async () => {
+  requireTunPrivileges();
+  const tag = (process.pid % 10000).toString(36);
+  const lan = `l2k-lan-${tag}`;
+  const cli = `l2k-cli-${tag}`;
+  const dir = await mkdtemp(join(tmpdir(), 'l2tpd-access-'));
+  const logs: string[] = [];
+  const log = createLogger({ level: 'info', format: 'json', sink: { write: (l) => logs.push(l) } });
+  const users = join(dir, 'users');
+  await writeFile(users, 'alice wonderland\n');
+  await createNetns(lan);
+  await createNetns(cli);
+  let lns: Daemon | undefined;
+  let lac: Daemon | undefined;
+  try {
+    lns = await Daemon.start({
+      config: config(`[[listen]]
+address = "127.0.0.1"
+port = 0
+[ppp]
+auth = ["mschapv2", "chap"]
+dns = ["198.18.0.53"]
+[pool]
+ipv4 = "100.64.7.0/24"
+[users]
+file = "${users}"
+[tun]
+name = "l2ks${tag}"
+netns = "${lan}"
+`),
+      log: log.child({ d: 'lns' }),
+      createEngine: createL2tpEngine,
+      controlSocket: join(dir, 'lns.sock'),
+    });
+    const port = lns.listenerAddresses[0]?.port ?? 0;
+    lac = await Daemon.start({
+      config: config(`listen = []
+[[lac]]
+name = "up"
+lns = "127.0.0.1"
+port = ${port}
+local_address = "127.0.0.1"
+ppp = true
+username = "alice"
+password = "wonderland"
+tun = "l2kc${tag}"
+tun_netns = "${cli}"
+`),
+      log: log.child({ d: 'lac' }),
+      createEngine: createL2tpEngine,
+      controlSocket: join(dir, 'lac.sock'),
+    });
+    // Wait for the PPP login and the client's address on its TUN.
+    let address: string | undefined;
+    for (let i = 0; i < 100 && address === undefined; i++) {
+      await sleep(100);
+      const s = (await showJson(join(dir, 'lns.sock')))[0]?.sessions[0];
+      if (s?.address !== undefined) address = s.address;
+    }
+    assert.ok(address !== undefined, `no PPP login; logs:\n${logs.join('')}`);
+    assert.match(address, /^100\.64\.7\.\d+$/);
+    const sess = (await showJson(join(dir, 'lns.sock')))[0]?.sessions[0];
+    assert.equal(sess?.username, 'alice');
+    let ready = false;
+    for (let i = 0; i < 50 && !ready; i++) {
+      await sleep(100);
+      const a = await execInNetns(cli, 'ip', ['-4', 'addr', 'show']);
+      ready = a.stdout.includes(address);
+    }
+    assert.ok(ready, 'client TUN got its address');
+
+    const p1 = await execInNetns(lan, 'ping', ['-c', '3', '-i', '0.2', '-W', '2', address]);
+    assert.equal(p1.code, 0, `ping lan -> client failed:\n${p1.stdout}${p1.stderr}`);
+    const p2 = await execInNetns(cli, 'ping', ['-c', '3', '-i', '0.2', '-W', '2', '100.64.7.1']);
+    assert.equal(p2.code, 0, `ping client -> LNS failed:\n${p2.stdout}${p2.stderr}`);
+    const after = (await showJson(join(dir, 'lns.sock')))[0]?.sessions[0];
+    assert.ok((after?.rxPackets ?? 0) >= 6);
+
+    // A broken users file on reload keeps the old users and logs every bad line.
+    await writeFile(users, 'alice\nbob b 999.1.1.1\n');
+    assert.equal(await lns.reloadUsers(), false);
+    assert.ok(logs.some((l) => l.includes('line 1')) && logs.some((l) => l.includes('line 2')));
+    await writeFile(users, 'alice wonderland\ncarol c\n');
+    assert.equal(await lns.reloadUsers(), true);
+  } finally {
+    await Promise.all([lac?.shutdown(500), lns?.shutdown(500)]);
+    await deleteNetns(lan);
+    await deleteNetns(cli);
+    await rm(dir, { recursive: true, force: true });
+  }
+});

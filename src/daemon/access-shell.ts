@@ -1,0 +1,458 @@
+/**
+ * The I/O shell around src/access: one shared TUN for every LNS PPP session (`LnsAccess`), one TUN
+ * per dial-out client (`LacPppClient`), the users file (reloaded on SIGHUP), the generated default
+ * user, and dropping privileges. The sans-I/O cores get events, packets and instants from here.
+ */
+import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import type { RandomSource } from '../base/random.js';
+import type { Instant } from '../base/time.js';
+import { AccessClient, AccessServer, UserTable, parseIpv6Prefix, type AccessClientEvent, type AccessEvent, type AccessSessionInfo } from '../access/index.js';
+import { parseIpv4Prefix, parseUsersFile, type UserRecord } from '../aaa/index.js';
+import type { AuthProtocol } from '../ppp/index.js';
+import type { L2tpEvent } from '../l2tp/api.js';
+import type { SessionId, TunnelId } from '../wire/l2tp/types.js';
+import type { Clock } from '../io/clock.js';
+import type { TimerDriver } from '../io/timer-driver.js';
+import type { UdpEndpoint } from '../io/udp-endpoint.js';
+import { TunDevice, runIp, type PacketBatch } from '../io/tun.js';
+import { NativeIoError, NativeUnavailableError } from '../io/native.js';
+import type { AccessSection, LacPppConfig, PppAuthName } from './config.js';
+import type { Logger } from './logger.js';
+
+/** Config names to PPP core names. */
+export const authProtocols = (names: readonly PppAuthName[]): AuthProtocol[] => names.map((n) => (n === 'chap' ? 'chap-md5' : n));
+
+/** Open a TUN device with an error that says what to do. */
+export function openTun(name: string): TunDevice {
+  try {
+    return TunDevice.open({ name, maxPackets: 64 });
+  } catch (e) {
+    if (e instanceof NativeUnavailableError) throw new Error(`cannot open TUN ${name}: the native addon is not built (${e.message}); run "npm ci" or "node native/build.mjs"`);
+    if (e instanceof NativeIoError) {
+      const hint =
+        e.code === 'ENOENT' || e.code === 'ENODEV'
+          ? '/dev/net/tun is missing (modprobe tun; in containers pass --device /dev/net/tun)'
+          : e.code === 'EPERM' || e.code === 'EACCES'
+            ? 'needs root or CAP_NET_ADMIN (see contrib/l2tpd.service)'
+            : e.code === 'EBUSY'
+              ? `an interface named ${name} is in use by another process`
+              : e.message;
+      throw new Error(`cannot open TUN ${name}: ${hint}`);
+    }
+    throw e;
+  }
+}
+
+/** Read and parse a users file; every bad line is reported, and nothing is returned then. */
+export async function loadUsersFile(path: string): Promise<{ ok: true; users: Map<string, UserRecord> } | { ok: false; errors: string[] }> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    return { ok: false, errors: [`cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`] };
+  }
+  const r = parseUsersFile(text);
+  if (!r.ok) return { ok: false, errors: r.error.map((x) => `${path}: line ${x.line}: ${x.message}`) };
+  return { ok: true, users: r.value };
+}
+
+/** A generated login for the no-config default (`user-xxxx`, 16 random letters and digits). */
+export function generateUser(random: RandomSource): { username: string; password: string } {
+  const abc = 'abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789';
+  const pick = (n: number): string => Array.from(random.bytes(n), (b) => abc[b % abc.length]).join('');
+  return { username: `user-${pick(4).toLowerCase()}`, password: pick(16) };
+}
+
+/**
+ * setgid/setuid to `user` (looked up in /etc/passwd). Call only after every socket and the TUN are
+ * open and configured: afterwards `ip` commands (client mode) and privileged binds are impossible.
+ */
+export function dropPrivileges(user: string): { uid: number; gid: number } {
+  if (typeof process.setuid !== 'function' || typeof process.setgid !== 'function') throw new Error('dropping privileges is not supported on this platform');
+  const line = readFileSync('/etc/passwd', 'utf8')
+    .split('\n')
+    .find((l) => l.split(':')[0] === user);
+  const f = line?.split(':');
+  const uid = Number(f?.[2]);
+  const gid = Number(f?.[3]);
+  if (f === undefined || !Number.isInteger(uid) || !Number.isInteger(gid)) throw new Error(`no such user "${user}" in /etc/passwd`);
+  process.setgroups?.([gid]);
+  process.setgid(gid);
+  process.setuid(uid);
+  return { uid, gid };
+}
+
+/** Options of the LNS shell. */
+export interface LnsAccessOptions {
+  readonly config: AccessSection;
+  readonly log: Logger;
+  readonly clock: Clock;
+  readonly random: RandomSource;
+  readonly timers: TimerDriver;
+}
+
+/** PPP termination for one listener: AccessServer + the shared TUN + the users table. */
+export class LnsAccess {
+  readonly users: UserTable;
+  private server: AccessServer | undefined;
+  private endpoint: UdpEndpoint | undefined;
+  private drainQueued = false;
+  private removeTimer: (() => void) | undefined;
+  /** The generated login when no users file is configured. */
+  readonly generated: { username: string; password: string } | undefined;
+
+  private constructor(
+    private readonly opts: LnsAccessOptions,
+    private readonly tun: TunDevice,
+    users: Map<string, UserRecord>,
+    generated: { username: string; password: string } | undefined,
+  ) {
+    this.users = new UserTable(users);
+    this.generated = generated;
+  }
+
+  /** Load users, open and configure the TUN. Throws with a clear message on failure. */
+  static async open(opts: LnsAccessOptions): Promise<LnsAccess> {
+    const c = opts.config;
+    let users = new Map<string, UserRecord>();
+    let generated: { username: string; password: string } | undefined;
+    if (c.usersFile !== undefined) {
+      const r = await loadUsersFile(c.usersFile);
+      if (!r.ok) throw new Error(`users file: ${r.errors.join('; ')}`);
+      users = r.users;
+    } else {
+      generated = generateUser(opts.random);
+      users.set(generated.username, { username: generated.username, password: generated.password });
+    }
+    const tun = openTun(c.tunName);
+    try {
+      const prefix = parseIpv4Prefix(c.ipv4Pool);
+      const len = prefix.ok ? prefix.value.length : 32;
+      if (c.tunNetns !== undefined) await tun.moveToNetns(c.tunNetns);
+      const ns = c.tunNetns !== undefined ? { netns: c.tunNetns } : {};
+      // The LNS address with the pool's prefix length: the kernel routes the whole pool into the TUN.
+      await tun.configure({ address: `${c.localAddress}/${len}`, mtu: c.mtu, up: true, ...ns });
+      if (c.ipv6Prefix !== undefined) await runIp([...(c.tunNetns !== undefined ? ['-n', c.tunNetns] : []), '-6', 'route', 'add', c.ipv6Prefix, 'dev', tun.name]);
+    } catch (e) {
+      tun.close();
+      throw new Error(`cannot configure TUN ${c.tunName}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    return new LnsAccess(opts, tun, users, generated);
+  }
+
+  /** The TUN name. */
+  get tunName(): string {
+    return this.tun.name;
+  }
+
+  /** Terminate PPP on sessions of `ep`'s engine that `accept` allows (not our own LAC tunnels). */
+  attach(ep: UdpEndpoint, accept: (tunnel: TunnelId) => boolean): void {
+    const c = this.opts.config;
+    const pool = parseIpv4Prefix(c.ipv4Pool);
+    if (!pool.ok) throw new Error(`pool.ipv4: ${pool.error}`);
+    const v6 = c.ipv6Prefix !== undefined ? parseIpv6Prefix(c.ipv6Prefix) : undefined;
+    if (v6 !== undefined && !v6.ok) throw new Error(`pool.ipv6_prefix: ${v6.error}`);
+    const server = new AccessServer(ep.engine, {
+      random: this.opts.random,
+      users: this.users,
+      ipv4Pool: pool.value,
+      localAddress: c.localAddress,
+      ...(v6 !== undefined ? { ipv6Prefix: v6.value } : {}),
+      auth: authProtocols(c.auth),
+      mru: c.mru,
+      dns: c.dns,
+      nbns: c.nbns,
+      echoInterval: c.echoInterval,
+      echoFailure: c.echoFailure,
+      forceLcpRenegotiation: c.forceLcpRenegotiation,
+      mssClamp: c.mssClamp,
+      mtu: c.mtu,
+      accept: (tunnel) => accept(tunnel),
+    });
+    this.server = server;
+    this.endpoint = ep;
+    this.removeTimer = this.opts.timers.add(server, () => {
+      this.flush();
+    });
+    this.tun.onPackets((batch) => {
+      this.fromTun(batch);
+    });
+    this.tun.onError((e) => {
+      this.opts.log.warn({ tun: this.tun.name, err: e.message }, `TUN ${this.tun.name}: ${e.message}`);
+    });
+  }
+
+  /** Whether `ep` is the endpoint PPP is terminated on. */
+  serves(ep: UdpEndpoint): boolean {
+    return this.endpoint === ep;
+  }
+
+  /** One engine event of the served endpoint. */
+  onL2tpEvent(e: L2tpEvent): void {
+    const s = this.server;
+    if (s === undefined) return;
+    s.handleL2tpEvent(this.opts.clock.now(), e);
+    this.flush();
+  }
+
+  /** Per-session PPP info for show commands, by (tunnel, session). */
+  sessionInfo(): Map<string, AccessSessionInfo> {
+    const m = new Map<string, AccessSessionInfo>();
+    for (const i of this.server?.snapshot() ?? []) m.set(`${i.tunnel}/${i.session}`, i);
+    return m;
+  }
+
+  /** Pool and session totals. */
+  stats(): ReturnType<AccessServer['stats']> | undefined {
+    return this.server?.stats();
+  }
+
+  /** Administrative disconnect (LCP Terminate, then CDN). */
+  disconnect(tunnel: TunnelId, session: SessionId): boolean {
+    const ok = this.server?.disconnect(this.opts.clock.now(), tunnel, session) ?? false;
+    this.flush();
+    return ok;
+  }
+
+  /** SIGHUP: re-read the users file; a broken file keeps the old table and logs every bad line. */
+  async reloadUsers(): Promise<boolean> {
+    const path = this.opts.config.usersFile;
+    if (path === undefined) return true;
+    const r = await loadUsersFile(path);
+    if (!r.ok) {
+      for (const e of r.errors) this.opts.log.error(`users reload: ${e}`);
+      this.opts.log.error(`users reload failed: keeping the previous ${this.users.size} user(s)`);
+      return false;
+    }
+    this.users.replace(r.users);
+    this.opts.log.info({ users: r.users.size }, `users reloaded from ${path}: ${r.users.size} user(s)`);
+    return true;
+  }
+
+  /** Close the TUN. */
+  close(): void {
+    this.removeTimer?.();
+    this.tun.close();
+  }
+
+  private fromTun(batch: PacketBatch): void {
+    const s = this.server;
+    if (s === undefined) return;
+    const now = this.opts.clock.now();
+    for (let i = 0; i < batch.count; i++) s.handleTunPacket(now, batch.packet(i));
+    this.flush();
+  }
+
+  /** Send datagrams, write TUN packets, log events, re-arm timers, and let the engine send its CDNs. */
+  private flush(): void {
+    const s = this.server;
+    const ep = this.endpoint;
+    if (s === undefined || ep === undefined) return;
+    for (let t = s.pollTransmit(); t !== undefined; t = s.pollTransmit()) ep.send(t);
+    for (let p = s.pollTunWrite(); p !== undefined; p = s.pollTunWrite()) {
+      try {
+        this.tun.write(p);
+      } catch {
+        // counted in the TUN's txDropped
+      }
+    }
+    for (let e = s.pollEvent(); e !== undefined; e = s.pollEvent()) this.logEvent(e);
+    this.opts.timers.touch(s);
+    if (!this.drainQueued) {
+      this.drainQueued = true;
+      queueMicrotask(() => {
+        this.drainQueued = false;
+        ep.drain();
+      });
+    }
+  }
+
+  private logEvent(e: AccessEvent): void {
+    const log = this.opts.log;
+    const id = `${e.tunnel}/${e.session}`;
+    switch (e.type) {
+      case 'login':
+        log.info({ tunnel: e.tunnel, session: e.session, user: e.username, address: e.address, auth: e.method }, `PPP[${id}] ${e.username ?? '-'} logged in, address ${e.address}`);
+        break;
+      case 'ipv6-up':
+        log.info({ tunnel: e.tunnel, session: e.session, user: e.username, prefix: e.prefix }, `PPP[${id}] IPv6 up, prefix ${e.prefix ?? 'none'}`);
+        break;
+      case 'logout':
+        log.info(
+          { tunnel: e.tunnel, session: e.session, user: e.username, address: e.address, reason: e.reason, by: e.by, ...e.counters },
+          `PPP[${id}] ${e.username ?? '-'} logged out (${e.reason}, by ${e.by})`,
+        );
+        break;
+      case 'auth-failure':
+        log.warn({ tunnel: e.tunnel, session: e.session, user: e.username, auth: e.method, reason: e.reason }, `PPP[${id}] authentication failed for ${e.username} (${e.method}: ${e.reason})`);
+        break;
+      case 'address-unavailable':
+        log.warn({ tunnel: e.tunnel, session: e.session, user: e.username, reason: e.reason }, `PPP[${id}] no IPv${e.family} address for ${e.username ?? '-'}: ${e.reason}`);
+        break;
+      case 'ppp':
+        log.debug({ tunnel: e.tunnel, session: e.session, ppp: e.event.type }, `PPP[${id}] ${e.event.type}`);
+        break;
+      default:
+        log.debug({ tunnel: e.tunnel, session: e.session }, `PPP[${id}] ${e.type}`);
+    }
+  }
+}
+
+/** Options of one dial-out client. */
+export interface LacPppClientOptions {
+  readonly name: string;
+  readonly config: LacPppConfig;
+  readonly log: Logger;
+  readonly clock: Clock;
+  readonly random: RandomSource;
+  readonly timers: TimerDriver;
+}
+
+/** `[[lac]] ppp = true`: an AccessClient per dialed session, bound to the LAC's TUN. */
+export class LacPppClient {
+  private client: AccessClient | undefined;
+  private endpoint: UdpEndpoint | undefined;
+  private removeTimer: (() => void) | undefined;
+  private drainQueued = false;
+  /** `ip` commands run one after another (address after flush, ...). */
+  private ipChain: Promise<void> = Promise.resolve();
+  /** The last IPv4 address configured on the TUN. */
+  address: string | undefined;
+
+  private constructor(
+    private readonly opts: LacPppClientOptions,
+    private readonly tun: TunDevice,
+  ) {
+    tun.onPackets((batch) => {
+      const c = this.client;
+      if (c === undefined) return;
+      const now = this.opts.clock.now();
+      for (let i = 0; i < batch.count; i++) c.handleTunPacket(now, batch.packet(i));
+      this.flush();
+    });
+    tun.onError((e) => {
+      this.opts.log.warn({ tun: tun.name, err: e.message }, `TUN ${tun.name}: ${e.message}`);
+    });
+  }
+
+  /** Open the client's TUN (link up, no address until IPCP). */
+  static async open(opts: LacPppClientOptions): Promise<LacPppClient> {
+    const tun = openTun(opts.config.tun);
+    try {
+      if (opts.config.tunNetns !== undefined) await tun.moveToNetns(opts.config.tunNetns);
+      await tun.configure({ up: true, ...(opts.config.tunNetns !== undefined ? { netns: opts.config.tunNetns } : {}) });
+    } catch (e) {
+      tun.close();
+      throw e;
+    }
+    return new LacPppClient(opts, tun);
+  }
+
+  /** Start PPP on a freshly placed session. */
+  attach(ep: UdpEndpoint, tunnel: TunnelId, session: SessionId): void {
+    this.detach();
+    const cfg = this.opts.config;
+    const client = new AccessClient(ep.engine, { random: this.opts.random, tunnel, session, username: cfg.username, password: cfg.password });
+    this.client = client;
+    this.endpoint = ep;
+    this.removeTimer = this.opts.timers.add(client, () => {
+      this.flush();
+    });
+  }
+
+  /** One engine event of the LAC's endpoint. */
+  onL2tpEvent(ep: UdpEndpoint, e: L2tpEvent): void {
+    if (this.client === undefined || ep !== this.endpoint) return;
+    this.client.handleL2tpEvent(this.opts.clock.now(), e);
+    this.flush();
+  }
+
+  /** State for show commands. */
+  get info(): AccessClient['info'] | undefined {
+    return this.client?.info;
+  }
+
+  /** Hang up (LCP Terminate then CDN). */
+  hangup(now: Instant): void {
+    this.client?.close(now);
+    this.flush();
+  }
+
+  /** Close the TUN. */
+  close(): void {
+    this.detach();
+    this.tun.close();
+  }
+
+  private detach(): void {
+    this.removeTimer?.();
+    this.removeTimer = undefined;
+    this.client = undefined;
+  }
+
+  private flush(): void {
+    const c = this.client;
+    const ep = this.endpoint;
+    if (c === undefined || ep === undefined) return;
+    for (let t = c.pollTransmit(); t !== undefined; t = c.pollTransmit()) ep.send(t);
+    for (let p = c.pollTunWrite(); p !== undefined; p = c.pollTunWrite()) {
+      try {
+        this.tun.write(p);
+      } catch {
+        // counted in txDropped
+      }
+    }
+    for (let e = c.pollEvent(); e !== undefined; e = c.pollEvent()) this.onEvent(e);
+    this.opts.timers.touch(c);
+    if (!this.drainQueued) {
+      this.drainQueued = true;
+      queueMicrotask(() => {
+        this.drainQueued = false;
+        ep.drain();
+      });
+    }
+  }
+
+  private onEvent(e: AccessClientEvent): void {
+    const { log, name } = this.opts;
+    const ns = this.opts.config.tunNetns !== undefined ? ['-n', this.opts.config.tunNetns] : [];
+    const ip = (args: string[]): void => {
+      this.ipChain = this.ipChain.then(
+        () =>
+          runIp([...ns, ...args]).then(
+            () => undefined,
+            (err: unknown) => {
+              log.warn({ lac: name, err: String(err) }, `LAC ${name}: ip ${args.join(' ')} failed: ${String(err)}`);
+            },
+          ),
+      );
+    };
+    switch (e.type) {
+      case 'up':
+        this.address = e.address;
+        log.info({ lac: name, address: e.address, peer: e.peer, dns: e.dns }, `LAC ${name}: PPP up, address ${e.address} peer ${e.peer}`);
+        ip(['addr', 'flush', 'dev', this.tun.name]);
+        ip(['link', 'set', 'dev', this.tun.name, 'mtu', String(e.mtu)]);
+        ip(['addr', 'add', e.address, 'peer', e.peer, 'dev', this.tun.name]);
+        break;
+      case 'ipv6-address':
+        log.info({ lac: name, address: e.address }, `LAC ${name}: IPv6 address ${e.address}`);
+        ip(['-6', 'addr', 'add', `${e.address}/64`, 'dev', this.tun.name]);
+        break;
+      case 'auth-failure':
+        log.warn({ lac: name, auth: e.method, reason: e.reason }, `LAC ${name}: PPP authentication failed (${e.method}: ${e.reason})`);
+        break;
+      case 'down':
+        log.info({ lac: name, reason: e.reason, by: e.by }, `LAC ${name}: PPP down (${e.reason}, by ${e.by})`);
+        this.address = undefined;
+        ip(['addr', 'flush', 'dev', this.tun.name]);
+        break;
+      case 'ppp':
+        log.debug({ lac: name, ppp: e.event.type }, `LAC ${name}: PPP ${e.event.type}`);
+        break;
+      default:
+        break;
+    }
+  }
+}

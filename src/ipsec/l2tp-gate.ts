@@ -1,0 +1,536 @@
+/**
+ * L2TP/IPsec glue without I/O (RFC 3193): joins an IKE core (responder or initiator), the ESP SAs
+ * it negotiates and an L2TP engine. It is itself an `L2tpEngineApi`, so the UDP-1701 endpoint drives
+ * it like a plain engine:
+ *
+ * - ESP in (UDP 4500 or IP protocol 50) -> SA by SPI -> decrypt -> inner UDP to port 1701 -> the
+ *   engine, with `from.via` naming the IPsec *flow* (one per client: outer address, plus the NAT-T
+ *   port when UDP-encapsulated). Two clients behind one NAT address with the same inner port stay
+ *   two peers; a flow keeps its name across child-SA rekeys and NAT rebinding.
+ * - Engine transmits to a peer with `via` are encrypted with the flow's newest outbound SA (UDP
+ *   header 1701 -> client's port, checksum 0, RFC 3948 §3.1.2 / RFC 768) and handed to `sink`;
+ *   they are never sent in the clear.
+ * - Policy `requireIpsec`: L2TP arriving in the clear is refused, counted and reported.
+ * - Linked state: the last child SA of a flow gone (delete, expiry, DPD) -> its L2TP tunnels are
+ *   closed; the last L2TP tunnel of a flow closed -> its child SAs are deleted after `closeGrace`.
+ *
+ * Output goes through the injected `sink` (IKE datagrams, NAT-keepalives, ESP); time comes in as `now`.
+ */
+import { addDuration, earliest, seconds, since, type Duration, type Instant, type Timed } from '../base/time.js';
+import type { RandomSource } from '../base/random.js';
+import type {
+  CdnCauses, L2tpEngineApi, L2tpEvent, PeerAddress, SessionRequest, TunnelInfo, TunnelSettings, Transmit,
+} from '../l2tp/api.js';
+import type { ResultCode, SessionId, TunnelId } from '../wire/l2tp/types.js';
+import { classifyUdp4500 } from '../wire/esp/codec.js';
+import { EspSa, NEXT_HEADER_NONE, NEXT_HEADER_UDP, type EspCounters, type EspEncryption, type EspIntegrity } from './esp.js';
+import type { Endpoint } from './addr.js';
+import type { IkeAlgorithms, IkeDatagram, IkeEvent, IkeIdentity, NatState } from './ike-responder.js';
+import type { EspEncapsulation } from './proposals.js';
+
+/** What the gate needs from an IKE core; `IkeResponder` and `IkeInitiator` both fit. */
+export interface IkeCore extends Timed {
+  handle(now: Instant, d: IkeDatagram): void;
+  takeDatagrams(): IkeDatagram[];
+  takeEvents(): IkeEvent[];
+  deleteChildSa(now: Instant, inboundSpi: number): void;
+  noteActivity(now: Instant, inboundSpi: number): void;
+}
+
+/** A packet for the I/O shell: a UDP payload (IKE, keepalive, ESP-in-UDP) or a raw ESP packet. */
+export type OuterPacket =
+  | { readonly kind: 'udp'; readonly local: Endpoint; readonly remote: Endpoint; readonly data: Uint8Array }
+  | { readonly kind: 'esp'; readonly local: string; readonly remote: string; readonly data: Uint8Array };
+
+/** Gate events for logs and the daemon (IKE events are passed through unchanged). */
+export type IpsecGateEvent =
+  | { readonly type: 'ike'; readonly event: IkeEvent }
+  | { readonly type: 'flow-up'; readonly via: string; readonly remote: Endpoint; readonly encapsulation: EspEncapsulation; readonly ikeSaId: number }
+  | { readonly type: 'flow-down'; readonly via: string; readonly remote: Endpoint; readonly tunnelsClosed: readonly number[] }
+  | { readonly type: 'sa-switched'; readonly via: string; readonly inboundSpi: number; readonly outboundSpi: number }
+  | { readonly type: 'clear-l2tp-refused'; readonly peer: PeerAddress }
+  | { readonly type: 'l2tp-closed-deleting-sa'; readonly via: string; readonly inboundSpis: readonly number[] };
+
+/** Gate-wide counters. */
+export interface IpsecGateCounters {
+  clearRefused: number;
+  espUnknownSpi: number;
+  espDropped: number;
+  innerNotL2tp: number;
+  txNoFlow: number;
+  txEncryptFailed: number;
+}
+
+/** One ESP SA pair of a flow, for show commands. */
+export interface EspSaInfo {
+  readonly inboundSpi: number;
+  readonly outboundSpi: number;
+  readonly ikeSaId: number;
+  readonly encryption: EspEncryption;
+  readonly integrity: EspIntegrity;
+  readonly encapsulation: EspEncapsulation;
+  readonly lifetimeSeconds: number;
+  readonly ageSeconds: number;
+  readonly inbound: Readonly<EspCounters>;
+  readonly outbound: Readonly<EspCounters>;
+}
+
+/** One IPsec flow (one client), for show commands. */
+export interface IpsecFlowInfo {
+  readonly via: string;
+  readonly local: Endpoint;
+  readonly remote: Endpoint;
+  readonly encapsulation: EspEncapsulation;
+  readonly innerPort: number;
+  readonly tunnels: readonly number[];
+  readonly sas: readonly EspSaInfo[];
+}
+
+/** One IKE SA as last reported, for show commands. */
+export interface IkeSaInfo {
+  readonly ikeSaId: number;
+  readonly local: Endpoint;
+  readonly remote: Endpoint;
+  readonly peerId: IkeIdentity;
+  readonly algorithms: IkeAlgorithms;
+  readonly natT: NatState;
+  readonly ageSeconds: number;
+}
+
+/** Options of the gate. */
+export interface IpsecGateOptions {
+  readonly engine: L2tpEngineApi;
+  readonly ike: IkeCore;
+  readonly random: RandomSource;
+  /** Where outer packets go (the I/O shell sends them). Called synchronously. */
+  readonly sink: (p: OuterPacket) => void;
+  /** Refuse L2TP that arrives outside IPsec (default true). */
+  readonly requireIpsec?: boolean;
+  /** Our local NAT-T port: UDP datagrams received on it are classified per RFC 3948 (default 4500). */
+  readonly nattPort?: number;
+  /** Our L2TP port inside ESP (default 1701). */
+  readonly l2tpPort?: number;
+  /** Delay between the last L2TP tunnel of a flow closing and deleting its child SAs (default 5 s). */
+  readonly closeGrace?: Duration;
+  /** Prefix of flow names (`via`), default `ipsec:`. */
+  readonly viaPrefix?: string;
+  /** Receive gate events synchronously instead of queueing them for `takeIpsecEvents`. */
+  readonly onEvent?: (e: IpsecGateEvent) => void;
+}
+
+interface Pair {
+  readonly inbound: EspSa;
+  readonly outbound: EspSa;
+  readonly ikeSaId: number;
+  readonly createdAt: Instant;
+  readonly lifetimeSeconds: number;
+}
+
+interface Flow {
+  readonly via: string;
+  readonly key: string;
+  local: Endpoint;
+  remote: Endpoint;
+  readonly encapsulation: EspEncapsulation;
+  innerPort: number;
+  /** Oldest first; the newest carries outbound traffic. */
+  pairs: Pair[];
+  readonly tunnels: Set<number>;
+  deleteAt: Instant | undefined;
+  /** An L2TP tunnel ever ran in this flow (grace deletion only applies then). */
+  hadTunnel: boolean;
+}
+
+const UDP_HEADER_LENGTH = 8;
+const IPSEC_GONE: ResultCode = { result: 2, error: 0, message: 'IPsec SA gone' };
+
+/** The L2TP/IPsec gate: an `L2tpEngineApi` that wraps an engine and an IKE core. */
+export class IpsecL2tpGate implements L2tpEngineApi, Timed {
+  /** Gate-wide counters. */
+  readonly counters: IpsecGateCounters = { clearRefused: 0, espUnknownSpi: 0, espDropped: 0, innerNotL2tp: 0, txNoFlow: 0, txEncryptFailed: 0 };
+  private readonly engine: L2tpEngineApi;
+  private readonly ike: IkeCore;
+  private readonly requireIpsec: boolean;
+  private readonly nattPort: number;
+  private readonly l2tpPort: number;
+  private readonly closeGrace: Duration;
+  private readonly prefix: string;
+  private readonly flows = new Map<string, Flow>();
+  private readonly flowByKey = new Map<string, Flow>();
+  private readonly bySpi = new Map<number, { flow: Flow; pair: Pair }>();
+  private readonly tunnelVia = new Map<number, string>();
+  private readonly ikeSas = new Map<number, Omit<IkeSaInfo, 'ageSeconds'> & { upAt: Instant }>();
+  private readonly ownL2tpEvents: L2tpEvent[] = [];
+  private gateEvents: IpsecGateEvent[] = [];
+  private readonly refusedSeen = new Set<string>();
+  private nextFlow = 1;
+  private lastNow: Instant;
+
+  /** Wrap `engine` and `ike`; nothing happens until input arrives. */
+  constructor(private readonly options: IpsecGateOptions) {
+    this.engine = options.engine;
+    this.ike = options.ike;
+    this.requireIpsec = options.requireIpsec ?? true;
+    this.nattPort = options.nattPort ?? 4500;
+    this.l2tpPort = options.l2tpPort ?? 1701;
+    this.closeGrace = options.closeGrace ?? seconds(5);
+    this.prefix = options.viaPrefix ?? 'ipsec:';
+    this.lastNow = 0 as Instant;
+  }
+
+  /** The wrapped IKE core (to call connect/close on an initiator). */
+  get ikeCore(): IkeCore {
+    return this.ike;
+  }
+
+  /** Gate events since the last call (clears the queue). */
+  takeIpsecEvents(): IpsecGateEvent[] {
+    const e = this.gateEvents;
+    this.gateEvents = [];
+    return e;
+  }
+
+  private emit(e: IpsecGateEvent): void {
+    if (this.options.onEvent) this.options.onEvent(e);
+    else this.gateEvents.push(e);
+  }
+
+  /** Flush what the IKE core queued after driving it directly (e.g. `IkeInitiator.connect`/`close`). */
+  flushIke(now: Instant): void {
+    this.lastNow = now;
+    this.drainIke(now);
+  }
+
+  // ---------------------------------------------------------------- outer input
+
+  /** A UDP datagram on our IKE port (500) or NAT-T port (4500): IKE, keepalive or ESP-in-UDP. */
+  handleUdp(now: Instant, d: IkeDatagram): void {
+    this.lastNow = now;
+    if (d.local.port === this.nattPort) {
+      const c = classifyUdp4500(d.data);
+      if (c.kind === 'keepalive' || c.kind === 'invalid') return;
+      if (c.kind === 'esp') {
+        this.handleEsp(now, c.packet, d.remote, 'udp-transport');
+        return;
+      }
+    }
+    this.ike.handle(now, d);
+    this.drainIke(now);
+  }
+
+  /** A raw ESP packet (IP protocol 50, the payload after the IPv4 header) from `remoteAddress`. */
+  handleRawEsp(now: Instant, remoteAddress: string, data: Uint8Array): void {
+    this.lastNow = now;
+    this.handleEsp(now, data, { address: remoteAddress, port: 0 }, 'transport');
+  }
+
+  private handleEsp(now: Instant, packet: Uint8Array, from: Endpoint, encapsulation: EspEncapsulation): void {
+    const spi = packet.length >= 4 ? ((((packet[0] ?? 0) << 24) | ((packet[1] ?? 0) << 16) | ((packet[2] ?? 0) << 8) | (packet[3] ?? 0)) >>> 0) : 0;
+    const hit = this.bySpi.get(spi);
+    if (!hit || hit.flow.encapsulation !== encapsulation || (encapsulation === 'transport' && hit.flow.remote.address !== from.address)) {
+      this.counters.espUnknownSpi++;
+      return;
+    }
+    const { flow, pair } = hit;
+    const r = pair.inbound.decrypt(packet);
+    if (!r.ok || r.value.nextHeader === NEXT_HEADER_NONE) {
+      this.counters.espDropped++;
+      return;
+    }
+    if (encapsulation === 'udp-transport' && (flow.remote.address !== from.address || flow.remote.port !== from.port)) {
+      // RFC 3948 §3 / RFC 3947 §4: an authenticated packet from a new NAT mapping moves the flow.
+      this.flowByKey.delete(flow.key);
+      flow.remote = from;
+      this.flowByKey.set(this.keyOf(from, encapsulation), flow);
+    }
+    this.ike.noteActivity(now, spi);
+    const p = r.value.payload;
+    // RFC 3193 §4: only UDP to our L2TP port is carried; the inner checksum is not checked (RFC 3948 §3.1.2).
+    if (r.value.nextHeader !== NEXT_HEADER_UDP || p.length < UDP_HEADER_LENGTH) {
+      this.counters.innerNotL2tp++;
+      return;
+    }
+    const srcPort = ((p[0] ?? 0) << 8) | (p[1] ?? 0);
+    const dstPort = ((p[2] ?? 0) << 8) | (p[3] ?? 0);
+    const udpLen = ((p[4] ?? 0) << 8) | (p[5] ?? 0);
+    if (dstPort !== this.l2tpPort || udpLen < UDP_HEADER_LENGTH || udpLen > p.length) {
+      this.counters.innerNotL2tp++;
+      return;
+    }
+    flow.innerPort = srcPort;
+    this.engine.handleDatagram(now, p.subarray(UDP_HEADER_LENGTH, udpLen), this.peerOf(flow, srcPort));
+  }
+
+  private peerOf(flow: Flow, port: number): PeerAddress {
+    return { address: flow.remote.address, port, family: flow.remote.address.includes(':') ? 6 : 4, via: flow.via };
+  }
+
+  /** The L2TP peer address of a flow (e.g. for a LAC to open its tunnel through the flow). */
+  peerFor(via: string, port = this.l2tpPort): PeerAddress | undefined {
+    const f = this.flows.get(via);
+    return f ? this.peerOf(f, port) : undefined;
+  }
+
+  // ---------------------------------------------------------------- outbound L2TP
+
+  /**
+   * Encrypt a transmit for a peer inside IPsec and hand it to the sink. True when `t.to.via` names
+   * one of our flows (sent, or dropped and counted); false for a clear peer (`via` undefined).
+   */
+  sendVia(t: Transmit): boolean {
+    const via = t.to.via;
+    if (via === undefined) return false;
+    const flow = this.flows.get(via);
+    const pair = flow?.pairs[flow.pairs.length - 1];
+    if (!flow || !pair) {
+      this.counters.txNoFlow++;
+      return true;
+    }
+    const len = UDP_HEADER_LENGTH + t.data.length;
+    const udp = new Uint8Array(len);
+    // RFC 768 header; checksum 0 = none (allowed over IPv4; RFC 3948 §3.1.2 transport-mode NAT).
+    udp[0] = this.l2tpPort >> 8;
+    udp[1] = this.l2tpPort & 0xff;
+    udp[2] = t.to.port >> 8;
+    udp[3] = t.to.port & 0xff;
+    udp[4] = len >> 8;
+    udp[5] = len & 0xff;
+    udp.set(t.data, UDP_HEADER_LENGTH);
+    const e = pair.outbound.encrypt(udp, NEXT_HEADER_UDP);
+    if (!e.ok) {
+      this.counters.txEncryptFailed++;
+      return true;
+    }
+    if (flow.encapsulation === 'udp-transport') this.options.sink({ kind: 'udp', local: flow.local, remote: flow.remote, data: e.value });
+    else this.options.sink({ kind: 'esp', local: flow.local.address, remote: flow.remote.address, data: e.value });
+    return true;
+  }
+
+  // ---------------------------------------------------------------- L2tpEngineApi
+
+  /** Clear L2TP from the 1701 socket: refused under `requireIpsec`, else passed on. */
+  handleDatagram(now: Instant, data: Uint8Array, from: PeerAddress): void {
+    this.lastNow = now;
+    if (from.via === undefined && this.requireIpsec) {
+      this.counters.clearRefused++;
+      const key = `${from.address}|${from.port}`;
+      // Report each refused peer once (bounded), count every datagram.
+      if (!this.refusedSeen.has(key) && this.refusedSeen.size < 4096) {
+        this.refusedSeen.add(key);
+        this.emit({ type: 'clear-l2tp-refused', peer: from });
+        this.ownL2tpEvents.push({ type: 'tunnel-rejected', peer: from, detail: 'L2TP outside IPsec refused (require_ipsec)' });
+      }
+      return;
+    }
+    this.engine.handleDatagram(now, data, from);
+  }
+
+  /** Run the engine's, the IKE core's and the gate's timers. */
+  handleTimeout(now: Instant): void {
+    this.lastNow = now;
+    this.engine.handleTimeout(now);
+    this.ike.handleTimeout(now);
+    this.drainIke(now);
+    for (const f of [...this.flows.values()]) {
+      if (f.deleteAt === undefined || f.deleteAt > now) continue;
+      f.deleteAt = undefined;
+      const spis = f.pairs.map((p) => p.inbound.spi);
+      this.emit({ type: 'l2tp-closed-deleting-sa', via: f.via, inboundSpis: spis });
+      for (const s of spis) this.ike.deleteChildSa(now, s);
+      this.drainIke(now);
+    }
+  }
+
+  /** Earliest deadline of engine, IKE core and grace timers. */
+  pollAt(): Instant | undefined {
+    let t = earliest(this.engine.pollAt(), this.ike.pollAt());
+    for (const f of this.flows.values()) t = earliest(t, f.deleteAt);
+    return t;
+  }
+
+  /** Next clear transmit; transmits into IPsec flows are encrypted and sunk on the way. */
+  pollTransmit(): Transmit | undefined {
+    for (;;) {
+      const t = this.engine.pollTransmit();
+      if (t === undefined) return undefined;
+      if (!this.sendVia(t)) return t;
+    }
+  }
+
+  /** Next L2TP event (refusals first); the gate notes tunnel <-> flow links on the way. */
+  pollEvent(): L2tpEvent | undefined {
+    const own = this.ownL2tpEvents.shift();
+    if (own) return own;
+    const e = this.engine.pollEvent();
+    if (e) this.noteL2tpEvent(e);
+    return e;
+  }
+
+  /** As L2tpEngineApi.openTunnel; a `peer.via` ties the tunnel to that flow. */
+  openTunnel(now: Instant, peer: PeerAddress, settings: TunnelSettings): TunnelId {
+    this.lastNow = now;
+    return this.engine.openTunnel(now, peer, settings);
+  }
+
+  /** As L2tpEngineApi.openSession. */
+  openSession(now: Instant, tunnel: TunnelId, request: SessionRequest): SessionId | undefined {
+    return this.engine.openSession(now, tunnel, request);
+  }
+
+  /** As L2tpEngineApi.closeSession. */
+  closeSession(now: Instant, tunnel: TunnelId, session: SessionId, result: ResultCode, causes?: CdnCauses): void {
+    this.engine.closeSession(now, tunnel, session, result, causes);
+  }
+
+  /** As L2tpEngineApi.closeTunnel. */
+  closeTunnel(now: Instant, tunnel: TunnelId, result: ResultCode): void {
+    this.engine.closeTunnel(now, tunnel, result);
+  }
+
+  /** As L2tpEngineApi.sendData: a transmit with `to.via` must go through `sendVia` (UdpEndpoint routes it). */
+  sendData(now: Instant, tunnel: TunnelId, session: SessionId, pppFrame: Uint8Array): Transmit | undefined {
+    return this.engine.sendData(now, tunnel, session, pppFrame);
+  }
+
+  /** As L2tpEngineApi.tunnels. */
+  tunnels(now: Instant): readonly TunnelInfo[] {
+    return this.engine.tunnels(now);
+  }
+
+  // ---------------------------------------------------------------- show
+
+  /** Flows with their ESP SAs and counters. */
+  flowInfo(now: Instant): IpsecFlowInfo[] {
+    return [...this.flows.values()].map((f) => ({
+      via: f.via,
+      local: f.local,
+      remote: f.remote,
+      encapsulation: f.encapsulation,
+      innerPort: f.innerPort,
+      tunnels: [...f.tunnels],
+      sas: f.pairs.map((p) => ({
+        inboundSpi: p.inbound.spi,
+        outboundSpi: p.outbound.spi,
+        ikeSaId: p.ikeSaId,
+        encryption: p.inbound.encryption,
+        integrity: p.inbound.integrity,
+        encapsulation: f.encapsulation,
+        lifetimeSeconds: p.lifetimeSeconds,
+        ageSeconds: Math.floor(since(now, p.createdAt) / 1000),
+        inbound: { ...p.inbound.counters },
+        outbound: { ...p.outbound.counters },
+      })),
+    }));
+  }
+
+  /** IKE SAs that are up. */
+  ikeSaInfo(now: Instant): IkeSaInfo[] {
+    return [...this.ikeSas.values()].map(({ upAt, ...s }) => ({ ...s, ageSeconds: Math.floor(since(now, upAt) / 1000) }));
+  }
+
+  // ---------------------------------------------------------------- linked state
+
+  private keyOf(remote: Endpoint, encapsulation: EspEncapsulation): string {
+    return encapsulation === 'udp-transport' ? `udp|${remote.address}|${remote.port}` : `esp|${remote.address}`;
+  }
+
+  private drainIke(now: Instant): void {
+    for (;;) {
+      const ds = this.ike.takeDatagrams();
+      const es = this.ike.takeEvents();
+      if (ds.length === 0 && es.length === 0) return;
+      for (const d of ds) this.options.sink({ kind: 'udp', local: d.local, remote: d.remote, data: d.data });
+      for (const e of es) this.onIkeEvent(now, e);
+    }
+  }
+
+  private onIkeEvent(now: Instant, e: IkeEvent): void {
+    this.emit({ type: 'ike', event: e });
+    switch (e.type) {
+      case 'ike-sa-up':
+        this.ikeSas.set(e.ikeSaId, { ikeSaId: e.ikeSaId, local: e.local, remote: e.remote, peerId: e.peerId, algorithms: e.algorithms, natT: e.natT, upAt: now });
+        return;
+      case 'child-sa-up': {
+        const key = this.keyOf(e.remote, e.encapsulation);
+        let flow = this.flowByKey.get(key);
+        const fresh = flow === undefined;
+        if (!flow) {
+          flow = {
+            via: `${this.prefix}${this.nextFlow++}`, key, local: e.local, remote: e.remote, encapsulation: e.encapsulation,
+            innerPort: e.remoteSelector.port, pairs: [], tunnels: new Set(), deleteAt: undefined, hadTunnel: false,
+          };
+          this.flows.set(flow.via, flow);
+          this.flowByKey.set(key, flow);
+        }
+        flow.local = e.local;
+        const pair: Pair = {
+          inbound: new EspSa(e.inbound, this.options.random),
+          outbound: new EspSa(e.outbound, this.options.random),
+          ikeSaId: e.ikeSaId,
+          createdAt: now,
+          lifetimeSeconds: e.lifetimeSeconds,
+        };
+        flow.pairs.push(pair);
+        this.bySpi.set(e.inbound.spi, { flow, pair });
+        if (fresh) this.emit({ type: 'flow-up', via: flow.via, remote: flow.remote, encapsulation: flow.encapsulation, ikeSaId: e.ikeSaId });
+        // Rekey: outbound traffic moves to the newest SA at once; the old one still decrypts until deleted.
+        else this.emit({ type: 'sa-switched', via: flow.via, inboundSpi: e.inbound.spi, outboundSpi: e.outbound.spi });
+        return;
+      }
+      case 'sa-deleted': {
+        if (e.kind === 'ike') {
+          this.ikeSas.delete(e.ikeSaId);
+          return;
+        }
+        const hit = e.inboundSpi === undefined ? undefined : this.bySpi.get(e.inboundSpi);
+        if (!hit) return;
+        const { flow, pair } = hit;
+        this.bySpi.delete(pair.inbound.spi);
+        flow.pairs = flow.pairs.filter((p) => p !== pair);
+        if (flow.pairs.length === 0) this.flowDown(now, flow);
+        return;
+      }
+      case 'endpoints-changed':
+        for (const spi of e.inboundSpis) {
+          const hit = this.bySpi.get(spi);
+          if (!hit || hit.flow.encapsulation !== 'udp-transport') continue;
+          this.flowByKey.delete(hit.flow.key);
+          hit.flow.local = e.local;
+          hit.flow.remote = e.remote;
+          this.flowByKey.set(this.keyOf(e.remote, 'udp-transport'), hit.flow);
+        }
+        return;
+      default:
+        return;
+    }
+  }
+
+  /** The last SA of a flow is gone: close its L2TP tunnels (they cannot talk any more). */
+  private flowDown(now: Instant, flow: Flow): void {
+    this.flows.delete(flow.via);
+    if (this.flowByKey.get(flow.key) === flow) this.flowByKey.delete(flow.key);
+    const closed = [...flow.tunnels];
+    for (const t of closed) this.engine.closeTunnel(now, t as TunnelId, IPSEC_GONE);
+    this.emit({ type: 'flow-down', via: flow.via, remote: flow.remote, tunnelsClosed: closed });
+  }
+
+  private noteL2tpEvent(e: L2tpEvent): void {
+    if (e.type === 'tunnel-connecting' && e.peer.via !== undefined) {
+      const f = this.flows.get(e.peer.via);
+      this.tunnelVia.set(e.tunnel, e.peer.via);
+      if (f) {
+        f.tunnels.add(e.tunnel);
+        f.hadTunnel = true;
+        f.deleteAt = undefined;
+      }
+    } else if (e.type === 'tunnel-closing' || e.type === 'tunnel-closed') {
+      const via = this.tunnelVia.get(e.tunnel);
+      if (via === undefined) return;
+      if (e.type === 'tunnel-closed') this.tunnelVia.delete(e.tunnel);
+      const f = this.flows.get(via);
+      if (!f || !f.tunnels.delete(e.tunnel)) return;
+      // The server never deletes first while L2TP runs; once the last tunnel is gone, after a grace.
+      if (f.tunnels.size === 0 && f.hadTunnel) f.deleteAt = addDuration(this.lastNow, this.closeGrace);
+    }
+  }
+}
