@@ -6,18 +6,19 @@ import tseslint from 'typescript-eslint';
 
 /** Folders under src/ and the folders each may NOT import. */
 const LAYERS = {
-  base: ['wire', 'l2tp', 'ppp', 'ipsec', 'aaa', 'dataplane', 'io', 'daemon'],
-  wire: ['l2tp', 'ppp', 'ipsec', 'aaa', 'dataplane', 'io', 'daemon'],
-  l2tp: ['io', 'daemon'],
-  ppp: ['io', 'daemon'],
-  ipsec: ['io', 'daemon'],
-  aaa: ['io', 'daemon'],
-  dataplane: ['io', 'daemon'],
+  base: ['wire', 'l2tp', 'ppp', 'ipsec', 'aaa', 'dataplane', 'access', 'io', 'daemon'],
+  wire: ['l2tp', 'ppp', 'ipsec', 'aaa', 'dataplane', 'access', 'io', 'daemon'],
+  l2tp: ['access', 'io', 'daemon'],
+  ppp: ['access', 'io', 'daemon'],
+  ipsec: ['access', 'io', 'daemon'],
+  aaa: ['access', 'io', 'daemon'],
+  dataplane: ['access', 'io', 'daemon'],
+  access: ['io', 'daemon'],
   io: ['daemon'],
   daemon: [],
 };
 const TESTS = ['**/*.test.ts'];
-const CORES = ['base', 'wire', 'l2tp', 'ppp', 'ipsec', 'aaa', 'dataplane'];
+const CORES = ['base', 'wire', 'l2tp', 'ppp', 'ipsec', 'aaa', 'dataplane', 'access'];
 
 /** Node modules that do I/O or read time: never in a core. */
 const IO_MODULES = ['dgram', 'net', 'fs', 'fs/promises', 'child_process', 'timers', 'timers/promises', 'perf_hooks', 'http', 'https', 'http2', 'tls', 'worker_threads', 'cluster'];

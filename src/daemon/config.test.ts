@@ -1,8 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
+import { readRepoFile } from '../../test/lib/repo.js';
 import { parseConfig, formatConfigError, defaultConfig, locateKeys, suggest, loadConfigFile, type ConfigError } from './config.js';
 
 const errorsOf = (src: string): readonly ConfigError[] => {
@@ -33,12 +31,8 @@ test('defaults: no config = one LNS on 0.0.0.0:1701, any host, no tunnel auth', 
   assert.ok(c.l2tp.ackDelay < c.l2tp.retransmitInitial);
 });
 
-test('a full good config, including the example in docs/CONFIG.md', async () => {
-  // From src/daemon (tsx) or dist/src/daemon (compiled).
-  const candidates = ['../../docs/CONFIG.md', '../../../docs/CONFIG.md'].map((p) => fileURLToPath(new URL(p, import.meta.url)));
-  const found = candidates.find((p) => existsSync(p));
-  assert.ok(found !== undefined, 'docs/CONFIG.md not found');
-  const doc = await readFile(found, 'utf8');
+test('a full good config, including the example in docs/CONFIG.md', () => {
+  const doc = readRepoFile('docs/CONFIG.md');
   const example = /```toml\n([\s\S]*?)```/.exec(doc)?.[1];
   assert.ok(example !== undefined);
   const r = parseConfig(example);

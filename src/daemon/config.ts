@@ -115,6 +115,35 @@ export interface DaemonSection {
   readonly user: string | undefined;
 }
 
+/** `[[ipsec.peer]]`: a pre-shared key for one client address (Main Mode picks the PSK by address). */
+export interface IpsecPeerConfig {
+  readonly address: string;
+  readonly psk: string;
+}
+
+/** `[ipsec]`: L2TP/IPsec (IKEv1 Main Mode PSK + transport-mode ESP) on the first IPv4 listener. */
+export interface IpsecSection {
+  /** The PSK for any peer without a `[[ipsec.peer]]` entry; undefined = only listed peers. */
+  readonly psk: string | undefined;
+  readonly peers: readonly IpsecPeerConfig[];
+  /** Refuse L2TP outside IPsec (default true). */
+  readonly requireIpsec: boolean;
+  /** Our address as clients see it (NAT-D, IDs) when the listener is bound to 0.0.0.0. */
+  readonly localAddress: string | undefined;
+  readonly ikePort: number;
+  readonly nattPort: number;
+  /** Open a raw IP-protocol-50 socket for clients not behind a NAT (default true). */
+  readonly rawEsp: boolean;
+  /** Upper bounds on what a client may propose (seconds). */
+  readonly ikeLifetime: number;
+  readonly childLifetime: number;
+  /** RFC 3706 DPD; interval 0 = off. */
+  readonly dpdInterval: Duration;
+  readonly dpdTimeout: Duration;
+  /** Delay before the child SA of a flow whose L2TP tunnel closed is deleted. */
+  readonly closeGrace: Duration;
+}
+
 /** Accepted `log_level` values. */
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
 
@@ -126,6 +155,8 @@ export interface DaemonConfig {
   readonly lac: readonly LacConfig[];
   /** Remote-access PPP on the listeners; undefined = plain L2TP (no PPP termination, no TUN). */
   readonly access: AccessSection | undefined;
+  /** L2TP/IPsec on the first IPv4 listener; absent = off. */
+  readonly ipsec?: IpsecSection;
 }
 
 /** Default control socket path. */
@@ -208,9 +239,14 @@ function firstHost(prefix: string): string {
   return r.ok ? formatIpv4(r.value.length >= 31 ? r.value.network : r.value.network + 1) : '100.64.0.1';
 }
 
+/** True for an IPv4 literal. */
+const ipFamily4 = (a: string): boolean => isIP(a) === 4;
+
 /** The keys each table accepts (for unknown-key errors and suggestions). */
 const KEYS = {
-  top: ['daemon', 'l2tp', 'listen', 'lac', 'ppp', 'pool', 'users', 'tun'],
+  top: ['daemon', 'l2tp', 'listen', 'lac', 'ppp', 'pool', 'users', 'tun', 'ipsec'],
+  ipsec: ['enabled', 'psk', 'peer', 'require_ipsec', 'local_address', 'ike_port', 'natt_port', 'raw_esp', 'ike_lifetime', 'child_lifetime', 'dpd_interval', 'dpd_timeout', 'close_grace'],
+  ipsecPeer: ['address', 'psk'],
   daemon: ['control_socket', 'log_level', 'metrics_listen', 'user'],
   ppp: ['enabled', 'auth', 'mru', 'echo_interval', 'echo_failure', 'dns', 'nbns', 'force_lcp_renegotiation'],
   pool: ['ipv4', 'local_address', 'ipv6_prefix'],
@@ -430,11 +466,53 @@ export function parseConfig(source: string): Result<DaemonConfig, readonly Confi
     }
   }
 
+  // [ipsec]: on when the table is present (enabled = false turns it off).
+  let ipsec: IpsecSection | undefined;
+  const ips = section('ipsec');
+  unknownKeys(ips, 'ipsec.', KEYS.ipsec);
+  if (doc['ipsec'] !== undefined && field(ips, 'ipsec.', 'enabled', bool, true)) {
+    const pskCheck: Check<string | undefined> = (v) =>
+      typeof v !== 'string' ? err('expected a string') : v.length < 8 ? err('a pre-shared key needs at least 8 characters') : ok(v);
+    const peerTables = ((): Table[] => {
+      const v = ips['peer'];
+      if (v === undefined) return [];
+      if (Array.isArray(v) && v.every(isTable)) return v;
+      fail('ipsec.peer', 'expected an array of tables ([[ipsec.peer]])');
+      return [];
+    })();
+    const peers: IpsecPeerConfig[] = peerTables.map((pt, i) => {
+      const p = `ipsec.peer[${i}].`;
+      unknownKeys(pt, p, KEYS.ipsecPeer);
+      if (!('address' in pt)) fail(`ipsec.peer[${i}]`, 'missing key "address"');
+      if (!('psk' in pt)) fail(`ipsec.peer[${i}]`, 'missing key "psk"');
+      return { address: field(pt, p, 'address', ipv4Addr, '0.0.0.0'), psk: field(pt, p, 'psk', pskCheck, undefined) ?? '' };
+    });
+    const psk = field(ips, 'ipsec.', 'psk', pskCheck, undefined);
+    if (psk === undefined && peers.length === 0 && !('psk' in ips)) fail('ipsec', 'needs "psk" (or [[ipsec.peer]] entries with their own psk)');
+    const dpdInterval = field(ips, 'ipsec.', 'dpd_interval', num(0, 3600), 30);
+    ipsec = {
+      psk,
+      peers,
+      requireIpsec: field(ips, 'ipsec.', 'require_ipsec', bool, true),
+      localAddress: field(ips, 'ipsec.', 'local_address', ipv4Addr, '') || undefined,
+      ikePort: field(ips, 'ipsec.', 'ike_port', int(0, 65535), 500),
+      nattPort: field(ips, 'ipsec.', 'natt_port', int(0, 65535), 4500),
+      rawEsp: field(ips, 'ipsec.', 'raw_esp', bool, true),
+      ikeLifetime: field(ips, 'ipsec.', 'ike_lifetime', int(60, 86400 * 7), 86400),
+      childLifetime: field(ips, 'ipsec.', 'child_lifetime', int(60, 86400), 28800),
+      dpdInterval: seconds(dpdInterval),
+      dpdTimeout: seconds(field(ips, 'ipsec.', 'dpd_timeout', num(1, 3600), 120)),
+      closeGrace: seconds(field(ips, 'ipsec.', 'close_grace', num(0, 3600), 5)),
+    };
+    if (ipsec.ikePort !== 0 && ipsec.ikePort === ipsec.nattPort) fail('ipsec.natt_port', 'must differ from ike_port');
+    if (!effectiveListen.some((l) => ipFamily4(l.address))) fail('ipsec', 'needs an IPv4 [[listen]] (IPsec runs on the first IPv4 listener)');
+  }
+
   if (errors.length > 0) {
     errors.sort((a, b) => (a.line ?? Infinity) - (b.line ?? Infinity));
     return err(errors);
   }
-  return ok({ daemon, l2tp, listen: effectiveListen, lac, access: wanted ? access : undefined });
+  return ok({ daemon, l2tp, listen: effectiveListen, lac, access: wanted ? access : undefined, ...(ipsec ? { ipsec } : {}) });
 }
 
 /**

@@ -14,3 +14,4 @@ export {
   type EndpointStats,
   type UdpEndpointOptions,
 } from './udp-endpoint.js';
+export { openIpsecL2tp, guessLocalIpv4, type IpsecL2tp, type IpsecL2tpOptions, type IpsecSocketStats } from './ipsec-transport.js';

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readRepoFile } from '../../test/lib/repo.js';
 import { IkeResponder, type IkeDatagram, type IkeEvent, type IkeResponderConfig } from './ike-responder.js';
 import { TestInitiator, type TestInitiatorOptions } from './test-initiator.js';
 import { EspSa } from './esp.js';
@@ -401,7 +401,7 @@ test('random datagrams never throw and create nothing', () => {
 });
 
 test('FSM tables match docs/ipsec-ike.md', () => {
-  const md = readFileSync(new URL('../../docs/ipsec-ike.md', import.meta.url), 'utf8');
+  const md = readRepoFile('docs/ipsec-ike.md');
   const rows = (name: string): string[] => {
     const sec = md.split(`<!-- table:${name} -->`)[1]?.split('<!-- /table -->')[0] ?? '';
     return sec.split('\n').filter((l) => /^\| `/.test(l)).map((l) => l.split('|').slice(1, 4).map((x) => x.trim().replace(/`/g, '')).join(' '));

@@ -1,9 +1,10 @@
 /**
- * ipsec: the sans-I/O IKEv1 responder and ESP for L2TP/IPsec (RFC 2409, RFC 3947/3948, RFC 3706,
+ * ipsec: the sans-I/O IKEv1 responder and initiator, ESP, and the L2TP gate for L2TP/IPsec (RFC 2409, RFC 3947/3948, RFC 3706,
  * RFC 4303, RFC 4106). Contract: no sockets, no clock, no timers — time comes in as `now`,
  * randomness as a RandomSource. The shell feeds UDP payloads from ports 500/4500 to
  * `IkeResponder.handle`, sends `takeDatagrams()`, arms one timer for `pollAt()`, and builds one
- * `EspSa` per direction from each `child-sa-up` event.
+ * `EspSa` per direction from each `child-sa-up` event — or lets `IpsecL2tpGate` do all of that
+ * around an L2TP engine (ESP <-> inner UDP 1701, flows as `PeerAddress.via`, linked SA/tunnel state).
  */
 export {
   IkeResponder,
@@ -32,3 +33,23 @@ export {
 export { ReplayWindow, type ReplayVerdict } from './replay.js';
 export type { Endpoint } from './addr.js';
 export type { MainModeState, QuickModeState } from './fsm.js';
+export {
+  IkeInitiator,
+  DEFAULT_INITIATOR_PROPOSALS,
+  type IkeInitiatorConfig,
+  type InitiatorProposals,
+  type Phase1Offer,
+  type Phase2Offer,
+} from './ike-initiator.js';
+export { MAIN_MODE_INIT_TABLE, QUICK_MODE_INIT_TABLE, type MainModeInitState, type QuickModeInitState } from './initiator-fsm.js';
+export {
+  IpsecL2tpGate,
+  type IkeCore,
+  type OuterPacket,
+  type IpsecGateEvent,
+  type IpsecGateCounters,
+  type IpsecGateOptions,
+  type IpsecFlowInfo,
+  type EspSaInfo,
+  type IkeSaInfo,
+} from './l2tp-gate.js';

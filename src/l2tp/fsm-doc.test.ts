@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { readRepoFile } from '../../test/lib/repo.js';
 import { TUNNEL_LOCAL_TRANSITIONS, TUNNEL_RFC_TRANSITIONS } from './tunnel-fsm.js';
 import { SESSION_TRANSITIONS } from './session-fsm.js';
 
@@ -46,7 +45,7 @@ function compare(
   }
 }
 
-const md = readFileSync(fileURLToPath(new URL('../../docs/l2tp-fsm.md', import.meta.url)), 'utf8');
+const md = readRepoFile('docs/l2tp-fsm.md');
 
 test('tunnel table matches the RFC 2661 §7.2.1 transcription', () => {
   compare('tunnel §7.2.1', tableUnder(md, 'Tunnel — RFC 2661'), TUNNEL_RFC_TRANSITIONS);

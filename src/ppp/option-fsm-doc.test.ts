@@ -1,23 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readRepoFile } from '../../test/lib/repo.js';
 import { FSM_EVENTS, FSM_STATES, FSM_TABLE, type FsmAction } from './option-fsm.js';
 
-/** Find docs/ppp-fsm.md from src/ppp or dist/src/ppp. */
-function findDoc(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    const p = join(dir, 'docs', 'ppp-fsm.md');
-    if (existsSync(p)) return p;
-    dir = dirname(dir);
-  }
-  throw new Error('docs/ppp-fsm.md not found');
-}
-
 test('option-fsm: code table equals the RFC 1661 §4.1 table transcribed in docs/ppp-fsm.md', () => {
-  const md = readFileSync(findDoc(), 'utf8');
+  const md = readRepoFile('docs/ppp-fsm.md');
   const body = md.split('<!-- fsm-table:start -->')[1]?.split('<!-- fsm-table:end -->')[0];
   assert.ok(body !== undefined);
   const rows = body
