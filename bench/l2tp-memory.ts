@@ -12,7 +12,7 @@
 // Per session = (scenario 10 sessions - scenario 0 sessions) / 10,000.
 // One small warm-up round first (JIT code and feedback vectors live in the heap too), then the median
 // of --rounds rounds. Buffers outside the V8 heap (arrayBuffers) are reported beside heapUsed.
-// Run: npx tsx --expose-gc bench/l2tp-memory.ts [--tunnels=1000] [--sessions=10] [--rounds=3]
+// Run: npx tsx --expose-gc bench/l2tp-memory.ts [--tunnels=1000] [--sessions=10] [--rounds=5]
 import { seededRandom } from '../src/base/random.js';
 import type { Instant } from '../src/base/time.js';
 import { L2tpEngine, defaultTunnelSettings, type L2tpEvent, type TunnelSettings } from '../src/l2tp/index.js';
@@ -24,7 +24,7 @@ import { fmtBytes, fmtNum, formatTable, numArg } from './lib/table.js';
 
 const TUNNELS = numArg('tunnels', 1000);
 const PER_TUNNEL = numArg('sessions', 10);
-const ROUNDS = Math.max(1, numArg('rounds', 3));
+const ROUNDS = Math.max(1, numArg('rounds', 5));
 
 /** Heap numbers of one scenario. */
 interface Scenario {
@@ -137,7 +137,6 @@ function main(): void {
   const perSessionBoth = (t((s) => s.both) - z((s) => s.both)) / sessions;
   const perSessionLns = (t((s) => s.lns) - z((s) => s.lns)) / sessions;
   const last = ten[ten.length - 1];
-  const lastZero = zero[zero.length - 1];
 
   console.log(`  load: ${fmtNum(TUNNELS)} tunnels x 0 sessions, then ${fmtNum(TUNNELS)} tunnels x ${PER_TUNNEL} sessions = ${fmtNum(sessions)} sessions; median of ${ROUNDS} rounds`);
   const minOf = (xs: Scenario[], f: (s: Scenario) => number): number => Math.min(...xs.map(f));
@@ -173,6 +172,7 @@ function main(): void {
     `  RSS: ${fmtBytes(rss0)} at start, ${fmtBytes(last?.peak.rss)} with ${fmtNum(sessions)} sessions on both engines (heapUsed ${fmtBytes(last?.peak.heapUsed)}, external ${fmtBytes(last?.peak.external)}); RSS does not shrink after GC`,
   );
   console.log('  heapUsed after a full GC (global.gc x4); the link is drained when measured; LNS alone = heap with only the LNS engine reachable minus an empty LNS engine.');
+  console.log('  Rounds of the same load can differ by ~1.5-2 KiB per tunnel (V8 object shapes/array capacities depend on JIT state); the table takes the median.');
 }
 
 main();

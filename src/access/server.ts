@@ -28,7 +28,7 @@ import { SessionRoutes, clampMss, mssForMtu } from '../dataplane/index.js';
 import { AddressBook, SessionAddressPool, type UserDirectory } from './users.js';
 import { Ipv6PrefixPool, formatIpv6, parseIpv6, prefix64Bytes, type Ipv6Prefix } from './ipv6.js';
 import { cdnFor, type AccessEndReason } from './disconnect.js';
-import { Deadlines } from './deadlines.js';
+import { DeadlineHeap } from '../base/queue.js';
 import { ipVersion, ipv4Source, ipv6Source64, isLinkLocal, isMulticast6, isRouterSolicitation } from './packets.js';
 
 /** The part of the L2TP engine the access layer drives. */
@@ -179,7 +179,7 @@ export class AccessServer implements Timed {
   private readonly routes = new SessionRoutes<Session>();
   private readonly book: AddressBook;
   private readonly prefixes: Ipv6PrefixPool | undefined;
-  private readonly timers = new Deadlines();
+  private readonly timers = new DeadlineHeap();
   private readonly tx: Transmit[] = [];
   private txHead = 0;
   private readonly tun: Uint8Array[] = [];

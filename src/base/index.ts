@@ -5,3 +5,5 @@
 export * from './time.js';
 export * from './result.js';
 export * from './random.js';
+export * from './queue.js';
+export * from './ipv4.js';

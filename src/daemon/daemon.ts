@@ -13,6 +13,8 @@ import { systemClock, type Clock } from '../io/clock.js';
 import { cryptoRandom } from '../io/random.js';
 import { TimerDriver } from '../io/timer-driver.js';
 import { UdpEndpoint, formatHostPort, ipFamily } from '../io/udp-endpoint.js';
+import type { IpsecL2tp } from '../io/ipsec-transport.js';
+import { openIpsecListener } from './ipsec-shell.js';
 import type { DaemonConfig, LacConfig, ListenConfig, TunnelDefaults } from './config.js';
 import type { ControlRequest, ControlResponse, SessionView, StatusView, TunnelView } from './control-protocol.js';
 import { startControlServer, stopControlServer } from './control-socket.js';
@@ -110,6 +112,8 @@ export class Daemon {
   private readonly listeners: Listener[] = [];
   private readonly lacs: Lac[] = [];
   private readonly endpoints: UdpEndpoint[] = [];
+  /** The L2TP/IPsec listener when `[ipsec]` is configured. */
+  private ipsec: IpsecL2tp | undefined;
   private readonly startedAt: Instant;
   private controlServer: Server | undefined;
   private controlPath: string | undefined;
@@ -173,7 +177,20 @@ export class Daemon {
         },
         this.random,
       );
-      const endpoint = await this.openEndpoint(engine, lc.address, lc.port);
+      // [ipsec]: the first IPv4 listener becomes the L2TP/IPsec listener (src/daemon/ipsec-shell.ts).
+      let endpoint: UdpEndpoint;
+      if (config.ipsec !== undefined && this.ipsec === undefined && ipFamily(lc.address) === 4) {
+        this.ipsec = await openIpsecListener({
+          ipsec: config.ipsec, listen: lc, engine, log: this.log, clock: this.clock, timers: this.timers, random: this.random,
+          onL2tpEvent: (e, ep) => {
+            this.onEvent(e, ep);
+          },
+        });
+        endpoint = this.ipsec.endpoint;
+        this.endpoints.push(endpoint);
+      } else {
+        endpoint = await this.openEndpoint(engine, lc.address, lc.port);
+      }
       this.listeners.push({ config: lc, endpoint });
     }
     for (const lc of config.lac) {
@@ -542,6 +559,7 @@ export class Daemon {
       await new Promise((r) => setTimeout(r, 20));
     }
     for (const ep of this.endpoints) await ep.close();
+    await this.ipsec?.close();
     this.access?.close();
     for (const l of this.lacs) l.ppp?.close();
     this.timers.close();

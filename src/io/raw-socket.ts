@@ -4,6 +4,7 @@
  * recvmmsg() with source addresses, sendto()/sendmmsg(). On receive the kernel includes the IPv4 header;
  * each packet's payload offset (after IHL*4 bytes) is given. On send the kernel builds the IP header.
  */
+import { formatIpv4, parseIpv4 } from '../base/ipv4.js';
 import { closeSync } from 'node:fs';
 import {
   loadNative,
@@ -34,24 +35,10 @@ export interface RawSocketOptions {
   readonly receiveBufferBytes?: number;
 }
 
-/** Parse dotted-quad IPv4 into a host-order 32-bit number, or undefined. */
-export function ipv4ToNumber(text: string): number | undefined {
-  const parts = text.split('.');
-  if (parts.length !== 4) return undefined;
-  let n = 0;
-  for (const p of parts) {
-    if (!/^\d{1,3}$/.test(p)) return undefined;
-    const v = Number(p);
-    if (v > 255) return undefined;
-    n = n * 256 + v;
-  }
-  return n >>> 0;
-}
-
-/** Format a host-order 32-bit number as dotted-quad IPv4. */
-export function numberToIpv4(n: number): string {
-  return `${(n >>> 24) & 255}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
-}
+/** Parse dotted-quad IPv4 to a host-order number (alias of base `parseIpv4`). */
+export const ipv4ToNumber = parseIpv4;
+/** Format a host-order number as dotted-quad IPv4 (alias of base `formatIpv4`). */
+export const numberToIpv4 = formatIpv4;
 
 /**
  * A batch of raw IPv4 datagrams: `packet(i)` is the whole datagram including its IPv4 header,

@@ -49,7 +49,7 @@ import type {
   Transmit,
 } from './api.js';
 import { ReliableChannel, seqAdd, seqLt } from './channel.js';
-import { DeadlineHeap, Fifo } from './queue.js';
+import { DeadlineHeap, Fifo } from '../base/queue.js';
 import { sessionTransition, type SessionFsmEvent } from './session-fsm.js';
 import { tunnelTransition, type TunnelFsmEvent, type TunnelFsmState } from './tunnel-fsm.js';
 

@@ -18,6 +18,11 @@
 #              must answer)
 #   MTU        PPP MTU/MRU (default 1400); UP_TMO seconds to wait for IPCP (45)
 #   L2TP_HOSTNAME  Host Name AVP (default l2kit-vm); TAG run dir /run/TAG (l2tpc)
+#   SYNC       yes: hand-shake with the host around each cycle (for checks on the
+#              LNS side): after the ping prints "SYNC: up N AUTH ADDR" and waits
+#              for /mnt/out/SYNC-up-N, after the disconnect prints "SYNC: down N
+#              AUTH" and waits for /mnt/out/SYNC-down-N (N counts cycles from 1;
+#              SYNC_TMO seconds each, default 60; a missing file fails the cycle)
 # A cycle: "c l2k" on the xl2tpd control pipe (SCCRQ..ICCN), pppd LCP/auth/IPCP;
 # checks address in POOL, DNS, ping; then a clean disconnect: SIGTERM pppd (LCP
 # TermReq/TermAck, CDN), "d l2k" (StopCCN), wait until xl2tpd destroyed the tunnel
@@ -28,7 +33,7 @@ l2k_params
 SERVER=${SERVER:?SERVER is required}; USER=${USER:-lab}; PASS=${PASS:-labpass}; AUTH=${AUTH:-chap}
 SECRET=${SECRET:-}; HIDDEN=${HIDDEN:-no}; COUNT=${COUNT:-1}; POOL=${POOL:-100.64.0.0/10}
 DNS=${DNS:-any}; TARGET=${TARGET:-}; PINGS=${PINGS:-3}; MTU=${MTU:-1400}; UP_TMO=${UP_TMO:-45}
-L2TP_HOSTNAME=${L2TP_HOSTNAME:-l2kit-vm}; TAG=${TAG:-l2tpc}
+L2TP_HOSTNAME=${L2TP_HOSTNAME:-l2kit-vm}; TAG=${TAG:-l2tpc}; SYNC=${SYNC:-no}; SYNC_TMO=${SYNC_TMO:-60}
 D=/run/$TAG
 modprobe l2tp_ppp; modprobe ppp_generic
 mkdir -p "$D" /var/run/xl2tpd /etc/ppp
@@ -77,6 +82,12 @@ pppif() { sed -n 2p "/run/ppp-$TAG.pid" 2>/dev/null; }
 pppup() { local i; i=$(pppif); [ -n "$i" ] && ip -4 addr show "$i" 2>/dev/null | grep -q 'inet '; }
 pppgone() { [ ! -e "/run/ppp-$TAG.pid" ]; }
 ctl() { timeout 5 sh -c "echo '$1' > $D/control"; }
+# host_sync up|down: with SYNC=yes announce the point and wait for the host's go file
+host_sync() {
+  [ "$SYNC" = yes ] || return 0
+  echo "SYNC: $1 $TOTAL $A ${2:-}"; sync
+  wait_for "$SYNC_TMO" test -e "/mnt/out/SYNC-$1-$TOTAL" || { why="$why no-host-sync-$1"; return 1; }
+}
 tunnel_gone() { tail -n +$((XL+1)) "$D/xl2tpd.log" | grep -q -E 'closing down tunnel|Destroying anyway'; }
 
 : > "$D/pppd.log"; rm -f "$D/control" "/run/ppp-$TAG.pid"
@@ -114,6 +125,7 @@ for A in ${AUTH//,/ }; do
         why="$why ping-$TGT-failed"; tail -3 "$D/ping.out" | sed 's/^/    /'
       fi
       ip l2tp show tunnel 2>/dev/null | sed -n '1,2p' | sed 's/^/    kernel: /'
+      host_sync up "$LOCAL"
       # clean disconnect: PPP first (LCP TermReq, xl2tpd sends CDN), then the tunnel (StopCCN)
       T1=$(now); PPPPID=$(sed -n 1p "/run/ppp-$TAG.pid" 2>/dev/null)
       [ -n "$PPPPID" ] && kill -TERM "$PPPPID" 2>/dev/null
@@ -125,12 +137,14 @@ for A in ${AUTH//,/ }; do
       tail -n +$((XL+1)) "$D/xl2tpd.log" | grep -q 'Unable to deliver closing message' && why="$why StopCCN-not-acked"
       tail -n +$((LOGL+1)) "$D/pppd.log" | grep -q 'Connection terminated' || why="$why no-LCP-terminate"
       echo "    disconnected in $(since "$T1")s"
+      host_sync down
     else
       why="no-IPCP-within-${UP_TMO}s"
       tail -n +$((LOGL+1)) "$D/pppd.log" | tail -15 | sed 's/^/    pppd: /'
       tail -n +$((XL+1)) "$D/xl2tpd.log" | tail -15 | sed 's/^/    xl2tpd: /'
       XL=$(wc -l < "$D/xl2tpd.log"); ctl "d l2k"; wait_for 20 tunnel_gone
       PPPPID=$(sed -n 1p "/run/ppp-$TAG.pid" 2>/dev/null); [ -n "$PPPPID" ] && kill "$PPPPID" 2>/dev/null
+      host_sync down
     fi
     if [ -z "$why" ]; then OKS=$((OKS+1)); SUMMARY="$SUMMARY $A#$n:ok($LOCAL)"; echo "    cycle OK"
     else SUMMARY="$SUMMARY $A#$n:FAIL($why )"; echo "    cycle FAILED:$why"; fi

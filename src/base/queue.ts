@@ -1,6 +1,6 @@
 /**
- * Small allocation-light containers for the engine: a FIFO with O(1) shift and a min-heap of
- * timer deadlines keyed by tunnel (one timer driver for thousands of tunnels, STYLE §1).
+ * Small allocation-light containers for the cores: a FIFO with O(1) shift and a min-heap of
+ * timer deadlines keyed by number (one timer queue for thousands of tunnels or links, STYLE §1).
  */
 
 /** A FIFO queue with amortised O(1) push and shift. */
