@@ -10,6 +10,11 @@ import { err, ok, type Result } from '../base/result.js';
 import { millis, seconds, type Duration } from '../base/time.js';
 import { formatIpv4, parseIpv4, parseIpv4Prefix } from '../aaa/index.js';
 import { parseIpv6Prefix } from '../access/index.js';
+import { randomInt } from 'node:crypto';
+import {
+  DEFAULT_INITIATOR_PROPOSALS, offersFromSuites, parseEspProposal, parseIkeProposal, parseProposalList,
+  type DhGroupNumber, type InitiatorProposals, type Phase1Suite, type Phase2Suite,
+} from '../ipsec/index.js';
 
 /** One configuration problem. `key` is a path like `lac[0].lns` ('' for syntax errors). */
 export interface ConfigError {
@@ -66,6 +71,26 @@ export interface LacConfig {
   readonly redial: boolean;
   /** Client mode: run PPP as the peer on the session and attach it to a local TUN (needs sessions = 1). */
   readonly ppp: LacPppConfig | undefined;
+  /** `ipsec = true`: bring up IKEv1 + transport-mode ESP to the LNS first, L2TP inside it (RFC 3193). */
+  readonly ipsec?: LacIpsecConfig;
+}
+
+/** `[[lac]] ipsec = true`: our IKEv1 initiator towards an L2TP/IPsec server. */
+export interface LacIpsecConfig {
+  readonly psk: string;
+  /** What we offer, in order (from `ike_proposals` / `esp_proposals`, else the built-in offers). */
+  readonly proposals: InitiatorProposals;
+  /** Quick Mode PFS group (from a group in `esp_proposals`); undefined = no PFS. */
+  readonly pfsGroup: DhGroupNumber | undefined;
+  /** ESP in UDP 4500 even without a NAT (strongSwan `forceencaps`). */
+  readonly forceEncapsulation: boolean;
+  /** Our IKE / NAT-T ports (0 = any free port) and the server's. */
+  readonly ikePort: number;
+  readonly nattPort: number;
+  readonly lnsIkePort: number;
+  readonly lnsNattPort: number;
+  /** Open a raw IP-protocol-50 socket for ESP when there is no NAT (needs CAP_NET_RAW). */
+  readonly rawEsp: boolean;
 }
 
 /** `[[lac]] ppp = true`: the dial-out client (src/access AccessClient). */
@@ -119,6 +144,8 @@ export interface DaemonSection {
 export interface IpsecPeerConfig {
   readonly address: string;
   readonly psk: string;
+  /** Android quirk for this client: HMAC-SHA-256 ESP ICV truncated to 96 bits; absent = `[ipsec] sha256_96`. */
+  readonly sha256_96?: boolean;
 }
 
 /** `[ipsec]`: L2TP/IPsec (IKEv1 Main Mode PSK + transport-mode ESP) on the first IPv4 listener. */
@@ -142,6 +169,13 @@ export interface IpsecSection {
   readonly dpdTimeout: Duration;
   /** Delay before the child SA of a flow whose L2TP tunnel closed is deleted. */
   readonly closeGrace: Duration;
+  /** `ike_proposals` / `esp_proposals`; undefined = the built-in policy (DEFAULT_POLICY). */
+  readonly ikeProposals: readonly Phase1Suite[] | undefined;
+  readonly espProposals: readonly Phase2Suite[] | undefined;
+  /** HMAC-SHA-256 ESP ICV truncated to 96 bits for every client (per-peer override in `[[ipsec.peer]]`). */
+  readonly sha256_96: boolean;
+  /** True when the PSK was generated for the no-config default (the banner prints it). */
+  readonly pskGenerated?: boolean;
 }
 
 /** Accepted `log_level` values. */
@@ -224,6 +258,20 @@ const ipv6PrefixCheck: Check<string | undefined> = (v) => {
   const r = parseIpv6Prefix(v);
   return r.ok ? ok(v) : err(r.error);
 };
+/** `ike_proposals` / `esp_proposals`: strongSwan names (src/ipsec/proposal-names.ts), errors name the entry. */
+const ikeProposals: Check<readonly Phase1Suite[] | undefined> = (v) => {
+  if (!Array.isArray(v) || !v.every((x): x is string => typeof x === 'string')) return err('expected an array of strings like "aes256-sha256-modp2048"');
+  const r = parseProposalList(v, parseIkeProposal);
+  return r.ok ? ok(r.value) : err(`entry ${r.error.index + 1}: ${r.error.message}`);
+};
+const espProposals: Check<readonly Phase2Suite[] | undefined> = (v) => {
+  if (!Array.isArray(v) || !v.every((x): x is string => typeof x === 'string')) return err('expected an array of strings like "aes128gcm16" or "aes256-sha1"');
+  const r = parseProposalList(v, parseEspProposal);
+  return r.ok ? ok(r.value) : err(`entry ${r.error.index + 1}: ${r.error.message}`);
+};
+const pskCheck: Check<string | undefined> = (v) =>
+  typeof v !== 'string' ? err('expected a string') : v.length < 8 ? err('a pre-shared key needs at least 8 characters') : ok(v);
+
 const AUTH_NAMES: readonly PppAuthName[] = ['mschapv2', 'chap', 'pap'];
 const authList: Check<readonly PppAuthName[]> = (v) =>
   Array.isArray(v) && v.every((x): x is PppAuthName => typeof x === 'string' && (AUTH_NAMES as readonly string[]).includes(x)) && new Set(v).size === v.length
@@ -245,8 +293,11 @@ const ipFamily4 = (a: string): boolean => isIP(a) === 4;
 /** The keys each table accepts (for unknown-key errors and suggestions). */
 const KEYS = {
   top: ['daemon', 'l2tp', 'listen', 'lac', 'ppp', 'pool', 'users', 'tun', 'ipsec'],
-  ipsec: ['enabled', 'psk', 'peer', 'require_ipsec', 'local_address', 'ike_port', 'natt_port', 'raw_esp', 'ike_lifetime', 'child_lifetime', 'dpd_interval', 'dpd_timeout', 'close_grace'],
-  ipsecPeer: ['address', 'psk'],
+  ipsec: [
+    'enabled', 'psk', 'peer', 'require_ipsec', 'local_address', 'ike_port', 'natt_port', 'raw_esp', 'ike_lifetime', 'child_lifetime',
+    'dpd_interval', 'dpd_timeout', 'close_grace', 'ike_proposals', 'esp_proposals', 'sha256_96',
+  ],
+  ipsecPeer: ['address', 'psk', 'sha256_96'],
   daemon: ['control_socket', 'log_level', 'metrics_listen', 'user'],
   ppp: ['enabled', 'auth', 'mru', 'echo_interval', 'echo_failure', 'dns', 'nbns', 'force_lcp_renegotiation'],
   pool: ['ipv4', 'local_address', 'ipv6_prefix'],
@@ -267,7 +318,10 @@ const KEYS = {
     'data_sequencing',
   ],
   listen: ['address', 'port', 'secret', 'hide_avps', 'allowed_hosts'],
-  lac: ['name', 'lns', 'port', 'local_address', 'secret', 'hide_avps', 'sessions', 'redial', 'ppp', 'username', 'password', 'tun', 'tun_netns'],
+  lac: [
+    'name', 'lns', 'port', 'local_address', 'secret', 'hide_avps', 'sessions', 'redial', 'ppp', 'username', 'password', 'tun', 'tun_netns',
+    'ipsec', 'psk', 'ike_proposals', 'esp_proposals', 'sha256_96', 'force_encapsulation', 'ike_port', 'natt_port', 'lns_ike_port', 'lns_natt_port', 'raw_esp',
+  ],
 } as const;
 
 // ---------------------------------------------------------------------------------------------
@@ -408,6 +462,42 @@ export function parseConfig(source: string): Result<DaemonConfig, readonly Confi
     } else {
       for (const k of ['username', 'password', 'tun', 'tun_netns']) if (k in lt) fail(`${p}${k}`, 'only used with ppp = true');
     }
+    const ipsecKeys = ['psk', 'ike_proposals', 'esp_proposals', 'sha256_96', 'force_encapsulation', 'ike_port', 'natt_port', 'lns_ike_port', 'lns_natt_port', 'raw_esp'];
+    if (field(lt, p, 'ipsec', bool, false)) {
+      if (!('psk' in lt)) fail(`lac[${i}]`, 'ipsec = true needs "psk" (the pre-shared key of the L2TP/IPsec server)');
+      if (c.lns !== '' && !ipFamily4(c.lns)) fail(`${p}lns`, 'ipsec = true needs an IPv4 LNS address');
+      const sha96 = field(lt, p, 'sha256_96', bool, false);
+      const p1 = field(lt, p, 'ike_proposals', ikeProposals, undefined);
+      const p2 = field(lt, p, 'esp_proposals', espProposals, undefined);
+      let proposals: InitiatorProposals = DEFAULT_INITIATOR_PROPOSALS;
+      let pfsGroup: DhGroupNumber | undefined;
+      if (p1 !== undefined || p2 !== undefined || sha96) {
+        const o = offersFromSuites(
+          p1 ?? DEFAULT_INITIATOR_PROPOSALS.phase1.map((x) => ({ encryption: [x.encryption], hash: [x.hash], groups: [x.group] })),
+          p2 ?? DEFAULT_INITIATOR_PROPOSALS.phase2.map((x) => ({ encryption: [x.encryption], integrity: x.integrity ? [x.integrity] : [], pfsGroups: [] })),
+          sha96,
+        );
+        if (o.ok) {
+          proposals = o.value.proposals;
+          pfsGroup = o.value.pfsGroup;
+        } else {
+          fail(`${p}${p2 !== undefined && /ESP|PFS/.test(o.error) ? 'esp_proposals' : 'ike_proposals'}`, o.error);
+        }
+      }
+      (c as { ipsec?: LacIpsecConfig }).ipsec = {
+        psk: field(lt, p, 'psk', pskCheck, undefined) ?? '',
+        proposals,
+        pfsGroup,
+        forceEncapsulation: field(lt, p, 'force_encapsulation', bool, false),
+        ikePort: field(lt, p, 'ike_port', int(0, 65535), 500),
+        nattPort: field(lt, p, 'natt_port', int(0, 65535), 4500),
+        lnsIkePort: field(lt, p, 'lns_ike_port', int(1, 65535), 500),
+        lnsNattPort: field(lt, p, 'lns_natt_port', int(1, 65535), 4500),
+        rawEsp: field(lt, p, 'raw_esp', bool, true),
+      };
+    } else {
+      for (const k of ipsecKeys) if (k in lt) fail(`${p}${k}`, 'only used with ipsec = true');
+    }
     if (c.hideAvps && c.secret === undefined) fail(`${p}hide_avps`, 'needs a secret (hidden AVPs are encrypted with it)');
     if (c.localAddress !== undefined && c.lns !== '' && isIP(c.localAddress) !== isIP(c.lns)) {
       fail(`${p}local_address`, `address family differs from lns (${c.lns})`);
@@ -471,8 +561,6 @@ export function parseConfig(source: string): Result<DaemonConfig, readonly Confi
   const ips = section('ipsec');
   unknownKeys(ips, 'ipsec.', KEYS.ipsec);
   if (doc['ipsec'] !== undefined && field(ips, 'ipsec.', 'enabled', bool, true)) {
-    const pskCheck: Check<string | undefined> = (v) =>
-      typeof v !== 'string' ? err('expected a string') : v.length < 8 ? err('a pre-shared key needs at least 8 characters') : ok(v);
     const peerTables = ((): Table[] => {
       const v = ips['peer'];
       if (v === undefined) return [];
@@ -485,7 +573,12 @@ export function parseConfig(source: string): Result<DaemonConfig, readonly Confi
       unknownKeys(pt, p, KEYS.ipsecPeer);
       if (!('address' in pt)) fail(`ipsec.peer[${i}]`, 'missing key "address"');
       if (!('psk' in pt)) fail(`ipsec.peer[${i}]`, 'missing key "psk"');
-      return { address: field(pt, p, 'address', ipv4Addr, '0.0.0.0'), psk: field(pt, p, 'psk', pskCheck, undefined) ?? '' };
+      const sha96 = field(pt, p, 'sha256_96', bool, false);
+      return {
+        address: field(pt, p, 'address', ipv4Addr, '0.0.0.0'),
+        psk: field(pt, p, 'psk', pskCheck, undefined) ?? '',
+        ...('sha256_96' in pt ? { sha256_96: sha96 } : {}),
+      };
     });
     const psk = field(ips, 'ipsec.', 'psk', pskCheck, undefined);
     if (psk === undefined && peers.length === 0 && !('psk' in ips)) fail('ipsec', 'needs "psk" (or [[ipsec.peer]] entries with their own psk)');
@@ -503,9 +596,31 @@ export function parseConfig(source: string): Result<DaemonConfig, readonly Confi
       dpdInterval: seconds(dpdInterval),
       dpdTimeout: seconds(field(ips, 'ipsec.', 'dpd_timeout', num(1, 3600), 120)),
       closeGrace: seconds(field(ips, 'ipsec.', 'close_grace', num(0, 3600), 5)),
+      ikeProposals: field(ips, 'ipsec.', 'ike_proposals', ikeProposals, undefined),
+      espProposals: field(ips, 'ipsec.', 'esp_proposals', espProposals, undefined),
+      sha256_96: field(ips, 'ipsec.', 'sha256_96', bool, false),
     };
     if (ipsec.ikePort !== 0 && ipsec.ikePort === ipsec.nattPort) fail('ipsec.natt_port', 'must differ from ike_port');
     if (!effectiveListen.some((l) => ipFamily4(l.address))) fail('ipsec', 'needs an IPv4 [[listen]] (IPsec runs on the first IPv4 listener)');
+  }
+
+  // IKE sockets of [ipsec] and of every `ipsec = true` LAC must not collide (same port, overlapping address).
+  {
+    const taken: { who: string; address: string; port: number }[] = [];
+    const ipsecListen = effectiveListen.find((l) => ipFamily4(l.address));
+    if (ipsec && ipsecListen) {
+      taken.push({ who: '[ipsec]', address: ipsecListen.address, port: ipsec.ikePort }, { who: '[ipsec]', address: ipsecListen.address, port: ipsec.nattPort });
+    }
+    lac.forEach((l, i) => {
+      const x = l.ipsec;
+      if (x === undefined) return;
+      const address = l.localAddress ?? '0.0.0.0';
+      for (const [key, port] of [['ike_port', x.ikePort], ['natt_port', x.nattPort]] as const) {
+        const clash = port === 0 ? undefined : taken.find((t) => t.port === port && (t.address === address || t.address === '0.0.0.0' || address === '0.0.0.0'));
+        if (clash) fail(`lac[${i}].${key}`, `UDP port ${port} is already used by ${clash.who} (set ${key} = 0 for any free port)`);
+        taken.push({ who: `lac[${i}]`, address, port });
+      }
+    });
   }
 
   if (errors.length > 0) {
@@ -515,14 +630,24 @@ export function parseConfig(source: string): Result<DaemonConfig, readonly Confi
   return ok({ daemon, l2tp, listen: effectiveListen, lac, access: wanted ? access : undefined, ...(ipsec ? { ipsec } : {}) });
 }
 
+/** A random pre-shared key: 20 characters without look-alikes (about 110 bits), easy to type on a phone. */
+export function generatePsk(pick: (n: number) => number = randomInt): string {
+  const alphabet = 'abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789';
+  let out = '';
+  for (let i = 0; i < 20; i++) out += alphabet[pick(alphabet.length)] ?? 'x';
+  return out;
+}
+
 /**
- * The configuration used when there is no config file: a ready remote-access LNS on 0.0.0.0:1701
- * (pool 100.64.0.0/24, LNS address 100.64.0.1, TUN l2tp0, one generated user printed at start).
+ * The configuration used when there is no config file: a ready L2TP/IPsec remote-access LNS on
+ * 0.0.0.0 (UDP 500/4500/1701 + raw ESP, a generated PSK, L2TP only inside IPsec; pool
+ * 100.64.0.0/24, LNS address 100.64.0.1, TUN l2tp0, one generated user). The banner prints the
+ * PSK and the login.
  */
-export function defaultConfig(): DaemonConfig {
-  const r = parseConfig('[ppp]\n');
-  if (!r.ok) throw new Error('the empty configuration must be valid');
-  return r.value;
+export function defaultConfig(psk: string = generatePsk()): DaemonConfig {
+  const r = parseConfig(`[ppp]\n[ipsec]\npsk = ${JSON.stringify(psk)}\n`);
+  if (!r.ok || r.value.ipsec === undefined) throw new Error('the default configuration must be valid');
+  return { ...r.value, ipsec: { ...r.value.ipsec, pskGenerated: true } };
 }
 
 /** Read and validate a config file. A file that cannot be read is a ConfigError too. */

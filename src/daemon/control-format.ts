@@ -80,6 +80,8 @@ export function formatStatus(s: StatusView): string {
   for (const l of s.lacs) {
     out.push(`LAC ${l.name} -> ${hostPort(l.lns, l.port)}: ${l.state}${l.tunnel !== undefined ? ` (tunnel ${l.tunnel})` : ''}`);
   }
+  if (s.pool !== undefined) out.push(`PPP: ${s.pool.sessions} session(s), pool ${s.pool.inUse} of ${s.pool.capacity} address(es) in use`);
+  if (s.timers !== undefined) out.push(`Timers pending: ${s.timers}`);
   if (s.tunnels.length === 0) out.push('', 'no tunnels');
   for (const t of s.tunnels) {
     out.push('', `TUNNEL[${t.localTunnelId}]:`);

@@ -11,6 +11,7 @@ export type ControlRequest =
   | { readonly cmd: 'show-tunnels' }
   | { readonly cmd: 'show-sessions' }
   | { readonly cmd: 'status' }
+  | { readonly cmd: 'show-ipsec' }
   | { readonly cmd: 'clear-tunnel'; readonly tunnel: number }
   /** `tunnel` omitted = the session id must be unique across tunnels. */
   | { readonly cmd: 'clear-session'; readonly tunnel?: number; readonly session: number };
@@ -70,6 +71,77 @@ export interface StatusView {
   readonly listeners: readonly { readonly address: string; readonly port: number; readonly auth: boolean }[];
   readonly lacs: readonly { readonly name: string; readonly lns: string; readonly port: number; readonly state: string; readonly tunnel?: number }[];
   readonly tunnels: readonly TunnelView[];
+  /** Remote access: PPP sessions terminated here and IPv4 addresses leased out of the pool. */
+  readonly pool?: { readonly sessions: number; readonly inUse: number; readonly capacity: number };
+  /** Driven sans-I/O cores (engines, PPP, redialer) with a timer pending. */
+  readonly timers?: number;
+}
+
+/** One IKE SA of `show ipsec` (ours as responder on the [ipsec] listener, or a LAC's initiator). */
+export interface IkeSaView {
+  readonly role: 'responder' | 'initiator';
+  /** The [[lac]] name for an initiator. */
+  readonly lac?: string;
+  readonly ikeSaId: number;
+  /** `established`, or the Main Mode state of an initiator still negotiating. */
+  readonly state: string;
+  readonly localAddress: string;
+  readonly localPort: number;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  /** The peer's IKE identity (address, FQDN, or hex). */
+  readonly peerId?: string;
+  /** strongSwan-style names: `aes256`, `sha256`, `modp2048`. */
+  readonly encryption?: string;
+  readonly hash?: string;
+  readonly group?: string;
+  readonly lifetimeSeconds?: number;
+  readonly lifetimeLeftSeconds?: number;
+  readonly ageSeconds?: number;
+  /** NAT-T flavour and NAT-D result (RFC 3947). */
+  readonly natT?: string;
+  readonly natLocal?: boolean;
+  readonly natRemote?: boolean;
+}
+
+/** One ESP SA pair of `show ipsec`. */
+export interface EspSaView {
+  readonly role: 'responder' | 'initiator';
+  readonly lac?: string;
+  /** The IPsec flow (`ipsec:1`) the L2TP peer is reached through. */
+  readonly flow: string;
+  readonly ikeSaId: number;
+  /** SPIs as 8 hex digits. */
+  readonly spiIn: string;
+  readonly spiOut: string;
+  /** `aes128-cbc`, `aes256-gcm16`, `3des-cbc`. */
+  readonly encryption: string;
+  /** `hmac-sha1-96`, `hmac-sha256-128`, `hmac-sha256-96`, or `none` (GCM). */
+  readonly integrity: string;
+  /** `udp` (ESP in UDP, RFC 3948) or `raw` (IP protocol 50). */
+  readonly encapsulation: 'udp' | 'raw';
+  readonly localAddress: string;
+  readonly remoteAddress: string;
+  /** NAT-T ports with `udp`. */
+  readonly localPort?: number;
+  readonly remotePort?: number;
+  /** The peer's inner L2TP UDP port. */
+  readonly innerPort: number;
+  readonly tunnels: readonly number[];
+  readonly lifetimeSeconds: number;
+  readonly lifetimeLeftSeconds: number;
+  readonly bytesIn: number;
+  readonly bytesOut: number;
+  readonly packetsIn: number;
+  readonly packetsOut: number;
+  readonly replayDrops: number;
+  readonly authFailures: number;
+}
+
+/** `show ipsec`. */
+export interface IpsecView {
+  readonly ikeSas: readonly IkeSaView[];
+  readonly espSas: readonly EspSaView[];
 }
 
 /** A response line. */
@@ -88,6 +160,7 @@ export function parseControlRequest(v: unknown): Result<ControlRequest, string> 
     case 'show-tunnels':
     case 'show-sessions':
     case 'status':
+    case 'show-ipsec':
       return ok({ cmd: v['cmd'] });
     case 'clear-tunnel':
       return isId(v['tunnel']) ? ok({ cmd: 'clear-tunnel', tunnel: v['tunnel'] }) : err('clear-tunnel needs "tunnel" (0..65535)');

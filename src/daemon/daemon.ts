@@ -468,6 +468,7 @@ export class Daemon {
 
   /** Daemon status for `l2tpctl show status`. */
   status(): StatusView {
+    const pool = this.access?.stats();
     return {
       version: VERSION,
       pid: process.pid,
@@ -481,6 +482,8 @@ export class Daemon {
         ...(l.tunnel !== undefined ? { tunnel: l.tunnel } : {}),
       })),
       tunnels: this.tunnelViews(),
+      ...(pool !== undefined ? { pool: { sessions: pool.sessions, inUse: pool.ipv4InUse, capacity: pool.ipv4Capacity } } : {}),
+      timers: this.timers.pending,
     };
   }
 

@@ -106,6 +106,13 @@ export class TimerDriver {
     return this.entries.size;
   }
 
+  /** The number of driven cores that want a wake-up now (`pollAt()` re-read, not cached). */
+  get pending(): number {
+    let n = 0;
+    for (const e of this.entries.values()) if (e.core.pollAt() !== undefined) n++;
+    return n;
+  }
+
   /** Cancel the host timer and forget every core. */
   close(): void {
     this.closed = true;

@@ -2,7 +2,8 @@
  * One direction of an ESP security association (RFC 4303) in transport mode: encrypt/decrypt,
  * sequence numbers, anti-replay, padding checks and per-SA counters. Ciphers: AES-CBC (RFC 3602)
  * and 3DES-CBC (RFC 2451) with HMAC-SHA1-96 (RFC 2404) / HMAC-SHA2 (RFC 4868), and AES-GCM with a
- * 16-byte ICV and 8-byte IV (RFC 4106). Key objects are created once per SA.
+ * 16-byte ICV and 8-byte IV (RFC 4106); 'hmac-sha256-96' is the old 96-bit truncation of HMAC-SHA-256
+ * some Android peers use. Key objects are created once per SA.
  */
 import { createCipheriv, createDecipheriv, createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
 import { err, ok, type Result } from '../base/result.js';
@@ -13,7 +14,7 @@ import { ReplayWindow } from './replay.js';
 /** ESP encryption transforms we implement. */
 export type EspEncryption = 'aes-cbc' | 'aes-gcm-16' | '3des-cbc';
 /** ESP integrity transforms (none for GCM, which authenticates itself). */
-export type EspIntegrity = 'hmac-sha1-96' | 'hmac-sha256-128' | 'hmac-sha384-192' | 'hmac-sha512-256' | 'none';
+export type EspIntegrity = 'hmac-sha1-96' | 'hmac-sha256-128' | 'hmac-sha256-96' | 'hmac-sha384-192' | 'hmac-sha512-256' | 'none';
 
 /** RFC 4303 §2.6 / RFC 5996-style protocol numbers used as Next Header. */
 export const NEXT_HEADER_UDP = 17;
@@ -63,6 +64,8 @@ export interface EspCounters {
 const INTEG: Record<Exclude<EspIntegrity, 'none'>, { hash: string; icv: number; keyLen: number }> = {
   'hmac-sha1-96': { hash: 'sha1', icv: 12, keyLen: 20 },
   'hmac-sha256-128': { hash: 'sha256', icv: 16, keyLen: 32 },
+  // Pre-RFC 4868 truncation (draft-ietf-ipsec-ciph-sha-256-00) still used by older Android/Linux peers.
+  'hmac-sha256-96': { hash: 'sha256', icv: 12, keyLen: 32 },
   'hmac-sha384-192': { hash: 'sha384', icv: 24, keyLen: 48 },
   'hmac-sha512-256': { hash: 'sha512', icv: 32, keyLen: 64 },
 };

@@ -167,6 +167,8 @@ const P2_ENCR: Record<Phase2Encryption, { id: number; bits?: number; gcm: boolea
 const P2_AUTH: Record<Exclude<EspIntegrity, 'none'>, number> = {
   'hmac-sha1-96': EspAuth.HMAC_SHA1,
   'hmac-sha256-128': EspAuth.HMAC_SHA2_256,
+  // Same transform on the wire; only the ICV length differs (per-peer quirk).
+  'hmac-sha256-96': EspAuth.HMAC_SHA2_256,
   'hmac-sha384-192': EspAuth.HMAC_SHA2_384,
   'hmac-sha512-256': EspAuth.HMAC_SHA2_512,
 };
@@ -174,6 +176,7 @@ const P2_AUTH: Record<Exclude<EspIntegrity, 'none'>, number> = {
 /** The policy that accepts exactly the algorithms we offered (to validate the responder's choice). */
 function policyOf(p: InitiatorProposals, pfs: DhGroupNumber | undefined): IkePolicy {
   const uniq = <T>(xs: readonly T[]): T[] => [...new Set(xs)];
+  const integ = p.phase2.flatMap((o) => (o.integrity ? [o.integrity] : []));
   return {
     phase1: {
       encryption: uniq(p.phase1.map((o) => o.encryption)),
@@ -183,9 +186,10 @@ function policyOf(p: InitiatorProposals, pfs: DhGroupNumber | undefined): IkePol
     },
     phase2: {
       encryption: uniq(p.phase2.map((o) => o.encryption)),
-      integrity: uniq(p.phase2.flatMap((o) => (o.integrity ? [o.integrity] : []))),
+      integrity: uniq(integ.map((i) => (i === 'hmac-sha256-96' ? 'hmac-sha256-128' : i))),
       pfsGroups: pfs === undefined ? [] : [pfs],
       maxLifetimeSeconds: 0x7fffffff,
+      ...(integ.includes('hmac-sha256-96') ? { sha256Truncation: 96 as const } : {}),
     },
   };
 }

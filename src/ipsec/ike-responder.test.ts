@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readRepoFile } from '../../test/lib/repo.js';
 import { IkeResponder, type IkeDatagram, type IkeEvent, type IkeResponderConfig } from './ike-responder.js';
-import { TestInitiator, type TestInitiatorOptions } from './test-initiator.js';
+import { TestInitiator, type TestInitiatorOptions } from '../../test/lib/ike-test-initiator.js';
 import { EspSa } from './esp.js';
 import { MAIN_MODE_TABLE, QUICK_MODE_TABLE } from './fsm.js';
 import { instant, millis, seconds, type Instant } from '../base/time.js';

@@ -107,6 +107,8 @@ export interface IkeResponderConfig {
   /** RFC 2409 §5.4: in Main Mode the PSK can only be chosen by the peer's address. */
   readonly psk: (remote: Endpoint, local: Endpoint) => Uint8Array | undefined;
   readonly policy?: IkePolicy;
+  /** A per-peer policy (by the peer's IKE endpoint), e.g. the Android SHA-256/96 quirk; undefined = `policy`. */
+  readonly policyFor?: (remote: Endpoint) => IkePolicy | undefined;
   /** Our IDir; defaults to ID_IPV4_ADDR/ID_IPV6_ADDR of the local address. */
   readonly localId?: IkeIdentity;
   /** RFC 3948 NAT-T port (4500). */
@@ -345,7 +347,7 @@ export class IkeResponder implements Timed {
 
   private handleMm1(now: Instant, d: IkeDatagram, data: Uint8Array, h: IsakmpHeader, ps: readonly IkePayload[], key: string): void {
     const sa = ps.find((p): p is SaPayload => p.kind === 'sa');
-    const choice = sa ? selectPhase1(sa, this.policy) : undefined;
+    const choice = sa ? selectPhase1(sa, this.config.policyFor?.(d.remote) ?? this.policy) : undefined;
     if (!sa || !choice) {
       this.sendClearNotify(d, h.icookie, NotifyType.NO_PROPOSAL_CHOSEN);
       this.fail(undefined, d.remote, 'no-proposal', NotifyType.NO_PROPOSAL_CHOSEN);
@@ -587,7 +589,7 @@ export class IkeResponder implements Timed {
       return;
     }
     const natDetected = sa.localBehindNat || sa.remoteBehindNat;
-    const choice = selectPhase2(saP, this.policy, { detected: natDetected, negotiated: sa.natt !== 'none' });
+    const choice = selectPhase2(saP, this.config.policyFor?.(sa.remote) ?? this.policy, { detected: natDetected, negotiated: sa.natt !== 'none' });
     if (!choice || (choice.pfsGroup !== undefined && (!ke || ke.kind !== 'ke'))) {
       this.qmFire(ex, 'no-proposal');
       this.sendNotify(sa, NotifyType.NO_PROPOSAL_CHOSEN, ProtocolId.ESP, saP.proposals[0]?.spi ?? new Uint8Array(0));

@@ -18,7 +18,16 @@ export {
   type DeleteReason,
   type FailReason,
 } from './ike-responder.js';
-export { DEFAULT_POLICY, type IkePolicy, type Phase1Encryption, type Phase2Encryption, type EspEncapsulation } from './proposals.js';
+export { DEFAULT_POLICY, type IkePolicy, type Phase1Encryption, type Phase2Encryption, type Phase1Suite, type Phase2Suite, type EspEncapsulation } from './proposals.js';
+export {
+  parseIkeProposal,
+  parseEspProposal,
+  parseProposalList,
+  policyFromSuites,
+  offersFromSuites,
+  DEFAULT_IKE_PROPOSAL_NAMES,
+  DEFAULT_ESP_PROPOSAL_NAMES,
+} from './proposal-names.js';
 export {
   EspSa,
   NEXT_HEADER_UDP,
@@ -32,6 +41,7 @@ export {
 } from './esp.js';
 export { ReplayWindow, type ReplayVerdict } from './replay.js';
 export type { Endpoint } from './addr.js';
+export type { DhGroupNumber } from './dh.js';
 export type { MainModeState, QuickModeState } from './fsm.js';
 export {
   IkeInitiator,

@@ -67,6 +67,8 @@ export interface EspSaInfo {
   readonly outboundSpi: number;
   readonly ikeSaId: number;
   readonly encryption: EspEncryption;
+  /** Cipher key size in bits (128/256 for AES, 192 for 3DES). */
+  readonly keyBits: number;
   readonly integrity: EspIntegrity;
   readonly encapsulation: EspEncapsulation;
   readonly lifetimeSeconds: number;
@@ -124,6 +126,7 @@ interface Pair {
   readonly ikeSaId: number;
   readonly createdAt: Instant;
   readonly lifetimeSeconds: number;
+  readonly keyBits: number;
 }
 
 interface Flow {
@@ -413,6 +416,7 @@ export class IpsecL2tpGate implements L2tpEngineApi, Timed {
         outboundSpi: p.outbound.spi,
         ikeSaId: p.ikeSaId,
         encryption: p.inbound.encryption,
+        keyBits: p.keyBits,
         integrity: p.inbound.integrity,
         encapsulation: f.encapsulation,
         lifetimeSeconds: p.lifetimeSeconds,
@@ -469,6 +473,8 @@ export class IpsecL2tpGate implements L2tpEngineApi, Timed {
           ikeSaId: e.ikeSaId,
           createdAt: now,
           lifetimeSeconds: e.lifetimeSeconds,
+          // RFC 4106 §8.1: a GCM key carries a 4-byte salt after the AES key.
+          keyBits: (e.inbound.encryptionKey.length - (e.inbound.encryption === 'aes-gcm-16' ? 4 : 0)) * 8,
         };
         flow.pairs.push(pair);
         this.bySpi.set(e.inbound.spi, { flow, pair });

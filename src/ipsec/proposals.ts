@@ -16,6 +16,21 @@ export type Phase1Encryption = 'aes128' | 'aes256' | '3des';
 /** Phase-2 cipher names in policy. */
 export type Phase2Encryption = 'aes128-cbc' | 'aes256-cbc' | 'aes128-gcm16' | 'aes256-gcm16' | '3des-cbc';
 
+/** One accepted phase-1 suite: any combination of its members (strongSwan `aes256-sha256-modp2048`). */
+export interface Phase1Suite {
+  readonly encryption: readonly Phase1Encryption[];
+  readonly hash: readonly IkeHashName[];
+  readonly groups: readonly DhGroupNumber[];
+}
+
+/** One accepted ESP suite (strongSwan `aes128-sha1`, `aes256gcm16-modp2048`); integrity is empty for GCM-only suites. */
+export interface Phase2Suite {
+  readonly encryption: readonly Phase2Encryption[];
+  readonly integrity: readonly Exclude<EspIntegrity, 'none'>[];
+  /** PFS groups; a Quick Mode without KE is accepted by every suite. */
+  readonly pfsGroups: readonly DhGroupNumber[];
+}
+
 /** What the responder accepts. */
 export interface IkePolicy {
   readonly phase1: {
@@ -24,6 +39,8 @@ export interface IkePolicy {
     readonly groups: readonly DhGroupNumber[];
     /** Upper bound on the IKE SA lifetime in seconds (the proposal's value is used if smaller). */
     readonly maxLifetimeSeconds: number;
+    /** When present, a transform must also fit one of these suites (config `ike_proposals`). */
+    readonly suites?: readonly Phase1Suite[];
   };
   readonly phase2: {
     readonly encryption: readonly Phase2Encryption[];
@@ -31,6 +48,13 @@ export interface IkePolicy {
     /** PFS groups accepted in Quick Mode; a proposal without a group is always accepted. */
     readonly pfsGroups: readonly DhGroupNumber[];
     readonly maxLifetimeSeconds: number;
+    /** When present, a transform must also fit one of these suites (config `esp_proposals`). */
+    readonly suites?: readonly Phase2Suite[];
+    /**
+     * ICV length of HMAC-SHA-256 (transform auth 5): 128 bits (RFC 4868, default) or 96 bits, the
+     * pre-RFC truncation older Android/Linux peers use (strongSwan `sha256_96`).
+     */
+    readonly sha256Truncation?: 96 | 128;
   };
 }
 
@@ -96,6 +120,9 @@ export function selectPhase1(sa: SaPayload, policy: IkePolicy): Phase1Choice | u
       if (!h || !policy.phase1.hash.includes(h)) continue;
       if (m.get(Ike1Attr.AUTHENTICATION_METHOD) !== Ike1Auth.PSK) continue;
       if (!isSupportedGroup(g) || !policy.phase1.groups.includes(g)) continue;
+      const suites = policy.phase1.suites;
+      const name = p1Name(cipher);
+      if (suites && !suites.some((x) => x.encryption.includes(name) && x.hash.includes(h) && x.groups.includes(g))) continue;
       const life = lifetimeSeconds(t, Ike1Attr.LIFE_TYPE, Ike1Attr.LIFE_DURATION) ?? 28800;
       return { proposal: p, transform: t, cipher, hash: h, group: g, lifetimeSeconds: Math.min(life, policy.phase1.maxLifetimeSeconds) };
     }
@@ -169,6 +196,11 @@ export function selectPhase2(sa: SaPayload, policy: IkePolicy, nat: { readonly d
       if (udp ? !nat.negotiated : nat.detected) continue;
       const g = m.get(Ipsec2Attr.GROUP_DESCRIPTION);
       if (g !== undefined && (!isSupportedGroup(g) || !policy.phase2.pfsGroups.includes(g))) continue;
+      const suites = policy.phase2.suites;
+      const integ = integrity;
+      if (suites && !suites.some((x) => x.encryption.includes(e.name) && (integ === 'none' || x.integrity.includes(integ)) && (g === undefined || (x.pfsGroups as readonly number[]).includes(g)))) continue;
+      // The 96-bit SHA-256 quirk is a per-peer interpretation of the same transform (auth 5).
+      if (integrity === 'hmac-sha256-128' && policy.phase2.sha256Truncation === 96) integrity = 'hmac-sha256-96';
       const life = lifetimeSeconds(t, Ipsec2Attr.SA_LIFE_TYPE, Ipsec2Attr.SA_LIFE_DURATION) ?? 28800;
       return {
         proposal: p,

@@ -27,6 +27,8 @@ export interface L2tpdLac {
   readonly hideAvps?: boolean;
   readonly sessions?: number;
   readonly redial?: boolean;
+  /** Client mode (`ppp = true`): our PPP credentials and local TUN (sessions must be 1). */
+  readonly ppp?: { readonly username: string; readonly password: string; readonly tun?: string; readonly tunNetns?: string };
 }
 
 /** Options for {@link startL2tpd}. */
@@ -106,7 +108,13 @@ export function renderL2tpdConfig(o: L2tpdOptions, socket: string): string {
     if (l.localAddress !== undefined) out.push(`local_address = ${q(l.localAddress)}`);
     if (l.secret !== undefined) out.push(`secret = ${q(l.secret)}`);
     if (l.hideAvps !== undefined) out.push(`hide_avps = ${String(l.hideAvps)}`);
-    out.push(`sessions = ${l.sessions ?? 1}`, `redial = ${String(l.redial ?? false)}`, '');
+    out.push(`sessions = ${l.sessions ?? 1}`, `redial = ${String(l.redial ?? false)}`);
+    if (l.ppp !== undefined) {
+      out.push('ppp = true', `username = ${q(l.ppp.username)}`, `password = ${q(l.ppp.password)}`);
+      if (l.ppp.tun !== undefined) out.push(`tun = ${q(l.ppp.tun)}`);
+      if (l.ppp.tunNetns !== undefined) out.push(`tun_netns = ${q(l.ppp.tunNetns)}`);
+    }
+    out.push('');
   }
   return out.join('\n');
 }

@@ -14,8 +14,9 @@
 #   LIFETIMES    IKE/CHILD, e.g. 120s/40s (default 8h/1h); margintime = CHILD/3
 #   REMOTEID     rightid (default %any); LOCALID leftid (default the local address)
 #   RPORT        rightprotoport port (default 1701)
-#   AUTH, USER, PASS, SECRET, COUNT, POOL, DNS, TARGET, PINGS: as l2tp-client.sh
-#                (AUTH default mschapv2)
+#   AUTH, USER, PASS, SECRET, COUNT, POOL, DNS, TARGET, PINGS, SYNC, SYNC_TMO:
+#                as l2tp-client.sh (AUTH default mschapv2; its SYNC: lines are
+#                printed as they come)
 # Checks: IKE + CHILD SA INSTALLED and an ESP state in the kernel, the l2tp-client
 # cycles pass, the kernel ESP SA packet counters grew (L2TP went through ESP),
 # FORCEENCAPS=yes really gave ESP-in-UDP. The xfrm states (with keys) are printed
@@ -70,6 +71,7 @@ charon {
   }
 }
 CONF
+: > /run/charon.log   # one log per run (several runs may share a boot: l2tp-ipsec-matrix.sh)
 ipsec start > /run/ipsec-start.log 2>&1
 wait_for 30 sh -c 'ipsec statusall 2>/dev/null | grep -q "l2tp:"'
 T0=$(now)
@@ -85,7 +87,12 @@ why=""
 if [ $RC = 0 ]; then
   [ "$FORCEENCAPS" = yes ] && [ "$ENCAP" != udp4500 ] && why="$why forceencaps-but-raw-esp"
   C0=$(espcount)
-  bash /mnt/guest/l2tp-client.sh > /run/l2tp-client.out 2>&1
+  if [ "${SYNC:-no}" = yes ]; then
+    # the host waits for the client's SYNC lines: pass them through as they come
+    bash /mnt/guest/l2tp-client.sh 2>&1 | tee /run/l2tp-client.out | grep --line-buffered '^SYNC:'
+  else
+    bash /mnt/guest/l2tp-client.sh > /run/l2tp-client.out 2>&1
+  fi
   sed 's/^/  | /' /run/l2tp-client.out
   C1=$(espcount)
   echo "=== ESP packets counted by the kernel SAs: before PPP $C0, after $C1"
@@ -97,6 +104,8 @@ else
   tail -40 /run/charon.log | sed 's/^/    charon: /'
 fi
 ipsec down l2tp >/dev/null 2>&1; ipsec stop >/dev/null 2>&1
+# strongSwan's whole log for the host (debugging from the run's output directory)
+[ -w /mnt/out ] && cp /run/charon.log "/mnt/out/charon-$TAG.log" 2>/dev/null
 SEL=$(grep -o 'selected proposal: IKE:[^ ]*' /run/charon.log | head -1 | sed 's/.*IKE://')
 SELC=$(grep -o 'selected proposal: ESP:[^ ]*' /run/charon.log | head -1 | sed 's/.*ESP://')
 INFO="server=$SERVER ike=${SEL:-none} esp=${SELC:-none} encap=$ENCAP auth=$AUTH $(grep -o 'cycles=[0-9/]*' /run/l2tp-client.out 2>/dev/null)"

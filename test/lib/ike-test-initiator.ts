@@ -4,18 +4,18 @@
  * schedule and checks every response, so a two-party run cross-checks the responder.
  */
 import assert from 'node:assert/strict';
-import { attr, encodeIsakmp, encodePayloadChain, parseIsakmp } from '../wire/ike/codec.js';
-import { DOI_IPSEC, EncapMode, ExchangeType, IdType, Ike1Attr, Ipsec2Attr, KEY_IKE, NotifyType, PayloadType, ProtocolId, SIT_IDENTITY_ONLY, VendorIds } from '../wire/ike/constants.js';
-import type { IkePayload, SaAttribute } from '../wire/ike/types.js';
-import { classifyUdp4500, frameIkeFor4500 } from '../wire/esp/codec.js';
-import type { RandomSource } from '../base/random.js';
-import { ipToBytes, type Endpoint } from './addr.js';
-import { generateDh, type DhGroupNumber, type DhKeyPair } from './dh.js';
-import { chainWithHash, ikeCipher, natDHash, openBody, sealMessage, type IkeCipher } from './ike-crypto.js';
+import { attr, encodeIsakmp, encodePayloadChain, parseIsakmp } from '../../src/wire/ike/codec.js';
+import { DOI_IPSEC, EncapMode, ExchangeType, IdType, Ike1Attr, Ipsec2Attr, KEY_IKE, NotifyType, PayloadType, ProtocolId, SIT_IDENTITY_ONLY, VendorIds } from '../../src/wire/ike/constants.js';
+import type { IkePayload, SaAttribute } from '../../src/wire/ike/types.js';
+import { classifyUdp4500, frameIkeFor4500 } from '../../src/wire/esp/codec.js';
+import type { RandomSource } from '../../src/base/random.js';
+import { ipToBytes, type Endpoint } from '../../src/ipsec/addr.js';
+import { generateDh, type DhGroupNumber, type DhKeyPair } from '../../src/ipsec/dh.js';
+import { chainWithHash, ikeCipher, natDHash, openBody, sealMessage, type IkeCipher } from '../../src/ipsec/ike-crypto.js';
 import {
   deriveSkeyids, encryptionKey, hashI, hashR, keymat, phase1Iv, phase2Iv, qmHash1, qmHash2, qmHash3, skeyidPsk, type IkeHashName, type SkeyidSet,
-} from './keys.js';
-import { encryptionKeymatLength, integrityKeyLength, type EspEncryption, type EspIntegrity, type EspSaParams } from './esp.js';
+} from '../../src/ipsec/keys.js';
+import { encryptionKeymatLength, integrityKeyLength, type EspEncryption, type EspIntegrity, type EspSaParams } from '../../src/ipsec/esp.js';
 
 /** What the scripted initiator proposes and how it presents itself. */
 export interface TestInitiatorOptions {
