@@ -5,13 +5,14 @@
  * child process (bench/lib/ppp-load-child.ts) inside a namespace, and the 203.0.113.0/24 "server"
  * namespace behind the LNS's TUN. Every process is killed by PID, bounded in lifetime.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
-import { execFile } from 'node:child_process';
+import { repoRoot, tail, waitUntil } from '../../test/interop/lib/host.js';
+import { spawnIn, type ManagedProcess } from '../../test/interop/lib/process.js';
 
 /** The remote-access LNS configuration. */
 export interface AccessLnsConfig {
@@ -248,6 +249,49 @@ export async function startLoadChild(ns: string | undefined, lifetimeMs: number,
       const t = setTimeout(() => child.kill('SIGKILL'), graceMs);
       await exitP;
       clearTimeout(t);
+    },
+  };
+}
+
+/** A running l2tpd remote-access LNS. */
+export interface AccessLnsDaemon {
+  readonly proc: ManagedProcess;
+  readonly socket: string;
+  /** Last lines of its output. */
+  logTail(n?: number): string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Write `cfg` (its `socket` is used) under `dir` and start `node bin/l2tpd.js` in namespace `ns`;
+ * resolves once the control socket answers.
+ */
+export async function startAccessLns(ns: string, dir: string, cfg: AccessLnsConfig, lifetimeMs: number): Promise<AccessLnsDaemon> {
+  const root = repoRoot();
+  const config = join(dir, 'l2tpd.toml');
+  writeFileSync(config, renderAccessConfig(cfg));
+  const proc = spawnIn(ns, process.execPath, [join(root, 'bin', 'l2tpd.js'), '--config', config, '--socket', cfg.socket], {
+    name: 'l2tpd (LNS)',
+    lifetimeMs,
+    logFile: join(dir, 'l2tpd.log'),
+    cwd: root,
+  });
+  const logTail = (n = 30): string => tail(proc.output(), n);
+  await waitUntil(
+    'l2tpd control socket',
+    async () => {
+      if (!proc.running()) throw new Error(`l2tpd exited at start:\n${logTail()}`);
+      return (await controlRequest(cfg.socket, { cmd: 'ping' }, 2000).catch(() => undefined)) === 'pong' ? true : undefined;
+    },
+    20_000,
+    logTail,
+  );
+  return {
+    proc,
+    socket: cfg.socket,
+    logTail,
+    stop: async () => {
+      await proc.stop(5000);
     },
   };
 }

@@ -141,6 +141,8 @@ export class PppLoad {
   private readonly established = new Set<number>();
   private drainQueued = false;
   private settled: (() => void) | undefined;
+  /** Called once per call of the running `dial` when it comes up or fails. */
+  private onSettle: ((c: Call) => void) | undefined;
   /** Clients that reported `down`. */
   downCount = 0;
 
@@ -245,8 +247,6 @@ export class PppLoad {
       failures,
     };
   }
-
-  private onSettle: ((c: Call) => void) | undefined;
 
   /** Open session `i` on `tunnel` with a PPP client. */
   private start(i: number, tunnel: TunnelId, cred: { readonly username: string; readonly password: string }): boolean {

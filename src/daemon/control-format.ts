@@ -1,8 +1,8 @@
 /**
- * Human output of l2tpctl: aligned tables for `show tunnels|sessions`, and a Yamaha
+ * Human output of l2tpctl: aligned tables for `show tunnels|sessions|ipsec`, and a Yamaha
  * "show status l2tp"-like block per tunnel for `show status`.
  */
-import type { SessionView, StatusView, TunnelView } from './control-protocol.js';
+import type { IpsecView, SessionView, StatusView, TunnelView } from './control-protocol.js';
 
 /** Align rows into columns (two spaces apart); the first row is the header. */
 export function table(rows: readonly (readonly string[])[]): string {
@@ -112,6 +112,55 @@ export function formatStatus(s: StatusView): string {
           .join('\n'),
       );
     }
+  }
+  return out.join('\n');
+}
+
+/** `l2tpctl show ipsec`: IKE SAs, then ESP SA pairs with counters. */
+export function formatIpsec(v: IpsecView): string {
+  const out: string[] = [];
+  if (v.ikeSas.length === 0) out.push('no IKE SAs');
+  else {
+    const rows = [['IKE-SA', 'ROLE', 'PEER', 'LOCAL', 'STATE', 'ALGORITHMS', 'NAT-T', 'NAT', 'LIFETIME-LEFT']];
+    for (const s of v.ikeSas) {
+      const nat = s.natLocal === undefined ? '-' : s.natLocal && s.natRemote === true ? 'both' : s.natLocal ? 'local' : s.natRemote === true ? 'remote' : 'none';
+      rows.push([
+        String(s.ikeSaId),
+        s.lac !== undefined ? `lac ${s.lac}` : s.role,
+        `${hostPort(s.remoteAddress, s.remotePort)}${s.peerId !== undefined && s.peerId !== s.remoteAddress ? ` (${s.peerId})` : ''}`,
+        hostPort(s.localAddress, s.localPort),
+        s.state,
+        s.encryption !== undefined ? `${s.encryption}-${s.hash ?? '?'}-${s.group ?? '?'}` : '-',
+        s.natT ?? '-',
+        nat,
+        formatUptime(s.lifetimeLeftSeconds),
+      ]);
+    }
+    out.push(table(rows));
+  }
+  out.push('');
+  if (v.espSas.length === 0) out.push('no ESP SAs');
+  else {
+    const rows = [['FLOW', 'ROLE', 'SPI-IN', 'SPI-OUT', 'ALGORITHMS', 'ENCAP', 'TUNNELS', 'IN PKTS/BYTES', 'OUT PKTS/BYTES', 'LIFETIME-LEFT']];
+    for (const e of v.espSas) {
+      const encap =
+        e.encapsulation === 'udp'
+          ? `udp ${hostPort(e.localAddress, e.localPort ?? 0)} <-> ${hostPort(e.remoteAddress, e.remotePort ?? 0)}`
+          : `raw ${e.localAddress} <-> ${e.remoteAddress}`;
+      rows.push([
+        e.flow,
+        e.lac !== undefined ? `lac ${e.lac}` : e.role,
+        e.spiIn,
+        e.spiOut,
+        e.integrity === 'none' ? e.encryption : `${e.encryption}/${e.integrity}`,
+        encap,
+        e.tunnels.join(',') || '-',
+        `${e.packetsIn}/${e.bytesIn}`,
+        `${e.packetsOut}/${e.bytesOut}`,
+        formatUptime(e.lifetimeLeftSeconds),
+      ]);
+    }
+    out.push(table(rows));
   }
   return out.join('\n');
 }

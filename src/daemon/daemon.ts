@@ -14,9 +14,10 @@ import { cryptoRandom } from '../io/random.js';
 import { TimerDriver } from '../io/timer-driver.js';
 import { UdpEndpoint, formatHostPort, ipFamily } from '../io/udp-endpoint.js';
 import type { IpsecL2tp } from '../io/ipsec-transport.js';
-import { openIpsecListener } from './ipsec-shell.js';
+import { ipsecView, openIpsecListener, openLacIpsec, type LacIpsec } from './ipsec-shell.js';
+import type { IpsecGateEvent } from '../ipsec/index.js';
 import type { DaemonConfig, LacConfig, ListenConfig, TunnelDefaults } from './config.js';
-import type { ControlRequest, ControlResponse, SessionView, StatusView, TunnelView } from './control-protocol.js';
+import type { ControlRequest, ControlResponse, IpsecView, SessionView, StatusView, TunnelView } from './control-protocol.js';
 import { startControlServer, stopControlServer } from './control-socket.js';
 import { logEvent } from './event-log.js';
 import type { Logger } from './logger.js';
@@ -72,6 +73,9 @@ interface Lac {
   backoff: Duration;
   /** Client mode (`ppp = true`): PPP peer + local TUN. */
   readonly ppp: LacPppClient | undefined;
+  /** `ipsec = true`: our IKE initiator and its sockets; the tunnel runs in flow `via`. */
+  readonly ipsec: LacIpsec | undefined;
+  via: string | undefined;
 }
 
 /** Build TunnelSettings from `[l2tp]` defaults plus one section's secret/hide/allowed hosts. */
@@ -199,8 +203,27 @@ export class Daemon {
       const family = ipFamily(lc.lns);
       let endpoint: UdpEndpoint;
       let owns = false;
-      // Share the first listener's socket (source port 1701, §8.1) when the family (and bind address) fits.
-      if (
+      let ipsec: LacIpsec | undefined;
+      const holder: { lac?: Lac } = {};
+      if (lc.ipsec !== undefined) {
+        // RFC 3193: IKE + ESP to the LNS first; L2TP only inside the ESP SA (own sockets and engine).
+        const engine = this.options.createEngine(
+          { acceptTunnels: false, accept: settings, acceptIncomingCalls: true, acceptOutgoingCalls: true },
+          this.random,
+        );
+        ipsec = await openLacIpsec({
+          lac: lc, ipsec: lc.ipsec, engine, log: this.log, clock: this.clock, timers: this.timers, random: this.random,
+          onL2tpEvent: (e, ep) => {
+            this.onEvent(e, ep);
+          },
+          onIpsecEvent: (e) => {
+            if (holder.lac !== undefined) this.onLacIpsecEvent(holder.lac, e);
+          },
+        });
+        endpoint = ipsec.io.endpoint;
+        this.endpoints.push(endpoint);
+        owns = true;
+      } else if (
         first !== undefined &&
         first.endpoint.family === family &&
         (lc.localAddress === undefined || lc.localAddress === first.config.address)
@@ -218,8 +241,10 @@ export class Daemon {
         lc.ppp === undefined
           ? undefined
           : await LacPppClient.open({ name: lc.name, config: lc.ppp, log: this.log, clock: this.clock, random: this.random, timers: this.timers });
-      this.lacs.push({
+      const lac: Lac = {
         ppp,
+        ipsec,
+        via: undefined,
         config: lc,
         endpoint,
         ownsEndpoint: owns,
@@ -228,7 +253,9 @@ export class Daemon {
         tunnel: undefined,
         redialAt: undefined,
         backoff: this.options.redialInitial ?? seconds(1),
-      });
+      };
+      holder.lac = lac;
+      this.lacs.push(lac);
     }
     this.timers.add(this.redialer);
 
@@ -296,7 +323,7 @@ export class Daemon {
       parts.push(`LNS on ${l.endpoint.label} (${hosts}, ${auth})`);
     }
     for (const l of this.lacs) {
-      parts.push(`LAC ${l.config.name} -> ${formatHostPort(l.config.lns, l.config.port)} via ${l.endpoint.label} (${l.config.sessions} session(s)${l.config.redial ? ', redial' : ''})`);
+      parts.push(`LAC ${l.config.name} -> ${formatHostPort(l.config.lns, l.config.port)} via ${l.endpoint.label} (${l.config.sessions} session(s)${l.config.redial ? ', redial' : ''}${l.ipsec !== undefined ? ', L2TP/IPsec' : ''})`);
     }
     const mode = this.listeners.length > 0 && this.lacs.length > 0 ? 'LNS+LAC' : this.lacs.length > 0 ? 'LAC' : this.listeners.length > 0 ? 'LNS' : 'idle';
     this.log.info(
@@ -312,25 +339,55 @@ export class Daemon {
         `PPP: TUN ${a.tunName}, pool ${ac.ipv4Pool}, LNS address ${ac.localAddress}${ac.ipv6Prefix !== undefined ? `, IPv6 ${ac.ipv6Prefix} (/64 per session)` : ''}, auth ${ac.auth.join(',') || 'none'}`,
       );
       const g = a.generated;
-      if (g !== undefined) {
-        const port = this.listeners[0]?.endpoint.local.port ?? 1701;
-        this.log.warn(
-          { username: g.username, password: g.password },
-          `No users file: generated login "${g.username}" / "${g.password}". To connect, point any L2TP client ` +
-            `(xl2tpd + pppd, NetworkManager-l2tp with IPsec off, RouterOS, Yamaha RTX "l2tp" without IPsec) at UDP ` +
-            `port ${port} of this host with that user and password (auth ${ac.auth.join('/')}); it gets an address from ` +
-            `${ac.ipv4Pool} and reaches this host at ${ac.localAddress}. To reach beyond it, enable forwarding ` +
-            `(sysctl net.ipv4.ip_forward=1) and NAT the pool. Set [users] file = "..." for real accounts. ` +
-            `WARNING: there is no IPsec yet: L2TP and PPP travel unencrypted (PAP sends the password in clear), and ` +
-            `Windows/macOS/iOS/Android built-in clients insist on L2TP/IPsec and will not connect.`,
-        );
-      }
+      if (g !== undefined) this.connectHelp(g, ac.auth, ac.ipv4Pool, ac.localAddress);
     }
+  }
+
+  /** The "how to connect" lines for a generated login (and, with IPsec, the PSK). */
+  private connectHelp(g: { readonly username: string; readonly password: string }, auth: readonly string[], pool: string, local: string): void {
+    const port = this.listeners[0]?.endpoint.local.port ?? 1701;
+    const ips = this.options.config.ipsec;
+    const io = this.ipsec;
+    const psk = ips?.psk;
+    const login = `login "${g.username}" / password "${g.password}"`;
+    const after =
+      `The client gets an address from ${pool} and reaches this host at ${local}; to reach beyond it enable forwarding ` +
+      `(sysctl net.ipv4.ip_forward=1) and NAT the pool. Set [users] file = "..." for real accounts.`;
+    if (io !== undefined && ips !== undefined && psk !== undefined) {
+      const generated = ips.pskGenerated === true ? 'generated ' : '';
+      this.log.warn(
+        { username: g.username, password: g.password, ...(ips.pskGenerated === true ? { psk } : {}) },
+        `No users file: generated ${login}${ips.pskGenerated === true ? `, ${generated}IPsec pre-shared key "${psk}"` : ''}.`,
+      );
+      this.log.warn(
+        `To connect: add a VPN of type "L2TP/IPsec PSK" (Android up to 11; Android 12+ dropped it), "L2TP" (iOS), ` +
+          `"L2TP over IPsec" (macOS) or "L2TP/IPsec with pre-shared key" (Windows) with this host's address ` +
+          `(${io.local.address === '0.0.0.0' ? 'as clients reach it' : io.local.address}), the pre-shared key and that login (${auth.join('/') || 'no auth'}). ` +
+          `Open UDP ${io.local.ikePort} and ${io.local.nattPort}${io.rawEsp ? ' (and IP protocol 50 for clients not behind a NAT)' : ''} to this host. ` +
+          `Windows needs the registry value AssumeUDPEncapsulationContextOnSendRule = 2 (DWORD under ` +
+          `HKLM\\SYSTEM\\CurrentControlSet\\Services\\PolicyAgent, then reboot) only when this server is behind a NAT. ` +
+          `${ips.requireIpsec ? `L2TP outside IPsec is refused ([ipsec] require_ipsec = false allows it on UDP ${port}). ` : ''}${after}`,
+      );
+      return;
+    }
+    this.log.warn(
+      { username: g.username, password: g.password },
+      `No users file: generated ${login}. To connect, point any L2TP client ` +
+        `(xl2tpd + pppd, NetworkManager-l2tp with IPsec off, RouterOS, Yamaha RTX "l2tp" without IPsec) at UDP ` +
+        `port ${port} of this host with that login (auth ${auth.join('/')}). ${after} ` +
+        `WARNING: IPsec is off ([ipsec] psk = "..." turns it on): L2TP and PPP travel unencrypted, and ` +
+        `Windows/macOS/iOS/Android built-in clients insist on L2TP/IPsec and will not connect.`,
+    );
   }
 
   /** The bound listeners (address/port), in config order. */
   get listenerAddresses(): readonly { readonly address: string; readonly port: number }[] {
     return this.listeners.map((l) => l.endpoint.local);
+  }
+
+  /** The [ipsec] listener's local address and bound IKE / NAT-T ports, if any. */
+  get ipsecListener(): { readonly address: string; readonly ikePort: number; readonly nattPort: number } | undefined {
+    return this.ipsec?.local;
   }
 
   /** The port the metrics server is bound to, if any. */
@@ -372,6 +429,8 @@ export class Daemon {
     lac.tunnel = undefined;
     if (this.stopping || !lac.config.redial) {
       lac.state = 'stopped';
+      // Tunnel closed for good: delete the IKE SA too (the gate already deletes the ESP SA).
+      if (!this.stopping) this.closeLacIpsec(lac);
       return;
     }
     lac.state = 'waiting-redial';
@@ -385,9 +444,87 @@ export class Daemon {
     if (this.stopping) return;
     const family = ipFamily(lac.config.lns) ?? 4;
     lac.state = 'connecting';
+    const x = lac.ipsec;
+    if (x !== undefined) {
+      // RFC 3193 §4: the ESP SA first; the tunnel opens on `flow-up` (or now, if the flow is still up).
+      if (lac.via !== undefined && x.io.gate.peerFor(lac.via) !== undefined) {
+        this.openLacTunnel(lac);
+        return;
+      }
+      lac.endpoint.run((now) => {
+        if (x.initiator.state === 'established') x.initiator.startChild(now);
+        else x.initiator.connect(now);
+        x.io.gate.flushIke(now);
+      });
+      return;
+    }
     lac.tunnel = lac.endpoint.run((now, engine) =>
       engine.openTunnel(now, { address: lac.config.lns, port: lac.config.port, family }, lac.settings),
     );
+  }
+
+  /** Open the LAC's tunnel through its IPsec flow (inner UDP to the LNS's L2TP port). */
+  private openLacTunnel(lac: Lac): void {
+    const x = lac.ipsec;
+    const peer = x !== undefined && lac.via !== undefined ? x.io.gate.peerFor(lac.via, lac.config.port) : undefined;
+    if (this.stopping || peer === undefined || lac.state !== 'connecting' || lac.tunnel !== undefined) return;
+    lac.tunnel = lac.endpoint.run((now, engine) => engine.openTunnel(now, peer, lac.settings));
+  }
+
+  /**
+   * Linked state of an `ipsec = true` LAC: flow up -> open the tunnel; flow down (ESP SA deleted,
+   * expired, DPD, IKE SA gone) -> the gate closes the tunnel and we redial now instead of after the
+   * StopCCN linger; IKE failing before a tunnel exists -> redial with backoff.
+   */
+  private onLacIpsecEvent(lac: Lac, e: IpsecGateEvent): void {
+    // Deferred like L2TP events: we are inside the gate's IKE drain.
+    const later = (f: () => void): void => {
+      queueMicrotask(() => {
+        if (!this.stopping) f();
+      });
+    };
+    const waiting = (): boolean => lac.state === 'connecting' && lac.tunnel === undefined;
+    if (e.type === 'flow-up') {
+      lac.via = e.via;
+      later(() => {
+        if (waiting()) this.openLacTunnel(lac);
+      });
+    } else if (e.type === 'flow-down' && e.via === lac.via) {
+      lac.via = undefined;
+      later(() => {
+        if (lac.state === 'connecting' || lac.state === 'established') this.lacClosed(lac);
+      });
+    } else if (e.type === 'ike' && e.event.type === 'sa-deleted' && e.event.kind === 'ike') {
+      later(() => {
+        if (waiting() && lac.via === undefined) this.lacClosed(lac);
+      });
+    } else if (e.type === 'ike' && e.event.type === 'exchange-failed') {
+      // Quick Mode refused or timed out on an established IKE SA: start over with a fresh IKE SA.
+      later(() => {
+        if (waiting() && lac.via === undefined && lac.ipsec?.initiator.state === 'established') this.closeLacIpsec(lac);
+      });
+    }
+  }
+
+  /** Delete a LAC's SAs (D(ESP), D(ISAKMP)). */
+  private closeLacIpsec(lac: Lac): void {
+    const x = lac.ipsec;
+    if (x === undefined) return;
+    lac.endpoint.run((now) => {
+      x.initiator.close(now);
+      x.io.gate.flushIke(now);
+    });
+  }
+
+  /** `l2tpctl show ipsec`: IKE and ESP SAs of the [ipsec] listener and of every IPsec LAC. */
+  ipsecView(): IpsecView {
+    const now = this.clock.now();
+    const parts: IpsecView[] = [];
+    if (this.ipsec !== undefined) parts.push(ipsecView(this.ipsec.gate, now, { role: 'responder' }));
+    for (const l of this.lacs) {
+      if (l.ipsec !== undefined) parts.push(ipsecView(l.ipsec.io.gate, now, { role: 'initiator', lac: l.config.name, initiator: l.ipsec.initiator }));
+    }
+    return { ikeSas: parts.flatMap((p) => p.ikeSas), espSas: parts.flatMap((p) => p.espSas) };
   }
 
   // -------------------------------------------------------------------------------------------
@@ -498,6 +635,8 @@ export class Daemon {
         return { ok: true, result: this.tunnelViews().flatMap((t) => t.sessions) };
       case 'status':
         return { ok: true, result: this.status() };
+      case 'show-ipsec':
+        return { ok: true, result: this.ipsecView() };
       case 'clear-tunnel': {
         const hits = this.allTunnels().filter((x) => x.info.localTunnelId === req.tunnel && x.info.state !== 'closed');
         if (hits.length === 0) return { ok: false, error: `no such tunnel ${req.tunnel}` };
@@ -561,8 +700,18 @@ export class Daemon {
     while (total > 0 && this.clock.now() < deadline && !this.allAcked(pending)) {
       await new Promise((r) => setTimeout(r, 20));
     }
+    // LAC SAs: tell the servers (D(ESP), D(ISAKMP)) before the sockets close.
+    for (const l of this.lacs) {
+      const x = l.ipsec;
+      if (x === undefined) continue;
+      l.endpoint.run((now) => {
+        x.initiator.close(now);
+        x.io.gate.flushIke(now);
+      });
+    }
     for (const ep of this.endpoints) await ep.close();
     await this.ipsec?.close();
+    for (const l of this.lacs) await l.ipsec?.io.close();
     this.access?.close();
     for (const l of this.lacs) l.ppp?.close();
     this.timers.close();

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseConfig, formatConfigError } from './config.js';
+import { defaultConfig, parseConfig, formatConfigError } from './config.js';
 
 test('[ipsec] with a psk: defaults (require_ipsec on, 500/4500, raw ESP, DPD 30/120 s)', () => {
   const r = parseConfig('[[listen]]\naddress = "192.0.2.1"\n[ipsec]\npsk = "correct horse"\n');
@@ -34,4 +34,67 @@ test('[ipsec] errors carry key and line', () => {
   assert.ok(!none.ok && none.error.some((e) => e.key === 'ipsec' && /needs "psk"/.test(e.message)));
   const v6 = parseConfig('[[listen]]\naddress = "::1"\n[ipsec]\npsk = "12345678"\n');
   assert.ok(!v6.ok && v6.error.some((e) => /IPv4 \[\[listen\]\]/.test(e.message)));
+});
+
+test('[ipsec] ike_proposals / esp_proposals / sha256_96 (global and per peer)', () => {
+  const r = parseConfig(
+    '[ipsec]\npsk = "correct horse"\nike_proposals = ["aes256-sha256-modp2048", "3des-sha1-modp1024"]\nesp_proposals = ["aes128gcm16", "aes256-sha1"]\n' +
+      '[[ipsec.peer]]\naddress = "198.51.100.7"\npsk = "android phone"\nsha256_96 = true\n',
+  );
+  assert.ok(r.ok, JSON.stringify(!r.ok && r.error));
+  const c = r.value.ipsec;
+  assert.deepEqual(c?.ikeProposals, [{ encryption: ['aes256'], hash: ['sha256'], groups: [14] }, { encryption: ['3des'], hash: ['sha1'], groups: [2] }]);
+  assert.deepEqual(c?.espProposals?.map((x) => x.encryption), [['aes128-gcm16'], ['aes256-cbc']]);
+  assert.equal(c?.sha256_96, false);
+  assert.deepEqual(c?.peers, [{ address: '198.51.100.7', psk: 'android phone', sha256_96: true }]);
+  const d = parseConfig('[ipsec]\npsk = "correct horse"\n');
+  assert.ok(d.ok && d.value.ipsec?.ikeProposals === undefined && d.value.ipsec?.espProposals === undefined);
+});
+
+test('proposal errors name the key, the line and the entry', () => {
+  const r = parseConfig('[ipsec]\npsk = "correct horse"\nike_proposals = ["aes256-sha256-modp2048", "aes256-md5-modp2048"]\nesp_proposals = ["aes256"]\n');
+  assert.ok(!r.ok);
+  const msgs = r.error.map(formatConfigError);
+  assert.ok(msgs.some((m) => /line 3: ipsec\.ike_proposals: entry 2: "aes256-md5-modp2048": unknown algorithm "md5"/.test(m)), msgs.join('\n'));
+  assert.ok(msgs.some((m) => /line 4: ipsec\.esp_proposals: entry 1: "aes256": a CBC cipher needs an integrity algorithm/.test(m)), msgs.join('\n'));
+  const t = parseConfig('[ipsec]\npsk = "correct horse"\nesp_proposals = "aes128gcm16"\n');
+  assert.ok(!t.ok && t.error.some((e) => e.key === 'ipsec.esp_proposals' && /array of strings/.test(e.message)));
+});
+
+test('[[lac]] ipsec = true: psk, offers from proposals, ports; errors for missing psk, IPv6, clashes, stray keys', () => {
+  const r = parseConfig(
+    'listen = []\n[[lac]]\nlns = "198.18.0.4"\nipsec = true\npsk = "server secret"\nike_proposals = ["aes128-sha1-modp2048"]\nesp_proposals = ["aes128-sha256-modp2048"]\nsha256_96 = true\nforce_encapsulation = true\n',
+  );
+  assert.ok(r.ok, JSON.stringify(!r.ok && r.error));
+  const x = r.value.lac[0]?.ipsec;
+  assert.ok(x);
+  assert.equal(x.psk, 'server secret');
+  assert.deepEqual(x.proposals.phase1, [{ encryption: 'aes128', hash: 'sha1', group: 14 }]);
+  assert.deepEqual(x.proposals.phase2, [{ encryption: 'aes128-cbc', integrity: 'hmac-sha256-96' }]);
+  assert.equal(x.pfsGroup, 14);
+  assert.deepEqual([x.forceEncapsulation, x.ikePort, x.nattPort, x.lnsIkePort, x.lnsNattPort, x.rawEsp], [true, 500, 4500, 500, 4500, true]);
+  const plain = parseConfig('listen = []\n[[lac]]\nlns = "198.18.0.4"\nipsec = true\npsk = "server secret"\n');
+  assert.ok(plain.ok && (plain.value.lac[0]?.ipsec?.proposals.phase1.length ?? 0) > 0);
+
+  const bad = parseConfig(
+    '[[listen]]\naddress = "0.0.0.0"\n[ipsec]\npsk = "correct horse"\n[[lac]]\nlns = "2001:db8::1"\nipsec = true\n[[lac]]\nlns = "198.18.0.4"\nipsec = true\npsk = "server secret"\n[[lac]]\nlns = "198.18.0.5"\npsk = "stray"\n',
+  );
+  assert.ok(!bad.ok);
+  const msgs = bad.error.map(formatConfigError);
+  assert.ok(msgs.some((m) => /lac\[0\]: ipsec = true needs "psk"/.test(m)), msgs.join('\n'));
+  assert.ok(msgs.some((m) => /lac\[0\]\.lns: ipsec = true needs an IPv4/.test(m)), msgs.join('\n'));
+  assert.ok(msgs.some((m) => /lac\[1\]\.ike_port: UDP port 500 is already used by \[ipsec\]/.test(m)), msgs.join('\n'));
+  assert.ok(msgs.some((m) => /line 14: lac\[2\]\.psk: only used with ipsec = true/.test(m)), msgs.join('\n'));
+});
+
+test('no-config default: L2TP/IPsec with a generated PSK, L2TP only inside IPsec', () => {
+  const c = defaultConfig();
+  assert.ok(c.ipsec);
+  assert.equal(c.ipsec.pskGenerated, true);
+  assert.match(c.ipsec.psk ?? '', /^[a-km-zA-HJ-NP-Z2-9]{20}$/);
+  assert.equal(c.ipsec.requireIpsec, true);
+  assert.notEqual(defaultConfig().ipsec?.psk, c.ipsec.psk);
+  assert.equal(defaultConfig('fixed psk value').ipsec?.psk, 'fixed psk value');
+  assert.ok(c.access);
+  assert.deepEqual(c.listen.map((l) => `${l.address}:${l.port}`), ['0.0.0.0:1701']);
 });

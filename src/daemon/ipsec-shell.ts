@@ -1,17 +1,22 @@
 /**
- * `[ipsec]` in the daemon: builds the IKE responder from the config, opens the L2TP/IPsec listener
- * (src/io/ipsec-transport.ts) in place of a plain UDP endpoint, and maps IPsec events to log lines.
+ * IPsec in the daemon: builds the IKE responder from `[ipsec]` and opens the L2TP/IPsec listener
+ * (src/io/ipsec-transport.ts) in place of a plain UDP endpoint; builds the IKE initiator and its
+ * sockets for a `[[lac]] ipsec = true`; maps IPsec events to log lines and gates to `show ipsec` views.
  */
 import type { Logger } from './logger.js';
 import type { RandomSource } from '../base/random.js';
-import { seconds } from '../base/time.js';
+import { seconds, type Instant } from '../base/time.js';
 import type { L2tpEngineApi, L2tpEvent } from '../l2tp/api.js';
-import { DEFAULT_POLICY, IkeResponder, type IpsecGateEvent } from '../ipsec/index.js';
+import {
+  IkeInitiator, IkeResponder, policyFromSuites, type IkePolicy, type IpsecGateEvent, type IpsecL2tpGate, type IkeIdentity,
+} from '../ipsec/index.js';
+import { bytesToIp } from '../ipsec/addr.js';
 import { openIpsecL2tp, type IpsecL2tp } from '../io/ipsec-transport.js';
 import type { Clock } from '../io/clock.js';
 import type { TimerDriver } from '../io/timer-driver.js';
 import type { UdpEndpoint } from '../io/udp-endpoint.js';
-import type { IpsecSection, ListenConfig } from './config.js';
+import type { IpsecSection, LacConfig, LacIpsecConfig, ListenConfig } from './config.js';
+import type { EspSaView, IkeSaView, IpsecView } from './control-protocol.js';
 
 /** Open the L2TP/IPsec listener for `listen` with the `[ipsec]` settings. */
 export async function openIpsecListener(o: {
@@ -28,6 +33,14 @@ export async function openIpsecListener(o: {
   const enc = new TextEncoder();
   const byPeer = new Map(c.peers.map((p) => [p.address, enc.encode(p.psk)]));
   const fallback = c.psk === undefined ? undefined : enc.encode(c.psk);
+  const limits = { ikeLifetimeSeconds: c.ikeLifetime, childLifetimeSeconds: c.childLifetime };
+  const policy = policyFromSuites(c.ikeProposals, c.espProposals, { ...limits, ...(c.sha256_96 ? { sha256Truncation: 96 as const } : {}) });
+  // Per-peer policies only where a [[ipsec.peer]] overrides sha256_96 (Android SHA-256/96 quirk).
+  const peerPolicy = new Map<string, IkePolicy>();
+  for (const p of c.peers) {
+    if (p.sha256_96 === undefined || p.sha256_96 === c.sha256_96) continue;
+    peerPolicy.set(p.address, policyFromSuites(c.ikeProposals, c.espProposals, { ...limits, sha256Truncation: p.sha256_96 ? 96 : 128 }));
+  }
   const io = await openIpsecL2tp({
     engine: o.engine,
     ike: (l) =>
@@ -35,10 +48,8 @@ export async function openIpsecListener(o: {
         {
           psk: (remote) => byPeer.get(remote.address) ?? fallback,
           nattPort: l.nattPort,
-          policy: {
-            phase1: { ...DEFAULT_POLICY.phase1, maxLifetimeSeconds: c.ikeLifetime },
-            phase2: { ...DEFAULT_POLICY.phase2, maxLifetimeSeconds: c.childLifetime },
-          },
+          policy,
+          ...(peerPolicy.size > 0 ? { policyFor: (remote) => peerPolicy.get(remote.address) } : {}),
           ...(c.dpdInterval > 0 ? { dpd: { interval: c.dpdInterval, timeout: c.dpdTimeout } } : {}),
           natKeepalive: seconds(20),
         },
@@ -67,30 +78,170 @@ export async function openIpsecListener(o: {
 }
 
 /** One log line per IPsec event (IKE debug details at debug level). */
-export function logIpsecEvent(log: Logger, e: IpsecGateEvent): void {
+export function logIpsecEvent(log: Logger, e: IpsecGateEvent, prefix = ''): void {
+  const p = prefix;
   switch (e.type) {
     case 'flow-up':
-      log.info({ via: e.via, remote: e.remote, encapsulation: e.encapsulation }, `ipsec: ${e.via} up from ${e.remote.address}:${e.remote.port} (${e.encapsulation})`);
+      log.info({ via: e.via, remote: e.remote, encapsulation: e.encapsulation }, `${p}ipsec: ${e.via} up from ${e.remote.address}:${e.remote.port} (${e.encapsulation})`);
       return;
     case 'flow-down':
-      log.info({ via: e.via, tunnels: e.tunnelsClosed }, `ipsec: ${e.via} down, closing L2TP tunnel(s) ${e.tunnelsClosed.join(',') || '-'}`);
+      log.info({ via: e.via, tunnels: e.tunnelsClosed }, `${p}ipsec: ${e.via} down, closing L2TP tunnel(s) ${e.tunnelsClosed.join(',') || '-'}`);
       return;
     case 'sa-switched':
-      log.info({ via: e.via, spiIn: e.inboundSpi.toString(16), spiOut: e.outboundSpi.toString(16) }, `ipsec: ${e.via} rekeyed`);
+      log.info({ via: e.via, spiIn: e.inboundSpi.toString(16), spiOut: e.outboundSpi.toString(16) }, `${p}ipsec: ${e.via} rekeyed`);
       return;
     case 'clear-l2tp-refused':
-      log.warn({ peer: e.peer }, `ipsec: L2TP from ${e.peer.address}:${e.peer.port} outside IPsec refused (require_ipsec)`);
+      log.warn({ peer: e.peer }, `${p}ipsec: L2TP from ${e.peer.address}:${e.peer.port} outside IPsec refused (require_ipsec)`);
       return;
     case 'l2tp-closed-deleting-sa':
-      log.info({ via: e.via }, `ipsec: ${e.via} L2TP closed, deleting SA`);
+      log.info({ via: e.via }, `${p}ipsec: ${e.via} L2TP closed, deleting SA`);
       return;
     case 'ike': {
       const x = e.event;
-      if (x.type === 'ike-sa-up') log.info({ ikeSa: x.ikeSaId, remote: x.remote, alg: x.algorithms, natT: x.natT }, `ipsec: IKE SA ${x.ikeSaId} up with ${x.remote.address}:${x.remote.port}`);
-      else if (x.type === 'exchange-failed') log.warn({ ikeSa: x.ikeSaId, remote: x.remote, reason: x.reason, notify: x.notify }, `ipsec: exchange with ${x.remote.address} failed: ${x.reason}`);
-      else if (x.type === 'dpd-failed') log.warn({ ikeSa: x.ikeSaId, remote: x.remote }, `ipsec: DPD: ${x.remote.address} is dead`);
-      else log.debug({ ike: x }, `ipsec: ${x.type}`);
+      if (x.type === 'ike-sa-up') log.info({ ikeSa: x.ikeSaId, remote: x.remote, alg: x.algorithms, natT: x.natT }, `${p}ipsec: IKE SA ${x.ikeSaId} up with ${x.remote.address}:${x.remote.port}`);
+      else if (x.type === 'exchange-failed') log.warn({ ikeSa: x.ikeSaId, remote: x.remote, reason: x.reason, notify: x.notify }, `${p}ipsec: exchange with ${x.remote.address} failed: ${x.reason}`);
+      else if (x.type === 'dpd-failed') log.warn({ ikeSa: x.ikeSaId, remote: x.remote }, `${p}ipsec: DPD: ${x.remote.address} is dead`);
+      else log.debug({ ike: x }, `${p}ipsec: ${x.type}`);
       return;
     }
   }
+}
+
+/** A `[[lac]] ipsec = true`: the initiator, its sockets and gate, and the flow the tunnel runs in. */
+export interface LacIpsec {
+  readonly io: IpsecL2tp;
+  readonly initiator: IkeInitiator;
+}
+
+/**
+ * Open the sockets of a dial-out L2TP/IPsec client (IKE, NAT-T, raw ESP unless disabled, and an
+ * ephemeral clear L2TP socket that only drives the engine) with an `IkeInitiator` towards the LNS.
+ * Nothing is sent until the caller runs `initiator.connect`.
+ */
+export async function openLacIpsec(o: {
+  readonly lac: LacConfig;
+  readonly ipsec: LacIpsecConfig;
+  readonly engine: L2tpEngineApi;
+  readonly log: Logger;
+  readonly clock: Clock;
+  readonly timers: TimerDriver;
+  readonly random: RandomSource;
+  readonly onL2tpEvent: (e: L2tpEvent, ep: UdpEndpoint) => void;
+  readonly onIpsecEvent: (e: IpsecGateEvent) => void;
+}): Promise<LacIpsec> {
+  const x = o.ipsec;
+  let initiator: IkeInitiator | undefined;
+  const io = await openIpsecL2tp({
+    engine: o.engine,
+    ike: (l) =>
+      (initiator = new IkeInitiator(
+        {
+          psk: new TextEncoder().encode(x.psk),
+          local: { address: l.address, port: l.ikePort },
+          localNattPort: l.nattPort,
+          remote: { address: o.lac.lns, port: x.lnsIkePort },
+          remoteNattPort: x.lnsNattPort,
+          // Inside ESP the LNS's L2TP port is the `port` of the [[lac]] (IDcr, RFC 3193 §4).
+          remoteL2tpPort: o.lac.port,
+          proposals: x.proposals,
+          ...(x.pfsGroup !== undefined ? { pfsGroup: x.pfsGroup } : {}),
+          forceEncapsulation: x.forceEncapsulation,
+          dpd: { interval: seconds(30), timeout: seconds(120) },
+          natKeepalive: seconds(20),
+        },
+        o.random,
+      )),
+    address: o.lac.localAddress ?? '0.0.0.0',
+    ...(o.lac.localAddress !== undefined ? { localAddress: o.lac.localAddress } : {}),
+    ikePort: x.ikePort,
+    nattPort: x.nattPort,
+    l2tpPort: 0,
+    rawEsp: x.rawEsp && !x.forceEncapsulation,
+    requireIpsec: true,
+    clock: o.clock,
+    timers: o.timers,
+    random: o.random,
+    onL2tpEvent: o.onL2tpEvent,
+    onIpsecEvent: (e) => {
+      logIpsecEvent(o.log, e, `LAC ${o.lac.name} `);
+      o.onIpsecEvent(e);
+    },
+    onError: (e) => o.log.warn({ lac: o.lac.name, err: e.message }, `LAC ${o.lac.name}: ipsec: ${e.message}`),
+  });
+  if (initiator === undefined) throw new Error('openIpsecL2tp did not build the IKE core');
+  o.log.info(
+    { lac: o.lac.name, ike: io.local.ikePort, natt: io.local.nattPort, rawEsp: io.rawEsp },
+    `LAC ${o.lac.name}: L2TP/IPsec client from ${io.local.address} (IKE ${io.local.ikePort}, NAT-T ${io.local.nattPort}, raw ESP ${io.rawEsp ? 'on' : 'off'}${x.forceEncapsulation ? ', forced UDP encapsulation' : ''})`,
+  );
+  return { io, initiator };
+}
+
+const GROUP_NAMES: Readonly<Record<number, string>> = { 2: 'modp1024', 5: 'modp1536', 14: 'modp2048', 19: 'ecp256', 20: 'ecp384' };
+const IKE_CIPHER_NAMES: Readonly<Record<string, string>> = { 'aes-128-cbc': 'aes128', 'aes-192-cbc': 'aes192', 'aes-256-cbc': 'aes256', 'des-ede3-cbc': '3des' };
+const hex8 = (n: number): string => (n >>> 0).toString(16).padStart(8, '0');
+
+/** An IKE identity as text (RFC 2407 §4.6.2.1: 1 IPv4, 2 FQDN, 3 USER_FQDN, 5 IPv6; else hex). */
+function formatId(id: IkeIdentity): string {
+  if (id.idType === 1 || id.idType === 5) return bytesToIp(id.data);
+  if (id.idType === 2 || id.idType === 3) return Buffer.from(id.data).toString('utf8');
+  return `type ${id.idType} ${Buffer.from(id.data).toString('hex')}`;
+}
+
+/** The `show ipsec` rows of one gate (responder listener or LAC initiator) at `now`. */
+export function ipsecView(gate: IpsecL2tpGate, now: Instant, who: { readonly role: 'responder' | 'initiator'; readonly lac?: string; readonly initiator?: IkeInitiator }): IpsecView {
+  const tag = { role: who.role, ...(who.lac !== undefined ? { lac: who.lac } : {}) };
+  const ikeSas: IkeSaView[] = gate.ikeSaInfo(now).map((s) => ({
+    ...tag,
+    ikeSaId: s.ikeSaId,
+    state: 'established',
+    localAddress: s.local.address,
+    localPort: s.local.port,
+    remoteAddress: s.remote.address,
+    remotePort: s.remote.port,
+    peerId: formatId(s.peerId),
+    encryption: IKE_CIPHER_NAMES[s.algorithms.encryption] ?? s.algorithms.encryption,
+    hash: s.algorithms.hash,
+    group: GROUP_NAMES[s.algorithms.group] ?? `group${s.algorithms.group}`,
+    lifetimeSeconds: s.algorithms.lifetimeSeconds,
+    lifetimeLeftSeconds: Math.max(0, s.algorithms.lifetimeSeconds - s.ageSeconds),
+    ageSeconds: s.ageSeconds,
+    natT: s.natT.variant,
+    natLocal: s.natT.localBehindNat,
+    natRemote: s.natT.remoteBehindNat,
+  }));
+  const init = who.initiator;
+  if (init !== undefined && init.state !== 'established' && init.state !== 'mm-idle' && !ikeSas.some((s) => s.ikeSaId === init.ikeSaId)) {
+    const { local, remote } = init.endpoints;
+    ikeSas.push({ ...tag, ikeSaId: init.ikeSaId, state: init.state, localAddress: local.address, localPort: local.port, remoteAddress: remote.address, remotePort: remote.port });
+  }
+  const espSas: EspSaView[] = gate.flowInfo(now).flatMap((f) =>
+    f.sas.map((a) => {
+      const udp = a.encapsulation === 'udp-transport';
+      const encryption = a.encryption === '3des-cbc' ? '3des-cbc' : a.encryption === 'aes-gcm-16' ? `aes${a.keyBits}-gcm16` : `aes${a.keyBits}-cbc`;
+      return {
+        ...tag,
+        flow: f.via,
+        ikeSaId: a.ikeSaId,
+        spiIn: hex8(a.inboundSpi),
+        spiOut: hex8(a.outboundSpi),
+        encryption,
+        integrity: a.integrity,
+        encapsulation: udp ? ('udp' as const) : ('raw' as const),
+        localAddress: f.local.address,
+        remoteAddress: f.remote.address,
+        ...(udp ? { localPort: f.local.port, remotePort: f.remote.port } : {}),
+        innerPort: f.innerPort,
+        tunnels: f.tunnels,
+        lifetimeSeconds: a.lifetimeSeconds,
+        lifetimeLeftSeconds: Math.max(0, a.lifetimeSeconds - a.ageSeconds),
+        bytesIn: a.inbound.bytesIn,
+        bytesOut: a.outbound.bytesOut,
+        packetsIn: a.inbound.packetsIn,
+        packetsOut: a.outbound.packetsOut,
+        replayDrops: a.inbound.replayDrops,
+        authFailures: a.inbound.authFailures,
+      };
+    }),
+  );
+  return { ikeSas, espSas };
 }

@@ -4,15 +4,16 @@
  */
 import { parseArgs } from 'node:util';
 import { DEFAULT_CONTROL_SOCKET } from './config.js';
-import type { ControlRequest, SessionView, StatusView, TunnelView } from './control-protocol.js';
+import type { ControlRequest, IpsecView, SessionView, StatusView, TunnelView } from './control-protocol.js';
 import { controlRequest } from './control-socket.js';
-import { formatSessions, formatStatus, formatTunnels } from './control-format.js';
+import { formatIpsec, formatSessions, formatStatus, formatTunnels } from './control-format.js';
 
 /** Usage text. */
 export const L2TPCTL_USAGE = `usage: l2tpctl [--socket PATH] COMMAND
   show tunnels [--json]        tunnels with peer, state, sessions
   show sessions [--json]       sessions of every tunnel with counters
   show status [--json]         daemon, listeners, LACs and every tunnel in detail
+  show ipsec [--json]          IKE SAs and ESP SAs (SPIs, algorithms, encapsulation, counters, lifetimes)
   clear tunnel ID              send StopCCN and drop the tunnel
   clear session TUNNEL/SESSION send CDN for one session (or: clear session ID when unique)
 options:
@@ -51,7 +52,8 @@ export function commandToRequest(words: readonly string[]): ControlRequest | str
     if (what === 'tunnels' || what === 'tunnel') return { cmd: 'show-tunnels' };
     if (what === 'sessions' || what === 'session') return { cmd: 'show-sessions' };
     if (what === 'status') return { cmd: 'status' };
-    return 'show what? (tunnels, sessions, status)';
+    if (what === 'ipsec') return { cmd: 'show-ipsec' };
+    return 'show what? (tunnels, sessions, status, ipsec)';
   }
   if (verb === 'clear') {
     if (what === 'tunnel') {
@@ -123,6 +125,9 @@ export async function runL2tpctl(argv: readonly string[], io: CliIo = stdio): Pr
       break;
     case 'status':
       io.out(formatStatus(res.result as StatusView));
+      break;
+    case 'show-ipsec':
+      io.out(formatIpsec(res.result as IpsecView));
       break;
     case 'clear-tunnel':
     case 'clear-session':

@@ -63,7 +63,15 @@ export function describeConfig(c: DaemonConfig): string {
   for (const l of c.listen) {
     lines.push(`LNS on ${formatHostPort(l.address, l.port)} (${l.secret !== undefined ? 'tunnel auth' : 'no tunnel auth'}, ${l.allowedHosts.length > 0 ? l.allowedHosts.join(',') : 'any host'})`);
   }
-  for (const l of c.lac) lines.push(`LAC ${l.name} -> ${formatHostPort(l.lns, l.port)}, ${l.sessions} session(s)${l.redial ? ', redial' : ''}${l.ppp !== undefined ? `, PPP client ${l.ppp.username} on TUN ${l.ppp.tun}` : ''}`);
+  for (const l of c.lac) lines.push(`LAC ${l.name} -> ${formatHostPort(l.lns, l.port)}, ${l.sessions} session(s)${l.redial ? ', redial' : ''}${l.ppp !== undefined ? `, PPP client ${l.ppp.username} on TUN ${l.ppp.tun}` : ''}${l.ipsec !== undefined ? `, L2TP/IPsec (IKE ${l.ipsec.lnsIkePort}${l.ipsec.forceEncapsulation ? ', forced UDP encapsulation' : ''})` : ''}`);
+  const ips = c.ipsec;
+  if (ips !== undefined) {
+    lines.push(
+      `L2TP/IPsec on the first IPv4 listener: IKE ${ips.ikePort}, NAT-T ${ips.nattPort}, raw ESP ${ips.rawEsp ? 'on' : 'off'}, ` +
+        `${ips.requireIpsec ? 'L2TP only inside IPsec' : 'L2TP also in the clear'}, ${ips.peers.length} peer PSK(s)${ips.psk !== undefined ? ' + default PSK' : ''}, ` +
+        `proposals ${ips.ikeProposals !== undefined || ips.espProposals !== undefined ? 'configured' : 'default'}`,
+    );
+  }
   const a = c.access;
   if (a !== undefined) lines.push(`PPP on the first listener: TUN ${a.tunName} (mtu ${a.mtu}), pool ${a.ipv4Pool}, LNS ${a.localAddress}${a.ipv6Prefix !== undefined ? `, IPv6 ${a.ipv6Prefix}` : ''}, auth ${a.auth.join(',') || 'none'}, users ${a.usersFile ?? '(generated)'}`);
   return lines.join('\n');

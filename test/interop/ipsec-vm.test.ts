@@ -87,8 +87,85 @@ async function countFrames(file: string, filter: string): Promise<number> {
   return r.stdout.split('\n').filter((l) => l.trim() !== '').length;
 }
 
-/** The capture verdict shared by every test: decodes cleanly, no L2TP outside ESP (unless allowed). */
-async function judgeCapture(t: TestContext, cap: Capture, opts: { clearL2tpAllowed?: boolean } = {}): Promise<CaptureReport & { esp: number; espRaw: number; espUdp: number; clearL2tp: number; ike: number }> {
+/** One ESP SA as the guest printed it (`ip xfrm state`), for tshark's ESP decryption table. */
+interface XfrmSa {
+  readonly src: string;
+  readonly dst: string;
+  readonly spi: string;
+  readonly enc: string;
+  readonly encKey: string;
+  readonly auth: string;
+  readonly authKey: string;
+}
+
+/**
+ * Parses the `ip xfrm state` blocks a guest script printed (with keys) into tshark `esp_sa` records:
+ * cbc(aes) / cbc(des3_ede) with hmac(sha1|sha256), and rfc4106(gcm(aes)) (key + 4-byte salt).
+ */
+function parseXfrmStates(log: string): XfrmSa[] {
+  const out: XfrmSa[] = [];
+  const seen = new Set<string>();
+  let cur: { src: string; dst: string; spi?: string; enc?: string; encKey?: string; auth?: string; authKey?: string } | undefined;
+  const flush = (): void => {
+    if (cur?.spi !== undefined && cur.enc !== undefined && cur.encKey !== undefined && !seen.has(cur.spi)) {
+      seen.add(cur.spi);
+      out.push({ src: cur.src, dst: cur.dst, spi: cur.spi, enc: cur.enc, encKey: cur.encKey, auth: cur.auth ?? 'NULL', authKey: cur.authKey ?? '0x' });
+    }
+    cur = undefined;
+  };
+  for (const line of log.split('\n')) {
+    const l = line.replace(/^[\s|]*(?:c\d+ )?[\s|]*/, '');
+    let m: RegExpExecArray | null;
+    if ((m = /^src (\d+\.\d+\.\d+\.\d+) dst (\d+\.\d+\.\d+\.\d+)$/.exec(l.trim()))) {
+      flush();
+      cur = { src: m[1] ?? '', dst: m[2] ?? '' };
+    } else if (cur && (m = /^proto esp spi (0x[0-9a-f]+)/.exec(l))) cur.spi = m[1] ?? '';
+    else if (cur && (m = /^enc cbc\((aes|des3_ede)\) (0x[0-9a-f]+)/.exec(l))) {
+      cur.enc = m[1] === 'aes' ? 'AES-CBC [RFC3602]' : 'TripleDES-CBC [RFC2451]';
+      cur.encKey = m[2] ?? '';
+    } else if (cur && (m = /^aead rfc4106\(gcm\(aes\)\) (0x[0-9a-f]+) 128/.exec(l))) {
+      cur.enc = 'AES-GCM with 16 octet ICV [RFC4106]';
+      cur.encKey = m[1] ?? '';
+    } else if (cur && (m = /^auth-trunc hmac\((sha1|sha256)\) (0x[0-9a-f]+) (\d+)/.exec(l))) {
+      cur.auth = m[1] === 'sha1' ? 'HMAC-SHA-1-96 [RFC2404]' : 'HMAC-SHA-256-128 [RFC4868]';
+      cur.authKey = m[2] ?? '';
+    }
+  }
+  flush();
+  return out;
+}
+
+/**
+ * tshark options decrypting (and ICV-checking) ESP with the given SAs. Addresses are wildcards: a
+ * client behind a NAT prints its private address, the wire shows the NAT's; SPIs are unique here.
+ */
+function espDecryptOptions(sas: readonly XfrmSa[]): string[] {
+  if (sas.length === 0) return [];
+  return [
+    '-o', 'esp.enable_encryption_decode:TRUE', '-o', 'esp.enable_authentication_check:TRUE',
+    ...sas.flatMap((a) => ['-o', `uat:esp_sa:"IPv4","*","*","${a.spi}","${a.enc}","${a.encKey}","${a.auth}","${a.authKey}"`]),
+  ];
+}
+
+/** What {@link judgeCapture} counted. */
+interface Verdict extends CaptureReport {
+  readonly esp: number;
+  readonly espRaw: number;
+  readonly espUdp: number;
+  readonly clearL2tp: number;
+  readonly ike: number;
+  /** L2TP frames tshark decoded inside ESP with the guest's keys. */
+  readonly l2tpInEsp: number;
+  /** PPP protocols decoded inside the decrypted L2TP. */
+  readonly pppInEsp: Readonly<Record<string, number>>;
+}
+
+/**
+ * The capture verdict shared by every test: read in the clear, the capture decodes with 0 malformed
+ * frames and 0 error expert items and holds no L2TP outside ESP (unless allowed); decrypted with the
+ * guest's SAs (ICV checked), the L2TP and PPP inside ESP decode with 0 malformed and 0 errors too.
+ */
+async function judgeCapture(t: TestContext, cap: Capture, opts: { clearL2tpAllowed?: boolean; sas?: readonly XfrmSa[] } = {}): Promise<Verdict> {
   await cap.stop();
   const report = await analyzeCapture(cap.file);
   const esp = await countFrames(cap.file, 'esp');
@@ -105,7 +182,28 @@ async function judgeCapture(t: TestContext, cap: Capture, opts: { clearL2tpAllow
     const listing = clearL2tp > 0 ? (await run('tshark', ['-n', '-r', cap.file, '-Y', 'udp.port == 1701 || l2tp'], { timeoutMs: 60_000 })).stdout : '';
     assert.equal(clearL2tp, 0, `L2TP outside ESP on the wire:\n${tail(listing, 20)}`);
   }
-  return { ...report, esp, espRaw, espUdp, clearL2tp, ike };
+  let l2tpInEsp = 0;
+  const pppInEsp: Record<string, number> = {};
+  const sas = opts.sas ?? [];
+  if (sas.length > 0) {
+    const dec = espDecryptOptions(sas);
+    const inner = await analyzeCapture(cap.file, dec);
+    const T = async (f: string): Promise<number> =>
+      (await run('tshark', ['-n', '-r', cap.file, ...dec, '-Y', f], { timeoutMs: 60_000 })).stdout.split('\n').filter((l) => l.trim() !== '').length;
+    l2tpInEsp = await T('esp && l2tp');
+    const icvGood = await T('esp.icv_good == 1');
+    const icvBad = await T('esp.icv_bad == 1');
+    t.diagnostic(`ESP ICVs checked by tshark: ${icvGood} good, ${icvBad} bad`);
+    assert.equal(icvBad, 0, 'every ESP ICV verifies');
+    assert.ok(icvGood >= l2tpInEsp, `ICVs verified for the decrypted frames (${icvGood} < ${l2tpInEsp})`);
+    for (const p of ['lcp', 'chap', 'ipcp', 'icmp']) pppInEsp[p] = await T(`esp && l2tp && ppp && ${p}`);
+    t.diagnostic(`decrypted with ${sas.length} SAs (ICV checked): L2TP inside ESP ${l2tpInEsp}, PPP ${JSON.stringify(pppInEsp)}; ` +
+      `${inner.malformed} malformed, ${inner.errors} error, ${inner.warnings} warning expert items${inner.messages.length ? `: ${inner.messages.join(' | ')}` : ''}`);
+    assert.equal(inner.malformed, 0, `decrypted: ${describeReport(inner)}`);
+    assert.equal(inner.errors, 0, `decrypted: ${describeReport(inner)}`);
+    assert.ok(l2tpInEsp > 0, 'L2TP decoded inside ESP with the guest\'s keys');
+  }
+  return { ...report, esp, espRaw, espUdp, clearL2tp, ike, l2tpInEsp, pppInEsp };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -442,8 +540,167 @@ test('a. strongSwan IKEv1 + xl2tpd + pppd -> our L2TP/IPsec LNS: AES-CBC/AES-GCM
   }, 30_000, () => d.tail());
   assert.ok(d.proc.running(), 'l2tpd still running');
   live.capture = undefined;
-  const r = await judgeCapture(t, cap);
+  const r = await judgeCapture(t, cap, { sas: parseXfrmStates(res.log) });
   assert.ok(r.espRaw > 0, 'raw ESP (IP protocol 50) on the wire');
   assert.ok(r.espUdp > 0, 'ESP in UDP 4500 on the wire');
+  t.diagnostic(`wall ${secs(Date.now() - t0)} s`);
+}));
+
+// ---------------------------------------------------------------------------------------------
+// b. two clients behind one masquerading NAT
+
+test('b. two strongSwan clients behind one masquerading NAT, connected at the same time, both passing traffic', { timeout: 420_000 }, guarded(async (t) => {
+  const t0 = Date.now();
+  const d = await startOurDaemon('two-behind-nat');
+  const cap = await startCapture(seg?.netns ?? '', 'br0', join(work, 'two-behind-nat.pcap'), { filter: CAPTURE_FILTER, maxSeconds: 380 });
+  live.capture = cap;
+  const outDir = join(work, 'two-behind-nat-guest');
+  mkdirSync(outDir, { recursive: true });
+  const g = startGuest({
+    test: 'l2tp-ipsec-two-behind-nat',
+    env: {
+      SERVER: LNS_IP, PSK, USER, PASS, AUTH: 'mschapv2', POOL, DNS: DNS.join(','), TARGET: LAN_HOST, PINGS: '3', UP_TMO: '60',
+      STAGGER: '2', HOSTSYNC: 'yes', SYNC_TMO: '90',
+    },
+    network: { netns: seg?.netns ?? '', ip: `${GUEST_IP}/24` },
+    timeoutSec: 360,
+    memMiB: 384,
+    outDir,
+  });
+  live.guest = g;
+  const problems: string[] = [];
+  const both = await g.waitForLine(/^BOTH-UP: /, 240);
+  if (both === undefined) {
+    problems.push('the two sessions were never up at the same time (no BOTH-UP line)');
+  } else {
+    t.diagnostic(`${both.trim()} (host ${secs(Date.now() - t0)} s)`);
+    const [, a1 = '', a2 = ''] = /^BOTH-UP: c1 (\S+) c2 (\S+)/.exec(both) ?? [];
+    try {
+      const sessions = parseSessions(await d.ctl('show', 'sessions'));
+      assert.equal(sessions.length, 2, `two sessions at once: ${JSON.stringify(sessions)}`);
+      assert.deepEqual(sessions.map((s) => s.address).sort(), [a1, a2].sort(), 'our sessions hold the two guest addresses');
+      assert.notEqual(sessions[0]?.localTunnelId, sessions[1]?.localTunnelId, 'two L2TP tunnels');
+      const flows = d.lines().filter((l) => /^ipsec: ipsec:\d+ up from /.test(l.msg));
+      assert.equal(flows.length, 2, `two IPsec flows: ${flows.map((l) => l.msg).join('; ')}`);
+      const remotes = flows.map((l) => (isObj(l.raw['remote']) ? `${String(l.raw['remote']['address'])}:${String(l.raw['remote']['port'])}` : ''));
+      for (const r of remotes) assert.match(r, new RegExp(`^${GUEST_IP.replace(/\./g, '\\.')}:\\d+$`), 'both flows come from the NAT address');
+      assert.notEqual(remotes[0], remotes[1], `the flows differ by NAT-T port: ${remotes.join(' ')}`);
+      for (const l of flows) assert.equal(l.raw['encapsulation'], 'udp-transport', `behind a NAT ESP is UDP-encapsulated: ${l.msg}`);
+      t.diagnostic(`our flows: ${flows.map((l) => l.msg).join('; ')}`);
+      // traffic from our side to both clients at the same time (TUN -> L2TP -> ESP -> NAT)
+      const pings = await Promise.all([a1, a2].map((a) =>
+        run('ip', ['netns', 'exec', lnsNs, 'ping', '-c', '5', '-i', '0.3', '-W', '2', '-I', LNS_PPP, a], { check: false, timeoutMs: 30_000 })));
+      for (const [i, p] of pings.entries()) {
+        t.diagnostic(`ping from ${LNS_PPP} to ${[a1, a2][i] ?? ''}: ${/\d+ received/.exec(p.stdout)?.[0] ?? p.stdout}`);
+        assert.equal(p.code, 0, `ping ${[a1, a2][i] ?? ''} from our side:\n${p.stdout}${p.stderr}`);
+        assert.match(p.stdout, / 5 received/);
+      }
+    } catch (e) {
+      problems.push(`while both were up: ${(e as Error).message}`);
+    }
+  }
+  writeFileSync(join(outDir, 'BOTH-CHECKED'), '');
+  const res = await g.done;
+  live.guest = undefined;
+  t.diagnostic(`guest: boot-to-script ${String(res.bootSec)} s, guest wall ${res.wallSec.toFixed(1)} s; ${res.results.at(-1)?.detail ?? ''}`);
+  assert.deepEqual(problems, [], `${problems.join('\n')}\n${context(res, d, 120)}`);
+  assert.equal(res.status, 'PASS', `guest: ${res.results.at(-1)?.detail ?? 'no RESULT'}\n${context(res, d, 120)}`);
+  const logins = d.lines().filter((l) => / logged in, address /.test(l.msg));
+  const logouts = d.lines().filter((l) => / logged out /.test(l.msg));
+  assert.equal(logins.length, 2, 'two logins');
+  assert.equal(logouts.length, 2, 'two logouts');
+  await waitUntil('no tunnels left', async () => {
+    const st = await d.ctl('show', 'status');
+    return isObj(st) && Array.isArray(st['tunnels']) && st['tunnels'].length === 0 ? true : undefined;
+  }, 30_000, () => d.tail());
+  live.capture = undefined;
+  const r = await judgeCapture(t, cap, { sas: parseXfrmStates(res.log) });
+  assert.ok(r.espUdp > 0, 'ESP in UDP 4500 on the wire');
+  assert.equal(r.espRaw, 0, 'no raw ESP through the NAT');
+  t.diagnostic(`wall ${secs(Date.now() - t0)} s`);
+}));
+
+// ---------------------------------------------------------------------------------------------
+// c. child SA rekeys under traffic
+
+/** Child SA lifetime strongSwan asks for (margintime = a third: it rekeys 20..40 s after each SA). */
+const REKEY_LIFETIMES = '10m/60s';
+/** How long traffic flows across rekeys. */
+const REKEY_HOLD_SEC = 150;
+
+test('c. rekey: child SA lifetime 60 s, traffic for 150 s across >= 2 child rekeys, same PPP session and L2TP tunnel', { timeout: 480_000 }, guarded(async (t) => {
+  const t0 = Date.now();
+  const d = await startOurDaemon('rekey');
+  const cap = await startCapture(seg?.netns ?? '', 'br0', join(work, 'rekey.pcap'), { filter: CAPTURE_FILTER, maxSeconds: 420 });
+  live.capture = cap;
+  const outDir = join(work, 'rekey-guest');
+  mkdirSync(outDir, { recursive: true });
+  const g = startGuest({
+    test: 'l2tp-ipsec-client',
+    env: {
+      SERVER: LNS_IP, PSK, USER, PASS, AUTH: 'mschapv2', POOL, DNS: DNS.join(','), TARGET: LAN_HOST, PINGS: '3', UP_TMO: '40',
+      IKE: 'aes256-sha1-modp1024', ESP: 'aes128-sha1', FORCEENCAPS: 'no', LIFETIMES: REKEY_LIFETIMES,
+      SYNC: 'yes', SYNC_TMO: String(REKEY_HOLD_SEC + 90), TAG: 'rekey',
+    },
+    network: { netns: seg?.netns ?? '', ip: `${GUEST_IP}/24` },
+    timeoutSec: 420,
+    outDir,
+  });
+  live.guest = g;
+  const problems: string[] = [];
+  const up = await g.waitForLine(/^SYNC: (up|down) 1 /, 180);
+  let rekeys = 0;
+  if (up === undefined || !up.startsWith('SYNC: up')) {
+    problems.push(`the session never came up (${up ?? 'no SYNC line'})`);
+  } else {
+    const addr = up.trim().split(/\s+/)[4] ?? '';
+    t.diagnostic(`session up with ${addr} after ${secs(Date.now() - t0)} s`);
+    try {
+      const before = parseSessions(await d.ctl('show', 'sessions'));
+      assert.equal(before.length, 1, `one session: ${JSON.stringify(before)}`);
+      assert.equal(before[0]?.address, addr);
+      const rekeyMark = d.mark();
+      // traffic both ways through TUN -> L2TP -> ESP for the whole hold time
+      const count = Math.round(REKEY_HOLD_SEC / 0.5);
+      const ping = await run('ip', ['netns', 'exec', lnsNs, 'ping', '-c', String(count), '-i', '0.5', '-W', '2', '-I', LNS_PPP, addr],
+        { check: false, timeoutMs: (REKEY_HOLD_SEC + 30) * 1000 });
+      const got = /(\d+) received/.exec(ping.stdout)?.[1] ?? '0';
+      rekeys = d.lines(rekeyMark).filter((l) => /^ipsec: ipsec:\d+ rekeyed/.test(l.msg)).length;
+      t.diagnostic(`ping ${LNS_PPP} -> ${addr} across the rekeys: ${got}/${count} answered; our child rekeys: ${rekeys}`);
+      assert.ok(rekeys >= 2, `at least two child SA rekeys in ${REKEY_HOLD_SEC} s (got ${rekeys})`);
+      assert.equal(Number(got), count, `no ping lost across the rekeys:\n${tail(ping.stdout, 8)}`);
+      const after = parseSessions(await d.ctl('show', 'sessions'));
+      assert.deepEqual(after, before, 'the same PPP session (tunnel, session, address) after the rekeys');
+      const tunnels = d.lines().filter((l) => /^TUNNEL\[\d+\] connected from /.test(l.msg));
+      assert.equal(tunnels.length, 1, `one L2TP tunnel ever: ${tunnels.map((l) => l.msg).join('; ')}`);
+      const downs = d.lines().filter((l) => /^ipsec: ipsec:\d+ down/.test(l.msg));
+      assert.deepEqual(downs.map((l) => l.msg), [], 'the flow never went down during the rekeys');
+      const flows = d.lines().filter((l) => /^ipsec: ipsec:\d+ up from /.test(l.msg));
+      assert.equal(flows.length, 1, `one IPsec flow: ${flows.map((l) => l.msg).join('; ')}`);
+    } catch (e) {
+      problems.push((e as Error).message);
+    }
+    writeFileSync(join(outDir, 'SYNC-up-1'), '');
+    const down = await g.waitForLine(/^SYNC: down 1 /, 90);
+    if (down === undefined) problems.push('no SYNC down line');
+  }
+  writeFileSync(join(outDir, 'SYNC-down-1'), '');
+  const res = await g.done;
+  live.guest = undefined;
+  t.diagnostic(`guest: boot-to-script ${String(res.bootSec)} s, guest wall ${res.wallSec.toFixed(1)} s; ${res.results.at(-1)?.detail ?? ''}`);
+  const charonLog = join(outDir, 'charon-rekey.log');
+  const charon = existsSync(charonLog) ? readFileSync(charonLog, 'utf8') : '';
+  const childEst = charon.split('\n').filter((l) => /CHILD_SA l2tp\{\d+\} established/.test(l)).length;
+  t.diagnostic(`strongSwan: ${childEst} CHILD_SAs established (initial + rekeys)`);
+  assert.deepEqual(problems, [], `${problems.join('\n')}\n${context(res, d, 120)}`);
+  assert.equal(res.status, 'PASS', `guest: ${res.results.at(-1)?.detail ?? 'no RESULT'}\n${context(res, d)}`);
+  assert.ok(childEst >= 3, `strongSwan established the child SA and rekeyed it at least twice (${childEst})`);
+  live.capture = undefined;
+  const r = await judgeCapture(t, cap, { sas: parseXfrmStates(res.log) });
+  const spis = new Set((await run('tshark', ['-n', '-r', cap.file, '-Y', 'esp', '-T', 'fields', '-e', 'esp.spi'], { timeoutMs: 60_000 })).stdout
+    .split('\n').map((s) => s.trim()).filter((s) => s !== ''));
+  t.diagnostic(`distinct ESP SPIs on the wire: ${spis.size}; rekeys ${rekeys}`);
+  assert.ok(spis.size >= 6, `at least three SA pairs used on the wire (${[...spis].join(' ')})`);
+  assert.ok(r.espRaw > 0);
   t.diagnostic(`wall ${secs(Date.now() - t0)} s`);
 }));

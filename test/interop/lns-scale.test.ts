@@ -22,11 +22,10 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { createTopology, makeWorkDir, removeWorkDir, repoRoot, requireRoot, run, spawnIn, tail, trackNamespace, untrackNamespace, waitUntil, type ManagedProcess, type Topology } from './lib/index.js';
-import { controlRequest, plumbServerBehindLns, renderAccessConfig, startLoadChild, writeUsers, type LoadChild } from '../../bench/lib/ppp-lns.js';
+import { createTopology, makeWorkDir, removeWorkDir, repoRoot, requireRoot, run, tail, trackNamespace, untrackNamespace, waitUntil, type ManagedProcess, type Topology } from './lib/index.js';
+import { controlRequest, plumbServerBehindLns, startAccessLns, startLoadChild, writeUsers, type LoadChild } from '../../bench/lib/ppp-lns.js';
 import type { DialResult, PingResult } from '../../bench/lib/ppp-load.js';
 import type { SessionView, StatusView } from '../../src/daemon/control-protocol.js';
-import { writeFileSync } from 'node:fs';
 
 /** 1,000 (L2K_SCALE_SESSIONS overrides, for quick local runs). */
 const SESSIONS = Number(process.env['L2K_SCALE_SESSIONS'] ?? 1000);
@@ -71,27 +70,14 @@ before(async () => {
   const usersFile = join(dir, 'users');
   writeUsers(usersFile, SESSIONS);
   socket = join(dir, 'l2tpd.sock');
-  const config = join(dir, 'l2tpd.toml');
-  writeFileSync(
-    config,
-    renderAccessConfig({ socket, listen: lnsAddress, pool: POOL, localAddress: LNS_ADDRESS, usersFile, tunName: 'l2tp0', auth: ['chap'], retransmitInitial: 0.5, retransmitCap: 2 }),
+  const daemon = await startAccessLns(
+    lnsNs,
+    dir,
+    { socket, listen: lnsAddress, pool: POOL, localAddress: LNS_ADDRESS, usersFile, tunName: 'l2tp0', auth: ['chap'], retransmitInitial: 0.5, retransmitCap: 2 },
+    LIFETIME_MS,
   );
+  lnsProc = daemon.proc;
   const root = repoRoot();
-  lnsProc = spawnIn(lnsNs, process.execPath, [join(root, 'bin', 'l2tpd.js'), '--config', config, '--socket', socket], {
-    name: 'l2tpd (LNS)',
-    lifetimeMs: LIFETIME_MS,
-    logFile: join(dir, 'l2tpd.log'),
-    cwd: root,
-  });
-  await waitUntil(
-    'l2tpd control socket',
-    async () => {
-      if (!lnsProc?.running()) throw new Error(`l2tpd exited at start:\n${daemonLog()}`);
-      return (await controlRequest(socket, { cmd: 'ping' }, 2000).catch(() => undefined)) === 'pong' ? true : undefined;
-    },
-    20_000,
-    daemonLog,
-  );
   load = await startLoadChild(topo.node('lac').ns, LIFETIME_MS, root);
   await load.request({ cmd: 'open', address: lacAddress, tuning: { retransmitInitial: 500, retransmitCap: 2000, helloInterval: 0 } }, 10_000);
 });

@@ -14,8 +14,8 @@
  *  - our side after the disconnect: no session is left in `show status --json`, the log has
  *    "logged out" for that address. (The control API does not expose pool usage; "address free" is
  *    checked as: no session holds it any more and the logout was processed — the pool's lease is
- *    released on that same path, src/access/server.ts `finish`.)
- * The bridge capture must decode in tshark with 0 malformed frames and 0 error expert items, and the
+ *    released on that same path, src/access/server.ts `teardown`.)
+ * The bridge capture must decode in tshark with 0 malformed frames and 0 error or warning expert items, and the
  * PPP inside the L2TP data messages must decode too (LCP, CHAP, PAP, IPCP and ICMP frames present).
  *
  * Topology (netns only, addresses from 198.18.0.0/15, 203.0.113.0/24, 100.64.0.0/10):

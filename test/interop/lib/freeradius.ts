@@ -46,6 +46,12 @@ export interface FreeRadiusOptions {
   readonly users?: readonly FreeRadiusUser[];
   /** Hard lifetime bound (default 300 s). */
   readonly lifetimeMs?: number;
+  /**
+   * Debug mode (`-X`, default true): one detailed block per request, single-threaded. false: normal
+   * multi-threaded server (`-f -l stdout`, for load); then only the auth log lines ("Login OK" /
+   * "Login incorrect") are parsed, so requests carry user and reply but not the attributes.
+   */
+  readonly debug?: boolean;
   /** How long to wait for "Ready to process requests" (default 30 s). */
   readonly readyTimeoutMs?: number;
 }
@@ -62,16 +68,16 @@ export interface RadiusRequest {
   readonly number: number;
   /** `Access-Request`, `Accounting-Request`, ... */
   readonly type: string;
-  /** NAS address the request came from. */
+  /** NAS address the request came from ('' without debug). */
   readonly from: string;
   /** `User-Name` attribute, when present. */
   readonly user: string | undefined;
-  /** `CHAP-Password` present (CHAP) / `User-Password` present (PAP). */
+  /** `CHAP-Password` present (CHAP) / `User-Password` present (PAP); without debug only known for rejects. */
   readonly chap: boolean;
   readonly pap: boolean;
   /** The reply sent (`Access-Accept`, `Access-Reject`, `Accounting-Response`, ...), undefined while pending. */
   readonly reply: string | undefined;
-  /** Attributes of the reply (`Framed-IP-Address = 100.64.9.9`, ...), as printed. */
+  /** Attributes of the reply (`Framed-IP-Address = 100.64.9.9`, ...), as printed (debug mode only). */
   readonly replyAttributes: readonly string[];
 }
 
@@ -128,7 +134,9 @@ export function adaptRadiusdConf(text: string, raddb: string, varDir: string): s
     .replace(/^logdir = .*$/m, `logdir = ${join(varDir, 'log')}`)
     .replace(/^run_dir = .*$/m, `run_dir = ${join(varDir, 'run')}`)
     .replace(/^db_dir = .*$/m, `db_dir = ${join(varDir, 'db')}`)
-    .replace(/^(\s*)(user|group) = \S+\s*$/gm, '$1# $2 removed by the l2tpkit interop harness');
+    .replace(/^(\s*)(user|group) = \S+\s*$/gm, '$1# $2 removed by the l2tpkit interop harness')
+    // log { auth = yes }: one "Login OK" / "Login incorrect" line per authentication, also without -X.
+    .replace(/^(\s*)auth = no\s*$/m, '$1auth = yes');
 }
 
 /** Parses `freeradius -X` output into requests (pure; tested on recorded output). */
@@ -148,6 +156,19 @@ export function parseFreeRadiusLog(text: string): RadiusRequest[] {
   const order: Mut[] = [];
   for (const line of text.split('\n')) {
     let m: RegExpExecArray | null;
+    // Auth log line (log { auth = yes }), the only trace without -X:
+    // "... : Auth: (3) Login OK: [lab/<via Auth-Type = CHAP>] (from client nas0 port 2 cli 198.18.46.3)"
+    // "... : Auth: (2) Login incorrect (chap: Password comparison failed: password is incorrect): [lab] (from client nas0 port 0)"
+    if ((m = /Auth: \((\d+)\) Login (OK|incorrect)(?: \((.*)\))?: \[([^\]]*?)(?:\/<[^\]]*>)?\] \(from client \S+/.exec(line))) {
+      const n = Number(m[1]);
+      if (!byNo.has(n)) {
+        const why = m[3] ?? '';
+        const r: Mut = { number: n, type: 'Access-Request', from: '', user: m[4], chap: /^chap:/i.test(why) || /Auth-Type = CHAP>/.test(line), pap: /^pap:/i.test(why) || /Auth-Type = PAP>/.test(line), reply: m[2] === 'OK' ? 'Access-Accept' : 'Access-Reject', replyAttributes: [], inReply: false };
+        byNo.set(n, r);
+        order.push(r);
+      }
+      continue;
+    }
     if ((m = /^\((\d+)\) Received (\S+) Id \d+ from (\S+?):\d+ to /.exec(line))) {
       const r: Mut = { number: Number(m[1]), type: m[2] ?? '', from: m[3] ?? '', user: undefined, chap: false, pap: false, reply: undefined, replyAttributes: [], inReply: false };
       byNo.set(r.number, r);
@@ -165,7 +186,7 @@ export function parseFreeRadiusLog(text: string): RadiusRequest[] {
       continue;
     }
     if (r.reply === undefined) {
-      if ((m = /^User-Name = "(.*)"$/.exec(body))) r.user = m[1];
+      if ((m = /^User-Name = "(.*)"$/.exec(body))) r.user ??= m[1];
       else if (/^CHAP-Password = /.test(body)) r.chap = true;
       else if (/^User-Password = /.test(body)) r.pap = true;
     } else if (r.inReply) {
@@ -207,7 +228,7 @@ export async function startFreeRadius(o: FreeRadiusOptions): Promise<FreeRadius>
     const detail = await run('ip', ['netns', 'exec', o.ns, 'freeradius', '-XC', '-d', raddb], { check: false, timeoutMs: 30_000 });
     throw new Error(`freeradius -C rejected the configuration in ${raddb}:\n${tail(detail.stdout + detail.stderr, 30)}`);
   }
-  const proc = spawnIn(o.ns, 'freeradius', ['-X', '-d', raddb], {
+  const proc = spawnIn(o.ns, 'freeradius', o.debug === false ? ['-f', '-l', 'stdout', '-d', raddb] : ['-X', '-d', raddb], {
     name: `freeradius@${o.ns}`,
     lifetimeMs: o.lifetimeMs ?? 300_000,
     logFile: join(o.dir, 'radiusd.log'),

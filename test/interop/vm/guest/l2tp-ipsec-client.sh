@@ -83,6 +83,9 @@ echo "=== ip xfrm state (with keys, for tshark decryption)"
 ip xfrm state | sed 's/^/    /'
 ENCAP=raw; ip xfrm state | grep -q 'encap type espinudp' && ENCAP=udp4500; [ $RC = 0 ] || ENCAP=none
 espcount() { ip -s xfrm state | awk '/lifetime current:/{getline; s+=$2} END{print s+0}'; }
+# bytes of child SAs already closed (the server may delete the SA a few seconds after the L2TP
+# tunnel closed, before the counters are read): charon's "closing CHILD_SA ... (N bytes)" lines
+closedbytes() { sed -n 's/.*closing CHILD_SA .* (\([0-9]*\) bytes) .* (\([0-9]*\) bytes).*/\1 \2/p' /run/charon.log | awk '{s+=$1+$2} END{print s+0}'; }
 why=""
 if [ $RC = 0 ]; then
   [ "$FORCEENCAPS" = yes ] && [ "$ENCAP" != udp4500 ] && why="$why forceencaps-but-raw-esp"
@@ -95,10 +98,11 @@ if [ $RC = 0 ]; then
   fi
   sed 's/^/  | /' /run/l2tp-client.out
   C1=$(espcount)
-  echo "=== ESP packets counted by the kernel SAs: before PPP $C0, after $C1"
+  CB=$(closedbytes)
+  echo "=== ESP packets counted by the kernel SAs: before PPP $C0, after $C1; bytes of SAs closed meanwhile $CB"
   grep -q '^RESULT: PASS' /run/l2tp-client.out || why="$why l2tp-ppp-failed"
   CHILD_EST=$(grep -c 'CHILD_SA l2tp{[0-9]*} established' /run/charon.log)
-  { [ "$C1" -gt "$C0" ] || { [ "$CHILD_EST" -ge 2 ] && [ "$C1" -gt 0 ]; }; } || why="$why no-ESP-packets"
+  { [ "$C1" -gt "$C0" ] || [ "$CB" -gt 0 ] || { [ "$CHILD_EST" -ge 2 ] && [ "$C1" -gt 0 ]; }; } || why="$why no-ESP-packets"
 else
   why="IKE-or-QuickMode-failed"
   tail -40 /run/charon.log | sed 's/^/    charon: /'
