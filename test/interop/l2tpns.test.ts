@@ -24,6 +24,8 @@ import { startL2tpns, type L2tpns } from './lib/l2tpns.js';
 /** Debian packages this file needs. */
 const PACKAGES = ['l2tpns', 'freeradius', 'freeradius-utils', 'tshark', 'iproute2', 'iputils-ping', 'util-linux'] as const;
 const RADIUS_SECRET = 'interop-radius-s3cret';
+/** l2tpns' l2tp_secret: only used when the LAC sends a Challenge AVP (the labfix case). */
+const L2TP_SECRET = 'interop-tunnel-s3cret';
 const TUN_ADDRESS = '198.51.100.1';
 const POOL = '100.64.1.0/24';
 const DNS = ['203.0.113.53', '203.0.113.54'] as const;
@@ -96,6 +98,7 @@ describe('our LAC + PPP client dials l2tpns (Debian) with FreeRADIUS', () => {
       tunAddress: TUN_ADDRESS,
       pool: [POOL],
       dns: DNS,
+      l2tpSecret: L2TP_SECRET,
       // LCP Echo-Request after 2 idle seconds (default 10), so a short hold exercises our replies.
       echoTimeout: 2,
     });
@@ -121,14 +124,14 @@ describe('our LAC + PPP client dials l2tpns (Debian) with FreeRADIUS', () => {
   const esc = (x: string): string => x.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
   /** Starts our daemon as LAC + PPP client for `user` (TUN `l2tpc0` in the client namespace). */
-  const startClient = async (user: string, password: string, label: string): Promise<L2tpd> => {
+  const startClient = async (user: string, password: string, label: string, tunnel: { secret?: string; hideAvps?: boolean } = {}): Promise<L2tpd> => {
     assert.ok(topo);
     const lac = topo.node('lac');
     const us = await startL2tpd({
       ns: lac.ns,
       dir: join(work, `l2tpd-${label}`),
       hostName: 'l2tpkit-client',
-      lacs: [{ name: 'l2tpns', lns: topo.node('lns').address, localAddress: lac.address, ppp: { username: user, password, tun: 'l2tpc0', tunNetns: cliNs } }],
+      lacs: [{ name: 'l2tpns', lns: topo.node('lns').address, localAddress: lac.address, ...tunnel, ppp: { username: user, password, tun: 'l2tpc0', tunNetns: cliNs } }],
     });
     clients.push(us);
     return us;
@@ -183,14 +186,24 @@ describe('our LAC + PPP client dials l2tpns (Debian) with FreeRADIUS', () => {
    * echoes from l2tpns must be answered), then tears down with `clear session` (CDN) and/or
    * `clear tunnel` (StopCCN) and checks that l2tpns logged it. Returns our IPCP address.
    */
-  const dialPingClear = async (user: string, label: string, opts: { holdMs?: number; clearSessionFirst?: boolean } = {}): Promise<string> => {
+  const dialPingClear = async (
+    user: string,
+    label: string,
+    opts: { holdMs?: number; clearSessionFirst?: boolean; tunnel?: { secret?: string; hideAvps?: boolean } } = {},
+  ): Promise<string> => {
     assert.ok(topo && lns && radius);
     const lac = topo.node('lac');
     const radMark = radius.mark();
     const lnsMark = lns.mark();
-    const us = await startClient(user, 'labpass', label);
+    const us = await startClient(user, 'labpass', label, opts.tunnel);
     try {
       const { t, address } = await waitPppUp(us);
+      if (opts.tunnel?.secret !== undefined) {
+        // Tunnel authentication (§4.4.3, §5.1.1): we sent a Challenge, l2tpns answered it correctly
+        // (else we would have refused the SCCRP with StopCCN).
+        assert.ok(!us.log().some((l) => /authentication error/.test(l.msg)), `no tunnel authentication error\n${logs(us)}`);
+        assert.doesNotMatch(lns.log().slice(lnsMark), /[Ii]nvalid|[Hh]idden.*(error|fail)|[Bb]ad AVP/, `l2tpns accepted our AVPs\n${logs(us)}`);
+      }
       // FreeRADIUS saw CHAP for this user from l2tpns and accepted it.
       const req = await radius.waitReply(user, 'Access-Accept', 10_000, radMark);
       assert.ok(req.chap, `the Access-Request for ${user} carried CHAP-Password (CHAP-MD5 end to end)\n${radius.logTail(40)}`);
@@ -254,8 +267,8 @@ describe('our LAC + PPP client dials l2tpns (Debian) with FreeRADIUS', () => {
     assert.ok(inPrefix(address, POOL), `${address} is in l2tpns' pool ${POOL}`);
   });
 
-  test('user labfix: Framed-IP-Address from RADIUS is what IPCP gives us; clear session, then tunnel', async () => {
-    const address = await dialPingClear('labfix', 'labfix', { clearSessionFirst: true });
+  test('user labfix, tunnel auth + hidden AVPs: Framed-IP-Address from RADIUS is what IPCP gives us; clear session, then tunnel', async () => {
+    const address = await dialPingClear('labfix', 'labfix', { clearSessionFirst: true, tunnel: { secret: L2TP_SECRET, hideAvps: true } });
     assert.equal(address, '100.64.9.9');
   });
 
