@@ -10,13 +10,14 @@
 // The load client (bench/lib/ppp-load.ts, this process, root namespace, 198.18.211.1) opens --tunnels
 // tunnels, then dials --sessions sessions spread over them with at most --window negotiating at
 // once; then hangs all up (LCP Terminate + CDN) and closes the tunnels. Rate = sessions up / (first
-// ICRQ .. last IPCP up). Rounds alternate between the targets; the best round of each is shown.
+// ICRQ .. last IPCP up). After a --warmup round per target (not counted), rounds alternate between
+// the targets; the best round of each is shown, every round is listed.
 // If l2tpns or FreeRADIUS cannot run, the reason is printed along with our own numbers.
 // Default load: 8 tunnels, 32 in flight (4 per tunnel). With more calls per tunnel than the peer's
 // control Receive Window allows, the LAC's ICCN waits in its send queue while the first LCP frame
 // (sent at session-established) overtakes it and is dropped by the LNS: a 3 s PPP restart shows up
 // in p99 for either LNS (try --tunnels=4 --window=64).
-// Needs root. Run: npx tsx bench/ppp-setup.ts [--sessions=1000] [--tunnels=8] [--window=32] [--rounds=2] [--verbose]
+// Needs root. Run: npx tsx bench/ppp-setup.ts [--sessions=1000] [--tunnels=8] [--window=32] [--rounds=2] [--warmup=100] [--verbose]
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -37,6 +38,7 @@ const WINDOW = Math.max(1, numArg('window', 32));
 const ROUNDS = Math.max(1, numArg('rounds', 2));
 const TIMEOUT_MS = numArg('timeout', 120) * 1000;
 const VERBOSE = flagArg('verbose');
+const WARMUP = numArg('warmup', 100);
 const HOST = '198.18.211.1';
 const OURS = '198.18.211.2';
 const L2TPNS = '198.18.211.9';
@@ -51,11 +53,11 @@ interface Run {
 }
 
 /** Open tunnels, dial, hang up, close: one round against `address`. */
-async function round(address: string): Promise<Run> {
+async function round(address: string, sessions = SESSIONS): Promise<Run> {
   const load = await PppLoad.open({ address: HOST, tuning: {} });
   try {
     const tunnels = await load.openTunnels({ address, port: 1701, family: 4 }, TUNNELS, 20_000);
-    const dial = await load.dial(tunnels, SESSIONS, WINDOW, TIMEOUT_MS, (i) => ({ username: `u${i}`, password: `p${i}` }));
+    const dial = await load.dial(tunnels, sessions, WINDOW, TIMEOUT_MS, (i) => ({ username: `u${i}`, password: `p${i}` }));
     await load.hangupAll(30_000);
     await load.closeTunnels(10_000);
     return { dial };
@@ -133,6 +135,11 @@ async function main(): Promise<void> {
     );
     peer = await startPeer(dir, procs);
     const runs: { ours: Run[]; l2tpns: Run[] } = { ours: [], l2tpns: [] };
+    if (WARMUP > 0) {
+      // Warm-up (JIT of our daemon, caches of both): not counted.
+      await round(OURS, Math.min(WARMUP, SESSIONS));
+      if ('l2tpns' in peer) await round(L2TPNS, Math.min(WARMUP, SESSIONS));
+    }
     for (let r = 0; r < ROUNDS; r++) {
       runs.ours.push(await round(OURS));
       if ('l2tpns' in peer) runs.l2tpns.push(await round(L2TPNS));
@@ -160,7 +167,12 @@ async function main(): Promise<void> {
       ),
     );
     if ('why' in peer) console.log(`\nl2tpns not measured: ${peer.why}`);
-    for (const r of [...runs.ours, ...runs.l2tpns]) if (r.dial !== undefined && r.dial.failures.length > 0) console.log(`failures (first ${r.dial.failures.length}): ${r.dial.failures.slice(0, 3).join('; ')}`);
+    for (const [name, rs] of [['ours', runs.ours], ['l2tpns', runs.l2tpns]] as const) {
+      rs.forEach((r, i) => {
+        if (r.error !== undefined) console.log(`${name} round ${i + 1}: ${r.error}`);
+        else if (r.dial !== undefined && r.dial.failures.length > 0) console.log(`${name} round ${i + 1}: failures (first ${r.dial.failures.length}): ${r.dial.failures.slice(0, 3).join('; ')}`);
+      });
+    }
     console.log(
       `summary: ppp-setup ours ${fmtNum(rate(bo?.dial), 1)} set-ups/s; l2tpns ${'why' in peer ? 'not run' : `${fmtNum(rate(bp?.dial), 1)} set-ups/s`}; ratio ours/l2tpns ${fmtRatio(rate(bo?.dial), rate(bp?.dial))}`,
     );

@@ -176,20 +176,25 @@ export class PppLoad {
     return load;
   }
 
-  /** Open `n` tunnels to `peer` and wait until each is established (rejects after `timeoutMs`). */
+  /**
+   * Open `n` tunnels to `peer` one after another (l2tpns 2.4 takes a second SCCRQ from the same
+   * address and port while one is opening for a duplicate), each established before the next; rejects
+   * after `timeoutMs` in all.
+   */
   async openTunnels(peer: PeerAddress, n: number, timeoutMs: number): Promise<TunnelId[]> {
     const ids: TunnelId[] = [];
-    const waits: Promise<boolean>[] = [];
+    const deadline = performance.now() + timeoutMs;
     for (let i = 0; i < n; i++) {
       const id = this.endpoint.run((now, engine) => engine.openTunnel(now, peer, this.settings));
       ids.push(id);
-      if (!this.established.has(id)) waits.push(new Promise((r) => this.tunnelWait.set(id, r)));
+      if (this.established.has(id)) continue;
+      const wait = new Promise<boolean>((r) => this.tunnelWait.set(id, r));
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<boolean>((r) => (timer = setTimeout(() => r(false), Math.max(0, deadline - performance.now()))));
+      const ok = await Promise.race([wait, timeout]);
+      clearTimeout(timer);
+      if (!ok) throw new Error(`tunnel ${i + 1} of ${n} to ${peer.address}:${peer.port} did not come up within ${timeoutMs} ms`);
     }
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<boolean[]>((r) => (timer = setTimeout(() => r([false]), timeoutMs)));
-    const ok = await Promise.race([Promise.all(waits), timeout]);
-    clearTimeout(timer);
-    if (ok.some((x) => !x)) throw new Error(`tunnels to ${peer.address}:${peer.port} did not come up within ${timeoutMs} ms`);
     return ids;
   }
 

@@ -5,6 +5,7 @@ import fc from 'fast-check';
 import { CONTROL_VECTORS, hex } from '../../../test/vectors/l2tp-v2.js';
 import {
   AVP_REGISTRY,
+  HIDDEN_AVP_MIN_DATA,
   MESSAGE_SPECS,
   MessageType,
   emitControl,
@@ -261,10 +262,12 @@ test('hidden AVPs: fixed-random vector matches an independent MD5 implementation
   };
   const out = emitControl(msg, { secret, random, hide: new Set<AvpName>(['assignedSessionId', 'callingNumber', 'callSerialNumber']) });
   const pad = new Uint8Array(3).fill(padFill);
+  // A 2-byte value is padded up to HIDDEN_AVP_MIN_DATA (8 = 2 + 2 + 4), whatever the random pad length.
+  const pad4 = new Uint8Array(4).fill(padFill);
   const body = concat(
     avpBytes(0x8000, 0, u16(MessageType.ICRQ)),
     avpBytes(0x8000, 36, rv), // Random Vector before the first hidden AVP
-    avpBytes(0xc000, 14, hideRef(14, secret, rv, u16(0x0102), pad)), // hidden Assigned Session ID
+    avpBytes(0xc000, 14, hideRef(14, secret, rv, u16(0x0102), pad4)), // hidden Assigned Session ID
     avpBytes(0x8000, 15, hex('0000004d')), // Call Serial Number MUST NOT be hidden: clear
     avpBytes(0xc000, 22, hideRef(22, secret, rv, enc(calling), pad)), // hidden Calling Number (4 MD5 blocks)
   );
@@ -534,6 +537,17 @@ test('property: hidden round trip with any secret, hide set and random source', 
       };
       const out = emitControl(m, { secret, hide: new Set(hide), random });
       assert.equal(((out[2] ?? 0) << 8) | (out[3] ?? 0), out.length);
+      // Every AVP we hid carries at least HIDDEN_AVP_MIN_DATA bytes (l2tpns rejects shorter ones);
+      // unknown AVPs are re-sent as received.
+      const ours = new Set(AVP_REGISTRY.map((a) => a.attribute));
+      for (let at = 12; at + 6 <= out.length; ) {
+        const fl = ((out[at] ?? 0) << 8) | (out[at + 1] ?? 0);
+        const len = fl & 0x3ff;
+        const vendor = ((out[at + 2] ?? 0) << 8) | (out[at + 3] ?? 0);
+        const attr = ((out[at + 4] ?? 0) << 8) | (out[at + 5] ?? 0);
+        if (fl & 0x4000 && vendor === 0 && ours.has(attr)) assert.ok(len - 6 >= HIDDEN_AVP_MIN_DATA, `hidden AVP ${attr}: data ${len - 6} bytes`);
+        at += Math.max(len, 6);
+      }
       const r = parseControl(out, { secret });
       assert.ok(r.ok, r.ok ? '' : wireErrorText(r.error.error));
       assert.deepStrictEqual(r.value, m);

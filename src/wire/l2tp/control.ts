@@ -51,6 +51,12 @@ import type {
 
 /** Length of the Random Vector we send (§4.3 recommends at least 16 octets). */
 export const RANDOM_VECTOR_LENGTH = 16;
+/**
+ * Smallest hidden AVP data we emit (Original Length + value + padding). §4.3 allows any padding, but
+ * l2tpns (2.x) drops a hidden AVP whose data is under 8 bytes ("Short hidden AVP", Invalid mandatory
+ * AVP -> StopCCN), so short values (2-byte ids, 4-byte numbers) always get enough padding.
+ */
+export const HIDDEN_AVP_MIN_DATA = 8;
 
 const fail = (error: WireError, header?: L2tpHeader, messageType?: number): { readonly ok: false; readonly error: ControlParseFailure } => {
   if (header === undefined) return err({ error });
@@ -195,8 +201,10 @@ export function emitControl(msg: ControlMessage, opts?: EmitControlOptions): Uin
     let wire = valueLength;
     if (hideThis) {
       if (opts?.secret === undefined) throw new RangeError('emitControl: hide requires a secret');
-      // §4.3 padding hides the value length; clamp it so the AVP still fits its 10-bit Length.
-      pad = Math.max(0, Math.min((random(1)[0] ?? 0) & 0x0f, AVP_MAX_LENGTH - AVP_HEADER_LENGTH - 2 - valueLength));
+      // §4.3 padding hides the value length: 0..15 random bytes, at least enough for
+      // HIDDEN_AVP_MIN_DATA, clamped so the AVP still fits its 10-bit Length.
+      const minPad = HIDDEN_AVP_MIN_DATA - 2 - valueLength;
+      pad = Math.max(0, Math.min(Math.max((random(1)[0] ?? 0) & 0x0f, minPad), AVP_MAX_LENGTH - AVP_HEADER_LENGTH - 2 - valueLength));
       wire = 2 + valueLength + pad;
       if (!anyHidden) total += AVP_HEADER_LENGTH + RANDOM_VECTOR_LENGTH;
       anyHidden = true;

@@ -11,7 +11,7 @@
  */
 export * from './types.js';
 export { parseHeader, parseData, dataHeaderLength, writeDataHeader, CONTROL_HEADER_LENGTH } from './header.js';
-export { parseControl, emitControl, RANDOM_VECTOR_LENGTH } from './control.js';
+export { parseControl, emitControl, RANDOM_VECTOR_LENGTH, HIDDEN_AVP_MIN_DATA } from './control.js';
 export {
   AVP_REGISTRY,
   AVP_BY_ATTRIBUTE,

@@ -13,8 +13,8 @@
 #   USER / PASS    PPP account (default lab / labpass); DNS ms-dns (default 192.0.2.53)
 #   SERVE          seconds to serve (default l2k.serve, else 120); the host ends it early
 #                  with GuestHandle.requestStop()
-# Prints "READY: serving for Ns" when charon and xl2tpd are up; after serving it prints what
-# was served (IKE/CHILD SAs, L2TP tunnels, PPP sessions) as "SERVED: ike=N child=N tunnels=N
+# Prints "READY: serving for Ns" when charon and xl2tpd are up; while serving it records every
+# ESP SA (ip xfrm state, with keys) and prints them afterwards; then it prints what was served (IKE/CHILD SAs, L2TP tunnels, PPP sessions) as "SERVED: ike=N child=N tunnels=N
 # sessions=N" and the ESP packet counters of the kernel SAs.
 # Final line: RESULT: PASS|FAIL l2tp-ipsec-server ... (PASS = it came up and served; what was
 # served is for the host to judge, sessions=N).
@@ -121,8 +121,15 @@ kill -0 $LNSPID 2>/dev/null || why="$why xl2tpd-died"
 espcount() { ip -s xfrm state | awk '/lifetime current:/{getline; s+=$2} END{print s+0}'; }
 
 if [ -z "$why" ]; then
+  # every ESP SA seen while serving (with keys, for the host's tshark decryption)
+  ( while sleep 2; do
+      ip xfrm state > /run/xfrm.cur 2>/dev/null
+      cmp -s /run/xfrm.cur /run/xfrm.last || { cat /run/xfrm.cur >> /run/xfrm.all; cp /run/xfrm.cur /run/xfrm.last; }
+    done ) &
+  MON=$!
   serve_wait "$SERVE"
   C=$(espcount)
+  kill $MON 2>/dev/null
 else
   echo "=== not serving:$why"
 fi
@@ -141,6 +148,8 @@ NSESS=$(grep -c 'remote IP address' $D/pppd.log)
 SELI=$(grep -o 'selected proposal: IKE:[^ ]*' /run/charon.log | head -1 | sed 's/.*IKE://')
 SELE=$(grep -o 'selected proposal: ESP:[^ ]*' /run/charon.log | head -1 | sed 's/.*ESP://')
 ENCAP=$(grep -q 'encap type espinudp' <(ip xfrm state 2>/dev/null) && echo udp4500 || echo raw)
+echo "=== ip xfrm states seen while serving (with keys, for tshark decryption)"
+sed 's/^/    /' /run/xfrm.all 2>/dev/null
 echo "SERVED: ike=$NIKE child=$NCHILD tunnels=$NTUN sessions=$NSESS esp-packets=${C:-0} ike-proposal=${SELI:-none} esp-proposal=${SELE:-none}"
 [ -w /mnt/out ] && cp /run/charon.log /mnt/out/charon-server.log && cp $D/pppd.log /mnt/out/pppd-server.log && cp $D/xl2tpd.log /mnt/out/xl2tpd-server.log
 kill $LNSPID 2>/dev/null; ipsec stop > /dev/null 2>&1
