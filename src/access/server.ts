@@ -67,6 +67,12 @@ export interface AccessServerConfig {
   readonly name?: string;
   /** Unsolicited RA interval (RFC 4861 §6.2.1 MaxRtrAdvInterval; default 600 s). */
   readonly raInterval?: Duration;
+  /**
+   * Longest wait for the client's first PPP frame before we start LCP anyway (default 1 s). LAC-side
+   * PPP (pppd under xl2tpd, Windows) often starts some milliseconds after ICCN, so a Configure-Request
+   * sent at once is lost and costs a full restart interval; opening on the client's first frame avoids it.
+   */
+  readonly lcpStartDelay?: Duration;
   /** RFC 1661 §4.6 timers and counters. */
   readonly fsm?: Partial<FsmConfig>;
   /** Serve only sessions this accepts (default: all established sessions the engine reports). */
@@ -164,6 +170,8 @@ interface Session {
   iids: { readonly local: Uint8Array; readonly peer: Uint8Array } | undefined;
   nextRaAt: Instant | undefined;
   scheduled: number | undefined;
+  /** When LCP starts if the client has said nothing yet; undefined once the link is open. */
+  openAt: Instant | undefined;
   endReason: AccessEndReason | undefined;
   l2tpGone: CloseReason | undefined;
   mss4: number;
@@ -212,6 +220,7 @@ export class AccessServer implements Timed {
       case 'session-data': {
         const s = this.sessions.get(sessionKey(ev.tunnel, ev.session));
         if (s === undefined) return;
+        this.openIfWaiting(now, s);
         const ip = s.link.handleFrame(now, ev.payload);
         if (ip !== undefined) this.fromClient(now, s, ip.version, ip.packet);
         this.pump(now, s);
@@ -293,6 +302,7 @@ export class AccessServer implements Timed {
     }
     for (const s of due) {
       if (!this.sessions.has(s.key)) continue;
+      if (s.openAt !== undefined && s.openAt <= now) this.openIfWaiting(now, s);
       s.link.handleTimeout(now);
       if (s.nextRaAt !== undefined && s.nextRaAt <= now) this.sendRa(now, s);
       this.pump(now, s);
@@ -383,15 +393,26 @@ export class AccessServer implements Timed {
       iids: undefined,
       nextRaAt: undefined,
       scheduled: undefined,
+      openAt: undefined,
       endReason: undefined,
       l2tpGone: undefined,
       mss4: 0,
       mss6: 0,
     };
     this.sessions.set(key, s);
-    this.events.push({ type: 'ppp-start', tunnel, session, proxied: proxy !== undefined && proxy.forceLcpRenegotiation !== true });
-    link.open(now);
+    const proxied = proxy !== undefined && proxy.forceLcpRenegotiation !== true;
+    this.events.push({ type: 'ppp-start', tunnel, session, proxied });
+    const delay = c.lcpStartDelay ?? seconds(1);
+    if (proxied || delay <= 0) link.open(now);
+    else s.openAt = addDuration(now, delay);
     this.pump(now, s);
+  }
+
+  /** Start LCP now if it was waiting for the client's first frame or the start delay. */
+  private openIfWaiting(now: Instant, s: Session): void {
+    if (s.openAt === undefined) return;
+    s.openAt = undefined;
+    s.link.open(now);
   }
 
   /** The L2TP session is gone: PPP stops at once, no CDN (RFC 2661 §7.3 clean-up). */
@@ -534,7 +555,7 @@ export class AccessServer implements Timed {
 
   private schedule(s: Session): void {
     if (!this.sessions.has(s.key)) return;
-    const at = earliest(s.link.pollAt(), s.nextRaAt);
+    const at = earliest(earliest(s.link.pollAt(), s.nextRaAt), s.openAt);
     if (at === s.scheduled) return;
     s.scheduled = at;
     if (at !== undefined) this.timers.push(at, s.key);
