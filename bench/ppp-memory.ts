@@ -17,7 +17,7 @@
 // The same run also measures the plain L2TP session on the LNS (no AccessServer: the engine alone)
 // so the PPP/access share = LNS per session - L2TP-only per session. Median of --rounds rounds after
 // a small warm-up round.
-// Run: npx tsx --expose-gc bench/ppp-memory.ts [--sessions=10000] [--tunnels=10] [--batch=200] [--rounds=3]
+// Run: npx tsx --expose-gc bench/ppp-memory.ts [--sessions=10000] [--tunnels=10] [--batch=200] [--rounds=3] [--idle=0]
 import { seededRandom } from '../src/base/random.js';
 import { instant, type Instant } from '../src/base/time.js';
 import { L2tpEngine, defaultTunnelSettings, type L2tpEvent, type PeerAddress } from '../src/l2tp/index.js';
@@ -33,6 +33,8 @@ const N = numArg('sessions', 10_000);
 const TUNNELS = Math.max(1, numArg('tunnels', 10));
 const BATCH = Math.max(1, numArg('batch', 200));
 const ROUNDS = Math.max(1, numArg('rounds', 3));
+/** Virtual seconds to stay idle after set-up before measuring (LCP echoes run meanwhile). */
+const IDLE_S = numArg('idle', 0);
 
 const LAC: PeerAddress = { address: '198.18.202.1', port: 1701, family: 4 };
 const LNS: PeerAddress = { address: '198.18.202.2', port: 1701, family: 4 };
@@ -200,7 +202,7 @@ function round(table: UserTable | undefined, n: number, seed: number): Round {
     const target = upTo;
     m0.runUntil(() => (m0.server === undefined ? m0.l2tpUp : m0.up + m0.failed) >= target, 60_000);
   }
-  m0.runUntil(() => false, 1000); // delayed acks, nothing else is due (LCP echo is 30 s away)
+  m0.runUntil(() => false, 1000 + IDLE_S * 1000); // delayed acks (and --idle virtual seconds of LCP echoes)
   const up = m0.server === undefined ? m0.l2tpUp : m0.up;
   const virtualMs = m0.now;
   const full = snapshot().heapUsed;

@@ -3,4 +3,8 @@
  */
 import { runL2tpctl } from './l2tpctl-cli.js';
 
-process.exit(await runL2tpctl(process.argv.slice(2)));
+const code = await runL2tpctl(process.argv.slice(2));
+// Exit only once stdout is flushed: a pipe (`l2tpctl show sessions --json | jq`) takes large outputs
+// asynchronously, and process.exit() at once would cut them off.
+process.exitCode = code;
+process.stdout.write('', () => process.exit(code));

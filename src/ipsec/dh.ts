@@ -2,7 +2,7 @@
  * Diffie-Hellman groups for IKEv1 (RFC 2409 §6.2 group 2, RFC 3526 groups 5/14, RFC 5903 groups
  * 19/20) over node:crypto, with the private value taken from the injected RandomSource.
  */
-import { createDiffieHellman, createECDH, getDiffieHellman } from 'node:crypto';
+import { createDiffieHellman, createECDH, getDiffieHellman, type DiffieHellman } from 'node:crypto';
 import { err, ok, type Result } from '../base/result.js';
 import type { RandomSource } from '../base/random.js';
 
@@ -46,16 +46,31 @@ const leftPad = (b: Uint8Array, len: number): Uint8Array => {
   return out;
 };
 
+/**
+ * One DiffieHellman object per MODP group, built once: its constructor runs OpenSSL's DH_check
+ * (a safe-prime test; ~85 ms for the 1024-bit group 2, which OpenSSL 3 does not know by name).
+ * Key pairs share it and set their own private value before each (synchronous) use.
+ */
+const modpEngines = new Map<number, DiffieHellman>();
+function modpEngine(group: number, name: string): DiffieHellman {
+  let dh = modpEngines.get(group);
+  if (!dh) {
+    const base = getDiffieHellman(name);
+    dh = createDiffieHellman(base.getPrime(), base.getGenerator());
+    modpEngines.set(group, dh);
+  }
+  return dh;
+}
+
 /** Generate a key pair for `group`, private value from `random`. */
 export function generateDh(group: DhGroupNumber, random: RandomSource): DhKeyPair {
   const m = MODP[group];
   if (m) {
-    const base = getDiffieHellman(m.name);
-    const dh = createDiffieHellman(base.getPrime(), base.getGenerator());
+    const dh = modpEngine(group, m.name);
     const priv = random.bytes(32);
     priv[0] = (priv[0] ?? 0) | 0x80; // keep the exponent full-size (never zero)
     dh.setPrivateKey(priv);
-    dh.generateKeys();
+    dh.generateKeys(); // recomputes g^x for the private value just set
     const publicValue = leftPad(new Uint8Array(dh.getPublicKey()), m.len);
     return {
       group,
@@ -65,6 +80,7 @@ export function generateDh(group: DhGroupNumber, random: RandomSource): DhKeyPai
         if (peer.length !== m.len) return err(`KE length ${peer.length} != ${m.len}`);
         if (peer.every((x) => x === 0) || (peer.subarray(0, -1).every((x) => x === 0) && peer[peer.length - 1] === 1)) return err('degenerate public value');
         try {
+          dh.setPrivateKey(priv); // the shared engine may hold another key pair's value by now
           return ok(leftPad(new Uint8Array(dh.computeSecret(peer)), m.len));
         } catch {
           return err('invalid public value');

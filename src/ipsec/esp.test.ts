@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as nodeCrypto from 'node:crypto';
 import { createCipheriv } from 'node:crypto';
 import fc from 'fast-check';
-import { EspSa, type EspSaParams } from './esp.js';
+import { EspSa, byteLimitsFromKilobytes, type EspSaParams } from './esp.js';
 import { ReplayWindow } from './replay.js';
 import { seededRandom, type RandomSource } from '../base/random.js';
 import { classifyUdp4500, frameIkeFor4500, NAT_KEEPALIVE, emitEspHeader, parseEspHeader } from '../wire/esp/codec.js';
@@ -271,4 +271,90 @@ test('RFC 3948 UDP-4500 framing', () => {
   const buf = new Uint8Array(12).fill(0xa5);
   assert.equal(emitEspHeader({ spi: 1, seq: 2 }, buf, 2), 8);
   assert.equal(toHex(buf), 'a5a50000000100000002a5a5');
+});
+
+test('byte lifetime (RFC 2407 §4.5): soft once, hard once, then both directions refuse', () => {
+  const limits = byteLimitsFromKilobytes(1, 0.5); // 1 KB = 1024 bytes, soft at 512
+  assert.deepEqual(limits, { soft: 512, hard: 1024 });
+  const params = { ...GCM_PARAMS, byteLimits: limits };
+  const tx = new EspSa(params, seededRandom(1));
+  const rx = new EspSa(params, seededRandom(2));
+  const pkt = (n: number): Uint8Array => {
+    const r = tx.encrypt(new Uint8Array(n));
+    assert.ok(r.ok);
+    return r.ok ? r.value : new Uint8Array(0);
+  };
+  const seen: (string | undefined)[] = [];
+  // 500 bytes: below soft on both sides.
+  assert.ok(rx.decrypt(pkt(500)).ok);
+  seen.push(tx.takeLifetimeEvent(), rx.takeLifetimeEvent());
+  // +12 = 512 reaches soft exactly (>= soft), reported once per SA.
+  assert.ok(rx.decrypt(pkt(12)).ok);
+  seen.push(tx.takeLifetimeEvent(), rx.takeLifetimeEvent(), tx.takeLifetimeEvent());
+  assert.equal(tx.lifetimeState, 'soft');
+  // +511 = 1023: still soft, nothing new.
+  assert.ok(rx.decrypt(pkt(511)).ok);
+  seen.push(tx.takeLifetimeEvent(), rx.takeLifetimeEvent());
+  // +1 = 1024 reaches hard: the crossing packet itself still goes through.
+  const last = pkt(1);
+  assert.ok(rx.decrypt(last).ok);
+  seen.push(tx.takeLifetimeEvent(), rx.takeLifetimeEvent());
+  assert.deepEqual(seen, [undefined, undefined, 'soft', 'soft', undefined, undefined, undefined, 'hard', 'hard']);
+  assert.equal(tx.bytesProcessed, 1024);
+  assert.equal(rx.bytesProcessed, 1024);
+  assert.equal(rx.lifetimeState, 'hard');
+  // RFC 4301 §4.4.2.1: past the hard limit the SA is not used any more.
+  const more = tx.encrypt(new Uint8Array(1));
+  assert.ok(!more.ok && more.error.kind === 'lifetime-expired');
+  // Inbound too: a valid packet for an SA past its hard limit is refused.
+  const fresh = new EspSa(GCM_PARAMS, seededRandom(4));
+  (fresh as unknown as { seqOut: number }).seqOut = 10;
+  const r = fresh.encrypt(new Uint8Array(4));
+  assert.ok(r.ok);
+  if (r.ok) {
+    const d = rx.decrypt(r.value);
+    assert.ok(!d.ok && d.error.kind === 'lifetime-expired');
+  }
+  assert.equal(tx.takeLifetimeEvent(), undefined);
+  assert.equal(rx.takeLifetimeEvent(), undefined);
+});
+
+test('byte lifetime: one packet crossing soft and hard reports hard; no limits = never', () => {
+  const tx = new EspSa({ ...CBC_SHA1_PARAMS, byteLimits: { soft: 90, hard: 100 } }, seededRandom(1));
+  assert.ok(tx.encrypt(new Uint8Array(150)).ok);
+  assert.equal(tx.takeLifetimeEvent(), 'hard');
+  assert.equal(tx.takeLifetimeEvent(), undefined);
+  const free = new EspSa(CBC_SHA1_PARAMS, seededRandom(1));
+  for (let i = 0; i < 50; i++) assert.ok(free.encrypt(new Uint8Array(1400)).ok);
+  assert.equal(free.takeLifetimeEvent(), undefined);
+  assert.equal(free.lifetimeState, 'ok');
+  assert.equal(free.bytesProcessed, 70_000);
+  // Refused packets (bad ICV) do not count.
+  const rx = new EspSa({ ...CBC_SHA1_PARAMS, byteLimits: { soft: 10, hard: 20 } }, seededRandom(1));
+  const bad = CBC_SHA1.slice();
+  bad[20] = (bad[20] ?? 0) ^ 1;
+  assert.equal(rx.decrypt(bad).ok, false);
+  assert.equal(rx.bytesProcessed, 0);
+  assert.ok(rx.decrypt(CBC_SHA1).ok);
+  assert.equal(rx.bytesProcessed, 22);
+  assert.equal(rx.takeLifetimeEvent(), 'hard');
+});
+
+test('CBC IVs come from a pooled block: one RandomSource call per 4 KiB, every IV different', () => {
+  let calls = 0;
+  const inner = seededRandom(9);
+  const counting: RandomSource = { bytes: (n) => (calls++, inner.bytes(n)), u32: () => inner.u32() };
+  const a = new EspSa(CBC_SHA1_PARAMS, counting);
+  const b = new EspSa({ ...CBC_SHA1_PARAMS, spi: 0x9999 }, counting);
+  const ivs = new Set<string>();
+  for (let i = 0; i < 300; i++) {
+    for (const sa of [a, b]) {
+      const r = sa.encrypt(PAYLOAD);
+      assert.ok(r.ok);
+      if (r.ok) ivs.add(toHex(r.value.subarray(8, 24)));
+    }
+  }
+  assert.equal(ivs.size, 600, 'no IV repeats');
+  // 600 IVs x 16 bytes = 9,600 bytes: three 4 KiB pool fills shared by both SAs.
+  assert.equal(calls, 3);
 });

@@ -3,12 +3,14 @@
  * sequence numbers, anti-replay, padding checks and per-SA counters. Ciphers: AES-CBC (RFC 3602)
  * and 3DES-CBC (RFC 2451) with HMAC-SHA1-96 (RFC 2404) / HMAC-SHA2 (RFC 4868), and AES-GCM with a
  * 16-byte ICV and 8-byte IV (RFC 4106); 'hmac-sha256-96' is the old 96-bit truncation of HMAC-SHA-256
- * some Android peers use. Key objects are created once per SA.
+ * some Android peers use. Key objects are created once per SA; one output buffer per packet,
+ * CBC IVs from a pooled random block, the GCM IV is the sequence counter. Byte lifetimes
+ * (RFC 2407 §4.5 kilobytes) are counted per SA direction.
  */
 import { createCipheriv, createDecipheriv, createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
 import { err, ok, type Result } from '../base/result.js';
 import type { RandomSource } from '../base/random.js';
-import { ESP_HEADER_LENGTH, emitEspHeader, parseEspHeader } from '../wire/esp/codec.js';
+import { ESP_HEADER_LENGTH } from '../wire/esp/codec.js';
 import { ReplayWindow } from './replay.js';
 
 /** ESP encryption transforms we implement. */
@@ -31,6 +33,26 @@ export interface EspSaParams {
   readonly integrityKey: Uint8Array;
   /** Anti-replay window size in packets (default 128; 0 disables replay checking). */
   readonly replayWindow?: number;
+  /** Byte lifetime of this SA (RFC 2407 §4.5 kilobytes x 1024); absent = unlimited. */
+  readonly byteLimits?: EspByteLimits;
+}
+
+/**
+ * RFC 2407 §4.5 / RFC 4301 §4.4.2.1 byte lifetime of one SA direction, counted in payload bytes:
+ * at `soft` the SA reports once that it wants a rekey, at `hard` it reports once and refuses traffic.
+ */
+export interface EspByteLimits {
+  readonly soft: number;
+  readonly hard: number;
+}
+
+/** Where an SA stands against its byte lifetime. */
+export type EspLifetimeState = 'ok' | 'soft' | 'hard';
+
+/** Byte limits for a kilobyte lifetime (RFC 2407 §4.5; 1 KB = 1024 bytes as strongSwan and Linux count), soft at `softFraction`. */
+export function byteLimitsFromKilobytes(kilobytes: number, softFraction = 0.9): EspByteLimits {
+  const hard = kilobytes * 1024;
+  return { soft: Math.floor(hard * Math.min(1, Math.max(0, softFraction))), hard };
 }
 
 /** Why a packet was refused. */
@@ -40,7 +62,8 @@ export type EspError =
   | { readonly kind: 'replay'; readonly seq: number; readonly verdict: 'duplicate' | 'too-old' | 'zero' }
   | { readonly kind: 'icv-mismatch'; readonly seq: number }
   | { readonly kind: 'bad-padding'; readonly seq: number }
-  | { readonly kind: 'seq-exhausted' };
+  | { readonly kind: 'seq-exhausted' }
+  | { readonly kind: 'lifetime-expired' };
 
 /** A decrypted packet. `payload` is a view into a fresh buffer, `nextHeader` 59 means discard. */
 export interface EspPlain {
@@ -76,6 +99,51 @@ export const integrityKeyLength = (i: EspIntegrity): number => (i === 'none' ? 0
 export const encryptionKeymatLength = (e: EspEncryption, keyBits: number): number =>
   e === '3des-cbc' ? 24 : keyBits / 8 + (e === 'aes-gcm-16' ? 4 : 0);
 
+/** Bytes of random IV material fetched from the RandomSource at once (RFC 3602 §2.1: CBC IVs must be unpredictable). */
+const IV_POOL_BYTES = 4096;
+
+/**
+ * CBC IVs from a pooled random block: one RandomSource call per 4 KiB instead of one per packet.
+ * Every pool byte is handed out once, so IVs stay as unpredictable as the source. One pool per
+ * RandomSource, shared by all SAs using it (JS is single-threaded, `take` is synchronous).
+ */
+class IvPool {
+  private buf: Uint8Array = new Uint8Array(0);
+  private off = 0;
+
+  constructor(private readonly random: RandomSource) {}
+
+  /** Write `n` fresh random bytes into `dst` at `at`. */
+  take(dst: Uint8Array, at: number, n: number): void {
+    if (this.off + n > this.buf.length) {
+      this.buf = this.random.bytes(IV_POOL_BYTES);
+      this.off = 0;
+      // A source may return fewer bytes than asked (test stubs); fall back to one call per IV.
+      if (this.buf.length < n) {
+        this.buf = new Uint8Array(0);
+        dst.set(this.random.bytes(n).subarray(0, n), at);
+        return;
+      }
+    }
+    const o = this.off;
+    dst.set(this.buf.subarray(o, o + n), at);
+    this.off = o + n;
+  }
+}
+
+const ivPools = new WeakMap<RandomSource, IvPool>();
+const ivPoolFor = (r: RandomSource): IvPool => {
+  let p = ivPools.get(r);
+  if (!p) ivPools.set(r, (p = new IvPool(r)));
+  return p;
+};
+
+/**
+ * Staging buffer for payload + padding + trailer, so that the cipher sees one `update` per packet
+ * (one native call and one output buffer instead of two). Shared: used synchronously only.
+ */
+let staging = Buffer.allocUnsafe(4096);
+
 /** One direction of an ESP SA. Use separate objects for inbound and outbound. */
 export class EspSa {
   readonly spi: number;
@@ -83,37 +151,51 @@ export class EspSa {
   readonly integrity: EspIntegrity;
   /** Counters for this SA. */
   readonly counters: EspCounters = { packetsOut: 0, bytesOut: 0, packetsIn: 0, bytesIn: 0, replayDrops: 0, authFailures: 0, malformed: 0, padErrors: 0 };
+  /** Byte lifetime (RFC 2407 §4.5), if negotiated. */
+  readonly byteLimits: EspByteLimits | undefined;
+  private readonly gcm: boolean;
   private readonly cipherName: string;
   private readonly key: KeyObject;
-  private readonly salt: Uint8Array;
   private readonly macKey: KeyObject | undefined;
   private readonly macHash: string;
   private readonly icvLen: number;
   private readonly ivLen: number;
   private readonly blockSize: number;
   private readonly replay: ReplayWindow | undefined;
+  private readonly ivPool: IvPool;
+  private readonly softBytes: number;
+  private readonly hardBytes: number;
   private seqOut = 0;
+  /** Payload bytes protected so far (both counters; one SA object carries one direction). */
+  private bytes = 0;
+  private lifeState: EspLifetimeState = 'ok';
+  private lifeEvent: 'soft' | 'hard' | undefined;
+  /** GCM nonce = salt | explicit IV (RFC 4106 §4); the salt part is written once. */
   private readonly nonce = Buffer.alloc(12);
+  /** GCM AAD = SPI | sequence number (RFC 4106 §5), rewritten per packet. */
   private readonly aad = Buffer.alloc(8);
 
   /** Throws only on programmer errors (wrong key sizes). */
-  constructor(p: EspSaParams, private readonly random: RandomSource) {
+  constructor(p: EspSaParams, random: RandomSource) {
     this.spi = p.spi >>> 0;
     this.encryption = p.encryption;
     this.integrity = p.integrity;
+    this.ivPool = ivPoolFor(random);
+    this.byteLimits = p.byteLimits;
+    this.hardBytes = p.byteLimits?.hard ?? Infinity;
+    this.softBytes = Math.min(p.byteLimits?.soft ?? Infinity, this.hardBytes);
     let keyBytes = p.encryptionKey;
+    this.gcm = p.encryption === 'aes-gcm-16';
     if (p.encryption === 'aes-gcm-16') {
       if (p.integrity !== 'none') throw new Error('AES-GCM takes no separate integrity transform');
       if (![20, 28, 36].includes(keyBytes.length)) throw new Error('AES-GCM key must be 16/24/32 bytes + 4 salt');
-      this.salt = keyBytes.slice(keyBytes.length - 4);
+      this.nonce.set(keyBytes.subarray(keyBytes.length - 4), 0);
       keyBytes = keyBytes.subarray(0, keyBytes.length - 4);
       this.cipherName = `aes-${keyBytes.length * 8}-gcm`;
       this.ivLen = 8;
       this.blockSize = 4; // RFC 4106 §3: 4-byte alignment only
       this.icvLen = 16;
-      this.nonce.set(this.salt, 0);
     } else {
-      this.salt = new Uint8Array(0);
       if (p.encryption === '3des-cbc') {
         if (keyBytes.length !== 24) throw new Error('3DES key must be 24 bytes');
         this.cipherName = 'des-ede3-cbc';
@@ -145,6 +227,26 @@ export class EspSa {
     return this.replay?.top ?? 0;
   }
 
+  /** Payload bytes protected by this SA so far (what the byte lifetime counts). */
+  get bytesProcessed(): number {
+    return this.bytes;
+  }
+
+  /** Where the SA stands against its byte lifetime. */
+  get lifetimeState(): EspLifetimeState {
+    return this.lifeState;
+  }
+
+  /**
+   * The byte-lifetime threshold crossed since the last call, reported once each ('hard' wins when
+   * one packet crosses both). The data plane polls this after encrypt/decrypt and tells IKE.
+   */
+  takeLifetimeEvent(): 'soft' | 'hard' | undefined {
+    const e = this.lifeEvent;
+    this.lifeEvent = undefined;
+    return e;
+  }
+
   /** Bytes of ESP overhead for a payload of `n` bytes. */
   packetLength(n: number): number {
     const padded = Math.ceil((n + 2) / this.blockSize) * this.blockSize;
@@ -154,60 +256,76 @@ export class EspSa {
   /**
    * Encrypt one transport-mode payload (e.g. the UDP header + L2TP datagram, next header 17).
    * RFC 4303 §3.3.3: the 32-bit counter never cycles; at 2^32-1 the SA must be rekeyed.
+   * One output allocation; the packet is built as header | IV | ciphertext | ICV in place.
    */
   encrypt(payload: Uint8Array, nextHeader = NEXT_HEADER_UDP): Result<Uint8Array, EspError> {
     if (this.seqOut >= 0xffffffff) return err({ kind: 'seq-exhausted' });
+    // RFC 4301 §4.4.2.1: an SA past its hard byte lifetime is not used any more.
+    if (this.bytes >= this.hardBytes) return err({ kind: 'lifetime-expired' });
     const seq = ++this.seqOut;
-    const total = this.packetLength(payload.length);
+    const n = payload.length;
+    const bs = this.blockSize;
+    const ptLen = Math.ceil((n + 2) / bs) * bs;
     const ctStart = ESP_HEADER_LENGTH + this.ivLen;
-    const ctLen = total - ctStart - this.icvLen;
-    const padLen = ctLen - payload.length - 2;
-    const out = Buffer.allocUnsafe(total);
-    emitEspHeader({ spi: this.spi, seq }, out, 0);
-    // RFC 4303 §2.4: default padding is 1, 2, 3, ...
-    const trailer = Buffer.allocUnsafe(padLen + 2);
-    for (let i = 0; i < padLen; i++) trailer[i] = i + 1;
-    trailer[padLen] = padLen;
-    trailer[padLen + 1] = nextHeader;
-    let o = ctStart;
-    if (this.encryption === 'aes-gcm-16') {
-      // RFC 4106 §3.1: the IV must be unique per key; the sequence number is (SA counter never cycles).
+    const icvStart = ctStart + ptLen;
+    const out = Buffer.allocUnsafe(icvStart + this.icvLen);
+    out.writeUInt32BE(this.spi, 0);
+    out.writeUInt32BE(seq, 4);
+    // Payload, then RFC 4303 §2.4 default padding 1, 2, 3, ..., pad length, next header.
+    if (staging.length < ptLen) staging = Buffer.allocUnsafe(ptLen * 2);
+    const st = staging;
+    st.set(payload, 0);
+    const padLen = ptLen - n - 2;
+    for (let i = 0; i < padLen; i++) st[n + i] = i + 1;
+    st[ptLen - 2] = padLen;
+    st[ptLen - 1] = nextHeader;
+    const pt = st.subarray(0, ptLen);
+    if (this.gcm) {
+      // RFC 4106 §3.1: the IV must be unique per key; the sequence number is (the SA counter never cycles).
       out.writeUInt32BE(0, ESP_HEADER_LENGTH);
       out.writeUInt32BE(seq, ESP_HEADER_LENGTH + 4);
-      out.copy(this.nonce, 4, ESP_HEADER_LENGTH, ctStart);
-      const c = createCipheriv(this.cipherName as 'aes-128-gcm', this.key, this.nonce, { authTagLength: 16 });
+      const nonce = this.nonce;
+      nonce.writeUInt32BE(0, 4);
+      nonce.writeUInt32BE(seq, 8);
+      const c = createCipheriv(this.cipherName as 'aes-128-gcm', this.key, nonce);
       // RFC 4106 §5: AAD = SPI | 32-bit sequence number.
-      c.setAAD(out.subarray(0, ESP_HEADER_LENGTH));
-      o += c.update(payload).copy(out, o);
-      o += c.update(trailer).copy(out, o);
-      o += c.final().copy(out, o);
-      c.getAuthTag().copy(out, o);
+      const aad = this.aad;
+      aad.writeUInt32BE(this.spi, 0);
+      aad.writeUInt32BE(seq, 4);
+      c.setAAD(aad);
+      out.set(c.update(pt), ctStart);
+      c.final(); // GCM: empty, computes the tag
+      out.set(c.getAuthTag(), icvStart);
     } else {
-      const iv = this.random.bytes(this.ivLen);
-      out.set(iv, ESP_HEADER_LENGTH);
-      const c = createCipheriv(this.cipherName, this.key, iv);
+      // RFC 3602 §2.1 / RFC 2451: a fresh unpredictable IV per packet, from the pooled random block.
+      this.ivPool.take(out, ESP_HEADER_LENGTH, this.ivLen);
+      const c = createCipheriv(this.cipherName, this.key, out.subarray(ESP_HEADER_LENGTH, ctStart));
       c.setAutoPadding(false);
-      o += c.update(payload).copy(out, o);
-      o += c.update(trailer).copy(out, o);
-      o += c.final().copy(out, o);
+      // Block-aligned input without padding: update returns every byte, final() would return none.
+      out.set(c.update(pt), ctStart);
       // RFC 4303 §2.8 / RFC 2404: ICV over SPI..Next Header, truncated.
-      const mac = createHmac(this.macHash, this.macKey as KeyObject).update(out.subarray(0, o)).digest();
-      mac.copy(out, o, 0, this.icvLen);
+      const mac = createHmac(this.macHash, this.macKey as KeyObject).update(out.subarray(0, icvStart)).digest();
+      out.set(this.icvLen === mac.length ? mac : mac.subarray(0, this.icvLen), icvStart);
     }
     this.counters.packetsOut++;
-    this.counters.bytesOut += payload.length;
+    this.counters.bytesOut += n;
+    this.count(n);
     return ok(out);
   }
 
   /** Verify and decrypt one ESP packet (RFC 4303 §3.4: replay check, ICV, decrypt, padding). */
   decrypt(packet: Uint8Array): Result<EspPlain, EspError> {
-    const h = parseEspHeader(packet);
-    if (!h.ok) return this.malformed('short header');
-    const { spi, seq } = h.value;
+    if (packet.length < ESP_HEADER_LENGTH) return this.malformed('short header');
+    const spi = ((packet[0] as number) * 0x1000000 + (((packet[1] as number) << 16) | ((packet[2] as number) << 8) | (packet[3] as number))) >>> 0;
+    const seq = ((packet[4] as number) * 0x1000000 + (((packet[5] as number) << 16) | ((packet[6] as number) << 8) | (packet[7] as number))) >>> 0;
+    // RFC 4303 §2.1: SPI 0 is reserved.
+    if (spi === 0) return this.malformed('zero SPI');
     if (spi !== this.spi) return err({ kind: 'wrong-spi', spi });
     const ctStart = ESP_HEADER_LENGTH + this.ivLen;
-    const ctLen = packet.length - ctStart - this.icvLen;
+    const icvStart = packet.length - this.icvLen;
+    const ctLen = icvStart - ctStart;
     if (ctLen < Math.max(this.blockSize, 4) || ctLen % this.blockSize !== 0) return this.malformed(`ciphertext length ${ctLen}`);
+    if (this.bytes >= this.hardBytes) return err({ kind: 'lifetime-expired' });
     // RFC 4303 §3.4.3: cheap replay check before the ICV.
     if (this.replay) {
       const v = this.replay.check(seq);
@@ -216,19 +334,21 @@ export class EspSa {
         return err({ kind: 'replay', seq, verdict: v });
       }
     }
-    const icvStart = packet.length - this.icvLen;
     let plain: Buffer;
-    if (this.encryption === 'aes-gcm-16') {
-      const nonce = Buffer.allocUnsafe(12);
-      nonce.set(this.salt, 0);
-      nonce.set(packet.subarray(ESP_HEADER_LENGTH, ctStart), 4);
-      const d = createDecipheriv(this.cipherName as 'aes-128-gcm', this.key, nonce, { authTagLength: 16 });
-      d.setAAD(packet.subarray(0, ESP_HEADER_LENGTH));
+    if (this.gcm) {
+      const nonce = this.nonce;
+      const aad = this.aad;
+      for (let i = 0; i < 8; i++) {
+        nonce[4 + i] = packet[ESP_HEADER_LENGTH + i] as number;
+        aad[i] = packet[i] as number;
+      }
+      // The tag is exactly 16 bytes here (icvLen), so no authTagLength option is needed.
+      const d = createDecipheriv(this.cipherName as 'aes-128-gcm', this.key, nonce);
+      d.setAAD(aad);
       d.setAuthTag(packet.subarray(icvStart));
-      const a = d.update(packet.subarray(ctStart, icvStart));
+      plain = d.update(packet.subarray(ctStart, icvStart));
       try {
-        const b = d.final();
-        plain = b.length === 0 ? a : Buffer.concat([a, b]);
+        d.final(); // GCM: empty; throws when the tag does not verify
       } catch {
         this.counters.authFailures++;
         return err({ kind: 'icv-mismatch', seq });
@@ -241,13 +361,13 @@ export class EspSa {
       }
       const d = createDecipheriv(this.cipherName, this.key, packet.subarray(ESP_HEADER_LENGTH, ctStart));
       d.setAutoPadding(false);
-      const a = d.update(packet.subarray(ctStart, icvStart));
-      const b = d.final();
-      plain = b.length === 0 ? a : Buffer.concat([a, b]);
+      plain = d.update(packet.subarray(ctStart, icvStart));
+      // Block-aligned, no padding: update returned everything (final() only if OpenSSL held a block back).
+      if (plain.length !== ctLen) plain = Buffer.concat([plain, d.final()]);
     }
-    const padLen = plain[plain.length - 2] ?? 0;
-    const nextHeader = plain[plain.length - 1] ?? 0;
-    const dataLen = plain.length - 2 - padLen;
+    const padLen = plain[ctLen - 2] ?? 0;
+    const nextHeader = plain[ctLen - 1] ?? 0;
+    const dataLen = ctLen - 2 - padLen;
     // RFC 4303 §2.4: the receiver checks the default 1, 2, 3 ... padding.
     let padOk = dataLen >= 0;
     for (let i = 0; padOk && i < padLen; i++) if (plain[dataLen + i] !== i + 1) padOk = false;
@@ -259,7 +379,21 @@ export class EspSa {
     this.replay?.update(seq);
     this.counters.packetsIn++;
     this.counters.bytesIn += dataLen;
+    this.count(dataLen);
     return ok({ seq, nextHeader, payload: plain.subarray(0, dataLen) });
+  }
+
+  /** RFC 2407 §4.5 byte lifetime: count payload bytes, note each threshold the first time it is crossed. */
+  private count(n: number): void {
+    const b = (this.bytes += n);
+    if (b < this.softBytes || this.lifeState === 'hard') return;
+    if (b >= this.hardBytes) {
+      this.lifeState = 'hard';
+      this.lifeEvent = 'hard';
+    } else if (this.lifeState === 'ok') {
+      this.lifeState = 'soft';
+      this.lifeEvent = 'soft';
+    }
   }
 
   private malformed(detail: string): Result<never, EspError> {

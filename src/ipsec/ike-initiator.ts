@@ -26,7 +26,7 @@ import {
   deriveSkeyids, encryptionKey, hashI, hashLength, hashR, keymat, phase1Iv, phase2Iv, qmHash1, qmHash2, qmHash3, skeyidPsk, type IkeHashName, type SkeyidSet,
 } from './keys.js';
 import { selectPhase1, selectPhase2, type IkePolicy, type Phase1Choice, type Phase1Encryption, type Phase2Choice, type Phase2Encryption } from './proposals.js';
-import { encryptionKeymatLength, integrityKeyLength, type EspIntegrity, type EspSaParams } from './esp.js';
+import { byteLimitsFromKilobytes, encryptionKeymatLength, integrityKeyLength, type EspIntegrity, type EspSaParams } from './esp.js';
 import { nextState } from './fsm.js';
 import {
   MAIN_MODE_INIT_TABLE, QUICK_MODE_INIT_TABLE, type MainModeInitEvent, type MainModeInitState, type QuickModeInitEvent, type QuickModeInitState,
@@ -92,7 +92,9 @@ export interface IkeInitiatorConfig {
   /** Proposed lifetimes (defaults 28800 s IKE, 3600 s ESP). */
   readonly ikeLifetimeSeconds?: number;
   readonly childLifetimeSeconds?: number;
-  /** Rekey the child SA at this fraction of its lifetime (default 0.9). */
+  /** Proposed child SA byte lifetime in kilobytes (RFC 2407 §4.5 life type 2); none by default. */
+  readonly childLifetimeKilobytes?: number;
+  /** Rekey the child SA at this fraction of its lifetime, in time and in bytes (default 0.9). */
   readonly rekeyFraction?: number;
   /** How long the replaced child SA stays usable after a rekey before we delete it (default 2 s). */
   readonly rekeyOverlap?: Duration;
@@ -357,10 +359,14 @@ export class IkeInitiator implements Timed {
     const udp = this.localBehindNat || this.remoteBehindNat;
     const encap = udp ? (this.peerNatt === 'draft' ? EncapMode.UDP_TRANSPORT_DRAFT : EncapMode.UDP_TRANSPORT) : EncapMode.TRANSPORT;
     const life = this.config.childLifetimeSeconds ?? 3600;
+    const lifeKb = this.config.childLifetimeKilobytes;
     const pfs = this.config.pfsGroup;
     const transforms: Transform[] = this.proposals.phase2.map((o, i) => {
       const e = P2_ENCR[o.encryption];
-      const a: SaAttribute[] = [attr(Ipsec2Attr.SA_LIFE_TYPE, LifeType.SECONDS), attr(Ipsec2Attr.SA_LIFE_DURATION, life), attr(Ipsec2Attr.ENCAPSULATION_MODE, encap)];
+      const a: SaAttribute[] = [attr(Ipsec2Attr.SA_LIFE_TYPE, LifeType.SECONDS), attr(Ipsec2Attr.SA_LIFE_DURATION, life)];
+      // RFC 2407 §4.5: a second (type, duration) pair for the byte lifetime.
+      if (lifeKb !== undefined) a.push(attr(Ipsec2Attr.SA_LIFE_TYPE, LifeType.KILOBYTES), attr(Ipsec2Attr.SA_LIFE_DURATION, lifeKb));
+      a.push(attr(Ipsec2Attr.ENCAPSULATION_MODE, encap));
       if (!e.gcm) a.push(attr(Ipsec2Attr.AUTH_ALGORITHM, P2_AUTH[o.integrity ?? 'hmac-sha1-96']));
       if (e.bits !== undefined) a.push(attr(Ipsec2Attr.KEY_LENGTH, e.bits));
       if (pfs !== undefined) a.push(attr(Ipsec2Attr.GROUP_DESCRIPTION, pfs));
@@ -413,6 +419,26 @@ export class IkeInitiator implements Timed {
     if (this.st === 'established') this.sendDelete(ProtocolId.ESP, 4, [be32(c.inboundSpi)]);
     this.childGone(c, 'local');
     void now;
+  }
+
+  /**
+   * The data plane saw a child SA (by our inbound SPI) cross its byte lifetime (RFC 2407 §4.5).
+   * Soft: start the rekey Quick Mode now (make before break), unless one already runs. Hard:
+   * RFC 4301 §4.4.2.1, delete the SA with a delete notify and an `sa-deleted` event ('expired').
+   */
+  byteLifetimeReached(now: Instant, inboundSpi: number, level: 'soft' | 'hard'): void {
+    const c = this.children.find((x) => x.inboundSpi === inboundSpi);
+    if (!c) return;
+    if (level === 'hard') {
+      this.children = this.children.filter((x) => x !== c);
+      if (this.st === 'established') this.sendDelete(ProtocolId.ESP, 4, [be32(c.inboundSpi)]);
+      this.childGone(c, 'expired');
+      return;
+    }
+    // rekeyAt is cleared once a rekey started (by time or bytes); deleteAt is set once replaced.
+    if (c.rekeyAt === undefined || c.deleteAt !== undefined) return;
+    c.rekeyAt = undefined;
+    this.startChild(now, c.inboundSpi);
   }
 
   // ---------------------------------------------------------------- input
@@ -628,9 +654,15 @@ export class IkeInitiator implements Timed {
     // RFC 2409 §5.5: KEYMAT per direction with the receiving side's SPI; encryption key first.
     const encLen = encryptionKeymatLength(choice.encryption, choice.keyBits);
     const intLen = integrityKeyLength(choice.integrity);
+    // RFC 2407 §4.5: the responder may lower our byte lifetime; we never accept a longer one.
+    const kbs = [choice.lifetimeKilobytes, this.config.childLifetimeKilobytes].filter((x): x is number => x !== undefined && x > 0);
+    const lifeKb = kbs.length > 0 ? Math.min(...kbs) : undefined;
     const params = (spi: number): EspSaParams => {
       const k = keymat(c.hash, keys.d, ProtocolId.ESP, be32(spi), ex.ni, nr.data, encLen + intLen, gxy);
-      return { spi, encryption: choice.encryption, encryptionKey: k.slice(0, encLen), integrity: choice.integrity, integrityKey: k.slice(encLen) };
+      return {
+        spi, encryption: choice.encryption, encryptionKey: k.slice(0, encLen), integrity: choice.integrity, integrityKey: k.slice(encLen),
+        ...(lifeKb !== undefined ? { byteLimits: byteLimitsFromKilobytes(lifeKb, this.config.rekeyFraction ?? 0.9) } : {}),
+      };
     };
     const life = Math.min(choice.lifetimeSeconds, this.config.childLifetimeSeconds ?? 3600);
     const child: Child = {
@@ -665,6 +697,7 @@ export class IkeInitiator implements Timed {
       natOa: { ...(oaI !== undefined ? { initiator: oaI } : {}), ...(oaR !== undefined ? { responder: oaR } : {}) },
       pfsGroup: choice.pfsGroup,
       lifetimeSeconds: life,
+      ...(lifeKb !== undefined ? { lifetimeKilobytes: lifeKb } : {}),
     });
     if (ex.replaces !== undefined) {
       const old = this.children.find((x) => x.inboundSpi === ex.replaces);

@@ -21,7 +21,7 @@ import {
   deriveSkeyids, encryptionKey, hashI, hashR, keymat, phase1Iv, phase2Iv, qmHash1, qmHash2, qmHash3, skeyidPsk, type SkeyidSet,
 } from './keys.js';
 import { DEFAULT_POLICY, selectPhase1, selectPhase2, type EspEncapsulation, type IkePolicy, type Phase1Choice } from './proposals.js';
-import { encryptionKeymatLength, integrityKeyLength, type EspSaParams } from './esp.js';
+import { byteLimitsFromKilobytes, encryptionKeymatLength, integrityKeyLength, type EspSaParams } from './esp.js';
 import { MAIN_MODE_TABLE, QUICK_MODE_TABLE, nextState, type MainModeEvent, type MainModeState, type QuickModeEvent, type QuickModeState } from './fsm.js';
 
 /** A UDP datagram in or out: `data` is the UDP payload exactly as on the wire. */
@@ -70,6 +70,8 @@ export type IkeEvent =
       readonly natOa: { readonly initiator?: string; readonly responder?: string };
       readonly pfsGroup: number | undefined;
       readonly lifetimeSeconds: number;
+      /** RFC 2407 §4.5 byte lifetime (kilobytes) of each direction; the ESP params carry it as `byteLimits`. */
+      readonly lifetimeKilobytes?: number;
     }
   | { readonly type: 'sa-deleted'; readonly ikeSaId: number; readonly kind: 'ike' | 'child'; readonly inboundSpi?: number; readonly outboundSpi?: number; readonly reason: DeleteReason }
   | { readonly type: 'dpd-failed'; readonly ikeSaId: number; readonly remote: Endpoint }
@@ -275,6 +277,24 @@ export class IkeResponder implements Timed {
       sa.children.splice(i, 1);
       if (sa.state === 'established') this.sendDelete(sa, ProtocolId.ESP, 4, [be32(c.inboundSpi)]);
       this.childGone(sa, c, 'local');
+    }
+    void now;
+  }
+
+  /**
+   * The data plane saw a child SA (by our inbound SPI) cross its byte lifetime (RFC 2407 §4.5).
+   * Soft: nothing — the initiator rekeys, the server never rekeys first. Hard: RFC 4301 §4.4.2.1,
+   * the SA is deleted with a delete notify and an `sa-deleted` event (reason 'expired').
+   */
+  byteLifetimeReached(now: Instant, inboundSpi: number, level: 'soft' | 'hard'): void {
+    if (level !== 'hard') return;
+    for (const sa of this.sas.values()) {
+      const i = sa.children.findIndex((c) => c.inboundSpi === inboundSpi);
+      const c = sa.children[i];
+      if (!c) continue;
+      sa.children.splice(i, 1);
+      if (sa.state === 'established') this.sendDelete(sa, ProtocolId.ESP, 4, [be32(c.inboundSpi)]);
+      this.childGone(sa, c, 'expired');
     }
     void now;
   }
@@ -647,8 +667,10 @@ export class IkeResponder implements Timed {
     const km = (spi: number): Uint8Array => keymat(c.hash, keys.d, ProtocolId.ESP, be32(spi), ex.ni, ex.nr, encLen + intLen, gxyQm);
     const kin = km(ourSpi);
     const kout = km(choice.peerSpi);
+    const kb = choice.lifetimeKilobytes;
     const params = (spi: number, k: Uint8Array): EspSaParams => ({
       spi, encryption: choice.encryption, encryptionKey: k.slice(0, encLen), integrity: choice.integrity, integrityKey: k.slice(encLen),
+      ...(kb !== undefined ? { byteLimits: byteLimitsFromKilobytes(kb) } : {}),
     });
     const oaI = oas[0];
     const oaR = oas[1];
@@ -665,6 +687,7 @@ export class IkeResponder implements Timed {
       },
       pfsGroup: choice.pfsGroup,
       lifetimeSeconds: choice.lifetimeSeconds,
+      ...(kb !== undefined ? { lifetimeKilobytes: kb } : {}),
     };
   }
 

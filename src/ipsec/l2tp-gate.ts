@@ -35,6 +35,8 @@ export interface IkeCore extends Timed {
   takeEvents(): IkeEvent[];
   deleteChildSa(now: Instant, inboundSpi: number): void;
   noteActivity(now: Instant, inboundSpi: number): void;
+  /** RFC 2407 §4.5: a child SA (by our inbound SPI) crossed its soft or hard byte lifetime. */
+  byteLifetimeReached?(now: Instant, inboundSpi: number, level: 'soft' | 'hard'): void;
 }
 
 /** A packet for the I/O shell: a UDP payload (IKE, keepalive, ESP-in-UDP) or a raw ESP packet. */
@@ -48,6 +50,7 @@ export type IpsecGateEvent =
   | { readonly type: 'flow-up'; readonly via: string; readonly remote: Endpoint; readonly encapsulation: EspEncapsulation; readonly ikeSaId: number }
   | { readonly type: 'flow-down'; readonly via: string; readonly remote: Endpoint; readonly tunnelsClosed: readonly number[] }
   | { readonly type: 'sa-switched'; readonly via: string; readonly inboundSpi: number; readonly outboundSpi: number }
+  | { readonly type: 'sa-byte-lifetime'; readonly via: string; readonly inboundSpi: number; readonly level: 'soft' | 'hard'; readonly direction: 'in' | 'out' }
   | { readonly type: 'clear-l2tp-refused'; readonly peer: PeerAddress }
   | { readonly type: 'l2tp-closed-deleting-sa'; readonly via: string; readonly inboundSpis: readonly number[] };
 
@@ -238,8 +241,10 @@ export class IpsecL2tpGate implements L2tpEngineApi, Timed {
     const r = pair.inbound.decrypt(packet);
     if (!r.ok || r.value.nextHeader === NEXT_HEADER_NONE) {
       this.counters.espDropped++;
+      if (r.ok) this.checkByteLifetime(now, flow, pair, 'in');
       return;
     }
+    this.checkByteLifetime(now, flow, pair, 'in');
     if (encapsulation === 'udp-transport' && (flow.remote.address !== from.address || flow.remote.port !== from.port)) {
       // RFC 3948 §3 / RFC 3947 §4: an authenticated packet from a new NAT mapping moves the flow.
       this.flowByKey.delete(flow.key);
@@ -306,7 +311,17 @@ export class IpsecL2tpGate implements L2tpEngineApi, Timed {
     }
     if (flow.encapsulation === 'udp-transport') this.options.sink({ kind: 'udp', local: flow.local, remote: flow.remote, data: e.value });
     else this.options.sink({ kind: 'esp', local: flow.local.address, remote: flow.remote.address, data: e.value });
+    this.checkByteLifetime(this.lastNow, flow, pair, 'out');
     return true;
+  }
+
+  /** RFC 2407 §4.5 byte lifetime: tell the IKE core when an SA of the pair crossed soft or hard. */
+  private checkByteLifetime(now: Instant, flow: Flow, pair: Pair, direction: 'in' | 'out'): void {
+    const level = (direction === 'in' ? pair.inbound : pair.outbound).takeLifetimeEvent();
+    if (level === undefined) return;
+    this.emit({ type: 'sa-byte-lifetime', via: flow.via, inboundSpi: pair.inbound.spi, level, direction });
+    this.ike.byteLifetimeReached?.(now, pair.inbound.spi, level);
+    this.drainIke(now);
   }
 
   // ---------------------------------------------------------------- L2tpEngineApi

@@ -48,6 +48,8 @@ export interface IkePolicy {
     /** PFS groups accepted in Quick Mode; a proposal without a group is always accepted. */
     readonly pfsGroups: readonly DhGroupNumber[];
     readonly maxLifetimeSeconds: number;
+    /** Upper bound on the child SA byte lifetime in kilobytes (RFC 2407 §4.5 life type 2); absent = the initiator's value or none. */
+    readonly maxLifetimeKilobytes?: number;
     /** When present, a transform must also fit one of these suites (config `esp_proposals`). */
     readonly suites?: readonly Phase2Suite[];
     /**
@@ -95,13 +97,25 @@ function attrs(t: Transform): Map<number, number | undefined> {
 }
 
 /** Lifetime in seconds from (type, duration) pairs (RFC 2407 §4.5: a type is followed by its duration). */
-function lifetimeSeconds(t: Transform, typeAttr: number, durAttr: number): number | undefined {
+function lifetimeSeconds(t: Transform, typeAttr: number, durAttr: number, lifeType: number = LifeType.SECONDS): number | undefined {
   let type: number | undefined;
   for (const a of t.attributes) {
     if (a.type === typeAttr) type = attrValue(a);
-    else if (a.type === durAttr && type === LifeType.SECONDS) return attrValue(a);
+    else if (a.type === durAttr && type === lifeType) return attrValue(a);
   }
   return undefined;
+}
+
+/**
+ * RFC 2407 §4.5: the phase-2 byte lifetime (SA Life Type 2 = kilobytes) of a transform, capped by
+ * `max`; undefined when neither the transform nor the policy sets one (0 counts as unset).
+ */
+export function phase2LifetimeKilobytes(t: Transform, max: number | undefined): number | undefined {
+  const kb = lifetimeSeconds(t, Ipsec2Attr.SA_LIFE_TYPE, Ipsec2Attr.SA_LIFE_DURATION, LifeType.KILOBYTES);
+  const proposed = kb !== undefined && kb > 0 ? kb : undefined;
+  const cap = max !== undefined && max > 0 ? max : undefined;
+  if (proposed === undefined) return cap;
+  return cap === undefined ? proposed : Math.min(proposed, cap);
 }
 
 const p1Name = (c: IkeCipher): Phase1Encryption => (c.name === 'des-ede3-cbc' ? '3des' : c.name === 'aes-256-cbc' ? 'aes256' : 'aes128');
@@ -144,6 +158,8 @@ export interface Phase2Choice {
   readonly encapsulation: EspEncapsulation;
   readonly encapModeValue: number;
   readonly lifetimeSeconds: number;
+  /** Byte lifetime in kilobytes (RFC 2407 §4.5), capped by the policy; undefined = none. */
+  readonly lifetimeKilobytes: number | undefined;
   /** Initiator's SPI (its inbound SA = our outbound). */
   readonly peerSpi: number;
 }
@@ -212,6 +228,7 @@ export function selectPhase2(sa: SaPayload, policy: IkePolicy, nat: { readonly d
         encapsulation: udp ? 'udp-transport' : 'transport',
         encapModeValue: mode,
         lifetimeSeconds: Math.min(life, policy.phase2.maxLifetimeSeconds),
+        lifetimeKilobytes: phase2LifetimeKilobytes(t, policy.phase2.maxLifetimeKilobytes),
         peerSpi,
       };
     }

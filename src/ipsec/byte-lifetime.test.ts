@@ -1,0 +1,333 @@
+/**
+ * Child SA byte lifetimes (RFC 2407 §4.5 SA Life Type 2 = kilobytes; RFC 4301 §4.4.2.1 soft/hard)
+ * on a virtual clock: parsing and capping in proposal selection, the IKE cores' reaction to the
+ * soft (initiator rekeys) and hard (delete notify, event) limits, and the whole path through
+ * `IpsecL2tpGate` where the ESP SAs count the bytes.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { attr } from '../wire/ike/codec.js';
+import { DOI_IPSEC, EncapMode, EspAuth, EspTransformId, Ipsec2Attr, LifeType, ProtocolId, SIT_IDENTITY_ONLY } from '../wire/ike/constants.js';
+import type { SaAttribute, SaPayload } from '../wire/ike/types.js';
+import { addDuration, instant, seconds, type Instant } from '../base/time.js';
+import { seededRandom } from '../base/random.js';
+import { L2tpEngine, defaultTunnelSettings, type L2tpEvent } from '../l2tp/index.js';
+import type { SessionId, TunnelId } from '../wire/l2tp/types.js';
+import { DEFAULT_POLICY, phase2LifetimeKilobytes, selectPhase2, type IkePolicy } from './proposals.js';
+import { IkeInitiator, type IkeInitiatorConfig } from './ike-initiator.js';
+import { IkeResponder, type IkeEvent, type IkeResponderConfig } from './ike-responder.js';
+import { EspSa } from './esp.js';
+import { IpsecL2tpGate, type IpsecGateEvent, type OuterPacket } from './l2tp-gate.js';
+
+const PSK = new TextEncoder().encode('byte lifetime psk');
+const SERVER = '192.0.2.1';
+const CLIENT = '198.51.100.7';
+const T0 = instant(7_000_000);
+
+type ChildUp = Extract<IkeEvent, { type: 'child-sa-up' }>;
+type Deleted = Extract<IkeEvent, { type: 'sa-deleted' }>;
+
+/** An ESP SA payload with one AES-CBC/SHA1 transform carrying the given attributes. */
+function espSa(extra: SaAttribute[]): SaPayload {
+  const attributes = [...extra, attr(Ipsec2Attr.ENCAPSULATION_MODE, EncapMode.TRANSPORT), attr(Ipsec2Attr.AUTH_ALGORITHM, EspAuth.HMAC_SHA1), attr(Ipsec2Attr.KEY_LENGTH, 128)];
+  return {
+    kind: 'sa', doi: DOI_IPSEC, situation: SIT_IDENTITY_ONLY,
+    proposals: [{ number: 1, protocolId: ProtocolId.ESP, spi: Uint8Array.of(0, 0, 0x12, 0x34), transforms: [{ number: 1, id: EspTransformId.AES_CBC, attributes }] }],
+  };
+}
+const life = (type: number, value: number): SaAttribute[] => [attr(Ipsec2Attr.SA_LIFE_TYPE, type), attr(Ipsec2Attr.SA_LIFE_DURATION, value)];
+const NO_NAT = { detected: false, negotiated: false };
+const withMaxKb = (kb: number | undefined): IkePolicy => ({ ...DEFAULT_POLICY, phase2: { ...DEFAULT_POLICY.phase2, ...(kb !== undefined ? { maxLifetimeKilobytes: kb } : {}) } });
+
+test('RFC 2407 §4.5: kilobyte lifetime parsed from its own (type, duration) pair, capped by policy', () => {
+  // seconds pair then kilobytes pair (what strongSwan/Windows send), a TLV value above 65535
+  const both = selectPhase2(espSa([...life(LifeType.SECONDS, 3600), ...life(LifeType.KILOBYTES, 250_000)]), withMaxKb(undefined), NO_NAT);
+  assert.equal(both?.lifetimeSeconds, 3600);
+  assert.equal(both?.lifetimeKilobytes, 250_000);
+  // kilobytes first, then seconds
+  const rev = selectPhase2(espSa([...life(LifeType.KILOBYTES, 4608000), ...life(LifeType.SECONDS, 1200)]), withMaxKb(undefined), NO_NAT);
+  assert.equal(rev?.lifetimeSeconds, 1200);
+  assert.equal(rev?.lifetimeKilobytes, 4608000);
+  // capped by the policy maximum
+  const capped = selectPhase2(espSa(life(LifeType.KILOBYTES, 250_000)), withMaxKb(100_000), NO_NAT);
+  assert.equal(capped?.lifetimeKilobytes, 100_000);
+  assert.equal(capped?.lifetimeSeconds, 28800, 'RFC 2407 §4.5 default seconds when only kilobytes are given');
+  // a smaller proposal wins over the maximum
+  assert.equal(selectPhase2(espSa(life(LifeType.KILOBYTES, 500)), withMaxKb(100_000), NO_NAT)?.lifetimeKilobytes, 500);
+  // none proposed: none, or the policy maximum when one is configured
+  assert.equal(selectPhase2(espSa(life(LifeType.SECONDS, 3600)), withMaxKb(undefined), NO_NAT)?.lifetimeKilobytes, undefined);
+  assert.equal(selectPhase2(espSa(life(LifeType.SECONDS, 3600)), withMaxKb(64), NO_NAT)?.lifetimeKilobytes, 64);
+  // a duration without a preceding kilobytes type is not a byte lifetime; 0 counts as unset
+  assert.equal(phase2LifetimeKilobytes({ number: 1, id: 12, attributes: [attr(Ipsec2Attr.SA_LIFE_DURATION, 77)] }, undefined), undefined);
+  assert.equal(phase2LifetimeKilobytes({ number: 1, id: 12, attributes: life(LifeType.KILOBYTES, 0) }, undefined), undefined);
+});
+
+/** Initiator and responder over an in-memory path (no NAT), virtual clock. */
+class Net {
+  readonly init: IkeInitiator;
+  readonly resp: IkeResponder;
+  readonly iev: IkeEvent[] = [];
+  readonly rev: IkeEvent[] = [];
+  now: Instant = T0;
+
+  constructor(icfg: Partial<IkeInitiatorConfig>, rcfg: Partial<IkeResponderConfig>) {
+    this.init = new IkeInitiator({ psk: PSK, local: { address: CLIENT, port: 500 }, remote: { address: SERVER, port: 500 }, ...icfg }, seededRandom(5));
+    this.resp = new IkeResponder({ psk: () => PSK, ...rcfg }, seededRandom(6));
+  }
+
+  pump(): void {
+    for (let i = 0; i < 50; i++) {
+      const a = this.init.takeDatagrams();
+      const b = this.resp.takeDatagrams();
+      this.iev.push(...this.init.takeEvents());
+      this.rev.push(...this.resp.takeEvents());
+      if (a.length === 0 && b.length === 0) return;
+      for (const d of a) this.resp.handle(this.now, { local: d.remote, remote: d.local, data: d.data });
+      for (const d of b) this.init.handle(this.now, { local: d.remote, remote: d.local, data: d.data });
+    }
+    throw new Error('no quiescence');
+  }
+
+  advance(t: Instant): void {
+    for (;;) {
+      const next = [this.init.pollAt(), this.resp.pollAt()].filter((x): x is Instant => x !== undefined && x <= t).sort((x, y) => x - y)[0];
+      if (next === undefined) break;
+      this.now = next;
+      this.init.handleTimeout(next);
+      this.resp.handleTimeout(next);
+      this.pump();
+    }
+    this.now = t;
+  }
+
+  ups(side: 'i' | 'r'): ChildUp[] {
+    return (side === 'i' ? this.iev : this.rev).filter((e): e is ChildUp => e.type === 'child-sa-up');
+  }
+
+  deleted(side: 'i' | 'r'): Deleted[] {
+    return (side === 'i' ? this.iev : this.rev).filter((e): e is Deleted => e.type === 'sa-deleted' && e.kind === 'child');
+  }
+}
+
+test('negotiation: the responder caps the client\'s kilobytes; both ends install the same byte limits', () => {
+  const net = new Net({ childLifetimeKilobytes: 64 }, { policy: withMaxKb(32) });
+  net.init.connect(net.now);
+  net.pump();
+  const [i] = net.ups('i');
+  const [r] = net.ups('r');
+  assert.ok(i && r);
+  assert.equal(r.lifetimeKilobytes, 32, 'responder: min(proposed 64, policy 32)');
+  assert.deepEqual(r.inbound.byteLimits, { soft: Math.floor(32 * 1024 * 0.9), hard: 32 * 1024 });
+  assert.deepEqual(r.outbound.byteLimits, r.inbound.byteLimits);
+  // The responder echoes the chosen transform, so the initiator keeps its own 64 KB.
+  assert.equal(i.lifetimeKilobytes, 64);
+  assert.equal(i.inbound.byteLimits?.hard, 64 * 1024);
+  // Without any kilobyte lifetime nothing is limited.
+  const free = new Net({}, {});
+  free.init.connect(free.now);
+  free.pump();
+  assert.equal(free.ups('r')[0]?.inbound.byteLimits, undefined);
+  assert.equal(free.ups('i')[0]?.lifetimeKilobytes, undefined);
+});
+
+test('soft limit: the initiator rekeys at once (make before break); hard limit: delete notify and event', () => {
+  const net = new Net({ childLifetimeKilobytes: 16, rekeyFraction: 0.75, childLifetimeSeconds: 3600 }, {});
+  net.init.connect(net.now);
+  net.pump();
+  const first = net.ups('i')[0];
+  assert.ok(first);
+  assert.deepEqual(first.outbound.byteLimits, { soft: 12 * 1024, hard: 16 * 1024 });
+  // Count bytes the way the data plane does: the client's outbound ESP SA.
+  const tx = new EspSa(first.outbound, seededRandom(1));
+  const rx = new EspSa(net.ups('r')[0]?.inbound ?? first.outbound, seededRandom(2));
+  let soft: string | undefined;
+  let sent = 0;
+  net.now = addDuration(T0, seconds(10));
+  while (soft === undefined) {
+    const p = tx.encrypt(new Uint8Array(1000));
+    assert.ok(p.ok);
+    if (p.ok) assert.ok(rx.decrypt(p.value).ok);
+    sent += 1000;
+    soft = tx.takeLifetimeEvent();
+  }
+  assert.equal(soft, 'soft');
+  assert.equal(sent, 13_000, 'first packet at or past 12 KiB');
+  // The responder counted the same bytes but uses its own default soft fraction (0.9 x 16 KiB).
+  assert.equal(rx.bytesProcessed, 13_000);
+  assert.equal(rx.takeLifetimeEvent(), undefined);
+  net.resp.byteLifetimeReached(net.now, first.outbound.spi, 'soft');
+  net.pump();
+  assert.equal(net.ups('i').length, 1, 'the responder never rekeys first');
+  net.init.byteLifetimeReached(net.now, first.inbound.spi, 'soft');
+  net.pump();
+  assert.equal(net.ups('i').length, 2, 'rekeyed long before the 3240 s time-based rekey');
+  assert.equal(net.ups('r').length, 2);
+  // A second soft report (the other direction) does not start another Quick Mode.
+  net.init.byteLifetimeReached(net.now, first.inbound.spi, 'soft');
+  net.pump();
+  assert.equal(net.ups('i').length, 2);
+  // Make before break: the old SA goes after the overlap (2 s), as a local delete.
+  net.advance(addDuration(net.now, seconds(3)));
+  assert.deepEqual(net.deleted('i').map((d) => [d.inboundSpi, d.reason]), [[first.inbound.spi, 'local']]);
+  assert.deepEqual(net.deleted('r').map((d) => d.outboundSpi), [first.inbound.spi], 'the server dropped it on our delete');
+  // Hard limit reached on the server's inbound SA of the new child: delete notify + event.
+  const second = net.ups('r')[1];
+  assert.ok(second);
+  net.resp.byteLifetimeReached(net.now, second.inbound.spi, 'hard');
+  net.pump();
+  assert.deepEqual(net.deleted('r').slice(1).map((d) => [d.inboundSpi, d.reason]), [[second.inbound.spi, 'expired']]);
+  assert.deepEqual(net.deleted('i').slice(1).map((d) => [d.outboundSpi, d.reason]), [[second.inbound.spi, 'peer-delete']]);
+  assert.deepEqual(net.init.childSpis, []);
+  // Hard on the initiator side expires its child the same way (after a new Quick Mode).
+  net.init.startChild(net.now);
+  net.pump();
+  const third = net.ups('i')[2];
+  assert.ok(third);
+  net.init.byteLifetimeReached(net.now, third.inbound.spi, 'hard');
+  net.pump();
+  assert.deepEqual(net.deleted('i').slice(2).map((d) => [d.inboundSpi, d.reason]), [[third.inbound.spi, 'expired']]);
+  assert.equal(net.deleted('r').slice(2)[0]?.reason, 'peer-delete');
+  // Unknown SPIs are ignored.
+  net.init.byteLifetimeReached(net.now, 0xdead, 'hard');
+  net.resp.byteLifetimeReached(net.now, 0xdead, 'hard');
+  net.pump();
+  assert.equal(net.deleted('i').length + net.deleted('r').length, 6);
+});
+
+// ---------------------------------------------------------------- through the gate
+
+interface Side {
+  readonly gate: IpsecL2tpGate;
+  readonly ipsec: IpsecGateEvent[];
+  readonly l2tp: L2tpEvent[];
+}
+
+/** Client (initiator + LAC) and server (responder + LNS) gates, raw ESP (no NAT), virtual clock. */
+class GateWorld {
+  now: Instant = T0;
+  readonly wire: { from: 'c' | 's'; p: OuterPacket }[] = [];
+  readonly client: Side;
+  readonly server: Side;
+  readonly init: IkeInitiator;
+  tunnel: TunnelId | undefined;
+  session: SessionId | undefined;
+
+  constructor(icfg: Partial<IkeInitiatorConfig>, rcfg: Partial<IkeResponderConfig>) {
+    const lns = new L2tpEngine({ acceptTunnels: true, accept: defaultTunnelSettings('lns'), acceptIncomingCalls: true, acceptOutgoingCalls: true }, { random: seededRandom(1) });
+    const lac = new L2tpEngine({ acceptTunnels: false, accept: defaultTunnelSettings('lac'), acceptIncomingCalls: true, acceptOutgoingCalls: true }, { random: seededRandom(3) });
+    const resp = new IkeResponder({ psk: () => PSK, ...rcfg }, seededRandom(2));
+    this.init = new IkeInitiator({ psk: PSK, local: { address: CLIENT, port: 500 }, remote: { address: SERVER, port: 500 }, ...icfg }, seededRandom(4));
+    const side = (from: 'c' | 's', engine: L2tpEngine, ike: IkeInitiator | IkeResponder): Side => ({
+      gate: new IpsecL2tpGate({ engine, ike, random: seededRandom(from === 'c' ? 11 : 12), sink: (p) => this.wire.push({ from, p }) }),
+      ipsec: [],
+      l2tp: [],
+    });
+    this.client = side('c', lac, this.init);
+    this.server = side('s', lns, resp);
+  }
+
+  pump(): void {
+    for (let i = 0; i < 10_000; i++) {
+      for (const n of [this.client, this.server]) {
+        for (let t = n.gate.pollTransmit(); t; t = n.gate.pollTransmit()) assert.fail('L2TP in the clear');
+        for (let e = n.gate.pollEvent(); e; e = n.gate.pollEvent()) n.l2tp.push(e);
+        n.ipsec.push(...n.gate.takeIpsecEvents());
+      }
+      const w = this.wire.shift();
+      if (!w) return;
+      const to = w.from === 'c' ? this.server.gate : this.client.gate;
+      const peer = w.from === 'c' ? CLIENT : SERVER;
+      if (w.p.kind === 'udp') to.handleUdp(this.now, { local: w.p.remote, remote: w.p.local, data: w.p.data });
+      else to.handleRawEsp(this.now, peer, w.p.data);
+    }
+    throw new Error('no quiescence');
+  }
+
+  runUntil(t: Instant): void {
+    this.pump();
+    for (;;) {
+      const due = [this.client.gate.pollAt(), this.server.gate.pollAt()].filter((x): x is Instant => x !== undefined && x <= t).sort((a, b) => a - b)[0];
+      if (due === undefined) break;
+      this.now = due > this.now ? due : this.now;
+      this.client.gate.handleTimeout(this.now);
+      this.server.gate.handleTimeout(this.now);
+      this.pump();
+    }
+    this.now = t;
+  }
+
+  dial(): void {
+    this.init.connect(this.now);
+    this.client.gate.flushIke(this.now);
+    this.pump();
+    const up = this.client.ipsec.find((e): e is Extract<IpsecGateEvent, { type: 'flow-up' }> => e.type === 'flow-up');
+    assert.ok(up, 'flow up');
+    const peer = this.client.gate.peerFor(up.via);
+    assert.ok(peer);
+    this.tunnel = this.client.gate.openTunnel(this.now, peer, defaultTunnelSettings('lac'));
+    this.session = this.client.gate.openSession(this.now, this.tunnel, { direction: 'incoming', callingNumber: 'c' });
+    this.pump();
+  }
+
+  /** One PPP frame of `n` bytes from the client. */
+  send(n: number): void {
+    assert.ok(this.tunnel !== undefined && this.session !== undefined);
+    const t = this.client.gate.sendData(this.now, this.tunnel, this.session, new Uint8Array(n).fill(0x21));
+    assert.ok(t?.to.via);
+    assert.ok(this.client.gate.sendVia(t));
+    this.pump();
+  }
+
+  byteEvents(side: Side): Extract<IpsecGateEvent, { type: 'sa-byte-lifetime' }>[] {
+    return side.ipsec.filter((e): e is Extract<IpsecGateEvent, { type: 'sa-byte-lifetime' }> => e.type === 'sa-byte-lifetime');
+  }
+}
+
+test('through the gate: traffic crosses the soft limit -> rekey, data keeps flowing, old SA deleted', () => {
+  const w = new GateWorld({ childLifetimeKilobytes: 40 }, {});
+  w.dial();
+  const sas0 = w.server.gate.flowInfo(w.now)[0]?.sas;
+  assert.equal(sas0?.length, 1);
+  const firstIn = sas0?.[0]?.inboundSpi;
+  // 1,200-byte frames once a second (virtual): soft at 36 KiB = after ~30 frames.
+  for (let s = 1; s <= 45; s++) {
+    w.runUntil(addDuration(T0, seconds(s)));
+    w.send(1200);
+  }
+  const data = w.server.l2tp.filter((e) => e.type === 'session-data');
+  assert.equal(data.length, 45, 'every frame arrived, across the rekey');
+  const softs = w.byteEvents(w.client).filter((e) => e.level === 'soft');
+  assert.ok(softs.length >= 1, 'the client saw its SA reach the soft limit');
+  assert.ok(w.client.ipsec.some((e) => e.type === 'sa-switched'), 'client rekeyed and switched');
+  assert.ok(w.server.ipsec.some((e) => e.type === 'sa-switched'), 'server switched');
+  assert.equal(w.byteEvents(w.client).filter((e) => e.level === 'hard').length, 0, 'rekeyed before the hard limit');
+  w.runUntil(addDuration(w.now, seconds(5)));
+  const sas = w.server.gate.flowInfo(w.now)[0]?.sas ?? [];
+  assert.equal(sas.length, 1, 'old SA deleted after the overlap');
+  assert.notEqual(sas[0]?.inboundSpi, firstIn);
+  assert.equal(w.server.ipsec.filter((e) => e.type === 'flow-down').length, 0);
+});
+
+test('through the gate: no rekey possible -> the hard limit expires the SA and closes the L2TP tunnel', () => {
+  // rekeyFraction 1: soft = hard, so the hard event wins and no rekey runs first.
+  const w = new GateWorld({ childLifetimeKilobytes: 8, rekeyFraction: 1 }, {});
+  w.dial();
+  for (let s = 1; s <= 10; s++) {
+    w.runUntil(addDuration(T0, seconds(s)));
+    if (w.client.gate.flowInfo(w.now).length === 0) break;
+    w.send(1000);
+  }
+  const hard = w.byteEvents(w.client).filter((e) => e.level === 'hard');
+  assert.equal(hard.length, 1);
+  assert.equal(hard[0]?.direction, 'out');
+  const ikeDeleted = (side: Side): Deleted[] =>
+    side.ipsec.flatMap((e) => (e.type === 'ike' && e.event.type === 'sa-deleted' && e.event.kind === 'child' ? [e.event] : []));
+  assert.deepEqual(ikeDeleted(w.client).map((d) => d.reason), ['expired']);
+  // The server's inbound SA counted the same bytes and expired on the same packet (before the
+  // client's delete notify arrived, which then finds nothing left to delete).
+  assert.deepEqual(ikeDeleted(w.server).map((d) => d.reason), ['expired']);
+  assert.equal(w.byteEvents(w.server).filter((e) => e.level === 'hard' && e.direction === 'in').length, 1);
+  assert.ok(w.client.ipsec.some((e) => e.type === 'flow-down'));
+  assert.ok(w.server.ipsec.some((e) => e.type === 'flow-down'), 'the server closed the flow and its tunnel');
+  assert.equal(w.server.gate.flowInfo(w.now).length, 0);
+});
