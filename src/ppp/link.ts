@@ -382,7 +382,7 @@ export class PppLink implements Timed {
         break;
       case 'tlf': {
         // A Max-Configure give-up without another reason is a negotiation timeout.
-        const last = this.lcpFsm.steps.at(-1);
+        const last = this.lcpFsm.lastStep;
         if (last?.event === 'TO-' && (last.from === 'Req-Sent' || last.from === 'Ack-Rcvd' || last.from === 'Ack-Sent')) this.downReason ??= 'lcp-timeout';
         if (last?.event === 'RXJ-') this.downReason ??= 'lcp-rejected';
         this.finish();

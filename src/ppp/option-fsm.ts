@@ -137,8 +137,8 @@ export class OptionFsm {
   private nextId = 1;
   private lastRequest: { readonly id: number; readonly options: readonly CpOption[] } | undefined;
   private readonly cfg: FsmConfig;
-  /** Every transition taken (bounded), newest last. */
-  readonly steps: FsmStep[] = [];
+  /** The last transition taken (for diagnostics and link-down reasons); one per FSM keeps idle links small. */
+  lastStep: FsmStep | undefined;
 
   /** `name` is for diagnostics only. */
   constructor(
@@ -196,7 +196,7 @@ export class OptionFsm {
     this.handler.applyAck(ours);
     this.handler.applyPeerAck(peers);
     this.timer = undefined;
-    this.steps.push({ event: 'RCA', from: this.st, to: 'Opened', actions: ['tlu'] });
+    this.lastStep = { event: 'RCA', from: this.st, to: 'Opened', actions: ['tlu'] };
     this.st = 'Opened';
     this.out.layer('tlu', now);
   }
@@ -275,8 +275,7 @@ export class OptionFsm {
     const t = fsmTransition(this.st, event);
     if (t === null) return; // RFC 1661 §4.1 '-': illegal event in this state; ignore.
     const from = this.st;
-    if (this.steps.length >= 64) this.steps.shift();
-    this.steps.push({ event, from, to: t.next, actions: t.actions });
+    this.lastStep = { event, from, to: t.next, actions: t.actions };
     // The restart counter is set for the action that follows irc (§4.4: Max-Terminate before str).
     const terminating = t.actions.includes('str');
     this.st = t.next;
