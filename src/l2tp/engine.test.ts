@@ -604,3 +604,22 @@ test('tunnel FSM arms, table-driven (§7.2.1)', () => {
     assert.equal(e.tunnels(at(1200))[0]?.state, c.state, c.name);
   }
 });
+
+test('LAC reports a session established only once its ICCN has left (peer window full: PPP must not overtake ICCN)', () => {
+  // The LNS advertises a Receive Window of 1, so the LAC's ICCNs queue behind its other ICRQs.
+  const { net, lac, lns, lacSettings } = pair({}, { tuning: { ...defaultTuning(), receiveWindow: 1 } });
+  const tid = lac.engine.openTunnel(at(0), lns.addr, lacSettings);
+  for (let i = 0; i < 5; i++) assert.ok(lac.engine.openSession(at(0), tid, { direction: 'incoming' }) !== undefined);
+  net.advance(5000);
+  assert.equal(of(lac, 'session-established').length, 5);
+  assert.equal(of(lns, 'session-established').length, 5);
+  let iccnSent = 0;
+  let up = 0;
+  for (const e of lac.events) {
+    if (e.type === 'control-tx' && e.messageType === MessageType.ICCN) iccnSent++;
+    if (e.type === 'session-established') {
+      up++;
+      assert.ok(iccnSent >= up, `session-established #${up} reported before its ICCN was sent (${iccnSent} sent)`);
+    }
+  }
+});

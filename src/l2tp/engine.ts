@@ -58,6 +58,8 @@ interface OutMsg {
   readonly sessionId: SessionId;
   readonly type: MessageType;
   readonly avps: ControlAvps;
+  /** Our session an ICCN/OCCN completes: its `session-established` waits until the message leaves. */
+  readonly completes?: Session;
 }
 
 /** A received control message, or one the codec refused but whose Ns must still be consumed (§4.2). */
@@ -87,6 +89,13 @@ interface Session {
   rxOctets: number;
   txPackets: number;
   txOctets: number;
+  /**
+   * Our ICCN/OCCN for this session is queued but not yet sent (the peer's window is full): report the
+   * session as established only once it leaves, or PPP frames would overtake it and be dropped.
+   */
+  connectPending?: boolean;
+  /** The session is up but its `session-established` event waits for the ICCN/OCCN to leave. */
+  upWhenSent?: boolean;
 }
 
 /** Context of one FSM step: why, and what to put into StopCCN / CDN. */
@@ -1076,14 +1085,8 @@ export class L2tpEngine implements L2tpEngineApi {
         case 'session-up': {
           s.establishedAt = now;
           t.idleAt = undefined;
-          const ev: Mutable<Extract<L2tpEvent, { type: 'session-established' }>> = {
-            type: 'session-established',
-            tunnel: t.localId,
-            session: s.localId,
-            remoteSession: s.remoteId,
-          };
-          if (s.proxy !== undefined) ev.proxy = s.proxy;
-          this.events.push(ev);
+          if (s.connectPending === true) s.upWhenSent = true;
+          else this.emitSessionUp(t, s);
           break;
         }
         case 'cleanup': {
@@ -1124,7 +1127,8 @@ export class L2tpEngine implements L2tpEngineApi {
       s.sequencing = true;
     }
     if (type === MessageType.ICCN && s.request?.proxy !== undefined) Object.assign(avps, s.request.proxy);
-    this.sendControl(now, t, { sessionId: s.remoteId, type, avps });
+    s.connectPending = true;
+    this.sendControl(now, t, { sessionId: s.remoteId, type, avps, completes: s });
   }
 
   // ---------------------------------------------------------------- data messages
@@ -1237,6 +1241,18 @@ export class L2tpEngine implements L2tpEngineApi {
     t.channel.send(now, m);
   }
 
+  /** Report a session as established (with the proxy AVPs the LNS received in ICCN). */
+  private emitSessionUp(t: Tunnel, s: Session): void {
+    const ev: Mutable<Extract<L2tpEvent, { type: 'session-established' }>> = {
+      type: 'session-established',
+      tunnel: t.localId,
+      session: s.localId,
+      remoteSession: s.remoteId,
+    };
+    if (s.proxy !== undefined) ev.proxy = s.proxy;
+    this.events.push(ev);
+  }
+
   /** Channel sink: number, encode and queue a control message or ZLB. */
   private encode(t: Tunnel, ns: number, nr: number, body: OutMsg | undefined, retransmission: boolean): void {
     void retransmission;
@@ -1262,6 +1278,15 @@ export class L2tpEngine implements L2tpEngineApi {
     t.counters.controlTx++;
     this.events.push({ type: 'control-tx', tunnel: t.localId, peer: t.peer, ns, nr, messageType: msg.type, avps: msg.avps });
     this.transmits.push({ to: t.peer, data });
+    const done = body?.completes;
+    if (done !== undefined && done.connectPending === true) {
+      // The ICCN/OCCN has left: from here on PPP frames cannot overtake it (§7.3 ordering).
+      done.connectPending = false;
+      if (done.upWhenSent === true && t.sessions.get(done.localId) === done) {
+        done.upWhenSent = false;
+        this.emitSessionUp(t, done);
+      }
+    }
   }
 
   /** Copy channel statistics into the tunnel counters. */
