@@ -11,6 +11,7 @@
 import type { Duration, Instant, Timed } from '../base/time.js';
 import type { RandomSource } from '../base/random.js';
 import type { CloseReason, L2tpEvent, Transmit } from '../l2tp/index.js';
+import { DATA_HEADROOM } from '../l2tp/index.js';
 import type { SessionId, TunnelId } from '../wire/l2tp/types.js';
 import { PppLink, linkLocalAddress } from '../ppp/index.js';
 import type { AuthProtocol, FsmConfig, PppEvent } from '../ppp/index.js';
@@ -168,8 +169,8 @@ export class AccessClient implements Timed {
       return false;
     }
     if (this.cfg.mssClamp !== false) clampMss(pkt, 0, pkt.length, v === 4 ? this.mss4 : this.mss6);
-    const frame = this.link.sendIp(pkt, v);
-    const t = frame === undefined ? undefined : this.engine.sendData(now, this.cfg.tunnel, this.cfg.session, frame);
+    const frame = this.link.sendIp(pkt, v, DATA_HEADROOM);
+    const t = frame === undefined ? undefined : this.engine.sendData(now, this.cfg.tunnel, this.cfg.session, frame, true);
     if (t === undefined) {
       this.counters.dropped++;
       return false;

@@ -20,6 +20,7 @@ import type { Duration, Instant, Timed } from '../base/time.js';
 import { addDuration, earliest, seconds } from '../base/time.js';
 import type { RandomSource } from '../base/random.js';
 import type { L2tpEngineApi, L2tpEvent, Transmit, CloseReason } from '../l2tp/index.js';
+import { DATA_HEADROOM } from '../l2tp/index.js';
 import type { SessionId, TunnelId } from '../wire/l2tp/types.js';
 import { PppLink, buildRouterAdvertisement, linkLocalAddress } from '../ppp/index.js';
 import type { AuthProtocol, FsmConfig, PppEvent, PppPhase, ProxyLcp } from '../ppp/index.js';
@@ -592,8 +593,8 @@ export class AccessServer implements Timed {
   }
 
   private toClient(now: Instant, s: Session, pkt: Uint8Array, version: 4 | 6): boolean {
-    const frame = s.link.sendIp(pkt, version);
-    const t = frame === undefined ? undefined : this.engine.sendData(now, s.tunnel, s.session, frame);
+    const frame = s.link.sendIp(pkt, version, DATA_HEADROOM);
+    const t = frame === undefined ? undefined : this.engine.sendData(now, s.tunnel, s.session, frame, true);
     if (t === undefined) {
       s.counters.dropped++;
       return false;
@@ -614,8 +615,8 @@ export class AccessServer implements Timed {
       mtu: Math.min(s.link.lcpInfo.peerMru, this.cfg.mtu ?? Infinity),
       ...(this.dns6.length > 0 ? { dns: this.dns6 } : {}),
     });
-    const frame = s.link.sendIp(ra, 6);
-    const t = frame === undefined ? undefined : this.engine.sendData(now, s.tunnel, s.session, frame);
+    const frame = s.link.sendIp(ra, 6, DATA_HEADROOM);
+    const t = frame === undefined ? undefined : this.engine.sendData(now, s.tunnel, s.session, frame, true);
     if (t !== undefined) this.tx.push(t);
     s.nextRaAt = addDuration(now, this.raInterval);
   }

@@ -406,8 +406,8 @@ export class IpsecL2tpGate implements L2tpEngineApi, Timed {
   }
 
   /** As L2tpEngineApi.sendData: a transmit with `to.via` must go through `sendVia` (UdpEndpoint routes it). */
-  sendData(now: Instant, tunnel: TunnelId, session: SessionId, pppFrame: Uint8Array): Transmit | undefined {
-    return this.engine.sendData(now, tunnel, session, pppFrame);
+  sendData(now: Instant, tunnel: TunnelId, session: SessionId, pppFrame: Uint8Array, headroomFree = false): Transmit | undefined {
+    return this.engine.sendData(now, tunnel, session, pppFrame, headroomFree);
   }
 
   /** As L2tpEngineApi.tunnels. */

@@ -5,6 +5,9 @@
 import type { Duration, Instant } from '../base/time.js';
 import type { ResultCode, SessionId, TunnelId, ControlAvps, MessageType } from '../wire/l2tp/types.js';
 
+/** Bytes to reserve in front of a PPP frame so `sendData` can write any L2TPv2 data header in place (§3.1: 12 + offset field, rounded up). */
+export const DATA_HEADROOM = 16;
+
 /**
  * Where a datagram came from / goes to. `address|port|via` identifies a peer. `via` names the
  * channel the datagram used when that is not plain UDP — e.g. an IPsec flow (`ipsec:<n>`), so that
@@ -225,8 +228,12 @@ export interface L2tpEngineApi {
   closeSession(now: Instant, tunnel: TunnelId, session: SessionId, result: ResultCode, causes?: CdnCauses): void;
   /** Send StopCCN and tear down all sessions of a tunnel. */
   closeTunnel(now: Instant, tunnel: TunnelId, result: ResultCode): void;
-  /** Encapsulate a PPP frame for a session; returns the datagram to send, or undefined if the session is not up. */
-  sendData(now: Instant, tunnel: TunnelId, session: SessionId, pppFrame: Uint8Array): Transmit | undefined;
+  /**
+   * Encapsulate a PPP frame for a session; returns the datagram to send, or undefined if the session is
+   * not up. With `headroomFree`, the caller gives up the bytes of `pppFrame.buffer` in front of the frame
+   * (at least {@link DATA_HEADROOM}) and the header is written there: no copy of the payload.
+   */
+  sendData(now: Instant, tunnel: TunnelId, session: SessionId, pppFrame: Uint8Array, headroomFree?: boolean): Transmit | undefined;
   /** Snapshot of every tunnel (for show commands). */
   tunnels(now: Instant): readonly TunnelInfo[];
 }

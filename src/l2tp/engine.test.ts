@@ -6,7 +6,7 @@ import { emitControl, parseControl, parseData } from '../wire/l2tp/index.js';
 import { MessageType, sessionId, tunnelId, type ControlAvps, type ControlMessage } from '../wire/l2tp/types.js';
 import { SimNet, eventsOf, type SimNode } from '../../test/sim/harness.js';
 import type { EngineConfig, L2tpEvent, PeerAddress, TunnelSettings } from './api.js';
-import { L2tpEngine, challengeResponse, defaultTunnelSettings, defaultTuning } from './index.js';
+import { DATA_HEADROOM, L2tpEngine, challengeResponse, defaultTunnelSettings, defaultTuning } from './index.js';
 
 const at = (ms: number): Instant => ms as Instant;
 const secretA = new TextEncoder().encode('s3cret');
@@ -622,4 +622,25 @@ test('LAC reports a session established only once its ICCN has left (peer window
       assert.ok(iccnSent >= up, `session-established #${up} reported before its ICCN was sent (${iccnSent} sent)`);
     }
   }
+});
+
+test('sendData with headroom writes the header in front of the frame (no copy), same bytes as the copying path', () => {
+  const { net, lac, lns, lacSettings } = pair();
+  const tid = lac.engine.openTunnel(at(0), lns.addr, lacSettings);
+  const sid = lac.engine.openSession(at(0), tid, { direction: 'incoming' });
+  assert.ok(sid !== undefined);
+  net.advance(1000);
+  const payload = Uint8Array.from([0xff, 0x03, 0x00, 0x21, 0x45, 0, 0, 20]);
+  const copied = lac.engine.sendData(at(net.now), tid, sid, payload);
+  const room = new Uint8Array(DATA_HEADROOM + payload.length).fill(0xa5);
+  room.set(payload, DATA_HEADROOM);
+  const frame = room.subarray(DATA_HEADROOM);
+  const inPlace = lac.engine.sendData(at(net.now), tid, sid, frame, true);
+  assert.ok(copied !== undefined && inPlace !== undefined);
+  assert.equal(inPlace.data.buffer, room.buffer, 'header written into the caller buffer');
+  assert.deepEqual([...inPlace.data], [...copied.data]);
+  // Without enough headroom the engine copies and leaves the caller's bytes alone.
+  const tight = lac.engine.sendData(at(net.now), tid, sid, payload, true);
+  assert.ok(tight !== undefined && tight.data.buffer !== payload.buffer);
+  assert.deepEqual([...tight.data], [...copied.data]);
 });

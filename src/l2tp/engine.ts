@@ -416,7 +416,7 @@ export class L2tpEngine implements L2tpEngineApi {
   }
 
   /** Encapsulate a PPP frame in a data message (§3.1) for an established session. */
-  sendData(now: Instant, tunnel: TunnelId, session: SessionId, pppFrame: Uint8Array): Transmit | undefined {
+  sendData(now: Instant, tunnel: TunnelId, session: SessionId, pppFrame: Uint8Array, headroomFree = false): Transmit | undefined {
     void now;
     const t = this.tunnelsById.get(tunnel);
     const s = t?.sessions.get(session);
@@ -424,14 +424,16 @@ export class L2tpEngine implements L2tpEngineApi {
     const sequenced = s.sequencing;
     const hl = dataHeaderLength({ sequenced });
     const total = hl + pppFrame.length;
-    const buf = new Uint8Array(total);
+    // Write the header into the caller's headroom when it gave it up, else copy once.
+    const inPlace = headroomFree && pppFrame.byteOffset >= hl;
+    const buf = inPlace ? new Uint8Array(pppFrame.buffer, pppFrame.byteOffset - hl, total) : new Uint8Array(total);
     if (sequenced) {
       writeDataHeader(buf, 0, { tunnelId: t.remoteId, sessionId: s.remoteId, ns: s.dataNs, nr: 0 }, total);
       s.dataNs = seqAdd(s.dataNs, 1);
     } else {
       writeDataHeader(buf, 0, { tunnelId: t.remoteId, sessionId: s.remoteId }, total);
     }
-    buf.set(pppFrame, hl);
+    if (!inPlace) buf.set(pppFrame, hl);
     s.txPackets++;
     s.txOctets += pppFrame.length;
     t.counters.dataTxPackets++;

@@ -4,6 +4,7 @@
  * maps `pollEvent` events to logs and metrics. No I/O, no clock, no timers in here.
  */
 export type * from './api.js';
+export { DATA_HEADROOM } from './api.js';
 export { L2tpEngine, defaultTuning, defaultTunnelSettings, challengeResponse, describeWireError, Results } from './engine.js';
 export { ReliableChannel, seqAdd, seqLt, seqDiff, DEFAULT_PEER_WINDOW } from './channel.js';
 export type { ChannelSink, ReceiveVerdict, ChannelTimeout } from './channel.js';

@@ -8,7 +8,7 @@
 import type { Duration, Instant, Timed } from '../base/time.js';
 import { earliest, seconds } from '../base/time.js';
 import type { RandomSource } from '../base/random.js';
-import { parsePppFrame, encodePppFrame, PppProtocol } from '../wire/ppp/frame.js';
+import { parsePppFrame, encodePppFrame, emitPppFrame, pppFrameLength, PppProtocol } from '../wire/ppp/frame.js';
 import { parseCpPacket, parseCpOptions, encodeCpPacket, type CpPacket, CpCode } from '../wire/ppp/cp.js';
 import { u16 } from '../wire/ppp/bytes.js';
 import { OptionFsm, type FsmConfig, type FsmState, type LayerSignal } from './option-fsm.js';
@@ -274,10 +274,10 @@ export class PppLink implements Timed {
   }
 
   /** Frame an IP packet for sending; undefined when that NCP is not Opened or it exceeds the peer's MRU. */
-  sendIp(packet: Uint8Array, version: 4 | 6): Uint8Array | undefined {
+  sendIp(packet: Uint8Array, version: 4 | 6, headroom = 0): Uint8Array | undefined {
     const fsm = version === 4 ? this.ipcpFsm : this.ipv6cpFsm;
     if (fsm?.state !== 'Opened' || packet.length > this.lcp.state.peerMru) return undefined;
-    return this.frame(version === 4 ? PppProtocol.IPv4 : PppProtocol.IPv6, packet);
+    return this.frame(version === 4 ? PppProtocol.IPv4 : PppProtocol.IPv6, packet, headroom);
   }
 
   /** One received PPP frame. Returns the IP packet it carried, if any; control traffic is consumed. */
@@ -519,14 +519,19 @@ export class PppLink implements Timed {
     this.tx.push(this.frame(protocol, encodeCpPacket(pkt)));
   }
 
-  private frame(protocol: number, info: Uint8Array): Uint8Array {
+  private frame(protocol: number, info: Uint8Array, headroom = 0): Uint8Array {
     const ac = this.cfg.addressControl ?? true;
-    // RFC 1661 §6.5/§6.6: never compress LCP frames.
-    if (protocol === PppProtocol.LCP) return encodePppFrame({ protocol, info }, { addressControl: ac, pfc: false });
     const negotiated = this.lcpFsm.state === 'Opened';
-    return encodePppFrame(
-      { protocol, info },
-      { addressControl: ac && !(negotiated && this.lcp.state.peerAcfc), pfc: negotiated && this.lcp.state.peerPfc },
-    );
+    // RFC 1661 §6.5/§6.6: never compress LCP frames.
+    const opts =
+      protocol === PppProtocol.LCP
+        ? { addressControl: ac, pfc: false }
+        : { addressControl: ac && !(negotiated && this.lcp.state.peerAcfc), pfc: negotiated && this.lcp.state.peerPfc };
+    if (headroom === 0) return encodePppFrame({ protocol, info }, opts);
+    // Leave `headroom` free bytes in front for the lower layer's header (one copy of `info` in all).
+    const f = { protocol, info };
+    const out = new Uint8Array(headroom + pppFrameLength(f, opts));
+    emitPppFrame(f, opts, out, headroom);
+    return out.subarray(headroom);
   }
 }
