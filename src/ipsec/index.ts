@@ -38,6 +38,9 @@ export {
   type EspError,
   type EspPlain,
   type EspCounters,
+  byteLimitsFromKilobytes,
+  type EspByteLimits,
+  type EspLifetimeState,
 } from './esp.js';
 export { ReplayWindow, type ReplayVerdict } from './replay.js';
 export type { Endpoint } from './addr.js';
