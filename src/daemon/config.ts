@@ -164,6 +164,8 @@ export interface IpsecSection {
   /** Upper bounds on what a client may propose (seconds). */
   readonly ikeLifetime: number;
   readonly childLifetime: number;
+  /** Upper bound on a client's phase-2 lifetime in kilobytes (0 = none); also applied when it proposes none. */
+  readonly childLifetimeKb: number;
   /** RFC 3706 DPD; interval 0 = off. */
   readonly dpdInterval: Duration;
   readonly dpdTimeout: Duration;
@@ -294,7 +296,7 @@ const ipFamily4 = (a: string): boolean => isIP(a) === 4;
 const KEYS = {
   top: ['daemon', 'l2tp', 'listen', 'lac', 'ppp', 'pool', 'users', 'tun', 'ipsec'],
   ipsec: [
-    'enabled', 'psk', 'peer', 'require_ipsec', 'local_address', 'ike_port', 'natt_port', 'raw_esp', 'ike_lifetime', 'child_lifetime',
+    'enabled', 'psk', 'peer', 'require_ipsec', 'local_address', 'ike_port', 'natt_port', 'raw_esp', 'ike_lifetime', 'child_lifetime', 'child_lifetime_kb',
     'dpd_interval', 'dpd_timeout', 'close_grace', 'ike_proposals', 'esp_proposals', 'sha256_96',
   ],
   ipsecPeer: ['address', 'psk', 'sha256_96'],
@@ -593,6 +595,7 @@ export function parseConfig(source: string): Result<DaemonConfig, readonly Confi
       rawEsp: field(ips, 'ipsec.', 'raw_esp', bool, true),
       ikeLifetime: field(ips, 'ipsec.', 'ike_lifetime', int(60, 86400 * 7), 86400),
       childLifetime: field(ips, 'ipsec.', 'child_lifetime', int(60, 86400), 28800),
+      childLifetimeKb: field(ips, 'ipsec.', 'child_lifetime_kb', int(0, 2 ** 31 - 1), 0),
       dpdInterval: seconds(dpdInterval),
       dpdTimeout: seconds(field(ips, 'ipsec.', 'dpd_timeout', num(1, 3600), 120)),
       closeGrace: seconds(field(ips, 'ipsec.', 'close_grace', num(0, 3600), 5)),

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { defaultConfig, parseConfig, formatConfigError } from './config.js';
+import { policyFromSuites } from '../ipsec/proposal-names.js';
 
 test('[ipsec] with a psk: defaults (require_ipsec on, 500/4500, raw ESP, DPD 30/120 s)', () => {
   const r = parseConfig('[[listen]]\naddress = "192.0.2.1"\n[ipsec]\npsk = "correct horse"\n');
@@ -97,4 +98,16 @@ test('no-config default: L2TP/IPsec with a generated PSK, L2TP only inside IPsec
   assert.equal(defaultConfig('fixed psk value').ipsec?.psk, 'fixed psk value');
   assert.ok(c.access);
   assert.deepEqual(c.listen.map((l) => `${l.address}:${l.port}`), ['0.0.0.0:1701']);
+});
+
+test('[ipsec] child_lifetime_kb caps the ESP volume in the responder policy', () => {
+  const r = parseConfig('[[listen]]\naddress = "192.0.2.1"\n[ipsec]\npsk = "correct horse"\nchild_lifetime_kb = 4096\n');
+  assert.ok(r.ok, r.ok ? '' : r.error.map(formatConfigError).join('\n'));
+  assert.equal(r.value.ipsec?.childLifetimeKb, 4096);
+  const p = policyFromSuites(undefined, undefined, { ikeLifetimeSeconds: 86400, childLifetimeSeconds: 28800, childLifetimeKilobytes: 4096 });
+  assert.equal(p.phase2.maxLifetimeKilobytes, 4096);
+  const bad = parseConfig('[ipsec]\npsk = "correct horse"\nchild_lifetime_kb = -1\n');
+  assert.ok(!bad.ok && bad.error.some((e) => e.key === 'ipsec.child_lifetime_kb' && e.line === 3), bad.ok ? '' : bad.error.map(formatConfigError).join('\n'));
+  const dflt = parseConfig('[ipsec]\npsk = "correct horse"\n');
+  assert.ok(dflt.ok && dflt.value.ipsec?.childLifetimeKb === 0);
 });

@@ -33,7 +33,11 @@ export async function openIpsecListener(o: {
   const enc = new TextEncoder();
   const byPeer = new Map(c.peers.map((p) => [p.address, enc.encode(p.psk)]));
   const fallback = c.psk === undefined ? undefined : enc.encode(c.psk);
-  const limits = { ikeLifetimeSeconds: c.ikeLifetime, childLifetimeSeconds: c.childLifetime };
+  const limits = {
+    ikeLifetimeSeconds: c.ikeLifetime,
+    childLifetimeSeconds: c.childLifetime,
+    ...(c.childLifetimeKb > 0 ? { childLifetimeKilobytes: c.childLifetimeKb } : {}),
+  };
   const policy = policyFromSuites(c.ikeProposals, c.espProposals, { ...limits, ...(c.sha256_96 ? { sha256Truncation: 96 as const } : {}) });
   // Per-peer policies only where a [[ipsec.peer]] overrides sha256_96 (Android SHA-256/96 quirk).
   const peerPolicy = new Map<string, IkePolicy>();
@@ -92,6 +96,12 @@ export function logIpsecEvent(log: Logger, e: IpsecGateEvent, prefix = ''): void
       return;
     case 'clear-l2tp-refused':
       log.warn({ peer: e.peer }, `${p}ipsec: L2TP from ${e.peer.address}:${e.peer.port} outside IPsec refused (require_ipsec)`);
+      return;
+    case 'sa-byte-lifetime':
+      log.info(
+        { via: e.via, spiIn: e.inboundSpi.toString(16), level: e.level, direction: e.direction },
+        `${p}ipsec: ${e.via} SA ${e.inboundSpi.toString(16)} reached its ${e.level} kilobyte lifetime (${e.direction === 'in' ? 'inbound' : 'outbound'})`,
+      );
       return;
     case 'l2tp-closed-deleting-sa':
       log.info({ via: e.via }, `${p}ipsec: ${e.via} L2TP closed, deleting SA`);

@@ -90,7 +90,13 @@ export function parseProposalList<T>(names: readonly string[], parse: (n: string
 export function policyFromSuites(
   p1: readonly Phase1Suite[] | undefined,
   p2: readonly Phase2Suite[] | undefined,
-  limits: { readonly ikeLifetimeSeconds: number; readonly childLifetimeSeconds: number; readonly sha256Truncation?: 96 | 128 },
+  limits: {
+    readonly ikeLifetimeSeconds: number;
+    readonly childLifetimeSeconds: number;
+    /** Largest phase-2 lifetime in kilobytes a client may propose (RFC 2407 §4.5 life type 2); none = no cap. */
+    readonly childLifetimeKilobytes?: number;
+    readonly sha256Truncation?: 96 | 128;
+  },
 ): IkePolicy {
   const union = <T>(xs: readonly (readonly T[])[]): T[] => [...new Set(xs.flat())];
   const d = DEFAULT_POLICY;
@@ -103,6 +109,7 @@ export function policyFromSuites(
         ? { encryption: union(p2.map((x) => x.encryption)), integrity: union(p2.map((x) => x.integrity)), pfsGroups: union(p2.map((x) => x.pfsGroups)), suites: p2 }
         : { encryption: d.phase2.encryption, integrity: d.phase2.integrity, pfsGroups: d.phase2.pfsGroups }),
       maxLifetimeSeconds: limits.childLifetimeSeconds,
+      ...(limits.childLifetimeKilobytes !== undefined ? { maxLifetimeKilobytes: limits.childLifetimeKilobytes } : {}),
       ...(limits.sha256Truncation !== undefined ? { sha256Truncation: limits.sha256Truncation } : {}),
     },
   };
