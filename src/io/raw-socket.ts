@@ -14,7 +14,8 @@ import {
   toNativeIoError,
   type NativePacketPort,
 } from './native.js';
-import { checkRange, PacketBatch } from './tun.js';
+import { checkRange } from './tun.js';
+import { PacketBatch, PacketReader } from './packet-port.js';
 
 /** IANA protocol number of ESP (RFC 4303). */
 export const IPPROTO_ESP = 50;
@@ -78,22 +79,17 @@ export class RawPacketBatch extends PacketBatch {
 }
 
 /** A raw IPv4 socket for one IP protocol. */
-export class RawIpSocket {
+export class RawIpSocket extends PacketReader<RawPacketBatch> {
   /** IP protocol number. */
   readonly protocol: number;
   /** Bound address, if any. */
   readonly bindAddress: string | undefined;
-  private readonly port: NativePacketPort;
-  private readonly batch: RawPacketBatch;
-  private packetHandler: ((batch: RawPacketBatch) => void) | undefined;
-  private errorHandler: ((e: NativeIoError) => void) | undefined;
-  private isClosed = false;
+  protected readonly readFailure = { what: 'raw receive', syscall: 'recvmmsg' } as const;
 
   private constructor(protocol: number, bindAddress: string | undefined, port: NativePacketPort) {
+    super(port, new RawPacketBatch(port.slab, port.meta));
     this.protocol = protocol;
     this.bindAddress = bindAddress;
-    this.port = port;
-    this.batch = new RawPacketBatch(port.slab, port.meta);
   }
 
   /**
@@ -127,48 +123,9 @@ export class RawIpSocket {
     return new RawIpSocket(options.protocol, options.bindAddress, port);
   }
 
-  /** Whether {@link RawIpSocket.close} was called. */
-  get closed(): boolean {
-    return this.isClosed;
-  }
-
   /** Packets dropped on receive because they exceeded maxPacketSize. */
   get truncated(): number {
     return this.port.truncated;
-  }
-
-  /** Register the batch handler and start receiving. */
-  onPackets(handler: (batch: RawPacketBatch) => void): this {
-    this.packetHandler = handler;
-    this.resume();
-    return this;
-  }
-
-  /** Register the receive-error handler; without one a receive error is thrown as an uncaught exception. */
-  onError(handler: (e: NativeIoError) => void): this {
-    this.errorHandler = handler;
-    return this;
-  }
-
-  /** Stop receiving. */
-  pause(): void {
-    if (!this.isClosed) this.port.stop();
-  }
-
-  /** Resume receiving after {@link RawIpSocket.pause}. */
-  resume(): void {
-    if (this.isClosed || this.packetHandler === undefined) return;
-    this.port.start((count, errno) => {
-      if (errno !== 0) {
-        const described = loadNative().errnoName(errno);
-        const e = new NativeIoError(`raw receive failed: ${described}`, described.split(' ')[0] ?? '', errno, 'recvmmsg');
-        if (this.errorHandler === undefined) throw e;
-        this.errorHandler(e);
-        return;
-      }
-      this.batch.count = count;
-      this.packetHandler?.(this.batch);
-    });
   }
 
   /** Send `payload` (no IP header) to `address`; false if the kernel queue was full. Throws `NativeIoError`. */
@@ -195,28 +152,5 @@ export class RawIpSocket {
   sendBatch(buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, addresses: Uint32Array, count: number): number {
     if (this.isClosed) throw new NativeIoError('raw socket is closed', 'EBADF', 9, 'sendmmsg');
     return this.port.sendBatch(buf, offsets, lengths, addresses, count);
-  }
-
-  /** errno of the last failed native receive or send, 0 if none. */
-  get lastErrno(): number {
-    return this.port.lastErrno;
-  }
-
-  /** Whether an active socket keeps the Node process alive (default true). */
-  ref(): void {
-    if (!this.isClosed) this.port.setRef(true);
-  }
-
-  /** Let the process exit even while the socket is being read. */
-  unref(): void {
-    if (!this.isClosed) this.port.setRef(false);
-  }
-
-  /** Close the socket; idempotent. */
-  close(): void {
-    if (this.isClosed) return;
-    this.isClosed = true;
-    this.port.close();
-    this.packetHandler = undefined;
   }
 }

@@ -13,6 +13,9 @@ import {
   toNativeIoError,
   type NativePacketPort,
 } from './native.js';
+import { PacketBatch, PacketReader } from './packet-port.js';
+
+export { PacketBatch };
 
 /** Layer of the device: `tun` carries IP packets, `tap` Ethernet frames (for L2TPv3 bridging). */
 export type TunMode = 'tun' | 'tap';
@@ -55,50 +58,6 @@ export interface TunStats {
   readonly txPackets: number;
   /** Packets not written (queue full or error). */
   readonly txDropped: number;
-}
-
-/**
- * One batch of received packets, a view onto the device's slab. It is reused: its contents are valid only
- * during the callback (copy with {@link PacketBatch.copy} to keep a packet).
- */
-export class PacketBatch {
-  /** Number of packets in this batch. */
-  count = 0;
-  /** The whole receive slab; packet i is `buffer.subarray(offset(i), offset(i) + length(i))`. */
-  readonly buffer: Buffer;
-  /** Per-packet metadata, {@link META_STRIDE} entries per packet. */
-  readonly meta: Uint32Array;
-
-  constructor(slab: ArrayBuffer, meta: Uint32Array) {
-    this.buffer = Buffer.from(slab);
-    this.meta = meta;
-  }
-
-  /** Byte offset of packet i in {@link PacketBatch.buffer}. */
-  offset(i: number): number {
-    return this.meta[i * META_STRIDE] ?? 0;
-  }
-
-  /** Length of packet i. */
-  length(i: number): number {
-    return this.meta[i * META_STRIDE + 1] ?? 0;
-  }
-
-  /** Packet i as a Buffer view (no copy; valid during the callback only). */
-  packet(i: number): Buffer {
-    const o = this.offset(i);
-    return this.buffer.subarray(o, o + this.length(i));
-  }
-
-  /** Packet i copied into its own Buffer. */
-  copy(i: number): Buffer {
-    return Buffer.from(this.packet(i));
-  }
-
-  /** Iterate the packets as views. */
-  *[Symbol.iterator](): IterableIterator<Buffer> {
-    for (let i = 0; i < this.count; i++) yield this.packet(i);
-  }
 }
 
 /** An `ip` command failed. */
@@ -145,16 +104,12 @@ export function checkRange(what: string, v: number, lo: number, hi: number): voi
 }
 
 /** A TUN or TAP interface owned by this process; it disappears when closed. */
-export class TunDevice {
+export class TunDevice extends PacketReader<PacketBatch> {
   /** Kernel interface name. */
   readonly name: string;
   /** tun (IP) or tap (Ethernet). */
   readonly mode: TunMode;
-  private readonly port: NativePacketPort;
-  private readonly batch: PacketBatch;
-  private packetHandler: ((batch: PacketBatch) => void) | undefined;
-  private errorHandler: ((e: NativeIoError) => void) | undefined;
-  private isClosed = false;
+  protected readonly readFailure: { readonly what: string; readonly syscall: string };
   private rxPackets = 0;
   private rxBytes = 0;
   private rxBatches = 0;
@@ -162,10 +117,10 @@ export class TunDevice {
   private txDropped = 0;
 
   private constructor(name: string, mode: TunMode, port: NativePacketPort) {
+    super(port, new PacketBatch(port.slab, port.meta));
     this.name = name;
     this.mode = mode;
-    this.port = port;
-    this.batch = new PacketBatch(port.slab, port.meta);
+    this.readFailure = { what: `read from ${name}`, syscall: 'read' };
   }
 
   /**
@@ -196,11 +151,6 @@ export class TunDevice {
     return new TunDevice(opened.name, mode, port);
   }
 
-  /** Whether {@link TunDevice.close} was called. */
-  get closed(): boolean {
-    return this.isClosed;
-  }
-
   /** The device fd (-1 once closed). */
   get fd(): number {
     return this.port.fd;
@@ -217,45 +167,11 @@ export class TunDevice {
     };
   }
 
-  /** Register the batch handler and start reading; it runs once per batch (see {@link PacketBatch}). */
-  onPackets(handler: (batch: PacketBatch) => void): this {
-    this.packetHandler = handler;
-    this.resume();
-    return this;
-  }
-
-  /** Register the read-error handler; without one a read error is thrown as an uncaught exception. */
-  onError(handler: (e: NativeIoError) => void): this {
-    this.errorHandler = handler;
-    return this;
-  }
-
-  /** Stop reading (packets queue in the kernel, then drop). */
-  pause(): void {
-    if (!this.isClosed) this.port.stop();
-  }
-
-  /** Resume reading after {@link TunDevice.pause}. */
-  resume(): void {
-    if (this.isClosed || this.packetHandler === undefined) return;
-    this.port.start((count, errno) => this.dispatch(count, errno));
-  }
-
-  private dispatch(count: number, errno: number): void {
-    if (errno !== 0) {
-      const native = loadNative();
-      const e = new NativeIoError(`read from ${this.name} failed: ${native.errnoName(errno)}`, codeOf(native.errnoName(errno)), errno, 'read');
-      if (this.errorHandler === undefined) throw e;
-      this.errorHandler(e);
-      return;
-    }
-    const batch = this.batch;
-    batch.count = count;
+  protected override received(count: number): void {
     this.rxBatches++;
     this.rxPackets += count;
-    const meta = batch.meta;
+    const meta = this.batch.meta;
     for (let i = 0; i < count; i++) this.rxBytes += meta[i * META_STRIDE + 1] ?? 0;
-    this.packetHandler?.(batch);
   }
 
   /** Write one packet; false if the kernel queue was full (dropped). Throws `NativeIoError` on other errors. */
@@ -301,21 +217,6 @@ export class TunDevice {
     return n;
   }
 
-  /** errno of the last failed native read or write, 0 if none. */
-  get lastErrno(): number {
-    return this.port.lastErrno;
-  }
-
-  /** Whether an active device keeps the Node process alive (default true). */
-  ref(): void {
-    if (!this.isClosed) this.port.setRef(true);
-  }
-
-  /** Let the process exit even while the device is being read. */
-  unref(): void {
-    if (!this.isClosed) this.port.setRef(false);
-  }
-
   /** Move the interface into network namespace `netns` (`ip link set dev NAME netns NS`); the fd stays valid. */
   async moveToNetns(netns: string, fromNetns?: string): Promise<void> {
     checkArg('netns', netns, NETNS_RE);
@@ -350,17 +251,4 @@ export class TunDevice {
     }
   }
 
-  /** Stop reading and close the fd; the kernel removes the interface. Idempotent. */
-  close(): void {
-    if (this.isClosed) return;
-    this.isClosed = true;
-    this.port.close();
-    this.packetHandler = undefined;
-  }
-}
-
-/** "EACCES" from "EACCES (Permission denied)". */
-function codeOf(described: string): string {
-  const sp = described.indexOf(' ');
-  return sp < 0 ? described : described.slice(0, sp);
 }
