@@ -370,6 +370,43 @@ test('INITIAL-CONTACT replaces the older IKE SA of the same peer (RFC 2407 §4.6
   assert.equal(resp.ikeSaCount, 1);
 });
 
+test('re-authentication: a new Main Mode without INITIAL-CONTACT, then D(ISAKMP) of the old IKE SA keeps its child SAs (strongSwan IKEv1 reauth)', () => {
+  const p = party({ privateEndpoint: { address: '198.51.100.7', port: 500 }, natt: 'none' });
+  const c = { address: '198.51.100.7', port: 500 };
+  handshake(p, undefined);
+  const child = childUp(p);
+  // The same peer authenticates again (strongSwan: "reauthenticating IKE_SA", adopting its CHILD_SAs).
+  const init2 = new TestInitiator({ psk: PSK, natt: 'none', privateEndpoint: c, initialContact: false }, seededRandom(555));
+  init2.onMm2(p.send(T0, c, R500, init2.mm1()).data);
+  init2.onMm4(p.send(T0, c, R500, init2.mm3(R500)).data);
+  init2.onMm6(p.send(T0, c, R500, init2.mm5()).data);
+  const ups = p.events.filter((e): e is Extract<IkeEvent, { type: 'ike-sa-up' }> => e.type === 'ike-sa-up');
+  assert.equal(ups.length, 2);
+  const [old, fresh] = ups;
+  assert.ok(old && fresh);
+  // ... then deletes the old IKE SA only.
+  p.deliver(T0, c, R500, p.init.informational([{ kind: 'd', doi: 1, protocolId: ProtocolId.ISAKMP, spiSize: 16, spis: [new Uint8Array([...p.init.icookie, ...p.init.rcookie])] }]));
+  const dels = p.events.filter((e) => e.type === 'sa-deleted');
+  assert.deepEqual(dels.map((e) => e.type === 'sa-deleted' && [e.kind, e.ikeSaId, e.reason]), [['ike', old.ikeSaId, 'peer-delete']], 'the child SA lives on');
+  assert.equal(p.resp.ikeSaCount, 1);
+  // The child now belongs to the new IKE SA: its expiry and deletes run through it.
+  assert.equal(p.resp.pollAt(), T0 + 3600 * 1000, 'the child expiry is still scheduled');
+  p.resp.deleteIkeSa(T0, fresh.ikeSaId);
+  const ev = p.resp.takeEvents();
+  assert.ok(ev.some((e) => e.type === 'sa-deleted' && e.kind === 'child' && e.ikeSaId === fresh.ikeSaId && e.inboundSpi === child.inbound.spi && e.reason === 'local'));
+  const out = p.resp.takeDatagrams();
+  const ps = out.map((d) => init2.openInformational(d.data)[0]);
+  assert.ok(ps.some((x) => x?.kind === 'd' && x.protocolId === ProtocolId.ESP), 'D(ESP) for the adopted child under the new IKE SA');
+});
+
+test('D(ISAKMP) without a newer IKE SA of that peer still takes the child SAs with it', () => {
+  const p = party({ privateEndpoint: { address: '198.51.100.7', port: 500 }, natt: 'none' });
+  handshake(p, undefined);
+  p.deliver(T0, { address: '198.51.100.7', port: 500 }, R500, p.init.informational([{ kind: 'd', doi: 1, protocolId: ProtocolId.ISAKMP, spiSize: 16, spis: [new Uint8Array([...p.init.icookie, ...p.init.rcookie])] }]));
+  assert.ok(p.events.some((e) => e.type === 'sa-deleted' && e.kind === 'child' && e.reason === 'ike-sa-gone'));
+  assert.equal(p.resp.ikeSaCount, 0);
+});
+
 test('NAT keepalives when we are the one behind a NAT (RFC 3948 §4)', () => {
   // The initiator sends NAT-D hashes for a responder address that differs from our local one.
   const p = party({ privateEndpoint: { address: '198.51.100.7', port: 500 } }, { natKeepalive: seconds(20) });

@@ -770,7 +770,10 @@ export class IkeResponder implements Timed {
       } else if (x.kind === 'd') {
         if (x.protocolId === ProtocolId.ISAKMP) {
           if (x.spis.some((s) => s.length === 16 && equalBytes(s.subarray(0, 8), sa.icookie) && equalBytes(s.subarray(8), sa.rcookie))) {
-            if (this.fire(sa, 'recv-delete')) this.dropIkeSa(sa, 'peer-delete', now);
+            if (this.fire(sa, 'recv-delete')) {
+              this.adoptChildren(sa);
+              this.dropIkeSa(sa, 'peer-delete', now);
+            }
             return;
           }
         } else if (x.protocolId === ProtocolId.ESP && x.spiSize === 4) {
@@ -857,7 +860,10 @@ export class IkeResponder implements Timed {
       }
       if (sa.expiresAt !== undefined && sa.expiresAt <= now && sa.state === 'established') {
         this.sendDelete(sa, ProtocolId.ISAKMP, 16, [new Uint8Array([...sa.icookie, ...sa.rcookie])]);
-        if (this.fire(sa, 'lifetime-expired')) this.dropIkeSa(sa, 'expired', now);
+        if (this.fire(sa, 'lifetime-expired')) {
+          this.adoptChildren(sa);
+          this.dropIkeSa(sa, 'expired', now);
+        }
         continue;
       }
       this.runDpd(now, sa);
@@ -924,6 +930,30 @@ export class IkeResponder implements Timed {
   private childGone(sa: IkeSa, c: Child, reason: DeleteReason): void {
     this.spis.delete(c.inboundSpi);
     this.events.push({ type: 'sa-deleted', ikeSaId: sa.id, kind: 'child', inboundSpi: c.inboundSpi, outboundSpi: c.outboundSpi, reason });
+  }
+
+  /**
+   * IKEv1 re-authentication (strongSwan at ikelifetime, Windows at its Main Mode lifetime): the
+   * peer brings up a new IKE SA with a fresh Main Mode (no INITIAL-CONTACT), keeps using its IPsec
+   * SAs and then deletes the old IKE SA. Phase-2 SAs do not live and die with the phase-1 SA that
+   * negotiated them (RFC 2409 §5.5 lifetimes are per SA; MS-IKEE §3.8.4.1: QM SAs are deleted
+   * only by their own expiry or a delete), so when an IKE SA goes away by the peer's delete or its
+   * lifetime while a newer established IKE SA with the same peer (endpoint and ID) exists, its
+   * child SAs move to that one (their expiry, deletes and DPD then run through it) instead of
+   * being deleted. Returns true when children were adopted.
+   */
+  private adoptChildren(sa: IkeSa): boolean {
+    const id = sa.peerId;
+    if (sa.children.length === 0 || id === undefined) return false;
+    let heir: IkeSa | undefined;
+    for (const o of this.sas.values()) {
+      if (o === sa || o.state !== 'established' || !sameEndpoint(o.remote, sa.remote) || o.peerId === undefined) continue;
+      if (o.peerId.idType !== id.idType || !equalBytes(o.peerId.data, id.data)) continue;
+      if (heir === undefined || o.id > heir.id) heir = o;
+    }
+    if (heir === undefined) return false;
+    heir.children.push(...sa.children.splice(0));
+    return true;
   }
 
   private dropIkeSa(sa: IkeSa, reason: DeleteReason, now: Instant): void {

@@ -38,7 +38,7 @@
  */
 import { after, before, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawnSync } from 'node:child_process';
@@ -189,7 +189,7 @@ async function judgeCapture(
   const clearL2tp = await countFrames(cap.file, clearFilter);
   if (opts.onlyClearFrom !== undefined) {
     const others = (await run('tshark', ['-n', '-r', cap.file, '-Y', `(udp.port == 1701 || l2tp) && !(${clearFilter})`], { timeoutMs: 60_000 })).stdout.trim();
-    if (others !== '') t.diagnostic(`clear L2TP from the peer (not from us):\n${others}`);
+    if (others !== '') t.diagnostic(`clear L2TP from the peer (not from us): ${others.split('\n').map((l) => l.trim().replace(/\s+/g, ' ')).join(' | ')}`);
   }
   t.diagnostic(`${describeReport(report).split('\n')[0] ?? ''}; ISAKMP ${ike}, ESP ${esp} (raw ${espRaw}, UDP 4500 ${espUdp}), clear L2TP ${clearL2tp}` +
     `${report.messages.length ? `; expert: ${report.messages.join(' | ')}` : ''}`);
@@ -805,7 +805,8 @@ test('d. our L2TP/IPsec client (LAC, ipsec = true, PPP client mode) -> strongSwa
         if (!proc.running()) throw new Error(`l2tpd exited:\n${d.tail()}`);
         return d.lines().find((l) => /^LAC vm: PPP up, address /.test(l.msg));
       }, 90_000, () => d.tail(80));
-      const addr = String(upLine.raw['address'] ?? '');
+      const rawAddr = upLine.raw['address'];
+      const addr = typeof rawAddr === 'string' ? rawAddr : '';
       t.diagnostic(`${dial.name}: ${upLine.msg} after ${secs(Date.now() - td)} s`);
       assert.match(addr, /^100\.64\.5\.\d+$/, `our PPP address from the server's pool ${SRV_POOL}`);
       await waitUntil('l2tpc0 carries the address', () => {
