@@ -108,7 +108,11 @@ export function logIpsecEvent(log: Logger, e: IpsecGateEvent, prefix = ''): void
       return;
     case 'ike': {
       const x = e.event;
-      if (x.type === 'ike-sa-up') log.info({ ikeSa: x.ikeSaId, remote: x.remote, alg: x.algorithms, natT: x.natT }, `${p}ipsec: IKE SA ${x.ikeSaId} up with ${x.remote.address}:${x.remote.port}`);
+      if (x.type === 'ike-sa-up')
+        log.info(
+          { ikeSa: x.ikeSaId, remote: x.remote, alg: x.algorithms, natT: x.natT, ...(x.peerVendor !== undefined ? { peerVendor: x.peerVendor } : {}) },
+          `${p}ipsec: IKE SA ${x.ikeSaId} up with ${x.remote.address}:${x.remote.port}${x.peerVendor === 'windows' ? ' (Windows)' : ''}`,
+        );
       else if (x.type === 'exchange-failed') log.warn({ ikeSa: x.ikeSaId, remote: x.remote, reason: x.reason, notify: x.notify }, `${p}ipsec: exchange with ${x.remote.address} failed: ${x.reason}`);
       else if (x.type === 'dpd-failed') log.warn({ ikeSa: x.ikeSaId, remote: x.remote }, `${p}ipsec: DPD: ${x.remote.address} is dead`);
       else log.debug({ ike: x }, `${p}ipsec: ${x.type}`);

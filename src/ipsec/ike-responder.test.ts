@@ -478,3 +478,30 @@ test('mutated protected messages never throw (fuzz against an established SA)', 
   }
   assert.equal(p.resp.ikeSaCount, 1);
 });
+
+test('Windows vendor ids: MS Vid-Initial-Contact in MM1 acts as INITIAL-CONTACT; the peer is reported as Windows', () => {
+  const resp = new IkeResponder({ psk: () => PSK }, seededRandom(9));
+  const c = { address: '198.51.100.8', port: 500 };
+  const run = (seed: number, windowsVids: boolean): void => {
+    const init = new TestInitiator({ psk: PSK, natt: 'draft', privateEndpoint: c, windowsVids }, seededRandom(seed));
+    const go = (data: Uint8Array): Uint8Array => {
+      resp.handle(T0, { local: R500, remote: c, data });
+      return resp.takeDatagrams()[0]?.data ?? new Uint8Array(0);
+    };
+    init.onMm2(go(init.mm1()));
+    init.onMm4(go(init.mm3(R500)));
+    init.onMm6(go(init.mm5()));
+  };
+  run(1, false);
+  const firstUp = resp.takeEvents().find((e) => e.type === 'ike-sa-up');
+  assert.ok(firstUp?.type === 'ike-sa-up' && firstUp.peerVendor === undefined, 'a non-Windows peer is not reported as Windows');
+  assert.equal(resp.ikeSaCount, 1);
+  // A Windows client reconnecting (no INITIAL-CONTACT notify, only the MS vendor id) replaces its old SA.
+  run(2, true);
+  const ev = resp.takeEvents();
+  const up = ev.find((e) => e.type === 'ike-sa-up');
+  assert.ok(up?.type === 'ike-sa-up' && up.peerVendor === 'windows');
+  assert.ok(ev.some((e) => e.type === 'initial-contact'));
+  assert.ok(ev.some((e) => e.type === 'sa-deleted' && e.reason === 'initial-contact'));
+  assert.equal(resp.ikeSaCount, 1);
+});

@@ -54,7 +54,17 @@ export interface IkeAlgorithms {
 
 /** Typed events (STYLE §10); the daemon maps them to logs and metrics. */
 export type IkeEvent =
-  | { readonly type: 'ike-sa-up'; readonly ikeSaId: number; readonly local: Endpoint; readonly remote: Endpoint; readonly peerId: IkeIdentity; readonly algorithms: IkeAlgorithms; readonly natT: NatState }
+  | {
+      readonly type: 'ike-sa-up';
+      readonly ikeSaId: number;
+      readonly local: Endpoint;
+      readonly remote: Endpoint;
+      readonly peerId: IkeIdentity;
+      readonly algorithms: IkeAlgorithms;
+      readonly natT: NatState;
+      /** 'windows' when MM1 carried the MS NT5 ISAKMPOAKLEY vendor id. */
+      readonly peerVendor?: 'windows';
+    }
   | {
       readonly type: 'child-sa-up';
       readonly ikeSaId: number;
@@ -160,6 +170,9 @@ interface IkeSa {
   remote: Endpoint;
   natt: NatState['variant'];
   peerDpd: boolean;
+  /** MM1 carried Microsoft vendor ids: NT5 (a Windows peer) and Vid-Initial-Contact (= INITIAL-CONTACT). */
+  msNt5: boolean;
+  msInitialContact: boolean;
   choice: Phase1Choice | undefined;
   saiB: Uint8Array;
   situation: number;
@@ -388,6 +401,8 @@ export class IkeResponder implements Timed {
       remote: d.remote,
       natt,
       peerDpd: vids.has(VendorIds.DPD),
+      msNt5: [...vids].some((v) => v.startsWith(VendorIds.MS_NT5_PREFIX)),
+      msInitialContact: vids.has(VendorIds.MS_INITIAL_CONTACT),
       choice,
       saiB: rawSa ? rawSa.body.slice() : new Uint8Array(0),
       situation: sa.situation,
@@ -526,8 +541,10 @@ export class IkeResponder implements Timed {
       peerId: sa.peerId,
       algorithms: { encryption: choice.cipher.name, hash: choice.hash, group: choice.group, lifetimeSeconds: choice.lifetimeSeconds },
       natT: { variant: sa.natt, localBehindNat: sa.localBehindNat, remoteBehindNat: sa.remoteBehindNat },
+      ...(sa.msNt5 ? { peerVendor: 'windows' as const } : {}),
     });
-    if (o.value.payloads.some((p) => p.kind === 'n' && p.notifyType === NotifyType.INITIAL_CONTACT)) this.initialContact(now, sa);
+    // RFC 2407 §4.6.3.3 INITIAL-CONTACT, or Windows' equivalent vendor id in MM1 (MS Vid-Initial-Contact).
+    if (sa.msInitialContact || o.value.payloads.some((p) => p.kind === 'n' && p.notifyType === NotifyType.INITIAL_CONTACT)) this.initialContact(now, sa);
   }
 
   /** RFC 2407 §4.6.3.3: the peer rebooted; forget older SAs with the same peer and identity. */

@@ -28,6 +28,8 @@ export interface TestInitiatorOptions {
   readonly pfsGroup?: DhGroupNumber;
   readonly udpEncap?: boolean;
   readonly initialContact?: boolean;
+  /** Present as Windows: MS NT5 and MS Vid-Initial-Contact vendor ids in MM1 (and no INITIAL-CONTACT notify). */
+  readonly windowsVids?: boolean;
   readonly clientPort?: number;
 }
 
@@ -98,6 +100,11 @@ export class TestInitiator {
     if (this.o.natt === 'rfc3947') ps.push({ kind: 'vid', data: Buffer.from(VendorIds.RFC3947, 'hex') });
     if (this.o.natt === 'draft') ps.push({ kind: 'vid', data: Buffer.from(VendorIds.NATT_DRAFT_02N, 'hex') });
     ps.push({ kind: 'vid', data: Buffer.from(VendorIds.DPD, 'hex') });
+    if (this.o.windowsVids === true) {
+      ps.push({ kind: 'vid', data: Buffer.from(`${VendorIds.MS_NT5_PREFIX}00000009`, 'hex') });
+      ps.push({ kind: 'vid', data: Buffer.from(VendorIds.MS_NEGOTIATION_DISCOVERY, 'hex') });
+      ps.push({ kind: 'vid', data: Buffer.from(VendorIds.MS_INITIAL_CONTACT, 'hex') });
+    }
     return encodeIsakmp(this.hdr(exchangeType, 0), ps);
   }
 

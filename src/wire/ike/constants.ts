@@ -164,4 +164,10 @@ export const VendorIds = {
   NATT_DRAFT_03: '7d9419a65310ca6f2c179d9215529d56',
   /** RFC 3706 §4 DPD vendor id (version 1.0). */
   DPD: 'afcad71368a1f1c96b8696fc77570100',
+  /** Microsoft "MS NT5 ISAKMPOAKLEY" + a 4-byte version (Windows); a prefix. */
+  MS_NT5_PREFIX: '1e2b516905991c7d7c96fcbfb587e461',
+  /** Microsoft "Vid-Initial-Contact": Windows says INITIAL-CONTACT with this VID instead of the notify. */
+  MS_INITIAL_CONTACT: '26244d38eddb61b3172a36e3d0cfb819',
+  /** Microsoft "MS-Negotiation Discovery Capable" (informational only). */
+  MS_NEGOTIATION_DISCOVERY: 'fb1de3cdf341b7ea16b7e5be0855f120',
 } as const;
