@@ -758,7 +758,8 @@ export class L2tpEngine implements L2tpEngineApi {
     return true;
   }
 
-  private sendSccrq(now: Instant, t: Tunnel): void {
+  /** The AVPs SCCRQ and SCCRP share (§6.1, §6.2): version, host and vendor, capabilities, our id, window. */
+  private controlConnectionAvps(t: Tunnel): Mutable<ControlAvps> {
     const s = t.settings;
     const avps: Mutable<ControlAvps> = {
       protocolVersion: { version: 1, revision: 0 },
@@ -770,6 +771,12 @@ export class L2tpEngine implements L2tpEngineApi {
       receiveWindowSize: s.tuning.receiveWindow,
     };
     if (s.vendorName !== undefined) avps.vendorName = s.vendorName;
+    return avps;
+  }
+
+  private sendSccrq(now: Instant, t: Tunnel): void {
+    const s = t.settings;
+    const avps = this.controlConnectionAvps(t);
     if (t.tieBreaker !== undefined) avps.tieBreaker = t.tieBreaker;
     if (s.secret !== undefined) {
       t.ourChallenge = this.random.bytes(CHALLENGE_LENGTH);
@@ -780,16 +787,7 @@ export class L2tpEngine implements L2tpEngineApi {
 
   private sendSccrp(now: Instant, t: Tunnel): void {
     const s = t.settings;
-    const avps: Mutable<ControlAvps> = {
-      protocolVersion: { version: 1, revision: 0 },
-      hostName: s.hostName,
-      framingCapabilities: FRAMING_SYNC_ASYNC,
-      bearerCapabilities: 0,
-      firmwareRevision: 0x0100,
-      assignedTunnelId: t.localId,
-      receiveWindowSize: s.tuning.receiveWindow,
-    };
-    if (s.vendorName !== undefined) avps.vendorName = s.vendorName;
+    const avps = this.controlConnectionAvps(t);
     if (s.secret !== undefined) {
       if (t.peerChallenge !== undefined) {
         avps.challengeResponse = challengeResponse(MessageType.SCCRP, s.secret, t.peerChallenge);
