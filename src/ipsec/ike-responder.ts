@@ -283,14 +283,7 @@ export class IkeResponder implements Timed {
 
   /** Delete one child SA by our inbound SPI, informing the peer. */
   deleteChildSa(now: Instant, inboundSpi: number): void {
-    for (const sa of this.sas.values()) {
-      const i = sa.children.findIndex((c) => c.inboundSpi === inboundSpi);
-      const c = sa.children[i];
-      if (!c) continue;
-      sa.children.splice(i, 1);
-      if (sa.state === 'established') this.sendDelete(sa, ProtocolId.ESP, 4, [be32(c.inboundSpi)]);
-      this.childGone(sa, c, 'local');
-    }
+    this.removeChild(inboundSpi, 'local');
     void now;
   }
 
@@ -301,15 +294,20 @@ export class IkeResponder implements Timed {
    */
   byteLifetimeReached(now: Instant, inboundSpi: number, level: 'soft' | 'hard'): void {
     if (level !== 'hard') return;
+    this.removeChild(inboundSpi, 'expired');
+    void now;
+  }
+
+  /** Remove the child SA with our inbound SPI, send D(ESP) while its IKE SA is up, report why. */
+  private removeChild(inboundSpi: number, reason: 'local' | 'expired'): void {
     for (const sa of this.sas.values()) {
       const i = sa.children.findIndex((c) => c.inboundSpi === inboundSpi);
       const c = sa.children[i];
       if (!c) continue;
       sa.children.splice(i, 1);
       if (sa.state === 'established') this.sendDelete(sa, ProtocolId.ESP, 4, [be32(c.inboundSpi)]);
-      this.childGone(sa, c, 'expired');
+      this.childGone(sa, c, reason);
     }
-    void now;
   }
 
   // ---------------------------------------------------------------- input
