@@ -43,8 +43,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawnSync } from 'node:child_process';
 import {
-  analyzeCapture, daemonPaths, describeReport, ensureDebianPackages, makeWorkDir, parseLogLines, removeWorkDir,
-  requireRoot, run, spawnIn, startCapture, tail, trackNamespace, untrackNamespace, waitUntil,
+  analyzeCapture, daemonPaths, describeReport, ensureDebianPackages, ip, ipIn, makeWorkDir, parseLogLines, removeWorkDir,
+  requireRoot, run, sysctlIn, spawnIn, startCapture, tail, trackNamespace, untrackNamespace, waitUntil,
   type Capture, type CaptureReport, type LogLine, type ManagedProcess,
 } from './lib/index.js';
 import { ensureImage, startGuest, type GuestHandle, type GuestRun } from './vm/guest.js';
@@ -67,18 +67,6 @@ const CAPTURE_FILTER = 'udp port 500 or udp port 4500 or udp port 1701 or ip pro
 // ---------------------------------------------------------------------------------------------
 // small host helpers
 
-function ipIn(ns: string, args: readonly string[]): void {
-  const r = spawnSync('ip', ['-n', ns, ...args], { encoding: 'utf8', timeout: 10_000 });
-  if (r.status !== 0) throw new Error(`ip -n ${ns} ${args.join(' ')}: ${r.stderr.trim()}`);
-}
-function ip(args: readonly string[]): void {
-  const r = spawnSync('ip', [...args], { encoding: 'utf8', timeout: 10_000 });
-  if (r.status !== 0) throw new Error(`ip ${args.join(' ')}: ${r.stderr.trim()}`);
-}
-function sysctlIn(ns: string, ...kv: string[]): void {
-  const r = spawnSync('ip', ['netns', 'exec', ns, 'sysctl', '-qw', ...kv], { encoding: 'utf8', timeout: 10_000 });
-  if (r.status !== 0) throw new Error(`sysctl ${kv.join(' ')} in ${ns}: ${r.stderr.trim()}`);
-}
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const secs = (ms: number): string => (ms / 1000).toFixed(1);
 

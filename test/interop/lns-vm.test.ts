@@ -32,8 +32,8 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import {
-  analyzeCapture, daemonPaths, describeReport, ensureDebianPackages, makeWorkDir, parseLogLines, removeWorkDir,
-  requireRoot, run, spawnIn, startCapture, tail, trackNamespace, untrackNamespace, waitUntil,
+  analyzeCapture, daemonPaths, describeReport, ensureDebianPackages, ip, ipIn, makeWorkDir, parseLogLines, removeWorkDir,
+  requireRoot, run, sysctlIn, spawnIn, startCapture, tail, trackNamespace, untrackNamespace, waitUntil,
   type Capture, type ManagedProcess,
 } from './lib/index.js';
 import { ensureImage, startGuest, type GuestHandle, type GuestRun } from './vm/guest.js';
@@ -96,18 +96,6 @@ function parseStatus(v: unknown): { tunnels: { id: number; state: string; sessio
   };
 }
 
-function ipIn(ns: string, args: readonly string[]): void {
-  const r = spawnSync('ip', ['-n', ns, ...args], { encoding: 'utf8', timeout: 10_000 });
-  if (r.status !== 0) throw new Error(`ip -n ${ns} ${args.join(' ')}: ${r.stderr.trim()}`);
-}
-function ip(args: readonly string[]): void {
-  const r = spawnSync('ip', [...args], { encoding: 'utf8', timeout: 10_000 });
-  if (r.status !== 0) throw new Error(`ip ${args.join(' ')}: ${r.stderr.trim()}`);
-}
-function sysctlIn(ns: string, ...kv: string[]): void {
-  const r = spawnSync('ip', ['netns', 'exec', ns, 'sysctl', '-qw', ...kv], { encoding: 'utf8', timeout: 10_000 });
-  if (r.status !== 0) throw new Error(`sysctl ${kv.join(' ')} in ${ns}: ${r.stderr.trim()}`);
-}
 
 let work = '';
 let seg: Segment | undefined;

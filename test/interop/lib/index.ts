@@ -7,7 +7,7 @@ export { requireRoot, ensureDebianPackages, makeWorkDir, removeWorkDir, isDebian
 export type { RunOptions, RunResult } from './host.js';
 export { spawnIn, cleanupNowSync, trackNamespace, untrackNamespace } from './process.js';
 export type { ManagedProcess, SpawnOptions, ExitStatus } from './process.js';
-export { createTopology } from './netns.js';
+export { createTopology, ip, ipIn, sysctlIn } from './netns.js';
 export type { Topology, TopologyNode } from './netns.js';
 export { startCapture, analyzeCapture, parseExpertSummary, isClean, describeReport, listL2tpMessages, formatMessages, MESSAGE_NAMES } from './capture.js';
 export type { Capture, CaptureOptions, CaptureReport, CapturedMessage, ExpertCounts } from './capture.js';

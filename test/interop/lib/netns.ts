@@ -5,6 +5,7 @@
  * namespace has a default route, and the veths are created directly inside their namespaces, so nothing
  * is ever added to the host's own namespace.
  */
+import { spawnSync } from 'node:child_process';
 import { run } from './host.js';
 import { trackNamespace, untrackNamespace } from './process.js';
 
@@ -87,4 +88,22 @@ export async function createTopology(nodeNames: readonly string[], subnet = 42):
     },
     destroy,
   };
+}
+
+/** `ip -n NS ARGS` (bounded to 10 s); throws with ip's stderr when it fails. */
+export function ipIn(ns: string, args: readonly string[]): void {
+  const r = spawnSync('ip', ['-n', ns, ...args], { encoding: 'utf8', timeout: 10_000 });
+  if (r.status !== 0) throw new Error(`ip -n ${ns} ${args.join(' ')}: ${r.stderr.trim()}`);
+}
+
+/** `ip ARGS` in the root namespace (bounded to 10 s); throws with ip's stderr when it fails. */
+export function ip(args: readonly string[]): void {
+  const r = spawnSync('ip', [...args], { encoding: 'utf8', timeout: 10_000 });
+  if (r.status !== 0) throw new Error(`ip ${args.join(' ')}: ${r.stderr.trim()}`);
+}
+
+/** `sysctl -qw K=V ...` inside namespace `ns`; throws when it fails. */
+export function sysctlIn(ns: string, ...kv: string[]): void {
+  const r = spawnSync('ip', ['netns', 'exec', ns, 'sysctl', '-qw', ...kv], { encoding: 'utf8', timeout: 10_000 });
+  if (r.status !== 0) throw new Error(`sysctl ${kv.join(' ')} in ${ns}: ${r.stderr.trim()}`);
 }
