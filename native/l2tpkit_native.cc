@@ -4,7 +4,7 @@
 //  - openRaw(proto, bind)    socket(AF_INET, SOCK_RAW, proto) for ESP (50) and L2TPv3-over-IP (115)
 //  - PacketPort              owns one such fd; a libuv uv_poll_t drives batched reads into one
 //                            preallocated ArrayBuffer slab and calls JS ONCE per batch with the count;
-//                            single and batched writes (write()/sendmmsg()).
+//                            single, gathered (sendmsg() with an iovec) and batched writes (write()/sendmmsg()).
 //
 // Batch layout (shared with JS, allocated once per port):
 //   slab : ArrayBuffer of slabSize bytes, packets copied in by the kernel
@@ -23,6 +23,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <string>
@@ -34,6 +35,7 @@ constexpr uint32_t kMetaStride = 4;
 constexpr int kKindTun = 0;
 constexpr int kKindRaw = 1;
 constexpr uint32_t kMaxBatch = 1024;
+constexpr uint32_t kMaxIov = 8;
 
 /** "EACCES" for EACCES; falls back to the number. */
 std::string ErrnoName(int e) {
@@ -173,6 +175,7 @@ class PacketPort : public Napi::ObjectWrap<PacketPort> {
                            InstanceMethod<&PacketPort::Write>("write"),
                            InstanceMethod<&PacketPort::WriteBatch>("writeBatch"),
                            InstanceMethod<&PacketPort::SendTo>("sendTo"),
+                           InstanceMethod<&PacketPort::SendToV>("sendToV"),
                            InstanceMethod<&PacketPort::SendBatch>("sendBatch"),
                            InstanceMethod<&PacketPort::SetRef>("setRef"),
                            InstanceMethod<&PacketPort::Close>("close"),
@@ -471,6 +474,45 @@ class PacketPort : public Napi::ObjectWrap<PacketPort> {
     return Napi::Number::New(env, static_cast<double>(r));
   }
 
+  // sendToV(parts: Uint8Array[], addr: number /* IPv4, host order */): number — bytes, 0 if queue full.
+  // One datagram gathered from up to kMaxIov segments with sendmsg(), so a packet built in pieces
+  // (ESP header | ciphertext | ICV) is never joined in JS.
+  Napi::Value SendToV(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (closed_) throw Napi::Error::New(env, "port is closed");
+    if (info.Length() < 2 || !info[0].IsArray() || !info[1].IsNumber()) {
+      throw Napi::TypeError::New(env, "sendToV(parts, addr)");
+    }
+    Napi::Array parts = info[0].As<Napi::Array>();
+    uint32_t n = parts.Length();
+    if (n == 0 || n > kMaxIov) throw Napi::RangeError::New(env, "sendToV: 1 to 8 parts");
+    struct iovec iov[kMaxIov];
+    for (uint32_t i = 0; i < n; i++) {
+      size_t len = 0;
+      iov[i].iov_base = TypedArrayBytes(env, parts.Get(i), &len);
+      iov[i].iov_len = len;
+    }
+    struct sockaddr_in sin;
+    FillSin(&sin, info[1].As<Napi::Number>().Uint32Value());
+    struct msghdr mh;
+    memset(&mh, 0, sizeof(mh));
+    mh.msg_name = &sin;
+    mh.msg_namelen = sizeof(sin);
+    mh.msg_iov = iov;
+    mh.msg_iovlen = n;
+    ssize_t r;
+    do {
+      r = sendmsg(fd_, &mh, 0);
+    } while (r < 0 && errno == EINTR);
+    if (r < 0) {
+      int e = errno;
+      lastErrno_ = e;
+      if (WouldBlock(e)) return Napi::Number::New(env, 0);
+      throw ErrnoError(env, "sendmsg failed", "sendmsg", e);
+    }
+    return Napi::Number::New(env, static_cast<double>(r));
+  }
+
   // sendBatch(buf, offsets: Uint32Array, lengths: Uint32Array, addrs: Uint32Array, count): number
   // sendmmsg() in chunks; stops at a full queue, skips packets failing otherwise.
   Napi::Value SendBatch(const Napi::CallbackInfo& info) {
@@ -591,7 +633,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("openRaw", Napi::Function::New<OpenRaw>(env, "openRaw"));
   exports.Set("errnoName", Napi::Function::New<ErrnoNameJs>(env, "errnoName"));
   exports.Set("PacketPort", PacketPort::Init(env));
-  exports.Set("abiVersion", Napi::Number::New(env, 1));
+  exports.Set("abiVersion", Napi::Number::New(env, 2));
   return exports;
 }
 

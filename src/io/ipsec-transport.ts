@@ -122,12 +122,15 @@ export async function openIpsecL2tp(o: IpsecL2tpOptions): Promise<IpsecL2tp> {
       if (p.kind === 'udp') {
         const sock = p.local.port === nattPort ? nattSock : ikeSock;
         stats.ikeTx++;
+        // A segment list (ESP-in-UDP) goes out as one datagram gathered by libuv (sendmsg iovec).
         sock.send(p.data, p.remote.port, p.remote.address, (e) => {
           if (e) report(e);
         });
       } else if (raw) {
         stats.espRawTx++;
-        raw.send(p.data, p.remote);
+        // ESP comes as header | ciphertext | ICV segments: gathered by sendmsg(), never joined.
+        if (p.data instanceof Uint8Array) raw.send(p.data, p.remote);
+        else raw.sendv(p.data, p.remote);
       }
     } catch (e) {
       report(e);

@@ -32,6 +32,8 @@ export interface NativePacketPort {
   writeBatch(buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number): number;
   /** Raw socket: send a payload to an IPv4 address (host-order number); bytes, 0 when queue full. */
   sendTo(buf: Uint8Array, addr: number): number;
+  /** Raw socket: one datagram gathered from 1..8 parts with sendmsg(); bytes, 0 when queue full. */
+  sendToV(parts: readonly Uint8Array[], addr: number): number;
   /** Raw socket: sendmmsg() batch; returns the number sent. */
   sendBatch(buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, addrs: Uint32Array, count: number): number;
   /** Whether an active poll keeps the Node event loop alive. */
@@ -70,7 +72,7 @@ export interface NativeBinding {
 }
 
 /** The JS/native contract version this loader expects. */
-export const NATIVE_ABI_VERSION = 1;
+export const NATIVE_ABI_VERSION = 2;
 
 /** The addon is missing or cannot be loaded; `path` is where it was looked for. */
 export class NativeUnavailableError extends Error {

@@ -105,6 +105,27 @@ describe('RawIpSocket (loopback)', () => {
     assert.equal(seen?.[9], IPPROTO_ESP);
   });
 
+  it('gathers one datagram from parts with sendv (sendmsg iovec) and refuses 0 or more than 8 parts', async () => {
+    ready();
+    const s = RawIpSocket.open({ protocol: IPPROTO_ESP, bindAddress: '127.0.0.1', maxPackets: 8, maxPacketSize: 2048 });
+    sockets.push(s);
+    // Header | ciphertext | ICV as the ESP encrypt path hands them over, with odd lengths and a part
+    // that is a view into a larger buffer (byteOffset != 0).
+    const big = randomBytes(600);
+    const parts = [Buffer.from([0xfe, 0xed, 0xfa, 0xce, 0, 0, 0, 7]), big.subarray(13, 513), randomBytes(3), new Uint8Array(0)];
+    const whole = Buffer.concat(parts);
+    let seen: Buffer | undefined;
+    s.onPackets((batch) => {
+      for (let i = 0; i < batch.count; i++) if (batch.payload(i).equals(whole)) seen = batch.copy(i);
+    });
+    assert.equal(s.sendv(parts, '127.0.0.1'), true);
+    await waitFor(() => seen !== undefined, 3000, 'the gathered packet');
+    assert.equal(seen?.length, 20 + whole.length);
+    assert.throws(() => s.sendv([], '127.0.0.1'), /1 to 8 parts/);
+    assert.throws(() => s.sendv(Array.from({ length: 9 }, () => Buffer.alloc(1)), '127.0.0.1'), /1 to 8 parts/);
+    assert.throws(() => s.sendv(parts, 'nope'), /not an IPv4 address/);
+  });
+
   it('drops (and counts) packets larger than maxPacketSize', async () => {
     ready();
     const s = RawIpSocket.open({ protocol: IPPROTO_L2TP, bindAddress: '127.0.0.1', maxPacketSize: 128 });

@@ -146,6 +146,21 @@ export class RawIpSocket extends PacketReader<RawPacketBatch> {
   }
 
   /**
+   * Send one datagram gathered from `parts` (1 to 8 segments, e.g. ESP header | ciphertext | ICV)
+   * with sendmsg(), without joining them; false if the kernel queue was full. Throws `NativeIoError`.
+   */
+  sendv(parts: readonly Uint8Array[], address: string): boolean {
+    const a = ipv4ToNumber(address);
+    if (a === undefined) throw new TypeError(`not an IPv4 address: '${address}'`);
+    if (this.isClosed) throw new NativeIoError('raw socket is closed', 'EBADF', 9, 'sendmsg');
+    try {
+      return this.port.sendToV(parts, a) > 0;
+    } catch (e: unknown) {
+      throw toNativeIoError(e);
+    }
+  }
+
+  /**
    * Send `count` payloads at `offsets[i]`/`lengths[i]` in `buf` to `addresses[i]` (host-order numbers)
    * with sendmmsg(). Returns how many were sent; stops at a full queue, skips packets the kernel rejects.
    */

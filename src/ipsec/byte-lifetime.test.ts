@@ -17,7 +17,7 @@ import { DEFAULT_POLICY, phase2LifetimeKilobytes, selectPhase2, type IkePolicy }
 import { IkeInitiator, type IkeInitiatorConfig } from './ike-initiator.js';
 import { IkeResponder, type IkeEvent, type IkeResponderConfig } from './ike-responder.js';
 import { EspSa } from './esp.js';
-import { IpsecL2tpGate, type IpsecGateEvent, type OuterPacket } from './l2tp-gate.js';
+import { IpsecL2tpGate, outerBytes, type IpsecGateEvent, type OuterPacket } from './l2tp-gate.js';
 
 const PSK = new TextEncoder().encode('byte lifetime psk');
 const SERVER = '192.0.2.1';
@@ -237,8 +237,8 @@ class GateWorld {
       if (!w) return;
       const to = w.from === 'c' ? this.server.gate : this.client.gate;
       const peer = w.from === 'c' ? CLIENT : SERVER;
-      if (w.p.kind === 'udp') to.handleUdp(this.now, { local: w.p.remote, remote: w.p.local, data: w.p.data });
-      else to.handleRawEsp(this.now, peer, w.p.data);
+      if (w.p.kind === 'udp') to.handleUdp(this.now, { local: w.p.remote, remote: w.p.local, data: outerBytes(w.p.data) });
+      else to.handleRawEsp(this.now, peer, outerBytes(w.p.data));
     }
     throw new Error('no quiescence');
   }

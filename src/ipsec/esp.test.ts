@@ -110,6 +110,43 @@ test('AES-GCM-16 (RFC 4106) known answers: foreign IV decrypts, our IV = counter
   assert.ok(p.ok && toHex(p.value) === toHex(GCM_SEQ_IV));
 });
 
+test('encryptv: header | IV, ciphertext and ICV segments of the known answers, prefix staged before the payload', () => {
+  // The gate's path: the 8-byte UDP header as prefix, the L2TP datagram as payload, segments never joined.
+  const udp = PAYLOAD.subarray(0, 8);
+  const l2tp = PAYLOAD.subarray(8);
+  const cases = [
+    [new EspSa(CBC_SHA1_PARAMS, fixedIv(hex('e96e8c08ab465763fd098d45dd3ff893'))), CBC_SHA1, 8 + 16, 12],
+    [new EspSa(GCM_PARAMS, seededRandom(1)), GCM_SEQ_IV, 8 + 8, 16],
+  ] as const;
+  for (const [sa, vector, headLen, icvLen] of cases) {
+    const r = sa.encryptv(l2tp, 17, udp);
+    assert.ok(r.ok);
+    if (!r.ok) continue;
+    const [head, body, icv] = r.value;
+    assert.deepEqual([head.length, icv.length, head.length + body.length + icv.length], [headLen, icvLen, vector.length]);
+    assert.equal(toHex(Buffer.concat(r.value)), toHex(vector));
+    assert.equal(sa.counters.bytesOut, PAYLOAD.length);
+  }
+  // Without a prefix it is encrypt() in pieces; the segments are fresh buffers (a second packet leaves them alone).
+  const tx = new EspSa(GCM_PARAMS, seededRandom(1));
+  const a = tx.encryptv(PAYLOAD);
+  assert.ok(a.ok);
+  if (!a.ok) return;
+  const first = toHex(Buffer.concat(a.value));
+  assert.ok(tx.encryptv(new Uint8Array(PAYLOAD.length).fill(0xee)).ok);
+  assert.equal(first, toHex(GCM_SEQ_IV));
+  assert.equal(toHex(Buffer.concat(a.value)), first);
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 40 }), fc.uint8Array({ maxLength: 1500 }), fc.constantFrom(CBC_SHA1_PARAMS, GCM_PARAMS, TDES_PARAMS), (pre, body, params) => {
+      const r = new EspSa(params, seededRandom(7)).encryptv(body, 17, pre);
+      if (!r.ok) return false;
+      const d = new EspSa(params, seededRandom(1)).decrypt(Buffer.concat(r.value));
+      return d.ok && toHex(d.value.payload) === toHex(pre) + toHex(body);
+    }),
+    { numRuns: 200 },
+  );
+});
+
 test('tamper detection: any flipped bit is refused, counters move', () => {
   for (const [params, pkt] of [[CBC_SHA1_PARAMS, CBC_SHA1], [GCM_PARAMS, GCM_SEQ_IV], [TDES_PARAMS, TDES_SHA256]] as const) {
     for (let i = 0; i < pkt.length; i++) {

@@ -72,6 +72,12 @@ export interface EspPlain {
   readonly payload: Uint8Array;
 }
 
+/**
+ * An outbound ESP packet as the segments it was built in: SPI | sequence number | IV, ciphertext,
+ * ICV. Concatenated they are the packet; sockets send them gathered without joining.
+ */
+export type EspSegments = readonly [head: Uint8Array, body: Buffer, icv: Buffer];
+
 /** Per-SA counters (mirrored into metrics by the daemon). */
 export interface EspCounters {
   packetsOut: number;
@@ -125,8 +131,10 @@ class IvPool {
         return;
       }
     }
+    // A byte loop, not set(subarray): an IV is 8 or 16 bytes and a view object per packet costs more.
+    const b = this.buf;
     const o = this.off;
-    dst.set(this.buf.subarray(o, o + n), at);
+    for (let i = 0; i < n; i++) dst[at + i] = b[o + i] as number;
     this.off = o + n;
   }
 }
@@ -143,6 +151,59 @@ const ivPoolFor = (r: RandomSource): IvPool => {
  * (one native call and one output buffer instead of two). Shared: used synchronously only.
  */
 let staging = Buffer.allocUnsafe(4096);
+/**
+ * Views of `staging` by plaintext length, made once each: creating a view object per packet costs
+ * about 5 % of the GCM encrypt rate (measured, bench/esp-throughput.ts), a cached one nothing.
+ */
+let stagingViews = new Array<Buffer | undefined>(staging.length + 1);
+
+/** `staging` with room for `len` bytes (grown and the view cache reset when needed). */
+function stagingFor(len: number): Buffer {
+  if (staging.length < len) {
+    staging = Buffer.allocUnsafe(len * 2);
+    stagingViews = new Array<Buffer | undefined>(staging.length + 1);
+  }
+  return staging;
+}
+
+/** The first `len` bytes of `staging` as a cached view. */
+function stagedView(len: number): Buffer {
+  let v = stagingViews[len];
+  if (v === undefined) {
+    v = staging.subarray(0, len);
+    stagingViews[len] = v;
+  }
+  return v;
+}
+
+/** Bytes of the slab that outbound ESP headers are carved from. */
+const HEAD_SLAB_BYTES = 8192;
+let headSlab = new ArrayBuffer(HEAD_SLAB_BYTES);
+let headOff = 0;
+
+/**
+ * A fresh `len`-byte view for an outbound ESP header | IV, carved from a shared slab (a new slab
+ * when full; a slab lives as long as any of its views). Each header is handed out once — the
+ * caller owns it like any fresh buffer — at the cost of one view object instead of a pooled Buffer
+ * allocation (measured about 3 % of the GCM encrypt rate).
+ */
+function newHead(len: number): Uint8Array {
+  if (headOff + len > HEAD_SLAB_BYTES) {
+    headSlab = new ArrayBuffer(HEAD_SLAB_BYTES);
+    headOff = 0;
+  }
+  const h = new Uint8Array(headSlab, headOff, len);
+  headOff += (len + 7) & ~7;
+  return h;
+}
+
+/** Write a 32-bit big-endian number. */
+function put32(b: Uint8Array, at: number, v: number): void {
+  b[at] = v >>> 24;
+  b[at + 1] = (v >>> 16) & 0xff;
+  b[at + 2] = (v >>> 8) & 0xff;
+  b[at + 3] = v & 0xff;
+}
 
 /** One direction of an ESP SA. Use separate objects for inbound and outbound. */
 export class EspSa {
@@ -172,6 +233,8 @@ export class EspSa {
   private lifeEvent: 'soft' | 'hard' | undefined;
   /** GCM nonce = salt | explicit IV (RFC 4106 §4); the salt part is written once. */
   private readonly nonce = Buffer.alloc(12);
+  /** CBC IV of the packet being built (copied into its header), rewritten per packet. */
+  private readonly cbcIv: Buffer;
   /** GCM AAD = SPI | sequence number (RFC 4106 §5), rewritten per packet. */
   private readonly aad = Buffer.alloc(8);
 
@@ -214,6 +277,7 @@ export class EspSa {
     }
     this.macHash ??= '';
     this.key = createSecretKey(keyBytes);
+    this.cbcIv = Buffer.alloc(this.ivLen);
     this.replay = p.replayWindow === 0 ? undefined : new ReplayWindow(p.replayWindow ?? 128);
   }
 
@@ -254,36 +318,50 @@ export class EspSa {
   }
 
   /**
-   * Encrypt one transport-mode payload (e.g. the UDP header + L2TP datagram, next header 17).
-   * RFC 4303 §3.3.3: the 32-bit counter never cycles; at 2^32-1 the SA must be rekeyed.
-   * One output allocation; the packet is built as header | IV | ciphertext | ICV in place.
+   * Encrypt one transport-mode payload (e.g. the UDP header + L2TP datagram, next header 17) into
+   * one contiguous packet. Joins {@link EspSa.encryptv}'s segments (one copy); the data path sends
+   * the segments instead.
    */
   encrypt(payload: Uint8Array, nextHeader = NEXT_HEADER_UDP): Result<Uint8Array, EspError> {
+    const r = this.encryptv(payload, nextHeader);
+    return r.ok ? ok(Buffer.concat(r.value)) : r;
+  }
+
+  /**
+   * Encrypt one transport-mode payload, `prefix` (optional, e.g. the 8-byte UDP header) followed by
+   * `payload`, into the three segments of an ESP packet: header | IV, ciphertext, ICV — the pieces
+   * node:crypto returns, never joined (a socket sends them gathered: sendmsg iovec / dgram array).
+   * The plaintext (prefix, payload, padding, trailer) is staged once so the cipher runs one `update`.
+   * RFC 4303 §3.3.3: the 32-bit counter never cycles; at 2^32-1 the SA must be rekeyed.
+   * The segments are fresh buffers the caller owns; `prefix` and `payload` are only read.
+   */
+  encryptv(payload: Uint8Array, nextHeader = NEXT_HEADER_UDP, prefix?: Uint8Array): Result<EspSegments, EspError> {
     if (this.seqOut >= 0xffffffff) return err({ kind: 'seq-exhausted' });
     // RFC 4301 §4.4.2.1: an SA past its hard byte lifetime is not used any more.
     if (this.bytes >= this.hardBytes) return err({ kind: 'lifetime-expired' });
     const seq = ++this.seqOut;
-    const n = payload.length;
+    const pre = prefix?.length ?? 0;
+    const n = pre + payload.length;
     const bs = this.blockSize;
     const ptLen = Math.ceil((n + 2) / bs) * bs;
-    const ctStart = ESP_HEADER_LENGTH + this.ivLen;
-    const icvStart = ctStart + ptLen;
-    const out = Buffer.allocUnsafe(icvStart + this.icvLen);
-    out.writeUInt32BE(this.spi, 0);
-    out.writeUInt32BE(seq, 4);
-    // Payload, then RFC 4303 §2.4 default padding 1, 2, 3, ..., pad length, next header.
-    if (staging.length < ptLen) staging = Buffer.allocUnsafe(ptLen * 2);
-    const st = staging;
-    st.set(payload, 0);
+    const head = newHead(ESP_HEADER_LENGTH + this.ivLen);
+    put32(head, 0, this.spi);
+    put32(head, 4, seq);
+    // Prefix, payload, then RFC 4303 §2.4 default padding 1, 2, 3, ..., pad length, next header.
+    const st = stagingFor(ptLen);
+    if (prefix !== undefined) st.set(prefix, 0);
+    st.set(payload, pre);
     const padLen = ptLen - n - 2;
     for (let i = 0; i < padLen; i++) st[n + i] = i + 1;
     st[ptLen - 2] = padLen;
     st[ptLen - 1] = nextHeader;
-    const pt = st.subarray(0, ptLen);
+    const pt = stagedView(ptLen);
+    let body: Buffer;
+    let icv: Buffer;
     if (this.gcm) {
       // RFC 4106 §3.1: the IV must be unique per key; the sequence number is (the SA counter never cycles).
-      out.writeUInt32BE(0, ESP_HEADER_LENGTH);
-      out.writeUInt32BE(seq, ESP_HEADER_LENGTH + 4);
+      put32(head, ESP_HEADER_LENGTH, 0);
+      put32(head, ESP_HEADER_LENGTH + 4, seq);
       const nonce = this.nonce;
       nonce.writeUInt32BE(0, 4);
       nonce.writeUInt32BE(seq, 8);
@@ -293,24 +371,26 @@ export class EspSa {
       aad.writeUInt32BE(this.spi, 0);
       aad.writeUInt32BE(seq, 4);
       c.setAAD(aad);
-      out.set(c.update(pt), ctStart);
+      body = c.update(pt);
       c.final(); // GCM: empty, computes the tag
-      out.set(c.getAuthTag(), icvStart);
+      icv = c.getAuthTag();
     } else {
       // RFC 3602 §2.1 / RFC 2451: a fresh unpredictable IV per packet, from the pooled random block.
-      this.ivPool.take(out, ESP_HEADER_LENGTH, this.ivLen);
-      const c = createCipheriv(this.cipherName, this.key, out.subarray(ESP_HEADER_LENGTH, ctStart));
+      const iv = this.cbcIv;
+      this.ivPool.take(iv, 0, this.ivLen);
+      head.set(iv, ESP_HEADER_LENGTH);
+      const c = createCipheriv(this.cipherName, this.key, iv);
       c.setAutoPadding(false);
       // Block-aligned input without padding: update returns every byte, final() would return none.
-      out.set(c.update(pt), ctStart);
+      body = c.update(pt);
       // RFC 4303 §2.8 / RFC 2404: ICV over SPI..Next Header, truncated.
-      const mac = createHmac(this.macHash, this.macKey as KeyObject).update(out.subarray(0, icvStart)).digest();
-      out.set(this.icvLen === mac.length ? mac : mac.subarray(0, this.icvLen), icvStart);
+      const mac = createHmac(this.macHash, this.macKey as KeyObject).update(head).update(body).digest();
+      icv = this.icvLen === mac.length ? mac : mac.subarray(0, this.icvLen);
     }
     this.counters.packetsOut++;
     this.counters.bytesOut += n;
     this.count(n);
-    return ok(out);
+    return ok([head, body, icv]);
   }
 
   /** Verify and decrypt one ESP packet (RFC 4303 §3.4: replay check, ICV, decrypt, padding). */

@@ -41,8 +41,19 @@ export interface IkeCore extends Timed {
 
 /** A packet for the I/O shell: a UDP payload (IKE, keepalive, ESP-in-UDP) or a raw ESP packet. */
 export type OuterPacket =
-  | { readonly kind: 'udp'; readonly local: Endpoint; readonly remote: Endpoint; readonly data: Uint8Array }
-  | { readonly kind: 'esp'; readonly local: string; readonly remote: string; readonly data: Uint8Array };
+  | { readonly kind: 'udp'; readonly local: Endpoint; readonly remote: Endpoint; readonly data: OuterData }
+  | { readonly kind: 'esp'; readonly local: string; readonly remote: string; readonly data: OuterData };
+
+/**
+ * The bytes of an outer packet: one buffer (IKE, keepalives) or the segments of an ESP packet
+ * (header | IV, ciphertext, ICV), which the sockets send gathered (dgram array / sendmsg iovec).
+ */
+export type OuterData = Uint8Array | readonly Uint8Array[];
+
+/** One contiguous copy of an outer packet's bytes (tests, captures); the data path never joins. */
+export function outerBytes(d: OuterData): Uint8Array {
+  return d instanceof Uint8Array ? d : Buffer.concat(d);
+}
 
 /** Gate events for logs and the daemon (IKE events are passed through unchanged). */
 export type IpsecGateEvent =
@@ -171,6 +182,8 @@ export class IpsecL2tpGate implements L2tpEngineApi, Timed {
   private readonly refusedSeen = new Set<string>();
   private nextFlow = 1;
   private lastNow: Instant;
+  /** Scratch UDP header for outbound L2TP (bytes 6-7, the checksum, stay 0). */
+  private readonly udpHeader = new Uint8Array(UDP_HEADER_LENGTH);
 
   /** Wrap `engine` and `ike`; nothing happens until input arrives. */
   constructor(private readonly options: IpsecGateOptions) {
@@ -295,16 +308,16 @@ export class IpsecL2tpGate implements L2tpEngineApi, Timed {
       return true;
     }
     const len = UDP_HEADER_LENGTH + t.data.length;
-    const udp = new Uint8Array(len);
     // RFC 768 header; checksum 0 = none (allowed over IPv4; RFC 3948 §3.1.2 transport-mode NAT).
+    // Written into a scratch header: the SA stages it with the datagram for the cipher (one copy).
+    const udp = this.udpHeader;
     udp[0] = this.l2tpPort >> 8;
     udp[1] = this.l2tpPort & 0xff;
     udp[2] = t.to.port >> 8;
     udp[3] = t.to.port & 0xff;
     udp[4] = len >> 8;
     udp[5] = len & 0xff;
-    udp.set(t.data, UDP_HEADER_LENGTH);
-    const e = pair.outbound.encrypt(udp, NEXT_HEADER_UDP);
+    const e = pair.outbound.encryptv(t.data, NEXT_HEADER_UDP, udp);
     if (!e.ok) {
       this.counters.txEncryptFailed++;
       return true;

@@ -11,7 +11,7 @@ import { L2tpEngine, defaultTunnelSettings, type L2tpEvent, type PeerAddress } f
 import type { SessionId, TunnelId } from '../../src/wire/l2tp/types.js';
 import { IkeInitiator, type IkeInitiatorConfig } from '../../src/ipsec/ike-initiator.js';
 import { IkeResponder } from '../../src/ipsec/ike-responder.js';
-import { IpsecL2tpGate, type IpsecGateEvent, type OuterPacket } from '../../src/ipsec/l2tp-gate.js';
+import { IpsecL2tpGate, outerBytes, type IpsecGateEvent, type OuterPacket } from '../../src/ipsec/l2tp-gate.js';
 import type { Endpoint } from '../../src/ipsec/addr.js';
 
 const PSK = new TextEncoder().encode('sim psk');
@@ -93,10 +93,10 @@ class World {
     if (to === SERVER) {
       if (p.kind === 'udp') {
         const remote: Endpoint = src.behindNat ? { address: NAT_PUBLIC, port: this.natMap(src.name, p.local.port) } : p.local;
-        this.server.gate.handleUdp(this.now, { local: p.remote, remote, data: p.data });
+        this.server.gate.handleUdp(this.now, { local: p.remote, remote, data: outerBytes(p.data) });
       } else {
         assert.ok(!src.behindNat, 'raw ESP does not cross a NAPT');
-        this.server.gate.handleRawEsp(this.now, src.address, p.data);
+        this.server.gate.handleRawEsp(this.now, src.address, outerBytes(p.data));
       }
       return;
     }
@@ -111,8 +111,8 @@ class World {
       port = p.kind === 'udp' ? p.remote.port : 0;
     }
     if (!dst) return;
-    if (p.kind === 'udp') dst.gate.handleUdp(this.now, { local: { address: dst.address, port }, remote: p.local, data: p.data });
-    else dst.gate.handleRawEsp(this.now, SERVER, p.data);
+    if (p.kind === 'udp') dst.gate.handleUdp(this.now, { local: { address: dst.address, port }, remote: p.local, data: outerBytes(p.data) });
+    else dst.gate.handleRawEsp(this.now, SERVER, outerBytes(p.data));
   }
 
   /** Drain every node and move packets until quiet. */
