@@ -162,5 +162,11 @@ export function formatIpsec(v: IpsecView): string {
     }
     out.push(table(rows));
   }
+  const c = v.counters;
+  out.push('');
+  out.push(
+    `Gate: clear L2TP refused ${c.clearL2tpRefused}, ESP unknown SPI ${c.espUnknownSpi}, ESP dropped ${c.espDropped}, ` +
+      `inner not L2TP ${c.innerNotL2tp}, tx without flow ${c.txNoFlow}, tx encrypt refused ${c.txEncryptFailed}`,
+  );
   return out.join('\n');
 }

@@ -142,6 +142,24 @@ export interface EspSaView {
 export interface IpsecView {
   readonly ikeSas: readonly IkeSaView[];
   readonly espSas: readonly EspSaView[];
+  /** Drops and refusals at the IPsec gates (listener and LACs summed), since start. */
+  readonly counters: IpsecCountersView;
+}
+
+/** `show ipsec` gate counters (src/ipsec/l2tp-gate.ts `IpsecGateCounters`). */
+export interface IpsecCountersView {
+  /** L2TP datagrams that arrived in the clear at a listener that requires IPsec. */
+  readonly clearL2tpRefused: number;
+  /** ESP packets for an SPI we do not know. */
+  readonly espUnknownSpi: number;
+  /** ESP packets dropped by an SA (replay, ICV, padding, malformed, lifetime). */
+  readonly espDropped: number;
+  /** Decrypted packets that were not UDP to our L2TP port. */
+  readonly innerNotL2tp: number;
+  /** L2TP to send into a flow that no longer exists. */
+  readonly txNoFlow: number;
+  /** L2TP not sent because the outbound SA refused (sequence numbers or byte lifetime exhausted). */
+  readonly txEncryptFailed: number;
 }
 
 /** A response line. */

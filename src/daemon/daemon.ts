@@ -14,7 +14,7 @@ import { cryptoRandom } from '../io/random.js';
 import { TimerDriver } from '../io/timer-driver.js';
 import { UdpEndpoint, formatHostPort, ipFamily } from '../io/udp-endpoint.js';
 import type { IpsecL2tp } from '../io/ipsec-transport.js';
-import { ipsecView, openIpsecListener, openLacIpsec, type LacIpsec } from './ipsec-shell.js';
+import { ipsecView, openIpsecListener, openLacIpsec, sumIpsecCounters, type LacIpsec } from './ipsec-shell.js';
 import type { IpsecGateEvent } from '../ipsec/index.js';
 import type { DaemonConfig, LacConfig, ListenConfig, TunnelDefaults } from './config.js';
 import type { ControlRequest, ControlResponse, IpsecView, SessionView, StatusView, TunnelView } from './control-protocol.js';
@@ -138,7 +138,10 @@ export class Daemon {
         this.log.error({ err: e }, 'timer handler failed');
       },
     });
-    this.metrics = new DaemonMetrics(() => this.allTunnels().map((x) => x.info));
+    this.metrics = new DaemonMetrics(
+      () => this.allTunnels().map((x) => x.info),
+      () => this.ipsecView(),
+    );
     this.startedAt = this.clock.now();
     this.redialer = {
       pollAt: () => {
@@ -386,7 +389,7 @@ export class Daemon {
   }
 
   /** The [ipsec] listener's local address and bound IKE / NAT-T ports, if any. */
-  get ipsecListener(): { readonly address: string; readonly ikePort: number; readonly nattPort: number } | undefined {
+  get ipsecListener(): { readonly address: string; readonly ikePort: number; readonly nattPort: number; readonly l2tpPort: number } | undefined {
     return this.ipsec?.local;
   }
 
@@ -524,7 +527,7 @@ export class Daemon {
     for (const l of this.lacs) {
       if (l.ipsec !== undefined) parts.push(ipsecView(l.ipsec.io.gate, now, { role: 'initiator', lac: l.config.name, initiator: l.ipsec.initiator }));
     }
-    return { ikeSas: parts.flatMap((p) => p.ikeSas), espSas: parts.flatMap((p) => p.espSas) };
+    return { ikeSas: parts.flatMap((p) => p.ikeSas), espSas: parts.flatMap((p) => p.espSas), counters: sumIpsecCounters(parts) };
   }
 
   // -------------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createSocket } from 'node:dgram';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig, type DaemonConfig } from './config.js';
@@ -118,6 +119,21 @@ test('LAC ipsec = true -> LNS [ipsec]: ESP in UDP, tunnel + session inside, show
     assert.match(human, /IKE-SA\s+ROLE\s+PEER/);
     assert.match(human, /responder\s+127\.0\.0\.1:\d+\s+127\.0\.0\.1:\d+\s+established\s+aes128-sha256-modp2048\s+rfc3947\s+remote/);
     assert.match(human, new RegExp(`ipsec:1\\s+responder\\s+${re.spiIn}\\s+${re.spiOut}\\s+aes256-gcm16\\s+udp 127\\.0\\.0\\.1:\\d+ <-> 127\\.0\\.0\\.1:\\d+`));
+    // Two clear L2TP datagrams (a ZLB control header) at the listener: refused, counted in
+    // `show ipsec` and in the metrics.
+    const l2tpPort = lns.ipsecListener?.l2tpPort;
+    assert.ok(l2tpPort !== undefined);
+    const clear = createSocket('udp4');
+    const zlb = Buffer.from('c802000c0000000000000000', 'hex');
+    for (let i = 0; i < 2; i++) await new Promise<void>((r, j) => clear.send(zlb, l2tpPort, '127.0.0.1', (e) => (e ? j(e) : r())));
+    clear.close();
+    await until(async () => (JSON.parse((await ctl(lnsSock, 'show', 'ipsec', '--json')).out) as IpsecView).counters.clearL2tpRefused === 2, 3000, 'refusals counted', logs);
+    assert.match((await ctl(lnsSock, 'show', 'ipsec')).out, /Gate: clear L2TP refused 2, ESP unknown SPI 0, ESP dropped 0/);
+    const metrics = await lns.metrics.text();
+    assert.match(metrics, /ipsec_gate_drops_total\{reason="clear_l2tp_refused"\} 2/);
+    assert.match(metrics, /ipsec_ike_sas\{role="responder",state="established"\} 1/);
+    assert.match(metrics, /ipsec_esp_sa_pairs\{role="responder",encapsulation="udp"\} 1/);
+    assert.match(await lac.metrics.text(), /ipsec_ike_sas\{role="initiator",state="established"\} 1/);
     const lacHuman = (await ctl(lacSock, 'show', 'ipsec')).out;
     assert.match(lacHuman, /lac vpn\s+127\.0\.0\.1:\d+\s+127\.0\.0\.1:\d+\s+established\s+aes128-sha256-modp2048\s+rfc3947\s+local/);
 
@@ -208,5 +224,9 @@ test('l2tpctl show ipsec: request and empty output', async () => {
   const { parseControlRequest } = await import('./control-protocol.js');
   assert.deepEqual(commandToRequest(['show', 'ipsec']), { cmd: 'show-ipsec' });
   assert.deepEqual(parseControlRequest({ cmd: 'show-ipsec' }), { ok: true, value: { cmd: 'show-ipsec' } });
-  assert.equal(formatIpsec({ ikeSas: [], espSas: [] }), 'no IKE SAs\n\nno ESP SAs');
+  const counters = { clearL2tpRefused: 3, espUnknownSpi: 1, espDropped: 2, innerNotL2tp: 0, txNoFlow: 0, txEncryptFailed: 0 };
+  assert.equal(
+    formatIpsec({ ikeSas: [], espSas: [], counters }),
+    'no IKE SAs\n\nno ESP SAs\n\nGate: clear L2TP refused 3, ESP unknown SPI 1, ESP dropped 2, inner not L2TP 0, tx without flow 0, tx encrypt refused 0',
+  );
 });

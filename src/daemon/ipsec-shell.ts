@@ -16,7 +16,7 @@ import type { Clock } from '../io/clock.js';
 import type { TimerDriver } from '../io/timer-driver.js';
 import type { UdpEndpoint } from '../io/udp-endpoint.js';
 import type { IpsecSection, LacConfig, LacIpsecConfig, ListenConfig } from './config.js';
-import type { EspSaView, IkeSaView, IpsecView } from './control-protocol.js';
+import type { EspSaView, IkeSaView, IpsecCountersView, IpsecView } from './control-protocol.js';
 
 /** Open the L2TP/IPsec listener for `listen` with the `[ipsec]` settings. */
 export async function openIpsecListener(o: {
@@ -114,6 +114,8 @@ export function logIpsecEvent(log: Logger, e: IpsecGateEvent, prefix = ''): void
           `${p}ipsec: IKE SA ${x.ikeSaId} up with ${x.remote.address}:${x.remote.port}${x.peerVendor === 'windows' ? ' (Windows)' : ''}`,
         );
       else if (x.type === 'exchange-failed') log.warn({ ikeSa: x.ikeSaId, remote: x.remote, reason: x.reason, notify: x.notify }, `${p}ipsec: exchange with ${x.remote.address} failed: ${x.reason}`);
+      else if (x.type === 'children-adopted')
+        log.info({ ikeSa: x.ikeSaId, from: x.fromIkeSaId, spis: x.inboundSpis.map((v) => v.toString(16)) }, `${p}ipsec: IKE SA ${x.ikeSaId} took over ${x.inboundSpis.length} ESP SA(s) of IKE SA ${x.fromIkeSaId} (re-authentication)`);
       else if (x.type === 'dpd-failed') log.warn({ ikeSa: x.ikeSaId, remote: x.remote }, `${p}ipsec: DPD: ${x.remote.address} is dead`);
       else log.debug({ ike: x }, `${p}ipsec: ${x.type}`);
       return;
@@ -257,5 +259,27 @@ export function ipsecView(gate: IpsecL2tpGate, now: Instant, who: { readonly rol
       };
     }),
   );
-  return { ikeSas, espSas };
+  const c = gate.counters;
+  const counters: IpsecCountersView = {
+    clearL2tpRefused: c.clearRefused,
+    espUnknownSpi: c.espUnknownSpi,
+    espDropped: c.espDropped,
+    innerNotL2tp: c.innerNotL2tp,
+    txNoFlow: c.txNoFlow,
+    txEncryptFailed: c.txEncryptFailed,
+  };
+  return { ikeSas, espSas, counters };
+}
+
+/** Gate counters of several `show ipsec` parts, summed. */
+export function sumIpsecCounters(parts: readonly IpsecView[]): IpsecCountersView {
+  const sum = (k: keyof IpsecCountersView): number => parts.reduce((a, p) => a + p.counters[k], 0);
+  return {
+    clearL2tpRefused: sum('clearL2tpRefused'),
+    espUnknownSpi: sum('espUnknownSpi'),
+    espDropped: sum('espDropped'),
+    innerNotL2tp: sum('innerNotL2tp'),
+    txNoFlow: sum('txNoFlow'),
+    txEncryptFailed: sum('txEncryptFailed'),
+  };
 }

@@ -7,6 +7,7 @@ import { createServer, type Server } from 'node:http';
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { L2tpEvent, TunnelInfo } from '../l2tp/api.js';
 import { messageTypeName } from '../wire/l2tp/index.js';
+import type { IpsecView } from './control-protocol.js';
 
 /** The daemon's metrics. */
 export class DaemonMetrics {
@@ -19,9 +20,51 @@ export class DaemonMetrics {
   private readonly tunnelsClosed: Counter<'cause'>;
   private readonly authFailures: Counter;
 
-  /** `snapshot` returns every tunnel of every engine at scrape time. */
-  constructor(snapshot: () => readonly TunnelInfo[]) {
+  /**
+   * `snapshot` returns every tunnel of every engine at scrape time; `ipsec`, when given, the
+   * `show ipsec` view (SAs and gate counters) at scrape time.
+   */
+  constructor(snapshot: () => readonly TunnelInfo[], ipsec?: () => IpsecView) {
     const registers = [this.registry];
+    if (ipsec !== undefined) {
+      new Gauge({
+        name: 'ipsec_ike_sas',
+        help: 'IKE SAs by role and state',
+        labelNames: ['role', 'state'],
+        registers,
+        collect() {
+          this.reset();
+          for (const s of ipsec().ikeSas) this.inc({ role: s.role, state: s.state });
+        },
+      });
+      new Gauge({
+        name: 'ipsec_esp_sa_pairs',
+        help: 'ESP SA pairs by role and encapsulation (udp = ESP in UDP 4500, raw = IP protocol 50)',
+        labelNames: ['role', 'encapsulation'],
+        registers,
+        collect() {
+          this.reset();
+          for (const e of ipsec().espSas) this.inc({ role: e.role, encapsulation: e.encapsulation });
+        },
+      });
+      // Monotonic gate counters, read at scrape time (a Counter whose value is set in collect()).
+      new Counter({
+        name: 'ipsec_gate_drops_total',
+        help: 'Packets refused or dropped at the IPsec gates, by reason (clear_l2tp_refused = L2TP outside IPsec at a listener that requires it)',
+        labelNames: ['reason'],
+        registers,
+        collect() {
+          this.reset();
+          const c = ipsec().counters;
+          this.inc({ reason: 'clear_l2tp_refused' }, c.clearL2tpRefused);
+          this.inc({ reason: 'esp_unknown_spi' }, c.espUnknownSpi);
+          this.inc({ reason: 'esp_dropped' }, c.espDropped);
+          this.inc({ reason: 'inner_not_l2tp' }, c.innerNotL2tp);
+          this.inc({ reason: 'tx_no_flow' }, c.txNoFlow);
+          this.inc({ reason: 'tx_encrypt_refused' }, c.txEncryptFailed);
+        },
+      });
+    }
     new Gauge({
       name: 'l2tp_tunnels',
       help: 'L2TP tunnels by state',

@@ -13,7 +13,7 @@ import { addDuration, instant, seconds, type Instant } from '../base/time.js';
 import { seededRandom } from '../base/random.js';
 import { L2tpEngine, defaultTunnelSettings, type L2tpEvent } from '../l2tp/index.js';
 import type { SessionId, TunnelId } from '../wire/l2tp/types.js';
-import { DEFAULT_POLICY, phase2LifetimeKilobytes, selectPhase2, type IkePolicy } from './proposals.js';
+import { DEFAULT_POLICY, phase2LifetimeKilobytes, readResponderLifetime, responderLifetimeNotify, selectPhase2, type IkePolicy } from './proposals.js';
 import { IkeInitiator, type IkeInitiatorConfig } from './ike-initiator.js';
 import { IkeResponder, type IkeEvent, type IkeResponderConfig } from './ike-responder.js';
 import { EspSa } from './esp.js';
@@ -119,15 +119,45 @@ test('negotiation: the responder caps the client\'s kilobytes; both ends install
   assert.equal(r.lifetimeKilobytes, 32, 'responder: min(proposed 64, policy 32)');
   assert.deepEqual(r.inbound.byteLimits, { soft: Math.floor(32 * 1024 * 0.9), hard: 32 * 1024 });
   assert.deepEqual(r.outbound.byteLimits, r.inbound.byteLimits);
-  // The responder echoes the chosen transform, so the initiator keeps its own 64 KB.
-  assert.equal(i.lifetimeKilobytes, 64);
-  assert.equal(i.inbound.byteLimits?.hard, 64 * 1024);
+  // The responder echoes the accepted transform (64 KB) and announces its 32 KB in a
+  // RESPONDER-LIFETIME notify (RFC 2407 §4.6.3.1), which the initiator adopts: both ends agree.
+  assert.equal(i.lifetimeKilobytes, 32);
+  assert.equal(i.inbound.byteLimits?.hard, 32 * 1024);
+  assert.equal(i.lifetimeSeconds, 3600, 'seconds untouched (not shortened)');
   // Without any kilobyte lifetime nothing is limited.
   const free = new Net({}, {});
   free.init.connect(free.now);
   free.pump();
   assert.equal(free.ups('r')[0]?.inbound.byteLimits, undefined);
   assert.equal(free.ups('i')[0]?.lifetimeKilobytes, undefined);
+});
+
+test('RESPONDER-LIFETIME (RFC 2407 §4.6.3.1): sent only when the responder shortened a lifetime; the initiator adopts the shorter one', () => {
+  // Seconds: the client proposes 3600 s, the server allows 600 s.
+  const short = new Net({ childLifetimeSeconds: 3600 }, { policy: { ...DEFAULT_POLICY, phase2: { ...DEFAULT_POLICY.phase2, maxLifetimeSeconds: 600 } } });
+  short.init.connect(short.now);
+  short.pump();
+  assert.equal(short.ups('r')[0]?.lifetimeSeconds, 600);
+  assert.equal(short.ups('i')[0]?.lifetimeSeconds, 600, 'initiator adopted the notified 600 s');
+  // Nothing shortened: no notify, the proposal stands.
+  const same = new Net({ childLifetimeSeconds: 1200 }, {});
+  same.init.connect(same.now);
+  same.pump();
+  assert.deepEqual([same.ups('i')[0]?.lifetimeSeconds, same.ups('r')[0]?.lifetimeSeconds], [1200, 1200]);
+  // The payload itself: built from a choice, read back; absent when not shorter.
+  const proposed = espSa([...life(LifeType.SECONDS, 3600), ...life(LifeType.KILOBYTES, 5000)]);
+  const capped = selectPhase2(proposed, { ...withMaxKb(1000), phase2: { ...withMaxKb(1000).phase2, maxLifetimeSeconds: 900 } }, NO_NAT);
+  assert.ok(capped);
+  const n = responderLifetimeNotify(capped, Uint8Array.of(0, 0, 0x43, 0x21));
+  assert.ok(n);
+  assert.deepEqual([n.doi, n.protocolId, n.notifyType, [...n.spi]], [DOI_IPSEC, ProtocolId.ESP, 24576, [0, 0, 0x43, 0x21]]);
+  assert.deepEqual(readResponderLifetime(n), { seconds: 900, kilobytes: 1000 });
+  const open = selectPhase2(proposed, withMaxKb(undefined), NO_NAT);
+  assert.ok(open);
+  assert.equal(responderLifetimeNotify(open, Uint8Array.of(0, 0, 1, 0)), undefined);
+  // Garbage notification data is ignored, not thrown.
+  assert.equal(readResponderLifetime({ ...n, data: Uint8Array.of(0, 2, 0, 9) }), undefined);
+  assert.equal(readResponderLifetime({ ...n, notifyType: 24578 }), undefined);
 });
 
 test('soft limit: the initiator rekeys at once (make before break); hard limit: delete notify and event', () => {

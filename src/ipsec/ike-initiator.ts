@@ -25,7 +25,7 @@ import { chainWithHash, natDHash, openBody, sealMessage } from './ike-crypto.js'
 import {
   deriveSkeyids, encryptionKey, hashI, hashLength, hashR, keymat, phase1Iv, phase2Iv, qmHash1, qmHash2, qmHash3, skeyidPsk, type IkeHashName, type SkeyidSet,
 } from './keys.js';
-import { selectPhase1, selectPhase2, type IkePolicy, type Phase1Choice, type Phase1Encryption, type Phase2Choice, type Phase2Encryption } from './proposals.js';
+import { readResponderLifetime, selectPhase1, selectPhase2, type IkePolicy, type Phase2Lifetimes, type Phase1Choice, type Phase1Encryption, type Phase2Choice, type Phase2Encryption } from './proposals.js';
 import { byteLimitsFromKilobytes, encryptionKeymatLength, integrityKeyLength, type EspIntegrity, type EspSaParams } from './esp.js';
 import { nextState } from './fsm.js';
 import {
@@ -654,8 +654,11 @@ export class IkeInitiator implements Timed {
     // RFC 2409 §5.5: KEYMAT per direction with the receiving side's SPI; encryption key first.
     const encLen = encryptionKeymatLength(choice.encryption, choice.keyBits);
     const intLen = integrityKeyLength(choice.integrity);
+    // RFC 2407 §4.6.3.1: a RESPONDER-LIFETIME notify lowers the lifetimes the echoed transform carries.
+    let told: Partial<Phase2Lifetimes> = {};
+    for (const p of ps) if (p.kind === 'n') told = readResponderLifetime(p) ?? told;
     // RFC 2407 §4.5: the responder may lower our byte lifetime; we never accept a longer one.
-    const kbs = [choice.lifetimeKilobytes, this.config.childLifetimeKilobytes].filter((x): x is number => x !== undefined && x > 0);
+    const kbs = [choice.lifetimeKilobytes, this.config.childLifetimeKilobytes, told.kilobytes].filter((x): x is number => x !== undefined && x > 0);
     const lifeKb = kbs.length > 0 ? Math.min(...kbs) : undefined;
     const params = (spi: number): EspSaParams => {
       const k = keymat(c.hash, keys.d, ProtocolId.ESP, be32(spi), ex.ni, nr.data, encLen + intLen, gxy);
@@ -664,7 +667,7 @@ export class IkeInitiator implements Timed {
         ...(lifeKb !== undefined ? { byteLimits: byteLimitsFromKilobytes(lifeKb, this.config.rekeyFraction ?? 0.9) } : {}),
       };
     };
-    const life = Math.min(choice.lifetimeSeconds, this.config.childLifetimeSeconds ?? 3600);
+    const life = Math.min(choice.lifetimeSeconds, this.config.childLifetimeSeconds ?? 3600, told.seconds ?? Infinity);
     const child: Child = {
       inboundSpi: ex.spi,
       outboundSpi: choice.peerSpi,

@@ -389,6 +389,11 @@ test('re-authentication: a new Main Mode without INITIAL-CONTACT, then D(ISAKMP)
   const dels = p.events.filter((e) => e.type === 'sa-deleted');
   assert.deepEqual(dels.map((e) => e.type === 'sa-deleted' && [e.kind, e.ikeSaId, e.reason]), [['ike', old.ikeSaId, 'peer-delete']], 'the child SA lives on');
   assert.equal(p.resp.ikeSaCount, 1);
+  // ... and says so, so that the gate and `show ipsec` name the new owner.
+  assert.deepEqual(
+    p.events.filter((e) => e.type === 'children-adopted'),
+    [{ type: 'children-adopted', ikeSaId: fresh.ikeSaId, fromIkeSaId: old.ikeSaId, inboundSpis: [child.inbound.spi] }],
+  );
   // The child now belongs to the new IKE SA: its expiry and deletes run through it.
   assert.equal(p.resp.pollAt(), T0 + 3600 * 1000, 'the child expiry is still scheduled');
   p.resp.deleteIkeSa(T0, fresh.ikeSaId);

@@ -20,7 +20,7 @@ import { chainWithHash, natDHash, openBody, sealMessage, type OpenedBody } from 
 import {
   deriveSkeyids, encryptionKey, hashI, hashR, keymat, phase1Iv, phase2Iv, qmHash1, qmHash2, qmHash3, skeyidPsk, type SkeyidSet,
 } from './keys.js';
-import { DEFAULT_POLICY, selectPhase1, selectPhase2, type EspEncapsulation, type IkePolicy, type Phase1Choice } from './proposals.js';
+import { DEFAULT_POLICY, responderLifetimeNotify, selectPhase1, selectPhase2, type EspEncapsulation, type IkePolicy, type Phase1Choice } from './proposals.js';
 import { byteLimitsFromKilobytes, encryptionKeymatLength, integrityKeyLength, type EspSaParams } from './esp.js';
 import { MAIN_MODE_TABLE, QUICK_MODE_TABLE, nextState, type MainModeEvent, type MainModeState, type QuickModeEvent, type QuickModeState } from './fsm.js';
 
@@ -87,6 +87,8 @@ export type IkeEvent =
   | { readonly type: 'dpd-failed'; readonly ikeSaId: number; readonly remote: Endpoint }
   | { readonly type: 'endpoints-changed'; readonly ikeSaId: number; readonly local: Endpoint; readonly remote: Endpoint; readonly inboundSpis: readonly number[] }
   | { readonly type: 'initial-contact'; readonly ikeSaId: number; readonly remote: Endpoint; readonly peerId: IkeIdentity }
+  /** IKEv1 re-authentication: the child SAs of IKE SA `fromIkeSaId` now belong to `ikeSaId`. */
+  | { readonly type: 'children-adopted'; readonly ikeSaId: number; readonly fromIkeSaId: number; readonly inboundSpis: readonly number[] }
   | { readonly type: 'exchange-failed'; readonly ikeSaId: number | undefined; readonly remote: Endpoint; readonly reason: FailReason; readonly notify?: number };
 
 /** Why an SA went away. */
@@ -669,6 +671,9 @@ export class IkeResponder implements Timed {
         reply.push({ kind: 'nat-oa', type, idType: b.length === 16 ? IdType.IPV6_ADDR : IdType.IPV4_ADDR, address: b });
       }
     }
+    // RFC 2407 §4.6.3.1: say so when our policy shortened the lifetime the initiator proposed.
+    const lifeNotify = responderLifetimeNotify(choice, be32(ourSpi));
+    if (lifeNotify) reply.push(lifeNotify);
     const { first, chain } = chainWithHash(reply, (after) => qmHash2(c.hash, keys.a, mid, ex.ni, after));
     const sealed = sealMessage(c.cipher, sa.encKey, ex.iv, { icookie: sa.icookie, rcookie: sa.rcookie, exchangeType: ExchangeType.QUICK_MODE, flags: 0, messageId: mid }, first, chain);
     ex.iv = sealed.nextIv;
@@ -967,7 +972,9 @@ export class IkeResponder implements Timed {
       if (heir === undefined || o.id > heir.id) heir = o;
     }
     if (heir === undefined) return false;
-    heir.children.push(...sa.children.splice(0));
+    const moved = sa.children.splice(0);
+    heir.children.push(...moved);
+    this.events.push({ type: 'children-adopted', ikeSaId: heir.id, fromIkeSaId: sa.id, inboundSpis: moved.map((c) => c.inboundSpi) });
     return true;
   }
 

@@ -137,7 +137,8 @@ export interface IpsecGateOptions {
 interface Pair {
   readonly inbound: EspSa;
   readonly outbound: EspSa;
-  readonly ikeSaId: number;
+  /** The IKE SA that owns the pair (changes when a re-authentication adopts it). */
+  ikeSaId: number;
   readonly createdAt: Instant;
   readonly lifetimeSeconds: number;
   readonly keyBits: number;
@@ -532,6 +533,12 @@ export class IpsecL2tpGate implements L2tpEngineApi, Timed {
           hit.flow.local = e.local;
           hit.flow.remote = e.remote;
           this.flowByKey.set(this.keyOf(e.remote, 'udp-transport'), hit.flow);
+        }
+        return;
+      case 'children-adopted':
+        for (const spi of e.inboundSpis) {
+          const hit = this.bySpi.get(spi);
+          if (hit) hit.pair.ikeSaId = e.ikeSaId;
         }
         return;
       default:

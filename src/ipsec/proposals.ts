@@ -3,9 +3,9 @@
  * (RFC 2407 §4.4.4, §4.5; RFC 4106; RFC 3947 §5.1 encapsulation modes). The responder walks the
  * initiator's proposals in order and takes the first one the policy accepts.
  */
-import { attrValue } from '../wire/ike/codec.js';
-import { EncapMode, EspAuth, EspTransformId, Ike1Attr, Ike1Auth, Ike1Hash, Ipsec2Attr, LifeType, ProtocolId, KEY_IKE } from '../wire/ike/constants.js';
-import type { Proposal, SaPayload, Transform } from '../wire/ike/types.js';
+import { attr, attrValue, decodeAttributes, encodeAttributes } from '../wire/ike/codec.js';
+import { DOI_IPSEC, EncapMode, EspAuth, EspTransformId, Ike1Attr, Ike1Auth, Ike1Hash, Ipsec2Attr, LifeType, NotifyType, ProtocolId, KEY_IKE } from '../wire/ike/constants.js';
+import type { NotifyPayload, Proposal, SaPayload, Transform } from '../wire/ike/types.js';
 import { ikeCipher, type IkeCipher } from './ike-crypto.js';
 import type { IkeHashName } from './keys.js';
 import { isSupportedGroup, type DhGroupNumber } from './dh.js';
@@ -116,6 +116,46 @@ export function phase2LifetimeKilobytes(t: Transform, max: number | undefined): 
   const cap = max !== undefined && max > 0 ? max : undefined;
   if (proposed === undefined) return cap;
   return cap === undefined ? proposed : Math.min(proposed, cap);
+}
+
+/** Phase-2 lifetimes: seconds, and kilobytes when set. */
+export interface Phase2Lifetimes {
+  readonly seconds: number;
+  readonly kilobytes: number | undefined;
+}
+
+/**
+ * RFC 2407 §4.6.3.1 RESPONDER-LIFETIME, sent in Quick Mode message 2 when the responder chose a
+ * shorter lifetime than the accepted transform carries (the transform itself is echoed unchanged,
+ * RFC 2408 §4.2): Protocol ESP, SPI = our inbound SPI, data = the attribute list of our actual
+ * lifetime(s). Undefined when nothing was shortened (an absent seconds lifetime means 28800 s,
+ * RFC 2407 §4.5).
+ */
+export function responderLifetimeNotify(choice: Phase2Choice, ourSpi: Uint8Array): NotifyPayload | undefined {
+  const t = choice.transform;
+  const proposedSeconds = lifetimeSeconds(t, Ipsec2Attr.SA_LIFE_TYPE, Ipsec2Attr.SA_LIFE_DURATION) ?? 28800;
+  const proposedKb = lifetimeSeconds(t, Ipsec2Attr.SA_LIFE_TYPE, Ipsec2Attr.SA_LIFE_DURATION, LifeType.KILOBYTES);
+  const kb = choice.lifetimeKilobytes;
+  const secondsShorter = choice.lifetimeSeconds < proposedSeconds;
+  const kbShorter = kb !== undefined && (proposedKb === undefined || proposedKb === 0 || kb < proposedKb);
+  if (!secondsShorter && !kbShorter) return undefined;
+  const list = [attr(Ipsec2Attr.SA_LIFE_TYPE, LifeType.SECONDS), attr(Ipsec2Attr.SA_LIFE_DURATION, choice.lifetimeSeconds)];
+  if (kb !== undefined) list.push(attr(Ipsec2Attr.SA_LIFE_TYPE, LifeType.KILOBYTES), attr(Ipsec2Attr.SA_LIFE_DURATION, kb));
+  return { kind: 'n', doi: DOI_IPSEC, protocolId: ProtocolId.ESP, notifyType: NotifyType.RESPONDER_LIFETIME, spi: ourSpi, data: encodeAttributes(list) };
+}
+
+/**
+ * The lifetimes a RESPONDER-LIFETIME notify (RFC 2407 §4.6.3.1) announces; undefined when the
+ * payload is not one or its attribute list does not parse. Values of 0 count as unset.
+ */
+export function readResponderLifetime(n: NotifyPayload): Partial<Phase2Lifetimes> | undefined {
+  if (n.notifyType !== NotifyType.RESPONDER_LIFETIME) return undefined;
+  const attrs = decodeAttributes(n.data);
+  if (!attrs.ok) return undefined;
+  const t: Transform = { number: 1, id: 0, attributes: attrs.value };
+  const sec = lifetimeSeconds(t, Ipsec2Attr.SA_LIFE_TYPE, Ipsec2Attr.SA_LIFE_DURATION);
+  const kb = lifetimeSeconds(t, Ipsec2Attr.SA_LIFE_TYPE, Ipsec2Attr.SA_LIFE_DURATION, LifeType.KILOBYTES);
+  return { ...(sec !== undefined && sec > 0 ? { seconds: sec } : {}), ...(kb !== undefined && kb > 0 ? { kilobytes: kb } : {}) };
 }
 
 const p1Name = (c: IkeCipher): Phase1Encryption => (c.name === 'des-ede3-cbc' ? '3des' : c.name === 'aes-256-cbc' ? 'aes256' : 'aes128');

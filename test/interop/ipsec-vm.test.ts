@@ -427,6 +427,8 @@ test('e. L2TP in the clear to the L2TP/IPsec listener is refused (no SCCRP, refu
   const shown = await d.ctl('show', 'ipsec');
   assert.ok(isObj(shown) && Array.isArray(shown['ikeSas']) && Array.isArray(shown['espSas']), `show ipsec --json: ${JSON.stringify(shown)}`);
   assert.equal(shown['ikeSas'].length + shown['espSas'].length, 0, `no IKE/ESP SA: ${JSON.stringify(shown)}`);
+  const counters = shown['counters'];
+  assert.ok(isObj(counters) && typeof counters['clearL2tpRefused'] === 'number' && counters['clearL2tpRefused'] >= 1, `refusals counted: ${JSON.stringify(shown)}`);
   // the wire: the SCCRQ (and nothing from us on 1701)
   live.capture = undefined;
   const r = await judgeCapture(t, cap, { clearL2tpAllowed: true });
@@ -696,6 +698,11 @@ test('c. rekey: child SA lifetime 60 s, IKE SA 3 min, traffic for 180 s across >
       assert.equal(flows.length, 1, `one IPsec flow: ${flows.map((l) => l.msg).join('; ')}`);
       ikeSas = d.lines().filter((l) => /^ipsec: IKE SA \d+ up/.test(l.msg)).length;
       assert.ok(ikeSas >= 2, `strongSwan re-authenticated the IKE SA during the hold (our IKE SAs: ${ikeSas})`);
+      // `show ipsec` after the re-authentication: each ESP SA names an IKE SA that still exists.
+      const view = await d.ctl('show', 'ipsec');
+      const ikeIds = isObj(view) && Array.isArray(view['ikeSas']) ? view['ikeSas'].filter(isObj).map((x) => x['ikeSaId']) : [];
+      const espOwners = isObj(view) && Array.isArray(view['espSas']) ? view['espSas'].filter(isObj).map((x) => x['ikeSaId']) : [];
+      assert.ok(espOwners.length > 0 && espOwners.every((id) => ikeIds.includes(id)), `ESP SAs owned by listed IKE SAs: ${JSON.stringify(view)}`);
     } catch (e) {
       problems.push((e as Error).message);
     }

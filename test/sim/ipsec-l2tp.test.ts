@@ -10,8 +10,8 @@ import { addDuration, instant, millis, seconds, type Instant } from '../../src/b
 import { L2tpEngine, defaultTunnelSettings, type L2tpEvent, type PeerAddress } from '../../src/l2tp/index.js';
 import type { SessionId, TunnelId } from '../../src/wire/l2tp/types.js';
 import { IkeInitiator, type IkeInitiatorConfig } from '../../src/ipsec/ike-initiator.js';
-import { IkeResponder } from '../../src/ipsec/ike-responder.js';
-import { IpsecL2tpGate, outerBytes, type IpsecGateEvent, type OuterPacket } from '../../src/ipsec/l2tp-gate.js';
+import { IkeResponder, type IkeEvent } from '../../src/ipsec/ike-responder.js';
+import { IpsecL2tpGate, outerBytes, type IkeCore, type IpsecGateEvent, type OuterPacket } from '../../src/ipsec/l2tp-gate.js';
 import type { Endpoint } from '../../src/ipsec/addr.js';
 
 const PSK = new TextEncoder().encode('sim psk');
@@ -329,4 +329,49 @@ test('L2TP in the clear is refused under require_ipsec, counted and reported onc
   assert.match(events(w.server, 'tunnel-rejected')[0]?.detail ?? '', /outside IPsec/);
   assert.equal(w.server.gate.tunnels(w.now).length, 0);
   assert.deepEqual(w.server.ipsec.map((e) => e.type), ['clear-l2tp-refused']);
+});
+
+test('re-authentication: children-adopted moves the ESP pair to the new IKE SA in flowInfo (show ipsec), traffic untouched', () => {
+  // A scripted IKE core: the events an IkeResponder emits across a strongSwan-style re-auth.
+  const queued: IkeEvent[] = [];
+  const ike: IkeCore = {
+    handle: () => undefined,
+    takeDatagrams: () => [],
+    takeEvents: () => queued.splice(0),
+    deleteChildSa: () => undefined,
+    noteActivity: () => undefined,
+    pollAt: () => undefined,
+    handleTimeout: () => undefined,
+  };
+  const engine = new L2tpEngine({ acceptTunnels: true, accept: defaultTunnelSettings('lns'), acceptIncomingCalls: true, acceptOutgoingCalls: true }, { random: seededRandom(1) });
+  const sent: OuterPacket[] = [];
+  const gate = new IpsecL2tpGate({ engine, ike, random: seededRandom(3), sink: (p) => sent.push(p) });
+  const local: Endpoint = { address: SERVER, port: 4500 };
+  const remote: Endpoint = { address: NAT_PUBLIC, port: 4500 };
+  const algorithms = { encryption: 'aes128', hash: 'sha256', group: 14, lifetimeSeconds: 28800 };
+  const natT = { variant: 'rfc3947' as const, localBehindNat: false, remoteBehindNat: true };
+  const peerId = { idType: 1, data: Uint8Array.of(198, 51, 100, 2) };
+  const key = (b: number): Uint8Array => new Uint8Array(20).fill(b);
+  const esp = (spi: number, b: number) => ({ spi, encryption: 'aes-gcm-16' as const, encryptionKey: key(b), integrity: 'none' as const, integrityKey: new Uint8Array(0) });
+  queued.push(
+    { type: 'ike-sa-up', ikeSaId: 1, local, remote, peerId, algorithms, natT },
+    {
+      type: 'child-sa-up', ikeSaId: 1, inbound: esp(0x1111, 1), outbound: esp(0x2222, 2), encapsulation: 'udp-transport', local, remote,
+      localSelector: { address: SERVER, protocol: 17, port: 1701 }, remoteSelector: { address: '198.51.100.2', protocol: 17, port: 1701 }, natOa: {}, pfsGroup: undefined, lifetimeSeconds: 3600,
+    },
+    { type: 'ike-sa-up', ikeSaId: 2, local, remote, peerId, algorithms, natT },
+    { type: 'children-adopted', ikeSaId: 2, fromIkeSaId: 1, inboundSpis: [0x1111] },
+    { type: 'sa-deleted', ikeSaId: 1, kind: 'ike', reason: 'peer-delete' },
+  );
+  gate.handleTimeout(T0);
+  const [flow] = gate.flowInfo(T0);
+  assert.ok(flow);
+  assert.deepEqual(flow.sas.map((s) => [s.ikeSaId, s.inboundSpi]), [[2, 0x1111]]);
+  assert.deepEqual(gate.ikeSaInfo(T0).map((s) => s.ikeSaId), [2]);
+  // The flow still carries L2TP out on the adopted pair.
+  assert.equal(gate.sendVia({ to: { address: remote.address, port: 1701, family: 4, via: flow.via }, data: Uint8Array.of(0xc8, 2, 0, 12, 0, 0, 0, 0, 0, 0, 0, 0) }), true);
+  assert.equal(sent.length, 1);
+  const out = sent[0];
+  assert.ok(out?.kind === 'udp');
+  assert.equal(Buffer.from(outerBytes(out.data)).readUInt32BE(0), 0x2222, 'ESP with the outbound SPI');
 });

@@ -4,6 +4,8 @@ import fc from 'fast-check';
 import {
   attr,
   attrValue,
+  decodeAttributes,
+  encodeAttributes,
   emitIsakmp,
   encodeIsakmp,
   isakmpMessageLength,
@@ -204,6 +206,27 @@ test('fast-check: encode -> parse round-trips every payload kind', () => {
     }),
     { numRuns: 300 },
   );
+});
+
+test('attribute lists (notification data): RFC 2407 §4.6.3.1 RESPONDER-LIFETIME vector, round trip, truncation', () => {
+  // SA Life Type = seconds (TV 0x8001 0001), SA Life Duration = 3600 (TV 0x8002 0e10),
+  // then a kilobyte pair with a 4-byte TLV duration (type 2 = 0x0002, length 4, 100000 KB).
+  const list = [attr(1, 1), attr(2, 3600), attr(1, 2), attr(2, 100000)];
+  const wire = encodeAttributes(list);
+  assert.equal(Buffer.from(wire).toString('hex'), '80010001' + '80020e10' + '80010002' + '00020004000186a0');
+  const back = decodeAttributes(wire);
+  assert.ok(back.ok);
+  if (back.ok) assert.deepEqual(back.value.map(attrValue), [1, 3600, 2, 100000]);
+  // Every truncated prefix: only those ending on an attribute boundary are whole lists.
+  for (let n = 1; n < wire.length; n++) assert.equal(decodeAttributes(wire.subarray(0, n)).ok, [4, 8, 12].includes(n), `prefix ${n}`);
+  fc.assert(fc.property(fc.array(attrArb, { maxLength: 6 }), (l) => {
+    const r = decodeAttributes(encodeAttributes(l));
+    return r.ok && Buffer.from(encodeAttributes(r.value)).equals(Buffer.from(encodeAttributes(l)));
+  }));
+  fc.assert(fc.property(bytes(64), (b) => {
+    decodeAttributes(b);
+    return true;
+  }));
 });
 
 test('fast-check: random bytes never throw', () => {

@@ -160,6 +160,22 @@ function emitAttribute(a: SaAttribute, buf: Uint8Array, off: number): number {
   return 4 + a.value.length;
 }
 
+/**
+ * A bare attribute list (RFC 2408 §3.3), as carried in notification data — e.g. RFC 2407 §4.6.3.1
+ * RESPONDER-LIFETIME's "ISAKMP attribute list with the responder's actual SA lifetime(s)".
+ */
+export function encodeAttributes(list: readonly SaAttribute[]): Uint8Array {
+  const out = new Uint8Array(list.reduce((n, a) => n + attributeLength(a), 0));
+  let off = 0;
+  for (const a of list) off += emitAttribute(a, out, off);
+  return out;
+}
+
+/** Parse a bare attribute list (the inverse of {@link encodeAttributes}); never throws. */
+export function decodeAttributes(b: Uint8Array): Result<SaAttribute[], IkeWireError> {
+  return parseAttributes(b);
+}
+
 /** Build a basic attribute: TV when the value fits 16 bits, else a 4-byte TLV (RFC 2408 §3.3). */
 export function attr(type: number, value: number): SaAttribute {
   if (value >= 0 && value < 0x10000) return { type, tv: true, value };

@@ -25,5 +25,7 @@ export {
   parseIsakmp,
   attr,
   attrValue,
+  encodeAttributes,
+  decodeAttributes,
   type HeaderFields,
 } from './codec.js';
