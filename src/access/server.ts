@@ -25,7 +25,7 @@ import type { SessionId, TunnelId } from '../wire/l2tp/types.js';
 import { PppLink, buildRouterAdvertisement, linkLocalAddress } from '../ppp/index.js';
 import type { AuthProtocol, FsmConfig, PppEvent, PppPhase, ProxyLcp } from '../ppp/index.js';
 import { Ipv4Pool, formatIpv4, parseIpv4, type Ipv4Prefix } from '../aaa/index.js';
-import { SessionRoutes, clampMss, mssForMtu } from '../dataplane/index.js';
+import { IcmpRateLimiter, SessionRoutes, clampMss, mssForMtu, tooBig4, tooBig6 } from '../dataplane/index.js';
 import { AddressBook, SessionAddressPool, type UserDirectory } from './users.js';
 import { Ipv6PrefixPool, formatIpv6, parseIpv6, prefix64Bytes, type Ipv6Prefix } from './ipv6.js';
 import { cdnFor, type AccessEndReason } from './disconnect.js';
@@ -88,7 +88,22 @@ export interface AccessCounters {
   /** To the client (TUN -> PPP). */
   txPackets: number;
   txOctets: number;
-  /** Dropped: NCP not open, over MRU, spoofed source, no route. */
+  /** Dropped: NCP not open, over MRU (answered with ICMP or not), spoofed source, no route. */
+  dropped: number;
+}
+
+/**
+ * Packets from the TUN larger than the client's MRU (server-wide): answered with ICMP
+ * Fragmentation Needed / Packet Too Big, fragmented (IPv4 without DF), or dropped.
+ */
+export interface TooBigCounters {
+  /** ICMP Fragmentation Needed / ICMPv6 Packet Too Big sent back toward the source. */
+  icmpSent: number;
+  /** IPv4 datagrams (DF clear) fragmented to the MRU. */
+  fragmented: number;
+  /** ICMP errors not sent because of the rate limit (RFC 1812 §4.3.2.8). */
+  rateLimited: number;
+  /** Dropped without an answer (ICMP errors, non-initial fragments, IPv4 options, no IPv6 address). */
   dropped: number;
 }
 
@@ -192,6 +207,10 @@ export class AccessServer implements Timed {
   private readonly tx: Transmit[] = [];
   private txHead = 0;
   private readonly tun: Uint8Array[] = [];
+  private readonly local4: number;
+  private readonly icmpLimit = new IcmpRateLimiter();
+  /** Oversized packets toward clients (see {@link TooBigCounters}). */
+  readonly tooBig: TooBigCounters = { icmpSent: 0, fragmented: 0, rateLimited: 0, dropped: 0 };
   private tunHead = 0;
   private readonly events: AccessEvent[] = [];
   private readonly dns6: Uint8Array[];
@@ -204,6 +223,7 @@ export class AccessServer implements Timed {
   ) {
     const local = parseIpv4(cfg.localAddress);
     if (local === undefined) throw new RangeError(`access: bad localAddress ${cfg.localAddress}`);
+    this.local4 = local;
     this.book = new AddressBook(new Ipv4Pool(cfg.ipv4Pool, [local]), cfg.users);
     this.prefixes = cfg.ipv6Prefix !== undefined ? new Ipv6PrefixPool(cfg.ipv6Prefix) : undefined;
     this.dns6 = (cfg.dns6 ?? []).map(parseIpv6).filter((a): a is Uint8Array => a !== undefined);
@@ -593,6 +613,8 @@ export class AccessServer implements Timed {
   }
 
   private toClient(now: Instant, s: Session, pkt: Uint8Array, version: 4 | 6): boolean {
+    const mru = s.link.lcpInfo.peerMru;
+    if (pkt.length > mru) return this.oversized(now, s, pkt, version, mru);
     const frame = s.link.sendIp(pkt, version, DATA_HEADROOM);
     const t = frame === undefined ? undefined : this.engine.sendData(now, s.tunnel, s.session, frame, true);
     if (t === undefined) {
@@ -603,6 +625,34 @@ export class AccessServer implements Timed {
     s.counters.txOctets += pkt.length;
     this.tx.push(t);
     return true;
+  }
+
+  /**
+   * A packet above the client's MRU: no PMTU black hole. ICMP goes back into the TUN toward the
+   * source (IPv4 from our local address, IPv6 from our address in the session's /64); IPv4 without
+   * DF is fragmented to the MRU. See src/dataplane/too-big.ts.
+   */
+  private oversized(now: Instant, s: Session, pkt: Uint8Array, version: 4 | 6, mru: number): boolean {
+    const from6 = version === 6 && s.prefix64 !== undefined && s.iids !== undefined ? ourAddress6(s.prefix64, s.iids.local) : undefined;
+    const r = version === 4 ? tooBig4(pkt, mru, this.local4) : from6 !== undefined ? tooBig6(pkt, mru, from6) : undefined;
+    if (r?.kind === 'fragments') {
+      this.tooBig.fragmented++;
+      let sent = true;
+      for (const f of r.packets) sent = this.toClient(now, s, f, 4) && sent;
+      return sent;
+    }
+    s.counters.dropped++;
+    if (r?.kind !== 'icmp') {
+      this.tooBig.dropped++;
+      return false;
+    }
+    if (!this.icmpLimit.allow(now)) {
+      this.tooBig.rateLimited++;
+      return false;
+    }
+    this.tooBig.icmpSent++;
+    this.tun.push(r.packet);
+    return false;
   }
 
   /** RFC 4861 §6.2.4: an RA with the session's /64 (A and L flags), MTU and RDNSS. */
@@ -620,4 +670,12 @@ export class AccessServer implements Timed {
     if (t !== undefined) this.tx.push(t);
     s.nextRaAt = addDuration(now, this.raInterval);
   }
+}
+
+/** Our address in a session's /64: the prefix and our PPP interface identifier (RFC 5072). */
+function ourAddress6(prefix64: bigint, iid: Uint8Array): Uint8Array {
+  const a = new Uint8Array(16);
+  a.set(prefix64Bytes(prefix64).subarray(0, 8), 0);
+  a.set(iid.subarray(0, 8), 8);
+  return a;
 }

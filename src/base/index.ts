@@ -7,3 +7,4 @@ export * from './result.js';
 export * from './random.js';
 export * from './queue.js';
 export * from './ipv4.js';
+export * from './checksum.js';

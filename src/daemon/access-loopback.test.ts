@@ -61,6 +61,7 @@ file = "${users}"
 [tun]
 name = "l2ks${tag}"
 netns = "${lan}"
+mtu = 1500
 `),
       log: log.child({ d: 'lns' }),
       createEngine: createL2tpEngine,
@@ -109,6 +110,17 @@ tun_netns = "${cli}"
     assert.equal(p2.code, 0, `ping client -> LNS failed:\n${p2.stdout}${p2.stderr}`);
     const after = (await showJson(join(dir, 'lns.sock')))[0]?.sessions[0];
     assert.ok((after?.rxPackets ?? 0) >= 6);
+
+    // Path MTU with the real kernel: the LNS TUN has MTU 1500, the client's MRU is 1400.
+    // Without DF the LNS fragments (the client kernel reassembles and answers) ...
+    const frag = await execInNetns(lan, 'ping', ['-c', '1', '-W', '2', '-M', 'dont', '-s', '1472', address]);
+    assert.equal(frag.code, 0, `1500-byte ping without DF (fragmented by the LNS):\n${frag.stdout}${frag.stderr}`);
+    // ... with DF the sender gets ICMP Fragmentation Needed (mtu 1400) and caches the path MTU.
+    const df = await execInNetns(lan, 'ping', ['-c', '1', '-W', '2', '-M', 'do', '-s', '1472', address]);
+    assert.match(`${df.stdout}${df.stderr}`, /Frag needed and DF set \(mtu = 1400\)/, 'the kernel ping reports our ICMP');
+    const route = await execInNetns(lan, 'ip', ['route', 'get', address]);
+    assert.match(route.stdout, /mtu 1400/, `the kernel cached the path MTU:\n${route.stdout}`);
+    assert.deepEqual(lns.status().tooBig, { icmpSent: 1, fragmented: 1, rateLimited: 0, dropped: 0 });
 
     // A broken users file on reload keeps the old users and logs every bad line.
     await writeFile(users, 'alice\nbob b 999.1.1.1\n');

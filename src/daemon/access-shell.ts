@@ -138,6 +138,15 @@ export class LnsAccess {
       tun.close();
       throw new Error(`cannot configure TUN ${c.tunName}: ${e instanceof Error ? e.message : String(e)}`);
     }
+    // ICMP "fragmentation needed" for packets above a client's MRU comes from the LNS address.
+    try {
+      await tun.acceptLocalSource(c.tunNetns);
+    } catch (e) {
+      opts.log.warn(
+        { tun: tun.name, err: e instanceof Error ? e.message : String(e) },
+        `TUN ${tun.name}: cannot set accept_local; the kernel will drop our ICMP "fragmentation needed" (path MTU discovery to clients with a small MRU fails)`,
+      );
+    }
     return new LnsAccess(opts, tun, users, generated);
   }
 
@@ -206,6 +215,11 @@ export class LnsAccess {
   /** Pool and session totals. */
   stats(): ReturnType<AccessServer['stats']> | undefined {
     return this.server?.stats();
+  }
+
+  /** Oversized packets toward clients (ICMP / fragments), since start. */
+  tooBig(): AccessServer['tooBig'] | undefined {
+    return this.server === undefined ? undefined : { ...this.server.tooBig };
   }
 
   /** Administrative disconnect (LCP Terminate, then CDN). */

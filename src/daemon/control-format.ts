@@ -81,6 +81,10 @@ export function formatStatus(s: StatusView): string {
     out.push(`LAC ${l.name} -> ${hostPort(l.lns, l.port)}: ${l.state}${l.tunnel !== undefined ? ` (tunnel ${l.tunnel})` : ''}`);
   }
   if (s.pool !== undefined) out.push(`PPP: ${s.pool.sessions} session(s), pool ${s.pool.inUse} of ${s.pool.capacity} address(es) in use`);
+  const tb = s.tooBig;
+  if (tb !== undefined && tb.icmpSent + tb.fragmented + tb.rateLimited + tb.dropped > 0) {
+    out.push(`Above client MRU: ${tb.icmpSent} ICMP too-big sent, ${tb.fragmented} fragmented, ${tb.rateLimited} ICMP rate-limited, ${tb.dropped} dropped`);
+  }
   if (s.timers !== undefined) out.push(`Timers pending: ${s.timers}`);
   if (s.tunnels.length === 0) out.push('', 'no tunnels');
   for (const t of s.tunnels) {

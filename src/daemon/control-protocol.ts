@@ -73,6 +73,8 @@ export interface StatusView {
   readonly tunnels: readonly TunnelView[];
   /** Remote access: PPP sessions terminated here and IPv4 addresses leased out of the pool. */
   readonly pool?: { readonly sessions: number; readonly inUse: number; readonly capacity: number };
+  /** Remote access: packets from the TUN above a client's MRU (ICMP sent, fragmented, rate-limited, dropped). */
+  readonly tooBig?: { readonly icmpSent: number; readonly fragmented: number; readonly rateLimited: number; readonly dropped: number };
   /** Driven sans-I/O cores (engines, PPP, redialer) with a timer pending. */
   readonly timers?: number;
 }

@@ -609,6 +609,7 @@ export class Daemon {
   /** Daemon status for `l2tpctl show status`. */
   status(): StatusView {
     const pool = this.access?.stats();
+    const tooBig = this.access?.tooBig();
     return {
       version: VERSION,
       pid: process.pid,
@@ -623,6 +624,7 @@ export class Daemon {
       })),
       tunnels: this.tunnelViews(),
       ...(pool !== undefined ? { pool: { sessions: pool.sessions, inUse: pool.ipv4InUse, capacity: pool.ipv4Capacity } } : {}),
+      ...(tooBig !== undefined ? { tooBig } : {}),
       timers: this.timers.pending,
     };
   }

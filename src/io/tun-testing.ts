@@ -5,16 +5,9 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { runIp } from './tun.js';
+import { internetChecksum } from '../base/checksum.js';
 
-/** RFC 1071 Internet checksum over buf[start, end). */
-export function internetChecksum(buf: Uint8Array, start: number, end: number): number {
-  let sum = 0;
-  let i = start;
-  for (; i + 1 < end; i += 2) sum += ((buf[i] ?? 0) << 8) | (buf[i + 1] ?? 0);
-  if (i < end) sum += (buf[i] ?? 0) << 8;
-  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
-  return ~sum & 0xffff;
-}
+export { internetChecksum };
 
 /** Dotted-quad to four bytes. */
 function addrBytes(a: string): number[] {

@@ -5,6 +5,7 @@
  */
 import { execFile } from 'node:child_process';
 import { closeSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import {
   loadNative,
   META_STRIDE,
@@ -222,6 +223,21 @@ export class TunDevice extends PacketReader<PacketBatch> {
     checkArg('netns', netns, NETNS_RE);
     const prefix = fromNetns === undefined ? [] : ['-n', fromNetns];
     await runIp([...prefix, 'link', 'set', 'dev', this.name, 'netns', netns]);
+  }
+
+  /**
+   * Let the kernel accept packets from this interface whose IPv4 source is one of its own addresses
+   * (`net.ipv4.conf.NAME.accept_local = 1`). The access server answers oversized packets with ICMP
+   * from the LNS address, which is configured on this very TUN; without this the kernel drops them
+   * as martians. Only this interface is touched.
+   */
+  async acceptLocalSource(netns?: string): Promise<void> {
+    if (netns === undefined) {
+      await writeFile(`/proc/sys/net/ipv4/conf/${this.name}/accept_local`, '1\n');
+      return;
+    }
+    checkArg('netns', netns, NETNS_RE);
+    await runIp(['netns', 'exec', netns, 'sysctl', '-qw', `net.ipv4.conf.${this.name}.accept_local=1`]);
   }
 
   /** Configure the interface with `ip` (MTU, then address, then link state). */

@@ -10,6 +10,7 @@
  *    MTU (5, length 1), RDNSS (25, RFC 8106) when given.
  */
 import { put16, put32 } from '../wire/ppp/bytes.js';
+import { foldChecksum, onesSum } from '../base/checksum.js';
 
 /** Parameters of one Router Advertisement. */
 export interface RouterAdvertisementParams {
@@ -89,16 +90,8 @@ export function buildRouterAdvertisement(p: RouterAdvertisementParams): Uint8Arr
 
 /** RFC 4443 §2.3 checksum over the pseudo-header (RFC 8200 §8.1) and the message (checksum field zero). */
 export function icmpv6Checksum(src: Uint8Array, dst: Uint8Array, msg: Uint8Array): number {
-  let sum = 0;
-  const add = (b: Uint8Array): void => {
-    for (let i = 0; i < b.length; i += 2) sum += ((b[i] ?? 0) << 8) | (b[i + 1] ?? 0);
-  };
-  add(src);
-  add(dst);
-  sum += msg.length >>> 16;
-  sum += msg.length & 0xffff;
-  sum += 58;
-  add(msg);
-  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
-  return ~sum & 0xffff;
+  let sum = onesSum(src, 0, src.length);
+  sum = onesSum(dst, 0, dst.length, sum);
+  sum += (msg.length >>> 16) + (msg.length & 0xffff) + 58;
+  return foldChecksum(onesSum(msg, 0, msg.length, sum));
 }

@@ -349,3 +349,52 @@ test('1,000 sessions over 4 tunnels get 1,000 distinct addresses, and all go awa
   assert.equal(net.serverOf('logout').length, 1000);
   assertClean(net, clients);
 });
+
+test('packets above the client MRU (1400): ICMP Fragmentation Needed / Packet Too Big back through the TUN, IPv4 without DF fragmented', () => {
+  const { net, c } = upOne('chap-md5');
+  const sess = net.server.snapshot()[0];
+  assert.ok(sess?.ipv4 !== undefined);
+  const addr = sess.ipv4;
+  const big4 = (df: boolean): Uint8Array => {
+    const p = udp4('198.18.1.1', addr, 1472); // 1500 bytes
+    p[2] = 1500 >> 8; // the helper writes single-byte lengths
+    p[3] = 1500 & 0xff;
+    p[6] = df ? 0x40 : 0;
+    return p;
+  };
+  net.serverTun.length = 0;
+  c.tun.length = 0;
+  // DF set: nothing reaches the client; the source gets ICMP 3/4 with MTU 1400 from 100.64.0.1.
+  assert.equal(net.server.handleTunPacket(net.at, big4(true)), false);
+  net.advance(10);
+  assert.equal(c.tun.length, 0);
+  const icmp = Buffer.from(net.serverTun.shift() ?? new Uint8Array(0));
+  assert.deepEqual([icmp[9], icmp[20], icmp[21], icmp.readUInt16BE(26)], [1, 3, 4, 1400]);
+  assert.deepEqual([...icmp.subarray(12, 16)], v4('100.64.0.1'));
+  assert.deepEqual([...icmp.subarray(16, 20)], v4('198.18.1.1'));
+  // DF clear: two fragments reach the client, each within the MRU.
+  assert.equal(net.server.handleTunPacket(net.at, big4(false)), true);
+  net.advance(10);
+  assert.equal(c.tun.length, 2);
+  assert.ok(c.tun.every((f) => f.length <= 1400));
+  assert.equal(c.tun.reduce((n, f) => n + f.length - 20, 0), 1480);
+  // IPv6: Packet Too Big from our address in the client's /64.
+  const mine = v6(clientOf(c, 'ipv6-address')[0]?.address ?? '');
+  const p6 = new Uint8Array(1500);
+  p6.set(syn6(v6('2001:db8:ffff::1'), mine, 1000).subarray(0, 40));
+  p6[4] = (1460 >> 8) & 0xff;
+  p6[5] = 1460 & 0xff;
+  p6[6] = 17;
+  assert.equal(net.server.handleTunPacket(net.at, p6), false);
+  net.advance(10);
+  assert.equal(net.serverTun.length, 1);
+  const ptb = Buffer.from(net.serverTun.shift() ?? new Uint8Array(0));
+  assert.deepEqual([ptb[6], ptb[40], ptb.readUInt32BE(44)], [58, 2, 1400]);
+  assert.ok(ptb.subarray(8, 16).equals(Buffer.from(mine.subarray(0, 8))), 'source in the client /64');
+  assert.ok(ptb.subarray(24, 40).equals(Buffer.from(v6('2001:db8:ffff::1'))));
+  assert.deepEqual(net.server.tooBig, { icmpSent: 2, fragmented: 1, rateLimited: 0, dropped: 0 });
+  assert.equal(net.server.snapshot()[0]?.counters.dropped, 2);
+  net.lac.closeTunnel(net.at, c.tunnel, { result: 1 });
+  net.advance(70_000);
+  assertClean(net, [c]);
+});
