@@ -91,6 +91,9 @@ export interface LacIpsecConfig {
   readonly lnsNattPort: number;
   /** Open a raw IP-protocol-50 socket for ESP when there is no NAT (needs CAP_NET_RAW). */
   readonly rawEsp: boolean;
+  /** RFC 3706 DPD: R-U-THERE after this much silence (0 = off), peer dead after `dpdTimeout`. */
+  readonly dpdInterval: Duration;
+  readonly dpdTimeout: Duration;
 }
 
 /** `[[lac]] ppp = true`: the dial-out client (src/access AccessClient). */
@@ -322,7 +325,7 @@ const KEYS = {
   listen: ['address', 'port', 'secret', 'hide_avps', 'allowed_hosts'],
   lac: [
     'name', 'lns', 'port', 'local_address', 'secret', 'hide_avps', 'sessions', 'redial', 'ppp', 'username', 'password', 'tun', 'tun_netns',
-    'ipsec', 'psk', 'ike_proposals', 'esp_proposals', 'sha256_96', 'force_encapsulation', 'ike_port', 'natt_port', 'lns_ike_port', 'lns_natt_port', 'raw_esp',
+    'ipsec', 'psk', 'ike_proposals', 'esp_proposals', 'sha256_96', 'force_encapsulation', 'ike_port', 'natt_port', 'lns_ike_port', 'lns_natt_port', 'raw_esp', 'dpd_interval', 'dpd_timeout',
   ],
 } as const;
 
@@ -464,7 +467,7 @@ export function parseConfig(source: string): Result<DaemonConfig, readonly Confi
     } else {
       for (const k of ['username', 'password', 'tun', 'tun_netns']) if (k in lt) fail(`${p}${k}`, 'only used with ppp = true');
     }
-    const ipsecKeys = ['psk', 'ike_proposals', 'esp_proposals', 'sha256_96', 'force_encapsulation', 'ike_port', 'natt_port', 'lns_ike_port', 'lns_natt_port', 'raw_esp'];
+    const ipsecKeys = ['psk', 'ike_proposals', 'esp_proposals', 'sha256_96', 'force_encapsulation', 'ike_port', 'natt_port', 'lns_ike_port', 'lns_natt_port', 'raw_esp', 'dpd_interval', 'dpd_timeout'];
     if (field(lt, p, 'ipsec', bool, false)) {
       if (!('psk' in lt)) fail(`lac[${i}]`, 'ipsec = true needs "psk" (the pre-shared key of the L2TP/IPsec server)');
       if (c.lns !== '' && !ipFamily4(c.lns)) fail(`${p}lns`, 'ipsec = true needs an IPv4 LNS address');
@@ -496,6 +499,8 @@ export function parseConfig(source: string): Result<DaemonConfig, readonly Confi
         lnsIkePort: field(lt, p, 'lns_ike_port', int(1, 65535), 500),
         lnsNattPort: field(lt, p, 'lns_natt_port', int(1, 65535), 4500),
         rawEsp: field(lt, p, 'raw_esp', bool, true),
+        dpdInterval: seconds(field(lt, p, 'dpd_interval', num(0, 3600), 30)),
+        dpdTimeout: seconds(field(lt, p, 'dpd_timeout', num(1, 3600), 120)),
       };
     } else {
       for (const k of ipsecKeys) if (k in lt) fail(`${p}${k}`, 'only used with ipsec = true');

@@ -76,9 +76,15 @@ test('[[lac]] ipsec = true: psk, offers from proposals, ports; errors for missin
   assert.deepEqual([x.forceEncapsulation, x.ikePort, x.nattPort, x.lnsIkePort, x.lnsNattPort, x.rawEsp], [true, 500, 4500, 500, 4500, true]);
   const plain = parseConfig('listen = []\n[[lac]]\nlns = "198.18.0.4"\nipsec = true\npsk = "server secret"\n');
   assert.ok(plain.ok && (plain.value.lac[0]?.ipsec?.proposals.phase1.length ?? 0) > 0);
+  assert.ok(plain.ok);
+  assert.deepEqual([plain.value.lac[0]?.ipsec?.dpdInterval, plain.value.lac[0]?.ipsec?.dpdTimeout], [30_000, 120_000], 'DPD defaults 30 s / 120 s');
+  const dpd = parseConfig('listen = []\n[[lac]]\nlns = "198.18.0.4"\nipsec = true\npsk = "server secret"\ndpd_interval = 0\ndpd_timeout = 15\n');
+  assert.ok(dpd.ok && dpd.value.lac[0]?.ipsec?.dpdInterval === 0 && dpd.value.lac[0].ipsec.dpdTimeout === 15_000);
+  const dpdBad = parseConfig('listen = []\n[[lac]]\nlns = "198.18.0.4"\nipsec = true\npsk = "server secret"\ndpd_timeout = 0\n');
+  assert.ok(!dpdBad.ok && dpdBad.error.map(formatConfigError).some((m) => /line 6: lac\[0\]\.dpd_timeout/.test(m)));
 
   const bad = parseConfig(
-    '[[listen]]\naddress = "0.0.0.0"\n[ipsec]\npsk = "correct horse"\n[[lac]]\nlns = "2001:db8::1"\nipsec = true\n[[lac]]\nlns = "198.18.0.4"\nipsec = true\npsk = "server secret"\n[[lac]]\nlns = "198.18.0.5"\npsk = "stray"\n',
+    '[[listen]]\naddress = "0.0.0.0"\n[ipsec]\npsk = "correct horse"\n[[lac]]\nlns = "2001:db8::1"\nipsec = true\n[[lac]]\nlns = "198.18.0.4"\nipsec = true\npsk = "server secret"\n[[lac]]\nlns = "198.18.0.5"\npsk = "stray"\ndpd_interval = 5\n',
   );
   assert.ok(!bad.ok);
   const msgs = bad.error.map(formatConfigError);
@@ -86,6 +92,7 @@ test('[[lac]] ipsec = true: psk, offers from proposals, ports; errors for missin
   assert.ok(msgs.some((m) => /lac\[0\]\.lns: ipsec = true needs an IPv4/.test(m)), msgs.join('\n'));
   assert.ok(msgs.some((m) => /lac\[1\]\.ike_port: UDP port 500 is already used by \[ipsec\]/.test(m)), msgs.join('\n'));
   assert.ok(msgs.some((m) => /line 14: lac\[2\]\.psk: only used with ipsec = true/.test(m)), msgs.join('\n'));
+  assert.ok(msgs.some((m) => /line 15: lac\[2\]\.dpd_interval: only used with ipsec = true/.test(m)), msgs.join('\n'));
 });
 
 test('no-config default: L2TP/IPsec with a generated PSK, L2TP only inside IPsec', () => {

@@ -162,7 +162,7 @@ export async function openLacIpsec(o: {
           proposals: x.proposals,
           ...(x.pfsGroup !== undefined ? { pfsGroup: x.pfsGroup } : {}),
           forceEncapsulation: x.forceEncapsulation,
-          dpd: { interval: seconds(30), timeout: seconds(120) },
+          ...(x.dpdInterval > 0 ? { dpd: { interval: x.dpdInterval, timeout: x.dpdTimeout } } : {}),
           natKeepalive: seconds(20),
         },
         o.random,
