@@ -14,7 +14,9 @@
 //
 // Within each round RAW and OURS alternate in 25 ms slices (same process, same core), so machine
 // noise hits both alike; the table shows the round with the best raw rate and the ratio within it,
-// plus the median ratio over all rounds (target >= 0.80). Single-threaded: one core.
+// the median ratio over all rounds, and the "paired ratio": the median over every pair of adjacent
+// slices (~100 samples per row), which bursts of load from other tenants move least. The target
+// (>= 0.80) is judged on the paired ratio. Single-threaded: one core.
 // Run: npx tsx bench/esp-throughput.ts [--seconds=0.5] [--rounds=5] [--payload=1400]
 import {
   createCipheriv, createDecipheriv, createHmac, createSecretKey, randomBytes, timingSafeEqual, type KeyObject,
@@ -55,38 +57,43 @@ interface Tally {
   ns: number;
 }
 
-/** Run `step` in chunks for `ms` milliseconds, adding to `t`. */
-function slice(step: (n: number) => void, ms: number, t: Tally): void {
+/** Run `step` in chunks for `ms` milliseconds, adding to `t`; returns this slice's packets/s. */
+function slice(step: (n: number) => void, ms: number, t: Tally): number {
   const chunk = 128;
   const t0 = process.hrtime.bigint();
   const limit = BigInt(Math.round(ms * 1e6));
   let dt = 0n;
+  let n = 0;
   do {
     step(chunk);
-    t.packets += chunk;
+    n += chunk;
     dt = process.hrtime.bigint() - t0;
   } while (dt < limit);
+  t.packets += n;
   t.ns += Number(dt);
+  return (n * 1e9) / Number(dt);
 }
 
 /**
  * One round: RAW and OURS alternate in 25 ms slices for `SECONDS` each, so load from other
- * processes on this shared machine hits both sides alike. Returns packets/s of each.
+ * processes on this shared machine hits both sides alike. Returns packets/s of each, and the
+ * ratio ours/raw of every pair of adjacent slices (the paired samples, same conditions).
  */
-function round(raw: (n: number) => void, ours: (n: number) => void): { raw: number; ours: number } {
+function round(raw: (n: number) => void, ours: (n: number) => void): { raw: number; ours: number; pairs: number[] } {
   const a: Tally = { packets: 0, ns: 0 };
   const b: Tally = { packets: 0, ns: 0 };
   const slices = Math.max(2, Math.round((SECONDS * 1000) / 25));
+  const pairs: number[] = [];
   for (let i = 0; i < slices; i++) {
     if (i % 2 === 0) {
-      slice(raw, 25, a);
-      slice(ours, 25, b);
+      const r = slice(raw, 25, a);
+      pairs.push(slice(ours, 25, b) / r);
     } else {
-      slice(ours, 25, b);
-      slice(raw, 25, a);
+      const o = slice(ours, 25, b);
+      pairs.push(o / slice(raw, 25, a));
     }
   }
-  return { raw: (a.packets * 1e9) / a.ns, ours: (b.packets * 1e9) / b.ns };
+  return { raw: (a.packets * 1e9) / a.ns, ours: (b.packets * 1e9) / b.ns, pairs };
 }
 
 function params(s: Suite, spi: number, key: Uint8Array, mac: Uint8Array): EspSaParams {
@@ -206,13 +213,24 @@ interface Row {
   raw: number;
   readonly oursRounds: number[];
   readonly rawRounds: number[];
+  /** ours/raw of every adjacent pair of 25 ms slices, over all rounds. */
+  readonly pairs: number[];
+}
+
+function median(values: readonly number[]): number {
+  const xs = [...values].sort((a, b) => a - b);
+  const m = xs.length >> 1;
+  return xs.length % 2 === 1 ? (xs[m] ?? 0) : ((xs[m - 1] ?? 0) + (xs[m] ?? 0)) / 2;
 }
 
 /** Median over rounds of ours/raw (each round's two sides ran interleaved). */
 function medianRatio(r: Row): number {
-  const xs = r.oursRounds.map((o, i) => o / (r.rawRounds[i] ?? 1)).sort((a, b) => a - b);
-  const m = xs.length >> 1;
-  return xs.length % 2 === 1 ? (xs[m] ?? 0) : ((xs[m - 1] ?? 0) + (xs[m] ?? 0)) / 2;
+  return median(r.oursRounds.map((o, i) => o / (r.rawRounds[i] ?? 1)));
+}
+
+/** Median of the paired-slice ratios: the estimate least moved by bursts of load on a shared host. */
+function pairedRatio(r: Row): number {
+  return median(r.pairs);
 }
 
 function main(): void {
@@ -223,13 +241,14 @@ function main(): void {
     const l = loops(s);
     // Warm-up (JIT, OpenSSL tables).
     for (const f of [l.rawEnc, l.oursEnc, l.rawDec, l.oursDec]) f(2000);
-    const enc: Row = { suite: s.name, dir: 'encrypt', ours: 0, raw: 0, oursRounds: [], rawRounds: [] };
-    const dec: Row = { suite: s.name, dir: 'decrypt', ours: 0, raw: 0, oursRounds: [], rawRounds: [] };
+    const enc: Row = { suite: s.name, dir: 'encrypt', ours: 0, raw: 0, oursRounds: [], rawRounds: [], pairs: [] };
+    const dec: Row = { suite: s.name, dir: 'decrypt', ours: 0, raw: 0, oursRounds: [], rawRounds: [], pairs: [] };
     for (let r = 0; r < ROUNDS; r++) {
       for (const [row, raw, ours] of [[enc, l.rawEnc, l.oursEnc], [dec, l.rawDec, l.oursDec]] as const) {
         const x = round(raw, ours);
         row.rawRounds.push(x.raw);
         row.oursRounds.push(x.ours);
+        row.pairs.push(...x.pairs);
       }
     }
     for (const row of [enc, dec]) {
@@ -241,16 +260,20 @@ function main(): void {
     }
   }
   const table = formatTable(
-    ['algorithm', 'direction', 'ours pkt/s', 'raw pkt/s', 'ratio', 'median ratio', 'ours Mbit/s', 'raw Mbit/s'],
+    ['algorithm', 'direction', 'ours pkt/s', 'raw pkt/s', 'ratio', 'median ratio', 'paired ratio', 'ours Mbit/s', 'raw Mbit/s'],
     rows.map((r) => [
-      r.suite, r.dir, fmtNum(r.ours), fmtNum(r.raw), (r.ours / r.raw).toFixed(2), medianRatio(r).toFixed(2),
+      r.suite, r.dir, fmtNum(r.ours), fmtNum(r.raw), (r.ours / r.raw).toFixed(2), medianRatio(r).toFixed(2), pairedRatio(r).toFixed(2),
       fmtNum((r.ours * PAYLOAD * 8) / 1e6), fmtNum((r.raw * PAYLOAD * 8) / 1e6),
     ]),
-    ['left', 'left', 'right', 'right', 'right', 'right', 'right', 'right'],
+    ['left', 'left', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
   );
   console.log(table);
-  const worst = Math.min(...rows.map(medianRatio));
-  console.log(`\nMbit/s counts ${PAYLOAD}-byte payloads (not ESP overhead). Worst median ratio ${worst.toFixed(2)} (target >= 0.80): ${worst >= 0.8 ? 'met' : 'NOT met'}.`);
+  const worst = Math.min(...rows.map(pairedRatio));
+  const worstRounds = Math.min(...rows.map(medianRatio));
+  console.log(
+    `\nMbit/s counts ${PAYLOAD}-byte payloads (not ESP overhead). Worst paired ratio ${worst.toFixed(2)} (target >= 0.80): ${worst >= 0.8 ? 'met' : 'NOT met'}; ` +
+      `worst per-round median ${worstRounds.toFixed(2)}.`,
+  );
   console.log('\nPer-round pkt/s (raw / ours):');
   for (const r of rows) console.log(`  ${r.suite} ${r.dir}: ${r.rawRounds.map((x, i) => `${fmtNum(x)}/${fmtNum(r.oursRounds[i])}`).join('  ')}`);
 }

@@ -7,7 +7,7 @@
  * CBC IVs from a pooled random block, the GCM IV is the sequence counter. Byte lifetimes
  * (RFC 2407 §4.5 kilobytes) are counted per SA direction.
  */
-import { createCipheriv, createDecipheriv, createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, createSecretKey, type KeyObject } from 'node:crypto';
 import { err, ok, type Result } from '../base/result.js';
 import type { RandomSource } from '../base/random.js';
 import { ESP_HEADER_LENGTH } from '../wire/esp/codec.js';
@@ -233,8 +233,10 @@ export class EspSa {
   private lifeEvent: 'soft' | 'hard' | undefined;
   /** GCM nonce = salt | explicit IV (RFC 4106 §4); the salt part is written once. */
   private readonly nonce = Buffer.alloc(12);
-  /** CBC IV of the packet being built (copied into its header), rewritten per packet. */
+  /** CBC IV of the packet being built (copied into its header) or read, rewritten per packet. */
   private readonly cbcIv: Buffer;
+  /** GCM tag of the packet being decrypted, rewritten per packet. */
+  private readonly tagBuf = Buffer.alloc(16);
   /** GCM AAD = SPI | sequence number (RFC 4106 §5), rewritten per packet. */
   private readonly aad = Buffer.alloc(8);
 
@@ -422,10 +424,13 @@ export class EspSa {
         nonce[4 + i] = packet[ESP_HEADER_LENGTH + i] as number;
         aad[i] = packet[i] as number;
       }
-      // The tag is exactly 16 bytes here (icvLen), so no authTagLength option is needed.
+      // The tag is exactly 16 bytes here (icvLen), so no authTagLength option is needed. It is
+      // copied into a per-SA buffer (a byte loop costs less than a view object per packet).
+      const tag = this.tagBuf;
+      for (let i = 0; i < 16; i++) tag[i] = packet[icvStart + i] as number;
       const d = createDecipheriv(this.cipherName as 'aes-128-gcm', this.key, nonce);
       d.setAAD(aad);
-      d.setAuthTag(packet.subarray(icvStart));
+      d.setAuthTag(tag);
       plain = d.update(packet.subarray(ctStart, icvStart));
       try {
         d.final(); // GCM: empty; throws when the tag does not verify
@@ -435,11 +440,16 @@ export class EspSa {
       }
     } else {
       const mac = createHmac(this.macHash, this.macKey as KeyObject).update(packet.subarray(0, icvStart)).digest();
-      if (!timingSafeEqual(mac.subarray(0, this.icvLen), packet.subarray(icvStart))) {
+      // Constant-time comparison of the truncated ICV (every byte is looked at; no early exit).
+      let diff = 0;
+      for (let i = 0; i < this.icvLen; i++) diff |= (mac[i] as number) ^ (packet[icvStart + i] as number);
+      if (diff !== 0) {
         this.counters.authFailures++;
         return err({ kind: 'icv-mismatch', seq });
       }
-      const d = createDecipheriv(this.cipherName, this.key, packet.subarray(ESP_HEADER_LENGTH, ctStart));
+      const iv = this.cbcIv;
+      for (let i = 0; i < this.ivLen; i++) iv[i] = packet[ESP_HEADER_LENGTH + i] as number;
+      const d = createDecipheriv(this.cipherName, this.key, iv);
       d.setAutoPadding(false);
       plain = d.update(packet.subarray(ctStart, icvStart));
       // Block-aligned, no padding: update returned everything (final() only if OpenSSL held a block back).
