@@ -400,17 +400,7 @@ class PacketPort : public Napi::ObjectWrap<PacketPort> {
     if (info.Length() < 1) throw Napi::TypeError::New(env, "write(buf)");
     size_t len = 0;
     uint8_t* data = TypedArrayBytes(env, info[0], &len);
-    ssize_t r;
-    do {
-      r = write(fd_, data, len);
-    } while (r < 0 && errno == EINTR);
-    if (r < 0) {
-      int e = errno;
-      lastErrno_ = e;
-      if (WouldBlock(e)) return Napi::Number::New(env, 0);
-      throw ErrnoError(env, "write failed", "write", e);
-    }
-    return Napi::Number::New(env, static_cast<double>(r));
+    return SendOne(env, "write", [&] { return write(fd_, data, len); });
   }
 
   // writeBatch(buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number): number
@@ -446,6 +436,23 @@ class PacketPort : public Napi::ObjectWrap<PacketPort> {
     return Napi::Number::New(env, written);
   }
 
+  // One send/write: retried on EINTR; bytes written, 0 when the kernel queue is full (EAGAIN,
+  // ENOBUFS), a JS error naming the syscall otherwise.
+  template <typename F>
+  Napi::Value SendOne(Napi::Env env, const char* syscall, F call) {
+    ssize_t r;
+    do {
+      r = call();
+    } while (r < 0 && errno == EINTR);
+    if (r < 0) {
+      int e = errno;
+      lastErrno_ = e;
+      if (WouldBlock(e)) return Napi::Number::New(env, 0);
+      throw ErrnoError(env, std::string(syscall) + " failed", syscall, e);
+    }
+    return Napi::Number::New(env, static_cast<double>(r));
+  }
+
   static void FillSin(struct sockaddr_in* sin, uint32_t addr) {
     memset(sin, 0, sizeof(*sin));
     sin->sin_family = AF_INET;
@@ -461,17 +468,7 @@ class PacketPort : public Napi::ObjectWrap<PacketPort> {
     uint8_t* data = TypedArrayBytes(env, info[0], &len);
     struct sockaddr_in sin;
     FillSin(&sin, info[1].As<Napi::Number>().Uint32Value());
-    ssize_t r;
-    do {
-      r = sendto(fd_, data, len, 0, reinterpret_cast<struct sockaddr*>(&sin), sizeof(sin));
-    } while (r < 0 && errno == EINTR);
-    if (r < 0) {
-      int e = errno;
-      lastErrno_ = e;
-      if (WouldBlock(e)) return Napi::Number::New(env, 0);
-      throw ErrnoError(env, "sendto failed", "sendto", e);
-    }
-    return Napi::Number::New(env, static_cast<double>(r));
+    return SendOne(env, "sendto", [&] { return sendto(fd_, data, len, 0, reinterpret_cast<struct sockaddr*>(&sin), sizeof(sin)); });
   }
 
   // sendToV(parts: Uint8Array[], addr: number /* IPv4, host order */): number — bytes, 0 if queue full.
@@ -500,17 +497,7 @@ class PacketPort : public Napi::ObjectWrap<PacketPort> {
     mh.msg_namelen = sizeof(sin);
     mh.msg_iov = iov;
     mh.msg_iovlen = n;
-    ssize_t r;
-    do {
-      r = sendmsg(fd_, &mh, 0);
-    } while (r < 0 && errno == EINTR);
-    if (r < 0) {
-      int e = errno;
-      lastErrno_ = e;
-      if (WouldBlock(e)) return Napi::Number::New(env, 0);
-      throw ErrnoError(env, "sendmsg failed", "sendmsg", e);
-    }
-    return Napi::Number::New(env, static_cast<double>(r));
+    return SendOne(env, "sendmsg", [&] { return sendmsg(fd_, &mh, 0); });
   }
 
   // sendBatch(buf, offsets: Uint32Array, lengths: Uint32Array, addrs: Uint32Array, count): number

@@ -26,27 +26,29 @@ export class DaemonMetrics {
    */
   constructor(snapshot: () => readonly TunnelInfo[], ipsec?: () => IpsecView) {
     const registers = [this.registry];
+    /** A gauge that counts, at scrape time, the rows `rows()` yields, by their label values. */
+    const rowCount = <L extends string>(name: string, help: string, labelNames: readonly L[], rows: () => Iterable<Record<L, string>>): void => {
+      new Gauge<L>({
+        name,
+        help,
+        labelNames,
+        registers,
+        collect() {
+          this.reset();
+          for (const labels of rows()) this.inc(labels);
+        },
+      });
+    };
+    rowCount('l2tp_tunnels', 'L2TP tunnels by state', ['state'], () => snapshot().map((t) => ({ state: t.state })));
+    rowCount('l2tp_sessions', 'L2TP sessions by state', ['state'], () => snapshot().flatMap((t) => t.sessions.map((x) => ({ state: x.state }))));
     if (ipsec !== undefined) {
-      new Gauge({
-        name: 'ipsec_ike_sas',
-        help: 'IKE SAs by role and state',
-        labelNames: ['role', 'state'],
-        registers,
-        collect() {
-          this.reset();
-          for (const s of ipsec().ikeSas) this.inc({ role: s.role, state: s.state });
-        },
-      });
-      new Gauge({
-        name: 'ipsec_esp_sa_pairs',
-        help: 'ESP SA pairs by role and encapsulation (udp = ESP in UDP 4500, raw = IP protocol 50)',
-        labelNames: ['role', 'encapsulation'],
-        registers,
-        collect() {
-          this.reset();
-          for (const e of ipsec().espSas) this.inc({ role: e.role, encapsulation: e.encapsulation });
-        },
-      });
+      rowCount('ipsec_ike_sas', 'IKE SAs by role and state', ['role', 'state'], () => ipsec().ikeSas.map((x) => ({ role: x.role, state: x.state })));
+      rowCount(
+        'ipsec_esp_sa_pairs',
+        'ESP SA pairs by role and encapsulation (udp = ESP in UDP 4500, raw = IP protocol 50)',
+        ['role', 'encapsulation'],
+        () => ipsec().espSas.map((x) => ({ role: x.role, encapsulation: x.encapsulation })),
+      );
       // Monotonic gate counters, read at scrape time (a Counter whose value is set in collect()).
       new Counter({
         name: 'ipsec_gate_drops_total',
@@ -65,26 +67,6 @@ export class DaemonMetrics {
         },
       });
     }
-    new Gauge({
-      name: 'l2tp_tunnels',
-      help: 'L2TP tunnels by state',
-      labelNames: ['state'],
-      registers,
-      collect() {
-        this.reset();
-        for (const t of snapshot()) this.inc({ state: t.state });
-      },
-    });
-    new Gauge({
-      name: 'l2tp_sessions',
-      help: 'L2TP sessions by state',
-      labelNames: ['state'],
-      registers,
-      collect() {
-        this.reset();
-        for (const t of snapshot()) for (const s of t.sessions) this.inc({ state: s.state });
-      },
-    });
     this.controlRx = new Counter({ name: 'l2tp_control_rx_total', help: 'Control messages received', labelNames: ['type'], registers });
     this.controlTx = new Counter({ name: 'l2tp_control_tx_total', help: 'Control messages sent (first transmissions)', labelNames: ['type'], registers });
     this.retransmits = new Counter({ name: 'l2tp_control_retransmits_total', help: 'Control message retransmissions', registers });
