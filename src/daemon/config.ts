@@ -94,6 +94,9 @@ export interface LacIpsecConfig {
   /** RFC 3706 DPD: R-U-THERE after this much silence (0 = off), peer dead after `dpdTimeout`. */
   readonly dpdInterval: Duration;
   readonly dpdTimeout: Duration;
+  /** Proposed lifetimes in seconds; we re-authenticate the IKE SA and rekey the ESP SA at 90 %. */
+  readonly ikeLifetime: number;
+  readonly childLifetime: number;
 }
 
 /** `[[lac]] ppp = true`: the dial-out client (src/access AccessClient). */
@@ -325,7 +328,7 @@ const KEYS = {
   listen: ['address', 'port', 'secret', 'hide_avps', 'allowed_hosts'],
   lac: [
     'name', 'lns', 'port', 'local_address', 'secret', 'hide_avps', 'sessions', 'redial', 'ppp', 'username', 'password', 'tun', 'tun_netns',
-    'ipsec', 'psk', 'ike_proposals', 'esp_proposals', 'sha256_96', 'force_encapsulation', 'ike_port', 'natt_port', 'lns_ike_port', 'lns_natt_port', 'raw_esp', 'dpd_interval', 'dpd_timeout',
+    'ipsec', 'psk', 'ike_proposals', 'esp_proposals', 'sha256_96', 'force_encapsulation', 'ike_port', 'natt_port', 'lns_ike_port', 'lns_natt_port', 'raw_esp', 'dpd_interval', 'dpd_timeout', 'ike_lifetime', 'child_lifetime',
   ],
 } as const;
 
@@ -467,7 +470,7 @@ export function parseConfig(source: string): Result<DaemonConfig, readonly Confi
     } else {
       for (const k of ['username', 'password', 'tun', 'tun_netns']) if (k in lt) fail(`${p}${k}`, 'only used with ppp = true');
     }
-    const ipsecKeys = ['psk', 'ike_proposals', 'esp_proposals', 'sha256_96', 'force_encapsulation', 'ike_port', 'natt_port', 'lns_ike_port', 'lns_natt_port', 'raw_esp', 'dpd_interval', 'dpd_timeout'];
+    const ipsecKeys = ['psk', 'ike_proposals', 'esp_proposals', 'sha256_96', 'force_encapsulation', 'ike_port', 'natt_port', 'lns_ike_port', 'lns_natt_port', 'raw_esp', 'dpd_interval', 'dpd_timeout', 'ike_lifetime', 'child_lifetime'];
     if (field(lt, p, 'ipsec', bool, false)) {
       if (!('psk' in lt)) fail(`lac[${i}]`, 'ipsec = true needs "psk" (the pre-shared key of the L2TP/IPsec server)');
       if (c.lns !== '' && !ipFamily4(c.lns)) fail(`${p}lns`, 'ipsec = true needs an IPv4 LNS address');
@@ -501,6 +504,8 @@ export function parseConfig(source: string): Result<DaemonConfig, readonly Confi
         rawEsp: field(lt, p, 'raw_esp', bool, true),
         dpdInterval: seconds(field(lt, p, 'dpd_interval', num(0, 3600), 30)),
         dpdTimeout: seconds(field(lt, p, 'dpd_timeout', num(1, 3600), 120)),
+        ikeLifetime: field(lt, p, 'ike_lifetime', int(30, 86400), 28800),
+        childLifetime: field(lt, p, 'child_lifetime', int(30, 86400), 3600),
       };
     } else {
       for (const k of ipsecKeys) if (k in lt) fail(`${p}${k}`, 'only used with ipsec = true');

@@ -78,6 +78,9 @@ test('[[lac]] ipsec = true: psk, offers from proposals, ports; errors for missin
   assert.ok(plain.ok && (plain.value.lac[0]?.ipsec?.proposals.phase1.length ?? 0) > 0);
   assert.ok(plain.ok);
   assert.deepEqual([plain.value.lac[0]?.ipsec?.dpdInterval, plain.value.lac[0]?.ipsec?.dpdTimeout], [30_000, 120_000], 'DPD defaults 30 s / 120 s');
+  assert.deepEqual([plain.value.lac[0]?.ipsec?.ikeLifetime, plain.value.lac[0]?.ipsec?.childLifetime], [28800, 3600], 'lifetime defaults');
+  const life = parseConfig('listen = []\n[[lac]]\nlns = "198.18.0.4"\nipsec = true\npsk = "server secret"\nike_lifetime = 600\nchild_lifetime = 10\n');
+  assert.ok(!life.ok && life.error.map(formatConfigError).some((m) => /line 7: lac\[0\]\.child_lifetime/.test(m)), 'child_lifetime below 30 s refused');
   const dpd = parseConfig('listen = []\n[[lac]]\nlns = "198.18.0.4"\nipsec = true\npsk = "server secret"\ndpd_interval = 0\ndpd_timeout = 15\n');
   assert.ok(dpd.ok && dpd.value.lac[0]?.ipsec?.dpdInterval === 0 && dpd.value.lac[0].ipsec.dpdTimeout === 15_000);
   const dpdBad = parseConfig('listen = []\n[[lac]]\nlns = "198.18.0.4"\nipsec = true\npsk = "server secret"\ndpd_timeout = 0\n');

@@ -163,6 +163,8 @@ export async function openLacIpsec(o: {
           ...(x.pfsGroup !== undefined ? { pfsGroup: x.pfsGroup } : {}),
           forceEncapsulation: x.forceEncapsulation,
           ...(x.dpdInterval > 0 ? { dpd: { interval: x.dpdInterval, timeout: x.dpdTimeout } } : {}),
+          ikeLifetimeSeconds: x.ikeLifetime,
+          childLifetimeSeconds: x.childLifetime,
           natKeepalive: seconds(20),
         },
         o.random,

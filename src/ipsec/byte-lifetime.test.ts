@@ -361,3 +361,42 @@ test('through the gate: no rekey possible -> the hard limit expires the SA and c
   assert.ok(w.server.ipsec.some((e) => e.type === 'flow-down'), 'the server closed the flow and its tunnel');
   assert.equal(w.server.gate.flowInfo(w.now).length, 0);
 });
+
+test('initiator re-authentication before IKE expiry: new Main Mode, children kept and adopted on both ends, old IKE SA deleted, child rekeys go on', () => {
+  // IKE SA 100 s (re-auth at 90 s), child SA 60 s (rekey at 54 s): the two interleave.
+  const net = new Net({ ikeLifetimeSeconds: 100, childLifetimeSeconds: 60 }, {});
+  net.init.connect(net.now);
+  net.pump();
+  assert.equal(net.ups('i').length, 1);
+  const ikeUps = (side: 'i' | 'r'): number[] => (side === 'i' ? net.iev : net.rev).filter((e) => e.type === 'ike-sa-up').map((e) => e.ikeSaId);
+  const ikeDeleted = (side: 'i' | 'r'): [number, string][] =>
+    (side === 'i' ? net.iev : net.rev).flatMap((e) => (e.type === 'sa-deleted' && e.kind === 'ike' ? [[e.ikeSaId, e.reason] as [number, string]] : []));
+  const adopted = (side: 'i' | 'r'): Extract<IkeEvent, { type: 'children-adopted' }>[] =>
+    (side === 'i' ? net.iev : net.rev).filter((e): e is Extract<IkeEvent, { type: 'children-adopted' }> => e.type === 'children-adopted');
+  /** Child SAs alive on a side: up minus deleted. */
+  const alive = (side: 'i' | 'r'): number => net.ups(side).length - net.deleted(side).length;
+  for (let t = 1; t <= 400; t++) {
+    net.advance(addDuration(T0, seconds(t)));
+    assert.ok(alive('i') >= 1 && alive('r') >= 1, `a child SA at every second (t=${t})`);
+  }
+  // Four re-authentications in 400 s (at 90, 180, 270, 360): a new IKE SA each, the old one deleted by us.
+  assert.deepEqual(ikeUps('i'), [1, 2, 3, 4, 5]);
+  assert.deepEqual(ikeDeleted('i'), [[1, 'local'], [2, 'local'], [3, 'local'], [4, 'local']]);
+  assert.equal(ikeUps('r').length, 5);
+  assert.deepEqual(ikeDeleted('r').map(([, r]) => r), ['peer-delete', 'peer-delete', 'peer-delete', 'peer-delete']);
+  assert.equal(net.resp.ikeSaCount, 1);
+  assert.deepEqual(adopted('i').map((a) => [a.fromIkeSaId, a.ikeSaId]), [[1, 2], [2, 3], [3, 4], [4, 5]]);
+  assert.equal(adopted('r').length, 4, 'the responder adopted the children each time');
+  // No child SA was lost to a re-authentication: every child deletion is a rekey's or an expiry's.
+  for (const side of ['i', 'r'] as const) {
+    assert.deepEqual(net.deleted(side).filter((d) => d.reason === 'ike-sa-gone'), [], `${side}: no child died with its IKE SA`);
+  }
+  // Child rekeys went on across them (60 s lifetime, rekey at 54 s: about 7 in 400 s).
+  assert.ok(net.ups('i').length >= 7, `child rekeys: ${net.ups('i').length}`);
+  // With re-authentication off, the IKE SA and its children end at expiry (the LAC redials).
+  const off = new Net({ ikeLifetimeSeconds: 100, childLifetimeSeconds: 60, ikeReauthFraction: 0 }, {});
+  off.init.connect(off.now);
+  off.pump();
+  off.advance(addDuration(T0, seconds(101)));
+  assert.deepEqual(off.iev.flatMap((e) => (e.type === 'sa-deleted' && e.kind === 'ike' ? [e.reason] : [])), ['expired']);
+});

@@ -96,6 +96,11 @@ export interface IkeInitiatorConfig {
   readonly childLifetimeKilobytes?: number;
   /** Rekey the child SA at this fraction of its lifetime, in time and in bytes (default 0.9). */
   readonly rekeyFraction?: number;
+  /**
+   * Re-authenticate the IKE SA (a new Main Mode, children kept, then D(ISAKMP) of the old one) at
+   * this fraction of its lifetime (default 0.9); 0 = never (the SA and its children end at expiry).
+   */
+  readonly ikeReauthFraction?: number;
   /** How long the replaced child SA stays usable after a rekey before we delete it (default 2 s). */
   readonly rekeyOverlap?: Duration;
   /** Quick Mode PFS group (none by default, like Windows). */
@@ -119,6 +124,17 @@ interface Child {
   rekeyAt: Instant | undefined;
   /** Set once replaced by a newer child: we delete it then. */
   deleteAt: Instant | undefined;
+}
+
+/** What a protected informational exchange needs of an IKE SA (RFC 2409 §5.7). */
+interface PhaseOneContext {
+  readonly id: number;
+  readonly icookie: Uint8Array;
+  readonly rcookie: Uint8Array;
+  readonly choice: Phase1Choice;
+  readonly keys: SkeyidSet;
+  readonly encKey: Uint8Array;
+  readonly iv: Uint8Array;
 }
 
 interface Retransmit {
@@ -250,6 +266,10 @@ export class IkeInitiator implements Timed {
   private dpdPendingSince: Instant | undefined;
   private dpdNextSend: Instant | undefined;
   private keepaliveAt: Instant | undefined;
+  /** When to re-authenticate the established IKE SA. */
+  private reauthAt: Instant | undefined;
+  /** The IKE SA being replaced during a re-authentication: enough to delete it under its own keys. */
+  private previous: PhaseOneContext | undefined;
 
   /** `random` supplies cookies, nonces, SPIs, message ids and DH private values. */
   constructor(private readonly config: IkeInitiatorConfig, private readonly random: RandomSource) {
@@ -308,6 +328,26 @@ export class IkeInitiator implements Timed {
   /** Start Main Mode (RFC 2409 §5): HDR, SA, VID. No-op unless idle or deleted. */
   connect(now: Instant): void {
     if (!this.fire('connect')) return;
+    this.previous = undefined;
+    this.children = [];
+    this.sendMm1(now);
+  }
+
+  /**
+   * Re-authentication before the IKE SA expires (make before break): remember the current IKE SA
+   * (to delete it once the new one is up), start a fresh Main Mode with new cookies, keep the child
+   * SAs — their ESP keeps flowing meanwhile. See `onMm6` for the hand-over.
+   */
+  private reauth(now: Instant): void {
+    const c = this.choice;
+    const keys = this.keys;
+    if (!c || !keys || !this.fire('reauth')) return;
+    this.previous = { id: this.id, icookie: this.icookie, rcookie: this.rcookie, choice: c, keys, encKey: this.encKey, iv: this.iv };
+    this.sendMm1(now);
+  }
+
+  /** New cookies and a fresh Main Mode message 1 (the state was set by the caller's FSM event). */
+  private sendMm1(now: Instant): void {
     this.id = this.nextId++;
     this.icookie = this.random.bytes(8);
     while (this.icookie.every((x) => x === 0)) this.icookie = this.random.bytes(8);
@@ -319,8 +359,8 @@ export class IkeInitiator implements Timed {
     this.localBehindNat = false;
     this.remoteBehindNat = false;
     this.expiresAt = undefined;
+    this.reauthAt = undefined;
     this.quick.clear();
-    this.children = [];
     this.lastIn = undefined;
     this.keepaliveAt = undefined;
     this.dpdPendingSince = undefined;
@@ -556,7 +596,8 @@ export class IkeInitiator implements Timed {
     const idB = encodePayloadChain([id]).subarray(4);
     const hi = hashI(c.hash, this.keys.skeyid, dh.publicValue, this.gxr, this.icookie, this.rcookie, this.saiB, idB);
     const body: IkePayload[] = [id, { kind: 'hash', data: hi }];
-    if (this.config.initialContact !== false) {
+    // Not on a re-authentication: INITIAL-CONTACT would make the server drop the SAs we keep.
+    if (this.config.initialContact !== false && this.previous === undefined) {
       body.push({ kind: 'n', doi: DOI_IPSEC, protocolId: ProtocolId.ISAKMP, notifyType: NotifyType.INITIAL_CONTACT, spi: new Uint8Array([...this.icookie, ...this.rcookie]), data: new Uint8Array(0) });
     }
     const s = sealMessage(c.cipher, this.encKey, this.iv, this.hdr(ExchangeType.IDENTITY_PROTECTION, 0), PayloadType.ID, encodePayloadChain(body));
@@ -598,6 +639,17 @@ export class IkeInitiator implements Timed {
       algorithms: { encryption: c.cipher.name, hash: c.hash, group: c.group, lifetimeSeconds: c.lifetimeSeconds },
       natT: { variant: this.peerNatt, localBehindNat: this.localBehindNat, remoteBehindNat: this.remoteBehindNat },
     });
+    const frac = this.config.ikeReauthFraction ?? 0.9;
+    this.reauthAt = frac > 0 ? addDuration(now, millis(Math.floor(c.lifetimeSeconds * 1000 * frac))) : undefined;
+    const prev = this.previous;
+    if (prev !== undefined) {
+      // Re-authenticated: the children move to this IKE SA, the old one is deleted under its keys.
+      this.previous = undefined;
+      if (this.children.length > 0) this.events.push({ type: 'children-adopted', ikeSaId: this.id, fromIkeSaId: prev.id, inboundSpis: this.children.map((x) => x.inboundSpi) });
+      this.sendInformational([{ kind: 'd', doi: DOI_IPSEC, protocolId: ProtocolId.ISAKMP, spiSize: 16, spis: [new Uint8Array([...prev.icookie, ...prev.rcookie])] }], prev);
+      this.events.push({ type: 'sa-deleted', ikeSaId: prev.id, kind: 'ike', reason: 'local' });
+      if (this.children.length > 0) return;
+    }
     if (this.config.autoChild !== false) this.startChild(now);
   }
 
@@ -773,6 +825,7 @@ export class IkeInitiator implements Timed {
     if (this.st === 'mm-idle' || this.st === 'deleted') return undefined;
     let t = this.rtx?.at;
     t = earliest(t, this.expiresAt);
+    if (this.st === 'established') t = earliest(t, this.reauthAt);
     t = earliest(t, this.keepaliveAt);
     t = earliest(t, this.dpdDue());
     for (const ex of this.quick.values()) t = earliest(t, ex.rtx?.at);
@@ -829,6 +882,15 @@ export class IkeInitiator implements Timed {
         c.rekeyAt = undefined;
         this.startChild(now, c.inboundSpi);
       }
+    }
+    if (this.reauthAt !== undefined && this.reauthAt <= now && (this.expiresAt === undefined || this.expiresAt > now)) {
+      // Not while a Quick Mode is in flight on this SA: try again a second later.
+      const busy = [...this.quick.values()].some((ex) => ex.state !== 'qm-done' && ex.state !== 'qm-failed');
+      if (!busy) {
+        this.reauth(now);
+        return;
+      }
+      this.reauthAt = addDuration(now, seconds(1));
     }
     if (this.expiresAt !== undefined && this.expiresAt <= now) {
       for (const c of this.children) this.sendDelete(ProtocolId.ESP, 4, [be32(c.inboundSpi)]);
@@ -898,6 +960,8 @@ export class IkeInitiator implements Timed {
     this.rtx = undefined;
     this.keepaliveAt = undefined;
     this.expiresAt = undefined;
+    this.reauthAt = undefined;
+    this.previous = undefined;
     this.st = 'deleted';
     this.events.push({ type: 'sa-deleted', ikeSaId: this.id, kind: 'ike', reason });
     void now;
@@ -918,15 +982,19 @@ export class IkeInitiator implements Timed {
     this.sendRaw(this.lastOut);
   }
 
-  /** A protected informational exchange (RFC 2409 §5.7): HDR*, HASH(1), N/D. */
-  private sendInformational(payloads: readonly IkePayload[]): void {
-    const c = this.choice;
-    const keys = this.keys;
+  /**
+   * A protected informational exchange (RFC 2409 §5.7): HDR*, HASH(1), N/D — on the current IKE SA,
+   * or on `ctx` (the IKE SA a re-authentication replaces).
+   */
+  private sendInformational(payloads: readonly IkePayload[], ctx?: PhaseOneContext): void {
+    const c = ctx?.choice ?? this.choice;
+    const keys = ctx?.keys ?? this.keys;
     if (!c || !keys) return;
     let mid = 0;
     while (mid === 0 || this.quick.has(mid)) mid = this.random.u32() >>> 0;
     const { first, chain } = chainWithHash(payloads, (after) => qmHash1(c.hash, keys.a, mid, after));
-    const sealed = sealMessage(c.cipher, this.encKey, phase2Iv(c.hash, this.iv, mid, c.cipher.blockSize), this.hdr(ExchangeType.INFORMATIONAL, mid), first, chain);
+    const hdr = ctx === undefined ? this.hdr(ExchangeType.INFORMATIONAL, mid) : { icookie: ctx.icookie, rcookie: ctx.rcookie, exchangeType: ExchangeType.INFORMATIONAL, flags: 0, messageId: mid };
+    const sealed = sealMessage(c.cipher, ctx?.encKey ?? this.encKey, phase2Iv(c.hash, ctx?.iv ?? this.iv, mid, c.cipher.blockSize), hdr, first, chain);
     this.sendRaw(this.frame(sealed.bytes));
   }
 

@@ -19,6 +19,7 @@ export type MainModeInitEvent =
   | 'give-up'
   | 'recv-error-notify'
   | 'lifetime-expired'
+  | 'reauth'
   | 'dpd-dead'
   | 'recv-delete'
   | 'local-delete';
@@ -38,6 +39,7 @@ export const MAIN_MODE_INIT_TABLE: readonly Transition<MainModeInitState, MainMo
   ...SENT.map((from) => ({ from, on: 'give-up' as const, to: 'deleted' as const, action: 'drop half-open SA', rfc: 'RFC 2408 §5' })),
   ...SENT.map((from) => ({ from, on: 'recv-error-notify' as const, to: 'deleted' as const, action: 'drop half-open SA', rfc: 'RFC 2408 §3.14' })),
   { from: 'established', on: 'lifetime-expired', to: 'deleted', action: 'send D(ESP...), D(ISAKMP)', rfc: 'RFC 2407 §4.5' },
+  { from: 'established', on: 'reauth', to: 'mm-i1-sent', action: 're-authenticate before expiry: new cookies, keep the child SAs; send HDR, SA, VID', rfc: 'RFC 2409 §5, RFC 2407 §4.5' },
   { from: 'established', on: 'dpd-dead', to: 'deleted', action: 'drop IKE SA and children', rfc: 'RFC 3706 §5.5' },
   { from: 'established', on: 'recv-delete', to: 'deleted', action: 'drop IKE SA and children', rfc: 'RFC 2408 §3.15' },
   { from: 'established', on: 'local-delete', to: 'deleted', action: 'send D(ESP...), D(ISAKMP)', rfc: 'RFC 2408 §3.15' },

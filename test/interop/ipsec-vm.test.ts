@@ -741,8 +741,9 @@ const SRV_POOL = '100.64.5.0/24';
 
 /** One dial of test d: our LAC's `[[lac]]` IPsec keys and the encapsulation expected. */
 const DIALS = [
-  { name: 'raw', keys: [] as string[], encap: 'raw' },
-  { name: 'udp-gcm', keys: ['force_encapsulation = true', 'esp_proposals = ["aes128gcm16"]', 'ike_proposals = ["aes128-sha1-modp2048"]'], encap: 'udp' },
+  { name: 'raw', keys: [] as string[], encap: 'raw', reauth: false },
+  // IKE lifetime 40 s: our initiator re-authenticates at 36 s while pings keep flowing.
+  { name: 'udp-gcm', keys: ['force_encapsulation = true', 'esp_proposals = ["aes128gcm16"]', 'ike_proposals = ["aes128-sha1-modp2048"]', 'ike_lifetime = 40'], encap: 'udp', reauth: true },
 ] as const;
 
 test('d. our L2TP/IPsec client (LAC, ipsec = true, PPP client mode) -> strongSwan + xl2tpd + pppd server: raw ESP, then ESP-in-UDP with AES-GCM; PPP up, ping', { timeout: 480_000 }, guarded(async (t) => {
@@ -825,6 +826,28 @@ test('d. our L2TP/IPsec client (LAC, ipsec = true, PPP client mode) -> strongSwa
       assert.equal(esp[0]?.['encapsulation'], dial.encap, `encapsulation: ${JSON.stringify(esp[0])}`);
       assert.ok(Number(esp[0]?.['packetsIn']) > 0 && Number(esp[0]?.['packetsOut']) > 0, `ESP counters: ${JSON.stringify(esp[0])}`);
       t.diagnostic(`${dial.name}: ESP ${String(esp[0]?.['encryption'])}/${String(esp[0]?.['integrity'])} ${String(esp[0]?.['encapsulation'])}, in ${String(esp[0]?.['packetsIn'])} out ${String(esp[0]?.['packetsOut'])} packets`);
+      if (dial.reauth) {
+        // Across our IKE re-authentication (new Main Mode at 90 % of 40 s, children kept, old IKE
+        // SA deleted): every ping answered, the same tunnel and PPP session, the ESP SA now owned
+        // by the new IKE SA (strongSwan adopted it).
+        const ids = async (): Promise<string> => {
+          const ts = await d.ctl('show', 'tunnels');
+          return JSON.stringify((Array.isArray(ts) ? ts.filter(isObj) : []).map((x) => [x['localTunnelId'], x['state'], Array.isArray(x['sessions']) ? x['sessions'].filter(isObj).map((y) => [y['localSessionId'], y['state']]) : []]));
+        };
+        const before = await ids();
+        const reauthPing = await run('ip', ['netns', 'exec', lnsNs, 'ping', '-c', '100', '-i', '0.5', '-W', '2', '-I', 'l2tpc0', SRV_LOCAL_PPP], { check: false, timeoutMs: 90_000 });
+        const got = /(\d+) received/.exec(reauthPing.stdout)?.[1] ?? '0';
+        const ups = d.lines().filter((l) => /^LAC vm ipsec: IKE SA \d+ up/.test(l.msg) || /ipsec: IKE SA \d+ up/.test(l.msg));
+        t.diagnostic(`${dial.name}: 50 s of pings across the re-authentication: ${got}/100 answered; IKE SAs up: ${ups.length}`);
+        assert.ok(ups.length >= 2, `our initiator re-authenticated (IKE SAs up: ${ups.map((l) => l.msg).join('; ')})`);
+        assert.equal(Number(got), 100, `no ping lost across the re-authentication:\n${tail(reauthPing.stdout, 6)}`);
+        assert.equal(await ids(), before, 'the same tunnel and session');
+        assert.notEqual(before, '[]');
+        const view = await d.ctl('show', 'ipsec');
+        const ikeIds = isObj(view) && Array.isArray(view['ikeSas']) ? view['ikeSas'].filter(isObj).map((x) => x['ikeSaId']) : [];
+        const owners = isObj(view) && Array.isArray(view['espSas']) ? view['espSas'].filter(isObj).map((x) => x['ikeSaId']) : [];
+        assert.ok(owners.length > 0 && owners.every((id) => ikeIds.includes(id)) && !ikeIds.includes(1), `ESP SAs owned by the new IKE SA: ${JSON.stringify(view)}`);
+      }
       // clean shutdown: SIGTERM -> StopCCN, then the ESP SA is deleted
       await d.stop();
       live.daemon = undefined;
