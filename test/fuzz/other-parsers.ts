@@ -1,5 +1,5 @@
 /**
- * Random-input loop for the non-L2TP parsers (PPP, IKE, ESP): each must return a Result for any
+ * Random-input loop for the non-L2TP parsers (PPP, IKE, ESP, the data plane's too-big handling): each must return a Result for any
  * bytes and never throw. Used by fuzz.ts after the L2TP loop.
  */
 import type { RandomSource } from '../../src/base/random.js';
@@ -13,7 +13,8 @@ import {
   parsePapPacket,
   parsePppFrame,
 } from '../../src/wire/ppp/index.js';
-import { parseIsakmp, parseIsakmpHeader } from '../../src/wire/ike/index.js';
+import { decodeAttributes, parseIsakmp, parseIsakmpHeader } from '../../src/wire/ike/index.js';
+import { tooBig4, tooBig6 } from '../../src/dataplane/index.js';
 import { classifyUdp4500, parseEspHeader } from '../../src/wire/esp/index.js';
 
 /** Every parser under test, by name. */
@@ -31,6 +32,9 @@ export const OTHER_PARSERS: ReadonlyArray<readonly [string, (b: Uint8Array) => u
   ['isakmp', parseIsakmp],
   ['esp header', parseEspHeader],
   ['udp 4500', classifyUdp4500],
+  ['ike attribute list', decodeAttributes],
+  ['ipv4 too big (ICMP / fragments)', (b) => tooBig4(b, 68 + (b.length % 1400), 0x64400001)],
+  ['ipv6 packet too big', (b) => tooBig6(b, 1280, new Uint8Array(16).fill(0x20))],
 ];
 
 /** Random bytes, biased towards plausible lengths and header-like prefixes. */
