@@ -18,7 +18,7 @@ import type { AuthProtocol, FsmConfig, PppEvent } from '../ppp/index.js';
 import { clampMss, mssForMtu } from '../dataplane/index.js';
 import { cdnFor, type AccessEndReason } from './disconnect.js';
 import type { AccessCounters, AccessEngine } from './server.js';
-import { formatIpv6 } from './ipv6.js';
+import { addressInPrefix64, formatIpv6 } from './ipv6.js';
 import { ipVersion, parseRouterAdvertisement } from './packets.js';
 
 /** Client settings. */
@@ -305,10 +305,7 @@ export class AccessClient implements Timed {
     // §5.5.3: only autonomous /64s (64 + 64-bit interface identifier) with a non-zero lifetime.
     const p = prefixes.find((x) => x.autonomous && x.length === 64 && x.validLifetime > 0);
     if (p === undefined) return;
-    const a = new Uint8Array(16);
-    a.set(p.prefix.subarray(0, 8), 0);
-    a.set(iid, 8);
-    const address = formatIpv6(a);
+    const address = formatIpv6(addressInPrefix64(p.prefix, iid));
     if (address === this.v6Address) return;
     this.v6Address = address;
     const net = new Uint8Array(16);

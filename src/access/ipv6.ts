@@ -85,6 +85,14 @@ export function prefix64Bytes(p: bigint): Uint8Array {
   return out;
 }
 
+/** A host address: the upper 64 bits of `prefix` and a 64-bit interface identifier (RFC 4291 §2.5.1). */
+export function addressInPrefix64(prefix: Uint8Array, iid: Uint8Array): Uint8Array {
+  const a = new Uint8Array(16);
+  a.set(prefix.subarray(0, 8), 0);
+  a.set(iid.subarray(0, 8), 8);
+  return a;
+}
+
 /** A parsed IPv6 prefix no longer than /64. */
 export interface Ipv6Prefix {
   /** Upper 64 bits of the network. */

@@ -27,7 +27,7 @@ import type { AuthProtocol, FsmConfig, PppEvent, PppPhase, ProxyLcp } from '../p
 import { Ipv4Pool, formatIpv4, parseIpv4, type Ipv4Prefix } from '../aaa/index.js';
 import { IcmpRateLimiter, SessionRoutes, clampMss, mssForMtu, tooBig4, tooBig6 } from '../dataplane/index.js';
 import { AddressBook, SessionAddressPool, type UserDirectory } from './users.js';
-import { Ipv6PrefixPool, formatIpv6, parseIpv6, prefix64Bytes, type Ipv6Prefix } from './ipv6.js';
+import { Ipv6PrefixPool, addressInPrefix64, formatIpv6, parseIpv6, prefix64Bytes, type Ipv6Prefix } from './ipv6.js';
 import { cdnFor, type AccessEndReason } from './disconnect.js';
 import { DeadlineHeap } from '../base/queue.js';
 import { ipVersion, ipv4Source, ipv6Source64, isLinkLocal, isMulticast6, isRouterSolicitation } from './packets.js';
@@ -633,7 +633,8 @@ export class AccessServer implements Timed {
    * DF is fragmented to the MRU. See src/dataplane/too-big.ts.
    */
   private oversized(now: Instant, s: Session, pkt: Uint8Array, version: 4 | 6, mru: number): boolean {
-    const from6 = version === 6 && s.prefix64 !== undefined && s.iids !== undefined ? ourAddress6(s.prefix64, s.iids.local) : undefined;
+    // IPv6: from our address in the session's /64 (prefix and our PPP interface identifier, RFC 5072).
+    const from6 = version === 6 && s.prefix64 !== undefined && s.iids !== undefined ? addressInPrefix64(prefix64Bytes(s.prefix64), s.iids.local) : undefined;
     const r = version === 4 ? tooBig4(pkt, mru, this.local4) : from6 !== undefined ? tooBig6(pkt, mru, from6) : undefined;
     if (r?.kind === 'fragments') {
       this.tooBig.fragmented++;
@@ -670,12 +671,4 @@ export class AccessServer implements Timed {
     if (t !== undefined) this.tx.push(t);
     s.nextRaAt = addDuration(now, this.raInterval);
   }
-}
-
-/** Our address in a session's /64: the prefix and our PPP interface identifier (RFC 5072). */
-function ourAddress6(prefix64: bigint, iid: Uint8Array): Uint8Array {
-  const a = new Uint8Array(16);
-  a.set(prefix64Bytes(prefix64).subarray(0, 8), 0);
-  a.set(iid.subarray(0, 8), 8);
-  return a;
 }

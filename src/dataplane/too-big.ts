@@ -12,6 +12,7 @@
  */
 import { foldChecksum, onesSum } from '../base/checksum.js';
 import { since, type Instant } from '../base/time.js';
+import { put16, put32, u16 as get16, u32 as get32 } from '../wire/ppp/bytes.js';
 
 /** The verdict for one oversized packet. */
 export type TooBig =
@@ -24,17 +25,6 @@ const ICMP4_MAX = 576;
 /** RFC 4443 §2.4(c): an ICMPv6 error must not exceed the minimum IPv6 MTU. */
 const ICMP6_MAX = 1280;
 const TTL = 64;
-
-const get16 = (b: Uint8Array, o: number): number => ((b[o] as number) << 8) | (b[o + 1] as number);
-function put16(b: Uint8Array, o: number, v: number): void {
-  b[o] = (v >>> 8) & 0xff;
-  b[o + 1] = v & 0xff;
-}
-function put32(b: Uint8Array, o: number, v: number): void {
-  put16(b, o, Math.floor(v / 0x10000) & 0xffff);
-  put16(b, o + 2, v & 0xffff);
-}
-const get32 = (b: Uint8Array, o: number): number => get16(b, o) * 0x10000 + get16(b, o + 2);
 
 /** Whether an IPv4 source may receive an ICMP error: not 0/8, 127/8, class D/E, or the broadcast. */
 function unicastSource4(a: number): boolean {

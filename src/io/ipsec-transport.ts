@@ -129,8 +129,7 @@ export async function openIpsecL2tp(o: IpsecL2tpOptions): Promise<IpsecL2tp> {
       } else if (raw) {
         stats.espRawTx++;
         // ESP comes as header | ciphertext | ICV segments: gathered by sendmsg(), never joined.
-        if (p.data instanceof Uint8Array) raw.send(p.data, p.remote);
-        else raw.sendv(p.data, p.remote);
+        raw.send(p.data, p.remote);
       }
     } catch (e) {
       report(e);

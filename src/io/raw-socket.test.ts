@@ -105,7 +105,7 @@ describe('RawIpSocket (loopback)', () => {
     assert.equal(seen?.[9], IPPROTO_ESP);
   });
 
-  it('gathers one datagram from parts with sendv (sendmsg iovec) and refuses 0 or more than 8 parts', async () => {
+  it('gathers one datagram from a list of parts (sendmsg iovec) and refuses 0 or more than 8 parts', async () => {
     ready();
     const s = RawIpSocket.open({ protocol: IPPROTO_ESP, bindAddress: '127.0.0.1', maxPackets: 8, maxPacketSize: 2048 });
     sockets.push(s);
@@ -118,12 +118,12 @@ describe('RawIpSocket (loopback)', () => {
     s.onPackets((batch) => {
       for (let i = 0; i < batch.count; i++) if (batch.payload(i).equals(whole)) seen = batch.copy(i);
     });
-    assert.equal(s.sendv(parts, '127.0.0.1'), true);
+    assert.equal(s.send(parts, '127.0.0.1'), true);
     await waitFor(() => seen !== undefined, 3000, 'the gathered packet');
     assert.equal(seen?.length, 20 + whole.length);
-    assert.throws(() => s.sendv([], '127.0.0.1'), /1 to 8 parts/);
-    assert.throws(() => s.sendv(Array.from({ length: 9 }, () => Buffer.alloc(1)), '127.0.0.1'), /1 to 8 parts/);
-    assert.throws(() => s.sendv(parts, 'nope'), /not an IPv4 address/);
+    assert.throws(() => s.send([], '127.0.0.1'), /1 to 8 parts/);
+    assert.throws(() => s.send(Array.from({ length: 9 }, () => Buffer.alloc(1)), '127.0.0.1'), /1 to 8 parts/);
+    assert.throws(() => s.send(parts, 'nope'), /not an IPv4 address/);
   });
 
   it('drops (and counts) packets larger than maxPacketSize', async () => {

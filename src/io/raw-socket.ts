@@ -128,33 +128,23 @@ export class RawIpSocket extends PacketReader<RawPacketBatch> {
     return this.port.truncated;
   }
 
-  /** Send `payload` (no IP header) to `address`; false if the kernel queue was full. Throws `NativeIoError`. */
-  send(payload: Uint8Array, address: string): boolean {
+  /**
+   * Send `payload` (no IP header) to `address`; false if the kernel queue was full. Throws
+   * `NativeIoError`. A list of 1 to 8 parts (e.g. ESP header | ciphertext | ICV) is sent as one
+   * datagram gathered by sendmsg(), without joining them.
+   */
+  send(payload: Uint8Array | readonly Uint8Array[], address: string): boolean {
     const a = ipv4ToNumber(address);
     if (a === undefined) throw new TypeError(`not an IPv4 address: '${address}'`);
     return this.sendToNumber(payload, a);
   }
 
   /** Like {@link RawIpSocket.send} with a host-order address number. */
-  sendToNumber(payload: Uint8Array, address: number): boolean {
-    if (this.isClosed) throw new NativeIoError('raw socket is closed', 'EBADF', 9, 'sendto');
+  sendToNumber(payload: Uint8Array | readonly Uint8Array[], address: number): boolean {
+    const single = payload instanceof Uint8Array;
+    if (this.isClosed) throw new NativeIoError('raw socket is closed', 'EBADF', 9, single ? 'sendto' : 'sendmsg');
     try {
-      return this.port.sendTo(payload, address) > 0;
-    } catch (e: unknown) {
-      throw toNativeIoError(e);
-    }
-  }
-
-  /**
-   * Send one datagram gathered from `parts` (1 to 8 segments, e.g. ESP header | ciphertext | ICV)
-   * with sendmsg(), without joining them; false if the kernel queue was full. Throws `NativeIoError`.
-   */
-  sendv(parts: readonly Uint8Array[], address: string): boolean {
-    const a = ipv4ToNumber(address);
-    if (a === undefined) throw new TypeError(`not an IPv4 address: '${address}'`);
-    if (this.isClosed) throw new NativeIoError('raw socket is closed', 'EBADF', 9, 'sendmsg');
-    try {
-      return this.port.sendToV(parts, a) > 0;
+      return (single ? this.port.sendTo(payload, address) : this.port.sendToV(payload, address)) > 0;
     } catch (e: unknown) {
       throw toNativeIoError(e);
     }

@@ -11,6 +11,7 @@ import { createCipheriv, createDecipheriv, createHmac, createSecretKey, type Key
 import { err, ok, type Result } from '../base/result.js';
 import type { RandomSource } from '../base/random.js';
 import { ESP_HEADER_LENGTH } from '../wire/esp/codec.js';
+import { put32 } from '../wire/ppp/bytes.js';
 import { ReplayWindow } from './replay.js';
 
 /** ESP encryption transforms we implement. */
@@ -195,14 +196,6 @@ function newHead(len: number): Uint8Array {
   const h = new Uint8Array(headSlab, headOff, len);
   headOff += (len + 7) & ~7;
   return h;
-}
-
-/** Write a 32-bit big-endian number. */
-function put32(b: Uint8Array, at: number, v: number): void {
-  b[at] = v >>> 24;
-  b[at + 1] = (v >>> 16) & 0xff;
-  b[at + 2] = (v >>> 8) & 0xff;
-  b[at + 3] = v & 0xff;
 }
 
 /** One direction of an ESP SA. Use separate objects for inbound and outbound. */

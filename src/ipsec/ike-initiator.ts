@@ -646,7 +646,7 @@ export class IkeInitiator implements Timed {
       // Re-authenticated: the children move to this IKE SA, the old one is deleted under its keys.
       this.previous = undefined;
       if (this.children.length > 0) this.events.push({ type: 'children-adopted', ikeSaId: this.id, fromIkeSaId: prev.id, inboundSpis: this.children.map((x) => x.inboundSpi) });
-      this.sendInformational([{ kind: 'd', doi: DOI_IPSEC, protocolId: ProtocolId.ISAKMP, spiSize: 16, spis: [new Uint8Array([...prev.icookie, ...prev.rcookie])] }], prev);
+      this.sendDelete(ProtocolId.ISAKMP, 16, [new Uint8Array([...prev.icookie, ...prev.rcookie])], prev);
       this.events.push({ type: 'sa-deleted', ikeSaId: prev.id, kind: 'ike', reason: 'local' });
       if (this.children.length > 0) return;
     }
@@ -998,7 +998,8 @@ export class IkeInitiator implements Timed {
     this.sendRaw(this.frame(sealed.bytes));
   }
 
-  private sendDelete(protocolId: number, spiSize: number, spis: Uint8Array[]): void {
-    this.sendInformational([{ kind: 'd', doi: DOI_IPSEC, protocolId, spiSize, spis }]);
+  /** D(protocol, SPIs) on the current IKE SA, or on `ctx` (see {@link IkeInitiator.sendInformational}). */
+  private sendDelete(protocolId: number, spiSize: number, spis: Uint8Array[], ctx?: PhaseOneContext): void {
+    this.sendInformational([{ kind: 'd', doi: DOI_IPSEC, protocolId, spiSize, spis }], ctx);
   }
 }

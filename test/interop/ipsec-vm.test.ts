@@ -49,17 +49,9 @@ import {
 } from './lib/index.js';
 import { ensureImage, startGuest, type GuestHandle, type GuestRun } from './vm/guest.js';
 import { createSegment, type Segment } from './vm/segment.js';
+import { DNS, GUEST_IP, LAN_GW, LAN_HOST, LNS_IP, LNS_PPP, PASS, POOL, USER } from './vm/plan.js';
 
-const LNS_IP = '198.18.0.1';
-const GUEST_IP = '198.18.0.10';
 const PROBE_IP = '198.18.0.20';
-const LAN_GW = '203.0.113.1';
-const LAN_HOST = '203.0.113.10';
-const POOL = '100.64.0.0/24';
-const LNS_PPP = '100.64.0.1';
-const DNS = ['203.0.113.53', '203.0.113.54'] as const;
-const USER = 'vmuser';
-const PASS = 'vm-Secret-7';
 const PSK = 'l2kit-vm-psk-4711';
 /** Everything IPsec and L2TP on the segment. */
 const CAPTURE_FILTER = 'udp port 500 or udp port 4500 or udp port 1701 or ip proto 50';
@@ -298,6 +290,12 @@ interface Sess {
   readonly username: string | undefined;
   readonly address: string | undefined;
 }
+/** From `show ipsec --json`: the IKE SA ids listed, and the IKE SA id each ESP SA pair names as its owner. */
+function saOwnership(view: unknown): { ikeIds: unknown[]; espOwners: unknown[] } {
+  const ids = (k: string): unknown[] => (isObj(view) && Array.isArray(view[k]) ? view[k].filter(isObj).map((x) => x['ikeSaId']) : []);
+  return { ikeIds: ids('ikeSas'), espOwners: ids('espSas') };
+}
+
 function parseSessions(v: unknown): Sess[] {
   if (!Array.isArray(v)) throw new Error(`sessions JSON is not an array: ${JSON.stringify(v)}`);
   return v.map((s: unknown): Sess => {
@@ -700,8 +698,7 @@ test('c. rekey: child SA lifetime 60 s, IKE SA 3 min, traffic for 180 s across >
       assert.ok(ikeSas >= 2, `strongSwan re-authenticated the IKE SA during the hold (our IKE SAs: ${ikeSas})`);
       // `show ipsec` after the re-authentication: each ESP SA names an IKE SA that still exists.
       const view = await d.ctl('show', 'ipsec');
-      const ikeIds = isObj(view) && Array.isArray(view['ikeSas']) ? view['ikeSas'].filter(isObj).map((x) => x['ikeSaId']) : [];
-      const espOwners = isObj(view) && Array.isArray(view['espSas']) ? view['espSas'].filter(isObj).map((x) => x['ikeSaId']) : [];
+      const { ikeIds, espOwners } = saOwnership(view);
       assert.ok(espOwners.length > 0 && espOwners.every((id) => ikeIds.includes(id)), `ESP SAs owned by listed IKE SAs: ${JSON.stringify(view)}`);
     } catch (e) {
       problems.push((e as Error).message);
@@ -844,9 +841,8 @@ test('d. our L2TP/IPsec client (LAC, ipsec = true, PPP client mode) -> strongSwa
         assert.equal(await ids(), before, 'the same tunnel and session');
         assert.notEqual(before, '[]');
         const view = await d.ctl('show', 'ipsec');
-        const ikeIds = isObj(view) && Array.isArray(view['ikeSas']) ? view['ikeSas'].filter(isObj).map((x) => x['ikeSaId']) : [];
-        const owners = isObj(view) && Array.isArray(view['espSas']) ? view['espSas'].filter(isObj).map((x) => x['ikeSaId']) : [];
-        assert.ok(owners.length > 0 && owners.every((id) => ikeIds.includes(id)) && !ikeIds.includes(1), `ESP SAs owned by the new IKE SA: ${JSON.stringify(view)}`);
+        const { ikeIds, espOwners } = saOwnership(view);
+        assert.ok(espOwners.length > 0 && espOwners.every((id) => ikeIds.includes(id)) && !ikeIds.includes(1), `ESP SAs owned by the new IKE SA: ${JSON.stringify(view)}`);
       }
       // clean shutdown: SIGTERM -> StopCCN, then the ESP SA is deleted
       await d.stop();

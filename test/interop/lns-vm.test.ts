@@ -38,16 +38,8 @@ import {
 } from './lib/index.js';
 import { ensureImage, startGuest, type GuestHandle, type GuestRun } from './vm/guest.js';
 import { createSegment, type Segment } from './vm/segment.js';
+import { DNS, GUEST_IP, LAN_GW, LAN_HOST, LNS_IP, LNS_PPP, PASS, POOL, USER } from './vm/plan.js';
 
-const LNS_IP = '198.18.0.1';
-const GUEST_IP = '198.18.0.10';
-const LAN_GW = '203.0.113.1';
-const LAN_HOST = '203.0.113.10';
-const POOL = '100.64.0.0/24';
-const LNS_PPP = '100.64.0.1';
-const DNS = ['203.0.113.53', '203.0.113.54'] as const;
-const USER = 'vmuser';
-const PASS = 'vm-Secret-7';
 /** Guest AUTH names in cycle order, and the method our daemon logs for each. */
 const CYCLES = [
   { auth: 'chap', method: 'chap-md5' },
