@@ -483,7 +483,9 @@ const VARIANTS: readonly Variant[] = [
 
 test('a. strongSwan IKEv1 + xl2tpd + pppd -> our L2TP/IPsec LNS: AES-CBC/AES-GCM/3DES, ESP in UDP 4500 and raw ESP; address, ping, clean disconnect', { timeout: 720_000 }, guarded(async (t) => {
   const t0 = Date.now();
-  const d = await startOurDaemon('matrix');
+  // Our child SA cap (1800 s) is below strongSwan's proposed 1 h: every Quick Mode message 2 also
+  // carries RESPONDER-LIFETIME (RFC 2407 §4.6.3.1), which strongSwan must accept in every variant.
+  const d = await startOurDaemon('matrix', ['child_lifetime = 1800']);
   const cap = await startCapture(seg?.netns ?? '', 'br0', join(work, 'matrix.pcap'), { filter: CAPTURE_FILTER, maxSeconds: 660 });
   live.capture = cap;
   const outDir = join(work, 'matrix-guest');
