@@ -203,8 +203,13 @@ test('duplicates are answered from the last response and never re-processed', ()
   const q2 = p.send(T0, c, R500, qm1);
   assert.deepEqual(p.send(T0, c, R500, qm1).data, q2.data);
   p.init.onQm2(q2.data);
+  // Between QM2 and QM3 our new inbound SPI is expected (the gate holds early ESP on it), after QM3 no longer.
+  const ourSpi = p.init.esp?.outbound.spi ?? 0;
+  assert.equal(p.resp.expectsInboundSpi(ourSpi), true);
+  assert.equal(p.resp.expectsInboundSpi(ourSpi ^ 1), false);
   const qm3 = p.init.qm3();
   assert.equal(p.deliver(T0, c, R500, qm3).length, 0);
+  assert.equal(p.resp.expectsInboundSpi(ourSpi), false);
   assert.equal(p.deliver(T0, c, R500, qm3).length, 0);
   assert.deepEqual(p.events.map((e) => e.type), ['ike-sa-up', 'child-sa-up']);
 });

@@ -289,6 +289,14 @@ export class IkeResponder implements Timed {
     void now;
   }
 
+  /** Whether `spi` is one of our inbound SPIs from a Quick Mode that has sent QM2 but not seen QM3. */
+  expectsInboundSpi(spi: number): boolean {
+    for (const sa of this.sas.values()) {
+      for (const ex of sa.quick.values()) if (!ex.done && ex.pending?.inbound.spi === spi) return true;
+    }
+    return false;
+  }
+
   /**
    * The data plane saw a child SA (by our inbound SPI) cross its byte lifetime (RFC 2407 §4.5).
    * Soft: nothing — the initiator rekeys, the server never rekeys first. Hard: RFC 4301 §4.4.2.1,

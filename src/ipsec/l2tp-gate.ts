@@ -16,7 +16,7 @@
  *
  * Output goes through the injected `sink` (IKE datagrams, NAT-keepalives, ESP); time comes in as `now`.
  */
-import { addDuration, earliest, seconds, since, type Duration, type Instant, type Timed } from '../base/time.js';
+import { addDuration, earliest, millis, seconds, since, type Duration, type Instant, type Timed } from '../base/time.js';
 import type { RandomSource } from '../base/random.js';
 import type {
   CdnCauses, L2tpEngineApi, L2tpEvent, PeerAddress, SessionRequest, TunnelInfo, TunnelSettings, Transmit,
@@ -37,7 +37,16 @@ export interface IkeCore extends Timed {
   noteActivity(now: Instant, inboundSpi: number): void;
   /** RFC 2407 §4.5: a child SA (by our inbound SPI) crossed its soft or hard byte lifetime. */
   byteLifetimeReached?(now: Instant, inboundSpi: number, level: 'soft' | 'hard'): void;
+  /**
+   * Whether `spi` is an inbound SPI this core handed out in a Quick Mode not yet finished (the
+   * responder after QM2, before QM3). ESP on it is held briefly instead of dropped.
+   */
+  expectsInboundSpi?(spi: number): boolean;
 }
+
+/** ESP held for an SPI whose Quick Mode is still finishing (at most this many, this long). */
+const EARLY_ESP_MAX = 16;
+const EARLY_ESP_MS = 2000;
 
 /** A packet for the I/O shell: a UDP payload (IKE, keepalive, ESP-in-UDP) or a raw ESP packet. */
 export type OuterPacket =
@@ -181,6 +190,8 @@ export class IpsecL2tpGate implements L2tpEngineApi, Timed {
   private readonly ownL2tpEvents: L2tpEvent[] = [];
   private gateEvents: IpsecGateEvent[] = [];
   private readonly refusedSeen = new Set<string>();
+  /** ESP that arrived for an SPI whose Quick Mode was still finishing (see `handleEsp`). */
+  private early: { readonly spi: number; readonly packet: Uint8Array; readonly from: Endpoint; readonly encapsulation: EspEncapsulation; readonly at: Instant }[] = [];
   private nextFlow = 1;
   private lastNow: Instant;
   /** Scratch UDP header for outbound L2TP (bytes 6-7, the checksum, stay 0). */
@@ -247,6 +258,13 @@ export class IpsecL2tpGate implements L2tpEngineApi, Timed {
   private handleEsp(now: Instant, packet: Uint8Array, from: Endpoint, encapsulation: EspEncapsulation): void {
     const spi = packet.length >= 4 ? ((((packet[0] ?? 0) << 24) | ((packet[1] ?? 0) << 16) | ((packet[2] ?? 0) << 8) | (packet[3] ?? 0)) >>> 0) : 0;
     const hit = this.bySpi.get(spi);
+    if (!hit && this.ike.expectsInboundSpi?.(spi) === true) {
+      // IKEv1 race: the initiator installs the new SA and sends on it with QM3, which may arrive
+      // after its first ESP packet. Hold such packets (bounded, copied: raw batches are reused)
+      // until the child SA is up, instead of dropping them.
+      this.holdEarly(now, spi, packet, from, encapsulation);
+      return;
+    }
     if (!hit || hit.flow.encapsulation !== encapsulation || (encapsulation === 'transport' && hit.flow.remote.address !== from.address)) {
       this.counters.espUnknownSpi++;
       return;
@@ -281,6 +299,32 @@ export class IpsecL2tpGate implements L2tpEngineApi, Timed {
     }
     flow.innerPort = srcPort;
     this.engine.handleDatagram(now, p.subarray(UDP_HEADER_LENGTH, udpLen), this.peerOf(flow, srcPort));
+  }
+
+  private holdEarly(now: Instant, spi: number, packet: Uint8Array, from: Endpoint, encapsulation: EspEncapsulation): void {
+    this.pruneEarly(now);
+    if (this.early.length >= EARLY_ESP_MAX) {
+      this.early.shift();
+      this.counters.espUnknownSpi++;
+    }
+    this.early.push({ spi, packet: Uint8Array.from(packet), from, encapsulation, at: now });
+  }
+
+  /** Drop held packets older than {@link EARLY_ESP_MS} (counted as unknown SPI). */
+  private pruneEarly(now: Instant): void {
+    while (this.early.length > 0 && (this.early[0]?.at ?? now) + EARLY_ESP_MS < now) {
+      this.early.shift();
+      this.counters.espUnknownSpi++;
+    }
+  }
+
+  /** The child SA for `spi` is up: feed it the packets held for it, in arrival order. */
+  private releaseEarly(now: Instant, spi: number): void {
+    this.pruneEarly(now);
+    const mine = this.early.filter((e) => e.spi === spi);
+    if (mine.length === 0) return;
+    this.early = this.early.filter((e) => e.spi !== spi);
+    for (const e of mine) this.handleEsp(now, e.packet, e.from, e.encapsulation);
   }
 
   private peerOf(flow: Flow, port: number): PeerAddress {
@@ -360,6 +404,7 @@ export class IpsecL2tpGate implements L2tpEngineApi, Timed {
   /** Run the engine's, the IKE core's and the gate's timers. */
   handleTimeout(now: Instant): void {
     this.lastNow = now;
+    this.pruneEarly(now);
     this.engine.handleTimeout(now);
     this.ike.handleTimeout(now);
     this.drainIke(now);
@@ -377,6 +422,8 @@ export class IpsecL2tpGate implements L2tpEngineApi, Timed {
   pollAt(): Instant | undefined {
     let t = earliest(this.engine.pollAt(), this.ike.pollAt());
     for (const f of this.flows.values()) t = earliest(t, f.deleteAt);
+    const held = this.early[0];
+    if (held !== undefined) t = earliest(t, addDuration(held.at, millis(EARLY_ESP_MS + 1)));
     return t;
   }
 
@@ -510,6 +557,7 @@ export class IpsecL2tpGate implements L2tpEngineApi, Timed {
         if (fresh) this.emit({ type: 'flow-up', via: flow.via, remote: flow.remote, encapsulation: flow.encapsulation, ikeSaId: e.ikeSaId });
         // Rekey: outbound traffic moves to the newest SA at once; the old one still decrypts until deleted.
         else this.emit({ type: 'sa-switched', via: flow.via, inboundSpi: e.inbound.spi, outboundSpi: e.outbound.spi });
+        this.releaseEarly(now, e.inbound.spi);
         return;
       }
       case 'sa-deleted': {

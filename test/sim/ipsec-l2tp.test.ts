@@ -13,6 +13,7 @@ import { IkeInitiator, type IkeInitiatorConfig } from '../../src/ipsec/ike-initi
 import { IkeResponder, type IkeEvent } from '../../src/ipsec/ike-responder.js';
 import { IpsecL2tpGate, outerBytes, type IkeCore, type IpsecGateEvent, type OuterPacket } from '../../src/ipsec/l2tp-gate.js';
 import type { Endpoint } from '../../src/ipsec/addr.js';
+import { EspSa } from '../../src/ipsec/esp.js';
 
 const PSK = new TextEncoder().encode('sim psk');
 const SERVER = '192.0.2.1';
@@ -374,4 +375,69 @@ test('re-authentication: children-adopted moves the ESP pair to the new IKE SA i
   const out = sent[0];
   assert.ok(out?.kind === 'udp');
   assert.equal(Buffer.from(outerBytes(out.data)).readUInt32BE(0), 0x2222, 'ESP with the outbound SPI');
+});
+
+test('ESP on a new SA that arrives before its QM3 is held, then delivered when the child SA is up (bounded, aged out)', () => {
+  const queued: IkeEvent[] = [];
+  const expected = new Set<number>();
+  const ike: IkeCore = {
+    handle: () => undefined,
+    takeDatagrams: () => [],
+    takeEvents: () => queued.splice(0),
+    deleteChildSa: () => undefined,
+    noteActivity: () => undefined,
+    pollAt: () => undefined,
+    handleTimeout: () => undefined,
+    expectsInboundSpi: (spi) => expected.has(spi),
+  };
+  const engine = new L2tpEngine({ acceptTunnels: true, accept: defaultTunnelSettings('lns'), acceptIncomingCalls: true, acceptOutgoingCalls: true }, { random: seededRandom(1) });
+  const sent: OuterPacket[] = [];
+  const gate = new IpsecL2tpGate({ engine, ike, random: seededRandom(3), sink: (p) => sent.push(p) });
+  const local: Endpoint = { address: SERVER, port: 4500 };
+  const remote: Endpoint = { address: NAT_PUBLIC, port: 4500 };
+  const esp = (spi: number, b: number) => ({ spi, encryption: 'aes-gcm-16' as const, encryptionKey: new Uint8Array(20).fill(b), integrity: 'none' as const, integrityKey: new Uint8Array(0) });
+  const childUp = (inbound: number, outbound: number): IkeEvent => ({
+    type: 'child-sa-up', ikeSaId: 1, inbound: esp(inbound, inbound & 0xff), outbound: esp(outbound, outbound & 0xff), encapsulation: 'udp-transport', local, remote,
+    localSelector: { address: SERVER, protocol: 17, port: 1701 }, remoteSelector: { address: '198.51.100.2', protocol: 17, port: 1701 }, natOa: {}, pfsGroup: undefined, lifetimeSeconds: 3600,
+  });
+  queued.push(
+    { type: 'ike-sa-up', ikeSaId: 1, local, remote, peerId: { idType: 1, data: Uint8Array.of(198, 51, 100, 2) }, algorithms: { encryption: 'aes128', hash: 'sha256', group: 14, lifetimeSeconds: 28800 }, natT: { variant: 'rfc3947', localBehindNat: false, remoteBehindNat: true } },
+    childUp(0x1111, 0x2222),
+  );
+  gate.handleTimeout(T0);
+  // The client's SCCRQ, sealed with the client's side of the NEW pair (our inbound SPI 0x3333).
+  const lac = new L2tpEngine({ acceptTunnels: false, accept: defaultTunnelSettings('c'), acceptIncomingCalls: true, acceptOutgoingCalls: true }, { random: seededRandom(9) });
+  lac.openTunnel(T0, { address: SERVER, port: 1701, family: 4 }, defaultTunnelSettings('c'));
+  const sccrq = lac.pollTransmit();
+  assert.ok(sccrq);
+  const udp = Uint8Array.of(0x06, 0xa5, 0x06, 0xa5, 0, 8 + sccrq.data.length, 0, 0);
+  const clientTx = new EspSa(esp(0x3333, 0x33), seededRandom(4));
+  const sealed = (): Uint8Array => {
+    const r = clientTx.encryptv(sccrq.data, 17, udp);
+    assert.ok(r.ok);
+    return outerBytes(r.ok ? r.value : []);
+  };
+  expected.add(0x3333);
+  gate.handleUdp(T0, { local, remote, data: sealed() });
+  for (let t = gate.pollTransmit(); t; t = gate.pollTransmit()) assert.fail('clear');
+  assert.equal(sent.length, 0, 'held, not answered yet');
+  assert.equal(gate.counters.espUnknownSpi, 0);
+  // QM3 done: the child SA is up, the held SCCRQ is delivered and answered on the newest pair.
+  expected.delete(0x3333);
+  queued.push(childUp(0x3333, 0x4444));
+  gate.handleTimeout(addDuration(T0, millis(5)));
+  for (let t = gate.pollTransmit(); t; t = gate.pollTransmit()) assert.fail('clear');
+  assert.equal(sent.length, 1, 'SCCRP sent');
+  assert.equal(Buffer.from(outerBytes(sent[0]?.data ?? new Uint8Array(8))).readUInt32BE(0), 0x4444);
+  assert.equal(gate.counters.espUnknownSpi, 0);
+  // Held packets age out after 2 s (counted as unknown SPI); without a pending Quick Mode nothing is held.
+  expected.add(0x5555);
+  const other = new EspSa(esp(0x5555, 0x55), seededRandom(5));
+  const r5 = other.encryptv(sccrq.data, 17, udp);
+  assert.ok(r5.ok);
+  gate.handleUdp(T0, { local, remote, data: outerBytes(r5.ok ? r5.value : []) });
+  gate.handleTimeout(addDuration(T0, seconds(3)));
+  assert.equal(gate.counters.espUnknownSpi, 1, 'the aged-out held packet');
+  gate.handleUdp(addDuration(T0, seconds(3)), { local, remote, data: Uint8Array.of(0, 0, 0x77, 0x77, 0, 0, 0, 1, 9, 9, 9, 9) });
+  assert.equal(gate.counters.espUnknownSpi, 2, 'an SPI no Quick Mode expects is dropped at once');
 });
