@@ -246,6 +246,18 @@ test('dialer: pollAt is the input instant while requests wait (the driver runs t
   assert.deepEqual(d.info(), { state: 'waiting-redial', tunnel: undefined, via: undefined, redialAt: 1060, attempts: 1 });
 });
 
+test('dialer: an input that arrives before the shell drained a request drops it when it is stale', () => {
+  const d = new Dialer(ipsec);
+  d.handle(instant(0), { type: 'dial' });
+  d.handle(instant(1), { type: 'ike-down' });
+  assert.deepEqual(drain(d), [{ type: 'redial-scheduled', after: seconds(1), attempt: 1 }], 'no request-flow left');
+  d.handleTimeout(instant(1001));
+  d.handle(instant(1002), { type: 'flow-up', via: 'ipsec:4' });
+  d.handle(instant(1003), { type: 'flow-down', via: 'ipsec:4' });
+  assert.deepEqual(drain(d), [{ type: 'redial-scheduled', after: seconds(2), attempt: 2 }], 'neither request-flow nor open-tunnel left');
+  assert.equal(d.pollAt(), 3003);
+});
+
 test('dialer table: rows are reachable and consistent', () => {
   const states: readonly DialerState[] = ['stopped', 'ipsec-connecting', 'connecting', 'established', 'waiting-redial'];
   for (const [i, r] of DIALER_TABLE.entries()) {

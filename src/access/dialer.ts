@@ -8,7 +8,7 @@
  * Requests are never carried out inside `handle`: while any are queued `pollAt()` is the instant of
  * the input, so the one timer driver runs the shell's drain after the call that produced the input
  * has returned (a flow-up arrives while the IPsec gate is still installing the SA; opening the
- * tunnel from inside that call would re-enter the gate).
+ * tunnel from inside that call would re-enter the gate). A later input drops requests it made stale.
  *
  * Redial schedule (`redial = true`, "always-on"): the first redial 1 s after a loss, then 2, 4, 8,
  * 16, 32 s, then every 60 s; an established tunnel resets it, and so does an administrative dial.
@@ -216,7 +216,29 @@ export class Dialer implements Timed {
     if (row.to !== 'same') this.st = row.to;
     if (this.st !== 'waiting-redial') this.redialAt = undefined;
     for (const s of row.steps) this.run(now, s, input);
+    this.prune();
     if (this.st !== from) this.emit(now, { type: 'state', from, to: this.st });
+  }
+
+  /** Drop queued requests a later input made stale (a flow-down before the tunnel was opened...). */
+  private prune(): void {
+    const keep = (e: DialerEvent): boolean => {
+      switch (e.type) {
+        case 'request-flow':
+          return this.st === 'ipsec-connecting';
+        case 'open-tunnel':
+          return this.st === 'connecting' && this.tunnelId === undefined && e.via === this.via;
+        case 'open-sessions':
+          return this.st === 'established' && e.tunnel === this.tunnelId;
+        default:
+          return true;
+      }
+    };
+    if (this.events.every(keep)) return;
+    const kept = this.events.filter(keep);
+    this.events.length = 0;
+    this.events.push(...kept);
+    if (kept.length === 0) this.pendingSince = undefined;
   }
 
   private holds(g: Guard, input: DialerInput | undefined): boolean {

@@ -97,7 +97,6 @@ export class LnsAccess {
   readonly users: UserTable;
   private server: AccessServer | undefined;
   private endpoint: UdpEndpoint | undefined;
-  private drainQueued = false;
   private removeTimer: (() => void) | undefined;
   /** The generated login when no users file is configured. */
   readonly generated: { username: string; password: string } | undefined;
@@ -273,13 +272,9 @@ export class LnsAccess {
     }
     for (let e = s.pollEvent(); e !== undefined; e = s.pollEvent()) this.logEvent(e);
     this.opts.timers.touch(s);
-    if (!this.drainQueued) {
-      this.drainQueued = true;
-      queueMicrotask(() => {
-        this.drainQueued = false;
-        ep.drain();
-      });
-    }
+    // The server queued CDNs in the engine: send them. Engine events this drain delivers wait in the
+    // daemon's event queue until the current one is handled (src/daemon/event-queue.ts).
+    ep.drain();
   }
 
   private logEvent(e: AccessEvent): void {
@@ -328,7 +323,6 @@ export class LacPppClient {
   private client: AccessClient | undefined;
   private endpoint: UdpEndpoint | undefined;
   private removeTimer: (() => void) | undefined;
-  private drainQueued = false;
   /** `ip` commands run one after another (address after flush, ...). */
   private ipChain: Promise<void> = Promise.resolve();
   /** The last IPv4 address configured on the TUN. */
@@ -419,13 +413,7 @@ export class LacPppClient {
     }
     for (let e = c.pollEvent(); e !== undefined; e = c.pollEvent()) this.onEvent(e);
     this.opts.timers.touch(c);
-    if (!this.drainQueued) {
-      this.drainQueued = true;
-      queueMicrotask(() => {
-        this.drainQueued = false;
-        ep.drain();
-      });
-    }
+    ep.drain();
   }
 
   private onEvent(e: AccessClientEvent): void {
