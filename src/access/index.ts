@@ -7,7 +7,7 @@
  * writes `pollTunWrite()`, arms one timer at `pollAt()` and maps `pollEvent()` to logs/metrics.
  * No clock, timers, sockets or files in here; time is passed in as `now`.
  */
-export { AccessServer } from './server.js';
+export { AccessServer, ACCESS_SERVER_DEFAULTS } from './server.js';
 export type { AccessServerConfig, AccessEngine, AccessEvent, AccessCounters, AccessSessionInfo, AccessStats } from './server.js';
 export { AccessClient } from './client.js';
 export type { AccessClientConfig, AccessClientEvent, AccessClientInfo, AccessClientState } from './client.js';

@@ -4,7 +4,7 @@
  */
 import type { IpsecL2tp } from '../io/ipsec-transport.js';
 import { formatHostPort, type UdpEndpoint } from '../io/udp-endpoint.js';
-import type { AccessSection, IpsecSection, ListenConfig } from './config.js';
+import { formatIpv4, formatIpv4Prefix, formatIpv6Prefix, type AccessSection, type IpsecSection, type ListenConfig } from './config.js';
 import type { LacShell } from './lac-shell.js';
 import type { LnsAccess } from './access-shell.js';
 import type { Logger } from './logger.js';
@@ -43,9 +43,9 @@ export function logBanner(log: Logger, f: BannerFacts): void {
   const a = f.access;
   if (a === undefined) return;
   const ac = a.config;
-  const pool = ac.ipv4Pool;
-  const local = ac.localAddress;
-  const ipv6 = ac.ipv6Prefix;
+  const pool = formatIpv4Prefix(ac.ipv4Pool);
+  const local = formatIpv4(ac.localAddress);
+  const ipv6 = ac.ipv6Prefix !== undefined ? formatIpv6Prefix(ac.ipv6Prefix) : undefined;
   log.info(
     { tun: a.shell.tunName, pool, local, ipv6, auth: ac.auth },
     `PPP: TUN ${a.shell.tunName}, pool ${pool}, LNS address ${local}${ipv6 !== undefined ? `, IPv6 ${ipv6} (/64 per session)` : ''}, auth ${ac.auth.join(',') || 'none'}`,
