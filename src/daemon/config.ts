@@ -8,6 +8,8 @@ export { parseConfig, loadConfigFile, defaultConfig, formatConfigError, generate
 export { locateKeys, suggest } from './config/locate.js';
 export { DEFAULT_CONTROL_SOCKET, SCHEMA } from './config/schema.js';
 export { formatIpv4Prefix, formatIpv6Prefix } from './config/values.js';
+export { printConfig, SECRET_MASK, type PrintOptions } from './config/print.js';
+export { configReference } from './config/reference.js';
 export type {
   AccessSection, ConfigError, DaemonConfig, DaemonSection, IpsecPeerConfig, IpsecSection, LacConfig, LacIpsecConfig, LacPppConfig, ListenConfig,
   LogLevel, PppAuthName, TunnelDefaults,

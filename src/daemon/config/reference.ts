@@ -18,8 +18,8 @@ const code = (s: string): string => `\`${s}\``;
 function defaultText(r: KeyRow<unknown>): string {
   if (r.required !== undefined) return 'required';
   if (r.computed !== undefined) return cell(r.computed);
-  if (r.secret === true && r.default === undefined) return 'none';
-  return code(cell(r.type.format(r.default)));
+  const text = r.type.format(r.default);
+  return text === undefined || (r.secret === true && r.default === undefined) ? 'none' : code(cell(text));
 }
 
 function line(r: KeyRow<unknown>, note = ''): string {

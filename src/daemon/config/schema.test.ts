@@ -17,6 +17,8 @@ import { DAEMON, IPSEC, L2TP, LAC, LISTEN, PPP, SCHEMA, TUN } from './schema.js'
 import { knownKeys, type KeyRow, type TableSpec } from './table.js';
 import { REFERENCE_BEGIN, REFERENCE_END, configReference } from './reference.js';
 import { parseConfig, formatConfigError } from './parse.js';
+import { printConfig } from './print.js';
+import type { DaemonConfig } from './types.js';
 
 const allRows = (s: TableSpec): KeyRow<unknown>[] => [
   ...(s.enabled !== undefined ? [s.enabled] : []),
@@ -43,8 +45,9 @@ test('schema: keys are snake_case, unique per table, documented; tables are uniq
 test('schema: every stated default passes its own validation (format -> TOML -> parse gives it back)', () => {
   for (const s of SCHEMA) {
     for (const r of allRows(s)) {
-      if (r.required !== undefined || r.computed !== undefined || r.default === undefined) continue;
-      const text = `v = ${r.type.format(r.default)}\n`;
+      const formatted = r.type.format(r.default);
+      if (r.required !== undefined || r.computed !== undefined || formatted === undefined) continue;
+      const text = `v = ${formatted}\n`;
       const back = r.type.parse(parse(text)['v']);
       assert.ok(back.ok, `${s.path}.${r.key}: default ${text.trim()} refused: ${back.ok ? '' : back.error}`);
       assert.deepEqual(back.value, r.default, `${s.path}.${r.key}: round trip`);
@@ -83,9 +86,10 @@ test('schema: every key of every table is accepted with its documented default',
     lines.push(s.array ? `[[${s.path}]]` : `[${s.path}]`);
     const rows = [...(s.enabled !== undefined ? [s.enabled] : []), ...Object.values(s.rows)];
     for (const r of rows) {
-      if (r.computed !== undefined || r.default === undefined) continue;
+      const formatted = r.type.format(r.default);
+      if (r.computed !== undefined || formatted === undefined) continue;
       if (r.required !== undefined) lines.push(`${r.key} = ${s.path === 'lac' ? '"192.0.2.9"' : s.path === 'ipsec.peer' ? (r.key === 'psk' ? '"peer secret"' : '"198.51.100.7"') : '""'}`);
-      else lines.push(`${r.key} = ${r.type.format(r.default)}`);
+      else lines.push(`${r.key} = ${formatted}`);
     }
   }
   const src = lines.join('\n').replace('[ipsec]\n', '[ipsec]\npsk = "correct horse"\n');
@@ -118,6 +122,57 @@ test('schema: values are typed once (prefixes, addresses, durations) and nothing
   assert.equal(a.echoInterval, 2500);
   const bad = parseConfig('[pool]\nipv4 = "100.64.8.0/31"\n');
   assert.ok(!bad.ok && bad.error.some((e) => e.key === 'pool.ipv4' && /\/30 or shorter/.test(e.message)));
+});
+
+test('print-config: the effective config as TOML, secrets masked; unmasked it parses back to the same config', () => {
+  const src = `listen = []
+[daemon]
+log_level = "debug"
+metrics_listen = "[::1]:9101"
+[l2tp]
+idle_disconnect = 30
+retransmit_initial = 0.5
+[[lac]]
+name = "office"
+lns = "203.0.113.10"
+secret = "tunnel secret"
+hide_avps = true
+ppp = true
+username = "alice"
+password = "wonderland"
+[[lac]]
+lns = "198.18.0.4"
+ipsec = true
+psk = "server secret"
+ike_proposals = ["aes128-sha256-modp2048", "3des-sha1-modp1024"]
+esp_proposals = ["aes128gcm16-modp2048", "aes256-sha256-modp2048"]
+sha256_96 = true
+ike_port = 0
+natt_port = 0
+[ppp]
+auth = ["pap"]
+dns = ["198.18.0.53"]
+[pool]
+ipv4 = "100.64.8.0/22"
+ipv6_prefix = "2001:db8:100::/56"
+[tun]
+netns = "lan"
+`;
+  const withIpsec = `${src.replace('listen = []\n', '')}[[listen]]\naddress = "192.0.2.1"\n[ipsec]\nesp_proposals = ["aes256-sha1"]\nrequire_ipsec = false\n[[ipsec.peer]]\naddress = "198.51.100.7"\npsk = "peer secret"\nsha256_96 = true\n[[ipsec.peer]]\naddress = "198.51.100.8"\npsk = "other secret"\n`;
+  for (const text of [src, withIpsec, '', '[ppp]\n[ipsec]\npsk = "correct horse"\n']) {
+    const c = parseConfig(text);
+    assert.ok(c.ok, c.ok ? '' : c.error.map(formatConfigError).join('\n'));
+    const shown = printConfig(c.value, { secrets: 'show' });
+    const back = parseConfig(shown);
+    assert.ok(back.ok, back.ok ? '' : `${back.error.map(formatConfigError).join('\n')}\n${shown}`);
+    assert.deepEqual(back.value, c.value, shown);
+    const masked = printConfig(c.value);
+    for (const secret of ['tunnel secret', 'wonderland', 'server secret', 'peer secret', 'other secret', 'correct horse']) assert.ok(!masked.includes(secret), `${secret} masked`);
+  }
+  const masked = printConfig((parseConfig(withIpsec) as { value: DaemonConfig }).value);
+  assert.match(masked, /^psk = "\*{8}"$/m);
+  assert.match(masked, /^password = "\*{8}"$/m);
+  assert.match(masked, /^secret = "\*{8}"$/m);
 });
 
 test('docs/CONFIG.md holds the generated key reference (every key, type and default; nothing else)', () => {

@@ -16,8 +16,8 @@ export interface ValueType<T> {
   readonly name: string;
   /** TOML value -> typed value, or the error message. */
   parse(v: unknown): Result<T, string>;
-  /** Typed value -> TOML text. */
-  format(v: T): string;
+  /** Typed value -> TOML text; undefined = the value has no TOML form (write no key). */
+  format(v: T): string | undefined;
 }
 
 const str = (s: string): string => JSON.stringify(s);
@@ -221,28 +221,27 @@ export const optNetns: ValueType<string | undefined> = {
 const GROUP_NAMES: Readonly<Record<number, string>> = { 2: 'modp1024', 5: 'modp1536', 14: 'modp2048', 19: 'ecp256', 20: 'ecp384' };
 const ESP_INTEGRITY_NAMES: Readonly<Record<string, string>> = { 'hmac-sha1-96': 'sha1', 'hmac-sha256-128': 'sha256', 'hmac-sha384-192': 'sha384', 'hmac-sha512-256': 'sha512' };
 
+/** A list of proposal names parsed by `one`; errors name the entry (`entry 2: "aes256": ...`). */
+function proposalList<T>(v: unknown, one: (name: string) => Result<T, string>, example: string): Result<readonly T[], string> {
+  if (!isStrList(v)) return err(`expected an array of strings like ${example}`);
+  const r = parseProposalList(v, one);
+  return r.ok ? ok(r.value) : err(`entry ${r.error.index + 1}: ${r.error.message}`);
+}
+
 /** `ike_proposals`: strongSwan names, every combination accepted; undefined = the built-in policy. */
 export const ikeProposals: ValueType<readonly Phase1Suite[] | undefined> = {
   name: 'list of IKE proposal names',
-  parse: (v) => {
-    if (!isStrList(v)) return err('expected an array of strings like "aes256-sha256-modp2048"');
-    const r = parseProposalList(v, parseIkeProposal);
-    return r.ok ? ok(r.value) : err(`entry ${r.error.index + 1}: ${r.error.message}`);
-  },
-  format: (v) => (v === undefined ? 'built-in' : list(v.map((s) => [...s.encryption, ...s.hash, ...s.groups.map((g) => GROUP_NAMES[g] ?? `group${g}`)].join('-')))),
+  parse: (v) => proposalList(v, parseIkeProposal, '"aes256-sha256-modp2048"'),
+  format: (v) => (v === undefined ? undefined : list(v.map((s) => [...s.encryption, ...s.hash, ...s.groups.map((g) => GROUP_NAMES[g] ?? `group${g}`)].join('-')))),
 };
 
 /** `esp_proposals`: strongSwan names; a group = PFS; undefined = the built-in policy. */
 export const espProposals: ValueType<readonly Phase2Suite[] | undefined> = {
   name: 'list of ESP proposal names',
-  parse: (v) => {
-    if (!isStrList(v)) return err('expected an array of strings like "aes128gcm16" or "aes256-sha1"');
-    const r = parseProposalList(v, parseEspProposal);
-    return r.ok ? ok(r.value) : err(`entry ${r.error.index + 1}: ${r.error.message}`);
-  },
+  parse: (v) => proposalList(v, parseEspProposal, '"aes128gcm16" or "aes256-sha1"'),
   format: (v) =>
     v === undefined
-      ? 'built-in'
+      ? undefined
       : list(
           v.map((s) =>
             [
@@ -266,6 +265,6 @@ export function optional<T>(t: ValueType<T>): ValueType<T | undefined> {
   return {
     name: t.name,
     parse: (v) => t.parse(v),
-    format: (v) => (v === undefined ? '""' : t.format(v)),
+    format: (v) => (v === undefined ? undefined : t.format(v)),
   };
 }
