@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { instant, millis, seconds, type Instant } from '../base/time.js';
-import type { TunnelId } from '../wire/l2tp/types.js';
+import { instant, millis, seconds, type Instant } from '../base/index.js';
+import type { TunnelId } from '../wire/l2tp/index.js';
 import { DEFAULT_REDIAL_BACKOFF, DIALER_TABLE, Dialer, type DialerConfig, type DialerEvent, type DialerInput, type DialerState } from './dialer.js';
 
 const T = (n: number): TunnelId => n as TunnelId;

@@ -13,8 +13,8 @@
  * Redial schedule (`redial = true`, "always-on"): the first redial 1 s after a loss, then 2, 4, 8,
  * 16, 32 s, then every 60 s; an established tunnel resets it, and so does an administrative dial.
  */
-import { addDuration, millis, seconds, type Duration, type Instant, type Timed } from '../base/time.js';
-import type { TunnelId } from '../wire/l2tp/types.js';
+import { addDuration, millis, seconds, type Duration, type Instant, type Timed } from '../base/index.js';
+import type { TunnelId } from '../wire/l2tp/index.js';
 
 /** Where a dialer stands. */
 export type DialerState = 'stopped' | 'ipsec-connecting' | 'connecting' | 'established' | 'waiting-redial';

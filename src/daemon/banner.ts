@@ -2,8 +2,7 @@
  * The start-up lines: version and mode, one line per listener and LAC, the PPP summary and, for
  * a generated login, how to connect.
  */
-import type { IpsecL2tp } from '../io/ipsec-transport.js';
-import { formatHostPort, type UdpEndpoint } from '../io/udp-endpoint.js';
+import { type IpsecL2tp, formatHostPort, type UdpEndpoint } from '../io/index.js';
 import { formatIpv4, formatIpv4Prefix, formatIpv6Prefix, type AccessSection, type IpsecSection, type ListenConfig } from './config.js';
 import type { LacShell } from './lac-shell.js';
 import type { LnsAccess } from './access-shell.js';

@@ -3,7 +3,7 @@
  * Reads go to the views; `clear` closes through the engine that holds the tunnel; `dial` / `hangup`
  * go to the LAC's dialer.
  */
-import type { ResultCode } from '../wire/l2tp/types.js';
+import type { ResultCode } from '../wire/l2tp/index.js';
 import type { ControlRequest, ControlResponse, IpsecView, StatusView, TunnelView } from './control-protocol.js';
 import type { LacShell } from './lac-shell.js';
 import type { Logger } from './logger.js';

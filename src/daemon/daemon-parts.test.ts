@@ -9,8 +9,8 @@ import { waitUntil } from './shutdown.js';
 import { TappedEngine } from './engine-tap.js';
 import { commandToRequest } from './l2tpctl-cli.js';
 import { parseControlRequest } from './control-protocol.js';
-import type { L2tpEngineApi } from '../l2tp/api.js';
-import { instant } from '../base/time.js';
+import type { L2tpEngineApi } from '../l2tp/index.js';
+import { instant } from '../base/index.js';
 
 test('event queue: events a handler causes are handled after it returns, in order; a throw does not stop the queue', () => {
   const seen: string[] = [];

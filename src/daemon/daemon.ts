@@ -9,16 +9,11 @@
  */
 import type { Server } from 'node:net';
 import type { Server as HttpServer } from 'node:http';
-import type { RandomSource } from '../base/random.js';
-import type { Duration, Instant } from '../base/time.js';
+import type { RandomSource, Duration, Instant } from '../base/index.js';
 import { DEFAULT_REDIAL_BACKOFF } from '../access/index.js';
 import type { IpsecGateEvent } from '../ipsec/index.js';
-import type { EngineConfig, L2tpEngineApi, L2tpEvent, TunnelSettings } from '../l2tp/api.js';
-import { systemClock, type Clock } from '../io/clock.js';
-import { cryptoRandom } from '../io/random.js';
-import { TimerDriver } from '../io/timer-driver.js';
-import { UdpEndpoint, ipFamily } from '../io/udp-endpoint.js';
-import type { IpsecL2tp } from '../io/ipsec-transport.js';
+import type { EngineConfig, L2tpEngineApi, L2tpEvent, TunnelSettings } from '../l2tp/index.js';
+import { systemClock, type Clock, cryptoRandom, TimerDriver, UdpEndpoint, ipFamily, type IpsecL2tp } from '../io/index.js';
 import type { DaemonConfig, ListenConfig, TunnelDefaults } from './config.js';
 import type { ControlRequest, ControlResponse, IpsecView, StatusView, TunnelView } from './control-protocol.js';
 import { startControlServer, stopControlServer } from './control-socket.js';

@@ -3,11 +3,11 @@
  * ZLB acks of our StopCCNs, and an ack raises no engine event (§5.8: a ZLB only moves Nr), so the
  * shutdown re-checks its tunnels on input instead of polling a timer.
  */
-import type { Instant } from '../base/time.js';
+import type { Instant } from '../base/index.js';
 import type {
   CdnCauses, L2tpEngineApi, L2tpEvent, PeerAddress, SessionRequest, TunnelInfo, TunnelSettings, Transmit,
-} from '../l2tp/api.js';
-import type { ResultCode, SessionId, TunnelId } from '../wire/l2tp/types.js';
+} from '../l2tp/index.js';
+import type { ResultCode, SessionId, TunnelId } from '../wire/l2tp/index.js';
 
 /** Delegates to `inner`; calls `onInput` (when set) after each `handleDatagram`. */
 export class TappedEngine implements L2tpEngineApi {

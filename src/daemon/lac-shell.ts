@@ -4,15 +4,12 @@
  * dial. The shell only feeds the dialer time and events and carries out what it asks for; the
  * requests run from the timer driver, after the call that produced the input has returned.
  */
-import type { Duration, Instant } from '../base/time.js';
-import type { RandomSource } from '../base/random.js';
+import type { Duration, Instant, RandomSource } from '../base/index.js';
 import { Dialer, type DialerEvent, type DialerInfo, type RedialBackoff } from '../access/index.js';
 import type { IpsecGateEvent } from '../ipsec/index.js';
-import type { L2tpEngineApi, L2tpEvent, TunnelSettings } from '../l2tp/api.js';
-import type { ResultCode, TunnelId } from '../wire/l2tp/types.js';
-import type { Clock } from '../io/clock.js';
-import type { TimerDriver } from '../io/timer-driver.js';
-import { ipFamily, type UdpEndpoint } from '../io/udp-endpoint.js';
+import type { L2tpEngineApi, L2tpEvent, TunnelSettings } from '../l2tp/index.js';
+import type { ResultCode, TunnelId } from '../wire/l2tp/index.js';
+import { type Clock, type TimerDriver, ipFamily, type UdpEndpoint } from '../io/index.js';
 import type { LacConfig } from './config.js';
 import type { Logger } from './logger.js';
 import { openLacIpsec, type LacIpsec } from './ipsec-shell.js';

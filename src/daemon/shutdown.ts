@@ -4,8 +4,8 @@
  * (a ZLB after our StopCCN, or the tunnel gone). Event-driven: the wait re-checks when a datagram
  * arrives or an engine event is dispatched, and one timer bounds it.
  */
-import type { ResultCode, TunnelId } from '../wire/l2tp/types.js';
-import type { UdpEndpoint } from '../io/udp-endpoint.js';
+import type { ResultCode, TunnelId } from '../wire/l2tp/index.js';
+import type { UdpEndpoint } from '../io/index.js';
 
 /** StopCCN result sent on SIGTERM/SIGINT (§4.4.2 result 1). */
 export const SHUTDOWN_RESULT: ResultCode = { result: 1, message: 'administrative shutdown' };

@@ -2,10 +2,9 @@
  * The JSON views of `l2tpctl show ...` (control-protocol.ts), built from the engines' snapshots,
  * the PPP terminations and the LAC dialers at one instant.
  */
-import { since, type Instant } from '../base/time.js';
-import type { TunnelInfo } from '../l2tp/api.js';
-import type { IpsecL2tp } from '../io/ipsec-transport.js';
-import type { UdpEndpoint } from '../io/udp-endpoint.js';
+import { since, type Instant } from '../base/index.js';
+import type { TunnelInfo } from '../l2tp/index.js';
+import type { IpsecL2tp, UdpEndpoint } from '../io/index.js';
 import type { IpsecView, SessionView, StatusView, TunnelView } from './control-protocol.js';
 import { ipsecView, sumIpsecCounters } from './ipsec-shell.js';
 import type { LacShell } from './lac-shell.js';

@@ -12,7 +12,7 @@ import { readRepoFile, repoRoot } from '../../../test/lib/repo.js';
 import { defaultTuning, defaultTunnelSettings } from '../../l2tp/index.js';
 import { ACCESS_SERVER_DEFAULTS } from '../../access/index.js';
 import { DEFAULT_POLICY } from '../../ipsec/index.js';
-import { L2TP_PORT } from '../../io/udp-endpoint.js';
+import { L2TP_PORT } from '../../io/index.js';
 import { DAEMON, IPSEC, L2TP, LAC, LISTEN, PPP, SCHEMA, TUN } from './schema.js';
 import { knownKeys, type KeyRow, type TableSpec } from './table.js';
 import { REFERENCE_BEGIN, REFERENCE_END, configReference } from './reference.js';

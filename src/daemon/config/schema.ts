@@ -8,12 +8,12 @@
  * Adding a section (`[[radius.server]]`, `[[pseudowire]]`): write its `table({...})` here, add it to
  * `SCHEMA`, read and build it in parse.ts (cross-field rules there), regenerate the docs.
  */
-import { seconds as secondsOf } from '../../base/time.js';
+import { seconds as secondsOf } from '../../base/index.js';
 import { parseIpv4Prefix } from '../../aaa/index.js';
 import { ACCESS_SERVER_DEFAULTS } from '../../access/index.js';
 import { DEFAULT_POLICY } from '../../ipsec/index.js';
 import { defaultTuning, defaultTunnelSettings } from '../../l2tp/index.js';
-import { L2TP_PORT } from '../../io/udp-endpoint.js';
+import { L2TP_PORT } from '../../io/index.js';
 import { key, table, type TableSpec } from './table.js';
 import {
   bool, distinctOf, espProposals, ifName, ikeProposals, int, ipAddress, ipv4Address, ipv4List, ipv4Pool, ipv4Text, optional, oneOf,

@@ -3,7 +3,7 @@
  * into (schema.ts), plus what the section builder computes (parse.ts). Addresses, prefixes and
  * durations arrive typed; nothing downstream parses a string again.
  */
-import type { Duration } from '../../base/time.js';
+import type { Duration } from '../../base/index.js';
 import type { DhGroupNumber, InitiatorProposals } from '../../ipsec/index.js';
 import type { ValuesOf } from './table.js';
 import type { DAEMON, IPSEC, L2TP, LAC, LISTEN, POOL, PPP, TUN, USERS } from './schema.js';

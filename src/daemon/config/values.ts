@@ -4,8 +4,7 @@
  * `--print-config`). Values are parsed once here; the cores take them as they are.
  */
 import { isIP } from 'node:net';
-import { err, ok, type Result } from '../../base/result.js';
-import { seconds as secondsOf, type Duration } from '../../base/time.js';
+import { err, ok, type Result, seconds as secondsOf, type Duration } from '../../base/index.js';
 import { formatIpv4, parseIpv4, parseIpv4Prefix, type Ipv4Prefix } from '../../aaa/index.js';
 import { formatIpv6, parseIpv6Prefix, prefix64Bytes, type Ipv6Prefix } from '../../access/index.js';
 import { parseEspProposal, parseIkeProposal, parseProposalList, type Phase1Suite, type Phase2Suite } from '../../ipsec/index.js';
