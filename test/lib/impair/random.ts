@@ -34,8 +34,13 @@ export function statRandom(seed: number): RandomSource {
   return {
     u32: next,
     bytes(n: number): Uint8Array {
+      // Four bytes per draw, little-end first.
       const out = new Uint8Array(n);
-      for (let i = 0; i < n; i++) out[i] = next() & 0xff;
+      let w = 0;
+      for (let i = 0; i < n; i++, w >>>= 8) {
+        if ((i & 3) === 0) w = next();
+        out[i] = w & 0xff;
+      }
       return out;
     },
   };
