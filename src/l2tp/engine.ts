@@ -182,6 +182,8 @@ export const Results = {
   stopClear: { result: 1 },
   /** StopCCN 2 / CDN 2 + error 8: unknown mandatory AVP (§4.2). */
   unknownMandatoryAvp: { result: 2, error: 8, message: 'unknown mandatory AVP' },
+  /** StopCCN 2 / CDN 2 + error 3: an Assigned Tunnel / Session ID of 0 (§4.4.3, §4.4.4: non-zero). */
+  zeroAssignedId: { result: 2, error: 3, message: 'assigned id 0' },
   /** StopCCN 4: requester not authorized. */
   notAuthorized: { result: 4 },
   /** StopCCN 7: finite state machine error. */
@@ -458,7 +460,7 @@ export class L2tpEngine implements L2tpEngineApi {
 
   /** Errors the control plane answers instead of dropping (§4.2). */
   private isAnswerable(e: WireError): boolean {
-    return e.kind === 'unknown-mandatory-avp' || e.kind === 'unknown-message-type';
+    return e.kind === 'unknown-mandatory-avp' || e.kind === 'unknown-message-type' || e.kind === 'zero-assigned-id';
   }
 
   private badDatagram(from: PeerAddress, e: WireError): void {
@@ -590,7 +592,7 @@ export class L2tpEngine implements L2tpEngineApi {
   private refused(now: Instant, t: Tunnel, input: Extract<InMsg, { kind: 'refused' }>): void {
     if (t.state === 'closing') return;
     if (input.error.kind === 'unknown-message-type' && !input.error.mandatory) return;
-    const result = Results.unknownMandatoryAvp;
+    const result = input.error.kind === 'zero-assigned-id' ? Results.zeroAssignedId : Results.unknownMandatoryAvp;
     if (isSessionScoped(input.messageType, input.header)) {
       const s = t.sessions.get(input.header.sessionId);
       if (s !== undefined) {
@@ -1273,7 +1275,7 @@ export class L2tpEngine implements L2tpEngineApi {
         : undefined;
     const data = emitControl(
       msg,
-      secret === undefined ? {} : { secret, random: (n) => this.random.bytes(n), ...(hide === undefined ? {} : { hide }) },
+      secret === undefined ? {} : hide === undefined ? { secret } : { secret, hide, random: this.random },
     );
     t.counters.controlTx++;
     this.events.push({ type: 'control-tx', tunnel: t.localId, peer: t.peer, ns, nr, messageType: msg.type, avps: msg.avps });
@@ -1415,6 +1417,8 @@ export function describeWireError(e: WireError): string {
       return `duplicate AVP ${e.attribute}`;
     case 'missing-avp':
       return `message type ${e.messageType} lacks AVP ${e.name} (${e.attribute})`;
+    case 'zero-assigned-id':
+      return `message type ${e.messageType} has ${e.name} (${e.attribute}) 0`;
     case 'hidden-without-secret':
       return `hidden AVP ${e.attribute} but no secret`;
     case 'hidden-without-random-vector':
