@@ -161,7 +161,7 @@ function bytes(min: number, sizes?: readonly number[]): V3AvpCodec<Uint8Array> {
     parse: (v) => {
       if (sizes !== undefined && !sizes.includes(v.length)) return lenErr(v.length, sizes.join(' or '));
       if (v.length < min) return err(`length ${v.length} < ${min}`);
-      return ok(v.slice());
+      return ok(new Uint8Array(v)); // a copy (Buffer#slice is a view)
     },
     length: (b) => b.length,
     emit: (b, o, at) => o.set(b, at),

@@ -151,7 +151,7 @@ function writeAvps(out: Uint8Array, start: number, planned: readonly Planned[], 
     const hidden = p.pad >= 0 && opts.secret !== undefined;
     if (hidden && rv === undefined) {
       // §5.3: a Random Vector AVP precedes the first hidden AVP.
-      rv = random(V3_RANDOM_VECTOR_LENGTH).slice(0, V3_RANDOM_VECTOR_LENGTH);
+      rv = new Uint8Array(random(V3_RANDOM_VECTOR_LENGTH).subarray(0, V3_RANDOM_VECTOR_LENGTH));
       avpHeader(out, at, V3_AVP_FLAG_M, V3_AVP_HEADER_LENGTH + V3_RANDOM_VECTOR_LENGTH, 0, V3_ATTR_RANDOM_VECTOR);
       out.set(rv, at + V3_AVP_HEADER_LENGTH);
       at += V3_AVP_HEADER_LENGTH + V3_RANDOM_VECTOR_LENGTH;

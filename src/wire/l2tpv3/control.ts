@@ -214,7 +214,7 @@ function takeAvp(w: Walk, word: number, vendorId: number, attribute: number, raw
   if (spec === undefined) {
     // §5.2: unknown M=1 -> the session (or connection) must be shut down; M=0 -> ignore.
     if (mandatory) note(w, { kind: 'unknown-mandatory-avp', vendorId, attribute });
-    else (w.unknown ??= []).push({ vendorId, attribute, mandatory, hidden, value: raw.slice() });
+    else (w.unknown ??= []).push({ vendorId, attribute, mandatory, hidden, value: new Uint8Array(raw) });
     return;
   }
   if (w.avps[spec.name] !== undefined) {
@@ -235,7 +235,7 @@ function takeAvp(w: Walk, word: number, vendorId: number, attribute: number, raw
   if (!pv.ok) {
     // §7.1: a malformed M=0 AVP is ignored; with M=1 it is as bad as an unknown one.
     if (mandatory) note(w, { kind: 'bad-avp-value', attribute, detail: `${spec.title}: ${pv.error}` });
-    else (w.malformed ??= []).push({ attribute, detail: `${spec.title}: ${pv.error}`, hidden, value: raw.slice() });
+    else (w.malformed ??= []).push({ attribute, detail: `${spec.title}: ${pv.error}`, hidden, value: new Uint8Array(raw) });
     return;
   }
   w.avps[spec.name] = pv.value;
@@ -252,7 +252,8 @@ function checkDigests(w: Walk): V3WireError | undefined {
   const auth = w.opts.auth;
   if (w.digests.length === 0) return auth === undefined ? undefined : { kind: 'missing-digest' };
   const off = w.header.offset;
-  const zeroed = w.buf.slice(off, w.end);
+  // A copy, never a view: Buffer#slice would alias the caller's datagram.
+  const zeroed = new Uint8Array(w.buf.subarray(off, w.end));
   for (const d of w.digests) zeroed.fill(0, d.valueAt - off, d.valueAt - off + d.length);
   const [first, second] = nonceOrder(w, auth);
   const keys = auth?.sharedKeys ?? [digestSharedKey(new Uint8Array(0))];

@@ -65,7 +65,7 @@ export function revealV3(
 
 /** Hide in place the [original length | value | padding] subformat the emitter just wrote into its own buffer. */
 export function hideV3InPlace(attribute: number, hidingKey: Uint8Array, rv: Uint8Array, sub: Uint8Array): void {
-  keyStream(attribute, hidingKey, rv, sub.slice(), sub, true);
+  keyStream(attribute, hidingKey, rv, new Uint8Array(sub), sub, true);
 }
 
 /**
