@@ -84,7 +84,7 @@ function row<K extends V3AvpName>(
   section: string,
   codec: V3AvpCodec<AvpValue<K>>,
 ): V3AvpRegistryEntry {
-  return { attribute, name, title, mandatory, hidable, section, codec: codec as V3AvpCodec<unknown> };
+  return { attribute, name, title, mandatory, hidable, section, codec: codec };
 }
 
 // ---------------------------------------------------------------- value codecs
