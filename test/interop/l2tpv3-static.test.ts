@@ -124,6 +124,14 @@ async function statsOf(p: ManagedProcess): Promise<StaticPseudowireStatus> {
   return JSON.parse(m[1] ?? '{}') as StaticPseudowireStatus;
 }
 
+/**
+ * A burst of malformed v3 data messages at our UDP port from a foreign source in the segment
+ * namespace (bad lengths, bogus Session IDs, wrong cookies): they must be counted, never bridged.
+ */
+const JUNK = `const s=require('dgram').createSocket('udp4');let n=0;const go=()=>{for(let i=0;i<50;i++){const k=n%3;
+const b=k===0?Buffer.alloc(n%7):Buffer.from('00030000'+(k===1?'deadbeef':'00000fa0')+'ffffffff00000000'+'ff'.repeat(20),'hex');
+s.send(b,1701,'${OUR}');n++;}if(n<300)setTimeout(go,5);else setTimeout(()=>s.close(),100);};go();`;
+
 /** Build the host side: a LAN namespace behind bridge `brlan`, where our TAP will be added. */
 async function hostLan(segNs: string, lanNs: string): Promise<void> {
   ipIn(segNs, ['link', 'add', 'brlan', 'type', 'bridge', 'stp_state', '0', 'forward_delay', '0']);
@@ -170,6 +178,14 @@ it('Linux kernel static L2TPv3 (ip l2tp, l2tp_eth) <-> our static pseudowire: UD
       assert.match(up ?? '', /ok$/, `${label}: guest did not bring the session up\n${consoleTail()}`);
       const ping = await run('ip', ['netns', 'exec', lanNs, 'ping', '-c', '3', '-i', '0.3', '-W', '3', '-w', '40', GUEST_LAN], { check: false, timeoutMs: 60_000 });
       const big = await run('ip', ['netns', 'exec', lanNs, 'ping', '-M', 'do', '-s', '1472', '-c', '2', '-i', '0.5', '-W', '3', '-w', '30', GUEST_LAN], { check: false, timeoutMs: 60_000 });
+      let junk = 0;
+      if (n === 1) {
+        // Bad input while the pseudowire is up: counted, and it keeps forwarding (checked below).
+        await run('ip', ['netns', 'exec', seg.netns, process.execPath, '-e', JUNK], { timeoutMs: 30_000 });
+        const after = await run('ip', ['netns', 'exec', lanNs, 'ping', '-c', '2', '-i', '0.3', '-W', '3', GUEST_LAN], { check: false, timeoutMs: 30_000 });
+        assert.equal(after.code, 0, `${label}: no forwarding after the junk burst\n${after.stdout}`);
+        junk = 300;
+      }
       const gping = await guest.waitForLine(new RegExp(`^CASE-PING: ${n} `), 120);
       const st = await statsOf(runner);
       writeFileSync(join(outDir, `CASE-${n}-DONE`), '');
@@ -185,6 +201,7 @@ it('Linux kernel static L2TPv3 (ip l2tp, l2tp_eth) <-> our static pseudowire: UD
       assert.match(end ?? '', / ok$/, `${label}: guest reported ${end ?? 'nothing'}`);
       assert.deepStrictEqual(st.pseudowire.drops, { wrongCookie: 0, tooShort: 0, unsequenced: 0, outOfOrder: 0 });
       assert.equal(st.demux.unknownSession, 0);
+      assert.equal(st.transport.foreignSource, junk, `${label}: junk datagrams counted as foreign`);
       if (c.seq === 'both') assert.ok(st.pseudowire.sequencedReceived >= 5, `${label}: the kernel should sequence`);
       const dirs = [
         await checkDirection(cap.file, 'from-linux', GUEST, c, c.cookie),
