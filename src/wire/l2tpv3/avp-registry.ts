@@ -93,11 +93,8 @@ const utf8 = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
 const utf8Enc = new TextEncoder();
 const quote = (s: string): string => JSON.stringify(s);
 /** Lower-case hex of bytes. */
-export const toHex = (b: Uint8Array): string => {
-  let s = '';
-  for (const x of b) s += x.toString(16).padStart(2, '0');
-  return s;
-};
+export { toHex } from '../ppp/bytes.js';
+import { toHex } from '../ppp/bytes.js';
 
 /** Bytes of `s` in UTF-8. */
 export function utf8Length(s: string): number {

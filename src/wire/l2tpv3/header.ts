@@ -56,23 +56,9 @@ export const SUBLAYER_FLAG_S = 0x40;
 /** Sequence numbers are 24 bits (§4.6). */
 export const SUBLAYER_SEQ_MASK = 0xffffff;
 
-/** Big-endian 16-bit read (caller checked bounds). */
-export const rd16 = (b: Uint8Array, at: number): number => ((b[at] ?? 0) << 8) | (b[at + 1] ?? 0);
-/** Big-endian 32-bit read as an unsigned number (caller checked bounds). */
-export const rd32 = (b: Uint8Array, at: number): number =>
-  (((b[at] ?? 0) << 24) | ((b[at + 1] ?? 0) << 16) | ((b[at + 2] ?? 0) << 8) | (b[at + 3] ?? 0)) >>> 0;
-/** Big-endian 16-bit write. */
-export function wr16(b: Uint8Array, at: number, v: number): void {
-  b[at] = (v >>> 8) & 0xff;
-  b[at + 1] = v & 0xff;
-}
-/** Big-endian 32-bit write. */
-export function wr32(b: Uint8Array, at: number, v: number): void {
-  b[at] = (v >>> 24) & 0xff;
-  b[at + 1] = (v >>> 16) & 0xff;
-  b[at + 2] = (v >>> 8) & 0xff;
-  b[at + 3] = v & 0xff;
-}
+/** Big-endian reads and writes (caller checked bounds), shared with the other wire codecs. */
+export { u16 as rd16, u32 as rd32, put16 as wr16, put32 as wr32 } from '../ppp/bytes.js';
+import { u16 as rd16, u32 as rd32, put16 as wr16, put32 as wr32 } from '../ppp/bytes.js';
 
 /** Where the control header starts for an encapsulation (after the zero Session ID over IP). */
 export const controlOffset = (encap: V3Encapsulation): number => (encap === 'ip' ? V3_IP_CONTROL_PREFIX : 0);
