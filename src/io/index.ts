@@ -15,3 +15,12 @@ export {
   type UdpEndpointOptions,
 } from './udp-endpoint.js';
 export { openIpsecL2tp, guessLocalIpv4, type IpsecL2tp, type IpsecL2tpOptions, type IpsecSocketStats } from './ipsec-transport.js';
+export {
+  StaticPseudowire,
+  checkStaticPseudowireSettings,
+  pseudowireSettingsOf,
+  type StaticPseudowireSettings,
+  type StaticPseudowireOptions,
+  type StaticPseudowireStatus,
+  type StaticTransportCounters,
+} from './static-pseudowire.js';
