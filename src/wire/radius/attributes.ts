@@ -50,7 +50,7 @@ export function saltSource(random: RandomSource): () => number {
 }
 
 /** The codec of a row (type-erased, used only with values produced by that same codec). */
-const codecOf = (def: AttributeDef): ValueCodec<unknown> => VALUE_CODECS[def.valueType] as ValueCodec<unknown>;
+const codecOf = (def: AttributeDef): ValueCodec<unknown> => VALUE_CODECS[def.valueType];
 
 const badValue = (def: AttributeDef, detail: string): RadiusWireError => ({ kind: 'bad-value', attribute: def.name, detail });
 
@@ -122,7 +122,7 @@ function prepend(b: number, v: Uint8Array): Uint8Array {
 }
 
 /** Decode one raw attribute with its row (the raw value is not changed). */
-export function decodeAttribute(def: AttributeDef, raw: RadiusAttribute, crypto?: AttributeCrypto): Result<DecodedAttribute, RadiusWireError> {
+export function decodeAttribute<T>(def: AttributeDef<T>, raw: RadiusAttribute, crypto?: AttributeCrypto): Result<DecodedAttribute<T>, RadiusWireError> {
   let v = raw.value;
   let tag = 0;
   switch (def.tag) {
@@ -163,7 +163,8 @@ export function decodeAttribute(def: AttributeDef, raw: RadiusAttribute, crypto?
   }
   const parsed = codecOf(def).parse(v);
   if (!parsed.ok) return err(badValue(def, parsed.error));
-  return ok({ def, tag, value: parsed.value });
+  // The codec is the row's own (VALUE_CODECS[def.valueType]), so the value has the row's type.
+  return ok({ def, tag, value: parsed.value as T });
 }
 
 /** A packet's attributes decoded with a dictionary. */
