@@ -15,3 +15,6 @@ export {
   type UdpEndpointOptions,
 } from './udp-endpoint.js';
 export { openIpsecL2tp, guessLocalIpv4, type IpsecL2tp, type IpsecL2tpOptions, type IpsecSocketStats } from './ipsec-transport.js';
+export { RadiusClientShell, type RadiusClientShellOptions, type RadiusShellStats } from './radius-client-socket.js';
+export { DaeSocket, type DaeSocketOptions } from './radius-dae-socket.js';
+export { RadiusSpool, RadiusSpoolFullError, parseSpool, type RadiusSpoolContents, type RadiusSpoolOptions } from './radius-spool.js';
