@@ -110,7 +110,7 @@ describe('radclient Disconnect / CoA against our DAE server core', () => {
     const opts = ['-o', `radius.shared_secret:${SECRET}`, '-o', 'radius.validate_authenticator:TRUE'];
     const rep = await analyzeCapture(cap.file, opts);
     assert.equal(rep.malformed, 0, describeReport(rep));
-    const f = await run('tshark', ['-r', cap.file, ...opts, '-Y', 'radius.code in {41 42 44 45}', '-T', 'fields', '-e', 'radius.code', '-e', 'radius.authenticator.valid', '-e', 'radius.authenticator.invalid'], { timeoutMs: 60_000 });
+    const f = await run('tshark', ['-r', cap.file, ...opts, '-Y', 'radius.code == 41 or radius.code == 42 or radius.code == 44 or radius.code == 45', '-T', 'fields', '-e', 'radius.code', '-e', 'radius.authenticator.valid', '-e', 'radius.authenticator.invalid'], { timeoutMs: 60_000 });
     const rows = f.stdout.trim().split('\n').filter((l) => l !== '').map((l) => l.split('\t'));
     assert.ok(rows.length >= 6, f.stdout);
     assert.equal(rows.filter((r) => r[2] === '1').length, 0, f.stdout);
