@@ -131,6 +131,8 @@ export class AccountingQueue<S> {
     for (let i = this.head; i < end && out.length < room; i++) {
       const e = this.entries[i] as AcctEntry<S>;
       if (e.state === 'done') continue;
+      // Sequence numbers grow: past the first record the spool has not confirmed, none is sendable.
+      if (this.durable && e.seq > this.committedUpTo) break;
       const barrier = isBarrier(e.record);
       if (barrier && earlierOpen) break;
       const sid = e.record.sessionId;
@@ -142,7 +144,7 @@ export class AccountingQueue<S> {
       }
       const due = e.retryAt === undefined || e.retryAt <= now;
       if (!due && (nextRetryAt === undefined || (e.retryAt as Instant) < nextRetryAt)) nextRetryAt = e.retryAt;
-      if (due && (!this.durable || e.seq <= this.committedUpTo)) out.push(e);
+      if (due) out.push(e);
       blocked.add(sid);
       earlierOpen = true;
       if (barrier) break;
