@@ -9,34 +9,28 @@ import assert from 'node:assert/strict';
 import { seededRandom } from '../../base/random.js';
 import { instant, type Instant } from '../../base/time.js';
 import { RADIUS_ATTR, RADIUS_CODE, TERMINATE_CAUSE, attributeValue, type DecodedAttribute } from '../../wire/radius/index.js';
-import { RadiusClient, type RadiusClientOptions } from './client.js';
+import type { RadiusClient, RadiusClientOptions } from './client.js';
 import { decodeSpooledRecord, encodeSpooledRecord, interimDelayMs } from './record-codec.js';
-import { answer, seeRequest } from './testing.js';
-import type { AccountingRecord, AccountingSeq, RadiusClientEvent, RadiusServerConfig, RadiusTransmit, SpooledRecord, SpoolWork } from './types.js';
+import { answer, drainAll, seeRequest, takeEvents, takeTransmits, testClient, TEST_EPOCH } from './testing.js';
+import type { AccountingRecord, AccountingSeq, RadiusServerConfig, RadiusTransmit, SpooledRecord, SpoolWork } from './types.js';
 
 const SECRET = 'acct-secret';
 const secret = new TextEncoder().encode(SECRET);
-const EPOCH = 1_700_000_000_000;
+const EPOCH = TEST_EPOCH;
 const t = (ms: number): Instant => instant(ms);
 const server = (name: string, address: string, extra: Partial<RadiusServerConfig> = {}): RadiusServerConfig => ({ name, address, secret: SECRET, timeoutMs: 1000, retries: 2, deadTimeMs: 10_000, ...extra });
 
 function client(o: Partial<RadiusClientOptions> = {}): RadiusClient {
-  return new RadiusClient({
+  return testClient({
+    seed: 7,
     accountingServers: [server('acct1', '192.0.2.1')],
-    nas: { ipAddress: '198.51.100.1' },
-    random: seededRandom(7),
-    wallClock: (now) => EPOCH + now,
     ...o,
   });
 }
 
-const drain = <T>(poll: () => T | undefined): T[] => {
-  const out: T[] = [];
-  for (let x = poll(); x !== undefined; x = poll()) out.push(x);
-  return out;
-};
-const sent = (c: RadiusClient): RadiusTransmit[] => drain(() => c.pollTransmit());
-const events = (c: RadiusClient): RadiusClientEvent[] => drain(() => c.pollEvent());
+const drain = drainAll;
+const sent = takeTransmits;
+const events = takeEvents;
 const attrsOf = (x: RadiusTransmit): readonly DecodedAttribute[] => seeRequest(x.data, secret).decoded.attributes;
 const from = (address: string): { address: string; port: number } => ({ address, port: 1813 });
 /** Answer every pending transmit from its server; returns what was answered. */

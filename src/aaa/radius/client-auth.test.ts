@@ -16,34 +16,28 @@ import {
   saltSource,
   type RadiusAttribute,
 } from '../../wire/radius/index.js';
-import { RadiusClient, type RadiusClientOptions } from './client.js';
-import { answer, seeRequest } from './testing.js';
-import type { RadiusAuthAnswer, RadiusClientEvent, RadiusServerConfig, RadiusTransmit } from './types.js';
+import type { RadiusClient, RadiusClientOptions } from './client.js';
+import { answer, seeRequest, takeEvents, takeTransmits, testClient } from './testing.js';
+import type { AuthRequest } from '../../ppp/auth/types.js';
+import type { RadiusAuthAnswer, RadiusAuthRequest, RadiusServerConfig, RadiusTransmit } from './types.js';
 
 const SECRET = 'test-secret';
 const secret = new TextEncoder().encode(SECRET);
-const EPOCH = 1_700_000_000_000;
 const t = (ms: number): Instant => instant(ms);
 
 const server = (name: string, address: string, extra: Partial<RadiusServerConfig> = {}): RadiusServerConfig => ({ name, address, secret: SECRET, timeoutMs: 1000, retries: 2, deadTimeMs: 30_000, ...extra });
 
 function client(o: Partial<RadiusClientOptions> = {}): RadiusClient {
-  return new RadiusClient({
+  return testClient({
+    seed: 42,
     authServers: [server('a', '192.0.2.1')],
     nas: { ipAddress: '198.51.100.1', identifier: 'l2tpkit-test' },
-    random: seededRandom(42),
-    wallClock: (now) => EPOCH + now,
     ...o,
   });
 }
 
-const drain = <T>(poll: () => T | undefined): T[] => {
-  const out: T[] = [];
-  for (let x = poll(); x !== undefined; x = poll()) out.push(x);
-  return out;
-};
-const sent = (c: RadiusClient): RadiusTransmit[] => drain(() => c.pollTransmit());
-const events = (c: RadiusClient): RadiusClientEvent[] => drain(() => c.pollEvent());
+const sent = takeTransmits;
+const events = takeEvents;
 const answers = (c: RadiusClient): RadiusAuthAnswer[] => events(c).flatMap((e) => (e.type === 'auth-answer' ? [e.answer] : []));
 const attr = <T>(def: Parameters<typeof encodeAttribute<T>>[0], v: T, tag?: number, salt?: Uint8Array): RadiusAttribute => {
   const a = encodeAttribute(def, v, { ...(tag !== undefined ? { tag } : {}), ...(salt !== undefined ? { crypto: { secret, requestAuthenticator: salt, salt: saltSource(seededRandom(3)) } } : {}) });
@@ -303,4 +297,16 @@ test('RFC 6929 §2.8: an Accept with a malformed attribute is not honoured', () 
   c.handleDatagram(t(1), answer(req, secret, RADIUS_CODE.AccessAccept, [{ type: 8, vendor: 0, value: Uint8Array.of(1, 2, 3) }]), from('192.0.2.1'));
   const a = answers(c)[0];
   assert.ok(a?.kind === 'reject' && a.reason === 'malformed-accept');
+});
+
+test('a PPP `auth-request` (src/ppp/auth) maps onto a RADIUS request field for field', () => {
+  const fromPpp = (r: AuthRequest): RadiusAuthRequest => {
+    const { username, ...credentials } = r;
+    return { username, credentials };
+  };
+  const c = client();
+  c.authenticate(t(0), fromPpp({ method: 'pap', username: 'dora', password: 'explorer' }));
+  const seen = seeRequest((sent(c)[0] as RadiusTransmit).data, secret).decoded.attributes;
+  assert.equal(attributeValue(seen, RADIUS_ATTR.UserName), 'dora');
+  assert.equal(attributeValue(seen, RADIUS_ATTR.UserPassword), 'explorer');
 });

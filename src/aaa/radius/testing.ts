@@ -14,6 +14,9 @@ import {
   type RadiusAttribute,
   type RadiusPacket,
 } from '../../wire/radius/index.js';
+import { seededRandom } from '../../base/random.js';
+import { RadiusClient, type RadiusClientOptions } from './client.js';
+import type { RadiusClientEvent, RadiusTransmit } from './types.js';
 
 /** A request as the fake server saw it. */
 export interface SeenRequest {
@@ -51,3 +54,24 @@ export function answer(request: RadiusPacket, secret: Uint8Array, code: number, 
 export function okCodeFor(requestCode: number): number {
   return requestCode === RADIUS_CODE.AccountingRequest ? RADIUS_CODE.AccountingResponse : RADIUS_CODE.AccessAccept;
 }
+
+/** The wall-clock time at instant 0 in the client tests. */
+export const TEST_EPOCH = 1_700_000_000_000;
+
+/** A client on a virtual clock: seeded randomness, wall clock TEST_EPOCH + now, a test NAS identity. */
+export function testClient(o: Partial<RadiusClientOptions> & { readonly seed?: number }): RadiusClient {
+  const { seed, ...rest } = o;
+  return new RadiusClient({ nas: { ipAddress: '198.51.100.1' }, random: seededRandom(seed ?? 1), wallClock: (now) => TEST_EPOCH + now, ...rest });
+}
+
+/** Everything a poll function yields until it returns undefined. */
+export function drainAll<T>(poll: () => T | undefined): T[] {
+  const out: T[] = [];
+  for (let x = poll(); x !== undefined; x = poll()) out.push(x);
+  return out;
+}
+
+/** The client's queued transmits. */
+export const takeTransmits = (c: RadiusClient): RadiusTransmit[] => drainAll(() => c.pollTransmit());
+/** The client's queued events. */
+export const takeEvents = (c: RadiusClient): RadiusClientEvent[] => drainAll(() => c.pollEvent());
