@@ -7,6 +7,7 @@ export * as base from './base/index.js';
 export * as l2tpWire from './wire/l2tp/index.js';
 export * as l2tpv3Wire from './wire/l2tpv3/index.js';
 export * as pppWire from './wire/ppp/index.js';
+export * as radiusWire from './wire/radius/index.js';
 export * as l2tp from './l2tp/index.js';
 export * as ppp from './ppp/index.js';
 export * as ipsec from './ipsec/index.js';

@@ -24,3 +24,6 @@ export {
   type StaticPseudowireStatus,
   type StaticTransportCounters,
 } from './static-pseudowire.js';
+export { RadiusClientShell, type RadiusClientShellOptions, type RadiusShellStats } from './radius-client-socket.js';
+export { DaeSocket, type DaeSocketOptions } from './radius-dae-socket.js';
+export { RadiusSpool, RadiusSpoolFullError, parseSpool, type RadiusSpoolContents, type RadiusSpoolOptions } from './radius-spool.js';
