@@ -1,9 +1,13 @@
 /**
- * Dead Peer Detection (RFC 3706) state of one IKE SA, for both roles: when to probe, the sequence
- * numbers of a probe round, and when the peer counts as dead. The core sends the R-U-THERE that
- * `tick` asks for and fires its `dpd-dead` event.
+ * Dead Peer Detection (RFC 3706) of one IKE SA, for both roles: when to probe, the sequence
+ * numbers of a probe round, when the peer counts as dead, and the round that sends R-U-THERE or
+ * reports `dpd-failed` (the core then fires its `dpd-dead` event).
  */
 import { addDuration, earliest, millis, type Duration, type Instant } from '../base/time.js';
+import type { Endpoint } from './addr.js';
+import type { IkeOutput } from './ike-exchange.js';
+import { dpdPayload } from './informational.js';
+import type { IkePayload } from '../wire/ike/types.js';
 
 /** RFC 3706 timing: idle interval before R-U-THERE, and how long without R-U-THERE-ACK means dead. */
 export interface DpdTiming {
@@ -64,4 +68,23 @@ export class DpdState {
     this.nextSend = addDuration(now, millis(Math.max(1000, Math.floor(t.timeout / 5))));
     return this.seq;
   }
+}
+
+/**
+ * One DPD round at `now` on an IKE SA whose peer does DPD: send the R-U-THERE `tick` asks for, or,
+ * when the peer is dead (RFC 3706 §5.5: no acknowledgement within the timeout), report
+ * `dpd-failed` and return 'dead' for the caller's FSM.
+ */
+export function runDpd(
+  now: Instant, t: DpdTiming, out: IkeOutput,
+  sa: { readonly id: number; readonly remote: Endpoint; readonly icookie: Uint8Array; readonly rcookie: Uint8Array; readonly dpd: DpdState },
+  send: (payloads: readonly IkePayload[]) => void,
+): 'dead' | undefined {
+  const r = sa.dpd.tick(now, t);
+  if (r === 'dead') {
+    out.emit({ type: 'dpd-failed', ikeSaId: sa.id, remote: sa.remote });
+    return 'dead';
+  }
+  if (r !== undefined) send([dpdPayload(sa, 'r-u-there', r)]);
+  return undefined;
 }

@@ -33,3 +33,25 @@ export function transitionIndex<S extends string, E extends string, A extends st
   }
   return (from, event) => index.get(`${from}|${event}`);
 }
+
+/** Main Mode actions both roles' tables use. */
+export type CommonMainModeAction =
+  /** Arm the IKE SA lifetime, NAT keepalives and DPD (initiator: and re-authentication); report `ike-sa-up`. */
+  | 'ike-sa-up'
+  /** Send the last message again and double the retransmission interval. */
+  | 'resend'
+  /** D(ESP) for every child SA (RFC 2408 §3.15). */
+  | 'send-delete-children'
+  /** D(ISAKMP) for this IKE SA. */
+  | 'send-delete-ike'
+  /** Forget the IKE SA and its remaining child SAs (`sa-deleted`, reason by event). */
+  | 'drop';
+
+/** Quick Mode actions both roles' tables use. */
+export type CommonQuickModeAction =
+  /** Install the child SA and report `child-sa-up`. */
+  | 'install-child'
+  /** Send our last message of the exchange again and double the retransmission interval. */
+  | 'resend'
+  /** Stop retransmitting (responder: and release the SPI it reserved). */
+  | 'forget';

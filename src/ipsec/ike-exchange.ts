@@ -104,6 +104,26 @@ export function backOff(r: Retransmit, now: Instant): void {
   r.at = addDuration(now, r.interval);
 }
 
+/**
+ * The retransmission timers of a set of Quick Mode exchanges (both roles): `fire` gets
+ * 'retransmit-timeout' or 'give-up' for each exchange that is due. Finished exchanges are forgotten
+ * once there are more than `keep` (until then a retransmitted last message is still answered).
+ */
+export function runExchangeTimers<X extends { readonly rtx: Retransmit | undefined; readonly state: string }>(
+  exchanges: Map<number, X>, now: Instant, max: number, keep: number, fire: (x: X, event: 'retransmit-timeout' | 'give-up') => void, gaveUp: () => void,
+): void {
+  for (const x of [...exchanges.values()]) {
+    const due = retransmitDue(x.rtx, now, max);
+    if (due === 'give-up') {
+      fire(x, 'give-up');
+      gaveUp();
+    } else if (due === 'resend') {
+      fire(x, 'retransmit-timeout');
+    }
+  }
+  if (exchanges.size > keep) for (const [mid, x] of exchanges) if (x.state === 'qm-done' || x.state === 'qm-failed') exchanges.delete(mid);
+}
+
 /** The output of one IKE core: datagrams and events, drained one at a time (oldest first). */
 export class IkeOutput {
   private readonly datagrams = new Fifo<IkeDatagram>();
@@ -130,6 +150,12 @@ export class IkeOutput {
   /** Queue a datagram exactly as given (already framed, or a NAT-keepalive). */
   send(local: Endpoint, remote: Endpoint, data: Uint8Array): void {
     this.datagrams.push({ local, remote, data });
+  }
+
+  /** RFC 2408 §5: send our last message of an exchange again (to `on`'s endpoints) and back its timer off. */
+  resend(now: Instant, on: { readonly local: Endpoint; readonly remote: Endpoint }, x: { readonly lastOut: Uint8Array | undefined; readonly rtx: Retransmit | undefined }): void {
+    if (x.lastOut) this.send(on.local, on.remote, x.lastOut);
+    if (x.rtx) backOff(x.rtx, now);
   }
 
   /** Queue an event. */

@@ -18,19 +18,19 @@ import { DOI_IPSEC, ExchangeType, NotifyType, ProtocolId, VendorIds } from '../w
 import type { IdPayload, IkePayload, IsakmpHeader, SaPayload } from '../wire/ike/types.js';
 import { sameEndpoint, type Endpoint } from './addr.js';
 import { generateDh, type DhGroupNumber } from './dh.js';
-import { DpdState, type DpdTiming } from './dpd.js';
+import { DpdState, runDpd } from './dpd.js';
 import {
-  IkeOutput, addressIdentity, armRetransmit, backOff, cookiePair, equalBytes, freshMessageId, receiveIke, retransmitDue,
+  IkeOutput, addressIdentity, armRetransmit, cookiePair, equalBytes, freshMessageId, receiveIke, retransmitDue,
 } from './ike-exchange.js';
-import type { DeleteReason, IkeDatagram, IkeDrive, IkeEvent, IkeIdentity } from './ike-types.js';
+import type { DeleteReason, IkeDatagram, IkeDrive, IkeEvent, IkeIdentity, IkeTimers } from './ike-types.js';
 import {
   MAIN_MODE_INIT_DROP_REASON, mainModeInitTransition, type MainModeInitAction, type MainModeInitEvent, type MainModeInitState,
 } from './initiator-fsm.js';
 import { InitiatorQuickMode, type InitiatorChild } from './initiator-quick-mode.js';
-import { keyedInitiatorSa, newInitiatorSa, type InitiatorSa, type KeyedInitiatorSa } from './initiator-sa.js';
-import { deleteEspPayload, deleteIkePayload, dpdPayload, openInformational, sealInformational } from './informational.js';
-import { hashI, hashLength, hashR } from './keys.js';
-import { algorithmsOf, derivePhase1, openAuthenticated, readKeNonce, sealAuthenticated } from './main-mode.js';
+import { chosen, keyed, newInitiatorSa, type InitiatorSa, type Keyed } from './ike-sa.js';
+import { applyInformational, deleteEspPayload, deleteIkePayload, openInformational, sealInformational } from './informational.js';
+import { hashLength } from './keys.js';
+import { authHash, ikeSaUp, keyPhase1, openAuthenticated, readKeNonce, sealAuthenticated, type MainModeInput } from './main-mode.js';
 import { judgeNatD, natDPayloads, natDsOf, natVid, readVendorIds, vidPayload } from './natt.js';
 import { selectPhase1, type IkePolicy } from './proposals.js';
 import {
@@ -38,7 +38,7 @@ import {
 } from './sa-payloads.js';
 
 /** Initiator configuration; durations in the base time units. */
-export interface IkeInitiatorConfig {
+export interface IkeInitiatorConfig extends IkeTimers {
   readonly psk: Uint8Array;
   /** Our IKE endpoint (the port-500 socket) with the real local address: NAT-D, IDii and IDci use it. */
   readonly local: Endpoint;
@@ -78,19 +78,6 @@ export interface IkeInitiatorConfig {
   readonly initialContact?: boolean;
   /** Start Quick Mode as soon as Main Mode completes (default true). */
   readonly autoChild?: boolean;
-  readonly retransmit?: { readonly initial: Duration; readonly max: number };
-  /** RFC 3706: idle interval before R-U-THERE and how long without an ACK means dead. */
-  readonly dpd?: DpdTiming;
-  /** RFC 3948 §4 NAT-keepalive interval when we are behind a NAT (default 20 s). */
-  readonly natKeepalive?: Duration;
-}
-
-/** What a received Main Mode message hands to its row's actions. */
-interface MmInput {
-  readonly d: IkeDatagram;
-  readonly data: Uint8Array;
-  /** MM6: the server's IDir. */
-  readonly id?: IdPayload;
 }
 
 /** The IKEv1 initiator for one server. */
@@ -109,7 +96,7 @@ export class IkeInitiator implements IkeDrive {
   /** The IKE SA of the current (or last) Main Mode. */
   private sa: InitiatorSa;
   /** The IKE SA being replaced during a re-authentication: deleted under its own keys once the new one is up. */
-  private previous: KeyedInitiatorSa | undefined;
+  private previous: Keyed<InitiatorSa> | undefined;
   /** Child SAs, oldest first; they outlive an IKE SA that is re-authenticated. */
   private readonly children: InitiatorChild[] = [];
 
@@ -185,7 +172,7 @@ export class IkeInitiator implements IkeDrive {
   /** Start a Quick Mode for a new child SA (first one, or a rekey of `replaces`). */
   startChild(now: Instant, replaces?: number): void {
     const sa = this.sa;
-    if (this.st === 'established' && keyedInitiatorSa(sa)) this.quickMode.start(now, sa, replaces);
+    if (this.st === 'established' && keyed(sa)) this.quickMode.start(now, sa, replaces);
   }
 
   /** Delete everything (RFC 2408 §3.15): D(ESP) for each child, then D(ISAKMP). */
@@ -242,7 +229,7 @@ export class IkeInitiator implements IkeDrive {
     }
     if (!equalBytes(h.rcookie, sa.rcookie) && !(h.exchangeType === ExchangeType.INFORMATIONAL && h.rcookie.every((x) => x === 0))) return;
     if (h.exchangeType === ExchangeType.QUICK_MODE && this.st === 'established' && m.encrypted) {
-      if (keyedInitiatorSa(sa)) this.quickMode.handle(now, sa, data, h, m.body);
+      if (keyed(sa)) this.quickMode.handle(now, sa, data, h, m.body);
     } else if (h.exchangeType === ExchangeType.INFORMATIONAL) {
       if (m.encrypted && this.st === 'established') this.onInformational(now, d, h, m.body);
       else if (!m.encrypted && this.st !== 'established') {
@@ -278,10 +265,9 @@ export class IkeInitiator implements IkeDrive {
 
   private onMm4(now: Instant, d: IkeDatagram, data: Uint8Array, ps: readonly IkePayload[]): void {
     const sa = this.sa;
-    const c = sa.choice;
     const dh = sa.dh;
     const kn = readKeNonce(ps);
-    if (!c || !dh || !kn) {
+    if (!chosen(sa) || !dh || !kn) {
       this.out.failed(sa.id, sa.remote, 'malformed');
       return;
     }
@@ -292,15 +278,12 @@ export class IkeInitiator implements IkeDrive {
     }
     sa.gxr = kn.ke;
     sa.nr = kn.nonce;
-    const s = derivePhase1(c, this.config.psk, { icookie: sa.icookie, rcookie: sa.rcookie, gxi: dh.publicValue, gxr: sa.gxr, ni: sa.ni, nr: sa.nr }, shared.value);
-    sa.keys = s.keys;
-    sa.encKey = s.encKey;
-    sa.iv = s.iv;
+    keyPhase1(sa, this.config.psk, shared.value);
     if (sa.natt !== 'none') {
       const natds = natDsOf(ps);
       if (natds.length > 0) {
         // RFC 3947 §3.2: the responder's first NAT-D is us as it saw us; the others are its own.
-        const v = judgeNatD(c.hash, sa, natds, this.config.local, this.config.remote);
+        const v = judgeNatD(sa.choice.hash, sa, natds, this.config.local, this.config.remote);
         sa.localBehindNat = v.localBehindNat;
         sa.remoteBehindNat = v.remoteBehindNat;
       }
@@ -316,10 +299,8 @@ export class IkeInitiator implements IkeDrive {
 
   private onMm6(now: Instant, d: IkeDatagram, data: Uint8Array, firstPayload: number, body: Uint8Array): void {
     const sa = this.sa;
-    const dh = sa.dh;
-    if (!keyedInitiatorSa(sa) || !dh) return;
-    const a = openAuthenticated(sa.choice, sa.encKey, sa.iv, firstPayload, body, (idB) =>
-      hashR(sa.choice.hash, sa.keys.skeyid, dh.publicValue, sa.gxr, sa.icookie, sa.rcookie, sa.saiB, idB));
+    if (!keyed(sa)) return;
+    const a = openAuthenticated(sa.choice, sa.encKey, sa.iv, firstPayload, body, authHash(sa, 'responder'));
     if (!a) {
       // RFC 2409 §5: a wrong PSK on either side shows up as a HASH_R mismatch (or garbage).
       this.out.failed(sa.id, sa.remote, 'auth-failed', NotifyType.AUTHENTICATION_FAILED);
@@ -335,7 +316,7 @@ export class IkeInitiator implements IkeDrive {
 
   private onInformational(now: Instant, d: IkeDatagram, h: IsakmpHeader, body: Uint8Array): void {
     const sa = this.sa;
-    if (!keyedInitiatorSa(sa)) return;
+    if (!keyed(sa)) return;
     // RFC 2409 §5.7: informational exchanges are protected by HASH(1).
     const info = openInformational(sa, h, body);
     if (!info.ok) {
@@ -347,51 +328,35 @@ export class IkeInitiator implements IkeDrive {
       sa.remote = d.remote;
       this.out.emit({ type: 'endpoints-changed', ikeSaId: sa.id, local: sa.local, remote: sa.remote, inboundSpis: this.children.map((x) => x.inboundSpi) });
     }
-    for (const x of info.value) {
-      switch (x.kind) {
-        case 'r-u-there':
-          // RFC 3706 §5.3: answer with the same sequence number.
-          this.sendInformational(sa, [dpdPayload(sa, 'ack', x.seq)]);
-          break;
-        case 'r-u-there-ack':
-          sa.dpd.ack(x.seq);
-          break;
-        case 'initial-contact':
-          break;
-        case 'error':
-          // RFC 2408 §5.3: an error about one of our Quick Modes (matched by our SPI in the notify).
-          this.out.failed(sa.id, sa.remote, 'peer-notify', x.notifyType);
-          this.quickMode.refused(now, sa, x.spi);
-          break;
-        case 'delete-ike':
-          this.mm(now, 'recv-delete');
-          return;
-        case 'delete-esp':
-          // RFC 2408 §3.15: the SPI may be either end's; match both.
-          for (const spi of x.spis) {
-            const c = this.children.find((y) => y.outboundSpi === spi || y.inboundSpi === spi);
-            if (c) this.endChild(c, 'peer-delete', false);
-          }
-          break;
-      }
-    }
+    applyInformational(info.value, sa, {
+      send: (payloads) => this.sendInformational(sa, payloads),
+      initialContact: () => undefined,
+      error: (notifyType, spi) => {
+        // RFC 2408 §5.3: an error about one of our Quick Modes (matched by our SPI in the notify).
+        this.out.failed(sa.id, sa.remote, 'peer-notify', notifyType);
+        this.quickMode.refused(now, sa, spi);
+      },
+      deleteIke: () => this.mm(now, 'recv-delete'),
+      children: this.children,
+      childDeleted: (c) => this.endChild(c, 'peer-delete', false),
+    });
   }
 
   // ---------------------------------------------------------------- Main Mode steps
 
   /** Run one Main Mode step (initiator-fsm.ts): look up the row, enter the new state, run its actions. */
-  private mm(now: Instant, event: MainModeInitEvent, input?: MmInput): void {
+  private mm(now: Instant, event: MainModeInitEvent, input?: MainModeInput): void {
     const row = mainModeInitTransition(this.st, event);
     if (row === undefined) return;
     this.st = row.to;
     for (const action of row.actions) this.mmAction(now, action, event, input);
   }
 
-  private mmAction(now: Instant, action: MainModeInitAction, event: MainModeInitEvent, input: MmInput | undefined): void {
+  private mmAction(now: Instant, action: MainModeInitAction, event: MainModeInitEvent, input: MainModeInput | undefined): void {
     const sa = this.sa;
     switch (action) {
       case 'keep-previous':
-        this.previous = keyedInitiatorSa(sa) ? sa : undefined;
+        this.previous = keyed(sa) ? sa : undefined;
         return;
       case 'send-mm1':
         this.sendMm1(now);
@@ -412,8 +377,7 @@ export class IkeInitiator implements IkeDrive {
         if (this.children.length === 0 && this.config.autoChild !== false) this.startChild(now);
         return;
       case 'resend':
-        if (sa.lastOut) this.out.send(sa.local, sa.remote, sa.lastOut);
-        if (sa.rtx) backOff(sa.rtx, now);
+        this.out.resend(now, sa, sa);
         return;
       case 'send-delete-children':
         for (const c of this.children) this.sendInformational(sa, [deleteEspPayload(c.inboundSpi)]);
@@ -440,13 +404,14 @@ export class IkeInitiator implements IkeDrive {
   }
 
   /** MM3: HDR, KE, Ni [, NAT-D(server as we address it), NAT-D(us)] (RFC 2409 §5, RFC 3947 §3.2). */
-  private sendMm3(now: Instant, input: MmInput): void {
+  private sendMm3(now: Instant, input: MainModeInput): void {
     const sa = this.sa;
     const c = sa.choice;
     if (!c) return;
     sa.dh = generateDh(c.group, this.random);
+    sa.gxi = sa.dh.publicValue;
     sa.ni = this.random.bytes(32);
-    const reply: IkePayload[] = [{ kind: 'ke', data: sa.dh.publicValue }, { kind: 'nonce', data: sa.ni }];
+    const reply: IkePayload[] = [{ kind: 'ke', data: sa.gxi }, { kind: 'nonce', data: sa.ni }];
     if (sa.natt !== 'none') {
       // strongSwan `forceencaps`: a random NAT-D for us makes the server see a NAT.
       const mine = this.config.forceEncapsulation ? this.random.bytes(hashLength(c.hash)) : sa.local;
@@ -457,10 +422,9 @@ export class IkeInitiator implements IkeDrive {
   }
 
   /** MM5: HDR*, IDii, HASH_I [, N(INITIAL-CONTACT)] — not on a re-authentication, which keeps the children. */
-  private sendMm5(now: Instant, input: MmInput): void {
+  private sendMm5(now: Instant, input: MainModeInput): void {
     const sa = this.sa;
-    const dh = sa.dh;
-    if (!keyedInitiatorSa(sa) || !dh) return;
+    if (!keyed(sa)) return;
     const lid = addressIdentity(this.config.local.address, this.config.localId);
     // RFC 2409 §5: IDii for PSK Main Mode; protocol/port per RFC 2407 §4.6.2 (0/0 or UDP/500).
     const id: IdPayload = { kind: 'id', idType: lid.idType, protocolId: 17, port: 500, data: lid.data };
@@ -468,8 +432,7 @@ export class IkeInitiator implements IkeDrive {
     if (this.config.initialContact !== false && this.previous === undefined) {
       extra.push({ kind: 'n', doi: DOI_IPSEC, protocolId: ProtocolId.ISAKMP, notifyType: NotifyType.INITIAL_CONTACT, spi: cookiePair(sa), data: new Uint8Array(0) });
     }
-    const mac = (idB: Uint8Array): Uint8Array => hashI(sa.choice.hash, sa.keys.skeyid, dh.publicValue, sa.gxr, sa.icookie, sa.rcookie, sa.saiB, idB);
-    const s = sealAuthenticated(sa.choice, sa, id, mac, extra);
+    const s = sealAuthenticated(sa.choice, sa, id, authHash(sa, 'initiator'), extra);
     sa.iv = s.nextIv;
     sa.lastIn = input.data;
     this.sendPhase1(now, s.bytes);
@@ -478,20 +441,12 @@ export class IkeInitiator implements IkeDrive {
   /** Main Mode done: lifetime, re-authentication, NAT keepalives, DPD; report it. */
   private ikeSaUp(now: Instant, id: IdPayload): void {
     const sa = this.sa;
+    if (!chosen(sa)) return;
     const c = sa.choice;
-    if (!c) return;
     sa.expiresAt = addDuration(now, seconds(c.lifetimeSeconds));
     sa.dpd.heard(now);
     if (sa.localBehindNat) sa.keepaliveAt = addDuration(now, this.config.natKeepalive ?? seconds(20));
-    this.out.emit({
-      type: 'ike-sa-up',
-      ikeSaId: sa.id,
-      local: sa.local,
-      remote: sa.remote,
-      peerId: { idType: id.idType, data: id.data },
-      algorithms: algorithmsOf(c),
-      natT: { variant: sa.natt, localBehindNat: sa.localBehindNat, remoteBehindNat: sa.remoteBehindNat },
-    });
+    this.out.emit(ikeSaUp(sa, { idType: id.idType, data: id.data }, sa.natt));
     const frac = this.config.ikeReauthFraction ?? 0.9;
     sa.reauthAt = frac > 0 ? addDuration(now, millis(Math.floor(c.lifetimeSeconds * 1000 * frac))) : undefined;
   }
@@ -541,7 +496,7 @@ export class IkeInitiator implements IkeDrive {
       return;
     }
     if (rtx === 'resend') this.mm(now, 'retransmit-timeout');
-    if (this.st !== 'established' || !keyedInitiatorSa(sa)) return;
+    if (this.st !== 'established' || !keyed(sa)) return;
     this.quickMode.handleTimeout(now, sa);
     for (const c of [...this.children]) {
       if (c.expiresAt <= now || (c.deleteAt !== undefined && c.deleteAt <= now)) {
@@ -572,18 +527,10 @@ export class IkeInitiator implements IkeDrive {
     }
   }
 
-  private runDpd(now: Instant, sa: KeyedInitiatorSa): void {
+  private runDpd(now: Instant, sa: Keyed<InitiatorSa>): void {
     const dpd = this.config.dpd;
     if (!dpd || !sa.peerDpd) return;
-    const r = sa.dpd.tick(now, dpd);
-    if (r === undefined) return;
-    if (r === 'dead') {
-      // RFC 3706 §5.5: no acknowledgement within the timeout: the peer is dead.
-      this.out.emit({ type: 'dpd-failed', ikeSaId: sa.id, remote: sa.remote });
-      this.mm(now, 'dpd-dead');
-      return;
-    }
-    this.sendInformational(sa, [dpdPayload(sa, 'r-u-there', r)]);
+    if (runDpd(now, dpd, this.out, sa, (payloads) => this.sendInformational(sa, payloads)) === 'dead') this.mm(now, 'dpd-dead');
   }
 
   // ---------------------------------------------------------------- helpers
@@ -624,7 +571,7 @@ export class IkeInitiator implements IkeDrive {
    * or on the one a re-authentication replaces (under its keys, to the current endpoints).
    */
   private sendInformational(on: InitiatorSa, payloads: readonly IkePayload[]): void {
-    if (!keyedInitiatorSa(on)) return;
+    if (!keyed(on)) return;
     const mid = freshMessageId(this.random, (m) => this.sa.quick.has(m));
     const cur = this.sa;
     this.out.send(cur.local, cur.remote, this.out.frame(cur.local, sealInformational(on, mid, payloads)));

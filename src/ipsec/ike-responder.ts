@@ -16,21 +16,20 @@ import { ExchangeType, NotifyType, PayloadType, ProtocolId, VendorIds } from '..
 import type { IdPayload, IkePayload, IsakmpHeader, IsakmpMessage, SaPayload } from '../wire/ike/types.js';
 import { sameEndpoint, type Endpoint } from './addr.js';
 import { generateDh } from './dh.js';
-import { DpdState, type DpdTiming } from './dpd.js';
-import { IkeOutput, addressIdentity, armRetransmit, backOff, equalBytes, freshMessageId, hex, receiveIke, retransmitDue } from './ike-exchange.js';
-import type { DeleteReason, IkeDatagram, IkeDrive, IkeEvent, IkeIdentity } from './ike-types.js';
-import { deleteEspPayload, deleteIkePayload, dpdPayload, notifyPayload, openInformational, sealInformational } from './informational.js';
-import { hashI, hashR } from './keys.js';
-import { algorithmsOf, derivePhase1, openAuthenticated, readKeNonce, sealAuthenticated } from './main-mode.js';
+import { DpdState, runDpd } from './dpd.js';
+import { IkeOutput, addressIdentity, armRetransmit, equalBytes, freshMessageId, hex, receiveIke, retransmitDue } from './ike-exchange.js';
+import type { DeleteReason, IkeDatagram, IkeDrive, IkeEvent, IkeIdentity, IkeTimers } from './ike-types.js';
+import { applyInformational, deleteEspPayload, deleteIkePayload, notifyPayload, openInformational, sealInformational } from './informational.js';
+import { authHash, ikeSaUp, keyPhase1, openAuthenticated, readKeNonce, sealAuthenticated, type MainModeInput } from './main-mode.js';
 import { judgeNatD, natDPayloads, natDsOf, readVendorIds, vidPayload } from './natt.js';
 import { DEFAULT_POLICY, selectPhase1, type IkePolicy } from './proposals.js';
 import { MAIN_MODE_DROP_REASON, mainModeTransition, type MainModeAction, type MainModeEvent, type MainModeState } from './responder-fsm.js';
 import { ResponderQuickMode, type ResponderChild, type ResponderQuickSa } from './responder-quick-mode.js';
 import { acceptedSa } from './sa-payloads.js';
-import { keyed, newResponderSa, type KeyedResponderSa, type ResponderSa } from './responder-sa.js';
+import { keyed, newResponderSa, type Keyed, type ResponderSa } from './ike-sa.js';
 
 /** Responder configuration; durations in the base time units. */
-export interface IkeResponderConfig {
+export interface IkeResponderConfig extends IkeTimers {
   /** RFC 2409 §5.4: in Main Mode the PSK can only be chosen by the peer's address. */
   readonly psk: (remote: Endpoint, local: Endpoint) => Uint8Array | undefined;
   readonly policy?: IkePolicy;
@@ -42,21 +41,7 @@ export interface IkeResponderConfig {
   readonly nattPort?: number;
   /** The L2TP port the child SAs protect (1701). */
   readonly l2tpPort?: number;
-  /** First retransmission interval (doubles), and the number of retransmissions before giving up. */
-  readonly retransmit?: { readonly initial: Duration; readonly max: number };
-  /** RFC 3706 DPD: idle interval before R-U-THERE, and how long without R-U-THERE-ACK means dead. */
-  readonly dpd?: DpdTiming;
-  /** RFC 3948 §4: NAT-keepalive interval when we are the one behind a NAT. */
-  readonly natKeepalive?: Duration;
   readonly maxHalfOpen?: number;
-}
-
-/** What a received Main Mode message hands to its row's actions. */
-interface MmInput {
-  readonly d: IkeDatagram;
-  readonly data: Uint8Array;
-  /** MM5: the initiator's IDii (IDir echoes its protocol and port). */
-  readonly id?: IdPayload;
 }
 
 /** An unencrypted ISAKMP message. */
@@ -254,10 +239,7 @@ export class IkeResponder implements IkeDrive {
     sa.gxr = dh.publicValue;
     sa.ni = kn.nonce;
     sa.nr = this.random.bytes(32);
-    const s = derivePhase1(sa.choice, psk, sa, shared.value);
-    sa.keys = s.keys;
-    sa.encKey = s.encKey;
-    sa.iv = s.iv;
+    keyPhase1(sa, psk, shared.value);
     const natds = natDsOf(ps);
     if (sa.vendor.natt !== 'none' && natds.length >= 2) {
       const v = judgeNatD(sa.choice.hash, sa, natds, d.local, d.remote);
@@ -269,8 +251,7 @@ export class IkeResponder implements IkeDrive {
 
   private handleMm5(now: Instant, sa: ResponderSa, d: IkeDatagram, data: Uint8Array, h: IsakmpHeader, body: Uint8Array): void {
     if (!keyed(sa)) return;
-    const a = openAuthenticated(sa.choice, sa.encKey, sa.iv, h.nextPayload, body, (idB) =>
-      hashI(sa.choice.hash, sa.keys.skeyid, sa.gxi, sa.gxr, sa.icookie, sa.rcookie, sa.saiB, idB));
+    const a = openAuthenticated(sa.choice, sa.encKey, sa.iv, h.nextPayload, body, authHash(sa, 'initiator'));
     if (!a) {
       this.out.failed(sa.id, d.remote, 'auth-failed', NotifyType.AUTHENTICATION_FAILED);
       this.mm(now, sa, 'auth-failed');
@@ -286,7 +267,7 @@ export class IkeResponder implements IkeDrive {
   }
 
   /** Run one Main Mode step (responder-fsm.ts): look up the row, enter the new state, run its actions. */
-  private mm(now: Instant, sa: ResponderSa, event: MainModeEvent, input?: MmInput): boolean {
+  private mm(now: Instant, sa: ResponderSa, event: MainModeEvent, input?: MainModeInput): boolean {
     const row = mainModeTransition(sa.state, event);
     if (row === undefined) return false;
     sa.state = row.to;
@@ -294,7 +275,7 @@ export class IkeResponder implements IkeDrive {
     return true;
   }
 
-  private mmAction(now: Instant, sa: ResponderSa, action: MainModeAction, event: MainModeEvent, input: MmInput | undefined): void {
+  private mmAction(now: Instant, sa: ResponderSa, action: MainModeAction, event: MainModeEvent, input: MainModeInput | undefined): void {
     switch (action) {
       case 'send-mm2': {
         const reply: IkePayload[] = [acceptedSa(sa.situation, sa.choice.proposal, sa.choice.transform)];
@@ -316,8 +297,7 @@ export class IkeResponder implements IkeDrive {
         this.ikeSaUp(now, sa);
         return;
       case 'resend':
-        if (sa.lastOut) this.out.send(sa.local, sa.remote, sa.lastOut);
-        if (sa.rtx) backOff(sa.rtx, now);
+        this.out.resend(now, sa, sa);
         return;
       case 'initial-contact':
         this.initialContact(now, sa);
@@ -338,11 +318,11 @@ export class IkeResponder implements IkeDrive {
   }
 
   /** MM6: HDR*, IDir, HASH_R; retransmitted MM5s are answered from `lastOut`, so no timer. */
-  private sendMm6(now: Instant, sa: ResponderSa, input: MmInput | undefined): void {
+  private sendMm6(now: Instant, sa: ResponderSa, input: MainModeInput | undefined): void {
     if (!keyed(sa) || !input?.id) return;
     const lid = addressIdentity(input.d.local.address, this.config.localId);
     const idr: IdPayload = { kind: 'id', idType: lid.idType, protocolId: input.id.protocolId, port: input.id.port, data: lid.data };
-    const sealed = sealAuthenticated(sa.choice, sa, idr, (idB) => hashR(sa.choice.hash, sa.keys.skeyid, sa.gxi, sa.gxr, sa.icookie, sa.rcookie, sa.saiB, idB));
+    const sealed = sealAuthenticated(sa.choice, sa, idr, authHash(sa, 'responder'));
     sa.iv = sealed.nextIv;
     this.respond(now, sa, input, sealed.bytes);
     sa.rtx = undefined;
@@ -355,17 +335,7 @@ export class IkeResponder implements IkeDrive {
     sa.expiresAt = addDuration(now, seconds(sa.choice.lifetimeSeconds));
     sa.dpd.heard(now);
     if (sa.localBehindNat && this.config.natKeepalive !== undefined) sa.keepaliveAt = addDuration(now, this.config.natKeepalive);
-    if (!sa.peerId) return;
-    this.out.emit({
-      type: 'ike-sa-up',
-      ikeSaId: sa.id,
-      local: sa.local,
-      remote: sa.remote,
-      peerId: sa.peerId,
-      algorithms: algorithmsOf(sa.choice),
-      natT: { variant: sa.vendor.natt, localBehindNat: sa.localBehindNat, remoteBehindNat: sa.remoteBehindNat },
-      ...(sa.vendor.msNt5 ? { peerVendor: 'windows' as const } : {}),
-    });
+    if (sa.peerId) this.out.emit({ ...ikeSaUp(sa, sa.peerId, sa.vendor.natt), ...(sa.vendor.msNt5 ? { peerVendor: 'windows' as const } : {}) });
   }
 
   /** RFC 2407 §4.6.3.3: the peer rebooted; forget older SAs with the same peer and identity. */
@@ -382,7 +352,7 @@ export class IkeResponder implements IkeDrive {
 
   // ---------------------------------------------------------------- informational
 
-  private handleInformational(now: Instant, sa: KeyedResponderSa, d: IkeDatagram, h: IsakmpHeader, body: Uint8Array): void {
+  private handleInformational(now: Instant, sa: Keyed<ResponderSa>, d: IkeDatagram, h: IsakmpHeader, body: Uint8Array): void {
     // RFC 2409 §5.7: informational exchanges are protected by HASH(1).
     const info = openInformational(sa, h, body);
     if (!info.ok) {
@@ -391,33 +361,14 @@ export class IkeResponder implements IkeDrive {
     }
     sa.dpd.heard(now);
     this.updateEndpoints(sa, d);
-    for (const x of info.value) {
-      switch (x.kind) {
-        case 'r-u-there':
-          // RFC 3706 §5.3: answer with the same sequence number.
-          this.sendInformational(sa, [dpdPayload(sa, 'ack', x.seq)]);
-          break;
-        case 'r-u-there-ack':
-          sa.dpd.ack(x.seq);
-          break;
-        case 'initial-contact':
-          this.mm(now, sa, 'recv-initial-contact');
-          break;
-        case 'error':
-          this.out.failed(sa.id, d.remote, 'peer-notify', x.notifyType);
-          break;
-        case 'delete-ike':
-          this.mm(now, sa, 'recv-delete');
-          return;
-        case 'delete-esp':
-          // RFC 2408 §3.15: the SPI may be either end's; match both.
-          for (const spi of x.spis) {
-            const c = sa.children.find((ch) => ch.outboundSpi === spi || ch.inboundSpi === spi);
-            if (c) this.endChild(sa, c, 'peer-delete', false);
-          }
-          break;
-      }
-    }
+    applyInformational(info.value, sa, {
+      send: (payloads) => this.sealInformational(sa, payloads),
+      initialContact: () => this.mm(now, sa, 'recv-initial-contact'),
+      error: (notifyType) => this.out.failed(sa.id, d.remote, 'peer-notify', notifyType),
+      deleteIke: () => this.mm(now, sa, 'recv-delete'),
+      children: sa.children,
+      childDeleted: (c) => this.endChild(sa, c, 'peer-delete', false),
+    });
   }
 
   private handleClearNotify(now: Instant, sa: ResponderSa, d: IkeDatagram, ps: readonly IkePayload[]): void {
@@ -477,15 +428,7 @@ export class IkeResponder implements IkeDrive {
   private runDpd(now: Instant, sa: ResponderSa): void {
     const dpd = this.config.dpd;
     if (!dpd || sa.state !== 'established' || !sa.vendor.dpd) return;
-    const r = sa.dpd.tick(now, dpd);
-    if (r === undefined) return;
-    if (r === 'dead') {
-      // RFC 3706 §5.5: no acknowledgement within the timeout: the peer is dead.
-      this.out.emit({ type: 'dpd-failed', ikeSaId: sa.id, remote: sa.remote });
-      this.mm(now, sa, 'dpd-dead');
-      return;
-    }
-    this.sendInformational(sa, [dpdPayload(sa, 'r-u-there', r)]);
+    if (runDpd(now, dpd, this.out, sa, (payloads) => this.sendInformational(sa, payloads)) === 'dead') this.mm(now, sa, 'dpd-dead');
   }
 
   // ---------------------------------------------------------------- helpers
@@ -555,7 +498,7 @@ export class IkeResponder implements IkeDrive {
   }
 
   /** Send a phase-1 response, remember it for duplicates and arm retransmission. */
-  private respond(now: Instant, sa: ResponderSa, input: MmInput, bytes: Uint8Array): void {
+  private respond(now: Instant, sa: ResponderSa, input: MainModeInput, bytes: Uint8Array): void {
     const d = input.d;
     sa.lastIn = input.data;
     sa.lastOut = this.out.frame(d.local, bytes);

@@ -2,7 +2,8 @@
  * The surface both IKEv1 roles share (`IkeResponder`, `IkeInitiator`): datagrams in and out, the
  * typed events (STYLE §10) and the one way to drive a core (STYLE §1, docs/ARCHITECTURE.md).
  */
-import type { Instant, Timed } from '../base/time.js';
+import type { Duration, Instant, Timed } from '../base/time.js';
+import type { DpdTiming } from './dpd.js';
 import type { Endpoint } from './addr.js';
 import type { EspSaParams } from './esp.js';
 import type { EspEncapsulation } from './proposals.js';
@@ -107,6 +108,19 @@ export type IkeEvent =
   /** IKEv1 re-authentication: the child SAs of IKE SA `fromIkeSaId` now belong to `ikeSaId`. */
   | { readonly type: 'children-adopted'; readonly ikeSaId: number; readonly fromIkeSaId: number; readonly inboundSpis: readonly number[] }
   | { readonly type: 'exchange-failed'; readonly ikeSaId: number | undefined; readonly remote: Endpoint; readonly reason: FailReason; readonly notify?: number };
+
+/** Timers both roles take; durations in the base time units. */
+export interface IkeTimers {
+  /**
+   * RFC 2408 §5: first retransmission interval (doubles) and the number of retransmissions before
+   * giving up (defaults 2 s; responder 4, initiator 5).
+   */
+  readonly retransmit?: { readonly initial: Duration; readonly max: number };
+  /** RFC 3706 DPD: idle interval before R-U-THERE, and how long without R-U-THERE-ACK means dead. */
+  readonly dpd?: DpdTiming;
+  /** RFC 3948 §4: NAT-keepalive interval when we are the one behind a NAT (responder: none unless set; initiator: 20 s). */
+  readonly natKeepalive?: Duration;
+}
 
 /**
  * How every IKE core is driven (the project's one style, docs/ARCHITECTURE.md "Sans-I/O cores"):

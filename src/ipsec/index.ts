@@ -9,6 +9,7 @@
  */
 export type {
   IkeDrive,
+  IkeTimers,
   IkeDatagram,
   IkeEvent,
   ChildSaUp,

@@ -8,6 +8,7 @@ import { DOI_IPSEC, ExchangeType, NotifyType, ProtocolId } from '../wire/ike/con
 import type { IkePayload, IsakmpHeader } from '../wire/ike/types.js';
 import { openHashed, phase2IvOf, sealHashed, type Phase1Keys } from './ike-crypto.js';
 import { cookiePair, equalBytes, readU32, spiBytes } from './ike-exchange.js';
+import type { DpdState } from './dpd.js';
 import { qmHash1 } from './keys.js';
 
 /** A notify payload (RFC 2408 §3.14). */
@@ -75,4 +76,54 @@ export function openInformational(p: Phase1Keys, h: IsakmpHeader, body: Uint8Arr
     }
   }
   return ok(items);
+}
+
+/** What a role does with the items of a verified informational exchange that differ between roles. */
+export interface InformationalRole<C extends { readonly inboundSpi: number; readonly outboundSpi: number }> {
+  /** Send protected informational payloads on the IKE SA (the R-U-THERE-ACK). */
+  send(payloads: readonly IkePayload[]): void;
+  /** RFC 2407 §4.6.3.3 INITIAL-CONTACT. */
+  initialContact(): void;
+  /** An error notify (RFC 2408 §3.14.1) naming `spi` when it carries a 4-byte SPI. */
+  error(notifyType: number, spi: number | undefined): void;
+  /** D(ISAKMP) of this IKE SA; nothing after it is acted on. */
+  deleteIke(): void;
+  /** The child SAs a D(ESP) may name, and what to do with each one it names. */
+  readonly children: readonly C[];
+  childDeleted(c: C): void;
+}
+
+/**
+ * Act on the items in message order: RFC 3706 §5.3 R-U-THERE is answered with the same sequence
+ * number and an ACK ends the probe round; a D(ESP) SPI may be either end's (RFC 2408 §3.15), so it
+ * matches a child by its inbound or its outbound SPI. The rest is the role's.
+ */
+export function applyInformational<C extends { readonly inboundSpi: number; readonly outboundSpi: number }>(
+  items: readonly InformationalItem[], sa: { readonly icookie: Uint8Array; readonly rcookie: Uint8Array; readonly dpd: DpdState }, role: InformationalRole<C>,
+): void {
+  for (const x of items) {
+    switch (x.kind) {
+      case 'r-u-there':
+        role.send([dpdPayload(sa, 'ack', x.seq)]);
+        break;
+      case 'r-u-there-ack':
+        sa.dpd.ack(x.seq);
+        break;
+      case 'initial-contact':
+        role.initialContact();
+        break;
+      case 'error':
+        role.error(x.notifyType, x.spi);
+        break;
+      case 'delete-ike':
+        role.deleteIke();
+        return;
+      case 'delete-esp':
+        for (const spi of x.spis) {
+          const c = role.children.find((ch) => ch.outboundSpi === spi || ch.inboundSpi === spi);
+          if (c) role.childDeleted(c);
+        }
+        break;
+    }
+  }
 }

@@ -4,7 +4,7 @@
  * the matching event; the row's actions do the sending, installing and dropping. An event with no
  * row in the current state is ignored.
  */
-import { row, transitionIndex, type Transition } from './fsm.js';
+import { row, transitionIndex, type CommonMainModeAction, type CommonQuickModeAction, type Transition } from './fsm.js';
 import type { DeleteReason } from './ike-types.js';
 
 /** Main Mode (RFC 2409 §5, Identity Protection) initiator states of one IKE SA. */
@@ -27,8 +27,9 @@ export type MainModeInitEvent =
   | 'recv-delete'
   | 'local-delete';
 
-/** What an initiator Main Mode row does. */
+/** What an initiator Main Mode row does (besides the actions both roles share). */
 export type MainModeInitAction =
+  | CommonMainModeAction
   /** Remember the current IKE SA so that it can be deleted under its own keys once the new one is up. */
   | 'keep-previous'
   /** New cookies and a new IKE SA id; HDR, SA (our transforms), VID(NAT-T), VID(DPD). */
@@ -37,20 +38,10 @@ export type MainModeInitAction =
   | 'send-mm3'
   /** HDR*, IDii, HASH_I [, N(INITIAL-CONTACT)] (from the NAT-T port after a float). */
   | 'send-mm5'
-  /** Arm the lifetime, re-authentication, NAT keepalives and DPD; report `ike-sa-up`. */
-  | 'ike-sa-up'
   /** After a re-authentication: the children move here, D(ISAKMP) of the previous IKE SA. */
   | 'delete-previous'
   /** Start Quick Mode when no child SA exists yet (and `autoChild`). */
-  | 'start-child'
-  /** Send the last message again and double the retransmission interval. */
-  | 'resend'
-  /** D(ESP) for every child SA. */
-  | 'send-delete-children'
-  /** D(ISAKMP) for this IKE SA. */
-  | 'send-delete-ike'
-  /** Forget the IKE SA and its child SAs (`sa-deleted`, reason by event). */
-  | 'drop';
+  | 'start-child';
 
 /** One initiator Main Mode row. */
 export type MainModeInitTransition = Transition<MainModeInitState, MainModeInitEvent, MainModeInitAction>;
@@ -95,18 +86,13 @@ export type QuickModeInitState = 'qm-idle' | 'qm-i1-sent' | 'qm-done' | 'qm-fail
 /** Events on an initiator Quick Mode exchange. */
 export type QuickModeInitEvent = 'start' | 'recv-qm2' | 'bad-qm2' | 'recv-notify' | 'retransmit-timeout' | 'give-up';
 
-/** What an initiator Quick Mode row does. */
+/** What an initiator Quick Mode row does (besides the actions both roles share). */
 export type QuickModeInitAction =
+  | CommonQuickModeAction
   /** HDR*, HASH(1), SA, Ni, [KE], IDci, IDcr, [NAT-OAi, NAT-OAr]; arm retransmission. */
   | 'send-qm1'
   /** HDR*, HASH(3). */
-  | 'send-qm3'
-  /** KEYMAT, install the child SA, report `child-sa-up`, schedule the replaced child's delete. */
-  | 'install-child'
-  /** Send QM1 again and double the retransmission interval. */
-  | 'resend'
-  /** Stop retransmitting. */
-  | 'forget';
+  | 'send-qm3';
 
 /** One initiator Quick Mode row. */
 export type QuickModeInitTransition = Transition<QuickModeInitState, QuickModeInitEvent, QuickModeInitAction>;

@@ -12,7 +12,7 @@ import type { Endpoint } from './addr.js';
 import { generateDh, type DhGroupNumber, type DhKeyPair } from './dh.js';
 import type { DpdState } from './dpd.js';
 import { openHashed, phase2IvOf, sealHashed, type Phase1Keys } from './ike-crypto.js';
-import { armRetransmit, backOff, equalBytes, freshMessageId, freshSpi, retransmitDue, type IkeOutput, type Retransmit } from './ike-exchange.js';
+import { armRetransmit, equalBytes, freshMessageId, freshSpi, runExchangeTimers, type IkeOutput, type Retransmit } from './ike-exchange.js';
 import type { NatVariant } from './ike-types.js';
 import { quickModeInitTransition, type QuickModeInitAction, type QuickModeInitEvent, type QuickModeInitState } from './initiator-fsm.js';
 import { qmHash1, qmHash2, qmHash3 } from './keys.js';
@@ -161,18 +161,10 @@ export class InitiatorQuickMode {
     this.step(now, sa, ex, 'recv-qm2', { data, iv: o.value.opened.nextIv, nr: q.nonce, choice, gxy, payloads: ps });
   }
 
-  /** Retransmit QM1 or give up (RFC 2408 §5); forget finished exchanges once there are many. */
+  /** Retransmit QM1 or give up (RFC 2408 §5); keep up to 16 finished exchanges answerable. */
   handleTimeout(now: Instant, sa: InitiatorQuickSa): void {
-    for (const ex of [...sa.quick.values()]) {
-      const due = retransmitDue(ex.rtx, now, this.host.rtxMax);
-      if (due === 'give-up') {
-        this.step(now, sa, ex, 'give-up');
-        this.host.out.failed(sa.id, sa.remote, 'timeout');
-      } else if (due === 'resend') {
-        this.step(now, sa, ex, 'retransmit-timeout');
-      }
-    }
-    if (sa.quick.size > 16) for (const [mid, ex] of sa.quick) if (ex.state === 'qm-done' || ex.state === 'qm-failed') sa.quick.delete(mid);
+    const gaveUp = (): void => this.host.out.failed(sa.id, sa.remote, 'timeout');
+    runExchangeTimers(sa.quick, now, this.host.rtxMax, 16, (ex, event) => this.step(now, sa, ex, event), gaveUp);
   }
 
   /** Run one Quick Mode step: look up the row, enter the new state, run its actions. */
@@ -204,8 +196,7 @@ export class InitiatorQuickMode {
         if (input) this.installChild(now, sa, ex, input);
         return;
       case 'resend':
-        out.send(sa.local, sa.remote, ex.lastOut);
-        if (ex.rtx) backOff(ex.rtx, now);
+        out.resend(now, sa, ex);
         return;
       case 'forget':
         ex.rtx = undefined;

@@ -1,15 +1,16 @@
 /**
  * Main Mode pieces both roles share (RFC 2409 §5, pre-shared keys): reading KE and nonce (messages
- * 3 and 4), the phase-1 key schedule, and sealing / opening the authenticated messages 5 and 6
- * (ID + HASH_I / HASH_R over the ID payload body).
+ * 3 and 4), the phase-1 key schedule, HASH_I / HASH_R, sealing / opening the authenticated
+ * messages 5 and 6 (ID + hash over the ID payload body), and the `ike-sa-up` event.
  */
 import { encodePayloadChain } from '../wire/ike/codec.js';
 import { ExchangeType, PayloadType } from '../wire/ike/constants.js';
 import type { IdPayload, IkePayload } from '../wire/ike/types.js';
 import { openBody, sealMessage, type SealedMessage } from './ike-crypto.js';
 import { equalBytes } from './ike-exchange.js';
-import type { IkeAlgorithms } from './ike-types.js';
-import { deriveSkeyids, encryptionKey, phase1Iv, skeyidPsk, type SkeyidSet } from './keys.js';
+import type { IkeSaState, Keyed } from './ike-sa.js';
+import type { IkeDatagram, IkeEvent, IkeIdentity, NatVariant } from './ike-types.js';
+import { deriveSkeyids, encryptionKey, hashI, hashR, phase1Iv, skeyidPsk } from './keys.js';
 import type { Phase1Choice } from './proposals.js';
 
 /** RFC 2409 §5: a nonce is 8 to 256 bytes. */
@@ -24,27 +25,32 @@ export function readKeNonce(ps: readonly IkePayload[]): { readonly ke: Uint8Arra
   return { ke: ke.data, nonce: nonce.data };
 }
 
-/** The phase-1 keys: SKEYID and its three children, the encryption key and the first IV. */
-export interface Phase1Secrets {
-  readonly keys: SkeyidSet;
-  readonly encKey: Uint8Array;
-  readonly iv: Uint8Array;
+/**
+ * RFC 2409 §5 (SKEYID for PSK, SKEYID_d/a/e) and App. B (encryption key, first IV) from the
+ * exchanged values on `sa` and the DH shared secret.
+ */
+export function keyPhase1(sa: IkeSaState<unknown> & { readonly choice: Phase1Choice }, psk: Uint8Array, gxy: Uint8Array): void {
+  const h = sa.choice.hash;
+  sa.keys = deriveSkeyids(h, skeyidPsk(h, psk, sa.ni, sa.nr), gxy, sa.icookie, sa.rcookie);
+  sa.encKey = encryptionKey(h, sa.keys.e, sa.choice.cipher.keyLen);
+  sa.iv = phase1Iv(h, sa.gxi, sa.gxr, sa.choice.cipher.blockSize);
 }
 
-/** The exchange values the phase-1 key schedule takes (`gxi` and `ni` are always the initiator's). */
-export interface Phase1Exchange {
-  readonly icookie: Uint8Array;
-  readonly rcookie: Uint8Array;
-  readonly gxi: Uint8Array;
-  readonly gxr: Uint8Array;
-  readonly ni: Uint8Array;
-  readonly nr: Uint8Array;
+/**
+ * RFC 2409 §5: HASH_I = prf(SKEYID, g^xi | g^xr | CKY-I | CKY-R | SAi_b | IDii_b), HASH_R with the
+ * DH values and cookies swapped; `sa` names the one the ID body is for.
+ */
+export function authHash(sa: Keyed<IkeSaState<unknown>>, of: 'initiator' | 'responder'): (idB: Uint8Array) => Uint8Array {
+  const f = of === 'initiator' ? hashI : hashR;
+  return (idB) => f(sa.choice.hash, sa.keys.skeyid, sa.gxi, sa.gxr, sa.icookie, sa.rcookie, sa.saiB, idB);
 }
 
-/** RFC 2409 §5 (SKEYID for PSK, SKEYID_d/a/e) and App. B (encryption key, first IV). */
-export function derivePhase1(c: Phase1Choice, psk: Uint8Array, x: Phase1Exchange, gxy: Uint8Array): Phase1Secrets {
-  const keys = deriveSkeyids(c.hash, skeyidPsk(c.hash, psk, x.ni, x.nr), gxy, x.icookie, x.rcookie);
-  return { keys, encKey: encryptionKey(c.hash, keys.e, c.cipher.keyLen), iv: phase1Iv(c.hash, x.gxi, x.gxr, c.cipher.blockSize) };
+/** What a received Main Mode message hands to its row's actions. */
+export interface MainModeInput {
+  readonly d: IkeDatagram;
+  readonly data: Uint8Array;
+  /** MM5 / MM6: the peer's ID payload. */
+  readonly id?: IdPayload;
 }
 
 /** IDii_b / IDir_b: the ID payload body that HASH_I / HASH_R cover (RFC 2409 §5). */
@@ -82,5 +88,16 @@ export function openAuthenticated(
   return { id, payloads: o.value.payloads, nextIv: o.value.nextIv };
 }
 
-/** The algorithms of an IKE SA as `ike-sa-up` reports them. */
-export const algorithmsOf = (c: Phase1Choice): IkeAlgorithms => ({ encryption: c.cipher.name, hash: c.hash, group: c.group, lifetimeSeconds: c.lifetimeSeconds });
+/** The `ike-sa-up` event of an IKE SA whose Main Mode is done. */
+export function ikeSaUp(sa: IkeSaState<unknown> & { readonly choice: Phase1Choice }, peerId: IkeIdentity, natt: NatVariant): IkeEvent {
+  const c = sa.choice;
+  return {
+    type: 'ike-sa-up',
+    ikeSaId: sa.id,
+    local: sa.local,
+    remote: sa.remote,
+    peerId,
+    algorithms: { encryption: c.cipher.name, hash: c.hash, group: c.group, lifetimeSeconds: c.lifetimeSeconds },
+    natT: { variant: natt, localBehindNat: sa.localBehindNat, remoteBehindNat: sa.remoteBehindNat },
+  };
+}

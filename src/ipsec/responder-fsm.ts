@@ -5,7 +5,7 @@
  * installing and dropping. Duplicated requests never reach the tables (RFC 2408 §5: they are
  * answered from the last response).
  */
-import { row, transitionIndex, type Transition } from './fsm.js';
+import { row, transitionIndex, type CommonMainModeAction, type CommonQuickModeAction, type Transition } from './fsm.js';
 import type { DeleteReason } from './ike-types.js';
 
 /** Main Mode (RFC 2409 §5, Identity Protection) responder states of one IKE SA. */
@@ -28,28 +28,19 @@ export type MainModeEvent =
   | 'local-delete'
   | 'initial-contact-replaced';
 
-/** What a Main Mode row does. */
+/** What a Main Mode row does (besides the actions both roles share). */
 export type MainModeAction =
+  | CommonMainModeAction
   /** HDR, SA (the chosen transform, unchanged), VID(NAT-T), VID(DPD). */
   | 'send-mm2'
   /** HDR, KE, Nr, NAT-D(peer), NAT-D(us). */
   | 'send-mm4'
   /** HDR*, IDir, HASH_R (from the endpoint MM5 came to). */
   | 'send-mm6'
-  /** Arm the lifetime, NAT keepalives and DPD; report `ike-sa-up`. */
-  | 'ike-sa-up'
-  /** Send the last message again and double the retransmission interval. */
-  | 'resend'
   /** Drop the older IKE SAs of the same peer address and ID. */
   | 'initial-contact'
-  /** D(ESP) for every child SA. */
-  | 'send-delete-children'
-  /** D(ISAKMP) for this IKE SA. */
-  | 'send-delete-ike'
   /** Hand the child SAs to a newer IKE SA of the same peer (re-authentication), if there is one. */
-  | 'adopt-children'
-  /** Forget the IKE SA and its remaining child SAs (`sa-deleted`, reason by event). */
-  | 'drop';
+  | 'adopt-children';
 
 /** One responder Main Mode row. */
 export type MainModeTransition = Transition<MainModeState, MainModeEvent, MainModeAction>;
@@ -93,20 +84,15 @@ export type QuickModeState = 'qm-start' | 'qm-r1-sent' | 'qm-done' | 'qm-failed'
 /** Events on a responder Quick Mode exchange. */
 export type QuickModeEvent = 'recv-qm1' | 'bad-qm1' | 'no-proposal' | 'bad-id' | 'recv-qm3' | 'retransmit-timeout' | 'give-up';
 
-/** What a Quick Mode row does. */
+/** What a Quick Mode row does (besides the actions both roles share). */
 export type QuickModeAction =
+  | CommonQuickModeAction
   /** HDR*, HASH(2), SA, Nr, [KE], [IDci, IDcr], [NAT-OAi, NAT-OAr], [RESPONDER-LIFETIME]; arm retransmission. */
   | 'send-qm2'
   /** Protected N(NO-PROPOSAL-CHOSEN) about the initiator's SPI. */
   | 'notify-no-proposal-chosen'
   /** Protected N(INVALID-ID-INFORMATION) about the chosen proposal's SPI. */
-  | 'notify-invalid-id'
-  /** Install the child SA and report `child-sa-up`. */
-  | 'install-child'
-  /** Send QM2 again and double the retransmission interval. */
-  | 'resend'
-  /** Stop retransmitting and release the SPI we reserved. */
-  | 'forget';
+  | 'notify-invalid-id';
 
 /** One responder Quick Mode row. */
 export type QuickModeTransition = Transition<QuickModeState, QuickModeEvent, QuickModeAction>;

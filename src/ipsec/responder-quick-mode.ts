@@ -12,7 +12,7 @@ import type { Endpoint } from './addr.js';
 import { generateDh } from './dh.js';
 import type { DpdState } from './dpd.js';
 import { openHashed, phase2IvOf, sealHashed, type Phase1Keys } from './ike-crypto.js';
-import { armRetransmit, backOff, equalBytes, freshSpi, retransmitDue, type IkeOutput, type Retransmit } from './ike-exchange.js';
+import { armRetransmit, equalBytes, freshSpi, runExchangeTimers, type IkeOutput, type Retransmit } from './ike-exchange.js';
 import type { ChildSaUp, IkeDatagram } from './ike-types.js';
 import { notifyPayload } from './informational.js';
 import { qmHash1, qmHash2, qmHash3 } from './keys.js';
@@ -115,19 +115,10 @@ export class ResponderQuickMode {
     return [...sa.quick.values()].flatMap((ex) => (ex.state !== 'qm-done' && ex.pending ? [ex.pending.inbound.spi] : []));
   }
 
-  /** Retransmit QM2 or give up (RFC 2408 §5); forget finished exchanges once there are many. */
+  /** Retransmit QM2 or give up (RFC 2408 §5); keep up to 32 finished exchanges answerable. */
   handleTimeout(now: Instant, sa: ResponderQuickSa): void {
-    for (const ex of [...sa.quick.values()]) {
-      const due = retransmitDue(ex.rtx, now, this.host.rtxMax);
-      if (due === 'give-up') {
-        this.step(now, sa, ex, 'give-up');
-        this.host.out.failed(sa.id, sa.remote, 'timeout');
-      } else if (due === 'resend') {
-        this.step(now, sa, ex, 'retransmit-timeout');
-      }
-    }
-    // Forget finished exchanges after a while (keeps retransmitted QM3/QM1 answerable for 60 s).
-    if (sa.quick.size > 32) for (const [mid, ex] of sa.quick) if (ex.state === 'qm-done' || ex.state === 'qm-failed') sa.quick.delete(mid);
+    const gaveUp = (): void => this.host.out.failed(sa.id, sa.remote, 'timeout');
+    runExchangeTimers(sa.quick, now, this.host.rtxMax, 32, (ex, event) => this.step(now, sa, ex, event), gaveUp);
   }
 
   private handleQm1(now: Instant, sa: ResponderQuickSa, d: IkeDatagram, data: Uint8Array, h: IsakmpHeader, body: Uint8Array): void {
@@ -247,8 +238,7 @@ export class ResponderQuickMode {
         return;
       }
       case 'resend':
-        if (ex.lastOut) out.send(sa.local, sa.remote, ex.lastOut);
-        if (ex.rtx) backOff(ex.rtx, now);
+        out.resend(now, sa, ex);
         return;
       case 'forget':
         ex.rtx = undefined;
