@@ -87,19 +87,22 @@ export interface ChildSaUp {
   readonly lifetimeKilobytes?: number;
 }
 
+/** Main Mode is done: the IKE SA is up. */
+export interface IkeSaUp {
+  readonly type: 'ike-sa-up';
+  readonly ikeSaId: number;
+  readonly local: Endpoint;
+  readonly remote: Endpoint;
+  readonly peerId: IkeIdentity;
+  readonly algorithms: IkeAlgorithms;
+  readonly natT: NatState;
+  /** 'windows' when MM1 carried the MS NT5 ISAKMPOAKLEY vendor id. */
+  readonly peerVendor?: 'windows';
+}
+
 /** Typed events (STYLE §10); the daemon maps them to logs and metrics. */
 export type IkeEvent =
-  | {
-      readonly type: 'ike-sa-up';
-      readonly ikeSaId: number;
-      readonly local: Endpoint;
-      readonly remote: Endpoint;
-      readonly peerId: IkeIdentity;
-      readonly algorithms: IkeAlgorithms;
-      readonly natT: NatState;
-      /** 'windows' when MM1 carried the MS NT5 ISAKMPOAKLEY vendor id. */
-      readonly peerVendor?: 'windows';
-    }
+  | IkeSaUp
   | ChildSaUp
   | { readonly type: 'sa-deleted'; readonly ikeSaId: number; readonly kind: 'ike' | 'child'; readonly inboundSpi?: number; readonly outboundSpi?: number; readonly reason: DeleteReason }
   | { readonly type: 'dpd-failed'; readonly ikeSaId: number; readonly remote: Endpoint }

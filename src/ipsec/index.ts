@@ -12,6 +12,7 @@ export type {
   IkeTimers,
   IkeDatagram,
   IkeEvent,
+  IkeSaUp,
   ChildSaUp,
   IkeIdentity,
   IkeAlgorithms,

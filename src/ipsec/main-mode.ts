@@ -9,7 +9,7 @@ import type { IdPayload, IkePayload } from '../wire/ike/types.js';
 import { openBody, sealMessage, type SealedMessage } from './ike-crypto.js';
 import { equalBytes } from './ike-exchange.js';
 import type { IkeSaState, Keyed } from './ike-sa.js';
-import type { IkeDatagram, IkeEvent, IkeIdentity, NatVariant } from './ike-types.js';
+import type { IkeDatagram, IkeIdentity, IkeSaUp, NatVariant } from './ike-types.js';
 import { deriveSkeyids, encryptionKey, hashI, hashR, phase1Iv, skeyidPsk } from './keys.js';
 import type { Phase1Choice } from './proposals.js';
 
@@ -89,7 +89,7 @@ export function openAuthenticated(
 }
 
 /** The `ike-sa-up` event of an IKE SA whose Main Mode is done. */
-export function ikeSaUp(sa: IkeSaState<unknown> & { readonly choice: Phase1Choice }, peerId: IkeIdentity, natt: NatVariant): IkeEvent {
+export function ikeSaUp(sa: IkeSaState<unknown> & { readonly choice: Phase1Choice }, peerId: IkeIdentity, natt: NatVariant): IkeSaUp {
   const c = sa.choice;
   return {
     type: 'ike-sa-up',
