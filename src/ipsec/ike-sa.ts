@@ -62,12 +62,6 @@ export const chosen = <T extends IkeSaState<unknown>>(sa: T): sa is T & { choice
 
 const EMPTY = new Uint8Array(0);
 
-/** The fields both roles start empty. */
-const fresh = <Q>(): Omit<IkeSaState<Q>, 'id' | 'icookie' | 'local' | 'remote' | 'choice' | 'saiB' | 'dpd'> => ({
-  rcookie: new Uint8Array(8), gxi: EMPTY, gxr: EMPTY, ni: EMPTY, nr: EMPTY, keys: undefined, encKey: EMPTY, iv: EMPTY, localBehindNat: false, remoteBehindNat: false,
-  lastIn: undefined, lastOut: undefined, rtx: undefined, expiresAt: undefined, keepaliveAt: undefined, quick: new Map<number, Q>(),
-});
-
 /** One responder IKE SA. */
 export interface ResponderSa extends IkeSaState<ResponderQuickExchange> {
   state: MainModeState;
@@ -85,7 +79,13 @@ export type ResponderSaStart = Pick<ResponderSa, 'id' | 'icookie' | 'rcookie' | 
 
 /** A new responder IKE SA in `mm-start`, before MM1 is answered. */
 export function newResponderSa(s: ResponderSaStart): ResponderSa {
-  return { ...fresh<ResponderQuickExchange>(), ...s, state: 'mm-start', peerId: undefined, children: [] };
+  // One literal with every field (no spreads): the records keep one fast shape on the hot path.
+  return {
+    id: s.id, icookie: s.icookie, rcookie: s.rcookie, local: s.local, remote: s.remote, choice: s.choice, saiB: s.saiB,
+    gxi: EMPTY, gxr: EMPTY, ni: EMPTY, nr: EMPTY, keys: undefined, encKey: EMPTY, iv: EMPTY, localBehindNat: false, remoteBehindNat: false,
+    lastIn: undefined, lastOut: undefined, rtx: undefined, expiresAt: undefined, keepaliveAt: undefined, dpd: s.dpd, quick: new Map(),
+    state: 'mm-start', vendor: s.vendor, situation: s.situation, peerId: undefined, children: [],
+  };
 }
 
 /** The initiator's IKE SA of one Main Mode (a re-authentication makes a new one). */
@@ -106,9 +106,11 @@ export type InitiatorSaStart = Pick<InitiatorSa, 'id' | 'icookie' | 'local' | 'r
 /** A new initiator IKE SA before MM2. */
 export function newInitiatorSa(s: InitiatorSaStart): InitiatorSa {
   return {
-    ...fresh<InitiatorQuickExchange>(), ...s, offered: s.offered, choice: undefined,
+    id: s.id, icookie: s.icookie, rcookie: new Uint8Array(8), local: s.local, remote: s.remote, choice: undefined,
     // HASH_I covers SAi_b, the SA payload body (RFC 2409 §5).
     saiB: s.offered ? encodePayloadChain([s.offered]).subarray(4).slice() : EMPTY,
-    natt: 'none', peerDpd: false, dh: undefined, reauthAt: undefined,
+    gxi: EMPTY, gxr: EMPTY, ni: EMPTY, nr: EMPTY, keys: undefined, encKey: EMPTY, iv: EMPTY, localBehindNat: false, remoteBehindNat: false,
+    lastIn: undefined, lastOut: undefined, rtx: undefined, expiresAt: undefined, keepaliveAt: undefined, dpd: s.dpd, quick: new Map(),
+    offered: s.offered, natt: 'none', peerDpd: false, dh: undefined, reauthAt: undefined,
   };
 }
