@@ -17,3 +17,5 @@ export type { AccessEndReason } from './disconnect.js';
 export { Ipv6PrefixPool, parseIpv6, formatIpv6, parseIpv6Prefix, prefix64Of, prefix64Bytes } from './ipv6.js';
 export type { Ipv6Prefix } from './ipv6.js';
 export { parseRouterAdvertisement } from './packets.js';
+export { PppoeAccessConcentrator, PPPOE_HEADROOM, PPPOE_DEFAULT_PAYLOAD, CookieJar, TokenBucket, KeyedTokenBuckets } from './pppoe/index.js';
+export type { FrameSink, PppoeAcConfig, PppoeAcEvent, PppoeAcCounters, PppoeSessionInfo, DropReason, SessionDownCause, Rate } from './pppoe/index.js';
