@@ -162,8 +162,9 @@ for (const c of payloadCases) {
     assert.equal(padi(ac, T0, A, tags).packet.tags.pppMaxPayload, c.tag, 'PADO');
     const sid = connect(ac, T0, A, tags);
     assert.equal(ac.session(sid)?.maxPayload, c.session);
-    assert.equal(ac.sendSession(sid, new Uint8Array(c.session)) !== undefined, true);
-    assert.equal(ac.sendSession(sid, new Uint8Array(c.session + 1)), undefined);
+    // Protocol (2 octets) + an information field of exactly the payload fits; one more octet does not.
+    assert.equal(ac.sendSession(sid, new Uint8Array(2 + c.session)) !== undefined, true);
+    assert.equal(ac.sendSession(sid, new Uint8Array(2 + c.session + 1)), undefined);
     assert.equal(ac.counters.dropped['too-long'], 1);
   });
 }

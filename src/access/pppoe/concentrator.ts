@@ -25,17 +25,13 @@ import type { DiscoveryTags } from '../../wire/pppoe/tags.js';
 import type { AccessLine } from '../../wire/pppoe/bbf.js';
 import { CookieJar } from './cookie.js';
 import { KeyedTokenBuckets, TokenBucket } from './rate-limit.js';
-import type { DropReason, FrameSink, PppoeAcConfig, PppoeAcCounters, PppoeAcEvent, PppoeSessionInfo, SessionDownCause } from './types.js';
+import { DROP_REASONS, type DropReason, type FrameSink, type PppoeAcConfig, type PppoeAcCounters, type PppoeAcEvent, type PppoeSessionInfo, type SessionDownCause } from './types.js';
 
 /** Bytes to keep free in front of an outbound PPP frame for Ethernet + two VLAN tags + PPPoE header. */
 export const PPPOE_HEADROOM = sessionHeaderLength(2);
 /** RFC 2516 §7: without RFC 4638 the MRU "MUST NOT be negotiated to a larger size than 1492". */
 export const PPPOE_DEFAULT_PAYLOAD = 1492;
 const SWEEP_EVERY = seconds(10);
-const DROP_REASONS: readonly DropReason[] = [
-  'malformed', 'other-vlan', 'not-for-us', 'unexpected-code', 'rate-limited', 'service-unavailable', 'bad-cookie',
-  'session-limit', 'spoofed-padt', 'unknown-session', 'spoofed-session-frame', 'no-sink', 'too-long',
-];
 
 interface Session {
   readonly mac: MacAddress;
@@ -360,14 +356,16 @@ export class PppoeAccessConcentrator implements Timed {
 
   /**
    * Frame one PPP frame (starting at its Protocol field) for a session: the Ethernet frame to send,
-   * or undefined for an unknown session or a frame above the session's payload (counted). With
+   * or undefined for an unknown session or a frame whose information field exceeds the session's
+   * payload (counted). With
    * `headroomFree` the caller gives up {@link PPPOE_HEADROOM} bytes of `ppp.buffer` in front of `ppp`
    * and the header is written there (no copy of the payload).
    */
   sendSession(sessionId: number, ppp: Uint8Array, headroomFree = false): Uint8Array | undefined {
     const s = this.bySid.get(sessionId);
     if (s === undefined) return undefined;
-    if (ppp.length > s.maxPayload) {
+    // maxPayload is the MRU (RFC 4638 §2): the PPP information field, after the 2-octet Protocol.
+    if (ppp.length > s.maxPayload + 2) {
       this.drop('too-long');
       return undefined;
     }

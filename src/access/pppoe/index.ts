@@ -6,6 +6,7 @@
  * frames PPP out with `sendSession()`; `close()` ends a session with a PADT.
  */
 export { PppoeAccessConcentrator, PPPOE_HEADROOM, PPPOE_DEFAULT_PAYLOAD } from './concentrator.js';
+export { DROP_REASONS } from './types.js';
 export type { FrameSink, PppoeAcConfig, PppoeAcEvent, PppoeAcCounters, PppoeSessionInfo, DropReason, SessionDownCause } from './types.js';
 export { CookieJar, COOKIE_LENGTH } from './cookie.js';
 export { TokenBucket, KeyedTokenBuckets, type Rate } from './rate-limit.js';

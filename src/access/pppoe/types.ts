@@ -70,26 +70,18 @@ export type PppoeAcEvent =
       readonly circuitId: string | undefined;
       readonly remoteId: string | undefined;
       readonly accessLine: AccessLine | undefined;
-      /** The PPP payload this session carries: 1492, or the RFC 4638 value agreed in PADS. */
+      /** The PPP payload (MRU) this session carries: 1492, or the RFC 4638 value agreed in PADS. */
       readonly maxPayload: number;
     }
   | { readonly type: 'session-down'; readonly mac: MacAddress; readonly sessionId: number; readonly cause: SessionDownCause; readonly detail?: string };
 
 /** Why a frame was dropped (counters; each is also a reason nothing was sent). */
-export type DropReason =
-  | 'malformed'
-  | 'other-vlan'
-  | 'not-for-us'
-  | 'unexpected-code'
-  | 'rate-limited'
-  | 'service-unavailable'
-  | 'bad-cookie'
-  | 'session-limit'
-  | 'spoofed-padt'
-  | 'unknown-session'
-  | 'spoofed-session-frame'
-  | 'no-sink'
-  | 'too-long';
+export const DROP_REASONS = [
+  'malformed', 'other-vlan', 'not-for-us', 'unexpected-code', 'rate-limited', 'service-unavailable', 'bad-cookie',
+  'session-limit', 'spoofed-padt', 'unknown-session', 'spoofed-session-frame', 'no-sink', 'too-long',
+] as const;
+/** One of {@link DROP_REASONS}. */
+export type DropReason = (typeof DROP_REASONS)[number];
 
 /** Counters since the instance was created. */
 export interface PppoeAcCounters {

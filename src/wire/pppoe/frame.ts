@@ -20,7 +20,7 @@ import { type PppoeWireError, truncated } from './errors.js';
 import { EtherType, emitEthernet, ethernetHeaderLength, ethernetHeaderLengthFor, parseEthernet, type EthernetHeader } from './ethernet.js';
 import { BROADCAST_MAC, isGroupMac } from './mac.js';
 import { DISCOVERY_SPECS, PppoeCode, checkDiscoverySpec, isDiscoveryCode, type DiscoveryCode } from './messages.js';
-import { decodeTags, emitTagList, encodeTags, parseTagList, tagListLength, type DiscoveryTags } from './tags.js';
+import { decodeTags, emitPlannedTags, parseTagList, plannedLength, planTags, type DiscoveryTags } from './tags.js';
 
 /** VER | TYPE | CODE | SESSION_ID | LENGTH. */
 export const PPPOE_HEADER_LENGTH = 6;
@@ -142,7 +142,7 @@ function writeHeader(out: Uint8Array, at: number, code: number, sessionId: numbe
 
 /** Bytes of the Ethernet frame `encodeDiscoveryFrame` produces. */
 export function discoveryFrameLength(f: DiscoveryFrame): number {
-  return ethernetHeaderLength(f.ethernet) + PPPOE_HEADER_LENGTH + tagListLength(encodeTags(f.packet.tags));
+  return ethernetHeaderLength(f.ethernet) + PPPOE_HEADER_LENGTH + plannedLength(planTags(f.packet.tags));
 }
 
 /**
@@ -150,22 +150,21 @@ export function discoveryFrameLength(f: DiscoveryFrame): number {
  * (= discoveryFrameLength). Throws RangeError for values that cannot be encoded.
  */
 export function emitDiscoveryFrame(f: DiscoveryFrame, out: Uint8Array, offset = 0): number {
-  const raw = encodeTags(f.packet.tags);
-  const len = tagListLength(raw);
+  const plan = planTags(f.packet.tags);
   let o = offset + emitEthernet(f.ethernet, out, offset, EtherType.pppoeDiscovery);
-  writeHeader(out, o, f.packet.code, f.packet.sessionId, len);
+  writeHeader(out, o, f.packet.code, f.packet.sessionId, plannedLength(plan));
   o += PPPOE_HEADER_LENGTH;
-  return o + emitTagList(raw, out, o) - offset;
+  return o + emitPlannedTags(plan, out, o) - offset;
 }
 
 /** Allocate and emit a discovery frame. */
 export function encodeDiscoveryFrame(f: DiscoveryFrame): Uint8Array {
-  const raw = encodeTags(f.packet.tags);
-  const len = tagListLength(raw);
+  const plan = planTags(f.packet.tags);
+  const len = plannedLength(plan);
   const out = new Uint8Array(ethernetHeaderLength(f.ethernet) + PPPOE_HEADER_LENGTH + len);
   const o = emitEthernet(f.ethernet, out, 0, EtherType.pppoeDiscovery);
   writeHeader(out, o, f.packet.code, f.packet.sessionId, len);
-  emitTagList(raw, out, o + PPPOE_HEADER_LENGTH);
+  emitPlannedTags(plan, out, o + PPPOE_HEADER_LENGTH);
   return out;
 }
 

@@ -9,8 +9,8 @@
 export * from './errors.js';
 export * from './mac.js';
 export * from './ethernet.js';
-export { TagType, TAG_REGISTRY, TAG_BY_TYPE, TAG_HEADER_LENGTH, tagTitle, parseTagList, emitTagList, tagListLength, decodeTags, encodeTags } from './tags.js';
-export type { RawTag, DiscoveryTags, VendorSpecificTag, TagRow } from './tags.js';
+export { TagType, TAG_REGISTRY, TAG_BY_TYPE, TAG_HEADER_LENGTH, tagTitle, parseTagList, emitTagList, tagListLength, decodeTags, encodeTags, planTags, plannedLength, emitPlannedTags } from './tags.js';
+export type { RawTag, DiscoveryTags, VendorSpecificTag, TagRow, PlannedTag } from './tags.js';
 export { BBF_VENDOR_ID, BBF_SUBOPTIONS, BBF_SUBOPTION_BY_TYPE, parseAccessLine, emitAccessLine, accessLineLength } from './bbf.js';
 export type { AccessLine, AccessLineKey, AccessLoopEncapsulation, SubOptionRow, UnknownSubOption } from './bbf.js';
 export { PppoeCode, DISCOVERY_SPECS, checkDiscoverySpec, isDiscoveryCode } from './messages.js';

@@ -19,19 +19,20 @@ const strict = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const lenient = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
 const encoder = new TextEncoder();
 
-/** UTF-8 byte length of `s` without encoding it. */
+/** UTF-8 byte length of `s`: its length when ASCII (names nearly always are), else encoded. */
 export function utf8Length(s: string): number {
-  let n = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x80) n += 1;
-    else if (c < 0x800) n += 2;
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
-      n += 4;
-      i++;
-    } else n += 3;
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return encoder.encode(s).length;
+  return s.length;
+}
+
+/** Write `s` as UTF-8 at `out[at]` (exactly `utf8Length(s)` bytes). */
+function writeUtf8(s: string, out: Uint8Array, at: number): void {
+  const n = utf8Length(s);
+  if (n !== s.length) {
+    encoder.encodeInto(s, out.subarray(at, at + n));
+    return;
   }
-  return n;
+  for (let i = 0; i < n; i++) out[at + i] = s.charCodeAt(i);
 }
 
 /**
@@ -54,7 +55,7 @@ export function stringCodec(opts: { readonly strictUtf8: boolean; readonly min?:
       }
     },
     length: utf8Length,
-    emit: (s, out, at) => void encoder.encodeInto(s, out.subarray(at, at + utf8Length(s))),
+    emit: writeUtf8,
   };
 }
 

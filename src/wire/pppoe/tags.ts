@@ -211,36 +211,74 @@ export function decodeTags(raw: readonly RawTag[]): Result<DiscoveryTags, PppoeW
   return ok(out as DiscoveryTags);
 }
 
-/** The typed tags as raw tags in registry order (Broadband Forum tag first among vendors, unknown last). */
-export function encodeTags(tags: DiscoveryTags): RawTag[] {
-  const raw: RawTag[] = [];
-  const enc = <T>(type: number, codec: ValueCodec<T>, x: T): void => {
-    const value = new Uint8Array(codec.length(x));
-    codec.emit(x, value, 0);
-    raw.push({ type, value });
-  };
+/** One typed tag ready to emit: its TAG_TYPE, value codec and value (nothing encoded yet). */
+export interface PlannedTag {
+  readonly type: number;
+  readonly codec: ValueCodec<unknown>;
+  readonly value: unknown;
+  /** TAG_VALUE bytes. */
+  readonly length: number;
+}
+
+/** An unknown tag's bytes as they came. */
+const RAW = bytesCodec();
+
+/** The Broadband Forum Vendor-Specific value: vendor id 3561, then the sub-options. */
+const accessLineCodec: ValueCodec<AccessLine> = {
+  parse: () => err('not parsed here'),
+  length: (a) => 4 + accessLineLength(a),
+  emit(a, out, at) {
+    uintCodec(4).emit(BBF_VENDOR_ID, out, at);
+    emitAccessLine(a, out, at + 4);
+  },
+};
+
+/** The typed tags in registry order (Broadband Forum tag first among vendors, unknown last). */
+export function planTags(tags: DiscoveryTags): PlannedTag[] {
+  const plan: PlannedTag[] = [];
+  const add = <T>(type: number, codec: ValueCodec<T>, value: T): void => void plan.push({ type, codec, value, length: codec.length(value) });
   for (const row of TAG_REGISTRY) {
     switch (row.slot) {
       case 'end':
         break;
       case 'serviceNames':
-        for (const s of tags.serviceNames ?? []) enc(row.type, row.codec, s);
+        for (const s of tags.serviceNames ?? []) add(row.type, row.codec, s);
         break;
       case 'vendor':
-        if (tags.accessLine !== undefined) {
-          const value = new Uint8Array(4 + accessLineLength(tags.accessLine));
-          vendorCodec.emit({ vendorId: BBF_VENDOR_ID, data: new Uint8Array(0) }, value, 0);
-          emitAccessLine(tags.accessLine, value, 4);
-          raw.push({ type: row.type, value });
-        }
-        for (const v of tags.vendorSpecific ?? []) enc(row.type, vendorCodec, v);
+        if (tags.accessLine !== undefined) add(row.type, accessLineCodec, tags.accessLine);
+        for (const v of tags.vendorSpecific ?? []) add(row.type, vendorCodec, v);
         break;
       default: {
         const x = tags[row.slot];
-        if (x !== undefined) enc(row.type, row.codec, x);
+        if (x !== undefined) add(row.type, row.codec, x);
       }
     }
   }
-  for (const u of tags.unknown ?? []) raw.push(u);
-  return raw;
+  for (const u of tags.unknown ?? []) add(u.type, RAW, u.value);
+  return plan;
+}
+
+/** Bytes of a planned tag list. */
+export const plannedLength = (plan: readonly PlannedTag[]): number => plan.reduce((n, t) => n + TAG_HEADER_LENGTH + t.length, 0);
+
+/** Write planned tags at `out[at]`; returns bytes written. Throws RangeError on a value over 65535 bytes. */
+export function emitPlannedTags(plan: readonly PlannedTag[], out: Uint8Array, at: number): number {
+  let o = at;
+  for (const t of plan) {
+    if (t.length > 0xffff) throw new RangeError(`tag 0x${t.type.toString(16)} value of ${t.length} bytes`);
+    put16(out, o, t.type);
+    put16(out, o + 2, t.length);
+    t.codec.emit(t.value, out, o + TAG_HEADER_LENGTH);
+    o += TAG_HEADER_LENGTH + t.length;
+  }
+  return o - at;
+}
+
+/** The typed tags as raw tags (each value encoded on its own), in {@link planTags} order. */
+export function encodeTags(tags: DiscoveryTags): RawTag[] {
+  return planTags(tags).map((t) => {
+    const value = new Uint8Array(t.length);
+    t.codec.emit(t.value, value, 0);
+    return { type: t.type, value };
+  });
 }
