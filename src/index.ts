@@ -1,11 +1,12 @@
 /**
  * l2tpkit — the typed library. Layers are exported as namespaces so that names stay unambiguous:
- * `wire.l2tp` codecs, the sans-I/O `l2tp` engine, `ppp`, `ipsec`, `aaa`, `dataplane`, and the
+ * `wire.l2tp` codecs (and `pppoeWire`), the sans-I/O `l2tp` engine, `ppp`, `ipsec`, `aaa`, `dataplane`, and the
  * `io` shell that drives them with real sockets and timers. `daemon` is the l2tpd/l2tpctl program.
  */
 export * as base from './base/index.js';
 export * as l2tpWire from './wire/l2tp/index.js';
 export * as pppWire from './wire/ppp/index.js';
+export * as pppoeWire from './wire/pppoe/index.js';
 export * as l2tp from './l2tp/index.js';
 export * as ppp from './ppp/index.js';
 export * as ipsec from './ipsec/index.js';

@@ -15,3 +15,5 @@ export {
   type UdpEndpointOptions,
 } from './udp-endpoint.js';
 export { openIpsecL2tp, guessLocalIpv4, type IpsecL2tp, type IpsecL2tpOptions, type IpsecSocketStats } from './ipsec-transport.js';
+export { PacketSocket, FrameBatch, PacketType, type PacketSocketOptions } from './packet-socket.js';
+export { PppoeAcPort, type PppoeAcPortOptions } from './pppoe-ac.js';
