@@ -20,12 +20,12 @@ const T0 = instant(7_000_000);
 
 type Deleted = Extract<IkeEvent, { type: 'sa-deleted' }>;
 
-// ---------------------------------------------------------------- through the gate
-
 interface Side {
   readonly gate: IpsecL2tpGate;
   readonly ipsec: IpsecGateEvent[];
   readonly l2tp: L2tpEvent[];
+  /** PPP frames received through the session's data sink. */
+  readonly data: Uint8Array[];
 }
 
 /** Client (initiator + LAC) and server (responder + LNS) gates, raw ESP (no NAT), virtual clock. */
@@ -44,9 +44,10 @@ class GateWorld {
     const resp = new IkeResponder({ psk: () => PSK, ...rcfg }, seededRandom(2));
     this.init = new IkeInitiator({ psk: PSK, local: { address: CLIENT, port: 500 }, remote: { address: SERVER, port: 500 }, ...icfg }, seededRandom(4));
     const side = (from: 'c' | 's', engine: L2tpEngine, ike: IkeInitiator | IkeResponder): Side => ({
-      gate: new IpsecL2tpGate({ engine, ike, random: seededRandom(from === 'c' ? 11 : 12), sink: (p) => this.wire.push({ from, p }) }),
+      gate: new IpsecL2tpGate({ engine, ike, random: seededRandom(from === 'c' ? 11 : 12) }),
       ipsec: [],
       l2tp: [],
+      data: [],
     });
     this.client = side('c', lac, this.init);
     this.server = side('s', lns, resp);
@@ -55,9 +56,19 @@ class GateWorld {
   pump(): void {
     for (let i = 0; i < 10_000; i++) {
       for (const n of [this.client, this.server]) {
-        for (let t = n.gate.pollTransmit(); t; t = n.gate.pollTransmit()) assert.fail('L2TP in the clear');
-        for (let e = n.gate.pollEvent(); e; e = n.gate.pollEvent()) n.l2tp.push(e);
-        n.ipsec.push(...n.gate.takeIpsecEvents());
+        const from = n === this.client ? 'c' : 's';
+        for (let t = n.gate.pollTransmit(); t; t = n.gate.pollTransmit()) {
+          if (t.kind === 'l2tp') assert.fail('L2TP in the clear');
+          this.wire.push({ from, p: t });
+        }
+        for (let e = n.gate.pollEvent(); e; e = n.gate.pollEvent()) {
+          if (e.type !== 'l2tp') {
+            n.ipsec.push(e);
+            continue;
+          }
+          n.l2tp.push(e.event);
+          if (e.event.type === 'session-established') n.gate.bindSession(this.now, e.event.tunnel, e.event.session, { handleData: (_now, f) => n.data.push(Uint8Array.from(f)) });
+        }
       }
       const w = this.wire.shift();
       if (!w) return;
@@ -120,7 +131,7 @@ test('through the gate: traffic crosses the soft limit -> rekey, data keeps flow
     w.runUntil(addDuration(T0, seconds(s)));
     w.send(1200);
   }
-  const data = w.server.l2tp.filter((e) => e.type === 'session-data');
+  const data = w.server.data;
   assert.equal(data.length, 45, 'every frame arrived, across the rekey');
   const softs = w.byteEvents(w.client).filter((e) => e.level === 'soft');
   assert.ok(softs.length >= 1, 'the client saw its SA reach the soft limit');

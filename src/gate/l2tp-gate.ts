@@ -206,6 +206,9 @@ export class IpsecL2tpGate implements L2tpControlApi, Timed {
   private early: { readonly spi: number; readonly packet: Uint8Array; readonly from: Endpoint; readonly encapsulation: EspEncapsulation; readonly at: Instant }[] = [];
   private nextFlow = 1;
   private lastNow: Instant;
+  /** The flow and pair of the packet `seal` returned last. */
+  private sealedFlow: Flow | undefined;
+  private sealedPair: Pair | undefined;
   /** Scratch UDP header for outbound L2TP (bytes 6-7, the checksum, stay 0). */
   private readonly udpHeader = new Uint8Array(UDP_HEADER_LENGTH);
 
@@ -349,17 +352,27 @@ export class IpsecL2tpGate implements L2tpControlApi, Timed {
    */
   sendVia(t: Transmit): boolean {
     if (t.to.via === undefined) return false;
-    const p = this.sealTransmit(t);
-    if (p !== undefined) this.out.push(p);
+    const p = this.seal(t);
+    if (p !== undefined) {
+      this.out.push(p);
+      this.sealedLifetime();
+    }
     return true;
   }
 
   /**
    * The outbound data fast path: the ESP packet for a transmit to a `via` peer, encrypted with the
    * flow's newest SA, for the shell to send at once; undefined when there is no such flow or the SA
-   * refused (counted).
+   * refused (counted). IKE messages it causes (byte lifetime) are queued behind it.
    */
   sealTransmit(t: Transmit): OuterPacket | undefined {
+    const p = this.seal(t);
+    if (p !== undefined) this.sealedLifetime();
+    return p;
+  }
+
+  /** Encrypt `t` for its flow; remembers the flow and pair for `sealedLifetime` (no allocation). */
+  private seal(t: Transmit): OuterPacket | undefined {
     const via = t.to.via;
     const flow = via === undefined ? undefined : this.flows.get(via);
     const pair = flow?.pairs[flow.pairs.length - 1];
@@ -382,12 +395,20 @@ export class IpsecL2tpGate implements L2tpControlApi, Timed {
       this.counters.txEncryptFailed++;
       return undefined;
     }
-    const p: OuterPacket =
-      flow.encapsulation === 'udp-transport'
-        ? { kind: 'udp', local: flow.local, remote: flow.remote, data: e.value }
-        : { kind: 'esp', local: flow.local.address, remote: flow.remote.address, data: e.value };
-    this.checkByteLifetime(this.lastNow, flow, pair, 'out');
-    return p;
+    this.sealedFlow = flow;
+    this.sealedPair = pair;
+    return flow.encapsulation === 'udp-transport'
+      ? { kind: 'udp', local: flow.local, remote: flow.remote, data: e.value }
+      : { kind: 'esp', local: flow.local.address, remote: flow.remote.address, data: e.value };
+  }
+
+  /** The byte-lifetime check of the pair that sealed the last packet (after that packet is on its way). */
+  private sealedLifetime(): void {
+    const flow = this.sealedFlow;
+    const pair = this.sealedPair;
+    this.sealedFlow = undefined;
+    this.sealedPair = undefined;
+    if (flow !== undefined && pair !== undefined) this.checkByteLifetime(this.lastNow, flow, pair, 'out');
   }
 
   /** RFC 2407 §4.5 byte lifetime: tell the IKE core when an SA of the pair crossed soft or hard. */
