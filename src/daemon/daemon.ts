@@ -15,7 +15,7 @@ import { TimerDriver } from '../io/timer-driver.js';
 import { UdpEndpoint, formatHostPort, ipFamily } from '../io/udp-endpoint.js';
 import type { IpsecL2tp } from '../io/ipsec-transport.js';
 import { ipsecView, openIpsecListener, openLacIpsec, sumIpsecCounters, type LacIpsec } from './ipsec-shell.js';
-import type { IpsecGateEvent } from '../ipsec/index.js';
+import type { IpsecGateEvent } from '../gate/index.js';
 import type { DaemonConfig, LacConfig, ListenConfig, TunnelDefaults } from './config.js';
 import type { ControlRequest, ControlResponse, IpsecView, SessionView, StatusView, TunnelView } from './control-protocol.js';
 import { startControlServer, stopControlServer } from './control-socket.js';
