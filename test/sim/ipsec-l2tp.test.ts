@@ -467,3 +467,25 @@ test('ESP on a new SA that arrives before its QM3 is held, then delivered when t
   gate.handleUdp(addDuration(T0, seconds(3)), { local, remote, data: Uint8Array.of(0, 0, 0x77, 0x77, 0, 0, 0, 1, 9, 9, 9, 9) });
   assert.equal(gate.counters.espUnknownSpi, 2, 'an SPI no Quick Mode expects is dropped at once');
 });
+
+test('data fast path through the gate: decrypted ESP goes to the session sink inside handleRawEsp, no gate or L2TP event, nothing to send', () => {
+  const w = new World();
+  const c = w.client('frank', '198.51.100.8', false, 12);
+  w.dial(c);
+  w.sendFromClient(c, 'first');
+  assert.deepEqual(dataOf(w.server).map((e) => text(e.payload)), ['first']);
+  w.runUntil(addDuration(w.now, seconds(1))); // settle acks
+  const before = { l2tp: w.server.l2tp.length, ipsec: w.server.ipsec.length };
+  assert.ok(c.tunnel !== undefined && c.session !== undefined);
+  for (let i = 0; i < 20; i++) {
+    const t = c.gate.sendData(w.now, c.tunnel, c.session, new TextEncoder().encode(`frame ${i}`));
+    assert.ok(t?.to.via);
+    const esp = c.gate.sealTransmit(t);
+    assert.ok(esp?.kind === 'esp', 'sealed at once, raw ESP without a NAT');
+    w.server.gate.handleRawEsp(w.now, c.address, outerBytes(esp.data));
+    assert.equal(w.server.gate.pollEvent(), undefined, `no event for frame ${i}`);
+    assert.equal(w.server.gate.pollTransmit(), undefined, `nothing to send for frame ${i}`);
+  }
+  assert.deepEqual(dataOf(w.server).slice(1).map((e) => text(e.payload)), Array.from({ length: 20 }, (_, i) => `frame ${i}`));
+  assert.deepEqual({ l2tp: w.server.l2tp.length, ipsec: w.server.ipsec.length }, before);
+});
