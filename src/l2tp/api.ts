@@ -96,6 +96,18 @@ export type SessionState =
 /** Which side placed the call. */
 export type CallDirection = 'incoming' | 'outgoing';
 
+/** The proxy LCP and proxy authentication AVPs of an ICCN (§6.12, §4.4.5). */
+export const PROXY_AVPS = [
+  'initialReceivedLcpConfReq',
+  'lastSentLcpConfReq',
+  'lastReceivedLcpConfReq',
+  'proxyAuthenType',
+  'proxyAuthenName',
+  'proxyAuthenChallenge',
+  'proxyAuthenId',
+  'proxyAuthenResponse',
+] as const;
+
 /** Options when we originate a session on a tunnel. */
 export interface SessionRequest {
   /** incoming = we are LAC sending ICRQ; outgoing = we are LNS sending OCRQ. */
@@ -103,17 +115,7 @@ export interface SessionRequest {
   readonly callingNumber?: string;
   readonly calledNumber?: string;
   /** Proxy LCP / proxy auth AVPs to put into ICCN (LAC). */
-  readonly proxy?: Pick<
-    ControlAvps,
-    | 'initialReceivedLcpConfReq'
-    | 'lastSentLcpConfReq'
-    | 'lastReceivedLcpConfReq'
-    | 'proxyAuthenType'
-    | 'proxyAuthenName'
-    | 'proxyAuthenChallenge'
-    | 'proxyAuthenId'
-    | 'proxyAuthenResponse'
-  >;
+  readonly proxy?: Pick<ControlAvps, (typeof PROXY_AVPS)[number]>;
 }
 
 /** Counters of one tunnel, for show commands and metrics. */

@@ -14,7 +14,7 @@ import {
   type SessionId,
   type TunnelId,
 } from '../wire/l2tp/types.js';
-import type { CallDirection, CdnCauses, CloseReason, L2tpEvent, SessionInfo, SessionRequest, SessionState, TunnelSettings } from './api.js';
+import { PROXY_AVPS, type CallDirection, type CdnCauses, type CloseReason, type L2tpEvent, type SessionInfo, type SessionRequest, type SessionState, type TunnelSettings } from './api.js';
 import type { ConnectionHost, Mutable } from './connection.js';
 import { DataChannel, type DataOwner } from './data.js';
 import { Results } from './defaults.js';
@@ -406,17 +406,7 @@ export class SessionTable {
 function pickProxy(a: ControlAvps): SessionRequest['proxy'] | undefined {
   const out: Mutable<NonNullable<SessionRequest['proxy']>> = {};
   let any = false;
-  const keys = [
-    'initialReceivedLcpConfReq',
-    'lastSentLcpConfReq',
-    'lastReceivedLcpConfReq',
-    'proxyAuthenType',
-    'proxyAuthenName',
-    'proxyAuthenChallenge',
-    'proxyAuthenId',
-    'proxyAuthenResponse',
-  ] as const;
-  for (const k of keys) {
+  for (const k of PROXY_AVPS) {
     if (a[k] !== undefined) {
       (out as Record<string, unknown>)[k] = a[k];
       any = true;
