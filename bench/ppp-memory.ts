@@ -23,7 +23,7 @@ import { instant, type Instant } from '../src/base/time.js';
 import { L2tpEngine, defaultTunnelSettings, type L2tpEvent, type PeerAddress } from '../src/l2tp/index.js';
 import { AccessClient, AccessServer, UserTable } from '../src/access/index.js';
 import { dirtyOnData } from './lib/ppp-load.js';
-import { parseIpv4Prefix, parseUsersFile } from '../src/aaa/index.js';
+import { parseIpv4, parseIpv4Prefix, parseUsersFile } from '../src/aaa/index.js';
 import type { TunnelId } from '../src/wire/l2tp/types.js';
 import { watchdog } from './lib/cleanup.js';
 import { hasGc, snapshot } from './lib/gc.js';
@@ -70,7 +70,7 @@ class MemNet {
     if (table !== undefined) {
       const pool = parseIpv4Prefix('100.64.0.0/18');
       if (!pool.ok) throw new Error('pool');
-      this.server = new AccessServer(this.lns, { random: seededRandom(seed + 2), users: table, ipv4Pool: pool.value, localAddress: '100.64.0.1', auth: ['chap-md5'] });
+      this.server = new AccessServer(this.lns, { random: seededRandom(seed + 2), users: table, ipv4Pool: pool.value, localAddress: parseIpv4('100.64.0.1') ?? 0, auth: ['chap-md5'] });
     }
   }
 

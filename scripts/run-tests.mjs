@@ -1,13 +1,13 @@
 #!/usr/bin/env node
 // Runs the compiled test files with node's built-in test runner.
-//   unit    : dist/src/**/*.test.js and dist/test/{sim,vectors}/**/*.test.js
+//   unit    : dist/src/**/*.test.js and dist/test/{sim,vectors,fuzz,lib}/**/*.test.js
 //   interop : dist/test/interop/**/*.test.js (needs root; installs its Debian packages)
 import { readdirSync, statSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 
 const suite = process.argv[2] ?? 'unit';
-const roots = suite === 'interop' ? ['dist/test/interop'] : ['dist/src', 'dist/test/sim', 'dist/test/vectors'];
+const roots = suite === 'interop' ? ['dist/test/interop'] : ['dist/src', 'dist/test/sim', 'dist/test/vectors', 'dist/test/fuzz', 'dist/test/lib'];
 const files = [];
 function walk(dir) {
   if (!existsSync(dir)) return;

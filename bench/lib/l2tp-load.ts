@@ -63,6 +63,8 @@ export class Lac {
   lastAckAt = 0;
   /** Retransmissions per local tunnel id since the last reset. */
   private readonly rexmit = new Map<number, number>();
+  /** Sees every engine event before the load logic does (e.g. to tally close reasons). */
+  tap: Listener | undefined;
 
   private constructor(
     readonly endpoint: UdpEndpoint,
@@ -118,6 +120,7 @@ export class Lac {
     } else if (e.type === 'retransmit') {
       this.rexmit.set(e.tunnel, (this.rexmit.get(e.tunnel) ?? 0) + 1);
     }
+    this.tap?.(e);
     this.listener?.(e);
   }
 

@@ -1,8 +1,9 @@
 /**
  * A child process running only our LNS (bench/lib/lns.ts), started by bench/l2tp-setup.ts inside a
  * network namespace so that our LNS and xl2tpd are measured the same way: a separate process
- * behind the same veth. Usage: `node lns-child.js ADDRESS PORT`. Prints `ready ADDRESS:PORT` on
- * stdout; exits (printing its counts as JSON) when stdin closes or on SIGTERM; bounded to 10 min.
+ * behind the same veth (and by the soak, bench/soak/). Usage: `node lns-child.js ADDRESS PORT`. Prints
+ * `ready ADDRESS:PORT` on stdout, then `status {counts}` every second; exits (printing `counts {json}`)
+ * when stdin closes or on SIGTERM; bounded to 10 min.
  */
 import { startLns } from './lns.js';
 
@@ -19,4 +20,5 @@ process.stdin.on('close', () => void stop());
 process.stdin.resume();
 process.on('SIGTERM', () => void stop());
 setTimeout(() => void stop(), 600_000).unref();
+setInterval(() => process.stdout.write(`status ${JSON.stringify(lns.counts)}\n`), 1000).unref();
 process.stdout.write(`ready ${lns.endpoint.label}\n`);

@@ -14,6 +14,8 @@ export interface LnsCounts {
   sessionsEstablished: number;
   tunnelsClosed: number;
   sessionsClosed: number;
+  /** Control-message retransmissions (RFC 2661 §5.8) by this LNS. */
+  retransmits: number;
 }
 
 /** A running LNS. */
@@ -32,7 +34,7 @@ export async function startLns(address: string, port: number, hostName = 'l2tpki
     { random: cryptoRandom },
   );
   const timers = new TimerDriver({ now: systemClock.now, unref: true });
-  const counts: LnsCounts = { tunnelsEstablished: 0, sessionsEstablished: 0, tunnelsClosed: 0, sessionsClosed: 0 };
+  const counts: LnsCounts = { tunnelsEstablished: 0, sessionsEstablished: 0, tunnelsClosed: 0, sessionsClosed: 0, retransmits: 0 };
   const endpoint = await UdpEndpoint.open({
     engine,
     address,
@@ -44,6 +46,7 @@ export async function startLns(address: string, port: number, hostName = 'l2tpki
       else if (e.type === 'session-established') counts.sessionsEstablished++;
       else if (e.type === 'tunnel-closed') counts.tunnelsClosed++;
       else if (e.type === 'session-closed') counts.sessionsClosed++;
+      else if (e.type === 'retransmit') counts.retransmits++;
     },
   });
   return {

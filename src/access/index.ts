@@ -1,14 +1,15 @@
 /**
  * access: remote-access PPP over L2TP, sans-I/O. `AccessServer` is the LNS (one authenticator
  * PppLink per L2TP session, one shared TUN, IPv4 pool, a /64 per session for IPv6);
- * `AccessClient` is dial-out (our LAC runs PPP as the peer and hands IP to a local TUN).
+ * `AccessClient` is dial-out (our LAC runs PPP as the peer and hands IP to a local TUN);
+ * `Dialer` decides when a LAC tunnel is dialled, redialled and hung up (and follows its IPsec flow).
  * Contract: the shell forwards `L2tpEngine` events and TUN packets in, sends `pollTransmit()`,
  * binds its TUN device as a `TunWriter` (or writes `pollTunWrite()`), arms one timer at `pollAt()`
  * and maps `pollEvent()` to logs/metrics. Inbound data is the fast path: each session binds a data
  * sink on the engine, so frames reach the PPP link and the TUN writer without events.
  * No clock, timers, sockets or files in here; time is passed in as `now`.
  */
-export { AccessServer } from './server.js';
+export { AccessServer, ACCESS_SERVER_DEFAULTS } from './server.js';
 export type { AccessServerConfig, AccessEngine, AccessEvent, AccessCounters, AccessSessionInfo, AccessStats } from './server.js';
 export { AccessClient } from './client.js';
 export { TunQueue, type TunWriter } from './tun-writer.js';
@@ -20,3 +21,5 @@ export type { AccessEndReason } from './disconnect.js';
 export { Ipv6PrefixPool, parseIpv6, formatIpv6, parseIpv6Prefix, prefix64Of, prefix64Bytes } from './ipv6.js';
 export type { Ipv6Prefix } from './ipv6.js';
 export { parseRouterAdvertisement } from './packets.js';
+export { Dialer, DIALER_TABLE, DEFAULT_REDIAL_BACKOFF } from './dialer.js';
+export type { DialerConfig, DialerEvent, DialerInfo, DialerInput, DialerState, RedialBackoff } from './dialer.js';

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { seededRandom } from '../base/random.js';
 import { instant, millis } from '../base/time.js';
-import { parseIpv4Prefix, parseUsersFile } from '../aaa/index.js';
+import { parseIpv4, parseIpv4Prefix, parseUsersFile } from '../aaa/index.js';
 import { sessionId, tunnelId, type SessionId, type TunnelId } from '../wire/l2tp/types.js';
 import type { SessionDataSink, Transmit } from '../l2tp/api.js';
 import { AccessServer, UserTable, type AccessEngine } from './index.js';
@@ -33,7 +33,7 @@ function server(engine: RecordingEngine): AccessServer {
   const users = parseUsersFile('alice wonderland');
   const pool = parseIpv4Prefix('100.64.0.0/24');
   assert.ok(users.ok && pool.ok);
-  return new AccessServer(engine, { random: seededRandom(5), users: new UserTable(users.value), ipv4Pool: pool.value, localAddress: '100.64.0.1' });
+  return new AccessServer(engine, { random: seededRandom(5), users: new UserTable(users.value), ipv4Pool: pool.value, localAddress: parseIpv4('100.64.0.1') ?? 0 });
 }
 
 const T = tunnelId(7);
@@ -78,7 +78,7 @@ test('lcpStartDelay 0 keeps the immediate start', () => {
   const users = parseUsersFile('alice wonderland');
   const pool = parseIpv4Prefix('100.64.0.0/24');
   assert.ok(users.ok && pool.ok);
-  const srv = new AccessServer(e, { random: seededRandom(5), users: new UserTable(users.value), ipv4Pool: pool.value, localAddress: '100.64.0.1', lcpStartDelay: millis(0) });
+  const srv = new AccessServer(e, { random: seededRandom(5), users: new UserTable(users.value), ipv4Pool: pool.value, localAddress: parseIpv4('100.64.0.1') ?? 0, lcpStartDelay: millis(0) });
   srv.handleL2tpEvent(instant(0), established);
   assert.deepEqual(e.frames.map((f) => [f.at, lcpCode(f.frame)]), [[0, 1]]);
 });

@@ -25,7 +25,7 @@ import type { RandomSource } from '../base/random.js';
 import type { L2tpControlApi, L2tpEvent, Transmit, CloseReason } from '../l2tp/index.js';
 import { DATA_HEADROOM } from '../l2tp/index.js';
 import type { SessionId, TunnelId } from '../wire/l2tp/types.js';
-import { PppLink, buildRouterAdvertisement, linkLocalAddress } from '../ppp/index.js';
+import { DEFAULT_LCP, PppLink, buildRouterAdvertisement, linkLocalAddress } from '../ppp/index.js';
 import type { AuthProtocol, FsmConfig, PppEvent, PppPhase, ProxyLcp } from '../ppp/index.js';
 import { Ipv4Pool, formatIpv4, parseIpv4, type Ipv4Prefix } from '../aaa/index.js';
 import { IcmpRateLimiter, SessionRoutes, clampMss, mssForMtu, tooBig4, tooBig6 } from '../dataplane/index.js';
@@ -39,6 +39,21 @@ import { TunQueue, type TunWriter } from './tun-writer.js';
 /** The part of the L2TP engine the access layer drives (outbound frames, CDN, the inbound data sink). */
 export type AccessEngine = Pick<L2tpControlApi, 'sendData' | 'closeSession' | 'bindSession'>;
 
+/**
+ * Defaults of `AccessServerConfig`: the LNS demands MS-CHAPv2 then CHAP-MD5, LCP's MRU and echo
+ * from RFC 1661 (`DEFAULT_LCP`), MSS clamping on, RFC 4861 §6.2.1 MaxRtrAdvInterval 600 s. The
+ * daemon's config schema takes its defaults from here.
+ */
+export const ACCESS_SERVER_DEFAULTS = {
+  auth: ['mschapv2', 'chap-md5'] as readonly AuthProtocol[],
+  mru: DEFAULT_LCP.mru,
+  echoInterval: DEFAULT_LCP.echoInterval,
+  echoFailure: DEFAULT_LCP.echoFailure,
+  mssClamp: true,
+  raInterval: seconds(600),
+  lcpStartDelay: seconds(1),
+} as const;
+
 /** LNS settings. Only `random`, `users`, `ipv4Pool` and `localAddress` are required. */
 export interface AccessServerConfig {
   readonly random: RandomSource;
@@ -46,8 +61,8 @@ export interface AccessServerConfig {
   readonly users: UserDirectory;
   /** The IPv4 pool (e.g. 100.64.0.0/24); network, broadcast and `localAddress` are never leased. */
   readonly ipv4Pool: Ipv4Prefix;
-  /** The LNS's own PPP address (IPCP IP-Address we send). */
-  readonly localAddress: string;
+  /** The LNS's own PPP address (IPCP IP-Address we send), host-order IPv4 (`parseIpv4`). */
+  readonly localAddress: number;
   /** One /64 per session out of this prefix; absent = IPv6 off (IPV6CP is not offered). */
   readonly ipv6Prefix?: Ipv6Prefix;
   /** Authentication protocols demanded, in preference order (default mschapv2, chap-md5). */
@@ -216,6 +231,8 @@ export class AccessServer implements Timed {
   private readonly tun: TunWriter;
   private readonly tunQueue: TunQueue | undefined;
   private readonly local4: number;
+  /** `local4` as IPCP wants it. */
+  private readonly localText: string;
   private readonly icmpLimit = new IcmpRateLimiter();
   /** Oversized packets toward clients (see {@link TooBigCounters}). */
   readonly tooBig: TooBigCounters = { icmpSent: 0, fragmented: 0, rateLimited: 0, dropped: 0 };
@@ -223,18 +240,17 @@ export class AccessServer implements Timed {
   private readonly dns6: Uint8Array[];
   private readonly raInterval: Duration;
 
-  /** Build an LNS over `engine`. Throws RangeError on an invalid `localAddress` (a config bug). */
+  /** Build an LNS over `engine` with typed settings (nothing is parsed again here). */
   constructor(
     private readonly engine: AccessEngine,
     private readonly cfg: AccessServerConfig,
   ) {
-    const local = parseIpv4(cfg.localAddress);
-    if (local === undefined) throw new RangeError(`access: bad localAddress ${cfg.localAddress}`);
-    this.local4 = local;
-    this.book = new AddressBook(new Ipv4Pool(cfg.ipv4Pool, [local]), cfg.users);
+    this.local4 = cfg.localAddress;
+    this.localText = formatIpv4(cfg.localAddress);
+    this.book = new AddressBook(new Ipv4Pool(cfg.ipv4Pool, [cfg.localAddress]), cfg.users);
     this.prefixes = cfg.ipv6Prefix !== undefined ? new Ipv6PrefixPool(cfg.ipv6Prefix) : undefined;
     this.dns6 = (cfg.dns6 ?? []).map(parseIpv6).filter((a): a is Uint8Array => a !== undefined);
-    this.raInterval = cfg.raInterval ?? seconds(600);
+    this.raInterval = cfg.raInterval ?? ACCESS_SERVER_DEFAULTS.raInterval;
     this.tunQueue = cfg.tun === undefined ? new TunQueue() : undefined;
     this.tun = cfg.tun ?? (this.tunQueue as TunQueue);
   }
@@ -267,7 +283,7 @@ export class AccessServer implements Timed {
     if (s === undefined) return false;
     const v = ipVersion(pkt);
     if (v === undefined) return false;
-    if (this.cfg.mssClamp !== false) clampMss(pkt, 0, pkt.length, v === 4 ? s.mss4 : s.mss6);
+    if (this.cfg.mssClamp ?? ACCESS_SERVER_DEFAULTS.mssClamp) clampMss(pkt, 0, pkt.length, v === 4 ? s.mss4 : s.mss6);
     return this.toClient(now, s, pkt, v);
   }
 
@@ -379,12 +395,12 @@ export class AccessServer implements Timed {
       random: c.random,
       verifier: c.users,
       pool: addr,
-      ipcp: { localAddress: c.localAddress, ...(c.dns !== undefined ? { dns: c.dns } : {}), ...(c.nbns !== undefined ? { nbns: c.nbns } : {}) },
+      ipcp: { localAddress: this.localText, ...(c.dns !== undefined ? { dns: c.dns } : {}), ...(c.nbns !== undefined ? { nbns: c.nbns } : {}) },
       ipv6cp: this.prefixes === undefined ? false : {},
-      ...(c.auth !== undefined ? { auth: c.auth } : {}),
-      ...(c.mru !== undefined ? { mru: c.mru } : {}),
-      ...(c.echoInterval !== undefined ? { echoInterval: c.echoInterval } : {}),
-      ...(c.echoFailure !== undefined ? { echoFailure: c.echoFailure } : {}),
+      auth: c.auth ?? ACCESS_SERVER_DEFAULTS.auth,
+      mru: c.mru ?? ACCESS_SERVER_DEFAULTS.mru,
+      echoInterval: c.echoInterval ?? ACCESS_SERVER_DEFAULTS.echoInterval,
+      echoFailure: c.echoFailure ?? ACCESS_SERVER_DEFAULTS.echoFailure,
       ...(c.name !== undefined ? { name: c.name } : {}),
       ...(c.fsm !== undefined ? { fsm: c.fsm } : {}),
       ...(proxy !== undefined ? { proxy } : {}),
@@ -417,7 +433,7 @@ export class AccessServer implements Timed {
     this.sessions.set(key, s);
     const proxied = proxy !== undefined && proxy.forceLcpRenegotiation !== true;
     this.events.push({ type: 'ppp-start', tunnel, session, proxied });
-    const delay = c.lcpStartDelay ?? seconds(1);
+    const delay = c.lcpStartDelay ?? ACCESS_SERVER_DEFAULTS.lcpStartDelay;
     if (proxied || delay <= 0) link.open(now);
     else s.openAt = addDuration(now, delay);
     this.pump(now, s);
@@ -612,7 +628,7 @@ export class AccessServer implements Timed {
         return;
       }
     }
-    if (this.cfg.mssClamp !== false) clampMss(pkt, 0, pkt.length, version === 4 ? s.mss4 : s.mss6);
+    if (this.cfg.mssClamp ?? ACCESS_SERVER_DEFAULTS.mssClamp) clampMss(pkt, 0, pkt.length, version === 4 ? s.mss4 : s.mss6);
     s.counters.rxPackets++;
     s.counters.rxOctets += pkt.length;
     this.tun.writePacket(pkt);

@@ -8,3 +8,4 @@ export * from './random.js';
 export * from './queue.js';
 export * from './ipv4.js';
 export * from './checksum.js';
+export * from './bytes.js';

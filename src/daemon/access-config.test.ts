@@ -3,6 +3,18 @@ import assert from 'node:assert/strict';
 import { defaultConfig, formatConfigError, parseConfig } from './config.js';
 import { generateUser } from './access-shell.js';
 import { seededRandom } from '../base/random.js';
+import { parseIpv4, parseIpv4Prefix, type Ipv4Prefix } from '../aaa/index.js';
+
+const ipv4 = (t: string): number => {
+  const a = parseIpv4(t);
+  assert.ok(a !== undefined);
+  return a;
+};
+const prefix4 = (t: string): Ipv4Prefix => {
+  const p = parseIpv4Prefix(t);
+  assert.ok(p.ok);
+  return p.value;
+};
 
 const errors = (src: string): string[] => {
   const r = parseConfig(src);
@@ -21,8 +33,9 @@ test('no config file = a ready remote-access LNS', () => {
     dns: [],
     nbns: [],
     forceLcpRenegotiation: false,
-    ipv4Pool: '100.64.0.0/24',
-    localAddress: '100.64.0.1',
+    // Typed once by the schema (src/daemon/config/values.ts): the pool as a prefix, the address as a number.
+    ipv4Pool: prefix4('100.64.0.0/24'),
+    localAddress: ipv4('100.64.0.1'),
     ipv6Prefix: undefined,
     usersFile: undefined,
     tunName: 'l2tp0',
@@ -42,7 +55,7 @@ test('no config file = a ready remote-access LNS', () => {
 test('PPP keys are validated with key and line', () => {
   const r = parseConfig('[ppp]\nauth = ["pap"]\nmru = 1500\ndns = ["198.18.0.53"]\n[pool]\nipv4 = "100.64.8.0/22"\nipv6_prefix = "2001:db8:100::/56"\n[users]\nfile = "/etc/l2tpd/users"\n[tun]\nname = "ppp-lns"\nmss_clamp = false\n');
   assert.ok(r.ok, r.ok ? '' : r.error.map(formatConfigError).join('\n'));
-  assert.equal(r.value.access?.localAddress, '100.64.8.1');
+  assert.equal(r.value.access?.localAddress, ipv4('100.64.8.1'));
   assert.equal(r.value.access?.mtu, 1500);
   assert.deepEqual(r.value.access?.auth, ['pap']);
   const e = errors('[ppp]\nauth = ["chap-md5"]\nmru = 10\n[pool]\nipv4 = "100.64.0.1/24"\nlocal_address = "198.18.0.1"\nipv6_prefix = "2001:db8::/96"\n[tun]\nname = "a/b"\nmtu = 9\n');

@@ -7,8 +7,8 @@ import { readFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import type { RandomSource } from '../base/random.js';
 import type { Instant } from '../base/time.js';
-import { AccessClient, AccessServer, UserTable, parseIpv6Prefix, type AccessClientEvent, type AccessEvent, type AccessSessionInfo } from '../access/index.js';
-import { parseIpv4Prefix, parseUsersFile, type UserRecord } from '../aaa/index.js';
+import { AccessClient, AccessServer, UserTable, type AccessClientEvent, type AccessEvent, type AccessSessionInfo } from '../access/index.js';
+import { formatIpv4, parseUsersFile, type UserRecord } from '../aaa/index.js';
 import type { AuthProtocol } from '../ppp/index.js';
 import type { L2tpEvent } from '../l2tp/api.js';
 import type { SessionId, TunnelId } from '../wire/l2tp/types.js';
@@ -19,7 +19,7 @@ import { Pump, type PolledCore } from '../io/pump.js';
 import type { Transmit } from '../l2tp/api.js';
 import { TunDevice, runIp, type PacketBatch } from '../io/tun.js';
 import { NativeIoError, NativeUnavailableError } from '../io/native.js';
-import type { AccessSection, LacPppConfig, PppAuthName } from './config.js';
+import { formatIpv6Prefix, type AccessSection, type LacPppConfig, type PppAuthName } from './config.js';
 import type { Logger } from './logger.js';
 
 /** Config names to PPP core names. */
@@ -130,13 +130,11 @@ export class LnsAccess {
     }
     const tun = openTun(c.tunName);
     try {
-      const prefix = parseIpv4Prefix(c.ipv4Pool);
-      const len = prefix.ok ? prefix.value.length : 32;
       if (c.tunNetns !== undefined) await tun.moveToNetns(c.tunNetns);
       const ns = c.tunNetns !== undefined ? { netns: c.tunNetns } : {};
       // The LNS address with the pool's prefix length: the kernel routes the whole pool into the TUN.
-      await tun.configure({ address: `${c.localAddress}/${len}`, mtu: c.mtu, up: true, ...ns });
-      if (c.ipv6Prefix !== undefined) await runIp([...(c.tunNetns !== undefined ? ['-n', c.tunNetns] : []), '-6', 'route', 'add', c.ipv6Prefix, 'dev', tun.name]);
+      await tun.configure({ address: `${formatIpv4(c.localAddress)}/${c.ipv4Pool.length}`, mtu: c.mtu, up: true, ...ns });
+      if (c.ipv6Prefix !== undefined) await runIp([...(c.tunNetns !== undefined ? ['-n', c.tunNetns] : []), '-6', 'route', 'add', formatIpv6Prefix(c.ipv6Prefix), 'dev', tun.name]);
     } catch (e) {
       tun.close();
       throw new Error(`cannot configure TUN ${c.tunName}: ${e instanceof Error ? e.message : String(e)}`);
@@ -161,16 +159,12 @@ export class LnsAccess {
   /** Terminate PPP on sessions of `ep`'s engine that `accept` allows (not our own LAC tunnels). */
   attach(ep: UdpEndpoint, accept: (tunnel: TunnelId) => boolean): void {
     const c = this.opts.config;
-    const pool = parseIpv4Prefix(c.ipv4Pool);
-    if (!pool.ok) throw new Error(`pool.ipv4: ${pool.error}`);
-    const v6 = c.ipv6Prefix !== undefined ? parseIpv6Prefix(c.ipv6Prefix) : undefined;
-    if (v6 !== undefined && !v6.ok) throw new Error(`pool.ipv6_prefix: ${v6.error}`);
     const server = new AccessServer(ep.engine, {
       random: this.opts.random,
       users: this.users,
-      ipv4Pool: pool.value,
+      ipv4Pool: c.ipv4Pool,
       localAddress: c.localAddress,
-      ...(v6 !== undefined ? { ipv6Prefix: v6.value } : {}),
+      ...(c.ipv6Prefix !== undefined ? { ipv6Prefix: c.ipv6Prefix } : {}),
       auth: authProtocols(c.auth),
       mru: c.mru,
       dns: c.dns,

@@ -14,7 +14,11 @@ export type ControlRequest =
   | { readonly cmd: 'show-ipsec' }
   | { readonly cmd: 'clear-tunnel'; readonly tunnel: number }
   /** `tunnel` omitted = the session id must be unique across tunnels. */
-  | { readonly cmd: 'clear-session'; readonly tunnel?: number; readonly session: number };
+  | { readonly cmd: 'clear-session'; readonly tunnel?: number; readonly session: number }
+  /** Dial a `[[lac]]` now (also after a hang-up, or while it waits for a redial). */
+  | { readonly cmd: 'dial'; readonly lac: string }
+  /** Hang a `[[lac]]` up (StopCCN, IPsec SAs deleted) and keep it down until the next dial. */
+  | { readonly cmd: 'hangup'; readonly lac: string };
 
 /** One session as shown by l2tpctl. */
 export interface SessionView {
@@ -190,6 +194,11 @@ export function parseControlRequest(v: unknown): Result<ControlRequest, string> 
       if (!isId(session)) return err('clear-session needs "session" (0..65535)');
       if (tunnel === undefined) return ok({ cmd: 'clear-session', session });
       return isId(tunnel) ? ok({ cmd: 'clear-session', tunnel, session }) : err('"tunnel" must be 0..65535');
+    }
+    case 'dial':
+    case 'hangup': {
+      const lac = v['lac'];
+      return typeof lac === 'string' && lac.length > 0 && lac.length <= 256 ? ok({ cmd: v['cmd'], lac }) : err(`${v['cmd']} needs "lac" (a [[lac]] name)`);
     }
     default:
       return err(`unknown command "${v['cmd']}"`);

@@ -1,28 +1,37 @@
 /**
- * l2tpd: UDP listeners (LNS), originated tunnels (LAC sections with redial), the control socket,
- * logs and metrics, around sans-I/O L2TP engines. One TimerDriver arms the next wake-up of every
- * engine and of the LAC redialer.
+ * l2tpd's composition root: builds the sans-I/O cores and their shells from the configuration,
+ * wires every core event into one event queue, and tears it all down again. What each part does
+ * lives beside it: listeners and LAC sockets (src/io), LAC dialing (lac-shell.ts + the access
+ * Dialer), PPP termination (access-shell.ts), IPsec (ipsec-shell.ts), the control API
+ * (control-api.ts, control-socket.ts), views (views.ts), logs and metrics (event-log.ts,
+ * metrics.ts), the banner (banner.ts) and the graceful shutdown (shutdown.ts). One TimerDriver
+ * arms the next wake-up of every core.
  */
 import type { Server } from 'node:net';
 import type { Server as HttpServer } from 'node:http';
-import type { RandomSource } from '../base/random.js';
-import { addDuration, millis, seconds, since, type Duration, type Instant, type Timed } from '../base/time.js';
-import type { EngineConfig, L2tpEngineApi, L2tpEvent, TunnelInfo, TunnelSettings } from '../l2tp/api.js';
-import type { ResultCode, TunnelId } from '../wire/l2tp/types.js';
-import { systemClock, type Clock } from '../io/clock.js';
-import { cryptoRandom } from '../io/random.js';
-import { TimerDriver } from '../io/timer-driver.js';
-import { UdpEndpoint, formatHostPort, ipFamily } from '../io/udp-endpoint.js';
-import type { IpsecL2tp } from '../io/ipsec-transport.js';
-import { ipsecView, openIpsecListener, openLacIpsec, sumIpsecCounters, type LacIpsec } from './ipsec-shell.js';
+import type { RandomSource, Duration, Instant } from '../base/index.js';
+import { DEFAULT_REDIAL_BACKOFF } from '../access/index.js';
 import type { IpsecGateEvent } from '../gate/index.js';
-import type { DaemonConfig, LacConfig, ListenConfig, TunnelDefaults } from './config.js';
-import type { ControlRequest, ControlResponse, IpsecView, SessionView, StatusView, TunnelView } from './control-protocol.js';
+import type { EngineConfig, L2tpEngineApi, L2tpEvent, TunnelSettings } from '../l2tp/index.js';
+import { systemClock, type Clock, cryptoRandom, TimerDriver, UdpEndpoint, ipFamily, type IpsecL2tp } from '../io/index.js';
+import type { DaemonConfig, ListenConfig, TunnelDefaults } from './config.js';
+import type { ControlRequest, ControlResponse, IpsecView, StatusView, TunnelView } from './control-protocol.js';
 import { startControlServer, stopControlServer } from './control-socket.js';
+import { handleControl } from './control-api.js';
+import { TappedEngine } from './engine-tap.js';
+import { EventQueue } from './event-queue.js';
 import { logEvent } from './event-log.js';
+import { openIpsecListener } from './ipsec-shell.js';
+import { LacShell } from './lac-shell.js';
 import type { Logger } from './logger.js';
 import { DaemonMetrics, serveMetrics } from './metrics.js';
-import { LacPppClient, LnsAccess, dropPrivileges } from './access-shell.js';
+import { LnsAccess, dropPrivileges } from './access-shell.js';
+import { logBanner } from './banner.js';
+import { allAcked, pendingCount, stopAllTunnels, waitUntil } from './shutdown.js';
+import { allTunnels, ipsecViews, statusView, tunnelViews, type TunnelAt, type ViewSources } from './views.js';
+
+export { SHUTDOWN_RESULT } from './shutdown.js';
+export { CLEAR_TUNNEL_RESULT, CLEAR_SESSION_RESULT } from './control-api.js';
 
 /** Package version shown in the banner and `status`. */
 export const VERSION = '0.1.0';
@@ -39,43 +48,9 @@ export interface DaemonOptions {
   readonly random?: RandomSource;
   /** Override `daemon.control_socket` (CLI `--socket`); `null` = no control socket. */
   readonly controlSocket?: string | null;
-  /** LAC redial backoff: first delay and cap (default 1 s .. 60 s, doubling). */
+  /** LAC redial backoff: first delay and cap (default 1 s .. 60 s, doubling; src/access/dialer.ts). */
   readonly redialInitial?: Duration;
   readonly redialMax?: Duration;
-}
-
-/** StopCCN result sent on SIGTERM/SIGINT (§4.4.2 result 1). */
-export const SHUTDOWN_RESULT: ResultCode = { result: 1, message: 'administrative shutdown' };
-/** StopCCN result for `l2tpctl clear tunnel`. */
-export const CLEAR_TUNNEL_RESULT: ResultCode = { result: 1, message: 'administrative clear' };
-/** CDN result for `l2tpctl clear session` (§4.4.2 CDN result 3: administrative reasons). */
-export const CLEAR_SESSION_RESULT: ResultCode = { result: 3, message: 'administrative clear' };
-
-/** One bound listener. */
-interface Listener {
-  readonly config: ListenConfig;
-  readonly endpoint: UdpEndpoint;
-}
-
-/** Where a LAC section stands. */
-type LacState = 'connecting' | 'established' | 'waiting-redial' | 'stopped';
-
-/** Runtime state of one [[lac]] section. */
-interface Lac {
-  readonly config: LacConfig;
-  readonly endpoint: UdpEndpoint;
-  /** True when the endpoint is this LAC's own ephemeral socket. */
-  readonly ownsEndpoint: boolean;
-  readonly settings: TunnelSettings;
-  state: LacState;
-  tunnel: TunnelId | undefined;
-  redialAt: Instant | undefined;
-  backoff: Duration;
-  /** Client mode (`ppp = true`): PPP peer + local TUN. */
-  readonly ppp: LacPppClient | undefined;
-  /** `ipsec = true`: our IKE initiator and its sockets; the tunnel runs in flow `via`. */
-  readonly ipsec: LacIpsec | undefined;
-  via: string | undefined;
 }
 
 /** Build TunnelSettings from `[l2tp]` defaults plus one section's secret/hide/allowed hosts. */
@@ -104,29 +79,44 @@ export function tunnelSettings(
   };
 }
 
+/** An event a core handed up, with where it came from. */
+type DaemonEvent =
+  | { readonly kind: 'l2tp'; readonly endpoint: UdpEndpoint; readonly event: L2tpEvent }
+  | { readonly kind: 'ipsec'; readonly lac: LacShell; readonly event: IpsecGateEvent };
+
+/** One bound listener. */
+interface Listener {
+  readonly config: ListenConfig;
+  readonly endpoint: UdpEndpoint;
+}
+
 /** The running daemon. */
 export class Daemon {
-  /** The shared timer driver (engines + redialer). */
+  /** The shared timer driver (engines, PPP, dialers). */
   readonly timers: TimerDriver;
   /** Metrics, fed from events. */
   readonly metrics: DaemonMetrics;
   private readonly clock: Clock;
   private readonly random: RandomSource;
   private readonly log: Logger;
+  private readonly queue: EventQueue<DaemonEvent>;
   private readonly listeners: Listener[] = [];
-  private readonly lacs: Lac[] = [];
+  private readonly lacs: LacShell[] = [];
+  /** Every endpoint, each once (listeners and LAC sockets). */
   private readonly endpoints: UdpEndpoint[] = [];
+  private readonly taps: TappedEngine[] = [];
+  /** Re-checks that want to run on every datagram and engine event (the shutdown's wait). */
+  private readonly watchers = new Set<() => void>();
   /** The L2TP/IPsec listener when `[ipsec]` is configured. */
   private ipsec: IpsecL2tp | undefined;
+  /** PPP termination + the shared TUN (undefined = plain L2TP). */
+  private access: LnsAccess | undefined;
   private readonly startedAt: Instant;
   private controlServer: Server | undefined;
   private controlPath: string | undefined;
   private metricsServer: HttpServer | undefined;
   private metricsBound: number | undefined;
   private stopping = false;
-  private readonly redialer: Timed;
-  /** PPP termination + the shared TUN (undefined = plain L2TP). */
-  private access: LnsAccess | undefined;
 
   private constructor(private readonly options: DaemonOptions) {
     this.clock = options.clock ?? systemClock;
@@ -138,26 +128,19 @@ export class Daemon {
         this.log.error({ err: e }, 'timer handler failed');
       },
     });
+    this.queue = new EventQueue<DaemonEvent>(
+      (e) => {
+        this.dispatch(e);
+      },
+      (err) => {
+        this.log.error({ err }, 'event handler failed');
+      },
+    );
     this.metrics = new DaemonMetrics(
       () => this.allTunnels().map((x) => x.info),
       () => this.ipsecView(),
     );
     this.startedAt = this.clock.now();
-    this.redialer = {
-      pollAt: () => {
-        let min: Instant | undefined;
-        for (const l of this.lacs) if (l.redialAt !== undefined && (min === undefined || l.redialAt < min)) min = l.redialAt;
-        return min;
-      },
-      handleTimeout: (now) => {
-        for (const l of this.lacs) {
-          if (l.redialAt !== undefined && l.redialAt <= now) {
-            l.redialAt = undefined;
-            this.dial(l);
-          }
-        }
-      },
-    };
   }
 
   /** Bind every socket, open the control socket and metrics, dial LAC tunnels, print the banner. */
@@ -174,106 +157,9 @@ export class Daemon {
 
   private async bind(): Promise<void> {
     const { config } = this.options;
-    for (const lc of config.listen) {
-      const engine = this.options.createEngine(
-        {
-          acceptTunnels: true,
-          accept: tunnelSettings(config.l2tp, lc),
-          acceptIncomingCalls: true,
-          acceptOutgoingCalls: true,
-        },
-        this.random,
-      );
-      // [ipsec]: the first IPv4 listener becomes the L2TP/IPsec listener (src/daemon/ipsec-shell.ts).
-      let endpoint: UdpEndpoint;
-      if (config.ipsec !== undefined && this.ipsec === undefined && ipFamily(lc.address) === 4) {
-        this.ipsec = await openIpsecListener({
-          ipsec: config.ipsec, listen: lc, engine, log: this.log, clock: this.clock, timers: this.timers, random: this.random,
-          onL2tpEvent: (e, ep) => {
-            this.onEvent(e, ep);
-          },
-        });
-        endpoint = this.ipsec.endpoint;
-        this.endpoints.push(endpoint);
-      } else {
-        endpoint = await this.openEndpoint(engine, lc.address, lc.port);
-      }
-      this.listeners.push({ config: lc, endpoint });
-    }
-    for (const lc of config.lac) {
-      const settings = tunnelSettings(config.l2tp, { secret: lc.secret, hideAvps: lc.hideAvps });
-      const first = this.listeners[0];
-      const family = ipFamily(lc.lns);
-      let endpoint: UdpEndpoint;
-      let owns = false;
-      let ipsec: LacIpsec | undefined;
-      const holder: { lac?: Lac } = {};
-      if (lc.ipsec !== undefined) {
-        // RFC 3193: IKE + ESP to the LNS first; L2TP only inside the ESP SA (own sockets and engine).
-        const engine = this.options.createEngine(
-          { acceptTunnels: false, accept: settings, acceptIncomingCalls: true, acceptOutgoingCalls: true },
-          this.random,
-        );
-        ipsec = await openLacIpsec({
-          lac: lc, ipsec: lc.ipsec, engine, log: this.log, clock: this.clock, timers: this.timers, random: this.random,
-          onL2tpEvent: (e, ep) => {
-            this.onEvent(e, ep);
-          },
-          onIpsecEvent: (e) => {
-            if (holder.lac !== undefined) this.onLacIpsecEvent(holder.lac, e);
-          },
-        });
-        endpoint = ipsec.io.endpoint;
-        this.endpoints.push(endpoint);
-        owns = true;
-      } else if (
-        first !== undefined &&
-        first.endpoint.family === family &&
-        (lc.localAddress === undefined || lc.localAddress === first.config.address)
-      ) {
-        endpoint = first.endpoint;
-      } else {
-        const engine = this.options.createEngine(
-          { acceptTunnels: false, accept: settings, acceptIncomingCalls: true, acceptOutgoingCalls: true },
-          this.random,
-        );
-        endpoint = await this.openEndpoint(engine, lc.localAddress ?? (family === 6 ? '::' : '0.0.0.0'), 0);
-        owns = true;
-      }
-      const ppp =
-        lc.ppp === undefined
-          ? undefined
-          : await LacPppClient.open({ name: lc.name, config: lc.ppp, log: this.log, clock: this.clock, random: this.random, timers: this.timers });
-      const lac: Lac = {
-        ppp,
-        ipsec,
-        via: undefined,
-        config: lc,
-        endpoint,
-        ownsEndpoint: owns,
-        settings,
-        state: 'connecting',
-        tunnel: undefined,
-        redialAt: undefined,
-        backoff: this.options.redialInitial ?? seconds(1),
-      };
-      holder.lac = lac;
-      this.lacs.push(lac);
-    }
-    this.timers.add(this.redialer);
-
-    const ac = config.access;
-    const firstListener = this.listeners[0];
-    if (ac !== undefined && firstListener !== undefined) {
-      const access = await LnsAccess.open({ config: ac, log: this.log, clock: this.clock, random: this.random, timers: this.timers });
-      this.access = access;
-      const ep = firstListener.endpoint;
-      access.attach(ep, (tunnel) => !this.lacs.some((l) => l.endpoint === ep && l.tunnel === tunnel));
-      if (this.listeners.length > 1) this.log.warn(`PPP is terminated on the first listener only (${ep.label}); other listeners carry plain L2TP`);
-    } else if (ac !== undefined) {
-      this.log.warn('[ppp] is configured but there is no [[listen]]: no PPP termination');
-    }
-
+    await this.openListeners(config);
+    await this.openLacs(config);
+    await this.openAccess(config);
     const path = this.options.controlSocket === undefined ? config.daemon.controlSocket : this.options.controlSocket;
     if (path !== null) {
       this.controlServer = await startControlServer(path, (req) => this.handleControl(req));
@@ -285,19 +171,89 @@ export class Daemon {
       this.metricsServer = s.server;
       this.metricsBound = s.port;
     }
-    this.banner();
+    logBanner(this.log, {
+      version: VERSION,
+      listeners: this.listeners,
+      lacs: this.lacs,
+      controlPath: this.controlPath,
+      metricsPort: this.metricsBound,
+      access: this.access !== undefined && config.access !== undefined ? { shell: this.access, config: config.access } : undefined,
+      ipsec: this.ipsec !== undefined && config.ipsec !== undefined ? { io: this.ipsec, config: config.ipsec } : undefined,
+    });
     const user = config.daemon.user;
     if (user !== undefined) {
       // Everything privileged (TUN, port 1701, control socket) is open: give up root.
       const ids = dropPrivileges(user);
       this.log.info(ids, `dropped privileges to ${user} (uid ${ids.uid}, gid ${ids.gid})`);
     }
-    for (const l of this.lacs) this.dial(l);
+    for (const l of this.lacs) l.dial();
   }
 
-  /** SIGHUP: reload the users file (a broken file keeps the old users). */
-  async reloadUsers(): Promise<boolean> {
-    return (await this.access?.reloadUsers()) ?? true;
+  /** `[[listen]]`: one engine per socket; the first IPv4 listener carries `[ipsec]` (ipsec-shell.ts). */
+  private async openListeners(config: DaemonConfig): Promise<void> {
+    for (const lc of config.listen) {
+      const engine = this.createEngine({ acceptTunnels: true, accept: tunnelSettings(config.l2tp, lc), acceptIncomingCalls: true, acceptOutgoingCalls: true });
+      let endpoint: UdpEndpoint;
+      if (config.ipsec !== undefined && this.ipsec === undefined && ipFamily(lc.address) === 4) {
+        this.ipsec = await openIpsecListener({
+          ipsec: config.ipsec, listen: lc, engine, log: this.log, clock: this.clock, timers: this.timers, random: this.random,
+          onL2tpEvent: (event, ep) => {
+            this.queue.push({ kind: 'l2tp', endpoint: ep, event });
+          },
+        });
+        endpoint = this.ipsec.endpoint;
+        this.endpoints.push(endpoint);
+      } else {
+        endpoint = await this.openEndpoint(engine, lc.address, lc.port);
+      }
+      this.listeners.push({ config: lc, endpoint });
+    }
+  }
+
+  /** `[[lac]]`: sockets, IPsec initiators, PPP clients and dialers (dialed at the end of start). */
+  private async openLacs(config: DaemonConfig): Promise<void> {
+    const first = this.listeners[0];
+    const backoff = { initial: this.options.redialInitial ?? DEFAULT_REDIAL_BACKOFF.initial, max: this.options.redialMax ?? DEFAULT_REDIAL_BACKOFF.max };
+    for (const lc of config.lac) {
+      const settings = tunnelSettings(config.l2tp, { secret: lc.secret, hideAvps: lc.hideAvps });
+      const lac = await LacShell.open({
+        config: lc, settings, log: this.log, clock: this.clock, timers: this.timers, random: this.random, backoff,
+        shared: first !== undefined ? { endpoint: first.endpoint, address: first.config.address } : undefined,
+        createEngine: () => this.createEngine({ acceptTunnels: false, accept: settings, acceptIncomingCalls: true, acceptOutgoingCalls: true }),
+        openEndpoint: (engine, address, port) => this.openEndpoint(engine, address, port),
+        onL2tpEvent: (event, ep) => {
+          this.queue.push({ kind: 'l2tp', endpoint: ep, event });
+        },
+        onIpsecEvent: (l, event) => {
+          this.queue.push({ kind: 'ipsec', lac: l, event });
+        },
+      });
+      if (!this.endpoints.includes(lac.endpoint)) this.endpoints.push(lac.endpoint);
+      this.lacs.push(lac);
+    }
+  }
+
+  /** `[ppp]` & co: PPP termination on the first listener (not on our own LAC tunnels there). */
+  private async openAccess(config: DaemonConfig): Promise<void> {
+    const ac = config.access;
+    const first = this.listeners[0];
+    if (ac === undefined) return;
+    if (first === undefined) {
+      this.log.warn('[ppp] is configured but there is no [[listen]]: no PPP termination');
+      return;
+    }
+    const access = await LnsAccess.open({ config: ac, log: this.log, clock: this.clock, random: this.random, timers: this.timers });
+    this.access = access;
+    const ep = first.endpoint;
+    access.attach(ep, (tunnel) => !this.lacs.some((l) => l.owns(ep, tunnel)));
+    if (this.listeners.length > 1) this.log.warn(`PPP is terminated on the first listener only (${ep.label}); other listeners carry plain L2TP`);
+  }
+
+  /** An engine from the factory, tapped for the shutdown's ack wait (engine-tap.ts). */
+  private createEngine(config: EngineConfig): TappedEngine {
+    const tap = new TappedEngine(this.options.createEngine(config, this.random));
+    this.taps.push(tap);
+    return tap;
   }
 
   private async openEndpoint(engine: L2tpEngineApi, address: string, port: number): Promise<UdpEndpoint> {
@@ -307,8 +263,8 @@ export class Daemon {
       port,
       clock: this.clock,
       timers: this.timers,
-      onEvent: (e, endpoint) => {
-        this.onEvent(e, endpoint);
+      onEvent: (event, endpoint) => {
+        this.queue.push({ kind: 'l2tp', endpoint, event });
       },
       onError: (e, endpoint) => {
         this.log.warn({ listener: endpoint.label, err: e.message }, `socket error on ${endpoint.label}: ${e.message}`);
@@ -318,69 +274,36 @@ export class Daemon {
     return ep;
   }
 
-  private banner(): void {
-    const parts: string[] = [];
-    for (const l of this.listeners) {
-      const auth = l.config.secret !== undefined ? 'tunnel auth' : 'no tunnel auth';
-      const hosts = l.config.allowedHosts.length > 0 ? `hosts ${l.config.allowedHosts.join(',')}` : 'any LAC';
-      parts.push(`LNS on ${l.endpoint.label} (${hosts}, ${auth})`);
-    }
-    for (const l of this.lacs) {
-      parts.push(`LAC ${l.config.name} -> ${formatHostPort(l.config.lns, l.config.port)} via ${l.endpoint.label} (${l.config.sessions} session(s)${l.config.redial ? ', redial' : ''}${l.ipsec !== undefined ? ', L2TP/IPsec' : ''})`);
-    }
-    const mode = this.listeners.length > 0 && this.lacs.length > 0 ? 'LNS+LAC' : this.lacs.length > 0 ? 'LAC' : this.listeners.length > 0 ? 'LNS' : 'idle';
-    this.log.info(
-      { version: VERSION, mode, control: this.controlPath, metrics: this.metricsBound },
-      `l2tpd ${VERSION} started, mode ${mode}${this.controlPath !== undefined ? `, control ${this.controlPath}` : ''}${this.metricsBound !== undefined ? `, metrics :${this.metricsBound}/metrics` : ''}`,
-    );
-    for (const p of parts) this.log.info(p);
-    const a = this.access;
-    const ac = this.options.config.access;
-    if (a !== undefined && ac !== undefined) {
-      this.log.info(
-        { tun: a.tunName, pool: ac.ipv4Pool, local: ac.localAddress, ipv6: ac.ipv6Prefix, auth: ac.auth },
-        `PPP: TUN ${a.tunName}, pool ${ac.ipv4Pool}, LNS address ${ac.localAddress}${ac.ipv6Prefix !== undefined ? `, IPv6 ${ac.ipv6Prefix} (/64 per session)` : ''}, auth ${ac.auth.join(',') || 'none'}`,
-      );
-      const g = a.generated;
-      if (g !== undefined) this.connectHelp(g, ac.auth, ac.ipv4Pool, ac.localAddress);
-    }
-  }
-
-  /** The "how to connect" lines for a generated login (and, with IPsec, the PSK). */
-  private connectHelp(g: { readonly username: string; readonly password: string }, auth: readonly string[], pool: string, local: string): void {
-    const port = this.listeners[0]?.endpoint.local.port ?? 1701;
-    const ips = this.options.config.ipsec;
-    const io = this.ipsec;
-    const psk = ips?.psk;
-    const login = `login "${g.username}" / password "${g.password}"`;
-    const after =
-      `The client gets an address from ${pool} and reaches this host at ${local}; to reach beyond it enable forwarding ` +
-      `(sysctl net.ipv4.ip_forward=1) and NAT the pool. Set [users] file = "..." for real accounts.`;
-    if (io !== undefined && ips !== undefined && psk !== undefined) {
-      const generated = ips.pskGenerated === true ? 'generated ' : '';
-      this.log.warn(
-        { username: g.username, password: g.password, ...(ips.pskGenerated === true ? { psk } : {}) },
-        `No users file: generated ${login}${ips.pskGenerated === true ? `, ${generated}IPsec pre-shared key "${psk}"` : ''}.`,
-      );
-      this.log.warn(
-        `To connect: add a VPN of type "L2TP/IPsec PSK" (Android up to 11; Android 12+ dropped it), "L2TP" (iOS), ` +
-          `"L2TP over IPsec" (macOS) or "L2TP/IPsec with pre-shared key" (Windows) with this host's address ` +
-          `(${io.local.address === '0.0.0.0' ? 'as clients reach it' : io.local.address}), the pre-shared key and that login (${auth.join('/') || 'no auth'}). ` +
-          `Open UDP ${io.local.ikePort} and ${io.local.nattPort}${io.rawEsp ? ' (and IP protocol 50 for clients not behind a NAT)' : ''} to this host. ` +
-          `Windows needs the registry value AssumeUDPEncapsulationContextOnSendRule = 2 (DWORD under ` +
-          `HKLM\\SYSTEM\\CurrentControlSet\\Services\\PolicyAgent, then reboot) only when this server is behind a NAT. ` +
-          `${ips.requireIpsec ? `L2TP outside IPsec is refused ([ipsec] require_ipsec = false allows it on UDP ${port}). ` : ''}${after}`,
-      );
+  /** One event, in queue order: log, metrics, PPP termination, LACs. */
+  private dispatch(e: DaemonEvent): void {
+    if (e.kind === 'ipsec') {
+      e.lac.onIpsecEvent(e.event);
       return;
     }
-    this.log.warn(
-      { username: g.username, password: g.password },
-      `No users file: generated ${login}. To connect, point any L2TP client ` +
-        `(xl2tpd + pppd, NetworkManager-l2tp with IPsec off, RouterOS, Yamaha RTX "l2tp" without IPsec) at UDP ` +
-        `port ${port} of this host with that login (auth ${auth.join('/')}). ${after} ` +
-        `WARNING: IPsec is off ([ipsec] psk = "..." turns it on): L2TP and PPP travel unencrypted, and ` +
-        `Windows/macOS/iOS/Android built-in clients insist on L2TP/IPsec and will not connect.`,
-    );
+    const { endpoint, event } = e;
+    logEvent(this.log, event, endpoint.label);
+    this.metrics.observe(event);
+    if (this.access?.serves(endpoint) === true) this.access.onL2tpEvent(event);
+    for (const l of this.lacs) l.onL2tpEvent(endpoint, event);
+    for (const w of this.watchers) w();
+  }
+
+  /** Run `check` on every datagram and engine event until the returned function is called. */
+  private watch(check: () => void): () => void {
+    this.watchers.add(check);
+    const all = (): void => {
+      for (const w of this.watchers) w();
+    };
+    for (const t of this.taps) t.onInput = all;
+    return () => {
+      this.watchers.delete(check);
+      if (this.watchers.size === 0) for (const t of this.taps) t.onInput = undefined;
+    };
+  }
+
+  /** SIGHUP: reload the users file (a broken file keeps the old users). */
+  async reloadUsers(): Promise<boolean> {
+    return (await this.access?.reloadUsers()) ?? true;
   }
 
   /** The bound listeners (address/port), in config order. */
@@ -399,284 +322,46 @@ export class Daemon {
   }
 
   // -------------------------------------------------------------------------------------------
-  // Events
+  // Views and the control API (views.ts, control-api.ts)
 
-  private onEvent(e: L2tpEvent, ep: UdpEndpoint): void {
-    logEvent(this.log, e, ep.label);
-    this.metrics.observe(e);
-    if (this.access?.serves(ep) === true) this.access.onL2tpEvent(e);
-    for (const l of this.lacs) if (l.ppp !== undefined && l.endpoint === ep) l.ppp.onL2tpEvent(ep, e);
-    if (e.type !== 'tunnel-established' && e.type !== 'tunnel-closed') return;
-    const lac = this.lacs.find((l) => l.endpoint === ep && l.tunnel === e.tunnel);
-    if (lac === undefined) return;
-    // Engine calls are deferred: we are inside the endpoint's drain loop.
-    queueMicrotask(() => {
-      if (e.type === 'tunnel-established') this.lacEstablished(lac, e.tunnel);
-      else this.lacClosed(lac);
-    });
+  private get sources(): ViewSources {
+    return { endpoints: this.endpoints, lacs: this.lacs, access: this.access, ipsec: this.ipsec };
   }
 
-  private lacEstablished(lac: Lac, tunnel: TunnelId): void {
-    if (this.stopping || lac.tunnel !== tunnel) return;
-    lac.state = 'established';
-    lac.backoff = this.options.redialInitial ?? seconds(1);
-    lac.endpoint.run((now, engine) => {
-      for (let i = 0; i < lac.config.sessions; i++) {
-        const session = engine.openSession(now, tunnel, { direction: 'incoming' });
-        if (session !== undefined) lac.ppp?.attach(lac.endpoint, tunnel, session);
-      }
-    });
-  }
-
-  private lacClosed(lac: Lac): void {
-    lac.tunnel = undefined;
-    if (this.stopping || !lac.config.redial) {
-      lac.state = 'stopped';
-      // Tunnel closed for good: delete the IKE SA too (the gate already deletes the ESP SA).
-      if (!this.stopping) this.closeLacIpsec(lac);
-      return;
-    }
-    lac.state = 'waiting-redial';
-    lac.redialAt = addDuration(this.clock.now(), lac.backoff);
-    this.log.info({ lac: lac.config.name, inMs: lac.backoff }, `LAC ${lac.config.name}: redial in ${Math.round(lac.backoff / 100) / 10} s`);
-    lac.backoff = millis(Math.min(lac.backoff * 2, this.options.redialMax ?? seconds(60)));
-    this.timers.touch(this.redialer);
-  }
-
-  private dial(lac: Lac): void {
-    if (this.stopping) return;
-    const family = ipFamily(lac.config.lns) ?? 4;
-    lac.state = 'connecting';
-    const x = lac.ipsec;
-    if (x !== undefined) {
-      // RFC 3193 §4: the ESP SA first; the tunnel opens on `flow-up` (or now, if the flow is still up).
-      if (lac.via !== undefined && x.io.gate.peerFor(lac.via) !== undefined) {
-        this.openLacTunnel(lac);
-        return;
-      }
-      lac.endpoint.run((now) => {
-        if (x.initiator.state === 'established') x.initiator.startChild(now);
-        else x.initiator.connect(now);
-        x.io.gate.flushIke(now);
-      });
-      return;
-    }
-    lac.tunnel = lac.endpoint.run((now, engine) =>
-      engine.openTunnel(now, { address: lac.config.lns, port: lac.config.port, family }, lac.settings),
-    );
-  }
-
-  /** Open the LAC's tunnel through its IPsec flow (inner UDP to the LNS's L2TP port). */
-  private openLacTunnel(lac: Lac): void {
-    const x = lac.ipsec;
-    const peer = x !== undefined && lac.via !== undefined ? x.io.gate.peerFor(lac.via, lac.config.port) : undefined;
-    if (this.stopping || peer === undefined || lac.state !== 'connecting' || lac.tunnel !== undefined) return;
-    lac.tunnel = lac.endpoint.run((now, engine) => engine.openTunnel(now, peer, lac.settings));
-  }
-
-  /**
-   * Linked state of an `ipsec = true` LAC: flow up -> open the tunnel; flow down (ESP SA deleted,
-   * expired, DPD, IKE SA gone) -> the gate closes the tunnel and we redial now instead of after the
-   * StopCCN linger; IKE failing before a tunnel exists -> redial with backoff.
-   */
-  private onLacIpsecEvent(lac: Lac, e: IpsecGateEvent): void {
-    // Deferred like L2TP events: we are inside the gate's IKE drain.
-    const later = (f: () => void): void => {
-      queueMicrotask(() => {
-        if (!this.stopping) f();
-      });
-    };
-    const waiting = (): boolean => lac.state === 'connecting' && lac.tunnel === undefined;
-    if (e.type === 'flow-up') {
-      lac.via = e.via;
-      later(() => {
-        if (waiting()) this.openLacTunnel(lac);
-      });
-    } else if (e.type === 'flow-down' && e.via === lac.via) {
-      lac.via = undefined;
-      later(() => {
-        if (lac.state === 'connecting' || lac.state === 'established') this.lacClosed(lac);
-      });
-    } else if (e.type === 'ike' && e.event.type === 'sa-deleted' && e.event.kind === 'ike') {
-      later(() => {
-        if (waiting() && lac.via === undefined) this.lacClosed(lac);
-      });
-    } else if (e.type === 'ike' && e.event.type === 'exchange-failed') {
-      // Quick Mode refused or timed out on an established IKE SA: start over with a fresh IKE SA.
-      later(() => {
-        if (waiting() && lac.via === undefined && lac.ipsec?.initiator.state === 'established') this.closeLacIpsec(lac);
-      });
-    }
-  }
-
-  /** Delete a LAC's SAs (D(ESP), D(ISAKMP)). */
-  private closeLacIpsec(lac: Lac): void {
-    const x = lac.ipsec;
-    if (x === undefined) return;
-    lac.endpoint.run((now) => {
-      x.initiator.close(now);
-      x.io.gate.flushIke(now);
-    });
-  }
-
-  /** `l2tpctl show ipsec`: IKE and ESP SAs of the [ipsec] listener and of every IPsec LAC. */
-  ipsecView(): IpsecView {
-    const now = this.clock.now();
-    const parts: IpsecView[] = [];
-    if (this.ipsec !== undefined) parts.push(ipsecView(this.ipsec.gate, now, { role: 'responder' }));
-    for (const l of this.lacs) {
-      if (l.ipsec !== undefined) parts.push(ipsecView(l.ipsec.io.gate, now, { role: 'initiator', lac: l.config.name, initiator: l.ipsec.initiator }));
-    }
-    return { ikeSas: parts.flatMap((p) => p.ikeSas), espSas: parts.flatMap((p) => p.espSas), counters: sumIpsecCounters(parts) };
-  }
-
-  // -------------------------------------------------------------------------------------------
-  // Snapshots and the control API
-
-  private allTunnels(): { endpoint: UdpEndpoint; info: TunnelInfo }[] {
-    const out: { endpoint: UdpEndpoint; info: TunnelInfo }[] = [];
-    const now = this.clock.now();
-    for (const ep of this.endpoints) for (const info of ep.engine.tunnels(now)) out.push({ endpoint: ep, info });
-    return out;
+  private allTunnels(): TunnelAt[] {
+    return allTunnels(this.clock.now(), this.sources);
   }
 
   /** Every tunnel as a JSON view. */
   tunnelViews(): TunnelView[] {
-    const now = this.clock.now();
-    return this.allTunnels().map(({ endpoint, info }) => this.view(now, endpoint, info));
+    return tunnelViews(this.clock.now(), this.sources);
   }
 
-  private view(now: Instant, ep: UdpEndpoint, t: TunnelInfo): TunnelView {
-    const lac = this.lacs.find((l) => l.endpoint === ep && l.tunnel === t.localTunnelId);
-    const ppp = this.access?.serves(ep) === true ? this.access.sessionInfo() : undefined;
-    const client = lac?.ppp?.info;
-    const pppView = (session: number): Pick<SessionView, 'username' | 'address' | 'ipv6Prefix' | 'pppPhase'> => {
-      const i = ppp?.get(`${t.localTunnelId}/${session}`);
-      if (i !== undefined) {
-        return {
-          pppPhase: i.phase,
-          ...(i.username !== undefined ? { username: i.username } : {}),
-          ...(i.ipv4 !== undefined ? { address: i.ipv4 } : {}),
-          ...(i.ipv6Prefix !== undefined ? { ipv6Prefix: i.ipv6Prefix } : {}),
-        };
-      }
-      if (client !== undefined && lac?.config.ppp !== undefined) {
-        return { pppPhase: client.state, username: lac.config.ppp.username, ...(client.address !== undefined ? { address: client.address } : {}) };
-      }
-      return {};
-    };
-    const uptime = (at: Instant | undefined): { uptimeSeconds?: number } =>
-      at === undefined ? {} : { uptimeSeconds: Math.max(0, Math.floor(since(now, at) / 1000)) };
-    const sessions: SessionView[] = t.sessions.map((s) => ({
-      localTunnelId: t.localTunnelId,
-      localSessionId: s.localSessionId,
-      remoteSessionId: s.remoteSessionId,
-      state: s.state,
-      direction: s.direction,
-      role: s.role,
-      callSerialNumber: s.callSerialNumber,
-      ...uptime(s.establishedAt),
-      rxPackets: s.rxPackets,
-      rxOctets: s.rxOctets,
-      txPackets: s.txPackets,
-      txOctets: s.txOctets,
-      ...(s.callingNumber !== undefined ? { callingNumber: s.callingNumber } : {}),
-      ...(s.calledNumber !== undefined ? { calledNumber: s.calledNumber } : {}),
-      ...pppView(s.localSessionId),
-    }));
-    return {
-      localTunnelId: t.localTunnelId,
-      remoteTunnelId: t.remoteTunnelId,
-      state: t.state,
-      role: t.originator ? 'lac' : 'lns',
-      ...(lac !== undefined ? { lac: lac.config.name } : {}),
-      localAddress: ep.local.address,
-      localPort: ep.local.port,
-      remoteAddress: t.peer.address,
-      remotePort: t.peer.port,
-      ...(t.remoteHostName !== undefined ? { remoteHostName: t.remoteHostName } : {}),
-      ...(t.remoteVendorName !== undefined ? { remoteVendorName: t.remoteVendorName } : {}),
-      ...(t.protocolVersion !== undefined ? { protocolVersion: t.protocolVersion } : {}),
-      ns: t.ns,
-      nr: t.nr,
-      peerReceiveWindow: t.peerReceiveWindow,
-      ...uptime(t.establishedAt),
-      counters: { ...t.counters },
-      sessions,
-    };
+  /** `l2tpctl show ipsec`. */
+  ipsecView(): IpsecView {
+    return ipsecViews(this.clock.now(), this.sources);
   }
 
   /** Daemon status for `l2tpctl show status`. */
   status(): StatusView {
-    const pool = this.access?.stats();
-    const tooBig = this.access?.tooBig();
-    return {
+    return statusView(this.clock.now(), this.sources, {
       version: VERSION,
-      pid: process.pid,
-      uptimeSeconds: Math.floor(since(this.clock.now(), this.startedAt) / 1000),
-      listeners: this.listeners.map((l) => ({ ...l.endpoint.local, auth: l.config.secret !== undefined })),
-      lacs: this.lacs.map((l) => ({
-        name: l.config.name,
-        lns: l.config.lns,
-        port: l.config.port,
-        state: l.state,
-        ...(l.tunnel !== undefined ? { tunnel: l.tunnel } : {}),
-      })),
-      tunnels: this.tunnelViews(),
-      ...(pool !== undefined ? { pool: { sessions: pool.sessions, inUse: pool.ipv4InUse, capacity: pool.ipv4Capacity } } : {}),
-      ...(tooBig !== undefined ? { tooBig } : {}),
+      startedAt: this.startedAt,
+      listeners: this.listeners.map((l) => ({ endpoint: l.endpoint, auth: l.config.secret !== undefined })),
       timers: this.timers.pending,
-    };
+    });
   }
 
   /** Answer one control request. */
   handleControl(req: ControlRequest): ControlResponse {
-    switch (req.cmd) {
-      case 'ping':
-        return { ok: true, result: 'pong' };
-      case 'show-tunnels':
-        return { ok: true, result: this.tunnelViews() };
-      case 'show-sessions':
-        return { ok: true, result: this.tunnelViews().flatMap((t) => t.sessions) };
-      case 'status':
-        return { ok: true, result: this.status() };
-      case 'show-ipsec':
-        return { ok: true, result: this.ipsecView() };
-      case 'clear-tunnel': {
-        const hits = this.allTunnels().filter((x) => x.info.localTunnelId === req.tunnel && x.info.state !== 'closed');
-        if (hits.length === 0) return { ok: false, error: `no such tunnel ${req.tunnel}` };
-        if (hits.length > 1) return { ok: false, error: `tunnel id ${req.tunnel} is ambiguous (${hits.length} listeners)` };
-        const [hit] = hits;
-        if (hit === undefined) return { ok: false, error: `no such tunnel ${req.tunnel}` };
-        this.log.info({ tunnel: req.tunnel }, `clear tunnel ${req.tunnel} (l2tpctl)`);
-        hit.endpoint.run((now, engine) => {
-          engine.closeTunnel(now, hit.info.localTunnelId, CLEAR_TUNNEL_RESULT);
-        });
-        return { ok: true, result: { cleared: `tunnel ${req.tunnel}` } };
-      }
-      case 'clear-session': {
-        const hits = this.allTunnels().flatMap((x) =>
-          x.info.sessions
-            .filter((s) => s.localSessionId === req.session && s.state !== 'closed')
-            .filter(() => req.tunnel === undefined || x.info.localTunnelId === req.tunnel)
-            .map((s) => ({ endpoint: x.endpoint, tunnel: x.info.localTunnelId, session: s.localSessionId })),
-        );
-        const name = req.tunnel === undefined ? `session ${req.session}` : `session ${req.tunnel}/${req.session}`;
-        if (hits.length === 0) return { ok: false, error: `no such ${name}` };
-        if (hits.length > 1) return { ok: false, error: `session id ${req.session} is not unique; use TUNNEL/SESSION` };
-        const [hit] = hits;
-        if (hit === undefined) return { ok: false, error: `no such ${name}` };
-        this.log.info({ tunnel: hit.tunnel, session: hit.session }, `clear session ${hit.tunnel}/${hit.session} (l2tpctl)`);
-        hit.endpoint.run((now, engine) => {
-          engine.closeSession(now, hit.tunnel, hit.session, CLEAR_SESSION_RESULT);
-        });
-        return { ok: true, result: { cleared: `session ${hit.tunnel}/${hit.session}` } };
-      }
-    }
+    return handleControl(
+      { log: this.log, lacs: this.lacs, tunnels: () => this.allTunnels(), tunnelViews: () => this.tunnelViews(), status: () => this.status(), ipsecView: () => this.ipsecView() },
+      req,
+    );
   }
 
   // -------------------------------------------------------------------------------------------
-  // Shutdown
+  // Shutdown (shutdown.ts)
 
   /**
    * Close every tunnel with StopCCN (result 1, "administrative shutdown"), wait up to `graceMs` for
@@ -685,40 +370,19 @@ export class Daemon {
   async shutdown(graceMs = 2000): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
-    for (const l of this.lacs) l.redialAt = undefined;
-    const pending = new Map<UdpEndpoint, Map<TunnelId, number>>();
-    for (const ep of this.endpoints) {
-      const m = new Map<TunnelId, number>();
-      ep.run((now, engine) => {
-        for (const t of engine.tunnels(now)) {
-          // Tunnels already closing (StopCCN sent or received) only linger to ack retransmissions.
-          if (t.state === 'closed' || t.state === 'closing') continue;
-          m.set(t.localTunnelId, t.counters.zlbRx);
-          engine.closeTunnel(now, t.localTunnelId, SHUTDOWN_RESULT);
-        }
-      });
-      pending.set(ep, m);
-    }
-    const total = [...pending.values()].reduce((n, m) => n + m.size, 0);
-    if (total > 0) this.log.info({ tunnels: total }, `shutting down: closing ${total} tunnel(s)`);
-    const deadline = addDuration(this.clock.now(), millis(graceMs));
-    while (total > 0 && this.clock.now() < deadline && !this.allAcked(pending)) {
-      await new Promise((r) => setTimeout(r, 20));
+    for (const l of this.lacs) l.halt();
+    const pending = stopAllTunnels(this.endpoints);
+    const total = pendingCount(pending);
+    if (total > 0) {
+      this.log.info({ tunnels: total }, `shutting down: closing ${total} tunnel(s)`);
+      await waitUntil(() => allAcked(pending), graceMs, (check) => this.watch(check));
     }
     // LAC SAs: tell the servers (D(ESP), D(ISAKMP)) before the sockets close.
-    for (const l of this.lacs) {
-      const x = l.ipsec;
-      if (x === undefined) continue;
-      l.endpoint.run((now) => {
-        x.initiator.close(now);
-        x.io.gate.flushIke(now);
-      });
-    }
+    for (const l of this.lacs) l.deleteSas();
     for (const ep of this.endpoints) await ep.close();
     await this.ipsec?.close();
-    for (const l of this.lacs) await l.ipsec?.io.close();
+    for (const l of this.lacs) await l.close();
     this.access?.close();
-    for (const l of this.lacs) l.ppp?.close();
     this.timers.close();
     if (this.controlServer !== undefined && this.controlPath !== undefined) await stopControlServer(this.controlServer, this.controlPath);
     if (this.metricsServer !== undefined) {
@@ -731,20 +395,5 @@ export class Daemon {
       });
     }
     this.log.info('l2tpd stopped');
-  }
-
-  private allAcked(pending: Map<UdpEndpoint, Map<TunnelId, number>>): boolean {
-    const now = this.clock.now();
-    for (const [ep, m] of pending) {
-      if (m.size === 0) continue;
-      const live = new Map(ep.engine.tunnels(now).map((t) => [t.localTunnelId, t]));
-      for (const [id, zlbBefore] of m) {
-        const t = live.get(id);
-        if (t === undefined || t.state === 'closed') continue;
-        if (t.counters.zlbRx > zlbBefore) continue;
-        return false;
-      }
-    }
-    return true;
   }
 }

@@ -16,6 +16,8 @@ export const L2TPCTL_USAGE = `usage: l2tpctl [--socket PATH] COMMAND
   show ipsec [--json]          IKE SAs and ESP SAs (SPIs, algorithms, encapsulation, counters, lifetimes)
   clear tunnel ID              send StopCCN and drop the tunnel
   clear session TUNNEL/SESSION send CDN for one session (or: clear session ID when unique)
+  dial NAME                    dial the [[lac]] NAME now (after a hangup, or instead of waiting for a redial)
+  hangup NAME                  StopCCN on the [[lac]] NAME's tunnel; no redial until the next dial
 options:
   --socket PATH   control socket (default ${DEFAULT_CONTROL_SOCKET})
   --json          machine-readable output
@@ -71,6 +73,10 @@ export function commandToRequest(words: readonly string[]): ControlRequest | str
       return session === undefined ? 'clear session needs TUNNEL/SESSION or a session id' : { cmd: 'clear-session', session };
     }
     return 'clear what? (tunnel ID, session TUNNEL/SESSION)';
+  }
+  if (verb === 'dial' || verb === 'hangup') {
+    if (arg !== undefined) return `unexpected argument "${arg}"`;
+    return what === undefined || what === '' ? `${verb} needs a [[lac]] name` : { cmd: verb, lac: what };
   }
   return verb === undefined ? 'missing command' : `unknown command "${verb}"`;
 }
@@ -133,6 +139,12 @@ export async function runL2tpctl(argv: readonly string[], io: CliIo = stdio): Pr
     case 'clear-session':
       io.out(`cleared ${(res.result as { cleared?: string }).cleared ?? ''}`.trimEnd());
       break;
+    case 'dial':
+    case 'hangup': {
+      const r = res.result as { lac?: string; was?: string; state?: string };
+      io.out(`${req.cmd === 'dial' ? 'dialing' : 'hung up'} LAC ${r.lac ?? req.lac} (was ${r.was ?? '?'}, now ${r.state ?? '?'})`);
+      break;
+    }
     case 'ping':
       io.out(String(res.result));
       break;

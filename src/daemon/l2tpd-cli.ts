@@ -3,7 +3,7 @@
  * [--check-config] [--help]`. Starts the daemon and turns SIGTERM/SIGINT into a graceful shutdown.
  */
 import { parseArgs } from 'node:util';
-import { defaultConfig, formatConfigError, loadConfigFile, type DaemonConfig } from './config.js';
+import { defaultConfig, formatConfigError, formatIpv4, formatIpv4Prefix, formatIpv6Prefix, loadConfigFile, type DaemonConfig } from './config.js';
 import { Daemon, VERSION, type EngineFactory } from './daemon.js';
 import { createLogger, type LogFormat } from './logger.js';
 import { formatHostPort } from '../io/udp-endpoint.js';
@@ -73,7 +73,10 @@ export function describeConfig(c: DaemonConfig): string {
     );
   }
   const a = c.access;
-  if (a !== undefined) lines.push(`PPP on the first listener: TUN ${a.tunName} (mtu ${a.mtu}), pool ${a.ipv4Pool}, LNS ${a.localAddress}${a.ipv6Prefix !== undefined ? `, IPv6 ${a.ipv6Prefix}` : ''}, auth ${a.auth.join(',') || 'none'}, users ${a.usersFile ?? '(generated)'}`);
+  if (a !== undefined) {
+    const v6 = a.ipv6Prefix !== undefined ? `, IPv6 ${formatIpv6Prefix(a.ipv6Prefix)}` : '';
+    lines.push(`PPP on the first listener: TUN ${a.tunName} (mtu ${a.mtu}), pool ${formatIpv4Prefix(a.ipv4Pool)}, LNS ${formatIpv4(a.localAddress)}${v6}, auth ${a.auth.join(',') || 'none'}, users ${a.usersFile ?? '(generated)'}`);
+  }
   return lines.join('\n');
 }
 

@@ -310,6 +310,43 @@ test('a LAC with redial = true dials again after the LNS clears its tunnel; LNS 
   }
 });
 
+test('l2tpctl hangup keeps an always-on LAC down; dial brings it back; unknown names are errors', { timeout: 15000 }, async () => {
+  const p = await startPair('', true);
+  try {
+    const [first] = await showTunnels(p.lacSock);
+    assert.ok(first !== undefined);
+    const lacState = async (): Promise<string | undefined> => {
+      const r = await ctl('--socket', p.lacSock, 'show', 'status', '--json');
+      return (JSON.parse(r.out) as { lacs: { state: string }[] }).lacs[0]?.state;
+    };
+    const h = await ctl('--socket', p.lacSock, 'hangup', 't1');
+    assert.equal(h.code, 0, h.err);
+    assert.equal(h.out, 'hung up LAC t1 (was established, now stopped)\n');
+    await until('the LNS sees the StopCCN', 3000, () => showTunnels(p.lnsSock), (ts) => !ts.some((t) => t.state === 'established'));
+    // Longer than the redial backoff (200 ms) and the StopCCN linger (1.4 s): still down.
+    await sleep(1800);
+    assert.equal(await lacState(), 'stopped');
+    assert.ok(!(await showTunnels(p.lacSock)).some((t) => t.state === 'established'));
+    const msgs = p.logs.map((l) => JSON.parse(l) as { msg: string; d?: string; resultMessage?: string });
+    assert.ok(msgs.some((m) => m.d === 'lns' && m.msg.startsWith('disconnecting tunnel') && m.resultMessage === 'administrative hangup'));
+
+    const d = await ctl('--socket', p.lacSock, 'dial', 't1');
+    assert.equal(d.code, 0, d.err);
+    assert.match(d.out, /^dialing LAC t1 \(was stopped, now connecting\)\n$/);
+    await until('a new tunnel after dial', 5000, () => showTunnels(p.lacSock), (ts) => ts.some((t) => t.localTunnelId !== first.localTunnelId && t.state === 'established' && t.sessions.some((s) => s.state === 'established')));
+    assert.equal(await lacState(), 'established');
+
+    const bad = await ctl('--socket', p.lacSock, 'dial', 'nope');
+    assert.equal(bad.code, 1);
+    assert.match(bad.err, /no such LAC "nope" \(configured: t1\)/);
+    const none = await ctl('--socket', p.lnsSock, 'hangup', 't1');
+    assert.equal(none.code, 1);
+    assert.match(none.err, /no \[\[lac\]\] configured/);
+  } finally {
+    await p.stop();
+  }
+});
+
 test('a LAC whose LNS does not answer gives up after the retries and redials with backoff', { timeout: 15000 }, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'l2tpd-test-'));
   const logs: string[] = [];

@@ -5,3 +5,4 @@
 export { clampMss, mssForMtu } from './mss.js';
 export { SessionRoutes, ipv4Destination, ipv6Destination64 } from './routes.js';
 export { IcmpRateLimiter, tooBig4, tooBig6, type TooBig } from './too-big.js';
+export * from './pseudowire/index.js';

@@ -18,3 +18,15 @@ export {
   type UdpEndpointOptions,
 } from './udp-endpoint.js';
 export { openIpsecL2tp, guessLocalIpv4, type IpsecL2tp, type IpsecL2tpOptions, type IpsecSocketStats } from './ipsec-transport.js';
+export {
+  StaticPseudowire,
+  checkStaticPseudowireSettings,
+  pseudowireSettingsOf,
+  type StaticPseudowireSettings,
+  type StaticPseudowireOptions,
+  type StaticPseudowireStatus,
+  type StaticTransportCounters,
+} from './static-pseudowire.js';
+export { RadiusClientShell, type RadiusClientShellOptions, type RadiusShellStats } from './radius-client-socket.js';
+export { DaeSocket, type DaeSocketOptions } from './radius-dae-socket.js';
+export { RadiusSpool, RadiusSpoolFullError, parseSpool, type RadiusSpoolContents, type RadiusSpoolOptions } from './radius-spool.js';

@@ -13,6 +13,8 @@ export const Results = {
   stopClear: { result: 1 },
   /** StopCCN 2 / CDN 2 + error 8: unknown mandatory AVP (§4.2). */
   unknownMandatoryAvp: { result: 2, error: 8, message: 'unknown mandatory AVP' },
+  /** StopCCN 2 / CDN 2 + error 3: an Assigned Tunnel / Session ID of 0 (§4.4.3, §4.4.4: non-zero). */
+  zeroAssignedId: { result: 2, error: 3, message: 'assigned id 0' },
   /** StopCCN 4: requester not authorized. */
   notAuthorized: { result: 4 },
   /** StopCCN 7: finite state machine error. */

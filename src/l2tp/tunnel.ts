@@ -82,7 +82,7 @@ const HIDE_SET_TUNNEL: ReadonlySet<AvpName> = new Set<AvpName>([
 const HIDE_SET_SESSION: ReadonlySet<AvpName> = new Set<AvpName>(AVP_REGISTRY.filter((r) => r.hidable).map((r) => r.name));
 
 /** Errors the control plane answers instead of dropping (§4.2). */
-const isAnswerable = (e: WireError): boolean => e.kind === 'unknown-mandatory-avp' || e.kind === 'unknown-message-type';
+const isAnswerable = (e: WireError): boolean => e.kind === 'unknown-mandatory-avp' || e.kind === 'unknown-message-type' || e.kind === 'zero-assigned-id';
 
 /** Message types that belong to a session (§4.2: an unknown M=1 AVP there clears only the session). */
 const isSessionScoped = (messageType: number | undefined, header: L2tpHeader): boolean => {
@@ -349,7 +349,7 @@ export class Tunnel implements ControlConnection<L2tpHeaderView> {
   private refused(now: Instant, input: Extract<InMsg, { kind: 'refused' }>): void {
     if (this.state === 'closing') return;
     if (input.error.kind === 'unknown-message-type' && !input.error.mandatory) return;
-    const result = Results.unknownMandatoryAvp;
+    const result = input.error.kind === 'zero-assigned-id' ? Results.zeroAssignedId : Results.unknownMandatoryAvp;
     if (isSessionScoped(input.messageType, input.header)) this.calls.refuse(now, input.header.sessionId, result, this.state === 'established');
     else this.step(now, 'admin-close', { by: 'local', cause: 'bad-message', result });
   }
@@ -543,8 +543,7 @@ export class Tunnel implements ControlConnection<L2tpHeaderView> {
     const secret = this.settings.secret;
     const hide =
       secret !== undefined && this.settings.hideAvps === true ? (messageSpec(msg.type ?? 0)?.sessionScoped === true ? HIDE_SET_SESSION : HIDE_SET_TUNNEL) : undefined;
-    const random = this.host.random;
-    const data = emitControl(msg, secret === undefined ? {} : { secret, random: (n) => random.bytes(n), ...(hide === undefined ? {} : { hide }) });
+    const data = emitControl(msg, secret === undefined ? {} : hide === undefined ? { secret } : { secret, hide, random: this.host.random });
     this.counters.controlTx++;
     this.host.event({ type: 'control-tx', tunnel: this.localId, peer: this.peer, ns, nr, messageType: msg.type, avps: msg.avps });
     this.host.transmit({ to: this.peer, data });

@@ -28,6 +28,8 @@ export function describeWireError(e: WireError): string {
       return `duplicate AVP ${e.attribute}`;
     case 'missing-avp':
       return `message type ${e.messageType} lacks AVP ${e.name} (${e.attribute})`;
+    case 'zero-assigned-id':
+      return `message type ${e.messageType} has ${e.name} (${e.attribute}) 0`;
     case 'hidden-without-secret':
       return `hidden AVP ${e.attribute} but no secret`;
     case 'hidden-without-random-vector':

@@ -9,6 +9,7 @@
 export { PppLink } from './link.js';
 export type { PppLinkConfig, PppEvent, PppPhase, LinkDownReason, ProxyLcp, IpPacket } from './link.js';
 export type { AuthProtocol, LcpState } from './lcp.js';
+export { DEFAULT_LCP } from './lcp.js';
 export type { AddressPool, IpcpResult } from './ipcp.js';
 export type { AuthVerifier, AuthRequest, AuthDecision } from './auth/types.js';
 export type { FsmConfig, FsmState } from './option-fsm.js';

@@ -3,10 +3,27 @@
  * bytes behind a plausible L2TPv2 header, and mutations of the valid vectors (bit flips, byte sets,
  * truncation, extension, Length / AVP-length rewrites, AVP splicing).
  */
-import type { RandomSource } from '../../src/base/random.js';
+import { seededRandom, type RandomSource } from '../../src/base/random.js';
+import { emitControl } from '../../src/wire/l2tp/control.js';
+import { MessageType, sessionId, tunnelId, type AvpName } from '../../src/wire/l2tp/types.js';
 import { CONTROL_VECTORS, DATA_VECTORS } from '../vectors/l2tp-v2.js';
 
-const SEEDS: readonly Uint8Array[] = [...CONTROL_VECTORS.map((v) => v.bytes), ...DATA_VECTORS.map((v) => v.bytes)];
+/** The secret the fuzzers parse with, so mutations of HIDDEN_SEED exercise the §4.3 reveal path. */
+export const FUZZ_SECRET = new TextEncoder().encode('fuzz-secret');
+/** An ICRQ with hidden AVPs of 2 to 60 octets (several MD5 blocks), hidden with FUZZ_SECRET. */
+const HIDDEN_SEED = emitControl(
+  {
+    tunnelId: tunnelId(3),
+    sessionId: sessionId(0),
+    ns: 1,
+    nr: 1,
+    type: MessageType.ICRQ,
+    avps: { assignedSessionId: sessionId(9), callSerialNumber: 5, callingNumber: 'a calling number longer than one MD5 block', calledNumber: '0'.repeat(60), subAddress: 'x' },
+  },
+  { secret: FUZZ_SECRET, hide: new Set<AvpName>(['assignedSessionId', 'callingNumber', 'calledNumber', 'subAddress']), random: seededRandom(10) },
+);
+
+const SEEDS: readonly Uint8Array[] = [...CONTROL_VECTORS.map((v) => v.bytes), HIDDEN_SEED, HIDDEN_SEED, ...DATA_VECTORS.map((v) => v.bytes)];
 const FLAG_WORDS = [0xc802, 0x4002, 0x0002, 0x4b02, 0x0802, 0x4a02, 0xc803, 0xc002, 0xca02];
 
 /** Random bytes of length 0..maxLen. */

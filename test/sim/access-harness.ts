@@ -9,7 +9,7 @@ import { instant, seconds, type Instant } from '../../src/base/time.js';
 import { L2tpEngine, defaultTunnelSettings, defaultTuning, type L2tpEvent, type PeerAddress, type TunnelSettings } from '../../src/l2tp/index.js';
 import type { SessionId, TunnelId } from '../../src/wire/l2tp/types.js';
 import { AccessClient, AccessServer, UserTable, type AccessClientConfig, type AccessClientEvent, type AccessEvent, type AccessServerConfig } from '../../src/access/index.js';
-import { parseIpv4Prefix, parseUsersFile } from '../../src/aaa/index.js';
+import { parseIpv4, parseIpv4Prefix, parseUsersFile } from '../../src/aaa/index.js';
 
 /** One client with what it saw. */
 export interface SimClient {
@@ -46,7 +46,7 @@ export function simUsers(extra = 0): UserTable {
 export function simServerConfig(over: Partial<AccessServerConfig> = {}): AccessServerConfig {
   const pool = parseIpv4Prefix('100.64.0.0/24');
   if (!pool.ok) throw new Error('pool');
-  return { random: seededRandom(77), users: simUsers(), ipv4Pool: pool.value, localAddress: '100.64.0.1', dns: ['198.18.0.53', '198.18.0.54'], ...over };
+  return { random: seededRandom(77), users: simUsers(), ipv4Pool: pool.value, localAddress: parseIpv4('100.64.0.1') ?? 0, dns: ['198.18.0.53', '198.18.0.54'], ...over };
 }
 
 /** The network, both hosts and the clock. */

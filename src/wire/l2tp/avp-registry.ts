@@ -13,6 +13,7 @@
  *                     [until Length is reached]...                |
  * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
  */
+import { copyBytes } from '../../base/bytes.js';
 import { err, ok, type Result } from '../../base/result.js';
 import type {
   Accm,
@@ -156,7 +157,8 @@ function bytesCodec(min: number, exact?: number): AvpCodec<Uint8Array> {
     parse: (v) => {
       if (exact !== undefined && v.length !== exact) return err(`length ${v.length}, want ${exact}`);
       if (v.length < min) return err(`length ${v.length} < ${min}`);
-      return ok(v.slice());
+      // A Buffer's slice() is a view: copy so the value never aliases the datagram.
+      return ok(copyBytes(v));
     },
     length: (b) => b.length,
     emit: (b, out, _dv, at) => out.set(b, at),

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
+import { seededRandom, type RandomSource } from '../../base/random.js';
 import { CONTROL_VECTORS, hex } from '../../../test/vectors/l2tp-v2.js';
 import {
   AVP_REGISTRY,
@@ -20,11 +21,14 @@ import {
   type ControlAvps,
   type ControlMessage,
   type ControlParseFailure,
+  type EmitControlOptions,
   type UnknownAvp,
   type WireError,
 } from './index.js';
 
 const toHex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+/** A RandomSource whose bytes come from `f` (fixed vectors). */
+const bytesFrom = (f: (n: number) => Uint8Array): RandomSource => ({ bytes: f, u32: () => f(4).reduce((a, x) => a * 256 + x, 0) >>> 0 });
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 
 function parseFail(buf: Uint8Array, secret?: Uint8Array): ControlParseFailure {
@@ -260,7 +264,7 @@ test('hidden AVPs: fixed-random vector matches an independent MD5 implementation
     type: MessageType.ICRQ,
     avps: { assignedSessionId: sessionId(0x0102), callSerialNumber: 77, callingNumber: calling },
   };
-  const out = emitControl(msg, { secret, random, hide: new Set<AvpName>(['assignedSessionId', 'callingNumber', 'callSerialNumber']) });
+  const out = emitControl(msg, { secret, random: bytesFrom(random), hide: new Set<AvpName>(['assignedSessionId', 'callingNumber', 'callSerialNumber']) });
   const pad = new Uint8Array(3).fill(padFill);
   // A 2-byte value is padded up to HIDDEN_AVP_MIN_DATA (8 = 2 + 2 + 4), whatever the random pad length.
   const pad4 = new Uint8Array(4).fill(padFill);
@@ -301,7 +305,7 @@ test('hidden AVPs: typed errors without secret, without Random Vector, with a wr
     type: MessageType.ICRP,
     avps: { assignedSessionId: sessionId(5) },
   };
-  const out = emitControl(msg, { secret, hide: new Set<AvpName>(['assignedSessionId']) });
+  const out = emitControl(msg, { secret, hide: new Set<AvpName>(['assignedSessionId']), random: seededRandom(5) });
   const noSecret = parseFail(out);
   assert.deepStrictEqual(noSecret.error, { kind: 'hidden-without-secret', attribute: 14 });
   assert.equal(noSecret.messageType, MessageType.ICRP);
@@ -318,9 +322,13 @@ test('hidden AVPs: typed errors without secret, without Random Vector, with a wr
 test('hide: non-hidable AVPs stay clear and no Random Vector is sent; hide without secret throws', () => {
   const v = CONTROL_VECTORS.find((x) => x.name === 'StopCCN');
   assert.ok(v);
-  const out = emitControl(v.value, { secret: enc('x'), hide: new Set<AvpName>(['resultCode', 'hostName']) });
+  const out = emitControl(v.value, { secret: enc('x'), hide: new Set<AvpName>(['resultCode', 'hostName']), random: seededRandom(1) });
   assert.equal(toHex(out), toHex(v.bytes));
-  assert.throws(() => emitControl(CONTROL_VECTORS[2]!.value, { hide: new Set<AvpName>(['assignedTunnelId']) }), RangeError);
+  // Type-level the options need secret + random with hide; at run time a missing one is a RangeError.
+  const noSecret = { hide: new Set<AvpName>(['assignedTunnelId']), random: seededRandom(1) } as unknown as EmitControlOptions;
+  assert.throws(() => emitControl(CONTROL_VECTORS[2]!.value, noSecret), RangeError);
+  const noRandom = { hide: new Set<AvpName>(['assignedTunnelId']), secret: enc('x') } as unknown as EmitControlOptions;
+  assert.throws(() => emitControl(CONTROL_VECTORS[2]!.value, noRandom), RangeError);
 });
 
 // ---------------------------------------------------------------- registry and specs
@@ -395,15 +403,18 @@ test('wireErrorText covers every kind', () => {
     { kind: 'hidden-without-secret', attribute: 14 },
     { kind: 'hidden-without-random-vector', attribute: 14 },
     { kind: 'bad-hidden', attribute: 14, detail: 'd' },
+    { kind: 'zero-assigned-id', messageType: MessageType.SCCRQ, attribute: 9, name: 'assignedTunnelId' },
   ];
   const texts = new Set(all.map(wireErrorText));
   assert.equal(texts.size, all.length);
   assert.equal(wireErrorText(all[10]!), 'ICRQ without required AVP callSerialNumber (15)');
+  assert.equal(wireErrorText(all[14]!), 'SCCRQ with assignedTunnelId (9) 0, must be non-zero');
 });
 
 // ---------------------------------------------------------------- properties
 
 const u16Arb = fc.integer({ min: 0, max: 0xffff });
+const nonZeroU16 = fc.integer({ min: 1, max: 0xffff });
 const u32Arb = fc.integer({ min: 0, max: 0xffffffff });
 const u8Arb = fc.integer({ min: 0, max: 0xff });
 const str = (min = 0): fc.Arbitrary<string> => fc.string({ unit: 'grapheme', minLength: min, maxLength: 24 });
@@ -475,7 +486,11 @@ const messageArb: fc.Arbitrary<ControlMessage> = fc.oneof(
     arbitrary: fc.constantFrom(...Object.values(MESSAGE_SPECS)).chain((spec) =>
       fc
         .tuple(
-          rec(AVP_ARBS, { requiredKeys: [...spec.required] }),
+          rec(
+            // §4.4.3 / §4.4.4: the message's Assigned IDs are non-zero where the spec says so.
+            { ...AVP_ARBS, ...(spec.nonZero?.includes('assignedTunnelId') ? { assignedTunnelId: nonZeroU16.map(tunnelId) } : {}), ...(spec.nonZero?.includes('assignedSessionId') ? { assignedSessionId: nonZeroU16.map(sessionId) } : {}) },
+            { requiredKeys: [...spec.required] },
+          ),
           fc.array(unknownAvpArb, { maxLength: 3 }),
           u16Arb,
           u16Arb,
@@ -535,7 +550,7 @@ test('property: hidden round trip with any secret, hide set and random source', 
         }
         return b;
       };
-      const out = emitControl(m, { secret, hide: new Set(hide), random });
+      const out = emitControl(m, { secret, hide: new Set(hide), random: bytesFrom(random) });
       assert.equal(((out[2] ?? 0) << 8) | (out[3] ?? 0), out.length);
       // Every AVP we hid carries at least HIDDEN_AVP_MIN_DATA bytes (l2tpns rejects shorter ones);
       // unknown AVPs are re-sent as received.
@@ -578,7 +593,7 @@ test('a second Random Vector applies to the hidden AVPs after it (§4.3)', () =>
 test('emit limits: a value that just fits is hidden with padding clamped; one byte more throws', () => {
   const base: ControlMessage = { tunnelId: tunnelId(1), sessionId: sessionId(0), ns: 0, nr: 0, type: MessageType.HELLO, avps: {} };
   const big = 'v'.repeat(1015);
-  const out = emitControl({ ...base, avps: { vendorName: big } }, { secret: enc('s'), hide: new Set<AvpName>(['vendorName']), random: (n) => new Uint8Array(n).fill(0xff) });
+  const out = emitControl({ ...base, avps: { vendorName: big } }, { secret: enc('s'), hide: new Set<AvpName>(['vendorName']), random: bytesFrom((n) => new Uint8Array(n).fill(0xff)) });
   const r = parseControl(out, { secret: enc('s') });
   assert.ok(r.ok);
   assert.equal(r.value.avps.vendorName, big);

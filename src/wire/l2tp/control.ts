@@ -16,9 +16,20 @@
  * Decisions: a duplicate known AVP is an error (`duplicate-avp`), since §4.4 AVPs are single-valued;
  * several Random Vector AVPs are allowed (each applies to the hidden AVPs after it, §4.3). Unknown
  * AVPs are those with a vendor id ≠ 0, an attribute not in the registry, or a reserved flag bit set
- * (§4.1). Known AVPs not listed in the message's §6 spec are accepted.
+ * (§4.1). Known AVPs not listed in the message's §6 spec are accepted. SCCRQ / SCCRP with Assigned
+ * Tunnel ID 0 and ICRQ / ICRP / OCRQ / OCRP with Assigned Session ID 0 are refused (`zero-assigned-id`,
+ * §4.4.3 / §4.4.4 "non-zero").
+ *
+ * Refusals: a failure after the Message Type AVP carries `partial` (types.ts `PartialControl`):
+ *   { messageType, assignedTunnelId?, assignedSessionId?, avps, unreadable, complete }
+ * The scan goes on past an AVP it cannot accept (unknown M=1, bad value, duplicate, hidden it cannot
+ * reveal) and stops only where the AVP framing breaks, so the peer's Assigned Tunnel / Session ID is
+ * known even when it follows the offending AVP, and the control plane can address its StopCCN / CDN
+ * to it (§3.1: the header ID is that of the intended recipient). `error` is the first problem in
+ * wire order; `header` (for the ack, §5.8) is there for every failure after the header parsed,
+ * including a StopCCN that lacks its §6.4 Result Code (`missing-avp`).
  */
-import { randomFillSync } from 'node:crypto';
+import { copyBytes } from '../../base/bytes.js';
 import { err, ok, type Result } from '../../base/result.js';
 import {
   ATTR_MESSAGE_TYPE,
@@ -44,8 +55,11 @@ import type {
   ControlParseFailure,
   EmitControlOptions,
   L2tpHeader,
+  MessageType,
   ParseControlOptions,
+  PartialControl,
   UnknownAvp,
+  UnreadableAvp,
   WireError,
 } from './types.js';
 
@@ -58,17 +72,27 @@ export const RANDOM_VECTOR_LENGTH = 16;
  */
 export const HIDDEN_AVP_MIN_DATA = 8;
 
-const fail = (error: WireError, header?: L2tpHeader, messageType?: number): { readonly ok: false; readonly error: ControlParseFailure } => {
-  if (header === undefined) return err({ error });
-  if (messageType === undefined) return err({ error, header });
-  return err({ error, header, messageType });
-};
+/** A failure before the Message Type AVP was read (no partial message to report). */
+const fail = (error: WireError, header?: L2tpHeader): { readonly ok: false; readonly error: ControlParseFailure } =>
+  header === undefined ? err({ error }) : err({ error, header });
+
+/** The state of one pass over the AVPs after the Message Type AVP. */
+interface AvpScan {
+  readonly avps: Record<string, unknown>;
+  unknown: UnknownAvp[] | undefined;
+  unreadable: UnreadableAvp[] | undefined;
+  /** The first problem in wire order. */
+  error: WireError | undefined;
+  complete: boolean;
+}
 
 /**
  * Parse a control message: header, AVPs, hidden AVPs (with `opts.secret`), §6 spec. A ZLB (no AVPs)
  * gives `type: undefined`. Failures carry the header (and message type) when those were readable, so
- * the control plane can still ack, and answer an unknown M=1 AVP with StopCCN / CDN result 2 error 8.
- * Never throws.
+ * the control plane can still ack, and once the Message Type was read, a `partial` with every AVP that
+ * could be decoded (the peer's Assigned Tunnel / Session ID among them), so it can address its
+ * StopCCN / CDN result 2 error 8 to the peer (§3.1, §4.2) and log the refused message.
+ * Never throws, never writes to `buf`, and nothing returned aliases `buf`.
  */
 export function parseControl(buf: Uint8Array, opts?: ParseControlOptions): Result<ControlMessage, ControlParseFailure> {
   const dv = viewOf(buf);
@@ -78,85 +102,139 @@ export function parseControl(buf: Uint8Array, opts?: ParseControlOptions): Resul
   if (!header.isControl) return fail({ kind: 'bad-flags', detail: 'data message on the control path' }, header);
   const base = { tunnelId: header.tunnelId, sessionId: header.sessionId, ns: header.ns ?? 0, nr: header.nr ?? 0 };
   const end = header.length;
-  let at = header.headerLength;
+  const at = header.headerLength;
   // §5.8: a ZLB is a header with no AVPs.
   if (at === end) return ok({ ...base, type: undefined, avps: {} });
+  const mt = readMessageType(dv, at, end);
+  if (!mt.ok) return fail(mt.error, header);
+  const messageType = mt.value.messageType;
+  const scan = scanAvps(buf, dv, at + AVP_HEADER_LENGTH + 2, end, opts?.secret);
+  const refuse = (error: WireError): { readonly ok: false; readonly error: ControlParseFailure } =>
+    err({ error, header, messageType, partial: partialOf(messageType, scan) });
+  // §4.4.1: unknown type with M=1 → clear the tunnel; with M=0 → the message MAY be ignored.
+  if (!isMessageType(messageType)) return refuse({ kind: 'unknown-message-type', messageType, mandatory: mt.value.mandatory });
+  const error = scan.error ?? checkSpec(messageType, scan.avps);
+  if (error !== undefined) return refuse(error);
+  if (scan.unknown !== undefined) scan.avps['unknown'] = scan.unknown;
+  return ok({ ...base, type: messageType, avps: scan.avps });
+}
 
-  // §4.4.1: the Message Type AVP must come first, vendor 0, attribute 0, value 2 bytes, not hidden.
-  if (end - at < AVP_HEADER_LENGTH) return fail({ kind: 'bad-length', field: 'avp', detail: `${end - at} bytes left < AVP header` }, header);
-  const mtWord = dv.getUint16(at);
-  const mtLen = mtWord & AVP_LENGTH_MASK;
-  if (dv.getUint16(at + 2) !== 0 || dv.getUint16(at + 4) !== ATTR_MESSAGE_TYPE || (mtWord & AVP_FLAG_RESERVED) !== 0) {
-    return fail({ kind: 'first-avp-not-message-type' }, header);
+/** §4.4.1: the Message Type AVP must come first, vendor 0, attribute 0, value 2 bytes, not hidden. */
+function readMessageType(dv: DataView, at: number, end: number): Result<{ readonly messageType: number; readonly mandatory: boolean }, WireError> {
+  if (end - at < AVP_HEADER_LENGTH) return err({ kind: 'bad-length', field: 'avp', detail: `${end - at} bytes left < AVP header` });
+  const word = dv.getUint16(at);
+  const len = word & AVP_LENGTH_MASK;
+  if (dv.getUint16(at + 2) !== 0 || dv.getUint16(at + 4) !== ATTR_MESSAGE_TYPE || (word & AVP_FLAG_RESERVED) !== 0) {
+    return err({ kind: 'first-avp-not-message-type' });
   }
-  if (mtLen < AVP_HEADER_LENGTH || at + mtLen > end) return fail({ kind: 'bad-length', field: 'avp', detail: `Message Type AVP Length ${mtLen}` }, header);
-  if ((mtWord & AVP_FLAG_H) !== 0) return fail({ kind: 'bad-hidden', attribute: ATTR_MESSAGE_TYPE, detail: 'Message Type must not be hidden' }, header);
-  if (mtLen !== AVP_HEADER_LENGTH + 2) return fail({ kind: 'bad-avp-value', attribute: ATTR_MESSAGE_TYPE, detail: `length ${mtLen}, want 8` }, header);
-  const messageType = dv.getUint16(at + 6);
-  at += mtLen;
-  if (!isMessageType(messageType)) {
-    // §4.4.1: unknown type with M=1 → clear the tunnel; with M=0 → the message MAY be ignored.
-    return fail({ kind: 'unknown-message-type', messageType, mandatory: (mtWord & AVP_FLAG_M) !== 0 }, header, messageType);
-  }
+  if (len < AVP_HEADER_LENGTH || at + len > end) return err({ kind: 'bad-length', field: 'avp', detail: `Message Type AVP Length ${len}` });
+  if ((word & AVP_FLAG_H) !== 0) return err({ kind: 'bad-hidden', attribute: ATTR_MESSAGE_TYPE, detail: 'Message Type must not be hidden' });
+  if (len !== AVP_HEADER_LENGTH + 2) return err({ kind: 'bad-avp-value', attribute: ATTR_MESSAGE_TYPE, detail: `length ${len}, want 8` });
+  return ok({ messageType: dv.getUint16(at + 6), mandatory: (word & AVP_FLAG_M) !== 0 });
+}
 
-  const avps: Record<string, unknown> = {};
-  let unknown: UnknownAvp[] | undefined;
+/** Record the first problem; an AVP that could not be decoded is listed in `unreadable`. */
+function note(scan: AvpScan, error: WireError, unreadable?: { readonly attribute: number; readonly mandatory: boolean; readonly hidden: boolean }): void {
+  scan.error ??= error;
+  if (unreadable !== undefined) (scan.unreadable ??= []).push({ ...unreadable, error });
+}
+
+/**
+ * Read every AVP from `at` to `end`. An AVP whose framing is intact but which cannot be accepted is
+ * noted and skipped, so the AVPs after it (the peer's Assigned ID among them) are still read; a broken
+ * framing (`bad-length`) ends the scan, since nothing after it can be trusted.
+ */
+function scanAvps(buf: Uint8Array, dv: DataView, at: number, end: number, secret: Uint8Array | undefined): AvpScan {
+  const scan: AvpScan = { avps: {}, unknown: undefined, unreadable: undefined, error: undefined, complete: true };
   let rv: Uint8Array | undefined;
   while (at < end) {
-    if (end - at < AVP_HEADER_LENGTH) {
-      return fail({ kind: 'bad-length', field: 'avp', detail: `${end - at} trailing bytes < AVP header` }, header, messageType);
-    }
+    if (end - at < AVP_HEADER_LENGTH) return broken(scan, `${end - at} trailing bytes < AVP header`);
     const word = dv.getUint16(at);
     const len = word & AVP_LENGTH_MASK;
-    if (len < AVP_HEADER_LENGTH) return fail({ kind: 'bad-length', field: 'avp', detail: `AVP Length ${len} < 6` }, header, messageType);
-    if (at + len > end) return fail({ kind: 'bad-length', field: 'avp', detail: `AVP at ${at} Length ${len} runs past ${end}` }, header, messageType);
+    if (len < AVP_HEADER_LENGTH) return broken(scan, `AVP Length ${len} < 6`);
+    if (at + len > end) return broken(scan, `AVP at ${at} Length ${len} runs past ${end}`);
     const vendorId = dv.getUint16(at + 2);
     const attribute = dv.getUint16(at + 4);
-    const mandatory = (word & AVP_FLAG_M) !== 0;
-    const hidden = (word & AVP_FLAG_H) !== 0;
+    const avp = { attribute, mandatory: (word & AVP_FLAG_M) !== 0, hidden: (word & AVP_FLAG_H) !== 0 };
     const raw = buf.subarray(at + AVP_HEADER_LENGTH, at + len);
     at += len;
-    const spec = vendorId === 0 && (word & AVP_FLAG_RESERVED) === 0 ? AVP_BY_ATTRIBUTE.get(attribute) : undefined;
+    const ietf = vendorId === 0 && (word & AVP_FLAG_RESERVED) === 0;
+    const spec = ietf ? AVP_BY_ATTRIBUTE.get(attribute) : undefined;
     if (spec === undefined) {
-      if (vendorId === 0 && attribute === ATTR_RANDOM_VECTOR && (word & AVP_FLAG_RESERVED) === 0) {
+      if (ietf && attribute === ATTR_RANDOM_VECTOR) {
         // §4.3: a Random Vector applies to the hidden AVPs that follow it.
-        if (hidden) return fail({ kind: 'bad-hidden', attribute, detail: 'Random Vector must not be hidden' }, header, messageType);
-        if (raw.length === 0) return fail({ kind: 'bad-avp-value', attribute, detail: 'empty Random Vector' }, header, messageType);
-        rv = raw;
+        if (avp.hidden) note(scan, { kind: 'bad-hidden', attribute, detail: 'Random Vector must not be hidden' }, avp);
+        else if (raw.length === 0) note(scan, { kind: 'bad-avp-value', attribute, detail: 'empty Random Vector' }, avp);
+        else rv = raw;
         continue;
       }
-      if (vendorId === 0 && attribute === ATTR_MESSAGE_TYPE && (word & AVP_FLAG_RESERVED) === 0) {
-        return fail({ kind: 'duplicate-avp', attribute }, header, messageType);
+      if (ietf && attribute === ATTR_MESSAGE_TYPE) {
+        note(scan, { kind: 'duplicate-avp', attribute }, avp);
+        continue;
       }
       // §4.1: unknown M=1 → the session / tunnel must be cleared; M=0 → ignore (kept for counters).
-      if (mandatory) return fail({ kind: 'unknown-mandatory-avp', vendorId, attribute }, header, messageType);
-      (unknown ??= []).push({ vendorId, attribute, mandatory, hidden, value: raw.slice() });
+      if (avp.mandatory) note(scan, { kind: 'unknown-mandatory-avp', vendorId, attribute });
+      (scan.unknown ??= []).push({ vendorId, ...avp, value: copyBytes(raw) });
       continue;
     }
-    if (avps[spec.name] !== undefined) return fail({ kind: 'duplicate-avp', attribute }, header, messageType);
-    let value = raw;
-    if (hidden) {
-      // §4.3: the H bit needs the shared secret and a preceding Random Vector.
-      if (opts?.secret === undefined) return fail({ kind: 'hidden-without-secret', attribute }, header, messageType);
-      if (rv === undefined) return fail({ kind: 'hidden-without-random-vector', attribute }, header, messageType);
-      const r = revealValue(attribute, opts.secret, rv, raw);
-      if (!r.ok) return fail({ kind: 'bad-hidden', attribute, detail: r.detail }, header, messageType);
-      value = r.value;
+    if (scan.avps[spec.name] !== undefined) {
+      note(scan, { kind: 'duplicate-avp', attribute }, avp);
+      continue;
     }
-    const pv = spec.codec.parse(value, viewOf(value));
-    if (!pv.ok) return fail({ kind: 'bad-avp-value', attribute, detail: `${spec.title}: ${pv.error}` }, header, messageType);
-    avps[spec.name] = pv.value;
+    const v = readValue(spec, avp.hidden, raw, secret, rv);
+    if (v.ok) scan.avps[spec.name] = v.value;
+    else note(scan, v.error, avp);
   }
-  if (unknown !== undefined) avps['unknown'] = unknown;
+  return scan;
+}
+
+/** End the scan at a broken AVP framing (§4.1 Length). */
+function broken(scan: AvpScan, detail: string): AvpScan {
+  scan.error ??= { kind: 'bad-length', field: 'avp', detail };
+  scan.complete = false;
+  return scan;
+}
+
+/** Decode one known AVP's value, revealing it first when hidden (§4.3). `raw` is only read. */
+function readValue(spec: AvpRegistryEntry, hidden: boolean, raw: Uint8Array, secret: Uint8Array | undefined, rv: Uint8Array | undefined): Result<unknown, WireError> {
+  const attribute = spec.attribute;
+  let value = raw;
+  if (hidden) {
+    // §4.3: the H bit needs the shared secret and a preceding Random Vector.
+    if (secret === undefined) return err({ kind: 'hidden-without-secret', attribute });
+    if (rv === undefined) return err({ kind: 'hidden-without-random-vector', attribute });
+    const r = revealValue(attribute, secret, rv, raw);
+    if (!r.ok) return err({ kind: 'bad-hidden', attribute, detail: r.detail });
+    value = r.value;
+  }
+  const pv = spec.codec.parse(value, viewOf(value));
+  return pv.ok ? pv : err({ kind: 'bad-avp-value', attribute, detail: `${spec.title}: ${pv.error}` });
+}
+
+/** §6 message rules: every must-AVP present (§6.x), Assigned IDs non-zero where required (§4.4.3, §4.4.4). */
+function checkSpec(messageType: MessageType, avps: Readonly<Record<string, unknown>>): WireError | undefined {
   const mspec = messageSpec(messageType);
-  if (mspec !== undefined) {
-    for (const name of mspec.required) {
-      if (avps[name] === undefined) {
-        return fail({ kind: 'missing-avp', messageType, attribute: avpSpec(name).attribute, name }, header, messageType);
-      }
-    }
+  if (mspec === undefined) return undefined;
+  for (const name of mspec.required) {
+    if (avps[name] === undefined) return { kind: 'missing-avp', messageType, attribute: avpSpec(name).attribute, name };
   }
-  return ok({ ...base, type: messageType, avps });
+  for (const name of mspec.nonZero ?? []) {
+    if (avps[name] === 0) return { kind: 'zero-assigned-id', messageType, attribute: avpSpec(name).attribute, name };
+  }
+  return undefined;
+}
+
+/** The refused message as far as it was read. */
+function partialOf(messageType: number, scan: AvpScan): PartialControl {
+  const avps: ControlAvps = scan.unknown === undefined ? scan.avps : { ...scan.avps, unknown: scan.unknown };
+  return {
+    messageType,
+    ...(avps.assignedTunnelId === undefined ? {} : { assignedTunnelId: avps.assignedTunnelId }),
+    ...(avps.assignedSessionId === undefined ? {} : { assignedSessionId: avps.assignedSessionId }),
+    avps,
+    unreadable: scan.unreadable ?? [],
+    complete: scan.complete,
+  };
 }
 
 /** One AVP to write, planned before allocating. */
@@ -168,17 +246,15 @@ interface Planned {
   readonly pad: number;
 }
 
-/** Default randomness when `opts.random` is not given. */
-const cryptoRandom = (n: number): Uint8Array => randomFillSync(new Uint8Array(n));
-
 /**
  * Emit a control message: the 12-byte header, the Message Type AVP (M=1) first, then every present
  * AVP in registry (attribute) order with the registry's M bit, then `avps.unknown` as received.
- * With `opts.hide` and `opts.secret`, hidable AVPs in the set are hidden (§4.3) after one Random
- * Vector AVP (16 bytes from `opts.random`) with 0..15 random padding bytes. Non-hidable AVPs are sent
+ * With `opts.hide`, `opts.secret` and `opts.random` (the caller's injected source: the codec has no
+ * randomness of its own), hidable AVPs in the set are hidden (§4.3) after one Random Vector AVP
+ * (16 bytes from `opts.random`) with 0..15 random padding bytes. Non-hidable AVPs are sent
  * in the clear. `type === undefined` emits a ZLB. Returns exactly Length bytes.
  * Throws RangeError only on programmer error (an AVP value over 1017 bytes, message over 65535, hide
- * without secret).
+ * without secret or random source).
  */
 export function emitControl(msg: ControlMessage, opts?: EmitControlOptions): Uint8Array {
   if (msg.type === undefined) {
@@ -186,8 +262,8 @@ export function emitControl(msg: ControlMessage, opts?: EmitControlOptions): Uin
     writeControlHeader(viewOf(out), 0, CONTROL_HEADER_LENGTH, msg.tunnelId, msg.sessionId, msg.ns, msg.nr);
     return out;
   }
-  const random = opts?.random ?? cryptoRandom;
   const hide = opts?.hide;
+  const hider = hide !== undefined && opts?.secret !== undefined && opts.random !== undefined ? { secret: opts.secret, random: opts.random } : undefined;
   const avps = msg.avps as Readonly<Record<string, unknown>>;
   const plan: Planned[] = [];
   let total = CONTROL_HEADER_LENGTH + AVP_HEADER_LENGTH + 2;
@@ -200,11 +276,11 @@ export function emitControl(msg: ControlMessage, opts?: EmitControlOptions): Uin
     let pad = -1;
     let wire = valueLength;
     if (hideThis) {
-      if (opts?.secret === undefined) throw new RangeError('emitControl: hide requires a secret');
+      if (hider === undefined) throw new RangeError('emitControl: hide requires a secret and a random source');
       // §4.3 padding hides the value length: 0..15 random bytes, at least enough for
       // HIDDEN_AVP_MIN_DATA, clamped so the AVP still fits its 10-bit Length.
       const minPad = HIDDEN_AVP_MIN_DATA - 2 - valueLength;
-      pad = Math.max(0, Math.min(Math.max((random(1)[0] ?? 0) & 0x0f, minPad), AVP_MAX_LENGTH - AVP_HEADER_LENGTH - 2 - valueLength));
+      pad = Math.max(0, Math.min(Math.max((hider.random.bytes(1)[0] ?? 0) & 0x0f, minPad), AVP_MAX_LENGTH - AVP_HEADER_LENGTH - 2 - valueLength));
       wire = 2 + valueLength + pad;
       if (!anyHidden) total += AVP_HEADER_LENGTH + RANDOM_VECTOR_LENGTH;
       anyHidden = true;
@@ -233,10 +309,10 @@ export function emitControl(msg: ControlMessage, opts?: EmitControlOptions): Uin
   let rv: Uint8Array | undefined;
   for (const p of plan) {
     const hidden = p.pad >= 0;
-    if (hidden && rv === undefined) {
+    if (hidden && rv === undefined && hider !== undefined) {
       // §4.3: one Random Vector AVP (M=1, never hidden) precedes the first hidden AVP.
       rv = new Uint8Array(RANDOM_VECTOR_LENGTH);
-      rv.set(random(RANDOM_VECTOR_LENGTH).subarray(0, RANDOM_VECTOR_LENGTH));
+      rv.set(hider.random.bytes(RANDOM_VECTOR_LENGTH).subarray(0, RANDOM_VECTOR_LENGTH));
       dv.setUint16(at, AVP_FLAG_M | (AVP_HEADER_LENGTH + RANDOM_VECTOR_LENGTH));
       dv.setUint16(at + 2, 0);
       dv.setUint16(at + 4, ATTR_RANDOM_VECTOR);
@@ -249,11 +325,11 @@ export function emitControl(msg: ControlMessage, opts?: EmitControlOptions): Uin
     dv.setUint16(at + 2, 0);
     dv.setUint16(at + 4, p.spec.attribute);
     const v = at + AVP_HEADER_LENGTH;
-    if (hidden && rv !== undefined && opts?.secret !== undefined) {
+    if (hidden && rv !== undefined && hider !== undefined) {
       dv.setUint16(v, p.valueLength);
       p.spec.codec.emit(p.value, out, dv, v + 2);
-      if (p.pad > 0) out.set(random(p.pad).subarray(0, p.pad), v + 2 + p.valueLength);
-      hideInPlace(p.spec.attribute, opts.secret, rv, out.subarray(v, v + wire));
+      if (p.pad > 0) out.set(hider.random.bytes(p.pad).subarray(0, p.pad), v + 2 + p.valueLength);
+      hideInPlace(p.spec.attribute, hider.secret, rv, out.subarray(v, v + wire));
     } else {
       p.spec.codec.emit(p.value, out, dv, v);
     }

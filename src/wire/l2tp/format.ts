@@ -2,9 +2,9 @@
  * Human text for the daemon's AVP-level debug log and for wire errors. Cores never log; the daemon
  * calls these when it maps typed events to log lines.
  */
-import { AVP_REGISTRY, formatResultCode } from './avp-registry.js';
-import { messageTypeName } from './message-specs.js';
-import { MessageType, type ControlAvps, type WireError } from './types.js';
+import { AVP_BY_ATTRIBUTE, AVP_REGISTRY, formatResultCode } from './avp-registry.js';
+import { isMessageType, messageTypeName } from './message-specs.js';
+import { MessageType, type ControlAvps, type ControlParseFailure, type WireError } from './types.js';
 
 const hex = (b: Uint8Array): string => {
   let s = '';
@@ -36,6 +36,22 @@ export function formatAvps(avps: ControlAvps, type?: MessageType): string[] {
   return lines;
 }
 
+/**
+ * The debug-log lines of a refused message: its readable AVPs (`formatAvps`, unknown M=1 AVPs
+ * included), then one line per AVP that could not be decoded, then a note if the scan stopped early.
+ */
+export function formatRefused(f: ControlParseFailure): string[] {
+  const p = f.partial;
+  if (p === undefined) return [];
+  const lines = formatAvps(p.avps, isMessageType(p.messageType) ? p.messageType : undefined);
+  for (const u of p.unreadable) {
+    const title = AVP_BY_ATTRIBUTE.get(u.attribute)?.title ?? `AVP ${u.attribute}`;
+    lines.push(`${title}${u.mandatory ? ' M' : ''}${u.hidden ? ' H' : ''}: unreadable (${wireErrorText(u.error)})`);
+  }
+  if (!p.complete) lines.push('(AVP framing broken: the rest of the message was not read)');
+  return lines;
+}
+
 /** One-line text of a WireError for logs. */
 export function wireErrorText(e: WireError): string {
   switch (e.kind) {
@@ -61,6 +77,8 @@ export function wireErrorText(e: WireError): string {
       return `duplicate AVP ${e.attribute}`;
     case 'missing-avp':
       return `${messageTypeName(e.messageType)} without required AVP ${e.name} (${e.attribute})`;
+    case 'zero-assigned-id':
+      return `${messageTypeName(e.messageType)} with ${e.name} (${e.attribute}) 0, must be non-zero`;
     case 'hidden-without-secret':
       return `hidden AVP ${e.attribute} but no shared secret`;
     case 'hidden-without-random-vector':

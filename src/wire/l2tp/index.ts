@@ -1,7 +1,9 @@
 /**
  * wire/l2tp: the L2TPv2 (RFC 2661) codecs. Contract:
- * - `parse*` never throw on any input; bad input is a typed `WireError` (control failures also carry
- *   the header and message type when readable, so the control plane can ack and answer, §4.2).
+ * - `parse*` never throw on any input, never write to it, and return nothing that aliases it (except
+ *   data payloads); bad input is a typed `WireError`. Control failures also carry the header and
+ *   message type when readable, so the control plane can ack and answer (§4.2), and `partial`: the
+ *   AVPs that could be read (the peer's Assigned Tunnel / Session ID for addressing, §3.1).
  * - `emit*` / `writeDataHeader` write exactly the length they state; they throw only on programmer
  *   error (values that cannot be encoded).
  * - Message rules are data: `AVP_REGISTRY` (§4.4 + RFC 3145) and `MESSAGE_SPECS` (§6).
@@ -26,4 +28,4 @@ export {
   type AvpCodec,
 } from './avp-registry.js';
 export { MESSAGE_SPECS, messageSpec, messageTypeName, isMessageType, type MessageSpec } from './message-specs.js';
-export { formatAvps, wireErrorText } from './format.js';
+export { formatAvps, formatRefused, wireErrorText } from './format.js';

@@ -2,7 +2,7 @@
  * RFC 2661 §6 control message rules as data: per message type, the AVPs that MUST and MAY be present
  * (besides the Message Type AVP itself), whether the message belongs to a session, and the section.
  */
-import { MessageType, type AvpName } from './types.js';
+import { MessageType, type AssignedIdName, type AvpName } from './types.js';
 
 /** One §6.x message rule. */
 export interface MessageSpec {
@@ -14,6 +14,11 @@ export interface MessageSpec {
   readonly required: readonly AvpName[];
   /** AVPs that MAY be present. */
   readonly optional: readonly AvpName[];
+  /**
+   * Assigned ID AVPs that MUST be non-zero here (§4.4.3 Assigned Tunnel ID, §4.4.4 Assigned Session
+   * ID: "non-zero"). StopCCN and CDN may carry 0 (a sender clearing before it assigned an id).
+   */
+  readonly nonZero?: readonly AssignedIdName[];
   /** The message is about one session (an unknown M=1 AVP clears only that session, §4.1). */
   readonly sessionScoped: boolean;
   /** RFC section. */
@@ -27,6 +32,7 @@ export const MESSAGE_SPECS: Readonly<Record<MessageType, MessageSpec>> = {
     name: 'SCCRQ',
     required: ['protocolVersion', 'hostName', 'framingCapabilities', 'assignedTunnelId'],
     optional: ['bearerCapabilities', 'receiveWindowSize', 'challenge', 'tieBreaker', 'firmwareRevision', 'vendorName'],
+    nonZero: ['assignedTunnelId'],
     sessionScoped: false,
     section: '6.1',
   },
@@ -35,6 +41,7 @@ export const MESSAGE_SPECS: Readonly<Record<MessageType, MessageSpec>> = {
     name: 'SCCRP',
     required: ['protocolVersion', 'framingCapabilities', 'hostName', 'assignedTunnelId'],
     optional: ['bearerCapabilities', 'firmwareRevision', 'vendorName', 'receiveWindowSize', 'challenge', 'challengeResponse'],
+    nonZero: ['assignedTunnelId'],
     sessionScoped: false,
     section: '6.2',
   },
@@ -67,6 +74,7 @@ export const MESSAGE_SPECS: Readonly<Record<MessageType, MessageSpec>> = {
     name: 'OCRQ',
     required: ['assignedSessionId', 'callSerialNumber', 'minimumBps', 'maximumBps', 'bearerType', 'framingType', 'calledNumber'],
     optional: ['subAddress'],
+    nonZero: ['assignedSessionId'],
     sessionScoped: true,
     section: '6.9',
   },
@@ -75,6 +83,7 @@ export const MESSAGE_SPECS: Readonly<Record<MessageType, MessageSpec>> = {
     name: 'OCRP',
     required: ['assignedSessionId'],
     optional: ['physicalChannelId'],
+    nonZero: ['assignedSessionId'],
     sessionScoped: true,
     section: '6.10',
   },
@@ -91,6 +100,7 @@ export const MESSAGE_SPECS: Readonly<Record<MessageType, MessageSpec>> = {
     name: 'ICRQ',
     required: ['assignedSessionId', 'callSerialNumber'],
     optional: ['bearerType', 'physicalChannelId', 'callingNumber', 'calledNumber', 'subAddress'],
+    nonZero: ['assignedSessionId'],
     sessionScoped: true,
     section: '6.6',
   },
@@ -99,6 +109,7 @@ export const MESSAGE_SPECS: Readonly<Record<MessageType, MessageSpec>> = {
     name: 'ICRP',
     required: ['assignedSessionId'],
     optional: [],
+    nonZero: ['assignedSessionId'],
     sessionScoped: true,
     section: '6.7',
   },

@@ -3,6 +3,7 @@
  * (`parse*` / `emit*` in this folder) and the control plane (`src/l2tp`). Cores only ever see these
  * well-formed values; raw bytes stay in the codec.
  */
+import type { RandomSource } from '../../base/random.js';
 
 /** A 16-bit tunnel id (0 = "not yet assigned" in SCCRQ / StopCCN before SCCRP). */
 export type TunnelId = number & { readonly __brand: 'TunnelId' };
@@ -188,19 +189,31 @@ export type WireError =
   | { readonly kind: 'bad-avp-value'; readonly attribute: number; readonly detail: string }
   | { readonly kind: 'duplicate-avp'; readonly attribute: number }
   | { readonly kind: 'missing-avp'; readonly messageType: MessageType; readonly attribute: number; readonly name: AvpName }
+  /** §4.4.3 / §4.4.4: the Assigned Tunnel ID (SCCRQ, SCCRP) or Assigned Session ID (ICRQ, ICRP, OCRQ, OCRP) is 0. */
+  | { readonly kind: 'zero-assigned-id'; readonly messageType: MessageType; readonly attribute: number; readonly name: AssignedIdName }
   | { readonly kind: 'hidden-without-secret'; readonly attribute: number }
   | { readonly kind: 'hidden-without-random-vector'; readonly attribute: number }
   | { readonly kind: 'bad-hidden'; readonly attribute: number; readonly detail: string };
 
-/** Options for emitting a control message. */
-export interface EmitControlOptions {
-  /** Tunnel shared secret, needed when any AVP is hidden. */
-  readonly secret?: Uint8Array;
-  /** AVPs to send with the H bit (§4.3). A Random Vector AVP is inserted before the first one. */
-  readonly hide?: ReadonlySet<AvpName>;
-  /** Random bytes for the Random Vector and hidden-AVP padding (injected for determinism). */
-  readonly random?: (n: number) => Uint8Array;
-}
+/** The two Assigned ID AVPs a refusal is addressed with (§3.1: the header carries the recipient's id). */
+export type AssignedIdName = 'assignedTunnelId' | 'assignedSessionId';
+
+/**
+ * Options for emitting a control message. Hiding (§4.3) needs the shared secret and randomness for
+ * the Random Vector and padding; the codec has no randomness of its own, so the caller passes its
+ * injected source (the engine's `RandomSource`, a seeded one in tests). Without `hide`, nothing
+ * random is drawn and `random` is not needed.
+ */
+export type EmitControlOptions =
+  | { readonly secret?: Uint8Array; readonly hide?: undefined; readonly random?: RandomSource }
+  | {
+      /** Tunnel shared secret. */
+      readonly secret: Uint8Array;
+      /** AVPs to send with the H bit (§4.3). A Random Vector AVP is inserted before the first one. */
+      readonly hide: ReadonlySet<AvpName>;
+      /** Random Vector and hidden-AVP padding bytes. */
+      readonly random: RandomSource;
+    };
 
 /** Options for parsing a control message body. */
 export interface ParseControlOptions {
@@ -214,15 +227,53 @@ export interface ParseDataOptions {
   readonly maxOffset: number;
 }
 
+/** An AVP of a refused message that was framed correctly but whose value could not be decoded. */
+export interface UnreadableAvp {
+  readonly attribute: number;
+  readonly mandatory: boolean;
+  readonly hidden: boolean;
+  /** Why (bad-avp-value, duplicate-avp, bad-hidden, hidden-without-secret, ...). */
+  readonly error: WireError;
+}
+
 /**
- * Why `parseControl` rejected a datagram. `header` is filled whenever the §3.1 header parsed (so the
- * control plane can still ack the message via Ns), `messageType` whenever the Message Type AVP was read
- * (so it can answer StopCCN or CDN result 2 error 8 for an unknown M=1 AVP, §4.2).
+ * What `parseControl` could read of a message it refused. The codec keeps reading after an AVP it
+ * cannot accept (an unknown M=1 AVP, a bad value, a duplicate, a hidden AVP it cannot reveal) as long
+ * as the AVP framing holds, so a refusal can be addressed to the peer (§3.1: the header Tunnel /
+ * Session ID is that of the intended recipient, i.e. the peer's Assigned Tunnel / Session ID) and the
+ * refused message logged with its AVPs (`formatRefused`).
+ */
+export interface PartialControl {
+  /** The Message Type AVP value (possibly an unknown type). */
+  readonly messageType: number;
+  /** The peer's Assigned Tunnel ID AVP, when present and decoded (may be 0: see `zero-assigned-id`). */
+  readonly assignedTunnelId?: TunnelId;
+  /** The peer's Assigned Session ID AVP, when present and decoded (may be 0). */
+  readonly assignedSessionId?: SessionId;
+  /**
+   * Every AVP that decoded, first occurrence wins. `avps.unknown` holds every unknown AVP, M=1 ones
+   * included here (they are the reason for an `unknown-mandatory-avp` refusal).
+   */
+  readonly avps: ControlAvps;
+  /** Framed AVPs whose value could not be decoded, in wire order. */
+  readonly unreadable: readonly UnreadableAvp[];
+  /** false when the AVP framing broke (`bad-length`): AVPs after that point were not read. */
+  readonly complete: boolean;
+}
+
+/**
+ * Why `parseControl` rejected a datagram. `error` is the first problem in wire order (Message Type
+ * problems first, then AVPs, then the §6 spec checks: `missing-avp`, `zero-assigned-id`).
+ * `header` is filled whenever the §3.1 header parsed (so the control plane can still ack the message
+ * via Ns, whatever the error: e.g. a StopCCN without its §6.4 Result Code), `messageType` and
+ * `partial` whenever the Message Type AVP was read (so it can answer StopCCN or CDN result 2 error 8
+ * for an unknown M=1 AVP, §4.2, addressed to the peer's assigned id).
  */
 export interface ControlParseFailure {
   readonly error: WireError;
   readonly header?: L2tpHeader;
   readonly messageType?: number;
+  readonly partial?: PartialControl;
 }
 
 /** Fields the data plane writes into reserved headroom in front of a PPP frame (§3.1). */

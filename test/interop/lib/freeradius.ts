@@ -8,7 +8,7 @@
  * (`freeradius -X -d DIR`, single-threaded, log on stdout), which prints one block per request; the
  * block is parsed into {@link RadiusRequest}s (user, packet type, result) for assertions.
  */
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { run, tail, waitUntil } from './host.js';
 import { spawnIn, type ManagedProcess } from './process.js';
@@ -54,6 +54,23 @@ export interface FreeRadiusOptions {
   readonly debug?: boolean;
   /** How long to wait for "Ready to process requests" (default 30 s). */
   readonly readyTimeoutMs?: number;
+  /**
+   * Put a Message-Authenticator into every Access-Accept / -Reject (unlang in post-auth), what the
+   * Blast-RADIUS advisory tells FreeRADIUS < 3.2.5 to do; 3.2.1 sends none by itself.
+   */
+  readonly messageAuthenticatorInReplies?: boolean;
+  /** A Reply-Message added to every Access-Reject (Post-Auth-Type REJECT). */
+  readonly rejectReplyMessage?: string;
+}
+
+/** One record of the `detail` module's accounting files (attribute values as printed, quotes removed). */
+export interface DetailRecord {
+  /** The file it came from (one per NAS address and day). */
+  readonly file: string;
+  /** Attribute name -> values in order (repeated attributes keep every value). */
+  readonly attributes: ReadonlyMap<string, readonly string[]>;
+  /** The first value of `name`. */
+  get(name: string): string | undefined;
 }
 
 /** The lab's users: `lab`/`labpass` (address from the NAS pool) and `labfix`/`labpass` (100.64.9.9). */
@@ -93,6 +110,8 @@ export interface FreeRadius {
   /** Highest request number seen so far (-1 when none): pass it to `waitReply` to only look at later ones. */
   mark(): number;
   logTail(n?: number): string;
+  /** Every accounting record in the detail files so far, in file order. */
+  detail(): DetailRecord[];
   /** SIGTERM, SIGKILL after a grace period; idempotent. */
   stop(): Promise<void>;
 }
@@ -197,6 +216,48 @@ export function parseFreeRadiusLog(text: string): RadiusRequest[] {
   return order.map(({ inReply: _ignored, ...r }) => r);
 }
 
+/**
+ * Adds unlang to the default virtual server (exported for tests): a Message-Authenticator in every
+ * Access-Accept / -Reject, and a Reply-Message in every Access-Reject.
+ */
+export function adaptDefaultSite(text: string, o: { readonly messageAuthenticatorInReplies?: boolean; readonly rejectReplyMessage?: string }): string {
+  let out = text;
+  const ma = o.messageAuthenticatorInReplies === true ? ['\t\t&Message-Authenticator := 0x00'] : [];
+  if (ma.length > 0) out = out.replace(/^post-auth \{\n/m, `post-auth {\n\tupdate reply {\n${ma.join('\n')}\n\t}\n`);
+  const rej = [...ma, ...(o.rejectReplyMessage !== undefined ? [`\t\t&Reply-Message := ${quote(o.rejectReplyMessage)}`] : [])];
+  if (rej.length > 0) out = out.replace(/^([ \t]*)Post-Auth-Type REJECT \{\n/m, `$1Post-Auth-Type REJECT {\n$1\tupdate reply {\n${rej.map((l) => `$1${l}`).join('\n')}\n$1\t}\n`);
+  return out;
+}
+
+/** Parses the `detail` module's text: blocks separated by blank lines, a date line, `\tName = value` lines. */
+export function parseDetailFile(text: string, file = 'detail'): DetailRecord[] {
+  const out: DetailRecord[] = [];
+  for (const block of text.split(/\n\s*\n/)) {
+    const attributes = new Map<string, string[]>();
+    for (const line of block.split('\n')) {
+      const m = /^\t([A-Za-z][\w:-]*) = (.*)$/.exec(line);
+      if (m === null) continue;
+      const raw = m[2] ?? '';
+      const v = raw.startsWith('"') && raw.endsWith('"') ? raw.slice(1, -1).replace(/\\"/g, '"').replace(/\\\\/g, '\\') : raw;
+      attributes.set(m[1] ?? '', [...(attributes.get(m[1] ?? '') ?? []), v]);
+    }
+    if (attributes.size > 0) out.push({ file, attributes, get: (n) => attributes.get(n)?.[0] });
+  }
+  return out;
+}
+
+/** Every detail record under `dir/var/log/radacct` (one directory per NAS, one file per day). */
+function readDetail(dir: string): DetailRecord[] {
+  const base = join(dir, 'var', 'log', 'radacct');
+  if (!existsSync(base)) return [];
+  const out: DetailRecord[] = [];
+  for (const nas of readdirSync(base).sort()) {
+    const d = join(base, nas);
+    for (const f of readdirSync(d).sort()) out.push(...parseDetailFile(readFileSync(join(d, f), 'utf8'), join(nas, f)));
+  }
+  return out;
+}
+
 /** Copies and adapts the Debian configuration into `dir/raddb`; returns the raddb path. */
 function prepareConfig(o: FreeRadiusOptions): string {
   if (!existsSync(join(FREERADIUS_SYSTEM_DIR, 'radiusd.conf'))) {
@@ -213,6 +274,10 @@ function prepareConfig(o: FreeRadiusOptions): string {
   writeFileSync(conf, adaptRadiusdConf(readFileSync(conf, 'utf8'), raddb, varDir));
   writeFileSync(join(raddb, 'clients.conf'), renderClientsConf(o.clients));
   writeFileSync(join(raddb, 'mods-config', 'files', 'authorize'), renderUsersFile(o.users ?? LAB_USERS));
+  if (o.messageAuthenticatorInReplies === true || o.rejectReplyMessage !== undefined) {
+    const site = join(raddb, 'sites-available', 'default');
+    writeFileSync(site, adaptDefaultSite(readFileSync(site, 'utf8'), o));
+  }
   return raddb;
 }
 
@@ -249,6 +314,7 @@ export async function startFreeRadius(o: FreeRadiusOptions): Promise<FreeRadius>
         () => `FreeRADIUS log:\n${tail(proc.output(), 40)}`,
       ),
     logTail: (n = 40) => tail(proc.output(), n),
+    detail: () => readDetail(o.dir),
     async stop(): Promise<void> {
       await proc.stop(3000);
     },

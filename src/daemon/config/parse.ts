@@ -1,0 +1,235 @@
+/**
+ * l2tpd.toml -> `DaemonConfig`: smol-toml parses the text, the reader checks every table against
+ * its schema rows (schema.ts), and the section builders below add computed defaults and the
+ * cross-field rules. Every problem is a `ConfigError` naming the key path (`lac[0].lns`) and its
+ * line, all of them at once, sorted by line. Never throws.
+ */
+import { readFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
+import { randomInt } from 'node:crypto';
+import { parse, TomlError } from 'smol-toml';
+import { err, ok, type Result, millis } from '../../base/index.js';
+import { formatIpv4, type Ipv4Prefix } from '../../aaa/index.js';
+import { DEFAULT_INITIATOR_PROPOSALS, offersFromSuites, type DhGroupNumber, type InitiatorProposals } from '../../ipsec/index.js';
+import { defaultTuning } from '../../l2tp/index.js';
+import { lineOf, locateKeys } from './locate.js';
+import { DAEMON, IPSEC, IPSEC_PEER, L2TP, LAC, LISTEN, POOL, PPP, SCHEMA, TUN, USERS } from './schema.js';
+import { TableReader, defaultsOf, type ReadTable, type TomlTable } from './table.js';
+import type { AccessSection, ConfigError, DaemonConfig, IpsecSection, LacConfig, LacIpsecConfig, ListenConfig, TunnelDefaults } from './types.js';
+import { formatIpv4Prefix } from './values.js';
+
+type Fail = (key: string, message: string) => void;
+
+/** Parse and validate a TOML document. Never throws. */
+export function parseConfig(source: string): Result<DaemonConfig, readonly ConfigError[]> {
+  let doc: TomlTable;
+  try {
+    doc = parse(source);
+  } catch (e) {
+    if (e instanceof TomlError) {
+      const first = e.message.split('\n')[0] ?? e.message;
+      return err([{ key: '', line: e.line, column: e.column, message: `syntax error: ${first}` }]);
+    }
+    return err([{ key: '', message: `syntax error: ${String(e)}` }]);
+  }
+  const lines = locateKeys(source);
+  const errors: ConfigError[] = [];
+  const fail: Fail = (key, message) => {
+    const line = lineOf(lines, key);
+    errors.push(line === undefined ? { key, message } : { key, line, message });
+  };
+  const r = new TableReader(fail);
+  r.unknownKeys(doc, '', SCHEMA.filter((s) => !s.path.includes('.')).map((s) => s.path));
+
+  const daemon = r.section(DAEMON, doc).values;
+  const l2tp = buildL2tp(r.section(L2TP, doc), fail);
+  const listen = buildListen(r.array(LISTEN, doc), fail);
+  const lac = r.array(LAC, doc).map((t) => buildLac(t, fail));
+  checkLacs(lac, fail);
+  // No [[listen]] and no [[lac]]: the documented default, one LNS on 0.0.0.0:1701 accepting any LAC.
+  const effectiveListen: readonly ListenConfig[] = doc['listen'] === undefined && lac.length === 0 ? [defaultsOf(LISTEN.rows)] : listen;
+  if (daemon.user !== undefined && lac.some((l) => l.ppp !== undefined)) {
+    fail('daemon.user', 'cannot drop privileges with [[lac]] ppp = true (client mode runs "ip" when PPP comes up)');
+  }
+  const access = buildAccess(r.section(PPP, doc), r.section(POOL, doc), r.section(USERS, doc), r.section(TUN, doc), fail);
+  const ipsecTable = r.section(IPSEC, doc);
+  const ipsec = buildIpsec(ipsecTable, r.array(IPSEC_PEER, ipsecTable.toml), effectiveListen, fail);
+  checkIkePorts(ipsec, effectiveListen, lac, fail);
+
+  if (errors.length > 0) {
+    errors.sort((a, b) => (a.line ?? Infinity) - (b.line ?? Infinity));
+    return err(errors);
+  }
+  return ok({ daemon, l2tp, listen: effectiveListen, lac, access, ...(ipsec ? { ipsec } : {}) });
+}
+
+/** `[l2tp]`: the delayed-ack timer stays below the first retransmission (§5.8). */
+function buildL2tp(t: ReadTable<typeof L2TP.rows, typeof L2TP.groups>, fail: Fail): TunnelDefaults {
+  const v = t.values;
+  if (v.retransmitCap < v.retransmitInitial) fail('l2tp.retransmit_cap', 'must not be less than retransmit_initial');
+  return { ...v, ackDelay: millis(Math.min(defaultTuning().ackDelay, v.retransmitInitial / 4)) };
+}
+
+function buildListen(ts: readonly ReadTable<typeof LISTEN.rows, typeof LISTEN.groups>[], fail: Fail): ListenConfig[] {
+  const seen = new Map<string, number>();
+  return ts.map((t) => {
+    const v = t.values;
+    if (v.hideAvps && v.secret === undefined) fail(`${t.path}.hide_avps`, 'needs a secret (hidden AVPs are encrypted with it)');
+    const k = `${v.address}|${v.port}`;
+    const j = seen.get(k);
+    if (j !== undefined && v.port !== 0) fail(`${t.path}.port`, `same address and port as listen[${j}]`);
+    seen.set(k, t.index);
+    return v;
+  });
+}
+
+/** One `[[lac]]` with its `ppp` / `ipsec` groups. */
+function buildLac(t: ReadTable<typeof LAC.rows, typeof LAC.groups>, fail: Fail): LacConfig {
+  const v = t.values;
+  const p = t.path;
+  const name = v.name === '' ? `lac${t.index}` : v.name;
+  const g = t.groups.ppp;
+  const ppp = g === undefined ? undefined : { ...g, tun: g.tun === '' ? `l2tpc${t.index}` : g.tun };
+  if (ppp !== undefined && v.sessions !== 1) fail(`${p}.sessions`, 'ppp = true drives exactly one session (sessions = 1)');
+  const ipsec = t.groups.ipsec === undefined ? undefined : buildLacIpsec(t, fail);
+  if (v.hideAvps && v.secret === undefined) fail(`${p}.hide_avps`, 'needs a secret (hidden AVPs are encrypted with it)');
+  if (v.localAddress !== undefined && v.lns !== '' && isIP(v.localAddress) !== isIP(v.lns)) fail(`${p}.local_address`, `address family differs from lns (${v.lns})`);
+  return { ...v, name, ppp, ...(ipsec !== undefined ? { ipsec } : {}) };
+}
+
+/** `[[lac]] ipsec = true`: what we offer, from the proposal names (or the built-in offers). */
+function buildLacIpsec(t: ReadTable<typeof LAC.rows, typeof LAC.groups>, fail: Fail): LacIpsecConfig | undefined {
+  const g = t.groups.ipsec;
+  if (g === undefined) return undefined;
+  const p = t.path;
+  if (t.values.lns !== '' && isIP(t.values.lns) !== 4) fail(`${p}.lns`, 'ipsec = true needs an IPv4 LNS address');
+  const { ikeProposals: p1, espProposals: p2, sha256_96: sha96, ...rest } = g;
+  let proposals: InitiatorProposals = DEFAULT_INITIATOR_PROPOSALS;
+  let pfsGroup: DhGroupNumber | undefined;
+  if (p1 !== undefined || p2 !== undefined || sha96) {
+    const o = offersFromSuites(
+      p1 ?? DEFAULT_INITIATOR_PROPOSALS.phase1.map((x) => ({ encryption: [x.encryption], hash: [x.hash], groups: [x.group] })),
+      p2 ?? DEFAULT_INITIATOR_PROPOSALS.phase2.map((x) => ({ encryption: [x.encryption], integrity: x.integrity ? [x.integrity] : [], pfsGroups: [] })),
+      sha96,
+    );
+    if (o.ok) {
+      proposals = o.value.proposals;
+      pfsGroup = o.value.pfsGroup;
+    } else {
+      fail(`${p}.${p2 !== undefined && /ESP|PFS/.test(o.error) ? 'esp_proposals' : 'ike_proposals'}`, o.error);
+    }
+  }
+  return { ...rest, proposals, pfsGroup };
+}
+
+function checkLacs(lacs: readonly LacConfig[], fail: Fail): void {
+  const names = new Map<string, number>();
+  lacs.forEach((c, i) => {
+    const j = names.get(c.name);
+    if (j !== undefined) fail(`lac[${i}].name`, `duplicate name "${c.name}" (also lac[${j}])`);
+    names.set(c.name, i);
+  });
+}
+
+/** The first host address of a prefix ("100.64.0.0/24" -> 100.64.0.1). */
+const firstHost = (p: Ipv4Prefix): number => (p.length >= 31 ? p.network : p.network + 1);
+
+/** Remote access: on when any of its tables is present (`[ppp] enabled = false` turns it off). */
+function buildAccess(
+  ppp: ReadTable<typeof PPP.rows, typeof PPP.groups>,
+  pool: ReadTable<typeof POOL.rows, typeof POOL.groups>,
+  users: ReadTable<typeof USERS.rows, typeof USERS.groups>,
+  tun: ReadTable<typeof TUN.rows, typeof TUN.groups>,
+  fail: Fail,
+): AccessSection | undefined {
+  const prefix = pool.values.ipv4Pool;
+  const localAddress = pool.values.localAddress ?? firstHost(prefix);
+  if (prefix.length < 31) {
+    const mask = prefix.length === 0 ? 0 : (0xffffffff << (32 - prefix.length)) >>> 0;
+    if (((localAddress & mask) >>> 0) !== prefix.network) fail('pool.local_address', `must be inside pool.ipv4 (${formatIpv4Prefix(prefix)}) so the TUN route covers the pool`);
+  }
+  const wanted = [ppp, pool, users, tun].some((t) => t.present) && ppp.enabled;
+  if (!wanted) return undefined;
+  return { ...ppp.values, ...pool.values, ...users.values, ...tun.values, localAddress, mtu: tun.values.mtu ?? ppp.values.mru };
+}
+
+/** `[ipsec]`: on when the table is present (`enabled = false` turns it off). */
+function buildIpsec(
+  t: ReadTable<typeof IPSEC.rows, typeof IPSEC.groups>,
+  peerTables: readonly ReadTable<typeof IPSEC_PEER.rows, typeof IPSEC_PEER.groups>[],
+  listen: readonly ListenConfig[],
+  fail: Fail,
+): IpsecSection | undefined {
+  if (!t.present || !t.enabled) return undefined;
+  const v = t.values;
+  const peers = peerTables.map((pt) => ({
+    address: pt.values.address,
+    psk: pt.values.psk,
+    ...(pt.given.has('sha256_96') ? { sha256_96: pt.values.sha256_96 } : {}),
+  }));
+  if (v.psk === undefined && peers.length === 0 && !t.given.has('psk')) fail('ipsec', 'needs "psk" (or [[ipsec.peer]] entries with their own psk)');
+  if (v.ikePort !== 0 && v.ikePort === v.nattPort) fail('ipsec.natt_port', 'must differ from ike_port');
+  if (!listen.some((l) => isIP(l.address) === 4)) fail('ipsec', 'needs an IPv4 [[listen]] (IPsec runs on the first IPv4 listener)');
+  return { ...v, peers };
+}
+
+/** IKE sockets of [ipsec] and of every `ipsec = true` LAC must not collide (same port, overlapping address). */
+function checkIkePorts(ipsec: IpsecSection | undefined, listen: readonly ListenConfig[], lacs: readonly LacConfig[], fail: Fail): void {
+  const taken: { who: string; address: string; port: number }[] = [];
+  const ipsecListen = listen.find((l) => isIP(l.address) === 4);
+  if (ipsec && ipsecListen) {
+    taken.push({ who: '[ipsec]', address: ipsecListen.address, port: ipsec.ikePort }, { who: '[ipsec]', address: ipsecListen.address, port: ipsec.nattPort });
+  }
+  lacs.forEach((l, i) => {
+    const x = l.ipsec;
+    if (x === undefined) return;
+    const address = l.localAddress ?? '0.0.0.0';
+    for (const [k, port] of [['ike_port', x.ikePort], ['natt_port', x.nattPort]] as const) {
+      const clash = port === 0 ? undefined : taken.find((t) => t.port === port && (t.address === address || t.address === '0.0.0.0' || address === '0.0.0.0'));
+      if (clash) fail(`lac[${i}].${k}`, `UDP port ${port} is already used by ${clash.who} (set ${k} = 0 for any free port)`);
+      taken.push({ who: `lac[${i}]`, address, port });
+    }
+  });
+}
+
+/** A random pre-shared key: 20 characters without look-alikes (about 110 bits), easy to type on a phone. */
+export function generatePsk(pick: (n: number) => number = randomInt): string {
+  const alphabet = 'abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789';
+  let out = '';
+  for (let i = 0; i < 20; i++) out += alphabet[pick(alphabet.length)] ?? 'x';
+  return out;
+}
+
+/**
+ * The configuration used when there is no config file: a ready L2TP/IPsec remote-access LNS on
+ * 0.0.0.0 (UDP 500/4500/1701 + raw ESP, a generated PSK, L2TP only inside IPsec; pool
+ * 100.64.0.0/24, LNS address 100.64.0.1, TUN l2tp0, one generated user). The banner prints the
+ * PSK and the login.
+ */
+export function defaultConfig(psk: string = generatePsk()): DaemonConfig {
+  const r = parseConfig(`[ppp]\n[ipsec]\npsk = ${JSON.stringify(psk)}\n`);
+  if (!r.ok || r.value.ipsec === undefined) throw new Error('the default configuration must be valid');
+  return { ...r.value, ipsec: { ...r.value.ipsec, pskGenerated: true } };
+}
+
+/** Read and validate a config file. A file that cannot be read is a ConfigError too. */
+export async function loadConfigFile(path: string): Promise<Result<DaemonConfig, readonly ConfigError[]>> {
+  let source: string;
+  try {
+    source = await readFile(path, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? String(e);
+    return err([{ key: '', message: `cannot read ${path}: ${code}` }]);
+  }
+  return parseConfig(source);
+}
+
+/** `config: line 12: lac[0].lns: expected an IPv4 or IPv6 address`. */
+export function formatConfigError(e: ConfigError): string {
+  const where = e.line === undefined ? '' : e.column === undefined ? `line ${e.line}: ` : `line ${e.line}, column ${e.column}: `;
+  const key = e.key === '' ? '' : `${e.key}: `;
+  return `config: ${where}${key}${e.message}`;
+}
+
+/** Text of an IPv4 address number (banner, check-config). */
+export { formatIpv4 };

@@ -1,0 +1,84 @@
+/**
+ * The typed configuration the daemon runs on: each section is the values its schema rows parse
+ * into (schema.ts), plus what the section builder computes (parse.ts). Addresses, prefixes and
+ * durations arrive typed; nothing downstream parses a string again.
+ */
+import type { Duration } from '../../base/index.js';
+import type { DhGroupNumber, InitiatorProposals } from '../../ipsec/index.js';
+import type { ValuesOf } from './table.js';
+import type { DAEMON, IPSEC, L2TP, LAC, LISTEN, POOL, PPP, TUN, USERS } from './schema.js';
+
+export type { LogLevel, PppAuthName } from './schema.js';
+
+/** One configuration problem. `key` is a path like `lac[0].lns` ('' for syntax errors). */
+export interface ConfigError {
+  readonly key: string;
+  readonly line?: number;
+  readonly column?: number;
+  readonly message: string;
+}
+
+/** `[daemon]`. */
+export type DaemonSection = ValuesOf<typeof DAEMON.rows>;
+
+/** `[l2tp]`: defaults for every tunnel; `ackDelay` (not in the file) is 100 ms, kept below retransmit_initial. */
+export type TunnelDefaults = ValuesOf<typeof L2TP.rows> & { readonly ackDelay: Duration };
+
+/** One `[[listen]]`: a UDP socket that accepts tunnels (LNS). */
+export type ListenConfig = ValuesOf<typeof LISTEN.rows>;
+
+/** `[[lac]] ppp = true`: the dial-out client (src/access AccessClient). */
+export type LacPppConfig = ValuesOf<typeof LAC.groups.ppp.rows>;
+
+/** `[[lac]] ipsec = true`: our IKEv1 initiator towards an L2TP/IPsec server. */
+export type LacIpsecConfig = Omit<ValuesOf<typeof LAC.groups.ipsec.rows>, 'ikeProposals' | 'espProposals' | 'sha256_96'> & {
+  /** What we offer, in order (from `ike_proposals` / `esp_proposals` / `sha256_96`, else the built-in offers). */
+  readonly proposals: InitiatorProposals;
+  /** Quick Mode PFS group (from a group in `esp_proposals`); undefined = no PFS. */
+  readonly pfsGroup: DhGroupNumber | undefined;
+};
+
+/** One `[[lac]]`: a tunnel we originate. */
+export type LacConfig = ValuesOf<typeof LAC.rows> & {
+  /** Client mode: PPP as the peer on the session, IP on a local TUN. */
+  readonly ppp: LacPppConfig | undefined;
+  /** `ipsec = true`: IKEv1 + transport-mode ESP to the LNS first, L2TP inside it (RFC 3193). */
+  readonly ipsec?: LacIpsecConfig;
+};
+
+type AccessValues = ValuesOf<typeof PPP.rows> & ValuesOf<typeof POOL.rows> & ValuesOf<typeof USERS.rows> & ValuesOf<typeof TUN.rows>;
+
+/** `[ppp]`, `[pool]`, `[users]`, `[tun]`: remote-access PPP termination on the first listener. */
+export type AccessSection = Omit<AccessValues, 'localAddress' | 'mtu'> & {
+  /** The LNS's PPP address, host-order IPv4 (default: the first host of the pool). */
+  readonly localAddress: number;
+  /** The TUN MTU (default: `mru`). */
+  readonly mtu: number;
+};
+
+/** `[[ipsec.peer]]`: a pre-shared key for one client address. */
+export interface IpsecPeerConfig {
+  readonly address: string;
+  readonly psk: string;
+  /** The Android SHA-256/96 quirk for this client; absent = `[ipsec] sha256_96`. */
+  readonly sha256_96?: boolean;
+}
+
+/** `[ipsec]`: L2TP/IPsec (IKEv1 Main Mode PSK + transport-mode ESP) on the first IPv4 listener. */
+export type IpsecSection = ValuesOf<typeof IPSEC.rows> & {
+  readonly peers: readonly IpsecPeerConfig[];
+  /** True when the PSK was generated for the no-config default (the banner prints it). */
+  readonly pskGenerated?: boolean;
+};
+
+/** The whole validated configuration. */
+export interface DaemonConfig {
+  readonly daemon: DaemonSection;
+  readonly l2tp: TunnelDefaults;
+  readonly listen: readonly ListenConfig[];
+  readonly lac: readonly LacConfig[];
+  /** Remote-access PPP on the listeners; undefined = plain L2TP (no PPP termination, no TUN). */
+  readonly access: AccessSection | undefined;
+  /** L2TP/IPsec on the first IPv4 listener; absent = off. */
+  readonly ipsec?: IpsecSection;
+}

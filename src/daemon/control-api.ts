@@ -1,0 +1,91 @@
+/**
+ * The daemon side of the control protocol: one request in, one response out (control-protocol.ts).
+ * Reads go to the views; `clear` closes through the engine that holds the tunnel; `dial` / `hangup`
+ * go to the LAC's dialer.
+ */
+import type { ResultCode } from '../wire/l2tp/index.js';
+import type { ControlRequest, ControlResponse, IpsecView, StatusView, TunnelView } from './control-protocol.js';
+import type { LacShell } from './lac-shell.js';
+import type { Logger } from './logger.js';
+import type { TunnelAt } from './views.js';
+
+/** StopCCN result for `l2tpctl clear tunnel`. */
+export const CLEAR_TUNNEL_RESULT: ResultCode = { result: 1, message: 'administrative clear' };
+/** CDN result for `l2tpctl clear session` (§4.4.2 CDN result 3: administrative reasons). */
+export const CLEAR_SESSION_RESULT: ResultCode = { result: 3, message: 'administrative clear' };
+
+/** What the control API reads and drives. */
+export interface ControlTarget {
+  readonly log: Logger;
+  tunnels(): readonly TunnelAt[];
+  tunnelViews(): TunnelView[];
+  status(): StatusView;
+  ipsecView(): IpsecView;
+  readonly lacs: readonly LacShell[];
+}
+
+/** Answer one control request. */
+export function handleControl(t: ControlTarget, req: ControlRequest): ControlResponse {
+  switch (req.cmd) {
+    case 'ping':
+      return { ok: true, result: 'pong' };
+    case 'show-tunnels':
+      return { ok: true, result: t.tunnelViews() };
+    case 'show-sessions':
+      return { ok: true, result: t.tunnelViews().flatMap((v) => v.sessions) };
+    case 'status':
+      return { ok: true, result: t.status() };
+    case 'show-ipsec':
+      return { ok: true, result: t.ipsecView() };
+    case 'clear-tunnel':
+      return clearTunnel(t, req.tunnel);
+    case 'clear-session':
+      return clearSession(t, req.session, req.tunnel);
+    case 'dial':
+    case 'hangup':
+      return dialOrHangup(t, req.cmd, req.lac);
+  }
+}
+
+function clearTunnel(t: ControlTarget, id: number): ControlResponse {
+  const hits = t.tunnels().filter((x) => x.info.localTunnelId === id && x.info.state !== 'closed');
+  if (hits.length > 1) return { ok: false, error: `tunnel id ${id} is ambiguous (${hits.length} listeners)` };
+  const [hit] = hits;
+  if (hit === undefined) return { ok: false, error: `no such tunnel ${id}` };
+  t.log.info({ tunnel: id }, `clear tunnel ${id} (l2tpctl)`);
+  hit.endpoint.run((now, engine) => {
+    engine.closeTunnel(now, hit.info.localTunnelId, CLEAR_TUNNEL_RESULT);
+  });
+  return { ok: true, result: { cleared: `tunnel ${id}` } };
+}
+
+function clearSession(t: ControlTarget, session: number, tunnel: number | undefined): ControlResponse {
+  const hits = t.tunnels().flatMap((x) =>
+    x.info.sessions
+      .filter((s) => s.localSessionId === session && s.state !== 'closed')
+      .filter(() => tunnel === undefined || x.info.localTunnelId === tunnel)
+      .map((s) => ({ endpoint: x.endpoint, tunnel: x.info.localTunnelId, session: s.localSessionId })),
+  );
+  const name = tunnel === undefined ? `session ${session}` : `session ${tunnel}/${session}`;
+  if (hits.length > 1) return { ok: false, error: `session id ${session} is not unique; use TUNNEL/SESSION` };
+  const [hit] = hits;
+  if (hit === undefined) return { ok: false, error: `no such ${name}` };
+  t.log.info({ tunnel: hit.tunnel, session: hit.session }, `clear session ${hit.tunnel}/${hit.session} (l2tpctl)`);
+  hit.endpoint.run((now, engine) => {
+    engine.closeSession(now, hit.tunnel, hit.session, CLEAR_SESSION_RESULT);
+  });
+  return { ok: true, result: { cleared: `session ${hit.tunnel}/${hit.session}` } };
+}
+
+function dialOrHangup(t: ControlTarget, cmd: 'dial' | 'hangup', name: string): ControlResponse {
+  const lac = t.lacs.find((l) => l.config.name === name);
+  if (lac === undefined) {
+    const known = t.lacs.map((l) => l.config.name);
+    return { ok: false, error: `no such LAC "${name}"${known.length > 0 ? ` (configured: ${known.join(', ')})` : ' (no [[lac]] configured)'}` };
+  }
+  const before = lac.info().state;
+  t.log.info({ lac: name, state: before }, `${cmd} LAC ${name} (l2tpctl)`);
+  if (cmd === 'dial') lac.dial();
+  else lac.hangup();
+  return { ok: true, result: { lac: name, was: before, state: lac.info().state } };
+}
