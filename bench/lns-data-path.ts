@@ -13,6 +13,9 @@
 // Each direction crosses the LNS once. At most --window packets in flight (a stalled window is reset
 // after 50 ms), --seconds per measurement after a 300 ms warm-up, --rounds interleaved rounds; the
 // table gives medians and ranges, and the after/before ratio of the medians and of the paired rounds.
+// Besides packets/s (which the other work on a shared machine moves a lot), the LNS process's CPU
+// time per packet over the measured interval (utime + stime from /proc/<pid>/stat): what the LNS
+// spends on one packet, far less sensitive to the machine's load; before/after > 1 = after is cheaper.
 // Needs root. Run: npx tsx bench/lns-data-path.ts [--baseline=main] [--seconds=3] [--window=64] [--rounds=5]
 import dgram from 'node:dgram';
 import { execFileSync } from 'node:child_process';
@@ -26,7 +29,8 @@ import { fmtNum, fmtRatio, formatTable, numArg } from './lib/table.js';
 import { PppLoad, udpPacket } from './lib/ppp-load.js';
 import { controlRequest, sh, startAccessLns, writeUsers, type AccessLnsDaemon } from './lib/ppp-lns.js';
 import { buildRef } from './lib/baseline.js';
-import { pps, windowed, type Measured } from './lib/windowed.js';
+import { pps, windowed, type Interval, type Measured } from './lib/windowed.js';
+import { readFileSync } from 'node:fs';
 import { spawnIn, type ManagedProcess } from '../test/interop/lib/process.js';
 import { repoRoot } from '../test/interop/lib/host.js';
 
@@ -51,6 +55,33 @@ interface Target {
   address?: string | undefined;
   readonly inbound: Measured[];
   readonly outbound: Measured[];
+  /** LNS CPU microseconds per packet received at the far end, per round. */
+  readonly inboundCpu: number[];
+  readonly outboundCpu: number[];
+}
+
+/** utime + stime of a process in clock ticks (/proc/<pid>/stat fields 14 and 15; the name may hold spaces). */
+function cpuTicks(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(f[11]) + Number(f[12]);
+}
+/** Clock ticks per second (USER_HZ; 100 on Linux). */
+const TICK_US = 1e6 / Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim() || '100');
+
+/** Reads a process's CPU time at the start and end of the measured interval. */
+function cpuOf(pid: number): Interval & { readonly us: () => number } {
+  let t0 = 0;
+  let t1 = 0;
+  return {
+    start: () => {
+      t0 = cpuTicks(pid);
+    },
+    end: () => {
+      t1 = cpuTicks(pid);
+    },
+    us: () => (t1 - t0) * TICK_US,
+  };
 }
 
 /** The helper in the namespace: counts inbound packets (acking each over the veth) and sends outbound ones on request. */
@@ -76,28 +107,34 @@ const range = (xs: readonly number[]): string => (xs.length === 0 ? '-' : `${fmt
 async function measure(load: PppLoad, ack: dgram.Socket, ctl: dgram.Socket, t: Target): Promise<void> {
   const a = t.address;
   if (a === undefined) throw new Error(`${t.name}: no session`);
+  const pid = t.lns?.proc.pid;
+  if (pid === undefined) throw new Error(`${t.name}: no LNS`);
   const pkt = udpPacket(a, t.local, 40000, 9000, SIZE);
-  t.inbound.push(
-    await windowed(
-      () => load.sendIp(t.index, pkt),
-      (onReceive) => ack.on('message', onReceive),
-      WINDOW,
-      SECONDS,
-    ),
+  const cpuIn = cpuOf(pid);
+  const mIn = await windowed(
+    () => load.sendIp(t.index, pkt),
+    (onReceive) => ack.on('message', onReceive),
+    WINDOW,
+    SECONDS,
+    cpuIn,
   );
+  t.inbound.push(mIn);
+  t.inboundCpu.push(cpuIn.us() / Math.max(1, mIn.received));
   ack.removeAllListeners('message');
   const trigger = Buffer.from(a);
-  t.outbound.push(
-    await windowed(
-      () => {
-        ctl.send(trigger, 9001, NSADDR);
-        return true;
-      },
-      (onReceive) => load.onPacket(t.index, (p) => p.length === SIZE && onReceive()),
-      WINDOW,
-      SECONDS,
-    ),
+  const cpuOut = cpuOf(pid);
+  const mOut = await windowed(
+    () => {
+      ctl.send(trigger, 9001, NSADDR);
+      return true;
+    },
+    (onReceive) => load.onPacket(t.index, (p) => p.length === SIZE && onReceive()),
+    WINDOW,
+    SECONDS,
+    cpuOut,
   );
+  t.outbound.push(mOut);
+  t.outboundCpu.push(cpuOut.us() / Math.max(1, mOut.received));
   load.onPacket(t.index, undefined);
 }
 
@@ -117,7 +154,20 @@ function report(targets: readonly Target[], baselineSha: string): void {
   console.log(`\n${SIZE}-byte IP packets, window ${WINDOW}, ${SECONDS} s per measurement, ${ROUNDS} interleaved rounds\n`);
   console.log(formatTable(['direction', 'LNS build', 'median pkt/s', 'range', 'rounds', 'after/before'], rows, ['left', 'left', 'right', 'right', 'left', 'right']));
   console.log(`\npaired rounds, after/before: inbound ${ratios.inbound.paired}; outbound ${ratios.outbound.paired}`);
-  console.log(`summary: lns-data-path after/before (median pkt/s) inbound ${ratios.inbound.medians}, outbound ${ratios.outbound.medians}`);
+  const cpuRows: string[][] = [];
+  const cpuRatio: Record<'inbound' | 'outbound', string> = { inbound: '-', outbound: '-' };
+  for (const dir of ['inbound', 'outbound'] as const) {
+    const key = dir === 'inbound' ? 'inboundCpu' : 'outboundCpu';
+    const cb = median(b[key]);
+    const co = median(o[key]);
+    cpuRatio[dir] = cb !== undefined && co !== undefined ? `${(cb / co).toFixed(2)}x` : '-';
+    const r1 = (xs: readonly number[]): string => (xs.length === 0 ? '-' : `${Math.min(...xs).toFixed(1)}-${Math.max(...xs).toFixed(1)}`);
+    cpuRows.push([dir, 'before', cb?.toFixed(1) ?? '-', r1(b[key]), '1.00x']);
+    cpuRows.push([dir, 'after', co?.toFixed(1) ?? '-', r1(o[key]), cpuRatio[dir]]);
+  }
+  console.log(`\nLNS CPU time per packet (µs, utime+stime of the l2tpd process over the measured interval; USER_HZ resolution)\n`);
+  console.log(formatTable(['direction', 'LNS build', 'median µs/pkt', 'range', 'before/after'], cpuRows, ['left', 'left', 'right', 'right', 'right']));
+  console.log(`summary: lns-data-path after/before (median pkt/s) inbound ${ratios.inbound.medians}, outbound ${ratios.outbound.medians}; LNS CPU per packet before/after inbound ${cpuRatio.inbound}, outbound ${cpuRatio.outbound}`);
 }
 
 async function main(): Promise<void> {
@@ -141,8 +191,8 @@ async function main(): Promise<void> {
   await createVethNetns(NS, `ld${tag}h`.slice(0, 15), 'eth0', HOST, NSADDR);
   await sh('ip', ['netns', 'exec', NS, 'sysctl', '-qw', 'net.ipv4.conf.all.rp_filter=0', 'net.ipv4.conf.default.rp_filter=0']);
   const targets: Target[] = [
-    { name: 'before', port: 1701, local: '100.64.40.1', index: 0, inbound: [], outbound: [] },
-    { name: 'after', port: 1702, local: '100.64.41.1', index: 1, inbound: [], outbound: [] },
+    { name: 'before', port: 1701, local: '100.64.40.1', index: 0, inbound: [], outbound: [], inboundCpu: [], outboundCpu: [] },
+    { name: 'after', port: 1702, local: '100.64.41.1', index: 1, inbound: [], outbound: [], inboundCpu: [], outboundCpu: [] },
   ];
   let helper: ManagedProcess | undefined;
   let load: PppLoad | undefined;
@@ -176,7 +226,9 @@ async function main(): Promise<void> {
     for (let r = 0; r < ROUNDS; r++) {
       const order = r % 2 === 0 ? targets : [...targets].reverse();
       for (const t of order) await measure(load, ack, ctl, t);
-      console.log(`round ${r + 1}/${ROUNDS}: ${targets.map((t) => `${t.name} in ${fmtNum(pps(t.inbound[r]))} out ${fmtNum(pps(t.outbound[r]))}`).join('; ')}`);
+      console.log(
+        `round ${r + 1}/${ROUNDS}: ${targets.map((t) => `${t.name} in ${fmtNum(pps(t.inbound[r]))} (${(t.inboundCpu[r] ?? 0).toFixed(1)} µs) out ${fmtNum(pps(t.outbound[r]))} (${(t.outboundCpu[r] ?? 0).toFixed(1)} µs)`).join('; ')}`,
+      );
     }
     report(targets, base.sha);
     for (const t of targets) {

@@ -14,8 +14,17 @@ export interface Measured {
 /** Packets per second of a measurement. */
 export const pps = (m: Measured | undefined): number | undefined => (m === undefined ? undefined : m.received / m.seconds);
 
-/** Send with `send` (false = not now) while fewer than `window` are in flight; `hook(onReceive)` wires the receive side. */
-export async function windowed(send: () => boolean, hook: (onReceive: () => void) => void, window: number, seconds: number): Promise<Measured> {
+/** Called when the measured interval starts and ends (e.g. to read a process's CPU time). */
+export interface Interval {
+  start(): void;
+  end(): void;
+}
+
+/**
+ * Send with `send` (false = not now) while fewer than `window` are in flight; `hook(onReceive)` wires
+ * the receive side; `interval` (optional) is told when the measured interval starts and ends.
+ */
+export async function windowed(send: () => boolean, hook: (onReceive: () => void) => void, window: number, seconds: number, interval?: Interval): Promise<Measured> {
   let inflight = 0;
   let sent = 0;
   let received = 0;
@@ -44,9 +53,11 @@ export async function windowed(send: () => boolean, hook: (onReceive: () => void
   await new Promise((r) => setTimeout(r, 300));
   const s0 = sent;
   const r0 = received;
+  interval?.start();
   const t0 = performance.now();
   await new Promise((r) => setTimeout(r, seconds * 1000));
   const out = { sent: sent - s0, received: received - r0, seconds: (performance.now() - t0) / 1000 };
+  interval?.end();
   running = false;
   clearInterval(stall);
   await new Promise((r) => setTimeout(r, 100));

@@ -430,8 +430,8 @@ export class LacPppClient {
 
 /**
  * The pump of an access core (server or dial-out client) on endpoint `ep`: its transmits go out of
- * `ep`, its events to `onEvent`, its timer on the shared driver; when it moved anything, the engine is
- * drained in a microtask (a CDN it queued there goes out).
+ * `ep`, its events to `onEvent`, its timer on the shared driver; after it delivered events, the
+ * engine is drained in a microtask (a CDN it queued there goes out).
  */
 function accessPump<E>(
   core: PolledCore<Transmit, E>,
@@ -449,8 +449,10 @@ function accessPump<E>(
     onError: (e) => {
       o.log.error({ err: e }, 'access handler failed');
     },
-    after: (moved) => {
-      if (moved > 0) ep.kick();
+    // Data frames leave nothing in the engine; a CDN the core queued there always comes with an
+    // event of the core (logout / down), so only then is the engine drained (in a microtask).
+    after: (_transmits, events) => {
+      if (events > 0) ep.kick();
     },
   });
 }

@@ -40,8 +40,8 @@ export interface PumpOptions<T, E> {
   readonly event: (e: E) => void;
   /** A thrown core or callback; default: ignored. */
   readonly onError?: (e: Error) => void;
-  /** Called after each drain with the number of transmits and events moved (e.g. to kick another pump). */
-  readonly after?: (moved: number) => void;
+  /** Called after each drain with the numbers of transmits and events moved (e.g. to kick another pump). */
+  readonly after?: (transmits: number, events: number) => void;
   /** Most transmits and events moved per turn before yielding to the event loop (default 1024 each). */
   readonly maxDrain?: number;
 }
@@ -54,8 +54,9 @@ export class Pump<T, E> implements Drainable {
   private draining = false;
   /** A drain was asked for while draining: run the queues once more. */
   private again = false;
-  /** Items moved by the running drain, and whether a queue hit `maxDrain`. */
-  private moved = 0;
+  /** Transmits and events moved by the running drain, and whether a queue hit `maxDrain`. */
+  private sent = 0;
+  private delivered = 0;
   private more = false;
   private resumeScheduled = false;
   private kickQueued = false;
@@ -97,7 +98,8 @@ export class Pump<T, E> implements Drainable {
       return;
     }
     this.draining = true;
-    this.moved = 0;
+    this.sent = 0;
+    this.delivered = 0;
     this.more = false;
     try {
       do {
@@ -116,8 +118,8 @@ export class Pump<T, E> implements Drainable {
     } finally {
       this.draining = false;
     }
-    const { moved, more } = this;
-    this.options.after?.(moved);
+    const { sent, delivered, more } = this;
+    this.options.after?.(sent, delivered);
     if (more) this.resumeLater();
   }
 
@@ -152,7 +154,7 @@ export class Pump<T, E> implements Drainable {
     this.removeTimer();
   }
 
-  /** One pass over both queues, each bounded by `maxDrain`; counts into `moved`, sets `more`. */
+  /** One pass over both queues, each bounded by `maxDrain`; counts into `sent` / `delivered`, sets `more`. */
   private drainOnce(): void {
     const o = this.options;
     for (let i = 0; ; i++) {
@@ -164,7 +166,7 @@ export class Pump<T, E> implements Drainable {
       try {
         t = this.core.pollTransmit();
         if (t === undefined) break;
-        this.moved++;
+        this.sent++;
         o.transmit(t);
       } catch (e) {
         this.failed(e);
@@ -180,7 +182,7 @@ export class Pump<T, E> implements Drainable {
       try {
         e = this.core.pollEvent();
         if (e === undefined) break;
-        this.moved++;
+        this.delivered++;
         o.event(e);
       } catch (error) {
         this.failed(error);
