@@ -114,3 +114,68 @@ export class Ipv4Pool {
     return this.byAddress.get(addr);
   }
 }
+
+/** Mask of a prefix length (host order). */
+const maskOf = (length: number): number => (length === 0 ? 0 : (0xffffffff << (32 - length)) >>> 0);
+
+/** True when the two prefixes share an address. */
+export function ipv4PrefixesOverlap(a: Ipv4Prefix, b: Ipv4Prefix): boolean {
+  const m = maskOf(Math.min(a.length, b.length));
+  return ((a.network & m) >>> 0) === ((b.network & m) >>> 0);
+}
+
+/** True when `addr` is inside `p`. */
+export function ipv4InPrefix(addr: number, p: Ipv4Prefix): boolean {
+  return ((addr & maskOf(p.length)) >>> 0) === p.network;
+}
+
+/**
+ * The default pool and named pools (RFC 2869 §5.18 Framed-Pool picks one by name). Prefixes must not
+ * overlap (the config checks it), so every address belongs to at most one pool.
+ */
+export class Ipv4PoolSet {
+  private readonly byName: ReadonlyMap<string, Ipv4Pool>;
+
+  /** `named` maps a pool name to its pool; the default pool has no name. */
+  constructor(
+    readonly defaultPool: Ipv4Pool,
+    named: ReadonlyMap<string, Ipv4Pool> = new Map(),
+  ) {
+    this.byName = named;
+  }
+
+  /** The pool called `name`, if configured. */
+  named(name: string): Ipv4Pool | undefined {
+    return this.byName.get(name);
+  }
+
+  /** Names of the named pools. */
+  get names(): readonly string[] {
+    return [...this.byName.keys()];
+  }
+
+  /** Every pool, the default first. */
+  get all(): readonly Ipv4Pool[] {
+    return [this.defaultPool, ...this.byName.values()];
+  }
+
+  /** The pool whose range holds `addr`. */
+  containing(addr: number): Ipv4Pool | undefined {
+    for (const p of this.all) if (p.contains(addr)) return p;
+    return undefined;
+  }
+
+  /** Addresses all pools can hand out. */
+  get capacity(): number {
+    let n = 0;
+    for (const p of this.all) n += p.capacity;
+    return n;
+  }
+
+  /** Addresses leased now over all pools. */
+  get inUse(): number {
+    let n = 0;
+    for (const p of this.all) n += p.inUse;
+    return n;
+  }
+}

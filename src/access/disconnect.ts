@@ -7,7 +7,19 @@ import type { CdnCauses } from '../l2tp/index.js';
 import type { ResultCode } from '../wire/l2tp/types.js';
 
 /** Why an access session ended, beyond the PPP link-down reasons. */
-export type AccessEndReason = LinkDownReason | 'pool-exhausted' | 'static-in-use' | 'address-mismatch' | 'auth-timeout' | 'l2tp-closed';
+export type AccessEndReason =
+  | LinkDownReason
+  | 'pool-exhausted'
+  | 'static-in-use'
+  | 'unknown-pool'
+  | 'address-mismatch'
+  | 'auth-timeout'
+  | 'l2tp-closed'
+  /** RADIUS Session-Timeout / Idle-Timeout (RFC 2865 §5.27-28), also after a CoA (RFC 5176). */
+  | 'session-timeout'
+  | 'idle-timeout'
+  /** The daemon is shutting down. */
+  | 'admin-reboot';
 
 /** PPP protocol numbers used in AVP 46. */
 const LCP = 0xc021;
@@ -30,6 +42,10 @@ const CAUSES: Readonly<Record<Exclude<AccessEndReason, 'l2tp-closed' | 'lower-do
   'pool-exhausted': [0, IPCP, 2, 'address pool exhausted'],
   'static-in-use': [0, IPCP, 2, 'static address in use by another session'],
   'address-mismatch': [0, IPCP, 2, 'IPCP agreed an address that was not leased'],
+  'unknown-pool': [0, IPCP, 2, 'no address pool of the name RADIUS gave'],
+  'session-timeout': [1, LCP, 2, 'session timeout'],
+  'idle-timeout': [1, LCP, 2, 'idle timeout'],
+  'admin-reboot': [1, LCP, 2, 'LNS shutting down'],
 };
 
 /** CDN result for each ending (§4.4.2: 2 general error, 3 administrative, 4 temporary lack of facilities). */
@@ -39,6 +55,8 @@ export function cdnFor(reason: AccessEndReason, authMethod?: 'pap' | 'chap-md5' 
   const protocol = (reason === 'auth-failed' || reason === 'auth-timeout') && authMethod === 'pap' ? PAP : proto;
   const causes: CdnCauses = { pppDisconnectCause: { code, protocol, direction, message } };
   if (reason === 'pool-exhausted') return { result: { result: 4, message }, causes };
-  if (reason === 'admin-close' || reason === 'peer-terminated' || reason === 'no-network-protocols') return { result: { result: 3 }, causes };
+  if (reason === 'admin-close' || reason === 'peer-terminated' || reason === 'no-network-protocols' || reason === 'session-timeout' || reason === 'idle-timeout' || reason === 'admin-reboot') {
+    return { result: { result: 3 }, causes };
+  }
   return { result: { result: 2, error: 0, message }, causes };
 }

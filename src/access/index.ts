@@ -3,6 +3,8 @@
  * PppLink per L2TP session, one shared TUN, IPv4 pool, a /64 per session for IPv6);
  * `AccessClient` is dial-out (our LAC runs PPP as the peer and hands IP to a local TUN);
  * `Dialer` decides when a LAC tunnel is dialled, redialled and hung up (and follows its IPsec flow).
+ * `aaa/` is the RADIUS side of the LNS: auth routing, authorization, accounting records, timers, the
+ * RFC 5176 session table.
  * Contract: the shell forwards `L2tpEngine` events and TUN packets in, sends `pollTransmit()`,
  * binds its TUN device as a `TunWriter` (or writes `pollTunWrite()`), arms one timer at `pollAt()`
  * and maps `pollEvent()` to logs/metrics. Inbound data is the fast path: each session binds a data
@@ -15,7 +17,14 @@ export { AccessClient } from './client.js';
 export { TunQueue, type TunWriter } from './tun-writer.js';
 export type { AccessClientConfig, AccessClientEvent, AccessClientInfo, AccessClientState } from './client.js';
 export { UserTable, AddressBook, SessionAddressPool } from './users.js';
-export type { UserDirectory, AddressFailure } from './users.js';
+export type { UserDirectory, AddressFailure, AddressHint } from './users.js';
+export {
+  AccessAaa, NO_AUTHORIZATION, TERMINATE_CAUSES, authorizationFromReply, firstStep, l2tpTerminateCause, localAnswer, nextStep, parseFramedRoute, resultFromRadius, terminateCause,
+} from './aaa/index.js';
+export type {
+  AaaExpiry, AaaSessionView, AccessAaaConfig, AccessAuthResult, AuthBackendName, AuthChainConfig, AuthFallback, AuthSource, BackendAnswer, CallInfo, ChainStep,
+  Ipv6Route, LiveCounters, SessionAuthorization, TunnelServerIdentity,
+} from './aaa/index.js';
 export { cdnFor } from './disconnect.js';
 export type { AccessEndReason } from './disconnect.js';
 export { Ipv6PrefixPool, parseIpv6, formatIpv6, parseIpv6Prefix, prefix64Of, prefix64Bytes } from './ipv6.js';

@@ -21,20 +21,26 @@
  */
 import type { Duration, Instant, Timed } from '../base/time.js';
 import { addDuration, earliest, seconds } from '../base/time.js';
-import type { RandomSource } from '../base/random.js';
 import type { L2tpControlApi, L2tpEvent, Transmit, CloseReason } from '../l2tp/index.js';
 import { DATA_HEADROOM } from '../l2tp/index.js';
 import type { SessionId, TunnelId } from '../wire/l2tp/types.js';
 import { DEFAULT_LCP, PppLink, buildRouterAdvertisement, linkLocalAddress } from '../ppp/index.js';
-import type { AuthProtocol, FsmConfig, PppEvent, PppPhase, ProxyLcp } from '../ppp/index.js';
-import { Ipv4Pool, formatIpv4, parseIpv4, type Ipv4Prefix } from '../aaa/index.js';
+import type { AuthProtocol, PppEvent, ProxyLcp } from '../ppp/index.js';
+import { Ipv4Pool, Ipv4PoolSet, formatIpv4, parseIpv4 } from '../aaa/index.js';
+import type { AccountingRecord, CoaChanges, DaeActionResult, DaeSessionIdentity, DaeSessionTable } from '../aaa/radius/index.js';
 import { IcmpRateLimiter, SessionRoutes, clampMss, mssForMtu, tooBig4, tooBig6 } from '../dataplane/index.js';
-import { AddressBook, SessionAddressPool, type UserDirectory } from './users.js';
-import { Ipv6PrefixPool, addressInPrefix64, formatIpv6, parseIpv6, prefix64Bytes, type Ipv6Prefix } from './ipv6.js';
-import { cdnFor, type AccessEndReason } from './disconnect.js';
+import { AddressBook, SessionAddressPool } from './users.js';
+import { Ipv6PrefixPool, addressInPrefix64, formatIpv6, parseIpv6, prefix64Bytes } from './ipv6.js';
+import { cdnFor } from './disconnect.js';
 import { DeadlineHeap } from '../base/queue.js';
 import { ipVersion, ipv4Source, ipv6Source64, isLinkLocal, isMulticast6, isRouterSolicitation } from './packets.js';
 import { TunQueue, type TunWriter } from './tun-writer.js';
+import type { AccessEvent, AccessServerConfig, AccessSessionInfo, AccessStats, TooBigCounters } from './server-types.js';
+import { AccessAaa, NO_AUTHORIZATION, type AccessAuthResult } from './aaa/index.js';
+import { addIpv4Extras, addIpv6Extras, inExtras4, inExtras6, noExtras, removeExtras } from './extra-routes.js';
+import { PEER_ENDINGS, sessionKey, type Session, type TunnelCall } from './server-session.js';
+
+export type { AccessCounters, AccessEvent, AccessServerConfig, AccessSessionInfo, AccessStats, TooBigCounters } from './server-types.js';
 
 /** The part of the L2TP engine the access layer drives (outbound frames, CDN, the inbound data sink). */
 export type AccessEngine = Pick<L2tpControlApi, 'sendData' | 'closeSession' | 'bindSession'>;
@@ -53,170 +59,6 @@ export const ACCESS_SERVER_DEFAULTS = {
   raInterval: seconds(600),
   lcpStartDelay: seconds(1),
 } as const;
-
-/** LNS settings. Only `random`, `users`, `ipv4Pool` and `localAddress` are required. */
-export interface AccessServerConfig {
-  readonly random: RandomSource;
-  /** Users (the users file); passwords for PAP/CHAP/MS-CHAPv2 and optional static addresses. */
-  readonly users: UserDirectory;
-  /** The IPv4 pool (e.g. 100.64.0.0/24); network, broadcast and `localAddress` are never leased. */
-  readonly ipv4Pool: Ipv4Prefix;
-  /** The LNS's own PPP address (IPCP IP-Address we send), host-order IPv4 (`parseIpv4`). */
-  readonly localAddress: number;
-  /** One /64 per session out of this prefix; absent = IPv6 off (IPV6CP is not offered). */
-  readonly ipv6Prefix?: Ipv6Prefix;
-  /** Authentication protocols demanded, in preference order (default mschapv2, chap-md5). */
-  readonly auth?: readonly AuthProtocol[];
-  /** MRU we announce (default 1400). */
-  readonly mru?: number;
-  /** DNS / NBNS servers handed out by IPCP (RFC 1877). */
-  readonly dns?: readonly string[];
-  readonly nbns?: readonly string[];
-  /** IPv6 DNS servers for the RA RDNSS option (RFC 8106). */
-  readonly dns6?: readonly string[];
-  /** LCP keepalive (default 30 s, 3 misses). */
-  readonly echoInterval?: Duration;
-  readonly echoFailure?: number;
-  /** Ignore proxy LCP / proxy authentication from ICCN and negotiate afresh. */
-  readonly forceLcpRenegotiation?: boolean;
-  /** Clamp TCP MSS on SYNs both ways (default true). */
-  readonly mssClamp?: boolean;
-  /** Largest IP packet on the TUN side (caps the clamp MTU; default: the PPP MRUs alone). */
-  readonly mtu?: number;
-  /** CHAP Name (default "l2tpkit"). */
-  readonly name?: string;
-  /** Unsolicited RA interval (RFC 4861 §6.2.1 MaxRtrAdvInterval; default 600 s). */
-  readonly raInterval?: Duration;
-  /**
-   * Longest wait for the client's first PPP frame before we start LCP anyway (default 1 s). LAC-side
-   * PPP (pppd under xl2tpd, Windows) often starts some milliseconds after ICCN, so a Configure-Request
-   * sent at once is lost and costs a full restart interval; opening on the client's first frame avoids it.
-   */
-  readonly lcpStartDelay?: Duration;
-  /** RFC 1661 §4.6 timers and counters. */
-  readonly fsm?: Partial<FsmConfig>;
-  /** Serve only sessions this accepts (default: all established sessions the engine reports). */
-  readonly accept?: (tunnel: TunnelId, session: SessionId) => boolean;
-  /** The TUN device's writer (the shell's); default: a queue read with `pollTunWrite()`. */
-  readonly tun?: TunWriter;
-}
-
-/** Per-session IP counters (packets crossing between the TUN and the PPP session). */
-export interface AccessCounters {
-  /** From the client (PPP -> TUN). */
-  rxPackets: number;
-  rxOctets: number;
-  /** To the client (TUN -> PPP). */
-  txPackets: number;
-  txOctets: number;
-  /** Dropped: NCP not open, over MRU (answered with ICMP or not), spoofed source, no route. */
-  dropped: number;
-}
-
-/**
- * Packets from the TUN larger than the client's MRU (server-wide): answered with ICMP
- * Fragmentation Needed / Packet Too Big, fragmented (IPv4 without DF), or dropped.
- */
-export interface TooBigCounters {
-  /** ICMP Fragmentation Needed / ICMPv6 Packet Too Big sent back toward the source. */
-  icmpSent: number;
-  /** IPv4 datagrams (DF clear) fragmented to the MRU. */
-  fragmented: number;
-  /** ICMP errors not sent because of the rate limit (RFC 1812 §4.3.2.8). */
-  rateLimited: number;
-  /** Dropped without an answer (ICMP errors, non-initial fragments, IPv4 options, no IPv6 address). */
-  dropped: number;
-}
-
-/** One session for `l2tpctl show status`. */
-export interface AccessSessionInfo {
-  readonly tunnel: TunnelId;
-  readonly session: SessionId;
-  readonly phase: PppPhase;
-  readonly username?: string;
-  readonly authMethod?: AuthProtocol;
-  readonly ipv4?: string;
-  readonly ipv6Prefix?: string;
-  readonly ipv6LinkLocal?: string;
-  readonly startedAt: Instant;
-  readonly loggedInAt?: Instant;
-  readonly counters: Readonly<AccessCounters>;
-}
-
-/** Totals for show commands and metrics. */
-export interface AccessStats {
-  readonly sessions: number;
-  readonly routes: number;
-  readonly ipv4InUse: number;
-  readonly ipv4Capacity: number;
-  readonly ipv6InUse: number;
-  readonly ipv6Capacity: number;
-}
-
-/** Typed events for the daemon (STYLE §10). */
-export type AccessEvent =
-  | { readonly type: 'ppp-start'; readonly tunnel: TunnelId; readonly session: SessionId; readonly proxied: boolean }
-  | { readonly type: 'auth-failure'; readonly tunnel: TunnelId; readonly session: SessionId; readonly username: string; readonly method: AuthProtocol; readonly reason: string }
-  | {
-      readonly type: 'login';
-      readonly tunnel: TunnelId;
-      readonly session: SessionId;
-      readonly username: string | undefined;
-      readonly method: AuthProtocol | undefined;
-      readonly address: string;
-      readonly dns: readonly string[];
-    }
-  | { readonly type: 'ipv6-up'; readonly tunnel: TunnelId; readonly session: SessionId; readonly username: string | undefined; readonly prefix: string | undefined; readonly linkLocal: string }
-  | { readonly type: 'ip-down' | 'ipv6-down'; readonly tunnel: TunnelId; readonly session: SessionId }
-  | { readonly type: 'address-unavailable'; readonly tunnel: TunnelId; readonly session: SessionId; readonly username: string | undefined; readonly family: 4 | 6; readonly reason: 'pool-exhausted' | 'static-in-use' }
-  | {
-      readonly type: 'logout';
-      readonly tunnel: TunnelId;
-      readonly session: SessionId;
-      readonly username: string | undefined;
-      readonly address: string | undefined;
-      readonly reason: AccessEndReason;
-      /** Who ended it. */
-      readonly by: 'local' | 'peer';
-      /** The L2TP close reason when the tunnel/session went first. */
-      readonly l2tp?: CloseReason;
-      readonly loggedIn: boolean;
-      readonly counters: Readonly<AccessCounters>;
-    }
-  | { readonly type: 'ppp'; readonly tunnel: TunnelId; readonly session: SessionId; readonly event: PppEvent };
-
-interface Session {
-  readonly key: number;
-  readonly owner: string;
-  readonly tunnel: TunnelId;
-  readonly session: SessionId;
-  readonly link: PppLink;
-  readonly addr: SessionAddressPool;
-  readonly startedAt: Instant;
-  readonly counters: AccessCounters;
-  username: string | undefined;
-  method: AuthProtocol | undefined;
-  loggedInAt: Instant | undefined;
-  /** Routed IPv4 address (after ip-up). */
-  ipv4: number | undefined;
-  /** The last address IPCP agreed (for the logout event after the lease is gone). */
-  lastIpv4: number | undefined;
-  /** Leased /64 (after ipv6-up). */
-  prefix64: bigint | undefined;
-  routed6: boolean;
-  iids: { readonly local: Uint8Array; readonly peer: Uint8Array } | undefined;
-  nextRaAt: Instant | undefined;
-  scheduled: number | undefined;
-  /** When LCP starts if the client has said nothing yet; undefined once the link is open. */
-  openAt: Instant | undefined;
-  endReason: AccessEndReason | undefined;
-  l2tpGone: CloseReason | undefined;
-  mss4: number;
-  mss6: number;
-}
-
-const sessionKey = (t: number, s: number): number => t * 0x10000 + s;
-const PEER_ENDINGS: ReadonlySet<AccessEndReason> = new Set(['peer-terminated', 'lcp-rejected', 'auth-failed', 'auth-timeout', 'echo-timeout']);
 
 /** The remote-access LNS over one L2TP engine. */
 export class AccessServer implements Timed {
@@ -239,6 +81,10 @@ export class AccessServer implements Timed {
   private readonly events: AccessEvent[] = [];
   private readonly dns6: Uint8Array[];
   private readonly raInterval: Duration;
+  private readonly tunnels = new Map<TunnelId, TunnelCall>();
+  /** The AAA part (RADIUS identity, timers, accounting), when configured. */
+  private readonly aaa: AccessAaa | undefined;
+  private shuttingDown = false;
 
   /** Build an LNS over `engine` with typed settings (nothing is parsed again here). */
   constructor(
@@ -247,7 +93,9 @@ export class AccessServer implements Timed {
   ) {
     this.local4 = cfg.localAddress;
     this.localText = formatIpv4(cfg.localAddress);
-    this.book = new AddressBook(new Ipv4Pool(cfg.ipv4Pool, [cfg.localAddress]), cfg.users);
+    const named = new Map([...(cfg.namedPools ?? [])].map(([name, p]) => [name, new Ipv4Pool(p, [cfg.localAddress])] as const));
+    this.book = new AddressBook(new Ipv4PoolSet(new Ipv4Pool(cfg.ipv4Pool, [cfg.localAddress]), named), cfg.users);
+    this.aaa = cfg.aaa !== undefined ? new AccessAaa(cfg.aaa, cfg.random) : undefined;
     this.prefixes = cfg.ipv6Prefix !== undefined ? new Ipv6PrefixPool(cfg.ipv6Prefix) : undefined;
     this.dns6 = (cfg.dns6 ?? []).map(parseIpv6).filter((a): a is Uint8Array => a !== undefined);
     this.raInterval = cfg.raInterval ?? ACCESS_SERVER_DEFAULTS.raInterval;
@@ -260,17 +108,28 @@ export class AccessServer implements Timed {
   /** Feed one L2TP engine event; events of sessions this server does not serve are ignored. */
   handleL2tpEvent(now: Instant, ev: L2tpEvent): void {
     switch (ev.type) {
+      case 'tunnel-established':
+        this.tunnels.set(ev.tunnel, { peer: ev.peer, remoteHostName: ev.remoteHostName, closing: undefined });
+        break;
+      case 'tunnel-closing': {
+        const t = this.tunnels.get(ev.tunnel);
+        if (t !== undefined) t.closing = ev.reason;
+        break;
+      }
       case 'session-established':
-        if (this.cfg.accept === undefined || this.cfg.accept(ev.tunnel, ev.session)) this.start(now, ev.tunnel, ev.session, ev.proxy);
+        if (this.cfg.accept === undefined || this.cfg.accept(ev.tunnel, ev.session)) this.start(now, ev);
         break;
       case 'session-closed': {
         const s = this.sessions.get(sessionKey(ev.tunnel, ev.session));
-        if (s !== undefined) this.lowerDown(now, s, ev.reason);
+        // A session closed with its tunnel carries the tunnel's reason (HELLO timeout, StopCCN, ...).
+        const tunnelReason = ev.reason.cause === 'tunnel-closed' ? this.tunnels.get(ev.tunnel)?.closing : undefined;
+        if (s !== undefined) this.lowerDown(now, s, tunnelReason ?? ev.reason);
         break;
       }
       case 'tunnel-closed':
         // The engine reports each session first; this catches any left (robustness).
         for (const s of [...this.sessions.values()]) if (s.tunnel === ev.tunnel) this.lowerDown(now, s, ev.reason);
+        this.tunnels.delete(ev.tunnel);
         break;
       default:
         break;
@@ -308,13 +167,14 @@ export class AccessServer implements Timed {
     return this.events.shift();
   }
 
-  /** Earliest timer of any session (PPP restart/echo/auth timers, periodic RAs). */
+  /** Earliest timer of any session (PPP restart/echo/auth timers, periodic RAs, AAA timers). */
   pollAt(): Instant | undefined {
+    const aaa = this.aaa?.pollAt();
     for (;;) {
       const at = this.timers.peekAt();
-      if (at === undefined) return undefined;
+      if (at === undefined) return aaa;
       const s = this.sessions.get(this.timers.peekKey() ?? -1);
-      if (s !== undefined && s.scheduled === at) return at as Instant;
+      if (s !== undefined && s.scheduled === at) return earliest(at as Instant, aaa);
       this.timers.pop();
     }
   }
@@ -338,6 +198,70 @@ export class AccessServer implements Timed {
       if (s.nextRaAt !== undefined && s.nextRaAt <= now) this.sendRa(now, s);
       this.pump(now, s);
     }
+    if (this.aaa !== undefined) this.aaaTimeout(now, this.aaa);
+  }
+
+  /** Interim-Update records, and sessions whose Session-Timeout / Idle-Timeout ran out (LCP Terminate, CDN). */
+  private aaaTimeout(now: Instant, aaa: AccessAaa): void {
+    const records: AccountingRecord[] = [];
+    const expired = aaa.handleTimeout(now, records);
+    for (const record of records) {
+      const s = this.sessions.get(record.session?.nasPort ?? -1);
+      if (s !== undefined) this.events.push({ type: 'accounting', tunnel: s.tunnel, session: s.session, record });
+    }
+    for (const x of expired) {
+      const s = this.sessions.get(x.key);
+      if (s === undefined) continue;
+      this.events.push({ type: 'session-expired', tunnel: s.tunnel, session: s.session, reason: x.reason });
+      s.endReason ??= x.reason;
+      s.link.close(now, 'admin-close');
+      this.pump(now, s);
+    }
+  }
+
+  /**
+   * The decision for a session's `auth-request` (AAA on): PPP's answer (PAP Ack/Nak, CHAP
+   * Success/Failure with the RADIUS Reply-Message, MS-CHAP2 authenticator response) and, on success,
+   * the authorization (address hint for IPCP, DNS, routes, MTU, timers). False if nothing waits.
+   */
+  authResult(now: Instant, tunnel: TunnelId, session: SessionId, r: AccessAuthResult): boolean {
+    const s = this.sessions.get(sessionKey(tunnel, session));
+    if (s === undefined || !s.authPending) return false;
+    s.authPending = false;
+    const a = r.authorization;
+    if (r.decision.ok && a !== undefined) {
+      s.authz = a;
+      s.authSource = r.source;
+      s.addr.hint = { ...(a.framedAddress !== undefined ? { address: a.framedAddress } : {}), ...(a.framedPool !== undefined ? { pool: a.framedPool } : {}) };
+      if (a.mtu !== undefined) this.capMtu(s, a.mtu);
+    }
+    s.link.authResult(now, r.decision);
+    this.pump(now, s);
+    return true;
+  }
+
+  /** Daemon shutdown: the sessions our StopCCNs end are reported with Acct-Terminate-Cause Admin-Reboot. */
+  prepareShutdown(): void {
+    this.shuttingDown = true;
+  }
+
+  /** RFC 5176: the session table the Dynamic Authorization server acts on (handles are session keys). */
+  get daeSessions(): DaeSessionTable<number> {
+    return {
+      find: (id: DaeSessionIdentity) => this.aaa?.find(id) ?? [],
+      disconnect: (now: Instant, key: number): DaeActionResult => {
+        const s = this.sessions.get(key);
+        if (s === undefined) return { ok: false, errorCause: 503 };
+        this.disconnect(now, s.tunnel, s.session);
+        return { ok: true };
+      },
+      change: (now: Instant, key: number, c: CoaChanges): DaeActionResult => {
+        const r = this.aaa?.change(now, key, c) ?? { ok: false, errorCause: 503 };
+        const s = this.sessions.get(key);
+        if (s !== undefined) this.schedule(s);
+        return r;
+      },
+    };
   }
 
   /** Administrative disconnect: LCP Terminate-Request, then CDN. False if no such session. */
@@ -363,6 +287,8 @@ export class AccessServer implements Timed {
       if (s.prefix64 !== undefined) info.ipv6Prefix = `${formatIpv6(prefix64Bytes(s.prefix64))}/64`;
       if (s.iids !== undefined) info.ipv6LinkLocal = linkLocalAddress(s.iids.peer);
       if (s.loggedInAt !== undefined) info.loggedInAt = s.loggedInAt;
+      const acct = this.aaa?.acctSessionId(s.key);
+      if (acct !== undefined) info.acctSessionId = acct;
       out.push(info);
     }
     return out;
@@ -374,7 +300,7 @@ export class AccessServer implements Timed {
       sessions: this.sessions.size,
       routes: this.routes.size,
       ipv4InUse: this.book.inUse,
-      ipv4Capacity: this.book.pool.capacity,
+      ipv4Capacity: this.book.pools.capacity,
       ipv6InUse: this.prefixes?.inUse ?? 0,
       ipv6Capacity: this.prefixes?.capacity ?? 0,
     };
@@ -382,7 +308,8 @@ export class AccessServer implements Timed {
 
   // ------------------------------------------------------------------ session life
 
-  private start(now: Instant, tunnel: TunnelId, session: SessionId, proxyAvps: ProxyLcp | undefined): void {
+  private start(now: Instant, ev: Extract<L2tpEvent, { type: 'session-established' }>): void {
+    const { tunnel, session, proxy: proxyAvps } = ev;
     const key = sessionKey(tunnel, session);
     if (this.sessions.has(key)) return;
     const owner = `${tunnel}/${session}`;
@@ -393,7 +320,8 @@ export class AccessServer implements Timed {
     const link = new PppLink({
       role: 'authenticator',
       random: c.random,
-      verifier: c.users,
+      // AAA on: no verifier, so every decision leaves as an `auth-request` event.
+      ...(c.aaa?.external === true ? {} : { verifier: c.users }),
       pool: addr,
       ipcp: { localAddress: this.localText, ...(c.dns !== undefined ? { dns: c.dns } : {}), ...(c.nbns !== undefined ? { nbns: c.nbns } : {}) },
       ipv6cp: this.prefixes === undefined ? false : {},
@@ -429,8 +357,19 @@ export class AccessServer implements Timed {
       l2tpGone: undefined,
       mss4: 0,
       mss6: 0,
+      txMtu: 0,
+      authPending: false,
+      authz: NO_AUTHORIZATION,
+      authSource: 'local',
+      extras: noExtras(),
     };
     this.sessions.set(key, s);
+    const t = this.tunnels.get(tunnel);
+    this.aaa?.open(now, s, {
+      ...(t !== undefined ? { peer: t.peer, ...(t.remoteHostName !== undefined ? { remoteHostName: t.remoteHostName } : {}) } : {}),
+      ...(ev.callingNumber !== undefined ? { callingNumber: ev.callingNumber } : {}),
+      ...(ev.calledNumber !== undefined ? { calledNumber: ev.calledNumber } : {}),
+    });
     const proxied = proxy !== undefined && proxy.forceLcpRenegotiation !== true;
     this.events.push({ type: 'ppp-start', tunnel, session, proxied });
     const delay = c.lcpStartDelay ?? ACCESS_SERVER_DEFAULTS.lcpStartDelay;
@@ -463,7 +402,7 @@ export class AccessServer implements Timed {
     s.l2tpGone = reason;
     s.link.lowerDown(now);
     this.pump(now, s);
-    if (this.sessions.has(s.key)) this.teardown(s);
+    if (this.sessions.has(s.key)) this.teardown(now, s);
   }
 
   /** Drain one link: frames to the engine, events to routes/leases/teardown, then re-arm its timer. */
@@ -481,7 +420,8 @@ export class AccessServer implements Timed {
     if (s.addr.failure !== undefined && s.endReason === undefined) {
       // IPCP had no address to give: tell the user why and end the call (Terminate, then CDN).
       s.endReason = s.addr.failure;
-      this.events.push({ type: 'address-unavailable', tunnel: s.tunnel, session: s.session, username: s.username, family: 4, reason: s.addr.failure });
+      const pool = s.addr.hint.pool;
+      this.events.push({ type: 'address-unavailable', tunnel: s.tunnel, session: s.session, username: s.username, family: 4, reason: s.addr.failure, ...(pool !== undefined ? { pool } : {}) });
       s.link.close(now, 'admin-close');
       return this.pump(now, s);
     }
@@ -490,9 +430,17 @@ export class AccessServer implements Timed {
 
   private onPppEvent(now: Instant, s: Session, e: PppEvent): void {
     switch (e.type) {
+      case 'auth-request':
+        s.authPending = true;
+        this.events.push({ type: 'auth-request', tunnel: s.tunnel, session: s.session, request: e.request, attributes: this.aaa?.attributes(s.key) });
+        break;
       case 'auth-success':
         s.username = e.username;
         s.method = e.method;
+        this.aaa?.authorize(now, s.key, s.authz, s.authSource);
+        if (s.authz !== NO_AUTHORIZATION) {
+          this.events.push({ type: 'authorized', tunnel: s.tunnel, session: s.session, username: e.username, source: s.authSource, server: undefined, ignored: s.authz.ignored });
+        }
         break;
       case 'auth-failure':
         s.username ??= e.username;
@@ -504,6 +452,8 @@ export class AccessServer implements Timed {
         const mtu = Math.min(e.lcp.ourMru, e.lcp.peerMru, this.cfg.mtu ?? Infinity);
         s.mss4 = mssForMtu(mtu, 4);
         s.mss6 = mssForMtu(mtu, 6);
+        s.txMtu = e.lcp.peerMru;
+        if (s.authz.mtu !== undefined) this.capMtu(s, s.authz.mtu);
         break;
       }
       case 'ip-up': {
@@ -518,7 +468,9 @@ export class AccessServer implements Timed {
         s.lastIpv4 = peer;
         s.loggedInAt ??= now;
         this.routes.addIpv4(peer, s);
+        this.kernelRoutes(s, 'add', addIpv4Extras(this.routes, s.extras, s, s.authz.routes, peer, this.book.isOutside(peer)));
         this.events.push({ type: 'login', tunnel: s.tunnel, session: s.session, username: s.username, method: s.method, address: e.peer, dns: e.dns });
+        this.accountStart(now, s);
         break;
       }
       case 'ip-down':
@@ -529,7 +481,11 @@ export class AccessServer implements Timed {
         break;
       case 'ipv6-up': {
         s.iids = { local: e.localInterfaceId, peer: e.peerInterfaceId };
-        s.prefix64 ??= this.prefixes?.allocate(s.owner);
+        // RADIUS Framed-IPv6-Prefix (a /64) replaces one from the pool (RFC 3162 §2.3).
+        const radius64 = s.authz.ipv6Prefix64;
+        s.prefix64 ??= radius64 ?? this.prefixes?.allocate(s.owner);
+        const d = s.authz.delegatedPrefix;
+        if (s.extras.v6.length === 0) this.kernelRoutes(s, 'add', addIpv6Extras(this.routes, s.extras, s, d !== undefined ? [d] : [], radius64 !== undefined && !this.inIpv6Pool(radius64) ? radius64 : undefined));
         if (s.prefix64 === undefined) {
           this.events.push({ type: 'address-unavailable', tunnel: s.tunnel, session: s.session, username: s.username, family: 6, reason: 'pool-exhausted' });
         } else {
@@ -546,6 +502,7 @@ export class AccessServer implements Timed {
           prefix: s.prefix64 === undefined ? undefined : `${formatIpv6(prefix64Bytes(s.prefix64))}/64`,
           linkLocal: linkLocalAddress(e.peerInterfaceId),
         });
+        this.accountStart(now, s);
         break;
       }
       case 'ipv6-down':
@@ -561,7 +518,7 @@ export class AccessServer implements Timed {
           const cdn = cdnFor(s.endReason, s.method);
           this.engine.closeSession(now, s.tunnel, s.session, cdn.result, cdn.causes);
         }
-        this.teardown(s);
+        this.teardown(now, s);
         break;
       }
       default:
@@ -569,11 +526,12 @@ export class AccessServer implements Timed {
     }
   }
 
-  /** Remove routes, release the IPv4 lease and the /64, forget the session, report the logout. */
-  private teardown(s: Session): void {
+  /** Remove routes, release the IPv4 lease and the /64, forget the session, report the logout (and its Stop record). */
+  private teardown(now: Instant, s: Session): void {
     if (!this.sessions.delete(s.key)) return;
     const address = s.lastIpv4;
     if (s.ipv4 !== undefined) this.routes.removeIpv4(s.ipv4);
+    this.kernelRoutes(s, 'remove', removeExtras(this.routes, s.extras));
     if (s.prefix64 !== undefined) {
       if (s.routed6) this.routes.removeIpv6Prefix(s.prefix64);
       this.prefixes?.release(s.owner);
@@ -594,6 +552,33 @@ export class AccessServer implements Timed {
       loggedIn: s.loggedInAt !== undefined,
       counters: { ...s.counters },
     });
+    const stop = this.aaa?.close(now, s.key, reason, s.l2tpGone, this.shuttingDown);
+    if (stop !== undefined) this.events.push({ type: 'accounting', tunnel: s.tunnel, session: s.session, record: stop });
+  }
+
+  /** The Start record at the first NCP up (AAA with accounting on). */
+  private accountStart(now: Instant, s: Session): void {
+    const record = this.aaa?.loggedIn(now, s.key);
+    if (record !== undefined) this.events.push({ type: 'accounting', tunnel: s.tunnel, session: s.session, record });
+  }
+
+  private kernelRoutes(s: Session, op: 'add' | 'remove', prefixes: readonly string[]): void {
+    if (prefixes.length > 0) this.events.push({ type: 'kernel-routes', tunnel: s.tunnel, session: s.session, op, prefixes });
+  }
+
+  /** RADIUS Framed-MTU (RFC 2865 §5.12) caps what we send toward the client and the clamped MSS. */
+  private capMtu(s: Session, mtu: number): void {
+    s.txMtu = Math.min(s.txMtu, mtu);
+    s.mss4 = Math.min(s.mss4, mssForMtu(mtu, 4));
+    s.mss6 = Math.min(s.mss6, mssForMtu(mtu, 6));
+  }
+
+  /** A /64 inside the configured IPv6 prefix (the kernel routes it to the TUN already). */
+  private inIpv6Pool(p64: bigint): boolean {
+    const p = this.cfg.ipv6Prefix;
+    if (p === undefined) return false;
+    const shift = BigInt(64 - p.length);
+    return p64 >> shift === p.network64 >> shift;
   }
 
   private schedule(s: Session): void {
@@ -609,7 +594,7 @@ export class AccessServer implements Timed {
   /** A packet from the client: ingress filter (BCP 38), RS handling, MSS clamp, to the TUN. */
   private fromClient(now: Instant, s: Session, version: 4 | 6, pkt: Uint8Array): void {
     if (version === 4) {
-      if (pkt.length < 20 || s.ipv4 === undefined || ipv4Source(pkt) !== s.ipv4) {
+      if (pkt.length < 20 || s.ipv4 === undefined || (ipv4Source(pkt) !== s.ipv4 && !inExtras4(s.extras, ipv4Source(pkt)))) {
         s.counters.dropped++;
         return;
       }
@@ -623,7 +608,7 @@ export class AccessServer implements Timed {
         if (isRouterSolicitation(pkt) && s.routed6) this.sendRa(now, s);
         return;
       }
-      if (!s.routed6 || ipv6Source64(pkt) !== s.prefix64) {
+      if (!s.routed6 || (ipv6Source64(pkt) !== s.prefix64 && !inExtras6(s.extras, ipv6Source64(pkt)))) {
         s.counters.dropped++;
         return;
       }
@@ -635,7 +620,7 @@ export class AccessServer implements Timed {
   }
 
   private toClient(now: Instant, s: Session, pkt: Uint8Array, version: 4 | 6): boolean {
-    const mru = s.link.lcpInfo.peerMru;
+    const mru = s.txMtu;
     if (pkt.length > mru) return this.oversized(now, s, pkt, version, mru);
     const frame = s.link.sendIp(pkt, version, DATA_HEADROOM);
     const t = frame === undefined ? undefined : this.engine.sendData(now, s.tunnel, s.session, frame, true);
@@ -685,7 +670,7 @@ export class AccessServer implements Timed {
       localInterfaceId: s.iids.local,
       peerInterfaceId: s.iids.peer,
       prefix: prefix64Bytes(s.prefix64).subarray(0, 8),
-      mtu: Math.min(s.link.lcpInfo.peerMru, this.cfg.mtu ?? Infinity),
+      mtu: Math.min(s.txMtu, this.cfg.mtu ?? Infinity),
       ...(this.dns6.length > 0 ? { dns: this.dns6 } : {}),
     });
     const frame = s.link.sendIp(ra, 6, DATA_HEADROOM);

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Ipv4Pool, parseIpv4, parseIpv4Prefix, parseUsersFile } from '../aaa/index.js';
+import { Ipv4Pool, Ipv4PoolSet, parseIpv4, parseIpv4Prefix, parseUsersFile } from '../aaa/index.js';
 import { AddressBook, SessionAddressPool, UserTable } from './users.js';
 import { cdnFor } from './disconnect.js';
 import { parseRouterAdvertisement } from './packets.js';
@@ -75,4 +75,44 @@ test('parseRouterAdvertisement reads what buildRouterAdvertisement writes', () =
   assert.equal(r.prefixes[0]?.autonomous, true);
   assert.deepEqual([...(r.prefixes[0]?.prefix.subarray(0, 8) ?? [])], [0x20, 0x01, 0x0d, 0xb8, 1, 0, 0, 7]);
   for (let i = 0; i < ra.length; i++) parseRouterAdvertisement(ra.subarray(0, i));
+});
+
+test('AddressBook with named pools: hinted address (in a pool or outside), named pool, unknown pool; release by owner', () => {
+  const p = (s: string) => {
+    const r = parseIpv4Prefix(s);
+    assert.ok(r.ok);
+    return r.value;
+  };
+  const u = parseUsersFile('alice a 100.64.0.9');
+  assert.ok(u.ok);
+  const pools = new Ipv4PoolSet(new Ipv4Pool(p('100.64.0.0/29'), [parseIpv4('100.64.0.1') ?? 0]), new Map([['gold', new Ipv4Pool(p('100.64.8.0/30'))]]));
+  const b = new AddressBook(pools, new UserTable(u.value));
+  assert.equal(pools.capacity, 5 + 2);
+  const g = new SessionAddressPool(b, 'g');
+  g.hint = { pool: 'gold' };
+  assert.equal(g.allocate('alice'), '100.64.8.1', 'the pool hint wins over the users file static address');
+  const g2 = new SessionAddressPool(b, 'g2');
+  g2.hint = { pool: 'gold' };
+  assert.equal(g2.allocate(undefined), '100.64.8.2');
+  const g3 = new SessionAddressPool(b, 'g3');
+  g3.hint = { pool: 'gold' };
+  assert.equal(g3.allocate(undefined), undefined);
+  assert.equal(g3.failure, 'pool-exhausted');
+  const x = new SessionAddressPool(b, 'x');
+  x.hint = { pool: 'platinum' };
+  assert.equal(x.allocate(undefined), undefined);
+  assert.equal(x.failure, 'unknown-pool');
+  const f = new SessionAddressPool(b, 'f');
+  f.hint = { address: parseIpv4('100.64.8.2') ?? 0 };
+  assert.equal(f.allocate(undefined), undefined, 'a framed address in a pool, leased to another session');
+  assert.equal(f.failure, 'static-in-use');
+  const o = new SessionAddressPool(b, 'o');
+  o.hint = { address: parseIpv4('198.51.100.7') ?? 0 };
+  assert.equal(o.allocate(undefined), '198.51.100.7');
+  assert.equal(b.isOutside(parseIpv4('198.51.100.7') ?? 0), true);
+  assert.equal(b.inUse, 3);
+  for (const s of [g, g2, o]) s.releaseAll();
+  assert.equal(b.inUse, 0);
+  assert.equal(pools.named('gold')?.inUse, 0);
+  assert.deepEqual(pools.names, ['gold']);
 });

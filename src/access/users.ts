@@ -5,7 +5,7 @@
  */
 import type { AuthVerifier } from '../ppp/index.js';
 import type { AddressPool } from '../ppp/index.js';
-import { formatIpv4, parseIpv4, type Ipv4Pool, type UserRecord } from '../aaa/index.js';
+import { Ipv4PoolSet, formatIpv4, parseIpv4, type Ipv4Pool, type UserRecord } from '../aaa/index.js';
 
 /** A source of user records (the users file now; RADIUS would answer asynchronously instead). */
 export interface UserDirectory {
@@ -36,46 +36,82 @@ export class UserTable implements UserDirectory, AuthVerifier {
 }
 
 /** Why no IPv4 address could be given to a session. */
-export type AddressFailure = 'pool-exhausted' | 'static-in-use';
+export type AddressFailure = 'pool-exhausted' | 'static-in-use' | 'unknown-pool';
+
+/** What the session's authorization asks for (RADIUS Framed-IP-Address RFC 2865 §5.8, Framed-Pool RFC 2869 §5.18). */
+export interface AddressHint {
+  /** This address (host order), in a pool or outside every pool. */
+  readonly address?: number;
+  /** An address out of the named pool. */
+  readonly pool?: string;
+}
 
 /**
- * The shared state behind every session's `SessionAddressPool`: the dynamic pool, plus static
- * per-user addresses outside the pool (which must not be given to two sessions either).
+ * The shared state behind every session's `SessionAddressPool`: the default and named pools, plus
+ * static or RADIUS-given addresses outside every pool (which must not be given to two sessions either).
  */
 export class AddressBook {
   private readonly outside = new Map<number, string>();
+  /** The pool each owner's lease came from. */
+  private readonly leasedFrom = new Map<string, Ipv4Pool>();
+  /** Every pool (`pools.defaultPool` is the one without a name). */
+  readonly pools: Ipv4PoolSet;
 
-  /** Wrap `pool`; `users` supplies static addresses. */
+  /** Wrap `pools` (or a single default pool); `users` supplies static addresses. */
   constructor(
-    readonly pool: Ipv4Pool,
+    pools: Ipv4Pool | Ipv4PoolSet,
     private readonly users: UserDirectory,
-  ) {}
-
-  /** Number of addresses leased (pool + static outside the pool). */
-  get inUse(): number {
-    return this.pool.inUse + this.outside.size;
+  ) {
+    this.pools = pools instanceof Ipv4PoolSet ? pools : new Ipv4PoolSet(pools);
   }
 
-  /** Lease an address for `owner` (a session key) and `username`. */
-  lease(owner: string, username: string | undefined): { ok: true; address: number } | { ok: false; failure: AddressFailure } {
-    const fixed = username !== undefined ? this.users.lookup(username)?.staticAddress : undefined;
+  /** The default pool. */
+  get pool(): Ipv4Pool {
+    return this.pools.defaultPool;
+  }
+
+  /** Number of addresses leased (every pool + addresses outside the pools). */
+  get inUse(): number {
+    return this.pools.inUse + this.outside.size;
+  }
+
+  /** True when `addr` is leased outside every pool (it needs a route of its own toward the TUN). */
+  isOutside(addr: number): boolean {
+    return this.outside.has(addr);
+  }
+
+  /**
+   * Lease an address for `owner` (a session key) and `username`: the hinted address, else the user's
+   * static address, else one out of the hinted pool or the default pool.
+   */
+  lease(owner: string, username: string | undefined, hint: AddressHint = {}): { ok: true; address: number } | { ok: false; failure: AddressFailure } {
+    // The authorization's address or pool wins over the users file's static address.
+    const fixed = hint.address ?? (username !== undefined && hint.pool === undefined ? this.users.lookup(username)?.staticAddress : undefined);
     if (fixed !== undefined) {
-      if (this.pool.contains(fixed)) {
-        const r = this.pool.allocateSpecific(owner, fixed);
-        return r.ok ? { ok: true, address: r.value } : { ok: false, failure: 'static-in-use' };
+      const pool = this.pools.containing(fixed);
+      if (pool !== undefined) {
+        const r = pool.allocateSpecific(owner, fixed);
+        if (!r.ok) return { ok: false, failure: 'static-in-use' };
+        this.leasedFrom.set(owner, pool);
+        return { ok: true, address: r.value };
       }
       const holder = this.outside.get(fixed);
       if (holder !== undefined && holder !== owner) return { ok: false, failure: 'static-in-use' };
       this.outside.set(fixed, owner);
       return { ok: true, address: fixed };
     }
-    const r = this.pool.allocate(owner);
-    return r.ok ? { ok: true, address: r.value } : { ok: false, failure: 'pool-exhausted' };
+    const pool = hint.pool === undefined ? this.pools.defaultPool : this.pools.named(hint.pool);
+    if (pool === undefined) return { ok: false, failure: 'unknown-pool' };
+    const r = pool.allocate(owner);
+    if (!r.ok) return { ok: false, failure: 'pool-exhausted' };
+    this.leasedFrom.set(owner, pool);
+    return { ok: true, address: r.value };
   }
 
   /** Release everything `owner` holds (idempotent). */
   release(owner: string, address: number | undefined): void {
-    this.pool.release(owner);
+    this.leasedFrom.get(owner)?.release(owner);
+    this.leasedFrom.delete(owner);
     if (address !== undefined && this.outside.get(address) === owner) this.outside.delete(address);
   }
 }
@@ -86,6 +122,8 @@ export class SessionAddressPool implements AddressPool {
   address: number | undefined;
   /** Set when a lease was refused. */
   failure: AddressFailure | undefined;
+  /** What the authorization asks for (set before IPCP starts). */
+  hint: AddressHint = {};
 
   /** An adapter for session `owner`. */
   constructor(
@@ -96,7 +134,7 @@ export class SessionAddressPool implements AddressPool {
   /** PPP asks for the peer's address after authentication (RFC 1332 §3.3). */
   allocate(username: string | undefined): string | undefined {
     if (this.address !== undefined) return formatIpv4(this.address);
-    const r = this.book.lease(this.owner, username);
+    const r = this.book.lease(this.owner, username, this.hint);
     if (!r.ok) {
       this.failure = r.failure;
       return undefined;

@@ -32,3 +32,32 @@ test('lookup never throws on random bytes', () => {
     r.lookup(b);
   }), { numRuns: 5000 });
 });
+
+test('prefix routes: longest match after a host-route miss; removal; IPv6 prefixes up to /64', () => {
+  const r = new SessionRoutes<string>();
+  r.addIpv4(0xc6336405, 'host'); // 198.51.100.5
+  r.addIpv4Prefix(0xc6336400, 24, 'net24'); // 198.51.100.0/24
+  r.addIpv4Prefix(0xc6336410, 28, 'net28'); // 198.51.100.16/28
+  assert.equal(r.lookup(v4([198, 51, 100, 5])), 'host', 'a host route wins');
+  assert.equal(r.lookup(v4([198, 51, 100, 17])), 'net28', 'the longer prefix wins');
+  assert.equal(r.lookup(v4([198, 51, 100, 200])), 'net24');
+  assert.equal(r.lookup(v4([198, 51, 101, 1])), undefined);
+  assert.equal(r.size, 3);
+  r.removeIpv4Prefix(0xc6336410, 28);
+  assert.equal(r.lookup(v4([198, 51, 100, 17])), 'net24');
+  r.removeIpv4Prefix(0xc6336400, 24);
+  r.removeIpv4Prefix(0xc6336400, 24);
+  assert.equal(r.lookup(v4([198, 51, 100, 17])), undefined);
+  assert.equal(r.size, 1);
+  const p6 = (hi: number[]): Uint8Array => {
+    const p = new Uint8Array(48);
+    p[0] = 0x60;
+    p.set(hi, 24);
+    return p;
+  };
+  r.addIpv6Route(0x20010db801000000n, 56, 'pd'); // 2001:db8:100::/56
+  assert.equal(r.lookup(p6([0x20, 0x01, 0x0d, 0xb8, 0x01, 0x00, 0x00, 0x42])), 'pd');
+  assert.equal(r.lookup(p6([0x20, 0x01, 0x0d, 0xb8, 0x01, 0x00, 0x01, 0x42])), undefined);
+  r.removeIpv6Route(0x20010db801000000n, 56);
+  assert.equal(r.size, 1);
+});

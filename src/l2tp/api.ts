@@ -201,7 +201,16 @@ export type L2tpEvent =
   | { readonly type: 'keepalive-countdown'; readonly tunnel: TunnelId; readonly remaining: number }
   | { readonly type: 'keepalive-expired'; readonly tunnel: TunnelId }
   | { readonly type: 'session-connecting'; readonly tunnel: TunnelId; readonly session: SessionId; readonly direction: CallDirection }
-  | { readonly type: 'session-established'; readonly tunnel: TunnelId; readonly session: SessionId; readonly remoteSession: SessionId; readonly proxy?: SessionRequest['proxy'] }
+  | {
+      readonly type: 'session-established';
+      readonly tunnel: TunnelId;
+      readonly session: SessionId;
+      readonly remoteSession: SessionId;
+      readonly proxy?: SessionRequest['proxy'];
+      /** Calling / Called Number AVPs of the call (§4.4.5), e.g. for RADIUS Calling-/Called-Station-Id. */
+      readonly callingNumber?: string;
+      readonly calledNumber?: string;
+    }
   | { readonly type: 'session-closed'; readonly tunnel: TunnelId; readonly session: SessionId; readonly reason: CloseReason }
   | { readonly type: 'wen'; readonly tunnel: TunnelId; readonly session: SessionId; readonly avps: ControlAvps }
   | { readonly type: 'sli'; readonly tunnel: TunnelId; readonly session: SessionId; readonly avps: ControlAvps }

@@ -394,6 +394,8 @@ export class SessionTable {
       remoteSession: s.remoteId,
     };
     if (s.proxy !== undefined) ev.proxy = s.proxy;
+    if (s.callingNumber !== undefined) ev.callingNumber = s.callingNumber;
+    if (s.calledNumber !== undefined) ev.calledNumber = s.calledNumber;
     this.emit(ev);
   }
 

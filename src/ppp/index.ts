@@ -12,6 +12,7 @@ export type { AuthProtocol, LcpState } from './lcp.js';
 export { DEFAULT_LCP } from './lcp.js';
 export type { AddressPool, IpcpResult } from './ipcp.js';
 export type { AuthVerifier, AuthRequest, AuthDecision } from './auth/types.js';
+export { verifyLocally } from './auth/authenticator.js';
 export type { FsmConfig, FsmState } from './option-fsm.js';
 export { buildRouterAdvertisement } from './ipv6-ra.js';
 export type { RouterAdvertisementParams } from './ipv6-ra.js';

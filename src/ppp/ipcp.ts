@@ -68,6 +68,8 @@ export class Ipcp implements OptionHandler {
   private agreedPeer = ZERO;
   private readonly rejected = new Set<number>();
   private readonly want = new Map<number, string>();
+  /** Per-session DNS / NBNS servers (authenticator), replacing `cfg.dns` / `cfg.nbns`. */
+  private servers: { readonly dns: readonly string[] | undefined; readonly nbns: readonly string[] | undefined } | undefined;
 
   /** Create with its config. */
   constructor(readonly cfg: IpcpConfig) {
@@ -78,10 +80,19 @@ export class Ipcp implements OptionHandler {
     }
   }
 
+  /** authenticator: give this session other DNS / NBNS servers (undefined keeps the configured ones); call before Open. */
+  setServers(dns: readonly string[] | undefined, nbns: readonly string[] | undefined): void {
+    this.servers = { dns: dns ?? this.cfg.dns, nbns: nbns ?? this.cfg.nbns };
+  }
+
+  private serverList(kind: 'dns' | 'nbns'): readonly string[] | undefined {
+    return this.servers !== undefined ? this.servers[kind] : this.cfg[kind];
+  }
+
   /** The agreed addresses. */
   get result(): IpcpResult {
     if (this.cfg.role === 'authenticator')
-      return { local: this.local, peer: this.agreedPeer, dns: [...(this.cfg.dns ?? [])], nbns: [...(this.cfg.nbns ?? [])] };
+      return { local: this.local, peer: this.agreedPeer, dns: [...(this.serverList('dns') ?? [])], nbns: [...(this.serverList('nbns') ?? [])] };
     const dns = [this.want.get(IpcpOption.PrimaryDns), this.want.get(IpcpOption.SecondaryDns)].filter((x): x is string => x !== undefined && x !== ZERO);
     return { local: this.local, peer: this.agreedPeer, dns, nbns: [] };
   }
@@ -107,7 +118,7 @@ export class Ipcp implements OptionHandler {
     if (this.cfg.role === 'authenticator') {
       const server = SERVER_OPTS.find(([t]) => t === o.type);
       if (server !== undefined && o.data.length === 4) {
-        const value = this.cfg[server[1]]?.[server[2]];
+        const value = this.serverList(server[1])?.[server[2]];
         // RFC 1877 §1: Nak with the configured server; Reject when we have none.
         if (value === undefined) return { verdict: 'reject' };
         return ipv4String(o.data) === value ? { verdict: 'ack' } : { verdict: 'nak', data: ipv4Bytes(value) ?? new Uint8Array(4) };

@@ -449,6 +449,8 @@ export class PppLink implements Timed {
     }
     this.user = o.username;
     this.framedAddress = o.framedAddress;
+    // RADIUS DNS / NBNS for this session (RFC 2548 §2.2.9-12) go into IPCP (RFC 1877).
+    if (o.dns !== undefined || o.nbns !== undefined) this.ipcp?.setServers(o.dns, o.nbns);
     this.events.push({ type: 'auth-success', method: o.method, username: o.username });
     this.startNetwork(now);
   }

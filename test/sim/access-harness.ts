@@ -68,6 +68,8 @@ export class AccessNet {
   maxLeases = 0;
   /** Record PPP-level events (off for big runs). */
   verbose = true;
+  /** Called with every server event as it is drained (e.g. a RADIUS stand-in answering `auth-request`). */
+  onServerEvent: ((e: AccessEvent) => void) | undefined;
   private inflight: InFlight[] = [];
   private seq = 0;
 
@@ -118,7 +120,10 @@ export class AccessNet {
       }
       for (let tx = this.server.pollTransmit(); tx !== undefined; tx = this.server.pollTransmit(), moved = true) this.send(this.lnsAddr, tx.to, tx.data);
       for (let p = this.server.pollTunWrite(); p !== undefined; p = this.server.pollTunWrite(), moved = true) this.serverTun.push(p.slice());
-      for (let e = this.server.pollEvent(); e !== undefined; e = this.server.pollEvent(), moved = true) if (this.verbose || e.type !== 'ppp') this.serverEvents.push(e);
+      for (let e = this.server.pollEvent(); e !== undefined; e = this.server.pollEvent(), moved = true) {
+        if (this.verbose || e.type !== 'ppp') this.serverEvents.push(e);
+        this.onServerEvent?.(e);
+      }
       for (const c of this.clients.values()) {
         for (let tx = c.client.pollTransmit(); tx !== undefined; tx = c.client.pollTransmit(), moved = true) this.send(this.lacAddr, tx.to, tx.data);
         for (let p = c.client.pollTunWrite(); p !== undefined; p = c.client.pollTunWrite(), moved = true) c.tun.push(p.slice());

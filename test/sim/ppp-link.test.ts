@@ -186,6 +186,24 @@ test('sim: external decision (no verifier): auth-request, then authResult with F
   assert.equal(s.b.ipv4?.local, '100.64.7.7');
 });
 
+test('sim: an external decision carries per-session DNS / NBNS into IPCP (RADIUS MS-DNS), over the configured ones', () => {
+  const s = sim({ auth: ['chap-md5'], ipv6cp: false, ipcp: { localAddress: '100.64.0.1', dns: ['192.0.2.53'] } }, {}, true);
+  s.a.open(instant(0));
+  s.b.open(instant(0));
+  s.pump();
+  assert.ok(s.ev.a.some((e) => e.type === 'auth-request'));
+  s.a.authResult(instant(0), { ok: true, framedAddress: '100.64.7.8', dns: ['203.0.113.53', '203.0.113.54'], nbns: ['203.0.113.137'] });
+  s.pump();
+  const up = s.ev.a.find((e) => e.type === 'ip-up');
+  assert.ok(up?.type === 'ip-up');
+  assert.deepEqual(up.dns, ['203.0.113.53', '203.0.113.54']);
+  assert.deepEqual(up.nbns, ['203.0.113.137']);
+  // The peer asked for DNS (RFC 1877) and got exactly the decision's servers, not 192.0.2.53.
+  const peerUp = s.ev.b.find((e) => e.type === 'ip-up');
+  assert.ok(peerUp?.type === 'ip-up');
+  assert.deepEqual(peerUp.dns, ['203.0.113.53', '203.0.113.54']);
+});
+
 test('sim: per-user static address wins over the pool', () => {
   const p = pool();
   const s = sim({ auth: ['pap'], pool: p, staticAddresses: { alice: '100.64.9.9' } }, {});

@@ -197,8 +197,10 @@ export class Authenticator {
     this.phase = ok ? 'success' : 'failure';
     this.lastReply = { protocol, id: this.id, info };
     this.out.send(protocol, info);
-    const framed = d.ok && d.framedAddress !== undefined ? { framedAddress: d.framedAddress } : {};
-    this.out.done({ ok, method: this.method, username, reason: ok ? 'verified' : 'rejected', ...framed }, now);
+    const granted = d.ok
+      ? { ...(d.framedAddress !== undefined ? { framedAddress: d.framedAddress } : {}), ...(d.dns !== undefined ? { dns: d.dns } : {}), ...(d.nbns !== undefined ? { nbns: d.nbns } : {}) }
+      : {};
+    this.out.done({ ok, method: this.method, username, reason: ok ? 'verified' : 'rejected', ...granted }, now);
   }
 }
 

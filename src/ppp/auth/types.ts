@@ -38,6 +38,9 @@ export type AuthDecision =
       readonly message?: string;
       /** A static address for this user (RADIUS Framed-IP-Address). */
       readonly framedAddress?: string;
+      /** DNS / NBNS servers for this session's IPCP instead of the configured ones (RADIUS, RFC 2548 §2.2.9-12). */
+      readonly dns?: readonly string[];
+      readonly nbns?: readonly string[];
     }
   | {
       readonly ok: false;
@@ -54,6 +57,9 @@ export interface AuthOutcome {
   /** 'verified' | 'rejected' | 'timeout' | 'bad-authenticator-response' | 'failure-received' */
   readonly reason: string;
   readonly framedAddress?: string;
+  /** Per-session IPCP servers from the decision. */
+  readonly dns?: readonly string[];
+  readonly nbns?: readonly string[];
 }
 
 /** Output of the auth state machines. */

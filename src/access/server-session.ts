@@ -1,0 +1,63 @@
+/**
+ * The per-session record of `AccessServer` (internal to src/access): the PPP link, leases, routes,
+ * timers and AAA state of one L2TP session, and the tunnel a call came in on.
+ */
+import type { Instant } from '../base/time.js';
+import type { CloseReason, PeerAddress } from '../l2tp/index.js';
+import type { SessionId, TunnelId } from '../wire/l2tp/types.js';
+import type { AuthProtocol, PppLink } from '../ppp/index.js';
+import type { SessionAddressPool } from './users.js';
+import type { AccessEndReason } from './disconnect.js';
+import type { AccessCounters } from './server-types.js';
+import type { AuthSource, SessionAuthorization } from './aaa/types.js';
+import type { SessionExtras } from './extra-routes.js';
+
+/** One session. */
+export interface Session {
+  readonly key: number;
+  readonly owner: string;
+  readonly tunnel: TunnelId;
+  readonly session: SessionId;
+  readonly link: PppLink;
+  readonly addr: SessionAddressPool;
+  readonly startedAt: Instant;
+  readonly counters: AccessCounters;
+  username: string | undefined;
+  method: AuthProtocol | undefined;
+  loggedInAt: Instant | undefined;
+  /** Routed IPv4 address (after ip-up). */
+  ipv4: number | undefined;
+  /** The last address IPCP agreed (for the logout event after the lease is gone). */
+  lastIpv4: number | undefined;
+  /** Leased /64 (after ipv6-up). */
+  prefix64: bigint | undefined;
+  routed6: boolean;
+  iids: { readonly local: Uint8Array; readonly peer: Uint8Array } | undefined;
+  nextRaAt: Instant | undefined;
+  scheduled: number | undefined;
+  /** When LCP starts if the client has said nothing yet; undefined once the link is open. */
+  openAt: Instant | undefined;
+  endReason: AccessEndReason | undefined;
+  l2tpGone: CloseReason | undefined;
+  mss4: number;
+  mss6: number;
+  /** Largest IP packet toward the client: the peer's MRU, capped by RADIUS Framed-MTU. */
+  txMtu: number;
+  /** AAA on: an `auth-request` is out and no `authResult` came yet. */
+  authPending: boolean;
+  authz: SessionAuthorization;
+  authSource: AuthSource;
+  extras: SessionExtras;
+}
+
+/** The tunnel a call came in on (for RADIUS tunnel attributes). */
+export interface TunnelCall {
+  readonly peer: PeerAddress;
+  readonly remoteHostName: string | undefined;
+  /** Set at tunnel-closing: why the sessions that follow ended. */
+  closing: CloseReason | undefined;
+}
+
+export const sessionKey = (t: number, s: number): number => t * 0x10000 + s;
+export const PEER_ENDINGS: ReadonlySet<AccessEndReason> = new Set(['peer-terminated', 'lcp-rejected', 'auth-failed', 'auth-timeout', 'echo-timeout']);
+
