@@ -41,6 +41,9 @@ import {
 } from '../../wire/radius/index.js';
 import type { NasIdentity } from './types.js';
 
+/** Defaults of `DaeServerOptions`: RFC 5176 §3.5 suggests a 300 s Event-Timestamp window. */
+export const DAE_DEFAULTS = { eventTimestampWindowSec: 300, requireEventTimestamp: false, duplicateWindowMs: 30_000 } as const;
+
 /** One client allowed to send Disconnect/CoA (RFC 5176 §3). */
 export interface DaeClientConfig {
   readonly name: string;
@@ -262,7 +265,7 @@ export class DaeServer<S> {
     const ts = decoded.attributes.find((a) => a.def === RADIUS_ATTR.EventTimestamp)?.value as number | undefined;
     if (ts === undefined && this.o.requireEventTimestamp === true) return this.drop(c, from, 'missing-event-timestamp');
     // RFC 5176 §3.5: outside the window (default 300 s) the request is silently discarded.
-    if (ts !== undefined && Math.abs(this.o.wallClock(now) / 1000 - ts) > (this.o.eventTimestampWindowSec ?? 300)) return this.drop(c, from, 'stale-event-timestamp');
+    if (ts !== undefined && Math.abs(this.o.wallClock(now) / 1000 - ts) > (this.o.eventTimestampWindowSec ?? DAE_DEFAULTS.eventTimestampWindowSec)) return this.drop(c, from, 'stale-event-timestamp');
     c.stats.requests++;
     const coa = code === RADIUS_CODE.CoaRequest;
     const verdict = decoded.malformed.length > 0 ? { errorCause: ERROR_CAUSE.InvalidAttributeValue, identity: {}, sessions: 0 } : this.decide(now, coa, decoded.attributes, decoded.unknown.length > 0);

@@ -5,7 +5,9 @@
  * timers and the on-disk spool; the access layer turns answers into PPP decisions.
  */
 export { RadiusClient, type RadiusClientOptions } from './client.js';
+export { RADIUS_SERVER_DEFAULTS } from './servers.js';
 export {
+  DAE_DEFAULTS,
   DaeServer,
   type CoaChanges,
   type DaeActionResult,

@@ -11,6 +11,18 @@ import { millis } from '../../base/time.js';
 import { RADIUS_PORT } from '../../wire/radius/index.js';
 import type { RadiusServerConfig, RadiusServerKind, RadiusServerSnapshot, RadiusServerStats } from './types.js';
 
+
+/** Defaults of `RadiusServerConfig` (RFC 5080 §2.2.1 leaves them to us; FreeRADIUS's client uses the same). */
+export const RADIUS_SERVER_DEFAULTS = {
+  timeoutMs: 3000,
+  retries: 3,
+  priority: 1,
+  weight: 1,
+  deadTimeMs: 30_000,
+  requireMessageAuthenticator: true,
+  statusServer: false,
+} as const;
+
 /** One slot of a server's Identifier space: the transaction using it and the authenticator sent. */
 export interface IdSlot<T> {
   readonly owner: T;
@@ -66,14 +78,15 @@ export class RadiusServer<T> {
     this.address = c.address;
     this.port = c.port ?? (kind === 'auth' ? RADIUS_PORT.auth : RADIUS_PORT.acct);
     this.secret = typeof c.secret === 'string' ? encoder.encode(c.secret) : new Uint8Array(c.secret);
-    this.timeoutMs = Math.max(1, c.timeoutMs ?? 3000);
-    this.retries = Math.max(0, Math.floor(c.retries ?? 3));
-    this.priority = c.priority ?? 1;
-    this.weight = Math.max(0, c.weight ?? 1);
-    this.deadTimeMs = Math.max(0, c.deadTimeMs ?? 30_000);
+    const d = RADIUS_SERVER_DEFAULTS;
+    this.timeoutMs = Math.max(1, c.timeoutMs ?? d.timeoutMs);
+    this.retries = Math.max(0, Math.floor(c.retries ?? d.retries));
+    this.priority = c.priority ?? d.priority;
+    this.weight = Math.max(0, c.weight ?? d.weight);
+    this.deadTimeMs = Math.max(0, c.deadTimeMs ?? d.deadTimeMs);
     this.sourceAddress = c.sourceAddress;
-    this.requireMessageAuthenticator = c.requireMessageAuthenticator ?? true;
-    this.statusServer = c.statusServer ?? false;
+    this.requireMessageAuthenticator = c.requireMessageAuthenticator ?? d.requireMessageAuthenticator;
+    this.statusServer = c.statusServer ?? d.statusServer;
     // RFC 2865 §3 leaves the choice open; a random start makes Identifiers hard to predict.
     this.nextId = random.u32() & 0xff;
   }

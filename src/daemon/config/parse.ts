@@ -16,6 +16,7 @@ import { lineOf, locateKeys } from './locate.js';
 import { DAEMON, IPSEC, IPSEC_PEER, L2TP, LAC, LISTEN, POOL, PPP, SCHEMA, TUN, USERS } from './schema.js';
 import { TableReader, defaultsOf, type ReadTable, type TomlTable } from './table.js';
 import type { AccessSection, ConfigError, DaemonConfig, IpsecSection, LacConfig, LacIpsecConfig, ListenConfig, TunnelDefaults } from './types.js';
+import { buildNamedPools, buildRadius } from './parse-radius.js';
 import { formatIpv4Prefix } from './values.js';
 
 type Fail = (key: string, message: string) => void;
@@ -51,7 +52,9 @@ export function parseConfig(source: string): Result<DaemonConfig, readonly Confi
   if (daemon.user !== undefined && lac.some((l) => l.ppp !== undefined)) {
     fail('daemon.user', 'cannot drop privileges with [[lac]] ppp = true (client mode runs "ip" when PPP comes up)');
   }
-  const access = buildAccess(r.section(PPP, doc), r.section(POOL, doc), r.section(USERS, doc), r.section(TUN, doc), fail);
+  const poolTable = r.section(POOL, doc);
+  const access = buildAccess(r.section(PPP, doc), poolTable, r.section(USERS, doc), r.section(TUN, doc), buildNamedPools(r, poolTable.toml, poolTable.values.ipv4Pool, fail), fail);
+  const radius = buildRadius(r, doc, { access, listen: effectiveListen, hostName: l2tp.hostName }, fail);
   const ipsecTable = r.section(IPSEC, doc);
   const ipsec = buildIpsec(ipsecTable, r.array(IPSEC_PEER, ipsecTable.toml), effectiveListen, fail);
   checkIkePorts(ipsec, effectiveListen, lac, fail);
@@ -60,7 +63,7 @@ export function parseConfig(source: string): Result<DaemonConfig, readonly Confi
     errors.sort((a, b) => (a.line ?? Infinity) - (b.line ?? Infinity));
     return err(errors);
   }
-  return ok({ daemon, l2tp, listen: effectiveListen, lac, access, ...(ipsec ? { ipsec } : {}) });
+  return ok({ daemon, l2tp, listen: effectiveListen, lac, access, ...(ipsec ? { ipsec } : {}), ...(radius !== undefined ? { radius } : {}) });
 }
 
 /** `[l2tp]`: the delayed-ack timer stays below the first retransmission (§5.8). */
@@ -140,6 +143,7 @@ function buildAccess(
   pool: ReadTable<typeof POOL.rows, typeof POOL.groups>,
   users: ReadTable<typeof USERS.rows, typeof USERS.groups>,
   tun: ReadTable<typeof TUN.rows, typeof TUN.groups>,
+  namedPools: ReadonlyMap<string, Ipv4Prefix>,
   fail: Fail,
 ): AccessSection | undefined {
   const prefix = pool.values.ipv4Pool;
@@ -150,7 +154,7 @@ function buildAccess(
   }
   const wanted = [ppp, pool, users, tun].some((t) => t.present) && ppp.enabled;
   if (!wanted) return undefined;
-  return { ...ppp.values, ...pool.values, ...users.values, ...tun.values, localAddress, mtu: tun.values.mtu ?? ppp.values.mru };
+  return { ...ppp.values, ...pool.values, ...users.values, ...tun.values, localAddress, mtu: tun.values.mtu ?? ppp.values.mru, ...(namedPools.size > 0 ? { namedPools } : {}) };
 }
 
 /** `[ipsec]`: on when the table is present (`enabled = false` turns it off). */

@@ -5,8 +5,10 @@
  * `l2tpd --print-config` shows.
  */
 import { isDeepStrictEqual } from 'node:util';
+import { formatIpv6 } from '../../access/index.js';
 import { DEFAULT_INITIATOR_PROPOSALS, type InitiatorProposals } from '../../ipsec/index.js';
 import { DAEMON, IPSEC, IPSEC_PEER, L2TP, LAC, LISTEN, POOL, PPP, TUN, USERS } from './schema.js';
+import { POOL_NAMED, RADIUS, RADIUS_DAE, RADIUS_DAE_CLIENT, RADIUS_SERVER } from './schema-radius.js';
 import type { KeyRow, Rows, TableSpec } from './table.js';
 import type { DaemonConfig, LacIpsecConfig } from './types.js';
 
@@ -55,6 +57,27 @@ function offerLines(x: LacIpsecConfig): string[] {
   return [`ike_proposals = [${ike.join(', ')}]`, `esp_proposals = [${esp.join(', ')}]`, ...(sha96 ? ['sha256_96 = true'] : [])];
 }
 
+/** `[radius]` and its servers and DAE clients (NAS identity and spool written as the effective values). */
+function radiusLines(c: DaemonConfig, o: PrintOptions): string[] {
+  const r = c.radius;
+  if (r === undefined) return [];
+  const ipv6 = r.nas.ipv6Address;
+  const values = {
+    ...r,
+    nasIdentifier: r.nas.identifier,
+    nasIpAddress: r.nas.ipAddress,
+    nasIpv6Address: ipv6 === undefined ? undefined : formatIpv6(ipv6),
+    spool: r.spool,
+  };
+  const out = ['', header(RADIUS), ...rowLines(RADIUS.rows, values, o)];
+  for (const s of r.servers) out.push('', header(RADIUS_SERVER), ...rowLines(RADIUS_SERVER.rows, s, o));
+  if (r.dae !== undefined) {
+    out.push('', header(RADIUS_DAE), ...rowLines(RADIUS_DAE.rows, r.dae, o));
+    for (const cl of r.dae.clients) out.push('', header(RADIUS_DAE_CLIENT), ...rowLines(RADIUS_DAE_CLIENT.rows, cl, o));
+  }
+  return out;
+}
+
 /** The whole effective configuration as TOML. */
 export function printConfig(c: DaemonConfig, o: PrintOptions = {}): string {
   // Top-level keys come before the first header (TOML puts them in the table above otherwise).
@@ -72,7 +95,9 @@ export function printConfig(c: DaemonConfig, o: PrintOptions = {}): string {
   else {
     out.push('', header(PPP), ...rowLines(PPP.rows, a, o));
     for (const spec of [POOL, USERS, TUN]) out.push('', header(spec), ...rowLines(spec.rows, a, o));
+    for (const [name, ipv4] of a.namedPools ?? []) out.push('', header(POOL_NAMED), ...rowLines(POOL_NAMED.rows, { name, ipv4 }, o));
   }
+  out.push(...radiusLines(c, o));
   const x = c.ipsec;
   if (x !== undefined) {
     out.push('', header(IPSEC), ...rowLines(IPSEC.rows, x, o));

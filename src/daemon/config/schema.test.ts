@@ -79,6 +79,19 @@ test('schema: defaults are the cores\' exported defaults (one place for each)', 
   assert.deepEqual(c.value.daemon, { controlSocket: DAEMON.rows.controlSocket.default, logLevel: 'info', metricsListen: undefined, user: undefined });
 });
 
+/** Values for the required keys in the all-defaults file. */
+const REQUIRED_VALUES: Readonly<Record<string, string>> = {
+  'lac.lns': '"192.0.2.9"',
+  'ipsec.peer.psk': '"peer secret"',
+  'ipsec.peer.address': '"198.51.100.7"',
+  'pool.named.name': '"gold"',
+  'pool.named.ipv4': '"100.64.8.0/24"',
+  'radius.server.address': '"192.0.2.20"',
+  'radius.server.secret': '"radius secret"',
+  'radius.dae.client.address': '"192.0.2.21"',
+  'radius.dae.client.secret': '"dae secret"',
+};
+
 test('schema: every key of every table is accepted with its documented default', () => {
   // One file that writes every non-required, non-computed key of every table at its default.
   const lines: string[] = [];
@@ -88,7 +101,7 @@ test('schema: every key of every table is accepted with its documented default',
     for (const r of rows) {
       const formatted = r.type.format(r.default);
       if (r.computed !== undefined || formatted === undefined) continue;
-      if (r.required !== undefined) lines.push(`${r.key} = ${s.path === 'lac' ? '"192.0.2.9"' : s.path === 'ipsec.peer' ? (r.key === 'psk' ? '"peer secret"' : '"198.51.100.7"') : '""'}`);
+      if (r.required !== undefined) lines.push(`${r.key} = ${REQUIRED_VALUES[`${s.path}.${r.key}`] ?? '""'}`);
       else lines.push(`${r.key} = ${formatted}`);
     }
   }
@@ -99,7 +112,7 @@ test('schema: every key of every table is accepted with its documented default',
 
 test('schema: secrets are marked (print-config masks exactly these)', () => {
   const secrets = SCHEMA.flatMap((s) => allRows(s).filter((r) => r.secret === true).map((r) => `${s.path}.${r.key}`));
-  assert.deepEqual(secrets.sort(), ['ipsec.peer.psk', 'ipsec.psk', 'lac.password', 'lac.psk', 'lac.secret', 'listen.secret']);
+  assert.deepEqual(secrets.sort(), ['ipsec.peer.psk', 'ipsec.psk', 'lac.password', 'lac.psk', 'lac.secret', 'listen.secret', 'radius.dae.client.secret', 'radius.server.secret']);
 });
 
 test('schema: unknown keys anywhere get a suggestion from the table', () => {

@@ -15,6 +15,7 @@ import { DEFAULT_POLICY } from '../../ipsec/index.js';
 import { defaultTuning, defaultTunnelSettings } from '../../l2tp/index.js';
 import { L2TP_PORT } from '../../io/index.js';
 import { key, table, type TableSpec } from './table.js';
+import { POOL_NAMED, RADIUS, RADIUS_DAE, RADIUS_DAE_CLIENT, RADIUS_SERVER } from './schema-radius.js';
 import {
   bool, distinctOf, espProposals, ifName, ikeProposals, int, ipAddress, ipv4Address, ipv4List, ipv4Pool, ipv4Text, optional, oneOf,
   optHostPort, optIpAddress, optIpv6Prefix, optNetns, optText, port, psk, seconds, secondsOrNever, text, textList, anyText,
@@ -164,6 +165,7 @@ export const POOL = table({
   path: 'pool',
   array: false,
   doc: 'Client addresses.',
+  children: ['named'],
   rows: {
     ipv4Pool: key('ipv4', ipv4Pool, DEFAULT_POOL.value, 'client addresses; network, broadcast and local_address are never given out'),
     localAddress: key('local_address', optional(ipv4Address), undefined, "the LNS's PPP address; inside ipv4", { computed: 'the first host of ipv4' }),
@@ -233,4 +235,6 @@ export const IPSEC_PEER = table({
 });
 
 /** Every table, in file and docs order. */
-export const SCHEMA: readonly TableSpec[] = [DAEMON, L2TP, LISTEN, LAC, PPP, POOL, USERS, TUN, IPSEC, IPSEC_PEER];
+export const SCHEMA: readonly TableSpec[] = [DAEMON, L2TP, LISTEN, LAC, PPP, POOL, POOL_NAMED, USERS, TUN, IPSEC, IPSEC_PEER, RADIUS, RADIUS_SERVER, RADIUS_DAE, RADIUS_DAE_CLIENT];
+
+export { POOL_NAMED, RADIUS, RADIUS_DAE, RADIUS_DAE_CLIENT, RADIUS_SERVER } from './schema-radius.js';

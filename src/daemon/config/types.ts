@@ -7,6 +7,9 @@ import type { Duration } from '../../base/index.js';
 import type { DhGroupNumber, InitiatorProposals } from '../../ipsec/index.js';
 import type { ValuesOf } from './table.js';
 import type { DAEMON, IPSEC, L2TP, LAC, LISTEN, POOL, PPP, TUN, USERS } from './schema.js';
+import type { Ipv4Prefix } from '../../aaa/index.js';
+import type { NasIdentity } from '../../aaa/radius/index.js';
+import type { RADIUS, RADIUS_DAE, RADIUS_DAE_CLIENT, RADIUS_SERVER } from './schema-radius.js';
 
 export type { LogLevel, PppAuthName } from './schema.js';
 
@@ -54,6 +57,27 @@ export type AccessSection = Omit<AccessValues, 'localAddress' | 'mtu'> & {
   readonly localAddress: number;
   /** The TUN MTU (default: `mru`). */
   readonly mtu: number;
+  /** `[[pool.named]]`: pools RADIUS Framed-Pool picks by name. */
+  readonly namedPools?: ReadonlyMap<string, Ipv4Prefix>;
+};
+
+/** One `[[radius.server]]` (its name computed when not given). */
+export type RadiusServerSection = ValuesOf<typeof RADIUS_SERVER.rows>;
+
+/** One `[[radius.dae.client]]`. */
+export type RadiusDaeClientSection = ValuesOf<typeof RADIUS_DAE_CLIENT.rows>;
+
+/** `[radius.dae]`. */
+export type RadiusDaeSection = ValuesOf<typeof RADIUS_DAE.rows> & { readonly clients: readonly RadiusDaeClientSection[] };
+
+/** `[radius]`: the RADIUS client of the LNS, its servers and the DAE server. */
+export type RadiusSection = Omit<ValuesOf<typeof RADIUS.rows>, 'nasIdentifier' | 'nasIpAddress' | 'nasIpv6Address' | 'spool'> & {
+  /** NAS-IP-Address / NAS-IPv6-Address / NAS-Identifier, computed defaults applied. */
+  readonly nas: NasIdentity;
+  /** The spool path; undefined = memory only. */
+  readonly spool: string | undefined;
+  readonly servers: readonly RadiusServerSection[];
+  readonly dae: RadiusDaeSection | undefined;
 };
 
 /** `[[ipsec.peer]]`: a pre-shared key for one client address. */
@@ -81,4 +105,6 @@ export interface DaemonConfig {
   readonly access: AccessSection | undefined;
   /** L2TP/IPsec on the first IPv4 listener; absent = off. */
   readonly ipsec?: IpsecSection;
+  /** RADIUS for the LNS's PPP; absent = off. */
+  readonly radius?: RadiusSection;
 }

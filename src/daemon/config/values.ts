@@ -267,3 +267,40 @@ export function optional<T>(t: ValueType<T>): ValueType<T | undefined> {
     format: (v) => (v === undefined ? undefined : t.format(v)),
   };
 }
+
+/** An IPv6 address kept as text, or "" (none). */
+export const optIpv6Text: ValueType<string | undefined> = {
+  name: 'IPv6 address ("" = none)',
+  parse: (v) => (v === '' ? ok(undefined) : typeof v === 'string' && isIP(v) === 6 ? ok(v) : err('expected an IPv6 address (or "")')),
+  format: (v) => str(v ?? ''),
+};
+
+/** An IPv4 address, an IPv4 prefix ("198.51.100.0/24") or an IPv6 address: a source allow-list entry. */
+export const ipOrIpv4Prefix: ValueType<string> = {
+  name: 'IP address or IPv4 prefix',
+  parse: (v) => {
+    if (typeof v !== 'string') return err('expected a string like "198.51.100.7" or "198.51.100.0/24"');
+    if (isIP(v) !== 0) return ok(v);
+    const r = parseIpv4Prefix(v);
+    return r.ok ? ok(v) : err(`expected an IP address or an IPv4 prefix: ${r.error}`);
+  },
+  format: str,
+};
+
+/** A UDP listen address `ADDRESS:PORT` (IPv6 in brackets). */
+export const hostPort: ValueType<{ readonly host: string; readonly port: number }> = {
+  name: '"ADDRESS:PORT"',
+  parse: (v) => {
+    const r = optHostPort.parse(v);
+    if (!r.ok) return r;
+    return r.value === undefined ? err('expected "ADDRESS:PORT", e.g. "0.0.0.0:3799"') : ok(r.value);
+  },
+  format: (v) => optHostPort.format(v),
+};
+
+/** A shared secret: at least one character (a secret: masked by print-config). */
+export const sharedSecret: ValueType<string> = {
+  name: 'string, not empty',
+  parse: (v) => (typeof v !== 'string' ? err('expected a string') : v.length === 0 ? err('a shared secret must not be empty') : ok(v)),
+  format: str,
+};
