@@ -7,7 +7,8 @@ import { readFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import type { RandomSource } from '../base/random.js';
 import type { Instant } from '../base/time.js';
-import { AccessClient, AccessServer, UserTable, type AccessClientEvent, type AccessEvent, type AccessSessionInfo } from '../access/index.js';
+import { AccessClient, AccessServer, UserTable, type AccessAaaConfig, type AccessAuthResult, type AccessClientEvent, type AccessEvent, type AccessSessionInfo } from '../access/index.js';
+import type { DaeSessionTable } from '../aaa/radius/index.js';
 import { formatIpv4, parseUsersFile, type UserRecord } from '../aaa/index.js';
 import type { AuthProtocol } from '../ppp/index.js';
 import type { L2tpEvent } from '../l2tp/api.js';
@@ -19,7 +20,7 @@ import { Pump, type PolledCore } from '../io/pump.js';
 import type { Transmit } from '../l2tp/api.js';
 import { TunDevice, runIp, type PacketBatch } from '../io/tun.js';
 import { NativeIoError, NativeUnavailableError } from '../io/native.js';
-import { formatIpv6Prefix, type AccessSection, type LacPppConfig, type PppAuthName } from './config.js';
+import { formatIpv4Prefix, formatIpv6Prefix, type AccessSection, type LacPppConfig, type PppAuthName } from './config.js';
 import type { Logger } from './logger.js';
 
 /** Config names to PPP core names. */
@@ -92,6 +93,9 @@ export interface LnsAccessOptions {
   readonly clock: Clock;
   readonly random: RandomSource;
   readonly timers: TimerDriver;
+  /** RADIUS (radius-shell.ts): the access server's AAA part, and where its events go after logging. */
+  readonly aaa?: AccessAaaConfig;
+  readonly onAccessEvent?: (e: AccessEvent) => void;
 }
 
 /** PPP termination for one listener: AccessServer + the shared TUN + the users table. */
@@ -102,6 +106,8 @@ export class LnsAccess {
   /** Drives the server (timer, transmits, events); drained after every drain of the endpoint. */
   private pump: Pump<Transmit, AccessEvent> | undefined;
   private unfollow: (() => void) | undefined;
+  /** `ip route` commands for sessions run one after another. */
+  private ipChain: Promise<void> = Promise.resolve();
   /** The generated login when no users file is configured. */
   readonly generated: { username: string; password: string } | undefined;
 
@@ -135,6 +141,8 @@ export class LnsAccess {
       // The LNS address with the pool's prefix length: the kernel routes the whole pool into the TUN.
       await tun.configure({ address: `${formatIpv4(c.localAddress)}/${c.ipv4Pool.length}`, mtu: c.mtu, up: true, ...ns });
       if (c.ipv6Prefix !== undefined) await runIp([...(c.tunNetns !== undefined ? ['-n', c.tunNetns] : []), '-6', 'route', 'add', formatIpv6Prefix(c.ipv6Prefix), 'dev', tun.name]);
+      // Named pools (RADIUS Framed-Pool) are routed into the TUN like the default pool.
+      for (const p of c.namedPools?.values() ?? []) await runIp([...(c.tunNetns !== undefined ? ['-n', c.tunNetns] : []), 'route', 'add', formatIpv4Prefix(p), 'dev', tun.name]);
     } catch (e) {
       tun.close();
       throw new Error(`cannot configure TUN ${c.tunName}: ${e instanceof Error ? e.message : String(e)}`);
@@ -174,6 +182,8 @@ export class LnsAccess {
       forceLcpRenegotiation: c.forceLcpRenegotiation,
       mssClamp: c.mssClamp,
       mtu: c.mtu,
+      ...(c.namedPools !== undefined ? { namedPools: c.namedPools } : {}),
+      ...(this.opts.aaa !== undefined ? { aaa: this.opts.aaa } : {}),
       accept: (tunnel) => accept(tunnel),
       // The data fast path ends here: inbound IP goes from the session sinks straight to the TUN.
       tun: this.tun,
@@ -182,6 +192,8 @@ export class LnsAccess {
     this.endpoint = ep;
     this.pump = accessPump(server, ep, this.opts, (e) => {
       this.logEvent(e);
+      if (e.type === 'kernel-routes') this.kernelRoutes(e);
+      this.opts.onAccessEvent?.(e);
     });
     this.unfollow = ep.follow(this.pump);
     this.tun.onPackets((batch) => {
@@ -224,6 +236,46 @@ export class LnsAccess {
   disconnect(tunnel: TunnelId, session: SessionId): boolean {
     const s = this.server;
     return this.pump?.run((now) => s?.disconnect(now, tunnel, session) ?? false) ?? false;
+  }
+
+  /** The decision for an `auth-request` (RADIUS shell). */
+  authResult(tunnel: number, session: number, r: AccessAuthResult): void {
+    const s = this.server;
+    this.pump?.run((now) => s?.authResult(now, tunnel as TunnelId, session as SessionId, r));
+  }
+
+  /** The RFC 5176 session table, each operation run on this server's pump (its CDN and records go out after). */
+  daeTable(): DaeSessionTable<number> {
+    const run = <T>(op: (now: Instant, t: DaeSessionTable<number>) => T, none: T): T => {
+      const t = this.server?.daeSessions;
+      return t === undefined ? none : (this.pump?.run((now) => op(now, t)) ?? none);
+    };
+    return {
+      find: (id) => this.server?.daeSessions.find(id) ?? [],
+      disconnect: (_now, key) => run((now, t) => t.disconnect(now, key), { ok: false, errorCause: 503 }),
+      change: (_now, key, c) => run((now, t) => t.change(now, key, c), { ok: false, errorCause: 503 }),
+    };
+  }
+
+  /** Shutdown is starting: our StopCCNs end sessions with Acct-Terminate-Cause Admin-Reboot. */
+  prepareShutdown(): void {
+    this.server?.prepareShutdown();
+  }
+
+  /** Routes the kernel must send into the TUN (Framed-Route, Delegated-IPv6-Prefix, addresses outside the pools). */
+  private kernelRoutes(e: Extract<AccessEvent, { type: 'kernel-routes' }>): void {
+    const ns = this.opts.config.tunNetns !== undefined ? ['-n', this.opts.config.tunNetns] : [];
+    for (const p of e.prefixes) {
+      const args = [...ns, ...(p.includes(':') ? ['-6'] : []), 'route', e.op === 'add' ? 'replace' : 'del', p, 'dev', this.tun.name];
+      this.ipChain = this.ipChain.then(() =>
+        runIp(args).then(
+          () => undefined,
+          (err: unknown) => {
+            this.opts.log.warn({ tunnel: e.tunnel, session: e.session, prefix: p, err: String(err) }, `PPP[${e.tunnel}/${e.session}] ip route ${e.op} ${p} failed: ${String(err)}`);
+          },
+        ),
+      );
+    }
   }
 
   /** SIGHUP: re-read the users file; a broken file keeps the old table and logs every bad line. */
@@ -277,7 +329,13 @@ export class LnsAccess {
         log.warn({ tunnel: e.tunnel, session: e.session, user: e.username, auth: e.method, reason: e.reason }, `PPP[${id}] authentication failed for ${e.username} (${e.method}: ${e.reason})`);
         break;
       case 'address-unavailable':
-        log.warn({ tunnel: e.tunnel, session: e.session, user: e.username, reason: e.reason }, `PPP[${id}] no IPv${e.family} address for ${e.username ?? '-'}: ${e.reason}`);
+        log.warn({ tunnel: e.tunnel, session: e.session, user: e.username, reason: e.reason, pool: e.pool }, `PPP[${id}] no IPv${e.family} address for ${e.username ?? '-'}: ${e.reason}${e.pool !== undefined ? ` (pool "${e.pool}")` : ''}`);
+        break;
+      case 'session-expired':
+        log.info({ tunnel: e.tunnel, session: e.session, reason: e.reason }, `PPP[${id}] ${e.reason === 'session-timeout' ? 'Session-Timeout' : 'Idle-Timeout'} reached: closing`);
+        break;
+      case 'auth-request':
+      case 'accounting':
         break;
       case 'ppp':
         log.debug({ tunnel: e.tunnel, session: e.session, ppp: e.event.type }, `PPP[${id}] ${e.event.type}`);

@@ -14,3 +14,4 @@ export type {
   AccessSection, ConfigError, DaemonConfig, DaemonSection, IpsecPeerConfig, IpsecSection, LacConfig, LacIpsecConfig, LacPppConfig, ListenConfig,
   LogLevel, PppAuthName, TunnelDefaults,
 } from './config/types.js';
+export type { RadiusDaeClientSection, RadiusDaeSection, RadiusSection, RadiusServerSection } from './config/types.js';

@@ -4,7 +4,7 @@
  * go to the LAC's dialer.
  */
 import type { ResultCode } from '../wire/l2tp/index.js';
-import type { ControlRequest, ControlResponse, IpsecView, StatusView, TunnelView } from './control-protocol.js';
+import type { ControlRequest, ControlResponse, IpsecView, RadiusView, StatusView, TunnelView } from './control-protocol.js';
 import type { LacShell } from './lac-shell.js';
 import type { Logger } from './logger.js';
 import type { TunnelAt } from './views.js';
@@ -22,6 +22,8 @@ export interface ControlTarget {
   status(): StatusView;
   ipsecView(): IpsecView;
   readonly lacs: readonly LacShell[];
+  /** `show radius` (undefined without [radius]). */
+  radiusView?(): RadiusView | undefined;
 }
 
 /** Answer one control request. */
@@ -44,6 +46,10 @@ export function handleControl(t: ControlTarget, req: ControlRequest): ControlRes
     case 'dial':
     case 'hangup':
       return dialOrHangup(t, req.cmd, req.lac);
+    case 'show-radius': {
+      const v = t.radiusView?.();
+      return v === undefined ? { ok: false, error: 'RADIUS is not configured (no [radius] section)' } : { ok: true, result: v };
+    }
   }
 }
 

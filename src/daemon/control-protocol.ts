@@ -18,7 +18,9 @@ export type ControlRequest =
   /** Dial a `[[lac]]` now (also after a hang-up, or while it waits for a redial). */
   | { readonly cmd: 'dial'; readonly lac: string }
   /** Hang a `[[lac]]` up (StopCCN, IPsec SAs deleted) and keep it down until the next dial. */
-  | { readonly cmd: 'hangup'; readonly lac: string };
+  | { readonly cmd: 'hangup'; readonly lac: string }
+  /** RADIUS servers, accounting queue and spool, DAE clients. */
+  | { readonly cmd: 'show-radius' };
 
 /** One session as shown by l2tpctl. */
 export interface SessionView {
@@ -168,6 +170,63 @@ export interface IpsecCountersView {
   readonly txEncryptFailed: number;
 }
 
+/** One RADIUS server (one row per role) of `show radius`. */
+export interface RadiusServerView {
+  readonly name: string;
+  readonly role: 'auth' | 'acct';
+  readonly address: string;
+  readonly port: number;
+  readonly priority: number;
+  readonly weight: number;
+  readonly state: 'alive' | 'dead';
+  /** Seconds until a dead server is tried again. */
+  readonly deadForSeconds?: number;
+  readonly pending: number;
+  readonly requests: number;
+  readonly retransmissions: number;
+  readonly accepts: number;
+  readonly rejects: number;
+  readonly challenges: number;
+  readonly accountingResponses: number;
+  readonly timeouts: number;
+  /** Answers dropped: malformed, bad (Message-)Authenticator, missing Message-Authenticator, unexpected code, unmatched. */
+  readonly dropped: number;
+  readonly lastRttMs?: number;
+  readonly smoothedRttMs?: number;
+}
+
+/** One DAE client of `show radius`. */
+export interface DaeClientView {
+  readonly name: string;
+  readonly address: string;
+  readonly requests: number;
+  readonly disconnectAcks: number;
+  readonly disconnectNaks: number;
+  readonly coaAcks: number;
+  readonly coaNaks: number;
+  readonly duplicates: number;
+  readonly dropped: number;
+}
+
+/** `show radius`. */
+export interface RadiusView {
+  readonly servers: readonly RadiusServerView[];
+  readonly pendingAuth: number;
+  readonly accounting: {
+    /** Records not yet answered by a server (in memory). */
+    readonly queued: number;
+    readonly inFlight: number;
+    /** Records waiting in the on-disk spool (written, not answered), and its size. */
+    readonly spoolDepth: number;
+    readonly spoolBytes: number;
+    readonly spoolPath?: string;
+    readonly spoolErrors: number;
+  };
+  /** Datagrams from addresses that are no server of ours. */
+  readonly unknownSource: number;
+  readonly dae?: { readonly listen: string; readonly clients: readonly DaeClientView[]; readonly unknownClients: number };
+}
+
 /** A response line. */
 export type ControlResponse =
   | { readonly ok: true; readonly result: unknown }
@@ -185,6 +244,7 @@ export function parseControlRequest(v: unknown): Result<ControlRequest, string> 
     case 'show-sessions':
     case 'status':
     case 'show-ipsec':
+    case 'show-radius':
       return ok({ cmd: v['cmd'] });
     case 'clear-tunnel':
       return isId(v['tunnel']) ? ok({ cmd: 'clear-tunnel', tunnel: v['tunnel'] }) : err('clear-tunnel needs "tunnel" (0..65535)');

@@ -29,6 +29,7 @@ import { LnsAccess, dropPrivileges } from './access-shell.js';
 import { logBanner } from './banner.js';
 import { allAcked, pendingCount, stopAllTunnels, waitUntil } from './shutdown.js';
 import { allTunnels, ipsecViews, statusView, tunnelViews, type TunnelAt, type ViewSources } from './views.js';
+import { RadiusShell } from './radius-shell.js';
 
 export { SHUTDOWN_RESULT } from './shutdown.js';
 export { CLEAR_TUNNEL_RESULT, CLEAR_SESSION_RESULT } from './control-api.js';
@@ -111,6 +112,8 @@ export class Daemon {
   private ipsec: IpsecL2tp | undefined;
   /** PPP termination + the shared TUN (undefined = plain L2TP). */
   private access: LnsAccess | undefined;
+  /** `[radius]`: the RADIUS client, accounting spool and DAE server (radius-shell.ts). */
+  private radius: RadiusShell | undefined;
   private readonly startedAt: Instant;
   private controlServer: Server | undefined;
   private controlPath: string | undefined;
@@ -242,10 +245,27 @@ export class Daemon {
       this.log.warn('[ppp] is configured but there is no [[listen]]: no PPP termination');
       return;
     }
-    const access = await LnsAccess.open({ config: ac, log: this.log, clock: this.clock, random: this.random, timers: this.timers });
+    const rc = config.radius;
+    const local = first.endpoint.local.address;
+    const radius =
+      rc === undefined
+        ? undefined
+        : await RadiusShell.open({
+            config: rc, log: this.log, clock: this.clock, timers: this.timers, random: this.random,
+            tunnelServer: { ...(local !== '0.0.0.0' && local !== '::' ? { endpoint: local } : {}), hostName: config.l2tp.hostName },
+          });
+    this.radius = radius;
+    const access = await LnsAccess.open({
+      config: ac, log: this.log, clock: this.clock, random: this.random, timers: this.timers,
+      ...(radius !== undefined ? { aaa: radius.accessConfig, onAccessEvent: (e) => radius.onAccessEvent(e) } : {}),
+    });
     this.access = access;
     const ep = first.endpoint;
     access.attach(ep, (tunnel) => !this.lacs.some((l) => l.owns(ep, tunnel)));
+    if (radius !== undefined) {
+      await radius.attach(access);
+      this.metrics.addRadius(() => radius.view());
+    }
     if (this.listeners.length > 1) this.log.warn(`PPP is terminated on the first listener only (${ep.label}); other listeners carry plain L2TP`);
   }
 
@@ -355,7 +375,10 @@ export class Daemon {
   /** Answer one control request. */
   handleControl(req: ControlRequest): ControlResponse {
     return handleControl(
-      { log: this.log, lacs: this.lacs, tunnels: () => this.allTunnels(), tunnelViews: () => this.tunnelViews(), status: () => this.status(), ipsecView: () => this.ipsecView() },
+      {
+        log: this.log, lacs: this.lacs, tunnels: () => this.allTunnels(), tunnelViews: () => this.tunnelViews(), status: () => this.status(), ipsecView: () => this.ipsecView(),
+        radiusView: () => this.radius?.view(),
+      },
       req,
     );
   }
@@ -371,6 +394,7 @@ export class Daemon {
     if (this.stopping) return;
     this.stopping = true;
     for (const l of this.lacs) l.halt();
+    this.access?.prepareShutdown();
     const pending = stopAllTunnels(this.endpoints);
     const total = pendingCount(pending);
     if (total > 0) {
@@ -382,6 +406,8 @@ export class Daemon {
     for (const ep of this.endpoints) await ep.close();
     await this.ipsec?.close();
     for (const l of this.lacs) await l.close();
+    // Every Stop is queued now: Accounting-Off, a bounded wait for the servers, the spool flushed.
+    await this.radius?.close(Math.max(graceMs, 1000));
     this.access?.close();
     this.timers.close();
     if (this.controlServer !== undefined && this.controlPath !== undefined) await stopControlServer(this.controlServer, this.controlPath);

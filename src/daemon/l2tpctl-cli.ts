@@ -4,7 +4,8 @@
  */
 import { parseArgs } from 'node:util';
 import { DEFAULT_CONTROL_SOCKET } from './config.js';
-import type { ControlRequest, IpsecView, SessionView, StatusView, TunnelView } from './control-protocol.js';
+import type { ControlRequest, IpsecView, RadiusView, SessionView, StatusView, TunnelView } from './control-protocol.js';
+import { formatRadius } from './radius-format.js';
 import { controlRequest } from './control-socket.js';
 import { formatIpsec, formatSessions, formatStatus, formatTunnels } from './control-format.js';
 
@@ -14,6 +15,7 @@ export const L2TPCTL_USAGE = `usage: l2tpctl [--socket PATH] COMMAND
   show sessions [--json]       sessions of every tunnel with counters
   show status [--json]         daemon, listeners, LACs and every tunnel in detail
   show ipsec [--json]          IKE SAs and ESP SAs (SPIs, algorithms, encapsulation, counters, lifetimes)
+  show radius [--json]         RADIUS servers (requests, accepts, rejects, timeouts, RTT, state), accounting spool, DAE clients
   clear tunnel ID              send StopCCN and drop the tunnel
   clear session TUNNEL/SESSION send CDN for one session (or: clear session ID when unique)
   dial NAME                    dial the [[lac]] NAME now (after a hangup, or instead of waiting for a redial)
@@ -55,7 +57,8 @@ export function commandToRequest(words: readonly string[]): ControlRequest | str
     if (what === 'sessions' || what === 'session') return { cmd: 'show-sessions' };
     if (what === 'status') return { cmd: 'status' };
     if (what === 'ipsec') return { cmd: 'show-ipsec' };
-    return 'show what? (tunnels, sessions, status, ipsec)';
+    if (what === 'radius') return { cmd: 'show-radius' };
+    return 'show what? (tunnels, sessions, status, ipsec, radius)';
   }
   if (verb === 'clear') {
     if (what === 'tunnel') {
@@ -134,6 +137,9 @@ export async function runL2tpctl(argv: readonly string[], io: CliIo = stdio): Pr
       break;
     case 'show-ipsec':
       io.out(formatIpsec(res.result as IpsecView));
+      break;
+    case 'show-radius':
+      io.out(formatRadius(res.result as RadiusView));
       break;
     case 'clear-tunnel':
     case 'clear-session':

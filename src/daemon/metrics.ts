@@ -7,7 +7,7 @@ import { createServer, type Server } from 'node:http';
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { L2tpEvent, TunnelInfo } from '../l2tp/api.js';
 import { messageTypeName } from '../wire/l2tp/index.js';
-import type { IpsecView } from './control-protocol.js';
+import type { IpsecView, RadiusView } from './control-protocol.js';
 
 /** The daemon's metrics. */
 export class DaemonMetrics {
@@ -73,6 +73,67 @@ export class DaemonMetrics {
     this.badDatagrams = new Counter({ name: 'l2tp_bad_datagrams_total', help: 'Malformed or unexpected datagrams dropped', registers });
     this.tunnelsClosed = new Counter({ name: 'l2tp_tunnels_closed_total', help: 'Tunnels closed, by cause', labelNames: ['cause'], registers });
     this.authFailures = new Counter({ name: 'l2tp_tunnel_auth_failures_total', help: 'Tunnel authentication failures', registers });
+  }
+
+  /**
+   * Per-server RADIUS metrics read at scrape time from `show radius` (labels server and role):
+   * requests, retransmissions, accepts, rejects, timeouts, dropped answers (counters), RTT and state
+   * (gauges), the accounting queue and spool depth, DAE requests by client and result.
+   */
+  addRadius(view: () => RadiusView): void {
+    const registers = [this.registry];
+    const perServer = (name: string, help: string, value: (s: RadiusView['servers'][number]) => number | undefined, kind: 'counter' | 'gauge'): void => {
+      const opts = { name, help, labelNames: ['server', 'role'] as const, registers };
+      const collect = (m: { reset(): void; set?(l: Record<'server' | 'role', string>, v: number): void; inc?(l: Record<'server' | 'role', string>, v: number): void }): void => {
+        m.reset();
+        for (const s of view().servers) {
+          const v = value(s);
+          if (v === undefined) continue;
+          if (m.set !== undefined) m.set({ server: s.name, role: s.role }, v);
+          else m.inc?.({ server: s.name, role: s.role }, v);
+        }
+      };
+      if (kind === 'counter') new Counter({ ...opts, collect() { collect(this); } });
+      else new Gauge({ ...opts, collect() { collect(this); } });
+    };
+    perServer('radius_requests_total', 'RADIUS requests sent (first transmissions)', (s) => s.requests, 'counter');
+    perServer('radius_retransmissions_total', 'RADIUS retransmissions', (s) => s.retransmissions, 'counter');
+    perServer('radius_accepts_total', 'Access-Accepts', (s) => s.accepts, 'counter');
+    perServer('radius_rejects_total', 'Access-Rejects', (s) => s.rejects, 'counter');
+    perServer('radius_accounting_responses_total', 'Accounting-Responses', (s) => s.accountingResponses, 'counter');
+    perServer('radius_timeouts_total', 'requests that exhausted their retries on the server', (s) => s.timeouts, 'counter');
+    perServer('radius_dropped_total', 'answers dropped (malformed, bad authenticator or Message-Authenticator, unmatched)', (s) => s.dropped, 'counter');
+    perServer('radius_rtt_milliseconds', 'smoothed round-trip time', (s) => s.smoothedRttMs, 'gauge');
+    perServer('radius_server_up', '1 = alive, 0 = dead (skipped for dead_time)', (s) => (s.state === 'alive' ? 1 : 0), 'gauge');
+    perServer('radius_pending_requests', 'Identifiers in use', (s) => s.pending, 'gauge');
+    new Gauge({
+      name: 'radius_accounting_queued',
+      help: 'accounting records not yet answered (queue) and waiting in the on-disk spool',
+      labelNames: ['where'],
+      registers,
+      collect() {
+        this.reset();
+        const a = view().accounting;
+        this.set({ where: 'queue' }, a.queued);
+        this.set({ where: 'spool' }, a.spoolDepth);
+      },
+    });
+    new Counter({
+      name: 'radius_dae_requests_total',
+      help: 'Dynamic Authorization requests by client and result (RFC 5176)',
+      labelNames: ['client', 'result'],
+      registers,
+      collect() {
+        this.reset();
+        for (const c of view().dae?.clients ?? []) {
+          this.inc({ client: c.name, result: 'disconnect_ack' }, c.disconnectAcks);
+          this.inc({ client: c.name, result: 'disconnect_nak' }, c.disconnectNaks);
+          this.inc({ client: c.name, result: 'coa_ack' }, c.coaAcks);
+          this.inc({ client: c.name, result: 'coa_nak' }, c.coaNaks);
+          this.inc({ client: c.name, result: 'dropped' }, c.dropped);
+        }
+      },
+    });
   }
 
   /** Count one engine event. */
