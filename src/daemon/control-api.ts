@@ -22,6 +22,10 @@ export interface ControlTarget {
   status(): StatusView;
   ipsecView(): IpsecView;
   readonly lacs: readonly LacShell[];
+  /** `client-credentials` (client-credentials.ts): secrets, only for the socket's owner. */
+  clientCredentials?(user: string | undefined): ControlResponse;
+  /** `status-page`: the page's URL and token (status-page/). */
+  statusPage?(): ControlResponse;
 }
 
 /** Answer one control request. */
@@ -44,6 +48,10 @@ export function handleControl(t: ControlTarget, req: ControlRequest): ControlRes
     case 'dial':
     case 'hangup':
       return dialOrHangup(t, req.cmd, req.lac);
+    case 'client-credentials':
+      return t.clientCredentials?.(req.user) ?? { ok: false, error: 'client credentials are not available' };
+    case 'status-page':
+      return t.statusPage?.() ?? { ok: false, error: 'the status page is off ([status] listen)' };
   }
 }
 

@@ -18,7 +18,37 @@ export type ControlRequest =
   /** Dial a `[[lac]]` now (also after a hang-up, or while it waits for a redial). */
   | { readonly cmd: 'dial'; readonly lac: string }
   /** Hang a `[[lac]]` up (StopCCN, IPsec SAs deleted) and keep it down until the next dial. */
-  | { readonly cmd: 'hangup'; readonly lac: string };
+  | { readonly cmd: 'hangup'; readonly lac: string }
+  /**
+   * The secrets a client profile needs (PSK, a user's password) and the PPP settings it must match.
+   * Reveals secrets: only for the socket's owner, never for a read-only group (l2tpctl client-profile).
+   */
+  | { readonly cmd: 'client-credentials'; readonly user?: string }
+  /** The status page's address and token (reveals the token, like client-credentials). */
+  | { readonly cmd: 'status-page' };
+
+/** Commands whose answers carry secrets (a read-only control group must not get them). */
+export const SECRET_COMMANDS: ReadonlySet<ControlRequest['cmd']> = new Set(['client-credentials', 'status-page']);
+
+/** `client-credentials`: what `l2tpctl client-profile` builds a profile from. */
+export interface ClientCredentialsView {
+  /** The IPsec pre-shared key for clients without a per-address key; absent when IPsec is off. */
+  readonly psk?: string;
+  readonly username: string;
+  /** Absent for a user without a stored password (not the case for a users file). */
+  readonly password?: string;
+  /** `[ppp] auth`, in order. */
+  readonly auth: readonly string[];
+  readonly mru: number;
+  /** `[ipsec] local_address` (or the listener address) when it is a specific address. */
+  readonly serverAddress?: string;
+}
+
+/** `status-page`: where the page is and the token that opens it. */
+export interface StatusPageInfo {
+  readonly url: string;
+  readonly token: string;
+}
 
 /** One session as shown by l2tpctl. */
 export interface SessionView {
@@ -200,6 +230,13 @@ export function parseControlRequest(v: unknown): Result<ControlRequest, string> 
       const lac = v['lac'];
       return typeof lac === 'string' && lac.length > 0 && lac.length <= 256 ? ok({ cmd: v['cmd'], lac }) : err(`${v['cmd']} needs "lac" (a [[lac]] name)`);
     }
+    case 'client-credentials': {
+      const user = v['user'];
+      if (user === undefined) return ok({ cmd: 'client-credentials' });
+      return typeof user === 'string' && user.length > 0 && user.length <= 256 ? ok({ cmd: 'client-credentials', user }) : err('"user" must be a user name');
+    }
+    case 'status-page':
+      return ok({ cmd: 'status-page' });
     default:
       return err(`unknown command "${v['cmd']}"`);
   }

@@ -27,6 +27,7 @@ import type { Logger } from './logger.js';
 import { DaemonMetrics, serveMetrics } from './metrics.js';
 import { LnsAccess, dropPrivileges } from './access-shell.js';
 import { logBanner } from './banner.js';
+import { clientCredentials } from './client-credentials.js';
 import { allAcked, pendingCount, stopAllTunnels, waitUntil } from './shutdown.js';
 import { allTunnels, ipsecViews, statusView, tunnelViews, type TunnelAt, type ViewSources } from './views.js';
 
@@ -355,7 +356,10 @@ export class Daemon {
   /** Answer one control request. */
   handleControl(req: ControlRequest): ControlResponse {
     return handleControl(
-      { log: this.log, lacs: this.lacs, tunnels: () => this.allTunnels(), tunnelViews: () => this.tunnelViews(), status: () => this.status(), ipsecView: () => this.ipsecView() },
+      {
+        log: this.log, lacs: this.lacs, tunnels: () => this.allTunnels(), tunnelViews: () => this.tunnelViews(), status: () => this.status(), ipsecView: () => this.ipsecView(),
+        clientCredentials: (user) => clientCredentials(this.options.config, this.access, user),
+      },
       req,
     );
   }

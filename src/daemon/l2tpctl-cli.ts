@@ -7,6 +7,7 @@ import { DEFAULT_CONTROL_SOCKET } from './config.js';
 import type { ControlRequest, IpsecView, SessionView, StatusView, TunnelView } from './control-protocol.js';
 import { controlRequest } from './control-socket.js';
 import { formatIpsec, formatSessions, formatStatus, formatTunnels } from './control-format.js';
+import { commandWord, PROFILE_COMMANDS, PROFILE_USAGE } from './l2tpctl-profile.js';
 
 /** Usage text. */
 export const L2TPCTL_USAGE = `usage: l2tpctl [--socket PATH] COMMAND
@@ -18,6 +19,7 @@ export const L2TPCTL_USAGE = `usage: l2tpctl [--socket PATH] COMMAND
   clear session TUNNEL/SESSION send CDN for one session (or: clear session ID when unique)
   dial NAME                    dial the [[lac]] NAME now (after a hangup, or instead of waiting for a redial)
   hangup NAME                  StopCCN on the [[lac]] NAME's tunnel; no redial until the next dial
+${PROFILE_USAGE}
 options:
   --socket PATH   control socket (default ${DEFAULT_CONTROL_SOCKET})
   --json          machine-readable output
@@ -83,6 +85,9 @@ export function commandToRequest(words: readonly string[]): ControlRequest | str
 
 /** Run l2tpctl with `argv` (without node and script); resolves to the exit code. */
 export async function runL2tpctl(argv: readonly string[], io: CliIo = stdio): Promise<number> {
+  const word = commandWord(argv) ?? '';
+  const extra = Object.hasOwn(PROFILE_COMMANDS, word) ? PROFILE_COMMANDS[word] : undefined;
+  if (extra !== undefined && !argv.includes('--help') && !argv.includes('-h')) return extra(argv, io);
   let parsed;
   try {
     parsed = parseArgs({
