@@ -13,9 +13,9 @@ import { formatIpv4, type Ipv4Prefix } from '../../aaa/index.js';
 import { DEFAULT_INITIATOR_PROPOSALS, offersFromSuites, type DhGroupNumber, type InitiatorProposals } from '../../ipsec/index.js';
 import { defaultTuning } from '../../l2tp/index.js';
 import { lineOf, locateKeys } from './locate.js';
-import { DAEMON, IPSEC, IPSEC_PEER, L2TP, LAC, LISTEN, POOL, PPP, SCHEMA, TUN, USERS } from './schema.js';
+import { DAEMON, IPSEC, IPSEC_PEER, L2TP, LAC, LISTEN, POOL, PPP, SCHEMA, STATUS, TUN, USERS } from './schema.js';
 import { TableReader, defaultsOf, type ReadTable, type TomlTable } from './table.js';
-import type { AccessSection, ConfigError, DaemonConfig, IpsecSection, LacConfig, LacIpsecConfig, ListenConfig, TunnelDefaults } from './types.js';
+import type { AccessSection, ConfigError, DaemonConfig, IpsecSection, LacConfig, LacIpsecConfig, ListenConfig, StatusSection, TunnelDefaults } from './types.js';
 import { formatIpv4Prefix } from './values.js';
 
 type Fail = (key: string, message: string) => void;
@@ -55,12 +55,13 @@ export function parseConfig(source: string): Result<DaemonConfig, readonly Confi
   const ipsecTable = r.section(IPSEC, doc);
   const ipsec = buildIpsec(ipsecTable, r.array(IPSEC_PEER, ipsecTable.toml), effectiveListen, fail);
   checkIkePorts(ipsec, effectiveListen, lac, fail);
+  const status = buildStatus(r.section(STATUS, doc), fail);
 
   if (errors.length > 0) {
     errors.sort((a, b) => (a.line ?? Infinity) - (b.line ?? Infinity));
     return err(errors);
   }
-  return ok({ daemon, l2tp, listen: effectiveListen, lac, access, ...(ipsec ? { ipsec } : {}) });
+  return ok({ daemon, l2tp, listen: effectiveListen, lac, access, ...(ipsec ? { ipsec } : {}), ...(status ? { status } : {}) });
 }
 
 /** `[l2tp]`: the delayed-ack timer stays below the first retransmission (§5.8). */
@@ -190,6 +191,19 @@ function checkIkePorts(ipsec: IpsecSection | undefined, listen: readonly ListenC
       taken.push({ who: `lac[${i}]`, address, port });
     }
   });
+}
+
+/** Loopback: 127.0.0.0/8, ::1 (and ::ffff:127.x). */
+const isLoopback = (host: string): boolean => /^127\./.test(host) || host === '::1' || /^::ffff:127\./i.test(host);
+
+/** `[status]`: on with `listen`; a non-loopback address only with `allow_remote` (the page has no TLS). */
+function buildStatus(t: ReadTable<typeof STATUS.rows, typeof STATUS.groups>, fail: Fail): StatusSection | undefined {
+  const { listen, ...rest } = t.values;
+  if (listen === undefined) return undefined;
+  if (!isLoopback(listen.host) && !rest.allowRemote) {
+    fail('status.listen', `${listen.host} is not a loopback address: the page shows user names and addresses over plain HTTP; set allow_remote = true to serve it there anyway (behind a TLS proxy), or use 127.0.0.1 and an SSH tunnel`);
+  }
+  return { ...rest, listen };
 }
 
 /** A random pre-shared key: 20 characters without look-alikes (about 110 bits), easy to type on a phone. */

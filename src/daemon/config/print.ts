@@ -6,7 +6,7 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import { DEFAULT_INITIATOR_PROPOSALS, type InitiatorProposals } from '../../ipsec/index.js';
-import { DAEMON, IPSEC, IPSEC_PEER, L2TP, LAC, LISTEN, POOL, PPP, TUN, USERS } from './schema.js';
+import { DAEMON, IPSEC, IPSEC_PEER, L2TP, LAC, LISTEN, POOL, PPP, STATUS, TUN, USERS } from './schema.js';
 import type { KeyRow, Rows, TableSpec } from './table.js';
 import type { DaemonConfig, LacIpsecConfig } from './types.js';
 
@@ -78,5 +78,6 @@ export function printConfig(c: DaemonConfig, o: PrintOptions = {}): string {
     out.push('', header(IPSEC), ...rowLines(IPSEC.rows, x, o));
     for (const p of x.peers) out.push('', header(IPSEC_PEER), ...rowLines(IPSEC_PEER.rows, p, o, p.sha256_96 === undefined ? ['sha256_96'] : []));
   }
+  if (c.status !== undefined) out.push('', header(STATUS), ...rowLines(STATUS.rows, c.status, o));
   return `${out.join('\n')}\n`;
 }

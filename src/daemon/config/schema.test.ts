@@ -99,7 +99,7 @@ test('schema: every key of every table is accepted with its documented default',
 
 test('schema: secrets are marked (print-config masks exactly these)', () => {
   const secrets = SCHEMA.flatMap((s) => allRows(s).filter((r) => r.secret === true).map((r) => `${s.path}.${r.key}`));
-  assert.deepEqual(secrets.sort(), ['ipsec.peer.psk', 'ipsec.psk', 'lac.password', 'lac.psk', 'lac.secret', 'listen.secret']);
+  assert.deepEqual(secrets.sort(), ['ipsec.peer.psk', 'ipsec.psk', 'lac.password', 'lac.psk', 'lac.secret', 'listen.secret', 'status.token']);
 });
 
 test('schema: unknown keys anywhere get a suggestion from the table', () => {
@@ -159,7 +159,8 @@ ipv6_prefix = "2001:db8:100::/56"
 netns = "lan"
 `;
   const withIpsec = `${src.replace('listen = []\n', '')}[[listen]]\naddress = "192.0.2.1"\n[ipsec]\nesp_proposals = ["aes256-sha1"]\nrequire_ipsec = false\n[[ipsec.peer]]\naddress = "198.51.100.7"\npsk = "peer secret"\nsha256_96 = true\n[[ipsec.peer]]\naddress = "198.51.100.8"\npsk = "other secret"\n`;
-  for (const text of [src, withIpsec, '', '[ppp]\n[ipsec]\npsk = "correct horse"\n']) {
+  const withStatus = '[status]\nlisten = "127.0.0.1:8080"\ntoken = "correct-horse-battery-staple"\nmax_rows = 50\n';
+  for (const text of [src, withIpsec, '', '[ppp]\n[ipsec]\npsk = "correct horse"\n', withStatus]) {
     const c = parseConfig(text);
     assert.ok(c.ok, c.ok ? '' : c.error.map(formatConfigError).join('\n'));
     const shown = printConfig(c.value, { secrets: 'show' });
@@ -167,7 +168,7 @@ netns = "lan"
     assert.ok(back.ok, back.ok ? '' : `${back.error.map(formatConfigError).join('\n')}\n${shown}`);
     assert.deepEqual(back.value, c.value, shown);
     const masked = printConfig(c.value);
-    for (const secret of ['tunnel secret', 'wonderland', 'server secret', 'peer secret', 'other secret', 'correct horse']) assert.ok(!masked.includes(secret), `${secret} masked`);
+    for (const secret of ['tunnel secret', 'wonderland', 'server secret', 'peer secret', 'other secret', 'correct horse', 'correct-horse-battery-staple']) assert.ok(!masked.includes(secret), `${secret} masked`);
   }
   const masked = printConfig((parseConfig(withIpsec) as { value: DaemonConfig }).value);
   assert.match(masked, /^psk = "\*{8}"$/m);
@@ -217,4 +218,18 @@ test('docs/CONFIG.md: every key the TOML examples write (commented or not) exist
       assert.ok(known.get(table)?.includes(k[1]), `docs example: ${table === '' ? '' : `${table}.`}${k[1]} is not a key`);
     }
   }
+});
+
+test('[status]: off without listen; a non-loopback listen is refused unless allow_remote says so', () => {
+  const off = parseConfig('[status]\nmax_rows = 20\n');
+  assert.ok(off.ok && off.value.status === undefined);
+  const on = parseConfig('[status]\nlisten = "[::1]:8080"\n');
+  assert.ok(on.ok);
+  assert.deepEqual(on.value.status, { listen: { host: '::1', port: 8080 }, token: undefined, allowRemote: false, maxRows: 200 });
+  const remote = parseConfig('[status]\nlisten = "192.0.2.1:8080"\n');
+  assert.ok(!remote.ok);
+  assert.match(formatConfigError(remote.error[0] ?? { key: '', message: '' }), /line 2: status\.listen: 192\.0\.2\.1 is not a loopback address.*allow_remote = true/);
+  assert.ok(parseConfig('[status]\nlisten = "0.0.0.0:8080"\nallow_remote = true\n').ok);
+  const short = parseConfig('[status]\nlisten = "127.0.0.1:8080"\ntoken = "short"\n');
+  assert.ok(!short.ok && short.error.some((e) => e.key === 'status.token'));
 });

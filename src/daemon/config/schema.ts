@@ -17,7 +17,7 @@ import { L2TP_PORT } from '../../io/index.js';
 import { key, table, type TableSpec } from './table.js';
 import {
   bool, distinctOf, espProposals, ifName, ikeProposals, int, ipAddress, ipv4Address, ipv4List, ipv4Pool, ipv4Text, optional, oneOf,
-  optHostPort, optIpAddress, optIpv6Prefix, optNetns, optText, port, psk, seconds, secondsOrNever, text, textList, anyText,
+  optHostPort, optIpAddress, optIpv6Prefix, optNetns, optText, port, psk, seconds, secondsOrNever, statusToken, text, textList, anyText,
 } from './values.js';
 
 /** Default control socket path. */
@@ -232,5 +232,18 @@ export const IPSEC_PEER = table({
   },
 });
 
+/** `[status]`: the read-only status web page (src/daemon/status-page/). */
+export const STATUS = table({
+  path: 'status',
+  array: false,
+  doc: 'A read-only status web page: tunnels, sessions, IPsec SAs and live rates (docs/STATUS.md). Off unless `listen` is set.',
+  rows: {
+    listen: key('listen', optHostPort, undefined, 'serve the page on this address, e.g. "127.0.0.1:8080"; "" = off'),
+    token: key('token', optional(statusToken), undefined, 'the token that opens the page (16+ characters); none = a random one per start, shown by `l2tpctl status-page`', { secret: true }),
+    allowRemote: key('allow_remote', bool, false, 'allow a listen address other than loopback (the page shows user names and addresses and has no TLS)'),
+    maxRows: key('max_rows', int(10, 10000), 200, 'at most this many tunnels and sessions in one JSON answer (the totals always count all)'),
+  },
+});
+
 /** Every table, in file and docs order. */
-export const SCHEMA: readonly TableSpec[] = [DAEMON, L2TP, LISTEN, LAC, PPP, POOL, USERS, TUN, IPSEC, IPSEC_PEER];
+export const SCHEMA: readonly TableSpec[] = [DAEMON, L2TP, LISTEN, LAC, PPP, POOL, USERS, TUN, IPSEC, IPSEC_PEER, STATUS];

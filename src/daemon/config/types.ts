@@ -6,7 +6,7 @@
 import type { Duration } from '../../base/index.js';
 import type { DhGroupNumber, InitiatorProposals } from '../../ipsec/index.js';
 import type { ValuesOf } from './table.js';
-import type { DAEMON, IPSEC, L2TP, LAC, LISTEN, POOL, PPP, TUN, USERS } from './schema.js';
+import type { DAEMON, IPSEC, L2TP, LAC, LISTEN, POOL, PPP, STATUS, TUN, USERS } from './schema.js';
 
 export type { LogLevel, PppAuthName } from './schema.js';
 
@@ -71,6 +71,9 @@ export type IpsecSection = ValuesOf<typeof IPSEC.rows> & {
   readonly pskGenerated?: boolean;
 };
 
+/** `[status]`: the status page; absent = off (no `listen`). */
+export type StatusSection = Omit<ValuesOf<typeof STATUS.rows>, 'listen'> & { readonly listen: { readonly host: string; readonly port: number } };
+
 /** The whole validated configuration. */
 export interface DaemonConfig {
   readonly daemon: DaemonSection;
@@ -81,4 +84,6 @@ export interface DaemonConfig {
   readonly access: AccessSection | undefined;
   /** L2TP/IPsec on the first IPv4 listener; absent = off. */
   readonly ipsec?: IpsecSection;
+  /** The status page; absent = off. */
+  readonly status?: StatusSection;
 }
