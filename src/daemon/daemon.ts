@@ -28,6 +28,8 @@ import { DaemonMetrics, serveMetrics } from './metrics.js';
 import { LnsAccess, dropPrivileges } from './access-shell.js';
 import { logBanner } from './banner.js';
 import { clientCredentials } from './client-credentials.js';
+import { generateStatusToken, startStatusPage, type StatusPage } from './status-page/index.js';
+import { daemonStatusSource } from './status-page/daemon-source.js';
 import { allAcked, pendingCount, stopAllTunnels, waitUntil } from './shutdown.js';
 import { allTunnels, ipsecViews, statusView, tunnelViews, type TunnelAt, type ViewSources } from './views.js';
 
@@ -117,6 +119,8 @@ export class Daemon {
   private controlPath: string | undefined;
   private metricsServer: HttpServer | undefined;
   private metricsBound: number | undefined;
+  /** `[status]`: the status page and its token. */
+  private statusPage: { readonly page: StatusPage; readonly token: string } | undefined;
   private stopping = false;
 
   private constructor(private readonly options: DaemonOptions) {
@@ -172,6 +176,7 @@ export class Daemon {
       this.metricsServer = s.server;
       this.metricsBound = s.port;
     }
+    await this.openStatusPage(config);
     logBanner(this.log, {
       version: VERSION,
       listeners: this.listeners,
@@ -248,6 +253,22 @@ export class Daemon {
     const ep = first.endpoint;
     access.attach(ep, (tunnel) => !this.lacs.some((l) => l.owns(ep, tunnel)));
     if (this.listeners.length > 1) this.log.warn(`PPP is terminated on the first listener only (${ep.label}); other listeners carry plain L2TP`);
+  }
+
+  /** `[status]`: the read-only status page (status-page/); the token is generated when none is set. */
+  private async openStatusPage(config: DaemonConfig): Promise<void> {
+    const st = config.status;
+    if (st === undefined) return;
+    const token = st.token ?? generateStatusToken();
+    const source = daemonStatusSource({ version: VERSION, startedAt: this.startedAt, now: () => this.clock.now(), sources: () => this.sources });
+    const page = await startStatusPage({ host: st.listen.host, port: st.listen.port, token, maxRows: st.maxRows, source });
+    this.statusPage = { page, token };
+    this.log.info({ url: page.url }, `status page on ${page.url} (read-only; \`l2tpctl status-page\` prints the URL with its token)`);
+  }
+
+  /** The status page's URL, if it is on. */
+  get statusPageUrl(): string | undefined {
+    return this.statusPage?.page.url;
   }
 
   /** An engine from the factory, tapped for the shutdown's ack wait (engine-tap.ts). */
@@ -359,6 +380,10 @@ export class Daemon {
       {
         log: this.log, lacs: this.lacs, tunnels: () => this.allTunnels(), tunnelViews: () => this.tunnelViews(), status: () => this.status(), ipsecView: () => this.ipsecView(),
         clientCredentials: (user) => clientCredentials(this.options.config, this.access, user),
+        statusPage: () =>
+          this.statusPage === undefined
+            ? { ok: false, error: 'the status page is off (set [status] listen = "127.0.0.1:8080")' }
+            : { ok: true, result: { url: this.statusPage.page.url, token: this.statusPage.token } },
       },
       req,
     );
@@ -389,6 +414,7 @@ export class Daemon {
     this.access?.close();
     this.timers.close();
     if (this.controlServer !== undefined && this.controlPath !== undefined) await stopControlServer(this.controlServer, this.controlPath);
+    await this.statusPage?.page.close();
     if (this.metricsServer !== undefined) {
       const s = this.metricsServer;
       await new Promise<void>((r) => {

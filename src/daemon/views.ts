@@ -43,7 +43,8 @@ type PppFields = Pick<SessionView, 'username' | 'address' | 'ipv6Prefix' | 'pppP
 const uptime = (now: Instant, at: Instant | undefined): { uptimeSeconds?: number } =>
   at === undefined ? {} : { uptimeSeconds: Math.max(0, Math.floor(since(now, at) / 1000)) };
 
-function tunnelView(now: Instant, src: ViewSources, ep: UdpEndpoint, t: TunnelInfo): TunnelView {
+/** One tunnel as a JSON view (with its sessions and their PPP fields). */
+export function tunnelView(now: Instant, src: ViewSources, ep: UdpEndpoint, t: TunnelInfo): TunnelView {
   const lac = src.lacs.find((l) => l.owns(ep, t.localTunnelId));
   const ppp = src.access?.serves(ep) === true ? src.access.sessionInfo() : undefined;
   const client = lac?.ppp?.info;
