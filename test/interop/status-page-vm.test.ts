@@ -75,7 +75,7 @@ after(async () => {
   }
 });
 
-test('status page in headless Chromium: token refused/accepted, a live L2TP/IPsec session from the guest, the chart gets points; screenshot', { timeout: 420_000 }, async () => {
+test('status page in headless Chromium: token refused/accepted, a live L2TP/IPsec session from the guest, the chart gets points; screenshot', { timeout: 480_000 }, async () => {
   work = makeWorkDir('status-page-vm');
   seg = createSegment();
   trackNamespace(seg.netns);
@@ -98,7 +98,7 @@ test('status page in headless Chromium: token refused/accepted, a live L2TP/IPse
     '[users]', `file = ${JSON.stringify(usersFile)}`, '',
     '[status]', `listen = "127.0.0.1:${STATUS_PORT}"`, '',
   ].join('\n'));
-  daemon = spawnIn(lnsNs, process.execPath, [l2tpd, '--config', configFile, '--socket', socket], { name: `l2tpd@${lnsNs}`, lifetimeMs: 430_000, logFile: join(work, 'l2tpd.log'), cwd: root });
+  daemon = spawnIn(lnsNs, process.execPath, [l2tpd, '--config', configFile, '--socket', socket], { name: `l2tpd@${lnsNs}`, lifetimeMs: 490_000, logFile: join(work, 'l2tpd.log'), cwd: root });
   const d = daemon;
   const dlog = (): string => tail(d.output(), 40);
   await waitUntil('l2tpd control socket', async () => {
@@ -132,9 +132,9 @@ test('status page in headless Chromium: token refused/accepted, a live L2TP/IPse
   mkdirSync(outDir, { recursive: true });
   guest = startGuest({
     test: 'l2tp-ipsec-client',
-    env: { SERVER: LNS_IP, PSK, USER, PASS, AUTH: 'mschapv2', POOL, DNS: 'any', PINGS: '3', UP_TMO: '60', IKE: 'aes256-sha1-modp2048', ESP: 'aes128-sha1', SYNC: 'yes', SYNC_TMO: '150' },
+    env: { SERVER: LNS_IP, PSK, USER, PASS, AUTH: 'mschapv2', POOL, DNS: 'any', PINGS: '3', UP_TMO: '60', IKE: 'aes256-sha1-modp2048', ESP: 'aes128-sha1', SYNC: 'yes', SYNC_TMO: '200' },
     network: { netns: seg.netns, ip: `${GUEST_IP}/24` },
-    timeoutSec: 380,
+    timeoutSec: 420,
     outDir,
   });
   const up = await guest.waitForLine(/^SYNC: (up|down) 1 /, 240);
@@ -152,7 +152,7 @@ test('status page in headless Chromium: token refused/accepted, a live L2TP/IPse
     assert.equal(cookies[0]?.httpOnly, true);
     assert.notEqual(cookies[0]?.value, token, 'the cookie is not the token');
     // Traffic the chart can show: 1000-byte pings LNS -> guest, 5 a second.
-    pinger = spawnIn(lnsNs, 'ping', ['-c', '150', '-i', '0.2', '-s', '1000', '-W', '1', clientAddr], { name: 'ping', lifetimeMs: 60_000, logFile: join(work, 'ping.log') });
+    pinger = spawnIn(lnsNs, 'ping', ['-c', '400', '-i', '0.2', '-s', '1000', '-W', '1', clientAddr], { name: 'ping', lifetimeMs: 100_000, logFile: join(work, 'ping.log') });
     // Functions, not strings: the page's CSP (script-src 'self') forbids eval, which string predicates need.
     const cells = (sel: string): Promise<string[][]> =>
       page.evaluate((q) => [...document.querySelectorAll(`${q} tbody tr`)].map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent ?? '')), sel);
@@ -163,7 +163,7 @@ test('status page in headless Chromium: token refused/accepted, a live L2TP/IPse
     assert.equal(mine[2], clientAddr, 'the session row shows the guest\'s IPCP address');
     assert.match(mine[3] ?? '', /^(network|opened|established)/, `PPP phase: ${mine[3] ?? ''}`);
     assert.match(mine[4] ?? '', /^\d+[smh]/, 'uptime');
-    await page.waitForFunction(() => Number(document.getElementById('chart')?.dataset['points'] ?? '0') >= 12, undefined, { timeout: 40_000, polling: 500 });
+    await page.waitForFunction(() => Number(document.getElementById('chart')?.dataset['points'] ?? '0') >= 40, undefined, { timeout: 80_000, polling: 500 });
     await page.waitForFunction(() => /in [1-9][0-9.]* [kM]?b\/s/.test(document.getElementById('rates')?.textContent ?? ''), undefined, { timeout: 20_000, polling: 500 });
     const esp = (await cells('#esp')).flat();
     assert.ok(esp.some((t) => t.startsWith(GUEST_IP)), `ESP SA row for the guest: ${esp.join(' | ')}`);
