@@ -18,7 +18,7 @@ export const PAGE_HTML = `<!doctype html>
 <body>
 <header><h1>l2tpd <span id="version"></span></h1><div id="summary">connecting…</div></header>
 <main>
-<section><h2>Traffic <small>(all sessions, last 5 minutes)</small></h2>
+<section><h2>Traffic <small>(all sessions, up to the last 5 minutes)</small></h2>
 <canvas id="chart" width="900" height="220" aria-label="packet and byte rates"></canvas>
 <div id="rates"></div></section>
 <section><h2>Sessions <small id="sessions-count"></small></h2>
@@ -63,9 +63,10 @@ function rows(table, items, cells, empty) {
   body.replaceChildren(...trs);
 }
 function rates(h) {
+  // Rates over a window of up to 3 samples: counters move in bursts, one-second steps look ragged.
   const out = [];
   for (let i = 1; i < h.length; i++) {
-    const a = h[i - 1], b = h[i], dt = (b.t - a.t) / 1000;
+    const a = h[Math.max(0, i - 3)], b = h[i], dt = (b.t - a.t) / 1000;
     if (dt <= 0) continue;
     const d = (k) => Math.max(0, b[k] - a[k]) / dt;
     out.push({ t: b.t, rxp: d('rxPackets'), txp: d('txPackets'), rxb: d('rxOctets') * 8, txb: d('txOctets') * 8 });
@@ -73,19 +74,33 @@ function rates(h) {
   return out;
 }
 function chart(points) {
-  const c = $('chart'); const g = c.getContext('2d'); const W = c.width, H = c.height, L = 60, B = 20;
+  const c = $('chart'); const g = c.getContext('2d'); const W = c.width, H = c.height, L = 64, B = 22, T = 8;
   g.clearRect(0, 0, W, H);
   const css = getComputedStyle(document.documentElement);
-  g.strokeStyle = 'rgba(127,127,127,.35)'; g.fillStyle = css.getPropertyValue('--muted'); g.font = '11px system-ui';
-  const max = Math.max(1, ...points.map((p) => Math.max(p.rxb, p.txb)));
-  for (let i = 0; i <= 4; i++) { const y = B / 2 + (H - B) * i / 4; g.beginPath(); g.moveTo(L, y); g.lineTo(W, y); g.stroke(); g.fillText(units(max * (4 - i) / 4, 'b/s'), 2, y + 4); }
-  const now = points.length ? points[points.length - 1].t : 0, span = 300000;
+  const rx = css.getPropertyValue('--rx').trim(), tx = css.getPropertyValue('--tx').trim();
+  g.strokeStyle = 'rgba(127,127,127,.35)'; g.fillStyle = css.getPropertyValue('--muted'); g.font = '11px system-ui'; g.lineWidth = 1;
+  const max = Math.max(1, ...points.map((p) => Math.max(p.rxb, p.txb))) * 1.1;
+  const y = (v) => T + (H - B - T) * (1 - v / max);
+  for (let i = 0; i <= 4; i++) { const v = max * i / 4; g.beginPath(); g.moveTo(L, y(v)); g.lineTo(W, y(v)); g.stroke(); g.fillText(units(v, 'b/s'), 2, y(v) + 4); }
+  // Time axis: the history shown, at least one minute, at most five.
+  const now = points.length ? points[points.length - 1].t : 0;
+  const span = Math.min(300000, Math.max(60000, points.length ? now - points[0].t : 0));
   const x = (t) => L + (W - L) * (1 - (now - t) / span);
-  const y = (v) => B / 2 + (H - B) * (1 - v / max);
-  for (const [k, color] of [['rxb', css.getPropertyValue('--rx')], ['txb', css.getPropertyValue('--tx')]]) {
-    g.strokeStyle = color; g.lineWidth = 2; g.beginPath();
-    points.forEach((p, i) => { if (i === 0) g.moveTo(x(p.t), y(p[k])); else g.lineTo(x(p.t), y(p[k])); });
-    g.stroke();
+  for (let s = 0; s <= span / 1000; s += span > 120000 ? 60 : 15) {
+    g.textAlign = s === 0 ? 'right' : 'center';
+    g.fillText(s === 0 ? 'now' : '-' + (s >= 60 ? s / 60 + 'm' : s + 's'), x(now - s * 1000), H - 6);
+  }
+  g.textAlign = 'left';
+  if (points.length > 1) {
+    // received: a filled area; sent: a line over it
+    g.beginPath(); g.moveTo(x(points[0].t), y(0));
+    for (const p of points) g.lineTo(x(p.t), y(p.rxb));
+    g.lineTo(x(now), y(0)); g.closePath(); g.globalAlpha = 0.25; g.fillStyle = rx; g.fill(); g.globalAlpha = 1;
+    for (const [k, color, w] of [['rxb', rx, 1.5], ['txb', tx, 2]]) {
+      g.strokeStyle = color; g.lineWidth = w; g.beginPath();
+      points.forEach((p, i) => { if (i === 0) g.moveTo(x(p.t), y(p[k])); else g.lineTo(x(p.t), y(p[k])); });
+      g.stroke();
+    }
   }
   c.dataset.points = String(points.length);
   const last = points[points.length - 1];
