@@ -5,6 +5,8 @@ import { createSocket } from 'node:dgram';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Script } from 'node:vm';
+import { PAGE_CSS, PAGE_HTML, PAGE_JS } from './page.js';
 import type { SessionInfo, TunnelInfo } from '../../l2tp/index.js';
 import type { TunnelView } from '../control-protocol.js';
 import { parseConfig } from '../config.js';
@@ -90,6 +92,16 @@ test('token: bearer, one-time query and cookie accepted; missing, wrong, empty a
   assert.ok(!authorized(presentedCredential({ cookie: `${STATUS_COOKIE}=${token}` }, q('')), token), 'the cookie holds an HMAC, not the token');
   assert.ok(!authorized(presentedCredential({ authorization: `Bearer ${token}x` }, q('')), token));
   assert.ok(sameSecret('abc', 'abc') && !sameSecret('abc', 'abd') && !sameSecret('', 'abc') && !sameSecret('abc'.repeat(100), 'abc'));
+});
+
+test('page: the script compiles, every element it looks up exists in the HTML, nothing loads from elsewhere', () => {
+  assert.doesNotThrow(() => new Script(PAGE_JS, { filename: 'app.js' }));
+  for (const m of PAGE_JS.matchAll(/\$\('([a-z-]+)'\)|rows\('([a-z-]+)'/g)) {
+    const id = m[1] ?? m[2] ?? '';
+    assert.ok(PAGE_HTML.includes(`id="${id}"`), `#${id} is in the page`);
+  }
+  assert.ok(!PAGE_JS.includes('innerHTML') && !PAGE_JS.includes('eval('), 'values go in as text');
+  for (const text of [PAGE_HTML, PAGE_CSS, PAGE_JS]) assert.ok(!/(https?:)?\/\/[a-z]/i.test(text.replace('http://127', '')), 'no external URL');
 });
 
 // ---------------------------------------------------------------------------------------------
