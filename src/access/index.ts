@@ -4,12 +4,15 @@
  * `AccessClient` is dial-out (our LAC runs PPP as the peer and hands IP to a local TUN);
  * `Dialer` decides when a LAC tunnel is dialled, redialled and hung up (and follows its IPsec flow).
  * Contract: the shell forwards `L2tpEngine` events and TUN packets in, sends `pollTransmit()`,
- * writes `pollTunWrite()`, arms one timer at `pollAt()` and maps `pollEvent()` to logs/metrics.
+ * binds its TUN device as a `TunWriter` (or writes `pollTunWrite()`), arms one timer at `pollAt()`
+ * and maps `pollEvent()` to logs/metrics. Inbound data is the fast path: each session binds a data
+ * sink on the engine, so frames reach the PPP link and the TUN writer without events.
  * No clock, timers, sockets or files in here; time is passed in as `now`.
  */
 export { AccessServer, ACCESS_SERVER_DEFAULTS } from './server.js';
 export type { AccessServerConfig, AccessEngine, AccessEvent, AccessCounters, AccessSessionInfo, AccessStats } from './server.js';
 export { AccessClient } from './client.js';
+export { TunQueue, type TunWriter } from './tun-writer.js';
 export type { AccessClientConfig, AccessClientEvent, AccessClientInfo, AccessClientState } from './client.js';
 export { UserTable, AddressBook, SessionAddressPool } from './users.js';
 export type { UserDirectory, AddressFailure } from './users.js';
@@ -20,3 +23,11 @@ export type { Ipv6Prefix } from './ipv6.js';
 export { parseRouterAdvertisement } from './packets.js';
 export { Dialer, DIALER_TABLE, DEFAULT_REDIAL_BACKOFF } from './dialer.js';
 export type { DialerConfig, DialerEvent, DialerInfo, DialerInput, DialerState, RedialBackoff } from './dialer.js';
+export { PppoeAccessConcentrator, PPPOE_HEADROOM, PPPOE_DEFAULT_PAYLOAD, CookieJar, TokenBucket, KeyedTokenBuckets } from './pppoe/index.js';
+export type { FrameSink, PppoeAcConfig, PppoeAcEvent, PppoeAcCounters, PppoeSessionInfo, DropReason, SessionDownCause, Rate } from './pppoe/index.js';
+export { TunnelSelector, resolveDomain, splitRealm, resolveProfile, resolveRadius, MAX_DESTINATIONS, MAX_LEVELS, TUNNEL_TYPE_L2TP, TUNNEL_MEDIUM_IPV4 } from './selection/index.js';
+export type {
+  SelectRequest, SelectorConfig, SelectorConfigError, Selection, Choice, ChosenDestination, Failover, SelectorEvent, DestinationInfo, TunnelInfo,
+  TunnelKey, SessionTicket, TunnelFailure, RejectReason, DomainMap, DomainMapEntry, DomainTarget, DomainResolution, TunnelProfile, TunnelDestination,
+  LoadBalancing, RadiusTunnelGroup, ProfileError, ResolvedDestination, ResolvedPlan,
+} from './selection/index.js';

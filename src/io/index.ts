@@ -5,6 +5,7 @@
 export { type Clock, now, systemClock } from './clock.js';
 export { cryptoRandom } from './random.js';
 export { TimerDriver, nodeScheduler, type TimerDriverOptions, type TimerScheduler } from './timer-driver.js';
+export { Pump, type PolledCore, type PumpOptions, type Drainable } from './pump.js';
 export {
   UdpEndpoint,
   L2TP_PORT,
@@ -12,6 +13,8 @@ export {
   ipFamily,
   peerFromRemoteInfo,
   type EndpointStats,
+  type EndpointPump,
+  type L2tpPort,
   type UdpEndpointOptions,
 } from './udp-endpoint.js';
 export { openIpsecL2tp, guessLocalIpv4, type IpsecL2tp, type IpsecL2tpOptions, type IpsecSocketStats } from './ipsec-transport.js';
@@ -27,3 +30,5 @@ export {
 export { RadiusClientShell, type RadiusClientShellOptions, type RadiusShellStats } from './radius-client-socket.js';
 export { DaeSocket, type DaeSocketOptions } from './radius-dae-socket.js';
 export { RadiusSpool, RadiusSpoolFullError, parseSpool, type RadiusSpoolContents, type RadiusSpoolOptions } from './radius-spool.js';
+export { PacketSocket, FrameBatch, PacketType, type PacketSocketOptions } from './packet-socket.js';
+export { PppoeAcPort, type PppoeAcPortOptions } from './pppoe-ac.js';
