@@ -9,6 +9,7 @@ import { seconds, type Instant } from '../base/time.js';
 import type { L2tpEngineApi, L2tpEvent } from '../l2tp/api.js';
 import {
   IkeInitiator, IkeResponder, policyFromSuites, type IkePolicy, type IpsecGateEvent, type IpsecL2tpGate, type IkeIdentity,
+  type FailReason as IkeFailReason,
 } from '../ipsec/index.js';
 import { bytesToIp } from '../ipsec/addr.js';
 import { openIpsecL2tp, type IpsecL2tp } from '../io/ipsec-transport.js';
@@ -28,11 +29,17 @@ export async function openIpsecListener(o: {
   readonly timers: TimerDriver;
   readonly random: RandomSource;
   readonly onL2tpEvent: (e: L2tpEvent, ep: UdpEndpoint) => void;
+  /** The PSK for clients without a `[[ipsec.peer]]` key, read at every Main Mode (a generated key can be rotated); default `[ipsec] psk`. */
+  readonly psk?: () => string | undefined;
 }): Promise<IpsecL2tp> {
   const c = o.ipsec;
   const enc = new TextEncoder();
   const byPeer = new Map(c.peers.map((p) => [p.address, enc.encode(p.psk)]));
-  const fallback = c.psk === undefined ? undefined : enc.encode(c.psk);
+  const pskOf = o.psk ?? (() => c.psk);
+  const fallback = (): Uint8Array | undefined => {
+    const k = pskOf();
+    return k === undefined ? undefined : enc.encode(k);
+  };
   const limits = {
     ikeLifetimeSeconds: c.ikeLifetime,
     childLifetimeSeconds: c.childLifetime,
@@ -50,7 +57,7 @@ export async function openIpsecListener(o: {
     ike: (l) =>
       new IkeResponder(
         {
-          psk: (remote) => byPeer.get(remote.address) ?? fallback,
+          psk: (remote) => byPeer.get(remote.address) ?? fallback(),
           nattPort: l.nattPort,
           policy,
           ...(peerPolicy.size > 0 ? { policyFor: (remote) => peerPolicy.get(remote.address) } : {}),
@@ -81,6 +88,31 @@ export async function openIpsecListener(o: {
   return io;
 }
 
+/**
+ * What an IKE failure most likely means, for the operator. 'auth-failed' is Main Mode message 5
+ * (6 for our initiator) failing to decrypt or authenticate: with PSK authentication the
+ * encryption keys derive from the PSK (RFC 2409 §5.4), so a wrong key shows up exactly there.
+ */
+export const FAIL_HINTS: Readonly<Partial<Record<IkeFailReason, string>>> = {
+  'auth-failed': ' (pre-shared key mismatch? Main Mode message 5/6 did not decrypt or authenticate with our key)',
+  'no-psk': ' (no pre-shared key for this client address: set [ipsec] psk or add a [[ipsec.peer]])',
+  'no-proposal': ' (no common algorithms: see [ipsec] ike_proposals / esp_proposals and the client\'s offer at --debug)',
+  timeout: ' (the peer stopped answering: UDP 500/4500 filtered, or it gave up)',
+};
+
+/**
+ * An IKE event for the debug log with its key material left out: a `child-sa-up` carries both
+ * directions' ESP keys (secrets never reach a log, at any level); SPIs and algorithms stay.
+ */
+export function withoutKeys(x: object): unknown {
+  return JSON.parse(
+    JSON.stringify(x, (k, v: unknown) => {
+      if (/key$/i.test(k) && (v instanceof Uint8Array || (typeof v === 'object' && v !== null))) return '[not logged]';
+      return typeof v === 'bigint' ? v.toString() : v;
+    }),
+  );
+}
+
 /** One log line per IPsec event (IKE debug details at debug level). */
 export function logIpsecEvent(log: Logger, e: IpsecGateEvent, prefix = ''): void {
   const p = prefix;
@@ -89,7 +121,10 @@ export function logIpsecEvent(log: Logger, e: IpsecGateEvent, prefix = ''): void
       log.info({ via: e.via, remote: e.remote, encapsulation: e.encapsulation }, `${p}ipsec: ${e.via} up from ${e.remote.address}:${e.remote.port} (${e.encapsulation})`);
       return;
     case 'flow-down':
-      log.info({ via: e.via, tunnels: e.tunnelsClosed }, `${p}ipsec: ${e.via} down, closing L2TP tunnel(s) ${e.tunnelsClosed.join(',') || '-'}`);
+      log.info(
+        { via: e.via, tunnels: e.tunnelsClosed },
+        `${p}ipsec: ${e.via} down${e.tunnelsClosed.length > 0 ? `, closing L2TP tunnel(s) ${e.tunnelsClosed.join(', ')}` : ' (no L2TP tunnel in it)'}`,
+      );
       return;
     case 'sa-switched':
       log.info({ via: e.via, spiIn: e.inboundSpi.toString(16), spiOut: e.outboundSpi.toString(16) }, `${p}ipsec: ${e.via} rekeyed`);
@@ -113,11 +148,13 @@ export function logIpsecEvent(log: Logger, e: IpsecGateEvent, prefix = ''): void
           { ikeSa: x.ikeSaId, remote: x.remote, alg: x.algorithms, natT: x.natT, ...(x.peerVendor !== undefined ? { peerVendor: x.peerVendor } : {}) },
           `${p}ipsec: IKE SA ${x.ikeSaId} up with ${x.remote.address}:${x.remote.port}${x.peerVendor === 'windows' ? ' (Windows)' : ''}`,
         );
-      else if (x.type === 'exchange-failed') log.warn({ ikeSa: x.ikeSaId, remote: x.remote, reason: x.reason, notify: x.notify }, `${p}ipsec: exchange with ${x.remote.address} failed: ${x.reason}`);
+      else if (x.type === 'exchange-failed') {
+        log.warn({ ikeSa: x.ikeSaId, remote: x.remote, reason: x.reason, notify: x.notify }, `${p}ipsec: exchange with ${x.remote.address} failed: ${x.reason}${FAIL_HINTS[x.reason] ?? ''}`);
+      }
       else if (x.type === 'children-adopted')
         log.info({ ikeSa: x.ikeSaId, from: x.fromIkeSaId, spis: x.inboundSpis.map((v) => v.toString(16)) }, `${p}ipsec: IKE SA ${x.ikeSaId} took over ${x.inboundSpis.length} ESP SA(s) of IKE SA ${x.fromIkeSaId} (re-authentication)`);
       else if (x.type === 'dpd-failed') log.warn({ ikeSa: x.ikeSaId, remote: x.remote }, `${p}ipsec: DPD: ${x.remote.address} is dead`);
-      else log.debug({ ike: x }, `${p}ipsec: ${x.type}`);
+      else log.debug({ ike: withoutKeys(x) }, `${p}ipsec: ${x.type}`);
       return;
     }
   }

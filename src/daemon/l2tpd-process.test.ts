@@ -51,7 +51,8 @@ test('l2tpd --check-config: 0 for a good file, 1 with key+line for a bad one', {
     const bad = join(dir, 'bad.toml');
     await writeFile(good, '[[listen]]\naddress = "127.0.0.1"\nport = 0\n');
     await writeFile(bad, '[l2tp]\nreceive_window = "16"\n');
-    const [g, b] = await Promise.all([l2tpd(['--check-config', '--config', good]), l2tpd(['--check-config', '--config', bad])]);
+    const st = ['--state-dir', join(dir, 'state')];
+    const [g, b] = await Promise.all([l2tpd(['--check-config', '--config', good, ...st]), l2tpd(['--check-config', '--config', bad, ...st])]);
     assert.equal(g.code, 0, g.stderr);
     assert.match(g.stdout, /OK/);
     assert.equal(b.code, 1);
@@ -65,9 +66,10 @@ test('l2tpd prints a banner and exits 0 on SIGTERM', { timeout: 20000 }, async (
   const dir = await mkdtemp(join(tmpdir(), 'l2tpd-proc-'));
   try {
     const cfg = join(dir, 'l2tpd.toml');
-    await writeFile(cfg, '[[listen]]\naddress = "127.0.0.1"\nport = 0\n');
+    // Plain L2TP: PPP and IPsec are on by default and turned off by name.
+    await writeFile(cfg, '[[listen]]\naddress = "127.0.0.1"\nport = 0\n[ppp]\nenabled = false\n[ipsec]\nenabled = false\n');
     let sent = false;
-    const r = await l2tpd(['--config', cfg, '--socket', join(dir, 'c.sock'), '--log-format', 'pretty'], (out, kill) => {
+    const r = await l2tpd(['--config', cfg, '--socket', join(dir, 'c.sock'), '--state-dir', join(dir, 'state'), '--log-format', 'pretty'], (out, kill) => {
       if (!sent && out.includes('LNS on 127.0.0.1:')) {
         sent = true;
         kill('SIGTERM');
