@@ -5,7 +5,7 @@
  * and, when it can be found, the line; unknown keys are errors with a suggestion.
  */
 export { parseConfig, loadConfigFile, defaultConfig, formatConfigError, generatePsk, formatIpv4 } from './config/parse.js';
-export { locateKeys, suggest } from './config/locate.js';
+export { lineOf, locateKeys, suggest } from './config/locate.js';
 export { DEFAULT_CONTROL_SOCKET, DEFAULT_STATE_DIR, SCHEMA, showSocketFor } from './config/schema.js';
 export { checkExposure, configWarnings, isLoopbackAddress, ipsecListenerOf, type ConfigWarning } from './config/secure.js';
 export { formatIpv4Prefix, formatIpv6Prefix } from './config/values.js';

@@ -5,8 +5,9 @@
  * into a graceful shutdown.
  */
 import { parseArgs } from 'node:util';
+import { readFileSync } from 'node:fs';
 import {
-  configWarnings, defaultConfig, formatConfigError, formatIpv4, formatIpv4Prefix, formatIpv6Prefix, loadConfigFile, printConfig,
+  configWarnings, lineOf, locateKeys, defaultConfig, formatConfigError, formatIpv4, formatIpv4Prefix, formatIpv6Prefix, loadConfigFile, printConfig,
   type ConfigError, type DaemonConfig,
 } from './config.js';
 import { Daemon, VERSION, type EngineFactory } from './daemon.js';
@@ -109,7 +110,7 @@ export function describeConfig(c: DaemonConfig): string {
 async function checkOrPrint(args: L2tpdArgs, config: DaemonConfig): Promise<number> {
   const what = args.config ?? '(no config file)';
   const r = await prepare(config, { mode: 'check' });
-  if (!r.ok) return reportErrors(what, r.error);
+  if (!r.ok) return reportErrors(args.config ?? what, r.error);
   const p = r.value;
   if (args.printConfig) {
     process.stdout.write(`# effective configuration of ${what}, secrets masked (l2tpd ${VERSION})\n${p.notes.map((n) => `# ${n.message}\n`).join('')}${printConfig(p.config)}`);
@@ -122,8 +123,23 @@ async function checkOrPrint(args: L2tpdArgs, config: DaemonConfig): Promise<numb
 }
 
 function reportErrors(what: string, errors: readonly ConfigError[]): number {
-  for (const e of errors) process.stderr.write(`${what}: ${formatConfigError(e)}\n`);
+  for (const e of withLines(errors, what)) process.stderr.write(`${what}: ${formatConfigError(e)}\n`);
   return 1;
+}
+
+/** Errors of the setup (users file, state) get the line of their key in the config file, like parse errors. */
+function withLines(errors: readonly ConfigError[], file: string | undefined): readonly ConfigError[] {
+  if (file === undefined || errors.every((e) => e.line !== undefined)) return errors;
+  let lines: Map<string, number>;
+  try {
+    lines = locateKeys(readFileSync(file, 'utf8'));
+  } catch {
+    return errors;
+  }
+  return errors.map((e) => {
+    const line = e.line ?? lineOf(lines, e.key);
+    return line === undefined ? e : { ...e, line };
+  });
 }
 
 /** Run l2tpd until a signal stops it; resolves to the process exit code. */
@@ -163,7 +179,7 @@ export async function runL2tpd(argv: readonly string[], createEngine: EngineFact
   process.on('SIGINT', onSignal);
   const p = await prepare(config, { mode: 'start' });
   if (!p.ok) {
-    for (const e of p.error) log.error({ key: e.key }, `l2tpd failed to start: ${formatConfigError(e)}`);
+    for (const e of withLines(p.error, args.config)) log.error({ key: e.key }, `l2tpd failed to start: ${formatConfigError(e)}`);
     return 1;
   }
   const prepared: Prepared = p.value;

@@ -1,47 +1,25 @@
 /**
  * l2tpd as a real process: --check-config exit codes, banner, SIGTERM -> graceful exit 0.
- * Runs the compiled main with node (dist) or the .ts main through tsx (source).
+ * Runs the compiled main with node (dist) or the .ts main through tsx (source): process-testing.ts.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { runMain, startMain, waitFor, type ProcessRun } from './process-testing.js';
 
-const here = fileURLToPath(import.meta.url);
-const fromSource = here.endsWith('.ts');
-const main = join(here, '..', fromSource ? 'l2tpd-main.ts' : 'l2tpd-main.js');
-const execArgs = fromSource ? ['--import', 'tsx', main] : [main];
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function l2tpd(args: string[], onStdout?: (text: string, kill: (sig: NodeJS.Signals) => void) => void): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...execArgs, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-    }, 12000);
-    child.stdout.setEncoding('utf8');
-    child.stderr.setEncoding('utf8');
-    child.stdout.on('data', (c: string) => {
-      stdout += c;
-      onStdout?.(stdout, (sig) => child.kill(sig));
-    });
-    child.stderr.on('data', (c: string) => (stderr += c));
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+/** Run l2tpd; `onStdout` sees the output so far and may signal the process. */
+async function l2tpd(args: string[], onStdout?: (text: string, kill: (sig: NodeJS.Signals) => void) => void): Promise<ProcessRun> {
+  if (onStdout === undefined) return runMain('l2tpd-main', args, { limitMs: 12_000 });
+  const p = startMain('l2tpd-main', args, { limitMs: 12_000 });
+  let exited = false;
+  void p.done.then(() => (exited = true));
+  await waitFor(() => {
+    onStdout(p.stdout(), (sig) => p.signal(sig));
+    return exited;
+  }, 12_000);
+  return p.done;
 }
 
 test('l2tpd --check-config: 0 for a good file, 1 with key+line for a bad one', { timeout: 20000 }, async () => {

@@ -53,7 +53,7 @@ export async function readCredentials(dir: string): Promise<Result<StoredCredent
     text = await readFile(path, 'utf8');
   } catch (e) {
     const code = errorCode(e);
-    return code === 'ENOENT' ? ok(undefined) : err(`cannot read ${path}: ${code}`);
+    return code === 'ENOENT' || code === 'ENOTDIR' ? ok(undefined) : err(`cannot read ${path}: ${code}${code === 'EACCES' ? ' (run as root, or choose another --state-dir)' : ''}`);
   }
   let v: unknown;
   try {
