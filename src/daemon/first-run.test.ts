@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { readRepoFile } from '../../test/lib/repo.js';
 import { createNetns, deleteNetns, requireTunPrivileges } from '../io/tun-testing.js';
 import { parseConfig } from './config.js';
-import { runMain, startMain, waitFor, type RunningProcess } from './process-testing.js';
+import { ctl, loginThrough, runMain, startDaemon, stopDaemon } from './process-testing.js';
 
 async function withDir(body: (dir: string) => Promise<void>): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'l2tpd-first-'));
@@ -35,29 +35,6 @@ const tag = (process.pid % 10000).toString(36);
 
 /** An LNS as the defaults make it, on loopback with free ports and a TUN of our own. */
 const LNS = `[[listen]]\naddress = "127.0.0.1"\nport = 0\n[ipsec]\nike_port = 0\nnatt_port = 0\n[tun]\nname = "l2kf${tag}"\n`;
-
-/** Start l2tpd and wait for the "started" line (or its exit). */
-async function startDaemon(args: readonly string[]): Promise<RunningProcess> {
-  const p = startMain('l2tpd-main', args, { limitMs: 30_000 });
-  let exited = false;
-  void p.done.then(() => (exited = true));
-  await waitFor(() => exited || / started, mode /.test(p.stdout()), 15_000);
-  assert.ok(!exited, `l2tpd exited at start:\n${p.stdout()}\n${p.stderr()}`);
-  return p;
-}
-
-async function stopDaemon(p: RunningProcess): Promise<string> {
-  p.signal('SIGTERM');
-  const r = await p.done;
-  assert.equal(r.code, 0, r.stderr);
-  return r.stdout + r.stderr;
-}
-
-const ctl = async (sock: string, ...args: string[]): Promise<string> => {
-  const r = await runMain('l2tpctl-main', ['--socket', sock, ...args]);
-  assert.equal(r.code, 0, `l2tpctl ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-};
 
 test('--check-config loads the users file like the start: missing, malformed, static outside the pool fail; refusals fail (issue 11 #7, #1)', { timeout: 30_000 }, async () => {
   await withDir(async (dir) => {
@@ -148,7 +125,7 @@ test('generated credentials: never in the log at any level, once on the console,
       assert.equal(shown.login.username, stored.generatedUser);
       assert.ok((await readFile(join(state, 'users'), 'utf8')).includes(shown.login.password));
       // A client uses them (our own L2TP/IPsec LAC, MS-CHAPv2): IKE with the PSK and a PPP login, all at debug.
-      const lac = await loginThrough(dir, sock, cli, shown.psk, shown.login);
+      const lac = await loginThrough({ dir, lnsSock: sock, netns: cli, psk: shown.psk, login: shown.login, tun: `l2kg${tag}` });
       const lacOut = await stopDaemon(lac);
       const out1 = await stopDaemon(first);
       const lines1 = out1.split('\n').filter((l) => l !== '');
@@ -189,27 +166,6 @@ test('generated credentials: never in the log at any level, once on the console,
     await deleteNetns(cli);
   }
 });
-
-/** Our L2TP/IPsec LAC process (PPP client in netns `ns`) logs in to the LNS behind `lnsSock`; resolves once the LNS shows the session. */
-async function loginThrough(dir: string, lnsSock: string, ns: string, psk: string, login: { username: string; password: string }): Promise<RunningProcess> {
-  const st = JSON.parse(await ctl(lnsSock, 'show', 'status', '--json')) as { ipsec?: { listener?: { ikePort: number; nattPort: number } } };
-  const l = st.ipsec?.listener;
-  assert.ok(l !== undefined, JSON.stringify(st));
-  const cfg = join(dir, 'lac.toml');
-  await writeFile(
-    cfg,
-    `listen = []\n[l2tp]\nhost_name = "first-run-lac"\n[[lac]]\nname = "vpn"\nlns = "127.0.0.1"\nlocal_address = "127.0.0.1"\n` +
-      `ipsec = true\npsk = ${JSON.stringify(psk)}\nike_port = 0\nnatt_port = 0\nlns_ike_port = ${l.ikePort}\nlns_natt_port = ${l.nattPort}\nforce_encapsulation = true\n` +
-      `ppp = true\nusername = ${JSON.stringify(login.username)}\npassword = ${JSON.stringify(login.password)}\ntun = "l2kg${tag}"\ntun_netns = "${ns}"\n`,
-  );
-  const lac = await startDaemon(['--config', cfg, '--socket', join(dir, 'lac.sock'), '--state-dir', join(dir, 'lacstate'), '--debug', '--log-format', 'json']);
-  const up = await waitFor(async () => {
-    const sessions = JSON.parse(await ctl(lnsSock, 'show', 'sessions', '--json')) as { username?: string; authMethod?: string; address?: string }[];
-    return sessions.some((x) => x.username === login.username && x.authMethod === 'mschapv2' && x.address !== undefined);
-  }, 20_000);
-  assert.ok(up, `no PPP login through IPsec:\n${lac.stdout().slice(-3000)}`);
-  return lac;
-}
 
 test('a failed start says why with a hint (EADDRINUSE), and "stopped" is not printed first (issue 11 #9)', { timeout: 30_000 }, async () => {
   await withDir(async (dir) => {

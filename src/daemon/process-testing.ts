@@ -1,8 +1,10 @@
 /**
  * Test helpers: l2tpd and l2tpctl as real processes (the compiled mains under node, or the .ts
- * mains through tsx when the tests run from source), bounded in time, output collected.
+ * mains through tsx when the tests run from source), bounded in time, output collected; and our
+ * own L2TP/IPsec LAC process as a client that logs in.
  */
 import { spawn } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 
@@ -63,4 +65,94 @@ export async function waitFor(pred: () => boolean | Promise<boolean>, ms: number
     await new Promise((r) => setTimeout(r, 50));
   }
   return pred();
+}
+
+/** Start l2tpd and wait for its "started" line; throws with the output when it exits first. */
+export async function startDaemon(args: readonly string[], o: { readonly prefix?: readonly string[] } = {}): Promise<RunningProcess> {
+  const p = o.prefix === undefined ? startMain('l2tpd-main', args, { limitMs: 60_000 }) : startWrapped(o.prefix, args, 60_000);
+  let exited = false;
+  void p.done.then(() => (exited = true));
+  await waitFor(() => exited || / started, mode /.test(p.stdout()), 15_000);
+  if (exited || !/ started, mode /.test(p.stdout())) throw new Error(`l2tpd did not start:\n${p.stdout()}\n${p.stderr()}`);
+  return p;
+}
+
+/** `prefix... node l2tpd-main args` (e.g. setpriv with a capability set). */
+function startWrapped(prefix: readonly string[], args: readonly string[], limitMs: number): RunningProcess {
+  const [cmd, ...rest] = prefix;
+  if (cmd === undefined) throw new Error('empty prefix');
+  const child = spawn(cmd, [...rest, process.execPath, ...mainOf('l2tpd-main'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+  child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+  const timer = setTimeout(() => child.kill('SIGKILL'), limitMs);
+  const done = new Promise<ProcessRun>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      setImmediate(() => resolve({ code, stdout, stderr }));
+    });
+  });
+  return { stdout: () => stdout, stderr: () => stderr, signal: (sig) => child.kill(sig), done };
+}
+
+/** SIGTERM and wait; throws unless it exits 0. Resolves to everything it wrote. */
+export async function stopDaemon(p: RunningProcess): Promise<string> {
+  p.signal('SIGTERM');
+  const r = await p.done;
+  if (r.code !== 0) throw new Error(`l2tpd exited ${String(r.code)}:\n${r.stdout}\n${r.stderr}`);
+  return r.stdout + r.stderr;
+}
+
+/** `l2tpctl --socket S ARGS`; throws unless it exits 0. */
+export async function ctl(sock: string, ...args: string[]): Promise<string> {
+  const r = await runMain('l2tpctl-main', ['--socket', sock, ...args]);
+  if (r.code !== 0) throw new Error(`l2tpctl ${args.join(' ')}: exit ${String(r.code)}: ${r.stderr}`);
+  return r.stdout;
+}
+
+/** Options of {@link loginThrough}. */
+export interface LoginThroughOptions {
+  /** A scratch directory for the client's config and state. */
+  readonly dir: string;
+  /** The LNS's control socket. */
+  readonly lnsSock: string;
+  /** The network namespace of the client's TUN. */
+  readonly netns: string;
+  readonly tun: string;
+  readonly psk: string;
+  readonly login: { readonly username: string; readonly password: string };
+  /** Run the client under this prefix (`ip netns exec NS`: the LNS's loopback is that namespace's). */
+  readonly prefix?: readonly string[];
+}
+
+/**
+ * Our own L2TP/IPsec LAC as a process (`[[lac]] ipsec = true`, PPP client mode, MS-CHAPv2, ESP in
+ * UDP) logs in to the LNS on 127.0.0.1 behind `lnsSock`; resolves once the LNS shows the session
+ * with its user, method and address. The caller stops it.
+ */
+export async function loginThrough(o: LoginThroughOptions): Promise<RunningProcess> {
+  const st = JSON.parse(await ctl(o.lnsSock, 'show', 'status', '--json')) as { ipsec?: { listener?: { ikePort: number; nattPort: number } } };
+  const l = st.ipsec?.listener;
+  if (l === undefined) throw new Error(`the LNS has no IPsec listener: ${JSON.stringify(st)}`);
+  await mkdir(o.dir, { recursive: true });
+  const cfg = join(o.dir, 'lac.toml');
+  const q = JSON.stringify;
+  await writeFile(
+    cfg,
+    `listen = []\n[l2tp]\nhost_name = "test-lac"\n[[lac]]\nname = "vpn"\nlns = "127.0.0.1"\nlocal_address = "127.0.0.1"\n` +
+      `ipsec = true\npsk = ${q(o.psk)}\nike_port = 0\nnatt_port = 0\nlns_ike_port = ${l.ikePort}\nlns_natt_port = ${l.nattPort}\nforce_encapsulation = true\n` +
+      `ppp = true\nusername = ${q(o.login.username)}\npassword = ${q(o.login.password)}\ntun = ${q(o.tun)}\ntun_netns = ${q(o.netns)}\n`,
+  );
+  const lac = await startDaemon(['--config', cfg, '--socket', join(o.dir, 'lac.sock'), '--state-dir', join(o.dir, 'lacstate'), '--debug', '--log-format', 'json'], o.prefix === undefined ? {} : { prefix: o.prefix });
+  const up = await waitFor(async () => {
+    const sessions = JSON.parse(await ctl(o.lnsSock, 'show', 'sessions', '--json')) as { username?: string; authMethod?: string; address?: string }[];
+    return sessions.some((x) => x.username === o.login.username && x.authMethod === 'mschapv2' && x.address !== undefined);
+  }, 20_000);
+  if (!up) {
+    lac.signal('SIGKILL');
+    throw new Error(`no PPP login through IPsec:\n${lac.stdout().slice(-3000)}`);
+  }
+  return lac;
 }
