@@ -6,13 +6,14 @@
 // after another, each with a fresh initiator (new cookies, new DH key pair, new nonces); a
 // handshake counts when both sides reported `child-sa-up`. Both sides run on the same core, so
 // "handshakes/s" is the cost of BOTH ends; the time spent inside the responder alone (handle /
-// handleTimeout / takeDatagrams around each message) is also measured and gives the server-side
+// pollTransmit / pollEvent around each message) is also measured and gives the server-side
 // capacity per core. Every 200 handshakes the responder is replaced, so its SA table stays small.
 // Phase 1 aes256-sha256 with the group; phase 2 aes128-gcm16 without PFS (Windows-like), and a
 // second row with PFS in the same group (one more DH per side). Best of --rounds rounds.
 // Run: npx tsx bench/ike-handshake.ts [--count=300] [--rounds=3]
 import { IkeInitiator } from '../src/ipsec/ike-initiator.js';
-import { IkeResponder, type IkeDatagram } from '../src/ipsec/ike-responder.js';
+import { IkeResponder } from '../src/ipsec/ike-responder.js';
+import type { IkeDatagram } from '../src/ipsec/ike-types.js';
 import type { DhGroupNumber } from '../src/ipsec/dh.js';
 import { cryptoRandom } from '../src/io/random.js';
 import { instant, type Instant } from '../src/base/time.js';
@@ -66,15 +67,15 @@ function run(c: Case): RunResult {
     init.connect(now);
     let up = 0;
     for (let guard = 0; guard < 20; guard++) {
-      const toResp = init.takeDatagrams();
-      for (const e of init.takeEvents()) if (e.type === 'child-sa-up') up++;
-      let toInit: IkeDatagram[] = [];
+      const toResp: IkeDatagram[] = [];
+      for (let d = init.pollTransmit(); d; d = init.pollTransmit()) toResp.push(d);
+      for (let e = init.pollEvent(); e; e = init.pollEvent()) if (e.type === 'child-sa-up') up++;
+      const toInit: IkeDatagram[] = [];
       const r0 = process.hrtime.bigint();
       for (const d of toResp) resp.handle(now, { local: d.remote, remote: d.local, data: d.data });
-      toInit = resp.takeDatagrams();
-      const evs = resp.takeEvents();
+      for (let d = resp.pollTransmit(); d; d = resp.pollTransmit()) toInit.push(d);
+      for (let e = resp.pollEvent(); e; e = resp.pollEvent()) if (e.type === 'child-sa-up') up++;
       respNs += Number(process.hrtime.bigint() - r0);
-      for (const e of evs) if (e.type === 'child-sa-up') up++;
       messages += toResp.length + toInit.length;
       if (toResp.length === 0 && toInit.length === 0) break;
       for (const d of toInit) init.handle(now, { local: d.remote, remote: d.local, data: d.data });

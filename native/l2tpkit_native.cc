@@ -14,6 +14,8 @@
 #include <napi.h>
 #include <uv.h>
 
+#include "packet_socket.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -620,7 +622,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("openRaw", Napi::Function::New<OpenRaw>(env, "openRaw"));
   exports.Set("errnoName", Napi::Function::New<ErrnoNameJs>(env, "errnoName"));
   exports.Set("PacketPort", PacketPort::Init(env));
-  exports.Set("abiVersion", Napi::Number::New(env, 2));
+  l2tpkit::RegisterPacketSocket(env, exports);  // openPacket, FramePort (AF_PACKET for PPPoE)
+  exports.Set("abiVersion", Napi::Number::New(env, 3));
   return exports;
 }
 

@@ -1,6 +1,6 @@
 /**
  * l2tpkit — the typed library. Layers are exported as namespaces so that names stay unambiguous:
- * `wire.l2tp` and `wire.l2tpv3` codecs, the sans-I/O `l2tp` engine, `ppp`, `ipsec`, `aaa`, `dataplane`, and the
+ * `wire.l2tp`, `wire.l2tpv3`, radius and pppoe codecs, the sans-I/O `l2tp` engine, `ppp`, `ipsec`, `aaa`, `dataplane`, and the
  * `io` shell that drives them with real sockets and timers. `daemon` is the l2tpd/l2tpctl program.
  */
 export * as base from './base/index.js';
@@ -8,6 +8,7 @@ export * as l2tpWire from './wire/l2tp/index.js';
 export * as l2tpv3Wire from './wire/l2tpv3/index.js';
 export * as pppWire from './wire/ppp/index.js';
 export * as radiusWire from './wire/radius/index.js';
+export * as pppoeWire from './wire/pppoe/index.js';
 export * as l2tp from './l2tp/index.js';
 export * as ppp from './ppp/index.js';
 export * as ipsec from './ipsec/index.js';

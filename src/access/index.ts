@@ -20,3 +20,11 @@ export type { Ipv6Prefix } from './ipv6.js';
 export { parseRouterAdvertisement } from './packets.js';
 export { Dialer, DIALER_TABLE, DEFAULT_REDIAL_BACKOFF } from './dialer.js';
 export type { DialerConfig, DialerEvent, DialerInfo, DialerInput, DialerState, RedialBackoff } from './dialer.js';
+export { PppoeAccessConcentrator, PPPOE_HEADROOM, PPPOE_DEFAULT_PAYLOAD, CookieJar, TokenBucket, KeyedTokenBuckets } from './pppoe/index.js';
+export type { FrameSink, PppoeAcConfig, PppoeAcEvent, PppoeAcCounters, PppoeSessionInfo, DropReason, SessionDownCause, Rate } from './pppoe/index.js';
+export { TunnelSelector, resolveDomain, splitRealm, resolveProfile, resolveRadius, MAX_DESTINATIONS, MAX_LEVELS, TUNNEL_TYPE_L2TP, TUNNEL_MEDIUM_IPV4 } from './selection/index.js';
+export type {
+  SelectRequest, SelectorConfig, SelectorConfigError, Selection, Choice, ChosenDestination, Failover, SelectorEvent, DestinationInfo, TunnelInfo,
+  TunnelKey, SessionTicket, TunnelFailure, RejectReason, DomainMap, DomainMapEntry, DomainTarget, DomainResolution, TunnelProfile, TunnelDestination,
+  LoadBalancing, RadiusTunnelGroup, ProfileError, ResolvedDestination, ResolvedPlan,
+} from './selection/index.js';

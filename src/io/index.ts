@@ -27,3 +27,5 @@ export {
 export { RadiusClientShell, type RadiusClientShellOptions, type RadiusShellStats } from './radius-client-socket.js';
 export { DaeSocket, type DaeSocketOptions } from './radius-dae-socket.js';
 export { RadiusSpool, RadiusSpoolFullError, parseSpool, type RadiusSpoolContents, type RadiusSpoolOptions } from './radius-spool.js';
+export { PacketSocket, FrameBatch, PacketType, type PacketSocketOptions } from './packet-socket.js';
+export { PppoeAcPort, type PppoeAcPortOptions } from './pppoe-ac.js';

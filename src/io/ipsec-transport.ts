@@ -85,9 +85,17 @@ async function bindUdp(address: string, port: number): Promise<Socket> {
   return s;
 }
 
-/** Open IKE, NAT-T, raw ESP and clear L2TP sockets around one gate. Rejects if a UDP bind fails. */
-export async function openIpsecL2tp(o: IpsecL2tpOptions): Promise<IpsecL2tp> {
-  const stats: IpsecSocketStats = { ikeRx: 0, ikeTx: 0, espUdpRx: 0, espRawRx: 0, espRawTx: 0, sendErrors: 0 };
+/** The outer sockets of one listener: IKE and NAT-T UDP, the raw ESP socket when it opened. */
+interface OuterSockets {
+  readonly ikeSock: Socket;
+  readonly nattSock: Socket;
+  readonly raw: RawIpSocket | undefined;
+  /** Our address for NAT-D and IDs. */
+  readonly localAddress: string;
+}
+
+/** Bind IKE and NAT-T (rejects if either bind fails) and try the raw ESP socket (reported, not fatal). */
+async function openOuterSockets(o: IpsecL2tpOptions, report: (e: unknown) => void): Promise<OuterSockets> {
   const ikeSock = await bindUdp(o.address, o.ikePort ?? 500);
   let nattSock: Socket;
   try {
@@ -96,17 +104,11 @@ export async function openIpsecL2tp(o: IpsecL2tpOptions): Promise<IpsecL2tp> {
     ikeSock.close();
     throw e;
   }
-  const ikePort = ikeSock.address().port;
-  const nattPort = nattSock.address().port;
   const any = o.address === '0.0.0.0';
   const localAddress = o.localAddress ?? (any ? guessLocalIpv4() : o.address) ?? o.address;
   if (any && o.localAddress === undefined && localAddress === o.address) {
     o.onError?.(new Error('bound to 0.0.0.0 and no single local IPv4 address: set local_address, or NAT-D will see a NAT'));
   }
-  const report = (e: unknown): void => {
-    stats.sendErrors++;
-    o.onError?.(e instanceof Error ? e : new Error(String(e)));
-  };
   let raw: RawIpSocket | undefined;
   if (o.rawEsp !== false) {
     try {
@@ -115,25 +117,45 @@ export async function openIpsecL2tp(o: IpsecL2tpOptions): Promise<IpsecL2tp> {
       report(new Error(`raw ESP socket unavailable (only UDP-encapsulated ESP will work): ${e instanceof Error ? e.message : String(e)}`));
     }
   }
-  let closed = false;
-  const sink = (p: OuterPacket): void => {
-    if (closed) return;
+  return { ikeSock, nattSock, raw, localAddress };
+}
+
+/** Send an outer packet: UDP from the IKE or NAT-T socket (by its local port), ESP on the raw socket. */
+function outerSender(s: OuterSockets, nattPort: number, stats: IpsecSocketStats, report: (e: unknown) => void): (p: OuterPacket) => void {
+  return (p) => {
     try {
       if (p.kind === 'udp') {
-        const sock = p.local.port === nattPort ? nattSock : ikeSock;
+        const sock = p.local.port === nattPort ? s.nattSock : s.ikeSock;
         stats.ikeTx++;
         // A segment list (ESP-in-UDP) goes out as one datagram gathered by libuv (sendmsg iovec).
         sock.send(p.data, p.remote.port, p.remote.address, (e) => {
           if (e) report(e);
         });
-      } else if (raw) {
+      } else if (s.raw) {
         stats.espRawTx++;
         // ESP comes as header | ciphertext | ICV segments: gathered by sendmsg(), never joined.
-        raw.send(p.data, p.remote);
+        s.raw.send(p.data, p.remote);
       }
     } catch (e) {
       report(e);
     }
+  };
+}
+
+/** Open IKE, NAT-T, raw ESP and clear L2TP sockets around one gate. Rejects if a UDP bind fails. */
+export async function openIpsecL2tp(o: IpsecL2tpOptions): Promise<IpsecL2tp> {
+  const stats: IpsecSocketStats = { ikeRx: 0, ikeTx: 0, espUdpRx: 0, espRawRx: 0, espRawTx: 0, sendErrors: 0 };
+  const report = (e: unknown): void => {
+    stats.sendErrors++;
+    o.onError?.(e instanceof Error ? e : new Error(String(e)));
+  };
+  const { ikeSock, nattSock, raw, localAddress } = await openOuterSockets(o, report);
+  const ikePort = ikeSock.address().port;
+  const nattPort = nattSock.address().port;
+  let closed = false;
+  const send = outerSender({ ikeSock, nattSock, raw, localAddress }, nattPort, stats, report);
+  const sink = (p: OuterPacket): void => {
+    if (!closed) send(p);
   };
   const ike = o.ike({ address: localAddress, ikePort, nattPort });
   const gate = new IpsecL2tpGate({

@@ -72,7 +72,7 @@ export interface NativeBinding {
 }
 
 /** The JS/native contract version this loader expects. */
-export const NATIVE_ABI_VERSION = 2;
+export const NATIVE_ABI_VERSION = 3;
 
 /** The addon is missing or cannot be loaded; `path` is where it was looked for. */
 export class NativeUnavailableError extends Error {

@@ -15,9 +15,11 @@ import { L2tpEngine, defaultTunnelSettings, type L2tpEvent } from '../l2tp/index
 import type { SessionId, TunnelId } from '../wire/l2tp/types.js';
 import { DEFAULT_POLICY, phase2LifetimeKilobytes, readResponderLifetime, responderLifetimeNotify, selectPhase2, type IkePolicy } from './proposals.js';
 import { IkeInitiator, type IkeInitiatorConfig } from './ike-initiator.js';
-import { IkeResponder, type IkeEvent, type IkeResponderConfig } from './ike-responder.js';
+import { IkeResponder, type IkeResponderConfig } from './ike-responder.js';
+import type { IkeEvent } from './ike-types.js';
 import { EspSa } from './esp.js';
 import { IpsecL2tpGate, outerBytes, type IpsecGateEvent, type OuterPacket } from './l2tp-gate.js';
+import { drain } from '../../test/lib/drain.js';
 
 const PSK = new TextEncoder().encode('byte lifetime psk');
 const SERVER = '192.0.2.1';
@@ -77,10 +79,10 @@ class Net {
 
   pump(): void {
     for (let i = 0; i < 50; i++) {
-      const a = this.init.takeDatagrams();
-      const b = this.resp.takeDatagrams();
-      this.iev.push(...this.init.takeEvents());
-      this.rev.push(...this.resp.takeEvents());
+      const a = drain(() => this.init.pollTransmit());
+      const b = drain(() => this.resp.pollTransmit());
+      this.iev.push(...drain(() => this.init.pollEvent()));
+      this.rev.push(...drain(() => this.resp.pollEvent()));
       if (a.length === 0 && b.length === 0) return;
       for (const d of a) this.resp.handle(this.now, { local: d.remote, remote: d.local, data: d.data });
       for (const d of b) this.init.handle(this.now, { local: d.remote, remote: d.local, data: d.data });

@@ -1,12 +1,15 @@
 /**
  * IKEv1 message protection: CBC encryption of the payload chain after the ISAKMP header
- * (RFC 2408 §3.1 E flag, RFC 2409 §5.3 and Appendix B IV chaining) and NAT-D hashes (RFC 3947 §3.2).
+ * (RFC 2408 §3.1 E flag, RFC 2409 §5.3 and Appendix B IV chaining), messages protected by a leading
+ * HASH payload (Quick Mode and informational exchanges, RFC 2409 §5.5 / §5.7) and NAT-D hashes
+ * (RFC 3947 §3.2).
  */
 import { createCipheriv, createDecipheriv } from 'node:crypto';
 import { err, ok, type Result } from '../base/result.js';
 import { ISAKMP_HEADER_LENGTH, emitIsakmpHeader, encodePayloadChain, parsePayloadChain, decodePayload, payloadTypeOf } from '../wire/ike/codec.js';
 import type { IkePayload, IsakmpHeader, RawPayload } from '../wire/ike/types.js';
-import { hash, type IkeHashName } from './keys.js';
+import { hash, phase2Iv, type IkeHashName, type SkeyidSet } from './keys.js';
+import type { Phase1Choice } from './proposals.js';
 import { ipToBytes, type Endpoint } from './addr.js';
 
 /** Phase-1 cipher: node:crypto name, key and block length. */
@@ -107,4 +110,48 @@ export function chainWithHash(rest: readonly IkePayload[], mac: (after: Uint8Arr
 export function natDHash(h: IkeHashName, ckyI: Uint8Array, ckyR: Uint8Array, ep: Endpoint): Uint8Array {
   const ip = ipToBytes(ep.address) ?? new Uint8Array(0);
   return hash(h, ckyI, ckyR, ip, Uint8Array.of((ep.port >> 8) & 0xff, ep.port & 0xff));
+}
+
+/** What protecting a message after Main Mode needs of an IKE SA (RFC 2409 §5.5, §5.7, App. B). */
+export interface Phase1Keys {
+  readonly icookie: Uint8Array;
+  readonly rcookie: Uint8Array;
+  readonly choice: Phase1Choice;
+  readonly keys: SkeyidSet;
+  readonly encKey: Uint8Array;
+  /** The last phase-1 CBC block: the base of every phase-2 IV. */
+  readonly iv: Uint8Array;
+}
+
+/** RFC 2409 App. B: the first IV of the exchange with Message ID `mid`. */
+export const phase2IvOf = (p: Phase1Keys, mid: number): Uint8Array => phase2Iv(p.choice.hash, p.iv, mid, p.choice.cipher.blockSize);
+
+/** A message whose first payload is HASH: the payloads, the hash value and the bytes it covers. */
+export interface HashedBody {
+  readonly opened: OpenedBody;
+  readonly hash: Uint8Array;
+  /** Everything after the HASH payload up to the padding ("the entire message that follows the HASH"). */
+  readonly after: Uint8Array;
+}
+
+/** Why a hash-protected body did not open: it did not decrypt/parse, or its first payload is not HASH. */
+export type HashedError = 'undecryptable' | 'no-hash';
+
+/** Decrypt `body` with `iv` and split off its leading HASH payload (RFC 2409 §5.5, §5.7). */
+export function openHashed(p: Phase1Keys, iv: Uint8Array, h: IsakmpHeader, body: Uint8Array): Result<HashedBody, HashedError> {
+  const o = openBody(p.choice.cipher, p.encKey, iv, h.nextPayload, body);
+  if (!o.ok) return err('undecryptable');
+  const first = o.value.payloads[0];
+  if (!first || first.kind !== 'hash') return err('no-hash');
+  const second = o.value.raws[1];
+  const after = second ? o.value.plain.subarray(second.offset, o.value.chainEnd) : new Uint8Array(0);
+  return ok({ opened: o.value, hash: first.data, after });
+}
+
+/** Seal `HDR*, HASH(mac(rest)), rest` with `iv` on the IKE SA of `p` (Quick Mode, informational). */
+export function sealHashed(
+  p: Phase1Keys, iv: Uint8Array, exchangeType: number, messageId: number, rest: readonly IkePayload[], mac: (after: Uint8Array) => Uint8Array,
+): SealedMessage {
+  const { first, chain } = chainWithHash(rest, mac);
+  return sealMessage(p.choice.cipher, p.encKey, iv, { icookie: p.icookie, rcookie: p.rcookie, exchangeType, flags: 0, messageId }, first, chain);
 }

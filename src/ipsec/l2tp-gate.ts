@@ -25,14 +25,14 @@ import type { ResultCode, SessionId, TunnelId } from '../wire/l2tp/types.js';
 import { classifyUdp4500 } from '../wire/esp/codec.js';
 import { EspSa, NEXT_HEADER_NONE, NEXT_HEADER_UDP, type EspCounters, type EspEncryption, type EspIntegrity } from './esp.js';
 import type { Endpoint } from './addr.js';
-import type { IkeAlgorithms, IkeDatagram, IkeEvent, IkeIdentity, NatState } from './ike-responder.js';
+import type { IkeAlgorithms, IkeDatagram, IkeEvent, IkeIdentity, NatState } from './ike-types.js';
 import type { EspEncapsulation } from './proposals.js';
 
 /** What the gate needs from an IKE core; `IkeResponder` and `IkeInitiator` both fit. */
 export interface IkeCore extends Timed {
   handle(now: Instant, d: IkeDatagram): void;
-  takeDatagrams(): IkeDatagram[];
-  takeEvents(): IkeEvent[];
+  pollTransmit(): IkeDatagram | undefined;
+  pollEvent(): IkeEvent | undefined;
   deleteChildSa(now: Instant, inboundSpi: number): void;
   noteActivity(now: Instant, inboundSpi: number): void;
   /** RFC 2407 §4.5: a child SA (by our inbound SPI) crossed its soft or hard byte lifetime. */
@@ -516,11 +516,10 @@ export class IpsecL2tpGate implements L2tpEngineApi, Timed {
 
   private drainIke(now: Instant): void {
     for (;;) {
-      const ds = this.ike.takeDatagrams();
-      const es = this.ike.takeEvents();
-      if (ds.length === 0 && es.length === 0) return;
-      for (const d of ds) this.options.sink({ kind: 'udp', local: d.local, remote: d.remote, data: d.data });
-      for (const e of es) this.onIkeEvent(now, e);
+      for (let d = this.ike.pollTransmit(); d; d = this.ike.pollTransmit()) this.options.sink({ kind: 'udp', local: d.local, remote: d.remote, data: d.data });
+      const e = this.ike.pollEvent();
+      if (e === undefined) return;
+      this.onIkeEvent(now, e);
     }
   }
 

@@ -7,9 +7,9 @@
 import { err, ok, type Result } from '../base/result.js';
 import type { DhGroupNumber } from './dh.js';
 import type { EspIntegrity } from './esp.js';
-import type { InitiatorProposals, Phase1Offer, Phase2Offer } from './ike-initiator.js';
 import type { IkeHashName } from './keys.js';
 import { DEFAULT_POLICY, type IkePolicy, type Phase1Encryption, type Phase1Suite, type Phase2Encryption, type Phase2Suite } from './proposals.js';
+import type { InitiatorProposals, Phase1Offer, Phase2Offer } from './sa-payloads.js';
 
 type Integrity = Exclude<EspIntegrity, 'none'>;
 

@@ -10,7 +10,8 @@ import { addDuration, instant, millis, seconds, type Instant } from '../../src/b
 import { L2tpEngine, defaultTunnelSettings, type L2tpEvent, type PeerAddress } from '../../src/l2tp/index.js';
 import type { SessionId, TunnelId } from '../../src/wire/l2tp/types.js';
 import { IkeInitiator, type IkeInitiatorConfig } from '../../src/ipsec/ike-initiator.js';
-import { IkeResponder, type IkeEvent } from '../../src/ipsec/ike-responder.js';
+import { IkeResponder } from '../../src/ipsec/ike-responder.js';
+import type { IkeEvent } from '../../src/ipsec/ike-types.js';
 import { IpsecL2tpGate, outerBytes, type IkeCore, type IpsecGateEvent, type OuterPacket } from '../../src/ipsec/l2tp-gate.js';
 import type { Endpoint } from '../../src/ipsec/addr.js';
 import { EspSa } from '../../src/ipsec/esp.js';
@@ -337,8 +338,8 @@ test('re-authentication: children-adopted moves the ESP pair to the new IKE SA i
   const queued: IkeEvent[] = [];
   const ike: IkeCore = {
     handle: () => undefined,
-    takeDatagrams: () => [],
-    takeEvents: () => queued.splice(0),
+    pollTransmit: () => undefined,
+    pollEvent: () => queued.shift(),
     deleteChildSa: () => undefined,
     noteActivity: () => undefined,
     pollAt: () => undefined,
@@ -382,8 +383,8 @@ test('ESP on a new SA that arrives before its QM3 is held, then delivered when t
   const expected = new Set<number>();
   const ike: IkeCore = {
     handle: () => undefined,
-    takeDatagrams: () => [],
-    takeEvents: () => queued.splice(0),
+    pollTransmit: () => undefined,
+    pollEvent: () => queued.shift(),
     deleteChildSa: () => undefined,
     noteActivity: () => undefined,
     pollAt: () => undefined,
