@@ -52,12 +52,17 @@ export async function openIpsecListener(o: {
     if (p.sha256_96 === undefined || p.sha256_96 === c.sha256_96) continue;
     peerPolicy.set(p.address, policyFromSuites(c.ikeProposals, c.espProposals, { ...limits, sha256Truncation: p.sha256_96 ? 96 : 128 }));
   }
+  // Raw ESP: asked for by the config, and open. Until the socket is known to be open, clients are
+  // told (by the NAT-D answer) to use UDP encapsulation only when the config turned raw ESP off.
+  let rawOpen = c.rawEsp;
+  let rawFailure: string | undefined;
   const io = await openIpsecL2tp({
     engine: o.engine,
     ike: (l) =>
       new IkeResponder(
         {
           psk: (remote) => byPeer.get(remote.address) ?? fallback(),
+          udpEncapsulationOnly: () => !rawOpen,
           nattPort: l.nattPort,
           policy,
           ...(peerPolicy.size > 0 ? { policyFor: (remote) => peerPolicy.get(remote.address) } : {}),
@@ -79,11 +84,23 @@ export async function openIpsecListener(o: {
     random: o.random,
     onL2tpEvent: o.onL2tpEvent,
     onIpsecEvent: (e) => logIpsecEvent(o.log, e),
-    onError: (e) => o.log.warn({ err: e.message }, `ipsec: ${e.message}`),
+    onError: (e) => {
+      // The raw socket failing at open is a degraded mode: said once below, with what it means.
+      if (rawFailure === undefined && /^raw ESP socket unavailable/.test(e.message)) rawFailure = e.message.replace(/^.*?: /, '');
+      else o.log.warn({ err: e.message }, `ipsec: ${e.message}`);
+    },
   });
+  rawOpen = io.rawEsp;
+  if (c.rawEsp && !io.rawEsp) {
+    o.log.warn(
+      { err: rawFailure },
+      `ipsec: raw ESP (IP protocol 50) is unavailable (${rawFailure ?? 'unknown error'}${/EPERM|EACCES/.test(rawFailure ?? '') ? ': needs CAP_NET_RAW' : ''}): ` +
+        'clients that are not behind a NAT are told to use ESP in UDP 4500 (NAT-D answer), clients without NAT-T are refused',
+    );
+  }
   o.log.info(
     { ike: io.local.ikePort, natt: io.local.nattPort, rawEsp: io.rawEsp, localAddress: io.local.address, requireIpsec: c.requireIpsec },
-    `L2TP/IPsec on ${io.local.address} (IKE ${io.local.ikePort}, NAT-T ${io.local.nattPort}, raw ESP ${io.rawEsp ? 'on' : 'off'}, L2TP ${c.requireIpsec ? 'only inside IPsec' : 'also in the clear'})`,
+    `L2TP/IPsec on ${io.local.address} (IKE ${io.local.ikePort}, NAT-T ${io.local.nattPort}, raw ESP ${io.rawEsp ? 'on' : 'off: ESP in UDP only'}, L2TP ${c.requireIpsec ? 'only inside IPsec' : 'also in the clear'})`,
   );
   return io;
 }
@@ -96,7 +113,8 @@ export async function openIpsecListener(o: {
 export const FAIL_HINTS: Readonly<Partial<Record<IkeFailReason, string>>> = {
   'auth-failed': ' (pre-shared key mismatch? Main Mode message 5/6 did not decrypt or authenticate with our key)',
   'no-psk': ' (no pre-shared key for this client address: set [ipsec] psk or add a [[ipsec.peer]])',
-  'no-proposal': ' (no common algorithms: see [ipsec] ike_proposals / esp_proposals and the client\'s offer at --debug)',
+  'no-proposal': ' (no acceptable proposal: see [ipsec] ike_proposals / esp_proposals and the client\'s offer at --debug; without raw ESP also a client that insists on plain ESP)',
+  'no-nat-t': ' (the client offers no NAT-T and raw ESP is unavailable here: give l2tpd CAP_NET_RAW)',
   timeout: ' (the peer stopped answering: UDP 500/4500 filtered, or it gave up)',
 };
 
