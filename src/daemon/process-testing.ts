@@ -156,3 +156,36 @@ export async function loginThrough(o: LoginThroughOptions): Promise<RunningProce
   }
   return lac;
 }
+
+/** The `Key=Value` lines of a unit's [Service] section (a key given twice keeps every value). */
+export function serviceKeys(unit: string): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  let section = '';
+  for (const raw of unit.split('\n')) {
+    const line = raw.trim();
+    if (line.startsWith('#') || line === '') continue;
+    const h = /^\[(\w+)\]$/.exec(line);
+    if (h?.[1] !== undefined) {
+      section = h[1];
+      continue;
+    }
+    const m = /^(\w+)=(.*)$/.exec(line);
+    if (section === 'Service' && m?.[1] !== undefined) out.set(m[1], [...(out.get(m[1]) ?? []), m[2] ?? '']);
+  }
+  return out;
+}
+
+/** The capability names of `key` (CapabilityBoundingSet, AmbientCapabilities), sorted. */
+export function unitCapabilities(unit: string, key: string): string[] {
+  return (serviceKeys(unit).get(key)?.[0] ?? '').split(/\s+/).filter((x) => x !== '').sort();
+}
+
+/**
+ * setpriv(1) arguments that give a process exactly the unit's capability sets (bounding,
+ * inheritable, ambient) and no-new-privs, `drop` left out; the command follows `--`.
+ */
+export function setprivArgs(unit: string, drop: readonly string[] = []): string[] {
+  const names = (key: string): string => unitCapabilities(unit, key).filter((c) => !drop.includes(c)).map((c) => `+${c.replace(/^CAP_/, '').toLowerCase()}`).join(',');
+  const ambient = names('AmbientCapabilities');
+  return ['setpriv', `--inh-caps=-all,${ambient}`, `--ambient-caps=-all,${ambient}`, `--bounding-set=-all,${names('CapabilityBoundingSet')}`, '--no-new-privs', '--'];
+}

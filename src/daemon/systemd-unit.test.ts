@@ -15,29 +15,11 @@ import { dirname, join } from 'node:path';
 import { readRepoFile } from '../../test/lib/repo.js';
 import { createNetns, deleteNetns, requireTunPrivileges } from '../io/tun-testing.js';
 import { DEFAULT_CONTROL_SOCKET, DEFAULT_STATE_DIR } from './config.js';
-import { ctl, loginThrough, startDaemon, stopDaemon } from './process-testing.js';
-
-/** The `Key=Value` lines of the unit's [Service] section (a key given twice keeps every value). */
-function serviceKeys(unit: string): Map<string, string[]> {
-  const out = new Map<string, string[]>();
-  let section = '';
-  for (const raw of unit.split('\n')) {
-    const line = raw.trim();
-    if (line.startsWith('#') || line === '') continue;
-    const h = /^\[(\w+)\]$/.exec(line);
-    if (h?.[1] !== undefined) {
-      section = h[1];
-      continue;
-    }
-    const m = /^(\w+)=(.*)$/.exec(line);
-    if (section === 'Service' && m?.[1] !== undefined) out.set(m[1], [...(out.get(m[1]) ?? []), m[2] ?? '']);
-  }
-  return out;
-}
+import { ctl, loginThrough, serviceKeys, setprivArgs, startDaemon, stopDaemon, unitCapabilities } from './process-testing.js';
 
 const UNIT = readRepoFile('contrib/l2tpd.service');
 const keys = serviceKeys(UNIT);
-const capsOf = (k: string): string[] => (keys.get(k)?.[0] ?? '').split(/\s+/).filter((x) => x !== '').sort();
+const capsOf = (k: string): string[] => unitCapabilities(UNIT, k);
 
 /** `systemd-analyze verify FILE`: exit code and what it said about this file (other units' warnings left out). */
 function verify(path: string): { code: number | null; about: string[] } {
@@ -81,12 +63,7 @@ test('the unit: exactly CAP_NET_ADMIN, CAP_NET_RAW, CAP_NET_BIND_SERVICE; /run/l
   assert.ok(!(keys.get('ReadWritePaths') ?? []).some((p) => p === '/run' || p.startsWith('/run/l2tpd')), 'no ReadWritePaths workaround for the socket');
 });
 
-/** setpriv arguments for the unit's sets, `drop` left out. */
-function setprivFor(drop: readonly string[] = []): string[] {
-  const caps = capsOf('AmbientCapabilities').filter((c) => !drop.includes(c)).map((c) => `+${c.replace(/^CAP_/, '').toLowerCase()}`);
-  const bset = capsOf('CapabilityBoundingSet').filter((c) => !drop.includes(c)).map((c) => `+${c.replace(/^CAP_/, '').toLowerCase()}`);
-  return ['setpriv', `--inh-caps=-all,${caps.join(',')}`, `--ambient-caps=-all,${caps.join(',')}`, `--bounding-set=-all,${bset.join(',')}`, '--no-new-privs', '--'];
-}
+const setprivFor = (drop: readonly string[] = []): string[] => setprivArgs(UNIT, drop);
 
 /** The capability bits of the unit's names (linux/capability.h). */
 const CAP_BITS: Readonly<Record<string, number>> = { CAP_NET_BIND_SERVICE: 10, CAP_NET_ADMIN: 12, CAP_NET_RAW: 13 };
