@@ -23,6 +23,17 @@ import { loadUsers } from './setup/index.js';
 /** Session endings that are the LNS refusing the client (RFC 3145 direction "at us"), not a logout. */
 const REJECTED_BY_US: ReadonlySet<string> = new Set(['auth-failed', 'auth-timeout', 'auth-protocol-refused', 'pool-exhausted', 'static-in-use', 'address-mismatch']);
 
+/**
+ * How a session's end reads in the log: a refusal the LNS decided (the authenticator said no, no
+ * address to give) is "rejected by us" whatever side closed the link last; else a logout by us or
+ * by the client.
+ */
+export function logoutWords(e: Pick<Extract<AccessEvent, { type: 'logout' }>, 'username' | 'reason' | 'by' | 'loggedIn'>): { readonly text: string; readonly by: 'local' | 'peer' } {
+  const user = e.username ?? '-';
+  if (REJECTED_BY_US.has(e.reason)) return { text: `${user} rejected by us (${e.reason})`, by: 'local' };
+  return { text: `${user} ${e.loggedIn ? 'logged out' : 'disconnected before login'} (${e.reason}, by ${e.by === 'local' ? 'us' : 'the client'})`, by: e.by };
+}
+
 /** Config names to PPP core names. */
 export const authProtocols = (names: readonly PppAuthName[]): AuthProtocol[] => names.map((n) => (n === 'chap' ? 'chap-md5' : n));
 
@@ -251,14 +262,8 @@ export class LnsAccess {
         log.info({ tunnel: e.tunnel, session: e.session, user: e.username, prefix: e.prefix }, `PPP[${id}] IPv6 up, prefix ${e.prefix ?? 'none'}`);
         break;
       case 'logout': {
-        // Endings the LNS decides (the authenticator refuses, or no address to give) are ours, whatever side closed the link last.
-        const rejected = REJECTED_BY_US.has(e.reason);
-        log.info(
-          { tunnel: e.tunnel, session: e.session, user: e.username, address: e.address, reason: e.reason, by: rejected ? 'local' : e.by, ...e.counters },
-          rejected
-            ? `PPP[${id}] ${e.username ?? '-'} rejected by us (${e.reason})`
-            : `PPP[${id}] ${e.username ?? '-'} ${e.loggedIn ? 'logged out' : 'disconnected before login'} (${e.reason}, by ${e.by === 'local' ? 'us' : 'the client'})`,
-        );
+        const w = logoutWords(e);
+        log.info({ tunnel: e.tunnel, session: e.session, user: e.username, address: e.address, reason: e.reason, by: w.by, ...e.counters }, `PPP[${id}] ${w.text}`);
         break;
       }
       case 'auth-failure':

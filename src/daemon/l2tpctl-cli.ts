@@ -147,10 +147,14 @@ export async function runL2tpctl(argv: readonly string[], io: CliIo = stdio): Pr
   }
   const path = parsed.values.socket ?? DEFAULT_CONTROL_SOCKET;
   let r = await controlRequest(path, req);
-  // Not root nor in control_group: show commands go to the read-only socket of show_group.
-  if (!r.ok && r.error.code === 'EACCES' && parsed.values.socket === undefined && READ_ONLY_COMMANDS.has(req.cmd)) r = await controlRequest(showSocketFor(path), req);
+  // Not root nor in control_group: show commands go to the read-only socket of show_group beside it.
+  if (!r.ok && r.error.code === 'EACCES' && READ_ONLY_COMMANDS.has(req.cmd)) {
+    const ro = await controlRequest(showSocketFor(path), req);
+    if (ro.ok || ro.error.code !== 'ENOENT') r = ro;
+  }
   if (!r.ok) {
-    io.err(`l2tpctl: ${r.error.message}${r.error.kind === 'connect' ? ' (is l2tpd running? see --socket)' : ''}`);
+    const why = r.error.code === 'EACCES' ? ' (not allowed: root or [daemon] control_group; show commands also [daemon] show_group)' : r.error.kind === 'connect' ? ' (is l2tpd running? see --socket)' : '';
+    io.err(`l2tpctl: ${r.error.message}${why}`);
     return r.error.kind === 'connect' ? 2 : 1;
   }
   const res = r.value;

@@ -32,13 +32,23 @@ export interface RunningProcess {
   readonly done: Promise<ProcessRun>;
 }
 
-/** Start `l2tpd-main` or `l2tpctl-main` with `args`; killed after `limitMs`. */
-export function startMain(which: 'l2tpd-main' | 'l2tpctl-main', args: readonly string[], o: { readonly limitMs?: number; readonly stdin?: string } = {}): RunningProcess {
-  const child = spawn(process.execPath, [...mainOf(which), ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+/** How a main is started. */
+export interface StartOptions {
+  readonly limitMs?: number;
+  readonly stdin?: string;
+  /** Run it under this command (`setpriv ... --`, `ip netns exec NS`). */
+  readonly prefix?: readonly string[];
+}
+
+/** Start `l2tpd-main` or `l2tpctl-main` with `args` (under `prefix`); killed after `limitMs`. */
+export function startMain(which: 'l2tpd-main' | 'l2tpctl-main', args: readonly string[], o: StartOptions = {}): RunningProcess {
+  const [cmd, ...rest] = [...(o.prefix ?? []), process.execPath, ...mainOf(which), ...args];
+  const child = spawn(cmd ?? process.execPath, rest, { stdio: ['pipe', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
   child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+  child.stdin.on('error', () => undefined);
   child.stdin.end(o.stdin ?? '');
   const timer = setTimeout(() => child.kill('SIGKILL'), o.limitMs ?? 20_000);
   const done = new Promise<ProcessRun>((resolve, reject) => {
@@ -53,7 +63,7 @@ export function startMain(which: 'l2tpd-main' | 'l2tpctl-main', args: readonly s
 }
 
 /** Run to completion. */
-export function runMain(which: 'l2tpd-main' | 'l2tpctl-main', args: readonly string[], o: { readonly limitMs?: number; readonly stdin?: string } = {}): Promise<ProcessRun> {
+export function runMain(which: 'l2tpd-main' | 'l2tpctl-main', args: readonly string[], o: StartOptions = {}): Promise<ProcessRun> {
   return startMain(which, args, o).done;
 }
 
@@ -69,32 +79,12 @@ export async function waitFor(pred: () => boolean | Promise<boolean>, ms: number
 
 /** Start l2tpd and wait for its "started" line; throws with the output when it exits first. */
 export async function startDaemon(args: readonly string[], o: { readonly prefix?: readonly string[] } = {}): Promise<RunningProcess> {
-  const p = o.prefix === undefined ? startMain('l2tpd-main', args, { limitMs: 60_000 }) : startWrapped(o.prefix, args, 60_000);
+  const p = startMain('l2tpd-main', args, { limitMs: 60_000, ...(o.prefix !== undefined ? { prefix: o.prefix } : {}) });
   let exited = false;
   void p.done.then(() => (exited = true));
   await waitFor(() => exited || / started, mode /.test(p.stdout()), 15_000);
   if (exited || !/ started, mode /.test(p.stdout())) throw new Error(`l2tpd did not start:\n${p.stdout()}\n${p.stderr()}`);
   return p;
-}
-
-/** `prefix... node l2tpd-main args` (e.g. setpriv with a capability set). */
-function startWrapped(prefix: readonly string[], args: readonly string[], limitMs: number): RunningProcess {
-  const [cmd, ...rest] = prefix;
-  if (cmd === undefined) throw new Error('empty prefix');
-  const child = spawn(cmd, [...rest, process.execPath, ...mainOf('l2tpd-main'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-  child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-  const timer = setTimeout(() => child.kill('SIGKILL'), limitMs);
-  const done = new Promise<ProcessRun>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      setImmediate(() => resolve({ code, stdout, stderr }));
-    });
-  });
-  return { stdout: () => stdout, stderr: () => stderr, signal: (sig) => child.kill(sig), done };
 }
 
 /** SIGTERM and wait; throws unless it exits 0. Resolves to everything it wrote. */
