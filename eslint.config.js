@@ -1,24 +1,26 @@
 // ESLint flat config: typescript-eslint recommended-type-checked, plus the layering of
-// docs/ARCHITECTURE.md (imports flow base <- wire <- l2tp|ppp|ipsec|aaa|dataplane <- io <- daemon)
-// and "no I/O, no clock, no timers" in the sans-I/O cores (STYLE §1).
+// docs/ARCHITECTURE.md (imports flow base <- wire <- l2tp|ppp|ipsec|aaa|dataplane <- access|gate <- io
+// <- daemon) and "no I/O, no clock, no timers" in the sans-I/O cores (STYLE §1).
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 /** Folders under src/ and the folders each may NOT import. */
 const LAYERS = {
-  base: ['wire', 'l2tp', 'ppp', 'ipsec', 'aaa', 'dataplane', 'access', 'io', 'daemon'],
-  wire: ['l2tp', 'ppp', 'ipsec', 'aaa', 'dataplane', 'access', 'io', 'daemon'],
-  l2tp: ['access', 'io', 'daemon'],
-  ppp: ['access', 'io', 'daemon'],
-  ipsec: ['access', 'io', 'daemon'],
-  aaa: ['access', 'io', 'daemon'],
-  dataplane: ['access', 'io', 'daemon'],
-  access: ['io', 'daemon'],
+  base: ['wire', 'l2tp', 'ppp', 'ipsec', 'aaa', 'dataplane', 'access', 'gate', 'io', 'daemon'],
+  wire: ['l2tp', 'ppp', 'ipsec', 'aaa', 'dataplane', 'access', 'gate', 'io', 'daemon'],
+  l2tp: ['access', 'gate', 'io', 'daemon'],
+  ppp: ['access', 'gate', 'io', 'daemon'],
+  ipsec: ['access', 'gate', 'io', 'daemon'],
+  aaa: ['access', 'gate', 'io', 'daemon'],
+  dataplane: ['access', 'gate', 'io', 'daemon'],
+  // Two compositions side by side: access (l2tp + ppp + aaa + dataplane), gate (ipsec + l2tp).
+  access: ['gate', 'io', 'daemon'],
+  gate: ['access', 'ppp', 'aaa', 'dataplane', 'io', 'daemon'],
   io: ['daemon'],
   daemon: [],
 };
 const TESTS = ['**/*.test.ts'];
-const CORES = ['base', 'wire', 'l2tp', 'ppp', 'ipsec', 'aaa', 'dataplane', 'access'];
+const CORES = ['base', 'wire', 'l2tp', 'ppp', 'ipsec', 'aaa', 'dataplane', 'access', 'gate'];
 
 /** Node modules that do I/O or read time: never in a core. */
 const IO_MODULES = ['dgram', 'net', 'fs', 'fs/promises', 'child_process', 'timers', 'timers/promises', 'perf_hooks', 'http', 'https', 'http2', 'tls', 'worker_threads', 'cluster'];

@@ -7,7 +7,7 @@
 // and one preallocated input buffer. Decrypt: createDecipheriv (+ setAAD, setAuthTag) / update /
 // final, for CBC the HMAC verification (digest + timingSafeEqual) first, as ESP does, cycling over
 // as many distinct ciphertexts as OURS cycles packets (same cache footprint).
-// OURS = `EspSa.encryptv(l2tp, 17, udpHeader)` — the data path's call (src/ipsec/l2tp-gate.ts): the
+// OURS = `EspSa.encryptv(l2tp, 17, udpHeader)` — the data path's call (src/gate/l2tp-gate.ts): the
 // 8-byte UDP header and the rest of the payload staged together, returned as header | ciphertext | ICV
 // segments that the sockets send gathered — / `EspSa.decrypt(packet)`, including header, IV choice,
 // padding, sequence numbers, anti-replay window, padding check and counters.

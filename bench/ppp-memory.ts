@@ -22,6 +22,7 @@ import { seededRandom } from '../src/base/random.js';
 import { instant, type Instant } from '../src/base/time.js';
 import { L2tpEngine, defaultTunnelSettings, type L2tpEvent, type PeerAddress } from '../src/l2tp/index.js';
 import { AccessClient, AccessServer, UserTable } from '../src/access/index.js';
+import { dirtyOnData } from './lib/ppp-load.js';
 import { parseIpv4, parseIpv4Prefix, parseUsersFile } from '../src/aaa/index.js';
 import type { TunnelId } from '../src/wire/l2tp/types.js';
 import { watchdog } from './lib/cleanup.js';
@@ -88,13 +89,16 @@ class MemNet {
     const session = lac.openSession(this.at, tunnel, { direction: 'incoming' });
     if (session === undefined) throw new Error('openSession');
     if (this.server === undefined) return;
-    const c = new AccessClient(lac, { random: seededRandom(1000 + i), tunnel, session, username: `u${i}`, password: `p${i}`, auth: ['chap-md5'], ipv6: false, requestDns: false });
+    const box: { c?: AccessClient } = {};
+    const engine = dirtyOnData(lac, () => box.c !== undefined && this.dirty.add(box.c));
+    const c = new AccessClient(engine, { random: seededRandom(1000 + i), tunnel, session, username: `u${i}`, password: `p${i}`, auth: ['chap-md5'], ipv6: false, requestDns: false });
+    box.c = c;
     this.clients.set(tunnel * 0x10000 + session, c);
   }
 
   private lacEvent(e: L2tpEvent): void {
     if (e.type === 'session-established' && this.server === undefined) this.l2tpUp++;
-    if (e.type !== 'session-established' && e.type !== 'session-data' && e.type !== 'session-closed') return;
+    if (e.type !== 'session-established' && e.type !== 'session-closed') return;
     const c = this.clients.get(e.tunnel * 0x10000 + (e.session as number));
     if (c === undefined) return;
     c.handleL2tpEvent(this.at, e);

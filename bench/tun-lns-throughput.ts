@@ -15,12 +15,12 @@ import dgram from 'node:dgram';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { cleanupAll, trackDir, watchdog } from './lib/cleanup.js';
 import { machineLines } from './lib/machine.js';
 import { createVethNetns, deleteNetns, isRoot } from './lib/netns.js';
 import { fmtNum, fmtRatio, formatTable, numArg } from './lib/table.js';
 import { PppLoad, udpPacket } from './lib/ppp-load.js';
+import { pps, windowed as windowedFor, type Measured } from './lib/windowed.js';
 import { controlRequest, sh, startAccessLns, writeUsers, type AccessLnsDaemon } from './lib/ppp-lns.js';
 import { spawnIn, type ManagedProcess } from '../test/interop/lib/process.js';
 
@@ -33,55 +33,7 @@ const NSADDR = '198.18.210.2';
 const tag = process.pid.toString(36);
 const NS = `l2k-tlns-${tag}`;
 
-/** One measurement. */
-interface Measured {
-  readonly sent: number;
-  readonly received: number;
-  readonly seconds: number;
-}
-const pps = (m: Measured | undefined): number | undefined => (m === undefined ? undefined : m.received / m.seconds);
-
-/**
- * Keep up to WINDOW packets in flight with `send`; `hook(onReceive)` wires the receive side. Counts
- * receptions over SECONDS after a 300 ms warm-up.
- */
-async function windowed(send: () => boolean, hook: (onReceive: () => void) => void): Promise<Measured> {
-  let inflight = 0;
-  let sent = 0;
-  let received = 0;
-  let running = true;
-  const refill = (): void => {
-    while (running && inflight < WINDOW) {
-      if (!send()) break;
-      inflight++;
-      sent++;
-    }
-  };
-  hook(() => {
-    received++;
-    if (inflight > 0) inflight--;
-    if (inflight <= WINDOW - 16) refill();
-  });
-  let seen = -1;
-  const stall = setInterval(() => {
-    if (received === seen) {
-      inflight = 0;
-      refill();
-    }
-    seen = received;
-  }, 50);
-  refill();
-  await new Promise((r) => setTimeout(r, 300));
-  const s0 = sent;
-  const r0 = received;
-  const t0 = performance.now();
-  await new Promise((r) => setTimeout(r, SECONDS * 1000));
-  const out = { sent: sent - s0, received: received - r0, seconds: (performance.now() - t0) / 1000 };
-  running = false;
-  clearInterval(stall);
-  await new Promise((r) => setTimeout(r, 100));
-  return out;
-}
+const windowed = (send: () => boolean, hook: (onReceive: () => void) => void): Promise<Measured> => windowedFor(send, hook, WINDOW, SECONDS);
 
 /** Raw Node UDP echo (server in the namespace), same payload size and window. */
 async function udpEcho(): Promise<Measured> {

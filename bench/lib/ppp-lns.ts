@@ -268,11 +268,11 @@ export interface AccessLnsDaemon {
 }
 
 /**
- * Write `cfg` (its `socket` is used) under `dir` and start `node bin/l2tpd.js` in namespace `ns`;
+ * Write `cfg` (its `socket` is used) under `dir` and start `node bin/l2tpd.js` of the package at
+ * `root` (default: this repository; bench/lib/baseline.ts builds other refs) in namespace `ns`;
  * resolves once the control socket answers.
  */
-export async function startAccessLns(ns: string, dir: string, cfg: AccessLnsConfig, lifetimeMs: number): Promise<AccessLnsDaemon> {
-  const root = repoRoot();
+export async function startAccessLns(ns: string, dir: string, cfg: AccessLnsConfig, lifetimeMs: number, root = repoRoot()): Promise<AccessLnsDaemon> {
   const config = join(dir, 'l2tpd.toml');
   writeFileSync(config, renderAccessConfig(cfg));
   const proc = spawnIn(ns, process.execPath, [join(root, 'bin', 'l2tpd.js'), '--config', config, '--socket', cfg.socket], {

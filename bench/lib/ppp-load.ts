@@ -6,11 +6,13 @@
  * (through bench/lib/ppp-load-child.ts) and the bench/ppp-* benchmarks.
  *
  * Events are routed to clients by (tunnel, session) in a map, so the cost per event does not grow
- * with the number of sessions. IP packets are built by hand (IPv4 + ICMP echo / UDP).
+ * with the number of sessions. Data frames reach each client through its engine data sink (no
+ * events); a client that got one is marked and flushed after the endpoint's drain (`dirtyOnData`),
+ * and its IP packets go straight to the call's `onPacket`. IP packets are built by hand (IPv4 + ICMP echo / UDP).
  */
 import { performance } from 'node:perf_hooks';
 import { L2tpEngine, defaultTunnelSettings, defaultTuning, type ChannelTuning, type L2tpEvent, type PeerAddress, type TunnelSettings } from '../../src/l2tp/index.js';
-import { AccessClient, type AccessClientEvent } from '../../src/access/index.js';
+import { AccessClient, type AccessClientEvent, type AccessEngine } from '../../src/access/index.js';
 import type { AuthProtocol } from '../../src/ppp/index.js';
 import { UdpEndpoint } from '../../src/io/udp-endpoint.js';
 import { TimerDriver } from '../../src/io/timer-driver.js';
@@ -76,6 +78,22 @@ export interface PingResult {
 }
 
 const key = (t: number, s: number): number => t * 0x10000 + s;
+
+/**
+ * `engine` for an access core whose data sink calls `mark` after each frame: a shell with many
+ * clients flushes only those that got data (their PPP may have answered), not all of them.
+ */
+export function dirtyOnData(engine: AccessEngine, mark: () => void): AccessEngine {
+  return {
+    sendData: (now, t, s, frame, headroomFree) => engine.sendData(now, t, s, frame, headroomFree),
+    closeSession: (now, t, s, result, causes) => engine.closeSession(now, t, s, result, causes),
+    bindSession: (now, t, s, sink) =>
+      engine.bindSession(now, t, s, sink === undefined ? undefined : { handleData: (at, f) => {
+        sink.handleData(at, f);
+        mark();
+      } }),
+  };
+}
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** The Internet checksum (RFC 1071) of `b[from..to)`. */
@@ -139,6 +157,8 @@ export class PppLoad {
   private readonly byIndex: Call[] = [];
   private readonly tunnelWait = new Map<number, (ok: boolean) => void>();
   private readonly established = new Set<number>();
+  /** Calls whose client got data frames since the last flush. */
+  private readonly dirty = new Set<Call>();
   private drainQueued = false;
   private settled: (() => void) | undefined;
   /** Called once per call of the running `dial` when it comes up or fails. */
@@ -173,6 +193,7 @@ export class PppLoad {
     });
     const load = new PppLoad(endpoint, timers, settings, o.auth ?? ['chap-md5']);
     box.load = load;
+    endpoint.follow({ drain: () => load.flushDirty() });
     return load;
   }
 
@@ -257,7 +278,12 @@ export class PppLoad {
   private start(i: number, tunnel: TunnelId, cred: { readonly username: string; readonly password: string }): boolean {
     const session = this.endpoint.run((now, engine) => engine.openSession(now, tunnel, { direction: 'incoming' }));
     if (session === undefined) return false;
-    const client = new AccessClient(this.endpoint.engine, {
+    const box: { call?: Call } = {};
+    const engine = dirtyOnData(this.endpoint.engine, () => {
+      if (box.call !== undefined) this.dirty.add(box.call);
+    });
+    const client = new AccessClient(engine, {
+      tun: { writePacket: (p) => box.call?.onPacket?.(p) },
       random: cryptoRandom,
       tunnel,
       session,
@@ -280,6 +306,7 @@ export class PppLoad {
       removeTimer: () => undefined,
       onPacket: undefined,
     };
+    box.call = call;
     call.removeTimer = this.timers.add(client, () => {
       this.flush(call);
     });
@@ -307,7 +334,6 @@ export class PppLoad {
         }
         return;
       case 'session-established':
-      case 'session-data':
       case 'session-closed': {
         const c = this.calls.get(key(e.tunnel, e.session));
         if (c === undefined) return;
@@ -318,6 +344,14 @@ export class PppLoad {
       default:
         return;
     }
+  }
+
+  /** Flush the clients that got data frames while the endpoint handled datagrams. */
+  private flushDirty(): void {
+    if (this.dirty.size === 0) return;
+    const calls = [...this.dirty];
+    this.dirty.clear();
+    for (const c of calls) this.flush(c);
   }
 
   /** Send what the client queued, deliver its packets and events, re-arm its timer. */

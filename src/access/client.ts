@@ -6,7 +6,9 @@
  *
  * Sans-I/O, one object per L2TP session: create it right after `engine.openSession`, forward
  * every engine event to `handleL2tpEvent`, local TUN packets to `handleTunPacket`, send
- * `pollTransmit()`, write `pollTunWrite()`, and call `handleTimeout` at `pollAt()`.
+ * `pollTransmit()`, bind the TUN as `tun` (or write `pollTunWrite()`), and call `handleTimeout` at
+ * `pollAt()`. At `session-established` the client binds its data sink on the engine: inbound frames
+ * go engine -> PPP link -> `tun` with no event (the same fast path as the LNS, access/server.ts).
  */
 import type { Duration, Instant, Timed } from '../base/time.js';
 import type { RandomSource } from '../base/random.js';
@@ -20,6 +22,7 @@ import { cdnFor, type AccessEndReason } from './disconnect.js';
 import type { AccessCounters, AccessEngine } from './server.js';
 import { addressInPrefix64, formatIpv6 } from './ipv6.js';
 import { ipVersion, parseRouterAdvertisement } from './packets.js';
+import { TunQueue, type TunWriter } from './tun-writer.js';
 
 /** Client settings. */
 export interface AccessClientConfig {
@@ -44,6 +47,8 @@ export interface AccessClientConfig {
   /** Local TUN MTU cap for the clamp. */
   readonly mtu?: number;
   readonly fsm?: Partial<FsmConfig>;
+  /** The local TUN device's writer (the shell's); default: a queue read with `pollTunWrite()`. */
+  readonly tun?: TunWriter;
 }
 
 /** Where the client is. */
@@ -76,7 +81,8 @@ export class AccessClient implements Timed {
   private readonly link: PppLink;
   private st: AccessClientState = 'waiting';
   private readonly tx: Transmit[] = [];
-  private readonly tun: Uint8Array[] = [];
+  private readonly tun: TunWriter;
+  private readonly tunQueue: TunQueue | undefined;
   private readonly events: AccessClientEvent[] = [];
   private readonly counters: AccessCounters = { rxPackets: 0, rxOctets: 0, txPackets: 0, txOctets: 0, dropped: 0 };
   private ipv4Up = false;
@@ -108,6 +114,8 @@ export class AccessClient implements Timed {
       ...(cfg.echoFailure !== undefined ? { echoFailure: cfg.echoFailure } : {}),
       ...(cfg.fsm !== undefined ? { fsm: cfg.fsm } : {}),
     });
+    this.tunQueue = cfg.tun === undefined ? new TunQueue() : undefined;
+    this.tun = cfg.tun ?? (this.tunQueue as TunQueue);
   }
 
   /** Current state. */
@@ -139,12 +147,10 @@ export class AccessClient implements Timed {
         this.st = 'negotiating';
         this.events.push({ type: 'ppp-start' });
         this.link.open(now);
-        break;
-      case 'session-data': {
-        const ip = this.link.handleFrame(now, ev.payload);
-        if (ip !== undefined) this.fromServer(ip.version, ip.packet);
-        break;
-      }
+        this.pump(now);
+        // The data fast path: this session's PPP frames now come straight from the engine.
+        this.engine.bindSession(now, this.cfg.tunnel, this.cfg.session, { handleData: (at, frame) => this.fromSession(at, frame) });
+        return;
       case 'session-closed':
       case 'tunnel-closed':
         this.l2tpGone = ev.reason;
@@ -200,9 +206,9 @@ export class AccessClient implements Timed {
   pollTransmit(): Transmit | undefined {
     return this.tx.shift();
   }
-  /** Next IP packet for the local TUN. */
+  /** Next IP packet for the local TUN (only without a `tun` writer in the config). */
   pollTunWrite(): Uint8Array | undefined {
-    return this.tun.shift();
+    return this.tunQueue?.poll();
   }
   /** Next event. */
   pollEvent(): AccessClientEvent | undefined {
@@ -217,6 +223,15 @@ export class AccessClient implements Timed {
     if (this.st !== 'negotiating' && this.st !== 'up') return;
     this.link.handleTimeout(now);
     this.pump(now);
+  }
+
+  /** One PPP frame of our session (the engine's data sink): IP to the TUN, control to the link. */
+  private fromSession(now: Instant, frame: Uint8Array): void {
+    if (this.st === 'down') return;
+    const ip = this.link.handleFrame(now, frame);
+    // An IP packet changes no PPP state: only control frames need the link drained.
+    if (ip !== undefined) this.fromServer(ip.version, ip.packet);
+    else this.pump(now);
   }
 
   private pump(now: Instant): void {
@@ -296,7 +311,7 @@ export class AccessClient implements Timed {
     if (this.cfg.mssClamp !== false) clampMss(pkt, 0, pkt.length, version === 4 ? this.mss4 : this.mss6);
     this.counters.rxPackets++;
     this.counters.rxOctets += pkt.length;
-    this.tun.push(pkt);
+    this.tun.writePacket(pkt);
   }
 
   private learnPrefix(prefixes: readonly { readonly prefix: Uint8Array; readonly length: number; readonly autonomous: boolean; readonly validLifetime: number }[], mtu: number | undefined): void {

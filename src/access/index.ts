@@ -4,12 +4,15 @@
  * `AccessClient` is dial-out (our LAC runs PPP as the peer and hands IP to a local TUN);
  * `Dialer` decides when a LAC tunnel is dialled, redialled and hung up (and follows its IPsec flow).
  * Contract: the shell forwards `L2tpEngine` events and TUN packets in, sends `pollTransmit()`,
- * writes `pollTunWrite()`, arms one timer at `pollAt()` and maps `pollEvent()` to logs/metrics.
+ * binds its TUN device as a `TunWriter` (or writes `pollTunWrite()`), arms one timer at `pollAt()`
+ * and maps `pollEvent()` to logs/metrics. Inbound data is the fast path: each session binds a data
+ * sink on the engine, so frames reach the PPP link and the TUN writer without events.
  * No clock, timers, sockets or files in here; time is passed in as `now`.
  */
 export { AccessServer, ACCESS_SERVER_DEFAULTS } from './server.js';
 export type { AccessServerConfig, AccessEngine, AccessEvent, AccessCounters, AccessSessionInfo, AccessStats } from './server.js';
 export { AccessClient } from './client.js';
+export { TunQueue, type TunWriter } from './tun-writer.js';
 export type { AccessClientConfig, AccessClientEvent, AccessClientInfo, AccessClientState } from './client.js';
 export { UserTable, AddressBook, SessionAddressPool } from './users.js';
 export type { UserDirectory, AddressFailure } from './users.js';

@@ -4,17 +4,29 @@ import { seededRandom } from '../base/random.js';
 import { instant, millis } from '../base/time.js';
 import { parseIpv4, parseIpv4Prefix, parseUsersFile } from '../aaa/index.js';
 import { sessionId, tunnelId, type SessionId, type TunnelId } from '../wire/l2tp/types.js';
-import type { Transmit } from '../l2tp/api.js';
+import type { SessionDataSink, Transmit } from '../l2tp/api.js';
 import { AccessServer, UserTable, type AccessEngine } from './index.js';
 
-/** An engine stand-in that records the PPP frames the server hands to L2TP. */
+/** An engine stand-in that records the PPP frames the server hands to L2TP, and the data sinks it binds. */
 class RecordingEngine implements AccessEngine {
   readonly frames: { at: number; frame: Uint8Array }[] = [];
+  readonly sinks = new Map<string, SessionDataSink>();
   sendData(now: number, _t: TunnelId, _s: SessionId, frame: Uint8Array): Transmit {
     this.frames.push({ at: now, frame: frame.slice() });
     return { to: { address: '198.18.0.1', port: 1701, family: 4 }, data: frame };
   }
   closeSession(): void {}
+  bindSession(_now: number, t: TunnelId, s: SessionId, sink: SessionDataSink | undefined): boolean {
+    if (sink === undefined) this.sinks.delete(`${t}/${s}`);
+    else this.sinks.set(`${t}/${s}`, sink);
+    return true;
+  }
+  /** A data message of session `t/s` arriving: its frame goes to the bound sink (the fast path). */
+  deliver(now: number, t: TunnelId, s: SessionId, frame: Uint8Array): void {
+    const sink = this.sinks.get(`${t}/${s}`);
+    assert.ok(sink, `a data sink is bound for ${t}/${s}`);
+    sink.handleData(instant(now), frame);
+  }
 }
 
 function server(engine: RecordingEngine): AccessServer {
@@ -48,7 +60,7 @@ test('the client\'s first Configure-Request opens LCP at once: our request and o
   const e = new RecordingEngine();
   const srv = server(e);
   srv.handleL2tpEvent(instant(0), established);
-  srv.handleL2tpEvent(instant(40), { type: 'session-data', tunnel: T, session: S, payload: clientConfReq });
+  e.deliver(40, T, S, clientConfReq);
   assert.deepEqual(
     e.frames.map((f) => [f.at, lcpCode(f.frame)]),
     [

@@ -6,11 +6,14 @@
  * Sans-I/O. The shell:
  *   - forwards every `L2tpEngine` event to `handleL2tpEvent(now, ev)`;
  *   - gives every packet read from the TUN to `handleTunPacket(now, pkt)`;
- *   - sends `pollTransmit()` datagrams on the engine's UDP socket and writes `pollTunWrite()`
- *     packets to the TUN;
+ *   - binds its TUN device as `tun` (a `TunWriter`), or writes `pollTunWrite()` packets to it;
+ *   - sends `pollTransmit()` datagrams on the engine's UDP socket;
  *   - calls `handleTimeout(now)` at `pollAt()`;
  *   - maps `pollEvent()` events to logs and metrics.
- * Control messages (CDN) that this object causes come out of the engine's own `pollTransmit()`.
+ * Inbound data never passes the shell: when a session starts, the server binds a data sink on the
+ * engine (`bindSession`), and each PPP frame goes engine -> sink -> `PppLink` -> ingress filter and
+ * MSS clamp -> `tun`, with no event. Control messages (CDN) that this object causes come out of the
+ * engine's own `pollTransmit()`.
  *
  * Teardown is linked both ways: PPP link-down -> CDN (with RFC 3145 PPP Disconnect Cause); L2TP
  * session or tunnel gone -> PPP lower-down. Every path ends in `teardown`, which removes routes and
@@ -19,7 +22,7 @@
 import type { Duration, Instant, Timed } from '../base/time.js';
 import { addDuration, earliest, seconds } from '../base/time.js';
 import type { RandomSource } from '../base/random.js';
-import type { L2tpEngineApi, L2tpEvent, Transmit, CloseReason } from '../l2tp/index.js';
+import type { L2tpControlApi, L2tpEvent, Transmit, CloseReason } from '../l2tp/index.js';
 import { DATA_HEADROOM } from '../l2tp/index.js';
 import type { SessionId, TunnelId } from '../wire/l2tp/types.js';
 import { DEFAULT_LCP, PppLink, buildRouterAdvertisement, linkLocalAddress } from '../ppp/index.js';
@@ -31,9 +34,10 @@ import { Ipv6PrefixPool, addressInPrefix64, formatIpv6, parseIpv6, prefix64Bytes
 import { cdnFor, type AccessEndReason } from './disconnect.js';
 import { DeadlineHeap } from '../base/queue.js';
 import { ipVersion, ipv4Source, ipv6Source64, isLinkLocal, isMulticast6, isRouterSolicitation } from './packets.js';
+import { TunQueue, type TunWriter } from './tun-writer.js';
 
-/** The part of the L2TP engine the access layer drives. */
-export type AccessEngine = Pick<L2tpEngineApi, 'sendData' | 'closeSession'>;
+/** The part of the L2TP engine the access layer drives (outbound frames, CDN, the inbound data sink). */
+export type AccessEngine = Pick<L2tpControlApi, 'sendData' | 'closeSession' | 'bindSession'>;
 
 /**
  * Defaults of `AccessServerConfig`: the LNS demands MS-CHAPv2 then CHAP-MD5, LCP's MRU and echo
@@ -93,6 +97,8 @@ export interface AccessServerConfig {
   readonly fsm?: Partial<FsmConfig>;
   /** Serve only sessions this accepts (default: all established sessions the engine reports). */
   readonly accept?: (tunnel: TunnelId, session: SessionId) => boolean;
+  /** The TUN device's writer (the shell's); default: a queue read with `pollTunWrite()`. */
+  readonly tun?: TunWriter;
 }
 
 /** Per-session IP counters (packets crossing between the TUN and the PPP session). */
@@ -221,14 +227,15 @@ export class AccessServer implements Timed {
   private readonly timers = new DeadlineHeap();
   private readonly tx: Transmit[] = [];
   private txHead = 0;
-  private readonly tun: Uint8Array[] = [];
+  /** Packets for the TUN: the shell's writer, or our own queue (`pollTunWrite`). */
+  private readonly tun: TunWriter;
+  private readonly tunQueue: TunQueue | undefined;
   private readonly local4: number;
   /** `local4` as IPCP wants it. */
   private readonly localText: string;
   private readonly icmpLimit = new IcmpRateLimiter();
   /** Oversized packets toward clients (see {@link TooBigCounters}). */
   readonly tooBig: TooBigCounters = { icmpSent: 0, fragmented: 0, rateLimited: 0, dropped: 0 };
-  private tunHead = 0;
   private readonly events: AccessEvent[] = [];
   private readonly dns6: Uint8Array[];
   private readonly raInterval: Duration;
@@ -244,6 +251,8 @@ export class AccessServer implements Timed {
     this.prefixes = cfg.ipv6Prefix !== undefined ? new Ipv6PrefixPool(cfg.ipv6Prefix) : undefined;
     this.dns6 = (cfg.dns6 ?? []).map(parseIpv6).filter((a): a is Uint8Array => a !== undefined);
     this.raInterval = cfg.raInterval ?? ACCESS_SERVER_DEFAULTS.raInterval;
+    this.tunQueue = cfg.tun === undefined ? new TunQueue() : undefined;
+    this.tun = cfg.tun ?? (this.tunQueue as TunQueue);
   }
 
   // ------------------------------------------------------------------ shell surface
@@ -254,15 +263,6 @@ export class AccessServer implements Timed {
       case 'session-established':
         if (this.cfg.accept === undefined || this.cfg.accept(ev.tunnel, ev.session)) this.start(now, ev.tunnel, ev.session, ev.proxy);
         break;
-      case 'session-data': {
-        const s = this.sessions.get(sessionKey(ev.tunnel, ev.session));
-        if (s === undefined) return;
-        this.openIfWaiting(now, s);
-        const ip = s.link.handleFrame(now, ev.payload);
-        if (ip !== undefined) this.fromClient(now, s, ip.version, ip.packet);
-        this.pump(now, s);
-        break;
-      }
       case 'session-closed': {
         const s = this.sessions.get(sessionKey(ev.tunnel, ev.session));
         if (s !== undefined) this.lowerDown(now, s, ev.reason);
@@ -298,15 +298,9 @@ export class AccessServer implements Timed {
     return t;
   }
 
-  /** Next IP packet to write to the TUN device. */
+  /** Next IP packet for the TUN device (only without a `tun` writer in the config). */
   pollTunWrite(): Uint8Array | undefined {
-    if (this.tunHead >= this.tun.length) return undefined;
-    const p = this.tun[this.tunHead++];
-    if (this.tunHead === this.tun.length) {
-      this.tun.length = 0;
-      this.tunHead = 0;
-    }
-    return p;
+    return this.tunQueue?.poll();
   }
 
   /** Next event. */
@@ -443,6 +437,18 @@ export class AccessServer implements Timed {
     if (proxied || delay <= 0) link.open(now);
     else s.openAt = addDuration(now, delay);
     this.pump(now, s);
+    // The data fast path: from here on this session's PPP frames come straight from the engine.
+    if (this.sessions.get(key) === s) this.engine.bindSession(now, tunnel, session, { handleData: (at, frame) => this.fromSession(at, s, frame) });
+  }
+
+  /** One PPP frame of a session (the engine's data sink): IP to the TUN, control to the link. */
+  private fromSession(now: Instant, s: Session, frame: Uint8Array): void {
+    if (!this.sessions.has(s.key)) return;
+    this.openIfWaiting(now, s);
+    const ip = s.link.handleFrame(now, frame);
+    // An IP packet changes no PPP state: only control frames need the link drained.
+    if (ip !== undefined) this.fromClient(now, s, ip.version, ip.packet);
+    else this.pump(now, s);
   }
 
   /** Start LCP now if it was waiting for the client's first frame or the start delay. */
@@ -625,7 +631,7 @@ export class AccessServer implements Timed {
     if (this.cfg.mssClamp ?? ACCESS_SERVER_DEFAULTS.mssClamp) clampMss(pkt, 0, pkt.length, version === 4 ? s.mss4 : s.mss6);
     s.counters.rxPackets++;
     s.counters.rxOctets += pkt.length;
-    this.tun.push(pkt);
+    this.tun.writePacket(pkt);
   }
 
   private toClient(now: Instant, s: Session, pkt: Uint8Array, version: 4 | 6): boolean {
@@ -668,7 +674,7 @@ export class AccessServer implements Timed {
       return false;
     }
     this.tooBig.icmpSent++;
-    this.tun.push(r.packet);
+    this.tun.writePacket(r.packet);
     return false;
   }
 

@@ -14,6 +14,8 @@ import type { SessionId, TunnelId } from '../wire/l2tp/types.js';
 import type { Clock } from '../io/clock.js';
 import type { TimerDriver } from '../io/timer-driver.js';
 import type { UdpEndpoint } from '../io/udp-endpoint.js';
+import { Pump, type PolledCore } from '../io/pump.js';
+import type { Transmit } from '../l2tp/api.js';
 import { TunDevice, runIp, type PacketBatch } from '../io/tun.js';
 import { NativeIoError, NativeUnavailableError } from '../io/native.js';
 import { formatIpv6Prefix, type AccessSection, type LacPppConfig, type PppAuthName } from './config.js';
@@ -93,7 +95,10 @@ export class LnsAccess {
   readonly users: UserTable;
   private server: AccessServer | undefined;
   private endpoint: UdpEndpoint | undefined;
-  private removeTimer: (() => void) | undefined;
+  /** Drives the server (timer, transmits, events); drained after every drain of the endpoint. */
+  private pump: Pump<Transmit, AccessEvent> | undefined;
+  private unfollow: (() => void) | undefined;
+
   private constructor(
     private readonly opts: LnsAccessOptions,
     private readonly tun: TunDevice,
@@ -151,12 +156,15 @@ export class LnsAccess {
       mssClamp: c.mssClamp,
       mtu: c.mtu,
       accept: (tunnel) => accept(tunnel),
+      // The data fast path ends here: inbound IP goes from the session sinks straight to the TUN.
+      tun: this.tun,
     });
     this.server = server;
     this.endpoint = ep;
-    this.removeTimer = this.opts.timers.add(server, () => {
-      this.flush();
+    this.pump = accessPump(server, ep, this.opts, (e) => {
+      this.logEvent(e);
     });
+    this.unfollow = ep.follow(this.pump);
     this.tun.onPackets((batch) => {
       this.fromTun(batch);
     });
@@ -170,12 +178,10 @@ export class LnsAccess {
     return this.endpoint === ep;
   }
 
-  /** One engine event of the served endpoint. */
+  /** One engine event of the served endpoint (control only: data reaches the server through its sinks). */
   onL2tpEvent(e: L2tpEvent): void {
     const s = this.server;
-    if (s === undefined) return;
-    s.handleL2tpEvent(this.opts.clock.now(), e);
-    this.flush();
+    this.pump?.run((now) => s?.handleL2tpEvent(now, e));
   }
 
   /** Per-session PPP info for show commands, by (tunnel, session). */
@@ -197,9 +203,8 @@ export class LnsAccess {
 
   /** Administrative disconnect (LCP Terminate, then CDN). */
   disconnect(tunnel: TunnelId, session: SessionId): boolean {
-    const ok = this.server?.disconnect(this.opts.clock.now(), tunnel, session) ?? false;
-    this.flush();
-    return ok;
+    const s = this.server;
+    return this.pump?.run((now) => s?.disconnect(now, tunnel, session) ?? false) ?? false;
   }
 
   /** SIGHUP: re-read the users file; a broken file keeps the old table and logs every bad line. */
@@ -219,36 +224,18 @@ export class LnsAccess {
 
   /** Close the TUN. */
   close(): void {
-    this.removeTimer?.();
+    this.unfollow?.();
+    this.pump?.close();
     this.tun.close();
   }
 
+  /** One batch read from the TUN: routed to sessions, encapsulated, sent (the outbound data path). */
   private fromTun(batch: PacketBatch): void {
     const s = this.server;
     if (s === undefined) return;
-    const now = this.opts.clock.now();
-    for (let i = 0; i < batch.count; i++) s.handleTunPacket(now, batch.packet(i));
-    this.flush();
-  }
-
-  /** Send datagrams, write TUN packets, log events, re-arm timers, and let the engine send its CDNs. */
-  private flush(): void {
-    const s = this.server;
-    const ep = this.endpoint;
-    if (s === undefined || ep === undefined) return;
-    for (let t = s.pollTransmit(); t !== undefined; t = s.pollTransmit()) ep.send(t);
-    for (let p = s.pollTunWrite(); p !== undefined; p = s.pollTunWrite()) {
-      try {
-        this.tun.write(p);
-      } catch {
-        // counted in the TUN's txDropped
-      }
-    }
-    for (let e = s.pollEvent(); e !== undefined; e = s.pollEvent()) this.logEvent(e);
-    this.opts.timers.touch(s);
-    // The server queued CDNs in the engine: send them. Engine events this drain delivers wait in the
-    // daemon's event queue until the current one is handled (src/daemon/event-queue.ts).
-    ep.drain();
+    this.pump?.run((now) => {
+      for (let i = 0; i < batch.count; i++) s.handleTunPacket(now, batch.packet(i));
+    });
   }
 
   private logEvent(e: AccessEvent): void {
@@ -295,7 +282,8 @@ export interface LacPppClientOptions {
 export class LacPppClient {
   private client: AccessClient | undefined;
   private endpoint: UdpEndpoint | undefined;
-  private removeTimer: (() => void) | undefined;
+  private pump: Pump<Transmit, AccessClientEvent> | undefined;
+  private unfollow: (() => void) | undefined;
   /** `ip` commands run one after another (address after flush, ...). */
   private ipChain: Promise<void> = Promise.resolve();
   /** The last IPv4 address configured on the TUN. */
@@ -308,9 +296,9 @@ export class LacPppClient {
     tun.onPackets((batch) => {
       const c = this.client;
       if (c === undefined) return;
-      const now = this.opts.clock.now();
-      for (let i = 0; i < batch.count; i++) c.handleTunPacket(now, batch.packet(i));
-      this.flush();
+      this.pump?.run((now) => {
+        for (let i = 0; i < batch.count; i++) c.handleTunPacket(now, batch.packet(i));
+      });
     });
     tun.onError((e) => {
       this.opts.log.warn({ tun: tun.name, err: e.message }, `TUN ${tun.name}: ${e.message}`);
@@ -334,19 +322,22 @@ export class LacPppClient {
   attach(ep: UdpEndpoint, tunnel: TunnelId, session: SessionId): void {
     this.detach();
     const cfg = this.opts.config;
-    const client = new AccessClient(ep.engine, { random: this.opts.random, tunnel, session, username: cfg.username, password: cfg.password });
+    const client = new AccessClient(ep.engine, { random: this.opts.random, tunnel, session, username: cfg.username, password: cfg.password, tun: this.tun });
     this.client = client;
     this.endpoint = ep;
-    this.removeTimer = this.opts.timers.add(client, () => {
-      this.flush();
+    this.pump = accessPump(client, ep, this.opts, (e) => {
+      this.onEvent(e);
     });
+    this.unfollow = ep.follow(this.pump);
   }
 
-  /** One engine event of the LAC's endpoint. */
+  /** One engine event of the LAC's endpoint (control only: data reaches the client through its sink). */
   onL2tpEvent(ep: UdpEndpoint, e: L2tpEvent): void {
-    if (this.client === undefined || ep !== this.endpoint) return;
-    this.client.handleL2tpEvent(this.opts.clock.now(), e);
-    this.flush();
+    const c = this.client;
+    if (c === undefined || ep !== this.endpoint) return;
+    this.pump?.run((now) => {
+      c.handleL2tpEvent(now, e);
+    });
   }
 
   /** State for show commands. */
@@ -356,8 +347,8 @@ export class LacPppClient {
 
   /** Hang up (LCP Terminate then CDN). */
   hangup(now: Instant): void {
-    this.client?.close(now);
-    this.flush();
+    const c = this.client;
+    this.pump?.run(() => c?.close(now));
   }
 
   /** Close the TUN. */
@@ -367,26 +358,11 @@ export class LacPppClient {
   }
 
   private detach(): void {
-    this.removeTimer?.();
-    this.removeTimer = undefined;
+    this.unfollow?.();
+    this.unfollow = undefined;
+    this.pump?.close();
+    this.pump = undefined;
     this.client = undefined;
-  }
-
-  private flush(): void {
-    const c = this.client;
-    const ep = this.endpoint;
-    if (c === undefined || ep === undefined) return;
-    for (let t = c.pollTransmit(); t !== undefined; t = c.pollTransmit()) ep.send(t);
-    for (let p = c.pollTunWrite(); p !== undefined; p = c.pollTunWrite()) {
-      try {
-        this.tun.write(p);
-      } catch {
-        // counted in txDropped
-      }
-    }
-    for (let e = c.pollEvent(); e !== undefined; e = c.pollEvent()) this.onEvent(e);
-    this.opts.timers.touch(c);
-    ep.drain();
   }
 
   private onEvent(e: AccessClientEvent): void {
@@ -430,4 +406,33 @@ export class LacPppClient {
         break;
     }
   }
+}
+
+/**
+ * The pump of an access core (server or dial-out client) on endpoint `ep`: its transmits go out of
+ * `ep`, its events to `onEvent`, its timer on the shared driver; after it delivered events, the
+ * engine is drained in a microtask (a CDN it queued there goes out).
+ */
+function accessPump<E>(
+  core: PolledCore<Transmit, E>,
+  ep: UdpEndpoint,
+  o: { readonly clock: Clock; readonly timers: TimerDriver; readonly log: Logger },
+  onEvent: (e: E) => void,
+): Pump<Transmit, E> {
+  return new Pump<Transmit, E>(core, {
+    clock: o.clock,
+    timers: o.timers,
+    transmit: (t) => {
+      ep.send(t);
+    },
+    event: onEvent,
+    onError: (e) => {
+      o.log.error({ err: e }, 'access handler failed');
+    },
+    // Data frames leave nothing in the engine; a CDN the core queued there always comes with an
+    // event of the core (logout / down), so only then is the engine drained (in a microtask).
+    after: (_transmits, events) => {
+      if (events > 0) ep.kick();
+    },
+  });
 }

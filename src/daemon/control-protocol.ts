@@ -181,7 +181,7 @@ export interface IpsecView {
   readonly counters: IpsecCountersView;
 }
 
-/** `show ipsec` gate counters (src/ipsec/l2tp-gate.ts `IpsecGateCounters`). */
+/** `show ipsec` gate counters (src/gate/l2tp-gate.ts `IpsecGateCounters`). */
 export interface IpsecCountersView {
   /** L2TP datagrams that arrived in the clear at a listener that requires IPsec. */
   readonly clearL2tpRefused: number;

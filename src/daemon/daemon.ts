@@ -11,7 +11,7 @@ import type { Server } from 'node:net';
 import type { Server as HttpServer } from 'node:http';
 import type { RandomSource, Duration, Instant } from '../base/index.js';
 import { DEFAULT_REDIAL_BACKOFF } from '../access/index.js';
-import type { IpsecGateEvent } from '../ipsec/index.js';
+import type { IpsecGateEvent } from '../gate/index.js';
 import type { EngineConfig, L2tpEngineApi, L2tpEvent, TunnelSettings } from '../l2tp/index.js';
 import { systemClock, type Clock, cryptoRandom, TimerDriver, UdpEndpoint, ipFamily, type IpsecL2tp } from '../io/index.js';
 import { configWarnings, formatConfigError, showSocketFor, type DaemonConfig, type ListenConfig, type TunnelDefaults } from './config.js';

@@ -5,7 +5,7 @@
  */
 import type { Instant } from '../base/index.js';
 import type {
-  CdnCauses, L2tpEngineApi, L2tpEvent, PeerAddress, SessionRequest, TunnelInfo, TunnelSettings, Transmit,
+  CdnCauses, L2tpEngineApi, L2tpEvent, PeerAddress, SessionDataSink, SessionRequest, TunnelInfo, TunnelSettings, Transmit,
 } from '../l2tp/index.js';
 import type { ResultCode, SessionId, TunnelId } from '../wire/l2tp/index.js';
 
@@ -57,6 +57,10 @@ export class TappedEngine implements L2tpEngineApi {
   /** As L2tpEngineApi. */
   sendData(now: Instant, tunnel: TunnelId, session: SessionId, pppFrame: Uint8Array, headroomFree?: boolean): Transmit | undefined {
     return this.inner.sendData(now, tunnel, session, pppFrame, headroomFree);
+  }
+  /** As L2tpEngineApi. */
+  bindSession(now: Instant, tunnel: TunnelId, session: SessionId, sink: SessionDataSink | undefined): boolean {
+    return this.inner.bindSession(now, tunnel, session, sink);
   }
   /** As L2tpEngineApi. */
   tunnels(now: Instant): readonly TunnelInfo[] {

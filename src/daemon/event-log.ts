@@ -77,8 +77,6 @@ export function logEvent(log: Logger, e: L2tpEvent, listener: string): void {
     case 'sli':
       log.debug({ tunnel: e.tunnel, session: e.session, avps: formatAvps(e.avps) }, `session ${e.session} ${e.type.toUpperCase()}`);
       return;
-    case 'session-data':
-      return;
   }
 }
 

@@ -7,10 +7,8 @@ import type { Logger } from './logger.js';
 import type { RandomSource } from '../base/random.js';
 import { seconds, type Instant } from '../base/time.js';
 import type { L2tpEngineApi, L2tpEvent } from '../l2tp/api.js';
-import {
-  IkeInitiator, IkeResponder, policyFromSuites, type IkePolicy, type IpsecGateEvent, type IpsecL2tpGate, type IkeIdentity,
-  type FailReason as IkeFailReason,
-} from '../ipsec/index.js';
+import { IkeInitiator, IkeResponder, policyFromSuites, type IkePolicy, type IkeIdentity, type FailReason as IkeFailReason } from '../ipsec/index.js';
+import type { IpsecGateEvent, IpsecL2tpGate } from '../gate/index.js';
 import { bytesToIp } from '../ipsec/addr.js';
 import { openIpsecL2tp, type IpsecL2tp } from '../io/ipsec-transport.js';
 import type { Clock } from '../io/clock.js';

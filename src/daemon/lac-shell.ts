@@ -6,7 +6,7 @@
  */
 import type { Duration, Instant, RandomSource } from '../base/index.js';
 import { Dialer, type DialerEvent, type DialerInfo, type RedialBackoff } from '../access/index.js';
-import type { IpsecGateEvent } from '../ipsec/index.js';
+import type { IpsecGateEvent } from '../gate/index.js';
 import type { L2tpEngineApi, L2tpEvent, TunnelSettings } from '../l2tp/index.js';
 import type { ResultCode, TunnelId } from '../wire/l2tp/index.js';
 import { type Clock, type TimerDriver, ipFamily, type UdpEndpoint } from '../io/index.js';

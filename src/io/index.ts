@@ -5,6 +5,7 @@
 export { type Clock, now, systemClock } from './clock.js';
 export { cryptoRandom } from './random.js';
 export { TimerDriver, nodeScheduler, type TimerDriverOptions, type TimerScheduler } from './timer-driver.js';
+export { Pump, type PolledCore, type PumpOptions, type Drainable } from './pump.js';
 export {
   UdpEndpoint,
   L2TP_PORT,
@@ -12,6 +13,8 @@ export {
   ipFamily,
   peerFromRemoteInfo,
   type EndpointStats,
+  type EndpointPump,
+  type L2tpPort,
   type UdpEndpointOptions,
 } from './udp-endpoint.js';
 export { openIpsecL2tp, guessLocalIpv4, type IpsecL2tp, type IpsecL2tpOptions, type IpsecSocketStats } from './ipsec-transport.js';

@@ -1,16 +1,19 @@
 /**
  * The I/O shell of L2TP/IPsec: UDP sockets for IKE (500) and NAT-T (4500, RFC 3948 demux of IKE,
  * keepalives and ESP-in-UDP), a raw IP-protocol-50 socket for ESP from peers not behind a NAT, and
- * the clear L2TP socket (1701) — all around one sans-I/O `IpsecL2tpGate` (src/ipsec/l2tp-gate.ts).
- * `openIpsecL2tp` wires everything; socket errors are reported, never thrown after open.
+ * the clear L2TP socket (1701) — all around one sans-I/O `IpsecL2tpGate` (src/gate/l2tp-gate.ts),
+ * driven by one `Pump` (pump.ts) like every core. Inbound ESP is decrypted and handed to the engine's
+ * session sinks inside `handleUdp` / `handleRawEsp`; outbound data frames are sealed and sent at once
+ * (`sealTransmit`). `openIpsecL2tp` wires everything; socket errors are reported, never thrown after open.
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { networkInterfaces } from 'node:os';
 import type { RandomSource } from '../base/random.js';
 import type { Duration } from '../base/time.js';
 import type { L2tpEngineApi, L2tpEvent } from '../l2tp/api.js';
-import { IpsecL2tpGate, type IkeCore, type IpsecGateEvent, type OuterPacket } from '../ipsec/l2tp-gate.js';
+import { IpsecL2tpGate, type GateEvent, type GateTransmit, type IkeCore, type IpsecGateEvent, type OuterPacket } from '../gate/index.js';
 import type { Clock } from './clock.js';
+import { Pump } from './pump.js';
 import type { TimerDriver } from './timer-driver.js';
 import { UdpEndpoint, L2TP_PORT } from './udp-endpoint.js';
 import { IPPROTO_ESP, RawIpSocket } from './raw-socket.js';
@@ -85,25 +88,30 @@ async function bindUdp(address: string, port: number): Promise<Socket> {
   return s;
 }
 
-/** The outer sockets of one listener: IKE and NAT-T UDP, the raw ESP socket when it opened. */
+/** The outer sockets (IKE, NAT-T, raw ESP) and how to send an outer packet on them. */
 interface OuterSockets {
-  readonly ikeSock: Socket;
-  readonly nattSock: Socket;
+  readonly ike: Socket;
+  readonly natt: Socket;
   readonly raw: RawIpSocket | undefined;
-  /** Our address for NAT-D and IDs. */
+  readonly ikePort: number;
+  readonly nattPort: number;
   readonly localAddress: string;
+  send(p: OuterPacket): void;
+  close(): Promise<void>;
 }
 
-/** Bind IKE and NAT-T (rejects if either bind fails) and try the raw ESP socket (reported, not fatal). */
-async function openOuterSockets(o: IpsecL2tpOptions, report: (e: unknown) => void): Promise<OuterSockets> {
-  const ikeSock = await bindUdp(o.address, o.ikePort ?? 500);
-  let nattSock: Socket;
+/** Bind IKE and NAT-T, open raw ESP when asked (a failure there is reported, not fatal). */
+async function openOuter(o: IpsecL2tpOptions, stats: IpsecSocketStats, report: (e: unknown) => void): Promise<OuterSockets> {
+  const ike = await bindUdp(o.address, o.ikePort ?? 500);
+  let natt: Socket;
   try {
-    nattSock = await bindUdp(o.address, o.nattPort ?? 4500);
+    natt = await bindUdp(o.address, o.nattPort ?? 4500);
   } catch (e) {
-    ikeSock.close();
+    ike.close();
     throw e;
   }
+  const ikePort = ike.address().port;
+  const nattPort = natt.address().port;
   const any = o.address === '0.0.0.0';
   const localAddress = o.localAddress ?? (any ? guessLocalIpv4() : o.address) ?? o.address;
   if (any && o.localAddress === undefined && localAddress === o.address) {
@@ -117,28 +125,34 @@ async function openOuterSockets(o: IpsecL2tpOptions, report: (e: unknown) => voi
       report(new Error(`raw ESP socket unavailable (only UDP-encapsulated ESP will work): ${e instanceof Error ? e.message : String(e)}`));
     }
   }
-  return { ikeSock, nattSock, raw, localAddress };
-}
-
-/** Send an outer packet: UDP from the IKE or NAT-T socket (by its local port), ESP on the raw socket. */
-function outerSender(s: OuterSockets, nattPort: number, stats: IpsecSocketStats, report: (e: unknown) => void): (p: OuterPacket) => void {
-  return (p) => {
-    try {
-      if (p.kind === 'udp') {
-        const sock = p.local.port === nattPort ? s.nattSock : s.ikeSock;
-        stats.ikeTx++;
-        // A segment list (ESP-in-UDP) goes out as one datagram gathered by libuv (sendmsg iovec).
-        sock.send(p.data, p.remote.port, p.remote.address, (e) => {
-          if (e) report(e);
-        });
-      } else if (s.raw) {
-        stats.espRawTx++;
-        // ESP comes as header | ciphertext | ICV segments: gathered by sendmsg(), never joined.
-        s.raw.send(p.data, p.remote);
+  let closed = false;
+  return {
+    ike, natt, raw, ikePort, nattPort, localAddress,
+    send(p) {
+      if (closed) return;
+      try {
+        if (p.kind === 'udp') {
+          const sock = p.local.port === nattPort ? natt : ike;
+          stats.ikeTx++;
+          // A segment list (ESP-in-UDP) goes out as one datagram gathered by libuv (sendmsg iovec).
+          sock.send(p.data, p.remote.port, p.remote.address, (e) => {
+            if (e) report(e);
+          });
+        } else if (raw) {
+          stats.espRawTx++;
+          // ESP comes as header | ciphertext | ICV segments: gathered by sendmsg(), never joined.
+          raw.send(p.data, p.remote);
+        }
+      } catch (e) {
+        report(e);
       }
-    } catch (e) {
-      report(e);
-    }
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      raw?.close();
+      await Promise.all([new Promise<void>((r) => ike.close(() => r())), new Promise<void>((r) => natt.close(() => r()))]);
+    },
   };
 }
 
@@ -149,48 +163,83 @@ export async function openIpsecL2tp(o: IpsecL2tpOptions): Promise<IpsecL2tp> {
     stats.sendErrors++;
     o.onError?.(e instanceof Error ? e : new Error(String(e)));
   };
-  const { ikeSock, nattSock, raw, localAddress } = await openOuterSockets(o, report);
-  const ikePort = ikeSock.address().port;
-  const nattPort = nattSock.address().port;
-  let closed = false;
-  const send = outerSender({ ikeSock, nattSock, raw, localAddress }, nattPort, stats, report);
-  const sink = (p: OuterPacket): void => {
-    if (!closed) send(p);
-  };
+  const outer = await openOuter(o, stats, report);
+  const { ikePort, nattPort, localAddress } = outer;
   const ike = o.ike({ address: localAddress, ikePort, nattPort });
   const gate = new IpsecL2tpGate({
-    engine: o.engine, ike, random: o.random, sink, nattPort,
-    onEvent: (e) => o.onIpsecEvent?.(e),
+    engine: o.engine, ike, random: o.random, nattPort,
     ...(o.requireIpsec !== undefined ? { requireIpsec: o.requireIpsec } : {}),
     ...(o.closeGrace !== undefined ? { closeGrace: o.closeGrace } : {}),
+  });
+  const box: { endpoint?: UdpEndpoint } = {};
+  const pump = new Pump<GateTransmit, GateEvent>(gate, {
+    clock: o.clock,
+    timers: o.timers,
+    transmit: (p) => {
+      if (p.kind === 'l2tp') box.endpoint?.send(p.transmit);
+      else outer.send(p);
+    },
+    event: (e) => {
+      if (e.type !== 'l2tp') o.onIpsecEvent?.(e);
+      else if (box.endpoint !== undefined) o.onL2tpEvent(e.event, box.endpoint);
+    },
+    onError: report,
   });
   let endpoint: UdpEndpoint;
   try {
     endpoint = await UdpEndpoint.open({
       engine: gate,
+      pump,
       address: o.address,
       port: o.l2tpPort ?? L2TP_PORT,
       clock: o.clock,
       timers: o.timers,
-      route: (t) => gate.sendVia(t),
-      onEvent: (e, ep) => {
-        o.onL2tpEvent(e, ep);
+      // The outbound data fast path: sealed and sent at once, never in the clear (one copy, no queue).
+      route: (t) => {
+        const p = gate.sealTransmit(t);
+        if (p !== undefined) outer.send(p);
+        return true;
       },
       onError: (e) => {
         o.onError?.(e);
       },
     });
   } catch (e) {
-    ikeSock.close();
-    nattSock.close();
-    raw?.close();
+    pump.close();
+    await outer.close();
     throw e;
   }
-  const after = (): void => {
-    endpoint.drain();
+  box.endpoint = endpoint;
+  let closed = false;
+  listen(o, outer, gate, endpoint, stats, report, () => closed);
+  return {
+    gate,
+    endpoint,
+    local: { address: localAddress, ikePort, nattPort, l2tpPort: endpoint.local.port },
+    rawEsp: outer.raw !== undefined,
+    stats,
+    async close() {
+      if (closed) return;
+      endpoint.drain();
+      closed = true;
+      await Promise.all([outer.close(), endpoint.close()]);
+    },
   };
+}
+
+/** Feed the outer sockets to the gate; after each datagram or raw batch, drain it (and what follows it). */
+function listen(
+  o: IpsecL2tpOptions,
+  outer: OuterSockets,
+  gate: IpsecL2tpGate,
+  endpoint: UdpEndpoint,
+  stats: IpsecSocketStats,
+  report: (e: unknown) => void,
+  isClosed: () => boolean,
+): void {
+  const { nattPort, localAddress } = outer;
   const onUdp = (localPort: number) => (msg: Buffer, r: { address: string; port: number }): void => {
-    if (closed) return;
+    if (isClosed()) return;
     if (localPort === nattPort && !(msg.length >= 4 && msg.readUInt32BE(0) === 0) && msg.length !== 1) stats.espUdpRx++;
     else stats.ikeRx++;
     try {
@@ -198,41 +247,28 @@ export async function openIpsecL2tp(o: IpsecL2tpOptions): Promise<IpsecL2tp> {
     } catch (e) {
       report(e);
     }
-    after();
+    endpoint.drain();
   };
-  ikeSock.on('message', onUdp(ikePort));
-  nattSock.on('message', onUdp(nattPort));
-  ikeSock.on('error', report);
-  nattSock.on('error', report);
+  outer.ike.on('message', onUdp(outer.ikePort));
+  outer.natt.on('message', onUdp(nattPort));
+  outer.ike.on('error', report);
+  outer.natt.on('error', report);
+  const raw = outer.raw;
   if (raw) {
     raw.onError(report);
     raw.onPackets((b) => {
-      if (closed) return;
+      if (isClosed()) return;
       const now = o.clock.now();
       for (let i = 0; i < b.count; i++) {
         stats.espRawRx++;
         // The batch buffer is reused: the gate decrypts into fresh buffers before returning.
-        gate.handleRawEsp(now, b.sourceAddress(i), b.payload(i));
+        try {
+          gate.handleRawEsp(now, b.sourceAddress(i), b.payload(i));
+        } catch (e) {
+          report(e);
+        }
       }
-      after();
+      endpoint.drain();
     });
   }
-  return {
-    gate,
-    endpoint,
-    local: { address: localAddress, ikePort, nattPort, l2tpPort: endpoint.local.port },
-    rawEsp: raw !== undefined,
-    stats,
-    async close() {
-      if (closed) return;
-      endpoint.drain();
-      closed = true;
-      raw?.close();
-      await Promise.all([
-        new Promise<void>((r) => ikeSock.close(() => r())),
-        new Promise<void>((r) => nattSock.close(() => r())),
-        endpoint.close(),
-      ]);
-    },
-  };
 }

@@ -82,11 +82,16 @@ export class TimerDriver {
     if (this.entries.delete(core)) this.rearm();
   }
 
-  /** Tell the driver that `core` got input and its `pollAt` may have changed; re-arms the timer. */
+  /**
+   * Tell the driver that `core` got input and its `pollAt` may have changed; re-arms the timer. An
+   * unchanged deadline costs one `pollAt` (the data path touches after every datagram).
+   */
   touch(core: Timed): void {
     const e = this.entries.get(core);
     if (e === undefined) return;
-    e.deadline = e.core.pollAt();
+    const at = e.core.pollAt();
+    if (at === e.deadline && (at === undefined || this.handle !== undefined || this.firing)) return;
+    e.deadline = at;
     this.rearm();
   }
 

@@ -194,6 +194,18 @@ export class TunDevice extends PacketReader<PacketBatch> {
   }
 
   /**
+   * Write one packet, never throwing: a full queue or a kernel error is counted in `txDropped`. This is
+   * the TUN writer of the data fast path (`TunWriter` in src/access), called once per inbound packet.
+   */
+  writePacket(packet: Uint8Array): void {
+    try {
+      this.write(packet);
+    } catch {
+      // counted in txDropped (a closed device throws before counting: nothing to write to)
+    }
+  }
+
+  /**
    * Write `count` packets found at `offsets[i]`/`lengths[i]` in `buf` with one native call (one write()
    * each). Returns how many were written; it stops at a full queue and skips packets the kernel rejects.
    */

@@ -48,6 +48,9 @@ class EchoEngine implements L2tpEngineApi {
   sendData(): undefined {
     return undefined;
   }
+  bindSession(): boolean {
+    return false;
+  }
   tunnels(): [] {
     return [];
   }

@@ -1,31 +1,60 @@
 /**
- * One UDP socket bound to one sans-I/O L2TP engine. A datagram in becomes
- * `engine.handleDatagram(now, data, from)`; then the engine's transmits are sent (each to the
- * address/port the peer used, so NAT works), its events go to a callback, and the shared timer
- * driver is re-armed. Socket errors are reported, never thrown.
+ * One UDP socket bound to one sans-I/O L2TP engine (or to the IPsec gate in front of it). A datagram
+ * in becomes `handleDatagram(now, data, from)`; then the pump (pump.ts) sends the core's transmits
+ * (each to the address/port the peer used, so NAT works), delivers its events, re-arms the shared
+ * timer driver and drains the pumps chained behind it (`follow`). Data messages never become events:
+ * they reach the session sinks inside `handleDatagram`. Socket errors are reported, never thrown.
  */
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { isIP } from 'node:net';
 import type { Instant } from '../base/time.js';
-import type { L2tpEngineApi, L2tpEvent, PeerAddress, Transmit } from '../l2tp/api.js';
+import type { L2tpControlApi, L2tpEngineApi, L2tpEvent, PeerAddress, Transmit } from '../l2tp/api.js';
 import type { Clock } from './clock.js';
+import { Pump, type Drainable } from './pump.js';
 import type { TimerDriver } from './timer-driver.js';
 
 /** The IANA L2TP port (RFC 2661 §8.1). */
 export const L2TP_PORT = 1701;
 
+/** What the socket feeds when a core sits in front of the engine: its datagram input and its control surface. */
+export interface L2tpPort extends L2tpControlApi {
+  handleDatagram(now: Instant, data: Uint8Array, from: PeerAddress): void;
+}
+
+/** The pump of a core in front of the engine (the IPsec gate's), as the endpoint uses it. */
+export interface EndpointPump extends Drainable {
+  run<R>(op: (now: Instant) => R): R;
+  chain(next: Drainable): () => void;
+  kick(): void;
+  close(): void;
+}
+
 /** Options of a UdpEndpoint. */
-export interface UdpEndpointOptions {
-  /** The engine this socket feeds. */
-  readonly engine: L2tpEngineApi;
+export type UdpEndpointOptions = UdpEndpointCommon &
+  (
+    | {
+        /** The engine this socket feeds and drains (its transmits go out of this socket). */
+        readonly engine: L2tpEngineApi;
+        /** Receives every engine event, in order. */
+        readonly onEvent: (event: L2tpEvent, endpoint: UdpEndpoint) => void;
+        readonly pump?: undefined;
+      }
+    | {
+        /** A core in front of the engine (the IPsec gate): datagrams go to it; `pump` drains it. */
+        readonly engine: L2tpPort;
+        readonly pump: EndpointPump;
+        readonly onEvent?: undefined;
+      }
+  );
+
+/** Options every endpoint has. */
+export interface UdpEndpointCommon {
   /** Local address to bind (IPv4 or IPv6 literal); its family picks udp4 or udp6. */
   readonly address: string;
   /** Local port (default 1701; 0 = any free port). */
   readonly port?: number;
   readonly clock: Clock;
   readonly timers: TimerDriver;
-  /** Receives every engine event, in order. */
-  readonly onEvent: (event: L2tpEvent, endpoint: UdpEndpoint) => void;
   /** Socket and send errors (default: ignored). */
   readonly onError?: (error: Error, endpoint: UdpEndpoint) => void;
   /** Most transmits/events drained per turn before yielding to the event loop (default 1024). */
@@ -66,13 +95,12 @@ export function ipFamily(address: string): 4 | 6 | undefined {
 export class UdpEndpoint {
   /** Datagram counters. */
   readonly stats: EndpointStats = { rxDatagrams: 0, rxOctets: 0, txDatagrams: 0, txOctets: 0, sendErrors: 0, engineErrors: 0 };
-  /** The engine this socket feeds. */
-  readonly engine: L2tpEngineApi;
+  /** The L2TP control surface behind this socket (the engine, or the gate in front of it). */
+  readonly engine: L2tpControlApi;
   /** 4 for udp4, 6 for udp6. */
   readonly family: 4 | 6;
-  private readonly maxDrain: number;
-  private readonly removeTimer: () => void;
-  private drainScheduled = false;
+  private readonly input: L2tpPort;
+  private readonly pump: EndpointPump;
   private closed = false;
   private bound: { address: string; port: number } = { address: '', port: 0 };
 
@@ -82,11 +110,27 @@ export class UdpEndpoint {
     family: 4 | 6,
   ) {
     this.engine = options.engine;
+    this.input = options.engine;
     this.family = family;
-    this.maxDrain = options.maxDrain ?? 1024;
-    this.removeTimer = options.timers.add(this.engine, () => {
-      this.drain();
-    });
+    if (options.pump !== undefined) {
+      this.pump = options.pump;
+    } else {
+      const onEvent = options.onEvent;
+      this.pump = new Pump<Transmit, L2tpEvent>(options.engine, {
+        clock: options.clock,
+        timers: options.timers,
+        transmit: (t) => {
+          this.send(t);
+        },
+        event: (e) => {
+          onEvent(e, this);
+        },
+        onError: (e) => {
+          this.engineFailed(e);
+        },
+        ...(options.maxDrain !== undefined ? { maxDrain: options.maxDrain } : {}),
+      });
+    }
   }
 
   /** Bind a socket and start feeding the engine. Rejects if the address is not an IP literal or bind fails. */
@@ -136,12 +180,16 @@ export class UdpEndpoint {
    * Run an operation on the engine (open/close a tunnel or session...) with the current instant,
    * then send what it queued, deliver its events and re-arm the timer.
    */
-  run<T>(op: (now: Instant, engine: L2tpEngineApi) => T): T {
-    try {
-      return op(this.now(), this.engine);
-    } finally {
-      this.drain();
-    }
+  run<T>(op: (now: Instant, engine: L2tpControlApi) => T): T {
+    return this.pump.run((now) => op(now, this.engine));
+  }
+
+  /**
+   * Drain `next` after every drain of this endpoint: a core fed by the engine's data sinks (the access
+   * server, a dial-out client), whose output appears while the engine handles a datagram. Returns the undo.
+   */
+  follow(next: Drainable): () => void {
+    return this.pump.chain(next);
   }
 
   /** Send a datagram the engine returned directly (e.g. from `sendData`). */
@@ -167,45 +215,19 @@ export class UdpEndpoint {
   /** Drain transmits and events (bounded per turn), then re-arm the timer. */
   drain(): void {
     if (this.closed) return;
-    let more = false;
-    for (let i = 0; ; i++) {
-      if (i >= this.maxDrain) {
-        more = true;
-        break;
-      }
-      const t = this.engine.pollTransmit();
-      if (t === undefined) break;
-      this.send(t);
-    }
-    for (let i = 0; ; i++) {
-      if (i >= this.maxDrain) {
-        more = true;
-        break;
-      }
-      const e = this.engine.pollEvent();
-      if (e === undefined) break;
-      try {
-        this.options.onEvent(e, this);
-      } catch (error) {
-        this.engineFailed(error);
-      }
-    }
-    this.options.timers.touch(this.engine);
-    if (more && !this.drainScheduled) {
-      this.drainScheduled = true;
-      setImmediate(() => {
-        this.drainScheduled = false;
-        this.drain();
-      });
-    }
+    this.pump.drain();
+  }
+
+  /** Drain in a microtask (coalesced): after a core behind the engine queued control messages in it (CDN). */
+  kick(): void {
+    if (!this.closed) this.pump.kick();
   }
 
   /** Close the socket and stop the engine's timer. */
   async close(): Promise<void> {
     if (this.closed) return;
-    this.drain();
+    this.pump.close();
     this.closed = true;
-    this.removeTimer();
     await new Promise<void>((resolve) => {
       this.socket.close(() => {
         resolve();
@@ -218,11 +240,11 @@ export class UdpEndpoint {
     this.stats.rxDatagrams++;
     this.stats.rxOctets += msg.byteLength;
     try {
-      this.engine.handleDatagram(this.now(), msg, from);
+      this.input.handleDatagram(this.now(), msg, from);
     } catch (error) {
       this.engineFailed(error);
     }
-    this.drain();
+    this.pump.drain();
   }
 
   private sendFailed(e: Error): void {

@@ -1,11 +1,11 @@
 /**
- * ipsec: the sans-I/O IKEv1 responder and initiator, ESP, and the L2TP gate for L2TP/IPsec (RFC 2409, RFC 3947/3948, RFC 3706,
+ * ipsec: the sans-I/O IKEv1 responder and initiator and ESP (RFC 2409, RFC 3947/3948, RFC 3706,
  * RFC 4303, RFC 4106). Contract: no sockets, no clock, no timers — time comes in as `now`,
  * randomness as a RandomSource. Both IKE roles are driven the one way (`IkeDrive`): the shell feeds
  * UDP payloads from ports 500/4500 to `handle(now, d)`, runs `handleTimeout(now)` at `pollAt()`,
  * and after each call sends every `pollTransmit()` datagram and acts on every `pollEvent()`, building
- * one `EspSa` per direction from each `child-sa-up` — or lets `IpsecL2tpGate` do all of that around an
- * L2TP engine (ESP <-> inner UDP 1701, flows as `PeerAddress.via`, linked SA/tunnel state).
+ * one `EspSa` per direction from each `child-sa-up` — or lets `IpsecL2tpGate` (src/gate, the composition above this folder and src/l2tp) do all of
+ * that around an L2TP engine (ESP <-> inner UDP 1701, flows as `PeerAddress.via`, linked SA/tunnel state).
  */
 export type {
   IkeDrive,
@@ -54,14 +54,3 @@ export { MAIN_MODE_TABLE, QUICK_MODE_TABLE, type MainModeState, type QuickModeSt
 export { IkeInitiator, type IkeInitiatorConfig } from './ike-initiator.js';
 export { DEFAULT_INITIATOR_PROPOSALS, type InitiatorProposals, type Phase1Offer, type Phase2Offer } from './sa-payloads.js';
 export { MAIN_MODE_INIT_TABLE, QUICK_MODE_INIT_TABLE, type MainModeInitState, type QuickModeInitState } from './initiator-fsm.js';
-export {
-  IpsecL2tpGate,
-  type IkeCore,
-  type OuterPacket,
-  type IpsecGateEvent,
-  type IpsecGateCounters,
-  type IpsecGateOptions,
-  type IpsecFlowInfo,
-  type EspSaInfo,
-  type IkeSaInfo,
-} from './l2tp-gate.js';

@@ -1,6 +1,7 @@
 /**
  * The contract of the L2TPv2 control plane core (RFC 2661) as seen by the I/O shell and the daemon.
- * The engine is sans-I/O: datagrams in, datagrams and typed events out, time passed in.
+ * The engine is sans-I/O: datagrams in, datagrams and typed events out, time passed in. Data messages
+ * are not events: each session's PPP frames go straight to the {@link SessionDataSink} bound to it.
  */
 import type { Duration, Instant } from '../base/time.js';
 import type { ResultCode, SessionId, TunnelId, ControlAvps, MessageType } from '../wire/l2tp/types.js';
@@ -95,6 +96,18 @@ export type SessionState =
 /** Which side placed the call. */
 export type CallDirection = 'incoming' | 'outgoing';
 
+/** The proxy LCP and proxy authentication AVPs of an ICCN (§6.12, §4.4.5). */
+export const PROXY_AVPS = [
+  'initialReceivedLcpConfReq',
+  'lastSentLcpConfReq',
+  'lastReceivedLcpConfReq',
+  'proxyAuthenType',
+  'proxyAuthenName',
+  'proxyAuthenChallenge',
+  'proxyAuthenId',
+  'proxyAuthenResponse',
+] as const;
+
 /** Options when we originate a session on a tunnel. */
 export interface SessionRequest {
   /** incoming = we are LAC sending ICRQ; outgoing = we are LNS sending OCRQ. */
@@ -102,17 +115,7 @@ export interface SessionRequest {
   readonly callingNumber?: string;
   readonly calledNumber?: string;
   /** Proxy LCP / proxy auth AVPs to put into ICCN (LAC). */
-  readonly proxy?: Pick<
-    ControlAvps,
-    | 'initialReceivedLcpConfReq'
-    | 'lastSentLcpConfReq'
-    | 'lastReceivedLcpConfReq'
-    | 'proxyAuthenType'
-    | 'proxyAuthenName'
-    | 'proxyAuthenChallenge'
-    | 'proxyAuthenId'
-    | 'proxyAuthenResponse'
-  >;
+  readonly proxy?: Pick<ControlAvps, (typeof PROXY_AVPS)[number]>;
 }
 
 /** Counters of one tunnel, for show commands and metrics. */
@@ -200,7 +203,6 @@ export type L2tpEvent =
   | { readonly type: 'session-connecting'; readonly tunnel: TunnelId; readonly session: SessionId; readonly direction: CallDirection }
   | { readonly type: 'session-established'; readonly tunnel: TunnelId; readonly session: SessionId; readonly remoteSession: SessionId; readonly proxy?: SessionRequest['proxy'] }
   | { readonly type: 'session-closed'; readonly tunnel: TunnelId; readonly session: SessionId; readonly reason: CloseReason }
-  | { readonly type: 'session-data'; readonly tunnel: TunnelId; readonly session: SessionId; readonly payload: Uint8Array }
   | { readonly type: 'wen'; readonly tunnel: TunnelId; readonly session: SessionId; readonly avps: ControlAvps }
   | { readonly type: 'sli'; readonly tunnel: TunnelId; readonly session: SessionId; readonly avps: ControlAvps }
   | { readonly type: 'control-rx'; readonly tunnel: TunnelId; readonly peer: PeerAddress; readonly ns: number; readonly nr: number; readonly messageType: MessageType | undefined; readonly avps: ControlAvps }
@@ -208,18 +210,31 @@ export type L2tpEvent =
   | { readonly type: 'bad-datagram'; readonly peer: PeerAddress; readonly detail: string }
   | { readonly type: 'unknown-avp-ignored'; readonly tunnel: TunnelId; readonly attribute: number; readonly vendorId: number };
 
-/** The engine surface the shell drives. Implemented by `L2tpEngine` in engine.ts. */
-export interface L2tpEngineApi {
-  /** Feed one received UDP datagram (control or data). Never throws on bad input. */
-  handleDatagram(now: Instant, data: Uint8Array, from: PeerAddress): void;
-  /** Run due timers. */
-  handleTimeout(now: Instant): void;
-  /** Earliest instant a timer is due, or undefined. */
-  pollAt(): Instant | undefined;
-  /** Next datagram to send, or undefined when drained. */
-  pollTransmit(): Transmit | undefined;
-  /** Next event, or undefined when drained. */
-  pollEvent(): L2tpEvent | undefined;
+/**
+ * The receiving end of one session's data channel: the data fast path (§3.1 data messages). Bound once
+ * with `bindSession` when the session is up, it is handed every PPP frame of that session by the engine
+ * directly: no event, no queue, no copy. `frame` is a view into the received datagram, valid during the
+ * call only (copy what you keep). Counters of the session and its tunnel are plain numbers in the
+ * engine, read by `tunnels()`.
+ */
+export interface SessionDataSink {
+  /** One PPP frame (the payload of a data message, after the offset pad). Must not throw. */
+  handleData(now: Instant, frame: Uint8Array): void;
+}
+
+/**
+ * Frames of an established session that arrived before a sink was bound (e.g. the client's first LCP
+ * Configure-Request in the same receive batch as its ICCN) are held, at most this many per session,
+ * and handed to the sink when it is bound; more are dropped and counted (`dataDropped`).
+ */
+export const DATA_BACKLOG = 4;
+
+/**
+ * What the layers above (access, daemon, gate) call on an engine: open and close tunnels and
+ * sessions, encapsulate outbound PPP frames, bind inbound data sinks, take snapshots. The IPsec gate
+ * offers the same surface in front of its engine.
+ */
+export interface L2tpControlApi {
   /** Open a tunnel to a peer (LAC or LNS originator). Returns our local tunnel id. */
   openTunnel(now: Instant, peer: PeerAddress, settings: TunnelSettings): TunnelId;
   /** Place a call on a tunnel; queued until the tunnel is established. Returns our local session id. */
@@ -234,6 +249,26 @@ export interface L2tpEngineApi {
    * (at least {@link DATA_HEADROOM}) and the header is written there: no copy of the payload.
    */
   sendData(now: Instant, tunnel: TunnelId, session: SessionId, pppFrame: Uint8Array, headroomFree?: boolean): Transmit | undefined;
+  /**
+   * Bind (or with undefined, unbind) the sink of a session's inbound data. Frames held since the session
+   * came up ({@link DATA_BACKLOG}) are delivered now. The binding ends with the session. False when there
+   * is no such session.
+   */
+  bindSession(now: Instant, tunnel: TunnelId, session: SessionId, sink: SessionDataSink | undefined): boolean;
   /** Snapshot of every tunnel (for show commands). */
   tunnels(now: Instant): readonly TunnelInfo[];
+}
+
+/** The engine surface the shell drives (`handle…` / `handleTimeout` / `pollAt` / `pollTransmit` / `pollEvent`). Implemented by `L2tpEngine`. */
+export interface L2tpEngineApi extends L2tpControlApi {
+  /** Feed one received UDP datagram (control or data). Never throws on bad input. */
+  handleDatagram(now: Instant, data: Uint8Array, from: PeerAddress): void;
+  /** Run due timers. */
+  handleTimeout(now: Instant): void;
+  /** Earliest instant a timer is due, or undefined. */
+  pollAt(): Instant | undefined;
+  /** Next datagram to send, or undefined when drained. */
+  pollTransmit(): Transmit | undefined;
+  /** Next event, or undefined when drained. */
+  pollEvent(): L2tpEvent | undefined;
 }

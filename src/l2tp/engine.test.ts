@@ -502,7 +502,7 @@ test('data messages: both directions, sequencing, offset bound, malformed datagr
   // A replayed (old Ns) data message is dropped.
   lns.engine.handleDatagram(at(net.now), tx.data, lac.addr);
   net.drain();
-  const got = of(lns, 'session-data');
+  const got = lns.data;
   assert.equal(got.length, 1);
   assert.deepEqual([...(got[0]?.payload ?? [])], [...frame]);
   // Reverse direction.
@@ -511,7 +511,7 @@ test('data messages: both directions, sequencing, offset bound, malformed datagr
   assert.ok(back);
   lac.engine.handleDatagram(at(net.now), back.data, lns.addr);
   net.drain();
-  assert.equal(of(lac, 'session-data').length, 1);
+  assert.equal(lac.data.length, 1);
   // Offset pad over maxOffset (8): dropped and counted.
   const bad = new Uint8Array(6 + 2 + 16 + 2);
   const dv = new DataView(bad.buffer);

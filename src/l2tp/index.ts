@@ -1,11 +1,18 @@
 /**
  * l2tp: the sans-I/O L2TPv2 control plane (RFC 2661). Contract: api.ts. The shell feeds datagrams
  * and instants to `L2tpEngine`, sends what `pollTransmit` returns, arms one timer at `pollAt`, and
- * maps `pollEvent` events to logs and metrics. No I/O, no clock, no timers in here.
+ * maps `pollEvent` events to logs and metrics. Data messages are not events: the layer above binds a
+ * `SessionDataSink` per session (`bindSession`) and gets its PPP frames directly. No I/O, no clock, no
+ * timers in here. Inside: engine.ts demultiplexes to control connections (connection.ts; tunnel.ts is
+ * the v2 one), each with its sessions (session.ts) and their data channels (data.ts).
  */
 export type * from './api.js';
-export { DATA_HEADROOM } from './api.js';
-export { L2tpEngine, defaultTuning, defaultTunnelSettings, challengeResponse, describeWireError, Results } from './engine.js';
+export { DATA_HEADROOM, DATA_BACKLOG, PROXY_AVPS } from './api.js';
+export { L2tpEngine } from './engine.js';
+export { defaultTuning, defaultTunnelSettings, Results } from './defaults.js';
+export { challengeResponse } from './handshake.js';
+export { describeWireError } from './wire-errors.js';
+export type { ControlConnection, ConnectionHost } from './connection.js';
 export { ReliableChannel, seqAdd, seqLt, seqDiff, DEFAULT_PEER_WINDOW } from './channel.js';
 export type { ChannelSink, ReceiveVerdict, ChannelTimeout } from './channel.js';
 export { TUNNEL_TRANSITIONS, TUNNEL_RFC_TRANSITIONS, TUNNEL_LOCAL_TRANSITIONS, tunnelTransition } from './tunnel-fsm.js';

@@ -13,7 +13,7 @@ import { createL2tpEngine } from '../../src/daemon/engine-factory.js';
 import { createLogger } from '../../src/daemon/logger.js';
 import { L2tpEngine, defaultTunnelSettings, type L2tpEvent } from '../../src/l2tp/index.js';
 import { IkeInitiator } from '../../src/ipsec/ike-initiator.js';
-import type { IpsecGateEvent } from '../../src/ipsec/l2tp-gate.js';
+import type { IpsecGateEvent } from '../../src/gate/index.js';
 import { openIpsecL2tp } from '../../src/io/ipsec-transport.js';
 import { systemClock } from '../../src/io/clock.js';
 import { TimerDriver } from '../../src/io/timer-driver.js';

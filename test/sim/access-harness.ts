@@ -1,7 +1,8 @@
 /**
  * A two-host simulation for the access layer: a LAC engine running `AccessClient`s and an LNS
  * engine running an `AccessServer`, over an in-memory link on a virtual clock. The "TUN devices"
- * are arrays of written packets.
+ * are arrays of written packets. Data frames reach the server and clients through the sinks they
+ * bind on the engines (no events), inside `handleDatagram`.
  */
 import { seededRandom } from '../../src/base/random.js';
 import { instant, seconds, type Instant } from '../../src/base/time.js';
@@ -65,7 +66,7 @@ export class AccessNet {
   filter: ((from: PeerAddress, data: Uint8Array) => boolean) | undefined;
   /** Largest number of IPv4 leases seen at any instant. */
   maxLeases = 0;
-  /** Record PPP-level and L2TP data events (off for big runs). */
+  /** Record PPP-level events (off for big runs). */
   verbose = true;
   private inflight: InFlight[] = [];
   private seq = 0;
@@ -106,13 +107,13 @@ export class AccessNet {
       for (let tx = this.lac.pollTransmit(); tx !== undefined; tx = this.lac.pollTransmit(), moved = true) this.send(this.lacAddr, tx.to, tx.data);
       for (let tx = this.lns.pollTransmit(); tx !== undefined; tx = this.lns.pollTransmit(), moved = true) this.send(this.lnsAddr, tx.to, tx.data);
       for (let ev = this.lac.pollEvent(); ev !== undefined; ev = this.lac.pollEvent(), moved = true) {
-        if (this.verbose || ev.type !== 'session-data') this.lacEvents.push(ev);
+        this.lacEvents.push(ev);
         if (ev.type === 'tunnel-closed') {
           for (const c of this.clients.values()) if (c.tunnel === ev.tunnel) c.client.handleL2tpEvent(this.at, ev);
         } else if ('session' in ev) this.clients.get(`${ev.tunnel}/${ev.session}`)?.client.handleL2tpEvent(this.at, ev);
       }
       for (let ev = this.lns.pollEvent(); ev !== undefined; ev = this.lns.pollEvent(), moved = true) {
-        if (this.verbose || ev.type !== 'session-data') this.lnsEvents.push(ev);
+        this.lnsEvents.push(ev);
         this.server.handleL2tpEvent(this.at, ev);
       }
       for (let tx = this.server.pollTransmit(); tx !== undefined; tx = this.server.pollTransmit(), moved = true) this.send(this.lnsAddr, tx.to, tx.data);

@@ -1,10 +1,12 @@
 /**
  * A deterministic in-memory network for L2TP engines: a virtual clock, a datagram link with seeded
- * loss, duplication and reordering (random extra delay), and event capture per node.
+ * loss, duplication and reordering (random extra delay), and event capture per node. Every session
+ * that comes up gets a recording data sink (`SimNode.data`): data messages are not events.
  */
 import { seededRandom, type RandomSource } from '../../src/base/random.js';
 import type { Instant } from '../../src/base/time.js';
 import type { L2tpEngine, L2tpEvent, PeerAddress } from '../../src/l2tp/index.js';
+import type { SessionId, TunnelId } from '../../src/wire/l2tp/types.js';
 
 /** Link impairments. */
 export interface LinkProfile {
@@ -30,6 +32,15 @@ export interface SimNode {
   readonly events: L2tpEvent[];
   /** Every datagram this node sent (when recording). */
   readonly sent: { at: number; to: PeerAddress; data: Uint8Array }[];
+  /** PPP frames its sessions received, through the data sinks the network binds at `session-established`. */
+  readonly data: SimData[];
+}
+
+/** One PPP frame a session received (a copy). */
+export interface SimData {
+  readonly tunnel: TunnelId;
+  readonly session: SessionId;
+  readonly payload: Uint8Array;
 }
 
 interface InFlight {
@@ -51,6 +62,8 @@ export class SimNet {
   ignore = new Set<L2tpEvent['type']>();
   /** Record transmitted datagrams per node. */
   record = false;
+  /** Bind a recording data sink to every session that comes up (off for big runs). */
+  recordData = true;
   /** Datagram filter (return false to drop), applied before impairments. */
   filter: ((from: PeerAddress, to: PeerAddress, data: Uint8Array) => boolean) | undefined;
   delivered = 0;
@@ -71,7 +84,7 @@ export class SimNet {
 
   /** Attach an engine at an address. */
   add(name: string, address: string, engine: L2tpEngine, port = 1701): SimNode {
-    const node: SimNode = { name, addr: { address, port, family: 4 }, engine, events: [], sent: [] };
+    const node: SimNode = { name, addr: { address, port, family: 4 }, engine, events: [], sent: [], data: [] };
     this.nodes.set(`${address}|${port}`, node);
     return node;
   }
@@ -85,6 +98,10 @@ export class SimNet {
       }
       for (let ev = n.engine.pollEvent(); ev !== undefined; ev = n.engine.pollEvent()) {
         if (!this.ignore.has(ev.type)) n.events.push(ev);
+        if (ev.type === 'session-established' && this.recordData) {
+          const { tunnel, session } = ev;
+          n.engine.bindSession(this.now as Instant, tunnel, session, { handleData: (_now, f) => n.data.push({ tunnel, session, payload: Uint8Array.from(f) }) });
+        }
       }
     }
   }

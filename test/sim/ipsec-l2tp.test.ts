@@ -2,6 +2,8 @@
  * L2TP/IPsec in memory on a virtual clock: our IKE initiator + L2TP LAC on each client, our IKE
  * responder + LNS on the server, joined by `IpsecL2tpGate` on both sides. Clients can sit behind
  * one NAPT (same public address, same inner port 1701). Every L2TP datagram on the wire is ESP.
+ * The gates are drained like every core (`pollTransmit` / `pollEvent`); PPP frames reach the
+ * sessions through the data sinks bound at `session-established` (no events).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,7 +14,7 @@ import type { SessionId, TunnelId } from '../../src/wire/l2tp/types.js';
 import { IkeInitiator, type IkeInitiatorConfig } from '../../src/ipsec/ike-initiator.js';
 import { IkeResponder } from '../../src/ipsec/ike-responder.js';
 import type { IkeEvent } from '../../src/ipsec/ike-types.js';
-import { IpsecL2tpGate, outerBytes, type IkeCore, type IpsecGateEvent, type OuterPacket } from '../../src/ipsec/l2tp-gate.js';
+import { IpsecL2tpGate, outerBytes, type IkeCore, type IpsecGateEvent, type OuterPacket } from '../../src/gate/index.js';
 import type { Endpoint } from '../../src/ipsec/addr.js';
 import { EspSa } from '../../src/ipsec/esp.js';
 
@@ -27,6 +29,8 @@ interface Node {
   readonly gate: IpsecL2tpGate;
   readonly l2tp: L2tpEvent[];
   readonly ipsec: IpsecGateEvent[];
+  /** PPP frames its sessions received (through their data sinks). */
+  readonly data: { readonly tunnel: TunnelId; readonly session: SessionId; readonly payload: Uint8Array }[];
   readonly behindNat: boolean;
   readonly initiator?: IkeInitiator;
   tunnel?: TunnelId | undefined;
@@ -59,8 +63,8 @@ class World {
   }
 
   private addNode(name: string, address: string, behindNat: boolean, engine: L2tpEngine, ike: IkeResponder | IkeInitiator, initiator: IkeInitiator | undefined): Node {
-    const gate = new IpsecL2tpGate({ engine, ike, random: seededRandom(name.length * 77), sink: (p) => this.wire.push({ from: name, p }) });
-    const node: Node = { name, address, gate, l2tp: [], ipsec: [], behindNat, ...(initiator ? { initiator } : {}) };
+    const gate = new IpsecL2tpGate({ engine, ike, random: seededRandom(name.length * 77) });
+    const node: Node = { name, address, gate, l2tp: [], ipsec: [], data: [], behindNat, ...(initiator ? { initiator } : {}) };
     this.nodes.set(name, node);
     return node;
   }
@@ -121,9 +125,20 @@ class World {
   pump(): void {
     for (let i = 0; i < 10_000; i++) {
       for (const n of this.nodes.values()) {
-        for (let t = n.gate.pollTransmit(); t; t = n.gate.pollTransmit()) assert.fail(`${n.name} sent L2TP in the clear to ${t.to.address}:${t.to.port}`);
-        for (let e = n.gate.pollEvent(); e; e = n.gate.pollEvent()) n.l2tp.push(e);
-        n.ipsec.push(...n.gate.takeIpsecEvents());
+        const out: OuterPacket[] = [];
+        drainGate(n.gate, out, n.name);
+        for (const p of out) this.wire.push({ from: n.name, p });
+        for (let e = n.gate.pollEvent(); e; e = n.gate.pollEvent()) {
+          if (e.type !== 'l2tp') {
+            n.ipsec.push(e);
+            continue;
+          }
+          n.l2tp.push(e.event);
+          if (e.event.type === 'session-established') {
+            const { tunnel, session } = e.event;
+            n.gate.bindSession(this.now, tunnel, session, { handleData: (_now, f) => n.data.push({ tunnel, session, payload: Uint8Array.from(f) }) });
+          }
+        }
       }
       const w = this.wire.shift();
       if (!w) return;
@@ -150,7 +165,7 @@ class World {
   dial(c: Node): void {
     assert.ok(c.initiator);
     c.initiator.connect(this.now);
-    c.gate.handleTimeout(this.now); // drains the initiator's first datagram into the sink
+    c.gate.handleTimeout(this.now); // moves the initiator's first datagram into the gate's queue
     this.pump();
     const up = c.ipsec.find((e): e is Extract<IpsecGateEvent, { type: 'flow-up' }> => e.type === 'flow-up');
     assert.ok(up, `${c.name}: IPsec flow up`);
@@ -174,6 +189,16 @@ class World {
 
 const events = <T extends L2tpEvent['type']>(n: Node, type: T): Extract<L2tpEvent, { type: T }>[] =>
   n.l2tp.filter((e): e is Extract<L2tpEvent, { type: T }> => e.type === type);
+/** The PPP frames a node's sessions received. */
+const dataOf = (n: Node): Node['data'] => n.data;
+
+/** Drain a gate's transmits into `into`; L2TP must never come out in the clear. */
+function drainGate(g: IpsecL2tpGate, into: OuterPacket[], who = 'gate'): void {
+  for (let t = g.pollTransmit(); t; t = g.pollTransmit()) {
+    if (t.kind === 'l2tp') assert.fail(`${who} sent L2TP in the clear to ${t.transmit.to.address}:${t.transmit.to.port}`);
+    into.push(t);
+  }
+}
 const text = (b: Uint8Array): string => new TextDecoder().decode(b);
 
 test('a tunnel and session come up through raw ESP (no NAT); data flows both ways; nothing in the clear', () => {
@@ -187,7 +212,7 @@ test('a tunnel and session come up through raw ESP (no NAT); data flows both way
   assert.equal(events(c, 'session-established').length, 1);
   assert.equal(events(w.server, 'session-established').length, 1);
   w.sendFromClient(c, 'hello lns');
-  assert.deepEqual(events(w.server, 'session-data').map((e) => text(e.payload)), ['hello lns']);
+  assert.deepEqual(dataOf(w.server).map((e) => text(e.payload)), ['hello lns']);
   // LNS -> client: engine.sendData on the server, routed by via.
   const sTunnel = est[0]?.tunnel;
   const sSession = events(w.server, 'session-established')[0]?.session;
@@ -195,7 +220,7 @@ test('a tunnel and session come up through raw ESP (no NAT); data flows both way
   const t = w.server.gate.sendData(w.now, sTunnel, sSession, new TextEncoder().encode('hello lac'));
   assert.ok(t && w.server.gate.sendVia(t));
   w.pump();
-  assert.deepEqual(events(c, 'session-data').map((e) => text(e.payload)), ['hello lac']);
+  assert.deepEqual(dataOf(c).map((e) => text(e.payload)), ['hello lac']);
   // After IKE, every packet was raw ESP (no UDP 1701 anywhere).
   const kinds = new Set(w.seen.map((x) => (x.p.kind === 'udp' ? `udp:${x.p.remote.port}` : 'esp')));
   assert.deepEqual([...kinds].sort(), ['esp', 'udp:500']);
@@ -219,7 +244,7 @@ test('two clients behind one NAPT, same inner port 1701 and same L2TP tunnel ids
   assert.equal(events(w.server, 'session-established').length, 2);
   w.sendFromClient(a, 'from alice');
   w.sendFromClient(b, 'from bob');
-  const byTunnel = new Map(events(w.server, 'session-data').map((e) => [e.tunnel, text(e.payload)]));
+  const byTunnel = new Map(dataOf(w.server).map((e) => [e.tunnel, text(e.payload)]));
   assert.equal(byTunnel.get(est[0]?.tunnel as TunnelId), 'from alice');
   assert.equal(byTunnel.get(est[1]?.tunnel as TunnelId), 'from bob');
   // Server -> each client through its own flow.
@@ -230,8 +255,8 @@ test('two clients behind one NAPT, same inner port 1701 and same L2TP tunnel ids
     assert.ok(t && w.server.gate.sendVia(t));
   }
   w.pump();
-  assert.deepEqual(events(a, 'session-data').map((e) => text(e.payload)), ['to 0']);
-  assert.deepEqual(events(b, 'session-data').map((e) => text(e.payload)), ['to 1']);
+  assert.deepEqual(dataOf(a).map((e) => text(e.payload)), ['to 0']);
+  assert.deepEqual(dataOf(b).map((e) => text(e.payload)), ['to 1']);
   const flows = w.server.gate.flowInfo(w.now);
   assert.deepEqual(flows.map((f) => [f.encapsulation, f.remote.address, f.innerPort, f.tunnels.length]), [
     ['udp-transport', NAT_PUBLIC, 1701, 1],
@@ -250,7 +275,7 @@ test('child SA rekey in the middle of traffic: outbound moves to the new SA, the
     w.runUntil(addDuration(T0, seconds(s)));
     w.sendFromClient(c, `m${sent++}`);
   }
-  assert.equal(events(w.server, 'session-data').length, sent, 'every frame arrived');
+  assert.equal(dataOf(w.server).length, sent, 'every frame arrived');
   assert.equal(events(w.server, 'tunnel-closing').length + events(c, 'tunnel-closing').length, 0);
   assert.ok(w.server.ipsec.some((e) => e.type === 'sa-switched'), 'server switched SA');
   assert.ok(c.ipsec.some((e) => e.type === 'sa-switched'), 'client switched SA');
@@ -280,7 +305,7 @@ test('IKE delete from the client closes the server\'s L2TP tunnel of that flow o
   w.runUntil(addDuration(w.now, seconds(5)));
   assert.deepEqual(w.server.gate.tunnels(w.now).filter((t) => t.state === 'established').map((t) => t.localTunnelId), [tb.tunnel]);
   w.sendFromClient(b, 'bob still here');
-  assert.deepEqual(events(w.server, 'session-data').map((e) => text(e.payload)), ['bob still here']);
+  assert.deepEqual(dataOf(w.server).map((e) => text(e.payload)), ['bob still here']);
 });
 
 test('DPD failure (client vanishes) closes its tunnel', () => {
@@ -347,7 +372,7 @@ test('re-authentication: children-adopted moves the ESP pair to the new IKE SA i
   };
   const engine = new L2tpEngine({ acceptTunnels: true, accept: defaultTunnelSettings('lns'), acceptIncomingCalls: true, acceptOutgoingCalls: true }, { random: seededRandom(1) });
   const sent: OuterPacket[] = [];
-  const gate = new IpsecL2tpGate({ engine, ike, random: seededRandom(3), sink: (p) => sent.push(p) });
+  const gate = new IpsecL2tpGate({ engine, ike, random: seededRandom(3) });
   const local: Endpoint = { address: SERVER, port: 4500 };
   const remote: Endpoint = { address: NAT_PUBLIC, port: 4500 };
   const algorithms = { encryption: 'aes128', hash: 'sha256', group: 14, lifetimeSeconds: 28800 };
@@ -372,6 +397,7 @@ test('re-authentication: children-adopted moves the ESP pair to the new IKE SA i
   assert.deepEqual(gate.ikeSaInfo(T0).map((s) => s.ikeSaId), [2]);
   // The flow still carries L2TP out on the adopted pair.
   assert.equal(gate.sendVia({ to: { address: remote.address, port: 1701, family: 4, via: flow.via }, data: Uint8Array.of(0xc8, 2, 0, 12, 0, 0, 0, 0, 0, 0, 0, 0) }), true);
+  drainGate(gate, sent);
   assert.equal(sent.length, 1);
   const out = sent[0];
   assert.ok(out?.kind === 'udp');
@@ -393,7 +419,7 @@ test('ESP on a new SA that arrives before its QM3 is held, then delivered when t
   };
   const engine = new L2tpEngine({ acceptTunnels: true, accept: defaultTunnelSettings('lns'), acceptIncomingCalls: true, acceptOutgoingCalls: true }, { random: seededRandom(1) });
   const sent: OuterPacket[] = [];
-  const gate = new IpsecL2tpGate({ engine, ike, random: seededRandom(3), sink: (p) => sent.push(p) });
+  const gate = new IpsecL2tpGate({ engine, ike, random: seededRandom(3) });
   const local: Endpoint = { address: SERVER, port: 4500 };
   const remote: Endpoint = { address: NAT_PUBLIC, port: 4500 };
   const esp = (spi: number, b: number) => ({ spi, encryption: 'aes-gcm-16' as const, encryptionKey: new Uint8Array(20).fill(b), integrity: 'none' as const, integrityKey: new Uint8Array(0) });
@@ -420,14 +446,14 @@ test('ESP on a new SA that arrives before its QM3 is held, then delivered when t
   };
   expected.add(0x3333);
   gate.handleUdp(T0, { local, remote, data: sealed() });
-  for (let t = gate.pollTransmit(); t; t = gate.pollTransmit()) assert.fail('clear');
+  drainGate(gate, sent);
   assert.equal(sent.length, 0, 'held, not answered yet');
   assert.equal(gate.counters.espUnknownSpi, 0);
   // QM3 done: the child SA is up, the held SCCRQ is delivered and answered on the newest pair.
   expected.delete(0x3333);
   queued.push(childUp(0x3333, 0x4444));
   gate.handleTimeout(addDuration(T0, millis(5)));
-  for (let t = gate.pollTransmit(); t; t = gate.pollTransmit()) assert.fail('clear');
+  drainGate(gate, sent);
   assert.equal(sent.length, 1, 'SCCRP sent');
   assert.equal(Buffer.from(outerBytes(sent[0]?.data ?? new Uint8Array(8))).readUInt32BE(0), 0x4444);
   assert.equal(gate.counters.espUnknownSpi, 0);
@@ -441,4 +467,26 @@ test('ESP on a new SA that arrives before its QM3 is held, then delivered when t
   assert.equal(gate.counters.espUnknownSpi, 1, 'the aged-out held packet');
   gate.handleUdp(addDuration(T0, seconds(3)), { local, remote, data: Uint8Array.of(0, 0, 0x77, 0x77, 0, 0, 0, 1, 9, 9, 9, 9) });
   assert.equal(gate.counters.espUnknownSpi, 2, 'an SPI no Quick Mode expects is dropped at once');
+});
+
+test('data fast path through the gate: decrypted ESP goes to the session sink inside handleRawEsp, no gate or L2TP event, nothing to send', () => {
+  const w = new World();
+  const c = w.client('frank', '198.51.100.8', false, 12);
+  w.dial(c);
+  w.sendFromClient(c, 'first');
+  assert.deepEqual(dataOf(w.server).map((e) => text(e.payload)), ['first']);
+  w.runUntil(addDuration(w.now, seconds(1))); // settle acks
+  const before = { l2tp: w.server.l2tp.length, ipsec: w.server.ipsec.length };
+  assert.ok(c.tunnel !== undefined && c.session !== undefined);
+  for (let i = 0; i < 20; i++) {
+    const t = c.gate.sendData(w.now, c.tunnel, c.session, new TextEncoder().encode(`frame ${i}`));
+    assert.ok(t?.to.via);
+    const esp = c.gate.sealTransmit(t);
+    assert.ok(esp?.kind === 'esp', 'sealed at once, raw ESP without a NAT');
+    w.server.gate.handleRawEsp(w.now, c.address, outerBytes(esp.data));
+    assert.equal(w.server.gate.pollEvent(), undefined, `no event for frame ${i}`);
+    assert.equal(w.server.gate.pollTransmit(), undefined, `nothing to send for frame ${i}`);
+  }
+  assert.deepEqual(dataOf(w.server).slice(1).map((e) => text(e.payload)), Array.from({ length: 20 }, (_, i) => `frame ${i}`));
+  assert.deepEqual({ l2tp: w.server.l2tp.length, ipsec: w.server.ipsec.length }, before);
 });

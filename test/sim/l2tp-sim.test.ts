@@ -24,7 +24,7 @@ function settings(host: string, secret?: Uint8Array): TunnelSettings {
 
 function run(seed: number, secret?: Uint8Array): void {
   const net = new SimNet(seed, { loss: 0.2, duplicate: 0.05, delay: 5, jitter: 40 });
-  net.ignore = new Set(['control-rx', 'control-tx', 'retransmit', 'session-data', 'keepalive-countdown']);
+  net.ignore = new Set(['control-rx', 'control-tx', 'retransmit', 'keepalive-countdown']);
   const mk = (host: string, s: number): L2tpEngine =>
     new L2tpEngine(
       { acceptTunnels: true, accept: settings(host, secret), acceptIncomingCalls: true, acceptOutgoingCalls: true },

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { DATA_VECTORS, hex } from '../../../test/vectors/l2tp-v2.js';
-import { dataHeaderLength, parseData, parseHeader, writeDataHeader, type DataHeaderFields, type DataMessage } from './index.js';
+import { L2tpHeaderView, dataHeaderLength, parseData, parseHeader, writeDataHeader, type DataHeaderFields, type DataMessage } from './index.js';
 
 const toHex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const OPTS = { maxOffset: 64 };
@@ -130,5 +130,49 @@ test('property: writeDataHeader -> parseData round trip; headroom write is exact
       }
     }),
     { numRuns: 1000 },
+  );
+});
+
+test('L2tpHeaderView: one check, then the same fields as parseHeader / parseData; re-pointing leaves no state behind', () => {
+  const view = new L2tpHeaderView();
+  for (const v of DATA_VECTORS) {
+    assert.equal(view.check(v.bytes, 64), undefined, v.name);
+    const h = parseHeader(v.bytes);
+    assert.ok(h.ok);
+    assert.deepStrictEqual(view.header(), h.value);
+    assert.deepStrictEqual(view.dataMessage(), v.value);
+    assert.equal(view.payload().buffer, v.bytes.buffer, 'the payload is a view into the datagram');
+    assert.equal(view.sequenced, v.value.ns !== undefined);
+  }
+  // A failed check reports the same error as the parse functions.
+  assert.deepStrictEqual(view.check(hex('0003 0000 0000 1234')), { kind: 'bad-version', version: 3 });
+  assert.deepStrictEqual(L2tpHeaderView.checked(new Uint8Array(1)), { ok: false, error: { kind: 'truncated', need: 2, have: 1 } });
+  const v1 = DATA_VECTORS[1];
+  assert.ok(v1);
+  assert.deepStrictEqual(view.check(v1.bytes, 1), { kind: 'offset-too-large', offsetSize: 2, max: 1 });
+});
+
+test('property: the view agrees with parseHeader/parseData on any bytes, never throws, never mutates (Buffer and Uint8Array)', () => {
+  const view = new L2tpHeaderView();
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 40 }), fc.boolean(), fc.integer({ min: 0, max: 70 }), (raw, asBuffer, maxOffset) => {
+      const bytes = asBuffer ? Buffer.from(raw) : Uint8Array.from(raw);
+      if (bytes.length >= 2 && raw.length % 2 === 0) bytes[1] = ((bytes[1] ?? 0) & 0xf0) | 2; // mostly Ver=2
+      const before = toHex(bytes);
+      const e = view.check(bytes, maxOffset);
+      const d = parseData(bytes, { maxOffset });
+      if (e !== undefined) {
+        assert.deepStrictEqual(d, { ok: false, error: e });
+      } else {
+        const h = parseHeader(bytes);
+        assert.ok(h.ok);
+        assert.deepStrictEqual(view.header(), h.value);
+        if (view.isControl) assert.equal(d.ok, false);
+        else assert.deepStrictEqual(d, { ok: true, value: view.dataMessage() });
+        assert.ok(view.headerLength <= view.length && view.length <= bytes.length);
+      }
+      assert.equal(toHex(bytes), before, 'input untouched');
+    }),
+    { numRuns: 2000 },
   );
 });

@@ -1,5 +1,6 @@
 /**
- * RFC 2661 §3.1 L2TPv2 header codec (control and data), and the data-message codec.
+ * RFC 2661 §3.1 L2TPv2 header codec (control and data), and the data-message codec. `L2tpHeaderView`
+ * checks a header once and then reads its fields without further checks (the data fast path).
  *
  *  0                   1                   2                   3
  *  0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
@@ -41,80 +42,166 @@ export const L2TP_VERSION_2 = 2;
 /** A control header is always 12 bytes: flags, Length, Tunnel ID, Session ID, Ns, Nr (§3.1). */
 export const CONTROL_HEADER_LENGTH = 12;
 
-/** Scratch fields filled by `readHeader`; parse paths copy what they need (no per-call object). */
-interface HeaderScratch {
-  flags: number;
-  length: number;
-  tunnelId: number;
-  sessionId: number;
-  ns: number;
-  nr: number;
-  offsetSize: number;
-  headerLength: number;
-}
-const scratch: HeaderScratch = { flags: 0, length: 0, tunnelId: 0, sessionId: 0, ns: 0, nr: 0, offsetSize: 0, headerLength: 0 };
+const EMPTY = new Uint8Array(0);
+/** Big-endian 16-bit read; callers check the length first. */
+const u16 = (b: Uint8Array, at: number): number => ((b[at] as number) << 8) | (b[at + 1] as number);
 
 /**
- * Read the §3.1 header into `scratch`. Returns an error or undefined. `maxOffset` bounds the Offset
- * Size (data path, ParseDataOptions); the header path passes Infinity.
+ * A checked view of the §3.1 header of one L2TPv2 datagram (smoltcp's `Packet::new_checked`): `check`
+ * validates the header once (version, the control-message flag rules, Length, the offset pad), and
+ * afterwards every accessor reads a field that is known to be there: none can fail. One instance can be
+ * re-pointed at datagram after datagram (the engine keeps one: no allocation per data packet); the
+ * payload is a view into the datagram, not a copy.
  */
-function readHeader(buf: Uint8Array, dv: DataView, maxOffset: number): WireError | undefined {
-  const have = buf.length;
-  if (have < 2) return { kind: 'truncated', need: 2, have };
-  const flags = dv.getUint16(0);
-  const version = flags & VERSION_MASK;
-  if (version !== L2TP_VERSION_2) return { kind: 'bad-version', version };
-  const isControl = (flags & FLAG_T) !== 0;
-  // §3.1: control messages MUST have L=1, S=1 and O=0.
-  if (isControl) {
-    if ((flags & FLAG_L) === 0) return { kind: 'bad-flags', detail: 'control message without L bit' };
-    if ((flags & FLAG_S) === 0) return { kind: 'bad-flags', detail: 'control message without S bit' };
-    if ((flags & FLAG_O) !== 0) return { kind: 'bad-flags', detail: 'control message with O bit' };
+export class L2tpHeaderView {
+  private bytes: Uint8Array = EMPTY;
+  private flags = 0;
+  private len = 0;
+  private tid = 0;
+  private sid = 0;
+  private seqNs = 0;
+  private seqNr = 0;
+  private offset = 0;
+  private hlen = 0;
+
+  /** A fresh view of `buf`, or the error that `check` found. */
+  static checked(buf: Uint8Array, maxOffset = Infinity): Result<L2tpHeaderView, WireError> {
+    const v = new L2tpHeaderView();
+    const e = v.check(buf, maxOffset);
+    return e === undefined ? ok(v) : err(e);
   }
-  const hasL = (flags & FLAG_L) !== 0;
-  const hasS = (flags & FLAG_S) !== 0;
-  const hasO = (flags & FLAG_O) !== 0;
-  const fixed = 6 + (hasL ? 2 : 0) + (hasS ? 4 : 0) + (hasO ? 2 : 0);
-  if (have < fixed) return { kind: 'truncated', need: fixed, have };
-  let at = 2;
-  let length = have;
-  if (hasL) {
-    length = dv.getUint16(at);
-    at += 2;
-    if (length > have) return { kind: 'truncated', need: length, have };
-    if (length < fixed) return { kind: 'bad-length', field: 'header', detail: `Length ${length} < header ${fixed}` };
-  }
-  const tunnelId = dv.getUint16(at);
-  const sessionId = dv.getUint16(at + 2);
-  at += 4;
-  let ns = 0;
-  let nr = 0;
-  if (hasS) {
-    ns = dv.getUint16(at);
-    nr = dv.getUint16(at + 2);
-    at += 4;
-  }
-  let offsetSize = 0;
-  if (hasO) {
-    offsetSize = dv.getUint16(at);
-    at += 2;
-    if (offsetSize > maxOffset) return { kind: 'offset-too-large', offsetSize, max: maxOffset };
-    at += offsetSize;
-    if (at > length) {
-      return hasL
-        ? { kind: 'bad-length', field: 'offset', detail: `offset pad ends at ${at} > Length ${length}` }
-        : { kind: 'truncated', need: at, have };
+
+  /**
+   * Point the view at `buf` and validate its header; undefined when the accessors are valid. Rejects
+   * Ver≠2 (bad-version; Ver=3 is L2TPv3, RFC 3931) and control messages without T=1,L=1,S=1,O=0
+   * (bad-flags). `maxOffset` bounds the Offset Size (offset-too-large). Never throws.
+   */
+  check(buf: Uint8Array, maxOffset = Infinity): WireError | undefined {
+    const have = buf.length;
+    if (have < 2) return { kind: 'truncated', need: 2, have };
+    const flags = u16(buf, 0);
+    const version = flags & VERSION_MASK;
+    if (version !== L2TP_VERSION_2) return { kind: 'bad-version', version };
+    const hasL = (flags & FLAG_L) !== 0;
+    const hasS = (flags & FLAG_S) !== 0;
+    const hasO = (flags & FLAG_O) !== 0;
+    // §3.1: control messages MUST have L=1, S=1 and O=0.
+    if ((flags & FLAG_T) !== 0) {
+      if (!hasL) return { kind: 'bad-flags', detail: 'control message without L bit' };
+      if (!hasS) return { kind: 'bad-flags', detail: 'control message without S bit' };
+      if (hasO) return { kind: 'bad-flags', detail: 'control message with O bit' };
     }
+    const fixed = 6 + (hasL ? 2 : 0) + (hasS ? 4 : 0) + (hasO ? 2 : 0);
+    if (have < fixed) return { kind: 'truncated', need: fixed, have };
+    let at = 2;
+    let length = have;
+    if (hasL) {
+      length = u16(buf, at);
+      at += 2;
+      if (length > have) return { kind: 'truncated', need: length, have };
+      if (length < fixed) return { kind: 'bad-length', field: 'header', detail: `Length ${length} < header ${fixed}` };
+    }
+    const tunnelId = u16(buf, at);
+    const sessionId = u16(buf, at + 2);
+    at += 4;
+    let ns = 0;
+    let nr = 0;
+    if (hasS) {
+      ns = u16(buf, at);
+      nr = u16(buf, at + 2);
+      at += 4;
+    }
+    let offsetSize = 0;
+    if (hasO) {
+      offsetSize = u16(buf, at);
+      at += 2;
+      if (offsetSize > maxOffset) return { kind: 'offset-too-large', offsetSize, max: maxOffset };
+      at += offsetSize;
+      if (at > length) {
+        return hasL
+          ? { kind: 'bad-length', field: 'offset', detail: `offset pad ends at ${at} > Length ${length}` }
+          : { kind: 'truncated', need: at, have };
+      }
+    }
+    this.bytes = buf;
+    this.flags = flags;
+    this.len = length;
+    this.tid = tunnelId;
+    this.sid = sessionId;
+    this.seqNs = ns;
+    this.seqNr = nr;
+    this.offset = offsetSize;
+    this.hlen = at;
+    return undefined;
   }
-  scratch.flags = flags;
-  scratch.length = length;
-  scratch.tunnelId = tunnelId;
-  scratch.sessionId = sessionId;
-  scratch.ns = ns;
-  scratch.nr = nr;
-  scratch.offsetSize = offsetSize;
-  scratch.headerLength = at;
-  return undefined;
+
+  /** T bit: a control message. */
+  get isControl(): boolean {
+    return (this.flags & FLAG_T) !== 0;
+  }
+  /** Tunnel ID (the receiver's). */
+  get tunnelId(): TunnelId {
+    return this.tid as TunnelId;
+  }
+  /** Session ID (the receiver's). */
+  get sessionId(): SessionId {
+    return this.sid as SessionId;
+  }
+  /** S bit: Ns and Nr are present. */
+  get sequenced(): boolean {
+    return (this.flags & FLAG_S) !== 0;
+  }
+  /** Ns (0 without S). */
+  get ns(): number {
+    return this.seqNs;
+  }
+  /** Nr (0 without S). */
+  get nr(): number {
+    return this.seqNr;
+  }
+  /** O bit: an Offset Size field is present. */
+  get hasOffset(): boolean {
+    return (this.flags & FLAG_O) !== 0;
+  }
+  /** Offset Size (0 without O). */
+  get offsetSize(): number {
+    return this.offset;
+  }
+  /** P bit (data messages only). */
+  get priority(): boolean {
+    return (this.flags & FLAG_P) !== 0;
+  }
+  /** Bytes before the payload (fields and the offset pad). */
+  get headerLength(): number {
+    return this.hlen;
+  }
+  /** The message length: the Length field, or the datagram length without L. */
+  get length(): number {
+    return this.len;
+  }
+  /** The payload (after the offset pad, up to Length): a view into the datagram. */
+  payload(): Uint8Array {
+    return this.bytes.subarray(this.hlen, this.len);
+  }
+
+  /** The typed header value (the control codec and `parseHeader` hand this out). */
+  header(): L2tpHeader {
+    const base = { isControl: this.isControl, tunnelId: this.tunnelId, sessionId: this.sessionId, headerLength: this.hlen, length: this.len };
+    const seq = this.sequenced ? { ns: this.seqNs, nr: this.seqNr } : {};
+    if (this.isControl) return { ...base, ...seq };
+    const off = this.hasOffset ? { offsetSize: this.offset } : {};
+    return { ...base, ...seq, ...off, priority: this.priority };
+  }
+
+  /** The data message value (§3.1 T=0): Ns/Nr when sequenced, the payload as a view. */
+  dataMessage(): DataMessage {
+    const tunnelId = this.tunnelId;
+    const sessionId = this.sessionId;
+    const priority = this.priority;
+    const payload = this.payload();
+    if (this.sequenced) return { tunnelId, sessionId, ns: this.seqNs, nr: this.seqNr, priority, payload };
+    return { tunnelId, sessionId, priority, payload };
+  }
 }
 
 /** A DataView over exactly `buf`. */
@@ -122,36 +209,22 @@ export function viewOf(buf: Uint8Array): DataView {
   return new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
 }
 
-/** Build the typed header from `scratch` (only called after a successful `readHeader`). */
-function headerFromScratch(): L2tpHeader {
-  const s = scratch;
-  const isControl = (s.flags & FLAG_T) !== 0;
-  const base = {
-    isControl,
-    tunnelId: s.tunnelId as TunnelId,
-    sessionId: s.sessionId as SessionId,
-    headerLength: s.headerLength,
-    length: s.length,
-  };
-  const seq = (s.flags & FLAG_S) !== 0 ? { ns: s.ns, nr: s.nr } : {};
-  if (isControl) return { ...base, ...seq };
-  const off = (s.flags & FLAG_O) !== 0 ? { offsetSize: s.offsetSize } : {};
-  return { ...base, ...seq, ...off, priority: (s.flags & FLAG_P) !== 0 };
-}
+/** Shared view for the one-shot parse functions below (they copy out what they return). */
+const shared = new L2tpHeaderView();
 
 /**
  * Parse the §3.1 header of any L2TPv2 datagram. Rejects Ver≠2 (bad-version; Ver=3 is L2TPv3, handled
  * elsewhere) and control messages without T=1,L=1,S=1,O=0 (bad-flags). Never throws.
  */
 export function parseHeader(buf: Uint8Array): Result<L2tpHeader, WireError> {
-  const e = readHeader(buf, viewOf(buf), Infinity);
-  return e === undefined ? ok(headerFromScratch()) : err(e);
+  const e = shared.check(buf);
+  return e === undefined ? ok(shared.header()) : err(e);
 }
 
-/** Internal: header parse that also hands back the DataView (used by the control codec). */
+/** Internal: header parse for the control codec (`dv` is its DataView over `buf`, kept for the signature). */
 export function parseHeaderWithView(buf: Uint8Array, dv: DataView): Result<L2tpHeader, WireError> {
-  const e = readHeader(buf, dv, Infinity);
-  return e === undefined ? ok(headerFromScratch()) : err(e);
+  void dv;
+  return parseHeader(buf);
 }
 
 /**
@@ -160,16 +233,10 @@ export function parseHeaderWithView(buf: Uint8Array, dv: DataView): Result<L2tpH
  * offset-too-large. Never throws.
  */
 export function parseData(buf: Uint8Array, opts: ParseDataOptions): Result<DataMessage, WireError> {
-  const e = readHeader(buf, viewOf(buf), opts.maxOffset);
+  const e = shared.check(buf, opts.maxOffset);
   if (e !== undefined) return err(e);
-  const s = scratch;
-  if ((s.flags & FLAG_T) !== 0) return err({ kind: 'bad-flags', detail: 'control message on the data path' });
-  const payload = buf.subarray(s.headerLength, s.length);
-  const priority = (s.flags & FLAG_P) !== 0;
-  const tunnelId = s.tunnelId as TunnelId;
-  const sessionId = s.sessionId as SessionId;
-  if ((s.flags & FLAG_S) !== 0) return ok({ tunnelId, sessionId, ns: s.ns, nr: s.nr, priority, payload });
-  return ok({ tunnelId, sessionId, priority, payload });
+  if (shared.isControl) return err({ kind: 'bad-flags', detail: 'control message on the data path' });
+  return ok(shared.dataMessage());
 }
 
 /**

@@ -8,11 +8,12 @@
  *   error (values that cannot be encoded).
  * - Message rules are data: `AVP_REGISTRY` (§4.4 + RFC 3145) and `MESSAGE_SPECS` (§6).
  * - Data payloads are views into the datagram (no copy); control values are copied out.
+ * - `L2tpHeaderView` is the checked view of the data path: one `check`, then accessors that cannot fail.
  * - A duplicate known AVP is rejected (`duplicate-avp`); unknown M=0 AVPs land in `avps.unknown`.
  * - Ver≠2 is `bad-version` (L2TPv3, Ver=3, is decoded elsewhere).
  */
 export * from './types.js';
-export { parseHeader, parseData, dataHeaderLength, writeDataHeader, CONTROL_HEADER_LENGTH } from './header.js';
+export { L2tpHeaderView, parseHeader, parseData, dataHeaderLength, writeDataHeader, CONTROL_HEADER_LENGTH } from './header.js';
 export { parseControl, emitControl, RANDOM_VECTOR_LENGTH, HIDDEN_AVP_MIN_DATA } from './control.js';
 export {
   AVP_REGISTRY,

@@ -1,32 +1,40 @@
 /**
- * L2TP/IPsec glue without I/O (RFC 3193): joins an IKE core (responder or initiator), the ESP SAs
- * it negotiates and an L2TP engine. It is itself an `L2tpEngineApi`, so the UDP-1701 endpoint drives
- * it like a plain engine:
+ * L2TP/IPsec without I/O (RFC 3193): a composition of an IKE core (responder or initiator), the ESP
+ * SAs it negotiates and an L2TP engine — above both src/ipsec and src/l2tp. It is driven like every
+ * core: `handleUdp` / `handleRawEsp` / `handleDatagram` (now, input), `handleTimeout(now)`, `pollAt()`,
+ * `pollTransmit()` (outer packets: IKE, keepalives, ESP, and clear L2TP for the 1701 socket) and
+ * `pollEvent()` (gate events and the engine's L2TP events). It offers the engine's control surface
+ * (`L2tpControlApi`) in front of it, so the layers above open tunnels and bind data sinks through it:
  *
  * - ESP in (UDP 4500 or IP protocol 50) -> SA by SPI -> decrypt -> inner UDP to port 1701 -> the
  *   engine, with `from.via` naming the IPsec *flow* (one per client: outer address, plus the NAT-T
  *   port when UDP-encapsulated). Two clients behind one NAT address with the same inner port stay
  *   two peers; a flow keeps its name across child-SA rekeys and NAT rebinding.
  * - Engine transmits to a peer with `via` are encrypted with the flow's newest outbound SA (UDP
- *   header 1701 -> client's port, checksum 0, RFC 3948 §3.1.2 / RFC 768) and handed to `sink`;
- *   they are never sent in the clear.
+ *   header 1701 -> client's port, checksum 0, RFC 3948 §3.1.2 / RFC 768) and come out of
+ *   `pollTransmit`; data frames of the layers above are sealed at once by `sealTransmit` (one copy,
+ *   no queue). They are never sent in the clear.
+ * - Decrypted data messages reach the engine's session sinks inside `handleUdp` / `handleRawEsp`:
+ *   the data fast path (no event).
  * - Policy `requireIpsec`: L2TP arriving in the clear is refused, counted and reported.
  * - Linked state: the last child SA of a flow gone (delete, expiry, DPD) -> its L2TP tunnels are
  *   closed; the last L2TP tunnel of a flow closed -> its child SAs are deleted after `closeGrace`.
  *
- * Output goes through the injected `sink` (IKE datagrams, NAT-keepalives, ESP); time comes in as `now`.
+ * Time comes in as `now`. The only calls that drain the IKE core are in `drainIke`.
  */
 import { addDuration, earliest, millis, seconds, since, type Duration, type Instant, type Timed } from '../base/time.js';
 import type { RandomSource } from '../base/random.js';
+import { Fifo } from '../base/queue.js';
 import type {
-  CdnCauses, L2tpEngineApi, L2tpEvent, PeerAddress, SessionRequest, TunnelInfo, TunnelSettings, Transmit,
-} from '../l2tp/api.js';
+  CdnCauses, L2tpControlApi, L2tpEngineApi, L2tpEvent, PeerAddress, SessionDataSink, SessionRequest, TunnelInfo, TunnelSettings, Transmit,
+} from '../l2tp/index.js';
 import type { ResultCode, SessionId, TunnelId } from '../wire/l2tp/types.js';
 import { classifyUdp4500 } from '../wire/esp/codec.js';
-import { EspSa, NEXT_HEADER_NONE, NEXT_HEADER_UDP, type EspCounters, type EspEncryption, type EspIntegrity } from './esp.js';
-import type { Endpoint } from './addr.js';
-import type { IkeAlgorithms, IkeDatagram, IkeEvent, IkeIdentity, NatState } from './ike-types.js';
-import type { EspEncapsulation } from './proposals.js';
+import {
+  EspSa, NEXT_HEADER_NONE, NEXT_HEADER_UDP,
+  type Endpoint, type EspCounters, type EspEncapsulation, type EspEncryption, type EspIntegrity,
+  type IkeAlgorithms, type IkeDatagram, type IkeEvent, type IkeIdentity, type NatState,
+} from '../ipsec/index.js';
 
 /** What the gate needs from an IKE core; `IkeResponder` and `IkeInitiator` both fit. */
 export interface IkeCore extends Timed {
@@ -59,6 +67,9 @@ export type OuterPacket =
  */
 export type OuterData = Uint8Array | readonly Uint8Array[];
 
+/** What the gate sends: an outer packet, or clear L2TP for the 1701 socket (a peer without `via`). */
+export type GateTransmit = OuterPacket | { readonly kind: 'l2tp'; readonly transmit: Transmit };
+
 /** One contiguous copy of an outer packet's bytes (tests, captures); the data path never joins. */
 export function outerBytes(d: OuterData): Uint8Array {
   return d instanceof Uint8Array ? d : Buffer.concat(d);
@@ -73,6 +84,9 @@ export type IpsecGateEvent =
   | { readonly type: 'sa-byte-lifetime'; readonly via: string; readonly inboundSpi: number; readonly level: 'soft' | 'hard'; readonly direction: 'in' | 'out' }
   | { readonly type: 'clear-l2tp-refused'; readonly peer: PeerAddress }
   | { readonly type: 'l2tp-closed-deleting-sa'; readonly via: string; readonly inboundSpis: readonly number[] };
+
+/** What `pollEvent` returns: a gate event, or an event of the L2TP engine behind the gate. */
+export type GateEvent = IpsecGateEvent | { readonly type: 'l2tp'; readonly event: L2tpEvent };
 
 /** Gate-wide counters. */
 export interface IpsecGateCounters {
@@ -127,8 +141,6 @@ export interface IpsecGateOptions {
   readonly engine: L2tpEngineApi;
   readonly ike: IkeCore;
   readonly random: RandomSource;
-  /** Where outer packets go (the I/O shell sends them). Called synchronously. */
-  readonly sink: (p: OuterPacket) => void;
   /** Refuse L2TP that arrives outside IPsec (default true). */
   readonly requireIpsec?: boolean;
   /** Our local NAT-T port: UDP datagrams received on it are classified per RFC 3948 (default 4500). */
@@ -139,8 +151,6 @@ export interface IpsecGateOptions {
   readonly closeGrace?: Duration;
   /** Prefix of flow names (`via`), default `ipsec:`. */
   readonly viaPrefix?: string;
-  /** Receive gate events synchronously instead of queueing them for `takeIpsecEvents`. */
-  readonly onEvent?: (e: IpsecGateEvent) => void;
 }
 
 interface Pair {
@@ -171,8 +181,8 @@ interface Flow {
 const UDP_HEADER_LENGTH = 8;
 const IPSEC_GONE: ResultCode = { result: 2, error: 0, message: 'IPsec SA gone' };
 
-/** The L2TP/IPsec gate: an `L2tpEngineApi` that wraps an engine and an IKE core. */
-export class IpsecL2tpGate implements L2tpEngineApi, Timed {
+/** The L2TP/IPsec gate: an IKE core, its ESP SAs and an L2TP engine, driven as one core. */
+export class IpsecL2tpGate implements L2tpControlApi, Timed {
   /** Gate-wide counters. */
   readonly counters: IpsecGateCounters = { clearRefused: 0, espUnknownSpi: 0, espDropped: 0, innerNotL2tp: 0, txNoFlow: 0, txEncryptFailed: 0 };
   private readonly engine: L2tpEngineApi;
@@ -187,13 +197,18 @@ export class IpsecL2tpGate implements L2tpEngineApi, Timed {
   private readonly bySpi = new Map<number, { flow: Flow; pair: Pair }>();
   private readonly tunnelVia = new Map<number, string>();
   private readonly ikeSas = new Map<number, Omit<IkeSaInfo, 'ageSeconds'> & { upAt: Instant }>();
-  private readonly ownL2tpEvents: L2tpEvent[] = [];
-  private gateEvents: IpsecGateEvent[] = [];
+  /** Outer packets waiting for `pollTransmit` (IKE, keepalives, queued ESP). */
+  private readonly out = new Fifo<GateTransmit>();
+  /** Gate events (and our own L2TP events) waiting for `pollEvent`. */
+  private readonly events = new Fifo<GateEvent>();
   private readonly refusedSeen = new Set<string>();
   /** ESP that arrived for an SPI whose Quick Mode was still finishing (see `handleEsp`). */
   private early: { readonly spi: number; readonly packet: Uint8Array; readonly from: Endpoint; readonly encapsulation: EspEncapsulation; readonly at: Instant }[] = [];
   private nextFlow = 1;
   private lastNow: Instant;
+  /** The flow and pair of the packet `seal` returned last. */
+  private sealedFlow: Flow | undefined;
+  private sealedPair: Pair | undefined;
   /** Scratch UDP header for outbound L2TP (bytes 6-7, the checksum, stay 0). */
   private readonly udpHeader = new Uint8Array(UDP_HEADER_LENGTH);
 
@@ -214,16 +229,8 @@ export class IpsecL2tpGate implements L2tpEngineApi, Timed {
     return this.ike;
   }
 
-  /** Gate events since the last call (clears the queue). */
-  takeIpsecEvents(): IpsecGateEvent[] {
-    const e = this.gateEvents;
-    this.gateEvents = [];
-    return e;
-  }
-
-  private emit(e: IpsecGateEvent): void {
-    if (this.options.onEvent) this.options.onEvent(e);
-    else this.gateEvents.push(e);
+  private emit(e: GateEvent): void {
+    this.events.push(e);
   }
 
   /** Flush what the IKE core queued after driving it directly (e.g. `IkeInitiator.connect`/`close`). */
@@ -340,17 +347,38 @@ export class IpsecL2tpGate implements L2tpEngineApi, Timed {
   // ---------------------------------------------------------------- outbound L2TP
 
   /**
-   * Encrypt a transmit for a peer inside IPsec and hand it to the sink. True when `t.to.via` names
-   * one of our flows (sent, or dropped and counted); false for a clear peer (`via` undefined).
+   * Encrypt a transmit for a peer inside IPsec and queue it for `pollTransmit`. True when `t.to.via`
+   * names one of our flows (queued, or dropped and counted); false for a clear peer (`via` undefined).
    */
   sendVia(t: Transmit): boolean {
+    if (t.to.via === undefined) return false;
+    const p = this.seal(t);
+    if (p !== undefined) {
+      this.out.push(p);
+      this.sealedLifetime();
+    }
+    return true;
+  }
+
+  /**
+   * The outbound data fast path: the ESP packet for a transmit to a `via` peer, encrypted with the
+   * flow's newest SA, for the shell to send at once; undefined when there is no such flow or the SA
+   * refused (counted). IKE messages it causes (byte lifetime) are queued behind it.
+   */
+  sealTransmit(t: Transmit): OuterPacket | undefined {
+    const p = this.seal(t);
+    if (p !== undefined) this.sealedLifetime();
+    return p;
+  }
+
+  /** Encrypt `t` for its flow; remembers the flow and pair for `sealedLifetime` (no allocation). */
+  private seal(t: Transmit): OuterPacket | undefined {
     const via = t.to.via;
-    if (via === undefined) return false;
-    const flow = this.flows.get(via);
+    const flow = via === undefined ? undefined : this.flows.get(via);
     const pair = flow?.pairs[flow.pairs.length - 1];
     if (!flow || !pair) {
       this.counters.txNoFlow++;
-      return true;
+      return undefined;
     }
     const len = UDP_HEADER_LENGTH + t.data.length;
     // RFC 768 header; checksum 0 = none (allowed over IPv4; RFC 3948 §3.1.2 transport-mode NAT).
@@ -365,12 +393,22 @@ export class IpsecL2tpGate implements L2tpEngineApi, Timed {
     const e = pair.outbound.encryptv(t.data, NEXT_HEADER_UDP, udp);
     if (!e.ok) {
       this.counters.txEncryptFailed++;
-      return true;
+      return undefined;
     }
-    if (flow.encapsulation === 'udp-transport') this.options.sink({ kind: 'udp', local: flow.local, remote: flow.remote, data: e.value });
-    else this.options.sink({ kind: 'esp', local: flow.local.address, remote: flow.remote.address, data: e.value });
-    this.checkByteLifetime(this.lastNow, flow, pair, 'out');
-    return true;
+    this.sealedFlow = flow;
+    this.sealedPair = pair;
+    return flow.encapsulation === 'udp-transport'
+      ? { kind: 'udp', local: flow.local, remote: flow.remote, data: e.value }
+      : { kind: 'esp', local: flow.local.address, remote: flow.remote.address, data: e.value };
+  }
+
+  /** The byte-lifetime check of the pair that sealed the last packet (after that packet is on its way). */
+  private sealedLifetime(): void {
+    const flow = this.sealedFlow;
+    const pair = this.sealedPair;
+    this.sealedFlow = undefined;
+    this.sealedPair = undefined;
+    if (flow !== undefined && pair !== undefined) this.checkByteLifetime(this.lastNow, flow, pair, 'out');
   }
 
   /** RFC 2407 §4.5 byte lifetime: tell the IKE core when an SA of the pair crossed soft or hard. */
@@ -382,7 +420,7 @@ export class IpsecL2tpGate implements L2tpEngineApi, Timed {
     this.drainIke(now);
   }
 
-  // ---------------------------------------------------------------- L2tpEngineApi
+  // ---------------------------------------------------------------- drive
 
   /** Clear L2TP from the 1701 socket: refused under `requireIpsec`, else passed on. */
   handleDatagram(now: Instant, data: Uint8Array, from: PeerAddress): void {
@@ -394,7 +432,7 @@ export class IpsecL2tpGate implements L2tpEngineApi, Timed {
       if (!this.refusedSeen.has(key) && this.refusedSeen.size < 4096) {
         this.refusedSeen.add(key);
         this.emit({ type: 'clear-l2tp-refused', peer: from });
-        this.ownL2tpEvents.push({ type: 'tunnel-rejected', peer: from, detail: 'L2TP outside IPsec refused (require_ipsec)' });
+        this.emit({ type: 'l2tp', event: { type: 'tunnel-rejected', peer: from, detail: 'L2TP outside IPsec refused (require_ipsec)' } });
       }
       return;
     }
@@ -427,51 +465,66 @@ export class IpsecL2tpGate implements L2tpEngineApi, Timed {
     return t;
   }
 
-  /** Next clear transmit; transmits into IPsec flows are encrypted and sunk on the way. */
-  pollTransmit(): Transmit | undefined {
+  /**
+   * Next packet to send: queued outer packets first, then the engine's transmits — those to a peer in
+   * a flow encrypted on the way (dropped and counted without one), clear ones for the 1701 socket.
+   */
+  pollTransmit(): GateTransmit | undefined {
+    const queued = this.out.shift();
+    if (queued !== undefined) return queued;
     for (;;) {
       const t = this.engine.pollTransmit();
-      if (t === undefined) return undefined;
-      if (!this.sendVia(t)) return t;
+      if (t === undefined) return this.out.shift();
+      if (t.to.via === undefined) return { kind: 'l2tp', transmit: t };
+      const p = this.sealTransmit(t);
+      if (p !== undefined) return p;
     }
   }
 
-  /** Next L2TP event (refusals first); the gate notes tunnel <-> flow links on the way. */
-  pollEvent(): L2tpEvent | undefined {
-    const own = this.ownL2tpEvents.shift();
-    if (own) return own;
+  /** Next event: the gate's own first, then the engine's; the gate notes tunnel <-> flow links on the way. */
+  pollEvent(): GateEvent | undefined {
+    const own = this.events.shift();
+    if (own !== undefined) return own;
     const e = this.engine.pollEvent();
-    if (e) this.noteL2tpEvent(e);
-    return e;
+    if (e === undefined) return undefined;
+    this.noteL2tpEvent(e);
+    return { type: 'l2tp', event: e };
   }
 
-  /** As L2tpEngineApi.openTunnel; a `peer.via` ties the tunnel to that flow. */
+  // ---------------------------------------------------------------- L2tpControlApi
+
+  /** As L2tpControlApi.openTunnel; a `peer.via` ties the tunnel to that flow. */
   openTunnel(now: Instant, peer: PeerAddress, settings: TunnelSettings): TunnelId {
     this.lastNow = now;
     return this.engine.openTunnel(now, peer, settings);
   }
 
-  /** As L2tpEngineApi.openSession. */
+  /** As L2tpControlApi.openSession. */
   openSession(now: Instant, tunnel: TunnelId, request: SessionRequest): SessionId | undefined {
     return this.engine.openSession(now, tunnel, request);
   }
 
-  /** As L2tpEngineApi.closeSession. */
+  /** As L2tpControlApi.closeSession. */
   closeSession(now: Instant, tunnel: TunnelId, session: SessionId, result: ResultCode, causes?: CdnCauses): void {
     this.engine.closeSession(now, tunnel, session, result, causes);
   }
 
-  /** As L2tpEngineApi.closeTunnel. */
+  /** As L2tpControlApi.closeTunnel. */
   closeTunnel(now: Instant, tunnel: TunnelId, result: ResultCode): void {
     this.engine.closeTunnel(now, tunnel, result);
   }
 
-  /** As L2tpEngineApi.sendData: a transmit with `to.via` must go through `sendVia` (UdpEndpoint routes it). */
+  /** As L2tpControlApi.sendData: a transmit with `to.via` must go through `sealTransmit` (UdpEndpoint routes it). */
   sendData(now: Instant, tunnel: TunnelId, session: SessionId, pppFrame: Uint8Array, headroomFree = false): Transmit | undefined {
     return this.engine.sendData(now, tunnel, session, pppFrame, headroomFree);
   }
 
-  /** As L2tpEngineApi.tunnels. */
+  /** As L2tpControlApi.bindSession: decrypted data of the session reaches `sink` inside `handleUdp` / `handleRawEsp`. */
+  bindSession(now: Instant, tunnel: TunnelId, session: SessionId, sink: SessionDataSink | undefined): boolean {
+    return this.engine.bindSession(now, tunnel, session, sink);
+  }
+
+  /** As L2tpControlApi.tunnels. */
   tunnels(now: Instant): readonly TunnelInfo[] {
     return this.engine.tunnels(now);
   }
@@ -514,9 +567,10 @@ export class IpsecL2tpGate implements L2tpEngineApi, Timed {
     return encapsulation === 'udp-transport' ? `udp|${remote.address}|${remote.port}` : `esp|${remote.address}`;
   }
 
+  /** Move the IKE core's datagrams to our queue and act on its events: the one place that drains it. */
   private drainIke(now: Instant): void {
     for (;;) {
-      for (let d = this.ike.pollTransmit(); d; d = this.ike.pollTransmit()) this.options.sink({ kind: 'udp', local: d.local, remote: d.remote, data: d.data });
+      for (let d = this.ike.pollTransmit(); d; d = this.ike.pollTransmit()) this.out.push({ kind: 'udp', local: d.local, remote: d.remote, data: d.data });
       const e = this.ike.pollEvent();
       if (e === undefined) return;
       this.onIkeEvent(now, e);

@@ -1,0 +1,23 @@
+/**
+ * gate: L2TP/IPsec (RFC 3193) as a composition of src/ipsec and src/l2tp, above both — the only
+ * folder that joins those two cores. `IpsecL2tpGate` owns an IKE core, the ESP SAs it negotiates and
+ * an L2TP engine, and is driven like every core: `handleUdp` / `handleRawEsp` / `handleDatagram`,
+ * `handleTimeout`, `pollAt`, `pollTransmit` (outer packets and clear L2TP), `pollEvent` (gate and L2TP
+ * events). In front of the engine it offers `L2tpControlApi`; decrypted data reaches the session
+ * sinks directly, and `sealTransmit` encrypts outbound data without a queue. No I/O in here.
+ */
+export {
+  IpsecL2tpGate,
+  outerBytes,
+  type IkeCore,
+  type OuterPacket,
+  type OuterData,
+  type GateTransmit,
+  type GateEvent,
+  type IpsecGateEvent,
+  type IpsecGateCounters,
+  type IpsecGateOptions,
+  type IpsecFlowInfo,
+  type EspSaInfo,
+  type IkeSaInfo,
+} from './l2tp-gate.js';
