@@ -13,23 +13,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readRepoFile } from '../../test/lib/repo.js';
 import { createNetns, deleteNetns, requireTunPrivileges } from '../io/tun-testing.js';
 import { parseConfig } from './config.js';
-import { ctl, loginThrough, runMain, startDaemon, stopDaemon } from './process-testing.js';
+import { ctl, loginThrough, runMain, startDaemon, stopDaemon, withTempDir } from './process-testing.js';
 
-async function withDir(body: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), 'l2tpd-first-'));
-  try {
-    await body(dir);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
+const withDir = (body: (dir: string) => Promise<void>): Promise<void> => withTempDir('l2tpd-first', body);
 
 const tag = (process.pid % 10000).toString(36);
 

@@ -4,7 +4,8 @@
  * own L2TP/IPsec LAC process as a client that logs in.
  */
 import { spawn } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 
@@ -178,4 +179,14 @@ export function setprivArgs(unit: string, drop: readonly string[] = []): string[
   const names = (key: string): string => unitCapabilities(unit, key).filter((c) => !drop.includes(c)).map((c) => `+${c.replace(/^CAP_/, '').toLowerCase()}`).join(',');
   const ambient = names('AmbientCapabilities');
   return ['setpriv', `--inh-caps=-all,${ambient}`, `--ambient-caps=-all,${ambient}`, `--bounding-set=-all,${names('CapabilityBoundingSet')}`, '--no-new-privs', '--'];
+}
+
+/** Run `body` with a fresh temporary directory (`prefix`-XXXXXX), removed afterwards. */
+export async function withTempDir(prefix: string, body: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), `${prefix}-`));
+  try {
+    await body(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }

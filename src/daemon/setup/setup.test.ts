@@ -7,9 +7,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseUsersFile } from '../../aaa/index.js';
 import { seededRandom } from '../../base/random.js';
@@ -19,6 +18,7 @@ import { CredentialStore } from './credential-store.js';
 import { hostResolvers, parseResolvConf } from './resolv.js';
 import { userLine } from './users-file.js';
 import { randomToken } from './secrets.js';
+import { withTempDir } from '../process-testing.js';
 
 const cfg = (src: string): DaemonConfig => {
   const r = parseConfig(src);
@@ -26,14 +26,7 @@ const cfg = (src: string): DaemonConfig => {
   return r.value;
 };
 
-async function withDir(body: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), 'l2tpd-setup-'));
-  try {
-    await body(dir);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
+const withDir = (body: (dir: string) => Promise<void>): Promise<void> => withTempDir('l2tpd-setup', body);
 
 async function ready(config: DaemonConfig, o: Parameters<typeof prepare>[1]): Promise<Prepared> {
   const r = await prepare(config, o);
