@@ -4,7 +4,7 @@
  * (config/types.ts). Every problem is a typed `ConfigError` naming the key path (`lac[0].lns`)
  * and, when it can be found, the line; unknown keys are errors with a suggestion.
  */
-export { parseConfig, loadConfigFile, defaultConfig, formatConfigError, generatePsk, formatIpv4 } from './config/parse.js';
+export { parseConfig, loadConfigFile, defaultConfig, formatConfigError, formatIpv4 } from './config/parse.js';
 export { lineOf, locateKeys, suggest } from './config/locate.js';
 export { DEFAULT_CONTROL_SOCKET, DEFAULT_STATE_DIR, SCHEMA, showSocketFor } from './config/schema.js';
 export { checkExposure, configWarnings, isLoopbackAddress, ipsecListenerOf, type ConfigWarning } from './config/secure.js';

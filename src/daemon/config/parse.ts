@@ -6,7 +6,6 @@
  */
 import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
-import { randomInt } from 'node:crypto';
 import { parse, TomlError } from 'smol-toml';
 import { err, ok, type Result, millis } from '../../base/index.js';
 import { formatIpv4, type Ipv4Prefix } from '../../aaa/index.js';
@@ -210,14 +209,6 @@ function checkIkePorts(ipsec: IpsecSection | undefined, listen: readonly ListenC
       taken.push({ who: `lac[${i}]`, address, port });
     }
   });
-}
-
-/** A random pre-shared key: 20 characters without look-alikes (about 110 bits), easy to type on a phone. */
-export function generatePsk(pick: (n: number) => number = randomInt): string {
-  const alphabet = 'abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789';
-  let out = '';
-  for (let i = 0; i < 20; i++) out += alphabet[pick(alphabet.length)] ?? 'x';
-  return out;
 }
 
 /**
