@@ -60,6 +60,7 @@ test('bind errors say what to do', () => {
   assert.match(hintFor({ code: 'EADDRINUSE', syscall: 'bind', address: '0.0.0.0', port: 4500 }) ?? '', /0\.0\.0\.0:4500 is already in use \(another l2tpd, or strongSwan \(charon\), libreswan \(pluto\), racoon\?\); see who: ss -ulpn 'sport = :4500'/);
   assert.match(hintFor({ code: 'EADDRINUSE', syscall: 'bind', address: '0.0.0.0', port: 1701 }) ?? '', /xl2tpd/);
   assert.match(hintFor({ code: 'EADDRNOTAVAIL', syscall: 'bind', address: '192.0.2.9', port: 1701 }) ?? '', /192\.0\.2\.9 is not an address of this host/);
+  assert.match(hintFor({ code: 'EACCES', syscall: 'mkdir', path: '/run/l2tpd' }) ?? '', /no permission to create \/run\/l2tpd \(run as root, or --socket PATH/);
   assert.equal(hintFor({ code: 'ENOENT' }), undefined);
   const e = Object.assign(new Error('bind EACCES 0.0.0.0:500'), { code: 'EACCES', syscall: 'bind', address: '0.0.0.0', port: 500 });
   const h = startupHint(e);

@@ -10,6 +10,8 @@ interface SysError {
   readonly syscall?: string;
   readonly address?: string;
   readonly port?: number;
+  /** fs errors (mkdir) name the path here. */
+  readonly path?: string;
 }
 
 /** Which programs usually hold a port. */
@@ -22,12 +24,12 @@ const PORT_USERS: Readonly<Record<number, string>> = {
 /** The hint for one system error, or undefined. */
 export function hintFor(e: SysError): string | undefined {
   const port = e.port;
-  const where = port !== undefined ? `${e.address !== undefined ? `${e.address}:` : ''}${port}` : (e.address ?? '');
+  const where = port !== undefined ? `${e.address !== undefined ? `${e.address}:` : ''}${port}` : (e.address ?? e.path ?? '');
   switch (e.code) {
     case 'EACCES':
     case 'EPERM':
       if (e.syscall === 'bind' && port !== undefined && port < 1024) return `binding port ${port} needs root or CAP_NET_BIND_SERVICE (contrib/l2tpd.service grants it)`;
-      if (e.syscall === 'listen' || e.syscall === 'bind') return `no permission to create ${where} (run as root, or choose a path the daemon may write)`;
+      if (e.syscall === 'listen' || e.syscall === 'bind' || e.syscall === 'mkdir') return `no permission to create ${where || 'it'} (run as root, or --socket PATH / --state-dir DIR where the daemon may write)`;
       return undefined;
     case 'EADDRINUSE': {
       const users = port !== undefined ? PORT_USERS[port] : undefined;

@@ -101,6 +101,7 @@ function resolvePsk(run: Run, x: IpsecSection | undefined): IpsecSection | undef
   let psk = run.stored.psk;
   if (psk === undefined && run.o.mode === 'check') {
     run.notes.push({ level: 'info', message: `no [ipsec] psk: one will be generated at the first start${run.stateDir !== undefined ? ` and kept in ${credentialsPath(run.stateDir)}` : ''}` });
+    return x;
   }
   if (psk === undefined) {
     psk = generatePskToken(run.random);

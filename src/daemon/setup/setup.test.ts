@@ -71,6 +71,7 @@ test('check mode reads and writes nothing; a configured users file and PSK need 
     const state = join(dir, 'state');
     const p = await ready(cfg(''), { mode: 'check', stateDir: state, resolvConf: [] });
     assert.equal(existsSync(state), false, '--check-config created nothing');
+    assert.equal(p.config.ipsec?.psk, undefined, 'no key is made up: --print-config shows none, the first start generates it');
     assert.ok(p.notes.some((n) => /users will be created at the first start/.test(n.message)), JSON.stringify(p.notes));
     assert.ok(p.notes.some((n) => /one will be generated at the first start/.test(n.message)), JSON.stringify(p.notes));
     const users = join(dir, 'users');
