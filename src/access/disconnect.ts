@@ -9,6 +9,9 @@ import type { ResultCode } from '../wire/l2tp/types.js';
 /** Why an access session ended, beyond the PPP link-down reasons. */
 export type AccessEndReason = LinkDownReason | 'pool-exhausted' | 'static-in-use' | 'address-mismatch' | 'auth-timeout' | 'l2tp-closed';
 
+/** RFC 2661 §4.4.2 general error code 6: "a generic vendor-specific error occurred". */
+const GENERIC_VENDOR_ERROR = 6;
+
 /** PPP protocol numbers used in AVP 46. */
 const LCP = 0xc021;
 const PAP = 0xc023;
@@ -32,7 +35,11 @@ const CAUSES: Readonly<Record<Exclude<AccessEndReason, 'l2tp-closed' | 'lower-do
   'address-mismatch': [0, IPCP, 2, 'IPCP agreed an address that was not leased'],
 };
 
-/** CDN result for each ending (§4.4.2: 2 general error, 3 administrative, 4 temporary lack of facilities). */
+/**
+ * CDN result for each ending (§4.4.2: 3 administrative, 4 temporary lack of facilities, else 2
+ * "the reason is in the error code" with general error 6, a vendor-specific error: the PPP failure
+ * itself is told by the Disconnect Cause AVP 46, RFC 3145 §3.3).
+ */
 export function cdnFor(reason: AccessEndReason, authMethod?: 'pap' | 'chap-md5' | 'mschapv2'): { readonly result: ResultCode; readonly causes?: CdnCauses } {
   if (reason === 'l2tp-closed' || reason === 'lower-down') return { result: { result: 1 } };
   const [code, proto, direction, message] = CAUSES[reason];
@@ -40,5 +47,5 @@ export function cdnFor(reason: AccessEndReason, authMethod?: 'pap' | 'chap-md5' 
   const causes: CdnCauses = { pppDisconnectCause: { code, protocol, direction, message } };
   if (reason === 'pool-exhausted') return { result: { result: 4, message }, causes };
   if (reason === 'admin-close' || reason === 'peer-terminated' || reason === 'no-network-protocols') return { result: { result: 3 }, causes };
-  return { result: { result: 2, error: 0, message }, causes };
+  return { result: { result: 2, error: GENERIC_VENDOR_ERROR, message }, causes };
 }

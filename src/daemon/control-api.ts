@@ -8,6 +8,7 @@ import type { ControlRequest, ControlResponse, IpsecView, StatusView, TunnelView
 import type { LacShell } from './lac-shell.js';
 import type { Logger } from './logger.js';
 import type { TunnelAt } from './views.js';
+import type { CredentialStore } from './setup/index.js';
 
 /** StopCCN result for `l2tpctl clear tunnel`. */
 export const CLEAR_TUNNEL_RESULT: ResultCode = { result: 1, message: 'administrative clear' };
@@ -22,14 +23,16 @@ export interface ControlTarget {
   status(): StatusView;
   ipsecView(): IpsecView;
   readonly lacs: readonly LacShell[];
+  /** Generated credentials and the users file (`l2tpctl credentials`, `l2tpctl user add`). */
+  readonly credentials: CredentialStore;
   /** `client-credentials` (client-credentials.ts): secrets, only for the socket's owner. */
   clientCredentials?(user: string | undefined): ControlResponse;
   /** `status-page`: the page's URL and token (status-page/). */
   statusPage?(): ControlResponse;
 }
 
-/** Answer one control request. */
-export function handleControl(t: ControlTarget, req: ControlRequest): ControlResponse {
+/** Answer one control request (credential and user changes write files first: asynchronous). */
+export function handleControl(t: ControlTarget, req: ControlRequest): ControlResponse | Promise<ControlResponse> {
   switch (req.cmd) {
     case 'ping':
       return { ok: true, result: 'pong' };
@@ -48,11 +51,32 @@ export function handleControl(t: ControlTarget, req: ControlRequest): ControlRes
     case 'dial':
     case 'hangup':
       return dialOrHangup(t, req.cmd, req.lac);
+    case 'credentials':
+      return { ok: true, result: t.credentials.view() };
+    case 'rotate-credentials':
+      return rotate(t, req.what);
+    case 'user-add':
+      return userAdd(t, req.username, req.password);
     case 'client-credentials':
       return t.clientCredentials?.(req.user) ?? { ok: false, error: 'client credentials are not available' };
     case 'status-page':
       return t.statusPage?.() ?? { ok: false, error: 'the status page is off ([status] listen)' };
   }
+}
+
+async function rotate(t: ControlTarget, what: 'psk' | 'password' | 'all'): Promise<ControlResponse> {
+  const r = await t.credentials.rotate(what);
+  if (!r.ok) return { ok: false, error: r.error };
+  // Which secret changed, never its value.
+  t.log.info({ what }, `credentials rotated (${what}) (l2tpctl)`);
+  return { ok: true, result: r.value };
+}
+
+async function userAdd(t: ControlTarget, username: string, password: string | undefined): Promise<ControlResponse> {
+  const r = await t.credentials.addUser(username, password);
+  if (!r.ok) return { ok: false, error: r.error };
+  t.log.info({ user: username, usersFile: r.value.usersFile }, `user ${username} added to ${r.value.usersFile} (l2tpctl)`);
+  return { ok: true, result: r.value };
 }
 
 function clearTunnel(t: ControlTarget, id: number): ControlResponse {

@@ -4,10 +4,12 @@ import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UserTable } from '../access/index.js';
+import { cryptoRandom } from '../io/index.js';
+import { CredentialStore } from './setup/index.js';
 import { parseConfig } from './config.js';
 import { clientCredentials } from './client-credentials.js';
 import { handleControl } from './control-api.js';
-import { parseControlRequest, SECRET_COMMANDS } from './control-protocol.js';
+import { parseControlRequest, READ_ONLY_COMMANDS } from './control-protocol.js';
 import { startControlServer, stopControlServer } from './control-socket.js';
 import { createLogger } from './logger.js';
 import { runL2tpctl } from './l2tpctl-cli.js';
@@ -25,9 +27,9 @@ file = "/nonexistent/users"
 psk = "the-Server-psk"
 `;
 
-function setup(): { config: ReturnType<typeof parseConfig>; access: { generated: undefined; users: UserTable } } {
+function setup(): { config: ReturnType<typeof parseConfig>; access: { users: UserTable } } {
   const users = new UserTable(new Map([['alice', { username: 'alice', password: 'wonder"land' }]]));
-  return { config: parseConfig(CONFIG), access: { generated: undefined, users } };
+  return { config: parseConfig(CONFIG), access: { users } };
 }
 
 function capture(): { io: { out: (t: string) => void; err: (t: string) => void }; out: string[]; err: string[] } {
@@ -39,23 +41,27 @@ function capture(): { io: { out: (t: string) => void; err: (t: string) => void }
 test('client-credentials: PSK, the user\'s password, PPP auth and MRU, the listener as server address; unknown user refused', () => {
   const { config, access } = setup();
   assert.ok(config.ok);
-  const r = clientCredentials(config.value, access, 'alice');
+  const r = clientCredentials(config.value, access, {}, 'alice');
   assert.ok(r.ok);
   assert.deepEqual(r.result, { psk: 'the-Server-psk', username: 'alice', password: 'wonder"land', auth: ['mschapv2', 'chap'], mru: 1380, serverAddress: '192.0.2.1' });
-  const bad = clientCredentials(config.value, access, 'mallory');
+  const bad = clientCredentials(config.value, access, {}, 'mallory');
   assert.ok(!bad.ok);
   assert.match(bad.error, /no user "mallory"/);
-  const none = clientCredentials(config.value, access, undefined);
+  const none = clientCredentials(config.value, access, {}, undefined);
   assert.ok(!none.ok);
   assert.match(none.error, /--user NAME/);
-  assert.ok(!clientCredentials(config.value, undefined, 'alice').ok, 'no PPP = no login');
+  assert.ok(!clientCredentials(config.value, undefined, {}, 'alice').ok, 'no PPP = no login');
+  // A generated PSK and login (the no-config default and the state file) come first.
+  const gen = clientCredentials(config.value, { users: new UserTable(new Map([['user-x', { username: 'user-x', password: 'pw-x' }]])) }, { psk: 'generated-psk', login: { username: 'user-x', password: 'pw-x' } }, undefined);
+  assert.ok(gen.ok);
+  assert.deepEqual(gen.result, { psk: 'generated-psk', username: 'user-x', password: 'pw-x', auth: ['mschapv2', 'chap'], mru: 1380, serverAddress: '192.0.2.1' });
 });
 
-test('control protocol: client-credentials and status-page parse, and are marked as secret-bearing', () => {
+test('control protocol: client-credentials and status-page parse, and stay off the read-only socket', () => {
   assert.deepEqual(parseControlRequest({ cmd: 'client-credentials', user: 'alice' }), { ok: true, value: { cmd: 'client-credentials', user: 'alice' } });
   assert.deepEqual(parseControlRequest({ cmd: 'client-credentials' }), { ok: true, value: { cmd: 'client-credentials' } });
   assert.ok(!parseControlRequest({ cmd: 'client-credentials', user: 7 }).ok);
-  assert.ok(SECRET_COMMANDS.has('client-credentials') && SECRET_COMMANDS.has('status-page') && !SECRET_COMMANDS.has('show-tunnels'));
+  assert.ok(!READ_ONLY_COMMANDS.has('client-credentials') && !READ_ONLY_COMMANDS.has('status-page'), 'secret-bearing: never on the read-only show socket');
   assert.equal(commandWord(['--socket', 'client-profile', 'show', 'x']), 'show', '--socket takes a value');
   assert.equal(commandWord(['client-profile', '--format', 'x']), 'client-profile');
 });
@@ -67,7 +73,8 @@ test('l2tpctl client-profile: secrets from the daemon over the control socket, w
   assert.ok(config.ok);
   const log = createLogger({ level: 'error', format: 'json' });
   const server = await startControlServer(socket, (req) =>
-    handleControl({ log, lacs: [], tunnels: () => [], tunnelViews: () => [], status: () => { throw new Error('unused'); }, ipsecView: () => { throw new Error('unused'); }, clientCredentials: (u) => clientCredentials(config.value, access, u) }, req),
+    handleControl({ log, lacs: [], tunnels: () => [], tunnelViews: () => [], status: () => { throw new Error('unused'); }, ipsecView: () => { throw new Error('unused'); }, clientCredentials: (u) => clientCredentials(config.value, access, {}, u),
+      credentials: new CredentialStore({ credentials: { stateDir: undefined, psk: undefined, login: undefined, fresh: false }, usersFile: undefined, random: cryptoRandom, reloadUsers: () => Promise.resolve(true) }) }, req),
   );
   try {
     const c = capture();

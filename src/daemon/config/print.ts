@@ -70,12 +70,14 @@ export function printConfig(c: DaemonConfig, o: PrintOptions = {}): string {
   const a = c.access;
   if (a === undefined) out.push('', header(PPP), 'enabled = false');
   else {
-    out.push('', header(PPP), ...rowLines(PPP.rows, a, o));
+    out.push('', header(PPP), 'enabled = true', ...rowLines(PPP.rows, a, o));
     for (const spec of [POOL, USERS, TUN]) out.push('', header(spec), ...rowLines(spec.rows, a, o));
   }
   const x = c.ipsec;
-  if (x !== undefined) {
-    out.push('', header(IPSEC), ...rowLines(IPSEC.rows, x, o));
+  // IPsec is on by default for an LNS: off has to be written.
+  if (x === undefined) out.push('', header(IPSEC), 'enabled = false');
+  else {
+    out.push('', header(IPSEC), 'enabled = true', ...rowLines(IPSEC.rows, x, o));
     for (const p of x.peers) out.push('', header(IPSEC_PEER), ...rowLines(IPSEC_PEER.rows, p, o, p.sha256_96 === undefined ? ['sha256_96'] : []));
   }
   if (c.status !== undefined) out.push('', header(STATUS), ...rowLines(STATUS.rows, c.status, o));

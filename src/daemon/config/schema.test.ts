@@ -76,7 +76,10 @@ test('schema: defaults are the cores\' exported defaults (one place for each)', 
   assert.ok(c.ok);
   assert.equal(c.value.l2tp.retriesEstablished, t.retriesEstablished);
   assert.equal(c.value.l2tp.ackDelay, t.ackDelay);
-  assert.deepEqual(c.value.daemon, { controlSocket: DAEMON.rows.controlSocket.default, logLevel: 'info', metricsListen: undefined, user: undefined });
+  assert.deepEqual(c.value.daemon, {
+    controlSocket: DAEMON.rows.controlSocket.default, logLevel: 'info', metricsListen: undefined, user: undefined,
+    stateDir: DAEMON.rows.stateDir.default, controlGroup: undefined, showGroup: undefined, showSocket: undefined,
+  });
 });
 
 test('schema: every key of every table is accepted with its documented default', () => {
@@ -149,7 +152,8 @@ esp_proposals = ["aes128gcm16-modp2048", "aes256-sha256-modp2048"]
 sha256_96 = true
 ike_port = 0
 natt_port = 0
-[ppp]
+`;
+  const ppp = `[ppp]
 auth = ["pap"]
 dns = ["198.18.0.53"]
 [pool]
@@ -158,9 +162,13 @@ ipv6_prefix = "2001:db8:100::/56"
 [tun]
 netns = "lan"
 `;
-  const withIpsec = `${src.replace('listen = []\n', '')}[[listen]]\naddress = "192.0.2.1"\n[ipsec]\nesp_proposals = ["aes256-sha1"]\nrequire_ipsec = false\n[[ipsec.peer]]\naddress = "198.51.100.7"\npsk = "peer secret"\nsha256_96 = true\n[[ipsec.peer]]\naddress = "198.51.100.8"\npsk = "other secret"\n`;
+  const lnsBase = src.replace('listen = []\n', '');
+  const withAccess = `${lnsBase}${ppp}[[listen]]\naddress = "127.0.0.1"\n[ipsec]\nenabled = false\n`;
+  // require_ipsec = false lets L2TP in the clear reach PPP: refused without allow_insecure.
+  const withIpsec = `${lnsBase}${ppp.replace('[ppp]\n', '[ppp]\nallow_insecure = true\n')}[[listen]]\naddress = "192.0.2.1"\n[ipsec]\nesp_proposals = ["aes256-sha1"]\nrequire_ipsec = false\n` +
+    '[[ipsec.peer]]\naddress = "198.51.100.7"\npsk = "peer secret"\nsha256_96 = true\n[[ipsec.peer]]\naddress = "198.51.100.8"\npsk = "other secret"\n';
   const withStatus = '[status]\nlisten = "127.0.0.1:8080"\ntoken = "correct-horse-battery-staple"\nmax_rows = 50\n';
-  for (const text of [src, withIpsec, '', '[ppp]\n[ipsec]\npsk = "correct horse"\n', withStatus]) {
+  for (const text of [src, withAccess, withIpsec, '', '[ppp]\nenabled = false\n[ipsec]\nenabled = false\n', '[ppp]\n[ipsec]\npsk = "correct horse"\n', withStatus]) {
     const c = parseConfig(text);
     assert.ok(c.ok, c.ok ? '' : c.error.map(formatConfigError).join('\n'));
     const shown = printConfig(c.value, { secrets: 'show' });

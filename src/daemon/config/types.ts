@@ -48,7 +48,11 @@ export type LacConfig = ValuesOf<typeof LAC.rows> & {
 
 type AccessValues = ValuesOf<typeof PPP.rows> & ValuesOf<typeof POOL.rows> & ValuesOf<typeof USERS.rows> & ValuesOf<typeof TUN.rows>;
 
-/** `[ppp]`, `[pool]`, `[users]`, `[tun]`: remote-access PPP termination on the first listener. */
+/**
+ * `[ppp]`, `[pool]`, `[users]`, `[tun]`: remote-access PPP termination on the first listener.
+ * `dns` undefined = the host's resolvers and `usersFile` undefined = the default users file in the
+ * state directory; the setup (src/daemon/setup) resolves both before the start.
+ */
 export type AccessSection = Omit<AccessValues, 'localAddress' | 'mtu'> & {
   /** The LNS's PPP address, host-order IPv4 (default: the first host of the pool). */
   readonly localAddress: number;
@@ -67,7 +71,10 @@ export interface IpsecPeerConfig {
 /** `[ipsec]`: L2TP/IPsec (IKEv1 Main Mode PSK + transport-mode ESP) on the first IPv4 listener. */
 export type IpsecSection = ValuesOf<typeof IPSEC.rows> & {
   readonly peers: readonly IpsecPeerConfig[];
-  /** True when the PSK was generated for the no-config default (the banner prints it). */
+  /**
+   * No `psk` and no `[[ipsec.peer]]`: the PSK is generated once and kept in the state file
+   * (src/daemon/setup); `psk` stays undefined until the setup fills it in.
+   */
   readonly pskGenerated?: boolean;
 };
 

@@ -184,7 +184,7 @@ test('HTTP: 401 without or with a wrong token; ?token= gives a cookie and a redi
 });
 
 // ---------------------------------------------------------------------------------------------
-// In the daemon: an LNS with [status], a LAC daemon dialing it (real engines on loopback)
+// In the daemon: a plain L2TP LNS (IPsec and PPP off explicitly) with [status], a LAC daemon dialing it (real engines on loopback)
 
 test('daemon: [status] serves a live tunnel and session with counters; l2tpctl status-page prints the URL with the token', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'l2k-status-'));
@@ -194,7 +194,7 @@ test('daemon: [status] serves a live tunnel and session with counters; l2tpctl s
   await new Promise<void>((r) => probe.close(() => r()));
   const log = createLogger({ level: 'error', format: 'json' });
   const mk = (src: string): ReturnType<typeof parseConfig> => parseConfig(src);
-  const lnsCfg = mk(`[daemon]\ncontrol_socket = "${join(dir, 'lns.sock')}"\n[[listen]]\naddress = "127.0.0.1"\nport = ${port}\n[status]\nlisten = "127.0.0.1:0"\nmax_rows = 10\n`);
+  const lnsCfg = mk(`[daemon]\ncontrol_socket = "${join(dir, 'lns.sock')}"\n[[listen]]\naddress = "127.0.0.1"\nport = ${port}\n[ipsec]\nenabled = false\n[ppp]\nenabled = false\n[status]\nlisten = "127.0.0.1:0"\nmax_rows = 10\n`);
   const lacCfg = mk(`listen = []\n[daemon]\ncontrol_socket = "${join(dir, 'lac.sock')}"\n[[lac]]\nname = "t"\nlns = "127.0.0.1"\nport = ${port}\nredial = false\n`);
   assert.ok(lnsCfg.ok, JSON.stringify(lnsCfg));
   assert.ok(lacCfg.ok, JSON.stringify(lacCfg));
