@@ -53,7 +53,12 @@ export function renderAccessConfig(c: AccessLnsConfig): string {
     `address = ${q(c.listen)}`,
     `port = ${c.port ?? 1701}`,
     '',
+    // Plain L2TP with PPP logins: IPsec is on by default, and PPP authentication outside it needs the explicit key.
+    '[ipsec]',
+    'enabled = false',
+    '',
     '[ppp]',
+    'allow_insecure = true',
     `auth = [${(c.auth ?? ['chap']).map(q).join(', ')}]`,
     `echo_interval = ${c.echoInterval ?? 30}`,
     '',

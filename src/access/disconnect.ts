@@ -21,6 +21,9 @@ export type AccessEndReason =
   /** The daemon is shutting down. */
   | 'admin-reboot';
 
+/** RFC 2661 §4.4.2 general error code 6: "a generic vendor-specific error occurred". */
+const GENERIC_VENDOR_ERROR = 6;
+
 /** PPP protocol numbers used in AVP 46. */
 const LCP = 0xc021;
 const PAP = 0xc023;
@@ -48,7 +51,11 @@ const CAUSES: Readonly<Record<Exclude<AccessEndReason, 'l2tp-closed' | 'lower-do
   'admin-reboot': [1, LCP, 2, 'LNS shutting down'],
 };
 
-/** CDN result for each ending (§4.4.2: 2 general error, 3 administrative, 4 temporary lack of facilities). */
+/**
+ * CDN result for each ending (§4.4.2: 3 administrative, 4 temporary lack of facilities, else 2
+ * "the reason is in the error code" with general error 6, a vendor-specific error: the PPP failure
+ * itself is told by the Disconnect Cause AVP 46, RFC 3145 §3.3).
+ */
 export function cdnFor(reason: AccessEndReason, authMethod?: 'pap' | 'chap-md5' | 'mschapv2'): { readonly result: ResultCode; readonly causes?: CdnCauses } {
   if (reason === 'l2tp-closed' || reason === 'lower-down') return { result: { result: 1 } };
   const [code, proto, direction, message] = CAUSES[reason];
@@ -58,5 +65,5 @@ export function cdnFor(reason: AccessEndReason, authMethod?: 'pap' | 'chap-md5' 
   if (reason === 'admin-close' || reason === 'peer-terminated' || reason === 'no-network-protocols' || reason === 'session-timeout' || reason === 'idle-timeout' || reason === 'admin-reboot') {
     return { result: { result: 3 }, causes };
   }
-  return { result: { result: 2, error: 0, message }, causes };
+  return { result: { result: 2, error: GENERIC_VENDOR_ERROR, message }, causes };
 }

@@ -52,6 +52,9 @@ test('SessionAddressPool reports exhaustion', () => {
 
 test('cdnFor maps endings to CDN result codes and RFC 3145 causes', () => {
   assert.deepEqual(cdnFor('pool-exhausted').result.result, 4);
+  // Result 2 says "see the error code": never with error 0 ("no general error"), RFC 2661 §4.4.2.
+  assert.deepEqual(cdnFor('auth-failed', 'mschapv2').result, { result: 2, error: 6, message: 'authentication failed' });
+  assert.deepEqual(cdnFor('lcp-timeout').result, { result: 2, error: 6, message: 'LCP failed to converge' });
   assert.equal(cdnFor('auth-failed', 'pap').causes?.pppDisconnectCause?.protocol, 0xc023);
   assert.equal(cdnFor('auth-failed', 'mschapv2').causes?.pppDisconnectCause?.code, 16);
   assert.equal(cdnFor('echo-timeout').causes?.pppDisconnectCause?.code, 8);

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { defaultConfig, formatConfigError, parseConfig } from './config.js';
-import { generateUser } from './access-shell.js';
+import { generateLogin as generateUser } from './setup/index.js';
 import { seededRandom } from '../base/random.js';
 import { parseIpv4, parseIpv4Prefix, type Ipv4Prefix } from '../aaa/index.js';
 
@@ -30,9 +30,11 @@ test('no config file = a ready remote-access LNS', () => {
     mru: 1400,
     echoInterval: 30000,
     echoFailure: 3,
-    dns: [],
+    // undefined = the host's resolvers and the default users file, resolved by src/daemon/setup.
+    dns: undefined,
     nbns: [],
     forceLcpRenegotiation: false,
+    allowInsecure: false,
     // Typed once by the schema (src/daemon/config/values.ts): the pool as a prefix, the address as a number.
     ipv4Pool: prefix4('100.64.0.0/24'),
     localAddress: ipv4('100.64.0.1'),
@@ -43,13 +45,30 @@ test('no config file = a ready remote-access LNS', () => {
     mssClamp: true,
     tunNetns: undefined,
   });
-  assert.equal(parseConfig('').ok && parseConfig('[[listen]]\n').ok, true);
-  const plain = parseConfig('[[listen]]\n');
-  assert.ok(plain.ok);
-  assert.equal(plain.value.access, undefined, 'a config without PPP tables stays plain L2TP');
-  const off = parseConfig('[ppp]\nenabled = false\n');
+});
+
+test('a config file starts from the same secure defaults: PPP on for an LNS, off only with an explicit key (issue 11 #1, #2)', () => {
+  const none = defaultConfig();
+  // A file with only [users] (what the first-run output suggested) or only a listener: still PPP + IPsec.
+  for (const src of ['', '[users]\nfile = "/etc/l2tpd/users"\n', '[[listen]]\naddress = "192.0.2.1"\n', '[[listen]]\n', '[ipsec]\npsk = "correct horse"\n']) {
+    const r = parseConfig(src);
+    assert.ok(r.ok, r.ok ? '' : r.error.map(formatConfigError).join('\n'));
+    assert.ok(r.value.access !== undefined, `${JSON.stringify(src)}: PPP is on`);
+    assert.deepEqual(r.value.access.auth, none.access?.auth);
+    assert.ok(r.value.ipsec !== undefined && r.value.ipsec.requireIpsec, `${JSON.stringify(src)}: L2TP only inside IPsec`);
+  }
+  // [ipsec] with no PPP table (the old L2TP/IPsec example) used to leave PPP off silently.
+  const ipsecOnly = parseConfig('[[listen]]\naddress = "0.0.0.0"\n[ipsec]\npsk = "a long random pre-shared key"\n');
+  assert.ok(ipsecOnly.ok && ipsecOnly.value.access !== undefined);
+  // Off needs the explicit key.
+  const off = parseConfig('[ppp]\nenabled = false\n[[listen]]\naddress = "192.0.2.1"\n');
   assert.ok(off.ok);
   assert.equal(off.value.access, undefined);
+  assert.ok(off.value.ipsec !== undefined, 'PPP off leaves IPsec on');
+  // A pure LAC has no LNS role: nothing to terminate PPP on, no responder.
+  const lac = parseConfig('[[lac]]\nlns = "198.18.0.4"\n');
+  assert.ok(lac.ok && lac.value.access === undefined && lac.value.ipsec === undefined);
+  assert.ok(errors('listen = []\n[pool]\nipv4 = "100.64.8.0/24"\n').some((x) => /line 2: pool: PPP is terminated on the first \[\[listen\]\] and there is none/.test(x)));
 });
 
 test('PPP keys are validated with key and line', () => {

@@ -1,15 +1,14 @@
 /**
  * The I/O shell around src/access: one shared TUN for every LNS PPP session (`LnsAccess`), one TUN
- * per dial-out client (`LacPppClient`), the users file (reloaded on SIGHUP), the generated default
- * user, and dropping privileges. The sans-I/O cores get events, packets and instants from here.
+ * per dial-out client (`LacPppClient`), the users table (loaded by src/daemon/setup, reloaded on
+ * SIGHUP), and dropping privileges. The sans-I/O cores get events, packets and instants from here.
  */
-import { readFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import type { RandomSource } from '../base/random.js';
 import type { Instant } from '../base/time.js';
 import { AccessClient, AccessServer, UserTable, type AccessAaaConfig, type AccessAuthResult, type AccessClientEvent, type AccessEvent, type AccessSessionInfo } from '../access/index.js';
+import { formatIpv4, type UserRecord } from '../aaa/index.js';
 import type { DaeSessionTable } from '../aaa/radius/index.js';
-import { formatIpv4, parseUsersFile, type UserRecord } from '../aaa/index.js';
 import type { AuthProtocol } from '../ppp/index.js';
 import type { L2tpEvent } from '../l2tp/api.js';
 import type { SessionId, TunnelId } from '../wire/l2tp/types.js';
@@ -22,6 +21,21 @@ import { TunDevice, runIp, type PacketBatch } from '../io/tun.js';
 import { NativeIoError, NativeUnavailableError } from '../io/native.js';
 import { formatIpv4Prefix, formatIpv6Prefix, type AccessSection, type LacPppConfig, type PppAuthName } from './config.js';
 import type { Logger } from './logger.js';
+import { loadUsers } from './setup/index.js';
+
+/** Session endings that are the LNS refusing the client (RFC 3145 direction "at us"), not a logout. */
+const REJECTED_BY_US: ReadonlySet<string> = new Set(['auth-failed', 'auth-timeout', 'auth-protocol-refused', 'pool-exhausted', 'static-in-use', 'address-mismatch']);
+
+/**
+ * How a session's end reads in the log: a refusal the LNS decided (the authenticator said no, no
+ * address to give) is "rejected by us" whatever side closed the link last; else a logout by us or
+ * by the client.
+ */
+export function logoutWords(e: Pick<Extract<AccessEvent, { type: 'logout' }>, 'username' | 'reason' | 'by' | 'loggedIn'>): { readonly text: string; readonly by: 'local' | 'peer' } {
+  const user = e.username ?? '-';
+  if (REJECTED_BY_US.has(e.reason)) return { text: `${user} rejected by us (${e.reason})`, by: 'local' };
+  return { text: `${user} ${e.loggedIn ? 'logged out' : 'disconnected before login'} (${e.reason}, by ${e.by === 'local' ? 'us' : 'the client'})`, by: e.by };
+}
 
 /** Config names to PPP core names. */
 export const authProtocols = (names: readonly PppAuthName[]): AuthProtocol[] => names.map((n) => (n === 'chap' ? 'chap-md5' : n));
@@ -45,26 +59,6 @@ export function openTun(name: string): TunDevice {
     }
     throw e;
   }
-}
-
-/** Read and parse a users file; every bad line is reported, and nothing is returned then. */
-export async function loadUsersFile(path: string): Promise<{ ok: true; users: Map<string, UserRecord> } | { ok: false; errors: string[] }> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (e) {
-    return { ok: false, errors: [`cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`] };
-  }
-  const r = parseUsersFile(text);
-  if (!r.ok) return { ok: false, errors: r.error.map((x) => `${path}: line ${x.line}: ${x.message}`) };
-  return { ok: true, users: r.value };
-}
-
-/** A generated login for the no-config default (`user-xxxx`, 16 random letters and digits). */
-export function generateUser(random: RandomSource): { username: string; password: string } {
-  const abc = 'abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789';
-  const pick = (n: number): string => Array.from(random.bytes(n), (b) => abc[b % abc.length]).join('');
-  return { username: `user-${pick(4).toLowerCase()}`, password: pick(16) };
 }
 
 /**
@@ -96,6 +90,8 @@ export interface LnsAccessOptions {
   /** RADIUS (radius-shell.ts): the access server's AAA part, and where its events go after logging. */
   readonly aaa?: AccessAaaConfig;
   readonly onAccessEvent?: (e: AccessEvent) => void;
+  /** The users table as the setup loaded it (src/daemon/setup: users file checked against the pool, or a generated login). */
+  readonly users: Map<string, UserRecord>;
 }
 
 /** PPP termination for one listener: AccessServer + the shared TUN + the users table. */
@@ -108,32 +104,17 @@ export class LnsAccess {
   private unfollow: (() => void) | undefined;
   /** `ip route` commands for sessions run one after another. */
   private ipChain: Promise<void> = Promise.resolve();
-  /** The generated login when no users file is configured. */
-  readonly generated: { username: string; password: string } | undefined;
 
   private constructor(
     private readonly opts: LnsAccessOptions,
     private readonly tun: TunDevice,
-    users: Map<string, UserRecord>,
-    generated: { username: string; password: string } | undefined,
   ) {
-    this.users = new UserTable(users);
-    this.generated = generated;
+    this.users = new UserTable(opts.users);
   }
 
-  /** Load users, open and configure the TUN. Throws with a clear message on failure. */
+  /** Open and configure the TUN. Throws with a clear message on failure. */
   static async open(opts: LnsAccessOptions): Promise<LnsAccess> {
     const c = opts.config;
-    let users = new Map<string, UserRecord>();
-    let generated: { username: string; password: string } | undefined;
-    if (c.usersFile !== undefined) {
-      const r = await loadUsersFile(c.usersFile);
-      if (!r.ok) throw new Error(`users file: ${r.errors.join('; ')}`);
-      users = r.users;
-    } else {
-      generated = generateUser(opts.random);
-      users.set(generated.username, { username: generated.username, password: generated.password });
-    }
     const tun = openTun(c.tunName);
     try {
       if (c.tunNetns !== undefined) await tun.moveToNetns(c.tunNetns);
@@ -156,7 +137,7 @@ export class LnsAccess {
         `TUN ${tun.name}: cannot set accept_local; the kernel will drop our ICMP "fragmentation needed" (path MTU discovery to clients with a small MRU fails)`,
       );
     }
-    return new LnsAccess(opts, tun, users, generated);
+    return new LnsAccess(opts, tun);
   }
 
   /** The TUN name. */
@@ -175,7 +156,7 @@ export class LnsAccess {
       ...(c.ipv6Prefix !== undefined ? { ipv6Prefix: c.ipv6Prefix } : {}),
       auth: authProtocols(c.auth),
       mru: c.mru,
-      dns: c.dns,
+      dns: c.dns ?? [],
       nbns: c.nbns,
       echoInterval: c.echoInterval,
       echoFailure: c.echoFailure,
@@ -282,14 +263,14 @@ export class LnsAccess {
   async reloadUsers(): Promise<boolean> {
     const path = this.opts.config.usersFile;
     if (path === undefined) return true;
-    const r = await loadUsersFile(path);
+    const r = await loadUsers(path, this.opts.config);
     if (!r.ok) {
-      for (const e of r.errors) this.opts.log.error(`users reload: ${e}`);
+      for (const e of r.error) this.opts.log.error(`users reload: ${e}`);
       this.opts.log.error(`users reload failed: keeping the previous ${this.users.size} user(s)`);
       return false;
     }
-    this.users.replace(r.users);
-    this.opts.log.info({ users: r.users.size }, `users reloaded from ${path}: ${r.users.size} user(s)`);
+    this.users.replace(r.value);
+    this.opts.log.info({ users: r.value.size }, `users reloaded from ${path}: ${r.value.size} user(s)`);
     return true;
   }
 
@@ -319,12 +300,11 @@ export class LnsAccess {
       case 'ipv6-up':
         log.info({ tunnel: e.tunnel, session: e.session, user: e.username, prefix: e.prefix }, `PPP[${id}] IPv6 up, prefix ${e.prefix ?? 'none'}`);
         break;
-      case 'logout':
-        log.info(
-          { tunnel: e.tunnel, session: e.session, user: e.username, address: e.address, reason: e.reason, by: e.by, ...e.counters },
-          `PPP[${id}] ${e.username ?? '-'} logged out (${e.reason}, by ${e.by})`,
-        );
+      case 'logout': {
+        const w = logoutWords(e);
+        log.info({ tunnel: e.tunnel, session: e.session, user: e.username, address: e.address, reason: e.reason, by: w.by, ...e.counters }, `PPP[${id}] ${w.text}`);
         break;
+      }
       case 'auth-failure':
         log.warn({ tunnel: e.tunnel, session: e.session, user: e.username, auth: e.method, reason: e.reason }, `PPP[${id}] authentication failed for ${e.username} (${e.method}: ${e.reason})`);
         break;

@@ -11,7 +11,9 @@ const errorsOf = (src: string): readonly ConfigError[] => {
 
 test('defaults: no config = one LNS on 0.0.0.0:1701, any host, no tunnel auth', () => {
   const c = defaultConfig();
-  assert.equal(c.daemon.controlSocket, '/run/l2tpd.sock');
+  // Inside the unit's RuntimeDirectory (ProtectSystem=strict leaves /run itself read-only).
+  assert.equal(c.daemon.controlSocket, '/run/l2tpd/l2tpd.sock');
+  assert.equal(c.daemon.stateDir, '/var/lib/l2tpd');
   assert.equal(c.daemon.logLevel, 'info');
   assert.equal(c.daemon.metricsListen, undefined);
   assert.deepEqual(c.listen, [{ address: '0.0.0.0', port: 1701, secret: undefined, hideAvps: false, allowedHosts: [] }]);
@@ -68,11 +70,20 @@ lns = "198.18.0.4"
 local_address = "198.18.0.1"
 sessions = 3
 redial = false
+
+[ppp]
+enabled = false
+
+[ipsec]
+enabled = false
 `;
   const g = parseConfig(src);
   assert.ok(g.ok, g.ok ? '' : g.error.map(formatConfigError).join('\n'));
   const c = g.value;
-  assert.deepEqual(c.daemon, { controlSocket: '/tmp/x.sock', logLevel: 'debug', metricsListen: { host: '::1', port: 9101 }, user: undefined });
+  assert.deepEqual(c.daemon, {
+    controlSocket: '/tmp/x.sock', logLevel: 'debug', metricsListen: { host: '::1', port: 9101 }, user: undefined,
+    stateDir: '/var/lib/l2tpd', controlGroup: undefined, showGroup: undefined, showSocket: undefined,
+  });
   assert.equal(c.l2tp.hostName, 'lns1');
   assert.equal(c.l2tp.vendorName, undefined);
   assert.equal(c.l2tp.retransmitInitial, 500);
@@ -92,7 +103,8 @@ redial = false
     redial: false,
     ppp: undefined,
   });
-  assert.equal(c.access, undefined, 'no [ppp]/[pool]/[users]/[tun]: plain L2TP');
+  assert.equal(c.access, undefined, '[ppp] enabled = false: plain L2TP');
+  assert.equal(c.ipsec, undefined, '[ipsec] enabled = false');
 });
 
 test('[[lac]] without [[listen]] means no listener (pure LAC on ephemeral sockets)', () => {

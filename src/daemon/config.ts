@@ -4,9 +4,10 @@
  * (config/types.ts). Every problem is a typed `ConfigError` naming the key path (`lac[0].lns`)
  * and, when it can be found, the line; unknown keys are errors with a suggestion.
  */
-export { parseConfig, loadConfigFile, defaultConfig, formatConfigError, generatePsk, formatIpv4 } from './config/parse.js';
-export { locateKeys, suggest } from './config/locate.js';
-export { DEFAULT_CONTROL_SOCKET, SCHEMA } from './config/schema.js';
+export { parseConfig, loadConfigFile, defaultConfig, formatConfigError, formatIpv4 } from './config/parse.js';
+export { lineOf, locateKeys, suggest } from './config/locate.js';
+export { DEFAULT_CONTROL_SOCKET, DEFAULT_STATE_DIR, SCHEMA, showSocketFor } from './config/schema.js';
+export { checkExposure, configWarnings, isLoopbackAddress, ipsecListenerOf, type ConfigWarning } from './config/secure.js';
 export { formatIpv4Prefix, formatIpv6Prefix } from './config/values.js';
 export { printConfig, SECRET_MASK, type PrintOptions } from './config/print.js';
 export { configReference } from './config/reference.js';

@@ -8,6 +8,7 @@ import type { ControlRequest, ControlResponse, IpsecView, RadiusView, StatusView
 import type { LacShell } from './lac-shell.js';
 import type { Logger } from './logger.js';
 import type { TunnelAt } from './views.js';
+import type { CredentialStore } from './setup/index.js';
 
 /** StopCCN result for `l2tpctl clear tunnel`. */
 export const CLEAR_TUNNEL_RESULT: ResultCode = { result: 1, message: 'administrative clear' };
@@ -24,10 +25,16 @@ export interface ControlTarget {
   readonly lacs: readonly LacShell[];
   /** `show radius` (undefined without [radius]). */
   radiusView?(): RadiusView | undefined;
+  /** Generated credentials and the users file (`l2tpctl credentials`, `l2tpctl user add`). */
+  readonly credentials: CredentialStore;
+  /** `client-credentials` (client-credentials.ts): secrets, only for the socket's owner. */
+  clientCredentials?(user: string | undefined): ControlResponse;
+  /** `status-page`: the page's URL and token (status-page/). */
+  statusPage?(): ControlResponse;
 }
 
-/** Answer one control request. */
-export function handleControl(t: ControlTarget, req: ControlRequest): ControlResponse {
+/** Answer one control request (credential and user changes write files first: asynchronous). */
+export function handleControl(t: ControlTarget, req: ControlRequest): ControlResponse | Promise<ControlResponse> {
   switch (req.cmd) {
     case 'ping':
       return { ok: true, result: 'pong' };
@@ -50,7 +57,32 @@ export function handleControl(t: ControlTarget, req: ControlRequest): ControlRes
       const v = t.radiusView?.();
       return v === undefined ? { ok: false, error: 'RADIUS is not configured (no [radius] section)' } : { ok: true, result: v };
     }
+    case 'credentials':
+      return { ok: true, result: t.credentials.view() };
+    case 'rotate-credentials':
+      return rotate(t, req.what);
+    case 'user-add':
+      return userAdd(t, req.username, req.password);
+    case 'client-credentials':
+      return t.clientCredentials?.(req.user) ?? { ok: false, error: 'client credentials are not available' };
+    case 'status-page':
+      return t.statusPage?.() ?? { ok: false, error: 'the status page is off ([status] listen)' };
   }
+}
+
+async function rotate(t: ControlTarget, what: 'psk' | 'password' | 'all'): Promise<ControlResponse> {
+  const r = await t.credentials.rotate(what);
+  if (!r.ok) return { ok: false, error: r.error };
+  // Which secret changed, never its value.
+  t.log.info({ what }, `credentials rotated (${what}) (l2tpctl)`);
+  return { ok: true, result: r.value };
+}
+
+async function userAdd(t: ControlTarget, username: string, password: string | undefined): Promise<ControlResponse> {
+  const r = await t.credentials.addUser(username, password);
+  if (!r.ok) return { ok: false, error: r.error };
+  t.log.info({ user: username, usersFile: r.value.usersFile }, `user ${username} added to ${r.value.usersFile} (l2tpctl)`);
+  return { ok: true, result: r.value };
 }
 
 function clearTunnel(t: ControlTarget, id: number): ControlResponse {

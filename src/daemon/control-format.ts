@@ -2,7 +2,7 @@
  * Human output of l2tpctl: aligned tables for `show tunnels|sessions|ipsec`, and a Yamaha
  * "show status l2tp"-like block per tunnel for `show status`.
  */
-import type { IpsecView, SessionView, StatusView, TunnelView } from './control-protocol.js';
+import type { CredentialsView, IpsecView, SessionView, StatusView, TunnelView } from './control-protocol.js';
 
 /** Align rows into columns (two spaces apart); the first row is the header. */
 export function table(rows: readonly (readonly string[])[]): string {
@@ -46,7 +46,7 @@ export function formatTunnels(tunnels: readonly TunnelView[]): string {
 function sessionRows(sessions: readonly SessionView[], withTunnel: boolean): string[][] {
   // USER / ADDRESS columns only when some session runs PPP here (remote access or client mode).
   const ppp = sessions.some((s) => s.pppPhase !== undefined);
-  const head = ['SESSION', 'REMOTE', 'STATE', 'DIR', ...(ppp ? ['USER', 'ADDRESS'] : []), 'UPTIME', 'RX-PKTS', 'RX-OCTETS', 'TX-PKTS', 'TX-OCTETS'];
+  const head = ['SESSION', 'REMOTE', 'STATE', 'DIR', ...(ppp ? ['USER', 'AUTH', 'ADDRESS'] : []), 'UPTIME', 'RX-PKTS', 'RX-OCTETS', 'TX-PKTS', 'TX-OCTETS'];
   const rows = [withTunnel ? ['TUNNEL', ...head] : head];
   for (const s of sessions) {
     const r = [
@@ -54,7 +54,7 @@ function sessionRows(sessions: readonly SessionView[], withTunnel: boolean): str
       String(s.remoteSessionId),
       s.state,
       s.direction,
-      ...(ppp ? [s.username ?? '-', [s.address, s.ipv6Prefix].filter((x) => x !== undefined).join(' ') || '-'] : []),
+      ...(ppp ? [s.username ?? '-', s.authMethod ?? '-', [s.address, s.ipv6Prefix].filter((x) => x !== undefined).join(' ') || '-'] : []),
       formatUptime(s.uptimeSeconds),
       String(s.rxPackets),
       String(s.rxOctets),
@@ -84,6 +84,12 @@ export function formatStatus(s: StatusView): string {
   const tb = s.tooBig;
   if (tb !== undefined && tb.icmpSent + tb.fragmented + tb.rateLimited + tb.dropped > 0) {
     out.push(`Above client MRU: ${tb.icmpSent} ICMP too-big sent, ${tb.fragmented} fragmented, ${tb.rateLimited} ICMP rate-limited, ${tb.dropped} dropped`);
+  }
+  const x = s.ipsec;
+  if (x !== undefined) {
+    const l = x.listener;
+    const at = l !== undefined ? ` on ${l.address} (IKE ${l.ikePort}, NAT-T ${l.nattPort}, raw ESP ${l.rawEsp ? 'on' : 'off: UDP encapsulation only'}, ${l.requireIpsec ? 'L2TP only inside IPsec' : 'L2TP also in the clear'})` : '';
+    out.push(`IPsec${at}: ${x.ikeSas} IKE SA(s), ${x.espSas} ESP SA pair(s) (${x.espRaw} raw, ${x.espUdp} UDP), ${x.drops} drop(s) (l2tpctl show ipsec)`);
   }
   if (s.timers !== undefined) out.push(`Timers pending: ${s.timers}`);
   if (s.tunnels.length === 0) out.push('', 'no tunnels');
@@ -173,4 +179,15 @@ export function formatIpsec(v: IpsecView): string {
       `inner not L2TP ${c.innerNotL2tp}, tx without flow ${c.txNoFlow}, tx encrypt refused ${c.txEncryptFailed}`,
   );
   return out.join('\n');
+}
+
+/** `l2tpctl credentials show|rotate`. */
+export function formatCredentials(c: CredentialsView): string {
+  const rows: [string, string][] = [];
+  if (c.psk !== undefined) rows.push(['Pre-shared key', c.psk]);
+  if (c.login !== undefined) rows.push(['User name', c.login.username], ['Password', c.login.password]);
+  if (rows.length === 0) rows.push(['Generated', 'nothing (the config sets the PSK and the users file)']);
+  rows.push(['Kept in', [c.stateFile, c.usersFile].filter((x) => x !== undefined).join(', ') || 'memory only (they change at every start)']);
+  const w = Math.max(...rows.map(([k]) => k.length));
+  return [...rows.map(([k, v]) => `${`${k}:`.padEnd(w + 1)}  ${v}`), ...(c.notes ?? []).map((n) => `note: ${n}`)].join('\n');
 }

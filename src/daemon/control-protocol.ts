@@ -4,6 +4,9 @@
  */
 import { err, ok, type Result } from '../base/result.js';
 import type { TunnelCounters } from '../l2tp/api.js';
+import type { RotateWhat } from './setup/index.js';
+
+export type { CredentialsView } from './setup/index.js';
 
 /** A request line. */
 export type ControlRequest =
@@ -19,8 +22,44 @@ export type ControlRequest =
   | { readonly cmd: 'dial'; readonly lac: string }
   /** Hang a `[[lac]]` up (StopCCN, IPsec SAs deleted) and keep it down until the next dial. */
   | { readonly cmd: 'hangup'; readonly lac: string }
+  /**
+   * The secrets a client profile needs (PSK, a user's password) and the PPP settings it must match.
+   * Reveals secrets: control socket only, never the read-only show socket (l2tpctl client-profile).
+   */
+  | { readonly cmd: 'client-credentials'; readonly user?: string }
+  /** The status page's address and token (reveals the token, like client-credentials). */
+  | { readonly cmd: 'status-page' }
+  /** The generated credentials (PSK, login) and where they are kept (secrets: not on the show socket). */
+  | { readonly cmd: 'credentials' }
+  /** Replace the generated PSK and/or the generated login's password. */
+  | { readonly cmd: 'rotate-credentials'; readonly what: RotateWhat }
+  /** Add a login to the users file (password generated when absent) and reload the users. */
+  | { readonly cmd: 'user-add'; readonly username: string; readonly password?: string }
   /** RADIUS servers, accounting queue and spool, DAE clients. */
   | { readonly cmd: 'show-radius' };
+
+/** Requests the read-only show socket answers (`[daemon] show_group`); everything else needs the control socket. */
+export const READ_ONLY_COMMANDS: ReadonlySet<string> = new Set(['ping', 'show-tunnels', 'show-sessions', 'status', 'show-ipsec', 'show-radius']);
+
+/** `client-credentials`: what `l2tpctl client-profile` builds a profile from. */
+export interface ClientCredentialsView {
+  /** The IPsec pre-shared key for clients without a per-address key; absent when IPsec is off. */
+  readonly psk?: string;
+  readonly username: string;
+  /** Absent for a user without a stored password (not the case for a users file). */
+  readonly password?: string;
+  /** `[ppp] auth`, in order. */
+  readonly auth: readonly string[];
+  readonly mru: number;
+  /** `[ipsec] local_address` (or the listener address) when it is a specific address. */
+  readonly serverAddress?: string;
+}
+
+/** `status-page`: where the page is and the token that opens it. */
+export interface StatusPageInfo {
+  readonly url: string;
+  readonly token: string;
+}
 
 /** One session as shown by l2tpctl. */
 export interface SessionView {
@@ -41,6 +80,8 @@ export interface SessionView {
   /** PPP (remote access / client mode): phase, authenticated user, assigned addresses. */
   readonly pppPhase?: string;
   readonly username?: string;
+  /** How the user authenticated (`mschapv2`, `chap-md5`, `pap`; absent = not yet or none). */
+  readonly authMethod?: string;
   readonly address?: string;
   readonly ipv6Prefix?: string;
 }
@@ -83,6 +124,21 @@ export interface StatusView {
   readonly tooBig?: { readonly icmpSent: number; readonly fragmented: number; readonly rateLimited: number; readonly dropped: number };
   /** Driven sans-I/O cores (engines, PPP, redialer) with a timer pending. */
   readonly timers?: number;
+  /** The `[ipsec]` listener and every IPsec LAC, summed. */
+  readonly ipsec?: IpsecSummaryView;
+}
+
+/** `show status`: IPsec at a glance. */
+export interface IpsecSummaryView {
+  /** The responder's IKE / NAT-T ports (absent = no [ipsec] listener). */
+  readonly listener?: { readonly address: string; readonly ikePort: number; readonly nattPort: number; readonly rawEsp: boolean; readonly requireIpsec: boolean };
+  readonly ikeSas: number;
+  readonly espSas: number;
+  /** ESP SA pairs by encapsulation. */
+  readonly espRaw: number;
+  readonly espUdp: number;
+  /** Gate drops and refusals since start (sum of the `show ipsec` counters). */
+  readonly drops: number;
 }
 
 /** One IKE SA of `show ipsec` (ours as responder on the [ipsec] listener, or a LAC's initiator). */
@@ -259,6 +315,26 @@ export function parseControlRequest(v: unknown): Result<ControlRequest, string> 
     case 'hangup': {
       const lac = v['lac'];
       return typeof lac === 'string' && lac.length > 0 && lac.length <= 256 ? ok({ cmd: v['cmd'], lac }) : err(`${v['cmd']} needs "lac" (a [[lac]] name)`);
+    }
+    case 'client-credentials': {
+      const user = v['user'];
+      if (user === undefined) return ok({ cmd: 'client-credentials' });
+      return typeof user === 'string' && user.length > 0 && user.length <= 256 ? ok({ cmd: 'client-credentials', user }) : err('"user" must be a user name');
+    }
+    case 'status-page':
+      return ok({ cmd: 'status-page' });
+    case 'credentials':
+      return ok({ cmd: 'credentials' });
+    case 'rotate-credentials': {
+      const what = v['what'];
+      return what === 'psk' || what === 'password' || what === 'all' ? ok({ cmd: 'rotate-credentials', what }) : err('rotate-credentials needs "what": "psk", "password" or "all"');
+    }
+    case 'user-add': {
+      const username = v['username'];
+      const password = v['password'];
+      if (typeof username !== 'string' || username.length === 0 || username.length > 64) return err('user-add needs "username" (1-64 characters)');
+      if (password === undefined) return ok({ cmd: 'user-add', username });
+      return typeof password === 'string' && password.length > 0 && password.length <= 256 ? ok({ cmd: 'user-add', username, password }) : err('"password" must be 1-256 characters');
     }
     default:
       return err(`unknown command "${v['cmd']}"`);

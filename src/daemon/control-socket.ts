@@ -3,7 +3,8 @@
  * newline-delimited JSON (control-protocol.ts).
  */
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
-import { chmod, unlink } from 'node:fs/promises';
+import { chmod, chown, mkdir, unlink } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { err, ok, type Result } from '../base/result.js';
 import { parseControlRequest, type ControlRequest, type ControlResponse } from './control-protocol.js';
 
@@ -13,12 +14,22 @@ const MAX_LINE = 64 * 1024;
 /** Answers one request. */
 export type ControlHandler = (request: ControlRequest) => ControlResponse | Promise<ControlResponse>;
 
+/** Who may connect: the socket file's mode and group (the kernel checks them at connect). */
+export interface ControlServerAccess {
+  /** File mode (default 0o600: root only). */
+  readonly mode?: number;
+  /** Group id to give the socket (with mode 0o660: its members may connect). */
+  readonly gid?: number;
+}
+
 /**
- * Listen on `path`. A stale socket file (nobody answering) is removed first; a live one is an error
- * ("another l2tpd is running").
+ * Listen on `path` (its directory is created 0755 when missing: /run/l2tpd without systemd). A
+ * stale socket file (nobody answering) is removed first; a live one is an error ("another l2tpd is
+ * running"). The mode and group are set before the first request can be answered.
  */
-export async function startControlServer(path: string, handler: ControlHandler): Promise<Server> {
+export async function startControlServer(path: string, handler: ControlHandler, access: ControlServerAccess = {}): Promise<Server> {
   if (await isAlive(path)) throw new Error(`control socket ${path} is in use (is another l2tpd running?)`);
+  await mkdir(dirname(path), { recursive: true, mode: 0o755 });
   await unlink(path).catch(() => undefined);
   const server = createServer((conn) => {
     serveConnection(conn, handler);
@@ -30,7 +41,14 @@ export async function startControlServer(path: string, handler: ControlHandler):
       resolve();
     });
   });
-  await chmod(path, 0o660).catch(() => undefined);
+  try {
+    if (access.gid !== undefined) await chown(path, process.getuid?.() ?? 0, access.gid);
+    await chmod(path, access.mode ?? 0o600);
+  } catch (e) {
+    server.close();
+    const code = (e as NodeJS.ErrnoException).code ?? String(e);
+    throw new Error(`control socket ${path}: cannot set its ${access.gid !== undefined ? 'group' : 'mode'} (${code}${code === 'EPERM' ? ': without CAP_CHOWN the daemon must be a member of that group, e.g. SupplementaryGroups= in the unit' : ''})`);
+  }
   return server;
 }
 
@@ -95,6 +113,8 @@ export interface ControlClientError {
   /** 'connect': no daemon at that path; 'protocol': bad or no answer. */
   readonly kind: 'connect' | 'protocol';
   readonly message: string;
+  /** The errno code of a failed connect (`EACCES`, `ENOENT`, `ECONNREFUSED`). */
+  readonly code?: string;
 }
 
 /** Send one request and wait for its response line. Never throws. */
@@ -119,7 +139,7 @@ export async function controlRequest(path: string, request: ControlRequest, time
     }, timeoutMs);
     sock.setEncoding('utf8');
     sock.on('error', (e: NodeJS.ErrnoException) => {
-      finish(err({ kind: connected ? 'protocol' : 'connect', message: `cannot connect to ${path}: ${e.code ?? e.message}` }));
+      finish(err({ kind: connected ? 'protocol' : 'connect', message: `cannot connect to ${path}: ${e.code ?? e.message}`, ...(e.code !== undefined ? { code: e.code } : {}) }));
     });
     sock.on('data', (chunk: string) => {
       buf += chunk;

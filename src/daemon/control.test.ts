@@ -90,16 +90,19 @@ test('control request validation', () => {
 });
 
 test('l2tpd argument parsing', () => {
-  assert.deepEqual(parseL2tpdArgs(['--config', 'a.toml', '--debug', '--log-format', 'pretty']), {
-    config: 'a.toml',
-    debug: true,
-    logFormat: 'pretty',
-    checkConfig: false,
-    help: false,
-  });
+  const base = { debug: false, logFormat: 'json', checkConfig: false, printConfig: false, version: false, help: false };
+  assert.deepEqual(parseL2tpdArgs(['--config', 'a.toml', '--debug', '--log-format', 'pretty']), { ...base, config: 'a.toml', debug: true, logFormat: 'pretty' });
   assert.equal(typeof parseL2tpdArgs(['--log-format', 'xml']), 'string');
   assert.equal(typeof parseL2tpdArgs(['--bogus']), 'string');
-  assert.deepEqual(parseL2tpdArgs(['--check-config', '--socket', '/tmp/s']), { socket: '/tmp/s', debug: false, logFormat: 'json', checkConfig: true, help: false });
+  assert.deepEqual(parseL2tpdArgs(['--check-config', '--socket', '/tmp/s']), { ...base, socket: '/tmp/s', checkConfig: true });
+  assert.deepEqual(parseL2tpdArgs(['--print-config', '--state-dir', '/tmp/st']), { ...base, printConfig: true, stateDir: '/tmp/st' });
+  assert.deepEqual(parseL2tpdArgs(['--version']), { ...base, version: true });
+  assert.deepEqual(parseL2tpdArgs(['-V']), { ...base, version: true });
+  // The log format follows the terminal (a person reads it) unless it is given.
+  assert.equal((parseL2tpdArgs([], { tty: true }) as { logFormat: string }).logFormat, 'pretty');
+  assert.equal((parseL2tpdArgs([], { tty: false }) as { logFormat: string }).logFormat, 'json');
+  assert.equal((parseL2tpdArgs(['--log-format', 'json'], { tty: true }) as { logFormat: string }).logFormat, 'json');
+  assert.equal(typeof parseL2tpdArgs(['--state-dir']), 'string', '--state-dir needs a value');
 });
 
 test('tables are aligned; uptime formats', () => {

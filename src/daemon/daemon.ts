@@ -14,7 +14,7 @@ import { DEFAULT_REDIAL_BACKOFF } from '../access/index.js';
 import type { IpsecGateEvent } from '../gate/index.js';
 import type { EngineConfig, L2tpEngineApi, L2tpEvent, TunnelSettings } from '../l2tp/index.js';
 import { systemClock, type Clock, cryptoRandom, TimerDriver, UdpEndpoint, ipFamily, type IpsecL2tp } from '../io/index.js';
-import type { DaemonConfig, ListenConfig, TunnelDefaults } from './config.js';
+import { configWarnings, formatConfigError, showSocketFor, type DaemonConfig, type ListenConfig, type TunnelDefaults } from './config.js';
 import type { ControlRequest, ControlResponse, IpsecView, StatusView, TunnelView } from './control-protocol.js';
 import { startControlServer, stopControlServer } from './control-socket.js';
 import { handleControl } from './control-api.js';
@@ -26,7 +26,14 @@ import { LacShell } from './lac-shell.js';
 import type { Logger } from './logger.js';
 import { DaemonMetrics, serveMetrics } from './metrics.js';
 import { LnsAccess, dropPrivileges } from './access-shell.js';
-import { logBanner } from './banner.js';
+import { logBanner, type ConsoleSink } from './banner.js';
+import { CredentialStore, groupId, prepare, type Prepared } from './setup/index.js';
+import type { UserRecord } from '../aaa/index.js';
+import { READ_ONLY_COMMANDS } from './control-protocol.js';
+import { startupHint } from './startup-hints.js';
+import { clientCredentials } from './client-credentials.js';
+import { generateStatusToken, startStatusPage, type StatusPage } from './status-page/index.js';
+import { daemonStatusSource } from './status-page/daemon-source.js';
 import { allAcked, pendingCount, stopAllTunnels, waitUntil } from './shutdown.js';
 import { allTunnels, ipsecViews, statusView, tunnelViews, type TunnelAt, type ViewSources } from './views.js';
 import { RadiusShell } from './radius-shell.js';
@@ -34,8 +41,9 @@ import { RadiusShell } from './radius-shell.js';
 export { SHUTDOWN_RESULT } from './shutdown.js';
 export { CLEAR_TUNNEL_RESULT, CLEAR_SESSION_RESULT } from './control-api.js';
 
-/** Package version shown in the banner and `status`. */
-export const VERSION = '0.1.0';
+import { VERSION } from './version.js';
+
+export { VERSION } from './version.js';
 
 /** Builds one engine per UDP socket (the real `L2tpEngine`, or a fake in tests). */
 export type EngineFactory = (config: EngineConfig, random: RandomSource) => L2tpEngineApi;
@@ -43,6 +51,13 @@ export type EngineFactory = (config: EngineConfig, random: RandomSource) => L2tp
 /** Options of Daemon.start. */
 export interface DaemonOptions {
   readonly config: DaemonConfig;
+  /**
+   * What the setup loaded for `config` (src/daemon/setup: state file, users file, DNS); l2tpd
+   * passes it. Absent = prepared at start with nothing kept on disk (generated credentials in memory).
+   */
+  readonly prepared?: Prepared;
+  /** Where the human "how to connect" block with generated credentials goes (a terminal); absent = only the log, without secrets. */
+  readonly console?: ConsoleSink;
   readonly log: Logger;
   readonly createEngine: EngineFactory;
   readonly clock?: Clock;
@@ -119,9 +134,18 @@ export class Daemon {
   private controlPath: string | undefined;
   private metricsServer: HttpServer | undefined;
   private metricsBound: number | undefined;
+  private showServer: Server | undefined;
+  private showPath: string | undefined;
+  /** `[status]`: the status page and its token. */
+  private statusPage: { readonly page: StatusPage; readonly token: string } | undefined;
   private stopping = false;
+  /** Generated credentials and the users file (`l2tpctl credentials`, `l2tpctl user add`). */
+  private readonly credentials: CredentialStore;
 
-  private constructor(private readonly options: DaemonOptions) {
+  private constructor(
+    private readonly options: DaemonOptions & { readonly config: DaemonConfig },
+    private readonly prepared: Prepared,
+  ) {
     this.clock = options.clock ?? systemClock;
     this.random = options.random ?? cryptoRandom;
     this.log = options.log;
@@ -144,36 +168,51 @@ export class Daemon {
       () => this.ipsecView(),
     );
     this.startedAt = this.clock.now();
+    this.credentials = new CredentialStore({
+      credentials: prepared.credentials,
+      usersFile: prepared.config.access?.usersFile,
+      random: this.random,
+      reloadUsers: () => this.reloadUsers(),
+    });
   }
 
-  /** Bind every socket, open the control socket and metrics, dial LAC tunnels, print the banner. */
+  /**
+   * Load what the config refers to (unless `prepared` is given), bind every socket, open the
+   * control sockets and metrics, dial LAC tunnels, print the banner. A failure closes what was
+   * opened and rejects with a message that says what to do.
+   */
   static async start(options: DaemonOptions): Promise<Daemon> {
-    const d = new Daemon(options);
+    let prepared = options.prepared;
+    if (prepared === undefined) {
+      const r = await prepare(options.config, { mode: 'start', stateDir: null, ...(options.random !== undefined ? { random: options.random } : {}) });
+      if (!r.ok) throw new Error(r.error.map(formatConfigError).join('; '));
+      prepared = r.value;
+    }
+    const d = new Daemon({ ...options, config: prepared.config }, prepared);
     try {
       await d.bind();
     } catch (e) {
-      await d.shutdown(0);
-      throw e;
+      await d.shutdown(0, { quiet: true });
+      throw startupHint(e);
     }
     return d;
   }
 
   private async bind(): Promise<void> {
     const { config } = this.options;
+    for (const n of this.prepared.notes) this.log[n.level](n.message);
+    for (const w of configWarnings(config)) this.log.warn({ key: w.key }, `config: ${w.key}: ${w.message}`);
     await this.openListeners(config);
     await this.openLacs(config);
     await this.openAccess(config);
-    const path = this.options.controlSocket === undefined ? config.daemon.controlSocket : this.options.controlSocket;
-    if (path !== null) {
-      this.controlServer = await startControlServer(path, (req) => this.handleControl(req));
-      this.controlPath = path;
-    }
+    await this.openControl(config);
     const m = config.daemon.metricsListen;
     if (m !== undefined) {
       const s = await serveMetrics(this.metrics, m.host, m.port);
       this.metricsServer = s.server;
       this.metricsBound = s.port;
     }
+    await this.openStatusPage(config);
     logBanner(this.log, {
       version: VERSION,
       listeners: this.listeners,
@@ -182,6 +221,9 @@ export class Daemon {
       metricsPort: this.metricsBound,
       access: this.access !== undefined && config.access !== undefined ? { shell: this.access, config: config.access } : undefined,
       ipsec: this.ipsec !== undefined && config.ipsec !== undefined ? { io: this.ipsec, config: config.ipsec } : undefined,
+      credentials: this.credentials.view(),
+      fresh: this.prepared.credentials.fresh,
+      console: this.options.console,
     });
     const user = config.daemon.user;
     if (user !== undefined) {
@@ -192,6 +234,30 @@ export class Daemon {
     for (const l of this.lacs) l.dial();
   }
 
+  /**
+   * The control socket (mode 0600, or 0660 for `control_group`) and, with `show_group`, the
+   * read-only show socket (0660, `l2tpctl show ...` only).
+   */
+  private async openControl(config: DaemonConfig): Promise<void> {
+    const path = this.options.controlSocket === undefined ? config.daemon.controlSocket : this.options.controlSocket;
+    if (path === null) return;
+    const d = config.daemon;
+    const gid = d.controlGroup === undefined ? undefined : await groupId(d.controlGroup);
+    if (d.controlGroup !== undefined && gid === undefined) throw new Error(`[daemon] control_group: no group "${d.controlGroup}" in /etc/group`);
+    this.controlServer = await startControlServer(path, (req) => this.handleControl(req), gid === undefined ? {} : { gid, mode: 0o660 });
+    this.controlPath = path;
+    if (d.showGroup === undefined) return;
+    const showGid = await groupId(d.showGroup);
+    if (showGid === undefined) throw new Error(`[daemon] show_group: no group "${d.showGroup}" in /etc/group`);
+    const showPath = d.showSocket ?? showSocketFor(path);
+    this.showServer = await startControlServer(
+      showPath,
+      (req) => (READ_ONLY_COMMANDS.has(req.cmd) ? this.handleControl(req) : { ok: false, error: `"${req.cmd}" is not available on the read-only socket ${showPath}: it needs root or [daemon] control_group (socket ${path})` }),
+      { gid: showGid, mode: 0o660 },
+    );
+    this.showPath = showPath;
+  }
+
   /** `[[listen]]`: one engine per socket; the first IPv4 listener carries `[ipsec]` (ipsec-shell.ts). */
   private async openListeners(config: DaemonConfig): Promise<void> {
     for (const lc of config.listen) {
@@ -200,6 +266,7 @@ export class Daemon {
       if (config.ipsec !== undefined && this.ipsec === undefined && ipFamily(lc.address) === 4) {
         this.ipsec = await openIpsecListener({
           ipsec: config.ipsec, listen: lc, engine, log: this.log, clock: this.clock, timers: this.timers, random: this.random,
+          ...(config.ipsec.pskGenerated === true ? { psk: () => this.credentials.psk } : {}),
           onL2tpEvent: (event, ep) => {
             this.queue.push({ kind: 'l2tp', endpoint: ep, event });
           },
@@ -241,22 +308,19 @@ export class Daemon {
     const ac = config.access;
     const first = this.listeners[0];
     if (ac === undefined) return;
-    if (first === undefined) {
-      this.log.warn('[ppp] is configured but there is no [[listen]]: no PPP termination');
-      return;
-    }
+    if (first === undefined) return; // refused by the config (PPP needs a listener)
     const rc = config.radius;
     const local = first.endpoint.local.address;
     const radius =
       rc === undefined
         ? undefined
         : await RadiusShell.open({
-            config: rc, log: this.log, clock: this.clock, timers: this.timers, random: this.random,
+            config: rc, log: this.log, clock: this.clock, timers: this.timers, random: this.random, stateDir: config.daemon.stateDir,
             tunnelServer: { ...(local !== '0.0.0.0' && local !== '::' ? { endpoint: local } : {}), hostName: config.l2tp.hostName },
           });
     this.radius = radius;
     const access = await LnsAccess.open({
-      config: ac, log: this.log, clock: this.clock, random: this.random, timers: this.timers,
+      config: ac, log: this.log, clock: this.clock, random: this.random, timers: this.timers, users: this.prepared.users ?? new Map<string, UserRecord>(),
       ...(radius !== undefined ? { aaa: radius.accessConfig, onAccessEvent: (e) => radius.onAccessEvent(e) } : {}),
     });
     this.access = access;
@@ -266,7 +330,22 @@ export class Daemon {
       await radius.attach(access);
       this.metrics.addRadius(() => radius.view());
     }
-    if (this.listeners.length > 1) this.log.warn(`PPP is terminated on the first listener only (${ep.label}); other listeners carry plain L2TP`);
+  }
+
+  /** `[status]`: the read-only status page (status-page/); the token is generated when none is set. */
+  private async openStatusPage(config: DaemonConfig): Promise<void> {
+    const st = config.status;
+    if (st === undefined) return;
+    const token = st.token ?? generateStatusToken();
+    const source = daemonStatusSource({ version: VERSION, startedAt: this.startedAt, now: () => this.clock.now(), sources: () => this.sources });
+    const page = await startStatusPage({ host: st.listen.host, port: st.listen.port, token, maxRows: st.maxRows, source });
+    this.statusPage = { page, token };
+    this.log.info({ url: page.url }, `status page on ${page.url} (read-only; \`l2tpctl status-page\` prints the URL with its token)`);
+  }
+
+  /** The status page's URL, if it is on. */
+  get statusPageUrl(): string | undefined {
+    return this.statusPage?.page.url;
   }
 
   /** An engine from the factory, tapped for the shutdown's ack wait (engine-tap.ts). */
@@ -369,15 +448,22 @@ export class Daemon {
       startedAt: this.startedAt,
       listeners: this.listeners.map((l) => ({ endpoint: l.endpoint, auth: l.config.secret !== undefined })),
       timers: this.timers.pending,
+      requireIpsec: this.options.config.ipsec?.requireIpsec ?? false,
     });
   }
 
   /** Answer one control request. */
-  handleControl(req: ControlRequest): ControlResponse {
+  handleControl(req: ControlRequest): ControlResponse | Promise<ControlResponse> {
     return handleControl(
       {
         log: this.log, lacs: this.lacs, tunnels: () => this.allTunnels(), tunnelViews: () => this.tunnelViews(), status: () => this.status(), ipsecView: () => this.ipsecView(),
         radiusView: () => this.radius?.view(),
+        credentials: this.credentials,
+        clientCredentials: (user) => clientCredentials(this.options.config, this.access, this.credentials.view(), user),
+        statusPage: () =>
+          this.statusPage === undefined
+            ? { ok: false, error: 'the status page is off (set [status] listen = "127.0.0.1:8080")' }
+            : { ok: true, result: { url: this.statusPage.page.url, token: this.statusPage.token } },
       },
       req,
     );
@@ -389,8 +475,9 @@ export class Daemon {
   /**
    * Close every tunnel with StopCCN (result 1, "administrative shutdown"), wait up to `graceMs` for
    * the peers' acks (a ZLB after our StopCCN, or the tunnel gone), then close every socket.
+   * `quiet`: no "l2tpd stopped" line (the cleanup of a failed start).
    */
-  async shutdown(graceMs = 2000): Promise<void> {
+  async shutdown(graceMs = 2000, o: { readonly quiet?: boolean } = {}): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
     for (const l of this.lacs) l.halt();
@@ -411,6 +498,8 @@ export class Daemon {
     this.access?.close();
     this.timers.close();
     if (this.controlServer !== undefined && this.controlPath !== undefined) await stopControlServer(this.controlServer, this.controlPath);
+    if (this.showServer !== undefined && this.showPath !== undefined) await stopControlServer(this.showServer, this.showPath);
+    await this.statusPage?.page.close();
     if (this.metricsServer !== undefined) {
       const s = this.metricsServer;
       await new Promise<void>((r) => {
@@ -420,6 +509,7 @@ export class Daemon {
         s.closeAllConnections();
       });
     }
-    this.log.info('l2tpd stopped');
+    // A start that failed says so itself ("failed to start"), not "stopped" first.
+    if (o.quiet !== true) this.log.info('l2tpd stopped');
   }
 }

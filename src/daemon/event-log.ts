@@ -4,7 +4,7 @@
  * message is logged AVP by AVP like Yamaha `l2tp syslog on`.
  */
 import type { L2tpEvent, PeerAddress } from '../l2tp/api.js';
-import { formatAvps, messageTypeName } from '../wire/l2tp/index.js';
+import { formatAvps, messageTypeName, type ControlAvps, type MessageType } from '../wire/l2tp/index.js';
 import type { Logger } from './logger.js';
 import { formatHostPort } from '../io/udp-endpoint.js';
 
@@ -62,7 +62,7 @@ export function logEvent(log: Logger, e: L2tpEvent, listener: string): void {
       const name = messageTypeName(e.messageType);
       const dir = e.type === 'control-rx' ? `RECV ${name} from` : `SEND ${name} to`;
       log.debug(
-        { tunnel: e.tunnel, peer: addr(e.peer), ns: e.ns, nr: e.nr, avps: formatAvps(e.avps, e.messageType) },
+        { tunnel: e.tunnel, peer: addr(e.peer), ns: e.ns, nr: e.nr, avps: avpLines(e.avps, e.messageType) },
         `TUNNEL[${e.tunnel}] ${dir} ${e.peer.address} Ns=${e.ns} Nr=${e.nr}`,
       );
       return;
@@ -78,6 +78,16 @@ export function logEvent(log: Logger, e: L2tpEvent, listener: string): void {
       log.debug({ tunnel: e.tunnel, session: e.session, avps: formatAvps(e.avps) }, `session ${e.session} ${e.type.toUpperCase()}`);
       return;
   }
+}
+
+/**
+ * The AVP lines of a control message for the debug log, secrets left out: a Proxy Authen Response
+ * (RFC 2661 §4.4.5, AVP 33) is the PAP password itself when the LAC proxies PAP.
+ */
+export function avpLines(avps: ControlAvps, type: MessageType | undefined): string[] {
+  const { proxyAuthenResponse: r, ...rest } = avps;
+  if (r === undefined) return formatAvps(avps, type);
+  return [...formatAvps(rest, type), `Proxy Authen Response: (${r.length} bytes, not logged)`];
 }
 
 function reasonFields(r: { readonly by: string; readonly cause: string; readonly result: { readonly result: number; readonly error?: number; readonly message?: string } }): Record<string, unknown> {

@@ -11,16 +11,20 @@ test('[ipsec] with a psk: defaults (require_ipsec on, 500/4500, raw ESP, DPD 30/
   assert.equal(c.psk, 'correct horse');
   assert.equal(c.requireIpsec, true);
   assert.deepEqual([c.ikePort, c.nattPort, c.rawEsp, c.dpdInterval, c.dpdTimeout, c.childLifetime], [500, 4500, true, 30_000, 120_000, 28800]);
+  // A listener without [ipsec] is L2TP/IPsec too (the secure default), with a generated PSK.
   const plain = parseConfig('[[listen]]\naddress = "192.0.2.1"\n');
-  assert.ok(plain.ok && plain.value.ipsec === undefined);
+  assert.ok(plain.ok && plain.value.ipsec !== undefined && plain.value.ipsec.pskGenerated === true && plain.value.ipsec.psk === undefined);
+  const off = parseConfig('[[listen]]\naddress = "192.0.2.1"\n[ipsec]\nenabled = false\n[ppp]\nenabled = false\n');
+  assert.ok(off.ok && off.value.ipsec === undefined);
 });
 
 test('[[ipsec.peer]] psks and require_ipsec = false; enabled = false turns it off', () => {
-  const r = parseConfig('[ipsec]\nrequire_ipsec = false\n[[ipsec.peer]]\naddress = "198.51.100.7"\npsk = "peer secret"\n');
-  assert.ok(r.ok);
+  const r = parseConfig('[ipsec]\nrequire_ipsec = false\n[[ipsec.peer]]\naddress = "198.51.100.7"\npsk = "peer secret"\n[ppp]\nallow_insecure = true\n');
+  assert.ok(r.ok, r.ok ? '' : r.error.map(formatConfigError).join('\n'));
   assert.deepEqual(r.value.ipsec?.peers, [{ address: '198.51.100.7', psk: 'peer secret' }]);
   assert.equal(r.value.ipsec?.requireIpsec, false);
-  const off = parseConfig('[ipsec]\nenabled = false\n');
+  assert.equal(r.value.ipsec?.pskGenerated, undefined, 'only the listed peers: no generated PSK');
+  const off = parseConfig('[ipsec]\nenabled = false\n[[listen]]\naddress = "127.0.0.1"\n');
   assert.ok(off.ok && off.value.ipsec === undefined);
 });
 
@@ -32,9 +36,12 @@ test('[ipsec] errors carry key and line', () => {
   assert.ok(msgs.some((m) => /line 3: ipsec\.natt_port: must differ from ike_port/.test(m)), msgs.join('\n'));
   assert.ok(msgs.some((m) => /line 4: ipsec\.dpd_timout: unknown key \(did you mean "dpd_timeout"\?\)/.test(m)), msgs.join('\n'));
   const none = parseConfig('[ipsec]\n');
-  assert.ok(!none.ok && none.error.some((e) => e.key === 'ipsec' && /needs "psk"/.test(e.message)));
+  assert.ok(none.ok && none.value.ipsec?.pskGenerated === true, 'no psk: generated (src/daemon/setup keeps it)');
   const v6 = parseConfig('[[listen]]\naddress = "::1"\n[ipsec]\npsk = "12345678"\n');
   assert.ok(!v6.ok && v6.error.some((e) => /IPv4 \[\[listen\]\]/.test(e.message)));
+  // On by default, so an IPv6-only LNS has to say it wants plain L2TP.
+  const v6default = parseConfig('[[listen]]\naddress = "::"\n');
+  assert.ok(!v6default.ok && v6default.error.some((e) => e.key === 'ipsec' && /on by default .* set \[ipsec\] enabled = false/.test(e.message)));
 });
 
 test('[ipsec] ike_proposals / esp_proposals / sha256_96 (global and per peer)', () => {
@@ -101,10 +108,10 @@ test('[[lac]] ipsec = true: psk, offers from proposals, ports; errors for missin
 test('no-config default: L2TP/IPsec with a generated PSK, L2TP only inside IPsec', () => {
   const c = defaultConfig();
   assert.ok(c.ipsec);
+  // The key itself comes from the state directory (src/daemon/setup), not from the parse.
   assert.equal(c.ipsec.pskGenerated, true);
-  assert.match(c.ipsec.psk ?? '', /^[a-km-zA-HJ-NP-Z2-9]{20}$/);
+  assert.equal(c.ipsec.psk, undefined);
   assert.equal(c.ipsec.requireIpsec, true);
-  assert.notEqual(defaultConfig().ipsec?.psk, c.ipsec.psk);
   assert.equal(defaultConfig('fixed psk value').ipsec?.psk, 'fixed psk value');
   assert.ok(c.access);
   assert.deepEqual(c.listen.map((l) => `${l.address}:${l.port}`), ['0.0.0.0:1701']);

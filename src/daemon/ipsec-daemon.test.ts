@@ -78,7 +78,7 @@ test('LAC ipsec = true -> LNS [ipsec]: ESP in UDP, tunnel + session inside, show
   let lns: Daemon | undefined;
   let lac: Daemon | undefined;
   try {
-    lns = await Daemon.start({ config: config(lnsConfig('raw_esp = false\n')), log: log.child({ d: 'lns' }), createEngine: createL2tpEngine, controlSocket: lnsSock });
+    lns = await Daemon.start({ config: config(lnsConfig('raw_esp = false\n[ppp]\nenabled = false\n')), log: log.child({ d: 'lns' }), createEngine: createL2tpEngine, controlSocket: lnsSock });
     lac = await Daemon.start({
       config: config(lacConfig(lns, 'force_encapsulation = true\nike_proposals = ["aes128-sha256-modp2048", "3des-sha1-modp1024"]\nesp_proposals = ["aes256gcm16", "aes128-sha1"]\n')),
       log: log.child({ d: 'lac' }),

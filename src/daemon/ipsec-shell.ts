@@ -7,7 +7,7 @@ import type { Logger } from './logger.js';
 import type { RandomSource } from '../base/random.js';
 import { seconds, type Instant } from '../base/time.js';
 import type { L2tpEngineApi, L2tpEvent } from '../l2tp/api.js';
-import { IkeInitiator, IkeResponder, policyFromSuites, type IkePolicy, type IkeIdentity } from '../ipsec/index.js';
+import { IkeInitiator, IkeResponder, policyFromSuites, type IkePolicy, type IkeIdentity, type FailReason as IkeFailReason } from '../ipsec/index.js';
 import type { IpsecGateEvent, IpsecL2tpGate } from '../gate/index.js';
 import { bytesToIp } from '../ipsec/addr.js';
 import { openIpsecL2tp, type IpsecL2tp } from '../io/ipsec-transport.js';
@@ -27,11 +27,17 @@ export async function openIpsecListener(o: {
   readonly timers: TimerDriver;
   readonly random: RandomSource;
   readonly onL2tpEvent: (e: L2tpEvent, ep: UdpEndpoint) => void;
+  /** The PSK for clients without a `[[ipsec.peer]]` key, read at every Main Mode (a generated key can be rotated); default `[ipsec] psk`. */
+  readonly psk?: () => string | undefined;
 }): Promise<IpsecL2tp> {
   const c = o.ipsec;
   const enc = new TextEncoder();
   const byPeer = new Map(c.peers.map((p) => [p.address, enc.encode(p.psk)]));
-  const fallback = c.psk === undefined ? undefined : enc.encode(c.psk);
+  const pskOf = o.psk ?? (() => c.psk);
+  const fallback = (): Uint8Array | undefined => {
+    const k = pskOf();
+    return k === undefined ? undefined : enc.encode(k);
+  };
   const limits = {
     ikeLifetimeSeconds: c.ikeLifetime,
     childLifetimeSeconds: c.childLifetime,
@@ -44,12 +50,17 @@ export async function openIpsecListener(o: {
     if (p.sha256_96 === undefined || p.sha256_96 === c.sha256_96) continue;
     peerPolicy.set(p.address, policyFromSuites(c.ikeProposals, c.espProposals, { ...limits, sha256Truncation: p.sha256_96 ? 96 : 128 }));
   }
+  // Raw ESP: asked for by the config, and open. Until the socket is known to be open, clients are
+  // told (by the NAT-D answer) to use UDP encapsulation only when the config turned raw ESP off.
+  let rawOpen = c.rawEsp;
+  let rawFailure: string | undefined;
   const io = await openIpsecL2tp({
     engine: o.engine,
     ike: (l) =>
       new IkeResponder(
         {
-          psk: (remote) => byPeer.get(remote.address) ?? fallback,
+          psk: (remote) => byPeer.get(remote.address) ?? fallback(),
+          udpEncapsulationOnly: () => !rawOpen,
           nattPort: l.nattPort,
           policy,
           ...(peerPolicy.size > 0 ? { policyFor: (remote) => peerPolicy.get(remote.address) } : {}),
@@ -71,13 +82,51 @@ export async function openIpsecListener(o: {
     random: o.random,
     onL2tpEvent: o.onL2tpEvent,
     onIpsecEvent: (e) => logIpsecEvent(o.log, e),
-    onError: (e) => o.log.warn({ err: e.message }, `ipsec: ${e.message}`),
+    onError: (e) => {
+      // The raw socket failing at open is a degraded mode: said once below, with what it means.
+      if (rawFailure === undefined && /^raw ESP socket unavailable/.test(e.message)) rawFailure = e.message.replace(/^.*?: /, '');
+      else o.log.warn({ err: e.message }, `ipsec: ${e.message}`);
+    },
   });
+  rawOpen = io.rawEsp;
+  if (c.rawEsp && !io.rawEsp) {
+    o.log.warn(
+      { err: rawFailure },
+      `ipsec: raw ESP (IP protocol 50) is unavailable (${rawFailure ?? 'unknown error'}${/EPERM|EACCES/.test(rawFailure ?? '') ? ': needs CAP_NET_RAW' : ''}): ` +
+        'clients that are not behind a NAT are told to use ESP in UDP 4500 (NAT-D answer), clients without NAT-T are refused',
+    );
+  }
   o.log.info(
     { ike: io.local.ikePort, natt: io.local.nattPort, rawEsp: io.rawEsp, localAddress: io.local.address, requireIpsec: c.requireIpsec },
-    `L2TP/IPsec on ${io.local.address} (IKE ${io.local.ikePort}, NAT-T ${io.local.nattPort}, raw ESP ${io.rawEsp ? 'on' : 'off'}, L2TP ${c.requireIpsec ? 'only inside IPsec' : 'also in the clear'})`,
+    `L2TP/IPsec on ${io.local.address} (IKE ${io.local.ikePort}, NAT-T ${io.local.nattPort}, raw ESP ${io.rawEsp ? 'on' : 'off: ESP in UDP only'}, L2TP ${c.requireIpsec ? 'only inside IPsec' : 'also in the clear'})`,
   );
   return io;
+}
+
+/**
+ * What an IKE failure most likely means, for the operator. 'auth-failed' is Main Mode message 5
+ * (6 for our initiator) failing to decrypt or authenticate: with PSK authentication the
+ * encryption keys derive from the PSK (RFC 2409 §5.4), so a wrong key shows up exactly there.
+ */
+export const FAIL_HINTS: Readonly<Partial<Record<IkeFailReason, string>>> = {
+  'auth-failed': ' (pre-shared key mismatch? Main Mode message 5/6 did not decrypt or authenticate with our key)',
+  'no-psk': ' (no pre-shared key for this client address: set [ipsec] psk or add a [[ipsec.peer]])',
+  'no-proposal': ' (no acceptable proposal: see [ipsec] ike_proposals / esp_proposals and the client\'s offer at --debug; without raw ESP also a client that insists on plain ESP)',
+  'no-nat-t': ' (the client offers no NAT-T and raw ESP is unavailable here: give l2tpd CAP_NET_RAW)',
+  timeout: ' (the peer stopped answering: UDP 500/4500 filtered, or it gave up)',
+};
+
+/**
+ * An IKE event for the debug log with its key material left out: a `child-sa-up` carries both
+ * directions' ESP keys (secrets never reach a log, at any level); SPIs and algorithms stay.
+ */
+export function withoutKeys(x: object): unknown {
+  return JSON.parse(
+    JSON.stringify(x, (k, v: unknown) => {
+      if (/key$/i.test(k) && (v instanceof Uint8Array || (typeof v === 'object' && v !== null))) return '[not logged]';
+      return typeof v === 'bigint' ? v.toString() : v;
+    }),
+  );
 }
 
 /** One log line per IPsec event (IKE debug details at debug level). */
@@ -88,7 +137,10 @@ export function logIpsecEvent(log: Logger, e: IpsecGateEvent, prefix = ''): void
       log.info({ via: e.via, remote: e.remote, encapsulation: e.encapsulation }, `${p}ipsec: ${e.via} up from ${e.remote.address}:${e.remote.port} (${e.encapsulation})`);
       return;
     case 'flow-down':
-      log.info({ via: e.via, tunnels: e.tunnelsClosed }, `${p}ipsec: ${e.via} down, closing L2TP tunnel(s) ${e.tunnelsClosed.join(',') || '-'}`);
+      log.info(
+        { via: e.via, tunnels: e.tunnelsClosed },
+        `${p}ipsec: ${e.via} down${e.tunnelsClosed.length > 0 ? `, closing L2TP tunnel(s) ${e.tunnelsClosed.join(', ')}` : ' (no L2TP tunnel in it)'}`,
+      );
       return;
     case 'sa-switched':
       log.info({ via: e.via, spiIn: e.inboundSpi.toString(16), spiOut: e.outboundSpi.toString(16) }, `${p}ipsec: ${e.via} rekeyed`);
@@ -112,11 +164,13 @@ export function logIpsecEvent(log: Logger, e: IpsecGateEvent, prefix = ''): void
           { ikeSa: x.ikeSaId, remote: x.remote, alg: x.algorithms, natT: x.natT, ...(x.peerVendor !== undefined ? { peerVendor: x.peerVendor } : {}) },
           `${p}ipsec: IKE SA ${x.ikeSaId} up with ${x.remote.address}:${x.remote.port}${x.peerVendor === 'windows' ? ' (Windows)' : ''}`,
         );
-      else if (x.type === 'exchange-failed') log.warn({ ikeSa: x.ikeSaId, remote: x.remote, reason: x.reason, notify: x.notify }, `${p}ipsec: exchange with ${x.remote.address} failed: ${x.reason}`);
+      else if (x.type === 'exchange-failed') {
+        log.warn({ ikeSa: x.ikeSaId, remote: x.remote, reason: x.reason, notify: x.notify }, `${p}ipsec: exchange with ${x.remote.address} failed: ${x.reason}${FAIL_HINTS[x.reason] ?? ''}`);
+      }
       else if (x.type === 'children-adopted')
         log.info({ ikeSa: x.ikeSaId, from: x.fromIkeSaId, spis: x.inboundSpis.map((v) => v.toString(16)) }, `${p}ipsec: IKE SA ${x.ikeSaId} took over ${x.inboundSpis.length} ESP SA(s) of IKE SA ${x.fromIkeSaId} (re-authentication)`);
       else if (x.type === 'dpd-failed') log.warn({ ikeSa: x.ikeSaId, remote: x.remote }, `${p}ipsec: DPD: ${x.remote.address} is dead`);
-      else log.debug({ ike: x }, `${p}ipsec: ${x.type}`);
+      else log.debug({ ike: withoutKeys(x) }, `${p}ipsec: ${x.type}`);
       return;
     }
   }

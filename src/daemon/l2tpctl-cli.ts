@@ -3,11 +3,13 @@
  * Exit codes: 0 ok, 1 error (bad usage, no such tunnel...), 2 cannot connect to the daemon.
  */
 import { parseArgs } from 'node:util';
-import { DEFAULT_CONTROL_SOCKET } from './config.js';
-import type { ControlRequest, IpsecView, RadiusView, SessionView, StatusView, TunnelView } from './control-protocol.js';
+import { DEFAULT_CONTROL_SOCKET, showSocketFor } from './config.js';
+import { READ_ONLY_COMMANDS, type ControlRequest, type CredentialsView, type IpsecView, type RadiusView, type SessionView, type StatusView, type TunnelView } from './control-protocol.js';
 import { formatRadius } from './radius-format.js';
 import { controlRequest } from './control-socket.js';
-import { formatIpsec, formatSessions, formatStatus, formatTunnels } from './control-format.js';
+import { formatCredentials, formatIpsec, formatSessions, formatStatus, formatTunnels } from './control-format.js';
+import { VERSION } from './version.js';
+import { commandWord, PROFILE_COMMANDS, PROFILE_USAGE } from './l2tpctl-profile.js';
 
 /** Usage text. */
 export const L2TPCTL_USAGE = `usage: l2tpctl [--socket PATH] COMMAND
@@ -20,9 +22,16 @@ export const L2TPCTL_USAGE = `usage: l2tpctl [--socket PATH] COMMAND
   clear session TUNNEL/SESSION send CDN for one session (or: clear session ID when unique)
   dial NAME                    dial the [[lac]] NAME now (after a hangup, or instead of waiting for a redial)
   hangup NAME                  StopCCN on the [[lac]] NAME's tunnel; no redial until the next dial
+  credentials [show]           the generated PSK and login, and where they are kept
+  credentials rotate [psk|password]  replace the generated PSK and/or password (default both)
+  user add NAME [--password P | --password-stdin]  add a login to the users file (password generated
+                               when not given) and reload the users
+${PROFILE_USAGE}
 options:
-  --socket PATH   control socket (default ${DEFAULT_CONTROL_SOCKET})
+  --socket PATH   control socket (default ${DEFAULT_CONTROL_SOCKET}; show commands fall back to
+                  ${showSocketFor(DEFAULT_CONTROL_SOCKET)} when the control socket is not ours to use)
   --json          machine-readable output
+  -V, --version   print the version
   -h, --help      this text
 exit codes: 0 ok, 1 error, 2 cannot connect to l2tpd`;
 
@@ -47,8 +56,31 @@ const parseId = (s: string | undefined): number | undefined => {
   return n <= 0xffff ? n : undefined;
 };
 
+/** Options some commands take (`user add --password`). */
+export interface CommandOptions {
+  readonly password?: string;
+}
+
+/** `credentials ...` and `user add ...`. */
+function credentialCommand(words: readonly string[], o: CommandOptions): ControlRequest | string {
+  const [verb, what, arg, extra] = words;
+  if (verb === 'credentials') {
+    if (arg !== undefined && what !== 'rotate') return `unexpected argument "${arg}"`;
+    if (extra !== undefined) return `unexpected argument "${extra}"`;
+    if (what === undefined || what === 'show') return { cmd: 'credentials' };
+    if (what !== 'rotate') return 'credentials what? (show, rotate [psk|password])';
+    if (arg === undefined) return { cmd: 'rotate-credentials', what: 'all' };
+    return arg === 'psk' || arg === 'password' ? { cmd: 'rotate-credentials', what: arg } : 'credentials rotate takes psk or password (default: both)';
+  }
+  if (what !== 'add') return 'user what? (add NAME)';
+  if (extra !== undefined) return `unexpected argument "${extra}"`;
+  if (arg === undefined || arg === '') return 'user add needs a user name';
+  return { cmd: 'user-add', username: arg, ...(o.password !== undefined ? { password: o.password } : {}) };
+}
+
 /** Turn positionals into a request, or a usage error message. */
-export function commandToRequest(words: readonly string[]): ControlRequest | string {
+export function commandToRequest(words: readonly string[], o: CommandOptions = {}): ControlRequest | string {
+  if (words[0] === 'credentials' || words[0] === 'user') return credentialCommand(words, o);
   const [verb, what, arg, extra] = words;
   if (extra !== undefined) return `unexpected argument "${extra}"`;
   if (verb === 'show') {
@@ -86,6 +118,9 @@ export function commandToRequest(words: readonly string[]): ControlRequest | str
 
 /** Run l2tpctl with `argv` (without node and script); resolves to the exit code. */
 export async function runL2tpctl(argv: readonly string[], io: CliIo = stdio): Promise<number> {
+  const word = commandWord(argv) ?? '';
+  const extra = Object.hasOwn(PROFILE_COMMANDS, word) ? PROFILE_COMMANDS[word] : undefined;
+  if (extra !== undefined && !argv.includes('--help') && !argv.includes('-h')) return extra(argv, io);
   let parsed;
   try {
     parsed = parseArgs({
@@ -95,6 +130,9 @@ export async function runL2tpctl(argv: readonly string[], io: CliIo = stdio): Pr
         socket: { type: 'string' },
         json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
+        version: { type: 'boolean', short: 'V', default: false },
+        password: { type: 'string' },
+        'password-stdin': { type: 'boolean', default: false },
       },
     });
   } catch (e) {
@@ -105,15 +143,26 @@ export async function runL2tpctl(argv: readonly string[], io: CliIo = stdio): Pr
     io.out(L2TPCTL_USAGE);
     return 0;
   }
-  const req = commandToRequest(parsed.positionals);
+  if (parsed.values.version === true) {
+    io.out(`l2tpctl ${VERSION}`);
+    return 0;
+  }
+  const password = parsed.values['password-stdin'] === true ? await readPasswordLine(io) : parsed.values.password;
+  const req = commandToRequest(parsed.positionals, password !== undefined ? { password } : {});
   if (typeof req === 'string') {
     io.err(`l2tpctl: ${req}\n${L2TPCTL_USAGE}`);
     return 1;
   }
   const path = parsed.values.socket ?? DEFAULT_CONTROL_SOCKET;
-  const r = await controlRequest(path, req);
+  let r = await controlRequest(path, req);
+  // Not root nor in control_group: show commands go to the read-only socket of show_group beside it.
+  if (!r.ok && r.error.code === 'EACCES' && READ_ONLY_COMMANDS.has(req.cmd)) {
+    const ro = await controlRequest(showSocketFor(path), req);
+    if (ro.ok || ro.error.code !== 'ENOENT') r = ro;
+  }
   if (!r.ok) {
-    io.err(`l2tpctl: ${r.error.message}${r.error.kind === 'connect' ? ' (is l2tpd running? see --socket)' : ''}`);
+    const why = r.error.code === 'EACCES' ? ' (not allowed: root or [daemon] control_group; show commands also [daemon] show_group)' : r.error.kind === 'connect' ? ' (is l2tpd running? see --socket)' : '';
+    io.err(`l2tpctl: ${r.error.message}${why}`);
     return r.error.kind === 'connect' ? 2 : 1;
   }
   const res = r.value;
@@ -154,6 +203,24 @@ export async function runL2tpctl(argv: readonly string[], io: CliIo = stdio): Pr
     case 'ping':
       io.out(String(res.result));
       break;
+    case 'credentials':
+    case 'rotate-credentials':
+      io.out(formatCredentials(res.result as CredentialsView));
+      break;
+    case 'user-add': {
+      const u = res.result as { username: string; password: string; usersFile: string };
+      io.out(`added ${u.username} to ${u.usersFile}; password: ${u.password}`);
+      break;
+    }
   }
   return 0;
+}
+
+/** One line from stdin (`--password-stdin`), without its newline. */
+async function readPasswordLine(io: CliIo): Promise<string | undefined> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  const line = Buffer.concat(chunks).toString('utf8').split(/\r?\n/)[0] ?? '';
+  if (line === '') io.err('l2tpctl: --password-stdin: no password on stdin');
+  return line === '' ? undefined : line;
 }

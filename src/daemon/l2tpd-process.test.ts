@@ -1,47 +1,25 @@
 /**
  * l2tpd as a real process: --check-config exit codes, banner, SIGTERM -> graceful exit 0.
- * Runs the compiled main with node (dist) or the .ts main through tsx (source).
+ * Runs the compiled main with node (dist) or the .ts main through tsx (source): process-testing.ts.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { runMain, startMain, waitFor, type ProcessRun } from './process-testing.js';
 
-const here = fileURLToPath(import.meta.url);
-const fromSource = here.endsWith('.ts');
-const main = join(here, '..', fromSource ? 'l2tpd-main.ts' : 'l2tpd-main.js');
-const execArgs = fromSource ? ['--import', 'tsx', main] : [main];
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function l2tpd(args: string[], onStdout?: (text: string, kill: (sig: NodeJS.Signals) => void) => void): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...execArgs, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-    }, 12000);
-    child.stdout.setEncoding('utf8');
-    child.stderr.setEncoding('utf8');
-    child.stdout.on('data', (c: string) => {
-      stdout += c;
-      onStdout?.(stdout, (sig) => child.kill(sig));
-    });
-    child.stderr.on('data', (c: string) => (stderr += c));
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+/** Run l2tpd; `onStdout` sees the output so far and may signal the process. */
+async function l2tpd(args: string[], onStdout?: (text: string, kill: (sig: NodeJS.Signals) => void) => void): Promise<ProcessRun> {
+  if (onStdout === undefined) return runMain('l2tpd-main', args, { limitMs: 12_000 });
+  const p = startMain('l2tpd-main', args, { limitMs: 12_000 });
+  let exited = false;
+  void p.done.then(() => (exited = true));
+  await waitFor(() => {
+    onStdout(p.stdout(), (sig) => p.signal(sig));
+    return exited;
+  }, 12_000);
+  return p.done;
 }
 
 test('l2tpd --check-config: 0 for a good file, 1 with key+line for a bad one', { timeout: 20000 }, async () => {
@@ -51,7 +29,8 @@ test('l2tpd --check-config: 0 for a good file, 1 with key+line for a bad one', {
     const bad = join(dir, 'bad.toml');
     await writeFile(good, '[[listen]]\naddress = "127.0.0.1"\nport = 0\n');
     await writeFile(bad, '[l2tp]\nreceive_window = "16"\n');
-    const [g, b] = await Promise.all([l2tpd(['--check-config', '--config', good]), l2tpd(['--check-config', '--config', bad])]);
+    const st = ['--state-dir', join(dir, 'state')];
+    const [g, b] = await Promise.all([l2tpd(['--check-config', '--config', good, ...st]), l2tpd(['--check-config', '--config', bad, ...st])]);
     assert.equal(g.code, 0, g.stderr);
     assert.match(g.stdout, /OK/);
     assert.equal(b.code, 1);
@@ -65,9 +44,10 @@ test('l2tpd prints a banner and exits 0 on SIGTERM', { timeout: 20000 }, async (
   const dir = await mkdtemp(join(tmpdir(), 'l2tpd-proc-'));
   try {
     const cfg = join(dir, 'l2tpd.toml');
-    await writeFile(cfg, '[[listen]]\naddress = "127.0.0.1"\nport = 0\n');
+    // Plain L2TP: PPP and IPsec are on by default and turned off by name.
+    await writeFile(cfg, '[[listen]]\naddress = "127.0.0.1"\nport = 0\n[ppp]\nenabled = false\n[ipsec]\nenabled = false\n');
     let sent = false;
-    const r = await l2tpd(['--config', cfg, '--socket', join(dir, 'c.sock'), '--log-format', 'pretty'], (out, kill) => {
+    const r = await l2tpd(['--config', cfg, '--socket', join(dir, 'c.sock'), '--state-dir', join(dir, 'state'), '--log-format', 'pretty'], (out, kill) => {
       if (!sent && out.includes('LNS on 127.0.0.1:')) {
         sent = true;
         kill('SIGTERM');

@@ -31,6 +31,9 @@ retries_established = 3
 retries_not_established = 3
 `;
 
+/** An LNS that only carries L2TP: PPP and IPsec are on by default and must be turned off explicitly. */
+const PLAIN_LNS = '[ppp]\nenabled = false\n[ipsec]\nenabled = false\n';
+
 /** Run l2tpctl in-process; returns exit code and captured output. */
 async function ctl(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
@@ -82,7 +85,7 @@ async function startPair(lacExtra = '', redial = false): Promise<Pair> {
   const lnsSock = join(dir, 'lns.sock');
   const lacSock = join(dir, 'lac.sock');
   const lns = await Daemon.start({
-    config: config(`[l2tp]\nhost_name = "lns-test"\n${FAST}\n[[listen]]\naddress = "127.0.0.1"\nport = 0\n`),
+    config: config(`[l2tp]\nhost_name = "lns-test"\n${FAST}\n[[listen]]\naddress = "127.0.0.1"\nport = 0\n${PLAIN_LNS}`),
     log: log.child({ d: 'lns' }),
     createEngine: createL2tpEngine,
     controlSocket: lnsSock,

@@ -132,6 +132,8 @@ ipv4 = "100.64.7.0/24"
 [tun]
 name = "l2kr${tag}"
 netns = "${lan}"
+[ipsec]
+enabled = false
 [radius]
 spool = "${spool}"
 [[radius.server]]

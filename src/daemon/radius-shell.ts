@@ -7,7 +7,7 @@
  * carry a secret or a password.
  */
 import { chmod, mkdir } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { RandomSource } from '../base/random.js';
 import { since, type Instant } from '../base/time.js';
 import { RadiusClient, DaeServer, type AccountingRecord, type DaeEvent, type RadiusClientEvent, type RadiusServerConfig } from '../aaa/radius/index.js';
@@ -18,6 +18,7 @@ import type { RadiusSection, RadiusServerSection } from './config.js';
 import type { Logger } from './logger.js';
 import type { RadiusView } from './control-protocol.js';
 import { radiusView } from './radius-view.js';
+import { DEFAULT_RADIUS_SPOOL } from './config/schema-radius.js';
 
 /** What the RADIUS shell needs from the LNS (the access shell implements it). */
 export interface RadiusAccessPort {
@@ -36,6 +37,8 @@ export interface RadiusShellOptions {
   readonly clock: Clock;
   readonly timers: TimerDriver;
   readonly random: RandomSource;
+  /** Where the spool goes when `[radius] spool` is not given. */
+  readonly stateDir: string;
   /** Our L2TP listener address (Tunnel-Server-Endpoint) and Host Name (Tunnel-Server-Auth-Id). */
   readonly tunnelServer: { readonly endpoint?: string; readonly hostName: string };
 }
@@ -79,6 +82,7 @@ export class RadiusShell {
     private readonly core: RadiusClient,
     private readonly shell: RadiusClientShell,
     private readonly spool: RadiusSpool | undefined,
+    private readonly spoolPath: string | undefined,
     private readonly startedAt: Instant,
   ) {
     const c = o.config;
@@ -102,13 +106,14 @@ export class RadiusShell {
     let spool: RadiusSpool | undefined;
     let restored: Awaited<ReturnType<typeof RadiusSpool.open>>['records'] = [];
     const accounting = c.servers.some((s) => s.role.includes('acct'));
-    if (c.spool !== undefined && accounting) {
-      await mkdir(dirname(c.spool), { recursive: true, mode: 0o700 });
-      const opened = await RadiusSpool.open({ path: c.spool, maxBytes: c.spoolMaxMb * 1024 * 1024 });
-      await chmod(c.spool, 0o600);
+    const path = c.spool === null ? undefined : (c.spool ?? join(o.stateDir, DEFAULT_RADIUS_SPOOL));
+    if (path !== undefined && accounting) {
+      await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+      const opened = await RadiusSpool.open({ path, maxBytes: c.spoolMaxMb * 1024 * 1024 });
+      await chmod(path, 0o600);
       spool = opened.spool;
       restored = opened.records;
-      if (opened.damaged > 0) o.log.warn({ spool: c.spool, damaged: opened.damaged }, `RADIUS spool ${c.spool}: ${opened.damaged} damaged line(s) skipped (a torn write at a crash)`);
+      if (opened.damaged > 0) o.log.warn({ spool: path, damaged: opened.damaged }, `RADIUS spool ${path}: ${opened.damaged} damaged line(s) skipped (a torn write at a crash)`);
     }
     const core = new RadiusClient({
       authServers: serverConfigs(c.servers, 'auth'),
@@ -129,11 +134,11 @@ export class RadiusShell {
         o.log.error({ err: e.message }, `RADIUS: ${e.message}`);
       },
     });
-    const self = new RadiusShell(o, core, shell, spool, o.clock.now());
+    const self = new RadiusShell(o, core, shell, spool, path, o.clock.now());
     ref.self = self;
     if (restored.length > 0) {
       shell.run((now, cl) => cl.restoreAccounting(now, restored));
-      o.log.info({ records: restored.length, spool: c.spool }, `RADIUS: ${restored.length} accounting record(s) from the spool will be sent first, in their order`);
+      o.log.info({ records: restored.length, spool: path }, `RADIUS: ${restored.length} accounting record(s) from the spool will be sent first, in their order`);
     }
     return self;
   }
@@ -187,7 +192,7 @@ export class RadiusShell {
   view(): RadiusView {
     return radiusView(this.o.clock.now(), this.core.snapshot(), {
       spool: this.spool,
-      spoolPath: this.o.config.spool,
+      spoolPath: this.spoolPath,
       spoolErrors: this.shell.stats.spoolErrors,
       dae: this.dae === undefined ? undefined : { core: this.dae.core, listen: this.dae.socket.local, clients: this.o.config.dae?.clients ?? [] },
     });

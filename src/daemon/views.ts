@@ -5,7 +5,7 @@
 import { since, type Instant } from '../base/index.js';
 import type { TunnelInfo } from '../l2tp/index.js';
 import type { IpsecL2tp, UdpEndpoint } from '../io/index.js';
-import type { IpsecView, SessionView, StatusView, TunnelView } from './control-protocol.js';
+import type { IpsecSummaryView, IpsecView, SessionView, StatusView, TunnelView } from './control-protocol.js';
 import { ipsecView, sumIpsecCounters } from './ipsec-shell.js';
 import type { LacShell } from './lac-shell.js';
 import type { LnsAccess } from './access-shell.js';
@@ -38,12 +38,13 @@ export function tunnelViews(now: Instant, src: ViewSources): TunnelView[] {
   return allTunnels(now, src).map(({ endpoint, info }) => tunnelView(now, src, endpoint, info));
 }
 
-type PppFields = Pick<SessionView, 'username' | 'address' | 'ipv6Prefix' | 'pppPhase'>;
+type PppFields = Pick<SessionView, 'username' | 'authMethod' | 'address' | 'ipv6Prefix' | 'pppPhase'>;
 
 const uptime = (now: Instant, at: Instant | undefined): { uptimeSeconds?: number } =>
   at === undefined ? {} : { uptimeSeconds: Math.max(0, Math.floor(since(now, at) / 1000)) };
 
-function tunnelView(now: Instant, src: ViewSources, ep: UdpEndpoint, t: TunnelInfo): TunnelView {
+/** One tunnel as a JSON view (with its sessions and their PPP fields). */
+export function tunnelView(now: Instant, src: ViewSources, ep: UdpEndpoint, t: TunnelInfo): TunnelView {
   const lac = src.lacs.find((l) => l.owns(ep, t.localTunnelId));
   const ppp = src.access?.serves(ep) === true ? src.access.sessionInfo() : undefined;
   const client = lac?.ppp?.info;
@@ -53,6 +54,7 @@ function tunnelView(now: Instant, src: ViewSources, ep: UdpEndpoint, t: TunnelIn
       return {
         pppPhase: i.phase,
         ...(i.username !== undefined ? { username: i.username } : {}),
+        ...(i.authMethod !== undefined ? { authMethod: i.authMethod } : {}),
         ...(i.ipv4 !== undefined ? { address: i.ipv4 } : {}),
         ...(i.ipv6Prefix !== undefined ? { ipv6Prefix: i.ipv6Prefix } : {}),
       };
@@ -108,6 +110,8 @@ export interface StatusExtras {
   readonly listeners: readonly { readonly endpoint: UdpEndpoint; readonly auth: boolean }[];
   /** Driven cores with a timer pending. */
   readonly timers: number;
+  /** `[ipsec] require_ipsec` of the listener. */
+  readonly requireIpsec: boolean;
 }
 
 /** Daemon status for `l2tpctl show status`. */
@@ -127,6 +131,22 @@ export function statusView(now: Instant, src: ViewSources, x: StatusExtras): Sta
     ...(pool !== undefined ? { pool: { sessions: pool.sessions, inUse: pool.ipv4InUse, capacity: pool.ipv4Capacity } } : {}),
     ...(tooBig !== undefined ? { tooBig } : {}),
     timers: x.timers,
+    ...(src.ipsec !== undefined || src.lacs.some((l) => l.ipsec !== undefined) ? { ipsec: ipsecSummary(now, src, x.requireIpsec) } : {}),
+  };
+}
+
+/** `show status`: the IPsec listener and SA counts by encapsulation. */
+function ipsecSummary(now: Instant, src: ViewSources, requireIpsec: boolean): IpsecSummaryView {
+  const v = ipsecViews(now, src);
+  const c = v.counters;
+  const l = src.ipsec;
+  return {
+    ...(l !== undefined ? { listener: { address: l.local.address, ikePort: l.local.ikePort, nattPort: l.local.nattPort, rawEsp: l.rawEsp, requireIpsec } } : {}),
+    ikeSas: v.ikeSas.filter((s) => s.state === 'established').length,
+    espSas: v.espSas.length,
+    espRaw: v.espSas.filter((e) => e.encapsulation === 'raw').length,
+    espUdp: v.espSas.filter((e) => e.encapsulation === 'udp').length,
+    drops: c.clearL2tpRefused + c.espUnknownSpi + c.espDropped + c.innerNotL2tp + c.txNoFlow + c.txEncryptFailed,
   };
 }
 

@@ -506,3 +506,48 @@ test('Windows vendor ids: MS Vid-Initial-Contact in MM1 acts as INITIAL-CONTACT;
   assert.ok(ev.some((e) => e.type === 'sa-deleted' && e.reason === 'initial-contact'));
   assert.equal(resp.ikeSaCount, 1);
 });
+
+test('without raw ESP (udpEncapsulationOnly): the NAT-D answer pretends a NAT, the client floats to 4500 and gets UDP-encapsulated transport', () => {
+  const client = { address: '198.51.100.7', port: 500 };
+  const floated = { p500: client, p4500: { address: '198.51.100.7', port: 4500 } };
+  // The same exchange with and without the flag (same seeds: same cookies): only NAT-D #1 differs.
+  const natdsOf = (force: boolean): Uint8Array[] => {
+    const p = party({ privateEndpoint: client, udpEncap: force }, force ? { udpEncapsulationOnly: () => true } : {});
+    p.init.onMm2(p.send(T0, client, R500, p.init.mm1()).data);
+    return p.init.onMm4(p.send(T0, client, R500, p.init.mm3(R500)).data).map((x) => (x.kind === 'nat-d' ? x.data : new Uint8Array(0)));
+  };
+  const [real0, real1] = natdsOf(false);
+  const [fake0, fake1] = natdsOf(true);
+  assert.ok(real0 && real1 && fake0 && fake1);
+  assert.notDeepEqual(fake0, real0, 'NAT-D of the initiator is not its real hash: it sees itself behind a NAT');
+  assert.equal(fake0.length, real0.length);
+  assert.deepEqual(fake1, real1, 'our own NAT-D stays true (no server-side NAT: Windows needs no registry value)');
+  // The whole exchange: ESP in UDP 4500 although nothing is translated.
+  const p = party({ privateEndpoint: client, udpEncap: true, clientPort: 1701 }, { udpEncapsulationOnly: () => true });
+  handshake(p, floated);
+  const up = p.events.find((e) => e.type === 'ike-sa-up');
+  assert.ok(up && up.type === 'ike-sa-up');
+  assert.deepEqual(up.natT, { variant: 'rfc3947', localBehindNat: false, remoteBehindNat: true });
+  const c = childUp(p);
+  assert.equal(c.encapsulation, 'udp-transport');
+  assert.deepEqual(c.remote, floated.p4500);
+  espRoundTrip(p);
+});
+
+test('without raw ESP: plain transport mode is refused in Quick Mode, a client without NAT-T in Main Mode (no mode we cannot carry)', () => {
+  const client = { address: '198.51.100.7', port: 500 };
+  const p = party({ privateEndpoint: client, udpEncap: false }, { udpEncapsulationOnly: () => true });
+  p.init.onMm2(p.send(T0, client, R500, p.init.mm1()).data);
+  p.init.onMm4(p.send(T0, client, R500, p.init.mm3(R500)).data);
+  p.init.onMm6(p.send(T0, client, R500, p.init.mm5()).data);
+  p.deliver(T0, client, R500, p.init.qm1('192.0.2.1'));
+  const failed = p.events.filter((e) => e.type === 'exchange-failed');
+  assert.deepEqual(failed.map((e) => (e.type === 'exchange-failed' ? [e.reason, e.notify] : [])), [['no-proposal', NotifyType.NO_PROPOSAL_CHOSEN]]);
+  assert.ok(!p.events.some((e) => e.type === 'child-sa-up'));
+  const old = party({ privateEndpoint: client, natt: 'none' }, { udpEncapsulationOnly: () => true });
+  const answer = old.send(T0, client, R500, old.init.mm1());
+  const m = parseIsakmp(answer.data);
+  assert.ok(m.ok && !m.value.encrypted && m.value.payloads.some((x) => x.kind === 'n' && x.notifyType === NotifyType.NO_PROPOSAL_CHOSEN));
+  assert.deepEqual(old.events.map((e) => (e.type === 'exchange-failed' ? e.reason : e.type)), ['no-nat-t']);
+  assert.equal(old.resp.ikeSaCount, 0);
+});

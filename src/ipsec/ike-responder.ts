@@ -42,6 +42,13 @@ export interface IkeResponderConfig extends IkeTimers {
   /** The L2TP port the child SAs protect (1701). */
   readonly l2tpPort?: number;
   readonly maxHalfOpen?: number;
+  /**
+   * True while ESP can only be carried in UDP (no raw ESP socket): the NAT-D answer pretends a NAT
+   * in front of the initiator (its hash is random, as SoftEther does), so a NAT-T initiator floats
+   * to 4500 and proposes UDP-encapsulated transport (RFC 3947 §3.2, §5.1); plain transport mode is
+   * then refused in Quick Mode, and an initiator without NAT-T in Main Mode message 1.
+   */
+  readonly udpEncapsulationOnly?: () => boolean;
 }
 
 /** An unencrypted ISAKMP message. */
@@ -205,11 +212,18 @@ export class IkeResponder implements IkeDrive {
       this.out.failed(undefined, d.remote, 'no-proposal', NotifyType.NO_PROPOSAL_CHOSEN);
       return;
     }
+    const vendor = readVendorIds(m.payloads);
+    if (vendor.natt === 'none' && this.config.udpEncapsulationOnly?.() === true) {
+      // No NAT-T: its ESP would be IP protocol 50, which this host cannot send or receive now.
+      this.sendClearNotify(d, h.icookie, NotifyType.NO_PROPOSAL_CHOSEN);
+      this.out.failed(undefined, d.remote, 'no-nat-t', NotifyType.NO_PROPOSAL_CHOSEN);
+      return;
+    }
     const rawSa = m.raws.find((r) => r.type === PayloadType.SA);
     let rcookie = this.random.bytes(8);
     while (rcookie.every((x) => x === 0) || this.sas.has(saKey(h.icookie, rcookie))) rcookie = this.random.bytes(8);
     const sa = newResponderSa({
-      id: this.nextId++, icookie: h.icookie, rcookie, local: d.local, remote: d.remote, vendor: readVendorIds(m.payloads), choice,
+      id: this.nextId++, icookie: h.icookie, rcookie, local: d.local, remote: d.remote, vendor, choice,
       saiB: rawSa ? rawSa.body.slice() : EMPTY, situation: offer.situation, dpd: new DpdState(now, this.random.u32() & 0x7fffffff),
     });
     this.sas.set(saKey(sa.icookie, sa.rcookie), sa);
@@ -286,7 +300,7 @@ export class IkeResponder implements IkeDrive {
       }
       case 'send-mm4': {
         const reply: IkePayload[] = [{ kind: 'ke', data: sa.gxr }, { kind: 'nonce', data: sa.nr }];
-        if (input && sa.vendor.natt !== 'none') reply.push(...natDPayloads(sa.choice.hash, sa, sa.vendor.natt, input.d.remote, input.d.local));
+        if (input && sa.vendor.natt !== 'none') reply.push(...this.natDs(sa, input.d));
         if (input) this.respond(now, sa, input, encodeIsakmp(mmHeader(sa), reply));
         return;
       }
@@ -315,6 +329,21 @@ export class IkeResponder implements IkeDrive {
         this.dropIkeSa(sa, MAIN_MODE_DROP_REASON[event] ?? 'local');
         return;
     }
+  }
+
+  /**
+   * MM4's NAT-D pair (RFC 3947 §3.2: the initiator as we see it, then us). Without raw ESP the
+   * first one is random: the initiator finds itself "behind a NAT" and uses ESP in UDP 4500, and
+   * we hold this SA to UDP encapsulation as if it were.
+   */
+  private natDs(sa: ResponderSa, d: IkeDatagram): IkePayload[] {
+    const natt = sa.vendor.natt;
+    if (natt === 'none') return [];
+    const pair = natDPayloads(sa.choice.hash, sa, natt, d.remote, d.local);
+    const first = pair[0];
+    if (this.config.udpEncapsulationOnly?.() !== true || first?.kind !== 'nat-d') return pair;
+    sa.remoteBehindNat = true;
+    return [{ ...first, data: this.random.bytes(first.data.length) }, ...pair.slice(1)];
   }
 
   /** MM6: HDR*, IDir, HASH_R; retransmitted MM5s are answered from `lastOut`, so no timer. */

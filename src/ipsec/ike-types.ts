@@ -63,7 +63,9 @@ export type FailReason =
   | 'invalid-id'
   | 'timeout'
   | 'too-many-half-open'
-  | 'peer-notify';
+  | 'peer-notify'
+  /** The peer offers no NAT-T while ESP can only travel in UDP here (no raw ESP socket). */
+  | 'no-nat-t';
 
 /** A child SA came up (Quick Mode done): both directions' ESP keys and where ESP goes. */
 export interface ChildSaUp {

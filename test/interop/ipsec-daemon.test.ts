@@ -31,7 +31,7 @@ test('l2tpd [ipsec]: our initiator gets IKE + ESP-in-UDP and an L2TP session thr
   const dir = await mkdtemp(join(tmpdir(), 'l2tpkit-ipsec-'));
   const logs: string[] = [];
   const log = createLogger({ level: 'debug', format: 'json', sink: { write: (l) => logs.push(l) } });
-  const cfg = parseConfig('[[listen]]\naddress = "127.0.0.1"\nport = 0\n[ipsec]\npsk = "daemon test psk"\nike_port = 0\nnatt_port = 0\nraw_esp = false\n');
+  const cfg = parseConfig('[[listen]]\naddress = "127.0.0.1"\nport = 0\n[ipsec]\npsk = "daemon test psk"\nike_port = 0\nnatt_port = 0\nraw_esp = false\n[ppp]\nenabled = false\n');
   assert.ok(cfg.ok, JSON.stringify(cfg));
   const d = await Daemon.start({ config: cfg.value, log, createEngine: createL2tpEngine, controlSocket: join(dir, 'c.sock') });
   const timers = new TimerDriver({ now: systemClock.now, unref: true });

@@ -242,7 +242,7 @@ async function startOurDaemon(name: string, ipsecExtra: readonly string[] = []):
   writeFileSync(
     configFile,
     [
-      '[daemon]', `control_socket = ${JSON.stringify(socket)}`, 'log_level = "debug"', '',
+      '[daemon]', `control_socket = ${JSON.stringify(socket)}`, 'log_level = "debug"', `state_dir = ${JSON.stringify(join(dir, 'state'))}`, '',
       '[l2tp]', 'host_name = "l2tpkit-ipsec"', '',
       '[[listen]]', `address = "${LNS_IP}"`, 'port = 1701', '',
       '[ipsec]', `psk = "${PSK}"`, 'require_ipsec = true', `local_address = "${LNS_IP}"`, 'raw_esp = true', ...ipsecExtra, '',

@@ -7,7 +7,7 @@
 import { isIP } from 'node:net';
 import { ipv4PrefixesOverlap, type Ipv4Prefix } from '../../aaa/index.js';
 import { parseIpv6 } from '../../access/index.js';
-import { DEFAULT_RADIUS_SPOOL, POOL_NAMED, RADIUS, RADIUS_DAE, RADIUS_DAE_CLIENT, RADIUS_SERVER } from './schema-radius.js';
+import { POOL_NAMED, RADIUS, RADIUS_DAE, RADIUS_DAE_CLIENT, RADIUS_SERVER } from './schema-radius.js';
 import type { ReadTable, TableReader, TomlTable } from './table.js';
 import type { AccessSection, ListenConfig, RadiusDaeSection, RadiusSection, RadiusServerSection } from './types.js';
 import { formatIpv4Prefix } from './values.js';
@@ -76,7 +76,7 @@ export function buildRadius(r: TableReader, doc: TomlTable, ctx: { readonly acce
   return {
     ...rest,
     nas: { identifier: v.nasIdentifier ?? ctx.hostName, ...(nasIp !== undefined ? { ipAddress: nasIp } : {}), ...(ipv6 !== undefined ? { ipv6Address: ipv6 } : {}) },
-    spool: t.given.has('spool') ? v.spool : DEFAULT_RADIUS_SPOOL,
+    spool: t.given.has('spool') ? (v.spool ?? null) : undefined,
     servers,
     dae,
   };

@@ -6,18 +6,18 @@
  */
 import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
-import { randomInt } from 'node:crypto';
 import { parse, TomlError } from 'smol-toml';
 import { err, ok, type Result, millis } from '../../base/index.js';
 import { formatIpv4, type Ipv4Prefix } from '../../aaa/index.js';
 import { DEFAULT_INITIATOR_PROPOSALS, offersFromSuites, type DhGroupNumber, type InitiatorProposals } from '../../ipsec/index.js';
 import { defaultTuning } from '../../l2tp/index.js';
 import { lineOf, locateKeys } from './locate.js';
-import { DAEMON, IPSEC, IPSEC_PEER, L2TP, LAC, LISTEN, POOL, PPP, SCHEMA, TUN, USERS } from './schema.js';
+import { DAEMON, IPSEC, IPSEC_PEER, L2TP, LAC, LISTEN, POOL, PPP, SCHEMA, STATUS, TUN, USERS } from './schema.js';
 import { TableReader, defaultsOf, type ReadTable, type TomlTable } from './table.js';
-import type { AccessSection, ConfigError, DaemonConfig, IpsecSection, LacConfig, LacIpsecConfig, ListenConfig, TunnelDefaults } from './types.js';
+import type { AccessSection, ConfigError, DaemonConfig, IpsecSection, LacConfig, LacIpsecConfig, ListenConfig, StatusSection, TunnelDefaults } from './types.js';
 import { buildNamedPools, buildRadius } from './parse-radius.js';
 import { formatIpv4Prefix } from './values.js';
+import { checkExposure } from './secure.js';
 
 type Fail = (key: string, message: string) => void;
 
@@ -53,17 +53,20 @@ export function parseConfig(source: string): Result<DaemonConfig, readonly Confi
     fail('daemon.user', 'cannot drop privileges with [[lac]] ppp = true (client mode runs "ip" when PPP comes up)');
   }
   const poolTable = r.section(POOL, doc);
-  const access = buildAccess(r.section(PPP, doc), poolTable, r.section(USERS, doc), r.section(TUN, doc), buildNamedPools(r, poolTable.toml, poolTable.values.ipv4Pool, fail), fail);
+  const namedPools = buildNamedPools(r, poolTable.toml, poolTable.values.ipv4Pool, fail);
+  const access = buildAccess(r.section(PPP, doc), poolTable, r.section(USERS, doc), r.section(TUN, doc), effectiveListen, namedPools, fail);
   const radius = buildRadius(r, doc, { access, listen: effectiveListen, hostName: l2tp.hostName }, fail);
   const ipsecTable = r.section(IPSEC, doc);
   const ipsec = buildIpsec(ipsecTable, r.array(IPSEC_PEER, ipsecTable.toml), effectiveListen, fail);
   checkIkePorts(ipsec, effectiveListen, lac, fail);
+  checkExposure({ listen: effectiveListen, access, ipsec }, fail);
+  const status = buildStatus(r.section(STATUS, doc), fail);
 
   if (errors.length > 0) {
     errors.sort((a, b) => (a.line ?? Infinity) - (b.line ?? Infinity));
     return err(errors);
   }
-  return ok({ daemon, l2tp, listen: effectiveListen, lac, access, ...(ipsec ? { ipsec } : {}), ...(radius !== undefined ? { radius } : {}) });
+  return ok({ daemon, l2tp, listen: effectiveListen, lac, access, ...(ipsec ? { ipsec } : {}), ...(status ? { status } : {}), ...(radius !== undefined ? { radius } : {}) });
 }
 
 /** `[l2tp]`: the delayed-ack timer stays below the first retransmission (§5.8). */
@@ -137,12 +140,16 @@ function checkLacs(lacs: readonly LacConfig[], fail: Fail): void {
 /** The first host address of a prefix ("100.64.0.0/24" -> 100.64.0.1). */
 const firstHost = (p: Ipv4Prefix): number => (p.length >= 31 ? p.network : p.network + 1);
 
-/** Remote access: on when any of its tables is present (`[ppp] enabled = false` turns it off). */
+/**
+ * Remote access: on for every LNS (at least one listener) unless `[ppp] enabled = false`, the same
+ * secure default as no config at all. Without a listener there is nothing to terminate PPP on.
+ */
 function buildAccess(
   ppp: ReadTable<typeof PPP.rows, typeof PPP.groups>,
   pool: ReadTable<typeof POOL.rows, typeof POOL.groups>,
   users: ReadTable<typeof USERS.rows, typeof USERS.groups>,
   tun: ReadTable<typeof TUN.rows, typeof TUN.groups>,
+  listen: readonly ListenConfig[],
   namedPools: ReadonlyMap<string, Ipv4Prefix>,
   fail: Fail,
 ): AccessSection | undefined {
@@ -152,29 +159,43 @@ function buildAccess(
     const mask = prefix.length === 0 ? 0 : (0xffffffff << (32 - prefix.length)) >>> 0;
     if (((localAddress & mask) >>> 0) !== prefix.network) fail('pool.local_address', `must be inside pool.ipv4 (${formatIpv4Prefix(prefix)}) so the TUN route covers the pool`);
   }
-  const wanted = [ppp, pool, users, tun].some((t) => t.present) && ppp.enabled;
-  if (!wanted) return undefined;
+  if (!ppp.enabled) return undefined;
+  if (listen.length === 0) {
+    const given = [ppp, pool, users, tun].find((t) => t.present);
+    if (given !== undefined) fail(given.path, 'PPP is terminated on the first [[listen]] and there is none (remove this table, or add a [[listen]])');
+    return undefined;
+  }
   return { ...ppp.values, ...pool.values, ...users.values, ...tun.values, localAddress, mtu: tun.values.mtu ?? ppp.values.mru, ...(namedPools.size > 0 ? { namedPools } : {}) };
 }
 
-/** `[ipsec]`: on when the table is present (`enabled = false` turns it off). */
+/**
+ * `[ipsec]`: on for every LNS unless `enabled = false` (and when the table is given). Without a
+ * `psk` and without `[[ipsec.peer]]` keys the PSK is generated once and kept in the state file.
+ */
 function buildIpsec(
   t: ReadTable<typeof IPSEC.rows, typeof IPSEC.groups>,
   peerTables: readonly ReadTable<typeof IPSEC_PEER.rows, typeof IPSEC_PEER.groups>[],
   listen: readonly ListenConfig[],
   fail: Fail,
 ): IpsecSection | undefined {
-  if (!t.present || !t.enabled) return undefined;
+  if (!t.enabled || (!t.present && listen.length === 0)) return undefined;
   const v = t.values;
   const peers = peerTables.map((pt) => ({
     address: pt.values.address,
     psk: pt.values.psk,
     ...(pt.given.has('sha256_96') ? { sha256_96: pt.values.sha256_96 } : {}),
   }));
-  if (v.psk === undefined && peers.length === 0 && !t.given.has('psk')) fail('ipsec', 'needs "psk" (or [[ipsec.peer]] entries with their own psk)');
   if (v.ikePort !== 0 && v.ikePort === v.nattPort) fail('ipsec.natt_port', 'must differ from ike_port');
-  if (!listen.some((l) => isIP(l.address) === 4)) fail('ipsec', 'needs an IPv4 [[listen]] (IPsec runs on the first IPv4 listener)');
-  return { ...v, peers };
+  if (!listen.some((l) => isIP(l.address) === 4)) {
+    fail(
+      'ipsec',
+      t.present
+        ? 'needs an IPv4 [[listen]] (IPsec runs on the first IPv4 listener)'
+        : 'IPsec is on by default for an LNS and needs an IPv4 [[listen]] (IKEv1 L2TP/IPsec runs on IPv4): add one, or set [ipsec] enabled = false for plain L2TP',
+    );
+  }
+  const pskGenerated = v.psk === undefined && peers.length === 0;
+  return { ...v, peers, ...(pskGenerated ? { pskGenerated } : {}) };
 }
 
 /** IKE sockets of [ipsec] and of every `ipsec = true` LAC must not collide (same port, overlapping address). */
@@ -196,24 +217,29 @@ function checkIkePorts(ipsec: IpsecSection | undefined, listen: readonly ListenC
   });
 }
 
-/** A random pre-shared key: 20 characters without look-alikes (about 110 bits), easy to type on a phone. */
-export function generatePsk(pick: (n: number) => number = randomInt): string {
-  const alphabet = 'abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789';
-  let out = '';
-  for (let i = 0; i < 20; i++) out += alphabet[pick(alphabet.length)] ?? 'x';
-  return out;
+/** Loopback: 127.0.0.0/8, ::1 (and ::ffff:127.x). */
+const isLoopback = (host: string): boolean => /^127\./.test(host) || host === '::1' || /^::ffff:127\./i.test(host);
+
+/** `[status]`: on with `listen`; a non-loopback address only with `allow_remote` (the page has no TLS). */
+function buildStatus(t: ReadTable<typeof STATUS.rows, typeof STATUS.groups>, fail: Fail): StatusSection | undefined {
+  const { listen, ...rest } = t.values;
+  if (listen === undefined) return undefined;
+  if (!isLoopback(listen.host) && !rest.allowRemote) {
+    fail('status.listen', `${listen.host} is not a loopback address: the page shows user names and addresses over plain HTTP; set allow_remote = true to serve it there anyway (behind a TLS proxy), or use 127.0.0.1 and an SSH tunnel`);
+  }
+  return { ...rest, listen };
 }
 
 /**
- * The configuration used when there is no config file: a ready L2TP/IPsec remote-access LNS on
- * 0.0.0.0 (UDP 500/4500/1701 + raw ESP, a generated PSK, L2TP only inside IPsec; pool
- * 100.64.0.0/24, LNS address 100.64.0.1, TUN l2tp0, one generated user). The banner prints the
- * PSK and the login.
+ * The configuration used when there is no config file: the same as an empty file — a ready
+ * L2TP/IPsec remote-access LNS on 0.0.0.0 (UDP 500/4500/1701 + raw ESP, L2TP only inside IPsec;
+ * pool 100.64.0.0/24, LNS address 100.64.0.1, TUN l2tp0). The PSK and the login are generated once
+ * and kept in the state directory (src/daemon/setup); `psk` fixes the PSK instead (tests).
  */
-export function defaultConfig(psk: string = generatePsk()): DaemonConfig {
-  const r = parseConfig(`[ppp]\n[ipsec]\npsk = ${JSON.stringify(psk)}\n`);
-  if (!r.ok || r.value.ipsec === undefined) throw new Error('the default configuration must be valid');
-  return { ...r.value, ipsec: { ...r.value.ipsec, pskGenerated: true } };
+export function defaultConfig(psk?: string): DaemonConfig {
+  const r = parseConfig(psk === undefined ? '' : `[ipsec]\npsk = ${JSON.stringify(psk)}\n`);
+  if (!r.ok || r.value.ipsec === undefined || r.value.access === undefined) throw new Error('the default configuration must be valid');
+  return r.value;
 }
 
 /** Read and validate a config file. A file that cannot be read is a ConfigError too. */

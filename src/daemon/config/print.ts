@@ -7,7 +7,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { formatIpv6 } from '../../access/index.js';
 import { DEFAULT_INITIATOR_PROPOSALS, type InitiatorProposals } from '../../ipsec/index.js';
-import { DAEMON, IPSEC, IPSEC_PEER, L2TP, LAC, LISTEN, POOL, PPP, TUN, USERS } from './schema.js';
+import { DAEMON, IPSEC, IPSEC_PEER, L2TP, LAC, LISTEN, POOL, PPP, STATUS, TUN, USERS } from './schema.js';
 import { POOL_NAMED, RADIUS, RADIUS_DAE, RADIUS_DAE_CLIENT, RADIUS_SERVER } from './schema-radius.js';
 import type { KeyRow, Rows, TableSpec } from './table.js';
 import type { DaemonConfig, LacIpsecConfig } from './types.js';
@@ -67,9 +67,10 @@ function radiusLines(c: DaemonConfig, o: PrintOptions): string[] {
     nasIdentifier: r.nas.identifier,
     nasIpAddress: r.nas.ipAddress,
     nasIpv6Address: ipv6 === undefined ? undefined : formatIpv6(ipv6),
-    spool: r.spool,
+    spool: r.spool ?? undefined,
   };
-  const out = ['', header(RADIUS), ...rowLines(RADIUS.rows, values, o)];
+  // The spool row: absent = the default in the state directory, "" = memory only.
+  const out = ['', header(RADIUS), ...rowLines(RADIUS.rows, values, o, r.spool === undefined ? ['spool'] : [])];
   for (const s of r.servers) out.push('', header(RADIUS_SERVER), ...rowLines(RADIUS_SERVER.rows, s, o));
   if (r.dae !== undefined) {
     out.push('', header(RADIUS_DAE), ...rowLines(RADIUS_DAE.rows, r.dae, o));
@@ -93,15 +94,18 @@ export function printConfig(c: DaemonConfig, o: PrintOptions = {}): string {
   const a = c.access;
   if (a === undefined) out.push('', header(PPP), 'enabled = false');
   else {
-    out.push('', header(PPP), ...rowLines(PPP.rows, a, o));
+    out.push('', header(PPP), 'enabled = true', ...rowLines(PPP.rows, a, o));
     for (const spec of [POOL, USERS, TUN]) out.push('', header(spec), ...rowLines(spec.rows, a, o));
     for (const [name, ipv4] of a.namedPools ?? []) out.push('', header(POOL_NAMED), ...rowLines(POOL_NAMED.rows, { name, ipv4 }, o));
   }
   out.push(...radiusLines(c, o));
   const x = c.ipsec;
-  if (x !== undefined) {
-    out.push('', header(IPSEC), ...rowLines(IPSEC.rows, x, o));
+  // IPsec is on by default for an LNS: off has to be written.
+  if (x === undefined) out.push('', header(IPSEC), 'enabled = false');
+  else {
+    out.push('', header(IPSEC), 'enabled = true', ...rowLines(IPSEC.rows, x, o));
     for (const p of x.peers) out.push('', header(IPSEC_PEER), ...rowLines(IPSEC_PEER.rows, p, o, p.sha256_96 === undefined ? ['sha256_96'] : []));
   }
+  if (c.status !== undefined) out.push('', header(STATUS), ...rowLines(STATUS.rows, c.status, o));
   return `${out.join('\n')}\n`;
 }

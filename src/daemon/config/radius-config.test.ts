@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { RADIUS_SERVER_DEFAULTS, DAE_DEFAULTS } from '../../aaa/radius/index.js';
 import { formatConfigError, parseConfig } from './parse.js';
 import { printConfig } from './print.js';
-import { DEFAULT_RADIUS_SPOOL, RADIUS_SERVER, RADIUS_DAE } from './schema-radius.js';
+import { RADIUS_SERVER, RADIUS_DAE } from './schema-radius.js';
 
 const ok = (text: string) => {
   const r = parseConfig(text);
@@ -59,7 +59,7 @@ secret = "dae"
   assert.deepEqual(r.fallback, ['timeout', 'reject']);
   assert.equal(r.interimInterval, 300_000);
   assert.deepEqual(r.nas, { identifier: 'l2tpkit', ipAddress: '198.18.0.1' });
-  assert.equal(r.spool, DEFAULT_RADIUS_SPOOL);
+  assert.equal(r.spool, undefined, 'the default: in the state directory');
   assert.deepEqual(r.servers.map((s) => [s.name, s.role, s.priority, s.timeout, s.requireMessageAuthenticator]), [
     ['192.0.2.20', ['auth', 'acct'], 1, RADIUS_SERVER_DEFAULTS.timeoutMs, true],
     ['192.0.2.21', ['acct'], 2, 1500, false],
@@ -72,13 +72,13 @@ secret = "dae"
   // [radius] require_message_authenticator = false reaches servers that do not say otherwise; spool "" = memory only.
   const m = ok(`${BASE}[radius]\nrequire_message_authenticator = false\nspool = ""\nnas_identifier = "lns-1"\n[[radius.server]]\naddress = "192.0.2.20"\nsecret = "s"\n`);
   assert.equal(m.radius?.servers[0]?.requireMessageAuthenticator, false);
-  assert.equal(m.radius?.spool, undefined);
+  assert.equal(m.radius?.spool, null, 'spool = "": memory only');
   assert.equal(m.radius?.nas.identifier, 'lns-1');
   assert.equal(ok(`${BASE}[radius]\nenabled = false\n`).radius, undefined);
 });
 
 test('[radius] refusals: no PPP, no server, no auth server for auth_order, duplicate names, DAE without clients, overlapping pools', () => {
-  const noPpp = errors('[radius]\n[[radius.server]]\naddress = "192.0.2.20"\nsecret = "s"\n');
+  const noPpp = errors('[ppp]\nenabled = false\n[radius]\n[[radius.server]]\naddress = "192.0.2.20"\nsecret = "s"\n');
   assert.ok(noPpp.some((m) => /radius: RADIUS serves PPP logins/.test(m)), noPpp.join('\n'));
   assert.ok(errors(`${BASE}[radius]\n`).some((m) => /at least one \[\[radius.server\]\]/.test(m)));
   assert.ok(errors(`${BASE}[radius]\n[[radius.server]]\naddress = "192.0.2.20"\nsecret = "s"\nrole = ["acct"]\n`).some((m) => /no \[\[radius.server\]\] has role "auth"/.test(m)));

@@ -18,8 +18,8 @@ export type FallbackName = 'timeout' | 'reject';
 /** `[[radius.server]] role`. */
 export type RadiusRoleName = 'auth' | 'acct';
 
-/** Where the accounting spool lives unless `spool` says otherwise. */
-export const DEFAULT_RADIUS_SPOOL = '/var/lib/l2tpd/radius-accounting.spool';
+/** The accounting spool's file name in the state directory unless `spool` says otherwise. */
+export const DEFAULT_RADIUS_SPOOL = 'radius-accounting.spool';
 
 const D = RADIUS_SERVER_DEFAULTS;
 
@@ -44,7 +44,7 @@ export const RADIUS = table({
     interimInterval: key('interim_interval', seconds(0, 86400), secondsOf(0), 'Interim-Update interval when the Access-Accept has no Acct-Interim-Interval; 0 = none'),
     interimMinimum: key('interim_minimum', seconds(1, 86400), secondsOf(60), 'shorter intervals (also from RADIUS) are raised to this (RFC 2869 §5.16: not below 60 s)'),
     spool: key('spool', optText, undefined, 'durable accounting spool: records wait here (fsync per batch) until a server answers, also across restarts; "" = memory only', {
-      computed: `"${DEFAULT_RADIUS_SPOOL}"`,
+      computed: `"${DEFAULT_RADIUS_SPOOL}" in [daemon] state_dir`,
     }),
     spoolMaxMb: key('spool_max_mb', int(1, 4096), 64, 'largest spool file (MiB); when full, records stay queued in memory and an error is logged'),
     retryInterval: key('retry_interval', seconds(1, 3600), secondsOf(5), 'wait before a new round after every accounting server failed a record'),

@@ -76,7 +76,10 @@ test('schema: defaults are the cores\' exported defaults (one place for each)', 
   assert.ok(c.ok);
   assert.equal(c.value.l2tp.retriesEstablished, t.retriesEstablished);
   assert.equal(c.value.l2tp.ackDelay, t.ackDelay);
-  assert.deepEqual(c.value.daemon, { controlSocket: DAEMON.rows.controlSocket.default, logLevel: 'info', metricsListen: undefined, user: undefined });
+  assert.deepEqual(c.value.daemon, {
+    controlSocket: DAEMON.rows.controlSocket.default, logLevel: 'info', metricsListen: undefined, user: undefined,
+    stateDir: DAEMON.rows.stateDir.default, controlGroup: undefined, showGroup: undefined, showSocket: undefined,
+  });
 });
 
 /** Values for the required keys in the all-defaults file. */
@@ -112,7 +115,7 @@ test('schema: every key of every table is accepted with its documented default',
 
 test('schema: secrets are marked (print-config masks exactly these)', () => {
   const secrets = SCHEMA.flatMap((s) => allRows(s).filter((r) => r.secret === true).map((r) => `${s.path}.${r.key}`));
-  assert.deepEqual(secrets.sort(), ['ipsec.peer.psk', 'ipsec.psk', 'lac.password', 'lac.psk', 'lac.secret', 'listen.secret', 'radius.dae.client.secret', 'radius.server.secret']);
+  assert.deepEqual(secrets.sort(), ['ipsec.peer.psk', 'ipsec.psk', 'lac.password', 'lac.psk', 'lac.secret', 'listen.secret', 'radius.dae.client.secret', 'radius.server.secret', 'status.token']);
 });
 
 test('schema: unknown keys anywhere get a suggestion from the table', () => {
@@ -162,7 +165,8 @@ esp_proposals = ["aes128gcm16-modp2048", "aes256-sha256-modp2048"]
 sha256_96 = true
 ike_port = 0
 natt_port = 0
-[ppp]
+`;
+  const ppp = `[ppp]
 auth = ["pap"]
 dns = ["198.18.0.53"]
 [pool]
@@ -171,8 +175,13 @@ ipv6_prefix = "2001:db8:100::/56"
 [tun]
 netns = "lan"
 `;
-  const withIpsec = `${src.replace('listen = []\n', '')}[[listen]]\naddress = "192.0.2.1"\n[ipsec]\nesp_proposals = ["aes256-sha1"]\nrequire_ipsec = false\n[[ipsec.peer]]\naddress = "198.51.100.7"\npsk = "peer secret"\nsha256_96 = true\n[[ipsec.peer]]\naddress = "198.51.100.8"\npsk = "other secret"\n`;
-  for (const text of [src, withIpsec, '', '[ppp]\n[ipsec]\npsk = "correct horse"\n']) {
+  const lnsBase = src.replace('listen = []\n', '');
+  const withAccess = `${lnsBase}${ppp}[[listen]]\naddress = "127.0.0.1"\n[ipsec]\nenabled = false\n`;
+  // require_ipsec = false lets L2TP in the clear reach PPP: refused without allow_insecure.
+  const withIpsec = `${lnsBase}${ppp.replace('[ppp]\n', '[ppp]\nallow_insecure = true\n')}[[listen]]\naddress = "192.0.2.1"\n[ipsec]\nesp_proposals = ["aes256-sha1"]\nrequire_ipsec = false\n` +
+    '[[ipsec.peer]]\naddress = "198.51.100.7"\npsk = "peer secret"\nsha256_96 = true\n[[ipsec.peer]]\naddress = "198.51.100.8"\npsk = "other secret"\n';
+  const withStatus = '[status]\nlisten = "127.0.0.1:8080"\ntoken = "correct-horse-battery-staple"\nmax_rows = 50\n';
+  for (const text of [src, withAccess, withIpsec, '', '[ppp]\nenabled = false\n[ipsec]\nenabled = false\n', '[ppp]\n[ipsec]\npsk = "correct horse"\n', withStatus]) {
     const c = parseConfig(text);
     assert.ok(c.ok, c.ok ? '' : c.error.map(formatConfigError).join('\n'));
     const shown = printConfig(c.value, { secrets: 'show' });
@@ -180,7 +189,7 @@ netns = "lan"
     assert.ok(back.ok, back.ok ? '' : `${back.error.map(formatConfigError).join('\n')}\n${shown}`);
     assert.deepEqual(back.value, c.value, shown);
     const masked = printConfig(c.value);
-    for (const secret of ['tunnel secret', 'wonderland', 'server secret', 'peer secret', 'other secret', 'correct horse']) assert.ok(!masked.includes(secret), `${secret} masked`);
+    for (const secret of ['tunnel secret', 'wonderland', 'server secret', 'peer secret', 'other secret', 'correct horse', 'correct-horse-battery-staple']) assert.ok(!masked.includes(secret), `${secret} masked`);
   }
   const masked = printConfig((parseConfig(withIpsec) as { value: DaemonConfig }).value);
   assert.match(masked, /^psk = "\*{8}"$/m);
@@ -230,4 +239,18 @@ test('docs/CONFIG.md: every key the TOML examples write (commented or not) exist
       assert.ok(known.get(table)?.includes(k[1]), `docs example: ${table === '' ? '' : `${table}.`}${k[1]} is not a key`);
     }
   }
+});
+
+test('[status]: off without listen; a non-loopback listen is refused unless allow_remote says so', () => {
+  const off = parseConfig('[status]\nmax_rows = 20\n');
+  assert.ok(off.ok && off.value.status === undefined);
+  const on = parseConfig('[status]\nlisten = "[::1]:8080"\n');
+  assert.ok(on.ok);
+  assert.deepEqual(on.value.status, { listen: { host: '::1', port: 8080 }, token: undefined, allowRemote: false, maxRows: 200 });
+  const remote = parseConfig('[status]\nlisten = "192.0.2.1:8080"\n');
+  assert.ok(!remote.ok);
+  assert.match(formatConfigError(remote.error[0] ?? { key: '', message: '' }), /line 2: status\.listen: 192\.0\.2\.1 is not a loopback address.*allow_remote = true/);
+  assert.ok(parseConfig('[status]\nlisten = "0.0.0.0:8080"\nallow_remote = true\n').ok);
+  const short = parseConfig('[status]\nlisten = "127.0.0.1:8080"\ntoken = "short"\n');
+  assert.ok(!short.ok && short.error.some((e) => e.key === 'status.token'));
 });

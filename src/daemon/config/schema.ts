@@ -18,11 +18,17 @@ import { key, table, type TableSpec } from './table.js';
 import { POOL_NAMED, RADIUS, RADIUS_DAE, RADIUS_DAE_CLIENT, RADIUS_SERVER } from './schema-radius.js';
 import {
   bool, distinctOf, espProposals, ifName, ikeProposals, int, ipAddress, ipv4Address, ipv4List, ipv4Pool, ipv4Text, optional, oneOf,
-  optHostPort, optIpAddress, optIpv6Prefix, optNetns, optText, port, psk, seconds, secondsOrNever, text, textList, anyText,
+  optHostPort, optIpAddress, optIpv6Prefix, optNetns, optText, port, psk, seconds, secondsOrNever, statusToken, text, textList, anyText,
 } from './values.js';
 
-/** Default control socket path. */
-export const DEFAULT_CONTROL_SOCKET = '/run/l2tpd.sock';
+/** Default control socket path (inside the unit's RuntimeDirectory=l2tpd; l2tpd creates the directory otherwise). */
+export const DEFAULT_CONTROL_SOCKET = '/run/l2tpd/l2tpd.sock';
+
+/** Default state directory (the unit's StateDirectory=l2tpd): generated credentials, the default users file. */
+export const DEFAULT_STATE_DIR = '/var/lib/l2tpd';
+
+/** The read-only socket next to a control socket: `/run/l2tpd/l2tpd.sock` -> `/run/l2tpd/l2tpd-show.sock`. */
+export const showSocketFor = (control: string): string => `${control.replace(/\.sock$/, '')}-show.sock`;
 
 /** Accepted `log_level` values. */
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
@@ -53,6 +59,10 @@ export const DAEMON = table({
     logLevel: key('log_level', oneOf<LogLevel>(['info', 'debug', 'warn', 'error'], 'expected "info", "debug", "warn" or "error"'), 'info', 'debug = one line per control message with its AVPs (Yamaha "l2tp syslog on")'),
     metricsListen: key('metrics_listen', optHostPort, undefined, 'Prometheus `/metrics` on this address, e.g. "127.0.0.1:9101" or "[::1]:9101"'),
     user: key('user', optText, undefined, 'drop to this user (and its group) once the TUN and the sockets are open; see "Remote access (PPP)" in docs/CONFIG.md'),
+    stateDir: key('state_dir', text, DEFAULT_STATE_DIR, 'generated credentials (credentials.json: the PSK, which login was generated) and the default users file, created 0700 (`l2tpd --state-dir` overrides)'),
+    controlGroup: key('control_group', optText, undefined, 'group that may use control_socket (mode 0660: every l2tpctl command, credentials included); "" = root only (0600)'),
+    showGroup: key('show_group', optText, undefined, 'group of the read-only show_socket (mode 0660: `l2tpctl show ...` only); "" = no such socket'),
+    showSocket: key('show_socket', optText, undefined, 'the read-only socket for show_group', { computed: 'control_socket with "-show.sock"' }),
   },
 });
 
@@ -142,8 +152,8 @@ export const LAC = table({
 export const PPP = table({
   path: 'ppp',
   array: false,
-  doc: 'Remote access: PPP terminated on the first [[listen]] (on when any of [ppp], [pool], [users], [tun] is present).',
-  enabled: key('enabled', bool, true, 'false = no PPP termination even with [pool], [users] or [tun]'),
+  doc: 'Remote access: PPP terminated on the first [[listen]]; on for every LNS (any listener) unless `enabled = false`.',
+  enabled: key('enabled', bool, true, 'false = no PPP termination: the LNS carries plain L2TP sessions'),
   rows: {
     auth: key(
       'auth',
@@ -154,9 +164,10 @@ export const PPP = table({
     mru: key('mru', int(576, 16384), ACCESS_SERVER_DEFAULTS.mru, 'MRU we announce (LCP)'),
     echoInterval: key('echo_interval', seconds(0, 3600), ACCESS_SERVER_DEFAULTS.echoInterval, 'LCP echo interval; 0 = off'),
     echoFailure: key('echo_failure', int(1, 100), ACCESS_SERVER_DEFAULTS.echoFailure, 'unanswered echoes that end the session'),
-    dns: key('dns', ipv4List, [], 'IPCP DNS servers (RFC 1877), at most 2 used'),
+    dns: key('dns', optional(ipv4List), undefined, 'IPCP DNS servers (RFC 1877), at most 2 used; [] = none', { computed: "the host's IPv4 resolvers in /etc/resolv.conf (loopback stubs skipped)" }),
     nbns: key('nbns', ipv4List, [], 'IPCP NBNS (WINS) servers'),
     forceLcpRenegotiation: key('force_lcp_renegotiation', bool, false, "ignore the LAC's proxy LCP / authentication AVPs and negotiate afresh"),
+    allowInsecure: key('allow_insecure', bool, false, 'accept PAP/CHAP/MS-CHAPv2 logins over L2TP outside IPsec on a non-loopback listener (refused otherwise: see "Secure defaults")'),
   },
 });
 
@@ -179,7 +190,7 @@ export const USERS = table({
   array: false,
   doc: 'Who may log in.',
   rows: {
-    usersFile: key('file', optText, undefined, '"username password [static-ipv4]" per line, re-read on SIGHUP; "" = one generated user'),
+    usersFile: key('file', optText, undefined, '"username password [static-ipv4]" per line, re-read on SIGHUP and after `l2tpctl user add`', { computed: 'state_dir/users, created with one generated login' }),
   },
 });
 
@@ -200,11 +211,11 @@ export const TUN = table({
 export const IPSEC = table({
   path: 'ipsec',
   array: false,
-  doc: 'L2TP/IPsec (IKEv1 PSK, transport-mode ESP) on the first IPv4 [[listen]] (on when present).',
-  enabled: key('enabled', bool, true, 'false = no IPsec'),
+  doc: 'L2TP/IPsec (IKEv1 PSK, transport-mode ESP) on the first IPv4 [[listen]]; on for every LNS unless `enabled = false`.',
+  enabled: key('enabled', bool, true, 'false = no IPsec: L2TP in the clear (PPP logins then need a loopback listener or [ppp] allow_insecure)'),
   children: ['peer'],
   rows: {
-    psk: key('psk', optional(psk), undefined, 'pre-shared key for any client without a [[ipsec.peer]] entry; needed unless every client is listed', { secret: true }),
+    psk: key('psk', optional(psk), undefined, 'pre-shared key for any client without a [[ipsec.peer]] entry', { secret: true, computed: 'generated once and kept in state_dir/credentials.json (none when [[ipsec.peer]] entries are given)' }),
     requireIpsec: key('require_ipsec', bool, true, 'refuse (count, log once per peer) L2TP that arrives outside IPsec'),
     localAddress: key('local_address', optional(ipv4Text), undefined, 'our address as clients see it (NAT-D, IDs); set it when the listener is 0.0.0.0 on a host with several addresses', { computed: 'the listener address' }),
     ikePort: key('ike_port', port(0), IKE_PORT, 'IKE port'),
@@ -234,7 +245,20 @@ export const IPSEC_PEER = table({
   },
 });
 
+/** `[status]`: the read-only status web page (src/daemon/status-page/). */
+export const STATUS = table({
+  path: 'status',
+  array: false,
+  doc: 'A read-only status web page: tunnels, sessions, IPsec SAs and live rates (docs/STATUS.md). Off unless `listen` is set.',
+  rows: {
+    listen: key('listen', optHostPort, undefined, 'serve the page on this address, e.g. "127.0.0.1:8080"; "" = off'),
+    token: key('token', optional(statusToken), undefined, 'the token that opens the page (16+ characters); none = a random one per start, shown by `l2tpctl status-page`', { secret: true }),
+    allowRemote: key('allow_remote', bool, false, 'allow a listen address other than loopback (the page shows user names and addresses and has no TLS)'),
+    maxRows: key('max_rows', int(10, 10000), 200, 'at most this many tunnels and sessions in one JSON answer (the totals always count all)'),
+  },
+});
+
 /** Every table, in file and docs order. */
-export const SCHEMA: readonly TableSpec[] = [DAEMON, L2TP, LISTEN, LAC, PPP, POOL, POOL_NAMED, USERS, TUN, IPSEC, IPSEC_PEER, RADIUS, RADIUS_SERVER, RADIUS_DAE, RADIUS_DAE_CLIENT];
+export const SCHEMA: readonly TableSpec[] = [DAEMON, L2TP, LISTEN, LAC, PPP, POOL, POOL_NAMED, USERS, TUN, IPSEC, IPSEC_PEER, STATUS, RADIUS, RADIUS_SERVER, RADIUS_DAE, RADIUS_DAE_CLIENT];
 
 export { POOL_NAMED, RADIUS, RADIUS_DAE, RADIUS_DAE_CLIENT, RADIUS_SERVER } from './schema-radius.js';

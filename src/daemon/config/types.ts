@@ -6,7 +6,7 @@
 import type { Duration } from '../../base/index.js';
 import type { DhGroupNumber, InitiatorProposals } from '../../ipsec/index.js';
 import type { ValuesOf } from './table.js';
-import type { DAEMON, IPSEC, L2TP, LAC, LISTEN, POOL, PPP, TUN, USERS } from './schema.js';
+import type { DAEMON, IPSEC, L2TP, LAC, LISTEN, POOL, PPP, STATUS, TUN, USERS } from './schema.js';
 import type { Ipv4Prefix } from '../../aaa/index.js';
 import type { NasIdentity } from '../../aaa/radius/index.js';
 import type { RADIUS, RADIUS_DAE, RADIUS_DAE_CLIENT, RADIUS_SERVER } from './schema-radius.js';
@@ -51,7 +51,11 @@ export type LacConfig = ValuesOf<typeof LAC.rows> & {
 
 type AccessValues = ValuesOf<typeof PPP.rows> & ValuesOf<typeof POOL.rows> & ValuesOf<typeof USERS.rows> & ValuesOf<typeof TUN.rows>;
 
-/** `[ppp]`, `[pool]`, `[users]`, `[tun]`: remote-access PPP termination on the first listener. */
+/**
+ * `[ppp]`, `[pool]`, `[users]`, `[tun]`: remote-access PPP termination on the first listener.
+ * `dns` undefined = the host's resolvers and `usersFile` undefined = the default users file in the
+ * state directory; the setup (src/daemon/setup) resolves both before the start.
+ */
 export type AccessSection = Omit<AccessValues, 'localAddress' | 'mtu'> & {
   /** The LNS's PPP address, host-order IPv4 (default: the first host of the pool). */
   readonly localAddress: number;
@@ -74,8 +78,8 @@ export type RadiusDaeSection = ValuesOf<typeof RADIUS_DAE.rows> & { readonly cli
 export type RadiusSection = Omit<ValuesOf<typeof RADIUS.rows>, 'nasIdentifier' | 'nasIpAddress' | 'nasIpv6Address' | 'spool'> & {
   /** NAS-IP-Address / NAS-IPv6-Address / NAS-Identifier, computed defaults applied. */
   readonly nas: NasIdentity;
-  /** The spool path; undefined = memory only. */
-  readonly spool: string | undefined;
+  /** The spool path; undefined = `radius-accounting.spool` in the state directory; null = memory only. */
+  readonly spool: string | null | undefined;
   readonly servers: readonly RadiusServerSection[];
   readonly dae: RadiusDaeSection | undefined;
 };
@@ -91,9 +95,15 @@ export interface IpsecPeerConfig {
 /** `[ipsec]`: L2TP/IPsec (IKEv1 Main Mode PSK + transport-mode ESP) on the first IPv4 listener. */
 export type IpsecSection = ValuesOf<typeof IPSEC.rows> & {
   readonly peers: readonly IpsecPeerConfig[];
-  /** True when the PSK was generated for the no-config default (the banner prints it). */
+  /**
+   * No `psk` and no `[[ipsec.peer]]`: the PSK is generated once and kept in the state file
+   * (src/daemon/setup); `psk` stays undefined until the setup fills it in.
+   */
   readonly pskGenerated?: boolean;
 };
+
+/** `[status]`: the status page; absent = off (no `listen`). */
+export type StatusSection = Omit<ValuesOf<typeof STATUS.rows>, 'listen'> & { readonly listen: { readonly host: string; readonly port: number } };
 
 /** The whole validated configuration. */
 export interface DaemonConfig {
@@ -107,4 +117,6 @@ export interface DaemonConfig {
   readonly ipsec?: IpsecSection;
   /** RADIUS for the LNS's PPP; absent = off. */
   readonly radius?: RadiusSection;
+  /** The status page; absent = off. */
+  readonly status?: StatusSection;
 }

@@ -202,6 +202,13 @@ export const psk: ValueType<string> = {
   format: str,
 };
 
+/** The status page token: 16..256 printable ASCII characters without blanks (it travels in a header, a URL and a cookie). */
+export const statusToken: ValueType<string> = {
+  name: 'string, 16+ characters',
+  parse: (v) => (typeof v !== 'string' ? err('expected a string') : /^[\x21-\x7e]{16,256}$/.test(v) ? ok(v) : err('a status token needs 16-256 printable characters without blanks')),
+  format: str,
+};
+
 /** Linux interface names: 1..15 characters, no '/', ':' or whitespace. */
 export const ifName: ValueType<string> = {
   name: 'interface name',

@@ -92,7 +92,9 @@ const q = (s: string): string => JSON.stringify(s);
 
 /** Renders the TOML configuration (docs/CONFIG.md). */
 export function renderL2tpdConfig(o: L2tpdOptions, socket: string): string {
-  const out: string[] = ['[daemon]', `control_socket = ${q(socket)}`, `log_level = ${q(o.debug === false ? 'info' : 'debug')}`, ''];
+  const out: string[] = ['[daemon]', `control_socket = ${q(socket)}`, `log_level = ${q(o.debug === false ? 'info' : 'debug')}`, `state_dir = ${q(`${o.dir}/state`)}`, ''];
+  // These peers speak plain L2TP to us (no PPP termination here): PPP and IPsec are on by default for an LNS.
+  if ((o.listen ?? []).length > 0) out.push('[ppp]', 'enabled = false', '', '[ipsec]', 'enabled = false', '');
   out.push('[l2tp]', `host_name = ${q(o.hostName)}`);
   if (o.helloInterval !== undefined) out.push(`hello_interval = ${o.helloInterval}`);
   out.push('');

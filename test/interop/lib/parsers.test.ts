@@ -135,6 +135,7 @@ test('renderL2tpdConfig and renderXl2tpdConf', () => {
   assert.match(toml, /^\[\[listen\]\]\naddress = "198\.18\.43\.1"\nport = 1701\nsecret = "s\\"q"\nhide_avps = true$/m);
   assert.match(toml, /^\[\[lac\]\]\nname = "x"\nlns = "198\.18\.43\.2"\nport = 1701\nsessions = 1\nredial = false$/m);
   assert.match(toml, /^control_socket = "\/d\/sock"$/m);
+  assert.match(toml, /^\[ppp\]\nenabled = false\n\n\[ipsec\]\nenabled = false$/m, 'a plain L2TP LNS says so');
   const conf = renderXl2tpdConf({
     ns: 'n', dir: '/x', listenAddress: '198.18.43.2', lns: { hostname: 'L', challenge: true },
     lacs: [{ name: 'us', lns: '198.18.43.1', hostname: 'C', hiddenBit: true }],
