@@ -31,6 +31,17 @@ import { parseAuthOption } from '../../src/ppp/lcp.js';
 import { EspSa } from '../../src/ipsec/esp.js';
 import { ikeCipher, openBody } from '../../src/ipsec/ike-crypto.js';
 import { FUZZ_SECRET, mutateVector, randomBytes, randomFramed } from './l2tp-mutate.js';
+import { checkAuthenticators, decodeAttributes as decodeRadiusAttributes, parseMsChap2Response, parseMsChap2Success, parseMsChapError, parseRadiusPacket } from '../../src/wire/radius/index.js';
+import { decodeReply, decodeSpooledRecord } from '../../src/aaa/radius/index.js';
+
+const RADIUS_SECRET = new TextEncoder().encode('fuzz-radius-secret');
+const RADIUS_CRYPTO = { secret: RADIUS_SECRET, requestAuthenticator: new Uint8Array(16).fill(9) };
+/** Decode a RADIUS packet's attributes (User-Password / Tunnel-Password / MPPE keys decrypted) and its typed reply. */
+function radiusDecode(b: Uint8Array): unknown {
+  const p = parseRadiusPacket(b);
+  if (!p.ok) return p;
+  return { attrs: decodeRadiusAttributes(p.value, RADIUS_CRYPTO), reply: decodeReply(p.value, RADIUS_CRYPTO) };
+}
 
 /** How inputs for a parser are made. */
 export type InputKind = 'l2tp' | 'generic' | 'ip' | 'esp';
@@ -92,6 +103,15 @@ export const PARSERS: readonly ParserCase[] = [
   { name: 'ipv6 source /64', kind: 'ip', parse: ipv6Source64 },
   { name: 'icmpv6 type', kind: 'ip', parse: icmpv6Type },
   { name: 'router advertisement', kind: 'ip', parse: parseRouterAdvertisement },
+  // RADIUS (src/wire/radius, src/aaa/radius)
+  { name: 'radius packet', kind: 'generic', parse: parseRadiusPacket },
+  { name: 'radius authenticators (request)', kind: 'generic', parse: (b) => checkAuthenticators(b, RADIUS_SECRET) },
+  { name: 'radius authenticators (response)', kind: 'generic', parse: (b) => checkAuthenticators(b, RADIUS_SECRET, RADIUS_CRYPTO.requestAuthenticator) },
+  { name: 'radius attributes + typed reply', kind: 'generic', parse: radiusDecode },
+  { name: 'ms-chap2-response (RADIUS)', kind: 'generic', parse: parseMsChap2Response },
+  { name: 'ms-chap2-success (RADIUS)', kind: 'generic', parse: parseMsChap2Success },
+  { name: 'ms-chap-error (RADIUS)', kind: 'generic', parse: parseMsChapError },
+  { name: 'radius spool line', kind: 'generic', parse: (b) => decodeSpooledRecord(Buffer.from(b).toString('latin1')) },
 ];
 
 /** Random bytes biased towards self-consistent length fields (PPP CP: 2..3, ISAKMP: 24..27). */
