@@ -1,30 +1,34 @@
 // Remote-access set-up rate: full session set-ups per second (L2TP SCCRQ..ICCN + LCP + CHAP-MD5 +
-// IPCP, counted at the client's IPCP up) from our load client to an LNS, against two LNSes in the
-// same run, both in one network namespace behind one veth:
-//   ours   : l2tpd (bin/l2tpd.js) remote access, users file, pool 100.64.16.0/20, TUN l2tp0,
-//            listening on 198.18.211.2:1701
-//   l2tpns : l2tpns 2.4 (Debian) on 198.18.211.9:1701, CHAP checked by FreeRADIUS 3.2 (Debian) on
-//            127.0.0.1 of the same namespace, pool 100.64.32.0/20 (test/interop/lib/l2tpns.ts and
-//            freeradius.ts write their configs; FreeRADIUS is then restarted in its normal threaded
-//            mode `-f` instead of the harness's single-threaded debug mode `-X`)
+// IPCP, counted at the client's IPCP up) from our load client to three LNSes in the same run, all in
+// one network namespace behind one veth:
+//   ours (users file) : l2tpd (bin/l2tpd.js), users file, pool 100.64.16.0/20, TUN l2tp0, 198.18.211.2
+//   ours + RADIUS     : a second l2tpd with [radius] (authentication only) toward the FreeRADIUS below,
+//                       pool 100.64.48.0/20, TUN l2tp1, 198.18.211.3
+//   l2tpns + RADIUS   : l2tpns 2.4 (Debian) on 198.18.211.9, CHAP checked by the same FreeRADIUS,
+//                       pool 100.64.32.0/20 (radius_accounting no)
+// FreeRADIUS 3.2 (Debian) runs on 127.0.0.1 of the namespace with the users u<i>/p<i> in its `files`
+// (test/interop/lib/freeradius.ts writes the config; it is then restarted in its normal threaded
+// mode `-f` instead of the harness's single-threaded debug mode `-X`), with a Message-Authenticator
+// in every answer (our client requires one, Blast-RADIUS).
 // The load client (bench/lib/ppp-load.ts, this process, root namespace, 198.18.211.1) opens --tunnels
 // tunnels, then dials --sessions sessions spread over them with at most --window negotiating at
 // once; then hangs all up (LCP Terminate + CDN) and closes the tunnels. Rate = sessions up / (first
 // ICRQ .. last IPCP up). After a --warmup round per target (not counted), rounds alternate between
-// the targets; the best round of each is shown, every round is listed.
-// If l2tpns or FreeRADIUS cannot run, the reason is printed along with our own numbers.
+// the targets; the median of each target's rounds is shown with its range, every round is listed,
+// and the ratio ours/l2tpns with RADIUS is the ratio of the medians.
+// If l2tpns or FreeRADIUS cannot run, the reason is printed along with the other numbers.
 // Default load: 8 tunnels, 32 in flight (4 per tunnel). With more calls per tunnel than the peer's
 // control Receive Window allows, the LAC's ICCN waits in its send queue while the first LCP frame
 // (sent at session-established) overtakes it and is dropped by the LNS: a 3 s PPP restart shows up
 // in p99 for either LNS (try --tunnels=4 --window=64).
-// Needs root. Run: npx tsx bench/ppp-setup.ts [--sessions=1000] [--tunnels=8] [--window=32] [--rounds=2] [--warmup=100] [--verbose]
-import { existsSync, mkdtempSync } from 'node:fs';
+// Needs root. Run: npx tsx bench/ppp-setup.ts [--sessions=1000] [--tunnels=8] [--window=32] [--rounds=3] [--warmup=100] [--verbose]
+import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cleanupAll, trackDir, watchdog } from './lib/cleanup.js';
 import { machineLines } from './lib/machine.js';
 import { createVethNetns, deleteNetns, isRoot } from './lib/netns.js';
-import { flagArg, fmtNum, fmtRatio, formatTable, numArg } from './lib/table.js';
+import { flagArg, fmtNum, fmtRatio, formatTable, numArg, percentile } from './lib/table.js';
 import { PppLoad, type DialResult } from './lib/ppp-load.js';
 import { sh, startAccessLns, writeUsers, type AccessLnsDaemon } from './lib/ppp-lns.js';
 import { spawnIn, type ManagedProcess } from '../test/interop/lib/process.js';
@@ -35,13 +39,14 @@ import { waitUntil } from '../test/interop/lib/host.js';
 const SESSIONS = numArg('sessions', 1000);
 const TUNNELS = Math.max(1, numArg('tunnels', 8));
 const WINDOW = Math.max(1, numArg('window', 32));
-const ROUNDS = Math.max(1, numArg('rounds', 2));
+const ROUNDS = Math.max(1, numArg('rounds', 3));
 const TIMEOUT_MS = numArg('timeout', 120) * 1000;
 const VERBOSE = flagArg('verbose');
 const WARMUP = numArg('warmup', 100);
 const HOST = '198.18.211.1';
 const OURS = '198.18.211.2';
 const L2TPNS = '198.18.211.9';
+const OURS_RADIUS = '198.18.211.3';
 const SECRET = 'bench-radius-s3cret';
 const tag = process.pid.toString(36);
 const NS = `l2k-psu-${tag}`;
@@ -68,13 +73,13 @@ async function round(address: string, sessions = SESSIONS): Promise<Run> {
   }
 }
 
-/** FreeRADIUS (threaded, from the harness's config) + l2tpns, or the reason they cannot run. */
-async function startPeer(dir: string, procs: ManagedProcess[]): Promise<{ l2tpns: L2tpns } | { why: string }> {
-  if (!existsSync('/usr/sbin/l2tpns')) return { why: 'l2tpns is not installed (Debian package l2tpns)' };
+/** FreeRADIUS (threaded, from the harness's config, users u<i>/p<i> in its `files`) on 127.0.0.1 of the namespace. */
+async function startRadius(dir: string, procs: ManagedProcess[]): Promise<true | { why: string }> {
   if (!existsSync('/usr/sbin/freeradius')) return { why: 'FreeRADIUS is not installed (Debian package freeradius)' };
   try {
     const users: FreeRadiusUser[] = Array.from({ length: SESSIONS }, (_, i) => ({ name: `u${i}`, password: `p${i}` }));
-    const rad = await startFreeRadius({ ns: NS, dir: join(dir, 'freeradius'), clients: [{ address: L2TPNS, secret: SECRET }], users, lifetimeMs: 600_000 });
+    // A Message-Authenticator in every answer (Blast-RADIUS): our client requires one by default.
+    const rad = await startFreeRadius({ ns: NS, dir: join(dir, 'freeradius'), clients: [{ address: L2TPNS, secret: SECRET }], users, messageAuthenticatorInReplies: true, lifetimeMs: 600_000 });
     // Same configuration, normal threaded mode (the harness runs -X: debug, single-threaded).
     await rad.stop();
     const fr = spawnIn(NS, 'freeradius', ['-f', '-d', rad.raddb], { name: 'freeradius -f', lifetimeMs: 600_000 });
@@ -88,6 +93,16 @@ async function startPeer(dir: string, procs: ManagedProcess[]): Promise<{ l2tpns
       },
       20_000,
     );
+    return true;
+  } catch (e) {
+    return { why: `FreeRADIUS could not start: ${e instanceof Error ? e.message.split('\n').slice(0, 6).join(' | ') : String(e)}` };
+  }
+}
+
+/** l2tpns with the same FreeRADIUS, or the reason it cannot run. */
+async function startPeer(dir: string): Promise<{ l2tpns: L2tpns } | { why: string }> {
+  if (!existsSync('/usr/sbin/l2tpns')) return { why: 'l2tpns is not installed (Debian package l2tpns)' };
+  try {
     const l2tpns = await startL2tpns({
       ns: NS,
       dir: join(dir, 'l2tpns'),
@@ -101,14 +116,55 @@ async function startPeer(dir: string, procs: ManagedProcess[]): Promise<{ l2tpns
     });
     return { l2tpns };
   } catch (e) {
-    return { why: `l2tpns/FreeRADIUS could not start: ${e instanceof Error ? e.message.split('\n').slice(0, 6).join(' | ') : String(e)}` };
+    return { why: `l2tpns could not start: ${e instanceof Error ? e.message.split('\n').slice(0, 6).join(' | ') : String(e)}` };
   }
 }
 
 const rate = (d: DialResult | undefined): number | undefined => (d === undefined || d.up === 0 || d.seconds <= 0 ? undefined : d.up / d.seconds);
+const median = (xs: readonly number[]): number | undefined => percentile(xs, 50);
+
+/** One target of the interleaved rounds. */
+interface Target {
+  readonly key: 'users' | 'radius' | 'l2tpns';
+  readonly name: string;
+  readonly address: string;
+  readonly runs: Run[];
+}
+
+/** `[radius]` for our second daemon: the same FreeRADIUS as l2tpns, authentication only (l2tpns runs with radius_accounting no). */
+const RADIUS_TOML = ['[radius]', '[[radius.server]]', 'name = "freeradius"', 'address = "127.0.0.1"', `secret = "${SECRET}"`, 'role = ["auth"]', ''].join('\n');
+
+function report(targets: readonly Target[]): void {
+  const row = (t: Target): string[] => {
+    const rates = t.runs.map((x) => rate(x.dial)).filter((x): x is number => x !== undefined);
+    const ok = t.runs.filter((x) => x.dial !== undefined);
+    const p50s = ok.map((x) => x.dial?.p50).filter((x): x is number => x !== undefined);
+    const p99s = ok.map((x) => x.dial?.p99).filter((x): x is number => x !== undefined);
+    const up = ok.map((x) => x.dial?.up ?? 0);
+    return [
+      t.name,
+      ok.length === 0 ? (t.runs[0]?.error ?? 'not run') : `${fmtNum(Math.min(...up))}..${fmtNum(Math.max(...up))} / ${fmtNum(SESSIONS)}`,
+      fmtNum(median(rates), 1),
+      rates.length === 0 ? '-' : `${fmtNum(Math.min(...rates), 1)}..${fmtNum(Math.max(...rates), 1)}`,
+      fmtNum(median(p50s)),
+      fmtNum(median(p99s)),
+      t.runs.map((x) => fmtNum(rate(x.dial), 1)).join(', '),
+    ];
+  };
+  console.log(`\n${fmtNum(SESSIONS)} sessions over ${TUNNELS} tunnels, window ${WINDOW}, medians of ${ROUNDS} interleaved round(s), client in this process over a veth\n`);
+  console.log(
+    formatTable(['LNS', 'sessions up', 'set-ups/s (median)', 'range', 'p50 ms', 'p99 ms', 'all rounds /s'], targets.map(row), ['left', 'right', 'right', 'right', 'right', 'right', 'right']),
+  );
+  for (const t of targets) {
+    t.runs.forEach((r, i) => {
+      if (r.error !== undefined) console.log(`${t.key} round ${i + 1}: ${r.error}`);
+      else if (r.dial !== undefined && r.dial.failures.length > 0) console.log(`${t.key} round ${i + 1}: failures (first ${r.dial.failures.length}): ${r.dial.failures.slice(0, 3).join('; ')}`);
+    });
+  }
+}
 
 async function main(): Promise<void> {
-  watchdog(480_000, 'ppp-setup took too long');
+  watchdog(600_000, 'ppp-setup took too long');
   console.log('PPP / remote access: full session set-ups per second (L2TP + LCP + CHAP-MD5 + IPCP)');
   for (const l of machineLines()) console.log(l);
   if (!isRoot()) {
@@ -119,69 +175,47 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'l2k-psu-'));
   trackDir(dir);
   await createVethNetns(NS, `ps${tag}h`.slice(0, 15), 'eth0', HOST, OURS);
-  await sh('ip', ['-n', NS, 'addr', 'add', `${L2TPNS}/32`, 'dev', 'eth0']);
-  await sh('ip', ['route', 'add', `${L2TPNS}/32`, 'via', OURS]);
+  for (const a of [L2TPNS, OURS_RADIUS]) {
+    await sh('ip', ['-n', NS, 'addr', 'add', `${a}/32`, 'dev', 'eth0']);
+    await sh('ip', ['route', 'add', `${a}/32`, 'via', OURS]);
+  }
   const procs: ManagedProcess[] = [];
-  let ours: AccessLnsDaemon | undefined;
+  const daemons: AccessLnsDaemon[] = [];
   let peer: { l2tpns: L2tpns } | { why: string } | undefined;
   try {
     const users = join(dir, 'users');
     writeUsers(users, SESSIONS);
-    ours = await startAccessLns(
-      NS,
-      dir,
-      { socket: join(dir, 'l2tpd.sock'), listen: OURS, pool: '100.64.16.0/20', localAddress: '100.64.16.1', usersFile: users, tunName: 'l2tp0', auth: ['chap'] },
-      460_000,
-    );
-    peer = await startPeer(dir, procs);
-    const runs: { ours: Run[]; l2tpns: Run[] } = { ours: [], l2tpns: [] };
-    if (WARMUP > 0) {
-      // Warm-up (JIT of our daemon, caches of both): not counted.
-      await round(OURS, Math.min(WARMUP, SESSIONS));
-      if ('l2tpns' in peer) await round(L2TPNS, Math.min(WARMUP, SESSIONS));
-    }
-    for (let r = 0; r < ROUNDS; r++) {
-      runs.ours.push(await round(OURS));
-      if ('l2tpns' in peer) runs.l2tpns.push(await round(L2TPNS));
-    }
-    const best = (rs: Run[]): Run | undefined => [...rs].sort((a, b) => (rate(b.dial) ?? -1) - (rate(a.dial) ?? -1))[0];
-    const bo = best(runs.ours);
-    const bp = best(runs.l2tpns);
-    const row = (name: string, r: Run | undefined, all: Run[]): string[] => {
-      const d = r?.dial;
-      return [
-        name,
-        d === undefined ? (r?.error ?? 'not run') : `${fmtNum(d.up)} / ${fmtNum(d.attempted)}${d.timedOut ? ' (timeout)' : ''}`,
-        fmtNum(rate(d), 1),
-        fmtNum(d?.p50),
-        fmtNum(d?.p99),
-        all.map((x) => fmtNum(rate(x.dial), 1)).join(', '),
-      ];
+    const mk = async (sub: string, listen: string, pool: string, local: string, tun: string, extra?: string): Promise<void> => {
+      const d = join(dir, sub);
+      mkdirSync(d, { recursive: true });
+      const cfg = { socket: join(d, 'l2tpd.sock'), listen, pool, localAddress: local, usersFile: users, tunName: tun, auth: ['chap'], stateDir: join(d, 'state'), ...(extra !== undefined ? { extra } : {}) };
+      daemons.push(await startAccessLns(NS, d, cfg, 560_000));
     };
-    console.log(`\n${fmtNum(SESSIONS)} sessions over ${TUNNELS} tunnels, window ${WINDOW}, best of ${ROUNDS} round(s), client in this process over a veth\n`);
+    await mk('users', OURS, '100.64.16.0/20', '100.64.16.1', 'l2tp0');
+    const radius = await startRadius(dir, procs);
+    if (radius === true) await mk('radius', OURS_RADIUS, '100.64.48.0/20', '100.64.48.1', 'l2tp1', RADIUS_TOML);
+    peer = radius === true ? await startPeer(dir) : radius;
+    const targets: Target[] = [
+      { key: 'users', name: 'l2tpkit l2tpd (users file)', address: OURS, runs: [] },
+      ...(radius === true ? [{ key: 'radius' as const, name: 'l2tpkit l2tpd + FreeRADIUS 3.2', address: OURS_RADIUS, runs: [] }] : []),
+      ...('l2tpns' in peer ? [{ key: 'l2tpns' as const, name: 'l2tpns 2.4 + FreeRADIUS 3.2', address: L2TPNS, runs: [] }] : []),
+    ];
+    // Warm-up (JIT of our daemons, caches of every peer): not counted.
+    if (WARMUP > 0) for (const t of targets) await round(t.address, Math.min(WARMUP, SESSIONS));
+    for (let r = 0; r < ROUNDS; r++) for (const t of targets) t.runs.push(await round(t.address));
+    report(targets);
+    if (radius !== true) console.log(`\nRADIUS not measured: ${radius.why}`);
+    else if ('why' in peer) console.log(`\nl2tpns not measured: ${peer.why}`);
+    const med = (k: Target['key']): number | undefined => median((targets.find((t) => t.key === k)?.runs ?? []).map((x) => rate(x.dial)).filter((x): x is number => x !== undefined));
     console.log(
-      formatTable(
-        ['LNS', 'sessions up', 'set-ups/s', 'p50 ms', 'p99 ms', 'all rounds /s'],
-        [row('l2tpkit l2tpd (users file)', bo, runs.ours), row('l2tpns 2.4 + FreeRADIUS 3.2', bp, runs.l2tpns)],
-        ['left', 'right', 'right', 'right', 'right', 'right'],
-      ),
-    );
-    if ('why' in peer) console.log(`\nl2tpns not measured: ${peer.why}`);
-    for (const [name, rs] of [['ours', runs.ours], ['l2tpns', runs.l2tpns]] as const) {
-      rs.forEach((r, i) => {
-        if (r.error !== undefined) console.log(`${name} round ${i + 1}: ${r.error}`);
-        else if (r.dial !== undefined && r.dial.failures.length > 0) console.log(`${name} round ${i + 1}: failures (first ${r.dial.failures.length}): ${r.dial.failures.slice(0, 3).join('; ')}`);
-      });
-    }
-    console.log(
-      `summary: ppp-setup ours ${fmtNum(rate(bo?.dial), 1)} set-ups/s; l2tpns ${'why' in peer ? 'not run' : `${fmtNum(rate(bp?.dial), 1)} set-ups/s`}; ratio ours/l2tpns ${fmtRatio(rate(bo?.dial), rate(bp?.dial))}`,
+      `summary: ppp-setup ours (users file) ${fmtNum(med('users'), 1)}/s; ours + FreeRADIUS ${fmtNum(med('radius'), 1)}/s; l2tpns + FreeRADIUS ${fmtNum(med('l2tpns'), 1)}/s; ratio ours/l2tpns with RADIUS ${fmtRatio(med('radius'), med('l2tpns'))} (medians of ${ROUNDS})`,
     );
   } finally {
     if (VERBOSE && peer !== undefined && 'l2tpns' in peer) console.log(`\n-- l2tpns log:\n${peer.l2tpns.logTail(150)}`);
     if (peer !== undefined && 'l2tpns' in peer) await peer.l2tpns.stop(2000);
     for (const p of procs) await p.stop(2000);
-    await ours?.stop();
-    await sh('ip', ['route', 'del', `${L2TPNS}/32`]).catch(() => '');
+    for (const d of daemons) await d.stop();
+    for (const a of [L2TPNS, OURS_RADIUS]) await sh('ip', ['route', 'del', `${a}/32`]).catch(() => '');
     await deleteNetns(NS);
     cleanupAll();
   }

@@ -33,6 +33,10 @@ export interface AccessLnsConfig {
   readonly retransmitInitial?: number;
   readonly retransmitCap?: number;
   readonly logLevel?: 'info' | 'debug' | 'warn' | 'error';
+  /** `[daemon] state_dir` (default: the daemon's). */
+  readonly stateDir?: string;
+  /** More TOML appended as it is (e.g. `[radius]` sections). */
+  readonly extra?: string;
 }
 
 /** The l2tpd TOML text for `c`. */
@@ -42,6 +46,7 @@ export function renderAccessConfig(c: AccessLnsConfig): string {
     '[daemon]',
     `control_socket = ${q(c.socket)}`,
     `log_level = ${q(c.logLevel ?? 'warn')}`,
+    ...(c.stateDir !== undefined ? [`state_dir = ${q(c.stateDir)}`] : []),
     '',
     '[l2tp]',
     'host_name = "l2tpkit-lns"',
@@ -73,6 +78,7 @@ export function renderAccessConfig(c: AccessLnsConfig): string {
     `name = ${q(c.tunName)}`,
     `mtu = ${c.mtu ?? 1400}`,
     '',
+    ...(c.extra !== undefined ? [c.extra] : []),
   ].join('\n');
 }
 

@@ -57,7 +57,7 @@ async function handle(r: Req): Promise<unknown> {
     }
     case 'hangup':
       if (load === undefined) throw new Error('open first');
-      return load.hangupAll(num(r['timeoutMs'], 60_000));
+      return load.hangupAll(num(r['timeoutMs'], 60_000), num(r['count'], Infinity));
     case 'close-tunnels':
       if (load === undefined) throw new Error('open first');
       return { open: await load.closeTunnels(num(r['timeoutMs'], 20_000)) };

@@ -447,16 +447,20 @@ export class PppLoad {
     return results;
   }
 
-  /** Hang up every session that is not down (LCP Terminate-Request, then CDN); waits up to `timeoutMs`. */
-  async hangupAll(timeoutMs: number): Promise<{ down: number; left: number }> {
+  /**
+   * Hang up every session that is not down, or the first `limit` by index (LCP Terminate-Request,
+   * then CDN); waits up to `timeoutMs` for them to be down.
+   */
+  async hangupAll(timeoutMs: number, limit = Infinity): Promise<{ down: number; left: number }> {
     const now = systemClock.now();
-    for (const c of [...this.calls.values()]) {
+    const chosen = [...this.calls.values()].sort((a, b) => a.index - b.index).slice(0, limit);
+    for (const c of chosen) {
       c.client.close(now);
       this.flush(c);
     }
     this.endpoint.drain();
     const deadline = performance.now() + timeoutMs;
-    while (this.calls.size > 0 && performance.now() < deadline) await sleep(20);
+    while (chosen.some((c) => this.calls.get(key(c.tunnel, c.session)) === c) && performance.now() < deadline) await sleep(20);
     return { down: this.downCount, left: this.calls.size };
   }
 

@@ -84,6 +84,8 @@ export interface SessionView {
   readonly authMethod?: string;
   readonly address?: string;
   readonly ipv6Prefix?: string;
+  /** RADIUS Acct-Session-Id (with [radius]). */
+  readonly acctSessionId?: string;
 }
 
 /** One tunnel as shown by l2tpctl (Yamaha "show status l2tp" fields). */

@@ -38,7 +38,7 @@ export function tunnelViews(now: Instant, src: ViewSources): TunnelView[] {
   return allTunnels(now, src).map(({ endpoint, info }) => tunnelView(now, src, endpoint, info));
 }
 
-type PppFields = Pick<SessionView, 'username' | 'authMethod' | 'address' | 'ipv6Prefix' | 'pppPhase'>;
+type PppFields = Pick<SessionView, 'username' | 'authMethod' | 'address' | 'ipv6Prefix' | 'pppPhase' | 'acctSessionId'>;
 
 const uptime = (now: Instant, at: Instant | undefined): { uptimeSeconds?: number } =>
   at === undefined ? {} : { uptimeSeconds: Math.max(0, Math.floor(since(now, at) / 1000)) };
@@ -57,6 +57,7 @@ export function tunnelView(now: Instant, src: ViewSources, ep: UdpEndpoint, t: T
         ...(i.authMethod !== undefined ? { authMethod: i.authMethod } : {}),
         ...(i.ipv4 !== undefined ? { address: i.ipv4 } : {}),
         ...(i.ipv6Prefix !== undefined ? { ipv6Prefix: i.ipv6Prefix } : {}),
+        ...(i.acctSessionId !== undefined ? { acctSessionId: i.acctSessionId } : {}),
       };
     }
     if (client !== undefined && lac?.config.ppp !== undefined) {
