@@ -4,6 +4,7 @@
  * and is judged afterwards with tshark's own dissector: malformed frames (`-Y _ws.malformed`) and the
  * expert summary (`-q -z expert`, Errors and Warns sections).
  */
+import { statSync } from 'node:fs';
 import { run, tail } from './host.js';
 import { spawnIn, type ManagedProcess } from './process.js';
 
@@ -33,6 +34,7 @@ export async function startCapture(ns: string, iface: string, file: string, opts
     { name: `tshark ${iface}@${ns}`, lifetimeMs: (maxSeconds + 30) * 1000 },
   );
   await proc.waitForOutput(/Capturing on/, 15_000);
+  await waitForPcapHeader(proc, file, 15_000);
   return {
     file,
     proc,
@@ -49,6 +51,31 @@ export async function startCapture(ns: string, iface: string, file: string, opts
       clearTimeout(t);
     },
   };
+}
+
+/** pcap global header length: dumpcap writes it once the interface is open and the filter attached. */
+const PCAP_HEADER_BYTES = 24;
+
+/**
+ * tshark prints "Capturing on" before it even starts dumpcap, so that line is no readiness signal (a CI
+ * run lost the first five messages of an exchange to it). dumpcap writes the file's global header only
+ * after the capture handle is activated with its BPF filter: wait for those bytes, then a short settle.
+ */
+async function waitForPcapHeader(proc: ManagedProcess, file: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    let size = 0;
+    try {
+      size = statSync(file).size;
+    } catch {
+      // not created yet
+    }
+    if (size >= PCAP_HEADER_BYTES) break;
+    if (!proc.running()) throw new Error(`tshark exited before capturing: ${tail(proc.output(), 10)}`);
+    if (Date.now() > deadline) throw new Error(`tshark did not open ${file} within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  await new Promise((r) => setTimeout(r, 150));
 }
 
 /** tshark's verdict on one capture file. */
