@@ -287,6 +287,7 @@ describe('our RADIUS client core against FreeRADIUS 3.2', () => {
         produced.push(`${sid}:${status}`);
       }
     };
+    const firstAt = Date.now();
     for (let i = 0; i < 50; i++) await send(child(), i);
     await child().flush();
     const before = (await child().snapshot()).snapshot.accountingQueued;
@@ -298,6 +299,9 @@ describe('our RADIUS client core against FreeRADIUS 3.2', () => {
     assert.equal(main.restored, 150);
     for (let i = 50; i < 100; i++) await send(child(), i);
     await child().flush();
+    // The outage lasts at least 3 s from the first record, so the first records are sent >= 2 s late
+    // whatever the machine's speed (a fast run delivered everything within a second: delay 0).
+    await new Promise((r) => setTimeout(r, Math.max(0, firstAt + 3000 - Date.now())));
     // Only the primary comes back, so every record lands in one detail file in arrival order.
     rad1 = await startFreeRadius(radOpts(1, true));
     const deadline = Date.now() + 90_000;
