@@ -3,16 +3,28 @@
 // <- daemon) and "no I/O, no clock, no timers" in the sans-I/O cores (STYLE §1).
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve, sep } from 'node:path';
+
+/**
+ * The protocol cores on one floor. They never import one another: what joins them is a composition one
+ * floor up (access, gate). docs/ARCHITECTURE.md ("Rooms and doors") names any exception on purpose, and
+ * it is listed here: none today.
+ */
+const SIBLING_CORES = ['l2tp', 'ppp', 'ipsec', 'aaa', 'dataplane'];
+/** `core: [sibling, ...]` imports allowed on purpose (each one named in docs/ARCHITECTURE.md). */
+const SIBLING_EXCEPTIONS = {};
+const siblingsBanned = (core) => SIBLING_CORES.filter((c) => c !== core && !(SIBLING_EXCEPTIONS[core] ?? []).includes(c));
 
 /** Folders under src/ and the folders each may NOT import. */
 const LAYERS = {
   base: ['wire', 'l2tp', 'ppp', 'ipsec', 'aaa', 'dataplane', 'access', 'gate', 'io', 'daemon'],
   wire: ['l2tp', 'ppp', 'ipsec', 'aaa', 'dataplane', 'access', 'gate', 'io', 'daemon'],
-  l2tp: ['access', 'gate', 'io', 'daemon'],
-  ppp: ['access', 'gate', 'io', 'daemon'],
-  ipsec: ['access', 'gate', 'io', 'daemon'],
-  aaa: ['access', 'gate', 'io', 'daemon'],
-  dataplane: ['access', 'gate', 'io', 'daemon'],
+  l2tp: [...siblingsBanned('l2tp'), 'access', 'gate', 'io', 'daemon'],
+  ppp: [...siblingsBanned('ppp'), 'access', 'gate', 'io', 'daemon'],
+  ipsec: [...siblingsBanned('ipsec'), 'access', 'gate', 'io', 'daemon'],
+  aaa: [...siblingsBanned('aaa'), 'access', 'gate', 'io', 'daemon'],
+  dataplane: [...siblingsBanned('dataplane'), 'access', 'gate', 'io', 'daemon'],
   // Two compositions side by side: access (l2tp + ppp + aaa + dataplane), gate (ipsec + l2tp).
   access: ['gate', 'io', 'daemon'],
   gate: ['access', 'ppp', 'aaa', 'dataplane', 'io', 'daemon'],
@@ -52,6 +64,39 @@ function layerConfigs() {
   }
   return out;
 }
+
+/**
+ * A room is a folder of src/ (not src/ itself) with an index.ts. An import that enters a room from
+ * outside it names the room's index.ts; inside a room (and from a room into its parent) files import
+ * one another directly. Tests may reach into a room's files.
+ */
+const SRC = resolve(import.meta.dirname, 'src');
+const roomCache = new Map();
+function roomOf(file) {
+  for (let d = dirname(file); d.startsWith(SRC) && d !== SRC; d = dirname(d)) {
+    let has = roomCache.get(d);
+    if (has === undefined) roomCache.set(d, (has = existsSync(join(d, 'index.ts'))));
+    if (has) return d;
+  }
+  return undefined;
+}
+const importThroughIndex = {
+  meta: { type: 'problem', docs: { description: 'cross-room imports go through the room index.ts' }, schema: [] },
+  create(context) {
+    const from = context.filename;
+    const check = (node) => {
+      const spec = node.source?.value;
+      if (typeof spec !== 'string' || !spec.startsWith('.')) return;
+      const target = resolve(dirname(from), spec.replace(/\.js$/, '.ts'));
+      if (!target.startsWith(SRC + sep)) return;
+      const room = roomOf(target);
+      if (room === undefined || target === join(room, 'index.ts') || from.startsWith(room + sep)) return;
+      const name = room.slice(SRC.length + 1);
+      context.report({ node: node.source, message: `import src/${name} through its index.ts, not ${spec} (docs/ARCHITECTURE.md, rooms and doors).` });
+    };
+    return { ImportDeclaration: check, ExportNamedDeclaration: check, ExportAllDeclaration: check };
+  },
+};
 
 const coreTimeMessage = 'Cores get time as `now: Instant` and never arm timers (STYLE §1-2); use src/io.';
 const coreGlobals = ['setTimeout', 'setInterval', 'setImmediate', 'clearTimeout', 'clearInterval', 'clearImmediate', 'Date', 'performance'].map((name) => ({
@@ -103,6 +148,12 @@ export default tseslint.config(
     languageOptions: { ...tseslint.configs.disableTypeChecked.languageOptions, globals: nodeGlobals, sourceType: 'module' },
   },
   ...layerConfigs(),
+  {
+    files: ['src/**/*.ts'],
+    ignores: TESTS,
+    plugins: { l2tpkit: { rules: { 'import-through-index': importThroughIndex } } },
+    rules: { 'l2tpkit/import-through-index': 'error' },
+  },
   {
     files: CORES.map((c) => `src/${c}/**/*.ts`),
     // Tests may time themselves (performance.now) and use real timers where they must.

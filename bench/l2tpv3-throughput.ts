@@ -14,7 +14,7 @@ import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { StaticPseudowire, type StaticPseudowireSettings } from '../src/io/static-pseudowire.js';
 import { runIp, TunDevice } from '../src/io/tun.js';
-import { createNetns, deleteNetns, requireTunPrivileges } from '../src/io/tun-testing.js';
+import { createNetns, deleteNetns, requireTunPrivileges } from '../test/lib/tun-packets.js';
 import { fmtNum, formatTable } from './lib/table.js';
 
 const arg = (name: string, dflt: number): number => {

@@ -23,12 +23,13 @@ import { instant, type Instant } from '../src/base/time.js';
 import { L2tpEngine, defaultTunnelSettings, type L2tpEvent, type PeerAddress } from '../src/l2tp/index.js';
 import { AccessClient, AccessServer, UserTable } from '../src/access/index.js';
 import { dirtyOnData } from './lib/ppp-load.js';
-import { parseIpv4, parseIpv4Prefix, parseUsersFile } from '../src/aaa/index.js';
+import { parseUsersFile } from '../src/aaa/index.js';
 import type { TunnelId } from '../src/wire/l2tp/types.js';
 import { watchdog } from './lib/cleanup.js';
 import { hasGc, snapshot } from './lib/gc.js';
 import { machineLines } from './lib/machine.js';
 import { fmtBytes, fmtNum, formatTable, numArg } from './lib/table.js';
+import { parseIpv4, parseIpv4Prefix } from '../src/base/index.js';
 
 const N = numArg('sessions', 10_000);
 const TUNNELS = Math.max(1, numArg('tunnels', 10));

@@ -20,9 +20,9 @@ import { PPPOE_HEADROOM, PppoeAccessConcentrator } from '../src/access/pppoe/ind
 import {
   BROADCAST_MAC, EtherType, PppoeCode, encodeDiscoveryFrame, encodeSessionFrame, parseDiscoveryFrame, type DiscoveryFrame, type MacAddress,
 } from '../src/wire/pppoe/index.js';
-import { put16 } from '../src/wire/ppp/bytes.js';
 import { machineLines } from './lib/machine.js';
 import { fmtNum, formatTable, numArg } from './lib/table.js';
+import { put16 } from '../src/base/index.js';
 
 const ROUNDS = Math.max(1, numArg('rounds', 5));
 const PAIRS = Math.max(1, numArg('pairs', 16));

@@ -12,7 +12,7 @@ import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { loadNative, PortKind } from '../src/io/native.js';
 import { runIp, TunDevice } from '../src/io/tun.js';
-import { createNetns, deleteNetns, execInNetns, requireTunPrivileges, writeUdp } from '../src/io/tun-testing.js';
+import { createNetns, deleteNetns, execInNetns, requireTunPrivileges, writeUdp } from '../test/lib/tun-packets.js';
 
 const arg = (name: string, dflt: number): number => {
   const a = process.argv.find((x) => x.startsWith(`--${name}=`));

@@ -5,5 +5,5 @@
  * and Dynamic Authorization cores.
  */
 export { parseUsersFile, type UserRecord, type UsersFileError } from './users.js';
-export { Ipv4Pool, Ipv4PoolSet, ipv4InPrefix, ipv4PrefixesOverlap, parseIpv4, formatIpv4, parseIpv4Prefix, type Ipv4Prefix, type PoolError } from './pool.js';
+export { Ipv4Pool, Ipv4PoolSet, type PoolError } from './pool.js';
 export * as radius from './radius/index.js';

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { Ipv4Pool, formatIpv4, parseIpv4, parseIpv4Prefix } from './pool.js';
+import { Ipv4Pool } from './pool.js';
+import { formatIpv4, parseIpv4, parseIpv4Prefix } from '../base/index.js';
 
 const prefix = (s: string) => {
   const p = parseIpv4Prefix(s);

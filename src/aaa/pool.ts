@@ -2,29 +2,7 @@
  * IPv4 address pools for PPP sessions (IPCP). Addresses are plain numbers internally;
  * `leases` are keyed by an owner string so a session can never leak or double-book an address.
  */
-import { err, ok, type Result } from '../base/result.js';
-import { formatIpv4, parseIpv4 } from '../base/ipv4.js';
-
-export { formatIpv4, parseIpv4 };
-
-/** A parsed CIDR prefix. */
-export interface Ipv4Prefix {
-  readonly network: number;
-  readonly length: number;
-}
-
-/** Parse `a.b.c.d/len`; the host bits must be zero. */
-export function parseIpv4Prefix(text: string): Result<Ipv4Prefix, string> {
-  const m = /^([0-9.]+)\/(\d{1,2})$/.exec(text);
-  if (!m) return err(`expected a.b.c.d/len, got "${text}"`);
-  const addr = parseIpv4(m[1] ?? '');
-  const len = Number(m[2]);
-  if (addr === undefined) return err(`bad IPv4 address in "${text}"`);
-  if (len > 32) return err(`prefix length ${len} > 32 in "${text}"`);
-  const mask = len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
-  if ((addr & ~mask) >>> 0 !== 0) return err(`"${text}" has host bits set (network is ${formatIpv4((addr & mask) >>> 0)}/${len})`);
-  return ok({ network: addr, length: len });
-}
+import { err, formatIpv4, type Ipv4Prefix, ok, type Result } from '../base/index.js';
 
 /** Why an allocation failed. */
 export type PoolError = { readonly kind: 'exhausted' } | { readonly kind: 'in-use'; readonly address: string; readonly owner: string } | { readonly kind: 'outside-pool'; readonly address: string };
@@ -113,20 +91,6 @@ export class Ipv4Pool {
   ownerOf(addr: number): string | undefined {
     return this.byAddress.get(addr);
   }
-}
-
-/** Mask of a prefix length (host order). */
-const maskOf = (length: number): number => (length === 0 ? 0 : (0xffffffff << (32 - length)) >>> 0);
-
-/** True when the two prefixes share an address. */
-export function ipv4PrefixesOverlap(a: Ipv4Prefix, b: Ipv4Prefix): boolean {
-  const m = maskOf(Math.min(a.length, b.length));
-  return ((a.network & m) >>> 0) === ((b.network & m) >>> 0);
-}
-
-/** True when `addr` is inside `p`. */
-export function ipv4InPrefix(addr: number, p: Ipv4Prefix): boolean {
-  return ((addr & maskOf(p.length)) >>> 0) === p.network;
 }
 
 /**

@@ -3,8 +3,7 @@
  * quoted fields for passwords with spaces. Parsing never throws; every bad line is reported with
  * its number so the daemon can refuse to load a broken file (and keep the old one on SIGHUP).
  */
-import { err, ok, type Result } from '../base/result.js';
-import { parseIpv4 } from './pool.js';
+import { err, ok, parseIpv4, type Result } from '../base/index.js';
 
 /** One user record. */
 export interface UserRecord {

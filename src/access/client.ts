@@ -10,19 +10,15 @@
  * `pollAt()`. At `session-established` the client binds its data sink on the engine: inbound frames
  * go engine -> PPP link -> `tun` with no event (the same fast path as the LNS, access/server.ts).
  */
-import type { Duration, Instant, Timed } from '../base/time.js';
-import type { RandomSource } from '../base/random.js';
-import type { CloseReason, L2tpEvent, Transmit } from '../l2tp/index.js';
-import { DATA_HEADROOM } from '../l2tp/index.js';
-import type { SessionId, TunnelId } from '../wire/l2tp/types.js';
-import { PppLink, linkLocalAddress } from '../ppp/index.js';
-import type { AuthProtocol, FsmConfig, PppEvent } from '../ppp/index.js';
+import { addressInPrefix64, type Duration, formatIpv6, type Instant, type RandomSource, type Timed } from '../base/index.js';
+import { type CloseReason, DATA_HEADROOM, type L2tpEvent, type Transmit } from '../l2tp/index.js';
+import type { SessionId, TunnelId } from '../wire/l2tp/index.js';
+import { type AuthProtocol, type FsmConfig, linkLocalAddress, type PppEvent, PppLink } from '../ppp/index.js';
 import { clampMss, mssForMtu } from '../dataplane/index.js';
 import { cdnFor, type AccessEndReason } from './disconnect.js';
 import type { AccessCounters, AccessEngine } from './server.js';
-import { addressInPrefix64, formatIpv6 } from './ipv6.js';
-import { ipVersion, parseRouterAdvertisement } from './packets.js';
 import { TunQueue, type TunWriter } from './tun-writer.js';
+import { ipVersion, parseRouterAdvertisement } from '../wire/ip/index.js';
 
 /** Client settings. */
 export interface AccessClientConfig {

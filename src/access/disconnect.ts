@@ -4,7 +4,7 @@
  */
 import type { LinkDownReason } from '../ppp/index.js';
 import type { CdnCauses } from '../l2tp/index.js';
-import type { ResultCode } from '../wire/l2tp/types.js';
+import type { ResultCode } from '../wire/l2tp/index.js';
 
 /** Why an access session ended, beyond the PPP link-down reasons. */
 export type AccessEndReason =

@@ -4,10 +4,9 @@
  * their sources pass the session's ingress filter, and the kernel must send them (and addresses
  * outside every pool) into the TUN: those prefixes are returned as text for the shell's `ip route`.
  */
-import { formatIpv4, ipv4InPrefix, type Ipv4Prefix } from '../aaa/index.js';
 import type { SessionRoutes } from '../dataplane/index.js';
-import { formatIpv6, prefix64Bytes } from './ipv6.js';
-import type { Ipv6Route } from './aaa/types.js';
+import type { Ipv6Route } from './aaa/index.js';
+import { formatIpv4, formatIpv6, ipv4InPrefix, prefix64Bytes, type Ipv4Prefix } from '../base/index.js';
 
 /** The extra routes one session holds. */
 export interface SessionExtras {

@@ -16,8 +16,8 @@ export type { AccessServerConfig, AccessEngine, AccessEvent, AccessCounters, Acc
 export { AccessClient } from './client.js';
 export { TunQueue, type TunWriter } from './tun-writer.js';
 export type { AccessClientConfig, AccessClientEvent, AccessClientInfo, AccessClientState } from './client.js';
-export { UserTable, AddressBook, SessionAddressPool } from './users.js';
-export type { UserDirectory, AddressFailure, AddressHint } from './users.js';
+export { UserTable, AddressBook, SessionAddressPool } from './directory.js';
+export type { UserDirectory, AddressFailure, AddressHint } from './directory.js';
 export {
   AccessAaa, NO_AUTHORIZATION, TERMINATE_CAUSES, authorizationFromReply, firstStep, l2tpTerminateCause, localAnswer, nextStep, parseFramedRoute, resultFromRadius, terminateCause,
 } from './aaa/index.js';
@@ -27,9 +27,7 @@ export type {
 } from './aaa/index.js';
 export { cdnFor } from './disconnect.js';
 export type { AccessEndReason } from './disconnect.js';
-export { Ipv6PrefixPool, parseIpv6, formatIpv6, parseIpv6Prefix, prefix64Of, prefix64Bytes } from './ipv6.js';
-export type { Ipv6Prefix } from './ipv6.js';
-export { parseRouterAdvertisement } from './packets.js';
+export { Ipv6PrefixPool } from './ipv6.js';
 export { Dialer, DIALER_TABLE, DEFAULT_REDIAL_BACKOFF } from './dialer.js';
 export type { DialerConfig, DialerEvent, DialerInfo, DialerInput, DialerState, RedialBackoff } from './dialer.js';
 export { PppoeAccessConcentrator, PPPOE_HEADROOM, PPPOE_DEFAULT_PAYLOAD, CookieJar, TokenBucket, KeyedTokenBuckets } from './pppoe/index.js';

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { Ipv6PrefixPool, formatIpv6, parseIpv6, parseIpv6Prefix, prefix64Bytes, prefix64Of } from './ipv6.js';
+import { Ipv6PrefixPool } from './ipv6.js';
+import { formatIpv6, parseIpv6, parseIpv6Prefix, prefix64Bytes, prefix64Of } from '../base/index.js';
 
 test('parseIpv6 / formatIpv6: RFC 5952 canonical forms', () => {
   const cases: [string, string][] = [

@@ -2,14 +2,14 @@
  * The per-session record of `AccessServer` (internal to src/access): the PPP link, leases, routes,
  * timers and AAA state of one L2TP session, and the tunnel a call came in on.
  */
-import type { Instant } from '../base/time.js';
+import type { Instant } from '../base/index.js';
 import type { CloseReason, PeerAddress } from '../l2tp/index.js';
-import type { SessionId, TunnelId } from '../wire/l2tp/types.js';
+import type { SessionId, TunnelId } from '../wire/l2tp/index.js';
 import type { AuthProtocol, PppLink } from '../ppp/index.js';
-import type { SessionAddressPool } from './users.js';
+import type { SessionAddressPool } from './directory.js';
 import type { AccessEndReason } from './disconnect.js';
 import type { AccessCounters } from './server-types.js';
-import type { AuthSource, SessionAuthorization } from './aaa/types.js';
+import type { AuthSource, SessionAuthorization } from './aaa/index.js';
 import type { SessionExtras } from './extra-routes.js';
 
 /** One session. */

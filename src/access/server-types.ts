@@ -2,18 +2,15 @@
  * The types of the remote-access LNS (`AccessServer`, server.ts): its settings, per-session
  * counters and views, and the typed events it hands up (STYLE §10).
  */
-import type { Duration, Instant } from '../base/time.js';
-import type { RandomSource } from '../base/random.js';
+import type { Duration, Instant, Ipv4Prefix, Ipv6Prefix, RandomSource } from '../base/index.js';
 import type { CloseReason } from '../l2tp/index.js';
-import type { SessionId, TunnelId } from '../wire/l2tp/types.js';
+import type { SessionId, TunnelId } from '../wire/l2tp/index.js';
 import type { AuthProtocol, AuthRequest, FsmConfig, PppEvent, PppPhase } from '../ppp/index.js';
-import type { Ipv4Prefix } from '../aaa/index.js';
 import type { AccountingRecord, SessionAttributes } from '../aaa/radius/index.js';
-import type { UserDirectory } from './users.js';
-import type { Ipv6Prefix } from './ipv6.js';
+import type { UserDirectory } from './directory.js';
 import type { AccessEndReason } from './disconnect.js';
 import type { TunWriter } from './tun-writer.js';
-import type { AccessAaaConfig, AuthSource } from './aaa/types.js';
+import type { AccessAaaConfig, AuthSource } from './aaa/index.js';
 
 /** LNS settings. Only `random`, `users`, `ipv4Pool` and `localAddress` are required. */
 export interface AccessServerConfig {

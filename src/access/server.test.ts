@@ -2,10 +2,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { seededRandom } from '../base/random.js';
 import { instant, millis } from '../base/time.js';
-import { parseIpv4, parseIpv4Prefix, parseUsersFile } from '../aaa/index.js';
+import { parseUsersFile } from '../aaa/index.js';
 import { sessionId, tunnelId, type SessionId, type TunnelId } from '../wire/l2tp/types.js';
 import type { SessionDataSink, Transmit } from '../l2tp/api.js';
 import { AccessServer, UserTable, type AccessEngine } from './index.js';
+import { parseIpv4, parseIpv4Prefix } from '../base/index.js';
 
 /** An engine stand-in that records the PPP frames the server hands to L2TP, and the data sinks it binds. */
 class RecordingEngine implements AccessEngine {

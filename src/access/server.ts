@@ -19,26 +19,22 @@
  * session or tunnel gone -> PPP lower-down. Every path ends in `teardown`, which removes routes and
  * releases the IPv4 lease and the IPv6 /64.
  */
-import type { Duration, Instant, Timed } from '../base/time.js';
-import { addDuration, earliest, seconds } from '../base/time.js';
-import type { L2tpControlApi, L2tpEvent, Transmit, CloseReason } from '../l2tp/index.js';
-import { DATA_HEADROOM } from '../l2tp/index.js';
-import type { SessionId, TunnelId } from '../wire/l2tp/types.js';
-import { DEFAULT_LCP, PppLink, buildRouterAdvertisement, linkLocalAddress } from '../ppp/index.js';
-import type { AuthProtocol, PppEvent, ProxyLcp } from '../ppp/index.js';
-import { Ipv4Pool, Ipv4PoolSet, formatIpv4, parseIpv4 } from '../aaa/index.js';
+import { addDuration, addressInPrefix64, DeadlineHeap, type Duration, earliest, formatIpv4, formatIpv6, type Instant, parseIpv4, parseIpv6, prefix64Bytes, seconds, type Timed } from '../base/index.js';
+import { type CloseReason, DATA_HEADROOM, type L2tpControlApi, type L2tpEvent, type Transmit } from '../l2tp/index.js';
+import type { SessionId, TunnelId } from '../wire/l2tp/index.js';
+import { type AuthProtocol, DEFAULT_LCP, linkLocalAddress, type PppEvent, PppLink, type ProxyLcp } from '../ppp/index.js';
+import { Ipv4Pool, Ipv4PoolSet } from '../aaa/index.js';
 import type { AccountingRecord, CoaChanges, DaeActionResult, DaeSessionIdentity, DaeSessionTable } from '../aaa/radius/index.js';
 import { IcmpRateLimiter, SessionRoutes, clampMss, mssForMtu, tooBig4, tooBig6 } from '../dataplane/index.js';
-import { AddressBook, SessionAddressPool } from './users.js';
-import { Ipv6PrefixPool, addressInPrefix64, formatIpv6, parseIpv6, prefix64Bytes } from './ipv6.js';
+import { AddressBook, SessionAddressPool } from './directory.js';
+import { Ipv6PrefixPool } from './ipv6.js';
 import { cdnFor } from './disconnect.js';
-import { DeadlineHeap } from '../base/queue.js';
-import { ipVersion, ipv4Source, ipv6Source64, isLinkLocal, isMulticast6, isRouterSolicitation } from './packets.js';
 import { TunQueue, type TunWriter } from './tun-writer.js';
 import type { AccessEvent, AccessServerConfig, AccessSessionInfo, AccessStats, TooBigCounters } from './server-types.js';
 import { AccessAaa, NO_AUTHORIZATION, type AccessAuthResult } from './aaa/index.js';
 import { addIpv4Extras, addIpv6Extras, inExtras4, inExtras6, noExtras, removeExtras } from './extra-routes.js';
 import { PEER_ENDINGS, sessionKey, type Session, type TunnelCall } from './server-session.js';
+import { buildRouterAdvertisement, ipVersion, ipv4Source, ipv6Source64, isLinkLocal, isMulticast6, isRouterSolicitation } from '../wire/ip/index.js';
 
 export type { AccessCounters, AccessEvent, AccessServerConfig, AccessSessionInfo, AccessStats, TooBigCounters } from './server-types.js';
 

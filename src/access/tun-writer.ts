@@ -4,7 +4,7 @@
  * PPP link -> dataplane -> this writer without a queue or an event; without one the packets wait in a
  * queue for `pollTunWrite()` (tests, simulations).
  */
-import { Fifo } from '../base/queue.js';
+import { Fifo } from '../base/index.js';
 
 /** Takes one IP packet for the TUN device. Synchronous and never throws (the shell counts failures). */
 export interface TunWriter {

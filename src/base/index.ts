@@ -7,5 +7,7 @@ export * from './result.js';
 export * from './random.js';
 export * from './queue.js';
 export * from './ipv4.js';
+export * from './ipv6.js';
+export * from './ip.js';
 export * from './checksum.js';
 export * from './bytes.js';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { defaultConfig, formatConfigError, parseConfig } from './config.js';
 import { generateLogin as generateUser } from './setup/index.js';
 import { seededRandom } from '../base/random.js';
-import { parseIpv4, parseIpv4Prefix, type Ipv4Prefix } from '../aaa/index.js';
+import { parseIpv4, parseIpv4Prefix, type Ipv4Prefix } from '../base/index.js';
 
 const ipv4 = (t: string): number => {
   const a = parseIpv4(t);

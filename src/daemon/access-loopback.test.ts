@@ -15,7 +15,7 @@ import { createL2tpEngine } from './engine-factory.js';
 import { createLogger } from './logger.js';
 import { runL2tpctl } from './l2tpctl-cli.js';
 import type { TunnelView } from './control-protocol.js';
-import { createNetns, deleteNetns, execInNetns, requireTunPrivileges } from '../io/tun-testing.js';
+import { createNetns, deleteNetns, execInNetns, requireTunPrivileges } from '../../test/lib/tun-packets.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

@@ -4,22 +4,15 @@
  * SIGHUP), and dropping privileges. The sans-I/O cores get events, packets and instants from here.
  */
 import { readFileSync } from 'node:fs';
-import type { RandomSource } from '../base/random.js';
-import type { Instant } from '../base/time.js';
+import { formatIpv4, formatIpv4Prefix, formatIpv6Prefix, type Instant, type RandomSource } from '../base/index.js';
 import { AccessClient, AccessServer, UserTable, type AccessAaaConfig, type AccessAuthResult, type AccessClientEvent, type AccessEvent, type AccessSessionInfo } from '../access/index.js';
-import { formatIpv4, type UserRecord } from '../aaa/index.js';
+import { type UserRecord } from '../aaa/index.js';
 import type { DaeSessionTable } from '../aaa/radius/index.js';
 import type { AuthProtocol } from '../ppp/index.js';
-import type { L2tpEvent } from '../l2tp/api.js';
-import type { SessionId, TunnelId } from '../wire/l2tp/types.js';
-import type { Clock } from '../io/clock.js';
-import type { TimerDriver } from '../io/timer-driver.js';
-import type { UdpEndpoint } from '../io/udp-endpoint.js';
-import { Pump, type PolledCore } from '../io/pump.js';
-import type { Transmit } from '../l2tp/api.js';
-import { TunDevice, runIp, type PacketBatch } from '../io/tun.js';
-import { NativeIoError, NativeUnavailableError } from '../io/native.js';
-import { formatIpv4Prefix, formatIpv6Prefix, type AccessSection, type LacPppConfig, type PppAuthName } from './config.js';
+import type { L2tpEvent, Transmit } from '../l2tp/index.js';
+import type { SessionId, TunnelId } from '../wire/l2tp/index.js';
+import { type Clock, NativeIoError, NativeUnavailableError, type PacketBatch, type PolledCore, Pump, runIp, type TimerDriver, TunDevice, type UdpEndpoint } from '../io/index.js';
+import { type AccessSection, type LacPppConfig, type PppAuthName } from './config.js';
 import type { Logger } from './logger.js';
 import { loadUsers } from './setup/index.js';
 

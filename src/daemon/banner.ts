@@ -5,11 +5,12 @@
  * level). Without a console the log says where the credentials are kept and how to show them.
  */
 import { type IpsecL2tp, formatHostPort, type UdpEndpoint } from '../io/index.js';
-import { formatIpv4, formatIpv4Prefix, formatIpv6Prefix, type AccessSection, type IpsecSection, type ListenConfig } from './config.js';
+import { formatIpv4, type AccessSection, type IpsecSection, type ListenConfig } from './config.js';
 import type { LacShell } from './lac-shell.js';
 import type { LnsAccess } from './access-shell.js';
 import type { Logger } from './logger.js';
 import type { CredentialsView } from './setup/index.js';
+import { formatIpv4Prefix, formatIpv6Prefix } from '../base/index.js';
 
 /** Where the human block goes (stdout on a terminal). */
 export interface ConsoleSink {

@@ -8,7 +8,6 @@ export { parseConfig, loadConfigFile, defaultConfig, formatConfigError, formatIp
 export { lineOf, locateKeys, suggest } from './config/locate.js';
 export { DEFAULT_CONTROL_SOCKET, DEFAULT_STATE_DIR, SCHEMA, showSocketFor } from './config/schema.js';
 export { checkExposure, configWarnings, isLoopbackAddress, ipsecListenerOf, type ConfigWarning } from './config/secure.js';
-export { formatIpv4Prefix, formatIpv6Prefix } from './config/values.js';
 export { printConfig, SECRET_MASK, type PrintOptions } from './config/print.js';
 export { configReference } from './config/reference.js';
 export type {

@@ -10,7 +10,7 @@ import { chmod, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { groupId } from './setup/index.js';
-import { ctl, runMain, startDaemon, stopDaemon } from './process-testing.js';
+import { ctl, runMain, startDaemon, stopDaemon } from '../../test/lib/l2tpd-process.js';
 
 test('show_group: a member runs l2tpctl show through the read-only socket; control and credentials need root or control_group', { timeout: 60_000 }, async () => {
   assert.equal(process.getuid?.(), 0, 'needs root (setpriv to nobody)');

@@ -2,8 +2,8 @@
  * The l2tpctl <-> l2tpd control protocol: one JSON object per line on a unix socket, one response
  * line per request line. Views are plain JSON (ids as numbers, times as uptimes in seconds).
  */
-import { err, ok, type Result } from '../base/result.js';
-import type { TunnelCounters } from '../l2tp/api.js';
+import { err, ok, type Result } from '../base/index.js';
+import type { TunnelCounters } from '../l2tp/index.js';
 import type { RotateWhat } from './setup/index.js';
 
 export type { CredentialsView } from './setup/index.js';

@@ -5,7 +5,7 @@
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { chmod, chown, mkdir, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { err, ok, type Result } from '../base/result.js';
+import { err, ok, type Result } from '../base/index.js';
 import { parseControlRequest, type ControlRequest, type ControlResponse } from './control-protocol.js';
 
 /** Longest accepted request line. */

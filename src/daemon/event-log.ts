@@ -3,10 +3,10 @@
  * At info the wording follows the Yamaha RTX L2TP syslog (seed 001); at debug every control
  * message is logged AVP by AVP like Yamaha `l2tp syslog on`.
  */
-import type { L2tpEvent, PeerAddress } from '../l2tp/api.js';
+import type { L2tpEvent, PeerAddress } from '../l2tp/index.js';
 import { formatAvps, messageTypeName, type ControlAvps, type MessageType } from '../wire/l2tp/index.js';
 import type { Logger } from './logger.js';
-import { formatHostPort } from '../io/udp-endpoint.js';
+import { formatHostPort } from '../io/index.js';
 
 const addr = (p: PeerAddress): string => formatHostPort(p.address, p.port);
 

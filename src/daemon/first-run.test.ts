@@ -17,9 +17,9 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { readRepoFile } from '../../test/lib/repo.js';
-import { createNetns, deleteNetns, requireTunPrivileges } from '../io/tun-testing.js';
+import { createNetns, deleteNetns, requireTunPrivileges } from '../../test/lib/tun-packets.js';
 import { parseConfig } from './config.js';
-import { ctl, loginThrough, runMain, startDaemon, stopDaemon, withTempDir } from './process-testing.js';
+import { ctl, loginThrough, runMain, startDaemon, stopDaemon, withTempDir } from '../../test/lib/l2tpd-process.js';
 
 const withDir = (body: (dir: string) => Promise<void>): Promise<void> => withTempDir('l2tpd-first', body);
 

@@ -17,7 +17,7 @@ import { createL2tpEngine } from './engine-factory.js';
 import { createLogger } from './logger.js';
 import { runL2tpctl } from './l2tpctl-cli.js';
 import type { IpsecView, TunnelView } from './control-protocol.js';
-import { createNetns, deleteNetns, execInNetns } from '../io/tun-testing.js';
+import { createNetns, deleteNetns, execInNetns } from '../../test/lib/tun-packets.js';
 import { millis } from '../base/time.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -4,16 +4,11 @@
  * sockets for a `[[lac]] ipsec = true`; maps IPsec events to log lines and gates to `show ipsec` views.
  */
 import type { Logger } from './logger.js';
-import type { RandomSource } from '../base/random.js';
-import { seconds, type Instant } from '../base/time.js';
-import type { L2tpEngineApi, L2tpEvent } from '../l2tp/api.js';
-import { IkeInitiator, IkeResponder, policyFromSuites, type IkePolicy, type IkeIdentity, type FailReason as IkeFailReason } from '../ipsec/index.js';
+import { bytesToIp, type Instant, type RandomSource, seconds } from '../base/index.js';
+import type { L2tpEngineApi, L2tpEvent } from '../l2tp/index.js';
+import { type FailReason as IkeFailReason, type IkeIdentity, IkeInitiator, type IkePolicy, IkeResponder, policyFromSuites } from '../ipsec/index.js';
 import type { IpsecGateEvent, IpsecL2tpGate } from '../gate/index.js';
-import { bytesToIp } from '../ipsec/addr.js';
-import { openIpsecL2tp, type IpsecL2tp } from '../io/ipsec-transport.js';
-import type { Clock } from '../io/clock.js';
-import type { TimerDriver } from '../io/timer-driver.js';
-import type { UdpEndpoint } from '../io/udp-endpoint.js';
+import { type Clock, type IpsecL2tp, openIpsecL2tp, type TimerDriver, type UdpEndpoint } from '../io/index.js';
 import type { IpsecSection, LacConfig, LacIpsecConfig, ListenConfig } from './config.js';
 import type { EspSaView, IkeSaView, IpsecCountersView, IpsecView } from './control-protocol.js';
 

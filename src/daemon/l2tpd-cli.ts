@@ -6,14 +6,12 @@
  */
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
-import {
-  configWarnings, lineOf, locateKeys, defaultConfig, formatConfigError, formatIpv4, formatIpv4Prefix, formatIpv6Prefix, loadConfigFile, printConfig,
-  type ConfigError, type DaemonConfig,
-} from './config.js';
+import { configWarnings, lineOf, locateKeys, defaultConfig, formatConfigError, formatIpv4, loadConfigFile, printConfig, type ConfigError, type DaemonConfig } from './config.js';
 import { Daemon, VERSION, type EngineFactory } from './daemon.js';
 import { createLogger, type LogFormat } from './logger.js';
-import { formatHostPort } from '../io/udp-endpoint.js';
+import { formatHostPort } from '../io/index.js';
 import { prepare, type Prepared } from './setup/index.js';
+import { formatIpv4Prefix, formatIpv6Prefix } from '../base/index.js';
 
 /** Usage text. */
 export const L2TPD_USAGE = `usage: l2tpd [options]

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runMain, startMain, waitFor, type ProcessRun } from './process-testing.js';
+import { runMain, startMain, waitFor, type ProcessRun } from '../../test/lib/l2tpd-process.js';
 
 /** Run l2tpd; `onStdout` sees the output so far and may signal the process. */
 async function l2tpd(args: string[], onStdout?: (text: string, kill: (sig: NodeJS.Signals) => void) => void): Promise<ProcessRun> {

@@ -5,7 +5,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import { Counter, Gauge, Registry } from 'prom-client';
-import type { L2tpEvent, TunnelInfo } from '../l2tp/api.js';
+import type { L2tpEvent, TunnelInfo } from '../l2tp/index.js';
 import { messageTypeName } from '../wire/l2tp/index.js';
 import type { IpsecView, RadiusView } from './control-protocol.js';
 

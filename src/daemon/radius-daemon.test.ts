@@ -14,18 +14,18 @@ import { createSocket, type Socket } from 'node:dgram';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { answer, seeRequest, type SeenRequest } from '../aaa/radius/testing.js';
+import { answer, seeRequest, type SeenRequest } from '../../test/lib/radius-client.js';
 import {
   ERROR_CAUSE, MS_ATTR, RADIUS_ATTR, RADIUS_CODE, attributeValue, encodeAttribute, encodeSignedPacket, findAttributes, parseRadiusPacket, type AttributeDef, type RadiusAttribute,
 } from '../wire/radius/index.js';
-import { parseIpv4 } from '../aaa/index.js';
 import { parseConfig, type DaemonConfig } from './config.js';
 import { Daemon } from './daemon.js';
 import { createL2tpEngine } from './engine-factory.js';
 import { createLogger } from './logger.js';
 import { runL2tpctl } from './l2tpctl-cli.js';
 import type { RadiusView, SessionView } from './control-protocol.js';
-import { createNetns, deleteNetns, requireTunPrivileges } from '../io/tun-testing.js';
+import { createNetns, deleteNetns, requireTunPrivileges } from '../../test/lib/tun-packets.js';
+import { parseIpv4 } from '../base/index.js';
 
 const SECRET = 'loop-radius-secret';
 const DAE_SECRET = 'loop-dae-secret';

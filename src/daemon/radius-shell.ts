@@ -8,12 +8,10 @@
  */
 import { chmod, mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type { RandomSource } from '../base/random.js';
-import { since, type Instant } from '../base/time.js';
-import { RadiusClient, DaeServer, type AccountingRecord, type DaeEvent, type RadiusClientEvent, type RadiusServerConfig } from '../aaa/radius/index.js';
+import { type Instant, type RandomSource, since } from '../base/index.js';
+import { type AccountingRecord, type DaeEvent, DaeServer, type DaeSessionTable, RadiusClient, type RadiusClientEvent, type RadiusServerConfig } from '../aaa/radius/index.js';
 import { firstStep, localAnswer, nextStep, resultFromRadius, type AccessAaaConfig, type AccessAuthResult, type AccessEvent, type BackendAnswer, type ChainStep, type UserDirectory } from '../access/index.js';
 import { DaeSocket, RadiusClientShell, RadiusSpool, type Clock, type TimerDriver } from '../io/index.js';
-import type { DaeSessionTable } from '../aaa/radius/index.js';
 import type { RadiusSection, RadiusServerSection } from './config.js';
 import type { Logger } from './logger.js';
 import type { RadiusView } from './control-protocol.js';

@@ -3,7 +3,7 @@
  * server and role (requests, accepts, rejects, timeouts, retransmissions, RTT, state), the
  * accounting queue and spool depth, the DAE clients' counters.
  */
-import type { Instant } from '../base/time.js';
+import type { Instant } from '../base/index.js';
 import type { DaeServer, RadiusClientSnapshot } from '../aaa/radius/index.js';
 import type { RadiusSpool } from '../io/index.js';
 import type { DaeClientView, RadiusServerView, RadiusView } from './control-protocol.js';

@@ -13,9 +13,9 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { readRepoFile } from '../../test/lib/repo.js';
-import { createNetns, deleteNetns, requireTunPrivileges } from '../io/tun-testing.js';
+import { createNetns, deleteNetns, requireTunPrivileges } from '../../test/lib/tun-packets.js';
 import { DEFAULT_CONTROL_SOCKET, DEFAULT_STATE_DIR } from './config.js';
-import { ctl, loginThrough, serviceKeys, setprivArgs, startDaemon, stopDaemon, unitCapabilities } from './process-testing.js';
+import { ctl, loginThrough, serviceKeys, setprivArgs, startDaemon, stopDaemon, unitCapabilities } from '../../test/lib/l2tpd-process.js';
 
 const UNIT = readRepoFile('contrib/l2tpd.service');
 const keys = serviceKeys(UNIT);

@@ -10,9 +10,7 @@
  * (RFC 1812 §4.3.2.8, RFC 4443 §2.4(f)) with a token bucket on the injected clock.
  * Pure functions over bytes; the access server decides where the results go.
  */
-import { foldChecksum, onesSum } from '../base/checksum.js';
-import { since, type Instant } from '../base/time.js';
-import { put16, put32, u16 as get16, u32 as get32 } from '../wire/ppp/bytes.js';
+import { foldChecksum, type Instant, onesSum, put16, put32, since, u16 as get16, u32 as get32 } from '../base/index.js';
 
 /** The verdict for one oversized packet. */
 export type TooBig =

@@ -22,14 +22,12 @@
  *
  * Time comes in as `now`. The only calls that drain the IKE core are in `drainIke`.
  */
-import { addDuration, earliest, millis, seconds, since, type Duration, type Instant, type Timed } from '../base/time.js';
-import type { RandomSource } from '../base/random.js';
-import { Fifo } from '../base/queue.js';
+import { addDuration, type Duration, earliest, Fifo, type Instant, millis, type RandomSource, seconds, since, type Timed } from '../base/index.js';
 import type {
   CdnCauses, L2tpControlApi, L2tpEngineApi, L2tpEvent, PeerAddress, SessionDataSink, SessionRequest, TunnelInfo, TunnelSettings, Transmit,
 } from '../l2tp/index.js';
-import type { ResultCode, SessionId, TunnelId } from '../wire/l2tp/types.js';
-import { classifyUdp4500 } from '../wire/esp/codec.js';
+import type { ResultCode, SessionId, TunnelId } from '../wire/l2tp/index.js';
+import { classifyUdp4500 } from '../wire/esp/index.js';
 import {
   EspSa, NEXT_HEADER_NONE, NEXT_HEADER_UDP,
   type Endpoint, type EspCounters, type EspEncapsulation, type EspEncryption, type EspIntegrity,

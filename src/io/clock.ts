@@ -3,7 +3,7 @@
  * `performance.now()` is monotonic, so NTP steps never move timers.
  */
 import { performance } from 'node:perf_hooks';
-import type { Instant } from '../base/time.js';
+import type { Instant } from '../base/index.js';
 
 /** Something that tells the current instant (the system clock, or a virtual one in tests). */
 export interface Clock {

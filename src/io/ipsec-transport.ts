@@ -8,9 +8,8 @@
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { networkInterfaces } from 'node:os';
-import type { RandomSource } from '../base/random.js';
-import type { Duration } from '../base/time.js';
-import type { L2tpEngineApi, L2tpEvent } from '../l2tp/api.js';
+import type { Duration, RandomSource } from '../base/index.js';
+import type { L2tpEngineApi, L2tpEvent } from '../l2tp/index.js';
 import { IpsecL2tpGate, type GateEvent, type GateTransmit, type IkeCore, type IpsecGateEvent, type OuterPacket } from '../gate/index.js';
 import type { Clock } from './clock.js';
 import { Pump } from './pump.js';

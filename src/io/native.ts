@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, parse as parsePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { err, ok, type Result } from '../base/result.js';
+import { err, ok, type Result } from '../base/index.js';
 
 /** Kind codes understood by the native `PacketPort` constructor. */
 export const PortKind = { tun: 0, raw: 1 } as const;

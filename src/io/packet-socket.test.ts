@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { runIp } from './tun.js';
-import { createNetns, deleteNetns, requireTunPrivileges } from './tun-testing.js';
+import { createNetns, deleteNetns, requireTunPrivileges } from '../../test/lib/tun-packets.js';
 import { NativeIoError } from './native.js';
 import { PacketSocket, PacketType, type FrameBatch } from './packet-socket.js';
 import { formatMac } from '../wire/pppoe/mac.js';

@@ -6,7 +6,7 @@
  * the EtherType (or reported per frame). Frames we send are never received back.
  */
 import { closeSync } from 'node:fs';
-import { readMac, type MacAddress } from '../wire/pppoe/mac.js';
+import { readMac, type MacAddress } from '../wire/pppoe/index.js';
 import { loadNative, META_STRIDE, NativeIoError, NativeUnavailableError, toNativeIoError, type NativePacketPort } from './native.js';
 import { PacketBatch, PacketReader } from './packet-port.js';
 import { checkRange } from './tun.js';

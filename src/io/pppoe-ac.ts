@@ -4,10 +4,8 @@
  * the owner and its timer kept on a TimerDriver. The owner binds a session's sink on `session-up`
  * (`port.ac.bindSink`) and sends PPP with `sendPpp`.
  */
-import type { RandomSource } from '../base/random.js';
-import type { Instant } from '../base/time.js';
-import { PppoeAccessConcentrator } from '../access/pppoe/concentrator.js';
-import type { PppoeAcConfig, PppoeAcEvent } from '../access/pppoe/types.js';
+import type { Instant, RandomSource } from '../base/index.js';
+import { PppoeAccessConcentrator, type PppoeAcConfig, type PppoeAcEvent } from '../access/pppoe/index.js';
 import { systemClock, type Clock } from './clock.js';
 import type { NativeIoError } from './native.js';
 import { PacketSocket, type PacketSocketOptions } from './packet-socket.js';

@@ -13,7 +13,7 @@
  *
  * Errors thrown by the core or by the callbacks are reported to `onError`, never thrown to the socket.
  */
-import type { Instant, Timed } from '../base/time.js';
+import type { Instant, Timed } from '../base/index.js';
 import type { Clock } from './clock.js';
 import type { TimerDriver } from './timer-driver.js';
 

@@ -9,9 +9,8 @@
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { isIP } from 'node:net';
-import type { Instant } from '../base/time.js';
-import type { RadiusClient } from '../aaa/radius/client.js';
-import type { AccountingRecord, RadiusAuthAnswer, RadiusAuthRequest, RadiusClientEvent, RadiusRequestId, SpoolWork } from '../aaa/radius/types.js';
+import type { Instant } from '../base/index.js';
+import type { AccountingRecord, RadiusAuthAnswer, RadiusAuthRequest, RadiusClient, RadiusClientEvent, RadiusRequestId, SpoolWork } from '../aaa/radius/index.js';
 import type { Clock } from './clock.js';
 import { RadiusSpoolFullError, type RadiusSpool } from './radius-spool.js';
 import type { TimerDriver } from './timer-driver.js';

@@ -5,8 +5,8 @@
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { isIP } from 'node:net';
-import type { DaeEvent, DaeServer } from '../aaa/radius/dae.js';
-import { RADIUS_PORT } from '../wire/radius/constants.js';
+import type { DaeEvent, DaeServer } from '../aaa/radius/index.js';
+import { RADIUS_PORT } from '../wire/radius/index.js';
 import type { Clock } from './clock.js';
 import type { TimerDriver } from './timer-driver.js';
 

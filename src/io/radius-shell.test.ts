@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RadiusClient } from '../aaa/radius/client.js';
 import { DaeServer } from '../aaa/radius/dae.js';
-import { answer, seeRequest } from '../aaa/radius/testing.js';
+import { answer, seeRequest } from '../../test/lib/radius-client.js';
 import { RADIUS_ATTR, RADIUS_CODE, encodeAttribute, encodeSignedPacket, parseRadiusPacket } from '../wire/radius/index.js';
 import { systemClock } from './clock.js';
 import { cryptoRandom } from './random.js';

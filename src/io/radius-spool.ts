@@ -15,8 +15,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, renameSync, writeSync } from 'node:fs';
 import { open, readFile, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { decodeSpooledRecord, encodeSpooledRecord } from '../aaa/radius/record-codec.js';
-import type { AccountingSeq, SpooledRecord } from '../aaa/radius/types.js';
+import { type AccountingSeq, decodeSpooledRecord, encodeSpooledRecord, type SpooledRecord } from '../aaa/radius/index.js';
 
 /** Options of a spool. */
 export interface RadiusSpoolOptions {

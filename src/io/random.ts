@@ -2,7 +2,7 @@
  * The shell's RandomSource: node:crypto CSPRNG (tunnel ids, challenges, tie breakers, Random Vector).
  */
 import { randomBytes, randomInt } from 'node:crypto';
-import type { RandomSource } from '../base/random.js';
+import type { RandomSource } from '../base/index.js';
 
 /** A RandomSource backed by node:crypto. */
 export const cryptoRandom: RandomSource = {

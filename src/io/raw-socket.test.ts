@@ -4,8 +4,9 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { loadNative, NativeIoError } from './native.js';
-import { IPPROTO_ESP, IPPROTO_L2TP, ipv4ToNumber, numberToIpv4, RawIpSocket, type RawPacketBatch } from './raw-socket.js';
-import { requireTunPrivileges } from './tun-testing.js';
+import { IPPROTO_ESP, IPPROTO_L2TP, RawIpSocket, type RawPacketBatch } from './raw-socket.js';
+import { requireTunPrivileges } from '../../test/lib/tun-packets.js';
+import { formatIpv4, parseIpv4 } from '../base/index.js';
 
 async function waitFor(cond: () => boolean, ms: number, what: string): Promise<void> {
   const end = Date.now() + ms;
@@ -17,12 +18,12 @@ async function waitFor(cond: () => boolean, ms: number, what: string): Promise<v
 
 describe('ipv4 helpers', () => {
   it('round-trips numbers and rejects junk', () => {
-    assert.equal(ipv4ToNumber('127.0.0.1'), 0x7f000001);
-    assert.equal(ipv4ToNumber('255.255.255.255'), 0xffffffff);
+    assert.equal(parseIpv4('127.0.0.1'), 0x7f000001);
+    assert.equal(parseIpv4('255.255.255.255'), 0xffffffff);
     for (const bad of ['', '1.2.3', '1.2.3.256', '1.2.3.4.5', 'a.b.c.d', '1.2.3.-1', ' 1.2.3.4']) {
-      assert.equal(ipv4ToNumber(bad), undefined, bad);
+      assert.equal(parseIpv4(bad), undefined, bad);
     }
-    fc.assert(fc.property(fc.integer({ min: 0, max: 0xffffffff }), (n) => ipv4ToNumber(numberToIpv4(n)) === n));
+    fc.assert(fc.property(fc.integer({ min: 0, max: 0xffffffff }), (n) => parseIpv4(formatIpv4(n)) === n));
   });
 });
 

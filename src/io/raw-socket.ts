@@ -4,7 +4,7 @@
  * recvmmsg() with source addresses, sendto()/sendmmsg(). On receive the kernel includes the IPv4 header;
  * each packet's payload offset (after IHL*4 bytes) is given. On send the kernel builds the IP header.
  */
-import { formatIpv4, parseIpv4 } from '../base/ipv4.js';
+import { formatIpv4, parseIpv4 } from '../base/index.js';
 import { closeSync } from 'node:fs';
 import {
   loadNative,
@@ -36,11 +36,6 @@ export interface RawSocketOptions {
   readonly receiveBufferBytes?: number;
 }
 
-/** Parse dotted-quad IPv4 to a host-order number (alias of base `parseIpv4`). */
-export const ipv4ToNumber = parseIpv4;
-/** Format a host-order number as dotted-quad IPv4 (alias of base `formatIpv4`). */
-export const numberToIpv4 = formatIpv4;
-
 /**
  * A batch of raw IPv4 datagrams: `packet(i)` is the whole datagram including its IPv4 header,
  * `payload(i)` what follows the header. Reused between batches: valid during the callback only.
@@ -53,7 +48,7 @@ export class RawPacketBatch extends PacketBatch {
 
   /** Source address of packet i, dotted-quad. */
   sourceAddress(i: number): string {
-    return numberToIpv4(this.sourceNumber(i));
+    return formatIpv4(this.sourceNumber(i));
   }
 
   /** IPv4 header length of packet i (IHL*4, RFC 791 §3.1). */
@@ -103,7 +98,7 @@ export class RawIpSocket extends PacketReader<RawPacketBatch> {
     checkRange('protocol', options.protocol, 1, 255);
     checkRange('maxPackets', maxPackets, 1, 1024);
     checkRange('maxPacketSize', maxPacketSize, 64, 65536);
-    if (options.bindAddress !== undefined && ipv4ToNumber(options.bindAddress) === undefined) {
+    if (options.bindAddress !== undefined && parseIpv4(options.bindAddress) === undefined) {
       throw new TypeError(`not an IPv4 address: '${options.bindAddress}'`);
     }
     let fd: number;
@@ -134,7 +129,7 @@ export class RawIpSocket extends PacketReader<RawPacketBatch> {
    * datagram gathered by sendmsg(), without joining them.
    */
   send(payload: Uint8Array | readonly Uint8Array[], address: string): boolean {
-    const a = ipv4ToNumber(address);
+    const a = parseIpv4(address);
     if (a === undefined) throw new TypeError(`not an IPv4 address: '${address}'`);
     return this.sendToNumber(payload, a);
   }

@@ -5,7 +5,7 @@ import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
 import { StaticPseudowire, checkStaticPseudowireSettings, pseudowireSettingsOf, type StaticPseudowireSettings } from './static-pseudowire.js';
-import { createNetns, deleteNetns, execInNetns, requireTunPrivileges } from './tun-testing.js';
+import { createNetns, deleteNetns, execInNetns, requireTunPrivileges } from '../../test/lib/tun-packets.js';
 import { runIp } from './tun.js';
 
 const NS_A = `v3-${process.pid}-a`;

@@ -7,9 +7,9 @@
  * frame view is written to the TAP. Only datagrams from the configured peer are accepted.
  */
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
-import { err, ok, type Result } from '../base/result.js';
+import { err, ok, parseIpv4, type Result } from '../base/index.js';
 import { EthernetPseudowire, PseudowireDemux, type PseudowireCounters, type PseudowireSettings, type DemuxCounters } from '../dataplane/pseudowire/index.js';
-import { IPPROTO_L2TP, RawIpSocket, ipv4ToNumber, type RawPacketBatch } from './raw-socket.js';
+import { IPPROTO_L2TP, RawIpSocket, type RawPacketBatch } from './raw-socket.js';
 import { TunDevice, type PacketBatch, type TunStats } from './tun.js';
 
 /**
@@ -65,8 +65,8 @@ const isPort = (v: number | undefined): boolean => v === undefined || (Number.is
 export function checkStaticPseudowireSettings(s: StaticPseudowireSettings): string[] {
   const p: string[] = [];
   if (s.encap !== 'udp' && s.encap !== 'ip') p.push(`encap must be udp or ip, got ${String(s.encap)}`);
-  if (ipv4ToNumber(s.local) === undefined) p.push(`local is not an IPv4 address: ${s.local}`);
-  if (ipv4ToNumber(s.remote) === undefined) p.push(`remote is not an IPv4 address: ${s.remote}`);
+  if (parseIpv4(s.local) === undefined) p.push(`local is not an IPv4 address: ${s.local}`);
+  if (parseIpv4(s.remote) === undefined) p.push(`remote is not an IPv4 address: ${s.remote}`);
   if (!isPort(s.udpSourcePort) || !isPort(s.udpDestinationPort)) p.push('udp ports must be 1..65535');
   for (const [k, v] of [['tunnel_id', s.tunnelId], ['peer_tunnel_id', s.peerTunnelId], ['session_id', s.sessionId], ['peer_session_id', s.peerSessionId]] as const) {
     if (!isId(v)) p.push(`${k} must be 1..4294967295, got ${v}`);
@@ -147,7 +147,7 @@ export class StaticPseudowire {
     this.pseudowire = new EthernetPseudowire(pseudowireSettingsOf(settings));
     this.demux = new PseudowireDemux(settings.encap);
     this.demux.add(this.pseudowire);
-    this.remoteNumber = ipv4ToNumber(settings.remote) ?? 0;
+    this.remoteNumber = parseIpv4(settings.remote) ?? 0;
     this.dport = settings.udpDestinationPort ?? 1701;
   }
 

@@ -5,7 +5,7 @@
  * The shell calls `touch(core)` after it feeds a core input (its `pollAt` may have moved); the driver
  * caches each core's deadline so a wake-up only calls `handleTimeout` on cores that are due.
  */
-import type { Instant, Timed } from '../base/time.js';
+import type { Instant, Timed } from '../base/index.js';
 
 /** How the driver arms a host timer (injected so tests can use a virtual one). */
 export interface TimerScheduler {

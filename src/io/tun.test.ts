@@ -18,7 +18,7 @@ import {
   ICMP_ECHO_REQUEST,
   requireTunPrivileges,
   writeIcmpEcho,
-} from './tun-testing.js';
+} from '../../test/lib/tun-packets.js';
 
 const NETNS = `l2k-tun-${process.pid}`;
 const IFNAME = `l2kt${process.pid.toString(36)}`;

@@ -7,8 +7,8 @@
  */
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { isIP } from 'node:net';
-import type { Instant } from '../base/time.js';
-import type { L2tpControlApi, L2tpEngineApi, L2tpEvent, PeerAddress, Transmit } from '../l2tp/api.js';
+import type { Instant } from '../base/index.js';
+import type { L2tpControlApi, L2tpEngineApi, L2tpEvent, PeerAddress, Transmit } from '../l2tp/index.js';
 import type { Clock } from './clock.js';
 import { Pump, type Drainable } from './pump.js';
 import type { TimerDriver } from './timer-driver.js';

@@ -3,8 +3,7 @@
  * 19/20) over node:crypto, with the private value taken from the injected RandomSource.
  */
 import { createDiffieHellman, createECDH, getDiffieHellman, type DiffieHellman } from 'node:crypto';
-import { err, ok, type Result } from '../base/result.js';
-import type { RandomSource } from '../base/random.js';
+import { err, ok, type RandomSource, type Result } from '../base/index.js';
 
 /** Supported group numbers. */
 export type DhGroupNumber = 2 | 5 | 14 | 19 | 20;

@@ -3,11 +3,11 @@
  * numbers of a probe round, when the peer counts as dead, and the round that sends R-U-THERE or
  * reports `dpd-failed` (the core then fires its `dpd-dead` event).
  */
-import { addDuration, earliest, millis, type Duration, type Instant } from '../base/time.js';
+import { addDuration, earliest, millis, type Duration, type Instant } from '../base/index.js';
 import type { Endpoint } from './addr.js';
 import type { IkeOutput } from './ike-exchange.js';
 import { dpdPayload } from './informational.js';
-import type { IkePayload } from '../wire/ike/types.js';
+import type { IkePayload } from '../wire/ike/index.js';
 
 /** RFC 3706 timing: idle interval before R-U-THERE, and how long without R-U-THERE-ACK means dead. */
 export interface DpdTiming {

@@ -8,10 +8,8 @@
  * (RFC 2407 §4.5 kilobytes) are counted per SA direction.
  */
 import { createCipheriv, createDecipheriv, createHmac, createSecretKey, type KeyObject } from 'node:crypto';
-import { err, ok, type Result } from '../base/result.js';
-import type { RandomSource } from '../base/random.js';
-import { ESP_HEADER_LENGTH } from '../wire/esp/codec.js';
-import { put32 } from '../wire/ppp/bytes.js';
+import { err, ok, put32, type RandomSource, type Result } from '../base/index.js';
+import { ESP_HEADER_LENGTH } from '../wire/esp/index.js';
 import { ReplayWindow } from './replay.js';
 
 /** ESP encryption transforms we implement. */

@@ -5,12 +5,11 @@
  * (RFC 3947 §3.2).
  */
 import { createCipheriv, createDecipheriv } from 'node:crypto';
-import { err, ok, type Result } from '../base/result.js';
-import { ISAKMP_HEADER_LENGTH, emitIsakmpHeader, encodePayloadChain, parsePayloadChain, decodePayload, payloadTypeOf } from '../wire/ike/codec.js';
-import type { IkePayload, IsakmpHeader, RawPayload } from '../wire/ike/types.js';
+import { err, ipToBytes, ok, type Result } from '../base/index.js';
+import { decodePayload, emitIsakmpHeader, encodePayloadChain, type IkePayload, ISAKMP_HEADER_LENGTH, type IsakmpHeader, parsePayloadChain, payloadTypeOf, type RawPayload } from '../wire/ike/index.js';
 import { hash, phase2Iv, type IkeHashName, type SkeyidSet } from './keys.js';
 import type { Phase1Choice } from './proposals.js';
-import { ipToBytes, type Endpoint } from './addr.js';
+import { type Endpoint } from './addr.js';
 
 /** Phase-1 cipher: node:crypto name, key and block length. */
 export interface IkeCipher {

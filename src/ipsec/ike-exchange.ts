@@ -3,21 +3,12 @@
  * RFC 3948 framing on the NAT-T port, retransmission timers (RFC 2408 §5), fresh message ids and
  * SPIs, and small byte helpers.
  */
+import { addDuration, type Duration, Fifo, type Instant, ipToBytes, millis, put32, type RandomSource, type Result, u32 } from '../base/index.js';
 import { timingSafeEqual } from 'node:crypto';
-import { Fifo } from '../base/queue.js';
-import { addDuration, millis, type Duration, type Instant } from '../base/time.js';
-import type { RandomSource } from '../base/random.js';
-import type { Result } from '../base/result.js';
-import { parseIsakmp } from '../wire/ike/codec.js';
-import type { IkeWireError, IsakmpMessage } from '../wire/ike/types.js';
-import { classifyUdp4500, frameIkeFor4500 } from '../wire/esp/codec.js';
-import { put32, u32 } from '../wire/ppp/bytes.js';
-import { ipToBytes, type Endpoint } from './addr.js';
-import { IdType } from '../wire/ike/constants.js';
+import { IdType, type IkeWireError, type IsakmpMessage, parseIsakmp } from '../wire/ike/index.js';
+import { classifyUdp4500, frameIkeFor4500 } from '../wire/esp/index.js';
+import { type Endpoint } from './addr.js';
 import type { DeleteReason, FailReason, IkeDatagram, IkeEvent, IkeIdentity } from './ike-types.js';
-
-/** Lower-case hex of `b` (map keys for cookies and vendor ids). */
-export const hex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 
 /** Constant-time equality of two byte strings (hashes, cookies). */
 export const equalBytes = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && timingSafeEqual(a, b);

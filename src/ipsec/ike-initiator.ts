@@ -11,11 +11,8 @@
  * `pollEvent()` — the same `IkeEvent` union as `IkeResponder`, so the ESP glue serves both roles.
  * Each message is judged here; the state tables in `initiator-fsm.ts` name what follows.
  */
-import { addDuration, earliest, instant, millis, seconds, type Duration, type Instant } from '../base/time.js';
-import type { RandomSource } from '../base/random.js';
-import { encodeIsakmp } from '../wire/ike/codec.js';
-import { DOI_IPSEC, ExchangeType, NotifyType, ProtocolId, VendorIds } from '../wire/ike/constants.js';
-import type { IdPayload, IkePayload, IsakmpHeader, SaPayload } from '../wire/ike/types.js';
+import { addDuration, type Duration, earliest, instant, type Instant, millis, type RandomSource, seconds } from '../base/index.js';
+import { DOI_IPSEC, encodeIsakmp, ExchangeType, type IdPayload, type IkePayload, type IsakmpHeader, NotifyType, ProtocolId, type SaPayload, VendorIds } from '../wire/ike/index.js';
 import { sameEndpoint, type Endpoint } from './addr.js';
 import { generateDh, type DhGroupNumber } from './dh.js';
 import { DpdState, runDpd } from './dpd.js';

@@ -9,15 +9,12 @@
  * `responder-fsm.ts` name what follows. Duplicate requests are answered from the last response,
  * never re-processed.
  */
-import { addDuration, earliest, millis, seconds, type Duration, type Instant } from '../base/time.js';
-import type { RandomSource } from '../base/random.js';
-import { encodeIsakmp } from '../wire/ike/codec.js';
-import { ExchangeType, NotifyType, PayloadType, ProtocolId, VendorIds } from '../wire/ike/constants.js';
-import type { IdPayload, IkePayload, IsakmpHeader, IsakmpMessage, SaPayload } from '../wire/ike/types.js';
+import { addDuration, type Duration, earliest, type Instant, millis, type RandomSource, seconds, toHex } from '../base/index.js';
+import { encodeIsakmp, ExchangeType, type IdPayload, type IkePayload, type IsakmpHeader, type IsakmpMessage, NotifyType, PayloadType, ProtocolId, type SaPayload, VendorIds } from '../wire/ike/index.js';
 import { sameEndpoint, type Endpoint } from './addr.js';
 import { generateDh } from './dh.js';
 import { DpdState, runDpd } from './dpd.js';
-import { IkeOutput, addressIdentity, armRetransmit, equalBytes, freshMessageId, hex, receiveIke, retransmitDue } from './ike-exchange.js';
+import { IkeOutput, addressIdentity, armRetransmit, equalBytes, freshMessageId, receiveIke, retransmitDue } from './ike-exchange.js';
 import type { DeleteReason, IkeDatagram, IkeDrive, IkeEvent, IkeIdentity, IkeTimers } from './ike-types.js';
 import { applyInformational, deleteEspPayload, deleteIkePayload, notifyPayload, openInformational, sealInformational } from './informational.js';
 import { authHash, ikeSaUp, keyPhase1, openAuthenticated, readKeNonce, sealAuthenticated, type MainModeInput } from './main-mode.js';
@@ -55,7 +52,7 @@ export interface IkeResponderConfig extends IkeTimers {
 type ClearMessage = Extract<IsakmpMessage, { readonly encrypted: false }>;
 
 const EMPTY = new Uint8Array(0);
-const saKey = (icookie: Uint8Array, rcookie: Uint8Array): string => hex(icookie) + hex(rcookie);
+const saKey = (icookie: Uint8Array, rcookie: Uint8Array): string => toHex(icookie) + toHex(rcookie);
 const mmHeader = (sa: ResponderSa): Omit<IsakmpHeader, 'length' | 'nextPayload' | 'version'> => ({
   icookie: sa.icookie, rcookie: sa.rcookie, exchangeType: ExchangeType.IDENTITY_PROTECTION, flags: 0, messageId: 0,
 });
@@ -189,7 +186,7 @@ export class IkeResponder implements IkeDrive {
       return;
     }
     if (h.exchangeType !== ExchangeType.IDENTITY_PROTECTION || h.messageId !== 0 || !m) return;
-    const key = `${d.remote.address}|${d.remote.port}|${hex(h.icookie)}`;
+    const key = `${d.remote.address}|${d.remote.port}|${toHex(h.icookie)}`;
     const old = this.halfOpen.get(key);
     if (old) {
       if (old.lastIn && equalBytes(old.lastIn, data) && old.lastOut) this.out.send(d.local, d.remote, old.lastOut);
@@ -359,7 +356,7 @@ export class IkeResponder implements IkeDrive {
 
   /** Main Mode done: no longer half-open; lifetime, NAT keepalives, DPD; report it. */
   private ikeSaUp(now: Instant, sa: ResponderSa): void {
-    this.halfOpen.delete(`${sa.remote.address}|${sa.remote.port}|${hex(sa.icookie)}`);
+    this.halfOpen.delete(`${sa.remote.address}|${sa.remote.port}|${toHex(sa.icookie)}`);
     for (const [k, v] of this.halfOpen) if (v === sa) this.halfOpen.delete(k);
     sa.expiresAt = addDuration(now, seconds(sa.choice.lifetimeSeconds));
     sa.dpd.heard(now);

@@ -3,9 +3,8 @@
  * phase-1 key schedule, NAT-D verdict, the last message for duplicates and its retransmission,
  * lifetime, DPD, NAT keepalives, Quick Mode exchanges by Message ID), and what each role adds.
  */
-import type { Instant } from '../base/time.js';
-import { encodePayloadChain } from '../wire/ike/codec.js';
-import type { SaPayload } from '../wire/ike/types.js';
+import type { Instant } from '../base/index.js';
+import { encodePayloadChain, type SaPayload } from '../wire/ike/index.js';
 import type { Endpoint } from './addr.js';
 import type { DhKeyPair } from './dh.js';
 import type { DpdState } from './dpd.js';

@@ -2,7 +2,7 @@
  * The surface both IKEv1 roles share (`IkeResponder`, `IkeInitiator`): datagrams in and out, the
  * typed events (STYLE §10) and the one way to drive a core (STYLE §1, docs/ARCHITECTURE.md).
  */
-import type { Duration, Instant, Timed } from '../base/time.js';
+import type { Duration, Instant, Timed } from '../base/index.js';
 import type { DpdTiming } from './dpd.js';
 import type { Endpoint } from './addr.js';
 import type { EspSaParams } from './esp.js';

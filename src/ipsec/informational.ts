@@ -3,9 +3,8 @@
  * sealing one, opening one into typed items (notify, delete, DPD), and the payloads we send —
  * delete (RFC 2408 §3.15), notify (§3.14), R-U-THERE / R-U-THERE-ACK (RFC 3706 §5).
  */
-import { err, ok, type Result } from '../base/result.js';
-import { DOI_IPSEC, ExchangeType, NotifyType, ProtocolId } from '../wire/ike/constants.js';
-import type { IkePayload, IsakmpHeader } from '../wire/ike/types.js';
+import { err, ok, type Result } from '../base/index.js';
+import { DOI_IPSEC, ExchangeType, type IkePayload, type IsakmpHeader, NotifyType, ProtocolId } from '../wire/ike/index.js';
 import { openHashed, phase2IvOf, sealHashed, type Phase1Keys } from './ike-crypto.js';
 import { cookiePair, equalBytes, readU32, spiBytes } from './ike-exchange.js';
 import type { DpdState } from './dpd.js';

@@ -4,10 +4,8 @@
  * here (HASH(2), the chosen transform and mode must be ours, PFS), then the row of
  * `QUICK_MODE_INIT_TABLE` (initiator-fsm.ts) sends QM3 and installs the child SA.
  */
-import { addDuration, millis, seconds, type Duration, type Instant } from '../base/time.js';
-import type { RandomSource } from '../base/random.js';
-import { EncapMode, ExchangeType, NotifyType } from '../wire/ike/constants.js';
-import type { IkePayload, IsakmpHeader } from '../wire/ike/types.js';
+import { addDuration, type Duration, type Instant, millis, type RandomSource, seconds } from '../base/index.js';
+import { EncapMode, ExchangeType, type IkePayload, type IsakmpHeader, NotifyType } from '../wire/ike/index.js';
 import type { Endpoint } from './addr.js';
 import { generateDh, type DhGroupNumber, type DhKeyPair } from './dh.js';
 import type { DpdState } from './dpd.js';

@@ -3,9 +3,7 @@
  * 3 and 4), the phase-1 key schedule, HASH_I / HASH_R, sealing / opening the authenticated
  * messages 5 and 6 (ID + hash over the ID payload body), and the `ike-sa-up` event.
  */
-import { encodePayloadChain } from '../wire/ike/codec.js';
-import { ExchangeType, PayloadType } from '../wire/ike/constants.js';
-import type { IdPayload, IkePayload } from '../wire/ike/types.js';
+import { encodePayloadChain, ExchangeType, type IdPayload, type IkePayload, PayloadType } from '../wire/ike/index.js';
 import { openBody, sealMessage, type SealedMessage } from './ike-crypto.js';
 import { equalBytes } from './ike-exchange.js';
 import type { IkeSaState, Keyed } from './ike-sa.js';

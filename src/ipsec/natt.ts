@@ -3,11 +3,11 @@
  * peer's vendor ids say (also DPD, RFC 3706 §6, and the Microsoft ones), NAT-D payloads and the
  * verdict they give (§3.2), and NAT-OA payloads (§5.2).
  */
-import { IdType, VendorIds } from '../wire/ike/constants.js';
-import type { IkePayload, NatDPayload, NatOaPayload } from '../wire/ike/types.js';
-import { bytesToIp, ipToBytes, type Endpoint } from './addr.js';
+import { bytesToIp, ipToBytes, toHex } from '../base/index.js';
+import { IdType, type IkePayload, type NatDPayload, type NatOaPayload, VendorIds } from '../wire/ike/index.js';
+import { type Endpoint } from './addr.js';
 import { natDHash } from './ike-crypto.js';
-import { equalBytes, hex } from './ike-exchange.js';
+import { equalBytes } from './ike-exchange.js';
 import type { NatVariant } from './ike-types.js';
 import type { IkeHashName } from './keys.js';
 
@@ -28,7 +28,7 @@ export interface PeerVendorIds {
 
 /** Read the vendor ids among `ps`. */
 export function readVendorIds(ps: readonly IkePayload[]): PeerVendorIds {
-  const vids = new Set(ps.flatMap((p) => (p.kind === 'vid' ? [hex(p.data)] : [])));
+  const vids = new Set(ps.flatMap((p) => (p.kind === 'vid' ? [toHex(p.data)] : [])));
   const draft = NATT_DRAFTS.find((v) => vids.has(v));
   const natt: NatVariant = vids.has(VendorIds.RFC3947) ? 'rfc3947' : draft !== undefined ? 'draft' : 'none';
   return {

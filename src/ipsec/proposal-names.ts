@@ -4,7 +4,7 @@
  * One name lists algorithms of each kind, dash-separated; the suite is every combination of them,
  * as in strongSwan's `ike=` / `esp=`. Parsing never throws; errors name the offending token.
  */
-import { err, ok, type Result } from '../base/result.js';
+import { err, ok, type Result } from '../base/index.js';
 import type { DhGroupNumber } from './dh.js';
 import type { EspIntegrity } from './esp.js';
 import type { IkeHashName } from './keys.js';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { attr } from '../wire/ike/codec.js';
 import type { SaAttribute, SaPayload } from '../wire/ike/types.js';
 import { DEFAULT_POLICY, selectPhase1, selectPhase2 } from './proposals.js';
-import { ipToBytes, bytesToIp } from './addr.js';
+import { bytesToIp, ipToBytes } from '../base/index.js';
 
 const p1 = (transforms: SaAttribute[][]): SaPayload => ({
   kind: 'sa', doi: 1, situation: 1,

@@ -3,9 +3,7 @@
  * (RFC 2407 §4.4.4, §4.5; RFC 4106; RFC 3947 §5.1 encapsulation modes). The responder walks the
  * initiator's proposals in order and takes the first one the policy accepts.
  */
-import { attr, attrValue, decodeAttributes, encodeAttributes } from '../wire/ike/codec.js';
-import { DOI_IPSEC, EncapMode, EspAuth, EspTransformId, Ike1Attr, Ike1Auth, Ike1Hash, Ipsec2Attr, LifeType, NotifyType, ProtocolId, KEY_IKE } from '../wire/ike/constants.js';
-import type { NotifyPayload, Proposal, SaPayload, Transform } from '../wire/ike/types.js';
+import { attr, attrValue, decodeAttributes, DOI_IPSEC, EncapMode, encodeAttributes, EspAuth, EspTransformId, Ike1Attr, Ike1Auth, Ike1Hash, Ipsec2Attr, KEY_IKE, LifeType, type NotifyPayload, NotifyType, type Proposal, ProtocolId, type SaPayload, type Transform } from '../wire/ike/index.js';
 import { ikeCipher, type IkeCipher } from './ike-crypto.js';
 import type { IkeHashName } from './keys.js';
 import { isSupportedGroup, type DhGroupNumber } from './dh.js';

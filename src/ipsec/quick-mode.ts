@@ -3,9 +3,8 @@
  * the QM1 the initiator sends and the QM2 the responder answers, the L2TP/IPsec traffic selectors
  * (RFC 3193 §4), and KEYMAT into the two directions' ESP parameters.
  */
-import { IdType, ProtocolId } from '../wire/ike/constants.js';
-import type { IdPayload, IkePayload, SaPayload } from '../wire/ike/types.js';
-import { bytesToIp, ipToBytes, type Endpoint } from './addr.js';
+import { type IdPayload, IdType, type IkePayload, ProtocolId, type SaPayload } from '../wire/ike/index.js';
+import { type Endpoint } from './addr.js';
 import { byteLimitsFromKilobytes, encryptionKeymatLength, integrityKeyLength, type EspSaParams } from './esp.js';
 import { addressIdentity, spiBytes } from './ike-exchange.js';
 import type { NatVariant, TrafficSelector } from './ike-types.js';
@@ -13,6 +12,7 @@ import { keymat, type IkeHashName } from './keys.js';
 import { natOaPayloads } from './natt.js';
 import { responderLifetimeNotify, type Phase2Choice } from './proposals.js';
 import { acceptedSa, phase2OfferSa, type Phase2Offer, type Phase2OfferTerms } from './sa-payloads.js';
+import { bytesToIp, ipToBytes } from '../base/index.js';
 
 /** The payloads of a Quick Mode message after its HASH. */
 export interface QuickModePayloads {

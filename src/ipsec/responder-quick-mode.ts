@@ -4,10 +4,8 @@
  * (responder-fsm.ts) answers QM2, refuses with a protected notify, or installs the child SA on QM3.
  * The exchanges live on the IKE SA (one per Message ID); `IkeResponder` owns everything else.
  */
-import { addDuration, seconds, type Duration, type Instant } from '../base/time.js';
-import type { RandomSource } from '../base/random.js';
-import { ExchangeType, NotifyType, ProtocolId } from '../wire/ike/constants.js';
-import type { IkePayload, IsakmpHeader } from '../wire/ike/types.js';
+import { addDuration, type Duration, type Instant, type RandomSource, seconds } from '../base/index.js';
+import { ExchangeType, type IkePayload, type IsakmpHeader, NotifyType, ProtocolId } from '../wire/ike/index.js';
 import type { Endpoint } from './addr.js';
 import { generateDh } from './dh.js';
 import type { DpdState } from './dpd.js';
@@ -16,8 +14,7 @@ import { armRetransmit, equalBytes, freshSpi, runExchangeTimers, type IkeOutput,
 import type { ChildSaUp, IkeDatagram } from './ike-types.js';
 import { notifyPayload } from './informational.js';
 import { qmHash1, qmHash2, qmHash3 } from './keys.js';
-import type { PeerVendorIds } from './natt.js';
-import { readNatOa } from './natt.js';
+import { type PeerVendorIds, readNatOa } from './natt.js';
 import { selectPhase2, type IkePolicy } from './proposals.js';
 import { childSaKeys, l2tpSelectors, qm2Payloads, readQuickMode } from './quick-mode.js';
 import { quickModeTransition, type QuickModeAction, type QuickModeEvent, type QuickModeState } from './responder-fsm.js';

@@ -3,14 +3,11 @@
  * the initiator's offers for Main Mode and Quick Mode, the responder's echo of the transform it
  * accepted (RFC 2408 §4.2: returned unchanged), and the policy that accepts exactly what we offered.
  */
-import { attr } from '../wire/ike/codec.js';
-import {
-  DOI_IPSEC, EspAuth, EspTransformId, Ike1Attr, Ike1Auth, Ike1Encr, Ike1Hash, Ipsec2Attr, KEY_IKE, LifeType, ProtocolId, SIT_IDENTITY_ONLY,
-} from '../wire/ike/constants.js';
-import type { Proposal, SaAttribute, SaPayload, Transform } from '../wire/ike/types.js';
+import { toHex } from '../base/index.js';
+import { attr, DOI_IPSEC, EspAuth, EspTransformId, Ike1Attr, Ike1Auth, Ike1Encr, Ike1Hash, Ipsec2Attr, KEY_IKE, LifeType, type Proposal, ProtocolId, type SaAttribute, type SaPayload, SIT_IDENTITY_ONLY, type Transform } from '../wire/ike/index.js';
 import type { DhGroupNumber } from './dh.js';
 import type { EspIntegrity } from './esp.js';
-import { hex, spiBytes } from './ike-exchange.js';
+import { spiBytes } from './ike-exchange.js';
 import type { IkeHashName } from './keys.js';
 import type { IkePolicy, Phase1Encryption, Phase2Encryption } from './proposals.js';
 
@@ -146,7 +143,7 @@ export function offeredPolicy(p: InitiatorProposals, pfs: DhGroupNumber | undefi
 /** Same transform id and attribute list (order-insensitive): recognises our own transform in a reply. */
 export function sameTransform(a: Transform, b: Transform): boolean {
   if (a.id !== b.id || a.attributes.length !== b.attributes.length) return false;
-  const key = (x: SaAttribute): string => `${x.type}:${x.tv ? x.value : hex(x.value)}`;
+  const key = (x: SaAttribute): string => `${x.type}:${x.tv ? x.value : toHex(x.value)}`;
   const ka = a.attributes.map(key).sort();
   const kb = b.attributes.map(key).sort();
   return ka.every((k, i) => k === kb[i]);

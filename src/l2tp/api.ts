@@ -3,8 +3,8 @@
  * The engine is sans-I/O: datagrams in, datagrams and typed events out, time passed in. Data messages
  * are not events: each session's PPP frames go straight to the {@link SessionDataSink} bound to it.
  */
-import type { Duration, Instant } from '../base/time.js';
-import type { ResultCode, SessionId, TunnelId, ControlAvps, MessageType } from '../wire/l2tp/types.js';
+import type { Duration, Instant } from '../base/index.js';
+import type { ResultCode, SessionId, TunnelId, ControlAvps, MessageType } from '../wire/l2tp/index.js';
 
 /** Bytes to reserve in front of a PPP frame so `sendData` can write any L2TPv2 data header in place (§3.1: 12 + offset field, rounded up). */
 export const DATA_HEADROOM = 16;

@@ -5,7 +5,7 @@
  * order exactly once, retransmits with exponential backoff and runs slow start / congestion
  * avoidance. It never sees bytes: the owner encodes `ChannelSink.transmit` calls into datagrams.
  */
-import type { Duration, Instant } from '../base/time.js';
+import type { Duration, Instant } from '../base/index.js';
 import type { ChannelTuning } from './api.js';
 
 /** Sequence numbers are 16 bits and wrap (§5.8). */

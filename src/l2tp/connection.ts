@@ -18,9 +18,8 @@
  * connection to find the session (`receiveData`); v3 data messages carry no connection id (RFC 3931
  * §4.1.2.1), so a v3 engine map goes from Session ID straight to the session's `DataChannel`.
  */
-import type { RandomSource } from '../base/random.js';
-import type { Instant } from '../base/time.js';
-import type { ResultCode, SessionId } from '../wire/l2tp/types.js';
+import type { Instant, RandomSource } from '../base/index.js';
+import type { ResultCode, SessionId } from '../wire/l2tp/index.js';
 import type { CdnCauses, EngineConfig, L2tpEvent, PeerAddress, SessionDataSink, SessionRequest, Transmit, TunnelInfo } from './api.js';
 
 /**

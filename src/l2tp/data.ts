@@ -6,9 +6,8 @@
  * are bumped and the PPP frame goes to the bound `SessionDataSink` — no event, no copy. Outbound it
  * writes the data header in front of a PPP frame, into the caller's headroom when it gives it up.
  */
-import type { Instant } from '../base/time.js';
-import { dataHeaderLength, writeDataHeader, type L2tpHeaderView } from '../wire/l2tp/index.js';
-import type { SessionId, TunnelId } from '../wire/l2tp/types.js';
+import type { Instant } from '../base/index.js';
+import { dataHeaderLength, type L2tpHeaderView, type SessionId, type TunnelId, writeDataHeader } from '../wire/l2tp/index.js';
 import { DATA_BACKLOG, type SessionDataSink, type TunnelCounters } from './api.js';
 import { seqAdd, seqLt } from './channel.js';
 

@@ -3,8 +3,8 @@
  * Appendix A), tunnel settings, the StopCCN / CDN result codes the engine sends (§4.4.2), and the
  * length of a full retransmission cycle (how long a closed tunnel lingers, §5.7).
  */
-import type { Duration } from '../base/time.js';
-import type { ResultCode } from '../wire/l2tp/types.js';
+import type { Duration } from '../base/index.js';
+import type { ResultCode } from '../wire/l2tp/index.js';
 import type { ChannelTuning, TunnelSettings } from './api.js';
 
 /** StopCCN / CDN result codes used by the engine (§4.4.2). */

@@ -11,11 +11,8 @@
  * Tunnels implement `ControlConnection` (connection.ts); an L2TPv3 control connection is meant to be
  * a sibling demultiplexed here by the header's Ver field (3, RFC 3931 §3.2) — today Ver≠2 is refused.
  */
-import type { RandomSource } from '../base/random.js';
-import type { Instant } from '../base/time.js';
-import { DeadlineHeap, Fifo } from '../base/queue.js';
-import { L2tpHeaderView, parseControl } from '../wire/l2tp/index.js';
-import { MessageType, tunnelId as asTunnelId, type ControlMessage, type ResultCode, type SessionId, type TunnelId, type WireError } from '../wire/l2tp/types.js';
+import { DeadlineHeap, Fifo, type Instant, type RandomSource } from '../base/index.js';
+import { type ControlMessage, L2tpHeaderView, MessageType, parseControl, type ResultCode, type SessionId, type TunnelId, tunnelId as asTunnelId, type WireError } from '../wire/l2tp/index.js';
 import type {
   CdnCauses,
   EngineConfig,

@@ -4,9 +4,9 @@
  * Protocol Version and Host Name. Pure functions over the handshake fields of one tunnel; the tunnel
  * (tunnel.ts) turns the verdicts into FSM events.
  */
+import { constantTimeEqual, type RandomSource } from '../base/index.js';
 import { createHash } from 'node:crypto';
-import type { RandomSource } from '../base/random.js';
-import { MessageType, type ControlAvps, type ResultCode, type TunnelId } from '../wire/l2tp/types.js';
+import { MessageType, type ControlAvps, type ResultCode, type TunnelId } from '../wire/l2tp/index.js';
 import type { TunnelSettings } from './api.js';
 import type { Mutable } from './connection.js';
 import { FRAMING_SYNC_ASYNC } from './session.js';
@@ -44,13 +44,6 @@ export function challengeResponse(messageType: number, secret: Uint8Array, chall
   h.update(challenge);
   return new Uint8Array(h.digest());
 }
-
-const bytesEqual = (a: Uint8Array, b: Uint8Array): boolean => {
-  if (a.length !== b.length) return false;
-  let d = 0;
-  for (let i = 0; i < a.length; i++) d |= (a[i] as number) ^ (b[i] as number);
-  return d === 0;
-};
 
 /** Lexicographic comparison of two tie breakers (§4.4.3: the lower value wins). */
 export const compareBytes = (a: Uint8Array, b: Uint8Array): number => {
@@ -150,7 +143,7 @@ export function judgeResponse(t: HandshakeState, a: ControlAvps, responseType: n
   const got = a.challengeResponse;
   let detail: string | undefined;
   if (got === undefined) detail = 'missing challenge response';
-  else if (!bytesEqual(got, challengeResponse(responseType, secret, ours))) detail = 'wrong challenge response';
+  else if (!constantTimeEqual(got, challengeResponse(responseType, secret, ours))) detail = 'wrong challenge response';
   if (detail === undefined) {
     t.ourChallenge = undefined;
     return undefined;

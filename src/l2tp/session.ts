@@ -4,7 +4,7 @@
  * causes, proxy LCP / authentication AVPs and the ICCN-before-PPP ordering. Each session owns its
  * data channel (data.ts). The control connection (tunnel.ts) numbers and sends what is queued here.
  */
-import type { Instant } from '../base/time.js';
+import type { Instant } from '../base/index.js';
 import {
   MessageType,
   sessionId as asSessionId,
@@ -13,7 +13,7 @@ import {
   type ResultCode,
   type SessionId,
   type TunnelId,
-} from '../wire/l2tp/types.js';
+} from '../wire/l2tp/index.js';
 import { PROXY_AVPS, type CallDirection, type CdnCauses, type CloseReason, type L2tpEvent, type SessionInfo, type SessionRequest, type SessionState, type TunnelSettings } from './api.js';
 import type { ConnectionHost, Mutable } from './connection.js';
 import { DataChannel, type DataOwner } from './data.js';

@@ -4,20 +4,8 @@
  * (session.ts). It implements the `ControlConnection` interface the engine demultiplexes to; an
  * L2TPv3 control connection is meant to be a sibling class of this one.
  */
-import type { Instant } from '../base/time.js';
-import { AVP_REGISTRY, emitControl, messageSpec, parseControl, type L2tpHeaderView } from '../wire/l2tp/index.js';
-import {
-  MessageType,
-  sessionId as asSessionId,
-  tunnelId as asTunnelId,
-  type AvpName,
-  type ControlMessage,
-  type L2tpHeader,
-  type ResultCode,
-  type SessionId,
-  type TunnelId,
-  type WireError,
-} from '../wire/l2tp/types.js';
+import type { Instant } from '../base/index.js';
+import { AVP_REGISTRY, type AvpName, type ControlMessage, emitControl, type L2tpHeader, type L2tpHeaderView, messageSpec, MessageType, parseControl, type ResultCode, type SessionId, sessionId as asSessionId, type TunnelId, tunnelId as asTunnelId, type WireError } from '../wire/l2tp/index.js';
 import type {
   CdnCauses,
   CloseReason,

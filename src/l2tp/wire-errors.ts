@@ -1,7 +1,7 @@
 /**
  * One-line descriptions of codec errors for `bad-datagram` events (the daemon logs them).
  */
-import type { WireError } from '../wire/l2tp/types.js';
+import type { WireError } from '../wire/l2tp/index.js';
 
 /** One-line text for a WireError (bad-datagram events). */
 export function describeWireError(e: WireError): string {

@@ -14,6 +14,4 @@ export type { AddressPool, IpcpResult } from './ipcp.js';
 export type { AuthVerifier, AuthRequest, AuthDecision } from './auth/types.js';
 export { verifyLocally } from './auth/authenticator.js';
 export type { FsmConfig, FsmState } from './option-fsm.js';
-export { buildRouterAdvertisement } from './ipv6-ra.js';
-export type { RouterAdvertisementParams } from './ipv6-ra.js';
 export { linkLocalAddress } from './ipv6cp.js';

@@ -3,26 +3,12 @@
  * (129/131), Primary/Secondary NBNS (130/132). IP-Compression-Protocol (2, Van Jacobson) and
  * IP-Addresses (1, deprecated) are Configure-Rejected, as is anything unknown.
  */
-import type { CpOption } from '../wire/ppp/cp.js';
+import { ipv4Bytes, ipv4String } from '../base/index.js';
+import type { CpOption } from '../wire/ppp/index.js';
 import type { OptionHandler, OptionVerdict } from './option-fsm.js';
 
 /** IPCP option types. */
 export const IpcpOption = { IPAddresses: 1, IPCompression: 2, IPAddress: 3, PrimaryDns: 129, PrimaryNbns: 130, SecondaryDns: 131, SecondaryNbns: 132 } as const;
-
-/** Dotted-quad to 4 octets; undefined if malformed. */
-export function ipv4Bytes(s: string): Uint8Array | undefined {
-  const p = s.split('.');
-  if (p.length !== 4) return undefined;
-  const out = new Uint8Array(4);
-  for (let i = 0; i < 4; i++) {
-    const part = p[i] ?? '';
-    if (!/^\d{1,3}$/.test(part) || Number(part) > 255) return undefined;
-    out[i] = Number(part);
-  }
-  return out;
-}
-/** 4 octets to dotted-quad. */
-export const ipv4String = (b: Uint8Array): string => `${b[0] ?? 0}.${b[1] ?? 0}.${b[2] ?? 0}.${b[3] ?? 0}`;
 
 /** Hands out peer addresses (the LNS pool; injected, so RADIUS Framed-IP or a DHCP-like pool can plug in). */
 export interface AddressPool {

@@ -2,9 +2,8 @@
  * IPV6CP option judgements (RFC 5072 §4): Interface-Identifier (1). IPv6-Compression-Protocol (2)
  * and anything unknown are Configure-Rejected.
  */
-import type { RandomSource } from '../base/random.js';
-import type { CpOption } from '../wire/ppp/cp.js';
-import { bytesEqual, toHex } from '../wire/ppp/bytes.js';
+import { bytesEqual, type RandomSource, toHex } from '../base/index.js';
+import type { CpOption } from '../wire/ppp/index.js';
 import type { OptionHandler, OptionVerdict } from './option-fsm.js';
 
 /** IPV6CP option types. */

@@ -4,13 +4,8 @@
  * Options: MRU (1), ACCM (2, RFC 1662 §7.1; acked, meaningless over L2TP), Authentication-Protocol (3),
  * Magic-Number (5), PFC (7), ACFC (8). Everything else is Configure-Rejected.
  */
-import type { Duration, Instant } from '../base/time.js';
-import { addDuration, seconds } from '../base/time.js';
-import type { RandomSource } from '../base/random.js';
-import { type CpOption, type CpPacket, CpCode } from '../wire/ppp/cp.js';
-import { u16, u32, put32 } from '../wire/ppp/bytes.js';
-import { PppProtocol } from '../wire/ppp/frame.js';
-import { ChapAlgorithm } from '../wire/ppp/chap.js';
+import { addDuration, type Duration, type Instant, put32, type RandomSource, seconds, u16, u32 } from '../base/index.js';
+import { ChapAlgorithm, CpCode, type CpOption, type CpPacket, PppProtocol } from '../wire/ppp/index.js';
 import type { OptionHandler, OptionVerdict } from './option-fsm.js';
 
 /** Authentication protocols we speak. */

@@ -5,12 +5,8 @@
  * HDLC byte stuffing or FCS) and `pollEvent()` (typed events). Used by the LNS (`authenticator`)
  * and by the client (`peer`).
  */
-import type { Duration, Instant, Timed } from '../base/time.js';
-import { earliest, seconds } from '../base/time.js';
-import type { RandomSource } from '../base/random.js';
-import { parsePppFrame, encodePppFrame, emitPppFrame, pppFrameLength, PppProtocol } from '../wire/ppp/frame.js';
-import { parseCpPacket, parseCpOptions, encodeCpPacket, type CpPacket, CpCode } from '../wire/ppp/cp.js';
-import { u16 } from '../wire/ppp/bytes.js';
+import { type Duration, earliest, type Instant, type RandomSource, seconds, type Timed, u16 } from '../base/index.js';
+import { CpCode, type CpPacket, emitPppFrame, encodeCpPacket, encodePppFrame, parseCpOptions, parseCpPacket, parsePppFrame, pppFrameLength, PppProtocol } from '../wire/ppp/index.js';
 import { OptionFsm, type FsmConfig, type FsmState, type LayerSignal } from './option-fsm.js';
 import { Lcp, DEFAULT_LCP, type AuthProtocol, type LcpFatal, type LcpState } from './lcp.js';
 import { Ipcp, type AddressPool, type IpcpResult } from './ipcp.js';

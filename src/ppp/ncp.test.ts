@@ -1,12 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Lcp, DEFAULT_LCP, authOptionData, parseAuthOption, type LcpFatal } from './lcp.js';
-import { Ipcp, ipv4Bytes } from './ipcp.js';
+import { Ipcp } from './ipcp.js';
 import { Ipv6cp, linkLocalAddress } from './ipv6cp.js';
-import { buildRouterAdvertisement, icmpv6Checksum } from './ipv6-ra.js';
 import { seededRandom } from '../base/random.js';
-import { fromHex, toHex } from '../wire/ppp/bytes.js';
 import type { CpOption } from '../wire/ppp/cp.js';
+import { fromHex, ipv4Bytes, toHex } from '../base/index.js';
 
 const opt = (type: number, hex: string): CpOption => ({ type, data: fromHex(hex) });
 
@@ -123,29 +122,3 @@ test('ipv6cp: Nak on zero and on collision, adopt suggestions, Reject compressio
   assert.equal(linkLocalAddress(fromHex('0200000000000001')), 'fe80::200:0:0:1');
 });
 
-test('ipv6-ra: Router Advertisement layout and checksum', () => {
-  const pkt = buildRouterAdvertisement({
-    localInterfaceId: fromHex('0000000000000001'),
-    peerInterfaceId: fromHex('0200000000000002'),
-    prefix: fromHex('20010db800010002'),
-    mtu: 1400,
-    dns: [fromHex('20010db8000000000000000000000053')],
-  });
-  assert.equal(pkt.length, 40 + 16 + 32 + 8 + 24);
-  assert.equal(pkt[6], 58); // ICMPv6
-  assert.equal(pkt[7], 255); // hop limit
-  assert.equal(toHex(pkt.subarray(8, 24)), 'fe800000000000000000000000000001');
-  assert.equal(toHex(pkt.subarray(24, 40)), 'fe800000000000000200000000000002');
-  const m = pkt.subarray(40);
-  assert.equal(m[0], 134);
-  assert.equal(m[16], 3); // Prefix Information
-  assert.equal(m[16 + 2], 64);
-  assert.equal(m[16 + 3], 0xc0); // L|A
-  assert.equal(toHex(m.subarray(16 + 16, 16 + 24)), '20010db800010002');
-  assert.equal(m[48], 5); // MTU option
-  assert.equal(m[56], 25); // RDNSS
-  // Verifying: the checksum over the whole message including its checksum field is zero.
-  const withSum = new Uint8Array(m);
-  const sum = icmpv6Checksum(pkt.subarray(8, 24), pkt.subarray(24, 40), withSum);
-  assert.equal(sum, 0);
-});

@@ -5,10 +5,8 @@
  * `OptionHandler`; this file owns sequencing, identifiers, retransmission and the state table.
  * Sans-I/O: time comes in as `now`, packets go out through `FsmOutput.send`.
  */
-import type { Duration, Instant } from '../base/time.js';
-import { addDuration, seconds } from '../base/time.js';
-import { type CpOption, type CpPacket, CpCode } from '../wire/ppp/cp.js';
-import { bytesEqual } from '../wire/ppp/bytes.js';
+import { addDuration, bytesEqual, type Duration, type Instant, seconds } from '../base/index.js';
+import { type CpOption, type CpPacket, CpCode } from '../wire/ppp/index.js';
 
 /** RFC 1661 §4.2 states, in the RFC's numbering order 0..9. */
 export const FSM_STATES = ['Initial', 'Starting', 'Closed', 'Stopped', 'Closing', 'Stopping', 'Req-Sent', 'Ack-Rcvd', 'Ack-Sent', 'Opened'] as const;

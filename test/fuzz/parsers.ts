@@ -25,14 +25,13 @@ import {
 import { decodeAttributes, parseIsakmp, parseIsakmpHeader, parsePayloadChain, parsePayloads } from '../../src/wire/ike/index.js';
 import { classifyUdp4500, parseEspHeader } from '../../src/wire/esp/index.js';
 import { ipv4Destination, ipv6Destination64, tooBig4, tooBig6 } from '../../src/dataplane/index.js';
-import { parseRouterAdvertisement } from '../../src/access/index.js';
-import { icmpv6Type, ipv4Source, ipv6Source64, ipVersion } from '../../src/access/packets.js';
 import { parseAuthOption } from '../../src/ppp/lcp.js';
 import { EspSa } from '../../src/ipsec/esp.js';
 import { ikeCipher, openBody } from '../../src/ipsec/ike-crypto.js';
 import { FUZZ_SECRET, mutateVector, randomBytes, randomFramed } from './l2tp-mutate.js';
 import { checkAuthenticators, decodeAttributes as decodeRadiusAttributes, parseMsChap2Response, parseMsChap2Success, parseMsChapError, parseRadiusPacket } from '../../src/wire/radius/index.js';
 import { decodeReply, decodeSpooledRecord } from '../../src/aaa/radius/index.js';
+import { icmpv6Type, ipVersion, ipv4Source, ipv6Source64, parseRouterAdvertisement } from '../../src/wire/ip/index.js';
 
 const RADIUS_SECRET = new TextEncoder().encode('fuzz-radius-secret');
 const RADIUS_CRYPTO = { secret: RADIUS_SECRET, requestAuthenticator: new Uint8Array(16).fill(9) };

@@ -13,7 +13,7 @@ import type { PppoeAcEvent } from '../../src/access/pppoe/types.js';
 import { PPPOE_HEADROOM } from '../../src/access/pppoe/concentrator.js';
 import { PppLink, type LinkDownReason } from '../../src/ppp/link.js';
 import type { TimerDriver } from '../../src/io/timer-driver.js';
-import { echoReplyFor } from '../../src/io/tun-testing.js';
+import { echoReplyFor } from '../lib/tun-packets.js';
 import type { MacAddress } from '../../src/wire/pppoe/mac.js';
 
 /** What the terminator needs of the AC port. */

@@ -32,7 +32,7 @@ import {
 import { ensureImage, startGuest, type GuestHandle } from './vm/guest.js';
 import { createSegment, type Segment } from './vm/segment.js';
 import { DNS, GUEST_IP, LNS_IP, PASS, USER } from './vm/plan.js';
-import { setprivArgs, unitCapabilities } from '../../src/daemon/process-testing.js';
+import { setprivArgs, unitCapabilities } from '../lib/l2tpd-process.js';
 
 /** The defaults the runs rely on (no [pool] in any config). */
 const DEFAULT_POOL = '100.64.0.0/24';

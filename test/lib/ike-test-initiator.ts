@@ -9,13 +9,14 @@ import { DOI_IPSEC, EncapMode, ExchangeType, IdType, Ike1Attr, Ipsec2Attr, KEY_I
 import type { IkePayload, SaAttribute } from '../../src/wire/ike/types.js';
 import { classifyUdp4500, frameIkeFor4500 } from '../../src/wire/esp/codec.js';
 import type { RandomSource } from '../../src/base/random.js';
-import { ipToBytes, type Endpoint } from '../../src/ipsec/addr.js';
+import { type Endpoint } from '../../src/ipsec/addr.js';
 import { generateDh, type DhGroupNumber, type DhKeyPair } from '../../src/ipsec/dh.js';
 import { chainWithHash, ikeCipher, natDHash, openBody, sealMessage, type IkeCipher } from '../../src/ipsec/ike-crypto.js';
 import {
   deriveSkeyids, encryptionKey, hashI, hashR, keymat, phase1Iv, phase2Iv, qmHash1, qmHash2, qmHash3, skeyidPsk, type IkeHashName, type SkeyidSet,
 } from '../../src/ipsec/keys.js';
 import { encryptionKeymatLength, integrityKeyLength, type EspEncryption, type EspIntegrity, type EspSaParams } from '../../src/ipsec/esp.js';
+import { ipToBytes } from '../../src/base/index.js';
 
 /** What the scripted initiator proposes and how it presents itself. */
 export interface TestInitiatorOptions {

@@ -9,13 +9,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseIpv4, parseIpv4Prefix } from '../../src/aaa/index.js';
 import { NO_AUTHORIZATION, UserTable, type AccessAuthResult, type AccessEvent, type SessionAuthorization } from '../../src/access/index.js';
 import { verifyLocally, type AuthProtocol, type AuthRequest } from '../../src/ppp/index.js';
 import { TERMINATE_CAUSE } from '../../src/wire/radius/index.js';
 import type { AccountingRecord } from '../../src/aaa/radius/index.js';
 import { seconds, type Duration } from '../../src/base/time.js';
 import { AccessNet, clientOf, simServerConfig, simUsers, type SimClient } from './access-harness.js';
+import { parseIpv4, parseIpv4Prefix } from '../../src/base/index.js';
 
 const ip = (s: string): number => {
   const n = parseIpv4(s);

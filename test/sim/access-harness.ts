@@ -9,7 +9,8 @@ import { instant, seconds, type Instant } from '../../src/base/time.js';
 import { L2tpEngine, defaultTunnelSettings, defaultTuning, type L2tpEvent, type PeerAddress, type TunnelSettings } from '../../src/l2tp/index.js';
 import type { SessionId, TunnelId } from '../../src/wire/l2tp/types.js';
 import { AccessClient, AccessServer, UserTable, type AccessClientConfig, type AccessClientEvent, type AccessEvent, type AccessServerConfig } from '../../src/access/index.js';
-import { parseIpv4, parseIpv4Prefix, parseUsersFile } from '../../src/aaa/index.js';
+import { parseUsersFile } from '../../src/aaa/index.js';
+import { parseIpv4, parseIpv4Prefix } from '../../src/base/index.js';
 
 /** One client with what it saw. */
 export interface SimClient {

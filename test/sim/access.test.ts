@@ -6,11 +6,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseIpv4, parseIpv4Prefix } from '../../src/aaa/index.js';
-import { parseIpv6, parseIpv6Prefix, type AccessEvent } from '../../src/access/index.js';
+import { type AccessEvent } from '../../src/access/index.js';
 import type { AuthProtocol } from '../../src/ppp/index.js';
 import { seconds } from '../../src/base/time.js';
 import { AccessNet, clientOf, simServerConfig, simUsers, type SimClient } from './access-harness.js';
+import { parseIpv4, parseIpv4Prefix, parseIpv6, parseIpv6Prefix } from '../../src/base/index.js';
 
 const v4 = (s: string): number[] => {
   const n = parseIpv4(s);

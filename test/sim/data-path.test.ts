@@ -6,9 +6,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseIpv4 } from '../../src/aaa/index.js';
 import type { TunWriter } from '../../src/access/index.js';
 import { AccessNet, clientOf, simServerConfig } from './access-harness.js';
+import { parseIpv4 } from '../../src/base/index.js';
 
 /** An IPv4 UDP packet from `src` to `dst` with `n` payload bytes (checksums zero). */
 function udp4(src: string, dst: string, n: number, tag: number): Uint8Array {

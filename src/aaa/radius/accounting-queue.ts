@@ -8,7 +8,7 @@
  *  - in durable mode a record is sent only after the spool confirmed it written.
  * The queue also collects the spool's work (append new records, acknowledge delivered ones).
  */
-import type { Instant } from '../../base/time.js';
+import type { Instant } from '../../base/index.js';
 import type { AccountingRecord, AccountingSeq, SpooledRecord, SpoolWork } from './types.js';
 
 /** One queued record. `S` is the client's server type. */

@@ -11,7 +11,7 @@ import { instant, type Instant } from '../../base/time.js';
 import { RADIUS_ATTR, RADIUS_CODE, TERMINATE_CAUSE, attributeValue, type DecodedAttribute } from '../../wire/radius/index.js';
 import type { RadiusClient, RadiusClientOptions } from './client.js';
 import { decodeSpooledRecord, encodeSpooledRecord, interimDelayMs } from './record-codec.js';
-import { answer, drainAll, seeRequest, takeEvents, takeTransmits, testClient, TEST_EPOCH } from './testing.js';
+import { answer, drainAll, seeRequest, takeEvents, takeTransmits, testClient, TEST_EPOCH } from '../../../test/lib/radius-client.js';
 import type { AccountingRecord, AccountingSeq, RadiusServerConfig, RadiusTransmit, SpooledRecord, SpoolWork } from './types.js';
 
 const SECRET = 'acct-secret';

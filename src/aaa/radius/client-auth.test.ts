@@ -17,9 +17,8 @@ import {
   type RadiusAttribute,
 } from '../../wire/radius/index.js';
 import type { RadiusClient, RadiusClientOptions } from './client.js';
-import { answer, seeRequest, takeEvents, takeTransmits, testClient } from './testing.js';
-import type { AuthRequest } from '../../ppp/auth/types.js';
-import type { RadiusAuthAnswer, RadiusAuthRequest, RadiusServerConfig, RadiusTransmit } from './types.js';
+import { answer, seeRequest, takeEvents, takeTransmits, testClient } from '../../../test/lib/radius-client.js';
+import type { RadiusAuthAnswer, RadiusServerConfig, RadiusTransmit } from './types.js';
 
 const SECRET = 'test-secret';
 const secret = new TextEncoder().encode(SECRET);
@@ -297,16 +296,4 @@ test('RFC 6929 §2.8: an Accept with a malformed attribute is not honoured', () 
   c.handleDatagram(t(1), answer(req, secret, RADIUS_CODE.AccessAccept, [{ type: 8, vendor: 0, value: Uint8Array.of(1, 2, 3) }]), from('192.0.2.1'));
   const a = answers(c)[0];
   assert.ok(a?.kind === 'reject' && a.reason === 'malformed-accept');
-});
-
-test('a PPP `auth-request` (src/ppp/auth) maps onto a RADIUS request field for field', () => {
-  const fromPpp = (r: AuthRequest): RadiusAuthRequest => {
-    const { username, ...credentials } = r;
-    return { username, credentials };
-  };
-  const c = client();
-  c.authenticate(t(0), fromPpp({ method: 'pap', username: 'dora', password: 'explorer' }));
-  const seen = seeRequest((sent(c)[0] as RadiusTransmit).data, secret).decoded.attributes;
-  assert.equal(attributeValue(seen, RADIUS_ATTR.UserName), 'dora');
-  assert.equal(attributeValue(seen, RADIUS_ATTR.UserPassword), 'explorer');
 });

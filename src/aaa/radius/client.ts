@@ -15,10 +15,7 @@
  * Acct-Delay-Time (RFC 2866 §5.2), which changes its Request Authenticator and takes a new
  * Identifier — the old ones stay reserved so a late answer to any of them still completes it.
  */
-import { DeadlineHeap, Fifo } from '../../base/queue.js';
-import type { RandomSource } from '../../base/random.js';
-import { err, ok, type Result } from '../../base/result.js';
-import { addDuration, millis, type Instant } from '../../base/time.js';
+import { addDuration, DeadlineHeap, err, Fifo, type Instant, millis, ok, type RandomSource, type Result } from '../../base/index.js';
 import {
   RADIUS_CODE,
   checkAuthenticators,

@@ -17,9 +17,7 @@
  * Everything else a request asks is refused with NAK 401 (Unsupported Attribute); CoA with
  * Service-Type Authorize-Only with NAK 405 (Unsupported Service).
  */
-import { Fifo } from '../../base/queue.js';
-import { formatIpv4, parseIpv4 } from '../../base/ipv4.js';
-import { addDuration, millis, type Instant } from '../../base/time.js';
+import { addDuration, Fifo, formatIpv4, type Instant, millis, parseIpv4, toHex } from '../../base/index.js';
 import {
   ERROR_CAUSE,
   RADIUS_ATTR,
@@ -29,7 +27,6 @@ import {
   decodeAttributes,
   encodeAttribute,
   encodeSignedPacket,
-  hexOf,
   octetsEqual,
   parseRadiusPacket,
   radiusLengthOf,
@@ -251,7 +248,7 @@ export class DaeServer<S> {
     if (!check.authenticatorOk) return this.drop(c, from, 'bad-authenticator');
     if (check.messageAuthenticatorPresent && !check.messageAuthenticatorOk) return this.drop(c, from, 'bad-message-authenticator');
     if (!check.messageAuthenticatorPresent && c.config.requireMessageAuthenticator === true) return this.drop(c, from, 'missing-message-authenticator');
-    const key = `${from.address}|${from.port}|${data[1] as number}|${hexOf(data.subarray(4, 20))}`;
+    const key = `${from.address}|${from.port}|${data[1] as number}|${toHex(data.subarray(4, 20))}`;
     const cached = this.cache.get(key);
     if (cached !== undefined) {
       c.stats.duplicates++;

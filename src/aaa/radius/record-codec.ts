@@ -3,9 +3,8 @@
  * field: the spool file is input like any other and may be damaged. Also the interim schedule with
  * jitter, so that thousands of sessions started together do not send their interims together.
  */
-import { err, ok, type Result } from '../../base/result.js';
-import type { RandomSource } from '../../base/random.js';
-import { TERMINATE_CAUSE, hexOf, type TerminateCause } from '../../wire/radius/index.js';
+import { err, ok, type RandomSource, type Result, toHex } from '../../base/index.js';
+import { TERMINATE_CAUSE, type TerminateCause } from '../../wire/radius/index.js';
 import type { AccountingRecord, AccountingSeq, AcctStatus, SpooledRecord } from './types.js';
 
 const STATUSES: ReadonlySet<string> = new Set<AcctStatus>(['start', 'interim-update', 'stop', 'accounting-on', 'accounting-off']);
@@ -13,7 +12,7 @@ const CAUSES: ReadonlySet<number> = new Set(Object.values(TERMINATE_CAUSE));
 
 /** JSON of a spooled record; Uint8Array values become `{"hex": "..."}`. */
 export function encodeSpooledRecord(r: SpooledRecord): string {
-  return JSON.stringify(r, (_k, v: unknown) => (v instanceof Uint8Array ? { hex: hexOf(v) } : v));
+  return JSON.stringify(r, (_k, v: unknown) => (v instanceof Uint8Array ? { hex: toHex(v) } : v));
 }
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);

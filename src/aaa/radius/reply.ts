@@ -3,7 +3,7 @@
  * (RFC 2865 §5, RFC 2869 §5.16/§5.18, RFC 3162, RFC 4818, RFC 6911, RFC 2548 DNS/NBNS/MS-CHAP) and
  * the RFC 2868 tunnel attributes grouped by tag for a LAC.
  */
-import { formatIpv4 } from '../../base/ipv4.js';
+import { formatIpv4 } from '../../base/index.js';
 import {
   MS_ATTR,
   RADIUS_ATTR,

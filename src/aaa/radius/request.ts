@@ -3,8 +3,7 @@
  * MS-CHAPv2 RFC 2548 §2.3.2) and Accounting-Request (RFC 2866 §4.1, §5; Gigawords RFC 2869 §5.1-2).
  * Pure functions returning encoded attributes or the first error; nothing is truncated silently.
  */
-import { err, ok, type Result } from '../../base/result.js';
-import { parseIpv4 } from '../../base/ipv4.js';
+import { err, ok, parseIpv4, type Result } from '../../base/index.js';
 import {
   ACCT_STATUS_TYPE,
   FRAMED_PROTOCOL,

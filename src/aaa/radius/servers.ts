@@ -5,9 +5,7 @@
  * among equals, dead servers skipped while another is usable; when all are dead, the one whose
  * dead-time ends first is used anyway, so a total outage never stops trying.
  */
-import type { RandomSource } from '../../base/random.js';
-import { addDuration, type Instant } from '../../base/time.js';
-import { millis } from '../../base/time.js';
+import { addDuration, type Instant, millis, type RandomSource } from '../../base/index.js';
 import { RADIUS_PORT } from '../../wire/radius/index.js';
 import type { RadiusServerConfig, RadiusServerKind, RadiusServerSnapshot, RadiusServerStats } from './types.js';
 

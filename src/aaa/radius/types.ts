@@ -3,7 +3,7 @@
  * authentication asks and what it answers (typed reply attributes), accounting records, events and
  * counters. Plain readonly data; IPv4 addresses are dotted-quad strings, IPv6 addresses octets.
  */
-import type { Instant } from '../../base/time.js';
+import type { Instant } from '../../base/index.js';
 import type {
   DecodedAttribute,
   Ipv6Prefix,

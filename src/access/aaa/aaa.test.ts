@@ -1,13 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseIpv4 } from '../../aaa/index.js';
 import type { RadiusAuthAnswer, RadiusReply } from '../../aaa/radius/index.js';
 import { TERMINATE_CAUSE } from '../../wire/radius/index.js';
-import { parseIpv6 } from '../ipv6.js';
-import { UserTable } from '../users.js';
+import { UserTable } from '../directory.js';
 import { authorizationFromReply, parseFramedRoute, resultFromRadius } from './authorization.js';
 import { firstStep, localAnswer, nextStep, type AuthChainConfig } from './auth-chain.js';
 import { TERMINATE_CAUSES, l2tpTerminateCause, terminateCause } from './terminate-cause.js';
+import { parseIpv4, parseIpv6 } from '../../base/index.js';
 
 const reply = (over: Partial<RadiusReply> = {}): RadiusReply => ({
   framedRoutes: [],

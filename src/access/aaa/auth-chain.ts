@@ -5,9 +5,8 @@
  * asks the backends and feeds their answers in.
  */
 import { verifyLocally, type AuthRequest } from '../../ppp/index.js';
-import type { UserDirectory } from '../users.js';
-import type { AccessAuthResult } from './types.js';
-import { NO_AUTHORIZATION } from './types.js';
+import type { UserDirectory } from '../directory.js';
+import { type AccessAuthResult, NO_AUTHORIZATION } from './types.js';
 
 /** A backend. */
 export type AuthBackendName = 'radius' | 'local';

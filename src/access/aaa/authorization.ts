@@ -4,11 +4,9 @@
  * E= code) and the session's authorization (the reply attributes of RFC 2865 §5, RFC 2869, RFC 3162,
  * RFC 4818, RFC 2548), each checked; what cannot be honoured is named in `ignored`. Pure.
  */
-import { seconds } from '../../base/time.js';
-import { parseIpv4, parseIpv4Prefix, type Ipv4Prefix } from '../../aaa/index.js';
+import { formatIpv6, type Ipv4Prefix, parseIpv4, parseIpv4Prefix, prefix64Of, seconds } from '../../base/index.js';
 import type { RadiusAuthAnswer, RadiusReply } from '../../aaa/radius/index.js';
 import type { AuthDecision } from '../../ppp/index.js';
-import { formatIpv6, prefix64Of } from '../ipv6.js';
 import type { AccessAuthResult, Ipv6Route, SessionAuthorization } from './types.js';
 
 /** The PPP method an answer is for (decides how MS-CHAPv2 success is carried). */

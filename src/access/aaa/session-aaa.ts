@@ -10,16 +10,12 @@
  * `authorize`, `loggedIn`, `close`); the records come back as return values for its event queue.
  * Timers: one deadline heap keyed by session, `pollAt()` / `handleTimeout(now)` like every core.
  */
-import { DeadlineHeap } from '../../base/queue.js';
-import type { RandomSource } from '../../base/random.js';
-import { addDuration, earliest, seconds, type Duration, type Instant } from '../../base/time.js';
-import { formatIpv4, parseIpv4 } from '../../aaa/index.js';
+import { addDuration, DeadlineHeap, type Duration, earliest, formatIpv4, type Instant, parseIpv4, prefix64Bytes, type RandomSource, seconds } from '../../base/index.js';
 import { interimDelayMs, type AccountingRecord, type AcctStatus, type CoaChanges, type DaeActionResult, type DaeSessionIdentity, type SessionAttributes } from '../../aaa/radius/index.js';
 import { ACCT_AUTHENTIC, NAS_PORT_TYPE, TUNNEL_MEDIUM_TYPE, TUNNEL_TYPE } from '../../wire/radius/index.js';
 import type { CloseReason, PeerAddress } from '../../l2tp/index.js';
-import type { SessionId, TunnelId } from '../../wire/l2tp/types.js';
+import type { SessionId, TunnelId } from '../../wire/l2tp/index.js';
 import type { AccessEndReason } from '../disconnect.js';
-import { prefix64Bytes } from '../ipv6.js';
 import { terminateCause } from './terminate-cause.js';
 import { NO_AUTHORIZATION, type AccessAaaConfig, type AuthSource, type SessionAuthorization } from './types.js';
 

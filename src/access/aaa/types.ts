@@ -4,10 +4,8 @@
  * attributes, typed and checked), the result the shell hands back for an `auth-request`, and the
  * settings of the AAA part of the LNS.
  */
-import type { Duration } from '../../base/time.js';
-import type { Ipv4Prefix } from '../../aaa/index.js';
+import type { Duration, Ipv4Prefix, Ipv6Prefix } from '../../base/index.js';
 import type { AuthDecision } from '../../ppp/index.js';
-import type { Ipv6Prefix } from '../ipv6.js';
 
 /** An IPv6 route target: the upper 64 bits and a length 0..64 (the only ones `SessionRoutes` carries). */
 export type Ipv6Route = Ipv6Prefix;

@@ -14,15 +14,8 @@
  * PADI and PADR share a token bucket for all clients and one per client MAC. Nothing is ever answered
  * to a malformed frame; every drop is counted by reason.
  */
-import { Fifo } from '../../base/queue.js';
-import { earliest, seconds, type Instant, type Timed } from '../../base/time.js';
-import { put16, toHex, u16 } from '../../wire/ppp/bytes.js';
-import { EtherType, isVlanTpid, type EthernetHeader, type VlanTag } from '../../wire/pppoe/ethernet.js';
-import { encodeDiscoveryFrame, parseDiscoveryFrame, sessionHeaderLength, writeSessionHeader, PPPOE_HEADER_LENGTH, type DiscoveryFrame } from '../../wire/pppoe/frame.js';
-import { readMac, type MacAddress } from '../../wire/pppoe/mac.js';
-import { PppoeCode, type DiscoveryCode } from '../../wire/pppoe/messages.js';
-import type { DiscoveryTags } from '../../wire/pppoe/tags.js';
-import type { AccessLine } from '../../wire/pppoe/bbf.js';
+import { earliest, Fifo, type Instant, put16, seconds, type Timed, toHex, u16 } from '../../base/index.js';
+import { type AccessLine, type DiscoveryCode, type DiscoveryFrame, type DiscoveryTags, encodeDiscoveryFrame, type EthernetHeader, EtherType, isVlanTpid, type MacAddress, parseDiscoveryFrame, PPPOE_HEADER_LENGTH, PppoeCode, readMac, sessionHeaderLength, type VlanTag, writeSessionHeader } from '../../wire/pppoe/index.js';
 import { CookieJar } from './cookie.js';
 import { KeyedTokenBuckets, TokenBucket } from './rate-limit.js';
 import { DROP_REASONS, type DropReason, type FrameSink, type PppoeAcConfig, type PppoeAcCounters, type PppoeAcEvent, type PppoeSessionInfo, type SessionDownCause } from './types.js';

@@ -10,9 +10,8 @@
  * rotation still verifies for one more period. Secrets come from the injected RandomSource.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import type { RandomSource } from '../../base/random.js';
-import { addDuration, type Duration, type Instant } from '../../base/time.js';
-import { writeMac, type MacAddress } from '../../wire/pppoe/mac.js';
+import { addDuration, type Duration, type Instant, type RandomSource } from '../../base/index.js';
+import { writeMac, type MacAddress } from '../../wire/pppoe/index.js';
 
 /** Bytes of an AC-Cookie we issue. */
 export const COOKIE_LENGTH = 17;

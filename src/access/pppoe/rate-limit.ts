@@ -3,7 +3,7 @@
  * must not cost more than the configured rate): one global bucket and one per client MAC. The
  * per-key table is swept of idle (full) buckets and bounded in size.
  */
-import type { Instant } from '../../base/time.js';
+import type { Instant } from '../../base/index.js';
 
 /** A rate: `perSecond` tokens are added per second up to `burst`. */
 export interface Rate {

@@ -2,10 +2,8 @@
  * The contract of the PPPoE access concentrator core (`PppoeAccessConcentrator`): its settings, the
  * per-session data sink, typed events, counters and the session snapshot.
  */
-import type { Duration, Instant } from '../../base/time.js';
-import type { RandomSource } from '../../base/random.js';
-import type { AccessLine } from '../../wire/pppoe/bbf.js';
-import type { MacAddress } from '../../wire/pppoe/mac.js';
+import type { Duration, Instant, RandomSource } from '../../base/index.js';
+import type { AccessLine, MacAddress } from '../../wire/pppoe/index.js';
 import type { Rate } from './rate-limit.js';
 
 /**

@@ -4,8 +4,7 @@
  * its secret / host names from the destination, else the profile, and a key that identifies the LNS
  * across profiles (its dead state is shared).
  */
-import { err, ok, type Result } from '../../base/result.js';
-import { seconds, type Duration } from '../../base/time.js';
+import { type Duration, err, ok, type Result, seconds } from '../../base/index.js';
 import {
   TUNNEL_MEDIUM_IPV4,
   TUNNEL_TYPE_L2TP,

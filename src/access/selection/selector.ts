@@ -16,9 +16,7 @@
  * The shell reports tunnel outcomes (`tunnelUp`, `tunnelFailed`, `tunnelDown`) and session ends
  * (`release`); `pollAt` / `handleTimeout` turn expired dead times into `destination-alive` events.
  */
-import { Fifo } from '../../base/queue.js';
-import { err, ok, type Result } from '../../base/result.js';
-import type { Instant, Timed } from '../../base/time.js';
+import { err, Fifo, type Instant, ok, type Result, type Timed } from '../../base/index.js';
 import { resolveDomain } from './domain-map.js';
 import { resolveProfile, resolveRadius, type ProfileError, type ResolvedDestination, type ResolvedPlan } from './profile.js';
 import type {

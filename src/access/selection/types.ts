@@ -3,7 +3,7 @@
  * up to 8 preference levels), the RADIUS tunnel attribute groups of an Access-Accept (RFC 2868 §3,
  * tagged per RFC 2868 §3.1 "Tag"), and what `TunnelSelector` answers.
  */
-import type { Duration, Instant } from '../../base/time.js';
+import type { Duration, Instant } from '../../base/index.js';
 
 /** What a realm maps to. */
 export type DomainTarget =

@@ -5,12 +5,10 @@
  * overlap). Every problem goes to `fail(key, message)`; nothing throws.
  */
 import { isIP } from 'node:net';
-import { ipv4PrefixesOverlap, type Ipv4Prefix } from '../../aaa/index.js';
-import { parseIpv6 } from '../../access/index.js';
 import { POOL_NAMED, RADIUS, RADIUS_DAE, RADIUS_DAE_CLIENT, RADIUS_SERVER } from './schema-radius.js';
 import type { ReadTable, TableReader, TomlTable } from './table.js';
 import type { AccessSection, ListenConfig, RadiusDaeSection, RadiusSection, RadiusServerSection } from './types.js';
-import { formatIpv4Prefix } from './values.js';
+import { formatIpv4Prefix, ipv4PrefixesOverlap, parseIpv6, type Ipv4Prefix } from '../../base/index.js';
 
 type Fail = (key: string, message: string) => void;
 

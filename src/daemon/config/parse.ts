@@ -7,8 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { parse, TomlError } from 'smol-toml';
-import { err, ok, type Result, millis } from '../../base/index.js';
-import { formatIpv4, type Ipv4Prefix } from '../../aaa/index.js';
+import { err, formatIpv4, formatIpv4Prefix, type Ipv4Prefix, millis, ok, type Result } from '../../base/index.js';
 import { DEFAULT_INITIATOR_PROPOSALS, offersFromSuites, type DhGroupNumber, type InitiatorProposals } from '../../ipsec/index.js';
 import { defaultTuning } from '../../l2tp/index.js';
 import { lineOf, locateKeys } from './locate.js';
@@ -16,7 +15,6 @@ import { DAEMON, IPSEC, IPSEC_PEER, L2TP, LAC, LISTEN, POOL, PPP, SCHEMA, STATUS
 import { TableReader, defaultsOf, type ReadTable, type TomlTable } from './table.js';
 import type { AccessSection, ConfigError, DaemonConfig, IpsecSection, LacConfig, LacIpsecConfig, ListenConfig, StatusSection, TunnelDefaults } from './types.js';
 import { buildNamedPools, buildRadius } from './parse-radius.js';
-import { formatIpv4Prefix } from './values.js';
 import { checkExposure } from './secure.js';
 
 type Fail = (key: string, message: string) => void;

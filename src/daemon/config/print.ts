@@ -5,12 +5,12 @@
  * `l2tpd --print-config` shows.
  */
 import { isDeepStrictEqual } from 'node:util';
-import { formatIpv6 } from '../../access/index.js';
 import { DEFAULT_INITIATOR_PROPOSALS, type InitiatorProposals } from '../../ipsec/index.js';
 import { DAEMON, IPSEC, IPSEC_PEER, L2TP, LAC, LISTEN, POOL, PPP, STATUS, TUN, USERS } from './schema.js';
 import { POOL_NAMED, RADIUS, RADIUS_DAE, RADIUS_DAE_CLIENT, RADIUS_SERVER } from './schema-radius.js';
 import type { KeyRow, Rows, TableSpec } from './table.js';
 import type { DaemonConfig, LacIpsecConfig } from './types.js';
+import { formatIpv6 } from '../../base/index.js';
 
 /** How secrets are written. */
 export interface PrintOptions {

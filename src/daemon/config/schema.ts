@@ -8,8 +8,7 @@
  * Adding a section (`[[radius.server]]`, `[[pseudowire]]`): write its `table({...})` here, add it to
  * `SCHEMA`, read and build it in parse.ts (cross-field rules there), regenerate the docs.
  */
-import { seconds as secondsOf } from '../../base/index.js';
-import { parseIpv4Prefix } from '../../aaa/index.js';
+import { parseIpv4Prefix, seconds as secondsOf } from '../../base/index.js';
 import { ACCESS_SERVER_DEFAULTS } from '../../access/index.js';
 import { DEFAULT_POLICY } from '../../ipsec/index.js';
 import { defaultTuning, defaultTunnelSettings } from '../../l2tp/index.js';

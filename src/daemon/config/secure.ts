@@ -6,7 +6,7 @@
  * logs them). Pure: no I/O.
  */
 import { isIP } from 'node:net';
-import { formatHostPort } from '../../io/udp-endpoint.js';
+import { formatHostPort } from '../../io/index.js';
 import type { AccessSection, DaemonConfig, IpsecSection, ListenConfig } from './types.js';
 
 /** A loopback literal (127.0.0.0/8, ::1, ::ffff:127.x): nothing crosses a network. */

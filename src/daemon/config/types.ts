@@ -3,11 +3,10 @@
  * into (schema.ts), plus what the section builder computes (parse.ts). Addresses, prefixes and
  * durations arrive typed; nothing downstream parses a string again.
  */
-import type { Duration } from '../../base/index.js';
+import type { Duration, Ipv4Prefix } from '../../base/index.js';
 import type { DhGroupNumber, InitiatorProposals } from '../../ipsec/index.js';
 import type { ValuesOf } from './table.js';
 import type { DAEMON, IPSEC, L2TP, LAC, LISTEN, POOL, PPP, STATUS, TUN, USERS } from './schema.js';
-import type { Ipv4Prefix } from '../../aaa/index.js';
 import type { NasIdentity } from '../../aaa/radius/index.js';
 import type { RADIUS, RADIUS_DAE, RADIUS_DAE_CLIENT, RADIUS_SERVER } from './schema-radius.js';
 

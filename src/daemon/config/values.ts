@@ -3,10 +3,8 @@
  * message shown with the key and line) and back into TOML text (docs/CONFIG.md defaults,
  * `--print-config`). Values are parsed once here; the cores take them as they are.
  */
+import { type Duration, err, formatIpv4, formatIpv4Prefix, formatIpv6Prefix, type Ipv4Prefix, type Ipv6Prefix, ok, parseIpv4, parseIpv4Prefix, parseIpv6Prefix, type Result, seconds as secondsOf } from '../../base/index.js';
 import { isIP } from 'node:net';
-import { err, ok, type Result, seconds as secondsOf, type Duration } from '../../base/index.js';
-import { formatIpv4, parseIpv4, parseIpv4Prefix, type Ipv4Prefix } from '../../aaa/index.js';
-import { formatIpv6, parseIpv6Prefix, prefix64Bytes, type Ipv6Prefix } from '../../access/index.js';
 import { parseEspProposal, parseIkeProposal, parseProposalList, type Phase1Suite, type Phase2Suite } from '../../ipsec/index.js';
 
 /** How one TOML value is read and written. Method syntax: a `ValueType<string>` is a `ValueType<unknown>`. */
@@ -132,10 +130,6 @@ export const textList: ValueType<readonly string[]> = {
   format: list,
 };
 
-/** `a.b.c.d/len` text of a prefix. */
-export const formatIpv4Prefix = (p: Ipv4Prefix): string => `${formatIpv4(p.network)}/${p.length}`;
-/** `2001:db8::/56` text of a prefix. */
-export const formatIpv6Prefix = (p: Ipv6Prefix): string => `${formatIpv6(prefix64Bytes(p.network64))}/${p.length}`;
 
 /** An address pool prefix: /30 or shorter (network, LNS and at least one client). */
 export const ipv4Pool: ValueType<Ipv4Prefix> = {

@@ -18,7 +18,7 @@ import { CredentialStore } from './credential-store.js';
 import { hostResolvers, parseResolvConf } from './resolv.js';
 import { userLine } from './users-file.js';
 import { randomToken } from './secrets.js';
-import { withTempDir } from '../process-testing.js';
+import { withTempDir } from '../../../test/lib/l2tpd-process.js';
 
 const cfg = (src: string): DaemonConfig => {
   const r = parseConfig(src);

@@ -6,9 +6,8 @@
  * atomically and keep its mode.
  */
 import { readFile, stat } from 'node:fs/promises';
-import { err, ok, type Result } from '../../base/index.js';
-import { formatIpv4, parseUsersFile, type Ipv4Prefix, type UserRecord } from '../../aaa/index.js';
-import { formatIpv4Prefix } from '../config.js';
+import { err, formatIpv4, formatIpv4Prefix, type Ipv4Prefix, ok, type Result } from '../../base/index.js';
+import { parseUsersFile, type UserRecord } from '../../aaa/index.js';
 import { errorCode, writeFileAtomic } from './secrets.js';
 
 /** What the static-address checks need from `[pool]`. */

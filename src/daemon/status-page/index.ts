@@ -10,3 +10,4 @@ export {
   HISTORY_SAMPLES, pageParams, pageTunnels, statusPageView, trafficTotals, TrafficHistory,
   type StatusPageInputs, type StatusPageView, type TrafficSample, type TunnelRow,
 } from './views.js';
+export { daemonStatusSource } from './daemon-source.js';

@@ -7,7 +7,7 @@ import { seededRandom } from '../../base/random.js';
 import { instant, seconds } from '../../base/time.js';
 import { PppProtocol } from '../../wire/ppp/frame.js';
 import { parseChapPacket } from '../../wire/ppp/chap.js';
-import { fromHex } from '../../wire/ppp/bytes.js';
+import { fromHex } from '../../base/index.js';
 
 const users = { lookup: (u: string) => (u === 'User' ? { password: 'clientPass' } : undefined) };
 

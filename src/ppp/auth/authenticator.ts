@@ -2,14 +2,8 @@
  * The authenticator side (LNS) of PAP (RFC 1334 §2), CHAP-MD5 (RFC 1994) and MS-CHAPv2
  * (RFC 2759). Sans-I/O: packets go out through `AuthOutput`, time comes in as `now`.
  */
-import type { Duration, Instant } from '../../base/time.js';
-import { addDuration } from '../../base/time.js';
-import type { RandomSource } from '../../base/random.js';
-import { PppProtocol } from '../../wire/ppp/frame.js';
-import { parsePapPacket, encodePapPacket, PapCode } from '../../wire/ppp/pap.js';
-import { parseChapPacket, encodeChapPacket, ChapCode } from '../../wire/ppp/chap.js';
-import { parseMsChapV2Response, encodeMsChapV2Success, encodeMsChapV2Failure } from '../../wire/ppp/mschapv2.js';
-import { bytesEqual } from '../../wire/ppp/bytes.js';
+import { addDuration, bytesEqual, type Duration, type Instant, type RandomSource } from '../../base/index.js';
+import { ChapCode, encodeChapPacket, encodeMsChapV2Failure, encodeMsChapV2Success, encodePapPacket, PapCode, parseChapPacket, parseMsChapV2Response, parsePapPacket, PppProtocol } from '../../wire/ppp/index.js';
 import type { AuthProtocol } from '../lcp.js';
 import { chapMd5Response, generateNtResponse, generateAuthenticatorResponse } from './mschapv2-crypto.js';
 import type { AuthDecision, AuthOutput, AuthRequest, AuthVerifier } from './types.js';

@@ -13,7 +13,7 @@ import {
   generateAuthenticatorResponse,
   chapMd5Response,
 } from './mschapv2-crypto.js';
-import { fromHex, toHex } from '../../wire/ppp/bytes.js';
+import { fromHex, toHex } from '../../base/index.js';
 
 const ascii = (s: string): Uint8Array => new TextEncoder().encode(s);
 

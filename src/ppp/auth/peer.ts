@@ -2,14 +2,8 @@
  * The peer side (client) of PAP (RFC 1334 §2.1), CHAP-MD5 (RFC 1994 §4) and MS-CHAPv2
  * (RFC 2759 §4-§6, including the check of the authenticator's "S=" response).
  */
-import type { Duration, Instant } from '../../base/time.js';
-import { addDuration } from '../../base/time.js';
-import type { RandomSource } from '../../base/random.js';
-import { PppProtocol } from '../../wire/ppp/frame.js';
-import { parsePapPacket, encodePapPacket, PapCode } from '../../wire/ppp/pap.js';
-import { parseChapPacket, encodeChapPacket, ChapCode } from '../../wire/ppp/chap.js';
-import { encodeMsChapV2Response, parseMsChapV2Success } from '../../wire/ppp/mschapv2.js';
-import { bytesEqual } from '../../wire/ppp/bytes.js';
+import { addDuration, bytesEqual, type Duration, type Instant, type RandomSource } from '../../base/index.js';
+import { ChapCode, encodeChapPacket, encodeMsChapV2Response, encodePapPacket, PapCode, parseChapPacket, parseMsChapV2Success, parsePapPacket, PppProtocol } from '../../wire/ppp/index.js';
 import type { AuthProtocol } from '../lcp.js';
 import { chapMd5Response, generateNtResponse, generateAuthenticatorResponse } from './mschapv2-crypto.js';
 import type { AuthOutput } from './types.js';

@@ -2,7 +2,7 @@
  * ESP header (RFC 4303 §2) and ESP-in-UDP framing on port 4500 (RFC 3948 §2): the non-ESP marker
  * in front of IKE messages and the one-byte NAT-keepalive.
  */
-import { err, ok, type Result } from '../../base/result.js';
+import { err, ok, type Result } from '../../base/index.js';
 
 /*
  * RFC 4303 §2.1 ESP packet

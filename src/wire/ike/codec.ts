@@ -2,7 +2,7 @@
  * ISAKMP codec: header, generic payload chain, and each payload body (RFC 2408 §3, RFC 2407 §4.6,
  * RFC 3947). `parse*` never throws; `emit*` writes exactly `*Length` bytes.
  */
-import { err, ok, type Result } from '../../base/result.js';
+import { err, ok, type Result } from '../../base/index.js';
 import { DOI_IPSEC, PayloadType } from './constants.js';
 import type {
   DeletePayload,

@@ -13,8 +13,7 @@
  *                     [until Length is reached]...                |
  * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
  */
-import { copyBytes } from '../../base/bytes.js';
-import { err, ok, type Result } from '../../base/result.js';
+import { copyBytes, err, ok, type Result, toHex } from '../../base/index.js';
 import type {
   Accm,
   AvpName,
@@ -115,11 +114,6 @@ function writeUtf8(s: string, out: Uint8Array, at: number): void {
 }
 
 const quote = (s: string): string => JSON.stringify(s);
-const hex = (b: Uint8Array): string => {
-  let s = '';
-  for (const x of b) s += x.toString(16).padStart(2, '0');
-  return s;
-};
 
 /** 16-bit integer (§4.4: Assigned Tunnel/Session ID, Receive Window Size, ...). */
 function u16Codec<T extends number>(): AvpCodec<T> {
@@ -162,7 +156,7 @@ function bytesCodec(min: number, exact?: number): AvpCodec<Uint8Array> {
     },
     length: (b) => b.length,
     emit: (b, out, _dv, at) => out.set(b, at),
-    format: (b) => `0x${hex(b)} (${b.length} bytes)`,
+    format: (b) => `0x${toHex(b)} (${b.length} bytes)`,
   };
 }
 

@@ -29,8 +29,7 @@
  * wire order; `header` (for the ack, §5.8) is there for every failure after the header parsed,
  * including a StopCCN that lacks its §6.4 Result Code (`missing-avp`).
  */
-import { copyBytes } from '../../base/bytes.js';
-import { err, ok, type Result } from '../../base/result.js';
+import { copyBytes, err, ok, type Result } from '../../base/index.js';
 import {
   ATTR_MESSAGE_TYPE,
   ATTR_RANDOM_VECTOR,

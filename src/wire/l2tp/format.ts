@@ -2,15 +2,11 @@
  * Human text for the daemon's AVP-level debug log and for wire errors. Cores never log; the daemon
  * calls these when it maps typed events to log lines.
  */
+import { toHex } from '../../base/index.js';
 import { AVP_BY_ATTRIBUTE, AVP_REGISTRY, formatResultCode } from './avp-registry.js';
 import { isMessageType, messageTypeName } from './message-specs.js';
 import { MessageType, type ControlAvps, type ControlParseFailure, type WireError } from './types.js';
 
-const hex = (b: Uint8Array): string => {
-  let s = '';
-  for (const x of b) s += x.toString(16).padStart(2, '0');
-  return s;
-};
 
 /**
  * One line per AVP in registry order, e.g. `Host Name: "lac1"`,
@@ -30,7 +26,7 @@ export function formatAvps(avps: ControlAvps, type?: MessageType): string[] {
   }
   for (const u of avps.unknown ?? []) {
     lines.push(
-      `Unknown AVP vendor ${u.vendorId} attribute ${u.attribute}${u.mandatory ? ' M' : ''}${u.hidden ? ' H' : ''}: 0x${hex(u.value)} (${u.value.length} bytes)`,
+      `Unknown AVP vendor ${u.vendorId} attribute ${u.attribute}${u.mandatory ? ' M' : ''}${u.hidden ? ' H' : ''}: 0x${toHex(u.value)} (${u.value.length} bytes)`,
     );
   }
   return lines;

@@ -14,7 +14,7 @@
  * |      Offset Size (opt)        |    Offset pad... (opt)
  * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
  */
-import { err, ok, type Result } from '../../base/result.js';
+import { err, ok, type Result, u16 } from '../../base/index.js';
 import type {
   DataHeaderFields,
   DataMessage,
@@ -43,8 +43,6 @@ export const L2TP_VERSION_2 = 2;
 export const CONTROL_HEADER_LENGTH = 12;
 
 const EMPTY = new Uint8Array(0);
-/** Big-endian 16-bit read; callers check the length first. */
-const u16 = (b: Uint8Array, at: number): number => ((b[at] as number) << 8) | (b[at + 1] as number);
 
 /**
  * A checked view of the §3.1 header of one L2TPv2 datagram (smoltcp's `Packet::new_checked`): `check`

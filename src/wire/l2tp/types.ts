@@ -3,7 +3,7 @@
  * (`parse*` / `emit*` in this folder) and the control plane (`src/l2tp`). Cores only ever see these
  * well-formed values; raw bytes stay in the codec.
  */
-import type { RandomSource } from '../../base/random.js';
+import type { RandomSource } from '../../base/index.js';
 
 /** A 16-bit tunnel id (0 = "not yet assigned" in SCCRQ / StopCCN before SCCRP). */
 export type TunnelId = number & { readonly __brand: 'TunnelId' };

@@ -13,8 +13,7 @@
  * |         Attribute Type        |        Attribute Value ...
  * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
  */
-import { err, ok, type Result } from '../../base/result.js';
-import { rd16, rd32, wr16, wr32 } from './header.js';
+import { err, ok, put16 as wr16, put32 as wr32, type Result, toHex, u16 as rd16, u32 as rd32 } from '../../base/index.js';
 import type {
   CircuitErrors,
   CircuitStatus,
@@ -92,10 +91,6 @@ function row<K extends V3AvpName>(
 const utf8 = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
 const utf8Enc = new TextEncoder();
 const quote = (s: string): string => JSON.stringify(s);
-/** Lower-case hex of bytes. */
-export { toHex } from '../ppp/bytes.js';
-import { toHex } from '../ppp/bytes.js';
-
 /** Bytes of `s` in UTF-8. */
 export function utf8Length(s: string): number {
   return utf8Enc.encode(s).length;

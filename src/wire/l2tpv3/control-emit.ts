@@ -18,7 +18,8 @@ import {
   type V3AvpRegistryEntry,
 } from './avp-registry.js';
 import { computeDigest, digestLength, digestSharedKey, hideV3InPlace, hidingSharedKey } from './crypto.js';
-import { V3_CONTROL_HEADER_LENGTH, controlOffset, wr16, writeV3ControlHeader } from './header.js';
+import { V3_CONTROL_HEADER_LENGTH, controlOffset, writeV3ControlHeader } from './header.js';
+import { put16 as wr16 } from '../../base/index.js';
 import { DigestType, V3MessageType, type EmitV3ControlOptions, type V3ControlMessage } from './types.js';
 
 /** Length of the Random Vector we send (§5.4.1 recommends at least 16 octets). */

@@ -15,7 +15,7 @@
  * - A Message Digest without configured authentication is checked as the §4.3 integrity digest
  *   (empty secret, no nonces).
  */
-import { err, ok, type Result } from '../../base/result.js';
+import { err, ok, type Result, u16 as rd16 } from '../../base/index.js';
 import {
   V3_ATTR_MESSAGE_DIGEST,
   V3_ATTR_MESSAGE_TYPE,
@@ -28,7 +28,7 @@ import {
   v3AvpSpec,
 } from './avp-registry.js';
 import { computeDigest, digestLength, digestsEqual, digestSharedKey, hidingSharedKey, revealV3 } from './crypto.js';
-import { V3_CONTROL_HEADER_LENGTH, parseV3ControlHeader, rd16 } from './header.js';
+import { V3_CONTROL_HEADER_LENGTH, parseV3ControlHeader } from './header.js';
 import { isV3MessageType, v3MessageSpec } from './message-specs.js';
 import {
   DigestType,

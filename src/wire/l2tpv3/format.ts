@@ -2,7 +2,8 @@
  * Human text for the daemon's v3 AVP debug log and for v3 wire errors. Cores never log; the daemon
  * calls these when it maps typed events to log lines. Secrets never reach these functions.
  */
-import { V3_AVP_REGISTRY, formatV3ResultCode, toHex } from './avp-registry.js';
+import { V3_AVP_REGISTRY, formatV3ResultCode } from './avp-registry.js';
+import { toHex } from '../../base/index.js';
 import { v3MessageTypeName } from './message-specs.js';
 import { V3MessageType, type V3ControlAvps, type V3WireError } from './types.js';
 

@@ -28,7 +28,7 @@
  * |x|S|x|x|x|x|x|x|              Sequence Number                  |
  * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
  */
-import { err, ok, type Result } from '../../base/result.js';
+import { err, ok, put16 as wr16, put32 as wr32, type Result, u16 as rd16, u32 as rd32 } from '../../base/index.js';
 import type { ControlConnectionId, V3ControlHeader, V3Encapsulation, V3SessionId, V3WireError } from './types.js';
 
 /** T bit: control message (§3.2.1; must be 0 on UDP data, §4.1.2.1). */
@@ -55,10 +55,6 @@ export const DEFAULT_SUBLAYER_LENGTH = 4;
 export const SUBLAYER_FLAG_S = 0x40;
 /** Sequence numbers are 24 bits (§4.6). */
 export const SUBLAYER_SEQ_MASK = 0xffffff;
-
-/** Big-endian reads and writes (caller checked bounds), shared with the other wire codecs. */
-export { u16 as rd16, u32 as rd32, put16 as wr16, put32 as wr32 } from '../ppp/bytes.js';
-import { u16 as rd16, u32 as rd32, put16 as wr16, put32 as wr32 } from '../ppp/bytes.js';
 
 /** Where the control header starts for an encapsulation (after the zero Session ID over IP). */
 export const controlOffset = (encap: V3Encapsulation): number => (encap === 'ip' ? V3_IP_CONTROL_PREFIX : 0);

@@ -11,7 +11,7 @@ import {
   parseMsChapV2Failure,
   encodeMsChapV2Failure,
 } from './mschapv2.js';
-import { fromHex, toHex } from './bytes.js';
+import { fromHex, toHex } from '../../base/index.js';
 
 const ascii = (s: string): Uint8Array => new TextEncoder().encode(s);
 

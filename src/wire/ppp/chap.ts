@@ -16,9 +16,8 @@
  *
  * Other codes (MS-CHAPv2 Change-Password = 7) parse as `other` with their raw data.
  */
-import { type Result, ok, err } from '../../base/result.js';
+import { err, ok, put16, type Result, u16 } from '../../base/index.js';
 import { type PppWireError, truncated } from './errors.js';
-import { u16, put16 } from './bytes.js';
 
 /** RFC 1994 §4 codes. */
 export const ChapCode = { Challenge: 1, Response: 2, Success: 3, Failure: 4 } as const;

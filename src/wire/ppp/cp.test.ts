@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { parseCpPacket, emitCpPacket, cpPacketLength, type CpPacket } from './cp.js';
 import { parsePppFrame } from './frame.js';
-import { fromHex } from './bytes.js';
+import { fromHex } from '../../base/index.js';
 
 // A pppd-style LCP Configure-Request as seen on an L2TP data channel (hand-built, field by field).
 const lcpConfReqFrame = fromHex(

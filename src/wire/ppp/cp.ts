@@ -19,9 +19,8 @@
  * Octets beyond Length are padding and are ignored (§5); Length beyond the buffer is an error.
  * Codes 8..11 exist only in LCP; for an NCP they parse as `unknown` (answered with Code-Reject).
  */
-import { type Result, ok, err } from '../../base/result.js';
+import { err, ok, put16, put32, type Result, u16, u32 } from '../../base/index.js';
 import { type PppWireError, truncated } from './errors.js';
-import { u16, u32, put16, put32 } from './bytes.js';
 
 /** RFC 1661 §5 packet codes. */
 export const CpCode = {

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { parsePppFrame, emitPppFrame, pppFrameLength, PppProtocol, type PppFrame } from './frame.js';
-import { fromHex } from './bytes.js';
+import { fromHex } from '../../base/index.js';
 
 test('frame: full Address/Control and 2-octet protocol', () => {
   const b = fromHex(

@@ -12,7 +12,7 @@
  * "MUST be able to receive" once negotiated; being liberal costs nothing). Padding cannot be told
  * apart from information here; the protocol's own Length field (LCP/NCP) trims it.
  */
-import { type Result, ok, err } from '../../base/result.js';
+import { type Result, ok, err } from '../../base/index.js';
 import { type PppWireError, truncated } from './errors.js';
 
 /** Well-known PPP protocol numbers (RFC 1661 §2, assigned numbers). */

@@ -9,4 +9,5 @@ export * from './cp.js';
 export * from './pap.js';
 export * from './chap.js';
 export * from './mschapv2.js';
-export { bytesEqual, concat, fromHex, toHex } from './bytes.js';
+export { bytesEqual, concat, fromHex, toHex } from '../../base/index.js';
+export { put16, put32, u16, u32 } from '../../base/index.js';

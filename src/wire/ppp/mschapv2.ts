@@ -12,9 +12,8 @@
  * Success Message (§5): "S=<auth_string> M=<message>", auth_string = 40 upper-case hex digits.
  * Failure Message (§6): "E=eeeeeeeeee R=r C=cccccccccccccccccccccccccccccccc V=vvvvvvvvvv M=<msg>".
  */
-import { type Result, ok, err } from '../../base/result.js';
+import { err, fromHex, ok, type Result, toHex } from '../../base/index.js';
 import { type PppWireError, truncated } from './errors.js';
-import { fromHex, toHex } from './bytes.js';
 
 /** RFC 2759 §4 Response Value length. */
 export const MSCHAPV2_RESPONSE_LENGTH = 49;

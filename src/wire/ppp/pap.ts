@@ -17,9 +17,8 @@
  * An Ack/Nak with Length 4 (no Msg-Length octet at all) is accepted as an empty message: some
  * peers send it that way.
  */
-import { type Result, ok, err } from '../../base/result.js';
+import { err, ok, put16, type Result, u16 } from '../../base/index.js';
 import { type PppWireError, truncated } from './errors.js';
-import { u16, put16 } from './bytes.js';
 
 /** RFC 1334 §2.2 codes. */
 export const PapCode = { AuthenticateRequest: 1, AuthenticateAck: 2, AuthenticateNak: 3 } as const;

@@ -9,7 +9,7 @@
  *  |  0x00  |  vendor id 3561 (0x000de9) | type   | length | value ...     (sub-options
  *  +--------+--------+--------+--------+--------+--------+----------------  repeat to the end)
  */
-import { err, ok, type Result } from '../../base/result.js';
+import { err, ok, type Result } from '../../base/index.js';
 import { copyBytes, stringCodec, uintCodec, emptyCodec, type ValueCodec } from './tag-codecs.js';
 
 /** IANA Private Enterprise Number of the Broadband Forum (ADSL Forum). */

@@ -9,8 +9,7 @@
  *  |             |             |  | 0x9100 | VID(12)|      |           |
  *  +-------------+-------------+ [+--------+--------+ ...] +-----------+---------
  */
-import { err, ok, type Result } from '../../base/result.js';
-import { put16, u16 } from '../ppp/bytes.js';
+import { err, ok, put16, type Result, u16 } from '../../base/index.js';
 import { type PppoeWireError, truncated } from './errors.js';
 import { readMac, writeMac, type MacAddress } from './mac.js';
 

@@ -14,8 +14,7 @@
  * VER and TYPE MUST be 0x1. LENGTH counts the payload only; bytes after it are Ethernet padding
  * and ignored.
  */
-import { err, ok, type Result } from '../../base/result.js';
-import { put16, u16 } from '../ppp/bytes.js';
+import { err, ok, put16, type Result, u16 } from '../../base/index.js';
 import { type PppoeWireError, truncated } from './errors.js';
 import { EtherType, emitEthernet, ethernetHeaderLength, ethernetHeaderLengthFor, parseEthernet, type EthernetHeader } from './ethernet.js';
 import { BROADCAST_MAC, isGroupMac } from './mac.js';

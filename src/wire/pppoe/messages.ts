@@ -3,7 +3,7 @@
  * carries and which tags MUST / MAY appear. `checkDiscoverySpec` applies a row to a typed packet;
  * the access concentrator only ever sees packets that passed it.
  */
-import { err, ok, type Result } from '../../base/result.js';
+import { err, ok, type Result } from '../../base/index.js';
 import type { PppoeWireError } from './errors.js';
 import { TagType, type DiscoveryTags } from './tags.js';
 

@@ -3,7 +3,7 @@
  * sub-options (TR-101 §3.9.3): each parses exactly the value bytes, states the length it emits and
  * writes exactly that many bytes. Values are copied out of the frame.
  */
-import { err, ok, type Result } from '../../base/result.js';
+import { err, ok, type Result } from '../../base/index.js';
 
 /** A value codec: `parse` gets exactly the value bytes and returns a detail string on error. */
 export interface ValueCodec<T> {

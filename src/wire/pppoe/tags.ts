@@ -15,8 +15,7 @@
  * unless otherwise specified", Appendix A). A tag that may appear once and appears twice is a
  * `duplicate-tag` error: its echo would be ambiguous.
  */
-import { err, ok, type Result } from '../../base/result.js';
-import { put16, u16 } from '../ppp/bytes.js';
+import { err, ok, put16, type Result, u16 } from '../../base/index.js';
 import { type PppoeWireError, truncated } from './errors.js';
 import { BBF_VENDOR_ID, accessLineLength, emitAccessLine, parseAccessLine, type AccessLine } from './bbf.js';
 import { bytesCodec, copyBytes, stringCodec, uintCodec, type ValueCodec } from './tag-codecs.js';

@@ -4,8 +4,7 @@
  * RFC 2868 §3.5, RFC 2548 §2.4). Decoding a packet never throws: unknown attributes are kept raw,
  * malformed ones are listed with their error.
  */
-import { err, ok, type Result } from '../../base/result.js';
-import type { RandomSource } from '../../base/random.js';
+import { err, ok, type RandomSource, type Result } from '../../base/index.js';
 import { RADIUS_MAX_VALUE_LENGTH, RADIUS_MAX_VSA_VALUE_LENGTH } from './constants.js';
 import { hideUserPassword, saltDecrypt, saltEncrypt, unhideUserPassword, unhideUserPasswordRaw } from './crypto.js';
 import { RADIUS_DICTIONARY, type AttributeDef, type RadiusDictionary } from './dictionary.js';

@@ -8,7 +8,7 @@
  * Every function works on octets; none keeps or changes its inputs. Comparisons are constant time.
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import { err, ok, type Result } from '../../base/result.js';
+import { err, ok, type Result } from '../../base/index.js';
 import {
   ATTR_MESSAGE_AUTHENTICATOR,
   RADIUS_AUTHENTICATOR_LENGTH,

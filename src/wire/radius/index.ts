@@ -20,7 +20,7 @@ export {
   type RadiusAttribute,
   type RadiusPacket,
 } from './packet.js';
-export { VALUE_CODECS, hexOf, type Ipv6Prefix, type RadiusValueType, type RadiusValueTypes, type ValueCodec } from './values.js';
+export { VALUE_CODECS, type Ipv6Prefix, type RadiusValueType, type RadiusValueTypes, type ValueCodec } from './values.js';
 export {
   BUILTIN_ATTRIBUTES,
   MS_ATTR,

@@ -3,7 +3,7 @@
  * NAS sends for an MS-CHAPv2 peer), MS-CHAP2-Success (the server's authenticator response that goes
  * back to the peer in the CHAP Success, RFC 2759 §5) and MS-CHAP-Error (RFC 2548 §2.1.5).
  */
-import { err, ok, type Result } from '../../base/result.js';
+import { err, ok, type Result } from '../../base/index.js';
 
 /** RFC 2548 §2.3.2 MS-CHAP2-Response: Ident(1) Flags(1) Peer-Challenge(16) Reserved(8) Response(24). */
 export interface MsChap2Response {

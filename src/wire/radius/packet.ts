@@ -20,7 +20,7 @@
  * A VSA may carry several sub-attributes; each becomes one `RadiusAttribute` with `vendor` set. A
  * VSA whose payload does not split into sub-attributes exactly is kept whole as IETF type 26.
  */
-import { err, ok, type Result } from '../../base/result.js';
+import { err, ok, type Result } from '../../base/index.js';
 import {
   ATTR_VENDOR_SPECIFIC,
   RADIUS_AUTHENTICATOR_LENGTH,

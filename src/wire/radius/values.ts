@@ -3,8 +3,7 @@
  * time, RFC 3162 §2 IPv6 address / interface id / prefix, RFC 6929 integer64). Each codec parses
  * exactly the value octets, says how many octets a value takes and writes exactly that many.
  */
-import { err, ok, type Result } from '../../base/result.js';
-import { formatIpv4 } from '../../base/ipv4.js';
+import { err, formatIpv4, formatIpv6, ok, put32, type Result, toHex, u32 } from '../../base/index.js';
 import { copyOf } from './packet.js';
 
 /** RFC 3162 §2.3 / RFC 4818 §3: a prefix; `prefix` is 16 octets with the bits after `length` zero. */
@@ -62,22 +61,7 @@ const utf8Enc = new TextEncoder();
 /** UTF-8 octets of a string (cached per call site is not worth it: values are short). */
 export const utf8 = (s: string): Uint8Array => utf8Enc.encode(s);
 
-/** Lower-case hex of octets. */
-export const hexOf = (b: Uint8Array): string => {
-  let s = '';
-  for (const x of b) s += x.toString(16).padStart(2, '0');
-  return s;
-};
 
-const u32 = (v: Uint8Array, o = 0): number =>
-  (((v[o] as number) << 24) | ((v[o + 1] as number) << 16) | ((v[o + 2] as number) << 8) | (v[o + 3] as number)) >>> 0;
-
-function put32(out: Uint8Array, at: number, x: number): void {
-  out[at] = (x >>> 24) & 0xff;
-  out[at + 1] = (x >>> 16) & 0xff;
-  out[at + 2] = (x >>> 8) & 0xff;
-  out[at + 3] = x & 0xff;
-}
 
 const isU32 = (x: number): boolean => Number.isInteger(x) && x >= 0 && x <= 0xffffffff;
 
@@ -98,7 +82,7 @@ const octetsCodec: ValueCodec<Uint8Array> = {
     out.set(b, at);
   },
   invalid: () => undefined,
-  format: (b) => `0x${hexOf(b)}`,
+  format: (b) => `0x${toHex(b)}`,
 };
 
 function fixedBytes(n: number): ValueCodec<Uint8Array> {
@@ -109,12 +93,12 @@ function fixedBytes(n: number): ValueCodec<Uint8Array> {
       out.set(b, at);
     },
     invalid: (b) => (b.length === n ? undefined : `${b.length} octets, want ${n}`),
-    format: (b) => `0x${hexOf(b)}`,
+    format: (b) => `0x${toHex(b)}`,
   };
 }
 
 const integerCodec: ValueCodec<number> = {
-  parse: (v) => (v.length === 4 ? ok(u32(v)) : err(`length ${v.length}, want 4`)),
+  parse: (v) => (v.length === 4 ? ok(u32(v, 0)) : err(`length ${v.length}, want 4`)),
   length: () => 4,
   emit: (x, out, at) => {
     put32(out, at, x);
@@ -126,7 +110,7 @@ const integerCodec: ValueCodec<number> = {
 const ipaddrCodec: ValueCodec<number> = { ...integerCodec, format: (x) => formatIpv4(x) };
 
 const integer64Codec: ValueCodec<bigint> = {
-  parse: (v) => (v.length === 8 ? ok((BigInt(u32(v)) << 32n) | BigInt(u32(v, 4))) : err(`length ${v.length}, want 8`)),
+  parse: (v) => (v.length === 8 ? ok((BigInt(u32(v, 0)) << 32n) | BigInt(u32(v, 4))) : err(`length ${v.length}, want 8`)),
   length: () => 8,
   emit: (x, out, at) => {
     put32(out, at, Number(x >> 32n));
@@ -136,12 +120,6 @@ const integer64Codec: ValueCodec<bigint> = {
   format: (x) => String(x),
 };
 
-/** Lower-case IPv6 text without zero compression (log text only; the access layer formats for users). */
-const ipv6Text = (b: Uint8Array): string => {
-  const parts: string[] = [];
-  for (let i = 0; i < 16; i += 2) parts.push((((b[i] ?? 0) << 8) | (b[i + 1] ?? 0)).toString(16));
-  return parts.join(':');
-};
 
 const ipv6prefixCodec: ValueCodec<Ipv6Prefix> = {
   parse: (v) => {
@@ -164,7 +142,7 @@ const ipv6prefixCodec: ValueCodec<Ipv6Prefix> = {
     out.set(masked, at + 2);
   },
   invalid: (p) => (Number.isInteger(p.length) && p.length >= 0 && p.length <= 128 && p.prefix.length === 16 ? undefined : 'want length 0..128 and 16 prefix octets'),
-  format: (p) => `${ipv6Text(p.prefix)}/${p.length}`,
+  format: (p) => `${formatIpv6(p.prefix)}/${p.length}`,
 };
 
 /** Zero the bits of `p` after the first `length` (RFC 3162 §2.3: "Bits outside of the Prefix-Length ... must be zero"). */
@@ -197,7 +175,7 @@ export const VALUE_CODECS: { readonly [K in RadiusValueType]: ValueCodec<RadiusV
   integer: integerCodec,
   date: { ...integerCodec, format: (x) => `${x} (unix)` },
   ipaddr: ipaddrCodec,
-  ipv6addr: { ...fixedBytes(16), format: ipv6Text },
+  ipv6addr: { ...fixedBytes(16), format: formatIpv6 },
   ipv6prefix: ipv6prefixCodec,
   ifid: fixedBytes(8),
   integer64: integer64Codec,

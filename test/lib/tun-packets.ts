@@ -4,8 +4,8 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { runIp } from './tun.js';
-import { internetChecksum } from '../base/checksum.js';
+import { runIp } from '../../src/io/tun.js';
+import { internetChecksum } from '../../src/base/index.js';
 
 export { internetChecksum };
 

@@ -1,10 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Ipv4Pool, Ipv4PoolSet, parseIpv4, parseIpv4Prefix, parseUsersFile } from '../aaa/index.js';
-import { AddressBook, SessionAddressPool, UserTable } from './users.js';
+import { Ipv4Pool, Ipv4PoolSet, parseUsersFile } from '../aaa/index.js';
+import { AddressBook, SessionAddressPool, UserTable } from './directory.js';
 import { cdnFor } from './disconnect.js';
-import { parseRouterAdvertisement } from './packets.js';
-import { buildRouterAdvertisement } from '../ppp/index.js';
+import { parseIpv4, parseIpv4Prefix } from '../base/index.js';
 
 function book(prefix: string, text: string): { book: AddressBook; users: UserTable } {
   const p = parseIpv4Prefix(prefix);
@@ -60,24 +59,6 @@ test('cdnFor maps endings to CDN result codes and RFC 3145 causes', () => {
   assert.equal(cdnFor('echo-timeout').causes?.pppDisconnectCause?.code, 8);
   assert.equal(cdnFor('peer-terminated').causes?.pppDisconnectCause?.direction, 1);
   assert.equal(cdnFor('l2tp-closed').causes, undefined);
-});
-
-test('parseRouterAdvertisement reads what buildRouterAdvertisement writes', () => {
-  const ra = buildRouterAdvertisement({
-    localInterfaceId: Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8),
-    peerInterfaceId: Uint8Array.of(8, 7, 6, 5, 4, 3, 2, 1),
-    prefix: Uint8Array.of(0x20, 0x01, 0x0d, 0xb8, 1, 0, 0, 7),
-    mtu: 1400,
-    dns: [new Uint8Array(16)],
-  });
-  const r = parseRouterAdvertisement(ra);
-  assert.ok(r !== undefined);
-  assert.equal(r.mtu, 1400);
-  assert.equal(r.prefixes.length, 1);
-  assert.equal(r.prefixes[0]?.length, 64);
-  assert.equal(r.prefixes[0]?.autonomous, true);
-  assert.deepEqual([...(r.prefixes[0]?.prefix.subarray(0, 8) ?? [])], [0x20, 0x01, 0x0d, 0xb8, 1, 0, 0, 7]);
-  for (let i = 0; i < ra.length; i++) parseRouterAdvertisement(ra.subarray(0, i));
 });
 
 test('AddressBook with named pools: hinted address (in a pool or outside), named pool, unknown pool; release by owner', () => {

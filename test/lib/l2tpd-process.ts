@@ -12,7 +12,8 @@ import { join } from 'node:path';
 const here = fileURLToPath(import.meta.url);
 const fromSource = here.endsWith('.ts');
 const mainOf = (name: string): string[] => {
-  const main = join(here, '..', fromSource ? `${name}.ts` : `${name}.js`);
+  // This file is test/lib/l2tpd-process.(ts|js); the mains are src/daemon/<name>.(ts|js) of the same tree.
+  const main = join(here, '..', '..', '..', 'src', 'daemon', fromSource ? `${name}.ts` : `${name}.js`);
   return fromSource ? ['--import', 'tsx', main] : [main];
 };
 

@@ -13,10 +13,10 @@ import {
   type DecodedAttributes,
   type RadiusAttribute,
   type RadiusPacket,
-} from '../../wire/radius/index.js';
-import { seededRandom } from '../../base/random.js';
-import { RadiusClient, type RadiusClientOptions } from './client.js';
-import type { RadiusClientEvent, RadiusTransmit } from './types.js';
+} from '../../src/wire/radius/index.js';
+import { seededRandom } from '../../src/base/index.js';
+import { RadiusClient, type RadiusClientOptions } from '../../src/aaa/radius/client.js';
+import type { RadiusClientEvent, RadiusTransmit } from '../../src/aaa/radius/types.js';
 
 /** A request as the fake server saw it. */
 export interface SeenRequest {

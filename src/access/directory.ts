@@ -3,9 +3,9 @@
  * swaps it on SIGHUP) and the per-session adapter from the PPP core's `AddressPool` to the shared
  * `Ipv4Pool`, with leases keyed by session so every teardown path can release them by owner.
  */
-import type { AuthVerifier } from '../ppp/index.js';
-import type { AddressPool } from '../ppp/index.js';
-import { Ipv4PoolSet, formatIpv4, parseIpv4, type Ipv4Pool, type UserRecord } from '../aaa/index.js';
+import type { AddressPool, AuthVerifier } from '../ppp/index.js';
+import { Ipv4PoolSet, type Ipv4Pool, type UserRecord } from '../aaa/index.js';
+import { formatIpv4, parseIpv4 } from '../base/index.js';
 
 /** A source of user records (the users file now; RADIUS would answer asynchronously instead). */
 export interface UserDirectory {

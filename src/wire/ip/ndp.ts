@@ -9,8 +9,8 @@
  *    Prefix Information (3, length 4): prefix length, L|A, valid, preferred lifetime, prefix.
  *    MTU (5, length 1), RDNSS (25, RFC 8106) when given.
  */
-import { put16, put32 } from '../wire/ppp/bytes.js';
-import { foldChecksum, onesSum } from '../base/checksum.js';
+import { foldChecksum, onesSum, put16, put32 } from '../../base/index.js';
+import { icmpv6Type, isLinkLocal } from './packet.js';
 
 /** Parameters of one Router Advertisement. */
 export interface RouterAdvertisementParams {
@@ -94,4 +94,42 @@ export function icmpv6Checksum(src: Uint8Array, dst: Uint8Array, msg: Uint8Array
   sum = onesSum(dst, 0, dst.length, sum);
   sum += (msg.length >>> 16) + (msg.length & 0xffff) + 58;
   return foldChecksum(onesSum(msg, 0, msg.length, sum));
+}
+
+/** RFC 4861 §4.1: Router Solicitation is ICMPv6 type 133 (hop limit 255). */
+export const isRouterSolicitation = (p: Uint8Array): boolean => icmpv6Type(p) === 133 && p[7] === 255;
+
+/** A Prefix Information option found in a Router Advertisement (RFC 4861 §4.6.2). */
+export interface AdvertisedPrefix {
+  readonly prefix: Uint8Array;
+  readonly length: number;
+  readonly autonomous: boolean;
+  readonly validLifetime: number;
+}
+
+/** Prefixes of an RA (ICMPv6 134 from a link-local source, hop limit 255); undefined if not an RA. */
+export function parseRouterAdvertisement(p: Uint8Array): { readonly prefixes: readonly AdvertisedPrefix[]; readonly mtu?: number } | undefined {
+  if (icmpv6Type(p) !== 134 || p[7] !== 255 || !isLinkLocal(p, 8)) return undefined;
+  const end = Math.min(p.length, 40 + (((p[4] ?? 0) << 8) | (p[5] ?? 0)));
+  const prefixes: AdvertisedPrefix[] = [];
+  let mtu: number | undefined;
+  // Options start after the 16-octet RA body; each is type, length (units of 8 octets), data.
+  for (let o = 56; o + 2 <= end; ) {
+    const len = (p[o + 1] ?? 0) * 8;
+    if (len === 0 || o + len > end) break; // §4.6: a zero-length option invalidates the rest
+    const type = p[o];
+    if (type === 3 && len === 32) {
+      const dv = new DataView(p.buffer, p.byteOffset + o, len);
+      prefixes.push({
+        length: p[o + 2] ?? 0,
+        autonomous: ((p[o + 3] ?? 0) & 0x40) !== 0,
+        validLifetime: dv.getUint32(4),
+        prefix: p.slice(o + 16, o + 32),
+      });
+    } else if (type === 5 && len === 8) {
+      mtu = new DataView(p.buffer, p.byteOffset + o, len).getUint32(4);
+    }
+    o += len;
+  }
+  return mtu === undefined ? { prefixes } : { prefixes, mtu };
 }
