@@ -71,7 +71,8 @@ test('failover to the secondary; 100 sessions through a total outage and a daemo
   topo = await createTopology(['lac', 'lns', 'rad1', 'rad2'], 83);
   const tp = topo;
   const lnsAddr = tp.node('lns').address;
-  const users = [...Array.from({ length: 5 }, (_, i) => ({ name: `f${i}`, password: `q${i}` })), ...Array.from({ length: SESSIONS }, (_, i) => ({ name: `u${i}`, password: `p${i}` }))];
+  const users = [...Array.from({ length: 5 }, (_, i) => ({ name: `f${i}`, password: `q${i}` })), ...Array.from({ length: 5 + SESSIONS }, (_, i) => ({ name: `u${i}`, password: `p${i}` }))];
+  // The load client numbers sessions across dials (the 5 failover logins are 0..4), so the 100 take u5..u104.
   const radOpts = (n: 0 | 1): FreeRadiusOptions => ({ ns: tp.node(`rad${n + 1}`).ns, dir: join(work, `freeradius${n + 1}`), clients: [{ address: lnsAddr, secret: SECRET }], users, messageAuthenticatorInReplies: true, lifetimeMs: LIFETIME_MS });
   const startRad = async (n: 0 | 1): Promise<void> => {
     rad[n] = await startFreeRadius(radOpts(n));
