@@ -250,25 +250,26 @@ export class RadiusShell {
     return { kind: 'no-answer', why: a.kind === 'timeout' ? `no answer from ${a.servers.join(', ') || 'any server'}` : `request not sent (${a.kind === 'error' ? a.error.kind : a.kind})` };
   }
 
-  private account(record: AccountingRecord): void {
+  /** Queues one record (session or NAS status); logs it as queued, with its sequence number. */
+  private account(record: AccountingRecord): number | undefined {
     const r = this.shell.account(record);
     if (!r.ok) {
       this.o.log.error({ acctSessionId: record.sessionId, status: record.status, err: r.error.kind }, `RADIUS accounting ${record.status} for ${record.sessionId} refused: ${r.error.kind}`);
-      return;
+      return undefined;
     }
     this.o.log.debug(
       { acct: record.status, acctSessionId: record.sessionId, seq: r.value, user: record.username, cause: record.terminateCause, ...record.counters },
       `RADIUS accounting ${record.status} queued for ${record.sessionId} (seq ${r.value})`,
     );
+    return r.value;
   }
 
   /** Accounting-On / -Off (RFC 2866 §5.1); returns the record's sequence number. */
   private accountStatus(status: 'accounting-on' | 'accounting-off'): number | undefined {
     if (!this.accessConfig.accounting) return undefined;
-    const r = this.shell.account({ status, sessionId: `${this.prefix}00000000`, timestamp: Date.now(), ...(status === 'accounting-off' ? { sessionTime: Math.floor(since(this.o.clock.now(), this.startedAt) / 1000) } : {}) });
-    if (!r.ok) return undefined;
-    if (status === 'accounting-off') this.offSeq = r.value;
-    return r.value;
+    const seq = this.account({ status, sessionId: `${this.prefix}00000000`, timestamp: Date.now(), ...(status === 'accounting-off' ? { sessionTime: Math.floor(since(this.o.clock.now(), this.startedAt) / 1000) } : {}) });
+    if (status === 'accounting-off' && seq !== undefined) this.offSeq = seq;
+    return seq;
   }
 
   private onClientEvent(e: RadiusClientEvent): void {
