@@ -11,3 +11,4 @@ export * from './ipv6.js';
 export * from './ip.js';
 export * from './checksum.js';
 export * from './bytes.js';
+export * from './token-bucket.js';

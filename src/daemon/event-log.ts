@@ -4,7 +4,7 @@
  * message is logged AVP by AVP like Yamaha `l2tp syslog on`.
  */
 import type { L2tpEvent, PeerAddress } from '../l2tp/index.js';
-import { formatAvps, messageTypeName, type ControlAvps, type MessageType } from '../wire/l2tp/index.js';
+import { formatAvps, messageTypeName, wireErrorText, type ControlAvps, type MessageType } from '../wire/l2tp/index.js';
 import type { Logger } from './logger.js';
 import { formatHostPort } from '../io/index.js';
 
@@ -61,6 +61,18 @@ export function logEvent(log: Logger, e: L2tpEvent, listener: string): void {
       if (!log.isLevelEnabled('debug')) return;
       const name = messageTypeName(e.messageType);
       const dir = e.type === 'control-rx' ? `RECV ${name} from` : `SEND ${name} to`;
+      const refused = e.type === 'control-rx' ? e.refused : undefined;
+      if (refused !== undefined) {
+        // The refused message with every AVP the codec could read, then the ones it could not.
+        const lines = avpLines(e.avps, e.messageType);
+        for (const u of refused.unreadable) lines.push(`AVP ${u.attribute}${u.mandatory ? ' M' : ''}${u.hidden ? ' H' : ''}: unreadable (${wireErrorText(u.error)})`);
+        if (!refused.complete) lines.push('(AVP framing broken: the rest of the message was not read)');
+        log.debug(
+          { tunnel: e.tunnel, peer: addr(e.peer), ns: e.ns, nr: e.nr, avps: lines, refused: wireErrorText(refused.error) },
+          `TUNNEL[${e.tunnel}] ${dir} ${e.peer.address} Ns=${e.ns} Nr=${e.nr} refused: ${wireErrorText(refused.error)}`,
+        );
+        return;
+      }
       log.debug(
         { tunnel: e.tunnel, peer: addr(e.peer), ns: e.ns, nr: e.nr, avps: avpLines(e.avps, e.messageType) },
         `TUNNEL[${e.tunnel}] ${dir} ${e.peer.address} Ns=${e.ns} Nr=${e.nr}`,

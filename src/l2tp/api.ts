@@ -3,8 +3,8 @@
  * The engine is sans-I/O: datagrams in, datagrams and typed events out, time passed in. Data messages
  * are not events: each session's PPP frames go straight to the {@link SessionDataSink} bound to it.
  */
-import type { Duration, Instant } from '../base/index.js';
-import type { ResultCode, SessionId, TunnelId, ControlAvps, MessageType } from '../wire/l2tp/index.js';
+import type { Duration, Instant, Rate } from '../base/index.js';
+import type { ResultCode, SessionId, TunnelId, ControlAvps, MessageType, UnreadableAvp, WireError } from '../wire/l2tp/index.js';
 
 /** Bytes to reserve in front of a PPP frame so `sendData` can write any L2TPv2 data header in place (§3.1: 12 + offset field, rounded up). */
 export const DATA_HEADROOM = 16;
@@ -79,7 +79,27 @@ export interface EngineConfig {
   readonly acceptIncomingCalls: boolean;
   /** Accept outgoing-call requests (OCRQ as LAC) — default true. */
   readonly acceptOutgoingCalls: boolean;
+  /** Limits on tunnels peers open to us (SCCRQ flood defence); absent = {@link DEFAULT_ADMISSION}. */
+  readonly admission?: AdmissionLimits;
 }
+
+/**
+ * Admission of new tunnels (SCCRQ with tunnel id 0). A tunnel is half-open from the SCCRQ we answer
+ * until the peer's SCCCN (or its end): each one costs an SCCRP and its retransmissions, so an SCCRQ
+ * flood is bounded by these limits, and an SCCRQ beyond them is dropped without an answer (the
+ * peer's retransmission tries again later; `tunnel-rejected` event).
+ */
+export interface AdmissionLimits {
+  /** Half-open tunnels at once, all peers. */
+  readonly maxHalfOpen: number;
+  /** Half-open tunnels at once from one peer address (any port). */
+  readonly maxHalfOpenPerPeer: number;
+  /** New tunnels per second (token bucket, all peers) and the burst allowed. */
+  readonly sccrqRate: Rate;
+}
+
+/** Default admission limits. */
+export const DEFAULT_ADMISSION: AdmissionLimits = { maxHalfOpen: 1000, maxHalfOpenPerPeer: 100, sccrqRate: { perSecond: 200, burst: 400 } };
 
 /** Tunnel states (§7.2). */
 export type TunnelState = 'idle' | 'wait-ctl-reply' | 'wait-ctl-conn' | 'established' | 'closing' | 'closed';
@@ -182,6 +202,14 @@ export interface CloseReason {
   readonly cdnCauses?: CdnCauses;
 }
 
+/** Why a received control message was refused (§4.2), for the log of the refused message. */
+export interface RefusedInfo {
+  readonly error: WireError;
+  readonly unreadable: readonly UnreadableAvp[];
+  /** false when the AVP framing broke and the rest of the message was not read. */
+  readonly complete: boolean;
+}
+
 /** Extra CDN AVPs: Q.931 Cause Code (AVP 12) and PPP Disconnect Cause Code (AVP 46, RFC 3145). */
 export type CdnCauses = Pick<ControlAvps, 'q931Cause' | 'pppDisconnectCause'>;
 
@@ -214,7 +242,18 @@ export type L2tpEvent =
   | { readonly type: 'session-closed'; readonly tunnel: TunnelId; readonly session: SessionId; readonly reason: CloseReason }
   | { readonly type: 'wen'; readonly tunnel: TunnelId; readonly session: SessionId; readonly avps: ControlAvps }
   | { readonly type: 'sli'; readonly tunnel: TunnelId; readonly session: SessionId; readonly avps: ControlAvps }
-  | { readonly type: 'control-rx'; readonly tunnel: TunnelId; readonly peer: PeerAddress; readonly ns: number; readonly nr: number; readonly messageType: MessageType | undefined; readonly avps: ControlAvps }
+  | {
+      readonly type: 'control-rx';
+      readonly tunnel: TunnelId;
+      readonly peer: PeerAddress;
+      readonly ns: number;
+      readonly nr: number;
+      readonly messageType: MessageType | undefined;
+      /** The message's AVPs; for a refused one, every AVP the codec could read. */
+      readonly avps: ControlAvps;
+      /** Set when the message was refused (answered with StopCCN / CDN): why, and what could not be read. */
+      readonly refused?: RefusedInfo;
+    }
   | { readonly type: 'control-tx'; readonly tunnel: TunnelId; readonly peer: PeerAddress; readonly ns: number; readonly nr: number; readonly messageType: MessageType | undefined; readonly avps: ControlAvps }
   | { readonly type: 'bad-datagram'; readonly peer: PeerAddress; readonly detail: string }
   | { readonly type: 'unknown-avp-ignored'; readonly tunnel: TunnelId; readonly attribute: number; readonly vendorId: number };

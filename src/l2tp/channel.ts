@@ -37,6 +37,8 @@ interface Unacked<M> {
   readonly body: M;
   /** Retransmissions done so far. */
   attempt: number;
+  /** Retransmitted at the cap until acknowledged: its owner decides when to give up (HELLO, §6.5). */
+  readonly persistent: boolean;
   /** When the retransmission timer of this message fires. */
   deadline: Instant;
 }
@@ -74,11 +76,16 @@ export class ReliableChannel<M, R = M> {
   /** Counters for show commands. */
   readonly stats = { retransmits: 0, duplicates: 0, outOfWindow: 0, zlbTx: 0, zlbRx: 0 };
 
-  /** Create a channel with tuning and a sink for outgoing messages. */
+  /**
+   * Create a channel with tuning and a sink for outgoing messages. `persistent` marks messages whose
+   * retransmissions never run out (the owner's own timer ends the connection instead: the keepalive
+   * counts unanswered HELLO intervals, so the retry budget must not end it first).
+   */
   constructor(
     private readonly tuning: ChannelTuning,
     private readonly sink: ChannelSink<M>,
     private readonly onRetransmit?: (ns: number, attempt: number, nextIn: Duration) => void,
+    private readonly persistent?: (m: M) => boolean,
   ) {}
 
   /** Ns of the next new message. */
@@ -128,6 +135,7 @@ export class ReliableChannel<M, R = M> {
         ns: this.nextNs,
         body,
         attempt: 0,
+        persistent: this.persistent?.(body) ?? false,
         deadline: (now + this.tuning.retransmitInitial) as Instant,
       };
       this.nextNs = seqAdd(this.nextNs, 1);
@@ -207,6 +215,17 @@ export class ReliableChannel<M, R = M> {
     if (this.ackAt === undefined) this.ackAt = (now + this.tuning.ackDelay) as Instant;
   }
 
+  /**
+   * Send `body` once with the next Ns, never retransmitted (a last StopCCN to a peer that stopped
+   * answering: its Ns follows what we sent, which a peer whose acks were lost has received).
+   */
+  sendOnce(body: M): void {
+    const ns = this.nextNs;
+    this.nextNs = seqAdd(ns, 1);
+    this.ackAt = undefined;
+    this.sink.transmit(ns, this.expected, body, false);
+  }
+
   /** Send a ZLB now if an ack is owed (used before releasing a closed tunnel). */
   ackNow(): void {
     if (this.ackAt === undefined) return;
@@ -241,7 +260,7 @@ export class ReliableChannel<M, R = M> {
     if (this.ackAt !== undefined && this.ackAt <= now) this.ackNow();
     for (const u of this.unacked) {
       if (u.deadline > now) continue;
-      if (u.attempt >= this.retryBudget) return 'failed';
+      if (u.attempt >= this.retryBudget && !u.persistent) return 'failed';
       u.attempt++;
       const nextIn = this.backoff(u.attempt);
       u.deadline = (now + nextIn) as Instant;

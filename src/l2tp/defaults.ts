@@ -15,6 +15,8 @@ export const Results = {
   unknownMandatoryAvp: { result: 2, error: 8, message: 'unknown mandatory AVP' },
   /** StopCCN 2 / CDN 2 + error 3: an Assigned Tunnel / Session ID of 0 (§4.4.3, §4.4.4: non-zero). */
   zeroAssignedId: { result: 2, error: 3, message: 'assigned id 0' },
+  /** StopCCN 1 on giving up (§5.8 retries exhausted, §6.5 keepalive): no code fits better than a general clear. */
+  giveUp: { result: 1, message: 'no answer from the peer' },
   /** StopCCN 4: requester not authorized. */
   notAuthorized: { result: 4 },
   /** StopCCN 7: finite state machine error. */

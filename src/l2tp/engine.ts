@@ -11,19 +11,21 @@
  * Tunnels implement `ControlConnection` (connection.ts); an L2TPv3 control connection is meant to be
  * a sibling demultiplexed here by the header's Ver field (3, RFC 3931 §3.2) — today Ver≠2 is refused.
  */
-import { DeadlineHeap, Fifo, type Instant, type RandomSource } from '../base/index.js';
-import { type ControlMessage, L2tpHeaderView, MessageType, parseControl, type ResultCode, type SessionId, type TunnelId, tunnelId as asTunnelId, type WireError } from '../wire/l2tp/index.js';
-import type {
-  CdnCauses,
-  EngineConfig,
-  L2tpEngineApi,
-  L2tpEvent,
-  PeerAddress,
-  SessionDataSink,
-  SessionRequest,
-  Transmit,
-  TunnelInfo,
-  TunnelSettings,
+import { DeadlineHeap, Fifo, type Instant, type RandomSource, TokenBucket } from '../base/index.js';
+import { type ControlMessage, type ControlParseFailure, L2tpHeaderView, MessageType, parseControl, type ResultCode, type SessionId, type TunnelId, tunnelId as asTunnelId, type WireError } from '../wire/l2tp/index.js';
+import {
+  DEFAULT_ADMISSION,
+  type AdmissionLimits,
+  type CdnCauses,
+  type EngineConfig,
+  type L2tpEngineApi,
+  type L2tpEvent,
+  type PeerAddress,
+  type SessionDataSink,
+  type SessionRequest,
+  type Transmit,
+  type TunnelInfo,
+  type TunnelSettings,
 } from './api.js';
 import type { ControlConnection } from './connection.js';
 import { compareBytes } from './handshake.js';
@@ -37,6 +39,9 @@ const TIE_BREAKER_LENGTH = 8;
 
 /** Peer identity: address, port and the channel (`via`, e.g. an IPsec flow) it used. */
 const peerKey = (p: PeerAddress): string => `${p.address}|${p.port}|${p.via ?? ''}`;
+
+/** Half-open budget key: the peer address and channel, any port (a flood from many ports is one peer). */
+const halfOpenKey = (p: PeerAddress): string => `${p.address}|${p.via ?? ''}`;
 
 /** A tunnel and the deadline it has in the heap. */
 interface Entry {
@@ -58,6 +63,12 @@ export class L2tpEngine implements L2tpEngineApi, TunnelHost {
   /** The one header view, re-pointed at every datagram (no allocation on the data path). */
   private readonly view = new L2tpHeaderView();
   private callSerial: number;
+  private readonly admission: AdmissionLimits;
+  /** New-tunnel token bucket, created at the first SCCRQ (it needs the clock). */
+  private sccrqBucket: TokenBucket | undefined;
+  /** Half-open responder tunnels by peer address key, and their total. */
+  private readonly halfOpen = new Map<string, number>();
+  private halfOpenTotal = 0;
 
   /** Create an engine for one listener. */
   constructor(
@@ -65,6 +76,7 @@ export class L2tpEngine implements L2tpEngineApi, TunnelHost {
     deps: { readonly random: RandomSource },
   ) {
     this.random = deps.random;
+    this.admission = config.admission ?? DEFAULT_ADMISSION;
     this.callSerial = deps.random.u32() & 0xffff;
   }
 
@@ -184,6 +196,11 @@ export class L2tpEngine implements L2tpEngineApi, TunnelHost {
     return this.byId.size;
   }
 
+  /** Number of half-open responder tunnels (SCCRQ answered, no SCCCN yet). */
+  get halfOpenCount(): number {
+    return this.halfOpenTotal;
+  }
+
   // ---------------------------------------------------------------- TunnelHost
 
   /** Queue a datagram. */
@@ -233,6 +250,7 @@ export class L2tpEngine implements L2tpEngineApi, TunnelHost {
   acceptSccrq(now: Instant, msg: ControlMessage, from: PeerAddress, migrate: readonly Session[]): void {
     const entry = this.createTunnel(now, from, this.config.accept, false);
     const t = entry.tunnel;
+    this.countHalfOpen(t);
     t.sccrqKey = `${peerKey(from)}|${msg.avps.assignedTunnelId ?? 0}`;
     this.sccrqIndex.set(t.sccrqKey, t);
     this.events.push({ type: 'tunnel-connecting', tunnel: t.localId, peer: from, originator: false });
@@ -252,7 +270,7 @@ export class L2tpEngine implements L2tpEngineApi, TunnelHost {
     const secret = this.config.accept.secret;
     const pr = parseControl(data, secret === undefined ? {} : { secret });
     if (!pr.ok) {
-      this.badDatagram(from, pr.error.error);
+      this.refusedAtZero(now, pr.error, from);
       return;
     }
     const msg = pr.value;
@@ -289,7 +307,74 @@ export class L2tpEngine implements L2tpEngineApi, TunnelHost {
       this.events.push({ type: 'tunnel-rejected', peer: from, detail: 'not accepting tunnels' });
       return;
     }
+    if (!this.admit(now, from)) return;
     this.acceptSccrq(now, msg, from, []);
+  }
+
+  /**
+   * Admission of a new responder tunnel: the half-open budget (global and per peer address) and the
+   * SCCRQ token bucket. Refused SCCRQs get no answer at all (no amplification; the peer retransmits).
+   */
+  private admit(now: Instant, from: PeerAddress): boolean {
+    const a = this.admission;
+    let detail: string | undefined;
+    if (this.halfOpenTotal >= a.maxHalfOpen) detail = `half-open tunnels at the limit (${a.maxHalfOpen})`;
+    else if ((this.halfOpen.get(halfOpenKey(from)) ?? 0) >= a.maxHalfOpenPerPeer) detail = `half-open tunnels from ${from.address} at the limit (${a.maxHalfOpenPerPeer})`;
+    else if (!(this.sccrqBucket ??= new TokenBucket(a.sccrqRate, now)).take(now)) detail = `SCCRQ rate above ${a.sccrqRate.perSecond}/s`;
+    if (detail === undefined) return true;
+    this.events.push({ type: 'tunnel-rejected', peer: from, detail });
+    return false;
+  }
+
+  /** A responder tunnel is half-open from its creation until `halfOpenEnded`. */
+  private countHalfOpen(t: Tunnel): void {
+    const key = halfOpenKey(t.peer);
+    t.halfOpenKey = key;
+    this.halfOpen.set(key, (this.halfOpen.get(key) ?? 0) + 1);
+    this.halfOpenTotal++;
+  }
+
+  /** A half-open tunnel was established or ended. */
+  halfOpenEnded(t: Tunnel): void {
+    const key = t.halfOpenKey;
+    if (key === undefined) return;
+    t.halfOpenKey = undefined;
+    this.halfOpenTotal--;
+    const n = (this.halfOpen.get(key) ?? 1) - 1;
+    if (n <= 0) this.halfOpen.delete(key);
+    else this.halfOpen.set(key, n);
+  }
+
+  /**
+   * A refused message to tunnel 0. An SCCRQ with an unknown M=1 AVP (§4.2) or an Assigned Tunnel ID 0
+   * (§4.4.3 "non-zero") is answered with StopCCN 2/8 or 2/3 by a responder tunnel that consumes its Ns
+   * and lingers to ack retransmissions; the StopCCN goes to the peer's Assigned Tunnel ID when the
+   * codec could read it (§3.1), else to 0. Anything else is dropped.
+   */
+  private refusedAtZero(now: Instant, f: ControlParseFailure, from: PeerAddress): void {
+    const e = f.error;
+    const answerable = e.kind === 'unknown-mandatory-avp' || e.kind === 'zero-assigned-id';
+    if (!answerable || f.header === undefined || f.messageType !== MessageType.SCCRQ || !this.config.acceptTunnels) {
+      this.badDatagram(from, e);
+      return;
+    }
+    const assigned = f.partial?.assignedTunnelId ?? 0;
+    const dup = this.sccrqIndex.get(`${peerKey(from)}|${assigned}`);
+    const input = { kind: 'refused', header: f.header, messageType: f.messageType, error: e, partial: f.partial } as const;
+    if (dup !== undefined) {
+      dup.deliver(now, input, from);
+      this.touchTunnel(dup);
+      return;
+    }
+    if (!this.admit(now, from)) return;
+    const entry = this.createTunnel(now, from, this.config.accept, false);
+    const t = entry.tunnel;
+    this.countHalfOpen(t);
+    t.sccrqKey = `${peerKey(from)}|${assigned}`;
+    this.sccrqIndex.set(t.sccrqKey, t);
+    this.events.push({ type: 'tunnel-connecting', tunnel: t.localId, peer: from, originator: false });
+    t.deliver(now, input, from);
+    this.touch(entry);
   }
 
   /** Run `op` on a live tunnel, then re-arm its deadline. */

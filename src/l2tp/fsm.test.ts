@@ -12,7 +12,7 @@ test('tunnel table: lookups, and pairs the RFC leaves out are not valid', () => 
     ['wait-ctl-reply', 'rx-sccrq-lose-tie', 'idle', 'cleanup,requeue-sccrq'],
     ['wait-ctl-reply', 'rx-sccrq-win-tie', 'wait-ctl-reply', 'discard-sccrq'],
     ['wait-ctl-conn', 'rx-scccn-acceptable', 'established', 'tunnel-open'],
-    ['established', 'hello-timeout', 'idle', 'send-stopccn,cleanup'],
+    ['established', 'hello-timeout', 'idle', 'send-last-stopccn,cleanup'],
     ['established', 'rx-stopccn', 'idle', 'cleanup'],
     ['established', 'local-open', 'established', 'tunnel-open'],
     ['idle', 'admin-close', undefined, ''],

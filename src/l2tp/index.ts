@@ -7,7 +7,7 @@
  * the v2 one), each with its sessions (session.ts) and their data channels (data.ts).
  */
 export type * from './api.js';
-export { DATA_HEADROOM, DATA_BACKLOG, PROXY_AVPS } from './api.js';
+export { DATA_HEADROOM, DATA_BACKLOG, DEFAULT_ADMISSION, PROXY_AVPS } from './api.js';
 export { L2tpEngine } from './engine.js';
 export { defaultTuning, defaultTunnelSettings, Results } from './defaults.js';
 export { challengeResponse } from './handshake.js';

@@ -197,15 +197,18 @@ export class SessionTable {
 
   /**
    * §4.2: a session-scoped message with an unknown M=1 AVP clears only its session; one for a session
-   * we do not know yet (ICRQ/OCRQ) is answered with a CDN addressed to session 0 (only when `established`).
+   * we do not know yet (ICRQ/OCRQ) is answered with a CDN (only when `established`). §3.1: the CDN is
+   * addressed to the peer's Assigned Session ID (`assigned`, read from the refused message) when we
+   * have none for it yet — an ICRP refused before we learnt the peer's id, or an ICRQ.
    */
-  refuse(now: Instant, session: number, result: ResultCode, established: boolean): void {
+  refuse(now: Instant, session: number, result: ResultCode, established: boolean, assigned: SessionId | undefined): void {
     const s = this.byId.get(session);
     if (s !== undefined) {
+      if (s.remoteId === 0 && assigned !== undefined) s.remoteId = assigned;
       this.step(now, s, 'local-close', { by: 'local', cause: 'bad-message', result });
     } else if (established) {
       const avps: ControlAvps = { resultCode: result, assignedSessionId: this.allocId() };
-      this.owner.sendControl(now, { sessionId: asSessionId(0), type: MessageType.CDN, avps });
+      this.owner.sendControl(now, { sessionId: assigned ?? asSessionId(0), type: MessageType.CDN, avps });
     }
   }
 

@@ -38,6 +38,7 @@ export type TunnelFsmAction =
   | 'send-sccrp'
   | 'send-scccn'
   | 'send-stopccn'
+  | 'send-last-stopccn'
   | 'tunnel-open'
   | 'cleanup'
   | 'requeue-sccrq'
@@ -92,12 +93,13 @@ export const TUNNEL_LOCAL_TRANSITIONS: readonly TunnelTransition[] = [
   row('wait-ctl-reply', 'rx-sccrq-tie-equal', ['discard-sccrq', 'cleanup'], 'idle'),
   row('wait-ctl-reply', 'admin-close', ['send-stopccn', 'cleanup'], 'idle'),
   row('wait-ctl-conn', 'admin-close', ['send-stopccn', 'cleanup'], 'idle'),
-  // §5.8: retries exhausted → the peer is unreachable; clean up without StopCCN.
+  // §5.8: retries exhausted → the peer is unreachable: one last StopCCN, not retransmitted, where we
+  // know the peer's tunnel id (§3.1: not for our SCCRQ, the peer never gave one), then clean up.
   row('wait-ctl-reply', 'retransmit-timeout', ['cleanup'], 'idle'),
-  row('wait-ctl-conn', 'retransmit-timeout', ['cleanup'], 'idle'),
-  row('established', 'retransmit-timeout', ['cleanup'], 'idle'),
-  // §5.5 keepalive: HELLOs unanswered for helloMissCount cycles.
-  row('established', 'hello-timeout', ['send-stopccn', 'cleanup'], 'idle'),
+  row('wait-ctl-conn', 'retransmit-timeout', ['send-last-stopccn', 'cleanup'], 'idle'),
+  row('established', 'retransmit-timeout', ['send-last-stopccn', 'cleanup'], 'idle'),
+  // §5.5 keepalive: HELLOs unanswered for helloMissCount cycles (the peer is silent: same last StopCCN).
+  row('established', 'hello-timeout', ['send-last-stopccn', 'cleanup'], 'idle'),
   // Idle disconnect after the last session ended (local policy).
   row('established', 'idle-timeout', ['send-stopccn', 'cleanup'], 'idle'),
 ];

@@ -5,7 +5,7 @@
  * L2TPv3 control connection is meant to be a sibling class of this one.
  */
 import type { Instant } from '../base/index.js';
-import { AVP_REGISTRY, type AvpName, type ControlMessage, emitControl, type L2tpHeader, type L2tpHeaderView, messageSpec, MessageType, parseControl, type ResultCode, type SessionId, sessionId as asSessionId, type TunnelId, tunnelId as asTunnelId, type WireError } from '../wire/l2tp/index.js';
+import { AVP_REGISTRY, type AvpName, type ControlMessage, emitControl, type L2tpHeader, type L2tpHeaderView, messageSpec, type PartialControl, MessageType, parseControl, type ResultCode, type SessionId, sessionId as asSessionId, type TunnelId, tunnelId as asTunnelId, type WireError } from '../wire/l2tp/index.js';
 import type {
   CdnCauses,
   CloseReason,
@@ -30,7 +30,14 @@ import { describeWireError } from './wire-errors.js';
 /** A received control message, or one the codec refused but whose Ns must still be consumed (§4.2). */
 export type InMsg =
   | { readonly kind: 'ok'; readonly msg: ControlMessage }
-  | { readonly kind: 'refused'; readonly header: L2tpHeader; readonly messageType: number | undefined; readonly error: WireError };
+  | {
+      readonly kind: 'refused';
+      readonly header: L2tpHeader;
+      readonly messageType: number | undefined;
+      readonly error: WireError;
+      /** What the codec could read (the peer's Assigned Tunnel / Session ID among it), to address the answer (§3.1). */
+      readonly partial: PartialControl | undefined;
+    };
 
 /** Context of one tunnel FSM step: a session step's context plus the tie-breaker hand-over. */
 export interface TunnelStepContext extends StepContext {
@@ -45,6 +52,8 @@ export interface TunnelHost extends ConnectionHost {
   acceptSccrq(now: Instant, msg: ControlMessage, from: PeerAddress, migrate: readonly Session[]): void;
   /** Keep the index of originators in wait-ctl-reply by peer address (§4.4.3 tie breaker). */
   trackOpening(t: Tunnel, opening: boolean): void;
+  /** A half-open responder tunnel was established or ended (admission budget). */
+  halfOpenEnded(t: Tunnel): void;
 }
 
 /**
@@ -71,6 +80,15 @@ const HIDE_SET_SESSION: ReadonlySet<AvpName> = new Set<AvpName>(AVP_REGISTRY.fil
 
 /** Errors the control plane answers instead of dropping (§4.2). */
 const isAnswerable = (e: WireError): boolean => e.kind === 'unknown-mandatory-avp' || e.kind === 'unknown-message-type' || e.kind === 'zero-assigned-id';
+
+/**
+ * A StopCCN that lacks its §6.4 Result Code is still a StopCCN: acknowledge it and close (the peer
+ * is leaving whatever it forgot to say why), read as result 0 ("reserved", i.e. none given).
+ */
+function stopCcnWithoutResult(header: L2tpHeader, e: WireError, partial: PartialControl | undefined): ControlMessage | undefined {
+  if (e.kind !== 'missing-avp' || e.messageType !== MessageType.StopCCN || e.name !== 'resultCode' || partial === undefined) return undefined;
+  return { tunnelId: header.tunnelId, sessionId: header.sessionId, ns: header.ns ?? 0, nr: header.nr ?? 0, type: MessageType.StopCCN, avps: partial.avps };
+}
 
 /** Message types that belong to a session (§4.2: an unknown M=1 AVP there clears only the session). */
 const isSessionScoped = (messageType: number | undefined, header: L2tpHeader): boolean => {
@@ -114,6 +132,8 @@ export class Tunnel implements ControlConnection<L2tpHeaderView> {
   sccrqKey: string | undefined;
   /** Key under which this tunnel sits in the tie-breaker index (peer address at SCCRQ time). */
   openingKey: string | undefined;
+  /** Key under which this responder tunnel counts as half-open (engine admission budget). */
+  halfOpenKey: string | undefined;
   private lastRxAt: Instant;
   private helloAt: Instant | undefined;
   private helloSent = false;
@@ -138,6 +158,8 @@ export class Tunnel implements ControlConnection<L2tpHeaderView> {
       settings.tuning,
       { transmit: (ns, nr, body) => this.encode(ns, nr, body) },
       (ns, attempt, nextIn) => host.event({ type: 'retransmit', tunnel: localId, ns, attempt, nextIn }),
+      // §6.5: a HELLO is retransmitted until the keepalive gives up (helloMissCount intervals).
+      (m) => m.type === MessageType.HELLO,
     );
   }
 
@@ -157,10 +179,16 @@ export class Tunnel implements ControlConnection<L2tpHeaderView> {
     }
     const secret = this.settings.secret;
     const pr = parseControl(datagram, secret === undefined ? {} : { secret });
-    if (pr.ok) this.deliver(now, { kind: 'ok', msg: pr.value }, from);
-    else if (pr.error.header !== undefined && isAnswerable(pr.error.error)) {
-      this.deliver(now, { kind: 'refused', header: pr.error.header, messageType: pr.error.messageType, error: pr.error.error }, from);
-    } else this.host.event({ type: 'bad-datagram', peer: from, detail: describeWireError(pr.error.error) });
+    if (pr.ok) {
+      this.deliver(now, { kind: 'ok', msg: pr.value }, from);
+      return;
+    }
+    const f = pr.error;
+    const stop = f.header === undefined ? undefined : stopCcnWithoutResult(f.header, f.error, f.partial);
+    if (stop !== undefined) this.deliver(now, { kind: 'ok', msg: stop }, from);
+    else if (f.header !== undefined && isAnswerable(f.error)) {
+      this.deliver(now, { kind: 'refused', header: f.header, messageType: f.messageType, error: f.error, partial: f.partial }, from);
+    } else this.host.event({ type: 'bad-datagram', peer: from, detail: describeWireError(f.error) });
   }
 
   /** §3.1 data message for one of our sessions: the fast path (see data.ts). */
@@ -185,7 +213,7 @@ export class Tunnel implements ControlConnection<L2tpHeaderView> {
       const tuning = this.settings.tuning;
       const retries = this.channel.established ? tuning.retriesEstablished : tuning.retriesNotEstablished;
       this.host.event({ type: 'state-timer-expired', tunnel: this.localId, state: this.state, retries });
-      this.step(now, 'retransmit-timeout', { by: 'local', cause: 'retransmit-timeout', result: { result: 2, error: 0 } });
+      this.step(now, 'retransmit-timeout', { by: 'local', cause: 'retransmit-timeout', result: Results.giveUp });
       return;
     }
     if (this.state === 'closing') {
@@ -286,10 +314,12 @@ export class Tunnel implements ControlConnection<L2tpHeaderView> {
     this.helloMisses = 0;
     this.helloSent = false;
     const messageType = input.kind === 'ok' ? input.msg.type : (input.messageType as MessageType | undefined);
-    const avps = input.kind === 'ok' ? input.msg.avps : {};
-    this.host.event({ type: 'control-rx', tunnel: this.localId, peer: from, ns, nr, messageType, avps });
+    if (input.kind === 'ok') this.host.event({ type: 'control-rx', tunnel: this.localId, peer: from, ns, nr, messageType, avps: input.msg.avps });
+    else this.host.event({ type: 'control-rx', tunnel: this.localId, peer: from, ns, nr, messageType, avps: input.partial?.avps ?? {}, refused: input.partial === undefined ? { error: input.error, unreadable: [], complete: false } : { error: input.error, unreadable: input.partial.unreadable, complete: input.partial.complete } });
     const body = input.kind === 'ok' && input.msg.type === undefined ? undefined : input;
     this.channel.receive(now, ns, nr, body, (m) => this.dispatch(now, m));
+    // §6.5: a HELLO is acked at once when nothing piggybacks the ack (the peer measures liveness).
+    if (messageType === MessageType.HELLO && this.channel.ackPending) this.channel.ackNow();
     this.syncCounters();
   }
 
@@ -338,8 +368,14 @@ export class Tunnel implements ControlConnection<L2tpHeaderView> {
     if (this.state === 'closing') return;
     if (input.error.kind === 'unknown-message-type' && !input.error.mandatory) return;
     const result = input.error.kind === 'zero-assigned-id' ? Results.zeroAssignedId : Results.unknownMandatoryAvp;
-    if (isSessionScoped(input.messageType, input.header)) this.calls.refuse(now, input.header.sessionId, result, this.state === 'established');
-    else this.step(now, 'admin-close', { by: 'local', cause: 'bad-message', result });
+    const p = input.partial;
+    if (isSessionScoped(input.messageType, input.header)) {
+      this.calls.refuse(now, input.header.sessionId, result, this.state === 'established', p?.assignedSessionId);
+      return;
+    }
+    // §3.1: the StopCCN goes to the peer's Assigned Tunnel ID, read from the refused SCCRQ / SCCRP.
+    if (this.remoteId === 0 && p?.assignedTunnelId !== undefined) this.remoteId = p.assignedTunnelId;
+    this.step(now, this.fsm === 'idle' ? 'rx-sccrq-not-acceptable' : 'admin-close', { by: 'local', cause: 'bad-message', result });
   }
 
   /** SCCRQ on an existing tunnel object: the idle tunnel judges it (§7.2.1). */
@@ -415,6 +451,11 @@ export class Tunnel implements ControlConnection<L2tpHeaderView> {
         case 'send-scccn':
           this.sendControl(now, { sessionId: asSessionId(0), type: MessageType.SCCCN, avps: scccnAvps(this) });
           break;
+        case 'send-last-stopccn':
+          // §5.8 give-up: the peer stopped answering; drop what it never acked and tell it once.
+          this.channel.abandon();
+          this.channel.sendOnce({ sessionId: asSessionId(0), type: MessageType.StopCCN, avps: { assignedTunnelId: this.localId, resultCode: ctx.result ?? Results.stopClear } });
+          break;
         case 'send-stopccn':
           this.sentStopCcn = true;
           this.channel.send(now, { sessionId: asSessionId(0), type: MessageType.StopCCN, avps: { assignedTunnelId: this.localId, resultCode: ctx.result ?? Results.stopClear } }, true);
@@ -439,6 +480,7 @@ export class Tunnel implements ControlConnection<L2tpHeaderView> {
   /** §7.2.1 "send tunnel-open event to waiting sessions". */
   private tunnelOpen(now: Instant): void {
     if (this.establishedAt === undefined) {
+      this.host.halfOpenEnded(this);
       this.establishedAt = now;
       this.channel.established = true;
       const interval = this.settings.tuning.helloInterval;
@@ -477,6 +519,7 @@ export class Tunnel implements ControlConnection<L2tpHeaderView> {
   private finishClose(): void {
     if (this.state === 'closed') return;
     if (this.originator) this.host.trackOpening(this, false);
+    this.host.halfOpenEnded(this);
     this.channel.ackNow();
     this.state = 'closed';
     this.channel.abandon();
@@ -498,7 +541,7 @@ export class Tunnel implements ControlConnection<L2tpHeaderView> {
       this.host.event({ type: 'keepalive-countdown', tunnel: this.localId, remaining: Math.max(remaining, 0) });
       if (remaining <= 0) {
         this.host.event({ type: 'keepalive-expired', tunnel: this.localId });
-        this.step(now, 'hello-timeout', { by: 'local', cause: 'hello-timeout', result: Results.stopClear });
+        this.step(now, 'hello-timeout', { by: 'local', cause: 'hello-timeout', result: Results.giveUp });
         return;
       }
     }

@@ -46,11 +46,13 @@ function lns(): { send: (now: number, type: MessageType, avps: ControlAvps, sess
 
 const SCCRQ: ControlAvps = { protocolVersion: { version: 1, revision: 0 }, hostName: 'lac', framingCapabilities: 3, assignedTunnelId: tunnelId(77) };
 
-test('SCCRQ with Assigned Tunnel ID 0: no tunnel, nothing sent', () => {
+test('SCCRQ with Assigned Tunnel ID 0: StopCCN 2/3, never an SCCRP; no tunnel comes up', () => {
   const p = lns();
   p.send(0, MessageType.SCCRQ, { ...SCCRQ, assignedTunnelId: tunnelId(0) });
-  assert.equal(p.e.tunnelCount, 0);
-  assert.deepStrictEqual(p.recv(), []);
+  const sent = p.recv();
+  assert.deepStrictEqual(sent.map((m) => m.type), [MessageType.StopCCN]);
+  assert.deepStrictEqual(sent[0]?.avps.resultCode, { result: 2, error: 3, message: 'assigned id 0' });
+  assert.ok(p.e.tunnels(at(0)).every((t) => t.state === 'closing'));
 });
 
 test('ICRQ with Assigned Session ID 0: CDN 2/3, the Ns is consumed and the next ICRQ is answered', () => {

@@ -14,10 +14,9 @@
  * PADI and PADR share a token bucket for all clients and one per client MAC. Nothing is ever answered
  * to a malformed frame; every drop is counted by reason.
  */
-import { earliest, Fifo, type Instant, put16, seconds, type Timed, toHex, u16 } from '../../base/index.js';
+import { earliest, Fifo, type Instant, KeyedTokenBuckets, put16, seconds, type Timed, TokenBucket, toHex, u16 } from '../../base/index.js';
 import { type AccessLine, type DiscoveryCode, type DiscoveryFrame, type DiscoveryTags, encodeDiscoveryFrame, type EthernetHeader, EtherType, isVlanTpid, type MacAddress, parseDiscoveryFrame, PPPOE_HEADER_LENGTH, PppoeCode, readMac, sessionHeaderLength, type VlanTag, writeSessionHeader } from '../../wire/pppoe/index.js';
 import { CookieJar } from './cookie.js';
-import { KeyedTokenBuckets, TokenBucket } from './rate-limit.js';
 import { DROP_REASONS, type DropReason, type FrameSink, type PppoeAcConfig, type PppoeAcCounters, type PppoeAcEvent, type PppoeSessionInfo, type SessionDownCause } from './types.js';
 
 /** Bytes to keep free in front of an outbound PPP frame for Ethernet + two VLAN tags + PPPoE header. */

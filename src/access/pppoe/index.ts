@@ -9,4 +9,4 @@ export { PppoeAccessConcentrator, PPPOE_HEADROOM, PPPOE_DEFAULT_PAYLOAD } from '
 export { DROP_REASONS } from './types.js';
 export type { FrameSink, PppoeAcConfig, PppoeAcEvent, PppoeAcCounters, PppoeSessionInfo, DropReason, SessionDownCause } from './types.js';
 export { CookieJar, COOKIE_LENGTH } from './cookie.js';
-export { TokenBucket, KeyedTokenBuckets, type Rate } from './rate-limit.js';
+export { TokenBucket, KeyedTokenBuckets, type Rate } from '../../base/index.js';

@@ -2,9 +2,8 @@
  * The contract of the PPPoE access concentrator core (`PppoeAccessConcentrator`): its settings, the
  * per-session data sink, typed events, counters and the session snapshot.
  */
-import type { Duration, Instant, RandomSource } from '../../base/index.js';
+import type { Duration, Instant, Rate, RandomSource } from '../../base/index.js';
 import type { AccessLine, MacAddress } from '../../wire/pppoe/index.js';
-import type { Rate } from './rate-limit.js';
 
 /**
  * Where the PPP frames of one established session go, bound once per session (the same "bind a data

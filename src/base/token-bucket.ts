@@ -1,9 +1,9 @@
 /**
- * Token buckets on the injected clock, for PADI/PADR rate limiting (a flood of discovery packets
- * must not cost more than the configured rate): one global bucket and one per client MAC. The
- * per-key table is swept of idle (full) buckets and bounded in size.
+ * Token buckets on the injected clock (a flood must not cost more than the configured rate): one
+ * bucket, and buckets by numeric key, swept of idle (full) buckets and bounded in size. Used for
+ * PPPoE PADI/PADR rate limiting and the L2TP SCCRQ admission limit.
  */
-import type { Instant } from '../../base/index.js';
+import type { Instant } from './time.js';
 
 /** A rate: `perSecond` tokens are added per second up to `burst`. */
 export interface Rate {
@@ -42,9 +42,9 @@ export class TokenBucket {
   }
 }
 
-/** Token buckets by numeric key (a MAC); at most `maxKeys` are tracked, new keys beyond are refused. */
-export class KeyedTokenBuckets {
-  private readonly buckets = new Map<number, Bucket>();
+/** Token buckets by key (a MAC, an address); at most `maxKeys` are tracked, new keys beyond are refused. */
+export class KeyedTokenBuckets<K = number> {
+  private readonly buckets = new Map<K, Bucket>();
 
   constructor(
     readonly rate: Rate,
@@ -57,7 +57,7 @@ export class KeyedTokenBuckets {
   }
 
   /** Take one token for `key`. */
-  take(now: Instant, key: number): boolean {
+  take(now: Instant, key: K): boolean {
     let b = this.buckets.get(key);
     if (b === undefined) {
       if (this.buckets.size >= this.maxKeys) return false;
