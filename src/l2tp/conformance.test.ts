@@ -13,10 +13,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { seededRandom } from '../base/random.js';
 import type { Instant } from '../base/time.js';
-import { emitControl, parseControl } from '../wire/l2tp/index.js';
+import { emitControl, parseControl, type AvpName } from '../wire/l2tp/index.js';
 import { MessageType, sessionId, tunnelId, type ControlAvps, type ControlMessage } from '../wire/l2tp/types.js';
 import type { EngineConfig, L2tpEvent, PeerAddress } from './api.js';
-import { L2tpEngine, defaultTunnelSettings } from './index.js';
+import { L2tpEngine, challengeResponse, defaultTunnelSettings } from './index.js';
 
 const at = (ms: number): Instant => ms as Instant;
 const PEER: PeerAddress = { address: '198.18.0.9', port: 1701, family: 4 };
@@ -50,20 +50,28 @@ class Script {
   readonly mine = tunnelId(77);
   theirs = tunnelId(0);
 
-  constructor(cfg: Partial<EngineConfig> = {}) {
+  constructor(
+    cfg: Partial<EngineConfig> = {},
+    readonly secret?: Uint8Array,
+  ) {
     this.e = new L2tpEngine(
       { acceptTunnels: true, accept: defaultTunnelSettings('engine'), acceptIncomingCalls: true, acceptOutgoingCalls: true, ...cfg },
       { random: seededRandom(5) },
     );
   }
 
-  /** Emit one message from the script (optionally with raw bytes spliced in), numbered. */
-  send(now: number, type: MessageType, avps: ControlAvps, o: { session?: number; tunnel?: number; splice?: Uint8Array } = {}): void {
-    let wire = emitControl({ tunnelId: tunnelId(o.tunnel ?? this.theirs), sessionId: sessionId(o.session ?? 0), ns: this.ns, nr: this.nr, type, avps });
+  /**
+   * Emit one message from the script (optionally with raw bytes spliced in, or some AVPs hidden with
+   * `secret`, handed over as a Node Buffer like the UDP shell does), numbered.
+   */
+  send(now: number, type: MessageType, avps: ControlAvps, o: { session?: number; tunnel?: number; splice?: Uint8Array; hide?: ReadonlySet<AvpName>; secret?: Uint8Array } = {}): Uint8Array {
+    const m = { tunnelId: tunnelId(o.tunnel ?? this.theirs), sessionId: sessionId(o.session ?? 0), ns: this.ns, nr: this.nr, type, avps };
+    let wire = o.hide !== undefined && o.secret !== undefined ? Buffer.from(emitControl(m, { hide: o.hide, secret: o.secret, random: seededRandom(this.ns + 100) })) : emitControl(m);
     if (o.splice !== undefined) wire = withAvpFirst(wire, o.splice);
     this.ns++;
     this.e.handleDatagram(at(now), wire, PEER);
     this.drain(now);
+    return wire;
   }
 
   /** A ZLB ack from the script. */
@@ -83,7 +91,7 @@ class Script {
   /** Collect what the engine sent (the script acknowledges nothing by itself). */
   drain(now: number): void {
     for (let tx = this.e.pollTransmit(); tx; tx = this.e.pollTransmit()) {
-      const r = parseControl(tx.data);
+      const r = parseControl(tx.data, this.secret === undefined ? {} : { secret: this.secret });
       assert.ok(r.ok, 'the engine sends well-formed control messages');
       if (r.value.type !== undefined && r.value.ns === this.nr) this.nr = (this.nr + 1) & 0xffff;
       this.sent.push({ at: now, msg: r.value });
@@ -292,4 +300,51 @@ test('HELLO from the peer is acked by a ZLB at once, not after the delayed-ack t
   assert.equal(now[0]?.msg.nr, p.ns);
   p.run(6000);
   assert.equal(p.sent.length, before + 1, 'no second (delayed) ZLB');
+});
+
+// ------------------------------------------------------------------ item 2: hidden AVPs from a Node Buffer, end to end
+
+const SECRET = new TextEncoder().encode('tunnel-secret');
+
+test('our LAC against an LNS that hides Challenge, Challenge Response and a 150-octet Vendor Name, datagram as a Buffer: established, input untouched', () => {
+  const p = new Script({ acceptTunnels: false }, SECRET);
+  const tid = p.e.openTunnel(at(0), PEER, { ...defaultTunnelSettings('lac'), secret: SECRET });
+  p.drain(0);
+  p.theirs = tunnelId(tid);
+  const ours = p.of(MessageType.SCCRQ)[0]?.msg.avps.challenge;
+  assert.ok(ours !== undefined, 'our LAC challenges the LNS');
+  const lnsChallenge = new Uint8Array(40).map((_, i) => (i * 37 + 11) & 0xff);
+  const vendor = 'v'.repeat(100) + '-0123456789'.repeat(5);
+  const hide = new Set<AvpName>(['challenge', 'challengeResponse', 'vendorName']);
+  const wire = p.send(50, MessageType.SCCRP, { ...SCCRP, vendorName: vendor, challenge: lnsChallenge, challengeResponse: challengeResponse(MessageType.SCCRP, SECRET, ours) }, { hide, secret: SECRET, tunnel: p.theirs });
+  assert.ok(Buffer.isBuffer(wire));
+  const copy = Uint8Array.from(wire);
+  assert.equal(p.of(MessageType.StopCCN).length, 0, 'the hidden Challenge Response was revealed correctly');
+  const scccn = p.of(MessageType.SCCCN)[0];
+  assert.ok(scccn !== undefined);
+  assert.deepStrictEqual(scccn.msg.avps.challengeResponse, challengeResponse(MessageType.SCCCN, SECRET, lnsChallenge), 'the 40-octet hidden Challenge was revealed correctly');
+  assert.equal(p.e.tunnels(at(60))[0]?.remoteVendorName, vendor);
+  assert.deepStrictEqual(Uint8Array.from(wire), copy, 'the received datagram is not modified');
+});
+
+test('our LNS: ICRQ with hidden Calling / Called Numbers of 15..200 octets from a Buffer decodes exactly', () => {
+  const p = new Script({ accept: { ...defaultTunnelSettings('lns'), secret: SECRET } }, SECRET);
+  p.send(0, MessageType.SCCRQ, SCCRQ, { tunnel: 0 });
+  const sccrp = p.of(MessageType.SCCRP)[0];
+  assert.ok(sccrp !== undefined);
+  p.theirs = sccrp.msg.avps.assignedTunnelId ?? tunnelId(0);
+  const challenge = sccrp.msg.avps.challenge;
+  assert.ok(challenge !== undefined);
+  p.send(10, MessageType.SCCCN, { challengeResponse: challengeResponse(MessageType.SCCCN, SECRET, challenge) });
+  assert.equal(p.e.tunnels(at(10))[0]?.state, 'established');
+  for (const n of [15, 16, 17, 31, 33, 64, 127, 200]) {
+    const calling = Array.from({ length: n }, (_, i) => String.fromCharCode(48 + ((i * 7 + n) % 43))).join('');
+    const called = 'x'.repeat(n);
+    const wire = p.send(20 + n, MessageType.ICRQ, { assignedSessionId: sessionId(1000 + n), callSerialNumber: n, callingNumber: calling, calledNumber: called }, { hide: new Set<AvpName>(['callingNumber', 'calledNumber']), secret: SECRET });
+    const copy = Uint8Array.from(wire);
+    const s = p.e.tunnels(at(30 + n))[0]?.sessions.find((x) => x.remoteSessionId === 1000 + n);
+    assert.equal(s?.callingNumber, calling, `${n} octets`);
+    assert.equal(s?.calledNumber, called, `${n} octets`);
+    assert.deepStrictEqual(Uint8Array.from(wire), copy);
+  }
 });
