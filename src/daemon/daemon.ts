@@ -259,7 +259,7 @@ export class Daemon {
   /** `[[listen]]`: one engine per socket; the first IPv4 listener carries `[ipsec]` (ipsec-shell.ts). */
   private async openListeners(config: DaemonConfig): Promise<void> {
     for (const lc of config.listen) {
-      const engine = this.createEngine({ acceptTunnels: true, accept: tunnelSettings(config.l2tp, lc), acceptIncomingCalls: true, acceptOutgoingCalls: true });
+      const engine = this.createEngine({ acceptTunnels: true, accept: tunnelSettings(config.l2tp, lc), acceptIncomingCalls: true, acceptOutgoingCalls: true, ...(config.admission === undefined ? {} : { admission: config.admission }) });
       let endpoint: UdpEndpoint;
       if (config.ipsec !== undefined && this.ipsec === undefined && ipFamily(lc.address) === 4) {
         this.ipsec = await openIpsecListener({

@@ -11,7 +11,7 @@ import { err, formatIpv4, formatIpv4Prefix, type Ipv4Prefix, millis, ok, type Re
 import { DEFAULT_INITIATOR_PROPOSALS, offersFromSuites, type DhGroupNumber, type InitiatorProposals } from '../../ipsec/index.js';
 import { defaultTuning } from '../../l2tp/index.js';
 import { lineOf, locateKeys } from './locate.js';
-import { DAEMON, IPSEC, IPSEC_PEER, L2TP, LAC, LISTEN, POOL, PPP, SCHEMA, STATUS, TUN, USERS } from './schema.js';
+import { DAEMON, IPSEC, IPSEC_PEER, L2TP, L2TP_ADMISSION, LAC, LISTEN, POOL, PPP, SCHEMA, STATUS, TUN, USERS } from './schema.js';
 import { TableReader, defaultsOf, type ReadTable, type TomlTable } from './table.js';
 import type { AccessSection, ConfigError, DaemonConfig, IpsecSection, LacConfig, LacIpsecConfig, ListenConfig, StatusSection, TunnelDefaults } from './types.js';
 import { buildNamedPools, buildRadius } from './parse-radius.js';
@@ -41,7 +41,10 @@ export function parseConfig(source: string): Result<DaemonConfig, readonly Confi
   r.unknownKeys(doc, '', SCHEMA.filter((s) => !s.path.includes('.')).map((s) => s.path));
 
   const daemon = r.section(DAEMON, doc).values;
-  const l2tp = buildL2tp(r.section(L2TP, doc), fail);
+  const l2tpTable = r.section(L2TP, doc);
+  const l2tp = buildL2tp(l2tpTable, fail);
+  const adm = r.section(L2TP_ADMISSION, l2tpTable.toml).values;
+  const admission = { maxHalfOpen: adm.maxHalfOpen, maxHalfOpenPerPeer: adm.maxHalfOpenPerPeer, sccrqRate: { perSecond: adm.sccrqRate, burst: adm.sccrqBurst } };
   const listen = buildListen(r.array(LISTEN, doc), fail);
   const lac = r.array(LAC, doc).map((t) => buildLac(t, fail));
   checkLacs(lac, fail);
@@ -64,7 +67,7 @@ export function parseConfig(source: string): Result<DaemonConfig, readonly Confi
     errors.sort((a, b) => (a.line ?? Infinity) - (b.line ?? Infinity));
     return err(errors);
   }
-  return ok({ daemon, l2tp, listen: effectiveListen, lac, access, ...(ipsec ? { ipsec } : {}), ...(status ? { status } : {}), ...(radius !== undefined ? { radius } : {}) });
+  return ok({ daemon, l2tp, admission, listen: effectiveListen, lac, access, ...(ipsec ? { ipsec } : {}), ...(status ? { status } : {}), ...(radius !== undefined ? { radius } : {}) });
 }
 
 /** `[l2tp]`: the delayed-ack timer stays below the first retransmission (§5.8). */

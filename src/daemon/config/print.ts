@@ -6,7 +6,7 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import { DEFAULT_INITIATOR_PROPOSALS, type InitiatorProposals } from '../../ipsec/index.js';
-import { DAEMON, IPSEC, IPSEC_PEER, L2TP, LAC, LISTEN, POOL, PPP, STATUS, TUN, USERS } from './schema.js';
+import { DAEMON, IPSEC, IPSEC_PEER, L2TP, L2TP_ADMISSION, LAC, LISTEN, POOL, PPP, STATUS, TUN, USERS } from './schema.js';
 import { POOL_NAMED, RADIUS, RADIUS_DAE, RADIUS_DAE_CLIENT, RADIUS_SERVER } from './schema-radius.js';
 import type { KeyRow, Rows, TableSpec } from './table.js';
 import type { DaemonConfig, LacIpsecConfig } from './types.js';
@@ -83,6 +83,11 @@ function radiusLines(c: DaemonConfig, o: PrintOptions): string[] {
 export function printConfig(c: DaemonConfig, o: PrintOptions = {}): string {
   // Top-level keys come before the first header (TOML puts them in the table above otherwise).
   const out: string[] = [...(c.listen.length === 0 ? ['listen = []', ''] : []), header(DAEMON), ...rowLines(DAEMON.rows, c.daemon, o), '', header(L2TP), ...rowLines(L2TP.rows, c.l2tp, o)];
+  const adm = c.admission;
+  if (adm !== undefined) {
+    const v = { maxHalfOpen: adm.maxHalfOpen, maxHalfOpenPerPeer: adm.maxHalfOpenPerPeer, sccrqRate: adm.sccrqRate.perSecond, sccrqBurst: adm.sccrqRate.burst };
+    out.push('', header(L2TP_ADMISSION), ...rowLines(L2TP_ADMISSION.rows, v, o));
+  }
   for (const l of c.listen) out.push('', header(LISTEN), ...rowLines(LISTEN.rows, l, o));
   for (const l of c.lac) {
     out.push('', header(LAC), ...rowLines(LAC.rows, l, o));

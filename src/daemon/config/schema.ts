@@ -11,7 +11,7 @@
 import { parseIpv4Prefix, seconds as secondsOf } from '../../base/index.js';
 import { ACCESS_SERVER_DEFAULTS } from '../../access/index.js';
 import { DEFAULT_POLICY } from '../../ipsec/index.js';
-import { defaultTuning, defaultTunnelSettings } from '../../l2tp/index.js';
+import { DEFAULT_ADMISSION, defaultTuning, defaultTunnelSettings } from '../../l2tp/index.js';
 import { L2TP_PORT } from '../../io/index.js';
 import { key, table, type TableSpec } from './table.js';
 import { POOL_NAMED, RADIUS, RADIUS_DAE, RADIUS_DAE_CLIENT, RADIUS_SERVER } from './schema-radius.js';
@@ -83,6 +83,20 @@ export const L2TP = table({
     idleDisconnect: key('idle_disconnect', secondsOrNever(86400 * 365), undefined, 'close a tunnel this long after its last session'),
     maxOffset: key('max_offset', int(0, 65535), TUNNEL.maxOffset, 'largest data-message Offset Size accepted'),
     dataSequencing: key('data_sequencing', bool, TUNNEL.dataSequencing, 'ask for sequence numbers on data messages (Sequencing Required AVP)'),
+  },
+  children: ['admission'],
+});
+
+/** `[l2tp.admission]`: the SCCRQ flood defence of every listener (src/l2tp AdmissionLimits). */
+export const L2TP_ADMISSION = table({
+  path: 'l2tp.admission',
+  array: false,
+  doc: 'Limits on new tunnels, per listener: a tunnel is half-open from the SCCRQ we answer until the SCCCN; an SCCRQ beyond a limit gets no answer (the LAC retransmits it later), so a flood cannot turn us into an amplifier.',
+  rows: {
+    maxHalfOpen: key('max_half_open', int(1, 65535), DEFAULT_ADMISSION.maxHalfOpen, 'half-open tunnels at once, all peers'),
+    maxHalfOpenPerPeer: key('max_half_open_per_peer', int(1, 65535), DEFAULT_ADMISSION.maxHalfOpenPerPeer, 'half-open tunnels at once from one address (any port)'),
+    sccrqRate: key('sccrq_rate', int(1, 1_000_000), DEFAULT_ADMISSION.sccrqRate.perSecond, 'new tunnels per second, all peers (token bucket)'),
+    sccrqBurst: key('sccrq_burst', int(1, 1_000_000), DEFAULT_ADMISSION.sccrqRate.burst, 'new tunnels accepted at once before sccrq_rate applies'),
   },
 });
 
@@ -258,6 +272,6 @@ export const STATUS = table({
 });
 
 /** Every table, in file and docs order. */
-export const SCHEMA: readonly TableSpec[] = [DAEMON, L2TP, LISTEN, LAC, PPP, POOL, POOL_NAMED, USERS, TUN, IPSEC, IPSEC_PEER, STATUS, RADIUS, RADIUS_SERVER, RADIUS_DAE, RADIUS_DAE_CLIENT];
+export const SCHEMA: readonly TableSpec[] = [DAEMON, L2TP, L2TP_ADMISSION, LISTEN, LAC, PPP, POOL, POOL_NAMED, USERS, TUN, IPSEC, IPSEC_PEER, STATUS, RADIUS, RADIUS_SERVER, RADIUS_DAE, RADIUS_DAE_CLIENT];
 
 export { POOL_NAMED, RADIUS, RADIUS_DAE, RADIUS_DAE_CLIENT, RADIUS_SERVER } from './schema-radius.js';

@@ -5,6 +5,7 @@
  */
 import type { Duration, Ipv4Prefix } from '../../base/index.js';
 import type { DhGroupNumber, InitiatorProposals } from '../../ipsec/index.js';
+import type { AdmissionLimits } from '../../l2tp/index.js';
 import type { ValuesOf } from './table.js';
 import type { DAEMON, IPSEC, L2TP, LAC, LISTEN, POOL, PPP, STATUS, TUN, USERS } from './schema.js';
 import type { NasIdentity } from '../../aaa/radius/index.js';
@@ -108,6 +109,8 @@ export type StatusSection = Omit<ValuesOf<typeof STATUS.rows>, 'listen'> & { rea
 export interface DaemonConfig {
   readonly daemon: DaemonSection;
   readonly l2tp: TunnelDefaults;
+  /** `[l2tp.admission]`: new-tunnel limits of every listener; absent = the engine's defaults. */
+  readonly admission?: AdmissionLimits;
   readonly listen: readonly ListenConfig[];
   readonly lac: readonly LacConfig[];
   /** Remote-access PPP on the listeners; undefined = plain L2TP (no PPP termination, no TUN). */
