@@ -399,3 +399,19 @@ test('packets above the client MRU (1400): ICMP Fragmentation Needed / Packet To
   net.advance(70_000);
   assertClean(net, [c]);
 });
+
+test('LCP that never converges (nobody answers on the LAC side): CDN result 2 with error 6 and RFC 3145 cause 5, never error 0', () => {
+  const net = new AccessNet();
+  const tunnel = net.openTunnel();
+  net.advance(1000);
+  // A call with no PPP behind it: the LNS's Configure-Requests go unanswered until Max-Configure.
+  const session = net.lac.openSession(net.at, tunnel, { direction: 'incoming' });
+  assert.ok(session !== undefined);
+  net.advance(60_000);
+  assert.equal(net.serverOf('logout')[0]?.reason, 'lcp-timeout');
+  const closed = net.lacEvents.find((e) => e.type === 'session-closed' && e.session === session);
+  assert.ok(closed?.type === 'session-closed');
+  assert.equal(closed.reason.cause, 'cdn');
+  assert.deepStrictEqual(closed.reason.result, { result: 2, error: 6, message: 'LCP failed to converge' });
+  assert.equal(closed.reason.cdnCauses?.pppDisconnectCause?.code, 5);
+});
