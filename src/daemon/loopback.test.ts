@@ -350,6 +350,33 @@ test('l2tpctl hangup keeps an always-on LAC down; dial brings it back; unknown n
   }
 });
 
+test('redial = false: after the LNS clears the tunnel the LAC stays down until l2tpctl dial redials it', { timeout: 15000 }, async () => {
+  const p = await startPair('', false);
+  try {
+    const [first] = await showTunnels(p.lacSock);
+    const [lnsT] = await showTunnels(p.lnsSock);
+    assert.ok(first !== undefined && lnsT !== undefined);
+    const lacState = async (): Promise<string | undefined> => {
+      const r = await ctl('--socket', p.lacSock, 'show', 'status', '--json');
+      return (JSON.parse(r.out) as { lacs: { state: string }[] }).lacs[0]?.state;
+    };
+    assert.equal((await ctl('--socket', p.lnsSock, 'clear', 'tunnel', String(lnsT.localTunnelId))).code, 0);
+    await until('the LAC sees the StopCCN', 3000, () => showTunnels(p.lacSock), (ts) => !ts.some((t) => t.state === 'established'));
+    // The cleared tunnel lingers one (short) retransmission cycle, then the dialer stops for good.
+    await until('the dialer stops', 5000, lacState, (st) => st === 'stopped');
+    await sleep(600); // longer than the redial backoff (200 ms)
+    assert.equal(await lacState(), 'stopped', 'no redial without redial = true');
+    assert.ok(!(await showTunnels(p.lacSock)).some((t) => t.state === 'established'));
+    const d = await ctl('--socket', p.lacSock, 'dial', 't1');
+    assert.equal(d.code, 0, d.err);
+    assert.match(d.out, /^dialing LAC t1 \(was stopped, now connecting\)\n$/);
+    await until('a new tunnel after dial', 5000, () => showTunnels(p.lacSock), (ts) => ts.some((t) => t.localTunnelId !== first.localTunnelId && t.state === 'established' && t.sessions.some((s) => s.state === 'established')));
+    assert.equal(await lacState(), 'established');
+  } finally {
+    await p.stop();
+  }
+});
+
 test('a LAC whose LNS does not answer gives up after the retries and redials with backoff', { timeout: 15000 }, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'l2tpd-test-'));
   const logs: string[] = [];
