@@ -55,6 +55,11 @@ export class NativeUdpSocket extends PacketReader<PacketBatch> {
     return new NativeUdpSocket(p, address, opened.port);
   }
 
+  /** The socket's fd (-1 once closed), e.g. to lend it to a benchmark's C tool while paused. */
+  get fd(): number {
+    return this.port.fd;
+  }
+
   /** Datagrams dropped because they were longer than the receive slot. */
   get truncated(): number {
     return this.port.truncated;
