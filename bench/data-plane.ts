@@ -2,15 +2,16 @@
 // with interleaved rounds, for four forwarders behind the same veth and the same C generator:
 //   fast   : l2tpd with the native fast path ([dataplane] fast_path = true, the default)
 //   js     : l2tpd with fast_path = false (every packet through JavaScript, the reference path)
-//   l2tpns : l2tpns 2.4 (Debian; a C userspace LNS on a TUN), CHAP through FreeRADIUS
+//   l2tpns : l2tpns 2.4 (Debian; a C userspace LNS on a TUN), CHAP through FreeRADIUS (it binds UDP
+//            1702 on every address for nsctl: our listeners use 1701 on another address and 1711)
 //   cfwd   : bench/c/dpfwd.c, a minimal batched C forwarder for one session, no control plane: the
 //            ceiling of this kernel path (recvmmsg -> strip -> TUN write; TUN read -> sendmmsg)
 //
 //   namespace cn-dpg-<tag> (198.18.213.1)                namespace cn-dpl-<tag> (198.18.213.2, .3)
 //   per PPP target one load-client child (bench/lib/     l2tpd fast :1701  TUN cnbf*, 100.64.50.0/24
-//   ppp-load-child.ts) with one real session (L2TP +     l2tpd js   :1702  TUN cnbj*, 100.64.51.0/24
+//   ppp-load-child.ts) with one real session (L2TP +     l2tpd js   :1711  TUN cnbj*, 100.64.51.0/24
 //   LCP + CHAP + IPCP) on the addon's UDP socket; the    l2tpns .3  :1701  tun0,      100.64.52.0/24
-//   C tool (bench/c/dpgen.c) borrows that socket (fd 3)  dpfwd      :1703  TUN cnbc*, 100.64.53.0/24
+//   C tool (bench/c/dpgen.c) borrows that socket (fd 3)  dpfwd      :1713  TUN cnbc*, 100.64.53.0/24
 //   while the child's reading is paused, so it speaks    dpgen count / dpgen udp (the far end)
 //   as the session with the real ids and 5-tuple.
 //
@@ -76,7 +77,7 @@ interface Target {
   ids: { tunnel: number; session: number };
   /** The load client holding the session (PPP targets); the C forwarder's peer is a plain socket. */
   child?: LoadChild;
-  readonly results: Map<string, { pps: number[]; us: number[] }>;
+  readonly results: Map<string, { pps: number[]; us: number[]; offered: number[] }>;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -147,23 +148,23 @@ async function startPeerLns(dir: string): Promise<Target | string> {
   if (!existsSync('/usr/sbin/freeradius')) return 'FreeRADIUS is not installed (needed by l2tpns for CHAP)';
   try {
     await startFreeRadius({ ns: NS_L, dir: join(dir, 'freeradius'), clients: [{ address: L2TPNS_ADDR, secret: SECRET }], users: [{ name: 'u0', password: 'p0' }], messageAuthenticatorInReplies: true, lifetimeMs: 900_000 });
-    const l = await startL2tpns({ ns: NS_L, dir: join(dir, 'l2tpns'), bindAddress: L2TPNS_ADDR, radius: { address: '127.0.0.1', secret: SECRET }, pool: ['100.64.52.0/24'], radiusAuthTypes: 'chap', debug: 0, echoTimeout: 600, lifetimeMs: 900_000 });
+    const l = await startL2tpns({ ns: NS_L, dir: join(dir, 'l2tpns'), bindAddress: L2TPNS_ADDR, radius: { address: '127.0.0.1', secret: SECRET }, pool: ['100.64.52.0/24'], radiusAuthTypes: 'chap', debug: 1, echoTimeout: 600, lifetimeMs: 900_000 });
     const t = newTarget('l2tpns', 'l2tpns 2.4', L2TPNS_ADDR, 1701, l.tunAddress);
     t.pid = Number(readFileSync(join(l.dir, 'l2tpns.pid'), 'utf8').trim());
     return t;
   } catch (e) {
-    return `l2tpns could not start: ${e instanceof Error ? e.message.split('\n').slice(0, 4).join(' | ') : String(e)}`;
+    return `l2tpns could not start: ${e instanceof Error ? e.message.split('\n').slice(-12).join(' | ') : String(e)}`;
   }
 }
 
 async function startForwarder(fwd: string): Promise<{ t: Target; proc: ManagedProcess }> {
   const tun = `cnbc${tag}`;
-  const proc = spawnIn(NS_L, 'taskset', ['-c', '0', fwd, tun, L_ADDR, '1703', G_ADDR, '7000', '7', '7', '5', '5', '900'], { name: 'dpfwd', lifetimeMs: 900_000 });
+  const proc = spawnIn(NS_L, 'taskset', ['-c', '0', fwd, tun, L_ADDR, '1713', G_ADDR, '7000', '7', '7', '5', '5', '900'], { name: 'dpfwd', lifetimeMs: 900_000 });
   trackPid(proc.pid, 'dpfwd');
   await proc.waitForOutput(/ready/, 5000);
   await sh('ip', ['-n', NS_L, 'addr', 'add', '100.64.53.1/24', 'dev', tun]);
   await sh('ip', ['-n', NS_L, 'link', 'set', tun, 'up']);
-  const t = newTarget('cfwd', 'C forwarder (ceiling)', L_ADDR, 1703, '100.64.53.1');
+  const t = newTarget('cfwd', 'C forwarder (ceiling)', L_ADDR, 1713, '100.64.53.1');
   t.pid = proc.pid;
   t.client = '100.64.53.2';
   t.ids = { tunnel: 5, session: 5 };
@@ -205,7 +206,7 @@ async function asSession(t: Target, gen: string, cmd: readonly string[], timeout
 const countOf = (out: string): number => Number(/count (\d+)/.exec(out)?.[1] ?? NaN);
 
 /** One measurement: flat out for WARM + MS, counted and CPU-timed over the last MS. */
-async function measure(t: Target, gen: string, dir: Dir, size: number): Promise<{ pps: number; us: number }> {
+async function measure(t: Target, gen: string, dir: Dir, size: number): Promise<{ pps: number; us: number; offered: number }> {
   const secs = ((WARM + MS) / 1000 + 0.2).toFixed(2);
   const window = [String(WARM), String(MS)];
   const budget = WARM + MS + 10_000;
@@ -227,11 +228,12 @@ async function measure(t: Target, gen: string, dir: Dir, size: number): Promise<
   await sleep(MS);
   const c1 = cpuUs(t.pid);
   const w1 = Date.now();
-  void t0;
-  const [out] = await Promise.all([counted, flood]);
+  const [out, sent] = await Promise.all([counted, flood]);
+  // The generator's own rate over its whole run (what was offered).
+  const offered = (Number(/sent (\d+)/.exec(sent)?.[1] ?? NaN) * 1000) / Math.max(1, Date.now() - t0);
   const n = countOf(out);
-  if (!Number.isFinite(n) || n <= 0) return { pps: 0, us: NaN };
-  return { pps: (n * 1000) / (w1 - w0), us: (c1 - c0) / n };
+  if (!Number.isFinite(n) || n <= 0) return { pps: 0, us: NaN, offered };
+  return { pps: (n * 1000) / (w1 - w0), us: (c1 - c0) / n, offered };
 }
 
 function report(targets: readonly Target[], skipped: readonly string[]): void {
@@ -247,11 +249,14 @@ function report(targets: readonly Target[], skipped: readonly string[]): void {
       for (const t of targets) {
         const r = t.results.get(k);
         if (r === undefined) continue;
-        rows.push([`${dir} ${size} B`, t.label, fmtNum(med(r.pps)), range(r.pps, 0), fmtNum(med(r.us), 2), range(r.us, 2)]);
+        const o = med(r.offered);
+        const p = med(r.pps);
+        const loss = o === undefined || p === undefined || o <= 0 ? '-' : `${Math.max(0, (1 - p / o) * 100).toFixed(1)} %`;
+        rows.push([`${dir} ${size} B`, t.label, fmtNum(o), fmtNum(p), range(r.pps, 0), loss, fmtNum(med(r.us), 2), range(r.us, 2)]);
       }
     }
   }
-  console.log(formatTable(['case', 'forwarder', 'pkt/s', 'range', 'us/pkt (LNS CPU)', 'range'], rows, ['left', 'left', 'right', 'right', 'right', 'right']));
+  console.log(formatTable(['case', 'forwarder', 'offered pkt/s', 'delivered pkt/s', 'range', 'lost', 'us/pkt (LNS CPU)', 'range'], rows, ['left', 'left', 'right', 'right', 'right', 'right', 'right', 'right']));
   const by = (key: Key): Target | undefined => targets.find((t) => t.key === key);
   const ratioRows: string[][] = [];
   for (const dir of DIRS) {
@@ -279,7 +284,7 @@ async function main(): Promise<void> {
   const tools = buildTools(dir);
   await plumb();
   const skipped: string[] = [];
-  const [fast, js, peer] = await Promise.all([startOurs(dir, 'fast', 1701, 50), startOurs(dir, 'js', 1702, 51), startPeerLns(dir)]);
+  const [fast, js, peer] = await Promise.all([startOurs(dir, 'fast', 1701, 50), startOurs(dir, 'js', 1711, 51), startPeerLns(dir)]);
   const { t: cfwd } = await startForwarder(tools.fwd);
   const targets: Target[] = [fast, js];
   if (typeof peer === 'string') skipped.push(peer);
@@ -305,9 +310,10 @@ async function main(): Promise<void> {
         for (const t of order) {
           const m = await measure(t, tools.gen, dir2, size);
           const k = resKey(dir2, size);
-          const r = t.results.get(k) ?? { pps: [], us: [] };
+          const r = t.results.get(k) ?? { pps: [], us: [], offered: [] };
           r.pps.push(m.pps);
           r.us.push(m.us);
+          r.offered.push(m.offered);
           t.results.set(k, r);
           process.stderr.write(`round ${round + 1} ${k} ${t.key}: ${fmtNum(m.pps)} pkt/s, ${m.us.toFixed(2)} us/pkt\n`);
         }
