@@ -24,7 +24,9 @@
 // threads, /proc/<pid>/stat) over the same window divided by the packets delivered = us/packet (what
 // one LNS core spends per packet), delivered / window = packets/s. --rounds rounds; in each round the
 // order of the targets rotates. Printed: medians with [min..max], and the per-core ratios of the
-// medians (l2tpns us / fast us: > 1 = the fast path is cheaper per packet).
+// medians (l2tpns us / fast us: > 1 = the fast path is cheaper per packet). "offered" is the generator's
+// rate over its whole run, "lost" = 1 - delivered / offered (approximate: the windows differ by the
+// warm-up). On a shared machine packets/s move with the other load; us/packet is the stable figure.
 // Network safety: nothing is sent from the host namespace; before the first packet the bench checks
 // with `ip -n NS route get` that every destination is on a veth/TUN inside its namespace and that no
 // namespace has a default route, and refuses to start otherwise.
