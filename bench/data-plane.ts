@@ -40,7 +40,7 @@ import { cleanupAll, trackDir, trackNetns, trackPid, watchdog } from './lib/clea
 import { machineLines } from './lib/machine.js';
 import { isRoot } from './lib/netns.js';
 import { fmtNum, formatTable, numArg, percentile } from './lib/table.js';
-import { sh, startAccessLns, startLoadChild, writeUsers, type LoadChild } from './lib/ppp-lns.js';
+import { controlRequest, sh, startAccessLns, startLoadChild, writeUsers, type LoadChild } from './lib/ppp-lns.js';
 import { spawnIn, type ManagedProcess } from '../test/interop/lib/process.js';
 import { startFreeRadius } from '../test/interop/lib/freeradius.js';
 import { startL2tpns } from '../test/interop/lib/l2tpns.js';
@@ -79,6 +79,8 @@ interface Target {
   ids: { tunnel: number; session: number };
   /** The load client holding the session (PPP targets); the C forwarder's peer is a plain socket. */
   child?: LoadChild;
+  /** Our l2tpd's control socket. */
+  socket?: string;
   readonly results: Map<string, { pps: number[]; us: number[]; offered: number[] }>;
 }
 
@@ -142,6 +144,7 @@ async function startOurs(dir: string, key: 'fast' | 'js', port: number, net: num
   }, 900_000);
   const t = newTarget(key, key === 'fast' ? 'l2tpkit fast path' : 'l2tpkit JS path', L_ADDR, port, `100.64.${net}.1`);
   t.pid = lns.proc.pid;
+  t.socket = lns.socket;
   return t;
 }
 
@@ -323,6 +326,12 @@ async function main(): Promise<void> {
     }
   }
   report(targets, skipped);
+  // Proof from the daemon itself: the fast-path LNS forwarded the data natively, the JS one has no fast path.
+  for (const t of targets) {
+    if (t.socket === undefined) continue;
+    const st = (await controlRequest(t.socket, { cmd: 'status' })) as { fastPath?: Record<string, number> };
+    console.log(`${t.label}: status fastPath = ${st.fastPath === undefined ? 'none (every packet through JavaScript)' : JSON.stringify(st.fastPath)}`);
+  }
   for (const t of targets) await t.child?.stop(2000);
 }
 

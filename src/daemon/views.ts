@@ -122,6 +122,7 @@ export interface StatusExtras {
 export function statusView(now: Instant, src: ViewSources, x: StatusExtras): StatusView {
   const pool = src.access?.stats();
   const tooBig = src.access?.tooBig();
+  const fastPath = src.access?.fastPathStats();
   return {
     version: x.version,
     pid: process.pid,
@@ -134,6 +135,7 @@ export function statusView(now: Instant, src: ViewSources, x: StatusExtras): Sta
     tunnels: tunnelViews(now, src),
     ...(pool !== undefined ? { pool: { sessions: pool.sessions, inUse: pool.ipv4InUse, capacity: pool.ipv4Capacity } } : {}),
     ...(tooBig !== undefined ? { tooBig } : {}),
+    ...(fastPath !== undefined ? { fastPath } : {}),
     timers: x.timers,
     ...(src.ipsec !== undefined || src.lacs.some((l) => l.ipsec !== undefined) ? { ipsec: ipsecSummary(now, src, x.requireIpsec) } : {}),
   };
