@@ -5,6 +5,9 @@
 //  - PacketPort              owns one such fd; a libuv uv_poll_t drives batched reads into one
 //                            preallocated ArrayBuffer slab and calls JS ONCE per batch with the count;
 //                            single, gathered (sendmsg() with an iovec) and batched writes (write()/sendmmsg()).
+//  - openUdp(addr, port)     a non-blocking IPv4 UDP socket (the L2TP listener of the data fast path)
+//  - FastPath                the L2TPv2 data fast path (fast_path.cc); a UDP and a TUN PacketPort offer it
+//                            every packet first (setFastPath) and only what it does not consume reaches JS.
 //
 // Batch layout (shared with JS, allocated once per port):
 //   slab : ArrayBuffer of slabSize bytes, packets copied in by the kernel
@@ -14,6 +17,7 @@
 #include <napi.h>
 #include <uv.h>
 
+#include "fast_path.h"
 #include "packet_socket.h"
 
 #include <arpa/inet.h>
@@ -36,6 +40,8 @@ namespace {
 constexpr uint32_t kMetaStride = 4;
 constexpr int kKindTun = 0;
 constexpr int kKindRaw = 1;
+constexpr int kKindUdp = 2;
+constexpr int kAbiVersion = 4;
 constexpr uint32_t kMaxBatch = 1024;
 constexpr uint32_t kMaxIov = 8;
 
@@ -145,6 +151,42 @@ Napi::Value OpenRaw(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, fd);
 }
 
+// openUdp(addr: string, port: number, rcvbuf: number): { fd: number, port: number } — IPv4 UDP, non-blocking
+Napi::Value OpenUdp(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 3 || !info[0].IsString() || !info[1].IsNumber() || !info[2].IsNumber()) {
+    throw Napi::TypeError::New(env, "openUdp(addr: string, port: number, rcvbuf: number)");
+  }
+  std::string addr = info[0].As<Napi::String>().Utf8Value();
+  int port = info[1].As<Napi::Number>().Int32Value();
+  int rcvbuf = info[2].As<Napi::Number>().Int32Value();
+  if (port < 0 || port > 65535) throw Napi::RangeError::New(env, "port must be 0..65535");
+  struct sockaddr_in sin;
+  memset(&sin, 0, sizeof(sin));
+  sin.sin_family = AF_INET;
+  sin.sin_port = htons(static_cast<uint16_t>(port));
+  if (inet_pton(AF_INET, addr.c_str(), &sin.sin_addr) != 1) throw Napi::TypeError::New(env, "not an IPv4 address: '" + addr + "'");
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw ErrnoError(env, "cannot open UDP socket", "socket", errno);
+  if (rcvbuf > 0) {
+    // SO_RCVBUFFORCE (root) passes net.core.rmem_max; else SO_RCVBUF, capped by the kernel.
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) < 0) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &rcvbuf, sizeof(rcvbuf));
+  }
+  if (bind(fd, reinterpret_cast<struct sockaddr*>(&sin), sizeof(sin)) < 0) {
+    int e = errno;
+    close(fd);
+    throw ErrnoError(env, "cannot bind UDP " + addr + ":" + std::to_string(port), "bind", e,
+                     e == EADDRINUSE ? "address in use" : e == EADDRNOTAVAIL ? "address not assigned to any interface" : PermissionHint(e));
+  }
+  socklen_t sl = sizeof(sin);
+  getsockname(fd, reinterpret_cast<struct sockaddr*>(&sin), &sl);
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("fd", Napi::Number::New(env, fd));
+  out.Set("port", Napi::Number::New(env, ntohs(sin.sin_port)));
+  return out;
+}
+
 uint8_t* TypedArrayBytes(Napi::Env env, const Napi::Value& v, size_t* len) {
   if (!v.IsTypedArray()) throw Napi::TypeError::New(env, "expected a Uint8Array");
   Napi::TypedArray ta = v.As<Napi::TypedArray>();
@@ -181,6 +223,7 @@ class PacketPort : public Napi::ObjectWrap<PacketPort> {
                            InstanceMethod<&PacketPort::SendBatch>("sendBatch"),
                            InstanceMethod<&PacketPort::SetRef>("setRef"),
                            InstanceMethod<&PacketPort::Close>("close"),
+                           InstanceMethod<&PacketPort::SetFastPath>("setFastPath"),
                            InstanceAccessor<&PacketPort::GetSlab>("slab"),
                            InstanceAccessor<&PacketPort::GetMeta>("meta"),
                            InstanceAccessor<&PacketPort::GetFd>("fd"),
@@ -202,7 +245,7 @@ class PacketPort : public Napi::ObjectWrap<PacketPort> {
     int64_t maxPackets = info[2].As<Napi::Number>().Int64Value();
     int64_t maxPacketSize = info[3].As<Napi::Number>().Int64Value();
     if (fd_ < 0) throw Napi::RangeError::New(env, "bad fd");
-    if (kind_ != kKindTun && kind_ != kKindRaw) throw Napi::RangeError::New(env, "kind must be 0 (tun) or 1 (raw)");
+    if (kind_ != kKindTun && kind_ != kKindRaw && kind_ != kKindUdp) throw Napi::RangeError::New(env, "kind must be 0 (tun), 1 (raw) or 2 (udp)");
     if (maxPackets < 1 || maxPackets > kMaxBatch) throw Napi::RangeError::New(env, "maxPackets must be 1..1024");
     if (maxPacketSize < 64 || maxPacketSize > 65536) {
       throw Napi::RangeError::New(env, "maxPacketSize must be 64..65536");
@@ -218,7 +261,7 @@ class PacketPort : public Napi::ObjectWrap<PacketPort> {
     Napi::Uint32Array meta = Napi::Uint32Array::New(env, maxPackets_ * kMetaStride);
     metaData_ = meta.Data();
     metaRef_ = Napi::Persistent(meta);
-    if (kind_ == kKindRaw) {
+    if (kind_ != kKindTun) {
       msgs_.resize(maxPackets_);
       iovs_.resize(maxPackets_);
       addrs_.resize(maxPackets_);
@@ -286,22 +329,58 @@ class PacketPort : public Napi::ObjectWrap<PacketPort> {
 
   /** Read one batch; returns the count (>= 0) or -errno when nothing was read and an error occurred. */
   int64_t Drain() {
-    return kind_ == kKindTun ? DrainTun() : DrainRaw();
+    int64_t n = kind_ == kKindTun ? DrainTun() : DrainRaw();
+    if (fast_ != nullptr) fast_->Flush();
+    return n;
+  }
+
+  // setFastPath(fp: FastPath | null, role: 0 udp | 1 tun): offer every received packet to fp first
+  void SetFastPath(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    DetachFast();
+    if (info.Length() < 1 || info[0].IsNull() || info[0].IsUndefined()) return;
+    if (closed_) throw Napi::Error::New(env, "port is closed");
+    if (!info[0].IsObject() || info.Length() < 2 || !info[1].IsNumber()) throw Napi::TypeError::New(env, "setFastPath(fastPath, role)");
+    int role = info[1].As<Napi::Number>().Int32Value();
+    if ((role == l2tpkit::kFastRoleUdp && kind_ != kKindUdp) || (role == l2tpkit::kFastRoleTun && kind_ != kKindTun)) {
+      throw Napi::TypeError::New(env, "role 0 needs a UDP port, role 1 a TUN port");
+    }
+    Napi::Object o = info[0].As<Napi::Object>();
+    if (!l2tpkit::IsFastPath(env, o)) throw Napi::TypeError::New(env, "not a FastPath");
+    l2tpkit::FastPath* fp = l2tpkit::FastPath::Unwrap(o);
+    if (fp == nullptr) throw Napi::TypeError::New(env, "not a FastPath");
+    fastRef_ = Napi::Persistent(o);
+    fast_ = fp;
+    fastRole_ = role;
+    fp->BindFd(role, fd_);
+  }
+
+  void DetachFast() {
+    if (fast_ != nullptr) fast_->BindFd(fastRole_, -1);
+    fast_ = nullptr;
+    if (!fastRef_.IsEmpty()) fastRef_.Reset();
   }
 
   int64_t DrainTun() {
     uint32_t n = 0;
     uint32_t off = 0;
-    // off only grows; stop while one more maximal packet still fits (no unsigned wrap-around).
-    while (n < maxPackets_ && off <= slabSize_ && slabSize_ - off >= maxPacketSize_) {
+    uint32_t reads = 0;
+    // off only grows; stop while one more maximal packet still fits (no unsigned wrap-around). A packet
+    // the fast path takes keeps its bytes (sendmmsg at Flush) but gets no meta entry.
+    while (reads < maxPackets_ && off <= slabSize_ && slabSize_ - off >= maxPacketSize_) {
       ssize_t r = read(fd_, slabData_ + off, maxPacketSize_);
       if (r < 0) {
         int e = errno;
         if (e == EINTR) continue;
         if (e == EAGAIN || e == EWOULDBLOCK) break;
         lastErrno_ = e;
-        if (n == 0) return -static_cast<int64_t>(e);
+        if (n == 0 && reads == 0) return -static_cast<int64_t>(e);
         break;
+      }
+      reads++;
+      if (fast_ != nullptr && fast_->OnTun(slabData_ + off, static_cast<uint32_t>(r))) {
+        off += (static_cast<uint32_t>(r) + 7u) & ~7u;
+        continue;
       }
       uint32_t* m = metaData_ + n * kMetaStride;
       m[0] = off;
@@ -338,7 +417,23 @@ class PacketPort : public Napi::ObjectWrap<PacketPort> {
     for (int i = 0; i < r; i++) {
       const struct mmsghdr& mh = msgs_[i];
       uint32_t len = mh.msg_len;
-      const uint8_t* p = slabData_ + static_cast<size_t>(i) * maxPacketSize_;
+      uint8_t* p = slabData_ + static_cast<size_t>(i) * maxPacketSize_;
+      if (kind_ == kKindUdp) {
+        if ((mh.msg_hdr.msg_flags & MSG_TRUNC) != 0) {
+          truncated_++;
+          continue;
+        }
+        uint32_t src = ntohl(addrs_[i].sin_addr.s_addr);
+        uint16_t sport = ntohs(addrs_[i].sin_port);
+        if (fast_ != nullptr && fast_->OnUdp(p, len, src, sport)) continue;
+        uint32_t* m = metaData_ + n * kMetaStride;
+        m[0] = static_cast<uint32_t>(i) * maxPacketSize_;
+        m[1] = len;
+        m[2] = src;
+        m[3] = sport;
+        n++;
+        continue;
+      }
       if ((mh.msg_hdr.msg_flags & MSG_TRUNC) != 0 || len < 20) {
         truncated_++;
         continue;
@@ -455,13 +550,14 @@ class PacketPort : public Napi::ObjectWrap<PacketPort> {
     return Napi::Number::New(env, static_cast<double>(r));
   }
 
-  static void FillSin(struct sockaddr_in* sin, uint32_t addr) {
+  static void FillSin(struct sockaddr_in* sin, uint32_t addr, uint16_t port = 0) {
     memset(sin, 0, sizeof(*sin));
     sin->sin_family = AF_INET;
     sin->sin_addr.s_addr = htonl(addr);
+    sin->sin_port = htons(port);
   }
 
-  // sendTo(buf: Uint8Array, addr: number /* IPv4, host order */): number — bytes, 0 if queue full
+  // sendTo(buf: Uint8Array, addr: number /* IPv4, host order */, port?: number /* UDP */): number — bytes, 0 if queue full
   Napi::Value SendTo(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (closed_) throw Napi::Error::New(env, "port is closed");
@@ -469,7 +565,8 @@ class PacketPort : public Napi::ObjectWrap<PacketPort> {
     size_t len = 0;
     uint8_t* data = TypedArrayBytes(env, info[0], &len);
     struct sockaddr_in sin;
-    FillSin(&sin, info[1].As<Napi::Number>().Uint32Value());
+    uint32_t port = info.Length() > 2 && info[2].IsNumber() ? info[2].As<Napi::Number>().Uint32Value() : 0;
+    FillSin(&sin, info[1].As<Napi::Number>().Uint32Value(), static_cast<uint16_t>(port));
     return SendOne(env, "sendto", [&] { return sendto(fd_, data, len, 0, reinterpret_cast<struct sockaddr*>(&sin), sizeof(sin)); });
   }
 
@@ -559,6 +656,8 @@ class PacketPort : public Napi::ObjectWrap<PacketPort> {
   void Shutdown() {
     if (closed_) return;
     closed_ = true;
+    if (fast_ != nullptr) fast_->BindFd(fastRole_, -1);
+    fast_ = nullptr;
     if (poll_ != nullptr) {
       uv_poll_stop(poll_);
       poll_->data = nullptr;
@@ -579,6 +678,7 @@ class PacketPort : public Napi::ObjectWrap<PacketPort> {
     }
     Shutdown();
     callback_.Reset();
+    if (!fastRef_.IsEmpty()) fastRef_.Reset();
   }
 
   Napi::Value GetSlab(const Napi::CallbackInfo&) { return slabRef_.Value(); }
@@ -609,6 +709,9 @@ class PacketPort : public Napi::ObjectWrap<PacketPort> {
   std::vector<struct mmsghdr> msgs_;
   std::vector<struct iovec> iovs_;
   std::vector<struct sockaddr_in> addrs_;
+  l2tpkit::FastPath* fast_ = nullptr;
+  int fastRole_ = 0;
+  Napi::ObjectReference fastRef_;
 };
 
 // errnoName(errno: number): string
@@ -620,10 +723,12 @@ Napi::Value ErrnoNameJs(const Napi::CallbackInfo& info) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("openTun", Napi::Function::New<OpenTun>(env, "openTun"));
   exports.Set("openRaw", Napi::Function::New<OpenRaw>(env, "openRaw"));
+  exports.Set("openUdp", Napi::Function::New<OpenUdp>(env, "openUdp"));
+  exports.Set("FastPath", l2tpkit::FastPath::Init(env));
   exports.Set("errnoName", Napi::Function::New<ErrnoNameJs>(env, "errnoName"));
   exports.Set("PacketPort", PacketPort::Init(env));
   l2tpkit::RegisterPacketSocket(env, exports);  // openPacket, FramePort (AF_PACKET for PPPoE)
-  exports.Set("abiVersion", Napi::Number::New(env, 3));
+  exports.Set("abiVersion", Napi::Number::New(env, kAbiVersion));
   return exports;
 }
 

@@ -9,10 +9,15 @@
  *   {"cmd":"ping","indexes":[0,50],"dst":"203.0.113.10","count":3,"timeoutMs":20000}  -> PingResult[]
  *   {"cmd":"hangup","timeoutMs":60000}                       -> { down, left }
  *   {"cmd":"close-tunnels","timeoutMs":20000}                -> { open }
+ *   {"cmd":"ids","index":0}                                  -> { tunnel, session } (the LNS's ids), { fd }
+ *   {"cmd":"lend","argv":["taskset","-c","1","dpgen","count","fd:3",...],"timeoutMs":10000}
+ *        with {"cmd":"open","native":true}: pause our socket, run argv with the socket as its fd 3, resume;
+ *        -> { code, stdout } (bench/data-plane.ts: the C generator speaks as the session)
  *   {"cmd":"exit"}
  *
  * Exits when stdin closes, on SIGTERM, or after 10 minutes.
  */
+import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { PppLoad } from './ppp-load.js';
 import type { ChannelTuning } from '../../src/l2tp/index.js';
@@ -39,7 +44,7 @@ function tuningOf(v: unknown): Partial<ChannelTuning> {
 async function handle(r: Req): Promise<unknown> {
   switch (r['cmd']) {
     case 'open':
-      load = await PppLoad.open({ address: str(r['address'], '0.0.0.0'), tuning: tuningOf(r['tuning']) });
+      load = await PppLoad.open({ address: str(r['address'], '0.0.0.0'), tuning: tuningOf(r['tuning']), native: r['native'] === true });
       return { local: load.endpoint.label };
     case 'dial': {
       if (load === undefined) throw new Error('open first');
@@ -61,12 +66,47 @@ async function handle(r: Req): Promise<unknown> {
     case 'close-tunnels':
       if (load === undefined) throw new Error('open first');
       return { open: await load.closeTunnels(num(r['timeoutMs'], 20_000)) };
+    case 'ids': {
+      if (load === undefined) throw new Error('open first');
+      const ids = load.remoteIds(num(r['index'], 0));
+      if (ids === undefined) throw new Error('no such session');
+      return { ...ids, port: load.endpoint.local.port };
+    }
+    case 'lend':
+      return lend(r);
     case 'exit':
       await load?.close();
       setImmediate(() => process.exit(0));
       return 'bye';
     default:
       throw new Error(`unknown cmd ${String(r['cmd'])}`);
+  }
+}
+
+/** Run a C tool with our (paused) native socket as its fd 3. */
+async function lend(r: Req): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const sock = load?.endpoint.nativeSocket;
+  if (sock === undefined) throw new Error('open with native: true first');
+  const argv = Array.isArray(r['argv']) ? r['argv'].filter((x): x is string => typeof x === 'string') : [];
+  const [cmd, ...args] = argv;
+  if (cmd === undefined) throw new Error('argv');
+  sock.pause();
+  try {
+    return await new Promise((resolve, reject) => {
+      const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe', sock.fd] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+      child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+      const t = setTimeout(() => child.kill('SIGKILL'), num(r['timeoutMs'], 20_000));
+      child.on('error', reject);
+      child.on('close', (code) => {
+        clearTimeout(t);
+        resolve({ code, stdout, stderr });
+      });
+    });
+  } finally {
+    sock.resume();
   }
 }
 

@@ -31,6 +31,8 @@ export interface PppLoadOptions {
   readonly tuning?: Partial<ChannelTuning>;
   /** PPP authentication protocols the clients accept (default chap-md5). */
   readonly auth?: readonly AuthProtocol[];
+  /** The addon's UDP socket (src/io/native-udp.ts) instead of node:dgram: its fd can be lent to a C tool (bench/data-plane.ts). */
+  readonly native?: boolean;
 }
 
 /** Credentials of session `i`. */
@@ -184,6 +186,7 @@ export class PppLoad {
       engine,
       address: o.address,
       port: o.port ?? 0,
+      ...(o.native === true ? { socket: 'native' as const } : {}),
       clock: systemClock,
       timers,
       onEvent: (e) => box.load?.onEvent(e),
@@ -395,6 +398,15 @@ export class PppLoad {
   /** The address of session `i` (after `up`). */
   addressOf(i: number): string | undefined {
     return this.byIndex[i]?.address;
+  }
+
+  /** The LNS's tunnel and session ids of session `i` (what its data messages to the LNS carry). */
+  remoteIds(i: number): { tunnel: number; session: number } | undefined {
+    const c = this.byIndex[i];
+    if (c === undefined) return undefined;
+    const t = this.endpoint.engine.tunnels(systemClock.now()).find((x) => x.localTunnelId === c.tunnel);
+    const s = t?.sessions.find((x) => x.localSessionId === c.session);
+    return t === undefined || s === undefined ? undefined : { tunnel: t.remoteTunnelId, session: s.remoteSessionId };
   }
 
   /** Indexes of the sessions that are up now. */

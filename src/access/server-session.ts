@@ -18,6 +18,8 @@ export interface Session {
   readonly owner: string;
   readonly tunnel: TunnelId;
   readonly session: SessionId;
+  /** The peer's Session ID (its data messages carry ours; ours to it carry this). */
+  readonly remoteSession: SessionId;
   readonly link: PppLink;
   readonly addr: SessionAddressPool;
   readonly startedAt: Instant;
@@ -48,11 +50,16 @@ export interface Session {
   authz: SessionAuthorization;
   authSource: AuthSource;
   extras: SessionExtras;
+  /** Installed in the shell's native fast path (fast-path.ts): its counters are folded in on read. */
+  offloaded: boolean;
+  /** What the fast path forwarded (also in `counters`); undefined until it counted anything. */
+  fastCounters: AccessCounters | undefined;
 }
 
 /** The tunnel a call came in on (for RADIUS tunnel attributes). */
 export interface TunnelCall {
   readonly peer: PeerAddress;
+  readonly remoteTunnel: TunnelId;
   readonly remoteHostName: string | undefined;
   /** Set at tunnel-closing: why the sessions that follow ended. */
   closing: CloseReason | undefined;

@@ -10,6 +10,7 @@ import type { AccountingRecord, SessionAttributes } from '../aaa/radius/index.js
 import type { UserDirectory } from './directory.js';
 import type { AccessEndReason } from './disconnect.js';
 import type { TunWriter } from './tun-writer.js';
+import type { FastPathTable } from './fast-path.js';
 import type { AccessAaaConfig, AuthSource } from './aaa/index.js';
 
 /** LNS settings. Only `random`, `users`, `ipv4Pool` and `localAddress` are required. */
@@ -57,6 +58,11 @@ export interface AccessServerConfig {
   readonly accept?: (tunnel: TunnelId, session: SessionId) => boolean;
   /** The TUN device's writer (the shell's); default: a queue read with `pollTunWrite()`. */
   readonly tun?: TunWriter;
+  /**
+   * The native data fast path (fast-path.ts): sessions with IPCP up are installed there and their plain
+   * IPv4 data bypasses this server; absent = every packet passes here (the reference path).
+   */
+  readonly fastPath?: FastPathTable;
   /** Named IPv4 pools (RADIUS Framed-Pool, RFC 2869 §5.18), by name; prefixes must not overlap. */
   readonly namedPools?: ReadonlyMap<string, Ipv4Prefix>;
   /**
@@ -106,6 +112,8 @@ export interface AccessSessionInfo {
   readonly startedAt: Instant;
   readonly loggedInAt?: Instant;
   readonly counters: Readonly<AccessCounters>;
+  /** The part of `counters` the native fast path forwarded (the L2TP engine never saw these packets). */
+  readonly fastPath?: Readonly<AccessCounters>;
   /** RADIUS Acct-Session-Id (with AAA on). */
   readonly acctSessionId?: string;
 }

@@ -34,6 +34,7 @@ import type { AccessEvent, AccessServerConfig, AccessSessionInfo, AccessStats, T
 import { AccessAaa, NO_AUTHORIZATION, type AccessAuthResult } from './aaa/index.js';
 import { addIpv4Extras, addIpv6Extras, inExtras4, inExtras6, noExtras, removeExtras } from './extra-routes.js';
 import { PEER_ENDINGS, sessionKey, type Session, type TunnelCall } from './server-session.js';
+import { addFastCounters, fastPathEntry } from './fast-path.js';
 import { buildRouterAdvertisement, ipVersion, ipv4Source, ipv6Source64, isLinkLocal, isMulticast6, isRouterSolicitation } from '../wire/ip/index.js';
 
 export type { AccessCounters, AccessEvent, AccessServerConfig, AccessSessionInfo, AccessStats, TooBigCounters } from './server-types.js';
@@ -105,7 +106,7 @@ export class AccessServer implements Timed {
   handleL2tpEvent(now: Instant, ev: L2tpEvent): void {
     switch (ev.type) {
       case 'tunnel-established':
-        this.tunnels.set(ev.tunnel, { peer: ev.peer, remoteHostName: ev.remoteHostName, closing: undefined });
+        this.tunnels.set(ev.tunnel, { peer: ev.peer, remoteTunnel: ev.remoteTunnel, remoteHostName: ev.remoteHostName, closing: undefined });
         break;
       case 'tunnel-closing': {
         const t = this.tunnels.get(ev.tunnel);
@@ -200,6 +201,7 @@ export class AccessServer implements Timed {
   /** Interim-Update records, and sessions whose Session-Timeout / Idle-Timeout ran out (LCP Terminate, CDN). */
   private aaaTimeout(now: Instant, aaa: AccessAaa): void {
     const records: AccountingRecord[] = [];
+    for (const s of this.sessions.values()) this.syncFast(s); // Interim octets and Idle-Timeout see the fast path's packets
     const expired = aaa.handleTimeout(now, records);
     for (const record of records) {
       const s = this.sessions.get(record.session?.nasPort ?? -1);
@@ -274,6 +276,7 @@ export class AccessServer implements Timed {
   snapshot(): readonly AccessSessionInfo[] {
     const out: AccessSessionInfo[] = [];
     for (const s of this.sessions.values()) {
+      this.syncFast(s);
       const info: {
         -readonly [K in keyof AccessSessionInfo]: AccessSessionInfo[K];
       } = { tunnel: s.tunnel, session: s.session, phase: s.link.phase, startedAt: s.startedAt, counters: { ...s.counters } };
@@ -283,6 +286,7 @@ export class AccessServer implements Timed {
       if (s.prefix64 !== undefined) info.ipv6Prefix = `${formatIpv6(prefix64Bytes(s.prefix64))}/64`;
       if (s.iids !== undefined) info.ipv6LinkLocal = linkLocalAddress(s.iids.peer);
       if (s.loggedInAt !== undefined) info.loggedInAt = s.loggedInAt;
+      if (s.fastCounters !== undefined) info.fastPath = { ...s.fastCounters };
       const acct = this.aaa?.acctSessionId(s.key);
       if (acct !== undefined) info.acctSessionId = acct;
       out.push(info);
@@ -292,20 +296,14 @@ export class AccessServer implements Timed {
 
   /** Totals (the leak checks of the tests use these). */
   stats(): AccessStats {
-    return {
-      sessions: this.sessions.size,
-      routes: this.routes.size,
-      ipv4InUse: this.book.inUse,
-      ipv4Capacity: this.book.pools.capacity,
-      ipv6InUse: this.prefixes?.inUse ?? 0,
-      ipv6Capacity: this.prefixes?.capacity ?? 0,
-    };
+    const v6 = { ipv6InUse: this.prefixes?.inUse ?? 0, ipv6Capacity: this.prefixes?.capacity ?? 0 };
+    return { sessions: this.sessions.size, routes: this.routes.size, ipv4InUse: this.book.inUse, ipv4Capacity: this.book.pools.capacity, ...v6 };
   }
 
   // ------------------------------------------------------------------ session life
 
   private start(now: Instant, ev: Extract<L2tpEvent, { type: 'session-established' }>): void {
-    const { tunnel, session, proxy: proxyAvps } = ev;
+    const { tunnel, session, remoteSession, proxy: proxyAvps } = ev;
     const key = sessionKey(tunnel, session);
     if (this.sessions.has(key)) return;
     const owner = `${tunnel}/${session}`;
@@ -334,6 +332,7 @@ export class AccessServer implements Timed {
       owner,
       tunnel,
       session,
+      remoteSession,
       link,
       addr,
       startedAt: now,
@@ -358,6 +357,8 @@ export class AccessServer implements Timed {
       authz: NO_AUTHORIZATION,
       authSource: 'local',
       extras: noExtras(),
+      offloaded: false,
+      fastCounters: undefined,
     };
     this.sessions.set(key, s);
     const t = this.tunnels.get(tunnel);
@@ -464,6 +465,7 @@ export class AccessServer implements Timed {
         s.lastIpv4 = peer;
         s.loggedInAt ??= now;
         this.routes.addIpv4(peer, s);
+        this.offload(s, peer);
         this.kernelRoutes(s, 'add', addIpv4Extras(this.routes, s.extras, s, s.authz.routes, peer, this.book.isOutside(peer)));
         this.events.push({ type: 'login', tunnel: s.tunnel, session: s.session, username: s.username, method: s.method, address: e.peer, dns: e.dns });
         this.accountStart(now, s);
@@ -471,6 +473,7 @@ export class AccessServer implements Timed {
       }
       case 'ip-down':
         // RFC 1661 §3.7: an NCP Terminate closes only that NCP; the lease stays with the link.
+        this.unload(s);
         if (s.ipv4 !== undefined) this.routes.removeIpv4(s.ipv4);
         s.ipv4 = undefined;
         this.events.push({ type: 'ip-down', tunnel: s.tunnel, session: s.session });
@@ -525,6 +528,7 @@ export class AccessServer implements Timed {
   /** Remove routes, release the IPv4 lease and the /64, forget the session, report the logout (and its Stop record). */
   private teardown(now: Instant, s: Session): void {
     if (!this.sessions.delete(s.key)) return;
+    this.unload(s);
     const address = s.lastIpv4;
     if (s.ipv4 !== undefined) this.routes.removeIpv4(s.ipv4);
     this.kernelRoutes(s, 'remove', removeExtras(this.routes, s.extras));
@@ -560,6 +564,24 @@ export class AccessServer implements Timed {
 
   private kernelRoutes(s: Session, op: 'add' | 'remove', prefixes: readonly string[]): void {
     if (prefixes.length > 0) this.events.push({ type: 'kernel-routes', tunnel: s.tunnel, session: s.session, op, prefixes });
+  }
+
+  /** Hand the session's plain IPv4 data to the shell's fast path (when there is one and it can carry it). */
+  private offload(s: Session, ipv4: number): void {
+    const t = this.tunnels.get(s.tunnel);
+    const e = this.cfg.fastPath === undefined ? undefined : fastPathEntry({ ...s, remoteTunnel: t?.remoteTunnel, peer: t?.peer, ipv4 }, this.cfg.mssClamp ?? ACCESS_SERVER_DEFAULTS.mssClamp);
+    s.offloaded = e !== undefined && this.cfg.fastPath?.install(e) === true;
+  }
+
+  /** Take the session back from the fast path (ip-down, teardown), keeping what it counted. */
+  private unload(s: Session): void {
+    if (s.offloaded) addFastCounters(s, this.cfg.fastPath?.remove(s.tunnel, s.session));
+    s.offloaded = false;
+  }
+
+  /** Fold in what the fast path counted since the last read. */
+  private syncFast(s: Session): void {
+    if (s.offloaded) addFastCounters(s, this.cfg.fastPath?.take(s.tunnel, s.session));
   }
 
   /** RADIUS Framed-MTU (RFC 2865 §5.12) caps what we send toward the client and the clamped MSS. */

@@ -32,7 +32,8 @@ async function showJson(sock: string): Promise<TunnelView[]> {
   return JSON.parse(out) as TunnelView[];
 }
 
-test('LNS with a real TUN in a netns, our PPP client in another: ping both ways, users reload', { timeout: 60_000 }, async () => {
+for (const fastPath of [true, false]) {
+test(`LNS with a real TUN in a netns, our PPP client in another: ping both ways, users reload (fast_path = ${fastPath})`, { timeout: 60_000 }, async () => {
   requireTunPrivileges();
   const tag = (process.pid % 10000).toString(36);
   const lan = `l2k-lan-${tag}`;
@@ -54,6 +55,8 @@ address = "127.0.0.1"
 port = 0
 [ipsec]
 enabled = false
+[dataplane]
+fast_path = ${fastPath}
 [ppp]
 auth = ["mschapv2", "chap"]
 dns = ["198.18.0.53"]
@@ -113,6 +116,15 @@ tun_netns = "${cli}"
     assert.equal(p2.code, 0, `ping client -> LNS failed:\n${p2.stdout}${p2.stderr}`);
     const after = (await showJson(join(dir, 'lns.sock')))[0]?.sessions[0];
     assert.ok((after?.rxPackets ?? 0) >= 6);
+    // With the fast path on, the six echo packets each way were forwarded natively (and show counts them).
+    const fp = lns.fastPathStats();
+    if (fastPath) {
+      assert.ok(fp !== undefined && fp.sessions === 1, `fast path on with one session: ${JSON.stringify(fp)}`);
+      assert.ok(fp.udpFast >= 6 && fp.tunFast >= 6, `pings went native: ${JSON.stringify(fp)}`);
+      assert.ok(logs.some((l) => l.includes('data fast path on')), 'the start says the fast path is on');
+    } else {
+      assert.equal(fp, undefined, 'fast_path = false: no native fast path');
+    }
 
     // Path MTU with the real kernel: the LNS TUN has MTU 1500, the client's MRU is 1400.
     // Without DF the LNS fragments (the client kernel reassembles and answers) ...
@@ -138,3 +150,4 @@ tun_netns = "${cli}"
     await rm(dir, { recursive: true, force: true });
   }
 });
+}

@@ -11,7 +11,7 @@ import type { DaeSessionTable } from '../aaa/radius/index.js';
 import type { AuthProtocol } from '../ppp/index.js';
 import type { L2tpEvent, Transmit } from '../l2tp/index.js';
 import type { SessionId, TunnelId } from '../wire/l2tp/index.js';
-import { type Clock, NativeIoError, NativeUnavailableError, type PacketBatch, type PolledCore, Pump, runIp, type TimerDriver, TunDevice, type UdpEndpoint } from '../io/index.js';
+import { type Clock, FastPathAttach, type NativeFastPathStats, NativeIoError, NativeUnavailableError, type PacketBatch, type PolledCore, Pump, runIp, type TimerDriver, TunDevice, type UdpEndpoint } from '../io/index.js';
 import { type AccessSection, type LacPppConfig, type PppAuthName } from './config.js';
 import type { Logger } from './logger.js';
 import { loadUsers } from './setup/index.js';
@@ -97,6 +97,8 @@ export class LnsAccess {
   private unfollow: (() => void) | undefined;
   /** `ip route` commands for sessions run one after another. */
   private ipChain: Promise<void> = Promise.resolve();
+  /** The addon's data fast path between the listener and the TUN, when on. */
+  private fast: FastPathAttach | undefined;
 
   private constructor(
     private readonly opts: LnsAccessOptions,
@@ -139,8 +141,9 @@ export class LnsAccess {
   }
 
   /** Terminate PPP on sessions of `ep`'s engine that `accept` allows (not our own LAC tunnels). */
-  attach(ep: UdpEndpoint, accept: (tunnel: TunnelId) => boolean): void {
+  attach(ep: UdpEndpoint, accept: (tunnel: TunnelId) => boolean, data: { readonly fastPath: boolean; readonly dataSequencing: boolean } = { fastPath: false, dataSequencing: false }): void {
     const c = this.opts.config;
+    this.fast = data.fastPath ? this.openFastPath(ep, data.dataSequencing) : undefined;
     const server = new AccessServer(ep.engine, {
       random: this.opts.random,
       users: this.users,
@@ -161,6 +164,7 @@ export class LnsAccess {
       accept: (tunnel) => accept(tunnel),
       // The data fast path ends here: inbound IP goes from the session sinks straight to the TUN.
       tun: this.tun,
+      ...(this.fast !== undefined ? { fastPath: this.fast } : {}),
     });
     this.server = server;
     this.endpoint = ep;
@@ -176,6 +180,23 @@ export class LnsAccess {
     this.tun.onError((e) => {
       this.opts.log.warn({ tun: this.tun.name, err: e.message }, `TUN ${this.tun.name}: ${e.message}`);
     });
+  }
+
+  /** `[dataplane] fast_path`: attach the addon's fast path, or say (once, at start) why every packet stays in JS. */
+  private openFastPath(ep: UdpEndpoint, dataSequencing: boolean): FastPathAttach | undefined {
+    const log = this.opts.log;
+    const r = dataSequencing ? { ok: false as const, error: '[l2tp] data_sequencing = true (sequenced data is the JavaScript path\'s)' } : FastPathAttach.open(ep, this.tun);
+    if (!r.ok) {
+      log.warn({ listener: ep.label, tun: this.tun.name, reason: r.error }, `data fast path off: ${r.error}; every data packet goes through JavaScript`);
+      return undefined;
+    }
+    log.info({ listener: ep.label, tun: this.tun.name }, `data fast path on: IPv4 data of established sessions moves natively between ${ep.label} and ${this.tun.name}`);
+    return r.value;
+  }
+
+  /** Counters of the native fast path (undefined when off). */
+  fastPathStats(): NativeFastPathStats | undefined {
+    return this.fast?.stats();
   }
 
   /** Whether `ep` is the endpoint PPP is terminated on. */
@@ -271,6 +292,7 @@ export class LnsAccess {
   close(): void {
     this.unfollow?.();
     this.pump?.close();
+    this.fast?.close();
     this.tun.close();
   }
 

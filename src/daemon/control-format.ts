@@ -85,6 +85,10 @@ export function formatStatus(s: StatusView): string {
   if (tb !== undefined && tb.icmpSent + tb.fragmented + tb.rateLimited + tb.dropped > 0) {
     out.push(`Above client MRU: ${tb.icmpSent} ICMP too-big sent, ${tb.fragmented} fragmented, ${tb.rateLimited} ICMP rate-limited, ${tb.dropped} dropped`);
   }
+  const fp = s.fastPath;
+  if (fp !== undefined) {
+    out.push(`Data fast path: ${fp.sessions} session(s); L2TP -> TUN ${fp.udpFast} native, ${fp.udpToJs} to JS; TUN -> L2TP ${fp.tunFast} native, ${fp.tunToJs} to JS`);
+  }
   const x = s.ipsec;
   if (x !== undefined) {
     const l = x.listener;

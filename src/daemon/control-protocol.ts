@@ -124,6 +124,14 @@ export interface StatusView {
   readonly pool?: { readonly sessions: number; readonly inUse: number; readonly capacity: number };
   /** Remote access: packets from the TUN above a client's MRU (ICMP sent, fragmented, rate-limited, dropped). */
   readonly tooBig?: { readonly icmpSent: number; readonly fragmented: number; readonly rateLimited: number; readonly dropped: number };
+  /**
+   * Remote access with `[dataplane] fast_path` on: the native fast path's counters (sessions installed,
+   * packets forwarded natively / handed to JS per direction, errors); absent = every packet through JS.
+   */
+  readonly fastPath?: {
+    readonly sessions: number; readonly udpFast: number; readonly udpToJs: number; readonly tunFast: number; readonly tunToJs: number;
+    readonly tunWriteErrors: number; readonly sendErrors: number; readonly mssClamped: number; readonly badSource: number; readonly tooBig: number;
+  };
   /** Driven sans-I/O cores (engines, PPP, redialer) with a timer pending. */
   readonly timers?: number;
   /** The `[ipsec]` listener and every IPsec LAC, summed. */

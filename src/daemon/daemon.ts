@@ -13,7 +13,7 @@ import type { RandomSource, Duration, Instant } from '../base/index.js';
 import { DEFAULT_REDIAL_BACKOFF } from '../access/index.js';
 import type { IpsecGateEvent } from '../gate/index.js';
 import type { EngineConfig, L2tpEngineApi, L2tpEvent, TunnelSettings } from '../l2tp/index.js';
-import { systemClock, type Clock, cryptoRandom, TimerDriver, UdpEndpoint, ipFamily, type IpsecL2tp } from '../io/index.js';
+import { systemClock, type Clock, cryptoRandom, TimerDriver, UdpEndpoint, ipFamily, type IpsecL2tp, NativeUnavailableError, type NativeFastPathStats } from '../io/index.js';
 import { configWarnings, formatConfigError, showSocketFor, type DaemonConfig, type ListenConfig, type TunnelDefaults } from './config.js';
 import { type ControlRequest, type ControlResponse, type IpsecView, READ_ONLY_COMMANDS, type StatusView, type TunnelView } from './control-protocol.js';
 import { startControlServer, stopControlServer } from './control-socket.js';
@@ -258,7 +258,7 @@ export class Daemon {
 
   /** `[[listen]]`: one engine per socket; the first IPv4 listener carries `[ipsec]` (ipsec-shell.ts). */
   private async openListeners(config: DaemonConfig): Promise<void> {
-    for (const lc of config.listen) {
+    for (const [i, lc] of config.listen.entries()) {
       const engine = this.createEngine({ acceptTunnels: true, accept: tunnelSettings(config.l2tp, lc), acceptIncomingCalls: true, acceptOutgoingCalls: true, ...(config.admission === undefined ? {} : { admission: config.admission }) });
       let endpoint: UdpEndpoint;
       if (config.ipsec !== undefined && this.ipsec === undefined && ipFamily(lc.address) === 4) {
@@ -272,7 +272,9 @@ export class Daemon {
         endpoint = this.ipsec.endpoint;
         this.endpoints.push(endpoint);
       } else {
-        endpoint = await this.openEndpoint(engine, lc.address, lc.port);
+        // PPP is terminated on the first listener: with the fast path on, it gets the addon's socket.
+        const native = i === 0 && config.access !== undefined && config.dataplane?.fastPath !== false && ipFamily(lc.address) === 4;
+        endpoint = await this.openEndpoint(engine, lc.address, lc.port, native);
       }
       this.listeners.push({ config: lc, endpoint });
     }
@@ -323,7 +325,7 @@ export class Daemon {
     });
     this.access = access;
     const ep = first.endpoint;
-    access.attach(ep, (tunnel) => !this.lacs.some((l) => l.owns(ep, tunnel)));
+    access.attach(ep, (tunnel) => !this.lacs.some((l) => l.owns(ep, tunnel)), { fastPath: config.dataplane?.fastPath ?? true, dataSequencing: config.l2tp.dataSequencing });
     if (radius !== undefined) {
       await radius.attach(access);
       this.metrics.addRadius(() => radius.view());
@@ -353,20 +355,30 @@ export class Daemon {
     return tap;
   }
 
-  private async openEndpoint(engine: L2tpEngineApi, address: string, port: number): Promise<UdpEndpoint> {
-    const ep = await UdpEndpoint.open({
+  private async openEndpoint(engine: L2tpEngineApi, address: string, port: number, native = false): Promise<UdpEndpoint> {
+    const opts = {
       engine,
       address,
       port,
       clock: this.clock,
       timers: this.timers,
-      onEvent: (event, endpoint) => {
+      onEvent: (event: L2tpEvent, endpoint: UdpEndpoint) => {
         this.queue.push({ kind: 'l2tp', endpoint, event });
       },
-      onError: (e, endpoint) => {
+      onError: (e: Error, endpoint: UdpEndpoint) => {
         this.log.warn({ listener: endpoint.label, err: e.message }, `socket error on ${endpoint.label}: ${e.message}`);
       },
-    });
+    };
+    let ep: UdpEndpoint | undefined;
+    if (native) {
+      try {
+        ep = await UdpEndpoint.open({ ...opts, socket: 'native' });
+      } catch (e) {
+        if (!(e instanceof NativeUnavailableError)) throw e;
+        this.log.warn({ err: e.message }, `data fast path off: ${e.message}; the listener uses node:dgram and every data packet goes through JavaScript`);
+      }
+    }
+    ep ??= await UdpEndpoint.open(opts);
     this.endpoints.push(ep);
     return ep;
   }
@@ -411,6 +423,11 @@ export class Daemon {
   /** The [ipsec] listener's local address and bound IKE / NAT-T ports, if any. */
   get ipsecListener(): { readonly address: string; readonly ikePort: number; readonly nattPort: number; readonly l2tpPort: number } | undefined {
     return this.ipsec?.local;
+  }
+
+  /** Counters of the native data fast path ([dataplane] fast_path), undefined when it is off. */
+  fastPathStats(): NativeFastPathStats | undefined {
+    return this.access?.fastPathStats();
   }
 
   /** The port the metrics server is bound to, if any. */

@@ -4,6 +4,7 @@
  */
 import { since, type Instant } from '../base/index.js';
 import type { TunnelInfo } from '../l2tp/index.js';
+import type { AccessSessionInfo } from '../access/index.js';
 import type { IpsecL2tp, UdpEndpoint } from '../io/index.js';
 import type { IpsecSummaryView, IpsecView, SessionView, StatusView, TunnelView } from './control-protocol.js';
 import { ipsecView, sumIpsecCounters } from './ipsec-shell.js';
@@ -65,6 +66,8 @@ export function tunnelView(now: Instant, src: ViewSources, ep: UdpEndpoint, t: T
     }
     return {};
   };
+  // Packets the native fast path forwarded never reached the engine's counters: add them (IP octets).
+  const fast = (session: number): AccessSessionInfo['fastPath'] => ppp?.get(`${t.localTunnelId}/${session}`)?.fastPath;
   const sessions: SessionView[] = t.sessions.map((s) => ({
     localTunnelId: t.localTunnelId,
     localSessionId: s.localSessionId,
@@ -74,10 +77,10 @@ export function tunnelView(now: Instant, src: ViewSources, ep: UdpEndpoint, t: T
     role: s.role,
     callSerialNumber: s.callSerialNumber,
     ...uptime(now, s.establishedAt),
-    rxPackets: s.rxPackets,
-    rxOctets: s.rxOctets,
-    txPackets: s.txPackets,
-    txOctets: s.txOctets,
+    rxPackets: s.rxPackets + (fast(s.localSessionId)?.rxPackets ?? 0),
+    rxOctets: s.rxOctets + (fast(s.localSessionId)?.rxOctets ?? 0),
+    txPackets: s.txPackets + (fast(s.localSessionId)?.txPackets ?? 0),
+    txOctets: s.txOctets + (fast(s.localSessionId)?.txOctets ?? 0),
     ...(s.callingNumber !== undefined ? { callingNumber: s.callingNumber } : {}),
     ...(s.calledNumber !== undefined ? { calledNumber: s.calledNumber } : {}),
     ...pppView(s.localSessionId),
@@ -119,6 +122,7 @@ export interface StatusExtras {
 export function statusView(now: Instant, src: ViewSources, x: StatusExtras): StatusView {
   const pool = src.access?.stats();
   const tooBig = src.access?.tooBig();
+  const fastPath = src.access?.fastPathStats();
   return {
     version: x.version,
     pid: process.pid,
@@ -131,6 +135,7 @@ export function statusView(now: Instant, src: ViewSources, x: StatusExtras): Sta
     tunnels: tunnelViews(now, src),
     ...(pool !== undefined ? { pool: { sessions: pool.sessions, inUse: pool.ipv4InUse, capacity: pool.ipv4Capacity } } : {}),
     ...(tooBig !== undefined ? { tooBig } : {}),
+    ...(fastPath !== undefined ? { fastPath } : {}),
     timers: x.timers,
     ...(src.ipsec !== undefined || src.lacs.some((l) => l.ipsec !== undefined) ? { ipsec: ipsecSummary(now, src, x.requireIpsec) } : {}),
   };

@@ -11,11 +11,11 @@ import { fileURLToPath } from 'node:url';
 import { err, ok, type Result } from '../base/index.js';
 
 /** Kind codes understood by the native `PacketPort` constructor. */
-export const PortKind = { tun: 0, raw: 1 } as const;
+export const PortKind = { tun: 0, raw: 1, udp: 2 } as const;
 /** A `PortKind` value. */
 export type PortKind = (typeof PortKind)[keyof typeof PortKind];
 
-/** Stride of the per-packet metadata array: [offset, length, sourceAddr (host order), ipHeaderLength]. */
+/** Stride of the per-packet metadata array: [offset, length, sourceAddr (host order), ipHeaderLength | UDP source port]. */
 export const META_STRIDE = 4;
 
 /** One fd (TUN/TAP or raw socket) with a libuv poll handle; see native/l2tpkit_native.cc. */
@@ -30,8 +30,8 @@ export interface NativePacketPort {
   write(buf: Uint8Array): number;
   /** One write() per packet; returns the number written. */
   writeBatch(buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number): number;
-  /** Raw socket: send a payload to an IPv4 address (host-order number); bytes, 0 when queue full. */
-  sendTo(buf: Uint8Array, addr: number): number;
+  /** Raw/UDP socket: send a payload to an IPv4 address (host-order number) and UDP port; bytes, 0 when queue full. */
+  sendTo(buf: Uint8Array, addr: number, port?: number): number;
   /** Raw socket: one datagram gathered from 1..8 parts with sendmsg(); bytes, 0 when queue full. */
   sendToV(parts: readonly Uint8Array[], addr: number): number;
   /** Raw socket: sendmmsg() batch; returns the number sent. */
@@ -40,6 +40,8 @@ export interface NativePacketPort {
   setRef(ref: boolean): void;
   /** Stop polling and close the fd; idempotent. */
   close(): void;
+  /** Offer every received packet to `fp` first (role 0 = the L2TP UDP socket, 1 = the TUN); null detaches. */
+  setFastPath(fp: NativeFastPath | null, role?: FastPathRole): void;
   /** The receive slab (valid during the batch callback only). */
   readonly slab: ArrayBuffer;
   /** Per-packet metadata, {@link META_STRIDE} entries per packet. */
@@ -50,6 +52,42 @@ export interface NativePacketPort {
   readonly lastErrno: number;
   /** Raw receive: packets dropped because they exceeded maxPacketSize or had a bad IP header. */
   readonly truncated: number;
+}
+
+/** Role of a port in a {@link NativeFastPath}. */
+export const FastPathRole = { udp: 0, tun: 1 } as const;
+/** A `FastPathRole` value. */
+export type FastPathRole = (typeof FastPathRole)[keyof typeof FastPathRole];
+
+/** Global counters of a {@link NativeFastPath}. */
+export interface NativeFastPathStats {
+  readonly sessions: number;
+  /** L2TP datagrams written to the TUN natively / handed to JS. */
+  readonly udpFast: number;
+  readonly udpToJs: number;
+  /** TUN packets sent as L2TP natively / handed to JS. */
+  readonly tunFast: number;
+  readonly tunToJs: number;
+  readonly tunWriteErrors: number;
+  readonly sendErrors: number;
+  readonly mssClamped: number;
+  /** Data of an installed session from a source other than its address (handed to JS). */
+  readonly badSource: number;
+  /** Packets toward a client above its MTU (handed to JS). */
+  readonly tooBig: number;
+}
+
+/** The addon's L2TPv2 data fast path (native/fast_path.cc): a session table; ports attach with setFastPath. */
+export interface NativeFastPath {
+  /** Install or replace a session (addresses host order; header = L2TP data header + PPP header). */
+  add(tunnel: number, session: number, peerAddr: number, peerPort: number, clientAddr: number, mtu: number, mss: number, header: Uint8Array): boolean;
+  /** Remove: [rxPackets, rxOctets, txPackets, txOctets] since the last take, undefined if absent. */
+  remove(tunnel: number, session: number): [number, number, number, number] | undefined;
+  /** The counters since the last take (then zeroed), undefined if absent. */
+  take(tunnel: number, session: number): [number, number, number, number] | undefined;
+  stats(): NativeFastPathStats;
+  size(): number;
+  clear(): void;
 }
 
 /** Constructor of {@link NativePacketPort}. */
@@ -63,6 +101,10 @@ export interface NativeBinding {
   openTun(name: string, tap: boolean, blocking?: boolean): { fd: number; name: string };
   /** socket(AF_INET, SOCK_RAW, proto), optionally bound; returns the fd. */
   openRaw(proto: number, bindAddr: string | null, rcvbuf: number): number;
+  /** A non-blocking IPv4 UDP socket bound to addr:port (0 = any); `port` is the bound one. */
+  openUdp(addr: string, port: number, rcvbuf: number): { fd: number; port: number };
+  /** The data fast path's session table. */
+  FastPath: new () => NativeFastPath;
   /** "EACCES (Permission denied)" for 13. */
   errnoName(errno: number): string;
   /** Batched packet I/O on an fd. */
@@ -72,7 +114,7 @@ export interface NativeBinding {
 }
 
 /** The JS/native contract version this loader expects. */
-export const NATIVE_ABI_VERSION = 3;
+export const NATIVE_ABI_VERSION = 4;
 
 /** The addon is missing or cannot be loaded; `path` is where it was looked for. */
 export class NativeUnavailableError extends Error {

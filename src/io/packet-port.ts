@@ -2,7 +2,7 @@
  * What TUN/TAP devices and raw IP sockets share: a native packet port read in batches (one JS callback per
  * batch), pause/resume, error dispatch, ref/unref and close. The subclasses add opening and sending.
  */
-import { loadNative, META_STRIDE, NativeIoError, type NativePacketPort } from './native.js';
+import { type FastPathRole, loadNative, META_STRIDE, type NativeFastPath, NativeIoError, type NativePacketPort } from './native.js';
 
 /**
  * One batch of received packets, a view onto the device's slab. It is reused: its contents are valid only
@@ -130,6 +130,11 @@ export abstract class PacketReader<B extends PacketBatch> {
   /** Let the process exit even while the port is being read. */
   unref(): void {
     if (!this.isClosed) this.port.setRef(false);
+  }
+
+  /** Offer every received packet to the addon's data fast path first (fast-path.ts); null detaches. */
+  setFastPath(fp: NativeFastPath | null, role: FastPathRole): void {
+    if (!this.isClosed) this.port.setFastPath(fp, role);
   }
 
   /** Close the port; idempotent. */

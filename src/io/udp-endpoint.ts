@@ -5,11 +5,12 @@
  * timer driver and drains the pumps chained behind it (`follow`). Data messages never become events:
  * they reach the session sinks inside `handleDatagram`. Socket errors are reported, never thrown.
  */
-import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import { createSocket, type RemoteInfo } from 'node:dgram';
 import { isIP } from 'node:net';
 import type { Instant } from '../base/index.js';
 import type { L2tpControlApi, L2tpEngineApi, L2tpEvent, PeerAddress, Transmit } from '../l2tp/index.js';
 import type { Clock } from './clock.js';
+import { type DatagramSocket, NativeUdpSocket } from './native-udp.js';
 import { Pump, type Drainable } from './pump.js';
 import type { TimerDriver } from './timer-driver.js';
 
@@ -53,6 +54,11 @@ export interface UdpEndpointCommon {
   readonly address: string;
   /** Local port (default 1701; 0 = any free port). */
   readonly port?: number;
+  /**
+   * 'dgram' (default): node:dgram. 'native': the addon's IPv4 socket (native-udp.ts), the one the data
+   * fast path (fast-path.ts) attaches to; IPv4 only, throws NativeUnavailableError without the addon.
+   */
+  readonly socket?: 'dgram' | 'native';
   readonly clock: Clock;
   readonly timers: TimerDriver;
   /** Socket and send errors (default: ignored). */
@@ -106,8 +112,10 @@ export class UdpEndpoint {
 
   private constructor(
     private readonly options: UdpEndpointOptions,
-    private readonly socket: Socket,
+    private readonly socket: DatagramSocket,
     family: 4 | 6,
+    /** The addon's socket when `socket: 'native'` (the fast path attaches to it). */
+    readonly nativeSocket: NativeUdpSocket | undefined,
   ) {
     this.engine = options.engine;
     this.input = options.engine;
@@ -137,6 +145,7 @@ export class UdpEndpoint {
   static async open(options: UdpEndpointOptions): Promise<UdpEndpoint> {
     const family = ipFamily(options.address);
     if (family === undefined) throw new Error(`not an IP address: ${options.address}`);
+    if (options.socket === 'native') return UdpEndpoint.openNative(options, family);
     const socket = createSocket({ type: family === 6 ? 'udp6' : 'udp4' });
     await new Promise<void>((resolve, reject) => {
       const onError = (e: Error): void => {
@@ -149,15 +158,42 @@ export class UdpEndpoint {
         resolve();
       });
     });
-    const ep = new UdpEndpoint(options, socket, family);
     const a = socket.address();
-    ep.bound = { address: a.address, port: a.port };
+    const wire: DatagramSocket = {
+      local: { address: a.address, port: a.port },
+      send: (data, port, address, onError) => {
+        socket.send(data, port, address, (e) => {
+          if (e !== null) onError(e);
+        });
+      },
+      close: () => new Promise<void>((resolve) => socket.close(() => resolve())),
+    };
+    const ep = new UdpEndpoint(options, wire, family, undefined);
+    ep.bound = wire.local;
     socket.on('message', (msg, rinfo) => {
       ep.receive(msg, peerFromRemoteInfo(rinfo));
     });
     socket.on('error', (e) => {
       ep.options.onError?.(e, ep);
     });
+    return ep;
+  }
+
+  private static openNative(options: UdpEndpointOptions, family: 4 | 6): UdpEndpoint {
+    if (family !== 4) throw new Error(`the native UDP socket is IPv4 only: ${options.address}`);
+    const sock = NativeUdpSocket.open(options.address, options.port ?? L2TP_PORT);
+    const wire: DatagramSocket = {
+      local: sock.local,
+      send: (data, port, address, onError) => sock.send(data, port, address, onError),
+      close: () => {
+        sock.close();
+        return Promise.resolve();
+      },
+    };
+    const ep = new UdpEndpoint(options, wire, 4, sock);
+    ep.bound = sock.local;
+    sock.onDatagram((data, address, port) => ep.receive(data, { address, port, family: 4 }));
+    sock.onError((e) => ep.options.onError?.(e, ep));
     return ep;
   }
 
@@ -203,9 +239,7 @@ export class UdpEndpoint {
     this.stats.txDatagrams++;
     this.stats.txOctets += data.byteLength;
     try {
-      this.socket.send(data, t.to.port, t.to.address, (e) => {
-        if (e !== null) this.sendFailed(e);
-      });
+      this.socket.send(data, t.to.port, t.to.address, (e) => this.sendFailed(e));
     } catch (e) {
       // Synchronous throws: bad address family, socket closed.
       this.sendFailed(e instanceof Error ? e : new Error(String(e)));
@@ -228,11 +262,7 @@ export class UdpEndpoint {
     if (this.closed) return;
     this.pump.close();
     this.closed = true;
-    await new Promise<void>((resolve) => {
-      this.socket.close(() => {
-        resolve();
-      });
-    });
+    await this.socket.close();
   }
 
   private receive(msg: Buffer, from: PeerAddress): void {

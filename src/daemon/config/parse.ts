@@ -11,7 +11,7 @@ import { err, formatIpv4, formatIpv4Prefix, type Ipv4Prefix, millis, ok, type Re
 import { DEFAULT_INITIATOR_PROPOSALS, offersFromSuites, type DhGroupNumber, type InitiatorProposals } from '../../ipsec/index.js';
 import { defaultTuning } from '../../l2tp/index.js';
 import { lineOf, locateKeys } from './locate.js';
-import { DAEMON, IPSEC, IPSEC_PEER, L2TP, L2TP_ADMISSION, LAC, LISTEN, POOL, PPP, SCHEMA, STATUS, TUN, USERS } from './schema.js';
+import { DAEMON, IPSEC, IPSEC_PEER, L2TP, L2TP_ADMISSION, LAC, LISTEN, POOL, PPP, SCHEMA, STATUS, DATAPLANE, TUN, USERS } from './schema.js';
 import { TableReader, defaultsOf, type ReadTable, type TomlTable } from './table.js';
 import type { AccessSection, ConfigError, DaemonConfig, IpsecSection, LacConfig, LacIpsecConfig, ListenConfig, StatusSection, TunnelDefaults } from './types.js';
 import { buildNamedPools, buildRadius } from './parse-radius.js';
@@ -62,12 +62,13 @@ export function parseConfig(source: string): Result<DaemonConfig, readonly Confi
   checkIkePorts(ipsec, effectiveListen, lac, fail);
   checkExposure({ listen: effectiveListen, access, ipsec }, fail);
   const status = buildStatus(r.section(STATUS, doc), fail);
+  const dataplane = r.section(DATAPLANE, doc).values;
 
   if (errors.length > 0) {
     errors.sort((a, b) => (a.line ?? Infinity) - (b.line ?? Infinity));
     return err(errors);
   }
-  return ok({ daemon, l2tp, admission, listen: effectiveListen, lac, access, ...(ipsec ? { ipsec } : {}), ...(status ? { status } : {}), ...(radius !== undefined ? { radius } : {}) });
+  return ok({ daemon, l2tp, admission, listen: effectiveListen, lac, access, ...(ipsec ? { ipsec } : {}), ...(status ? { status } : {}), ...(radius !== undefined ? { radius } : {}), dataplane });
 }
 
 /** `[l2tp]`: the delayed-ack timer stays below the first retransmission (§5.8). */

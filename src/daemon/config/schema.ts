@@ -271,7 +271,17 @@ export const STATUS = table({
   },
 });
 
+/** `[dataplane]`: how data packets move (issue 16). */
+export const DATAPLANE = table({
+  path: 'dataplane',
+  array: false,
+  doc: 'The data plane of the LNS: the native fast path of the addon, or every packet through JavaScript.',
+  rows: {
+    fastPath: key('fast_path', bool, true, 'forward plain IPv4 data of established L2TPv2 sessions (UDP <-> TUN) in the native addon; control, LCP/NCP, IPv6, sequenced data and anything unusual still go through JavaScript. Off, or when the addon cannot do it (logged at start), every packet takes the JavaScript path'),
+  },
+});
+
 /** Every table, in file and docs order. */
-export const SCHEMA: readonly TableSpec[] = [DAEMON, L2TP, L2TP_ADMISSION, LISTEN, LAC, PPP, POOL, POOL_NAMED, USERS, TUN, IPSEC, IPSEC_PEER, STATUS, RADIUS, RADIUS_SERVER, RADIUS_DAE, RADIUS_DAE_CLIENT];
+export const SCHEMA: readonly TableSpec[] = [DAEMON, L2TP, L2TP_ADMISSION, LISTEN, LAC, PPP, POOL, POOL_NAMED, USERS, TUN, IPSEC, IPSEC_PEER, STATUS, DATAPLANE, RADIUS, RADIUS_SERVER, RADIUS_DAE, RADIUS_DAE_CLIENT];
 
 export { POOL_NAMED, RADIUS, RADIUS_DAE, RADIUS_DAE_CLIENT, RADIUS_SERVER } from './schema-radius.js';

@@ -7,7 +7,7 @@ import type { Duration, Ipv4Prefix } from '../../base/index.js';
 import type { DhGroupNumber, InitiatorProposals } from '../../ipsec/index.js';
 import type { AdmissionLimits } from '../../l2tp/index.js';
 import type { ValuesOf } from './table.js';
-import type { DAEMON, IPSEC, L2TP, LAC, LISTEN, POOL, PPP, STATUS, TUN, USERS } from './schema.js';
+import type { DAEMON, IPSEC, L2TP, LAC, LISTEN, POOL, PPP, STATUS, DATAPLANE, TUN, USERS } from './schema.js';
 import type { NasIdentity } from '../../aaa/radius/index.js';
 import type { RADIUS, RADIUS_DAE, RADIUS_DAE_CLIENT, RADIUS_SERVER } from './schema-radius.js';
 
@@ -105,6 +105,9 @@ export type IpsecSection = ValuesOf<typeof IPSEC.rows> & {
 /** `[status]`: the status page; absent = off (no `listen`). */
 export type StatusSection = Omit<ValuesOf<typeof STATUS.rows>, 'listen'> & { readonly listen: { readonly host: string; readonly port: number } };
 
+/** `[dataplane]`. */
+export type DataplaneSection = ValuesOf<typeof DATAPLANE.rows>;
+
 /** The whole validated configuration. */
 export interface DaemonConfig {
   readonly daemon: DaemonSection;
@@ -121,4 +124,6 @@ export interface DaemonConfig {
   readonly radius?: RadiusSection;
   /** The status page; absent = off. */
   readonly status?: StatusSection;
+  /** The data plane; absent = the defaults (fast path on). */
+  readonly dataplane?: DataplaneSection;
 }

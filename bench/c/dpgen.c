@@ -1,0 +1,193 @@
+// Traffic generator and counters of bench/data-plane.ts (built by it with the system cc).
+//
+//   dpgen send  SOCK DST_IP DST_PORT TUNNEL SESSION SRC_IP INNER_DST SIZE SECONDS
+//       L2TPv2 data messages (flags 0x0002, the LNS's tunnel/session ids, PPP ff 03 00 21) carrying
+//       one IPv4/UDP packet of SIZE bytes SRC_IP:40000 -> INNER_DST:9000, sendmmsg() batches of 64,
+//       flat out for SECONDS. Prints "sent N".
+//   dpgen udp   DST_IP DST_PORT SIZE SECONDS
+//       plain UDP datagrams making SIZE-byte IPv4 packets, flat out (toward a session's address: the
+//       LNS's TUN -> L2TP direction). Prints "sent N".
+//   dpgen count SOCK DELAY_MS DUR_MS [l2tp]
+//       recvmmsg() until DELAY_MS + DUR_MS, counting datagrams that arrive inside [DELAY_MS, DELAY_MS +
+//       DUR_MS) (with "l2tp": only L2TP data messages, T bit clear). Prints "count N".
+//   SOCK is "fd:N" (a socket inherited from the parent: the load client's L2TP socket) or
+//   "bind:IP:PORT" (a new UDP socket).
+// Every mode ends by itself (bounded by SECONDS / DUR_MS); nothing is sent but to the given address.
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define BATCH 64
+
+static double now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static void die(const char* what) {
+  fprintf(stderr, "dpgen: %s: %s\n", what, strerror(errno));
+  exit(1);
+}
+
+static uint32_t ip4(const char* s) {
+  struct in_addr a;
+  if (inet_pton(AF_INET, s, &a) != 1) {
+    fprintf(stderr, "dpgen: bad IPv4 address %s\n", s);
+    exit(2);
+  }
+  return a.s_addr;
+}
+
+static int open_sock(const char* spec) {
+  if (strncmp(spec, "fd:", 3) == 0) return atoi(spec + 3);
+  if (strncmp(spec, "bind:", 5) != 0) {
+    fprintf(stderr, "dpgen: SOCK is fd:N or bind:IP:PORT\n");
+    exit(2);
+  }
+  char buf[64];
+  snprintf(buf, sizeof buf, "%s", spec + 5);
+  char* colon = strrchr(buf, ':');
+  if (colon == NULL) exit(2);
+  *colon = 0;
+  int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  if (fd < 0) die("socket");
+  int one = 1, big = 8 << 20;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof big);
+  struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(atoi(colon + 1)), .sin_addr.s_addr = ip4(buf)};
+  if (bind(fd, (struct sockaddr*)&sin, sizeof sin) < 0) die("bind");
+  return fd;
+}
+
+static uint16_t csum(const uint8_t* p, int n) {
+  uint32_t s = 0;
+  for (int i = 0; i + 1 < n; i += 2) s += (p[i] << 8) | p[i + 1];
+  if (n & 1) s += p[n - 1] << 8;
+  while (s >> 16) s = (s & 0xffff) + (s >> 16);
+  return (uint16_t)~s;
+}
+
+/** IPv4 + UDP header of a `size`-byte packet at p (payload bytes left as they are). */
+static void ipudp(uint8_t* p, int size, uint32_t src, uint32_t dst, uint16_t dport) {
+  memset(p, 0, 28);
+  p[0] = 0x45;
+  p[2] = size >> 8;
+  p[3] = size & 0xff;
+  p[8] = 64;
+  p[9] = 17;
+  memcpy(p + 12, &src, 4);
+  memcpy(p + 16, &dst, 4);
+  uint16_t c = csum(p, 20);
+  p[10] = c >> 8;
+  p[11] = c & 0xff;
+  p[20] = 40000 >> 8;
+  p[21] = 40000 & 0xff;
+  p[22] = dport >> 8;
+  p[23] = dport & 0xff;
+  p[24] = (size - 20) >> 8;
+  p[25] = (size - 20) & 0xff;
+}
+
+static long flood(int fd, const uint8_t* pkt, int len, const struct sockaddr_in* to, double seconds) {
+  struct mmsghdr mm[BATCH];
+  struct iovec iov[BATCH];
+  for (int i = 0; i < BATCH; i++) {
+    iov[i].iov_base = (void*)pkt;
+    iov[i].iov_len = len;
+    memset(&mm[i], 0, sizeof mm[i]);
+    mm[i].msg_hdr.msg_iov = &iov[i];
+    mm[i].msg_hdr.msg_iovlen = 1;
+    mm[i].msg_hdr.msg_name = (void*)to;
+    mm[i].msg_hdr.msg_namelen = sizeof *to;
+  }
+  long sent = 0;
+  double end = now_ms() + seconds * 1e3;
+  while (now_ms() < end) {
+    int r = sendmmsg(fd, mm, BATCH, 0);
+    if (r < 0) {
+      if (errno == EAGAIN || errno == ENOBUFS || errno == EINTR) {
+        struct pollfd pf = {.fd = fd, .events = POLLOUT};
+        poll(&pf, 1, 1);
+        continue;
+      }
+      die("sendmmsg");
+    }
+    sent += r;
+  }
+  return sent;
+}
+
+static int cmd_send(char** a) {
+  int fd = open_sock(a[0]);
+  struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(atoi(a[2])), .sin_addr.s_addr = ip4(a[1])};
+  int tunnel = atoi(a[3]), session = atoi(a[4]), size = atoi(a[7]);
+  if (size < 28 || size > 9000) exit(2);
+  static uint8_t pkt[10 + 9000];
+  uint8_t h[10] = {0x00, 0x02, tunnel >> 8, tunnel & 0xff, session >> 8, session & 0xff, 0xff, 0x03, 0x00, 0x21};
+  memcpy(pkt, h, 10);
+  ipudp(pkt + 10, size, ip4(a[5]), ip4(a[6]), 9000);
+  printf("sent %ld\n", flood(fd, pkt, 10 + size, &to, atof(a[8])));
+  return 0;
+}
+
+static int cmd_udp(char** a) {
+  int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  if (fd < 0) die("socket");
+  struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(atoi(a[1])), .sin_addr.s_addr = ip4(a[0])};
+  int size = atoi(a[2]);
+  if (size < 28 || size > 9000) exit(2);
+  static uint8_t payload[9000];
+  printf("sent %ld\n", flood(fd, payload, size - 28, &to, atof(a[3])));
+  return 0;
+}
+
+static int cmd_count(char** a, int l2tpOnly) {
+  int fd = open_sock(a[0]);
+  double t0 = now_ms(), from = t0 + atof(a[1]), until = from + atof(a[2]);
+  static uint8_t bufs[BATCH][2048];
+  struct mmsghdr mm[BATCH];
+  struct iovec iov[BATCH];
+  long count = 0;
+  for (;;) {
+    double t = now_ms();
+    if (t >= until) break;
+    struct pollfd pf = {.fd = fd, .events = POLLIN};
+    int pr = poll(&pf, 1, (int)(until - t) + 1);
+    if (pr <= 0) continue;
+    for (int i = 0; i < BATCH; i++) {
+      iov[i].iov_base = bufs[i];
+      iov[i].iov_len = sizeof bufs[i];
+      memset(&mm[i], 0, sizeof mm[i]);
+      mm[i].msg_hdr.msg_iov = &iov[i];
+      mm[i].msg_hdr.msg_iovlen = 1;
+    }
+    int r = recvmmsg(fd, mm, BATCH, MSG_DONTWAIT, NULL);
+    if (r <= 0) continue;
+    t = now_ms();
+    if (t < from || t >= until) continue;
+    for (int i = 0; i < r; i++) {
+      if (!l2tpOnly || (mm[i].msg_len >= 6 && (bufs[i][0] & 0x80) == 0)) count++;
+    }
+  }
+  printf("count %ld\n", count);
+  return 0;
+}
+
+int main(int argc, char** argv) {
+  setvbuf(stdout, NULL, _IONBF, 0);
+  if (argc >= 11 && strcmp(argv[1], "send") == 0) return cmd_send(argv + 2);
+  if (argc >= 6 && strcmp(argv[1], "udp") == 0) return cmd_udp(argv + 2);
+  if (argc >= 5 && strcmp(argv[1], "count") == 0) return cmd_count(argv + 2, argc >= 6 && strcmp(argv[5], "l2tp") == 0);
+  fprintf(stderr, "usage: dpgen send|udp|count ... (see the comment at the top of bench/c/dpgen.c)\n");
+  return 2;
+}

@@ -1,0 +1,92 @@
+/**
+ * An IPv4 UDP socket of the addon (`openUdp`, a `PacketPort` of kind udp): batched `recvmmsg()` reads
+ * with one JS callback per batch, `sendto()` writes. It is the L2TP listener socket when the data
+ * fast path is on (fast-path.ts): the addon then takes the data of installed sessions before JS sees
+ * the batch. `UdpEndpoint` drives it through its `DatagramSocket` surface.
+ */
+import { closeSync } from 'node:fs';
+import { formatIpv4, parseIpv4 } from '../base/index.js';
+import { loadNative, NativeIoError, PortKind, toNativeIoError, type NativePacketPort } from './native.js';
+import { PacketBatch, PacketReader } from './packet-port.js';
+
+/** What `UdpEndpoint` needs of a datagram socket (node:dgram or the addon's). */
+export interface DatagramSocket {
+  /** The bound address and port. */
+  readonly local: { readonly address: string; readonly port: number };
+  /** Send one datagram; failures are reported to `onError` (synchronously or later), never thrown. */
+  send(data: Uint8Array, port: number, address: string, onError: (e: Error) => void): void;
+  /** Stop receiving and close. */
+  close(): Promise<void>;
+}
+
+/** Largest datagram read; longer ones are dropped and counted in `truncated`. */
+const MAX_DATAGRAM = 16384;
+/** Datagrams per recvmmsg() batch. */
+const BATCH = 64;
+/** Receive (and send) buffer asked of the kernel (SO_RCVBUFFORCE as root). */
+const SOCKET_BUFFER = 4 << 20;
+
+/** A bound IPv4 UDP socket of the addon. Create with `NativeUdpSocket.open`. */
+export class NativeUdpSocket extends PacketReader<PacketBatch> {
+  readonly local: { readonly address: string; readonly port: number };
+  protected readonly readFailure = { what: 'recvmmsg on the L2TP socket', syscall: 'recvmmsg' };
+
+  private constructor(port: NativePacketPort, address: string, bound: number) {
+    super(port, new PacketBatch(port.slab, port.meta));
+    this.local = { address, port: bound };
+  }
+
+  /** Bind `address:port`. Throws NativeUnavailableError without the addon, NativeIoError when bind fails. */
+  static open(address: string, port: number): NativeUdpSocket {
+    const native = loadNative();
+    let opened: { fd: number; port: number };
+    try {
+      opened = native.openUdp(address, port, SOCKET_BUFFER);
+    } catch (e: unknown) {
+      throw e instanceof TypeError || e instanceof RangeError ? e : toNativeIoError(e);
+    }
+    let p: NativePacketPort;
+    try {
+      p = new native.PacketPort(opened.fd, PortKind.udp, BATCH, MAX_DATAGRAM);
+    } catch (e: unknown) {
+      closeSync(opened.fd);
+      throw e;
+    }
+    return new NativeUdpSocket(p, address, opened.port);
+  }
+
+  /** The socket's fd (-1 once closed), e.g. to lend it to a benchmark's C tool while paused. */
+  get fd(): number {
+    return this.port.fd;
+  }
+
+  /** Datagrams dropped because they were longer than the receive slot. */
+  get truncated(): number {
+    return this.port.truncated;
+  }
+
+  /** Receive: `handler(data, address, port)` per datagram (a copy: the slab is reused). */
+  onDatagram(handler: (data: Buffer, address: string, port: number) => void): this {
+    return this.onPackets((batch) => {
+      for (let i = 0; i < batch.count; i++) {
+        const m = i * 4;
+        handler(batch.copy(i), formatIpv4(batch.meta[m + 2] ?? 0), batch.meta[m + 3] ?? 0);
+      }
+    });
+  }
+
+  /** Send one datagram; failures (full buffer included) go to `onError`, never thrown. */
+  send(data: Uint8Array, port: number, address: string, onError: (e: Error) => void): void {
+    const a = parseIpv4(address);
+    if (this.isClosed || a === undefined) {
+      onError(new NativeIoError(this.isClosed ? 'socket is closed' : `not an IPv4 address: ${address}`, this.isClosed ? 'EBADF' : 'EINVAL', 0, 'sendto'));
+      return;
+    }
+    try {
+      if (this.port.sendTo(data, a, port) === 0) onError(new NativeIoError('sendto: socket buffer full', 'ENOBUFS', 105, 'sendto'));
+    } catch (e: unknown) {
+      onError(toNativeIoError(e));
+    }
+  }
+
+}
