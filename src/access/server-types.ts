@@ -35,6 +35,8 @@ export interface AccessServerConfig {
   /** LCP keepalive (default 30 s, 3 misses). */
   readonly echoInterval?: Duration;
   readonly echoFailure?: number;
+  /** At most this many LCP Echo-Requests per second over all sessions (0 = unpaced; default 5000). */
+  readonly echoRate?: number;
   /** Ignore proxy LCP / proxy authentication from ICCN and negotiate afresh. */
   readonly forceLcpRenegotiation?: boolean;
   /** Clamp TCP MSS on SYNs both ways (default true). */

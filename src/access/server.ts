@@ -19,7 +19,7 @@
  * session or tunnel gone -> PPP lower-down. Every path ends in `teardown`, which removes routes and
  * releases the IPv4 lease and the IPv6 /64.
  */
-import { addDuration, addressInPrefix64, DeadlineHeap, type Duration, earliest, formatIpv4, formatIpv6, type Instant, parseIpv4, parseIpv6, prefix64Bytes, seconds, type Timed } from '../base/index.js';
+import { addDuration, addressInPrefix64, DeadlineHeap, type Duration, millis, SlotPacer, earliest, formatIpv4, formatIpv6, type Instant, parseIpv4, parseIpv6, prefix64Bytes, seconds, type Timed } from '../base/index.js';
 import { type CloseReason, DATA_HEADROOM, type L2tpControlApi, type L2tpEvent, type Transmit } from '../l2tp/index.js';
 import type { SessionId, TunnelId } from '../wire/l2tp/index.js';
 import { type AuthProtocol, DEFAULT_LCP, linkLocalAddress, type PppEvent, PppLink, type ProxyLcp } from '../ppp/index.js';
@@ -51,6 +51,7 @@ export const ACCESS_SERVER_DEFAULTS = {
   mru: DEFAULT_LCP.mru,
   echoInterval: DEFAULT_LCP.echoInterval,
   echoFailure: DEFAULT_LCP.echoFailure,
+  echoRate: 5000,
   mssClamp: true,
   raInterval: seconds(600),
   lcpStartDelay: seconds(1),
@@ -81,6 +82,8 @@ export class AccessServer implements Timed {
   /** The AAA part (RADIUS identity, timers, accounting), when configured. */
   private readonly aaa: AccessAaa | undefined;
   private shuttingDown = false;
+  /** One pacer for every session's LCP echo: 10 ms windows of `echoRate / 100` (undefined = unpaced). */
+  readonly echoPacer: SlotPacer | undefined;
 
   /** Build an LNS over `engine` with typed settings (nothing is parsed again here). */
   constructor(
@@ -97,6 +100,8 @@ export class AccessServer implements Timed {
     this.raInterval = cfg.raInterval ?? ACCESS_SERVER_DEFAULTS.raInterval;
     this.tunQueue = cfg.tun === undefined ? new TunQueue() : undefined;
     this.tun = cfg.tun ?? (this.tunQueue as TunQueue);
+    const rate = cfg.echoRate ?? ACCESS_SERVER_DEFAULTS.echoRate;
+    this.echoPacer = rate > 0 ? new SlotPacer(millis(10), Math.max(1, Math.ceil(rate / 100))) : undefined;
   }
 
   // ------------------------------------------------------------------ shell surface
@@ -325,6 +330,7 @@ export class AccessServer implements Timed {
       mru: c.mru ?? ACCESS_SERVER_DEFAULTS.mru,
       echoInterval: c.echoInterval ?? ACCESS_SERVER_DEFAULTS.echoInterval,
       echoFailure: c.echoFailure ?? ACCESS_SERVER_DEFAULTS.echoFailure,
+      ...(this.echoPacer !== undefined ? { echoPacer: this.echoPacer } : {}),
       ...(c.name !== undefined ? { name: c.name } : {}),
       ...(c.fsm !== undefined ? { fsm: c.fsm } : {}),
       ...(proxy !== undefined ? { proxy } : {}),
