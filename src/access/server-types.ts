@@ -108,6 +108,8 @@ export interface AccessSessionInfo {
   readonly startedAt: Instant;
   readonly loggedInAt?: Instant;
   readonly counters: Readonly<AccessCounters>;
+  /** Unanswered LCP Echo-Requests in a row right now (absent = none). */
+  readonly echoMisses?: number;
   /** RADIUS Acct-Session-Id (with AAA on). */
   readonly acctSessionId?: string;
 }
@@ -120,6 +122,12 @@ export interface AccessStats {
   readonly ipv4Capacity: number;
   readonly ipv6InUse: number;
   readonly ipv6Capacity: number;
+  /** LCP Echo-Requests that went unanswered, over all sessions since start (issue 15: loss before logout). */
+  readonly echoMisses: number;
+  /** Sessions whose last Echo-Request is unanswered right now (on their way to an echo-timeout). */
+  readonly echoMissing: number;
+  /** Sessions ended by our echo-timeout since start. */
+  readonly echoTimeouts: number;
 }
 
 /** Typed events for the daemon (STYLE §10). */

@@ -82,6 +82,9 @@ export class AccessServer implements Timed {
   /** The AAA part (RADIUS identity, timers, accounting), when configured. */
   private readonly aaa: AccessAaa | undefined;
   private shuttingDown = false;
+  /** Echo misses and echo-timeouts over all sessions since start (see {@link AccessStats}). */
+  private echoMissTotal = 0;
+  private echoTimeoutTotal = 0;
   /** One pacer for every session's LCP echo: 10 ms windows of `echoRate / 100` (undefined = unpaced). */
   readonly echoPacer: SlotPacer | undefined;
 
@@ -288,6 +291,8 @@ export class AccessServer implements Timed {
       if (s.prefix64 !== undefined) info.ipv6Prefix = `${formatIpv6(prefix64Bytes(s.prefix64))}/64`;
       if (s.iids !== undefined) info.ipv6LinkLocal = linkLocalAddress(s.iids.peer);
       if (s.loggedInAt !== undefined) info.loggedInAt = s.loggedInAt;
+      const misses = s.link.echoMisses;
+      if (misses > 0) info.echoMisses = misses;
       const acct = this.aaa?.acctSessionId(s.key);
       if (acct !== undefined) info.acctSessionId = acct;
       out.push(info);
@@ -304,7 +309,17 @@ export class AccessServer implements Timed {
       ipv4Capacity: this.book.pools.capacity,
       ipv6InUse: this.prefixes?.inUse ?? 0,
       ipv6Capacity: this.prefixes?.capacity ?? 0,
+      echoMisses: this.echoMissTotal,
+      echoMissing: this.countEchoMissing(),
+      echoTimeouts: this.echoTimeoutTotal,
     };
+  }
+
+  /** Sessions with an unanswered Echo-Request right now (a plain scan: no allocation). */
+  private countEchoMissing(): number {
+    let n = 0;
+    for (const s of this.sessions.values()) if (s.link.echoMisses > 0) n++;
+    return n;
   }
 
   // ------------------------------------------------------------------ session life
@@ -432,6 +447,9 @@ export class AccessServer implements Timed {
 
   private onPppEvent(now: Instant, s: Session, e: PppEvent): void {
     switch (e.type) {
+      case 'echo-countdown':
+        this.echoMissTotal++;
+        break;
       case 'auth-request':
         s.authPending = true;
         this.events.push({ type: 'auth-request', tunnel: s.tunnel, session: s.session, request: e.request, attributes: this.aaa?.attributes(s.key) });
@@ -516,6 +534,7 @@ export class AccessServer implements Timed {
         break;
       case 'link-down': {
         s.endReason ??= e.reason === 'lower-down' ? 'l2tp-closed' : e.reason;
+        if (e.reason === 'echo-timeout') this.echoTimeoutTotal++;
         if (s.l2tpGone === undefined) {
           const cdn = cdnFor(s.endReason, s.method);
           this.engine.closeSession(now, s.tunnel, s.session, cdn.result, cdn.causes);

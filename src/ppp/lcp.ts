@@ -324,6 +324,11 @@ export class Lcp implements OptionHandler {
     this.echoDue = undefined;
   }
 
+  /** Unanswered Echo-Requests in a row (0 once the peer is heard). */
+  get misses(): number {
+    return this.echoMisses;
+  }
+
   /** A frame from the peer (data or control, not our own looped echo): the link is alive. */
   peerHeard(): void {
     this.heard = true;

@@ -197,6 +197,10 @@ export class PppLink implements Timed {
   get lcpInfo(): LcpState {
     return this.lcp.state;
   }
+  /** Unanswered LCP Echo-Requests in a row right now. */
+  get echoMisses(): number {
+    return this.lcp.misses;
+  }
   /** The authenticated user name, once known. */
   get username(): string | undefined {
     return this.user;

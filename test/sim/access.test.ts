@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { type AccessEvent } from '../../src/access/index.js';
+import { ACCESS_SERVER_DEFAULTS, type AccessEvent } from '../../src/access/index.js';
 import type { AuthProtocol } from '../../src/ppp/index.js';
 import { seconds } from '../../src/base/time.js';
 import { AccessNet, clientOf, simServerConfig, simUsers, type SimClient } from './access-harness.js';
@@ -230,6 +230,11 @@ test('PPP echo timeout ends the session with a CDN (LCP keepalive, RFC 3145 code
   assert.equal(out?.reason, 'echo-timeout');
   // Our keepalive decided: the logout is ours ("by us"), not the client's.
   assert.equal(out?.by, 'local');
+  // The operator sees it coming: misses are counted before the logout, and the timeout itself.
+  const st = net.server.stats();
+  assert.equal(st.echoMisses, ACCESS_SERVER_DEFAULTS.echoFailure);
+  assert.equal(st.echoTimeouts, 1);
+  assert.equal(st.echoMissing, 0, 'the session is gone');
   const cdn = net.lacEvents.find((e) => e.type === 'session-closed');
   assert.ok(cdn?.type === 'session-closed');
   assert.equal(cdn.reason.by, 'peer');
