@@ -34,3 +34,5 @@ export { PacketSocket, FrameBatch, PacketType, type PacketSocketOptions } from '
 export { PppoeAcPort, type PppoeAcPortOptions } from './pppoe-ac.js';
 export { NativeIoError, NativeUnavailableError } from './native.js';
 export { PacketBatch, TunDevice, runIp } from './tun.js';
+export { ownSocketInodes, parseProcNetUdp, parseSnmp6Udp, parseSnmpUdp, readDeviceDrops, readUdpSnmp, readUdpSocket } from './kernel-stats.js';
+export type { DeviceDrops, UdpSnmp, UdpSocketRow } from './kernel-stats.js';

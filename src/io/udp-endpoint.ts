@@ -6,6 +6,7 @@
  * they reach the session sinks inside `handleDatagram`. Socket errors are reported, never thrown.
  */
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import { readUdpSocket, type UdpSocketRow } from './kernel-stats.js';
 import { isIP } from 'node:net';
 import type { Instant } from '../base/index.js';
 import type { L2tpControlApi, L2tpEngineApi, L2tpEvent, PeerAddress, Transmit } from '../l2tp/index.js';
@@ -159,6 +160,28 @@ export class UdpEndpoint {
       ep.options.onError?.(e, ep);
     });
     return ep;
+  }
+
+  /**
+   * Size the socket's kernel buffers (SO_RCVBUF / SO_SNDBUF; 0 = leave as is). The kernel caps
+   * them at net.core.rmem_max / wmem_max and reports twice what it keeps for bookkeeping; the
+   * result is what it reports now, and `error` says why a request failed.
+   */
+  setBuffers(receive: number, send: number): { readonly receive: number; readonly send: number; readonly error?: string } {
+    let error: string | undefined;
+    try {
+      if (receive > 0) this.socket.setRecvBufferSize(receive);
+      if (send > 0) this.socket.setSendBufferSize(send);
+    } catch (e) {
+      error = e instanceof Error ? e.message : String(e);
+    }
+    const got = { receive: this.socket.getRecvBufferSize(), send: this.socket.getSendBufferSize() };
+    return error === undefined ? got : { ...got, error };
+  }
+
+  /** The kernel's view of this socket (drops, receive queue) from /proc/net/udp; undefined off Linux. */
+  kernelSocket(own?: ReadonlySet<number>): UdpSocketRow | undefined {
+    return this.closed ? undefined : readUdpSocket(this.family, this.bound.port, own);
   }
 
   /** The bound local address and port. */
