@@ -66,5 +66,6 @@ export interface TunnelCall {
 }
 
 export const sessionKey = (t: number, s: number): number => t * 0x10000 + s;
-export const PEER_ENDINGS: ReadonlySet<AccessEndReason> = new Set(['peer-terminated', 'lcp-rejected', 'auth-failed', 'auth-timeout', 'echo-timeout']);
+/** Endings the client caused; an echo-timeout is our keepalive deciding the client is gone (ended by us). */
+export const PEER_ENDINGS: ReadonlySet<AccessEndReason> = new Set(['peer-terminated', 'lcp-rejected', 'auth-failed', 'auth-timeout']);
 

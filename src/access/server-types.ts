@@ -36,6 +36,8 @@ export interface AccessServerConfig {
   /** LCP keepalive (default 30 s, 3 misses). */
   readonly echoInterval?: Duration;
   readonly echoFailure?: number;
+  /** At most this many LCP Echo-Requests per second over all sessions (0 = unpaced; default 5000). */
+  readonly echoRate?: number;
   /** Ignore proxy LCP / proxy authentication from ICCN and negotiate afresh. */
   readonly forceLcpRenegotiation?: boolean;
   /** Clamp TCP MSS on SYNs both ways (default true). */
@@ -114,6 +116,8 @@ export interface AccessSessionInfo {
   readonly counters: Readonly<AccessCounters>;
   /** The part of `counters` the native fast path forwarded (the L2TP engine never saw these packets). */
   readonly fastPath?: Readonly<AccessCounters>;
+  /** Unanswered LCP Echo-Requests in a row right now (absent = none). */
+  readonly echoMisses?: number;
   /** RADIUS Acct-Session-Id (with AAA on). */
   readonly acctSessionId?: string;
 }
@@ -126,6 +130,12 @@ export interface AccessStats {
   readonly ipv4Capacity: number;
   readonly ipv6InUse: number;
   readonly ipv6Capacity: number;
+  /** LCP Echo-Requests that went unanswered, over all sessions since start (issue 15: loss before logout). */
+  readonly echoMisses: number;
+  /** Sessions whose last Echo-Request is unanswered right now (on their way to an echo-timeout). */
+  readonly echoMissing: number;
+  /** Sessions ended by our echo-timeout since start. */
+  readonly echoTimeouts: number;
 }
 
 /** Typed events for the daemon (STYLE §10). */

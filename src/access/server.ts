@@ -19,7 +19,7 @@
  * session or tunnel gone -> PPP lower-down. Every path ends in `teardown`, which removes routes and
  * releases the IPv4 lease and the IPv6 /64.
  */
-import { addDuration, addressInPrefix64, DeadlineHeap, type Duration, earliest, formatIpv4, formatIpv6, type Instant, parseIpv4, parseIpv6, prefix64Bytes, seconds, type Timed } from '../base/index.js';
+import { addDuration, addressInPrefix64, DeadlineHeap, type Duration, millis, SlotPacer, earliest, formatIpv4, formatIpv6, type Instant, parseIpv4, parseIpv6, prefix64Bytes, seconds, type Timed } from '../base/index.js';
 import { type CloseReason, DATA_HEADROOM, type L2tpControlApi, type L2tpEvent, type Transmit } from '../l2tp/index.js';
 import type { SessionId, TunnelId } from '../wire/l2tp/index.js';
 import { type AuthProtocol, DEFAULT_LCP, linkLocalAddress, type PppEvent, PppLink, type ProxyLcp } from '../ppp/index.js';
@@ -52,6 +52,7 @@ export const ACCESS_SERVER_DEFAULTS = {
   mru: DEFAULT_LCP.mru,
   echoInterval: DEFAULT_LCP.echoInterval,
   echoFailure: DEFAULT_LCP.echoFailure,
+  echoRate: 5000,
   mssClamp: true,
   raInterval: seconds(600),
   lcpStartDelay: seconds(1),
@@ -82,6 +83,11 @@ export class AccessServer implements Timed {
   /** The AAA part (RADIUS identity, timers, accounting), when configured. */
   private readonly aaa: AccessAaa | undefined;
   private shuttingDown = false;
+  /** Echo misses and echo-timeouts over all sessions since start (see {@link AccessStats}). */
+  private echoMissTotal = 0;
+  private echoTimeoutTotal = 0;
+  /** One pacer for every session's LCP echo: 10 ms windows of `echoRate / 100` (undefined = unpaced). */
+  readonly echoPacer: SlotPacer | undefined;
 
   /** Build an LNS over `engine` with typed settings (nothing is parsed again here). */
   constructor(
@@ -98,6 +104,8 @@ export class AccessServer implements Timed {
     this.raInterval = cfg.raInterval ?? ACCESS_SERVER_DEFAULTS.raInterval;
     this.tunQueue = cfg.tun === undefined ? new TunQueue() : undefined;
     this.tun = cfg.tun ?? (this.tunQueue as TunQueue);
+    const rate = cfg.echoRate ?? ACCESS_SERVER_DEFAULTS.echoRate;
+    this.echoPacer = rate > 0 ? new SlotPacer(millis(10), Math.max(1, Math.ceil(rate / 100))) : undefined;
   }
 
   // ------------------------------------------------------------------ shell surface
@@ -287,6 +295,8 @@ export class AccessServer implements Timed {
       if (s.iids !== undefined) info.ipv6LinkLocal = linkLocalAddress(s.iids.peer);
       if (s.loggedInAt !== undefined) info.loggedInAt = s.loggedInAt;
       if (s.fastCounters !== undefined) info.fastPath = { ...s.fastCounters };
+      const misses = s.link.echoMisses;
+      if (misses > 0) info.echoMisses = misses;
       const acct = this.aaa?.acctSessionId(s.key);
       if (acct !== undefined) info.acctSessionId = acct;
       out.push(info);
@@ -296,8 +306,24 @@ export class AccessServer implements Timed {
 
   /** Totals (the leak checks of the tests use these). */
   stats(): AccessStats {
-    const v6 = { ipv6InUse: this.prefixes?.inUse ?? 0, ipv6Capacity: this.prefixes?.capacity ?? 0 };
-    return { sessions: this.sessions.size, routes: this.routes.size, ipv4InUse: this.book.inUse, ipv4Capacity: this.book.pools.capacity, ...v6 };
+    return {
+      sessions: this.sessions.size,
+      routes: this.routes.size,
+      ipv4InUse: this.book.inUse,
+      ipv4Capacity: this.book.pools.capacity,
+      ipv6InUse: this.prefixes?.inUse ?? 0,
+      ipv6Capacity: this.prefixes?.capacity ?? 0,
+      echoMisses: this.echoMissTotal,
+      echoMissing: this.countEchoMissing(),
+      echoTimeouts: this.echoTimeoutTotal,
+    };
+  }
+
+  /** Sessions with an unanswered Echo-Request right now (a plain scan: no allocation). */
+  private countEchoMissing(): number {
+    let n = 0;
+    for (const s of this.sessions.values()) if (s.link.echoMisses > 0) n++;
+    return n;
   }
 
   // ------------------------------------------------------------------ session life
@@ -323,6 +349,7 @@ export class AccessServer implements Timed {
       mru: c.mru ?? ACCESS_SERVER_DEFAULTS.mru,
       echoInterval: c.echoInterval ?? ACCESS_SERVER_DEFAULTS.echoInterval,
       echoFailure: c.echoFailure ?? ACCESS_SERVER_DEFAULTS.echoFailure,
+      ...(this.echoPacer !== undefined ? { echoPacer: this.echoPacer } : {}),
       ...(c.name !== undefined ? { name: c.name } : {}),
       ...(c.fsm !== undefined ? { fsm: c.fsm } : {}),
       ...(proxy !== undefined ? { proxy } : {}),
@@ -427,6 +454,9 @@ export class AccessServer implements Timed {
 
   private onPppEvent(now: Instant, s: Session, e: PppEvent): void {
     switch (e.type) {
+      case 'echo-countdown':
+        this.echoMissTotal++;
+        break;
       case 'auth-request':
         s.authPending = true;
         this.events.push({ type: 'auth-request', tunnel: s.tunnel, session: s.session, request: e.request, attributes: this.aaa?.attributes(s.key) });
@@ -513,6 +543,7 @@ export class AccessServer implements Timed {
         break;
       case 'link-down': {
         s.endReason ??= e.reason === 'lower-down' ? 'l2tp-closed' : e.reason;
+        if (e.reason === 'echo-timeout') this.echoTimeoutTotal++;
         if (s.l2tpGone === undefined) {
           const cdn = cdnFor(s.endReason, s.method);
           this.engine.closeSession(now, s.tunnel, s.session, cdn.result, cdn.causes);

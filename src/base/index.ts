@@ -6,6 +6,7 @@ export * from './time.js';
 export * from './result.js';
 export * from './random.js';
 export * from './queue.js';
+export * from './pacer.js';
 export * from './ipv4.js';
 export * from './ipv6.js';
 export * from './ip.js';

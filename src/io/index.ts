@@ -37,3 +37,5 @@ export { PacketBatch, TunDevice, runIp } from './tun.js';
 export { FastPathAttach, type FastPathEntryIn, type FastPathCountersOut } from './fast-path.js';
 export { NativeUdpSocket } from './native-udp.js';
 export type { NativeFastPathStats } from './native.js';
+export { ownSocketInodes, parseProcNetUdp, parseSnmp6Udp, parseSnmpUdp, readDeviceDrops, readUdpSnmp, readUdpSocket } from './kernel-stats.js';
+export type { DeviceDrops, UdpSnmp, UdpSocketRow } from './kernel-stats.js';

@@ -5,7 +5,8 @@
  * timer driver and drains the pumps chained behind it (`follow`). Data messages never become events:
  * they reach the session sinks inside `handleDatagram`. Socket errors are reported, never thrown.
  */
-import { createSocket, type RemoteInfo } from 'node:dgram';
+import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import { readUdpSocket, type UdpSocketRow } from './kernel-stats.js';
 import { isIP } from 'node:net';
 import type { Instant } from '../base/index.js';
 import type { L2tpControlApi, L2tpEngineApi, L2tpEvent, PeerAddress, Transmit } from '../l2tp/index.js';
@@ -116,6 +117,8 @@ export class UdpEndpoint {
     family: 4 | 6,
     /** The addon's socket when `socket: 'native'` (the fast path attaches to it). */
     readonly nativeSocket: NativeUdpSocket | undefined,
+    /** The node:dgram socket when `socket: 'dgram'` (buffer sizes are set on it). */
+    private readonly dgramSocket?: Socket,
   ) {
     this.engine = options.engine;
     this.input = options.engine;
@@ -168,7 +171,7 @@ export class UdpEndpoint {
       },
       close: () => new Promise<void>((resolve) => socket.close(() => resolve())),
     };
-    const ep = new UdpEndpoint(options, wire, family, undefined);
+    const ep = new UdpEndpoint(options, wire, family, undefined, socket);
     ep.bound = wire.local;
     socket.on('message', (msg, rinfo) => {
       ep.receive(msg, peerFromRemoteInfo(rinfo));
@@ -195,6 +198,30 @@ export class UdpEndpoint {
     sock.onDatagram((data, address, port) => ep.receive(data, { address, port, family: 4 }));
     sock.onError((e) => ep.options.onError?.(e, ep));
     return ep;
+  }
+
+  /**
+   * Size the socket's kernel buffers (SO_RCVBUF / SO_SNDBUF; 0 = leave as is). The kernel caps
+   * them at net.core.rmem_max / wmem_max and reports twice what it keeps for bookkeeping; the
+   * result is what it reports now, and `error` says why a request failed.
+   */
+  setBuffers(receive: number, send: number): { readonly receive: number; readonly send: number; readonly error?: string } {
+    const socket = this.dgramSocket;
+    if (socket === undefined) return { receive: 0, send: 0, error: 'the native socket sizes its buffers when it opens (4 MiB, SO_RCVBUFFORCE)' };
+    let error: string | undefined;
+    try {
+      if (receive > 0) socket.setRecvBufferSize(receive);
+      if (send > 0) socket.setSendBufferSize(send);
+    } catch (e) {
+      error = e instanceof Error ? e.message : String(e);
+    }
+    const got = { receive: socket.getRecvBufferSize(), send: socket.getSendBufferSize() };
+    return error === undefined ? got : { ...got, error };
+  }
+
+  /** The kernel's view of this socket (drops, receive queue) from /proc/net/udp; undefined off Linux. */
+  kernelSocket(own?: ReadonlySet<number>): UdpSocketRow | undefined {
+    return this.closed ? undefined : readUdpSocket(this.family, this.bound.port, own);
   }
 
   /** The bound local address and port. */

@@ -138,6 +138,8 @@ export class Tunnel implements ControlConnection<L2tpHeaderView> {
   private helloAt: Instant | undefined;
   private helloSent = false;
   private helloMisses = 0;
+  /** Per-tunnel HELLO phase in [0, 0.1) of the interval, so tunnels heard in one turn do not HELLO in one turn. */
+  private readonly helloSkew: number;
   private idleAt: Instant | undefined;
   private lingerUntil: Instant | undefined;
   private sentStopCcn = false;
@@ -153,6 +155,7 @@ export class Tunnel implements ControlConnection<L2tpHeaderView> {
     readonly originator: boolean,
   ) {
     this.lastRxAt = now;
+    this.helloSkew = ((host.random.u32() >>> 0) / 0x1_0000_0000) * 0.1;
     this.calls = new SessionTable(this);
     this.channel = new ReliableChannel<OutMsg, InMsg>(
       settings.tuning,
@@ -198,6 +201,8 @@ export class Tunnel implements ControlConnection<L2tpHeaderView> {
       this.counters.dataDropped++;
       return;
     }
+    // §6.5: data from the peer is liveness too; the HELLO waits for a silent interval.
+    this.lastRxAt = now;
     s.data.receive(now, view);
   }
 
@@ -484,7 +489,7 @@ export class Tunnel implements ControlConnection<L2tpHeaderView> {
       this.establishedAt = now;
       this.channel.established = true;
       const interval = this.settings.tuning.helloInterval;
-      this.helloAt = interval > 0 ? ((now + interval) as Instant) : undefined;
+      this.helloAt = interval > 0 ? ((now + interval * (1 - this.helloSkew)) as Instant) : undefined;
       const ev: Mutable<Extract<L2tpEvent, { type: 'tunnel-established' }>> = { type: 'tunnel-established', tunnel: this.localId, remoteTunnel: this.remoteId, peer: this.peer };
       if (this.remoteHostName !== undefined) ev.remoteHostName = this.remoteHostName;
       this.host.event(ev);
@@ -530,7 +535,7 @@ export class Tunnel implements ControlConnection<L2tpHeaderView> {
   /** §6.5 keepalive: HELLO after helloInterval of silence; helloMissCount silent cycles end the tunnel. */
   private helloTimer(now: Instant): void {
     const interval = this.settings.tuning.helloInterval;
-    const due = (this.lastRxAt + interval) as Instant;
+    const due = (this.lastRxAt + interval * (1 - this.helloSkew)) as Instant;
     if (!this.helloSent && due > now) {
       this.helloAt = due; // traffic since the timer was armed: push it out lazily
       return;
@@ -547,7 +552,9 @@ export class Tunnel implements ControlConnection<L2tpHeaderView> {
     }
     if (this.channel.idle) this.sendControl(now, { sessionId: asSessionId(0), type: MessageType.HELLO, avps: {} });
     this.helloSent = true;
-    this.helloAt = (now + interval) as Instant;
+    // Re-armed from its own due time (whole intervals skipped after a stall), not from `now`.
+    const at = (this.helloAt ?? now) + interval;
+    this.helloAt = (at > now ? at : at + Math.ceil((now - at + 1) / interval) * interval) as Instant;
   }
 
   private armIdle(now: Instant): void {

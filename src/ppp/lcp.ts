@@ -4,7 +4,7 @@
  * Options: MRU (1), ACCM (2, RFC 1662 §7.1; acked, meaningless over L2TP), Authentication-Protocol (3),
  * Magic-Number (5), PFC (7), ACFC (8). Everything else is Configure-Rejected.
  */
-import { addDuration, type Duration, type Instant, put32, type RandomSource, seconds, u16, u32 } from '../base/index.js';
+import { addDuration, type Duration, type Instant, put32, type RandomSource, seconds, type SendPacer, u16, u32 } from '../base/index.js';
 import { ChapAlgorithm, CpCode, type CpOption, type CpPacket, PppProtocol } from '../wire/ppp/index.js';
 import type { OptionHandler, OptionVerdict } from './option-fsm.js';
 
@@ -50,6 +50,14 @@ export interface LcpConfig {
   /** Echo-Request interval (0 = no keepalive) and how many unanswered ones end the link. */
   readonly echoInterval: Duration;
   readonly echoFailure: number;
+  /**
+   * Per-link jitter as a fraction of the interval: the first Echo-Request comes uniformly in
+   * [interval·(1-j), interval] after This-Layer-Up, each next one interval ± interval·j/2 after
+   * the previous due time, so links opened (or delayed) together drift apart instead of marching.
+   */
+  readonly echoJitter: number;
+  /** pppd `lcp-echo-adaptive`: no Echo-Request when the peer sent anything since the last tick. */
+  readonly echoAdaptive: boolean;
   /** Loop-back suspicions (§6.4) before giving up. */
   readonly loopbackFailures: number;
 }
@@ -61,6 +69,8 @@ export const DEFAULT_LCP: Omit<LcpConfig, 'role' | 'auth'> = {
   requestAcfc: false,
   echoInterval: seconds(30),
   echoFailure: 3,
+  echoJitter: 0.1,
+  echoAdaptive: true,
   loopbackFailures: 10,
 };
 
@@ -110,16 +120,24 @@ export class Lcp implements OptionHandler {
   private lastNakMagic: number | undefined;
   private loops = 0;
   private st: { -readonly [K in keyof LcpState]: LcpState[K] };
+  /** When the keepalive timer fires (a paced echo may fire after its due time). */
   private echoAt: Instant | undefined;
+  /** The keepalive's own schedule: each next due time is this one plus the interval (± jitter). */
+  private echoDue: Instant | undefined;
+  /** The pacer already booked the echo that `echoAt` fires. */
+  private echoBooked = false;
+  /** Something arrived from the peer since the last keepalive tick. */
+  private heard = false;
   private echoOutstanding = false;
   private echoMisses = 0;
   private echoId = 0;
 
-  /** `random` supplies Magic-Numbers. */
+  /** `random` supplies Magic-Numbers and keepalive jitter; `pacer` (shared by many links) bounds echoes per window. */
   constructor(
     readonly cfg: LcpConfig,
     private readonly random: RandomSource,
     private readonly sink: LcpSink,
+    private readonly pacer?: SendPacer,
   ) {
     this.wantMru = cfg.mru;
     this.wantPfc = cfg.requestPfc;
@@ -289,16 +307,31 @@ export class Lcp implements OptionHandler {
     return true;
   }
 
-  /** Start keepalive on This-Layer-Up. */
+  /** Start keepalive on This-Layer-Up (the first Echo-Request jittered, see `echoJitter`). */
   opened(now: Instant): void {
     this.echoMisses = 0;
     this.echoOutstanding = false;
-    this.echoAt = this.cfg.echoInterval > 0 ? addDuration(now, this.cfg.echoInterval) : undefined;
+    this.echoBooked = false;
+    this.heard = false;
+    const iv = this.cfg.echoInterval;
+    this.echoDue = iv > 0 ? addDuration(now, (iv * (1 - this.cfg.echoJitter * this.unit())) as Duration) : undefined;
+    this.echoAt = this.echoDue;
   }
 
   /** Stop keepalive on This-Layer-Down. */
   closed(): void {
     this.echoAt = undefined;
+    this.echoDue = undefined;
+  }
+
+  /** Unanswered Echo-Requests in a row (0 once the peer is heard). */
+  get misses(): number {
+    return this.echoMisses;
+  }
+
+  /** A frame from the peer (data or control, not our own looped echo): the link is alive. */
+  peerHeard(): void {
+    this.heard = true;
   }
 
   /** An Echo-Reply arrived (in Opened): the peer is alive. */
@@ -315,15 +348,36 @@ export class Lcp implements OptionHandler {
     return this.echoAt;
   }
 
-  /** Keepalive tick: count a miss if the last request is unanswered, then send the next one. */
+  /**
+   * Keepalive tick: a link that heard from the peer resets its misses (and, adaptive, sends
+   * nothing); else the pacer may book the echo for a later window; else count a miss if the last
+   * request is unanswered, then send the next one. Re-armed from the own due time, not `now`.
+   */
   handleTimeout(now: Instant): void {
     if (this.echoAt === undefined || now < this.echoAt) return;
+    const heard = this.heard;
+    this.heard = false;
+    if (heard) {
+      this.echoOutstanding = false;
+      this.echoMisses = 0;
+      if (this.cfg.echoAdaptive) return this.rearm(now);
+    }
+    if (!this.echoBooked && this.pacer !== undefined) {
+      const at = this.pacer.admit(now);
+      if (at > now) {
+        this.echoBooked = true;
+        this.echoAt = at;
+        return;
+      }
+    }
+    this.echoBooked = false;
     if (this.echoOutstanding) {
       this.echoMisses++;
       const remaining = this.cfg.echoFailure - this.echoMisses;
       this.sink.echoMissed(remaining);
       if (remaining <= 0) {
         this.echoAt = undefined;
+        this.echoDue = undefined;
         this.sink.fatal('echo-timeout');
         return;
       }
@@ -331,6 +385,22 @@ export class Lcp implements OptionHandler {
     this.echoId = (this.echoId + 1) & 0xff;
     this.echoOutstanding = true;
     this.sink.send({ kind: 'echo', code: CpCode.EchoRequest, identifier: this.echoId, magic: this.st.ourMagic, data: new Uint8Array(0) });
-    this.echoAt = addDuration(now, this.cfg.echoInterval);
+    this.rearm(now);
+  }
+
+  /** Next due time = last due + interval ± jitter/2, skipping whole intervals missed in a stall. */
+  private rearm(now: Instant): void {
+    this.echoBooked = false;
+    const iv = this.cfg.echoInterval;
+    const base = this.echoDue ?? now;
+    let next = base + iv + iv * this.cfg.echoJitter * (this.unit() - 0.5);
+    if (next <= now) next += Math.ceil((now - next + 1) / iv) * iv;
+    this.echoDue = next as Instant;
+    this.echoAt = this.echoDue;
+  }
+
+  /** A uniform number in [0, 1) from the injected random source (0 without jitter, no draw). */
+  private unit(): number {
+    return this.cfg.echoJitter > 0 ? (this.random.u32() >>> 0) / 0x1_0000_0000 : 0;
   }
 }

@@ -5,7 +5,7 @@
  * HDLC byte stuffing or FCS) and `pollEvent()` (typed events). Used by the LNS (`authenticator`)
  * and by the client (`peer`).
  */
-import { type Duration, earliest, type Instant, type RandomSource, seconds, type Timed, u16 } from '../base/index.js';
+import { type Duration, earliest, type Instant, type RandomSource, seconds, type SendPacer, type Timed, u16 } from '../base/index.js';
 import { CpCode, type CpPacket, emitPppFrame, encodeCpPacket, encodePppFrame, parseCpOptions, parseCpPacket, parsePppFrame, pppFrameLength, PppProtocol } from '../wire/ppp/index.js';
 import { OptionFsm, type FsmConfig, type FsmState, type LayerSignal } from './option-fsm.js';
 import { Lcp, DEFAULT_LCP, type AuthProtocol, type LcpFatal, type LcpState } from './lcp.js';
@@ -88,6 +88,11 @@ export interface PppLinkConfig {
   /** LCP keepalive (default 30 s, 3 misses; interval 0 = off). */
   readonly echoInterval?: Duration;
   readonly echoFailure?: number;
+  /** Keepalive jitter (fraction of the interval, default 0.1) and pppd-style adaptive echo (default on). */
+  readonly echoJitter?: number;
+  readonly echoAdaptive?: boolean;
+  /** One pacer shared by many links bounds how many Echo-Requests leave per window (default none). */
+  readonly echoPacer?: SendPacer;
   /** RFC 1661 §4.6 timers and counters for all automata. */
   readonly fsm?: Partial<FsmConfig>;
   /** Put 0xff 0x03 in front of frames (default true; omitted when the peer agreed to ACFC, except LCP). */
@@ -145,6 +150,8 @@ export class PppLink implements Timed {
         requestAcfc: cfg.requestAcfc ?? false,
         echoInterval: cfg.echoInterval ?? DEFAULT_LCP.echoInterval,
         echoFailure: cfg.echoFailure ?? DEFAULT_LCP.echoFailure,
+        echoJitter: cfg.echoJitter ?? DEFAULT_LCP.echoJitter,
+        echoAdaptive: cfg.echoAdaptive ?? DEFAULT_LCP.echoAdaptive,
       },
       cfg.random,
       {
@@ -154,6 +161,7 @@ export class PppLink implements Timed {
           this.pendingFatal ??= reason;
         },
       },
+      cfg.echoPacer,
     );
     this.lcpFsm = new OptionFsm('lcp', this.lcp, { send: (p) => this.sendCp(PppProtocol.LCP, p), layer: (s, now) => this.lcpLayer(s, now) }, cfg.fsm);
     if (cfg.ipcp !== false) {
@@ -188,6 +196,10 @@ export class PppLink implements Timed {
   /** What LCP agreed (MRUs, magic numbers, auth). */
   get lcpInfo(): LcpState {
     return this.lcp.state;
+  }
+  /** Unanswered LCP Echo-Requests in a row right now. */
+  get echoMisses(): number {
+    return this.lcp.misses;
   }
   /** The authenticated user name, once known. */
   get username(): string | undefined {
@@ -282,6 +294,8 @@ export class PppLink implements Timed {
     const f = parsePppFrame(frame);
     if (!f.ok) return undefined; // RFC 1661 §2: malformed frames are silently discarded
     const { protocol, info } = f.value;
+    // Any frame but LCP Echo (judged in receiveLcp) is liveness: no keepalive needed (adaptive echo).
+    if (protocol !== PppProtocol.LCP) this.lcp.peerHeard();
     let out: IpPacket | undefined;
     const lcpOpened = this.lcpFsm.state === 'Opened';
     switch (protocol) {
@@ -330,6 +344,8 @@ export class PppLink implements Timed {
     const p = r.value;
     const opened = this.lcpFsm.state === 'Opened';
     if (p.kind === 'echo' && p.code === CpCode.EchoReply && opened) this.lcp.echoReplied(p);
+    // A peer's own Echo-Request (not ours looped back, §6.4) or any other LCP packet is liveness.
+    else if (p.kind !== 'echo' || p.magic !== this.lcp.state.ourMagic || p.magic === 0) this.lcp.peerHeard();
     if (p.kind === 'protocol-reject' && opened) this.protocolRejected(now, p.protocol);
     if (p.kind === 'terminate' && p.code === CpCode.TerminateRequest) this.downReason ??= 'peer-terminated';
     this.lcpFsm.receive(now, p, info.subarray(0, u16(info, 2)));

@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { type AccessEvent } from '../../src/access/index.js';
+import { ACCESS_SERVER_DEFAULTS, type AccessEvent } from '../../src/access/index.js';
 import type { AuthProtocol } from '../../src/ppp/index.js';
 import { seconds } from '../../src/base/time.js';
 import { AccessNet, clientOf, simServerConfig, simUsers, type SimClient } from './access-harness.js';
@@ -219,14 +219,25 @@ test('HELLO timeout: the link goes silent, the tunnel dies, nothing is left', ()
 });
 
 test('PPP echo timeout ends the session with a CDN (LCP keepalive, RFC 3145 code 8)', () => {
-  const { net, c } = upOne('chap-md5');
-  // Drop only PPP data from the LAC: the L2TP control channel stays healthy.
-  net.filter = (from, data) => !(from.address === net.lacAddr.address && ((data[0] ?? 0) & 0x80) === 0);
+  const net = new AccessNet({ ...v6Cfg(), auth: ['chap-md5'] }, 60);
+  const c = net.dial(net.openTunnel(60), { username: 'alice', password: 'wonderland', echoInterval: seconds(0) });
+  net.advance(5000);
+  // Drop PPP data both ways: the L2TP control channel stays healthy (so the LNS's CDN arrives), and
+  // the client (no keepalive of its own) never sees the Terminate-Request and cannot close first.
+  net.filter = (_from, data) => ((data[0] ?? 0) & 0x80) !== 0;
   net.advance(200_000);
   const out = net.serverOf('logout')[0];
   assert.equal(out?.reason, 'echo-timeout');
+  // Our keepalive decided: the logout is ours ("by us"), not the client's.
+  assert.equal(out?.by, 'local');
+  // The operator sees it coming: misses are counted before the logout, and the timeout itself.
+  const st = net.server.stats();
+  assert.equal(st.echoMisses, ACCESS_SERVER_DEFAULTS.echoFailure);
+  assert.equal(st.echoTimeouts, 1);
+  assert.equal(st.echoMissing, 0, 'the session is gone');
   const cdn = net.lacEvents.find((e) => e.type === 'session-closed');
   assert.ok(cdn?.type === 'session-closed');
+  assert.equal(cdn.reason.by, 'peer');
   assert.equal(cdn.reason.cdnCauses?.pppDisconnectCause?.code, 8);
   assertClean(net, [c]);
 });

@@ -215,7 +215,8 @@ test('sim: per-user static address wins over the pool', () => {
 });
 
 test('sim: LCP echo keepalive countdown at exact instants, then echo-timeout', () => {
-  const s = sim({ auth: ['pap'], pool: pool(), echoInterval: seconds(10), echoFailure: 3 }, { echoInterval: seconds(0) });
+  // Exact instants: no jitter, and a plain (not adaptive) keepalive.
+  const s = sim({ auth: ['pap'], pool: pool(), echoInterval: seconds(10), echoFailure: 3, echoJitter: 0, echoAdaptive: false }, { echoInterval: seconds(0) });
   s.a.open(instant(0));
   s.b.open(instant(0));
   s.pump();
