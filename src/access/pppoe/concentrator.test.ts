@@ -279,8 +279,8 @@ test('§6 session frames go to the bound sink by (MAC, SESSION_ID); frames befor
   ac.handleFrame(T0, sessionFrame(A, sa, lcp));
   assert.equal(ac.counters.dropped['no-sink'], 1);
   const sink = new Recorder();
-  assert.equal(ac.bindSink(sa, sink), true);
-  assert.equal(ac.bindSink(sa, sink), false, 'bound once');
+  assert.equal(ac.bindSink(sa, sink, T0), true);
+  assert.equal(ac.bindSink(sa, sink, T0), false, 'bound once');
   assert.equal(sink.frames.length, 2);
   ac.handleFrame(T0, sessionFrame(A, sa, Uint8Array.of(0x00, 0x21, 0x45)));
   assert.deepStrictEqual(sink.frames[2], Uint8Array.of(0x00, 0x21, 0x45));
@@ -298,7 +298,7 @@ test('session frames: another MAC with a live session id, another VLAN, not to o
   const ac = makeAc();
   const sa = connect(ac, T0, A);
   const sink = new Recorder();
-  ac.bindSink(sa, sink);
+  ac.bindSink(sa, sink, T0);
   ac.handleFrame(T0, sessionFrame(B, sa, Uint8Array.of(0xc0, 0x21)));
   ac.handleFrame(T0, sessionFrame(A, sa, Uint8Array.of(0xc0, 0x21), [vlanTag(5)]));
   const notUs = sessionFrame(A, sa, Uint8Array.of(0xc0, 0x21));
@@ -366,7 +366,7 @@ test('malformed frames, other VLANs and PADO/PADS from elsewhere are counted, ne
 test('random frames into an AC with live sessions never throw and never end a session', () => {
   const ac = makeAc({ discoveryRatePerMac: { perSecond: 1000, burst: 1000 }, discoveryRate: { perSecond: 1e6, burst: 1e6 } });
   const sids = [connect(ac, T0, A), connect(ac, T0, B)];
-  for (const s of sids) ac.bindSink(s, new Recorder());
+  for (const s of sids) ac.bindSink(s, new Recorder(), T0);
   drainEvents(ac);
   const r = seededRandom(0x8863);
   for (let i = 0; i < 20_000; i++) {

@@ -315,7 +315,7 @@ export class PppoeAccessConcentrator implements Timed {
     s.bytesIn += len;
     this.c.sessionFramesIn++;
     this.c.sessionBytesIn += len;
-    if (s.sink !== undefined) return s.sink.deliver(ppp);
+    if (s.sink !== undefined) return s.sink.deliver(ppp, now);
     if (s.pending.length >= this.pendingMax) return this.drop('no-sink');
     s.pending.push(new Uint8Array(ppp));
   }
@@ -337,13 +337,13 @@ export class PppoeAccessConcentrator implements Timed {
   }
 
   /** Bind the session's data sink (once); frames that arrived before are delivered now. */
-  bindSink(sessionId: number, sink: FrameSink): boolean {
+  bindSink(sessionId: number, sink: FrameSink, now: Instant): boolean {
     const s = this.bySid.get(sessionId);
     if (s === undefined || s.sink !== undefined) return false;
     s.sink = sink;
     const pending = s.pending;
     s.pending = [];
-    for (const f of pending) sink.deliver(f);
+    for (const f of pending) sink.deliver(f, now);
     return true;
   }
 

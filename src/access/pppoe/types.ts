@@ -12,7 +12,7 @@ import type { Rate } from './rate-limit.js';
  * Address/Control) and is a view valid only during the call: copy it to keep it.
  */
 export interface FrameSink {
-  deliver(frame: Uint8Array): void;
+  deliver(frame: Uint8Array, now: Instant): void;
 }
 
 /** Settings of one AC instance (one interface, or one VLAN of it). */
