@@ -405,3 +405,24 @@ test('handleTimeout sweeps idle per-MAC buckets and moves pollAt', () => {
   ac.handleTimeout(at(10));
   assert.equal(ac.pollAt(), at(20));
 });
+
+test('AC-Cookie master key: two ACs with the same key accept each other\'s cookies, another key does not', () => {
+  const key = new Uint8Array(32).fill(0x42);
+  const a = makeAc({ cookieSecret: key, random: seededRandom(1) });
+  const b = makeAc({ cookieSecret: key, random: seededRandom(2) });
+  const c = makeAc({ cookieSecret: new Uint8Array(32).fill(0x43) });
+  const cookie = padi(a, T0, A).packet.tags.acCookie;
+  assert.ok(cookie);
+  for (const [ac, ok] of [[b, true], [c, false]] as const) {
+    ac.handleFrame(T0, discovery(PppoeCode.PADR, A, { serviceNames: [''], acCookie: cookie }));
+    assert.equal(drainTx(ac).length, ok ? 1 : 0);
+    assert.equal(ac.counters.dropped['bad-cookie'], ok ? 0 : 1);
+  }
+  // After a rotation the derived secrets still agree (period 1 on both).
+  a.handleTimeout(at(301));
+  b.handleTimeout(at(301));
+  const later = padi(a, at(301), B).packet.tags.acCookie;
+  assert.ok(later);
+  b.handleFrame(at(301), discovery(PppoeCode.PADR, B, { serviceNames: [''], acCookie: later }));
+  assert.equal(drainTx(b).length, 1);
+});

@@ -77,7 +77,7 @@ export class PppoeAccessConcentrator implements Timed {
     readonly cfg: PppoeAcConfig,
     now: Instant,
   ) {
-    this.cookies = new CookieJar(cfg.random, cfg.cookieRotation ?? seconds(300), now);
+    this.cookies = new CookieJar(cfg.random, cfg.cookieRotation ?? seconds(300), now, cfg.cookieSecret);
     this.globalBucket = new TokenBucket(cfg.discoveryRate ?? { perSecond: 500, burst: 1000 }, now);
     this.macBuckets = new KeyedTokenBuckets(cfg.discoveryRatePerMac ?? { perSecond: 2, burst: 8 }, 100_000);
     this.maxSessions = Math.min(cfg.maxSessions ?? 0xfffe, 0xfffe);

@@ -30,6 +30,8 @@ export interface PppoeAcConfig {
    * PPP-Max-Payload with min(its value, this); without one (or at 1492) sessions use 1492.
    */
   readonly maxPayload?: number;
+  /** AC-Cookie master key (default: random secrets); see cookie.ts. */
+  readonly cookieSecret?: Uint8Array;
   /** AC-Cookie secret rotation (default 5 min; a cookie verifies for one to two periods). */
   readonly cookieRotation?: Duration;
   /** PADI + PADR budget for all clients (default 500/s, burst 1000). */
