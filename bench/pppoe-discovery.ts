@@ -120,7 +120,7 @@ function sessionPath(sessions: number, ms: number): { inPerS: number; outPerS: n
   const ids: number[] = [];
   for (let i = 0; i < sessions; i++) ids.push(ours1(ac, i));
   let delivered = 0;
-  for (const id of ids) ac.bindSink(id, { deliver: (f) => void (delivered += f.length) });
+  for (const id of ids) ac.bindSink(id, { deliver: (f) => void (delivered += f.length) }, instant(0));
   const frames = ids.map((id, i) => encodeSessionFrame({ ethernet: { destination: AC_MAC, source: client(i), vlans: [], ethertype: EtherType.pppoeSession }, sessionId: id, payload: new Uint8Array(64).fill(0x21) }));
   const now = instant(1);
   let t0 = performance.now();

@@ -15,6 +15,8 @@ export type AccessEndReason =
   | 'address-mismatch'
   | 'auth-timeout'
   | 'l2tp-closed'
+  /** The PPPoE client ended its session with a PADT (RFC 2516 §5.5). */
+  | 'padt-received'
   /** RADIUS Session-Timeout / Idle-Timeout (RFC 2865 §5.27-28), also after a CoA (RFC 5176). */
   | 'session-timeout'
   | 'idle-timeout'
@@ -31,7 +33,7 @@ const CHAP = 0xc223;
 const IPCP = 0x8021;
 
 /** RFC 3145 §3.3 code, protocol, direction per ending. */
-const CAUSES: Readonly<Record<Exclude<AccessEndReason, 'l2tp-closed' | 'lower-down'>, readonly [number, number, number, string]>> = {
+const CAUSES: Readonly<Record<Exclude<AccessEndReason, 'l2tp-closed' | 'lower-down' | 'padt-received'>, readonly [number, number, number, string]>> = {
   'admin-close': [1, LCP, 2, 'administrative disconnect'],
   'peer-terminated': [3, LCP, 1, 'LCP Terminate-Request received'],
   'lcp-timeout': [5, LCP, 2, 'LCP failed to converge'],
@@ -57,7 +59,7 @@ const CAUSES: Readonly<Record<Exclude<AccessEndReason, 'l2tp-closed' | 'lower-do
  * itself is told by the Disconnect Cause AVP 46, RFC 3145 §3.3).
  */
 export function cdnFor(reason: AccessEndReason, authMethod?: 'pap' | 'chap-md5' | 'mschapv2'): { readonly result: ResultCode; readonly causes?: CdnCauses } {
-  if (reason === 'l2tp-closed' || reason === 'lower-down') return { result: { result: 1 } };
+  if (reason === 'l2tp-closed' || reason === 'lower-down' || reason === 'padt-received') return { result: { result: 1 } };
   const [code, proto, direction, message] = CAUSES[reason];
   const protocol = (reason === 'auth-failed' || reason === 'auth-timeout') && authMethod === 'pap' ? PAP : proto;
   const causes: CdnCauses = { pppDisconnectCause: { code, protocol, direction, message } };

@@ -8,10 +8,14 @@
  * Contract: the shell forwards `L2tpEngine` events and TUN packets in, sends `pollTransmit()`,
  * binds its TUN device as a `TunWriter` (or writes `pollTunWrite()`), arms one timer at `pollAt()`
  * and maps `pollEvent()` to logs/metrics. Inbound data is the fast path: each session binds a data
- * sink on the engine, so frames reach the PPP link and the TUN writer without events.
+ * sink on the engine, so frames reach the PPP link and the TUN writer without events. The same server
+ * terminates PPPoE sessions (BRAS): the shell opens each with `openLower(now, pppoeLower(...))` and
+ * ends it with `lowerGone` on the client's PADT; both lower layers implement `SessionLower` (lower.ts).
  * No clock, timers, sockets or files in here; time is passed in as `now`.
  */
-export { AccessServer, ACCESS_SERVER_DEFAULTS } from './server.js';
+export { AccessServer, ACCESS_SERVER_DEFAULTS, LOWER_TUNNEL } from './server.js';
+export { l2tpLower, pppoeLower } from './lower.js';
+export type { SessionLower, LowerClose, PppoeLowerInfo, PppoeSessions } from './lower.js';
 export type { AccessServerConfig, AccessEngine, AccessEvent, AccessCounters, AccessSessionInfo, AccessStats } from './server.js';
 export { AccessClient } from './client.js';
 export { TunQueue, type TunWriter } from './tun-writer.js';

@@ -2,15 +2,16 @@
  * The per-session record of `AccessServer` (internal to src/access): the PPP link, leases, routes,
  * timers and AAA state of one L2TP session, and the tunnel a call came in on.
  */
-import type { Instant } from '../base/index.js';
+import { formatIpv4, formatIpv6, prefix64Bytes, type Instant } from '../base/index.js';
 import type { CloseReason, PeerAddress } from '../l2tp/index.js';
 import type { SessionId, TunnelId } from '../wire/l2tp/index.js';
-import type { AuthProtocol, PppLink } from '../ppp/index.js';
+import { linkLocalAddress, type AuthProtocol, type PppLink } from '../ppp/index.js';
 import type { SessionAddressPool } from './directory.js';
 import type { AccessEndReason } from './disconnect.js';
-import type { AccessCounters } from './server-types.js';
+import type { AccessCounters, AccessSessionInfo } from './server-types.js';
 import type { AuthSource, SessionAuthorization } from './aaa/index.js';
 import type { SessionExtras } from './extra-routes.js';
+import type { SessionLower } from './lower.js';
 
 /** One session. */
 export interface Session {
@@ -20,6 +21,8 @@ export interface Session {
   readonly session: SessionId;
   /** The peer's Session ID (its data messages carry ours; ours to it carry this). */
   readonly remoteSession: SessionId;
+  /** The L2TP or PPPoE session under the link. */
+  readonly lower: SessionLower;
   readonly link: PppLink;
   readonly addr: SessionAddressPool;
   readonly startedAt: Instant;
@@ -67,5 +70,26 @@ export interface TunnelCall {
 
 export const sessionKey = (t: number, s: number): number => t * 0x10000 + s;
 /** Endings the client caused; an echo-timeout is our keepalive deciding the client is gone (ended by us). */
-export const PEER_ENDINGS: ReadonlySet<AccessEndReason> = new Set(['peer-terminated', 'lcp-rejected', 'auth-failed', 'auth-timeout']);
+export const PEER_ENDINGS: ReadonlySet<AccessEndReason> = new Set(['peer-terminated', 'padt-received', 'lcp-rejected', 'auth-failed', 'auth-timeout']);
 
+
+/** One session as `snapshot()` shows it. */
+export function sessionInfo(s: Session, acctSessionId: string | undefined): AccessSessionInfo {
+  return {
+    tunnel: s.tunnel,
+    session: s.session,
+    phase: s.link.phase,
+    startedAt: s.startedAt,
+    counters: { ...s.counters },
+    ...(s.username !== undefined ? { username: s.username } : {}),
+    ...(s.method !== undefined ? { authMethod: s.method } : {}),
+    ...(s.ipv4 !== undefined ? { ipv4: formatIpv4(s.ipv4) } : {}),
+    ...(s.prefix64 !== undefined ? { ipv6Prefix: `${formatIpv6(prefix64Bytes(s.prefix64))}/64` } : {}),
+    ...(s.iids !== undefined ? { ipv6LinkLocal: linkLocalAddress(s.iids.peer) } : {}),
+    ...(s.loggedInAt !== undefined ? { loggedInAt: s.loggedInAt } : {}),
+    ...(s.lower.info !== undefined ? { pppoe: s.lower.info } : {}),
+    ...(s.fastCounters !== undefined ? { fastPath: { ...s.fastCounters } } : {}),
+    ...(s.link.echoMisses > 0 ? { echoMisses: s.link.echoMisses } : {}),
+    ...(acctSessionId !== undefined ? { acctSessionId } : {}),
+  };
+}

@@ -3,7 +3,7 @@
  * counters and views, and the typed events it hands up (STYLE §10).
  */
 import type { Duration, Instant, Ipv4Prefix, Ipv6Prefix, RandomSource } from '../base/index.js';
-import type { CloseReason } from '../l2tp/index.js';
+import type { CloseReason, L2tpControlApi } from '../l2tp/index.js';
 import type { SessionId, TunnelId } from '../wire/l2tp/index.js';
 import type { AuthProtocol, AuthRequest, FsmConfig, PppEvent, PppPhase } from '../ppp/index.js';
 import type { AccountingRecord, SessionAttributes } from '../aaa/radius/index.js';
@@ -11,7 +11,11 @@ import type { UserDirectory } from './directory.js';
 import type { AccessEndReason } from './disconnect.js';
 import type { TunWriter } from './tun-writer.js';
 import type { FastPathTable } from './fast-path.js';
+import type { PppoeLowerInfo } from './lower.js';
 import type { AccessAaaConfig, AuthSource } from './aaa/index.js';
+
+/** The part of the L2TP engine the access layer drives (outbound frames, CDN, the inbound data sink). */
+export type AccessEngine = Pick<L2tpControlApi, 'sendData' | 'closeSession' | 'bindSession'>;
 
 /** LNS settings. Only `random`, `users`, `ipv4Pool` and `localAddress` are required. */
 export interface AccessServerConfig {
@@ -120,6 +124,8 @@ export interface AccessSessionInfo {
   readonly echoMisses?: number;
   /** RADIUS Acct-Session-Id (with AAA on). */
   readonly acctSessionId?: string;
+  /** A PPPoE session (BRAS, tunnel 0): its interface, client MAC and SESSION_ID. */
+  readonly pppoe?: PppoeLowerInfo;
 }
 
 /** Totals for show commands and metrics. */

@@ -20,7 +20,7 @@
  * releases the IPv4 lease and the IPv6 /64.
  */
 import { addDuration, addressInPrefix64, DeadlineHeap, type Duration, millis, SlotPacer, earliest, formatIpv4, formatIpv6, type Instant, parseIpv4, parseIpv6, prefix64Bytes, seconds, type Timed } from '../base/index.js';
-import { type CloseReason, DATA_HEADROOM, type L2tpControlApi, type L2tpEvent, type Transmit } from '../l2tp/index.js';
+import { type CloseReason, type L2tpEvent, type Transmit } from '../l2tp/index.js';
 import type { SessionId, TunnelId } from '../wire/l2tp/index.js';
 import { type AuthProtocol, DEFAULT_LCP, linkLocalAddress, type PppEvent, PppLink, type ProxyLcp } from '../ppp/index.js';
 import { Ipv4Pool, Ipv4PoolSet } from '../aaa/index.js';
@@ -28,19 +28,20 @@ import type { AccountingRecord, CoaChanges, DaeActionResult, DaeSessionIdentity,
 import { IcmpRateLimiter, SessionRoutes, clampMss, mssForMtu, tooBig4, tooBig6 } from '../dataplane/index.js';
 import { AddressBook, SessionAddressPool } from './directory.js';
 import { Ipv6PrefixPool } from './ipv6.js';
-import { cdnFor } from './disconnect.js';
+import { cdnFor, type AccessEndReason } from './disconnect.js';
 import { TunQueue, type TunWriter } from './tun-writer.js';
-import type { AccessEvent, AccessServerConfig, AccessSessionInfo, AccessStats, TooBigCounters } from './server-types.js';
-import { AccessAaa, NO_AUTHORIZATION, type AccessAuthResult } from './aaa/index.js';
+import type { AccessEngine, AccessEvent, AccessServerConfig, AccessSessionInfo, AccessStats, TooBigCounters } from './server-types.js';
+import { AccessAaa, NO_AUTHORIZATION, type AccessAuthResult, type CallInfo } from './aaa/index.js';
+import { l2tpLower, type SessionLower } from './lower.js';
 import { addIpv4Extras, addIpv6Extras, inExtras4, inExtras6, noExtras, removeExtras } from './extra-routes.js';
-import { PEER_ENDINGS, sessionKey, type Session, type TunnelCall } from './server-session.js';
+import { PEER_ENDINGS, sessionInfo, sessionKey, type Session, type TunnelCall } from './server-session.js';
 import { addFastCounters, fastPathEntry } from './fast-path.js';
 import { buildRouterAdvertisement, ipVersion, ipv4Source, ipv6Source64, isLinkLocal, isMulticast6, isRouterSolicitation } from '../wire/ip/index.js';
 
-export type { AccessCounters, AccessEvent, AccessServerConfig, AccessSessionInfo, AccessStats, TooBigCounters } from './server-types.js';
+export type { AccessCounters, AccessEngine, AccessEvent, AccessServerConfig, AccessSessionInfo, AccessStats, TooBigCounters } from './server-types.js';
 
-/** The part of the L2TP engine the access layer drives (outbound frames, CDN, the inbound data sink). */
-export type AccessEngine = Pick<L2tpControlApi, 'sendData' | 'closeSession' | 'bindSession'>;
+/** The tunnel of sessions that are not L2TP (PPPoE): 0 is never an L2TP Tunnel ID (RFC 2661 §3.1). */
+export const LOWER_TUNNEL = 0 as TunnelId;
 
 /**
  * Defaults of `AccessServerConfig`: the LNS demands MS-CHAPv2 then CHAP-MD5, LCP's MRU and echo
@@ -58,7 +59,7 @@ export const ACCESS_SERVER_DEFAULTS = {
   lcpStartDelay: seconds(1),
 } as const;
 
-/** The remote-access LNS over one L2TP engine. */
+/** The remote-access LNS over one L2TP engine, and the BRAS over PPPoE sessions (`openLower`). */
 export class AccessServer implements Timed {
   private readonly sessions = new Map<number, Session>();
   private readonly routes = new SessionRoutes<Session>();
@@ -88,6 +89,8 @@ export class AccessServer implements Timed {
   private echoTimeoutTotal = 0;
   /** One pacer for every session's LCP echo: 10 ms windows of `echoRate / 100` (undefined = unpaced). */
   readonly echoPacer: SlotPacer | undefined;
+  /** The next id to try for a session over another lower layer (`openLower`). */
+  private nextLowerId = 1;
 
   /** Build an LNS over `engine` with typed settings (nothing is parsed again here). */
   constructor(
@@ -246,6 +249,31 @@ export class AccessServer implements Timed {
     return true;
   }
 
+  /**
+   * A session over another lower layer (a PPPoE session, BRAS mode): PPP, leases, routes and AAA
+   * exactly as for an L2TP session. It is known as tunnel 0 (never an L2TP Tunnel ID, RFC 2661
+   * §3.1) and the session id returned; undefined when all 65535 are in use.
+   */
+  openLower(now: Instant, lower: SessionLower, call: CallInfo): SessionId | undefined {
+    for (let i = 0; i < 0xffff; i++) {
+      const id = this.nextLowerId as SessionId;
+      this.nextLowerId = id >= 0xffff ? 1 : id + 1;
+      if (this.sessions.has(sessionKey(0, id))) continue;
+      this.open(now, LOWER_TUNNEL, id, 0 as SessionId, lower, undefined, call);
+      return id;
+    }
+    return undefined;
+  }
+
+  /** The lower layer of a session went away (the client's PADT): PPP stops at once, nothing is sent, the lease is freed. */
+  lowerGone(now: Instant, tunnel: TunnelId, session: SessionId, reason: AccessEndReason = 'padt-received'): boolean {
+    const s = this.sessions.get(sessionKey(tunnel, session));
+    if (s === undefined) return false;
+    s.endReason ??= reason;
+    this.lowerDown(now, s, { by: 'peer', result: { result: 1 }, cause: reason });
+    return true;
+  }
+
   /** Daemon shutdown: the sessions our StopCCNs end are reported with Acct-Terminate-Cause Admin-Reboot. */
   prepareShutdown(): void {
     this.shuttingDown = true;
@@ -282,26 +310,8 @@ export class AccessServer implements Timed {
 
   /** Sessions for show commands. */
   snapshot(): readonly AccessSessionInfo[] {
-    const out: AccessSessionInfo[] = [];
-    for (const s of this.sessions.values()) {
-      this.syncFast(s);
-      const info: {
-        -readonly [K in keyof AccessSessionInfo]: AccessSessionInfo[K];
-      } = { tunnel: s.tunnel, session: s.session, phase: s.link.phase, startedAt: s.startedAt, counters: { ...s.counters } };
-      if (s.username !== undefined) info.username = s.username;
-      if (s.method !== undefined) info.authMethod = s.method;
-      if (s.ipv4 !== undefined) info.ipv4 = formatIpv4(s.ipv4);
-      if (s.prefix64 !== undefined) info.ipv6Prefix = `${formatIpv6(prefix64Bytes(s.prefix64))}/64`;
-      if (s.iids !== undefined) info.ipv6LinkLocal = linkLocalAddress(s.iids.peer);
-      if (s.loggedInAt !== undefined) info.loggedInAt = s.loggedInAt;
-      if (s.fastCounters !== undefined) info.fastPath = { ...s.fastCounters };
-      const misses = s.link.echoMisses;
-      if (misses > 0) info.echoMisses = misses;
-      const acct = this.aaa?.acctSessionId(s.key);
-      if (acct !== undefined) info.acctSessionId = acct;
-      out.push(info);
-    }
-    return out;
+    for (const s of this.sessions.values()) this.syncFast(s);
+    return [...this.sessions.values()].map((s) => sessionInfo(s, this.aaa?.acctSessionId(s.key)));
   }
 
   /** Totals (the leak checks of the tests use these). */
@@ -330,13 +340,27 @@ export class AccessServer implements Timed {
 
   private start(now: Instant, ev: Extract<L2tpEvent, { type: 'session-established' }>): void {
     const { tunnel, session, remoteSession, proxy: proxyAvps } = ev;
+    if (this.sessions.has(sessionKey(tunnel, session))) return;
+    const proxy: ProxyLcp | undefined =
+      proxyAvps === undefined ? undefined : this.cfg.forceLcpRenegotiation === true ? { ...proxyAvps, forceLcpRenegotiation: true } : proxyAvps;
+    const t = this.tunnels.get(tunnel);
+    this.open(now, tunnel, session, remoteSession, l2tpLower(this.engine, tunnel, session, this.tx), proxy, {
+      ...(t !== undefined ? { peer: t.peer, ...(t.remoteHostName !== undefined ? { remoteHostName: t.remoteHostName } : {}) } : {}),
+      ...(ev.callingNumber !== undefined ? { callingNumber: ev.callingNumber } : {}),
+      ...(ev.calledNumber !== undefined ? { calledNumber: ev.calledNumber } : {}),
+    });
+  }
+
+  /**
+   * One PPP session over `lower` (an L2TP session, or a PPPoE one): link, record, AAA, then LCP and the
+   * inbound sink. `remoteSession` is the peer's L2TP Session ID (0 for PPPoE: never offloaded, no tunnel).
+   */
+  private open(now: Instant, tunnel: TunnelId, session: SessionId, remoteSession: SessionId, lower: SessionLower, proxy: ProxyLcp | undefined, call: CallInfo): void {
     const key = sessionKey(tunnel, session);
-    if (this.sessions.has(key)) return;
-    const owner = `${tunnel}/${session}`;
+    const owner = lower.info === undefined ? `${tunnel}/${session}` : `pppoe/${session}`;
     const c = this.cfg;
     const addr = new SessionAddressPool(this.book, owner);
-    const proxy: ProxyLcp | undefined =
-      proxyAvps === undefined ? undefined : c.forceLcpRenegotiation === true ? { ...proxyAvps, forceLcpRenegotiation: true } : proxyAvps;
+    const mru = c.mru ?? ACCESS_SERVER_DEFAULTS.mru;
     const link = new PppLink({
       role: 'authenticator',
       random: c.random,
@@ -346,7 +370,8 @@ export class AccessServer implements Timed {
       ipcp: { localAddress: this.localText, ...(c.dns !== undefined ? { dns: c.dns } : {}), ...(c.nbns !== undefined ? { nbns: c.nbns } : {}) },
       ipv6cp: this.prefixes === undefined ? false : {},
       auth: c.auth ?? ACCESS_SERVER_DEFAULTS.auth,
-      mru: c.mru ?? ACCESS_SERVER_DEFAULTS.mru,
+      mru: lower.maxMru !== undefined ? Math.min(mru, lower.maxMru) : mru,
+      addressControl: lower.addressControl,
       echoInterval: c.echoInterval ?? ACCESS_SERVER_DEFAULTS.echoInterval,
       echoFailure: c.echoFailure ?? ACCESS_SERVER_DEFAULTS.echoFailure,
       ...(this.echoPacer !== undefined ? { echoPacer: this.echoPacer } : {}),
@@ -360,6 +385,7 @@ export class AccessServer implements Timed {
       tunnel,
       session,
       remoteSession,
+      lower,
       link,
       addr,
       startedAt: now,
@@ -388,12 +414,7 @@ export class AccessServer implements Timed {
       fastCounters: undefined,
     };
     this.sessions.set(key, s);
-    const t = this.tunnels.get(tunnel);
-    this.aaa?.open(now, s, {
-      ...(t !== undefined ? { peer: t.peer, ...(t.remoteHostName !== undefined ? { remoteHostName: t.remoteHostName } : {}) } : {}),
-      ...(ev.callingNumber !== undefined ? { callingNumber: ev.callingNumber } : {}),
-      ...(ev.calledNumber !== undefined ? { calledNumber: ev.calledNumber } : {}),
-    });
+    this.aaa?.open(now, s, call);
     const proxied = proxy !== undefined && proxy.forceLcpRenegotiation !== true;
     this.events.push({ type: 'ppp-start', tunnel, session, proxied });
     const delay = c.lcpStartDelay ?? ACCESS_SERVER_DEFAULTS.lcpStartDelay;
@@ -401,7 +422,7 @@ export class AccessServer implements Timed {
     else s.openAt = addDuration(now, delay);
     this.pump(now, s);
     // The data fast path: from here on this session's PPP frames come straight from the engine.
-    if (this.sessions.get(key) === s) this.engine.bindSession(now, tunnel, session, { handleData: (at, frame) => this.fromSession(at, s, frame) });
+    if (this.sessions.get(key) === s) lower.bind(now, (at, frame) => this.fromSession(at, s, frame));
   }
 
   /** One PPP frame of a session (the engine's data sink): IP to the TUN, control to the link. */
@@ -432,9 +453,7 @@ export class AccessServer implements Timed {
   /** Drain one link: frames to the engine, events to routes/leases/teardown, then re-arm its timer. */
   private pump(now: Instant, s: Session): void {
     for (let f = s.link.pollTransmit(); f !== undefined; f = s.link.pollTransmit()) {
-      if (s.l2tpGone !== undefined) continue;
-      const t = this.engine.sendData(now, s.tunnel, s.session, f);
-      if (t !== undefined) this.tx.push(t);
+      if (s.l2tpGone === undefined) s.lower.send(now, f, false);
     }
     for (let e = s.link.pollEvent(); e !== undefined; e = s.link.pollEvent()) {
       this.events.push({ type: 'ppp', tunnel: s.tunnel, session: s.session, event: e });
@@ -545,8 +564,7 @@ export class AccessServer implements Timed {
         s.endReason ??= e.reason === 'lower-down' ? 'l2tp-closed' : e.reason;
         if (e.reason === 'echo-timeout') this.echoTimeoutTotal++;
         if (s.l2tpGone === undefined) {
-          const cdn = cdnFor(s.endReason, s.method);
-          this.engine.closeSession(now, s.tunnel, s.session, cdn.result, cdn.causes);
+          s.lower.close(now, cdnFor(s.endReason, s.method));
         }
         this.teardown(now, s);
         break;
@@ -671,15 +689,13 @@ export class AccessServer implements Timed {
   private toClient(now: Instant, s: Session, pkt: Uint8Array, version: 4 | 6): boolean {
     const mru = s.txMtu;
     if (pkt.length > mru) return this.oversized(now, s, pkt, version, mru);
-    const frame = s.link.sendIp(pkt, version, DATA_HEADROOM);
-    const t = frame === undefined ? undefined : this.engine.sendData(now, s.tunnel, s.session, frame, true);
-    if (t === undefined) {
+    const frame = s.link.sendIp(pkt, version, s.lower.headroom);
+    if (frame === undefined || !s.lower.send(now, frame, true)) {
       s.counters.dropped++;
       return false;
     }
     s.counters.txPackets++;
     s.counters.txOctets += pkt.length;
-    this.tx.push(t);
     return true;
   }
 
@@ -722,9 +738,8 @@ export class AccessServer implements Timed {
       mtu: Math.min(s.txMtu, this.cfg.mtu ?? Infinity),
       ...(this.dns6.length > 0 ? { dns: this.dns6 } : {}),
     });
-    const frame = s.link.sendIp(ra, 6, DATA_HEADROOM);
-    const t = frame === undefined ? undefined : this.engine.sendData(now, s.tunnel, s.session, frame, true);
-    if (t !== undefined) this.tx.push(t);
+    const frame = s.link.sendIp(ra, 6, s.lower.headroom);
+    if (frame !== undefined) s.lower.send(now, frame, true);
     s.nextRaAt = addDuration(now, this.raInterval);
   }
 }

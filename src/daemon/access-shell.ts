@@ -227,6 +227,13 @@ export class LnsAccess {
     return this.server === undefined ? undefined : { ...this.server.tooBig };
   }
 
+  /** Run `op` on the access server inside its pump (what it queues goes out after); undefined before `attach`. */
+  run<T>(op: (now: Instant, server: AccessServer) => T): T | undefined {
+    const s = this.server;
+    const p = this.pump;
+    return s === undefined || p === undefined ? undefined : p.run((now) => op(now, s));
+  }
+
   /** Administrative disconnect (LCP Terminate, then CDN). */
   disconnect(tunnel: TunnelId, session: SessionId): boolean {
     const s = this.server;

@@ -4,7 +4,7 @@
  * go to the LAC's dialer.
  */
 import type { ResultCode } from '../wire/l2tp/index.js';
-import type { ControlRequest, ControlResponse, IpsecView, RadiusView, StatusView, TunnelView } from './control-protocol.js';
+import type { ControlRequest, ControlResponse, IpsecView, RadiusView, SessionView, StatusView, TunnelView } from './control-protocol.js';
 import type { LacShell } from './lac-shell.js';
 import type { Logger } from './logger.js';
 import type { TunnelAt } from './views.js';
@@ -20,6 +20,8 @@ export interface ControlTarget {
   readonly log: Logger;
   tunnels(): readonly TunnelAt[];
   tunnelViews(): TunnelView[];
+  /** PPPoE sessions terminated here (BRAS); none without [[pppoe]]. */
+  pppoeSessions?(): SessionView[];
   status(): StatusView;
   ipsecView(): IpsecView;
   readonly lacs: readonly LacShell[];
@@ -41,7 +43,7 @@ export function handleControl(t: ControlTarget, req: ControlRequest): ControlRes
     case 'show-tunnels':
       return { ok: true, result: t.tunnelViews() };
     case 'show-sessions':
-      return { ok: true, result: t.tunnelViews().flatMap((v) => v.sessions) };
+      return { ok: true, result: [...t.tunnelViews().flatMap((v) => v.sessions), ...(t.pppoeSessions?.() ?? [])] };
     case 'status':
       return { ok: true, result: t.status() };
     case 'show-ipsec':

@@ -61,7 +61,7 @@ function sessionRows(sessions: readonly SessionView[], withTunnel: boolean): str
       String(s.txPackets),
       String(s.txOctets),
     ];
-    rows.push(withTunnel ? [String(s.localTunnelId), ...r] : r);
+    rows.push(withTunnel ? [s.pppoe !== undefined ? `pppoe:${s.pppoe.interface}` : String(s.localTunnelId), ...r] : r);
   }
   return rows;
 }

@@ -86,6 +86,8 @@ export interface SessionView {
   readonly ipv6Prefix?: string;
   /** RADIUS Acct-Session-Id (with [radius]). */
   readonly acctSessionId?: string;
+  /** A PPPoE session terminated here (BRAS, tunnel 0): interface, client MAC, SESSION_ID, service. */
+  readonly pppoe?: { readonly interface: string; readonly mac: string; readonly sessionId: number; readonly serviceName: string; readonly vlan?: number };
 }
 
 /** One tunnel as shown by l2tpctl (Yamaha "show status l2tp" fields). */

@@ -26,6 +26,7 @@ import { LacShell } from './lac-shell.js';
 import type { Logger } from './logger.js';
 import { DaemonMetrics, serveMetrics } from './metrics.js';
 import { LnsAccess, dropPrivileges } from './access-shell.js';
+import { PppoeShell } from './pppoe-shell.js';
 import { logBanner, type ConsoleSink } from './banner.js';
 import { CredentialStore, groupId, prepare, type Prepared } from './setup/index.js';
 import type { UserRecord } from '../aaa/index.js';
@@ -33,7 +34,7 @@ import { startupHint } from './startup-hints.js';
 import { clientCredentials } from './client-credentials.js';
 import { daemonStatusSource, generateStatusToken, startStatusPage, type StatusPage } from './status-page/index.js';
 import { allAcked, pendingCount, stopAllTunnels, waitUntil } from './shutdown.js';
-import { allTunnels, ipsecViews, statusView, tunnelViews, type TunnelAt, type ViewSources } from './views.js';
+import { allTunnels, ipsecViews, pppoeSessionViews, statusView, tunnelViews, type TunnelAt, type ViewSources } from './views.js';
 import { RadiusShell } from './radius-shell.js';
 
 export { SHUTDOWN_RESULT } from './shutdown.js';
@@ -125,6 +126,8 @@ export class Daemon {
   private ipsec: IpsecL2tp | undefined;
   /** PPP termination + the shared TUN (undefined = plain L2TP). */
   private access: LnsAccess | undefined;
+  /** `[[pppoe]]`: access concentrators whose sessions `access` terminates (BRAS). */
+  private readonly pppoe: PppoeShell[] = [];
   /** `[radius]`: the RADIUS client, accounting spool and DAE server (radius-shell.ts). */
   private radius: RadiusShell | undefined;
   private readonly startedAt: Instant;
@@ -326,6 +329,11 @@ export class Daemon {
     this.access = access;
     const ep = first.endpoint;
     access.attach(ep, (tunnel) => !this.lacs.some((l) => l.owns(ep, tunnel)), { fastPath: config.dataplane?.fastPath ?? true, dataSequencing: config.l2tp.dataSequencing });
+    for (const pc of config.pppoe) {
+      const p = PppoeShell.open({ config: pc, access, log: this.log, clock: this.clock, timers: this.timers });
+      this.pppoe.push(p);
+      this.log.info({ pppoe: pc.interface, acName: pc.acName }, `PPPoE access concentrator "${pc.acName}" on ${pc.interface}${pc.vlan !== undefined ? ` VLAN ${pc.vlan}` : ''}: sessions terminated here`);
+    }
     if (radius !== undefined) {
       await radius.attach(access);
       this.metrics.addRadius(() => radius.view());
@@ -439,7 +447,7 @@ export class Daemon {
   // Views and the control API (views.ts, control-api.ts)
 
   private get sources(): ViewSources {
-    return { endpoints: this.endpoints, lacs: this.lacs, access: this.access, ipsec: this.ipsec };
+    return { endpoints: this.endpoints, lacs: this.lacs, access: this.access, ipsec: this.ipsec, pppoe: this.pppoe };
   }
 
   private allTunnels(): TunnelAt[] {
@@ -471,7 +479,7 @@ export class Daemon {
   handleControl(req: ControlRequest): ControlResponse | Promise<ControlResponse> {
     return handleControl(
       {
-        log: this.log, lacs: this.lacs, tunnels: () => this.allTunnels(), tunnelViews: () => this.tunnelViews(), status: () => this.status(), ipsecView: () => this.ipsecView(),
+        log: this.log, lacs: this.lacs, tunnels: () => this.allTunnels(), tunnelViews: () => this.tunnelViews(), pppoeSessions: () => pppoeSessionViews(this.clock.now(), this.sources), status: () => this.status(), ipsecView: () => this.ipsecView(),
         radiusView: () => this.radius?.view(),
         credentials: this.credentials,
         clientCredentials: (user) => clientCredentials(this.options.config, this.access, this.credentials.view(), user),
@@ -497,6 +505,8 @@ export class Daemon {
     this.stopping = true;
     for (const l of this.lacs) l.halt();
     this.access?.prepareShutdown();
+    // PPPoE clients get their PADT first (their sessions end with the access server's teardown).
+    for (const p of this.pppoe) p.close();
     const pending = stopAllTunnels(this.endpoints);
     const total = pendingCount(pending);
     if (total > 0) {

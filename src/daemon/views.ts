@@ -10,6 +10,7 @@ import type { IpsecSummaryView, IpsecView, SessionView, StatusView, TunnelView }
 import { ipsecView, sumIpsecCounters } from './ipsec-shell.js';
 import type { LacShell } from './lac-shell.js';
 import type { LnsAccess } from './access-shell.js';
+import type { PppoeShell } from './pppoe-shell.js';
 
 /** Everything the views read. */
 export interface ViewSources {
@@ -19,6 +20,8 @@ export interface ViewSources {
   readonly access: LnsAccess | undefined;
   /** The `[ipsec]` listener. */
   readonly ipsec: IpsecL2tp | undefined;
+  /** `[[pppoe]]` access concentrators (BRAS). */
+  readonly pppoe?: readonly PppoeShell[];
 }
 
 /** One tunnel with the endpoint whose engine holds it. */
@@ -105,6 +108,41 @@ export function tunnelView(now: Instant, src: ViewSources, ep: UdpEndpoint, t: T
     counters: { ...t.counters },
     sessions,
   };
+}
+
+/**
+ * PPPoE sessions terminated here (BRAS): tunnel 0, our session id, the PPPoE SESSION_ID as the
+ * remote id, the client MAC (or TR-101 circuit id) as the calling number, the IP counters.
+ */
+export function pppoeSessionViews(now: Instant, src: ViewSources): SessionView[] {
+  const out: SessionView[] = [];
+  for (const i of src.access?.sessionInfo().values() ?? []) {
+    const p = i.pppoe;
+    if (p === undefined) continue;
+    out.push({
+      localTunnelId: i.tunnel,
+      localSessionId: i.session,
+      remoteSessionId: p.sessionId,
+      state: 'established',
+      direction: 'pppoe',
+      role: 'bras',
+      callSerialNumber: 0,
+      ...uptime(now, i.startedAt),
+      rxPackets: i.counters.rxPackets,
+      rxOctets: i.counters.rxOctets,
+      txPackets: i.counters.txPackets,
+      txOctets: i.counters.txOctets,
+      callingNumber: p.circuitId ?? p.mac,
+      pppPhase: i.phase,
+      ...(i.username !== undefined ? { username: i.username } : {}),
+      ...(i.authMethod !== undefined ? { authMethod: i.authMethod } : {}),
+      ...(i.ipv4 !== undefined ? { address: i.ipv4 } : {}),
+      ...(i.ipv6Prefix !== undefined ? { ipv6Prefix: i.ipv6Prefix } : {}),
+      ...(i.acctSessionId !== undefined ? { acctSessionId: i.acctSessionId } : {}),
+      pppoe: { interface: p.interface, mac: p.mac, sessionId: p.sessionId, serviceName: p.serviceName, ...(p.vlan !== undefined ? { vlan: p.vlan } : {}) },
+    });
+  }
+  return out;
 }
 
 /** What `status` shows besides the tunnels. */

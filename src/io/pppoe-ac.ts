@@ -5,7 +5,7 @@
  * (`port.ac.bindSink`) and sends PPP with `sendPpp`.
  */
 import type { Instant, RandomSource } from '../base/index.js';
-import { PppoeAccessConcentrator, type PppoeAcConfig, type PppoeAcEvent } from '../access/pppoe/index.js';
+import { PppoeAccessConcentrator, type FrameSink, type PppoeAcConfig, type PppoeAcEvent } from '../access/pppoe/index.js';
 import { systemClock, type Clock } from './clock.js';
 import type { NativeIoError } from './native.js';
 import { PacketSocket, type PacketSocketOptions } from './packet-socket.js';
@@ -107,6 +107,11 @@ export class PppoeAcPort {
     if (f === undefined) return false;
     this.transmit(f);
     return true;
+  }
+
+  /** Bind a session's sink once (frames that came before it are delivered now). */
+  bindSink(sessionId: number, sink: FrameSink, now: Instant): boolean {
+    return this.ac.bindSink(sessionId, sink, now);
   }
 
   /** End a session with a PADT. */

@@ -172,7 +172,7 @@ test('pppd rp-pppoe plugin and rp-pppoe userspace client against our AC: discove
     timers,
     onEvent: (e) => {
       events.push(e);
-      term.onEvent(e, (sid, deliver) => port?.ac.bindSink(sid, { deliver }) ?? false);
+      term.onEvent(e, (sid, deliver) => port?.ac.bindSink(sid, { deliver }, now()) ?? false);
     },
   });
   const ac = port;

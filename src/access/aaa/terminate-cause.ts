@@ -21,6 +21,8 @@ export const TERMINATE_CAUSES: Readonly<Record<Exclude<AccessEndReason, 'l2tp-cl
   /** LCP keepalive failed, or the lower layer vanished: "Lost Carrier". */
   'echo-timeout': C.LostCarrier,
   'lower-down': C.LostCarrier,
+  /** The PPPoE client's PADT (RFC 2516 §5.5): it hung up. */
+  'padt-received': C.UserRequest,
   'lcp-timeout': C.LostCarrier,
   'lcp-rejected': C.UserError,
   'auth-failed': C.UserError,

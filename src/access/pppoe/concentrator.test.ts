@@ -279,8 +279,8 @@ test('§6 session frames go to the bound sink by (MAC, SESSION_ID); frames befor
   ac.handleFrame(T0, sessionFrame(A, sa, lcp));
   assert.equal(ac.counters.dropped['no-sink'], 1);
   const sink = new Recorder();
-  assert.equal(ac.bindSink(sa, sink), true);
-  assert.equal(ac.bindSink(sa, sink), false, 'bound once');
+  assert.equal(ac.bindSink(sa, sink, T0), true);
+  assert.equal(ac.bindSink(sa, sink, T0), false, 'bound once');
   assert.equal(sink.frames.length, 2);
   ac.handleFrame(T0, sessionFrame(A, sa, Uint8Array.of(0x00, 0x21, 0x45)));
   assert.deepStrictEqual(sink.frames[2], Uint8Array.of(0x00, 0x21, 0x45));
@@ -298,7 +298,7 @@ test('session frames: another MAC with a live session id, another VLAN, not to o
   const ac = makeAc();
   const sa = connect(ac, T0, A);
   const sink = new Recorder();
-  ac.bindSink(sa, sink);
+  ac.bindSink(sa, sink, T0);
   ac.handleFrame(T0, sessionFrame(B, sa, Uint8Array.of(0xc0, 0x21)));
   ac.handleFrame(T0, sessionFrame(A, sa, Uint8Array.of(0xc0, 0x21), [vlanTag(5)]));
   const notUs = sessionFrame(A, sa, Uint8Array.of(0xc0, 0x21));
@@ -366,7 +366,7 @@ test('malformed frames, other VLANs and PADO/PADS from elsewhere are counted, ne
 test('random frames into an AC with live sessions never throw and never end a session', () => {
   const ac = makeAc({ discoveryRatePerMac: { perSecond: 1000, burst: 1000 }, discoveryRate: { perSecond: 1e6, burst: 1e6 } });
   const sids = [connect(ac, T0, A), connect(ac, T0, B)];
-  for (const s of sids) ac.bindSink(s, new Recorder());
+  for (const s of sids) ac.bindSink(s, new Recorder(), T0);
   drainEvents(ac);
   const r = seededRandom(0x8863);
   for (let i = 0; i < 20_000; i++) {
@@ -404,4 +404,25 @@ test('handleTimeout sweeps idle per-MAC buckets and moves pollAt', () => {
   assert.equal(ac.pollAt(), at(10));
   ac.handleTimeout(at(10));
   assert.equal(ac.pollAt(), at(20));
+});
+
+test('AC-Cookie master key: two ACs with the same key accept each other\'s cookies, another key does not', () => {
+  const key = new Uint8Array(32).fill(0x42);
+  const a = makeAc({ cookieSecret: key, random: seededRandom(1) });
+  const b = makeAc({ cookieSecret: key, random: seededRandom(2) });
+  const c = makeAc({ cookieSecret: new Uint8Array(32).fill(0x43) });
+  const cookie = padi(a, T0, A).packet.tags.acCookie;
+  assert.ok(cookie);
+  for (const [ac, ok] of [[b, true], [c, false]] as const) {
+    ac.handleFrame(T0, discovery(PppoeCode.PADR, A, { serviceNames: [''], acCookie: cookie }));
+    assert.equal(drainTx(ac).length, ok ? 1 : 0);
+    assert.equal(ac.counters.dropped['bad-cookie'], ok ? 0 : 1);
+  }
+  // After a rotation the derived secrets still agree (period 1 on both).
+  a.handleTimeout(at(301));
+  b.handleTimeout(at(301));
+  const later = padi(a, at(301), B).packet.tags.acCookie;
+  assert.ok(later);
+  b.handleFrame(at(301), discovery(PppoeCode.PADR, B, { serviceNames: [''], acCookie: later }));
+  assert.equal(drainTx(b).length, 1);
 });

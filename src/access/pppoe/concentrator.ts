@@ -76,7 +76,7 @@ export class PppoeAccessConcentrator implements Timed {
     readonly cfg: PppoeAcConfig,
     now: Instant,
   ) {
-    this.cookies = new CookieJar(cfg.random, cfg.cookieRotation ?? seconds(300), now);
+    this.cookies = new CookieJar(cfg.random, cfg.cookieRotation ?? seconds(300), now, cfg.cookieSecret);
     this.globalBucket = new TokenBucket(cfg.discoveryRate ?? { perSecond: 500, burst: 1000 }, now);
     this.macBuckets = new KeyedTokenBuckets(cfg.discoveryRatePerMac ?? { perSecond: 2, burst: 8 }, 100_000);
     this.maxSessions = Math.min(cfg.maxSessions ?? 0xfffe, 0xfffe);
@@ -314,7 +314,7 @@ export class PppoeAccessConcentrator implements Timed {
     s.bytesIn += len;
     this.c.sessionFramesIn++;
     this.c.sessionBytesIn += len;
-    if (s.sink !== undefined) return s.sink.deliver(ppp);
+    if (s.sink !== undefined) return s.sink.deliver(ppp, now);
     if (s.pending.length >= this.pendingMax) return this.drop('no-sink');
     s.pending.push(new Uint8Array(ppp));
   }
@@ -336,13 +336,13 @@ export class PppoeAccessConcentrator implements Timed {
   }
 
   /** Bind the session's data sink (once); frames that arrived before are delivered now. */
-  bindSink(sessionId: number, sink: FrameSink): boolean {
+  bindSink(sessionId: number, sink: FrameSink, now: Instant): boolean {
     const s = this.bySid.get(sessionId);
     if (s === undefined || s.sink !== undefined) return false;
     s.sink = sink;
     const pending = s.pending;
     s.pending = [];
-    for (const f of pending) sink.deliver(f);
+    for (const f of pending) sink.deliver(f, now);
     return true;
   }
 

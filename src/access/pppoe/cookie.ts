@@ -7,7 +7,9 @@
  *   cookie = epoch (1 octet) | HMAC-SHA256(secret[epoch], epoch | client MAC (6) | VLAN id (2))[0..16)
  *
  * Two secrets are live: the current one and the previous one, so a cookie issued just before a
- * rotation still verifies for one more period. Secrets come from the injected RandomSource.
+ * rotation still verifies for one more period. Secrets come from the injected RandomSource, or, with
+ * a master key (the daemon keeps one in its state directory), secret[n] = HMAC-SHA256(master, n) for
+ * the n-th period since start, so every AC built with the same key issues the same cookies.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { addDuration, type Duration, type Instant, type RandomSource } from '../../base/index.js';
@@ -24,14 +26,17 @@ export class CookieJar {
   private readonly secrets: Uint8Array[];
   private nextRotation: Instant;
   private readonly input = new Uint8Array(9);
+  /** Periods since start (secret[n] with a master key). */
+  private period = 0;
 
   constructor(
     private readonly random: RandomSource,
     /** How long one secret is current (a cookie lives between one and two of these). */
     readonly rotation: Duration,
     now: Instant,
+    private readonly master?: Uint8Array,
   ) {
-    this.secrets = [random.bytes(SECRET_LENGTH), random.bytes(SECRET_LENGTH)];
+    this.secrets = [this.fresh(0), this.fresh(1)];
     this.nextRotation = addDuration(now, rotation);
   }
 
@@ -44,9 +49,18 @@ export class CookieJar {
   handleTimeout(now: Instant): void {
     while (now >= this.nextRotation) {
       this.epoch = (this.epoch + 1) & 0xff;
-      this.secrets[this.epoch & 1] = this.random.bytes(SECRET_LENGTH);
+      this.period++;
+      this.secrets[this.epoch & 1] = this.fresh(this.period);
       this.nextRotation = addDuration(this.nextRotation, this.rotation);
     }
+  }
+
+  /** The secret of period `n`: random, or derived from the master key. */
+  private fresh(n: number): Uint8Array {
+    if (this.master === undefined) return this.random.bytes(SECRET_LENGTH);
+    const v = new Uint8Array(4);
+    new DataView(v.buffer).setUint32(0, n >>> 0);
+    return createHmac('sha256', this.master).update(v).digest();
   }
 
   private mac(epoch: number, client: MacAddress, vlan: number): Buffer {

@@ -11,7 +11,7 @@ import type { AccessLine, MacAddress } from '../../wire/pppoe/index.js';
  * Address/Control) and is a view valid only during the call: copy it to keep it.
  */
 export interface FrameSink {
-  deliver(frame: Uint8Array): void;
+  deliver(frame: Uint8Array, now: Instant): void;
 }
 
 /** Settings of one AC instance (one interface, or one VLAN of it). */
@@ -29,6 +29,8 @@ export interface PppoeAcConfig {
    * PPP-Max-Payload with min(its value, this); without one (or at 1492) sessions use 1492.
    */
   readonly maxPayload?: number;
+  /** AC-Cookie master key (default: random secrets); see cookie.ts. */
+  readonly cookieSecret?: Uint8Array;
   /** AC-Cookie secret rotation (default 5 min; a cookie verifies for one to two periods). */
   readonly cookieRotation?: Duration;
   /** PADI + PADR budget for all clients (default 500/s, burst 1000). */

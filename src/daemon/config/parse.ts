@@ -11,9 +11,9 @@ import { err, formatIpv4, formatIpv4Prefix, type Ipv4Prefix, millis, ok, type Re
 import { DEFAULT_INITIATOR_PROPOSALS, offersFromSuites, type DhGroupNumber, type InitiatorProposals } from '../../ipsec/index.js';
 import { defaultTuning } from '../../l2tp/index.js';
 import { lineOf, locateKeys } from './locate.js';
-import { DAEMON, IPSEC, IPSEC_PEER, L2TP, L2TP_ADMISSION, LAC, LISTEN, POOL, PPP, SCHEMA, STATUS, DATAPLANE, TUN, USERS } from './schema.js';
+import { DAEMON, IPSEC, IPSEC_PEER, L2TP, L2TP_ADMISSION, LAC, LISTEN, POOL, PPP, PPPOE, SCHEMA, STATUS, DATAPLANE, TUN, USERS } from './schema.js';
 import { TableReader, defaultsOf, type ReadTable, type TomlTable } from './table.js';
-import type { AccessSection, ConfigError, DaemonConfig, IpsecSection, LacConfig, LacIpsecConfig, ListenConfig, StatusSection, TunnelDefaults } from './types.js';
+import type { AccessSection, ConfigError, DaemonConfig, IpsecSection, LacConfig, LacIpsecConfig, ListenConfig, PppoeSection, StatusSection, TunnelDefaults } from './types.js';
 import { buildNamedPools, buildRadius } from './parse-radius.js';
 import { checkExposure } from './secure.js';
 
@@ -63,12 +63,27 @@ export function parseConfig(source: string): Result<DaemonConfig, readonly Confi
   checkExposure({ listen: effectiveListen, access, ipsec }, fail);
   const status = buildStatus(r.section(STATUS, doc), fail);
   const dataplane = r.section(DATAPLANE, doc).values;
+  const pppoe = buildPppoe(r.array(PPPOE, doc), access, fail);
 
   if (errors.length > 0) {
     errors.sort((a, b) => (a.line ?? Infinity) - (b.line ?? Infinity));
     return err(errors);
   }
-  return ok({ daemon, l2tp, admission, listen: effectiveListen, lac, access, ...(ipsec ? { ipsec } : {}), ...(status ? { status } : {}), ...(radius !== undefined ? { radius } : {}), dataplane });
+  return ok({ daemon, l2tp, admission, listen: effectiveListen, lac, access, pppoe, ...(ipsec ? { ipsec } : {}), ...(status ? { status } : {}), ...(radius !== undefined ? { radius } : {}), dataplane });
+}
+
+/** `[[pppoe]]`: needs PPP termination (the access server runs its sessions); one AC per interface and VLAN. */
+function buildPppoe(ts: readonly ReadTable<typeof PPPOE.rows, typeof PPPOE.groups>[], access: AccessSection | undefined, fail: Fail): PppoeSection[] {
+  const seen = new Map<string, number>();
+  return ts.map((t) => {
+    const v = t.values;
+    if (access === undefined) fail(t.path, 'PPPoE sessions are terminated by the access server: it needs PPP termination ([ppp] enabled and a [[listen]])');
+    const k = `${v.netns ?? ''}|${v.interface}|${v.vlan ?? 0}`;
+    const j = seen.get(k);
+    if (j !== undefined) fail(`${t.path}.interface`, `same interface and VLAN as pppoe[${j}]`);
+    seen.set(k, t.index);
+    return v;
+  });
 }
 
 /** `[l2tp]`: the delayed-ack timer stays below the first retransmission (§5.8). */

@@ -93,6 +93,7 @@ const REQUIRED_VALUES: Readonly<Record<string, string>> = {
   'radius.server.secret': '"radius secret"',
   'radius.dae.client.address': '"192.0.2.21"',
   'radius.dae.client.secret': '"dae secret"',
+  'pppoe.interface': '"eth1"',
 };
 
 test('schema: every key of every table is accepted with its documented default', () => {
@@ -115,7 +116,7 @@ test('schema: every key of every table is accepted with its documented default',
 
 test('schema: secrets are marked (print-config masks exactly these)', () => {
   const secrets = SCHEMA.flatMap((s) => allRows(s).filter((r) => r.secret === true).map((r) => `${s.path}.${r.key}`));
-  assert.deepEqual(secrets.sort(), ['ipsec.peer.psk', 'ipsec.psk', 'lac.password', 'lac.psk', 'lac.secret', 'listen.secret', 'radius.dae.client.secret', 'radius.server.secret', 'status.token']);
+  assert.deepEqual(secrets.sort(), ['ipsec.peer.psk', 'ipsec.psk', 'lac.password', 'lac.psk', 'lac.secret', 'listen.secret', 'pppoe.cookie_secret', 'radius.dae.client.secret', 'radius.server.secret', 'status.token']);
 });
 
 test('schema: unknown keys anywhere get a suggestion from the table', () => {

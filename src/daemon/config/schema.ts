@@ -15,6 +15,7 @@ import { DEFAULT_ADMISSION, defaultTuning, defaultTunnelSettings } from '../../l
 import { L2TP_PORT } from '../../io/index.js';
 import { key, table, type TableSpec } from './table.js';
 import { POOL_NAMED, RADIUS, RADIUS_DAE, RADIUS_DAE_CLIENT, RADIUS_SERVER } from './schema-radius.js';
+import { PPPOE } from './schema-pppoe.js';
 import {
   bool, distinctOf, espProposals, ifName, ikeProposals, int, ipAddress, ipv4Address, ipv4List, ipv4Pool, ipv4Text, optional, oneOf,
   optHostPort, optIpAddress, optIpv6Prefix, optNetns, optText, port, psk, seconds, secondsOrNever, statusToken, text, textList, anyText,
@@ -282,6 +283,7 @@ export const DATAPLANE = table({
 });
 
 /** Every table, in file and docs order. */
-export const SCHEMA: readonly TableSpec[] = [DAEMON, L2TP, L2TP_ADMISSION, LISTEN, LAC, PPP, POOL, POOL_NAMED, USERS, TUN, IPSEC, IPSEC_PEER, STATUS, DATAPLANE, RADIUS, RADIUS_SERVER, RADIUS_DAE, RADIUS_DAE_CLIENT];
+export const SCHEMA: readonly TableSpec[] = [DAEMON, L2TP, L2TP_ADMISSION, LISTEN, LAC, PPP, POOL, POOL_NAMED, USERS, TUN, PPPOE, IPSEC, IPSEC_PEER, STATUS, DATAPLANE, RADIUS, RADIUS_SERVER, RADIUS_DAE, RADIUS_DAE_CLIENT];
 
 export { POOL_NAMED, RADIUS, RADIUS_DAE, RADIUS_DAE_CLIENT, RADIUS_SERVER } from './schema-radius.js';
+export { PPPOE, PPPOE_COOKIE_FILE } from './schema-pppoe.js';

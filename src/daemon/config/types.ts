@@ -10,6 +10,7 @@ import type { ValuesOf } from './table.js';
 import type { DAEMON, IPSEC, L2TP, LAC, LISTEN, POOL, PPP, STATUS, DATAPLANE, TUN, USERS } from './schema.js';
 import type { NasIdentity } from '../../aaa/radius/index.js';
 import type { RADIUS, RADIUS_DAE, RADIUS_DAE_CLIENT, RADIUS_SERVER } from './schema-radius.js';
+import type { PPPOE } from './schema-pppoe.js';
 
 export type { LogLevel, PppAuthName } from './schema.js';
 
@@ -126,4 +127,9 @@ export interface DaemonConfig {
   readonly status?: StatusSection;
   /** The data plane; absent = the defaults (fast path on). */
   readonly dataplane?: DataplaneSection;
+  /** `[[pppoe]]`: PPPoE access concentrators terminated by the access server (BRAS); [] = none. */
+  readonly pppoe: readonly PppoeSection[];
 }
+
+/** One `[[pppoe]]`: `serviceNames` [] = any; `cookieSecret` undefined = the key file in the state directory. */
+export type PppoeSection = ValuesOf<typeof PPPOE.rows>;

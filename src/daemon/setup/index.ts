@@ -12,3 +12,4 @@ export { loadUsers, checkStaticAddresses, appendUser, setPassword, userLine, che
 export { hostResolvers, parseResolvConf, RESOLV_CONF_PATHS, type HostDns, type ResolvConfServers } from './resolv.js';
 export { randomToken, generateLogin, generatePassword, generatePskToken, writeFileAtomic } from './secrets.js';
 export { groupId } from './groups.js';
+export { pppoeCookiePath, readPppoeCookieKey, generatePppoeCookieKey } from './pppoe-cookie.js';

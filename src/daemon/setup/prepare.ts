@@ -10,12 +10,13 @@ import { access as fsAccess } from 'node:fs/promises';
 import { err, ok, type Result, type RandomSource } from '../../base/index.js';
 import type { UserRecord } from '../../aaa/index.js';
 import { cryptoRandom } from '../../io/index.js';
-import type { AccessSection, ConfigError, DaemonConfig, IpsecSection } from '../config.js';
+import type { AccessSection, ConfigError, DaemonConfig, IpsecSection, PppoeSection } from '../config.js';
 import { hostResolvers, RESOLV_CONF_PATHS } from './resolv.js';
 import { errorCode, generateLogin, generatePskToken } from './secrets.js';
 import { USERS_FILE, credentialsPath, ensureStateDir, readCredentials, writeCredentials, type StoredCredentials } from './state-file.js';
 import { appendUser, loadUsers } from './users-file.js';
 import { groupId } from './groups.js';
+import { generatePppoeCookieKey, pppoeCookiePath, readPppoeCookieKey } from './pppoe-cookie.js';
 
 /** Options of {@link prepare}. */
 export interface PrepareOptions {
@@ -72,6 +73,7 @@ const exists = (path: string): Promise<boolean> => fsAccess(path).then(() => tru
 /** Does the start have to generate anything into the state directory? */
 async function needsState(c: DaemonConfig, stored: StoredCredentials, dir: string): Promise<boolean> {
   if (c.ipsec?.pskGenerated === true && stored.psk === undefined) return true;
+  if (c.pppoe.some((p) => p.cookieSecret === undefined) && !(await exists(pppoeCookiePath(dir)))) return true;
   return c.access !== undefined && c.access.usersFile === undefined && !(await exists(join(dir, USERS_FILE)));
 }
 
@@ -142,6 +144,32 @@ async function resolveUsers(run: Run, a: AccessSection): Promise<{ access: Acces
   return { access: { ...a, usersFile: path }, users: r.value };
 }
 
+/** `[[pppoe]]` without `cookie_secret`: the key in the state directory (generated at the first start), or random per start without one. */
+async function resolvePppoe(run: Run, sections: readonly PppoeSection[]): Promise<readonly PppoeSection[]> {
+  if (!sections.some((p) => p.cookieSecret === undefined) || run.stateDir === undefined) return sections;
+  const dir = run.stateDir;
+  const r = await readPppoeCookieKey(dir);
+  if ('error' in r) {
+    run.errors.push({ key: 'pppoe', message: r.error });
+    return sections;
+  }
+  let key = r.key;
+  if (key === undefined && run.o.mode === 'check') {
+    run.notes.push({ level: 'info', message: `no [[pppoe]] cookie_secret: a key will be generated at the first start and kept in ${pppoeCookiePath(dir)}` });
+    return sections;
+  }
+  if (key === undefined) {
+    try {
+      key = await generatePppoeCookieKey(dir, run.random);
+    } catch (e) {
+      run.errors.push({ key: 'daemon.state_dir', message: `cannot write ${pppoeCookiePath(dir)}: ${errorCode(e)}` });
+      return sections;
+    }
+  }
+  const k = key;
+  return sections.map((p) => (p.cookieSecret === undefined ? { ...p, cookieSecret: k } : p));
+}
+
 /** The clients' DNS when `[ppp] dns` is not set: the host's resolvers. */
 async function resolveDns(run: Run, a: AccessSection): Promise<AccessSection> {
   if (a.dns !== undefined) return a;
@@ -170,6 +198,7 @@ export async function prepare(config: DaemonConfig, o: PrepareOptions): Promise<
     ({ access, users } = await resolveUsers(run, access));
     access = await resolveDns(run, access);
   }
+  const pppoe = await resolvePppoe(run, config.pppoe);
   if (run.errors.length > 0) return err(run.errors);
   if (run.dirty && run.stateDir !== undefined && o.mode === 'start') {
     try {
@@ -186,6 +215,6 @@ export async function prepare(config: DaemonConfig, o: PrepareOptions): Promise<
     login: login !== undefined && config.access?.usersFile === undefined ? { username: login.username, password: login.password } : undefined,
     fresh: run.fresh,
   };
-  const resolved: DaemonConfig = { ...config, access, ...(ipsec !== undefined ? { ipsec } : {}) };
+  const resolved: DaemonConfig = { ...config, access, pppoe, ...(ipsec !== undefined ? { ipsec } : {}) };
   return ok({ config: resolved, users, credentials, notes: run.notes });
 }
