@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { seededRandom } from '../../src/base/random.js';
 import type { Duration, Instant } from '../../src/base/time.js';
-import { L2tpEngine, defaultTunnelSettings, defaultTuning, type TunnelSettings } from '../../src/l2tp/index.js';
+import { DEFAULT_ADMISSION, L2tpEngine, defaultTunnelSettings, defaultTuning, type TunnelSettings } from '../../src/l2tp/index.js';
 import { MessageType } from '../../src/wire/l2tp/index.js';
 import { SimNet, eventsOf, type SimNode } from './harness.js';
 
@@ -21,7 +21,8 @@ function setup(): { net: SimNet; lac: SimNode; lns: SimNode } {
   const net = new SimNet(1);
   net.ignore = new Set(['control-rx', 'retransmit']);
   const mk = (host: string, seed: number): L2tpEngine =>
-    new L2tpEngine({ acceptTunnels: true, accept: settings(host, HELLO), acceptIncomingCalls: true, acceptOutgoingCalls: true }, { random: seededRandom(seed) });
+    // 200 tunnels from one address at once: above the default half-open budget per peer (100), which is not what this tests.
+    new L2tpEngine({ acceptTunnels: true, accept: settings(host, HELLO), acceptIncomingCalls: true, acceptOutgoingCalls: true, admission: { ...DEFAULT_ADMISSION, maxHalfOpenPerPeer: 1000 } }, { random: seededRandom(seed) });
   const lac = net.add('lac', '198.18.0.1', mk('lac', 11));
   const lns = net.add('lns', '198.18.0.2', mk('lns', 12));
   return { net, lac, lns };
