@@ -4,7 +4,9 @@
  *
  * - a data message goes to its tunnel and session (`Tunnel.receiveData`, the fast path: no event);
  * - a control message goes to its tunnel (`Tunnel.receiveControl`), or, addressed to tunnel 0, is an
- *   SCCRQ: a retransmission, a crossing SCCRQ (§4.4.3 tie breaker), or a new tunnel;
+ *   SCCRQ: a retransmission, a crossing SCCRQ (§4.4.3 tie breaker), or a new tunnel — admitted only
+ *   within the half-open budget (per peer address and global) and the SCCRQ token bucket
+ *   (`AdmissionLimits`); a refused SCCRQ (unknown M=1 AVP, Assigned Tunnel ID 0) gets a StopCCN;
  * - one heap entry per tunnel holds its next deadline (`pollAt` / `handleTimeout`);
  * - transmits and events of all tunnels leave through two FIFOs (`pollTransmit` / `pollEvent`).
  *
