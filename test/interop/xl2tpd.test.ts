@@ -35,8 +35,9 @@ const VARIANTS: readonly Variant[] = [
   { label: 'plain', hide: false },
   { label: 'tunnel auth both ways', secret: 'interop-s3cret', hide: false },
   { label: 'hidden AVPs', secret: 'interop-h1dden', hide: true },
-  // Issue 10: hidden AVPs with tunnel authentication and a Vendor Name far over one MD5 block.
-  { label: 'hidden AVPs, tunnel auth, 200-octet Vendor Name', secret: 'interop-l0ng-vendor', hide: true, vendorName: `l2tpkit interop ${'0123456789abcdef'.repeat(12)}`.slice(0, 200) },
+  // Issue 10: hidden AVPs with tunnel authentication and a 200-octet Vendor Name (label short: the
+  // control socket path lives under the run directory and must stay under 108 bytes).
+  { label: 'long vendor, hidden, auth', secret: 'interop-l0ng-vendor', hide: true, vendorName: `l2tpkit interop ${'0123456789abcdef'.repeat(12)}`.slice(0, 200) },
 ];
 
 /** AVP attribute types used in assertions (RFC 2661 §4.4). */
