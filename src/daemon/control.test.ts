@@ -240,6 +240,8 @@ test('metrics: gauges from snapshots, counters from events, served over HTTP', a
   const m = new DaemonMetrics(() => [info]);
   const peer: PeerAddress = { address: '192.0.2.1', port: 1701, family: 4 };
   m.observe({ type: 'bad-datagram', peer, detail: 'x' });
+  m.observe({ type: 'tunnel-rejected', peer, detail: 'x', limit: 'sccrq-rate' });
+  m.observe({ type: 'tunnel-rejected', peer, detail: 'x', limit: 'sccrq-rate' });
   m.observe({ type: 'control-rx', tunnel: 1 as TunnelId, peer, ns: 0, nr: 0, messageType: 6, avps: {} });
   m.observe({ type: 'retransmit', tunnel: 1 as TunnelId, ns: 0, attempt: 1, nextIn: 1000 as never });
   const { server, port } = await serveMetrics(m, '127.0.0.1', 0);
@@ -255,6 +257,7 @@ test('metrics: gauges from snapshots, counters from events, served over HTTP', a
     assert.match(body, /^l2tp_tunnels\{state="established"\} 1$/m);
     assert.match(body, /^l2tp_sessions\{state="wait-connect"\} 1$/m);
     assert.match(body, /^l2tp_bad_datagrams_total 1$/m);
+    assert.match(body, /^l2tp_tunnels_rejected_total\{limit="sccrq-rate"\} 2$/m);
     assert.match(body, /^l2tp_control_rx_total\{type="HELLO"\} 1$/m);
     assert.match(body, /^l2tp_control_retransmits_total 1$/m);
   } finally {
