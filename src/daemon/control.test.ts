@@ -228,6 +228,19 @@ test('event log wording (Yamaha seed 001) and the pretty format', () => {
   assert.match(pretty, /^\d\d:\d\d:\d\d\.\d{3} DEBUG TUNNEL\[5\] RECV SCCRQ from 198\.51\.100\.7 Ns=0 Nr=0 {2}tunnel=5 /);
   assert.match(pretty, /\n +Host Name: "lac1"\n$/);
   assert.equal(prettyLine('not json\n'), 'not json\n');
+  // A refused message is logged with the AVPs the codec could read, the unreadable ones, and why.
+  const refusedLines: string[] = [];
+  const dbg = createLogger({ level: 'debug', format: 'json', sink: { write: (l) => refusedLines.push(l) } });
+  const unknownM1 = { kind: 'unknown-mandatory-avp', vendorId: 9, attribute: 77 } as const;
+  logEvent(dbg, {
+    type: 'control-rx', tunnel: T, peer, ns: 3, nr: 2, messageType: 10,
+    avps: { assignedSessionId: 0x1234 as SessionId, unknown: [{ vendorId: 9, attribute: 77, mandatory: true, hidden: false, value: Uint8Array.of(1) }] },
+    refused: { error: unknownM1, unreadable: [{ attribute: 22, mandatory: true, hidden: true, error: { kind: 'hidden-without-secret', attribute: 22 } }], complete: true },
+  }, 'l');
+  const rr = JSON.parse(refusedLines[0] ?? '{}') as { msg: string; avps?: string[]; refused?: string };
+  assert.equal(rr.msg, 'TUNNEL[5] RECV ICRQ from 198.51.100.7 Ns=3 Nr=2 refused: unknown mandatory AVP vendor 9 attribute 77');
+  assert.ok(rr.avps?.some((l) => l.startsWith('Assigned Session ID: 4660')), JSON.stringify(rr.avps));
+  assert.ok(rr.avps?.some((l) => l === 'AVP 22 M H: unreadable (hidden AVP 22 but no shared secret)'), JSON.stringify(rr.avps));
   // At info, control messages are not formatted at all.
   const quiet: string[] = [];
   const info = createLogger({ level: 'info', format: 'json', sink: { write: (l) => quiet.push(l) } });
@@ -240,6 +253,8 @@ test('metrics: gauges from snapshots, counters from events, served over HTTP', a
   const m = new DaemonMetrics(() => [info]);
   const peer: PeerAddress = { address: '192.0.2.1', port: 1701, family: 4 };
   m.observe({ type: 'bad-datagram', peer, detail: 'x' });
+  m.observe({ type: 'tunnel-rejected', peer, detail: 'x', limit: 'sccrq-rate' });
+  m.observe({ type: 'tunnel-rejected', peer, detail: 'x', limit: 'sccrq-rate' });
   m.observe({ type: 'control-rx', tunnel: 1 as TunnelId, peer, ns: 0, nr: 0, messageType: 6, avps: {} });
   m.observe({ type: 'retransmit', tunnel: 1 as TunnelId, ns: 0, attempt: 1, nextIn: 1000 as never });
   const { server, port } = await serveMetrics(m, '127.0.0.1', 0);
@@ -255,6 +270,7 @@ test('metrics: gauges from snapshots, counters from events, served over HTTP', a
     assert.match(body, /^l2tp_tunnels\{state="established"\} 1$/m);
     assert.match(body, /^l2tp_sessions\{state="wait-connect"\} 1$/m);
     assert.match(body, /^l2tp_bad_datagrams_total 1$/m);
+    assert.match(body, /^l2tp_tunnels_rejected_total\{limit="sccrq-rate"\} 2$/m);
     assert.match(body, /^l2tp_control_rx_total\{type="HELLO"\} 1$/m);
     assert.match(body, /^l2tp_control_retransmits_total 1$/m);
   } finally {

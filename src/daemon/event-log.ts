@@ -33,7 +33,9 @@ export function logEvent(log: Logger, e: L2tpEvent, listener: string): void {
       log.info({ tunnel: e.tunnel, peer: addr(e.peer), detail: e.detail }, `authentication error tunnel ${e.tunnel}`);
       return;
     case 'tunnel-rejected':
-      log.info({ peer: addr(e.peer), detail: e.detail, listener }, `tunnel rejected from ${e.peer.address}: ${e.detail}`);
+      // An admission refusal comes once per SCCRQ of a flood: debug only (counted in the metrics).
+      if (e.limit !== undefined) log.debug({ peer: addr(e.peer), detail: e.detail, limit: e.limit, listener }, `tunnel rejected from ${e.peer.address}: ${e.detail}`);
+      else log.info({ peer: addr(e.peer), detail: e.detail, listener }, `tunnel rejected from ${e.peer.address}: ${e.detail}`);
       return;
     case 'state-timer-expired':
       log.info({ tunnel: e.tunnel }, `state timer expired tunnel ${e.tunnel} (state ${e.state}, retries ${e.retries})`);

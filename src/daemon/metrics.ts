@@ -17,6 +17,7 @@ export class DaemonMetrics {
   private readonly controlTx: Counter<'type'>;
   private readonly retransmits: Counter;
   private readonly badDatagrams: Counter;
+  private readonly tunnelsRejected: Counter;
   private readonly tunnelsClosed: Counter<'cause'>;
   private readonly authFailures: Counter;
 
@@ -71,6 +72,7 @@ export class DaemonMetrics {
     this.controlTx = new Counter({ name: 'l2tp_control_tx_total', help: 'Control messages sent (first transmissions)', labelNames: ['type'], registers });
     this.retransmits = new Counter({ name: 'l2tp_control_retransmits_total', help: 'Control message retransmissions', registers });
     this.badDatagrams = new Counter({ name: 'l2tp_bad_datagrams_total', help: 'Malformed or unexpected datagrams dropped', registers });
+    this.tunnelsRejected = new Counter({ name: 'l2tp_tunnels_rejected_total', help: 'SCCRQs refused without an answer, by limit ([l2tp.admission]) or "config"', labelNames: ['limit'], registers });
     this.tunnelsClosed = new Counter({ name: 'l2tp_tunnels_closed_total', help: 'Tunnels closed, by cause', labelNames: ['cause'], registers });
     this.authFailures = new Counter({ name: 'l2tp_tunnel_auth_failures_total', help: 'Tunnel authentication failures', registers });
   }
@@ -150,6 +152,9 @@ export class DaemonMetrics {
         return;
       case 'bad-datagram':
         this.badDatagrams.inc();
+        return;
+      case 'tunnel-rejected':
+        this.tunnelsRejected.inc({ limit: e.limit ?? 'config' });
         return;
       case 'tunnel-closed':
         this.tunnelsClosed.inc({ cause: e.reason.cause });

@@ -98,6 +98,9 @@ export interface AdmissionLimits {
   readonly sccrqRate: Rate;
 }
 
+/** Which admission limit refused an SCCRQ. */
+export type AdmissionLimit = 'half-open' | 'half-open-per-peer' | 'sccrq-rate';
+
 /** Default admission limits. */
 export const DEFAULT_ADMISSION: AdmissionLimits = { maxHalfOpen: 1000, maxHalfOpenPerPeer: 100, sccrqRate: { perSecond: 200, burst: 400 } };
 
@@ -223,7 +226,13 @@ export type L2tpEvent =
   | { readonly type: 'tunnel-closing'; readonly tunnel: TunnelId; readonly reason: CloseReason }
   | { readonly type: 'tunnel-closed'; readonly tunnel: TunnelId; readonly reason: CloseReason }
   | { readonly type: 'tunnel-auth-failed'; readonly tunnel: TunnelId; readonly peer: PeerAddress; readonly detail: string }
-  | { readonly type: 'tunnel-rejected'; readonly peer: PeerAddress; readonly detail: string }
+  | {
+      readonly type: 'tunnel-rejected';
+      readonly peer: PeerAddress;
+      readonly detail: string;
+      /** Set when an admission limit refused the SCCRQ (one per SCCRQ of a flood: log it quietly). */
+      readonly limit?: AdmissionLimit;
+    }
   | { readonly type: 'state-timer-expired'; readonly tunnel: TunnelId; readonly state: TunnelState; readonly retries: number }
   | { readonly type: 'retransmit'; readonly tunnel: TunnelId; readonly ns: number; readonly attempt: number; readonly nextIn: Duration }
   | { readonly type: 'keepalive-countdown'; readonly tunnel: TunnelId; readonly remaining: number }

@@ -4,7 +4,9 @@
  *
  * - a data message goes to its tunnel and session (`Tunnel.receiveData`, the fast path: no event);
  * - a control message goes to its tunnel (`Tunnel.receiveControl`), or, addressed to tunnel 0, is an
- *   SCCRQ: a retransmission, a crossing SCCRQ (§4.4.3 tie breaker), or a new tunnel;
+ *   SCCRQ: a retransmission, a crossing SCCRQ (§4.4.3 tie breaker), or a new tunnel — admitted only
+ *   within the half-open budget (per peer address and global) and the SCCRQ token bucket
+ *   (`AdmissionLimits`); a refused SCCRQ (unknown M=1 AVP, Assigned Tunnel ID 0) gets a StopCCN;
  * - one heap entry per tunnel holds its next deadline (`pollAt` / `handleTimeout`);
  * - transmits and events of all tunnels leave through two FIFOs (`pollTransmit` / `pollEvent`).
  *
@@ -15,6 +17,7 @@ import { DeadlineHeap, Fifo, type Instant, type RandomSource, TokenBucket } from
 import { type ControlMessage, type ControlParseFailure, L2tpHeaderView, MessageType, parseControl, type ResultCode, type SessionId, type TunnelId, tunnelId as asTunnelId, type WireError } from '../wire/l2tp/index.js';
 import {
   DEFAULT_ADMISSION,
+  type AdmissionLimit,
   type AdmissionLimits,
   type CdnCauses,
   type EngineConfig,
@@ -317,12 +320,12 @@ export class L2tpEngine implements L2tpEngineApi, TunnelHost {
    */
   private admit(now: Instant, from: PeerAddress): boolean {
     const a = this.admission;
-    let detail: string | undefined;
-    if (this.halfOpenTotal >= a.maxHalfOpen) detail = `half-open tunnels at the limit (${a.maxHalfOpen})`;
-    else if ((this.halfOpen.get(halfOpenKey(from)) ?? 0) >= a.maxHalfOpenPerPeer) detail = `half-open tunnels from ${from.address} at the limit (${a.maxHalfOpenPerPeer})`;
-    else if (!(this.sccrqBucket ??= new TokenBucket(a.sccrqRate, now)).take(now)) detail = `SCCRQ rate above ${a.sccrqRate.perSecond}/s`;
-    if (detail === undefined) return true;
-    this.events.push({ type: 'tunnel-rejected', peer: from, detail });
+    let r: { readonly limit: AdmissionLimit; readonly detail: string } | undefined;
+    if (this.halfOpenTotal >= a.maxHalfOpen) r = { limit: 'half-open', detail: `half-open tunnels at the limit (${a.maxHalfOpen})` };
+    else if ((this.halfOpen.get(halfOpenKey(from)) ?? 0) >= a.maxHalfOpenPerPeer) r = { limit: 'half-open-per-peer', detail: `half-open tunnels from ${from.address} at the limit (${a.maxHalfOpenPerPeer})` };
+    else if (!(this.sccrqBucket ??= new TokenBucket(a.sccrqRate, now)).take(now)) r = { limit: 'sccrq-rate', detail: `SCCRQ rate above ${a.sccrqRate.perSecond}/s` };
+    if (r === undefined) return true;
+    this.events.push({ type: 'tunnel-rejected', peer: from, ...r });
     return false;
   }
 

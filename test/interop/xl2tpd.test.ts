@@ -27,16 +27,21 @@ interface Variant {
   readonly secret?: string;
   /** Hidden AVPs on: our `hide_avps = true`, xl2tpd `hidden bit = yes`. */
   readonly hide: boolean;
+  /** Our `[l2tp] vendor_name` (default: the daemon's). */
+  readonly vendorName?: string;
 }
 
 const VARIANTS: readonly Variant[] = [
   { label: 'plain', hide: false },
   { label: 'tunnel auth both ways', secret: 'interop-s3cret', hide: false },
   { label: 'hidden AVPs', secret: 'interop-h1dden', hide: true },
+  // Issue 10: hidden AVPs with tunnel authentication and a 200-octet Vendor Name (label short: the
+  // control socket path lives under the run directory and must stay under 108 bytes).
+  { label: 'long vendor, hidden, auth', secret: 'interop-l0ng-vendor', hide: true, vendorName: `l2tpkit interop ${'0123456789abcdef'.repeat(12)}`.slice(0, 200) },
 ];
 
 /** AVP attribute types used in assertions (RFC 2661 §4.4). */
-const AVP = { challenge: 11, challengeResponse: 13, randomVector: 36 } as const;
+const AVP = { vendorName: 8, challenge: 11, challengeResponse: 13, randomVector: 36 } as const;
 
 type Received = Extract<Xl2tpdEvent, { type: 'received' }>;
 const received = (messageType: number) => (e: Xl2tpdEvent): e is Received => e.type === 'received' && e.messageType === messageType;
@@ -136,7 +141,7 @@ describe('L2TPv2 interop with xl2tpd (Debian)', () => {
       const label = `xl2tpd-lac-to-our-lns ${v.label}`;
       const { dir, cap } = await newRun(label);
       const us = track(await startL2tpd({
-        ns: usN.ns, dir: join(dir, 'l2tpd'), hostName: 'l2tpkit-lns',
+        ns: usN.ns, dir: join(dir, 'l2tpd'), hostName: 'l2tpkit-lns', ...(v.vendorName !== undefined ? { vendorName: v.vendorName } : {}),
         listen: [{ address: usN.address, ...(v.secret !== undefined ? { secret: v.secret } : {}), hideAvps: v.hide }],
       }));
       const x = track(await startXl2tpd({
@@ -197,6 +202,7 @@ describe('L2TPv2 interop with xl2tpd (Debian)', () => {
       if (v.hide) {
         assertWeHid(msgs, usN.address);
       }
+      if (v.vendorName !== undefined) assert.ok(msgs.some((m) => m.src === usN.address && m.name === 'SCCRP' && m.avpTypes.includes(AVP.vendorName)), 'our SCCRP carries the long Vendor Name');
       assert.ok(isClean(report), describeReport(report));
     });
 
@@ -212,7 +218,7 @@ describe('L2TPv2 interop with xl2tpd (Debian)', () => {
         lns: { hostname: 'xl2tpd-lns', challenge: v.secret !== undefined, hiddenBit: v.hide },
       }));
       const us = track(await startL2tpd({
-        ns: usN.ns, dir: join(dir, 'l2tpd'), hostName: 'l2tpkit-lac',
+        ns: usN.ns, dir: join(dir, 'l2tpd'), hostName: 'l2tpkit-lac', ...(v.vendorName !== undefined ? { vendorName: v.vendorName } : {}),
         listen: [{ address: usN.address }],
         lacs: [{ name: 'xl2tpd', lns: peerN.address, ...(v.secret !== undefined ? { secret: v.secret } : {}), hideAvps: v.hide, sessions: 1, redial: false }],
       }));
@@ -274,6 +280,7 @@ describe('L2TPv2 interop with xl2tpd (Debian)', () => {
       if (v.hide) {
         assertWeHid(msgs, usN.address);
       }
+      if (v.vendorName !== undefined) assert.ok(msgs.some((m) => m.src === usN.address && m.name === 'SCCRQ' && m.avpTypes.includes(AVP.vendorName)), 'our SCCRQ carries the long Vendor Name');
       assert.ok(isClean(report), describeReport(report));
     });
   }

@@ -80,7 +80,7 @@ export const L2TP = table({
     retriesEstablished: key('retries_established', int(1, 100), TUNING.retriesEstablished, 'retransmissions before an established tunnel is torn down'),
     retriesNotEstablished: key('retries_not_established', int(1, 100), TUNING.retriesNotEstablished, 'retransmissions before a tunnel being set up gives up'),
     helloInterval: key('hello_interval', seconds(0, 86400), TUNING.helloInterval, 'HELLO after this much silence; 0 = off (Yamaha: keepalive use on 60 3)'),
-    helloMissCount: key('hello_miss_count', int(1, 100), TUNING.helloMissCount, 'unanswered HELLOs that end the tunnel'),
+    helloMissCount: key('hello_miss_count', int(1, 100), TUNING.helloMissCount, 'HELLO intervals without an answer that end the tunnel (the HELLO is retransmitted meanwhile; then one StopCCN)'),
     idleDisconnect: key('idle_disconnect', secondsOrNever(86400 * 365), undefined, 'close a tunnel this long after its last session'),
     maxOffset: key('max_offset', int(0, 65535), TUNNEL.maxOffset, 'largest data-message Offset Size accepted'),
     dataSequencing: key('data_sequencing', bool, TUNNEL.dataSequencing, 'ask for sequence numbers on data messages (Sequencing Required AVP)'),

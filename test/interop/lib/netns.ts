@@ -35,7 +35,8 @@ let seq = 0;
 export async function createTopology(nodeNames: readonly string[], subnet = 42): Promise<Topology> {
   if (subnet < 0 || subnet > 255) throw new Error('subnet must be 0..255 (198.18.<subnet>.0/24)');
   seq += 1;
-  const prefix = `l2k-${process.pid}-${seq}`;
+  // L2TPKIT_NETNS_PREFIX: a run's own namespace prefix (several runs on one host keep apart).
+  const prefix = `${process.env['L2TPKIT_NETNS_PREFIX'] ?? 'l2k'}-${process.pid}-${seq}`;
   const bridgeNs = `${prefix}-sw`;
   const nodes = new Map<string, TopologyNode>();
   const created: string[] = [];
