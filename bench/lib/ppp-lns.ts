@@ -35,6 +35,10 @@ export interface AccessLnsConfig {
   readonly logLevel?: 'info' | 'debug' | 'warn' | 'error';
   /** `[daemon] state_dir` (default: the daemon's). */
   readonly stateDir?: string;
+  /** `[pool] lease_hold` (s): how long a restart after a crash holds the journalled leases. */
+  readonly leaseHold?: number;
+  /** `[l2tp] hello_interval` (s; default 0 = off). */
+  readonly helloInterval?: number;
   /** More TOML appended as it is (e.g. `[radius]` sections). */
   readonly extra?: string;
 }
@@ -50,7 +54,7 @@ export function renderAccessConfig(c: AccessLnsConfig): string {
     '',
     '[l2tp]',
     'host_name = "l2tpkit-lns"',
-    'hello_interval = 0',
+    `hello_interval = ${c.helloInterval ?? 0}`,
     `retransmit_initial = ${c.retransmitInitial ?? 1}`,
     `retransmit_cap = ${c.retransmitCap ?? 16}`,
     '',
@@ -70,6 +74,7 @@ export function renderAccessConfig(c: AccessLnsConfig): string {
     '[pool]',
     `ipv4 = ${q(c.pool)}`,
     `local_address = ${q(c.localAddress)}`,
+    ...(c.leaseHold !== undefined ? [`lease_hold = ${c.leaseHold}`] : []),
     '',
     '[users]',
     `file = ${q(c.usersFile)}`,

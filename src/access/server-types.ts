@@ -7,7 +7,7 @@ import type { CloseReason } from '../l2tp/index.js';
 import type { SessionId, TunnelId } from '../wire/l2tp/index.js';
 import type { AuthProtocol, AuthRequest, FsmConfig, PppEvent, PppPhase } from '../ppp/index.js';
 import type { AccountingRecord, SessionAttributes } from '../aaa/radius/index.js';
-import type { UserDirectory } from './directory.js';
+import type { LeaseObserver, UserDirectory } from './directory.js';
 import type { AccessEndReason } from './disconnect.js';
 import type { TunWriter } from './tun-writer.js';
 import type { AccessAaaConfig, AuthSource } from './aaa/index.js';
@@ -64,6 +64,8 @@ export interface AccessServerConfig {
    * records as `accounting` events, session timers; absent = the users file decides, no accounting.
    */
   readonly aaa?: AccessAaaConfig;
+  /** Told of every IPv4 lease and release (the daemon's lease journal). */
+  readonly leaseObserver?: LeaseObserver;
 }
 
 /** Per-session IP counters (packets crossing between the TUN and the PPP session). */
@@ -116,6 +118,8 @@ export interface AccessStats {
   readonly routes: number;
   readonly ipv4InUse: number;
   readonly ipv4Capacity: number;
+  /** Of `ipv4InUse`: addresses held for a previous run's clients (`holdLeases`). */
+  readonly ipv4Held: number;
   readonly ipv6InUse: number;
   readonly ipv6Capacity: number;
 }

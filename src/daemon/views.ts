@@ -129,7 +129,7 @@ export function statusView(now: Instant, src: ViewSources, x: StatusExtras): Sta
       return { name: l.config.name, lns: l.config.lns, port: l.config.port, state: i.state, ...(i.tunnel !== undefined ? { tunnel: i.tunnel } : {}) };
     }),
     tunnels: tunnelViews(now, src),
-    ...(pool !== undefined ? { pool: { sessions: pool.sessions, inUse: pool.ipv4InUse, capacity: pool.ipv4Capacity } } : {}),
+    ...(pool !== undefined ? { pool: { sessions: pool.sessions, inUse: pool.ipv4InUse, capacity: pool.ipv4Capacity, held: pool.ipv4Held, routes: pool.routes } } : {}),
     ...(tooBig !== undefined ? { tooBig } : {}),
     timers: x.timers,
     ...(src.ipsec !== undefined || src.lacs.some((l) => l.ipsec !== undefined) ? { ipsec: ipsecSummary(now, src, x.requireIpsec) } : {}),
