@@ -283,10 +283,10 @@ export interface AccessLnsDaemon {
  * `root` (default: this repository; bench/lib/baseline.ts builds other refs) in namespace `ns`;
  * resolves once the control socket answers.
  */
-export async function startAccessLns(ns: string, dir: string, cfg: AccessLnsConfig, lifetimeMs: number, root = repoRoot()): Promise<AccessLnsDaemon> {
+export async function startAccessLns(ns: string, dir: string, cfg: AccessLnsConfig, lifetimeMs: number, root = repoRoot(), nodeArgs: readonly string[] = []): Promise<AccessLnsDaemon> {
   const config = join(dir, 'l2tpd.toml');
   writeFileSync(config, renderAccessConfig(cfg));
-  const proc = spawnIn(ns, process.execPath, [join(root, 'bin', 'l2tpd.js'), '--config', config, '--socket', cfg.socket], {
+  const proc = spawnIn(ns, process.execPath, [...nodeArgs, join(root, 'bin', 'l2tpd.js'), '--config', config, '--socket', cfg.socket], {
     name: 'l2tpd (LNS)',
     lifetimeMs,
     logFile: join(dir, 'l2tpd.log'),

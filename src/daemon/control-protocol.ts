@@ -134,6 +134,11 @@ export interface StatusView {
   readonly tooBig?: { readonly icmpSent: number; readonly fragmented: number; readonly rateLimited: number; readonly dropped: number };
   /** Driven sans-I/O cores (engines, PPP, redialer) with a timer pending. */
   readonly timers?: number;
+  /**
+   * The process's memory (bytes, `process.memoryUsage()`); started with `node --expose-gc` (tests and
+   * the soak), garbage is collected first, so `heapUsed` is the live heap.
+   */
+  readonly memory?: { readonly heapUsed: number; readonly rss: number; readonly external: number; readonly arrayBuffers: number };
   /** The `[ipsec]` listener and every IPsec LAC, summed. */
   readonly ipsec?: IpsecSummaryView;
 }

@@ -63,7 +63,7 @@ function journalLeases(text: string): Map<string, string> {
 
 test('kill -9 of l2tpd and restart: clients reconnect, held addresses go to nobody else, their users take them back', { timeout: 220_000 }, async (t) => {
   work = makeWorkDir('lns-restart');
-  topo = await createTopology(['lac', 'lns'], 88);
+  topo = await createTopology(['lac', 'lns'], 88, 'cb');
   const tp = topo;
   const lnsAddr = tp.node('lns').address;
   const usersFile = join(work, 'users');
