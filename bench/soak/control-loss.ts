@@ -2,7 +2,7 @@
  * Soak scenario 1 (issue 10): N sessions set up through the UDP impairment proxy with loss,
  * reordering and duplication on the L2TP control channel (T bit set; data messages pass), then torn
  * down through it. Our LAC (bench/lib/l2tp-load.ts, this process) -> proxy (this process) -> our
- * LNS, either a child process in a namespace we create (`cw-soak-<pid>`, veth 198.18.212.0/30) or,
+ * LNS, either a child process in a namespace we create (`cb-soak-<pid>`, veth 198.18.212.0/30) or,
  * with `loopback`, in this process on 127.0.0.1. Reports how many came up at both ends, how many
  * were lost, the retransmission counters of both ends, the proxy's counters, and the times.
  */
@@ -90,9 +90,9 @@ async function startTarget(o: ControlLossOptions): Promise<Target> {
       },
     };
   }
-  const ns = `cw-soak-${process.pid}`.slice(0, 15);
+  const ns = `cb-soak-${process.pid}`.slice(0, 15);
   const tag = String(process.pid % 100000);
-  await createVethNetns(ns, `cw${tag}h`, `cw${tag}n`, HOST, NS);
+  await createVethNetns(ns, `cb${tag}h`, `cb${tag}n`, HOST, NS);
   try {
     const child = await startOurLnsChild(ns, NS);
     let latest: LnsCounts | undefined;

@@ -2,19 +2,22 @@
 //   control-loss: N sessions through the UDP impairment proxy with 20 % loss, reordering and
 //                 duplication on the control channel, then torn down (bench/soak/control-loss.ts);
 //   churn:        10,000 connect/disconnect cycles (full L2TP + PPP) against one l2tpd process;
-//                 tunnels, sessions, leases, routes, timers, fds and heap back at baseline (churn.ts).
-// Needs root (network namespaces cw-soak-<pid> / cb-<pid>-*; control-loss falls back to loopback).
+//                 tunnels, sessions, leases, routes, timers, fds and heap back at baseline (churn.ts);
+//   blackout:     a 30 s blackout between our always-on LAC and our LNS, inside and beyond the
+//                 HELLO budget: survive / torn down and back, nothing leaked (blackout.ts).
+// Needs root (network namespaces cb-soak-<pid> / cb-<pid>-*; control-loss falls back to loopback).
 // Run: npm run soak -- [--scenario=control-loss,churn] [--sessions=1000] [--mode=tunnels|calls]
 //      [--window=100] [--loss=0.2] [--reorder=0.2] [--duplicate=0.2] [--seed=1] [--timeout=300]
-//      [--loopback] [--cycles=10000] [--batch=50]
+//      [--loopback] [--cycles=10000] [--batch=50] [--blackout=30]
 // Exits 1 when a scenario failed (the numbers say which).
 import { cleanupAll, watchdog } from '../lib/cleanup.js';
 import { isRoot } from '../lib/netns.js';
 import { flagArg, numArg } from '../lib/table.js';
 import { formatControlLoss, runControlLoss, type ControlLossOptions } from './control-loss.js';
 import { churnLeaks, formatChurn, runChurn } from './churn.js';
+import { blackoutProblems, formatBlackout, runBlackout, type BlackoutOptions } from './blackout.js';
 
-const ALL = ['control-loss', 'churn'] as const;
+const ALL = ['control-loss', 'churn', 'blackout'] as const;
 type Scenario = (typeof ALL)[number];
 const arg = process.argv.find((a) => a.startsWith('--scenario='))?.slice('--scenario='.length);
 const wanted = (arg === undefined ? [...ALL] : arg.split(',')) as Scenario[];
@@ -64,7 +67,34 @@ async function churn(): Promise<boolean> {
   return !r.timedOut && r.failed === 0 && leaks.length === 0;
 }
 
-const RUN: Record<Scenario, () => Promise<boolean>> = { 'control-loss': controlLoss, churn };
+/**
+ * Scenario 3: a 30 s blackout (--blackout=S), twice: inside the HELLO budget (hello 10 s, retransmit
+ * 1..16 s: a HELLO sent in the blackout is retransmitted until 31 s later) the tunnels survive;
+ * beyond it (hello 5 s, retransmit 0.5..2 s: given up after ~9.5 s) they are torn down and the
+ * always-on LAC comes back.
+ */
+async function blackout(): Promise<boolean> {
+  if (!isRoot()) {
+    console.log('SKIP blackout: needs root (network namespaces)');
+    return true;
+  }
+  const ms = numArg('blackout', 30) * 1000;
+  const runs: BlackoutOptions[] = [
+    { blackoutMs: ms, helloInterval: 10, retransmitInitial: 1, retransmitCap: 16, tunnels: 5, sessions: 4, expect: 'survive', comebackMs: 60_000 },
+    { blackoutMs: ms, helloInterval: 5, retransmitInitial: 0.5, retransmitCap: 2, tunnels: 5, sessions: 4, expect: 'teardown', comebackMs: 90_000 },
+  ];
+  let ok = true;
+  for (const o of runs) {
+    const r = await runBlackout(o);
+    for (const line of formatBlackout(r)) console.log(line);
+    const p = blackoutProblems(r);
+    if (p.length > 0) console.log(`  problems: ${p.join('; ')}`);
+    ok &&= p.length === 0;
+  }
+  return ok;
+}
+
+const RUN: Record<Scenario, () => Promise<boolean>> = { 'control-loss': controlLoss, churn, blackout };
 let allOk = true;
 for (const s of wanted) {
   const started = Date.now();

@@ -2,7 +2,7 @@
  * Fault campaign, CI-sized (issue 10): 100 sessions, one tunnel each, set up and torn down through
  * the UDP impairment proxy with 20 % loss, 20 % reordering and 20 % duplication of every L2TP
  * control message in both directions. Our LAC (this process) -> proxy -> our LNS in a child process
- * inside namespace cw-soak-<pid> (veth 198.18.212.0/30). `npm run soak` runs the same scenario with
+ * inside namespace cb-soak-<pid> (veth 198.18.212.0/30). `npm run soak` runs the same scenario with
  * 1,000 sessions and prints the numbers. L2K_SOAK_SESSIONS overrides the count.
  *
  * The second test ("none lost after establishment, nothing left") is marked todo until the

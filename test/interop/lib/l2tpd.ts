@@ -40,6 +40,9 @@ export interface L2tpdOptions {
   readonly lacs?: readonly L2tpdLac[];
   /** `[l2tp] hello_interval` in seconds (default: the daemon's). */
   readonly helloInterval?: number;
+  /** `[l2tp] retransmit_initial` / `retransmit_cap` in seconds (default: the daemon's). */
+  readonly retransmitInitial?: number;
+  readonly retransmitCap?: number;
   /** Pass `--debug` (AVP-level logs). Default true. */
   readonly debug?: boolean;
   readonly lifetimeMs?: number;
@@ -97,6 +100,8 @@ export function renderL2tpdConfig(o: L2tpdOptions, socket: string): string {
   if ((o.listen ?? []).length > 0) out.push('[ppp]', 'enabled = false', '', '[ipsec]', 'enabled = false', '');
   out.push('[l2tp]', `host_name = ${q(o.hostName)}`);
   if (o.helloInterval !== undefined) out.push(`hello_interval = ${o.helloInterval}`);
+  if (o.retransmitInitial !== undefined) out.push(`retransmit_initial = ${o.retransmitInitial}`);
+  if (o.retransmitCap !== undefined) out.push(`retransmit_cap = ${o.retransmitCap}`);
   out.push('');
   for (const l of o.listen ?? []) {
     out.push('[[listen]]', `address = ${q(l.address)}`, `port = ${l.port ?? 1701}`);
