@@ -72,9 +72,10 @@ export class Lac {
     readonly settings: TunnelSettings,
   ) {}
 
-  /** Bind a LAC on `address` (ephemeral port). */
-  static async open(address: string, hostName = 'bench-lac'): Promise<Lac> {
-    const settings = defaultTunnelSettings(hostName);
+  /** Bind a LAC on `address` (ephemeral port); `retries` overrides both §5.8 retransmission budgets. */
+  static async open(address: string, hostName = 'bench-lac', retries?: number): Promise<Lac> {
+    const base = defaultTunnelSettings(hostName);
+    const settings = retries === undefined ? base : { ...base, tuning: { ...base.tuning, retriesEstablished: retries, retriesNotEstablished: retries } };
     const engine = new L2tpEngine(
       { acceptTunnels: false, accept: settings, acceptIncomingCalls: false, acceptOutgoingCalls: false },
       { random: cryptoRandom },

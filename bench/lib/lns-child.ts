@@ -1,7 +1,7 @@
 /**
  * A child process running only our LNS (bench/lib/lns.ts), started by bench/l2tp-setup.ts inside a
  * network namespace so that our LNS and xl2tpd are measured the same way: a separate process
- * behind the same veth (and by the soak, bench/soak/). Usage: `node lns-child.js ADDRESS PORT`. Prints
+ * behind the same veth (and by the soak, bench/soak/). Usage: `node lns-child.js ADDRESS PORT [RETRIES]`. Prints
  * `ready ADDRESS:PORT` on stdout, then `status {counts}` every second; exits (printing `counts {json}`)
  * when stdin closes or on SIGTERM; bounded to 10 min.
  */
@@ -9,7 +9,8 @@ import { startLns } from './lns.js';
 
 const address = process.argv[2] ?? '127.0.0.1';
 const port = Number(process.argv[3] ?? '1701');
-const lns = await startLns(address, port);
+const retries = process.argv[4] !== undefined ? Number(process.argv[4]) : undefined;
+const lns = await startLns(address, port, 'l2tpkit-lns', retries);
 const stop = async (): Promise<void> => {
   process.stdout.write(`counts ${JSON.stringify(lns.counts)}\n`);
   await lns.close();

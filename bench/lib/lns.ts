@@ -27,8 +27,9 @@ export interface BenchLns {
 }
 
 /** Start our LNS on `address:port` (port 0 = ephemeral) with default settings and tuning. */
-export async function startLns(address: string, port: number, hostName = 'l2tpkit-lns'): Promise<BenchLns> {
-  const settings = defaultTunnelSettings(hostName);
+export async function startLns(address: string, port: number, hostName = 'l2tpkit-lns', retries?: number): Promise<BenchLns> {
+  const base = defaultTunnelSettings(hostName);
+  const settings = retries === undefined ? base : { ...base, tuning: { ...base.tuning, retriesEstablished: retries, retriesNotEstablished: retries } };
   const engine = new L2tpEngine(
     { acceptTunnels: true, accept: settings, acceptIncomingCalls: true, acceptOutgoingCalls: true },
     { random: cryptoRandom },

@@ -32,11 +32,11 @@ async function until(test: () => boolean, ms: number): Promise<boolean> {
  * Start our LNS (lns-child) inside namespace `ns` on `address:1701`, with the same Node flags and
  * loader as this process (so it works under tsx and from dist/).
  */
-export async function startOurLnsChild(ns: string, address: string): Promise<PeerProcess> {
+export async function startOurLnsChild(ns: string, address: string, retries?: number): Promise<PeerProcess> {
   const here = fileURLToPath(import.meta.url);
   const ext = here.endsWith('.ts') ? '.ts' : '.js';
   const script = join(here, '..', `lns-child${ext}`);
-  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, ...process.execArgv.filter((a) => a !== '--expose-gc'), script, address, '1701'], {
+  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, ...process.execArgv.filter((a) => a !== '--expose-gc'), script, address, '1701', ...(retries !== undefined ? [String(retries)] : [])], {
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   trackPid(child.pid, 'our LNS child');

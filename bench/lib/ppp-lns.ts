@@ -39,6 +39,8 @@ export interface AccessLnsConfig {
   readonly leaseHold?: number;
   /** `[l2tp] hello_interval` (s; default 0 = off). */
   readonly helloInterval?: number;
+  /** `[ipsec]` on with this PSK, L2TP in the clear still accepted (`require_ipsec = false`); default off. */
+  readonly ipsecPsk?: string;
   /** More TOML appended as it is (e.g. `[radius]` sections). */
   readonly extra?: string;
 }
@@ -64,7 +66,7 @@ export function renderAccessConfig(c: AccessLnsConfig): string {
     '',
     // Plain L2TP with PPP logins: IPsec is on by default, and PPP authentication outside it needs the explicit key.
     '[ipsec]',
-    'enabled = false',
+    ...(c.ipsecPsk !== undefined ? ['enabled = true', `psk = ${q(c.ipsecPsk)}`, 'require_ipsec = false'] : ['enabled = false']),
     '',
     '[ppp]',
     'allow_insecure = true',

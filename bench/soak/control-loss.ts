@@ -7,7 +7,7 @@
  * were lost, the retransmission counters of both ends, the proxy's counters, and the times.
  */
 import { performance } from 'node:perf_hooks';
-import type { PeerAddress } from '../../src/l2tp/index.js';
+import { defaultTuning, type PeerAddress } from '../../src/l2tp/index.js';
 import type { TunnelId } from '../../src/wire/l2tp/types.js';
 import { Lac, sleep, type SetupResult } from '../lib/l2tp-load.js';
 import { startLns, type LnsCounts } from '../lib/lns.js';
@@ -33,6 +33,13 @@ export interface ControlLossOptions {
   readonly timeoutMs: number;
   /** LNS in this process on loopback instead of a child in a namespace (no root needed). */
   readonly loopback: boolean;
+  /**
+   * §5.8 retransmissions before a tunnel gives up, at both ends (undefined = the RFC default 5).
+   * At 20 % loss each way one try of a message acknowledged by a ZLB fails with p = 1 - 0.8² = 0.36,
+   * all six with 0.36^6 ≈ 0.2 %: about 2 of 1,000 tunnels give up after their session is established.
+   * With 10, 0.36^11 ≈ 1e-5.
+   */
+  readonly retries?: number;
 }
 
 /** What the scenario measured. */
@@ -76,7 +83,7 @@ interface Target {
 /** An LNS for the run: a namespace child or in-process; `stop` returns its final counts. */
 async function startTarget(o: ControlLossOptions): Promise<Target> {
   if (o.loopback) {
-    const lns = await startLns('127.0.0.1', 0);
+    const lns = await startLns('127.0.0.1', 0, 'l2tpkit-lns', o.retries);
     const port = Number(lns.endpoint.label.split(':').at(-1));
     return {
       where: 'loopback, LNS in this process',
@@ -94,7 +101,7 @@ async function startTarget(o: ControlLossOptions): Promise<Target> {
   const tag = String(process.pid % 100000);
   await createVethNetns(ns, `cb${tag}h`, `cb${tag}n`, HOST, NS);
   try {
-    const child = await startOurLnsChild(ns, NS);
+    const child = await startOurLnsChild(ns, NS, o.retries);
     let latest: LnsCounts | undefined;
     let buf = '';
     child.child.stdout?.on('data', (d: Buffer) => {
@@ -159,6 +166,19 @@ async function setUp(lac: Lac, peer: PeerAddress, o: ControlLossOptions): Promis
   return { setup: { ...total, attempted: o.sessions, seconds }, tunnels, redials };
 }
 
+/**
+ * How long the teardown may take: a closed tunnel lingers one full retransmission cycle (§5.7:
+ * 1 + 2 + 4 + ... s, capped per try at 16 s; 127 s with 10 retries), plus a StopCCN that needs its
+ * retries, plus a minute.
+ */
+function lingerBound(o: ControlLossOptions): number {
+  const t = defaultTuning();
+  const retries = o.retries ?? t.retriesEstablished;
+  let cycle = 0;
+  for (let i = 0; i <= retries; i++) cycle += Math.min(t.retransmitInitial * 2 ** i, t.retransmitCap);
+  return 2 * cycle + 60_000;
+}
+
 /** Run the scenario once; every socket, child and namespace it made is gone when it returns. */
 export async function runControlLoss(o: ControlLossOptions): Promise<ControlLossResult> {
   const target = await startTarget(o);
@@ -166,7 +186,7 @@ export async function runControlLoss(o: ControlLossOptions): Promise<ControlLoss
   let lac: Lac | undefined;
   try {
     proxy = await UdpImpairProxy.open({ listen: { address: '127.0.0.1', port: 0 }, target: target.addr, backAddress: target.back, up: impairment(o), down: impairment(o), seed: o.seed });
-    lac = await Lac.open('127.0.0.1', 'soak-lac');
+    lac = await Lac.open('127.0.0.1', 'soak-lac', o.retries);
     const setupCloses: Record<string, number> = {};
     const up = new Set<string>();
     let lostAfterUp = 0;
@@ -192,7 +212,7 @@ export async function runControlLoss(o: ControlLossOptions): Promise<ControlLoss
       const c = target.counts();
       return c === undefined ? 1 : c.tunnelsEstablished - c.tunnelsClosed;
     };
-    while ((left() > 0 || lnsOpen() > 0) && performance.now() - t0 < 120_000) await sleep(250);
+    while ((left() > 0 || lnsOpen() > 0) && performance.now() - t0 < lingerBound(o)) await sleep(250);
     const teardownSeconds = (performance.now() - t0) / 1000;
     const lacTunnelsLeft = left();
     const counters = proxy.counters();
@@ -219,7 +239,7 @@ export function formatControlLoss(r: ControlLossResult): string[] {
   const dir = (name: string, c: ImpairProxyCounters['up']): string =>
     `  proxy ${name}: ${c.received} datagrams, ${c.matched} control, ${c.lost} lost, ${c.reordered} reordered, ${c.duplicated} duplicated, ${c.passed} data passed`;
   return [
-    `control-channel loss soak: ${o.sessions} sessions (${o.mode === 'tunnels' ? 'one tunnel each' : 'on one tunnel'}), window ${o.window}, seed ${o.seed}`,
+    `control-channel loss soak: ${o.sessions} sessions (${o.mode === 'tunnels' ? 'one tunnel each' : 'on one tunnel'}), window ${o.window}, seed ${o.seed}, ${o.retries ?? 5} retransmissions before giving up`,
     `  path: our LAC -> impairment proxy (control: ${pct(o.loss)} loss, ${pct(o.reorder)} reorder, ${pct(o.duplicate)} duplicate, each way) -> ${r.where}`,
     `  came up: LAC ${s.established} / ${s.attempted} sessions, LNS ${r.lns.sessionsEstablished} sessions, ${r.lns.tunnelsEstablished} tunnels; ${r.redials} redialled after a failed set-up${s.timedOut ? ', TIMED OUT' : ''}`,
     `  lost: ${s.attempted - s.established} never established, ${r.lostAfterUp} closed after establishment (${s.peerCdns} of them by the LNS)`,

@@ -4,11 +4,13 @@
 //   churn:        10,000 connect/disconnect cycles (full L2TP + PPP) against one l2tpd process;
 //                 tunnels, sessions, leases, routes, timers, fds and heap back at baseline (churn.ts);
 //   blackout:     a 30 s blackout between our always-on LAC and our LNS, inside and beyond the
-//                 HELLO budget: survive / torn down and back, nothing leaked (blackout.ts).
+//                 HELLO budget: survive / torn down and back, nothing leaked (blackout.ts);
+//   flood:        SCCRQ + IKE Main Mode floods from many ports while 100 sessions carry ping: none
+//                 lost, HELLO/DPD answered, a new tunnel admitted, nothing leaked (flood.ts).
 // Needs root (network namespaces cb-soak-<pid> / cb-<pid>-*; control-loss falls back to loopback).
 // Run: npm run soak -- [--scenario=control-loss,churn] [--sessions=1000] [--mode=tunnels|calls]
-//      [--window=100] [--loss=0.2] [--reorder=0.2] [--duplicate=0.2] [--seed=1] [--timeout=300]
-//      [--loopback] [--cycles=10000] [--batch=50] [--blackout=30]
+//      [--window=100] [--loss=0.2] [--reorder=0.2] [--duplicate=0.2] [--seed=1] [--retries=10] [--timeout=300]
+//      [--loopback] [--cycles=10000] [--batch=50] [--blackout=30] [--flood=60]
 // Exits 1 when a scenario failed (the numbers say which).
 import { cleanupAll, watchdog } from '../lib/cleanup.js';
 import { isRoot } from '../lib/netns.js';
@@ -16,8 +18,9 @@ import { flagArg, numArg } from '../lib/table.js';
 import { formatControlLoss, runControlLoss, type ControlLossOptions } from './control-loss.js';
 import { churnLeaks, formatChurn, runChurn } from './churn.js';
 import { blackoutProblems, formatBlackout, runBlackout, type BlackoutOptions } from './blackout.js';
+import { floodProblems, formatFlood, runFlood } from './flood.js';
 
-const ALL = ['control-loss', 'churn', 'blackout'] as const;
+const ALL = ['control-loss', 'churn', 'blackout', 'flood'] as const;
 type Scenario = (typeof ALL)[number];
 const arg = process.argv.find((a) => a.startsWith('--scenario='))?.slice('--scenario='.length);
 const wanted = (arg === undefined ? [...ALL] : arg.split(',')) as Scenario[];
@@ -39,6 +42,7 @@ async function controlLoss(): Promise<boolean> {
     seed: numArg('seed', 1),
     timeoutMs: timeoutS * 1000,
     loopback,
+    retries: numArg('retries', 10),
   };
   const r = await runControlLoss(options);
   for (const line of formatControlLoss(r)) console.log(line);
@@ -94,7 +98,20 @@ async function blackout(): Promise<boolean> {
   return ok;
 }
 
-const RUN: Record<Scenario, () => Promise<boolean>> = { 'control-loss': controlLoss, churn, blackout };
+/** Scenario 4: SCCRQ + IKE Main Mode flood while 100 sessions carry ping (--flood=S, default 60). */
+async function flood(): Promise<boolean> {
+  if (!isRoot()) {
+    console.log('SKIP flood: needs root (network namespaces, TUN)');
+    return true;
+  }
+  const r = await runFlood({ sessions: 100, newSessions: 10, durationMs: numArg('flood', 60) * 1000, ports: 500, sccrqPerSecond: 200, ikePerSecond: 200 });
+  for (const line of formatFlood(r)) console.log(line);
+  const p = floodProblems(r);
+  if (p.length > 0) console.log(`  problems: ${p.join('; ')}`);
+  return p.length === 0;
+}
+
+const RUN: Record<Scenario, () => Promise<boolean>> = { 'control-loss': controlLoss, churn, blackout, flood };
 let allOk = true;
 for (const s of wanted) {
   const started = Date.now();
