@@ -7,7 +7,8 @@
  * were lost, the retransmission counters of both ends, the proxy's counters, and the times.
  */
 import { performance } from 'node:perf_hooks';
-import { defaultTuning, type PeerAddress } from '../../src/l2tp/index.js';
+import { defaultTuning, type ChannelTuning, type PeerAddress } from '../../src/l2tp/index.js';
+import type { Duration } from '../../src/base/index.js';
 import type { TunnelId } from '../../src/wire/l2tp/types.js';
 import { Lac, sleep, type SetupResult } from '../lib/l2tp-load.js';
 import { startLns, type LnsCounts } from '../lib/lns.js';
@@ -40,6 +41,16 @@ export interface ControlLossOptions {
    * With 10, 0.36^11 ≈ 1e-5.
    */
   readonly retries?: number;
+  /** Longest retransmission interval at both ends (ms; default 16 s): shorter = shorter §5.7 linger, same give-up odds. */
+  readonly retransmitCap?: number;
+}
+
+/** The tuning both ends run with. */
+function tuningOf(o: ControlLossOptions): Partial<ChannelTuning> {
+  return {
+    ...(o.retries !== undefined ? { retriesEstablished: o.retries, retriesNotEstablished: o.retries } : {}),
+    ...(o.retransmitCap !== undefined ? { retransmitCap: o.retransmitCap as Duration } : {}),
+  };
 }
 
 /** What the scenario measured. */
@@ -83,7 +94,7 @@ interface Target {
 /** An LNS for the run: a namespace child or in-process; `stop` returns its final counts. */
 async function startTarget(o: ControlLossOptions): Promise<Target> {
   if (o.loopback) {
-    const lns = await startLns('127.0.0.1', 0, 'l2tpkit-lns', o.retries);
+    const lns = await startLns('127.0.0.1', 0, 'l2tpkit-lns', tuningOf(o));
     const port = Number(lns.endpoint.label.split(':').at(-1));
     return {
       where: 'loopback, LNS in this process',
@@ -101,7 +112,7 @@ async function startTarget(o: ControlLossOptions): Promise<Target> {
   const tag = String(process.pid % 100000);
   await createVethNetns(ns, `cb${tag}h`, `cb${tag}n`, HOST, NS);
   try {
-    const child = await startOurLnsChild(ns, NS, o.retries);
+    const child = await startOurLnsChild(ns, NS, tuningOf(o));
     let latest: LnsCounts | undefined;
     let buf = '';
     child.child.stdout?.on('data', (d: Buffer) => {
@@ -172,10 +183,9 @@ async function setUp(lac: Lac, peer: PeerAddress, o: ControlLossOptions): Promis
  * retries, plus a minute.
  */
 function lingerBound(o: ControlLossOptions): number {
-  const t = defaultTuning();
-  const retries = o.retries ?? t.retriesEstablished;
+  const t = { ...defaultTuning(), ...tuningOf(o) };
   let cycle = 0;
-  for (let i = 0; i <= retries; i++) cycle += Math.min(t.retransmitInitial * 2 ** i, t.retransmitCap);
+  for (let i = 0; i <= t.retriesEstablished; i++) cycle += Math.min(t.retransmitInitial * 2 ** i, t.retransmitCap);
   return 2 * cycle + 60_000;
 }
 
@@ -186,7 +196,7 @@ export async function runControlLoss(o: ControlLossOptions): Promise<ControlLoss
   let lac: Lac | undefined;
   try {
     proxy = await UdpImpairProxy.open({ listen: { address: '127.0.0.1', port: 0 }, target: target.addr, backAddress: target.back, up: impairment(o), down: impairment(o), seed: o.seed });
-    lac = await Lac.open('127.0.0.1', 'soak-lac', o.retries);
+    lac = await Lac.open('127.0.0.1', 'soak-lac', tuningOf(o));
     const setupCloses: Record<string, number> = {};
     const up = new Set<string>();
     let lostAfterUp = 0;
@@ -239,7 +249,7 @@ export function formatControlLoss(r: ControlLossResult): string[] {
   const dir = (name: string, c: ImpairProxyCounters['up']): string =>
     `  proxy ${name}: ${c.received} datagrams, ${c.matched} control, ${c.lost} lost, ${c.reordered} reordered, ${c.duplicated} duplicated, ${c.passed} data passed`;
   return [
-    `control-channel loss soak: ${o.sessions} sessions (${o.mode === 'tunnels' ? 'one tunnel each' : 'on one tunnel'}), window ${o.window}, seed ${o.seed}, ${o.retries ?? 5} retransmissions before giving up`,
+    `control-channel loss soak: ${o.sessions} sessions (${o.mode === 'tunnels' ? 'one tunnel each' : 'on one tunnel'}), window ${o.window}, seed ${o.seed}, ${o.retries ?? 5} retransmissions before giving up (interval cap ${((o.retransmitCap ?? 16000) / 1000).toFixed(0)} s)`,
     `  path: our LAC -> impairment proxy (control: ${pct(o.loss)} loss, ${pct(o.reorder)} reorder, ${pct(o.duplicate)} duplicate, each way) -> ${r.where}`,
     `  came up: LAC ${s.established} / ${s.attempted} sessions, LNS ${r.lns.sessionsEstablished} sessions, ${r.lns.tunnelsEstablished} tunnels; ${r.redials} redialled after a failed set-up${s.timedOut ? ', TIMED OUT' : ''}`,
     `  lost: ${s.attempted - s.established} never established, ${r.lostAfterUp} closed after establishment (${s.peerCdns} of them by the LNS)`,
