@@ -7,7 +7,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { L2tpEngine, Results, defaultTunnelSettings, seqLt } from '../../src/l2tp/index.js';
-import type { L2tpEvent, PeerAddress, TunnelSettings } from '../../src/l2tp/index.js';
+import type { ChannelTuning, L2tpEvent, PeerAddress, TunnelSettings } from '../../src/l2tp/index.js';
 import { UdpEndpoint } from '../../src/io/udp-endpoint.js';
 import { TimerDriver } from '../../src/io/timer-driver.js';
 import { systemClock } from '../../src/io/clock.js';
@@ -72,9 +72,10 @@ export class Lac {
     readonly settings: TunnelSettings,
   ) {}
 
-  /** Bind a LAC on `address` (ephemeral port). */
-  static async open(address: string, hostName = 'bench-lac'): Promise<Lac> {
-    const settings = defaultTunnelSettings(hostName);
+  /** Bind a LAC on `address` (ephemeral port); `tuning` overrides the defaults (§5.8 budgets, timers). */
+  static async open(address: string, hostName = 'bench-lac', tuning: Partial<ChannelTuning> = {}): Promise<Lac> {
+    const base = defaultTunnelSettings(hostName);
+    const settings = { ...base, tuning: { ...base.tuning, ...tuning } };
     const engine = new L2tpEngine(
       { acceptTunnels: false, accept: settings, acceptIncomingCalls: false, acceptOutgoingCalls: false },
       { random: cryptoRandom },

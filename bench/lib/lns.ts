@@ -2,7 +2,7 @@
  * Our LNS for the set-up benchmarks: an `L2tpEngine` accepting tunnels and incoming calls on a
  * UDP socket, driven by the io shell; it only counts events (no PPP behind the sessions).
  */
-import { L2tpEngine, defaultTunnelSettings } from '../../src/l2tp/index.js';
+import { L2tpEngine, defaultTunnelSettings, type ChannelTuning } from '../../src/l2tp/index.js';
 import { UdpEndpoint } from '../../src/io/udp-endpoint.js';
 import { TimerDriver } from '../../src/io/timer-driver.js';
 import { systemClock } from '../../src/io/clock.js';
@@ -27,8 +27,9 @@ export interface BenchLns {
 }
 
 /** Start our LNS on `address:port` (port 0 = ephemeral) with default settings and tuning. */
-export async function startLns(address: string, port: number, hostName = 'l2tpkit-lns'): Promise<BenchLns> {
-  const settings = defaultTunnelSettings(hostName);
+export async function startLns(address: string, port: number, hostName = 'l2tpkit-lns', tuning: Partial<ChannelTuning> = {}): Promise<BenchLns> {
+  const base = defaultTunnelSettings(hostName);
+  const settings = { ...base, tuning: { ...base.tuning, ...tuning } };
   const engine = new L2tpEngine(
     { acceptTunnels: true, accept: settings, acceptIncomingCalls: true, acceptOutgoingCalls: true },
     { random: cryptoRandom },

@@ -3,6 +3,7 @@
  * our LNS (lns-child) and xl2tpd 1.3.18 as an LNS with a stand-in pppd. PIDs are tracked by the
  * cleanup registry so every exit path stops them.
  */
+import type { ChannelTuning } from '../../src/l2tp/index.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -32,11 +33,11 @@ async function until(test: () => boolean, ms: number): Promise<boolean> {
  * Start our LNS (lns-child) inside namespace `ns` on `address:1701`, with the same Node flags and
  * loader as this process (so it works under tsx and from dist/).
  */
-export async function startOurLnsChild(ns: string, address: string): Promise<PeerProcess> {
+export async function startOurLnsChild(ns: string, address: string, tuning?: Partial<ChannelTuning>): Promise<PeerProcess> {
   const here = fileURLToPath(import.meta.url);
   const ext = here.endsWith('.ts') ? '.ts' : '.js';
   const script = join(here, '..', `lns-child${ext}`);
-  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, ...process.execArgv.filter((a) => a !== '--expose-gc'), script, address, '1701'], {
+  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, ...process.execArgv.filter((a) => a !== '--expose-gc'), script, address, '1701', ...(tuning !== undefined ? [JSON.stringify(tuning)] : [])], {
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   trackPid(child.pid, 'our LNS child');

@@ -35,6 +35,12 @@ export interface AccessLnsConfig {
   readonly logLevel?: 'info' | 'debug' | 'warn' | 'error';
   /** `[daemon] state_dir` (default: the daemon's). */
   readonly stateDir?: string;
+  /** `[pool] lease_hold` (s): how long a restart after a crash holds the journalled leases. */
+  readonly leaseHold?: number;
+  /** `[l2tp] hello_interval` (s; default 0 = off). */
+  readonly helloInterval?: number;
+  /** `[ipsec]` on with this PSK, L2TP in the clear still accepted (`require_ipsec = false`); default off. */
+  readonly ipsecPsk?: string;
   /** More TOML appended as it is (e.g. `[radius]` sections). */
   readonly extra?: string;
 }
@@ -50,7 +56,7 @@ export function renderAccessConfig(c: AccessLnsConfig): string {
     '',
     '[l2tp]',
     'host_name = "l2tpkit-lns"',
-    'hello_interval = 0',
+    `hello_interval = ${c.helloInterval ?? 0}`,
     `retransmit_initial = ${c.retransmitInitial ?? 1}`,
     `retransmit_cap = ${c.retransmitCap ?? 16}`,
     '',
@@ -60,7 +66,7 @@ export function renderAccessConfig(c: AccessLnsConfig): string {
     '',
     // Plain L2TP with PPP logins: IPsec is on by default, and PPP authentication outside it needs the explicit key.
     '[ipsec]',
-    'enabled = false',
+    ...(c.ipsecPsk !== undefined ? ['enabled = true', `psk = ${q(c.ipsecPsk)}`, 'require_ipsec = false'] : ['enabled = false']),
     '',
     '[ppp]',
     'allow_insecure = true',
@@ -70,6 +76,7 @@ export function renderAccessConfig(c: AccessLnsConfig): string {
     '[pool]',
     `ipv4 = ${q(c.pool)}`,
     `local_address = ${q(c.localAddress)}`,
+    ...(c.leaseHold !== undefined ? [`lease_hold = ${c.leaseHold}`] : []),
     '',
     '[users]',
     `file = ${q(c.usersFile)}`,
@@ -278,10 +285,10 @@ export interface AccessLnsDaemon {
  * `root` (default: this repository; bench/lib/baseline.ts builds other refs) in namespace `ns`;
  * resolves once the control socket answers.
  */
-export async function startAccessLns(ns: string, dir: string, cfg: AccessLnsConfig, lifetimeMs: number, root = repoRoot()): Promise<AccessLnsDaemon> {
+export async function startAccessLns(ns: string, dir: string, cfg: AccessLnsConfig, lifetimeMs: number, root = repoRoot(), nodeArgs: readonly string[] = []): Promise<AccessLnsDaemon> {
   const config = join(dir, 'l2tpd.toml');
   writeFileSync(config, renderAccessConfig(cfg));
-  const proc = spawnIn(ns, process.execPath, [join(root, 'bin', 'l2tpd.js'), '--config', config, '--socket', cfg.socket], {
+  const proc = spawnIn(ns, process.execPath, [...nodeArgs, join(root, 'bin', 'l2tpd.js'), '--config', config, '--socket', cfg.socket], {
     name: 'l2tpd (LNS)',
     lifetimeMs,
     logFile: join(dir, 'l2tpd.log'),

@@ -2,12 +2,13 @@
  * Soak scenario 1 (issue 10): N sessions set up through the UDP impairment proxy with loss,
  * reordering and duplication on the L2TP control channel (T bit set; data messages pass), then torn
  * down through it. Our LAC (bench/lib/l2tp-load.ts, this process) -> proxy (this process) -> our
- * LNS, either a child process in a namespace we create (`cw-soak-<pid>`, veth 198.18.212.0/30) or,
+ * LNS, either a child process in a namespace we create (`cb-soak-<pid>`, veth 198.18.212.0/30) or,
  * with `loopback`, in this process on 127.0.0.1. Reports how many came up at both ends, how many
  * were lost, the retransmission counters of both ends, the proxy's counters, and the times.
  */
 import { performance } from 'node:perf_hooks';
-import type { PeerAddress } from '../../src/l2tp/index.js';
+import { defaultTuning, type ChannelTuning, type PeerAddress } from '../../src/l2tp/index.js';
+import type { Duration } from '../../src/base/index.js';
 import type { TunnelId } from '../../src/wire/l2tp/types.js';
 import { Lac, sleep, type SetupResult } from '../lib/l2tp-load.js';
 import { startLns, type LnsCounts } from '../lib/lns.js';
@@ -33,6 +34,23 @@ export interface ControlLossOptions {
   readonly timeoutMs: number;
   /** LNS in this process on loopback instead of a child in a namespace (no root needed). */
   readonly loopback: boolean;
+  /**
+   * §5.8 retransmissions before a tunnel gives up, at both ends (undefined = the RFC default 5).
+   * At 20 % loss each way one try of a message acknowledged by a ZLB fails with p = 1 - 0.8² = 0.36,
+   * all six with 0.36^6 ≈ 0.2 %: about 2 of 1,000 tunnels give up after their session is established.
+   * With 10, 0.36^11 ≈ 1e-5.
+   */
+  readonly retries?: number;
+  /** Longest retransmission interval at both ends (ms; default 16 s): shorter = shorter §5.7 linger, same give-up odds. */
+  readonly retransmitCap?: number;
+}
+
+/** The tuning both ends run with. */
+function tuningOf(o: ControlLossOptions): Partial<ChannelTuning> {
+  return {
+    ...(o.retries !== undefined ? { retriesEstablished: o.retries, retriesNotEstablished: o.retries } : {}),
+    ...(o.retransmitCap !== undefined ? { retransmitCap: o.retransmitCap as Duration } : {}),
+  };
 }
 
 /** What the scenario measured. */
@@ -76,7 +94,7 @@ interface Target {
 /** An LNS for the run: a namespace child or in-process; `stop` returns its final counts. */
 async function startTarget(o: ControlLossOptions): Promise<Target> {
   if (o.loopback) {
-    const lns = await startLns('127.0.0.1', 0);
+    const lns = await startLns('127.0.0.1', 0, 'l2tpkit-lns', tuningOf(o));
     const port = Number(lns.endpoint.label.split(':').at(-1));
     return {
       where: 'loopback, LNS in this process',
@@ -90,11 +108,11 @@ async function startTarget(o: ControlLossOptions): Promise<Target> {
       },
     };
   }
-  const ns = `cw-soak-${process.pid}`.slice(0, 15);
+  const ns = `cb-soak-${process.pid}`.slice(0, 15);
   const tag = String(process.pid % 100000);
-  await createVethNetns(ns, `cw${tag}h`, `cw${tag}n`, HOST, NS);
+  await createVethNetns(ns, `cb${tag}h`, `cb${tag}n`, HOST, NS);
   try {
-    const child = await startOurLnsChild(ns, NS);
+    const child = await startOurLnsChild(ns, NS, tuningOf(o));
     let latest: LnsCounts | undefined;
     let buf = '';
     child.child.stdout?.on('data', (d: Buffer) => {
@@ -159,6 +177,18 @@ async function setUp(lac: Lac, peer: PeerAddress, o: ControlLossOptions): Promis
   return { setup: { ...total, attempted: o.sessions, seconds }, tunnels, redials };
 }
 
+/**
+ * How long the teardown may take: a closed tunnel lingers one full retransmission cycle (§5.7:
+ * 1 + 2 + 4 + ... s, capped per try at 16 s; 127 s with 10 retries), plus a StopCCN that needs its
+ * retries, plus a minute.
+ */
+function lingerBound(o: ControlLossOptions): number {
+  const t = { ...defaultTuning(), ...tuningOf(o) };
+  let cycle = 0;
+  for (let i = 0; i <= t.retriesEstablished; i++) cycle += Math.min(t.retransmitInitial * 2 ** i, t.retransmitCap);
+  return 2 * cycle + 60_000;
+}
+
 /** Run the scenario once; every socket, child and namespace it made is gone when it returns. */
 export async function runControlLoss(o: ControlLossOptions): Promise<ControlLossResult> {
   const target = await startTarget(o);
@@ -166,7 +196,7 @@ export async function runControlLoss(o: ControlLossOptions): Promise<ControlLoss
   let lac: Lac | undefined;
   try {
     proxy = await UdpImpairProxy.open({ listen: { address: '127.0.0.1', port: 0 }, target: target.addr, backAddress: target.back, up: impairment(o), down: impairment(o), seed: o.seed });
-    lac = await Lac.open('127.0.0.1', 'soak-lac');
+    lac = await Lac.open('127.0.0.1', 'soak-lac', tuningOf(o));
     const setupCloses: Record<string, number> = {};
     const up = new Set<string>();
     let lostAfterUp = 0;
@@ -192,7 +222,7 @@ export async function runControlLoss(o: ControlLossOptions): Promise<ControlLoss
       const c = target.counts();
       return c === undefined ? 1 : c.tunnelsEstablished - c.tunnelsClosed;
     };
-    while ((left() > 0 || lnsOpen() > 0) && performance.now() - t0 < 120_000) await sleep(250);
+    while ((left() > 0 || lnsOpen() > 0) && performance.now() - t0 < lingerBound(o)) await sleep(250);
     const teardownSeconds = (performance.now() - t0) / 1000;
     const lacTunnelsLeft = left();
     const counters = proxy.counters();
@@ -219,7 +249,7 @@ export function formatControlLoss(r: ControlLossResult): string[] {
   const dir = (name: string, c: ImpairProxyCounters['up']): string =>
     `  proxy ${name}: ${c.received} datagrams, ${c.matched} control, ${c.lost} lost, ${c.reordered} reordered, ${c.duplicated} duplicated, ${c.passed} data passed`;
   return [
-    `control-channel loss soak: ${o.sessions} sessions (${o.mode === 'tunnels' ? 'one tunnel each' : 'on one tunnel'}), window ${o.window}, seed ${o.seed}`,
+    `control-channel loss soak: ${o.sessions} sessions (${o.mode === 'tunnels' ? 'one tunnel each' : 'on one tunnel'}), window ${o.window}, seed ${o.seed}, ${o.retries ?? 5} retransmissions before giving up (interval cap ${((o.retransmitCap ?? 16000) / 1000).toFixed(0)} s)`,
     `  path: our LAC -> impairment proxy (control: ${pct(o.loss)} loss, ${pct(o.reorder)} reorder, ${pct(o.duplicate)} duplicate, each way) -> ${r.where}`,
     `  came up: LAC ${s.established} / ${s.attempted} sessions, LNS ${r.lns.sessionsEstablished} sessions, ${r.lns.tunnelsEstablished} tunnels; ${r.redials} redialled after a failed set-up${s.timedOut ? ', TIMED OUT' : ''}`,
     `  lost: ${s.attempted - s.established} never established, ${r.lostAfterUp} closed after establishment (${s.peerCdns} of them by the LNS)`,

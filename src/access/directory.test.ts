@@ -100,3 +100,44 @@ test('AddressBook with named pools: hinted address (in a pool or outside), named
   assert.equal(pools.named('gold')?.inUse, 0);
   assert.deepEqual(pools.names, ['gold']);
 });
+
+test('AddressBook: held addresses go to nobody but their user, the observer sees every lease, release and hold end', () => {
+  const p = parseIpv4Prefix('100.64.0.0/29'); // .1 reserved: .2-.6 leasable
+  const u = parseUsersFile('alice a\nbob b\ncarol c\ndave d 100.64.0.3');
+  assert.ok(p.ok && u.ok);
+  const log: string[] = [];
+  const b = new AddressBook(new Ipv4Pool(p.value, [parseIpv4('100.64.0.1') ?? 0]), new UserTable(u.value), {
+    leased: (o, a, n) => log.push(`L ${o} ${a & 0xff} ${n ?? '-'}`),
+    released: (o, a) => log.push(`R ${o} ${a & 0xff}`),
+    unheld: (a) => log.push(`U ${a & 0xff}`),
+  });
+  const ip = (s: string): number => parseIpv4(s) ?? -1;
+  assert.equal(b.hold({ address: ip('100.64.0.2'), username: 'alice' }), true);
+  assert.equal(b.hold({ address: ip('100.64.0.3'), username: 'bob' }), true);
+  assert.equal(b.hold({ address: ip('100.64.0.3'), username: 'bob' }), false, 'already held');
+  assert.equal(b.hold({ address: ip('198.18.0.1'), username: 'bob' }), false, 'outside every pool');
+  assert.equal(b.held, 2);
+  assert.equal(b.inUse, 2);
+  // carol gets neither held address; dave's static address is held for bob: refused.
+  const carol = new SessionAddressPool(b, '1/1');
+  assert.equal(carol.allocate('carol'), '100.64.0.4');
+  const dave = new SessionAddressPool(b, '1/2');
+  assert.equal(dave.allocate('dave'), undefined);
+  assert.equal(dave.failure, 'static-in-use');
+  // alice takes hers back.
+  const alice = new SessionAddressPool(b, '1/3');
+  assert.equal(alice.allocate('alice'), '100.64.0.2');
+  assert.equal(b.held, 1);
+  // The pool fills without the held .3: .5, .6, then exhausted.
+  const others = ['2/1', '2/2', '2/3'].map((o) => new SessionAddressPool(b, o));
+  assert.deepEqual(others.map((s, i) => s.allocate(`x${i}`)), ['100.64.0.5', '100.64.0.6', undefined]);
+  // bob's hold runs out: .3 is free for anybody.
+  assert.equal(b.unhold(ip('100.64.0.3')), true);
+  assert.equal(b.unhold(ip('100.64.0.3')), false);
+  assert.equal(others[2]?.allocate('x2'), '100.64.0.3');
+  carol.releaseAll();
+  alice.releaseAll();
+  assert.deepEqual(log, ['L 1/1 4 carol', 'U 2', 'L 1/3 2 alice', 'L 2/1 5 x0', 'L 2/2 6 x1', 'U 3', 'L 2/3 3 x2', 'R 1/1 4', 'R 1/3 2']);
+  assert.equal(b.held, 0);
+  assert.equal(b.inUse, 3);
+});

@@ -35,6 +35,28 @@ export class UserTable implements UserDirectory, AuthVerifier {
   }
 }
 
+/**
+ * Told of every lease and release (the daemon's lease journal, so a restarted LNS knows which
+ * addresses live clients may still use). `address` is host order.
+ */
+export interface LeaseObserver {
+  leased(owner: string, address: number, username: string | undefined): void;
+  released(owner: string, address: number): void;
+  /** A held address (see {@link AddressBook.hold}) is free again, or was taken back by its user. */
+  unheld(address: number): void;
+}
+
+/** An address a previous run leased and that must not be handed to anybody else for a while. */
+export interface HeldLease {
+  /** Host order. */
+  readonly address: number;
+  /** Who had it: that user may take it back. */
+  readonly username: string | undefined;
+}
+
+/** The pool owner key of a held address (never a session key, which is `tunnel/session`). */
+const heldOwner = (address: number): string => `held:${address}`;
+
 /** Why no IPv4 address could be given to a session. */
 export type AddressFailure = 'pool-exhausted' | 'static-in-use' | 'unknown-pool';
 
@@ -54,6 +76,9 @@ export class AddressBook {
   private readonly outside = new Map<number, string>();
   /** The pool each owner's lease came from. */
   private readonly leasedFrom = new Map<string, Ipv4Pool>();
+  /** Held addresses (a previous run's leases) by address, and the address each user may take back. */
+  private readonly heldBy = new Map<number, string | undefined>();
+  private readonly heldFor = new Map<string, number>();
   /** Every pool (`pools.defaultPool` is the one without a name). */
   readonly pools: Ipv4PoolSet;
 
@@ -61,8 +86,40 @@ export class AddressBook {
   constructor(
     pools: Ipv4Pool | Ipv4PoolSet,
     private readonly users: UserDirectory,
+    private readonly observer?: LeaseObserver,
   ) {
     this.pools = pools instanceof Ipv4PoolSet ? pools : new Ipv4PoolSet(pools);
+  }
+
+  /** Addresses held for a previous run's clients now. */
+  get held(): number {
+    return this.heldBy.size;
+  }
+
+  /**
+   * Keep `h.address` from everybody but `h.username` (a lease of a previous run whose client may still
+   * use it) until {@link unhold}. Returns false when the address is in no pool or already taken.
+   */
+  hold(h: HeldLease): boolean {
+    const pool = this.pools.containing(h.address);
+    if (pool === undefined || this.heldBy.has(h.address) || pool.ownerOf(h.address) !== undefined) return false;
+    if (!pool.allocateSpecific(heldOwner(h.address), h.address).ok) return false;
+    this.leasedFrom.set(heldOwner(h.address), pool);
+    this.heldBy.set(h.address, h.username);
+    if (h.username !== undefined && !this.heldFor.has(h.username)) this.heldFor.set(h.username, h.address);
+    return true;
+  }
+
+  /** The hold on `address` ends (its time ran out); true when it was held. */
+  unhold(address: number): boolean {
+    if (!this.heldBy.has(address)) return false;
+    const user = this.heldBy.get(address);
+    this.heldBy.delete(address);
+    if (user !== undefined && this.heldFor.get(user) === address) this.heldFor.delete(user);
+    this.leasedFrom.get(heldOwner(address))?.release(heldOwner(address));
+    this.leasedFrom.delete(heldOwner(address));
+    this.observer?.unheld(address);
+    return true;
   }
 
   /** The default pool. */
@@ -85,8 +142,27 @@ export class AddressBook {
    * static address, else one out of the hinted pool or the default pool.
    */
   lease(owner: string, username: string | undefined, hint: AddressHint = {}): { ok: true; address: number } | { ok: false; failure: AddressFailure } {
+    const r = this.choose(owner, username, hint);
+    if (r.ok) this.observer?.leased(owner, r.address, username);
+    return r;
+  }
+
+  private choose(owner: string, username: string | undefined, hint: AddressHint): { ok: true; address: number } | { ok: false; failure: AddressFailure } {
     // The authorization's address or pool wins over the users file's static address.
     const fixed = hint.address ?? (username !== undefined && hint.pool === undefined ? this.users.lookup(username)?.staticAddress : undefined);
+    // A user whose address is held (its lease of a previous run) takes it back from the same pool.
+    const back = username !== undefined ? this.heldFor.get(username) : undefined;
+    if (back !== undefined && (fixed === undefined || fixed === back)) {
+      const wanted = hint.pool === undefined ? this.pools.defaultPool : this.pools.named(hint.pool);
+      if (fixed === back || wanted?.contains(back) === true) {
+        this.unhold(back);
+        const pool = this.pools.containing(back);
+        if (pool?.allocateSpecific(owner, back).ok === true) {
+          this.leasedFrom.set(owner, pool);
+          return { ok: true, address: back };
+        }
+      }
+    }
     if (fixed !== undefined) {
       const pool = this.pools.containing(fixed);
       if (pool !== undefined) {
@@ -110,9 +186,12 @@ export class AddressBook {
 
   /** Release everything `owner` holds (idempotent). */
   release(owner: string, address: number | undefined): void {
-    this.leasedFrom.get(owner)?.release(owner);
+    const a = this.leasedFrom.get(owner)?.release(owner);
     this.leasedFrom.delete(owner);
-    if (address !== undefined && this.outside.get(address) === owner) this.outside.delete(address);
+    const outside = address !== undefined && this.outside.get(address) === owner;
+    if (outside) this.outside.delete(address);
+    const gone = a ?? (outside ? address : undefined);
+    if (gone !== undefined) this.observer?.released(owner, gone);
   }
 }
 

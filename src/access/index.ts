@@ -21,7 +21,7 @@ export { AccessClient } from './client.js';
 export { TunQueue, type TunWriter } from './tun-writer.js';
 export type { AccessClientConfig, AccessClientEvent, AccessClientInfo, AccessClientState } from './client.js';
 export { UserTable, AddressBook, SessionAddressPool } from './directory.js';
-export type { UserDirectory, AddressFailure, AddressHint } from './directory.js';
+export type { UserDirectory, AddressFailure, AddressHint, HeldLease, LeaseObserver } from './directory.js';
 export {
   AccessAaa, NO_AUTHORIZATION, TERMINATE_CAUSES, authorizationFromReply, firstStep, l2tpTerminateCause, localAnswer, nextStep, parseFramedRoute, resultFromRadius, terminateCause,
 } from './aaa/index.js';

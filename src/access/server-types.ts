@@ -7,7 +7,7 @@ import type { CloseReason, L2tpControlApi } from '../l2tp/index.js';
 import type { SessionId, TunnelId } from '../wire/l2tp/index.js';
 import type { AuthProtocol, AuthRequest, FsmConfig, PppEvent, PppPhase } from '../ppp/index.js';
 import type { AccountingRecord, SessionAttributes } from '../aaa/radius/index.js';
-import type { UserDirectory } from './directory.js';
+import type { LeaseObserver, UserDirectory } from './directory.js';
 import type { AccessEndReason } from './disconnect.js';
 import type { TunWriter } from './tun-writer.js';
 import type { FastPathTable } from './fast-path.js';
@@ -76,6 +76,8 @@ export interface AccessServerConfig {
    * records as `accounting` events, session timers; absent = the users file decides, no accounting.
    */
   readonly aaa?: AccessAaaConfig;
+  /** Told of every IPv4 lease and release (the daemon's lease journal). */
+  readonly leaseObserver?: LeaseObserver;
 }
 
 /** Per-session IP counters (packets crossing between the TUN and the PPP session). */
@@ -134,6 +136,8 @@ export interface AccessStats {
   readonly routes: number;
   readonly ipv4InUse: number;
   readonly ipv4Capacity: number;
+  /** Of `ipv4InUse`: addresses held for a previous run's clients (`holdLeases`). */
+  readonly ipv4Held: number;
   readonly ipv6InUse: number;
   readonly ipv6Capacity: number;
   /** LCP Echo-Requests that went unanswered, over all sessions since start (issue 15: loss before logout). */

@@ -26,7 +26,7 @@ import { type AuthProtocol, DEFAULT_LCP, linkLocalAddress, type PppEvent, PppLin
 import { Ipv4Pool, Ipv4PoolSet } from '../aaa/index.js';
 import type { AccountingRecord, CoaChanges, DaeActionResult, DaeSessionIdentity, DaeSessionTable } from '../aaa/radius/index.js';
 import { IcmpRateLimiter, SessionRoutes, clampMss, mssForMtu, tooBig4, tooBig6 } from '../dataplane/index.js';
-import { AddressBook, SessionAddressPool } from './directory.js';
+import { AddressBook, SessionAddressPool, type HeldLease } from './directory.js';
 import { Ipv6PrefixPool } from './ipv6.js';
 import { cdnFor, type AccessEndReason } from './disconnect.js';
 import { TunQueue, type TunWriter } from './tun-writer.js';
@@ -100,7 +100,7 @@ export class AccessServer implements Timed {
     this.local4 = cfg.localAddress;
     this.localText = formatIpv4(cfg.localAddress);
     const named = new Map([...(cfg.namedPools ?? [])].map(([name, p]) => [name, new Ipv4Pool(p, [cfg.localAddress])] as const));
-    this.book = new AddressBook(new Ipv4PoolSet(new Ipv4Pool(cfg.ipv4Pool, [cfg.localAddress]), named), cfg.users);
+    this.book = new AddressBook(new Ipv4PoolSet(new Ipv4Pool(cfg.ipv4Pool, [cfg.localAddress]), named), cfg.users, cfg.leaseObserver);
     this.aaa = cfg.aaa !== undefined ? new AccessAaa(cfg.aaa, cfg.random) : undefined;
     this.prefixes = cfg.ipv6Prefix !== undefined ? new Ipv6PrefixPool(cfg.ipv6Prefix) : undefined;
     this.dns6 = (cfg.dns6 ?? []).map(parseIpv6).filter((a): a is Uint8Array => a !== undefined);
@@ -321,6 +321,7 @@ export class AccessServer implements Timed {
       routes: this.routes.size,
       ipv4InUse: this.book.inUse,
       ipv4Capacity: this.book.pools.capacity,
+      ipv4Held: this.book.held,
       ipv6InUse: this.prefixes?.inUse ?? 0,
       ipv6Capacity: this.prefixes?.capacity ?? 0,
       echoMisses: this.echoMissTotal,
@@ -334,6 +335,16 @@ export class AccessServer implements Timed {
     let n = 0;
     for (const s of this.sessions.values()) if (s.link.echoMisses > 0) n++;
     return n;
+  }
+
+  /** Hold a previous run's leases (see `AddressBook.hold`); returns how many were taken. */
+  holdLeases(held: readonly HeldLease[]): number {
+    return held.filter((h) => this.book.hold(h)).length;
+  }
+
+  /** A hold ran out: the address goes back to the pool. */
+  unholdLease(address: number): boolean {
+    return this.book.unhold(address);
   }
 
   // ------------------------------------------------------------------ session life

@@ -39,6 +39,8 @@ test('no config file = a ready remote-access LNS', () => {
     ipv4Pool: prefix4('100.64.0.0/24'),
     localAddress: ipv4('100.64.0.1'),
     ipv6Prefix: undefined,
+    // After a crash the journalled leases stay held 120 s for their users (src/daemon/lease-journal.ts).
+    leaseHold: 120000,
     usersFile: undefined,
     tunName: 'l2tp0',
     mtu: 1400,

@@ -3,7 +3,8 @@
  * per dial-out client (`LacPppClient`), the users table (loaded by src/daemon/setup, reloaded on
  * SIGHUP), and dropping privileges. The sans-I/O cores get events, packets and instants from here.
  */
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { formatIpv4, formatIpv4Prefix, formatIpv6Prefix, type Instant, type RandomSource } from '../base/index.js';
 import { AccessClient, AccessServer, UserTable, type AccessAaaConfig, type AccessAuthResult, type AccessClientEvent, type AccessEvent, type AccessSessionInfo } from '../access/index.js';
 import { type UserRecord } from '../aaa/index.js';
@@ -15,6 +16,7 @@ import { type Clock, FastPathAttach, type NativeFastPathStats, NativeIoError, Na
 import { type AccessSection, type LacPppConfig, type PppAuthName } from './config.js';
 import type { Logger } from './logger.js';
 import { loadUsers } from './setup/index.js';
+import { LEASE_JOURNAL_FILE, LeaseJournal, type TimedHold } from './lease-journal.js';
 
 /** Session endings that are the LNS refusing the client (RFC 3145 direction "at us"), not a logout. */
 const REJECTED_BY_US: ReadonlySet<string> = new Set(['auth-failed', 'auth-timeout', 'auth-protocol-refused', 'pool-exhausted', 'static-in-use', 'address-mismatch']);
@@ -85,6 +87,8 @@ export interface LnsAccessOptions {
   readonly onAccessEvent?: (e: AccessEvent) => void;
   /** The users table as the setup loaded it (src/daemon/setup: users file checked against the pool, or a generated login). */
   readonly users: Map<string, UserRecord>;
+  /** `[daemon] state_dir`: where the lease journal lives (`[pool] lease_hold`); null = no journal. */
+  readonly stateDir?: string | null;
 }
 
 /** PPP termination for one listener: AccessServer + the shared TUN + the users table. */
@@ -99,6 +103,9 @@ export class LnsAccess {
   private ipChain: Promise<void> = Promise.resolve();
   /** The addon's data fast path between the listener and the TUN, when on. */
   private fast: FastPathAttach | undefined;
+  /** The lease journal and the timer of the next hold to end. */
+  private journal: LeaseJournal | undefined;
+  private holdTimer: NodeJS.Timeout | undefined;
 
   private constructor(
     private readonly opts: LnsAccessOptions,
@@ -144,6 +151,7 @@ export class LnsAccess {
   attach(ep: UdpEndpoint, accept: (tunnel: TunnelId) => boolean, data: { readonly fastPath: boolean; readonly dataSequencing: boolean } = { fastPath: false, dataSequencing: false }): void {
     const c = this.opts.config;
     this.fast = data.fastPath ? this.openFastPath(ep, data.dataSequencing) : undefined;
+    const journal = this.openJournal();
     const server = new AccessServer(ep.engine, {
       random: this.opts.random,
       users: this.users,
@@ -165,8 +173,10 @@ export class LnsAccess {
       // The data fast path ends here: inbound IP goes from the session sinks straight to the TUN.
       tun: this.tun,
       ...(this.fast !== undefined ? { fastPath: this.fast } : {}),
+      ...(journal !== undefined ? { leaseObserver: journal.journal } : {}),
     });
     this.server = server;
+    if (journal !== undefined) this.holdLeases(server, journal.holds);
     this.endpoint = ep;
     this.pump = accessPump(server, ep, this.opts, (e) => {
       this.logEvent(e);
@@ -295,8 +305,49 @@ export class LnsAccess {
     return true;
   }
 
+  /** The lease journal of `[pool] lease_hold` (none when 0 or without a state directory). */
+  private openJournal(): { journal: LeaseJournal; holds: TimedHold[] } | undefined {
+    const dir = this.opts.stateDir;
+    const hold = this.opts.config.leaseHold;
+    if (dir === undefined || dir === null || hold <= 0) return undefined;
+    const log = this.opts.log;
+    try {
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      const r = LeaseJournal.open(join(dir, LEASE_JOURNAL_FILE), hold, () => Date.now(), (e) => log.warn({ err: e.message }, `lease journal: ${e.message} (leases are no longer recorded)`));
+      if (r.bad > 0) log.warn({ path: r.journal.path, bad: r.bad }, `lease journal ${r.journal.path}: ${r.bad} unreadable line(s) skipped`);
+      this.journal = r.journal;
+      return r;
+    } catch (e) {
+      log.warn({ err: e instanceof Error ? e.message : String(e) }, `lease journal: cannot open it in ${dir}: ${e instanceof Error ? e.message : String(e)}; a restart may re-hand addresses of live clients`);
+      return undefined;
+    }
+  }
+
+  /** Hold the previous run's leases for their users; each goes back to the pool at its time. */
+  private holdLeases(server: AccessServer, holds: readonly TimedHold[]): void {
+    if (holds.length === 0) return;
+    const n = server.holdLeases(holds);
+    this.opts.log.info({ held: n, until: new Date(holds.at(-1)?.until ?? 0).toISOString() }, `lease journal: ${n} address(es) of the previous run held for their users (lease_hold)`);
+    let next = 0;
+    const arm = (): void => {
+      const h = holds[next];
+      if (h === undefined) return;
+      this.holdTimer = setTimeout(() => {
+        const now = Date.now();
+        this.pump?.run(() => {
+          for (let x = holds[next]; x !== undefined && x.until <= now; x = holds[++next]) server.unholdLease(x.address);
+        });
+        arm();
+      }, Math.max(0, h.until - Date.now()));
+      this.holdTimer.unref();
+    };
+    arm();
+  }
+
   /** Close the TUN. */
   close(): void {
+    clearTimeout(this.holdTimer);
+    this.journal?.close();
     this.unfollow?.();
     this.pump?.close();
     this.fast?.close();

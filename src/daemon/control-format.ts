@@ -80,7 +80,7 @@ export function formatStatus(s: StatusView): string {
   for (const l of s.lacs) {
     out.push(`LAC ${l.name} -> ${hostPort(l.lns, l.port)}: ${l.state}${l.tunnel !== undefined ? ` (tunnel ${l.tunnel})` : ''}`);
   }
-  if (s.pool !== undefined) out.push(`PPP: ${s.pool.sessions} session(s), pool ${s.pool.inUse} of ${s.pool.capacity} address(es) in use`);
+  if (s.pool !== undefined) out.push(`PPP: ${s.pool.sessions} session(s), pool ${s.pool.inUse} of ${s.pool.capacity} address(es) in use${(s.pool.held ?? 0) > 0 ? ` (${s.pool.held} held for clients of the previous run)` : ''}`);
   const tb = s.tooBig;
   if (tb !== undefined && tb.icmpSent + tb.fragmented + tb.rateLimited + tb.dropped > 0) {
     out.push(`Above client MRU: ${tb.icmpSent} ICMP too-big sent, ${tb.fragmented} fragmented, ${tb.rateLimited} ICMP rate-limited, ${tb.dropped} dropped`);

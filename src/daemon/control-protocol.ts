@@ -123,7 +123,15 @@ export interface StatusView {
   readonly lacs: readonly { readonly name: string; readonly lns: string; readonly port: number; readonly state: string; readonly tunnel?: number }[];
   readonly tunnels: readonly TunnelView[];
   /** Remote access: PPP sessions terminated here and IPv4 addresses leased out of the pool. */
-  readonly pool?: { readonly sessions: number; readonly inUse: number; readonly capacity: number };
+  readonly pool?: {
+    readonly sessions: number;
+    readonly inUse: number;
+    readonly capacity: number;
+    /** Of `inUse`: addresses held for clients of the previous run (`[pool] lease_hold`). */
+    readonly held?: number;
+    /** Host routes into the TUN for the sessions. */
+    readonly routes?: number;
+  };
   /** Remote access: packets from the TUN above a client's MRU (ICMP sent, fragmented, rate-limited, dropped). */
   readonly tooBig?: { readonly icmpSent: number; readonly fragmented: number; readonly rateLimited: number; readonly dropped: number };
   /**
@@ -136,6 +144,11 @@ export interface StatusView {
   };
   /** Driven sans-I/O cores (engines, PPP, redialer) with a timer pending. */
   readonly timers?: number;
+  /**
+   * The process's memory (bytes, `process.memoryUsage()`); started with `node --expose-gc` (tests and
+   * the soak), garbage is collected first, so `heapUsed` is the live heap.
+   */
+  readonly memory?: { readonly heapUsed: number; readonly rss: number; readonly external: number; readonly arrayBuffers: number };
   /** The `[ipsec]` listener and every IPsec LAC, summed. */
   readonly ipsec?: IpsecSummaryView;
 }

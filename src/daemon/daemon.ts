@@ -323,7 +323,7 @@ export class Daemon {
           });
     this.radius = radius;
     const access = await LnsAccess.open({
-      config: ac, log: this.log, clock: this.clock, random: this.random, timers: this.timers, users: this.prepared.users ?? new Map<string, UserRecord>(),
+      config: ac, log: this.log, clock: this.clock, random: this.random, timers: this.timers, users: this.prepared.users ?? new Map<string, UserRecord>(), stateDir: this.prepared.credentials.stateDir ?? null,
       ...(radius !== undefined ? { aaa: radius.accessConfig, onAccessEvent: (e) => radius.onAccessEvent(e) } : {}),
     });
     this.access = access;

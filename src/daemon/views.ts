@@ -171,12 +171,21 @@ export function statusView(now: Instant, src: ViewSources, x: StatusExtras): Sta
       return { name: l.config.name, lns: l.config.lns, port: l.config.port, state: i.state, ...(i.tunnel !== undefined ? { tunnel: i.tunnel } : {}) };
     }),
     tunnels: tunnelViews(now, src),
-    ...(pool !== undefined ? { pool: { sessions: pool.sessions, inUse: pool.ipv4InUse, capacity: pool.ipv4Capacity } } : {}),
+    ...(pool !== undefined ? { pool: { sessions: pool.sessions, inUse: pool.ipv4InUse, capacity: pool.ipv4Capacity, held: pool.ipv4Held, routes: pool.routes } } : {}),
     ...(tooBig !== undefined ? { tooBig } : {}),
     ...(fastPath !== undefined ? { fastPath } : {}),
     timers: x.timers,
+    memory: memoryView(),
     ...(src.ipsec !== undefined || src.lacs.some((l) => l.ipsec !== undefined) ? { ipsec: ipsecSummary(now, src, x.requireIpsec) } : {}),
   };
+}
+
+/** `status` memory; collects garbage first when the process runs with `--expose-gc` (tests, soak). */
+function memoryView(): NonNullable<StatusView['memory']> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc !== undefined) for (let i = 0; i < 3; i++) gc();
+  const m = process.memoryUsage();
+  return { heapUsed: m.heapUsed, rss: m.rss, external: m.external, arrayBuffers: m.arrayBuffers };
 }
 
 /** `show status`: the IPsec listener and SA counts by encapsulation. */

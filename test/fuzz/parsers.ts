@@ -12,6 +12,15 @@
 import { isDeepStrictEqual } from 'node:util';
 import { seededRandom, type RandomSource } from '../../src/base/random.js';
 import { parseControl, parseData, parseHeader } from '../../src/wire/l2tp/index.js';
+import { parseHeaderWithView } from '../../src/wire/l2tp/header.js';
+import { parseV3Control, parseV3ControlHeader, parseV3DataHeader } from '../../src/wire/l2tpv3/index.js';
+import {
+  decodeTags, parseAccessLine, parseDiscoveryFrame, parseDiscoveryPacket, parseEthernet, parsePppoeFrame, parseSessionFrame, parseTagList,
+} from '../../src/wire/pppoe/index.js';
+import { readKeNonce } from '../../src/ipsec/main-mode.js';
+import { readNatOa, readVendorIds } from '../../src/ipsec/natt.js';
+import { readQuickMode } from '../../src/ipsec/quick-mode.js';
+import { readResponderLifetime } from '../../src/ipsec/proposals.js';
 import {
   parseChapPacket,
   parseCpOptions,
@@ -29,7 +38,9 @@ import { parseAuthOption } from '../../src/ppp/lcp.js';
 import { EspSa } from '../../src/ipsec/esp.js';
 import { ikeCipher, openBody } from '../../src/ipsec/ike-crypto.js';
 import { FUZZ_SECRET, mutateVector, randomBytes, randomFramed } from './l2tp-mutate.js';
-import { checkAuthenticators, decodeAttributes as decodeRadiusAttributes, parseMsChap2Response, parseMsChap2Success, parseMsChapError, parseRadiusPacket } from '../../src/wire/radius/index.js';
+import {
+  checkAuthenticators, decodeAttributes as decodeRadiusAttributes, parseAttributes, parseMsChap2Response, parseMsChap2Success, parseMsChapError, parseRadiusPacket,
+} from '../../src/wire/radius/index.js';
 import { decodeReply, decodeSpooledRecord } from '../../src/aaa/radius/index.js';
 import { icmpv6Type, ipVersion, ipv4Source, ipv6Source64, parseRouterAdvertisement } from '../../src/wire/ip/index.js';
 
@@ -42,8 +53,23 @@ function radiusDecode(b: Uint8Array): unknown {
   return { attrs: decodeRadiusAttributes(p.value, RADIUS_CRYPTO), reply: decodeReply(p.value, RADIUS_CRYPTO) };
 }
 
+/** IKE payloads (a chain starting with HASH) and what the IPsec cores read out of them. */
+function ikeReaders(b: Uint8Array): unknown {
+  const r = parsePayloads(8, b);
+  if (!r.ok) return r;
+  const ps = r.value.payloads;
+  const lifetimes = ps.map((p) => (p.kind === 'n' ? readResponderLifetime(p) : undefined));
+  return { keNonce: readKeNonce(ps), natOa: readNatOa(ps), quick: readQuickMode(ps), vendor: readVendorIds(ps), lifetimes };
+}
+
+/** A PPPoE tag list and its typed tags. */
+function pppoeTags(b: Uint8Array): unknown {
+  const r = parseTagList(b);
+  return r.ok ? decodeTags(r.value) : r;
+}
+
 /** How inputs for a parser are made. */
-export type InputKind = 'l2tp' | 'generic' | 'ip' | 'esp';
+export type InputKind = 'l2tp' | 'generic' | 'ip' | 'esp' | 'pppoe' | 'l2tpv3';
 
 /** One parser under test. */
 export interface ParserCase {
@@ -68,6 +94,22 @@ export const PARSERS: readonly ParserCase[] = [
   { name: 'l2tp data', kind: 'l2tp', parse: (b) => parseData(b, { maxOffset: 64 }) },
   { name: 'l2tp control', kind: 'l2tp', parse: (b) => parseControl(b) },
   { name: 'l2tp control (secret: hidden AVPs)', kind: 'l2tp', parse: (b) => parseControl(b, { secret: FUZZ_SECRET }) },
+  { name: 'l2tp header (DataView)', kind: 'l2tp', parse: (b) => parseHeaderWithView(b, new DataView(b.buffer, b.byteOffset, b.byteLength)) },
+  // L2TPv3 (src/wire/l2tpv3), UDP and IP encapsulation
+  { name: 'l2tpv3 control header (udp)', kind: 'l2tpv3', parse: (b) => parseV3ControlHeader(b, 'udp') },
+  { name: 'l2tpv3 control header (ip)', kind: 'l2tpv3', parse: (b) => parseV3ControlHeader(b, 'ip') },
+  { name: 'l2tpv3 data header (udp)', kind: 'l2tpv3', parse: (b) => parseV3DataHeader(b, 'udp') },
+  { name: 'l2tpv3 data header (ip)', kind: 'l2tpv3', parse: (b) => parseV3DataHeader(b, 'ip') },
+  { name: 'l2tpv3 control (udp)', kind: 'l2tpv3', parse: (b) => parseV3Control(b, { encapsulation: 'udp' }) },
+  { name: 'l2tpv3 control (ip, secret: hidden AVPs)', kind: 'l2tpv3', parse: (b) => parseV3Control(b, { encapsulation: 'ip', secret: FUZZ_SECRET }) },
+  // PPPoE (src/wire/pppoe)
+  { name: 'ethernet', kind: 'pppoe', parse: parseEthernet },
+  { name: 'pppoe frame', kind: 'pppoe', parse: parsePppoeFrame },
+  { name: 'pppoe discovery frame', kind: 'pppoe', parse: parseDiscoveryFrame },
+  { name: 'pppoe session frame', kind: 'pppoe', parse: parseSessionFrame },
+  { name: 'pppoe discovery packet', kind: 'pppoe', parse: (b) => parseDiscoveryPacket(b.subarray(Math.min(b.length, 14))) },
+  { name: 'pppoe tags', kind: 'pppoe', parse: (b) => pppoeTags(b.subarray(Math.min(b.length, 20))) },
+  { name: 'bbf access line (TR-101)', kind: 'generic', parse: parseAccessLine },
   // PPP (src/wire/ppp, src/ppp)
   { name: 'ppp frame', kind: 'generic', parse: parsePppFrame },
   { name: 'lcp packet', kind: 'generic', parse: (b) => parseCpPacket(b, true) },
@@ -85,6 +127,7 @@ export const PARSERS: readonly ParserCase[] = [
   { name: 'ike payload chain (SA first)', kind: 'generic', parse: (b) => parsePayloadChain(1, b) },
   { name: 'ike payloads (hash first)', kind: 'generic', parse: (b) => parsePayloads(8, b) },
   { name: 'ike attribute list', kind: 'generic', parse: decodeAttributes },
+  { name: 'ike payload readers (KE/nonce, NAT-OA, quick mode, vendor ids, lifetimes)', kind: 'generic', parse: ikeReaders },
   { name: 'ike encrypted body (3DES)', kind: 'generic', parse: (b) => openBody(ike3des, key(24, 4), key(8, 5), 8, b) },
   { name: 'ike encrypted body (AES)', kind: 'generic', parse: (b) => openBody(ikeAes, key(16, 6), key(16, 7), 1, b) },
   // ESP (src/wire/esp, src/ipsec)
@@ -104,6 +147,7 @@ export const PARSERS: readonly ParserCase[] = [
   { name: 'router advertisement', kind: 'ip', parse: parseRouterAdvertisement },
   // RADIUS (src/wire/radius, src/aaa/radius)
   { name: 'radius packet', kind: 'generic', parse: parseRadiusPacket },
+  { name: 'radius attribute list', kind: 'generic', parse: (b) => parseAttributes(b, Math.min(b.length, 20), b.length) },
   { name: 'radius authenticators (request)', kind: 'generic', parse: (b) => checkAuthenticators(b, RADIUS_SECRET) },
   { name: 'radius authenticators (response)', kind: 'generic', parse: (b) => checkAuthenticators(b, RADIUS_SECRET, RADIUS_CRYPTO.requestAuthenticator) },
   { name: 'radius attributes + typed reply', kind: 'generic', parse: radiusDecode },
@@ -162,6 +206,38 @@ function espInput(r: RandomSource, i: number): Uint8Array {
   return b;
 }
 
+/** An Ethernet frame with a PPPoE discovery/session header and TLV tags (consistent lengths, mostly). */
+function pppoeInput(r: RandomSource, i: number): Uint8Array {
+  const tags: number[] = [];
+  for (let n = r.u32() % 6; n > 0; n--) {
+    const t = [0x0101, 0x0102, 0x0103, 0x0104, 0x0105, 0x0110, 0x0201, 0x0202, 0x0203, r.u32() & 0xffff][r.u32() % 10] ?? 0;
+    const len = r.u32() % 24;
+    tags.push(t >> 8, t & 0xff, len >> 8, len & 0xff, ...r.bytes(len));
+  }
+  const payload = i % 5 === 0 ? [...r.bytes(r.u32() % 40)] : tags;
+  const code = [0x09, 0x07, 0x19, 0x65, 0xa7, 0x00, r.u32() & 0xff][r.u32() % 7] ?? 0;
+  const len = i % 7 === 3 ? r.u32() & 0xffff : payload.length;
+  const ether = i % 2 === 0 ? 0x8863 : 0x8864;
+  const b = Uint8Array.from([...r.bytes(12), ether >> 8, ether & 0xff, i % 11 === 5 ? r.u32() & 0xff : 0x11, code, ...r.bytes(2), len >> 8, len & 0xff, ...payload]);
+  return i % 13 === 7 ? b.subarray(0, r.u32() % (b.length + 1)) : b;
+}
+
+/** An L2TPv3 control or data message over UDP or IP: T/L bits and version 3, lengths consistent, mostly. */
+function l2tpv3Input(r: RandomSource, i: number): Uint8Array {
+  const b = r.bytes(r.u32() % 140);
+  const at = i % 2 === 0 ? 0 : 4; // IP: a 32-bit zero Session ID first
+  if (at === 4 && b.length >= 4) b.fill(0, 0, 4);
+  if (i % 3 !== 2 && b.length >= at + 12) {
+    b[at] = 0xc8;
+    b[at + 1] = 0x03;
+    b[at + 2] = ((b.length - at) >> 8) & 0xff;
+    b[at + 3] = (b.length - at) & 0xff;
+    // Message Type AVP (M=1, length 8, vendor 0, type 0) first, sometimes.
+    if (i % 4 === 1 && b.length >= at + 20) b.set([0x80, 0x08, 0, 0, 0, 0, 0, r.u32() % 24], at + 12);
+  }
+  return b;
+}
+
 /** One input of the given kind. */
 export function inputFor(kind: InputKind, r: RandomSource, i: number): Uint8Array {
   switch (kind) {
@@ -173,6 +249,10 @@ export function inputFor(kind: InputKind, r: RandomSource, i: number): Uint8Arra
       return ipInput(r, i);
     case 'esp':
       return espInput(r, i);
+    case 'pppoe':
+      return pppoeInput(r, i);
+    case 'l2tpv3':
+      return l2tpv3Input(r, i);
   }
 }
 

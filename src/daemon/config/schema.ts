@@ -41,6 +41,8 @@ const IKE_PORT = 500;
 const NATT_PORT = 4500;
 /** RFC 3706 DPD: R-U-THERE after 30 s of silence, the peer is dead after 120 s (daemon policy). */
 const DPD_INTERVAL = secondsOf(30);
+/** Longer than a client's HELLO (60 s) + retransmission give-up (~31 s), so its tunnel is gone by then. */
+const LEASE_HOLD = secondsOf(120);
 const DPD_TIMEOUT = secondsOf(120);
 
 const TUNING = defaultTuning();
@@ -195,6 +197,12 @@ export const POOL = table({
     ipv4Pool: key('ipv4', ipv4Pool, DEFAULT_POOL.value, 'client addresses; network, broadcast and local_address are never given out'),
     localAddress: key('local_address', optional(ipv4Address), undefined, "the LNS's PPP address; inside ipv4", { computed: 'the first host of ipv4' }),
     ipv6Prefix: key('ipv6_prefix', optIpv6Prefix, undefined, 'IPV6CP + Router Advertisement with one /64 per session, e.g. "2001:db8:100::/56"'),
+    leaseHold: key(
+      'lease_hold',
+      seconds(0, 86400),
+      LEASE_HOLD,
+      'after a crash (no clean stop), the leases in state_dir/leases.journal stay held this long for their users (a live client may still use its address); 0 = no journal',
+    ),
   },
 });
 

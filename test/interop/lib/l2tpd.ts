@@ -42,6 +42,9 @@ export interface L2tpdOptions {
   readonly helloInterval?: number;
   /** `[l2tp] vendor_name` (default: the daemon's). */
   readonly vendorName?: string;
+  /** `[l2tp] retransmit_initial` / `retransmit_cap` in seconds (default: the daemon's). */
+  readonly retransmitInitial?: number;
+  readonly retransmitCap?: number;
   /** Pass `--debug` (AVP-level logs). Default true. */
   readonly debug?: boolean;
   readonly lifetimeMs?: number;
@@ -100,6 +103,8 @@ export function renderL2tpdConfig(o: L2tpdOptions, socket: string): string {
   out.push('[l2tp]', `host_name = ${q(o.hostName)}`);
   if (o.helloInterval !== undefined) out.push(`hello_interval = ${o.helloInterval}`);
   if (o.vendorName !== undefined) out.push(`vendor_name = ${q(o.vendorName)}`);
+  if (o.retransmitInitial !== undefined) out.push(`retransmit_initial = ${o.retransmitInitial}`);
+  if (o.retransmitCap !== undefined) out.push(`retransmit_cap = ${o.retransmitCap}`);
   out.push('');
   for (const l of o.listen ?? []) {
     out.push('[[listen]]', `address = ${q(l.address)}`, `port = ${l.port ?? 1701}`);

@@ -31,12 +31,16 @@ export interface Topology {
 
 let seq = 0;
 
-/** Creates a bridge namespace and one namespace per node name, addresses 198.18.<subnet>.<1..n>/24. */
-export async function createTopology(nodeNames: readonly string[], subnet = 42): Promise<Topology> {
+/**
+ * Creates a bridge namespace and one namespace per node name, addresses 198.18.<subnet>.<1..n>/24;
+ * names are `<namePrefix>-<pid>-<seq>-<node>`.
+ */
+export async function createTopology(nodeNames: readonly string[], subnet = 42, namePrefix = 'l2k'): Promise<Topology> {
   if (subnet < 0 || subnet > 255) throw new Error('subnet must be 0..255 (198.18.<subnet>.0/24)');
+  if (!/^[a-z0-9]{1,8}$/.test(namePrefix)) throw new Error(`bad namespace prefix '${namePrefix}'`);
   seq += 1;
-  // L2TPKIT_NETNS_PREFIX: a run's own namespace prefix (several runs on one host keep apart).
-  const prefix = `${process.env['L2TPKIT_NETNS_PREFIX'] ?? 'l2k'}-${process.pid}-${seq}`;
+  // L2TPKIT_NETNS_PREFIX overrides the default prefix (several runs on one host keep apart).
+  const prefix = `${namePrefix === 'l2k' ? (process.env['L2TPKIT_NETNS_PREFIX'] ?? 'l2k') : namePrefix}-${process.pid}-${seq}`;
   const bridgeNs = `${prefix}-sw`;
   const nodes = new Map<string, TopologyNode>();
   const created: string[] = [];

@@ -1,0 +1,101 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseIpv4 } from '../base/index.js';
+import { holdsAfterRestart, LeaseJournal, replayJournal } from './lease-journal.js';
+
+const ip = (s: string): number => parseIpv4(s) ?? -1;
+
+test('replayJournal: leases, releases by the same owner only, holds and their ends; torn and bad lines skipped', () => {
+  const text = [
+    'L 100.64.0.2 1/1 alice 1000',
+    'L 100.64.0.3 1/2 b%20o%20b 1001',
+    'L 100.64.0.4 1/3 - 1002',
+    'R 100.64.0.3 9/9', // not its owner: stays
+    'R 100.64.0.4 1/3',
+    'H 100.64.0.9 carol 5000',
+    'H 100.64.0.10 dave 5000',
+    'U 100.64.0.10',
+    'X what',
+    'L 100.64.0.5 1/4 eve', // torn: too short
+  ].join('\n');
+  const { entries, bad } = replayJournal(text);
+  assert.equal(bad, 2);
+  assert.deepEqual([...entries.keys()].sort(), [ip('100.64.0.2'), ip('100.64.0.3'), ip('100.64.0.9')].sort());
+  assert.deepEqual(entries.get(ip('100.64.0.3')), { kind: 'leased', address: ip('100.64.0.3'), owner: '1/2', username: 'b o b', at: 1001 });
+  // A start at 4000 with a 60 s hold: the open leases until 64000, carol's earlier hold until 5000.
+  const holds = holdsAfterRestart(entries, 4000, 60_000);
+  assert.deepEqual(holds, [
+    { address: ip('100.64.0.9'), username: 'carol', until: 5000 },
+    { address: ip('100.64.0.2'), username: 'alice', until: 64_000 },
+    { address: ip('100.64.0.3'), username: 'b o b', until: 64_000 },
+  ]);
+  // At 6000 carol's hold is over.
+  assert.equal(holdsAfterRestart(entries, 6000, 60_000).length, 2);
+});
+
+test('LeaseJournal: a crash leaves the open leases in the file; the next start holds them and rewrites the file with holds only', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lease-journal-'));
+  try {
+    const path = join(dir, 'leases.journal');
+    let now = 10_000;
+    const errors: Error[] = [];
+    const first = LeaseJournal.open(path, 120_000, () => now, (e) => errors.push(e));
+    assert.deepEqual(first.holds, []);
+    const j = first.journal;
+    j.leased('1/1', ip('100.64.0.2'), 'alice');
+    j.leased('1/2', ip('100.64.0.3'), 'bob');
+    j.leased('1/3', ip('100.64.0.4'), undefined);
+    now += 5;
+    j.released('1/2', ip('100.64.0.3'));
+    assert.equal(j.entries.size, 2);
+    // kill -9: no close(); a torn line at the end.
+    writeFileSync(path, `${readFileSync(path, 'utf8')}L 100.64.0.7 1/`, { flag: 'w' });
+    now = 20_000;
+    const second = LeaseJournal.open(path, 120_000, () => now, (e) => errors.push(e));
+    assert.equal(second.bad, 1);
+    assert.deepEqual(second.holds, [
+      { address: ip('100.64.0.2'), username: 'alice', until: 140_000 },
+      { address: ip('100.64.0.4'), username: undefined, until: 140_000 },
+    ]);
+    assert.equal(readFileSync(path, 'utf8'), 'H 100.64.0.2 alice 140000\nH 100.64.0.4 - 140000\n');
+    // alice takes hers back; .4's hold ends; then a second crash inside the hold time keeps alice's new lease.
+    second.journal.unheld(ip('100.64.0.2'));
+    second.journal.leased('5/1', ip('100.64.0.2'), 'alice');
+    second.journal.unheld(ip('100.64.0.4'));
+    now = 30_000;
+    const third = LeaseJournal.open(path, 120_000, () => now, (e) => errors.push(e));
+    assert.deepEqual(third.holds, [{ address: ip('100.64.0.2'), username: 'alice', until: 150_000 }]);
+    // A clean stop (everything released) leaves nothing to hold.
+    third.journal.unheld(ip('100.64.0.2'));
+    third.journal.close();
+    const fourth = LeaseJournal.open(path, 120_000, () => now, (e) => errors.push(e));
+    assert.deepEqual(fourth.holds, []);
+    fourth.journal.close();
+    assert.deepEqual(errors, []);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('LeaseJournal: compacts itself as it grows (10,000 lease/release cycles keep the file small)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lease-journal-'));
+  try {
+    const path = join(dir, 'leases.journal');
+    const { journal } = LeaseJournal.open(path, 60_000, () => 1, () => undefined);
+    journal.leased('0/0', ip('100.64.1.1'), 'keep');
+    for (let i = 0; i < 25_000; i++) {
+      journal.leased(`1/${i}`, ip('100.64.0.2'), `u${i}`);
+      journal.released(`1/${i}`, ip('100.64.0.2'));
+    }
+    const lines = readFileSync(path, 'utf8').split('\n').length;
+    assert.ok(lines < 22_000, `${lines} lines`);
+    const { entries } = replayJournal(readFileSync(path, 'utf8'));
+    assert.deepEqual([...entries.keys()], [ip('100.64.1.1')]);
+    journal.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
