@@ -168,7 +168,7 @@ async function startForwarder(fwd: string): Promise<{ t: Target; proc: ManagedPr
   trackPid(proc.pid, 'dpfwd');
   await proc.waitForOutput(/ready/, 5000);
   await sh('ip', ['-n', NS_L, 'addr', 'add', '100.64.53.1/24', 'dev', tun]);
-  await sh('ip', ['-n', NS_L, 'link', 'set', tun, 'up']);
+  await sh('ip', ['-n', NS_L, 'link', 'set', tun, 'up', 'txqueuelen', '1000']); // as our l2tpd and l2tpns set theirs
   const t = newTarget('cfwd', 'C forwarder (ceiling)', L_ADDR, 1713, '100.64.53.1');
   t.pid = proc.pid;
   t.client = '100.64.53.2';
@@ -304,6 +304,8 @@ async function main(): Promise<void> {
     await assertLocalRoute(NS_L, G_ADDR, [VL]);
   }
   for (const t of targets) execFileSync('taskset', ['-a', '-p', '-c', '0', String(t.pid)], { stdio: 'ignore' });
+  const qlens = (await sh('ip', ['-n', NS_L, '-o', 'link', 'show'])).split('\n').map((l) => /^\d+: (\S+?)(?:@\S+)?: .*qlen (\d+)/.exec(l)).filter((m) => m !== null).map((m) => `${m[1]} ${m[2]}`);
+  console.log(`TUN/veth queue lengths in ${NS_L}: ${qlens.join(', ')}`);
   writeFileSync(join(dir, 'targets.json'), JSON.stringify(targets.map((t) => ({ key: t.key, pid: t.pid, client: t.client, ids: t.ids }))));
   console.log(machineLines().join('\n'));
   console.log(`sessions: ${targets.map((t) => `${t.key} ${t.client} (LNS ids ${t.ids.tunnel}/${t.ids.session}, pid ${t.pid})`).join('; ')}`);

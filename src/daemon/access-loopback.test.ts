@@ -32,8 +32,9 @@ async function showJson(sock: string): Promise<TunnelView[]> {
   return JSON.parse(out) as TunnelView[];
 }
 
-for (const fastPath of [true, false]) {
-test(`LNS with a real TUN in a netns, our PPP client in another: ping both ways, users reload (fast_path = ${fastPath})`, { timeout: 60_000 }, async () => {
+for (const mode of ['fast path', 'JS path', 'fast path refused: data_sequencing'] as const) {
+const fastPath = mode === 'fast path';
+test(`LNS with a real TUN in a netns, our PPP client in another: ping both ways, users reload (${mode})`, { timeout: 60_000, skip: fastPath && process.env['L2TPKIT_FAST_PATH'] === 'off' ? 'L2TPKIT_FAST_PATH=off forces the JS path' : false }, async () => {
   requireTunPrivileges();
   const tag = (process.pid % 10000).toString(36);
   const lan = `l2k-lan-${tag}`;
@@ -56,7 +57,8 @@ port = 0
 [ipsec]
 enabled = false
 [dataplane]
-fast_path = ${fastPath}
+fast_path = ${mode !== 'JS path'}
+${mode === 'JS path' || fastPath ? '' : '[l2tp]\ndata_sequencing = true'}
 [ppp]
 auth = ["mschapv2", "chap"]
 dns = ["198.18.0.53"]
@@ -123,7 +125,8 @@ tun_netns = "${cli}"
       assert.ok(fp.udpFast >= 6 && fp.tunFast >= 6, `pings went native: ${JSON.stringify(fp)}`);
       assert.ok(logs.some((l) => l.includes('data fast path on')), 'the start says the fast path is on');
     } else {
-      assert.equal(fp, undefined, 'fast_path = false: no native fast path');
+      assert.equal(fp, undefined, 'no native fast path');
+      if (mode !== 'JS path' && process.env['L2TPKIT_FAST_PATH'] !== 'off') assert.ok(logs.some((l) => l.includes('data fast path off: [l2tp] data_sequencing')), 'the start says why the fast path is off');
     }
 
     // Path MTU with the real kernel: the LNS TUN has MTU 1500, the client's MRU is 1400.

@@ -265,3 +265,17 @@ test('random garbage never throws', () => {
     parseConfig(s);
   }
 });
+
+test('[dataplane] fast_path: on by default, false turns the native fast path off, a wrong type is refused', () => {
+  const d = parseConfig('');
+  assert.ok(d.ok);
+  assert.equal(d.value.dataplane?.fastPath, true);
+  const off = parseConfig('[dataplane]\nfast_path = false\n');
+  assert.ok(off.ok);
+  assert.equal(off.value.dataplane?.fastPath, false);
+  const bad = parseConfig('[dataplane]\nfast_path = "yes"\n');
+  assert.ok(!bad.ok);
+  assert.ok(bad.error.some((e) => e.key === 'dataplane.fast_path'), JSON.stringify(bad.error));
+  const unknown = parseConfig('[dataplane]\nfastpath = true\n');
+  assert.ok(!unknown.ok, 'unknown keys in [dataplane] are refused');
+});

@@ -105,6 +105,14 @@ interface Listener {
   readonly endpoint: UdpEndpoint;
 }
 
+/**
+ * `[dataplane] fast_path` (default true). L2TPKIT_FAST_PATH=off in the environment forces it off, so
+ * a whole test run can take the JavaScript data path (`L2TPKIT_FAST_PATH=off npm test`).
+ */
+export function fastPathWanted(config: Pick<DaemonConfig, 'dataplane'>, env: NodeJS.ProcessEnv = process.env): boolean {
+  return config.dataplane?.fastPath !== false && env['L2TPKIT_FAST_PATH'] !== 'off';
+}
+
 /** The running daemon. */
 export class Daemon {
   /** The shared timer driver (engines, PPP, dialers). */
@@ -276,7 +284,7 @@ export class Daemon {
         this.endpoints.push(endpoint);
       } else {
         // PPP is terminated on the first listener: with the fast path on, it gets the addon's socket.
-        const native = i === 0 && config.access !== undefined && config.dataplane?.fastPath !== false && ipFamily(lc.address) === 4;
+        const native = i === 0 && config.access !== undefined && fastPathWanted(config) && ipFamily(lc.address) === 4;
         endpoint = await this.openEndpoint(engine, lc.address, lc.port, native);
       }
       this.listeners.push({ config: lc, endpoint });
@@ -328,7 +336,7 @@ export class Daemon {
     });
     this.access = access;
     const ep = first.endpoint;
-    access.attach(ep, (tunnel) => !this.lacs.some((l) => l.owns(ep, tunnel)), { fastPath: config.dataplane?.fastPath ?? true, dataSequencing: config.l2tp.dataSequencing });
+    access.attach(ep, (tunnel) => !this.lacs.some((l) => l.owns(ep, tunnel)), { fastPath: fastPathWanted(config), dataSequencing: config.l2tp.dataSequencing });
     for (const pc of config.pppoe) {
       const p = PppoeShell.open({ config: pc, access, log: this.log, clock: this.clock, timers: this.timers });
       this.pppoe.push(p);

@@ -43,6 +43,8 @@ export interface TunConfig {
   readonly mtu?: number;
   /** Bring the link up (true) or down (false). */
   readonly up?: boolean;
+  /** Kernel queue toward the reader (`ip link set txqueuelen`; the kernel's TUN default is 500). */
+  readonly txqueuelen?: number;
   /** Run the `ip` commands inside this network namespace (`ip -n NS`). */
   readonly netns?: string;
 }
@@ -264,6 +266,10 @@ export class TunDevice extends PacketReader<PacketBatch> {
         throw new RangeError(`bad MTU ${config.mtu}`);
       }
       await runIp([...ns, 'link', 'set', 'dev', this.name, 'mtu', String(config.mtu)]);
+    }
+    if (config.txqueuelen !== undefined) {
+      checkRange('txqueuelen', config.txqueuelen, 1, 1_000_000);
+      await runIp([...ns, 'link', 'set', 'dev', this.name, 'txqueuelen', String(config.txqueuelen)]);
     }
     if (config.address !== undefined) {
       checkArg('address', config.address, ADDRESS_RE);

@@ -286,7 +286,7 @@ export const DATAPLANE = table({
   array: false,
   doc: 'The data plane of the LNS: the native fast path of the addon, or every packet through JavaScript.',
   rows: {
-    fastPath: key('fast_path', bool, true, 'forward plain IPv4 data of established L2TPv2 sessions (UDP <-> TUN) in the native addon; control, LCP/NCP, IPv6, sequenced data and anything unusual still go through JavaScript. Off, or when the addon cannot do it (logged at start), every packet takes the JavaScript path'),
+    fastPath: key('fast_path', bool, true, 'forward plain IPv4 data of established L2TPv2 sessions (UDP <-> TUN) in the native addon; control, LCP/NCP, IPv6, sequenced data and anything unusual still go through JavaScript. Off, or when the addon cannot do it (logged at start), every packet takes the JavaScript path; L2TPKIT_FAST_PATH=off in the environment forces it off'),
   },
 });
 
