@@ -86,6 +86,8 @@ export interface SessionView {
   readonly ipv6Prefix?: string;
   /** RADIUS Acct-Session-Id (with [radius]). */
   readonly acctSessionId?: string;
+  /** Remote access: unanswered LCP Echo-Requests in a row right now (absent = none). */
+  readonly echoMisses?: number;
 }
 
 /** One tunnel as shown by l2tpctl (Yamaha "show status l2tp" fields). */
@@ -128,6 +130,20 @@ export interface StatusView {
   readonly timers?: number;
   /** The `[ipsec]` listener and every IPsec LAC, summed. */
   readonly ipsec?: IpsecSummaryView;
+  /** Loss the kernel counted (socket buffers, the TUN queue): what the daemon's own counters cannot see. */
+  readonly kernel?: KernelDropsView;
+  /** Remote access: LCP keepalive misses (loss seen before a subscriber is logged out). */
+  readonly echo?: { readonly misses: number; readonly missing: number; readonly timeouts: number };
+}
+
+/** `show status`: kernel-side buffers and drops (issue 15 item 3). */
+export interface KernelDropsView {
+  /** Each L2TP socket: buffer sizes the kernel reports, datagrams it dropped for us, bytes queued now. */
+  readonly sockets: readonly { readonly address: string; readonly port: number; readonly receiveBuffer: number; readonly sendBuffer: number; readonly drops?: number; readonly rxQueue?: number }[];
+  /** UDP errors of the whole network namespace (/proc/net/snmp: every socket, not only ours). */
+  readonly udp?: { readonly rcvbufErrors: number; readonly sndbufErrors: number; readonly inErrors: number };
+  /** The TUN's queue (/sys/class/net/<tun>: tx_dropped = packets toward clients the queue had no room for). */
+  readonly tun?: { readonly name: string; readonly txqueuelen?: number; readonly txDropped: number; readonly rxDropped: number };
 }
 
 /** `show status`: IPsec at a glance. */

@@ -179,6 +179,12 @@ export class UdpEndpoint {
     return error === undefined ? got : { ...got, error };
   }
 
+  /** SO_RCVBUF / SO_SNDBUF as the kernel reports them now (0 once closed). */
+  bufferSizes(): { readonly receive: number; readonly send: number } {
+    if (this.closed) return { receive: 0, send: 0 };
+    return { receive: this.socket.getRecvBufferSize(), send: this.socket.getSendBufferSize() };
+  }
+
   /** The kernel's view of this socket (drops, receive queue) from /proc/net/udp; undefined off Linux. */
   kernelSocket(own?: ReadonlySet<number>): UdpSocketRow | undefined {
     return this.closed ? undefined : readUdpSocket(this.family, this.bound.port, own);
