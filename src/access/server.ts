@@ -310,17 +310,11 @@ export class AccessServer implements Timed {
       ipv6InUse: this.prefixes?.inUse ?? 0,
       ipv6Capacity: this.prefixes?.capacity ?? 0,
       echoMisses: this.echoMissTotal,
-      echoMissing: this.countEchoMissing(),
+      echoMissing: [...this.sessions.values()].filter((s) => s.link.echoMisses > 0).length,
       echoTimeouts: this.echoTimeoutTotal,
     };
   }
 
-  /** Sessions with an unanswered Echo-Request right now (a plain scan: no allocation). */
-  private countEchoMissing(): number {
-    let n = 0;
-    for (const s of this.sessions.values()) if (s.link.echoMisses > 0) n++;
-    return n;
-  }
 
   // ------------------------------------------------------------------ session life
 
@@ -431,6 +425,8 @@ export class AccessServer implements Timed {
     }
     for (let e = s.link.pollEvent(); e !== undefined; e = s.link.pollEvent()) {
       this.events.push({ type: 'ppp', tunnel: s.tunnel, session: s.session, event: e });
+      if (e.type === 'echo-countdown') this.echoMissTotal++;
+      else if (e.type === 'link-down' && e.reason === 'echo-timeout') this.echoTimeoutTotal++;
       this.onPppEvent(now, s, e);
       if (!this.sessions.has(s.key)) return;
     }
@@ -447,9 +443,6 @@ export class AccessServer implements Timed {
 
   private onPppEvent(now: Instant, s: Session, e: PppEvent): void {
     switch (e.type) {
-      case 'echo-countdown':
-        this.echoMissTotal++;
-        break;
       case 'auth-request':
         s.authPending = true;
         this.events.push({ type: 'auth-request', tunnel: s.tunnel, session: s.session, request: e.request, attributes: this.aaa?.attributes(s.key) });
@@ -534,7 +527,6 @@ export class AccessServer implements Timed {
         break;
       case 'link-down': {
         s.endReason ??= e.reason === 'lower-down' ? 'l2tp-closed' : e.reason;
-        if (e.reason === 'echo-timeout') this.echoTimeoutTotal++;
         if (s.l2tpGone === undefined) {
           const cdn = cdnFor(s.endReason, s.method);
           this.engine.closeSession(now, s.tunnel, s.session, cdn.result, cdn.causes);
