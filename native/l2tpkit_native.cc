@@ -41,7 +41,7 @@ constexpr uint32_t kMetaStride = 4;
 constexpr int kKindTun = 0;
 constexpr int kKindRaw = 1;
 constexpr int kKindUdp = 2;
-constexpr int kAbiVersion = 4;
+constexpr int kAbiVersion = 5;
 constexpr uint32_t kMaxBatch = 1024;
 constexpr uint32_t kMaxIov = 8;
 
@@ -714,6 +714,29 @@ class PacketPort : public Napi::ObjectWrap<PacketPort> {
   Napi::ObjectReference fastRef_;
 };
 
+// socketBuffers(fd, rcvbuf, sndbuf): { receive, send } -- sets each size > 0 (SO_*BUFFORCE as root,
+// else SO_*BUF capped by net.core.[rw]mem_max) and returns what the kernel reports now.
+Napi::Value SocketBuffers(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 3 || !info[0].IsNumber() || !info[1].IsNumber() || !info[2].IsNumber()) {
+    throw Napi::TypeError::New(env, "socketBuffers(fd: number, rcvbuf: number, sndbuf: number)");
+  }
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  int rcv = info[1].As<Napi::Number>().Int32Value();
+  int snd = info[2].As<Napi::Number>().Int32Value();
+  if (rcv > 0 && setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcv, sizeof(rcv)) < 0) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
+  if (snd > 0 && setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &snd, sizeof(snd)) < 0) setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &snd, sizeof(snd));
+  int gotR = 0, gotS = 0;
+  socklen_t l = sizeof(int);
+  if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &gotR, &l) < 0) throw ErrnoError(env, "cannot read SO_RCVBUF", "getsockopt", errno);
+  l = sizeof(int);
+  if (getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &gotS, &l) < 0) throw ErrnoError(env, "cannot read SO_SNDBUF", "getsockopt", errno);
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("receive", Napi::Number::New(env, gotR));
+  out.Set("send", Napi::Number::New(env, gotS));
+  return out;
+}
+
 // errnoName(errno: number): string
 Napi::Value ErrnoNameJs(const Napi::CallbackInfo& info) {
   int e = info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().Int32Value() : 0;
@@ -724,6 +747,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("openTun", Napi::Function::New<OpenTun>(env, "openTun"));
   exports.Set("openRaw", Napi::Function::New<OpenRaw>(env, "openRaw"));
   exports.Set("openUdp", Napi::Function::New<OpenUdp>(env, "openUdp"));
+  exports.Set("socketBuffers", Napi::Function::New<SocketBuffers>(env, "socketBuffers"));
   exports.Set("FastPath", l2tpkit::FastPath::Init(env));
   exports.Set("errnoName", Napi::Function::New<ErrnoNameJs>(env, "errnoName"));
   exports.Set("PacketPort", PacketPort::Init(env));

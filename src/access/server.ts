@@ -325,17 +325,11 @@ export class AccessServer implements Timed {
       ipv6InUse: this.prefixes?.inUse ?? 0,
       ipv6Capacity: this.prefixes?.capacity ?? 0,
       echoMisses: this.echoMissTotal,
-      echoMissing: this.countEchoMissing(),
+      echoMissing: [...this.sessions.values()].filter((s) => s.link.echoMisses > 0).length,
       echoTimeouts: this.echoTimeoutTotal,
     };
   }
 
-  /** Sessions with an unanswered Echo-Request right now (a plain scan: no allocation). */
-  private countEchoMissing(): number {
-    let n = 0;
-    for (const s of this.sessions.values()) if (s.link.echoMisses > 0) n++;
-    return n;
-  }
 
   /** Hold a previous run's leases (see `AddressBook.hold`); returns how many were taken. */
   holdLeases(held: readonly HeldLease[]): number {
@@ -468,6 +462,8 @@ export class AccessServer implements Timed {
     }
     for (let e = s.link.pollEvent(); e !== undefined; e = s.link.pollEvent()) {
       this.events.push({ type: 'ppp', tunnel: s.tunnel, session: s.session, event: e });
+      if (e.type === 'echo-countdown') this.echoMissTotal++;
+      else if (e.type === 'link-down' && e.reason === 'echo-timeout') this.echoTimeoutTotal++;
       this.onPppEvent(now, s, e);
       if (!this.sessions.has(s.key)) return;
     }
@@ -484,9 +480,6 @@ export class AccessServer implements Timed {
 
   private onPppEvent(now: Instant, s: Session, e: PppEvent): void {
     switch (e.type) {
-      case 'echo-countdown':
-        this.echoMissTotal++;
-        break;
       case 'auth-request':
         s.authPending = true;
         this.events.push({ type: 'auth-request', tunnel: s.tunnel, session: s.session, request: e.request, attributes: this.aaa?.attributes(s.key) });
@@ -573,7 +566,6 @@ export class AccessServer implements Timed {
         break;
       case 'link-down': {
         s.endReason ??= e.reason === 'lower-down' ? 'l2tp-closed' : e.reason;
-        if (e.reason === 'echo-timeout') this.echoTimeoutTotal++;
         if (s.l2tpGone === undefined) {
           s.lower.close(now, cdnFor(s.endReason, s.method));
         }

@@ -30,6 +30,7 @@ test('no config file = a ready remote-access LNS', () => {
     mru: 1400,
     echoInterval: 30000,
     echoFailure: 3,
+    echoRate: 5000,
     // undefined = the host's resolvers and the default users file, resolved by src/daemon/setup.
     dns: undefined,
     nbns: [],
@@ -45,6 +46,7 @@ test('no config file = a ready remote-access LNS', () => {
     tunName: 'l2tp0',
     mtu: 1400,
     mssClamp: true,
+    txqueuelen: 10_000,
     tunNetns: undefined,
   });
 });

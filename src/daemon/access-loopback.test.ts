@@ -140,6 +140,19 @@ tun_netns = "${cli}"
     assert.match(route.stdout, /mtu 1400/, `the kernel cached the path MTU:\n${route.stdout}`);
     assert.deepEqual(lns.status().tooBig, { icmpSent: 1, fragmented: 1, rateLimited: 0, dropped: 0 });
 
+    // Buffers and drops (issue 15 item 3): the socket got the configured 4 MiB (Linux reports twice
+    // what it keeps, capped by rmem_max) or a warning says why; the kernel's view of it is read back.
+    const k = lns.status().kernel;
+    const sock = k?.sockets[0];
+    assert.ok(sock !== undefined && sock.drops === 0 && sock.rxQueue !== undefined, JSON.stringify(k));
+    const sized = logs.find((l) => l.includes(`buffers ${sock.receiveBuffer} B receive`));
+    assert.ok(sized !== undefined, 'what the socket got is logged once');
+    assert.ok(sock.receiveBuffer >= 4 * 1024 * 1024 || /less than asked/.test(sized), sized);
+    assert.ok(k?.udp !== undefined && k.udp.rcvbufErrors >= 0);
+    // The TUN lives in "lan": its queue length was set there (logged), its counters are not ours to read.
+    assert.ok(logs.some((l) => l.includes('txqueuelen 10000')), 'TUN txqueuelen set and logged');
+    assert.deepEqual(lns.status().echo, { misses: 0, missing: 0, timeouts: 0 });
+
     // A broken users file on reload keeps the old users and logs every bad line.
     await writeFile(users, 'alice\nbob b 999.1.1.1\n');
     assert.equal(await lns.reloadUsers(), false);

@@ -12,7 +12,7 @@ import type { DaeSessionTable } from '../aaa/radius/index.js';
 import type { AuthProtocol } from '../ppp/index.js';
 import type { L2tpEvent, Transmit } from '../l2tp/index.js';
 import type { SessionId, TunnelId } from '../wire/l2tp/index.js';
-import { type Clock, FastPathAttach, type NativeFastPathStats, NativeIoError, NativeUnavailableError, type PacketBatch, type PolledCore, Pump, runIp, type TimerDriver, TunDevice, type UdpEndpoint } from '../io/index.js';
+import { type Clock, FastPathAttach, type NativeFastPathStats, NativeIoError, NativeUnavailableError, type PacketBatch, type PolledCore, Pump, readDeviceDrops, runIp, type TimerDriver, TunDevice, type UdpEndpoint } from '../io/index.js';
 import { type AccessSection, type LacPppConfig, type PppAuthName } from './config.js';
 import type { Logger } from './logger.js';
 import { loadUsers } from './setup/index.js';
@@ -30,6 +30,20 @@ export function logoutWords(e: Pick<Extract<AccessEvent, { type: 'logout' }>, 'u
   const user = e.username ?? '-';
   if (REJECTED_BY_US.has(e.reason)) return { text: `${user} rejected by us (${e.reason})`, by: 'local' };
   return { text: `${user} ${e.loggedIn ? 'logged out' : 'disconnected before login'} (${e.reason}, by ${e.by === 'local' ? 'us' : 'the client'})`, by: e.by };
+}
+
+/** `[tun] txqueuelen` (`ip link set dev TUN txqueuelen N`), logged once with what the kernel reports; a failure only warns. */
+async function setTxqueuelen(tun: TunDevice, n: number, netns: string | undefined, log: Logger): Promise<void> {
+  if (n <= 0) return;
+  const ns = netns !== undefined ? ['-n', netns] : [];
+  try {
+    await runIp([...ns, 'link', 'set', 'dev', tun.name, 'txqueuelen', String(n)]);
+  } catch (e) {
+    log.warn({ tun: tun.name, txqueuelen: n, err: e instanceof Error ? e.message : String(e) }, `TUN ${tun.name}: cannot set txqueuelen ${n}; bursts toward clients may be dropped`);
+    return;
+  }
+  const got = netns === undefined ? readDeviceDrops(tun.name)?.txqueuelen : n;
+  log.info({ tun: tun.name, txqueuelen: got ?? n }, `TUN ${tun.name}: txqueuelen ${got ?? n}`);
 }
 
 /** Config names to PPP core names. */
@@ -131,6 +145,7 @@ export class LnsAccess {
       tun.close();
       throw new Error(`cannot configure TUN ${c.tunName}: ${e instanceof Error ? e.message : String(e)}`);
     }
+    await setTxqueuelen(tun, c.txqueuelen, c.tunNetns, opts.log);
     // ICMP "fragmentation needed" for packets above a client's MRU comes from the LNS address.
     try {
       await tun.acceptLocalSource(c.tunNetns);
@@ -141,6 +156,14 @@ export class LnsAccess {
       );
     }
     return new LnsAccess(opts, tun);
+  }
+
+  /** The TUN's kernel queue drops (undefined when it lives in another network namespace). */
+  tunDrops(): { readonly name: string; readonly txqueuelen?: number; readonly txDropped: number; readonly rxDropped: number } | undefined {
+    if (this.opts.config.tunNetns !== undefined) return undefined;
+    const d = readDeviceDrops(this.tun.name);
+    if (d === undefined) return undefined;
+    return { name: this.tun.name, ...(d.txqueuelen !== undefined ? { txqueuelen: d.txqueuelen } : {}), txDropped: d.txDropped, rxDropped: d.rxDropped };
   }
 
   /** The TUN name. */
@@ -165,6 +188,7 @@ export class LnsAccess {
       nbns: c.nbns,
       echoInterval: c.echoInterval,
       echoFailure: c.echoFailure,
+      echoRate: c.echoRate,
       forceLcpRenegotiation: c.forceLcpRenegotiation,
       mssClamp: c.mssClamp,
       mtu: c.mtu,

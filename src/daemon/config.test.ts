@@ -83,6 +83,7 @@ enabled = false
   assert.deepEqual(c.daemon, {
     controlSocket: '/tmp/x.sock', logLevel: 'debug', metricsListen: { host: '::1', port: 9101 }, user: undefined,
     stateDir: '/var/lib/l2tpd', controlGroup: undefined, showGroup: undefined, showSocket: undefined,
+    udpReceiveBuffer: 4 * 1024 * 1024, udpSendBuffer: 4 * 1024 * 1024,
   });
   assert.equal(c.l2tp.hostName, 'lns1');
   assert.equal(c.l2tp.vendorName, undefined);

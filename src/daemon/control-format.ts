@@ -46,7 +46,9 @@ export function formatTunnels(tunnels: readonly TunnelView[]): string {
 function sessionRows(sessions: readonly SessionView[], withTunnel: boolean): string[][] {
   // USER / ADDRESS columns only when some session runs PPP here (remote access or client mode).
   const ppp = sessions.some((s) => s.pppPhase !== undefined);
-  const head = ['SESSION', 'REMOTE', 'STATE', 'DIR', ...(ppp ? ['USER', 'AUTH', 'ADDRESS'] : []), 'UPTIME', 'RX-PKTS', 'RX-OCTETS', 'TX-PKTS', 'TX-OCTETS'];
+  // ECHO-MISS only when some session's keepalive is unanswered now (on its way to an echo-timeout).
+  const misses = sessions.some((s) => s.echoMisses !== undefined);
+  const head = ['SESSION', 'REMOTE', 'STATE', 'DIR', ...(ppp ? ['USER', 'AUTH', 'ADDRESS'] : []), 'UPTIME', 'RX-PKTS', 'RX-OCTETS', 'TX-PKTS', 'TX-OCTETS', ...(misses ? ['ECHO-MISS'] : [])];
   const rows = [withTunnel ? ['TUNNEL', ...head] : head];
   for (const s of sessions) {
     const r = [
@@ -60,6 +62,7 @@ function sessionRows(sessions: readonly SessionView[], withTunnel: boolean): str
       String(s.rxOctets),
       String(s.txPackets),
       String(s.txOctets),
+      ...(misses ? [String(s.echoMisses ?? 0)] : []),
     ];
     rows.push(withTunnel ? [s.pppoe !== undefined ? `pppoe:${s.pppoe.interface}` : String(s.localTunnelId), ...r] : r);
   }
@@ -70,6 +73,22 @@ function sessionRows(sessions: readonly SessionView[], withTunnel: boolean): str
 export function formatSessions(sessions: readonly SessionView[]): string {
   if (sessions.length === 0) return 'no sessions';
   return table(sessionRows(sessions, true));
+}
+
+/** `show status`: socket buffers and kernel drops, the TUN queue, LCP echo misses (issue 15 item 3). */
+function formatKernel(s: StatusView): string[] {
+  const out: string[] = [];
+  const k = s.kernel;
+  for (const x of k?.sockets ?? []) {
+    const drops = x.drops !== undefined ? `, ${x.drops} dropped by the kernel, ${x.rxQueue ?? 0} B queued` : '';
+    out.push(`Socket ${hostPort(x.address, x.port)}: buffers ${x.receiveBuffer} B receive / ${x.sendBuffer} B send${drops}`);
+  }
+  if (k?.udp !== undefined) out.push(`UDP errors (namespace): ${k.udp.rcvbufErrors} receive buffer, ${k.udp.sndbufErrors} send buffer, ${k.udp.inErrors} in`);
+  const t = k?.tun;
+  if (t !== undefined) out.push(`TUN ${t.name}: txqueuelen ${t.txqueuelen ?? '?'}, ${t.txDropped} tx dropped (toward clients), ${t.rxDropped} rx dropped`);
+  const e = s.echo;
+  if (e !== undefined) out.push(`LCP echo: ${e.misses} miss(es), ${e.missing} session(s) missing now, ${e.timeouts} echo-timeout logout(s)`);
+  return out;
 }
 
 /** `l2tpctl show status`: daemon summary, then one block per tunnel with its sessions. */
@@ -95,6 +114,7 @@ export function formatStatus(s: StatusView): string {
     const at = l !== undefined ? ` on ${l.address} (IKE ${l.ikePort}, NAT-T ${l.nattPort}, raw ESP ${l.rawEsp ? 'on' : 'off: UDP encapsulation only'}, ${l.requireIpsec ? 'L2TP only inside IPsec' : 'L2TP also in the clear'})` : '';
     out.push(`IPsec${at}: ${x.ikeSas} IKE SA(s), ${x.espSas} ESP SA pair(s) (${x.espRaw} raw, ${x.espUdp} UDP), ${x.drops} drop(s) (l2tpctl show ipsec)`);
   }
+  out.push(...formatKernel(s));
   if (s.timers !== undefined) out.push(`Timers pending: ${s.timers}`);
   if (s.tunnels.length === 0) out.push('', 'no tunnels');
   for (const t of s.tunnels) {

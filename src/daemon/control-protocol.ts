@@ -88,6 +88,8 @@ export interface SessionView {
   readonly acctSessionId?: string;
   /** A PPPoE session terminated here (BRAS, tunnel 0): interface, client MAC, SESSION_ID, service. */
   readonly pppoe?: { readonly interface: string; readonly mac: string; readonly sessionId: number; readonly serviceName: string; readonly vlan?: number };
+  /** Remote access: unanswered LCP Echo-Requests in a row right now (absent = none). */
+  readonly echoMisses?: number;
 }
 
 /** One tunnel as shown by l2tpctl (Yamaha "show status l2tp" fields). */
@@ -151,6 +153,20 @@ export interface StatusView {
   readonly memory?: { readonly heapUsed: number; readonly rss: number; readonly external: number; readonly arrayBuffers: number };
   /** The `[ipsec]` listener and every IPsec LAC, summed. */
   readonly ipsec?: IpsecSummaryView;
+  /** Loss the kernel counted (socket buffers, the TUN queue): what the daemon's own counters cannot see. */
+  readonly kernel?: KernelDropsView;
+  /** Remote access: LCP keepalive misses (loss seen before a subscriber is logged out). */
+  readonly echo?: { readonly misses: number; readonly missing: number; readonly timeouts: number };
+}
+
+/** `show status`: kernel-side buffers and drops (issue 15 item 3). */
+export interface KernelDropsView {
+  /** Each L2TP socket: buffer sizes the kernel reports, datagrams it dropped for us, bytes queued now. */
+  readonly sockets: readonly { readonly address: string; readonly port: number; readonly receiveBuffer: number; readonly sendBuffer: number; readonly drops?: number; readonly rxQueue?: number }[];
+  /** UDP errors of the whole network namespace (/proc/net/snmp: every socket, not only ours). */
+  readonly udp?: { readonly rcvbufErrors: number; readonly sndbufErrors: number; readonly inErrors: number };
+  /** The TUN's queue (/sys/class/net/<tun>: tx_dropped = packets toward clients the queue had no room for). */
+  readonly tun?: { readonly name: string; readonly txqueuelen?: number; readonly txDropped: number; readonly rxDropped: number };
 }
 
 /** `show status`: IPsec at a glance. */

@@ -34,7 +34,7 @@ import { startupHint } from './startup-hints.js';
 import { clientCredentials } from './client-credentials.js';
 import { daemonStatusSource, generateStatusToken, startStatusPage, type StatusPage } from './status-page/index.js';
 import { allAcked, pendingCount, stopAllTunnels, waitUntil } from './shutdown.js';
-import { allTunnels, ipsecViews, pppoeSessionViews, statusView, tunnelViews, type TunnelAt, type ViewSources } from './views.js';
+import { allTunnels, ipsecViews, kernelDrops, pppoeSessionViews, statusView, tunnelViews, type TunnelAt, type ViewSources } from './views.js';
 import { RadiusShell } from './radius-shell.js';
 
 export { SHUTDOWN_RESULT } from './shutdown.js';
@@ -214,6 +214,13 @@ export class Daemon {
     await this.openListeners(config);
     await this.openLacs(config);
     await this.openAccess(config);
+    this.metrics.addKernel(() => {
+      const st = this.access?.stats();
+      return {
+        kernel: kernelDrops(this.listeners.map((l) => l.endpoint), this.access),
+        ...(st !== undefined ? { echo: { misses: st.echoMisses, missing: st.echoMissing, timeouts: st.echoTimeouts } } : {}),
+      };
+    });
     await this.openControl(config);
     const m = config.daemon.metricsListen;
     if (m !== undefined) {
@@ -396,7 +403,25 @@ export class Daemon {
     }
     ep ??= await UdpEndpoint.open(opts);
     this.endpoints.push(ep);
+    this.sizeBuffers(ep);
     return ep;
+  }
+
+  /**
+   * `[daemon] udp_receive_buffer` / `udp_send_buffer` on one socket, logged once with what the
+   * kernel reports (Linux reports twice what it was given, capped by net.core.rmem_max / wmem_max).
+   */
+  private sizeBuffers(ep: UdpEndpoint): void {
+    const d = this.options.config.daemon;
+    if (d.udpReceiveBuffer <= 0 && d.udpSendBuffer <= 0) return;
+    const got = ep.setBuffers(d.udpReceiveBuffer, d.udpSendBuffer);
+    const fields = { listener: ep.label, receiveBuffer: got.receive, sendBuffer: got.send, wanted: { receive: d.udpReceiveBuffer, send: d.udpSendBuffer } };
+    if (got.error !== undefined || got.receive < d.udpReceiveBuffer || got.send < d.udpSendBuffer) {
+      this.log.warn(
+        { ...fields, ...(got.error !== undefined ? { err: got.error } : {}) },
+        `socket ${ep.label}: buffers ${got.receive} B receive / ${got.send} B send, less than asked (raise net.core.rmem_max / wmem_max); bursts may be dropped`,
+      );
+    } else this.log.info(fields, `socket ${ep.label}: buffers ${got.receive} B receive / ${got.send} B send`);
   }
 
   /** One event, in queue order: log, metrics, PPP termination, LACs. */

@@ -7,7 +7,7 @@ import { createServer, type Server } from 'node:http';
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { L2tpEvent, TunnelInfo } from '../l2tp/index.js';
 import { messageTypeName } from '../wire/l2tp/index.js';
-import type { IpsecView, RadiusView } from './control-protocol.js';
+import type { IpsecView, KernelDropsView, RadiusView, StatusView } from './control-protocol.js';
 
 /** The daemon's metrics. */
 export class DaemonMetrics {
@@ -136,6 +136,68 @@ export class DaemonMetrics {
         }
       },
     });
+  }
+
+  /**
+   * Kernel-side loss read at scrape time (issue 15 item 3): each L2TP socket's drops, receive queue
+   * and buffer sizes, the namespace's UDP errors, the TUN queue's drops; and LCP echo misses.
+   */
+  addKernel(view: () => { readonly kernel: KernelDropsView; readonly echo?: StatusView['echo'] }): void {
+    const registers = [this.registry];
+    const sock = (name: string, help: string, kind: 'counter' | 'gauge', value: (s: KernelDropsView['sockets'][number]) => number | undefined): void => {
+      const opts = { name, help, labelNames: ['listener'] as const, registers };
+      const fill = (m: { reset(): void }, put: (l: { listener: string }, v: number) => void): void => {
+        m.reset();
+        for (const s of view().kernel.sockets) {
+          const v = value(s);
+          if (v !== undefined) put({ listener: `${s.address}:${s.port}` }, v);
+        }
+      };
+      if (kind === 'counter') new Counter({ ...opts, collect() { fill(this, (l, v) => this.inc(l, v)); } });
+      else new Gauge({ ...opts, collect() { fill(this, (l, v) => this.set(l, v)); } });
+    };
+    sock('l2tp_socket_drops_total', 'datagrams the kernel dropped for this L2TP socket (/proc/net/udp drops: a full receive buffer)', 'counter', (s) => s.drops);
+    sock('l2tp_socket_rx_queue_bytes', 'bytes waiting in the socket receive queue', 'gauge', (s) => s.rxQueue);
+    sock('l2tp_socket_receive_buffer_bytes', 'SO_RCVBUF as the kernel reports it', 'gauge', (s) => s.receiveBuffer);
+    sock('l2tp_socket_send_buffer_bytes', 'SO_SNDBUF as the kernel reports it', 'gauge', (s) => s.sendBuffer);
+    new Counter({
+      name: 'udp_errors_total',
+      help: 'UDP errors of the whole network namespace (/proc/net/snmp), by kind',
+      labelNames: ['kind'],
+      registers,
+      collect() {
+        this.reset();
+        const u = view().kernel.udp;
+        if (u === undefined) return;
+        this.inc({ kind: 'rcvbuf' }, u.rcvbufErrors);
+        this.inc({ kind: 'sndbuf' }, u.sndbufErrors);
+        this.inc({ kind: 'in' }, u.inErrors);
+      },
+    });
+    new Counter({
+      name: 'tun_dropped_total',
+      help: 'packets the TUN dropped (/sys/class/net/<tun>/statistics; tx = toward clients, the txqueue was full)',
+      labelNames: ['direction'],
+      registers,
+      collect() {
+        this.reset();
+        const t = view().kernel.tun;
+        if (t === undefined) return;
+        this.inc({ direction: 'tx' }, t.txDropped);
+        this.inc({ direction: 'rx' }, t.rxDropped);
+      },
+    });
+    new Counter({
+      name: 'ppp_echo_misses_total',
+      help: 'LCP Echo-Requests that went unanswered (all sessions)',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(view().echo?.misses ?? 0);
+      },
+    });
+    new Counter({ name: 'ppp_echo_timeouts_total', help: 'sessions ended by our LCP echo-timeout', registers, collect() { this.reset(); this.inc(view().echo?.timeouts ?? 0); } });
+    new Gauge({ name: 'ppp_sessions_echo_missing', help: 'sessions whose last Echo-Request is unanswered now', registers, collect() { this.set(view().echo?.missing ?? 0); } });
   }
 
   /** Count one engine event. */

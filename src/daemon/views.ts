@@ -5,8 +5,8 @@
 import { since, type Instant } from '../base/index.js';
 import type { TunnelInfo } from '../l2tp/index.js';
 import type { AccessSessionInfo } from '../access/index.js';
-import type { IpsecL2tp, UdpEndpoint } from '../io/index.js';
-import type { IpsecSummaryView, IpsecView, SessionView, StatusView, TunnelView } from './control-protocol.js';
+import { ownSocketInodes, readUdpSnmp, type IpsecL2tp, type UdpEndpoint } from '../io/index.js';
+import type { IpsecSummaryView, IpsecView, KernelDropsView, SessionView, StatusView, TunnelView } from './control-protocol.js';
 import { ipsecView, sumIpsecCounters } from './ipsec-shell.js';
 import type { LacShell } from './lac-shell.js';
 import type { LnsAccess } from './access-shell.js';
@@ -39,18 +39,27 @@ export function allTunnels(now: Instant, src: ViewSources): TunnelAt[] {
 
 /** Every tunnel as a JSON view. */
 export function tunnelViews(now: Instant, src: ViewSources): TunnelView[] {
-  return allTunnels(now, src).map(({ endpoint, info }) => tunnelView(now, src, endpoint, info));
+  // One snapshot of the PPP sessions for all tunnels (not one per tunnel: that was O(tunnels x sessions)).
+  const ppp = lazyPpp(src);
+  return allTunnels(now, src).map(({ endpoint, info }) => tunnelView(now, src, endpoint, info, ppp));
 }
 
-type PppFields = Pick<SessionView, 'username' | 'authMethod' | 'address' | 'ipv6Prefix' | 'pppPhase' | 'acctSessionId'>;
+type PppFields = Pick<SessionView, 'username' | 'authMethod' | 'address' | 'ipv6Prefix' | 'pppPhase' | 'acctSessionId' | 'echoMisses'>;
+
+/** The access server's session snapshot, taken at most once per view. */
+type PppSnapshot = () => ReadonlyMap<string, AccessSessionInfo> | undefined;
+const lazyPpp = (src: ViewSources): PppSnapshot => {
+  let m: ReadonlyMap<string, AccessSessionInfo> | undefined;
+  return () => (m ??= src.access?.sessionInfo());
+};
 
 const uptime = (now: Instant, at: Instant | undefined): { uptimeSeconds?: number } =>
   at === undefined ? {} : { uptimeSeconds: Math.max(0, Math.floor(since(now, at) / 1000)) };
 
 /** One tunnel as a JSON view (with its sessions and their PPP fields). */
-export function tunnelView(now: Instant, src: ViewSources, ep: UdpEndpoint, t: TunnelInfo): TunnelView {
+export function tunnelView(now: Instant, src: ViewSources, ep: UdpEndpoint, t: TunnelInfo, snapshot: PppSnapshot = lazyPpp(src)): TunnelView {
   const lac = src.lacs.find((l) => l.owns(ep, t.localTunnelId));
-  const ppp = src.access?.serves(ep) === true ? src.access.sessionInfo() : undefined;
+  const ppp = src.access?.serves(ep) === true ? snapshot() : undefined;
   const client = lac?.ppp?.info;
   const pppView = (session: number): PppFields => {
     const i = ppp?.get(`${t.localTunnelId}/${session}`);
@@ -62,6 +71,7 @@ export function tunnelView(now: Instant, src: ViewSources, ep: UdpEndpoint, t: T
         ...(i.ipv4 !== undefined ? { address: i.ipv4 } : {}),
         ...(i.ipv6Prefix !== undefined ? { ipv6Prefix: i.ipv6Prefix } : {}),
         ...(i.acctSessionId !== undefined ? { acctSessionId: i.acctSessionId } : {}),
+        ...(i.echoMisses !== undefined ? { echoMisses: i.echoMisses } : {}),
       };
     }
     if (client !== undefined && lac?.config.ppp !== undefined) {
@@ -177,6 +187,8 @@ export function statusView(now: Instant, src: ViewSources, x: StatusExtras): Sta
     timers: x.timers,
     memory: memoryView(),
     ...(src.ipsec !== undefined || src.lacs.some((l) => l.ipsec !== undefined) ? { ipsec: ipsecSummary(now, src, x.requireIpsec) } : {}),
+    kernel: kernelDrops(x.listeners.map((l) => l.endpoint), src.access),
+    ...(pool !== undefined ? { echo: { misses: pool.echoMisses, missing: pool.echoMissing, timeouts: pool.echoTimeouts } } : {}),
   };
 }
 
@@ -186,6 +198,25 @@ function memoryView(): NonNullable<StatusView['memory']> {
   if (gc !== undefined) for (let i = 0; i < 3; i++) gc();
   const m = process.memoryUsage();
   return { heapUsed: m.heapUsed, rss: m.rss, external: m.external, arrayBuffers: m.arrayBuffers };
+}
+
+/** `show status` / metrics: buffers and kernel drops of the listener sockets, the namespace's UDP errors, the TUN queue. */
+export function kernelDrops(endpoints: readonly UdpEndpoint[], access: LnsAccess | undefined): KernelDropsView {
+  const own = ownSocketInodes();
+  const sockets = endpoints.map((ep) => {
+    const b = ep.bufferSizes();
+    const k = ep.kernelSocket(own);
+    return { ...ep.local, receiveBuffer: b.receive, sendBuffer: b.send, ...(k !== undefined ? { drops: k.drops, rxQueue: k.rxQueue } : {}) };
+  });
+  const families = new Set(endpoints.map((ep) => ep.family));
+  let udp: KernelDropsView['udp'];
+  for (const f of families) {
+    const u = readUdpSnmp(f);
+    if (u === undefined) continue;
+    udp = { rcvbufErrors: (udp?.rcvbufErrors ?? 0) + u.rcvbufErrors, sndbufErrors: (udp?.sndbufErrors ?? 0) + u.sndbufErrors, inErrors: (udp?.inErrors ?? 0) + u.inErrors };
+  }
+  const tun = access?.tunDrops();
+  return { sockets, ...(udp !== undefined ? { udp } : {}), ...(tun !== undefined ? { tun } : {}) };
 }
 
 /** `show status`: the IPsec listener and SA counts by encapsulation. */

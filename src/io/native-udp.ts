@@ -55,6 +55,15 @@ export class NativeUdpSocket extends PacketReader<PacketBatch> {
     return new NativeUdpSocket(p, address, opened.port);
   }
 
+  /** Set the kernel buffers where > 0 (SO_RCVBUFFORCE / SO_SNDBUFFORCE as root) and read them back. */
+  buffers(receive = 0, send = 0): { receive: number; send: number } {
+    try {
+      return loadNative().socketBuffers(this.port.fd, receive, send);
+    } catch (e: unknown) {
+      throw toNativeIoError(e);
+    }
+  }
+
   /** The socket's fd (-1 once closed), e.g. to lend it to a benchmark's C tool while paused. */
   get fd(): number {
     return this.port.fd;

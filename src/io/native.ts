@@ -103,6 +103,8 @@ export interface NativeBinding {
   openRaw(proto: number, bindAddr: string | null, rcvbuf: number): number;
   /** A non-blocking IPv4 UDP socket bound to addr:port (0 = any); `port` is the bound one. */
   openUdp(addr: string, port: number, rcvbuf: number): { fd: number; port: number };
+  /** Set SO_RCVBUF / SO_SNDBUF of `fd` where > 0 (FORCE as root) and read back what the kernel reports. */
+  socketBuffers(fd: number, rcvbuf: number, sndbuf: number): { receive: number; send: number };
   /** The data fast path's session table. */
   FastPath: new () => NativeFastPath;
   /** "EACCES (Permission denied)" for 13. */
@@ -114,7 +116,7 @@ export interface NativeBinding {
 }
 
 /** The JS/native contract version this loader expects. */
-export const NATIVE_ABI_VERSION = 4;
+export const NATIVE_ABI_VERSION = 5;
 
 /** The addon is missing or cannot be loaded; `path` is where it was looked for. */
 export class NativeUnavailableError extends Error {

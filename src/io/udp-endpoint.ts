@@ -206,17 +206,28 @@ export class UdpEndpoint {
    * result is what it reports now, and `error` says why a request failed.
    */
   setBuffers(receive: number, send: number): { readonly receive: number; readonly send: number; readonly error?: string } {
-    const socket = this.dgramSocket;
-    if (socket === undefined) return { receive: 0, send: 0, error: 'the native socket sizes its buffers when it opens (4 MiB, SO_RCVBUFFORCE)' };
     let error: string | undefined;
     try {
-      if (receive > 0) socket.setRecvBufferSize(receive);
-      if (send > 0) socket.setSendBufferSize(send);
+      const socket = this.dgramSocket;
+      if (socket !== undefined) {
+        if (receive > 0) socket.setRecvBufferSize(receive);
+        if (send > 0) socket.setSendBufferSize(send);
+      } else {
+        this.nativeSocket?.buffers(receive, send);
+      }
     } catch (e) {
       error = e instanceof Error ? e.message : String(e);
     }
-    const got = { receive: socket.getRecvBufferSize(), send: socket.getSendBufferSize() };
+    const got = this.bufferSizes();
     return error === undefined ? got : { ...got, error };
+  }
+
+  /** SO_RCVBUF / SO_SNDBUF as the kernel reports them now (0 once closed). */
+  bufferSizes(): { readonly receive: number; readonly send: number } {
+    if (this.closed) return { receive: 0, send: 0 };
+    const socket = this.dgramSocket;
+    if (socket !== undefined) return { receive: socket.getRecvBufferSize(), send: socket.getSendBufferSize() };
+    return this.nativeSocket?.buffers() ?? { receive: 0, send: 0 };
   }
 
   /** The kernel's view of this socket (drops, receive queue) from /proc/net/udp; undefined off Linux. */

@@ -13,7 +13,7 @@ import { defaultTuning, defaultTunnelSettings } from '../../l2tp/index.js';
 import { ACCESS_SERVER_DEFAULTS } from '../../access/index.js';
 import { DEFAULT_POLICY } from '../../ipsec/index.js';
 import { L2TP_PORT } from '../../io/index.js';
-import { DAEMON, IPSEC, L2TP, LAC, LISTEN, PPP, SCHEMA, TUN } from './schema.js';
+import { DAEMON, DEFAULT_UDP_BUFFER, IPSEC, L2TP, LAC, LISTEN, PPP, SCHEMA, TUN } from './schema.js';
 import { knownKeys, type KeyRow, type TableSpec } from './table.js';
 import { REFERENCE_BEGIN, REFERENCE_END, configReference } from './reference.js';
 import { parseConfig, formatConfigError } from './parse.js';
@@ -70,6 +70,7 @@ test('schema: defaults are the cores\' exported defaults (one place for each)', 
   assert.deepEqual(ACCESS_SERVER_DEFAULTS.auth, ['mschapv2', 'chap-md5']);
   assert.deepEqual([PPP.rows.mru.default, PPP.rows.echoInterval.default, PPP.rows.echoFailure.default], [ACCESS_SERVER_DEFAULTS.mru, ACCESS_SERVER_DEFAULTS.echoInterval, ACCESS_SERVER_DEFAULTS.echoFailure]);
   assert.equal(TUN.rows.mssClamp.default, ACCESS_SERVER_DEFAULTS.mssClamp);
+  assert.equal(PPP.rows.echoRate.default, ACCESS_SERVER_DEFAULTS.echoRate);
   assert.deepEqual([IPSEC.rows.ikeLifetime.default, IPSEC.rows.childLifetime.default], [DEFAULT_POLICY.phase1.maxLifetimeSeconds, DEFAULT_POLICY.phase2.maxLifetimeSeconds]);
   // The parsed empty config carries exactly those values.
   const c = parseConfig('');
@@ -79,6 +80,7 @@ test('schema: defaults are the cores\' exported defaults (one place for each)', 
   assert.deepEqual(c.value.daemon, {
     controlSocket: DAEMON.rows.controlSocket.default, logLevel: 'info', metricsListen: undefined, user: undefined,
     stateDir: DAEMON.rows.stateDir.default, controlGroup: undefined, showGroup: undefined, showSocket: undefined,
+    udpReceiveBuffer: DEFAULT_UDP_BUFFER, udpSendBuffer: DEFAULT_UDP_BUFFER,
   });
 });
 

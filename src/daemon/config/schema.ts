@@ -24,6 +24,12 @@ import {
 /** Default control socket path (inside the unit's RuntimeDirectory=l2tpd; l2tpd creates the directory otherwise). */
 export const DEFAULT_CONTROL_SOCKET = '/run/l2tpd/l2tpd.sock';
 
+/** Default L2TP socket buffers (issue 15: the 208 KiB kernel default overflows with the echo replies of 100k sessions). */
+export const DEFAULT_UDP_BUFFER = 4 * 1024 * 1024;
+
+/** Default TUN txqueuelen. */
+export const DEFAULT_TUN_TXQUEUELEN = 10_000;
+
 /** Default state directory (the unit's StateDirectory=l2tpd): generated credentials, the default users file. */
 export const DEFAULT_STATE_DIR = '/var/lib/l2tpd';
 
@@ -65,6 +71,8 @@ export const DAEMON = table({
     controlGroup: key('control_group', optText, undefined, 'group that may use control_socket (mode 0660: every l2tpctl command, credentials included); "" = root only (0600)'),
     showGroup: key('show_group', optText, undefined, 'group of the read-only show_socket (mode 0660: `l2tpctl show ...` only); "" = no such socket'),
     showSocket: key('show_socket', optText, undefined, 'the read-only socket for show_group', { computed: 'control_socket with "-show.sock"' }),
+    udpReceiveBuffer: key('udp_receive_buffer', int(0, 1 << 30), DEFAULT_UDP_BUFFER, 'SO_RCVBUF of every L2TP socket in bytes (capped by net.core.rmem_max; the size got is logged); 0 = kernel default'),
+    udpSendBuffer: key('udp_send_buffer', int(0, 1 << 30), DEFAULT_UDP_BUFFER, 'SO_SNDBUF of every L2TP socket in bytes (capped by net.core.wmem_max); 0 = kernel default'),
   },
 });
 
@@ -180,6 +188,7 @@ export const PPP = table({
     mru: key('mru', int(576, 16384), ACCESS_SERVER_DEFAULTS.mru, 'MRU we announce (LCP)'),
     echoInterval: key('echo_interval', seconds(0, 3600), ACCESS_SERVER_DEFAULTS.echoInterval, 'LCP echo interval; 0 = off'),
     echoFailure: key('echo_failure', int(1, 100), ACCESS_SERVER_DEFAULTS.echoFailure, 'unanswered echoes that end the session'),
+    echoRate: key('echo_rate', int(0, 1_000_000), ACCESS_SERVER_DEFAULTS.echoRate, 'most LCP Echo-Requests per second over all sessions (more wait for the next 10 ms window); 0 = unpaced'),
     dns: key('dns', optional(ipv4List), undefined, 'IPCP DNS servers (RFC 1877), at most 2 used; [] = none', { computed: "the host's IPv4 resolvers in /etc/resolv.conf (loopback stubs skipped)" }),
     nbns: key('nbns', ipv4List, [], 'IPCP NBNS (WINS) servers'),
     forceLcpRenegotiation: key('force_lcp_renegotiation', bool, false, "ignore the LAC's proxy LCP / authentication AVPs and negotiate afresh"),
@@ -225,6 +234,7 @@ export const TUN = table({
     tunName: key('name', ifName, 'l2tp0', 'interface name'),
     mtu: key('mtu', optional(int(576, 16384)), undefined, "MTU; packets above a client's MRU get ICMP too-big or are fragmented", { computed: 'ppp.mru' }),
     mssClamp: key('mss_clamp', bool, ACCESS_SERVER_DEFAULTS.mssClamp, 'clamp TCP MSS on SYNs both ways to the session MTU'),
+    txqueuelen: key('txqueuelen', int(0, 1_000_000), DEFAULT_TUN_TXQUEUELEN, 'transmit queue of the TUN in packets (the kernel default of 500 drops bursts toward clients); 0 = leave as is'),
     tunNetns: key('netns', optNetns, undefined, 'move the TUN into this network namespace before configuring it'),
   },
 });
