@@ -20,6 +20,8 @@ export interface ControlTarget {
   readonly log: Logger;
   tunnels(): readonly TunnelAt[];
   tunnelViews(): TunnelView[];
+  /** The same views built in chunks that yield to the event loop (many sessions). */
+  tunnelViewsYielding?(): Promise<TunnelView[]>;
   status(): StatusView;
   ipsecView(): IpsecView;
   readonly lacs: readonly LacShell[];
@@ -39,8 +41,9 @@ export function handleControl(t: ControlTarget, req: ControlRequest): ControlRes
     case 'ping':
       return { ok: true, result: 'pong' };
     case 'show-tunnels':
-      return { ok: true, result: t.tunnelViews() };
+      return t.tunnelViewsYielding !== undefined ? t.tunnelViewsYielding().then((v) => ({ ok: true, result: v })) : { ok: true, result: t.tunnelViews() };
     case 'show-sessions':
+      if (t.tunnelViewsYielding !== undefined) return t.tunnelViewsYielding().then((v) => ({ ok: true, result: v.flatMap((x) => x.sessions) }));
       return { ok: true, result: t.tunnelViews().flatMap((v) => v.sessions) };
     case 'status':
       return { ok: true, result: t.status() };
