@@ -136,8 +136,7 @@ export class LnsAccess {
       if (c.tunNetns !== undefined) await tun.moveToNetns(c.tunNetns);
       const ns = c.tunNetns !== undefined ? { netns: c.tunNetns } : {};
       // The LNS address with the pool's prefix length: the kernel routes the whole pool into the TUN.
-      // txqueuelen 1000 (the kernel's TUN default is 500, l2tpns sets 1000): bursts toward the sessions wait instead of dropping.
-      await tun.configure({ address: `${formatIpv4(c.localAddress)}/${c.ipv4Pool.length}`, mtu: c.mtu, up: true, txqueuelen: 1000, ...ns });
+      await tun.configure({ address: `${formatIpv4(c.localAddress)}/${c.ipv4Pool.length}`, mtu: c.mtu, up: true, ...ns });
       if (c.ipv6Prefix !== undefined) await runIp([...(c.tunNetns !== undefined ? ['-n', c.tunNetns] : []), '-6', 'route', 'add', formatIpv6Prefix(c.ipv6Prefix), 'dev', tun.name]);
       // Named pools (RADIUS Framed-Pool) are routed into the TUN like the default pool.
       for (const p of c.namedPools?.values() ?? []) await runIp([...(c.tunNetns !== undefined ? ['-n', c.tunNetns] : []), 'route', 'add', formatIpv4Prefix(p), 'dev', tun.name]);

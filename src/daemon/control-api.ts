@@ -22,6 +22,8 @@ export interface ControlTarget {
   tunnelViews(): TunnelView[];
   /** PPPoE sessions terminated here (BRAS); none without [[pppoe]]. */
   pppoeSessions?(): SessionView[];
+  /** The same views built in chunks that yield to the event loop (many sessions). */
+  tunnelViewsYielding?(): Promise<TunnelView[]>;
   status(): StatusView;
   ipsecView(): IpsecView;
   readonly lacs: readonly LacShell[];
@@ -41,8 +43,9 @@ export function handleControl(t: ControlTarget, req: ControlRequest): ControlRes
     case 'ping':
       return { ok: true, result: 'pong' };
     case 'show-tunnels':
-      return { ok: true, result: t.tunnelViews() };
+      return t.tunnelViewsYielding !== undefined ? t.tunnelViewsYielding().then((v) => ({ ok: true, result: v })) : { ok: true, result: t.tunnelViews() };
     case 'show-sessions':
+      if (t.tunnelViewsYielding !== undefined) return t.tunnelViewsYielding().then((v) => ({ ok: true, result: [...v.flatMap((x) => x.sessions), ...(t.pppoeSessions?.() ?? [])] }));
       return { ok: true, result: [...t.tunnelViews().flatMap((v) => v.sessions), ...(t.pppoeSessions?.() ?? [])] };
     case 'status':
       return { ok: true, result: t.status() };

@@ -34,7 +34,7 @@ import { startupHint } from './startup-hints.js';
 import { clientCredentials } from './client-credentials.js';
 import { daemonStatusSource, generateStatusToken, startStatusPage, type StatusPage } from './status-page/index.js';
 import { allAcked, pendingCount, stopAllTunnels, waitUntil } from './shutdown.js';
-import { allTunnels, ipsecViews, kernelDrops, pppoeSessionViews, statusView, tunnelViews, type TunnelAt, type ViewSources } from './views.js';
+import { allTunnels, ipsecViews, kernelDrops, pppoeSessionViews, statusView, tunnelViews, tunnelViewsYielding, type TunnelAt, type ViewSources } from './views.js';
 import { RadiusShell } from './radius-shell.js';
 
 export { SHUTDOWN_RESULT } from './shutdown.js';
@@ -512,7 +512,8 @@ export class Daemon {
   handleControl(req: ControlRequest): ControlResponse | Promise<ControlResponse> {
     return handleControl(
       {
-        log: this.log, lacs: this.lacs, tunnels: () => this.allTunnels(), tunnelViews: () => this.tunnelViews(), pppoeSessions: () => pppoeSessionViews(this.clock.now(), this.sources), status: () => this.status(), ipsecView: () => this.ipsecView(),
+        log: this.log, lacs: this.lacs, tunnels: () => this.allTunnels(), tunnelViews: () => this.tunnelViews(), tunnelViewsYielding: () => tunnelViewsYielding(this.clock.now(), this.sources),
+        pppoeSessions: () => pppoeSessionViews(this.clock.now(), this.sources), status: () => this.status(), ipsecView: () => this.ipsecView(),
         radiusView: () => this.radius?.view(),
         credentials: this.credentials,
         clientCredentials: (user) => clientCredentials(this.options.config, this.access, this.credentials.view(), user),

@@ -56,6 +56,29 @@ const lazyPpp = (src: ViewSources): PppSnapshot => {
 const uptime = (now: Instant, at: Instant | undefined): { uptimeSeconds?: number } =>
   at === undefined ? {} : { uptimeSeconds: Math.max(0, Math.floor(since(now, at) / 1000)) };
 
+/** Sessions turned into views between two yields to the event loop (see {@link tunnelViewsYielding}). */
+export const VIEW_CHUNK = 2000;
+
+/**
+ * {@link tunnelViews} for `show sessions` / `show tunnels` at scale (issue 15 item 2): the views
+ * are built in chunks of about `chunk` sessions with a `setImmediate` turn between chunks, so
+ * datagrams and timers keep running while 100k sessions are listed.
+ */
+export async function tunnelViewsYielding(now: Instant, src: ViewSources, chunk = VIEW_CHUNK): Promise<TunnelView[]> {
+  const ppp = lazyPpp(src);
+  const out: TunnelView[] = [];
+  let done = 0;
+  for (const { endpoint, info } of allTunnels(now, src)) {
+    out.push(tunnelView(now, src, endpoint, info, ppp));
+    done += info.sessions.length + 1;
+    if (done >= chunk) {
+      done = 0;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+  }
+  return out;
+}
+
 /** One tunnel as a JSON view (with its sessions and their PPP fields). */
 export function tunnelView(now: Instant, src: ViewSources, ep: UdpEndpoint, t: TunnelInfo, snapshot: PppSnapshot = lazyPpp(src)): TunnelView {
   const lac = src.lacs.find((l) => l.owns(ep, t.localTunnelId));

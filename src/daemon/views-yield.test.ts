@@ -1,0 +1,48 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Instant } from '../base/index.js';
+import type { TunnelInfo } from '../l2tp/index.js';
+import type { UdpEndpoint } from '../io/index.js';
+import { handleControl, type ControlTarget } from './control-api.js';
+import { tunnelViews, tunnelViewsYielding, VIEW_CHUNK, type ViewSources } from './views.js';
+
+const SESSIONS = 100_000;
+const PER_TUNNEL = 10;
+
+/** An engine holding 10k tunnels of 10 established sessions each (views only read these fields). */
+function sources(): ViewSources {
+  const tunnels: TunnelInfo[] = [];
+  for (let t = 0; t < SESSIONS / PER_TUNNEL; t++) {
+    const sessions = Array.from({ length: PER_TUNNEL }, (_, i) => ({
+      localSessionId: i + 1, remoteSessionId: i + 1, state: 'established', direction: 'incoming', role: 'lns', callSerialNumber: t * PER_TUNNEL + i,
+      rxPackets: 0, rxOctets: 0, txPackets: 0, txOctets: 0, establishedAt: 0,
+    }));
+    tunnels.push({
+      localTunnelId: t + 1, remoteTunnelId: t + 1, state: 'established', originator: false, peer: { address: '198.18.0.2', port: 1701, family: 4 },
+      ns: 0, nr: 0, peerReceiveWindow: 4, establishedAt: 0, counters: {}, sessions,
+    } as unknown as TunnelInfo);
+  }
+  const endpoint = { engine: { tunnels: () => tunnels }, local: { address: '198.18.0.1', port: 1701 } } as unknown as UdpEndpoint;
+  return { endpoints: [endpoint], lacs: [], access: undefined, ipsec: undefined };
+}
+
+test('show sessions over 100k sessions yields to the event loop between chunks, same result as the one-shot view', async () => {
+  const src = sources();
+  const now = 1000 as Instant;
+  let turns = 0;
+  let done = false;
+  const spin = (): void => {
+    turns++;
+    if (!done) setImmediate(spin);
+  };
+  setImmediate(spin);
+  const target = { tunnelViews: () => tunnelViews(now, src), tunnelViewsYielding: () => tunnelViewsYielding(now, src) } as unknown as ControlTarget;
+  const r = await handleControl(target, { cmd: 'show-sessions' });
+  done = true;
+  assert.ok(r.ok);
+  assert.equal((r.result as unknown[]).length, SESSIONS);
+  // Other work (here a setImmediate loop; in the daemon: datagrams, timers) ran while the views were built.
+  const chunks = Math.floor((SESSIONS + SESSIONS / PER_TUNNEL) / VIEW_CHUNK);
+  assert.ok(turns >= chunks / 2, `event-loop turns during the view: ${turns}, chunks ${chunks}`);
+  assert.deepEqual(r.result, tunnelViews(now, src).flatMap((v) => v.sessions));
+});
