@@ -5,6 +5,7 @@
 import { err, ok, type Result } from '../base/index.js';
 import type { TunnelCounters } from '../l2tp/index.js';
 import type { RotateWhat } from './setup/index.js';
+import type { L2tpv3View } from './l2tpv3-shell.js';
 
 export type { CredentialsView } from './setup/index.js';
 
@@ -128,6 +129,8 @@ export interface StatusView {
   readonly timers?: number;
   /** The `[ipsec]` listener and every IPsec LAC, summed. */
   readonly ipsec?: IpsecSummaryView;
+  /** `[l2tpv3]`: dynamic L2TPv3 pseudowires (Yamaha `show status l2tp` fields). */
+  readonly l2tpv3?: L2tpv3View;
 }
 
 /** `show status`: IPsec at a glance. */

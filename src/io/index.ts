@@ -34,3 +34,4 @@ export { PacketSocket, FrameBatch, PacketType, type PacketSocketOptions } from '
 export { PppoeAcPort, type PppoeAcPortOptions } from './pppoe-ac.js';
 export { NativeIoError, NativeUnavailableError } from './native.js';
 export { PacketBatch, TunDevice, runIp } from './tun.js';
+export { DynamicPseudowires, type DynamicPseudowireOptions, type DynamicPseudowireStatus, type DynamicSessionStatus, type PseudowireTap } from './dynamic-pseudowire.js';

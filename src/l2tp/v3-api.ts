@@ -68,6 +68,8 @@ export interface V3AcceptPseudowires {
   readonly pwTypes: readonly (4 | 5)[];
   /** Ask the peer to sequence (ICRP Data Sequencing). */
   readonly sequencing: boolean;
+  /** Per Remote End ID overrides of the cookie length and sequencing. */
+  readonly byRemoteEndId?: Readonly<Record<string, { readonly cookieLength: 0 | 4 | 8; readonly sequencing: boolean }>>;
 }
 
 /** Engine-wide configuration of one listener (one UDP socket or one IP-protocol-115 socket). */

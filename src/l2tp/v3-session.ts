@@ -115,11 +115,13 @@ export class V3Session {
       this.step(now, 'rx-icrq-not-acceptable', { by: 'local', cause: 'not-acceptable', result: refusal ?? V3CdnResults.notAcceptable });
       return;
     }
-    const sequencing = acc.sequencing && sub === 'default';
-    this.params = { pwType: a.pwType, cookieLength: acc.cookieLength, sublayer: sub, sequencing };
+    const own = Object.hasOwn(acc.byRemoteEndId ?? {}, this.remoteEndId) ? acc.byRemoteEndId?.[this.remoteEndId] : undefined;
+    const cookieLength = own?.cookieLength ?? acc.cookieLength;
+    const sequencing = (own?.sequencing ?? acc.sequencing) && sub === 'default';
+    this.params = { pwType: a.pwType, cookieLength, sublayer: sub, sequencing };
     this.txCookie = a.assignedCookie ?? new Uint8Array(0);
     this.peerWantsSequence = (a.dataSequencing ?? 0) !== DataSequencingLevel.none;
-    this.rxCookie = this.owner.random.bytes(acc.cookieLength);
+    this.rxCookie = this.owner.random.bytes(cookieLength);
     this.step(now, 'rx-icrq-acceptable', { by: 'peer', cause: 'icrq' });
   }
 

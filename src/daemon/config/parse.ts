@@ -15,6 +15,7 @@ import { DAEMON, IPSEC, IPSEC_PEER, L2TP, LAC, LISTEN, POOL, PPP, SCHEMA, STATUS
 import { TableReader, defaultsOf, type ReadTable, type TomlTable } from './table.js';
 import type { AccessSection, ConfigError, DaemonConfig, IpsecSection, LacConfig, LacIpsecConfig, ListenConfig, StatusSection, TunnelDefaults } from './types.js';
 import { buildNamedPools, buildRadius } from './parse-radius.js';
+import { buildL2tpv3 } from './parse-l2tpv3.js';
 import { checkExposure } from './secure.js';
 
 type Fail = (key: string, message: string) => void;
@@ -46,7 +47,8 @@ export function parseConfig(source: string): Result<DaemonConfig, readonly Confi
   const lac = r.array(LAC, doc).map((t) => buildLac(t, fail));
   checkLacs(lac, fail);
   // No [[listen]] and no [[lac]]: the documented default, one LNS on 0.0.0.0:1701 accepting any LAC.
-  const effectiveListen: readonly ListenConfig[] = doc['listen'] === undefined && lac.length === 0 ? [defaultsOf(LISTEN.rows)] : listen;
+  // With [l2tpv3] (its own socket) there is no default v2 listener either.
+  const effectiveListen: readonly ListenConfig[] = doc['listen'] === undefined && lac.length === 0 && doc['l2tpv3'] === undefined ? [defaultsOf(LISTEN.rows)] : listen;
   if (daemon.user !== undefined && lac.some((l) => l.ppp !== undefined)) {
     fail('daemon.user', 'cannot drop privileges with [[lac]] ppp = true (client mode runs "ip" when PPP comes up)');
   }
@@ -59,12 +61,13 @@ export function parseConfig(source: string): Result<DaemonConfig, readonly Confi
   checkIkePorts(ipsec, effectiveListen, lac, fail);
   checkExposure({ listen: effectiveListen, access, ipsec }, fail);
   const status = buildStatus(r.section(STATUS, doc), fail);
+  const l2tpv3 = buildL2tpv3(r, doc, { listen: effectiveListen, hostName: l2tp.hostName }, fail);
 
   if (errors.length > 0) {
     errors.sort((a, b) => (a.line ?? Infinity) - (b.line ?? Infinity));
     return err(errors);
   }
-  return ok({ daemon, l2tp, listen: effectiveListen, lac, access, ...(ipsec ? { ipsec } : {}), ...(status ? { status } : {}), ...(radius !== undefined ? { radius } : {}) });
+  return ok({ daemon, l2tp, listen: effectiveListen, lac, access, ...(ipsec ? { ipsec } : {}), ...(status ? { status } : {}), ...(radius !== undefined ? { radius } : {}), ...(l2tpv3 !== undefined ? { l2tpv3 } : {}) });
 }
 
 /** `[l2tp]`: the delayed-ack timer stays below the first retransmission (§5.8). */
