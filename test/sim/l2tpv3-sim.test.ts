@@ -237,4 +237,38 @@ describe('L2TPv3 dynamic control connection (sim)', () => {
     assert.deepEqual(out, [V3MessageType.CDN]);
     assert.equal(b.sent.length, before);
   });
+
+  it('a burst of malformed control packets (truncations, bit flips, random bytes, bogus ids) is counted and leaves the pseudowire up', () => {
+    const { net, a, b } = pair(16, PERFECT);
+    net.run(2000);
+    const rnd = seededRandom(99);
+    let injected = 0;
+    for (const s of a.sent.slice(0, 6)) {
+      for (let n = 0; n < s.data.length; n += 3) {
+        net.inject(NAT, PUBLIC, s.data.subarray(0, n));
+        injected++;
+      }
+      for (let k = 0; k < 20; k++) {
+        const flipped = new Uint8Array(s.data);
+        const at = rnd.u32() % flipped.length;
+        flipped[at] = (flipped[at] ?? 0) ^ (1 << (rnd.u32() % 8));
+        net.inject(k % 2 === 0 ? NAT : ATTACKER, PUBLIC, flipped);
+        injected++;
+      }
+    }
+    for (let k = 0; k < 200; k++) {
+      const junk = rnd.bytes(rnd.u32() % 120);
+      if (junk.length > 1) junk[1] = 3; // mostly L2TPv3-looking
+      net.inject(ATTACKER, PUBLIC, junk);
+      injected++;
+    }
+    net.run(40_000);
+    const c = b.engine.connections().find((x) => x.state === 'established');
+    assert.ok(c !== undefined, 'the connection survived');
+    assert.equal(c.sessions.filter((x) => x.state === 'established').length, 1, 'the session survived');
+    assert.deepEqual(c.peer, NAT, 'nothing moved the peer');
+    const counted = c.counters.authFailures + c.counters.foreignSource + v3EventsOf(b, 'v3-bad-datagram').length + v3EventsOf(b, 'v3-auth-failed').length;
+    assert.ok(counted >= injected / 2, `counted ${counted} of ${injected}`);
+    assert.equal(v3EventsOf(b, 'v3-session-closed').length, 0);
+  });
 });
