@@ -8,6 +8,7 @@
 import { parseIpv4, type Instant } from '../base/index.js';
 import { DynamicPseudowires, type DynamicPseudowireStatus } from '../io/index.js';
 import { defaultTuning, type L2tpV3Event, type V3ConnectionSettings, type V3DialSpec, type V3EngineConfig } from '../l2tp/index.js';
+import { formatV3Avps, v3MessageTypeName } from '../wire/l2tpv3/index.js';
 import type { L2tpv3Section } from './config/types.js';
 import type { Logger } from './logger.js';
 
@@ -185,7 +186,11 @@ export class L2tpv3Shell {
         l.info({ tunnel: e.connection, from: e.from, to: e.to }, `[L2TP] TUNNEL[${e.connection}] peer moved to ${e.to.address}:${e.to.port} (authenticated)`);
         return;
       case 'v3-control':
-        l.debug({ tunnel: e.connection, dir: e.direction, ns: e.ns, nr: e.nr, type: e.messageType }, `[L2TP] TUNNEL[${e.connection}] ${e.direction} type ${e.messageType ?? 'ZLB'} Ns ${e.ns} Nr ${e.nr}`);
+        // The AVP debug log (Yamaha `syslog debug on`): one line per message with its AVPs.
+        if (l.isLevelEnabled('debug')) {
+          const name = v3MessageTypeName(e.messageType);
+          l.debug({ tunnel: e.connection, dir: e.direction, ns: e.ns, nr: e.nr, type: name, avps: formatV3Avps(e.avps, e.messageType) }, `[L2TP] TUNNEL[${e.connection}] ${e.direction === 'rx' ? 'recv' : 'send'} ${name} Ns ${e.ns} Nr ${e.nr}`);
+        }
         return;
       default:
         l.debug({ event: e.type }, `[L2TPv3] ${e.type}`);
