@@ -95,7 +95,7 @@ export function l2tpv3EngineOptions(c: L2tpv3Section): { engine: V3EngineConfig;
   const byRemoteEndId: Record<string, { cookieLength: 0 | 4 | 8; sequencing: boolean }> = {};
   for (const p of accepted) byRemoteEndId[p.remoteEndId] = { cookieLength: p.pseudowire.cookieLength, sequencing: p.pseudowire.sequencing };
   const engine: V3EngineConfig = {
-    encapsulation: 'udp',
+    encapsulation: c.encapsulation,
     acceptConnections: accepted.length > 0,
     accept: settings,
     acceptPseudowires: { remoteEndIds: accepted.map((p) => p.remoteEndId), cookieLength: 0, pwTypes: c.pwTypes, sequencing: false, byRemoteEndId },
@@ -108,7 +108,7 @@ export function l2tpv3EngineOptions(c: L2tpv3Section): { engine: V3EngineConfig;
     const d = dials.get(k);
     const session = { remoteEndId: p.remoteEndId, pseudowire: p.pseudowire };
     if (d !== undefined) dials.set(k, { ...d, sessions: [...d.sessions, session] });
-    else dials.set(k, { peer: { address: p.peer.host, port: p.peer.port, family: 4 }, settings, sessions: [session], backoffInitial: c.redialInitial, backoffMax: c.redialMax });
+    else dials.set(k, { peer: { address: p.peer.host, port: c.encapsulation === 'ip' ? 0 : p.peer.port, family: 4 }, settings, sessions: [session], backoffInitial: c.redialInitial, backoffMax: c.redialMax });
   }
   return { engine, dials: [...dials.values()] };
 }

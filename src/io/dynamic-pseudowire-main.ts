@@ -21,6 +21,8 @@ export interface DynamicRunnerConfig {
   readonly messageDigest?: 'md5' | 'sha1' | 'none';
   readonly challenge?: boolean;
   readonly profile?: string;
+  /** UDP (default) or IP protocol 115. */
+  readonly encapsulation?: 'udp' | 'ip';
   /** Override of the profile's cookie length (the cookie we assign). */
   readonly cookieLength?: 0 | 4 | 8;
   readonly helloInterval?: number;
@@ -72,7 +74,7 @@ export function runnerOptions(c: DynamicRunnerConfig): { engine: V3EngineConfig;
     tuning,
   };
   const engine: V3EngineConfig = {
-    encapsulation: 'udp',
+    encapsulation: c.encapsulation ?? 'udp',
     acceptConnections: c.accept === true,
     accept: settings,
     acceptPseudowires: { remoteEndIds: c.pseudowires.map((x) => x.remoteEndId), cookieLength: p.pseudowire.cookieLength, pwTypes: p.pwTypes, sequencing: p.pseudowire.sequencing },
@@ -82,7 +84,7 @@ export function runnerOptions(c: DynamicRunnerConfig): { engine: V3EngineConfig;
       ? []
       : [
           {
-            peer: { address: c.dial.address, port: c.dial.port ?? p.udpPort, family: 4 as const },
+            peer: { address: c.dial.address, port: c.encapsulation === 'ip' ? 0 : (c.dial.port ?? p.udpPort), family: 4 as const },
             settings,
             sessions: c.pseudowires.map((x) => ({ remoteEndId: x.remoteEndId, pseudowire: p.pseudowire })),
             backoffInitial: (c.backoffInitial ?? 1000) as Duration,

@@ -1,6 +1,6 @@
 /**
- * Dynamic L2TPv3 Ethernet pseudowires over UDP: one socket shared by control and data (so a NAT
- * keeps one binding for both), the sans-I/O `L2tpV3Engine` for the control connections, and the
+ * Dynamic L2TPv3 Ethernet pseudowires over UDP or IP protocol 115: one socket shared by control and
+ * data (so a NAT keeps one binding for both), the sans-I/O `L2tpV3Engine` for the control connections, and the
  * pseudowire data plane (`EthernetPseudowire` + `PseudowireDemux`) bound to a TAP per Remote End ID.
  * The TAPs exist for the life of the shell (the user bridges them once); a session that comes up
  * binds a pseudowire to its TAP, one that ends unbinds it. Data is sent to the session's connection
@@ -8,10 +8,11 @@
  * from there.
  */
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
-import type { Instant } from '../base/index.js';
+import { parseIpv4, type Instant } from '../base/index.js';
 import { EthernetPseudowire, PseudowireDemux, type DemuxCounters, type PseudowireCounters } from '../dataplane/pseudowire/index.js';
 import { L2tpV3Engine, type L2tpV3Event, type PeerAddress, type V3ConnectionInfo, type V3DialSpec, type V3EngineConfig } from '../l2tp/index.js';
 import { now as clockNow } from './clock.js';
+import { IPPROTO_L2TP, RawIpSocket, type RawPacketBatch } from './raw-socket.js';
 import { cryptoRandom } from './random.js';
 import { TimerDriver } from './timer-driver.js';
 import { runIp, TunDevice, type PacketBatch } from './tun.js';
@@ -82,17 +83,19 @@ interface Circuit {
 /** The running shell; create with {@link DynamicPseudowires.open}. */
 export class DynamicPseudowires {
   readonly engine: L2tpV3Engine;
-  readonly demux = new PseudowireDemux('udp');
+  readonly demux: PseudowireDemux;
   readonly transport: DynamicTransportCounters = { rxDatagrams: 0, txDatagrams: 0, foreignData: 0, sendErrors: 0, tapWriteErrors: 0, noSession: 0 };
   private readonly circuits = new Map<string, Circuit>();
   private readonly timers: TimerDriver;
   private readonly now: () => Instant;
   private udp: Socket | undefined;
+  private raw: RawIpSocket | undefined;
   private closed = false;
 
   private constructor(private readonly options: DynamicPseudowireOptions) {
     this.now = options.now ?? clockNow;
     this.engine = new L2tpV3Engine(options.engine, { random: cryptoRandom });
+    this.demux = new PseudowireDemux(options.engine.encapsulation);
     this.timers = new TimerDriver({ now: this.now, onError: (e) => this.error(e) });
   }
 
@@ -101,7 +104,8 @@ export class DynamicPseudowires {
     const s = new DynamicPseudowires(options);
     try {
       for (const t of options.taps) await s.openTap(t);
-      await s.openUdp();
+      if (options.engine.encapsulation === 'ip') s.openRaw();
+      else await s.openUdp();
     } catch (e) {
       void s.close();
       throw e;
@@ -134,6 +138,17 @@ export class DynamicPseudowires {
     sock.on('message', (msg, rinfo) => this.fromUdp(msg, rinfo));
     sock.on('error', (e) => this.error(e));
     this.udp = sock;
+  }
+
+  /** IP protocol 115 (§4.1.1): control (Session ID 0) and data on one raw socket; peers have port 0. */
+  private openRaw(): void {
+    const raw = RawIpSocket.open({ protocol: IPPROTO_L2TP, bindAddress: this.options.local, maxPacketSize: 9216 });
+    raw.onError((e) => this.error(e)).onPackets((b) => this.fromRaw(b));
+    this.raw = raw;
+  }
+
+  private fromRaw(batch: RawPacketBatch): void {
+    for (let i = 0; i < batch.count; i++) this.fromPeer(batch.payload(i), { address: batch.sourceAddress(i), port: 0, family: 4 });
   }
 
   private error(e: unknown): void {
@@ -173,8 +188,11 @@ export class DynamicPseudowires {
   }
 
   private fromUdp(msg: Buffer, rinfo: RemoteInfo): void {
+    this.fromPeer(msg, { address: rinfo.address, port: rinfo.port, family: 4 });
+  }
+
+  private fromPeer(msg: Uint8Array, from: PeerAddress): void {
     this.transport.rxDatagrams++;
-    const from: PeerAddress = { address: rinfo.address, port: rinfo.port, family: 4 };
     const o = this.demux.receive(msg);
     if (o.kind === 'control') {
       this.engine.handleDatagram(this.now(), msg, from);
@@ -218,8 +236,13 @@ export class DynamicPseudowires {
 
   private send(d: Uint8Array, to: PeerAddress): void {
     const t = this.transport;
-    if (this.udp === undefined) return;
     try {
+      if (this.raw !== undefined) {
+        if (this.raw.sendToNumber(d, parseIpv4(to.address) ?? 0)) t.txDatagrams++;
+        else t.sendErrors++;
+        return;
+      }
+      if (this.udp === undefined) return;
       this.udp.send(d, to.port, to.address, (e) => {
         if (e !== null) t.sendErrors++;
       });
@@ -255,6 +278,7 @@ export class DynamicPseudowires {
     this.timers.close();
     await new Promise((r) => setTimeout(r, 50));
     for (const c of this.circuits.values()) c.tap.close();
+    this.raw?.close();
     try {
       this.udp?.close();
     } catch {

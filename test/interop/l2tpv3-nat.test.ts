@@ -260,3 +260,61 @@ it('L2TPv3 dynamic initiator behind MASQUERADE -> responder with no peer: auth, 
     else t.diagnostic(`artifacts in ${outDir}`);
   }
 });
+
+it('L2TPv3 dynamic over IP protocol 115 (raw sockets, no NAT): Message Digest auth, session up, ping, tshark clean', { timeout: 120_000 }, async (t) => {
+  requireRoot();
+  const tag = process.pid % 100000;
+  const ns = { pub: `cv-${tag}-ipub`, priv: `cv-${tag}-ipriv`, lana: `cv-${tag}-ilana`, lanb: `cv-${tag}-ilanb` };
+  const outDir = mkdtempSync(join(tmpdir(), 'l2kit-v3-ip-'));
+  const procs: ManagedProcess[] = [];
+  let ok = false;
+  try {
+    for (const n of Object.values(ns)) await nsAdd(n);
+    link(ns.priv, 'cvw0', '198.51.100.2/24', ns.pub, 'cvw1', `${PUB}/24`);
+    lan(ns.priv, ns.lana, LAN_A);
+    lan(ns.pub, ns.lanb, LAN_B);
+    const cap = await startCapture(ns.pub, 'cvw1', join(outDir, 'ip.pcap'), { filter: 'ip proto 115', maxSeconds: 90 });
+    const ip = { encapsulation: 'ip' as const, challenge: false };
+    const resp = await start(ns.pub, { ...RESPONDER, ...ip, allowedPeers: [{ hostName: 'branch' }] }, join(outDir, 'responder.log'), 'responder-ip');
+    procs.push(resp);
+    const init = await start(ns.priv, { ...INITIATOR, ...ip, local: '198.51.100.2' }, join(outDir, 'initiator.log'), 'initiator-ip');
+    procs.push(init);
+    await init.waitForOutput(SESSION_UP, 20_000);
+    await resp.waitForOutput(SESSION_UP, 5_000);
+    const p1 = await ping(ns.lana, LAN_B);
+    assert.equal(p1.code, 0, `ping over IP encapsulation\n${p1.stdout}`);
+    const p2 = await ping(ns.lanb, LAN_A, ['-M', 'do', '-s', '1472']);
+    assert.equal(p2.code, 0, `1472-byte ping over IP encapsulation\n${p2.stdout}`);
+    const st = await statsOf(resp);
+    assert.equal(st.connections[0]?.peer.port, 0);
+    await init.stop();
+    await resp.stop();
+    await cap.stop();
+    const secret = ['-o', `l2tp.shared_secret:${SECRET}`];
+    const control = join(outDir, 'ip-control.pcap');
+    await run('tshark', ['-n', '-r', cap.file, '-Y', 'l2tp.ccid', '-w', control], { timeoutMs: 60_000 });
+    const rc = await analyzeCapture(control, secret);
+    assert.ok(isClean(rc) && rc.packets >= 6, describeReport(rc));
+    for (const [src, cookie] of [
+      ['198.51.100.2', '4 Byte Cookie'],
+      [PUB, '8 Byte Cookie'],
+    ] as const) {
+      const part = join(outDir, `ip-data-${src}.pcap`);
+      await run('tshark', ['-n', '-r', cap.file, '-Y', `ip.src==${src} && !l2tp.ccid`, '-w', part], { timeoutMs: 60_000 });
+      const prefs = ['-o', `l2tp.cookie_size:${cookie}`, '-o', 'l2tp.l2_specific:Default L2-Specific', '-d', 'l2tp.pw_type==0,eth'];
+      const rep = await analyzeCapture(part, prefs);
+      assert.ok(isClean(rep), describeReport(rep));
+      assert.ok((await tshark(part, [...prefs, '-Y', 'l2tp && icmp'])).trim() !== '', `IP data from ${src}: no ICMP inside`);
+    }
+    t.diagnostic(`IP encapsulation: ${rc.packets} control packets clean with digests verified by tshark; data clean both ways`);
+    ok = true;
+  } finally {
+    for (const p of procs) if (p.running()) await p.stop();
+    for (const n of Object.values(ns)) {
+      await run('ip', ['netns', 'del', n], { check: false });
+      untrackNamespace(n);
+    }
+    if (ok && process.env['L2K_KEEP_ARTIFACTS'] !== '1') rmSync(outDir, { recursive: true, force: true });
+    else t.diagnostic(`artifacts in ${outDir}`);
+  }
+});

@@ -30,6 +30,8 @@ export function buildL2tpv3(r: TableReader, doc: TomlTable, ctx: { readonly list
   }
   const routerId = v.routerId ?? (v.listen.host !== '0.0.0.0' && parseIpv4(v.listen.host) !== undefined ? v.listen.host : undefined);
   if (routerId === undefined) fail('l2tpv3.router_id', 'needed when listen is 0.0.0.0 (our Router ID AVP, a dotted quad)');
+  const encapsulation = v.encapsulation ?? p.encapsulations[0] ?? 'udp';
+  if (!p.encapsulations.includes(encapsulation)) fail('l2tpv3.encapsulation', `profile ${p.name} speaks only ${p.encapsulations.join(', ')}`);
   const digest = v.messageDigest ?? p.messageDigest ?? 'none';
   const challenge = v.challenge ?? p.challenge;
   if (v.secret === undefined && v.messageDigest !== undefined && v.messageDigest !== 'none') fail('l2tpv3.message_digest', 'needs a secret');
@@ -60,6 +62,7 @@ export function buildL2tpv3(r: TableReader, doc: TomlTable, ctx: { readonly list
   if (pseudowires.length === 0) fail('l2tpv3', 'needs at least one [[l2tpv3.pseudowire]]');
   return {
     listen: v.listen,
+    encapsulation,
     hostName: v.hostName ?? ctx.hostName,
     routerId: routerId ?? '0.0.0.0',
     profile: v.profile,

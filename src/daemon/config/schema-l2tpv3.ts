@@ -24,6 +24,9 @@ export const L2TPV3 = table({
   children: ['pseudowire'],
   rows: {
     listen: key('listen', hostPort, { host: '0.0.0.0', port: 1701 }, 'UDP address and port (must differ from every [[listen]]; Yamaha peers need port 1701)'),
+    encapsulation: key('encapsulation', optional(oneOf<'udp' | 'ip'>(['udp', 'ip'], 'expected "udp" or "ip"')), undefined, 'UDP (§4.1.2, through NATs) or IP protocol 115 (§4.1.1, a raw socket; the port of listen and peer is then unused)', {
+      computed: 'the profile (linux, yamaha: udp; cisco: ip)',
+    }),
     hostName: key('host_name', optText, undefined, 'our Host Name AVP (§5.4.3)', { computed: 'l2tp.host_name' }),
     routerId: key('router_id', optional(ipv4Text), undefined, 'our Router ID AVP (§5.4.3) as a dotted quad', { computed: 'the listen address; required when it is 0.0.0.0' }),
     profile: key('profile', oneOf<V3ProfileKey>(PROFILES, `expected one of ${PROFILES.join(', ')}`), 'linux', 'peer family whose defaults apply (cookie, sublayer, auth, keepalive); every field below overrides it'),

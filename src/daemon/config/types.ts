@@ -133,6 +133,7 @@ export type L2tpv3PseudowireSection = Omit<ValuesOf<typeof L2TPV3_PSEUDOWIRE.row
 /** `[l2tpv3]`: dynamic L2TPv3 pseudowires; absent = off. */
 export interface L2tpv3Section {
   readonly listen: { readonly host: string; readonly port: number };
+  readonly encapsulation: 'udp' | 'ip';
   readonly hostName: string;
   readonly routerId: string;
   readonly profile: string;
