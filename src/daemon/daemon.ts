@@ -473,6 +473,7 @@ export class Daemon {
       {
         log: this.log, lacs: this.lacs, tunnels: () => this.allTunnels(), tunnelViews: () => this.tunnelViews(), status: () => this.status(), ipsecView: () => this.ipsecView(),
         radiusView: () => this.radius?.view(),
+        ...(this.l2tpv3 !== undefined ? { clearL2tpv3: (kind: 'tunnel' | 'session', id: number) => this.l2tpv3?.clear(kind, id) ?? false } : {}),
         credentials: this.credentials,
         clientCredentials: (user) => clientCredentials(this.options.config, this.access, this.credentials.view(), user),
         statusPage: () =>

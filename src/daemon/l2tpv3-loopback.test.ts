@@ -122,6 +122,15 @@ test('[l2tpv3] daemon <-> daemon over loopback: accepted without a peer address,
     assert.match(text.out, /Remote host name: +site-b/);
     assert.match(text.out, /Session lan1: +established/);
 
+    // clear session on the public side: CDN; the session goes, the connection stays.
+    const cleared = await ctl('--socket', sockA, 'clear', 'session', String(ca.sessions[0]?.localSessionId ?? 0));
+    assert.equal(cleared.code, 0, cleared.err);
+    await until('session cleared at site B', 5000, sockB, (s) => s.l2tpv3?.connections.some((c) => c.state === 'established' && c.sessions.length === 0) ?? false);
+    // clear tunnel on site B: StopCCN, then the always-on redial brings everything back.
+    const ct = await ctl('--socket', sockB, 'clear', 'tunnel', String(cb.localTunnelId));
+    assert.equal(ct.code, 0, ct.err);
+    await until('site B redialed after clear', 10_000, sockB, (s) => up(s) && !(s.l2tpv3?.connections.some((c) => c.localTunnelId === cb.localTunnelId && c.state === 'established') ?? false));
+
     // The public side restarts: site B redials and the pseudowire comes back.
     await a.shutdown(500);
     await until('site B noticed', 8000, sockB, (s) => !up(s));

@@ -260,6 +260,33 @@ export class L2tpv3Shell {
     };
   }
 
+  /**
+   * `l2tpctl clear tunnel|session ID` for v3: StopCCN result 1 / CDN result 3. An always-on
+   * connection redials afterwards. False when no live connection or session has the id.
+   */
+  clear(kind: 'tunnel' | 'session', id: number): boolean {
+    const sh = this.shell;
+    if (sh === undefined) return false;
+    const now = this.now();
+    for (const c of sh.engine.connections()) {
+      if (c.state === 'closed' || c.state === 'closing') continue;
+      if (kind === 'tunnel' && c.localId === id) {
+        this.log.info({ tunnel: id }, `clear tunnel ${id} (l2tpctl, L2TPv3)`);
+        sh.engine.closeConnection(now, c.localId, { result: 1, message: 'administrative clear' });
+        sh.flushNow();
+        return true;
+      }
+      const s = c.sessions.find((x) => x.localSessionId === id && x.state !== 'closed');
+      if (kind === 'session' && s !== undefined) {
+        this.log.info({ tunnel: c.localId, session: id }, `clear session ${c.localId}/${id} (l2tpctl, L2TPv3)`);
+        sh.engine.closeSession(now, c.localId, s.localSessionId, { result: 3, message: 'administrative clear' });
+        sh.flushNow();
+        return true;
+      }
+    }
+    return false;
+  }
+
   /** Close every connection (StopCCN) and the socket and TAPs. */
   async close(): Promise<void> {
     await this.shell?.close();

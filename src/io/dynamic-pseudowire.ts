@@ -253,6 +253,11 @@ export class DynamicPseudowires {
     }
   }
 
+  /** Send and dispatch what the engine queued after a call from outside (clear commands). */
+  flushNow(): void {
+    this.flush();
+  }
+
   /** TAP names by Remote End ID. */
   tapNames(): Record<string, string> {
     const out: Record<string, string> = {};
