@@ -7,8 +7,13 @@
 //            writes the frames into its TAP; the bridge floods them to the generator TAP, read here.
 //   udp    : Node dgram -> dgram on 127.0.0.1 with a payload of the same size as the encapsulated frame
 //            (the ceiling for one datagram per frame in this process).
-// All three share the process and the 2-core machine; rounds are interleaved and medians (min-max) are
-// printed. Needs root. Run: `npx tsx bench/l2tpv3-throughput.ts [--seconds=1] [--rounds=5] [--window=128]`.
+//   core   : the same run also measures the sans-I/O data path per frame on one core, encapsulate +
+//            decapsulate, for a dynamic L2TPv3 pseudowire (L2tpV3Engine binding -> EthernetPseudowire)
+//            and for an L2TPv2 session (L2tpEngine sendData -> handleDatagram -> session sink), as the
+//            ratio v3 / v2 (bench/lib/core-pair.ts).
+// All share the process and the 2-core machine; rounds are interleaved and medians (min-max) are
+// printed. Needs root (except --core-only). Run:
+//   npx tsx bench/l2tpv3-throughput.ts [--seconds=1] [--rounds=5] [--window=128] [--core-only=1]
 import dgram from 'node:dgram';
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
@@ -16,6 +21,7 @@ import { StaticPseudowire, type StaticPseudowireSettings } from '../src/io/stati
 import { runIp, TunDevice } from '../src/io/tun.js';
 import { createNetns, deleteNetns, requireTunPrivileges } from '../test/lib/tun-packets.js';
 import { fmtNum, formatTable } from './lib/table.js';
+import { v2Pair, v3Pair } from './lib/core-pair.js';
 
 const arg = (name: string, dflt: number): number => {
   const a = process.argv.find((x) => x.startsWith(`--${name}=`));
@@ -174,6 +180,40 @@ async function udpCeiling(size: number): Promise<number> {
   return v;
 }
 
+/** Frames/s of one sans-I/O pair for about 300 ms (checked: every frame delivered). */
+function coreRate(p: { send(f: Uint8Array): void; delivered(): number }, size: number): number {
+  const f = new Uint8Array(frameOf(size));
+  const t0 = performance.now();
+  let n = 0;
+  while (performance.now() - t0 < 300) {
+    for (let i = 0; i < 1000; i++) p.send(f);
+    n += 1000;
+  }
+  const dt = (performance.now() - t0) / 1000;
+  if (p.delivered() < n) throw new Error(`core pair delivered ${p.delivered()} of ${n}`);
+  return n / dt;
+}
+
+/** The core comparison: v3 pseudowire vs v2 session, interleaved rounds. */
+function coreTable(): void {
+  const res = new Map<string, number[]>();
+  const add = (k: string, v: number): void => void res.set(k, [...(res.get(k) ?? []), v]);
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const size of [64, 1500]) {
+      const order = round % 2 === 0 ? ['v3', 'v2'] : ['v2', 'v3'];
+      for (const which of order) add(`${which} ${size}`, coreRate(which === 'v3' ? v3Pair() : v2Pair(), size));
+    }
+  }
+  const rows: string[][] = [];
+  for (const size of [64, 1500]) {
+    const v3 = res.get(`v3 ${size}`) ?? [];
+    const v2 = res.get(`v2 ${size}`) ?? [];
+    rows.push([String(size), fmtNum(median(v3)), range(v3), fmtNum(median(v2)), range(v2), (median(v3) / median(v2)).toFixed(2)]);
+  }
+  console.log(`\nsans-I/O data path, encapsulate + decapsulate per frame, one core; ${ROUNDS} interleaved rounds of 0.3 s`);
+  console.log(formatTable(['frame bytes', 'L2TPv3 frames/s', 'range', 'L2TPv2 frames/s', 'range', 'v3 / v2'], rows, ['right', 'right', 'right', 'right', 'right', 'right']));
+}
+
 const median = (xs: readonly number[]): number => {
   const s = [...xs].sort((x, y) => x - y);
   const m = Math.floor(s.length / 2);
@@ -182,6 +222,10 @@ const median = (xs: readonly number[]): number => {
 const range = (xs: readonly number[]): string => `${fmtNum(Math.min(...xs))}-${fmtNum(Math.max(...xs))}`;
 
 async function main(): Promise<void> {
+  if (arg('core-only', 0) === 1) {
+    coreTable();
+    return;
+  }
   requireTunPrivileges();
   await deleteNetns(NETNS);
   await createNetns(NETNS);
@@ -212,6 +256,7 @@ async function main(): Promise<void> {
       }
     }
     console.log(formatTable(['direction', 'frame bytes', 'frames/s (median)', 'range', 'raw UDP ceiling', 'ratio'], rows, ['left', 'right', 'right', 'right', 'right', 'right']));
+    coreTable();
   } finally {
     r?.pw.close();
     r?.gen.close();

@@ -35,6 +35,8 @@ export interface ControlTarget {
   clientCredentials?(user: string | undefined): ControlResponse;
   /** `status-page`: the page's URL and token (status-page/). */
   statusPage?(): ControlResponse;
+  /** `clear tunnel|session` of an L2TPv3 connection or session (undefined without [l2tpv3]). */
+  clearL2tpv3?(kind: 'tunnel' | 'session', id: number): boolean;
 }
 
 /** Answer one control request (credential and user changes write files first: asynchronous). */
@@ -94,7 +96,7 @@ function clearTunnel(t: ControlTarget, id: number): ControlResponse {
   const hits = t.tunnels().filter((x) => x.info.localTunnelId === id && x.info.state !== 'closed');
   if (hits.length > 1) return { ok: false, error: `tunnel id ${id} is ambiguous (${hits.length} listeners)` };
   const [hit] = hits;
-  if (hit === undefined) return { ok: false, error: `no such tunnel ${id}` };
+  if (hit === undefined) return t.clearL2tpv3?.('tunnel', id) === true ? { ok: true, result: { cleared: `L2TPv3 tunnel ${id}` } } : { ok: false, error: `no such tunnel ${id}` };
   t.log.info({ tunnel: id }, `clear tunnel ${id} (l2tpctl)`);
   hit.endpoint.run((now, engine) => {
     engine.closeTunnel(now, hit.info.localTunnelId, CLEAR_TUNNEL_RESULT);
@@ -112,7 +114,10 @@ function clearSession(t: ControlTarget, session: number, tunnel: number | undefi
   const name = tunnel === undefined ? `session ${session}` : `session ${tunnel}/${session}`;
   if (hits.length > 1) return { ok: false, error: `session id ${session} is not unique; use TUNNEL/SESSION` };
   const [hit] = hits;
-  if (hit === undefined) return { ok: false, error: `no such ${name}` };
+  if (hit === undefined) {
+    if (tunnel === undefined && t.clearL2tpv3?.('session', session) === true) return { ok: true, result: { cleared: `L2TPv3 session ${session}` } };
+    return { ok: false, error: `no such ${name}` };
+  }
   t.log.info({ tunnel: hit.tunnel, session: hit.session }, `clear session ${hit.tunnel}/${hit.session} (l2tpctl)`);
   hit.endpoint.run((now, engine) => {
     engine.closeSession(now, hit.tunnel, hit.session, CLEAR_SESSION_RESULT);

@@ -2,6 +2,7 @@
  * Human output of l2tpctl: aligned tables for `show tunnels|sessions|ipsec`, and a Yamaha
  * "show status l2tp"-like block per tunnel for `show status`.
  */
+import type { L2tpv3View } from './l2tpv3-shell.js';
 import type { CredentialsView, IpsecView, SessionView, StatusView, TunnelView } from './control-protocol.js';
 
 /** Align rows into columns (two spaces apart); the first row is the header. */
@@ -116,6 +117,7 @@ export function formatStatus(s: StatusView): string {
   }
   out.push(...formatKernel(s));
   if (s.timers !== undefined) out.push(`Timers pending: ${s.timers}`);
+  if (s.l2tpv3 !== undefined) out.push(...formatL2tpv3(s.l2tpv3));
   if (s.tunnels.length === 0) out.push('', 'no tunnels');
   for (const t of s.tunnels) {
     out.push('', `TUNNEL[${t.localTunnelId}]:`);
@@ -214,4 +216,40 @@ export function formatCredentials(c: CredentialsView): string {
   rows.push(['Kept in', [c.stateFile, c.usersFile].filter((x) => x !== undefined).join(', ') || 'memory only (they change at every start)']);
   const w = Math.max(...rows.map(([k]) => k.length));
   return [...rows.map(([k, v]) => `${`${k}:`.padEnd(w + 1)}  ${v}`), ...(c.notes ?? []).map((n) => `note: ${n}`)].join('\n');
+}
+
+/** `show status`: the L2TPv3 part, one block per control connection (Yamaha `show status l2tp` fields). */
+function formatL2tpv3(v: L2tpv3View): string[] {
+  const d = v.drops;
+  const out = [`L2TPv3: ${v.listen} (profile ${v.profile}, tunnel auth ${v.auth}), ${v.connections.length} connection(s); dropped data: ${d.unknownSession} unknown session, ${d.wrongCookie} wrong cookie, ${d.badHeader} bad header, ${d.foreignData} foreign source`];
+  for (const t of v.connections) {
+    out.push('', `TUNNEL[${t.localTunnelId}]:`);
+    const kv: [string, string][] = [
+      ['State', t.state],
+      ['Version', t.version],
+      ['Role', t.role],
+      ['Local tunnel ID', String(t.localTunnelId)],
+      ['Remote tunnel ID', String(t.remoteTunnelId)],
+      ['Local address', `${t.localAddress}  port ${t.localPort}`],
+      ['Remote address', `${t.remoteAddress}  port ${t.remotePort}`],
+      ['Remote vendor', t.remoteVendorName ?? '-'],
+      ['Remote host name', t.remoteHostName ?? '-'],
+      ['Remote router ID', t.remoteRouterId ?? '-'],
+      ['Ns / Nr', `${t.ns} / ${t.nr}`],
+      ['Uptime', formatUptime(t.uptimeSeconds)],
+      ['Control rx / tx', `${t.counters.controlRx} / ${t.counters.controlTx} (retransmits ${t.counters.retransmits}, auth failures ${t.counters.authFailures}, peer moves ${t.counters.peerMoves})`],
+    ];
+    for (const s of t.sessions) {
+      kv.push(
+        [`Session ${s.name}`, `${s.state}, local ID ${s.localSessionId}, remote ID ${s.remoteSessionId}, Remote End ID ${s.remoteEndId}${s.tap !== undefined ? `, ${s.tap}` : ''}`],
+        ['  Circuit status', `local ${s.circuitLocal}, remote ${s.circuitRemote}`],
+        ['  Uptime', formatUptime(s.uptimeSeconds)],
+        ['  Received', `${s.rxPackets} packets ${s.rxOctets} octets`],
+        ['  Transmitted', `${s.txPackets} packets ${s.txOctets} octets (${s.drops} dropped)`],
+      );
+    }
+    const w = Math.max(...kv.map(([k]) => k.length)) + 1;
+    for (const [k, val] of kv) out.push(`  ${`${k}:`.padEnd(w)}  ${val}`);
+  }
+  return out;
 }

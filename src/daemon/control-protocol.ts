@@ -5,6 +5,7 @@
 import { err, ok, type Result } from '../base/index.js';
 import type { TunnelCounters } from '../l2tp/index.js';
 import type { RotateWhat } from './setup/index.js';
+import type { L2tpv3View } from './l2tpv3-shell.js';
 
 export type { CredentialsView } from './setup/index.js';
 
@@ -157,6 +158,8 @@ export interface StatusView {
   readonly kernel?: KernelDropsView;
   /** Remote access: LCP keepalive misses (loss seen before a subscriber is logged out). */
   readonly echo?: { readonly misses: number; readonly missing: number; readonly timeouts: number };
+  /** `[l2tpv3]`: dynamic L2TPv3 pseudowires (Yamaha `show status l2tp` fields). */
+  readonly l2tpv3?: L2tpv3View;
 }
 
 /** `show status`: kernel-side buffers and drops (issue 15 item 3). */
@@ -330,7 +333,8 @@ export type ControlResponse =
   | { readonly ok: false; readonly error: string };
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const isId = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 0xffff;
+/** A tunnel or session id: 16-bit for L2TPv2, 32-bit for L2TPv3 (RFC 3931 §3.2.1, §4.1). */
+const isId = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 0xffffffff;
 
 /** Validate a decoded request line. Never throws. */
 export function parseControlRequest(v: unknown): Result<ControlRequest, string> {
@@ -344,13 +348,13 @@ export function parseControlRequest(v: unknown): Result<ControlRequest, string> 
     case 'show-radius':
       return ok({ cmd: v['cmd'] });
     case 'clear-tunnel':
-      return isId(v['tunnel']) ? ok({ cmd: 'clear-tunnel', tunnel: v['tunnel'] }) : err('clear-tunnel needs "tunnel" (0..65535)');
+      return isId(v['tunnel']) ? ok({ cmd: 'clear-tunnel', tunnel: v['tunnel'] }) : err('clear-tunnel needs "tunnel" (0..4294967295)');
     case 'clear-session': {
       const session = v['session'];
       const tunnel = v['tunnel'];
-      if (!isId(session)) return err('clear-session needs "session" (0..65535)');
+      if (!isId(session)) return err('clear-session needs "session" (0..4294967295)');
       if (tunnel === undefined) return ok({ cmd: 'clear-session', session });
-      return isId(tunnel) ? ok({ cmd: 'clear-session', tunnel, session }) : err('"tunnel" must be 0..65535');
+      return isId(tunnel) ? ok({ cmd: 'clear-session', tunnel, session }) : err('"tunnel" must be 0..4294967295');
     }
     case 'dial':
     case 'hangup': {

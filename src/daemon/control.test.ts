@@ -71,7 +71,9 @@ test('l2tpctl command words -> requests', () => {
   assert.deepEqual(commandToRequest(['clear', 'tunnel', '12']), { cmd: 'clear-tunnel', tunnel: 12 });
   assert.deepEqual(commandToRequest(['clear', 'session', '12/34']), { cmd: 'clear-session', tunnel: 12, session: 34 });
   assert.deepEqual(commandToRequest(['clear', 'session', '34']), { cmd: 'clear-session', session: 34 });
-  assert.equal(typeof commandToRequest(['clear', 'tunnel', '70000']), 'string');
+  // 32-bit ids (L2TPv3), nothing beyond.
+  assert.equal(typeof commandToRequest(['clear', 'tunnel', '4294967296']), 'string');
+  assert.deepEqual(commandToRequest(['clear', 'tunnel', '4294967295']), { cmd: 'clear-tunnel', tunnel: 4294967295 });
   assert.equal(typeof commandToRequest(['clear', 'tunnel', 'x']), 'string');
   assert.equal(typeof commandToRequest(['show']), 'string');
   assert.equal(typeof commandToRequest(['frob']), 'string');

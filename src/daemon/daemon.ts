@@ -36,6 +36,7 @@ import { daemonStatusSource, generateStatusToken, startStatusPage, type StatusPa
 import { allAcked, pendingCount, stopAllTunnels, waitUntil } from './shutdown.js';
 import { allTunnels, ipsecViews, kernelDrops, pppoeSessionViews, statusView, tunnelViews, tunnelViewsYielding, type TunnelAt, type ViewSources } from './views.js';
 import { RadiusShell } from './radius-shell.js';
+import { L2tpv3Shell } from './l2tpv3-shell.js';
 
 export { SHUTDOWN_RESULT } from './shutdown.js';
 export { CLEAR_TUNNEL_RESULT, CLEAR_SESSION_RESULT } from './control-api.js';
@@ -138,6 +139,8 @@ export class Daemon {
   private readonly pppoe: PppoeShell[] = [];
   /** `[radius]`: the RADIUS client, accounting spool and DAE server (radius-shell.ts). */
   private radius: RadiusShell | undefined;
+  /** `[l2tpv3]`: dynamic L2TPv3 pseudowires (l2tpv3-shell.ts). */
+  private l2tpv3: L2tpv3Shell | undefined;
   private readonly startedAt: Instant;
   private controlServer: Server | undefined;
   private controlPath: string | undefined;
@@ -221,6 +224,7 @@ export class Daemon {
         ...(st !== undefined ? { echo: { misses: st.echoMisses, missing: st.echoMissing, timeouts: st.echoTimeouts } } : {}),
       };
     });
+    await this.openL2tpv3(config);
     await this.openControl(config);
     const m = config.daemon.metricsListen;
     if (m !== undefined) {
@@ -353,6 +357,18 @@ export class Daemon {
       await radius.attach(access);
       this.metrics.addRadius(() => radius.view());
     }
+  }
+
+  /** `[l2tpv3]`: its own socket, TAPs and always-on dials; counters into the metrics. */
+  private async openL2tpv3(config: DaemonConfig): Promise<void> {
+    const c = config.l2tpv3;
+    if (c === undefined) return;
+    const v3 = await L2tpv3Shell.open(c, this.log, () => this.clock.now());
+    this.l2tpv3 = v3;
+    this.metrics.addL2tpv3(() => {
+      const d = v3.view().drops;
+      return { ...v3.counters, unknownSession: d.unknownSession, badHeader: d.badHeader, foreignData: d.foreignData, wrongCookie: d.wrongCookie };
+    });
   }
 
   /** `[status]`: the read-only status page (status-page/); the token is generated when none is set. */
@@ -505,6 +521,7 @@ export class Daemon {
       listeners: this.listeners.map((l) => ({ endpoint: l.endpoint, auth: l.config.secret !== undefined })),
       timers: this.timers.pending,
       requireIpsec: this.options.config.ipsec?.requireIpsec ?? false,
+      ...(this.l2tpv3 !== undefined ? { l2tpv3: this.l2tpv3.view() } : {}),
     });
   }
 
@@ -515,6 +532,7 @@ export class Daemon {
         log: this.log, lacs: this.lacs, tunnels: () => this.allTunnels(), tunnelViews: () => this.tunnelViews(), tunnelViewsYielding: () => tunnelViewsYielding(this.clock.now(), this.sources),
         pppoeSessions: () => pppoeSessionViews(this.clock.now(), this.sources), status: () => this.status(), ipsecView: () => this.ipsecView(),
         radiusView: () => this.radius?.view(),
+        ...(this.l2tpv3 !== undefined ? { clearL2tpv3: (kind: 'tunnel' | 'session', id: number) => this.l2tpv3?.clear(kind, id) ?? false } : {}),
         credentials: this.credentials,
         clientCredentials: (user) => clientCredentials(this.options.config, this.access, this.credentials.view(), user),
         statusPage: () =>
@@ -551,6 +569,7 @@ export class Daemon {
     for (const l of this.lacs) l.deleteSas();
     for (const ep of this.endpoints) await ep.close();
     await this.ipsec?.close();
+    await this.l2tpv3?.close();
     for (const l of this.lacs) await l.close();
     // Every Stop is queued now: Accounting-Off, a bounded wait for the servers, the spool flushed.
     await this.radius?.close(Math.max(graceMs, 1000));

@@ -51,9 +51,10 @@ const stdio: CliIo = {
 };
 
 const parseId = (s: string | undefined): number | undefined => {
-  if (s === undefined || !/^\d{1,5}$/.test(s)) return undefined;
+  // 32 bits: L2TPv3 Control Connection and Session IDs (RFC 3931 §3.2.1, §4.1); v2 ids are 16-bit.
+  if (s === undefined || !/^\d{1,10}$/.test(s)) return undefined;
   const n = Number(s);
-  return n <= 0xffff ? n : undefined;
+  return n <= 0xffffffff ? n : undefined;
 };
 
 /** Options some commands take (`user add --password`). */
@@ -95,7 +96,7 @@ export function commandToRequest(words: readonly string[], o: CommandOptions = {
   if (verb === 'clear') {
     if (what === 'tunnel') {
       const id = parseId(arg);
-      return id === undefined ? 'clear tunnel needs a tunnel id (0..65535)' : { cmd: 'clear-tunnel', tunnel: id };
+      return id === undefined ? 'clear tunnel needs a tunnel id (0..65535, L2TPv3: 0..4294967295)' : { cmd: 'clear-tunnel', tunnel: id };
     }
     if (what === 'session') {
       const m = /^(\d+)\/(\d+)$/.exec(arg ?? '');

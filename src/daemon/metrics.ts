@@ -77,6 +77,21 @@ export class DaemonMetrics {
     this.authFailures = new Counter({ name: 'l2tp_tunnel_auth_failures_total', help: 'Tunnel authentication failures', registers });
   }
 
+  /** `[l2tpv3]` counters read at scrape time (connections, sessions, auth failures, keepalive, redials, NAT moves, drops). */
+  addL2tpv3(counters: () => Readonly<Record<string, number>>): void {
+    const registers = [this.registry];
+    new Counter({
+      name: 'l2tpv3_events_total',
+      help: 'L2TPv3 control plane events by kind (connections and sessions established/closed, auth failures, keepalive expiries, redials, authenticated peer moves, data drops)',
+      labelNames: ['event'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [k, v] of Object.entries(counters())) this.inc({ event: k }, v);
+      },
+    });
+  }
+
   /**
    * Per-server RADIUS metrics read at scrape time from `show radius` (labels server and role):
    * requests, retransmissions, accepts, rejects, timeouts, dropped answers (counters), RTT and state

@@ -2,6 +2,7 @@
  * The JSON views of `l2tpctl show ...` (control-protocol.ts), built from the engines' snapshots,
  * the PPP terminations and the LAC dialers at one instant.
  */
+import type { L2tpv3View } from './l2tpv3-shell.js';
 import { since, type Instant } from '../base/index.js';
 import type { TunnelInfo } from '../l2tp/index.js';
 import type { AccessSessionInfo } from '../access/index.js';
@@ -187,6 +188,8 @@ export interface StatusExtras {
   readonly timers: number;
   /** `[ipsec] require_ipsec` of the listener. */
   readonly requireIpsec: boolean;
+  /** `[l2tpv3]`'s view, when configured. */
+  readonly l2tpv3?: L2tpv3View;
 }
 
 /** Daemon status for `l2tpctl show status`. */
@@ -212,6 +215,7 @@ export function statusView(now: Instant, src: ViewSources, x: StatusExtras): Sta
     ...(src.ipsec !== undefined || src.lacs.some((l) => l.ipsec !== undefined) ? { ipsec: ipsecSummary(now, src, x.requireIpsec) } : {}),
     kernel: kernelDrops(x.listeners.map((l) => l.endpoint), src.access),
     ...(pool !== undefined ? { echo: { misses: pool.echoMisses, missing: pool.echoMissing, timeouts: pool.echoTimeouts } } : {}),
+    ...(x.l2tpv3 !== undefined ? { l2tpv3: x.l2tpv3 } : {}),
   };
 }
 

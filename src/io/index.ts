@@ -39,3 +39,4 @@ export { NativeUdpSocket } from './native-udp.js';
 export type { NativeFastPathStats } from './native.js';
 export { ownSocketInodes, parseProcNetUdp, parseSnmp6Udp, parseSnmpUdp, readDeviceDrops, readUdpSnmp, readUdpSocket } from './kernel-stats.js';
 export type { DeviceDrops, UdpSnmp, UdpSocketRow } from './kernel-stats.js';
+export { DynamicPseudowires, type DynamicPseudowireOptions, type DynamicPseudowireStatus, type DynamicSessionStatus, type PseudowireTap } from './dynamic-pseudowire.js';

@@ -19,3 +19,9 @@ export { TUNNEL_TRANSITIONS, TUNNEL_RFC_TRANSITIONS, TUNNEL_LOCAL_TRANSITIONS, t
 export type { TunnelFsmState, TunnelFsmEvent, TunnelFsmAction, TunnelTransition } from './tunnel-fsm.js';
 export { SESSION_TRANSITIONS, sessionTransition } from './session-fsm.js';
 export type { SessionFsmEvent, SessionFsmAction, SessionTransition } from './session-fsm.js';
+export type * from './v3-api.js';
+export { L2tpV3Engine } from './v3-engine.js';
+export { V3StopResults } from './v3-connection.js';
+export { V3CdnResults } from './v3-session.js';
+export { V3_PEER_PROFILES, resolveV3Profile, isV3ProfileName } from './v3-profiles.js';
+export type { V3PeerProfile, V3ProfileName, V3ProfileOverrides } from './v3-profiles.js';

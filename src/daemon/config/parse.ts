@@ -15,6 +15,7 @@ import { DAEMON, IPSEC, IPSEC_PEER, L2TP, L2TP_ADMISSION, LAC, LISTEN, POOL, PPP
 import { TableReader, defaultsOf, type ReadTable, type TomlTable } from './table.js';
 import type { AccessSection, ConfigError, DaemonConfig, IpsecSection, LacConfig, LacIpsecConfig, ListenConfig, PppoeSection, StatusSection, TunnelDefaults } from './types.js';
 import { buildNamedPools, buildRadius } from './parse-radius.js';
+import { buildL2tpv3 } from './parse-l2tpv3.js';
 import { checkExposure } from './secure.js';
 
 type Fail = (key: string, message: string) => void;
@@ -49,7 +50,8 @@ export function parseConfig(source: string): Result<DaemonConfig, readonly Confi
   const lac = r.array(LAC, doc).map((t) => buildLac(t, fail));
   checkLacs(lac, fail);
   // No [[listen]] and no [[lac]]: the documented default, one LNS on 0.0.0.0:1701 accepting any LAC.
-  const effectiveListen: readonly ListenConfig[] = doc['listen'] === undefined && lac.length === 0 ? [defaultsOf(LISTEN.rows)] : listen;
+  // With [l2tpv3] (its own socket) there is no default v2 listener either.
+  const effectiveListen: readonly ListenConfig[] = doc['listen'] === undefined && lac.length === 0 && doc['l2tpv3'] === undefined ? [defaultsOf(LISTEN.rows)] : listen;
   if (daemon.user !== undefined && lac.some((l) => l.ppp !== undefined)) {
     fail('daemon.user', 'cannot drop privileges with [[lac]] ppp = true (client mode runs "ip" when PPP comes up)');
   }
@@ -64,12 +66,13 @@ export function parseConfig(source: string): Result<DaemonConfig, readonly Confi
   const status = buildStatus(r.section(STATUS, doc), fail);
   const dataplane = r.section(DATAPLANE, doc).values;
   const pppoe = buildPppoe(r.array(PPPOE, doc), access, fail);
+  const l2tpv3 = buildL2tpv3(r, doc, { listen: effectiveListen, hostName: l2tp.hostName }, fail);
 
   if (errors.length > 0) {
     errors.sort((a, b) => (a.line ?? Infinity) - (b.line ?? Infinity));
     return err(errors);
   }
-  return ok({ daemon, l2tp, admission, listen: effectiveListen, lac, access, pppoe, ...(ipsec ? { ipsec } : {}), ...(status ? { status } : {}), ...(radius !== undefined ? { radius } : {}), dataplane });
+  return ok({ daemon, l2tp, admission, listen: effectiveListen, lac, access, pppoe, ...(ipsec ? { ipsec } : {}), ...(status ? { status } : {}), ...(radius !== undefined ? { radius } : {}), dataplane, ...(l2tpv3 !== undefined ? { l2tpv3 } : {}) });
 }
 
 /** `[[pppoe]]`: needs PPP termination (the access server runs its sessions); one AC per interface and VLAN. */

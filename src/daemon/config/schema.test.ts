@@ -96,6 +96,7 @@ const REQUIRED_VALUES: Readonly<Record<string, string>> = {
   'radius.dae.client.address': '"192.0.2.21"',
   'radius.dae.client.secret': '"dae secret"',
   'pppoe.interface': '"eth1"',
+  'l2tpv3.pseudowire.name': '"site-b"',
 };
 
 test('schema: every key of every table is accepted with its documented default', () => {
@@ -111,14 +112,14 @@ test('schema: every key of every table is accepted with its documented default',
       else lines.push(`${r.key} = ${formatted}`);
     }
   }
-  const src = lines.join('\n').replace('[ipsec]\n', '[ipsec]\npsk = "correct horse"\n');
+  const src = lines.join('\n').replace('[ipsec]\n', '[ipsec]\npsk = "correct horse"\n').replace('[l2tpv3]\n', '[l2tpv3]\nsecret = "pw secret"\n').replace('listen = "0.0.0.0:1701"', 'listen = "192.0.2.1:1702"');
   const r = parseConfig(src);
   assert.ok(r.ok, r.ok ? '' : `${r.error.map(formatConfigError).join('\n')}\n${src}`);
 });
 
 test('schema: secrets are marked (print-config masks exactly these)', () => {
   const secrets = SCHEMA.flatMap((s) => allRows(s).filter((r) => r.secret === true).map((r) => `${s.path}.${r.key}`));
-  assert.deepEqual(secrets.sort(), ['ipsec.peer.psk', 'ipsec.psk', 'lac.password', 'lac.psk', 'lac.secret', 'listen.secret', 'pppoe.cookie_secret', 'radius.dae.client.secret', 'radius.server.secret', 'status.token']);
+  assert.deepEqual(secrets.sort(), ['ipsec.peer.psk', 'ipsec.psk', 'l2tpv3.secret', 'lac.password', 'lac.psk', 'lac.secret', 'listen.secret', 'pppoe.cookie_secret', 'radius.dae.client.secret', 'radius.server.secret', 'status.token']);
 });
 
 test('schema: unknown keys anywhere get a suggestion from the table', () => {

@@ -11,6 +11,8 @@ import type { DAEMON, IPSEC, L2TP, LAC, LISTEN, POOL, PPP, STATUS, DATAPLANE, TU
 import type { NasIdentity } from '../../aaa/radius/index.js';
 import type { RADIUS, RADIUS_DAE, RADIUS_DAE_CLIENT, RADIUS_SERVER } from './schema-radius.js';
 import type { PPPOE } from './schema-pppoe.js';
+import type { L2TPV3_PSEUDOWIRE } from './schema-l2tpv3.js';
+import type { V3PseudowireParams } from '../../l2tp/index.js';
 
 export type { LogLevel, PppAuthName } from './schema.js';
 
@@ -129,6 +131,33 @@ export interface DaemonConfig {
   readonly dataplane?: DataplaneSection;
   /** `[[pppoe]]`: PPPoE access concentrators terminated by the access server (BRAS); [] = none. */
   readonly pppoe: readonly PppoeSection[];
+  /** Dynamic L2TPv3 pseudowires; absent = off. */
+  readonly l2tpv3?: L2tpv3Section;
+}
+
+/** One `[[l2tpv3.pseudowire]]` with the profile's defaults filled in. */
+export type L2tpv3PseudowireSection = Omit<ValuesOf<typeof L2TPV3_PSEUDOWIRE.rows>, 'remoteEndId' | 'cookieLength' | 'sublayer' | 'sequencing' | 'pwType'> & {
+  readonly remoteEndId: string;
+  readonly pseudowire: V3PseudowireParams;
+};
+
+/** `[l2tpv3]`: dynamic L2TPv3 pseudowires; absent = off. */
+export interface L2tpv3Section {
+  readonly listen: { readonly host: string; readonly port: number };
+  readonly encapsulation: 'udp' | 'ip';
+  readonly hostName: string;
+  readonly routerId: string;
+  readonly profile: string;
+  readonly secret?: string;
+  readonly messageDigest?: 'md5' | 'sha1';
+  readonly challenge: boolean;
+  readonly keepaliveInterval: Duration;
+  readonly keepaliveCount: number;
+  readonly redialInitial: Duration;
+  readonly redialMax: Duration;
+  readonly disconnectTime?: Duration;
+  readonly pwTypes: readonly (4 | 5)[];
+  readonly pseudowires: readonly L2tpv3PseudowireSection[];
 }
 
 /** One `[[pppoe]]`: `serviceNames` [] = any; `cookieSecret` undefined = the key file in the state directory. */

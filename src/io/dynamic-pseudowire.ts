@@ -1,0 +1,293 @@
+/**
+ * Dynamic L2TPv3 Ethernet pseudowires over UDP or IP protocol 115: one socket shared by control and
+ * data (so a NAT keeps one binding for both), the sans-I/O `L2tpV3Engine` for the control connections, and the
+ * pseudowire data plane (`EthernetPseudowire` + `PseudowireDemux`) bound to a TAP per Remote End ID.
+ * The TAPs exist for the life of the shell (the user bridges them once); a session that comes up
+ * binds a pseudowire to its TAP, one that ends unbinds it. Data is sent to the session's connection
+ * peer as the engine knows it now (NAT-learned from authenticated control traffic) and accepted only
+ * from there.
+ */
+import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import { parseIpv4, type Instant } from '../base/index.js';
+import { EthernetPseudowire, PseudowireDemux, type DemuxCounters, type PseudowireCounters } from '../dataplane/pseudowire/index.js';
+import { L2tpV3Engine, type L2tpV3Event, type PeerAddress, type V3ConnectionInfo, type V3DialSpec, type V3EngineConfig } from '../l2tp/index.js';
+import { now as clockNow } from './clock.js';
+import { IPPROTO_L2TP, RawIpSocket, type RawPacketBatch } from './raw-socket.js';
+import { cryptoRandom } from './random.js';
+import { TimerDriver } from './timer-driver.js';
+import { runIp, TunDevice, type PacketBatch } from './tun.js';
+
+/** One attachment circuit: the TAP of a Remote End ID. */
+export interface PseudowireTap {
+  /** Remote End ID (§5.4.4) this TAP carries. */
+  readonly remoteEndId: string;
+  /** TAP name (kernel chooses when absent). */
+  readonly name?: string;
+  /** Linux bridge to enslave the TAP to (e.g. the LAN bridge). */
+  readonly bridge?: string;
+  readonly mtu?: number;
+  /** Clamp the MSS of TCP SYNs crossing the pseudowire. */
+  readonly mssClamp?: number;
+}
+
+/** How the shell runs. */
+export interface DynamicPseudowireOptions {
+  readonly engine: V3EngineConfig;
+  /** Local IPv4 address and UDP port (1701). */
+  readonly local: string;
+  readonly port: number;
+  /** Always-on dials (the initiator role). */
+  readonly dials?: readonly V3DialSpec[];
+  readonly taps: readonly PseudowireTap[];
+  /** Every engine event (logs, tests). */
+  readonly onEvent?: (e: L2tpV3Event) => void;
+  readonly onError?: (e: Error) => void;
+  /** Injected clock (default the monotonic clock). */
+  readonly now?: () => Instant;
+}
+
+/** Transport counters. */
+export interface DynamicTransportCounters {
+  rxDatagrams: number;
+  txDatagrams: number;
+  /** Data messages from an address other than the session's peer. */
+  foreignData: number;
+  sendErrors: number;
+  tapWriteErrors: number;
+  /** TAP frames with no session up (dropped). */
+  noSession: number;
+}
+
+/** One session's data counters for show commands. */
+export interface DynamicSessionStatus {
+  readonly tap: string;
+  readonly remoteEndId: string;
+  readonly localSessionId: number;
+  readonly counters: PseudowireCounters;
+}
+
+/** Everything `show status` needs. */
+export interface DynamicPseudowireStatus {
+  readonly connections: readonly V3ConnectionInfo[];
+  readonly sessions: readonly DynamicSessionStatus[];
+  readonly demux: DemuxCounters;
+  readonly transport: DynamicTransportCounters;
+}
+
+interface Circuit {
+  readonly spec: PseudowireTap;
+  readonly tap: TunDevice;
+  pw: EthernetPseudowire | undefined;
+}
+
+/** The running shell; create with {@link DynamicPseudowires.open}. */
+export class DynamicPseudowires {
+  readonly engine: L2tpV3Engine;
+  readonly demux: PseudowireDemux;
+  readonly transport: DynamicTransportCounters = { rxDatagrams: 0, txDatagrams: 0, foreignData: 0, sendErrors: 0, tapWriteErrors: 0, noSession: 0 };
+  private readonly circuits = new Map<string, Circuit>();
+  private readonly timers: TimerDriver;
+  private readonly now: () => Instant;
+  private udp: Socket | undefined;
+  private raw: RawIpSocket | undefined;
+  private closed = false;
+
+  private constructor(private readonly options: DynamicPseudowireOptions) {
+    this.now = options.now ?? clockNow;
+    this.engine = new L2tpV3Engine(options.engine, { random: cryptoRandom });
+    this.demux = new PseudowireDemux(options.engine.encapsulation);
+    this.timers = new TimerDriver({ now: this.now, onError: (e) => this.error(e) });
+  }
+
+  /** Open the TAPs and the socket, start the dialers. Throws when the system refuses a TAP or the bind. */
+  static async open(options: DynamicPseudowireOptions): Promise<DynamicPseudowires> {
+    const s = new DynamicPseudowires(options);
+    try {
+      for (const t of options.taps) await s.openTap(t);
+      if (options.engine.encapsulation === 'ip') s.openRaw();
+      else await s.openUdp();
+    } catch (e) {
+      void s.close();
+      throw e;
+    }
+    s.timers.add(s.engine, () => s.flush());
+    const at = s.now();
+    for (const d of options.dials ?? []) s.engine.dial(at, d);
+    s.flush();
+    return s;
+  }
+
+  private async openTap(t: PseudowireTap): Promise<void> {
+    const tap = TunDevice.open({ mode: 'tap', ...(t.name !== undefined ? { name: t.name } : {}), maxPackets: 64 });
+    const c: Circuit = { spec: t, tap, pw: undefined };
+    this.circuits.set(t.remoteEndId, c);
+    await tap.configure({ mtu: t.mtu ?? 1500, up: true });
+    if (t.bridge !== undefined) await runIp(['link', 'set', 'dev', tap.name, 'master', t.bridge]);
+    tap.onError((e) => this.error(e)).onPackets((b) => this.fromTap(c, b));
+  }
+
+  private async openUdp(): Promise<void> {
+    const sock = createSocket({ type: 'udp4' });
+    await new Promise<void>((resolve, reject) => {
+      sock.once('error', reject);
+      sock.bind(this.options.port, this.options.local, () => {
+        sock.off('error', reject);
+        resolve();
+      });
+    });
+    sock.on('message', (msg, rinfo) => this.fromUdp(msg, rinfo));
+    sock.on('error', (e) => this.error(e));
+    this.udp = sock;
+  }
+
+  /** IP protocol 115 (§4.1.1): control (Session ID 0) and data on one raw socket; peers have port 0. */
+  private openRaw(): void {
+    const raw = RawIpSocket.open({ protocol: IPPROTO_L2TP, bindAddress: this.options.local, maxPacketSize: 9216 });
+    raw.onError((e) => this.error(e)).onPackets((b) => this.fromRaw(b));
+    this.raw = raw;
+  }
+
+  private fromRaw(batch: RawPacketBatch): void {
+    for (let i = 0; i < batch.count; i++) this.fromPeer(batch.payload(i), { address: batch.sourceAddress(i), port: 0, family: 4 });
+  }
+
+  private error(e: unknown): void {
+    this.options.onError?.(e instanceof Error ? e : new Error(String(e)));
+  }
+
+  /** Send what the engine queued, bind / unbind pseudowires from its events. */
+  private flush(): void {
+    for (let t = this.engine.pollTransmit(); t !== undefined; t = this.engine.pollTransmit()) this.send(t.data, t.to);
+    for (let e = this.engine.pollEvent(); e !== undefined; e = this.engine.pollEvent()) {
+      if (e.type === 'v3-session-established') this.bind(e);
+      else if (e.type === 'v3-session-closed') this.unbind(e.session);
+      this.options.onEvent?.(e);
+    }
+    this.timers.touch(this.engine);
+  }
+
+  private bind(e: Extract<L2tpV3Event, { type: 'v3-session-established' }>): void {
+    const c = this.circuits.get(e.remoteEndId);
+    if (c === undefined) {
+      // No attachment circuit for it: end the session rather than black-hole it.
+      this.engine.closeSession(this.now(), e.connection, e.session, { result: 2, error: 6, message: 'no attachment circuit' });
+      return;
+    }
+    if (c.pw !== undefined) this.demux.remove(c.pw.localSessionId);
+    const mss = c.spec.mssClamp;
+    c.pw = new EthernetPseudowire({ ...e.binding, ...(mss !== undefined ? { mssClamp: mss } : {}) });
+    this.demux.add(c.pw);
+  }
+
+  private unbind(session: number): void {
+    for (const c of this.circuits.values()) {
+      if (c.pw?.localSessionId !== session) continue;
+      this.demux.remove(session);
+      c.pw = undefined;
+    }
+  }
+
+  private fromUdp(msg: Buffer, rinfo: RemoteInfo): void {
+    this.fromPeer(msg, { address: rinfo.address, port: rinfo.port, family: 4 });
+  }
+
+  private fromPeer(msg: Uint8Array, from: PeerAddress): void {
+    this.transport.rxDatagrams++;
+    const o = this.demux.receive(msg);
+    if (o.kind === 'control') {
+      this.engine.handleDatagram(this.now(), msg, from);
+      this.flush();
+      return;
+    }
+    if (o.kind !== 'frame') return;
+    const peer = this.engine.sessionPeer(o.pseudowire.localSessionId);
+    if (peer === undefined || peer.address !== from.address || peer.port !== from.port) {
+      this.transport.foreignData++;
+      return;
+    }
+    for (const c of this.circuits.values()) {
+      if (c.pw !== o.pseudowire) continue;
+      try {
+        if (!c.tap.write(o.frame)) this.transport.tapWriteErrors++;
+      } catch {
+        this.transport.tapWriteErrors++;
+      }
+    }
+  }
+
+  private fromTap(c: Circuit, batch: PacketBatch): void {
+    const pw = c.pw;
+    if (pw === undefined) {
+      this.transport.noSession += batch.count;
+      return;
+    }
+    const peer = this.engine.sessionPeer(pw.localSessionId);
+    if (peer === undefined) return;
+    const hl = pw.headerLength;
+    for (let i = 0; i < batch.count; i++) {
+      const off = batch.offset(i);
+      const len = batch.length(i);
+      const out = Buffer.allocUnsafe(hl + len);
+      batch.buffer.copy(out, hl, off, off + len);
+      const d = pw.encapsulate(out, hl, len);
+      if (d !== undefined) this.send(d, peer);
+    }
+  }
+
+  private send(d: Uint8Array, to: PeerAddress): void {
+    const t = this.transport;
+    try {
+      if (this.raw !== undefined) {
+        if (this.raw.sendToNumber(d, parseIpv4(to.address) ?? 0)) t.txDatagrams++;
+        else t.sendErrors++;
+        return;
+      }
+      if (this.udp === undefined) return;
+      this.udp.send(d, to.port, to.address, (e) => {
+        if (e !== null) t.sendErrors++;
+      });
+      t.txDatagrams++;
+    } catch (e) {
+      t.sendErrors++;
+      this.error(e);
+    }
+  }
+
+  /** Send and dispatch what the engine queued after a call from outside (clear commands). */
+  flushNow(): void {
+    this.flush();
+  }
+
+  /** TAP names by Remote End ID. */
+  tapNames(): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const [k, c] of this.circuits) out[k] = c.tap.name;
+    return out;
+  }
+
+  status(): DynamicPseudowireStatus {
+    const sessions: DynamicSessionStatus[] = [];
+    for (const c of this.circuits.values()) {
+      if (c.pw !== undefined) sessions.push({ tap: c.tap.name, remoteEndId: c.spec.remoteEndId, localSessionId: c.pw.localSessionId, counters: c.pw.counters });
+    }
+    return { connections: this.engine.connections(), sessions, demux: this.demux.counters, transport: this.transport };
+  }
+
+  /** Close every connection (StopCCN goes out), then the socket and TAPs; idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const at = this.now();
+    for (const c of this.engine.connections()) this.engine.closeConnection(at, c.localId, { result: 6 });
+    for (let t = this.engine.pollTransmit(); t !== undefined; t = this.engine.pollTransmit()) this.send(t.data, t.to);
+    this.timers.close();
+    await new Promise((r) => setTimeout(r, 50));
+    for (const c of this.circuits.values()) c.tap.close();
+    this.raw?.close();
+    try {
+      this.udp?.close();
+    } catch {
+      // already closed
+    }
+  }
+}
