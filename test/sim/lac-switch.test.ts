@@ -9,7 +9,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { seededRandom } from '../../src/base/random.js';
-import { instant, type Instant } from '../../src/base/time.js';
+import type { Instant } from '../../src/base/time.js';
 import { PppLink, type AuthProtocol } from '../../src/ppp/index.js';
 import {
   BROADCAST_MAC, EtherType, PppoeCode, encodeDiscoveryFrame, encodeSessionFrame, formatMac, parseDiscoveryFrame, parseMac, parseSessionFrame, type DiscoveryTags, type MacAddress,
@@ -159,7 +159,7 @@ test('LAC switch, CHAP: proxy LCP + proxy auth in ICCN, the LNS adopts them and 
 });
 
 test('LAC switch, PAP: proxy PAP checked by the LNS; a CDN from the LNS ends the subscriber with a PADT', () => {
-  const { net, lac, sub, sid, pump } = setup('alice', 'wonderland', 'pap');
+  const { net, lac, sid, pump } = setup('alice', 'wonderland', 'pap');
   pump(3000);
   assert.equal(net.serverOf('login')[0]?.method, 'pap', JSON.stringify({ sw: lac.swEvents, srv: net.serverEvents.filter((e) => e.type !== 'ppp' || e.event.type !== 'phase').map((e) => (e.type === 'ppp' ? e.event : e)) }));
   assert.equal(net.server.stats().ipv4InUse, 1);
