@@ -43,6 +43,12 @@ export interface LacSwitchConfig {
   readonly fsm?: Partial<FsmConfig>;
   /** The tunnel this user's call goes to (undefined: refused, the subscriber is disconnected). */
   readonly route: (call: SwitchCall) => TunnelId | undefined;
+  /**
+   * Where subscriber -> LNS data messages go: the shell's socket, written at once (the data fast path:
+   * these frames arrive from the lower layer's socket, outside any drain of this core); default: a
+   * queue read with `pollTransmit()`.
+   */
+  readonly transmit?: (t: Transmit) => void;
   /** Frames of the subscriber kept while the ICRQ/ICCN is under way (default 16). */
   readonly pendingFrames?: number;
 }
@@ -271,7 +277,9 @@ export class LacSwitch implements Timed {
     }
     out.set(frame, ac);
     const t = this.engine.sendData(now, call.tunnel, call.session, out, true);
-    if (t !== undefined) this.tx.push(t);
+    if (t === undefined) return;
+    if (this.cfg.transmit !== undefined) this.cfg.transmit(t);
+    else this.tx.push(t);
   }
 
   /** An LNS frame to the subscriber: without Address/Control when the lower layer has none (RFC 2516 §7). */

@@ -34,7 +34,14 @@ export class LacSwitchShell {
     const ep = this.ep;
     // The call goes into the LAC's tunnel once it is up; before that a subscriber is refused.
     this.sw = ep.run((_now, engine) =>
-      new LacSwitch(engine, { random: opts.random, route: () => (lac.info().state === 'established' ? lac.info().tunnel : undefined) }),
+      new LacSwitch(engine, {
+        random: opts.random,
+        route: () => (lac.info().state === 'established' ? lac.info().tunnel : undefined),
+        // Subscriber data arrives from the PPPoE socket, outside this pump: straight onto the L2TP socket.
+        transmit: (t) => {
+          ep.send(t);
+        },
+      }),
     );
     this.pump = new Pump<Transmit, LacSwitchEvent>(this.sw, {
       clock: opts.clock,
@@ -63,6 +70,9 @@ export class LacSwitchShell {
       open: (lower, callingNumber) => this.pump.run((now) => this.sw.open(now, lower, callingNumber)),
       gone: (key) => {
         this.pump.run((now) => this.sw.lowerGone(now, key));
+      },
+      afterFrames: () => {
+        this.pump.drain();
       },
     };
   }

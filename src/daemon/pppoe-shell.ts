@@ -20,6 +20,8 @@ export interface PppoeTarget {
   open(lower: SessionLower, callingNumber: string): number | undefined;
   /** The client's PADT (or our shutdown) ended the session. */
   gone(handle: number): void;
+  /** Session frames were delivered (without events): drain the core they fed. */
+  afterFrames(): void;
 }
 
 /** BRAS: the access server terminates the sessions (tunnel 0, `openLower` / `lowerGone`). */
@@ -29,6 +31,9 @@ export function terminateLocally(access: LnsAccess): PppoeTarget {
     open: (lower, callingNumber) => access.run((now, server) => server.openLower(now, lower, { callingNumber })),
     gone: (id) => {
       access.run((now, server) => server.lowerGone(now, LOWER_TUNNEL, id as SessionId));
+    },
+    afterFrames: () => {
+      access.run(() => undefined);
     },
   };
 }
@@ -97,6 +102,9 @@ export class PppoeShell {
             discoveryRatePerMac: { perSecond: c.discoveryRatePerMac, burst: Math.max(PER_MAC_BURST, c.discoveryRatePerMac) },
           },
           onEvent,
+          afterBatch: () => {
+            opts.target.afterFrames();
+          },
           timers: opts.timers,
           clock: opts.clock,
           onError: (e) => {
