@@ -6,7 +6,8 @@
  * terminates PPP: the address comes from l2tpns' pool, the guest pings l2tpns' tun address through
  * both hops. Hang-up: a PADT on the segment and a CDN on the tunnel (from us with the PPP Disconnect
  * Cause AVP 46 when the client's PADT came first, else from l2tpns followed by our PADT).
- * The bridge capture (PPPoE, L2TP with the PPP inside, RADIUS) decodes with 0 malformed frames and
+ * The bridge capture (PPPoE, L2TP with the PPP inside, RADIUS; `pppoes` last in the filter: tcpdump
+ * applies what follows it to the PPPoE payload) decodes with 0 malformed frames and
  * 0 error expert items; the ICCN carries AVPs 26-33.
  *
  *   guest --tap-- [br0 in SEG] --veth-- SEG-lac: eth0 198.18.0.1  our l2tpd (AC on eth0 + LAC)
