@@ -81,9 +81,9 @@ function discovery(code: number, tags: DiscoveryTags, sid = 0): Uint8Array {
 }
 
 /** A subscriber dialling `username` with `auth`; returns the net, the LAC host, the link and the SESSION_ID. */
-function setup(username: string, password: string, auth: AuthProtocol): { net: AccessNet; lac: LacHost; sub: PppLink; sid: number; pump: (ms: number) => void } {
+function setup(username: string, password: string, auth: AuthProtocol, lns: Partial<Parameters<typeof simServerConfig>[0]> = {}): { net: AccessNet; lac: LacHost; sub: PppLink; sid: number; pump: (ms: number) => void } {
   // The LNS demands CHAP, then PAP (it judges the proxy LCP against this list).
-  const net = new AccessNet(simServerConfig({ auth: ['chap-md5', 'pap'] }));
+  const net = new AccessNet(simServerConfig({ auth: ['chap-md5', 'pap'], ...lns }));
   const lac = new LacHost(net);
   net.onLacEvent = (e) => lac.sw.handleL2tpEvent(net.at, e);
   net.afterDrain = () => lac.drain(net.at);
@@ -188,4 +188,16 @@ test('LAC switch: a user with no route is refused (PADT), nothing is tunnelled; 
   assert.ok(b.net.serverOf('auth-failure').length > 0, 'the LNS refused the proxy CHAP response');
   assert.equal(b.lac.sw.size, 0);
   assert.equal(b.lac.ac.sessionCount, 0, 'the LNS CDN ended the PPPoE session');
+});
+
+test('LAC switch: an LNS that ignores the proxy LCP renegotiates LCP and authentication with the subscriber through the relay', () => {
+  const { net, lac, sub, pump } = setup('alice', 'wonderland', 'chap-md5', { forceLcpRenegotiation: true });
+  pump(8000);
+  const evs: string[] = [];
+  for (let e = sub.pollEvent(); e !== undefined; e = sub.pollEvent()) evs.push(e.type === 'ip-up' ? `ip-up ${e.local}` : e.type);
+  assert.equal(net.serverOf('ppp-start')[0]?.proxied, false, 'the LNS did not adopt the proxy LCP');
+  assert.equal(evs.filter((e) => e === 'lcp-up').length, 2, `LCP came up twice at the subscriber (with us, then with the LNS): ${evs.join(', ')}`);
+  assert.ok(evs.includes('ip-up 100.64.0.2'), evs.join(', '));
+  assert.equal(net.serverOf('login')[0]?.method, 'chap-md5', 'the LNS authenticated the subscriber itself');
+  assert.deepEqual(lac.swEvents.map((e) => e.type), ['auth-captured', 'call-placed', 'switched']);
 });
