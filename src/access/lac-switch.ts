@@ -75,6 +75,7 @@ interface Call {
   readonly key: number;
   readonly lower: SessionLower;
   readonly callingNumber: string | undefined;
+  readonly connectSpeed: SessionRequest['connectSpeed'];
   phase: Phase;
   link: PppLink | undefined;
   /** LCP Configure-Request option bodies (RFC 2661 §4.4.5 AVPs 26-28). */
@@ -140,8 +141,11 @@ export class LacSwitch implements Timed {
     private readonly cfg: LacSwitchConfig,
   ) {}
 
-  /** A subscriber session came up on `lower`: LCP and authentication start. Returns its key. */
-  open(now: Instant, lower: SessionLower, callingNumber?: string): number {
+  /**
+   * A subscriber session came up on `lower`: LCP and authentication start. `connectSpeed` (bits/s,
+   * e.g. the TR-101 actual data rates) goes into the ICCN. Returns its key.
+   */
+  open(now: Instant, lower: SessionLower, callingNumber?: string, connectSpeed?: SessionRequest['connectSpeed']): number {
     const key = this.nextKey++;
     const c = this.cfg;
     const mru = c.mru ?? 1492;
@@ -157,7 +161,7 @@ export class LacSwitch implements Timed {
       ...(c.fsm !== undefined ? { fsm: c.fsm } : {}),
     });
     const call: Call = {
-      key, lower, callingNumber, phase: 'ppp', link, initialReceived: undefined, lastReceived: undefined, lastSent: undefined,
+      key, lower, callingNumber, connectSpeed, phase: 'ppp', link, initialReceived: undefined, lastReceived: undefined, lastSent: undefined,
       papId: 0, username: undefined, tunnel: undefined, session: undefined, pending: [],
     };
     this.calls.set(key, call);
@@ -322,7 +326,12 @@ export class LacSwitch implements Timed {
     const session =
       tunnel === undefined
         ? undefined
-        : this.engine.openSession(now, tunnel, { direction: 'incoming', proxy, ...(call.callingNumber !== undefined ? { callingNumber: call.callingNumber } : {}) });
+        : this.engine.openSession(now, tunnel, {
+            direction: 'incoming',
+            proxy,
+            ...(call.callingNumber !== undefined ? { callingNumber: call.callingNumber } : {}),
+            ...(call.connectSpeed !== undefined ? { connectSpeed: call.connectSpeed } : {}),
+          });
     if (tunnel === undefined || session === undefined) {
       call.lower.close(now, { result: { result: 2, message: tunnel === undefined ? 'no tunnel for this user' : 'the tunnel refused the call' } });
       return this.end(call, 'local', tunnel === undefined ? 'no-route' : 'call-refused');

@@ -67,7 +67,7 @@ export class LacSwitchShell {
   target(): PppoeTarget {
     return {
       what: `LAC ${this.opts.lac.config.name} call`,
-      open: (lower, callingNumber) => this.pump.run((now) => this.sw.open(now, lower, callingNumber)),
+      open: (lower, callingNumber, speed) => this.pump.run((now) => this.sw.open(now, lower, callingNumber, speed)),
       gone: (key) => {
         this.pump.run((now) => this.sw.lowerGone(now, key));
       },

@@ -16,8 +16,8 @@ import type { Logger } from './logger.js';
 export interface PppoeTarget {
   /** What the log calls a session there. */
   readonly what: string;
-  /** A session came up on `lower`: its handle there, or undefined when refused. */
-  open(lower: SessionLower, callingNumber: string): number | undefined;
+  /** A session came up on `lower`: its handle there, or undefined when refused. `speed`: TR-101 actual data rates in bits/s. */
+  open(lower: SessionLower, callingNumber: string, speed?: { readonly tx: number; readonly rx?: number }): number | undefined;
   /** The client's PADT (or our shutdown) ended the session. */
   gone(handle: number): void;
   /** Session frames were delivered (without events): drain the core they fed. */
@@ -147,7 +147,11 @@ export class PppoeShell {
         ...(e.vlan !== undefined ? { vlan: e.vlan } : {}), ...(e.circuitId !== undefined ? { circuitId: e.circuitId } : {}),
       };
       const lower = pppoeLower(this.portSessions(), info, e.maxPayload);
-      const id = target.open(lower, e.circuitId ?? mac);
+      // TR-101 §3.9.3 actual data rates are in kbit/s: downstream = what we send (Tx), upstream = Rx.
+      const down = e.accessLine?.actualDataRateDownstream;
+      const up = e.accessLine?.actualDataRateUpstream;
+      const speed = down !== undefined ? { tx: down * 1000, ...(up !== undefined ? { rx: up * 1000 } : {}) } : undefined;
+      const id = target.open(lower, e.circuitId ?? mac, speed);
       log.info({ pppoe: c.interface, mac, sid: e.sessionId, service: e.serviceName, session: id }, `PPPoE ${c.interface}: session ${e.sessionId} up for ${mac}${e.serviceName !== '' ? ` (service "${e.serviceName}")` : ''} -> ${target.what} ${id ?? 'refused'}`);
       if (id === undefined) this.port.closeSession(e.sessionId, 'no session available');
       else this.sessions.set(e.sessionId, id);

@@ -56,7 +56,11 @@ class LacHost {
         this.acEvents.push(e);
         if (e.type === 'session-up') {
           const lower = pppoeLower(this.port, { kind: 'pppoe', interface: 'eth0', mac: formatMac(e.mac), sessionId: e.sessionId, serviceName: e.serviceName }, e.maxPayload);
-          this.keyBySid.set(e.sessionId, this.sw.open(now, lower, formatMac(e.mac)));
+          // As the daemon's shell does: TR-101 actual data rates (kbit/s) -> ICCN connect speeds (bit/s).
+          const down = e.accessLine?.actualDataRateDownstream;
+          const up = e.accessLine?.actualDataRateUpstream;
+          const speed = down !== undefined ? { tx: down * 1000, ...(up !== undefined ? { rx: up * 1000 } : {}) } : undefined;
+          this.keyBySid.set(e.sessionId, this.sw.open(now, lower, e.circuitId ?? formatMac(e.mac), speed));
         } else if (e.cause !== 'closed') {
           const key = this.keyBySid.get(e.sessionId);
           if (key !== undefined) this.sw.lowerGone(now, key);
@@ -93,7 +97,11 @@ function setup(username: string, password: string, auth: AuthProtocol, lns: Part
   lac.frame(discovery(PppoeCode.PADI, { serviceNames: [''] }));
   const pado = parseDiscoveryFrame(lac.wire.shift() ?? new Uint8Array());
   assert.ok(pado.ok);
-  lac.frame(discovery(PppoeCode.PADR, { serviceNames: [''], ...(pado.value.packet.tags.acCookie ? { acCookie: pado.value.packet.tags.acCookie } : {}) }));
+  lac.frame(discovery(PppoeCode.PADR, {
+    serviceNames: [''],
+    accessLine: { circuitId: 'olt1 eth 1/1/5:100', actualDataRateDownstream: 20_000, actualDataRateUpstream: 1_000 },
+    ...(pado.value.packet.tags.acCookie ? { acCookie: pado.value.packet.tags.acCookie } : {}),
+  }));
   const pads = parseDiscoveryFrame(lac.wire.shift() ?? new Uint8Array());
   assert.ok(pads.ok && pads.value.packet.code === PppoeCode.PADS);
   const sid = pads.value.packet.sessionId;
@@ -137,7 +145,10 @@ test('LAC switch, CHAP: proxy LCP + proxy auth in ICCN, the LNS adopts them and 
   assert.equal(iccn.proxy.proxyAuthenChallenge?.length, 16);
   assert.equal(iccn.proxy.proxyAuthenResponse?.length, 16);
   assert.ok(iccn.proxy.initialReceivedLcpConfReq && iccn.proxy.lastSentLcpConfReq && iccn.proxy.lastReceivedLcpConfReq);
-  assert.equal(iccn.callingNumber, formatMac(SUB));
+  assert.equal(iccn.callingNumber, 'olt1 eth 1/1/5:100', 'Calling Number = the TR-101 circuit id (the MAC without one)');
+  const rx = net.lnsEvents.find((e) => e.type === 'control-rx' && e.messageType === 12);
+  assert.ok(rx?.type === 'control-rx');
+  assert.deepEqual([rx.avps.txConnectSpeed, rx.avps.rxConnectSpeed], [20_000_000, 1_000_000], 'ICCN connect speeds from the TR-101 actual data rates');
   // IP through both hops: subscriber -> LNS TUN.
   const ping = Uint8Array.from([0x45, 0, 0, 20, 0, 0, 0x40, 0, 64, 1, 0, 0, 100, 64, 0, 2, 198, 51, 100, 1]);
   const f = sub.sendIp(ping, 4);
