@@ -26,7 +26,8 @@ import { LacShell } from './lac-shell.js';
 import type { Logger } from './logger.js';
 import { DaemonMetrics, serveMetrics } from './metrics.js';
 import { LnsAccess, dropPrivileges } from './access-shell.js';
-import { PppoeShell } from './pppoe-shell.js';
+import { PppoeShell, terminateLocally, type PppoeTarget } from './pppoe-shell.js';
+import { LacSwitchShell } from './lac-switch-shell.js';
 import { logBanner, type ConsoleSink } from './banner.js';
 import { CredentialStore, groupId, prepare, type Prepared } from './setup/index.js';
 import type { UserRecord } from '../aaa/index.js';
@@ -137,6 +138,8 @@ export class Daemon {
   private access: LnsAccess | undefined;
   /** `[[pppoe]]`: access concentrators whose sessions `access` terminates (BRAS). */
   private readonly pppoe: PppoeShell[] = [];
+  /** LAC switching, one per `[[lac]]` that `[[pppoe]] lac` names. */
+  private readonly switches = new Map<LacShell, LacSwitchShell>();
   /** `[radius]`: the RADIUS client, accounting spool and DAE server (radius-shell.ts). */
   private radius: RadiusShell | undefined;
   /** `[l2tpv3]`: dynamic L2TPv3 pseudowires (l2tpv3-shell.ts). */
@@ -225,6 +228,7 @@ export class Daemon {
       };
     });
     await this.openL2tpv3(config);
+    this.openPppoe(config);
     await this.openControl(config);
     const m = config.daemon.metricsListen;
     if (m !== undefined) {
@@ -348,11 +352,6 @@ export class Daemon {
     this.access = access;
     const ep = first.endpoint;
     access.attach(ep, (tunnel) => !this.lacs.some((l) => l.owns(ep, tunnel)), { fastPath: fastPathWanted(config), dataSequencing: config.l2tp.dataSequencing });
-    for (const pc of config.pppoe) {
-      const p = PppoeShell.open({ config: pc, access, log: this.log, clock: this.clock, timers: this.timers });
-      this.pppoe.push(p);
-      this.log.info({ pppoe: pc.interface, acName: pc.acName }, `PPPoE access concentrator "${pc.acName}" on ${pc.interface}${pc.vlan !== undefined ? ` VLAN ${pc.vlan}` : ''}: sessions terminated here`);
-    }
     if (radius !== undefined) {
       await radius.attach(access);
       this.metrics.addRadius(() => radius.view());
@@ -369,6 +368,26 @@ export class Daemon {
       const d = v3.view().drops;
       return { ...v3.counters, unknownSession: d.unknownSession, badHeader: d.badHeader, foreignData: d.foreignData, wrongCookie: d.wrongCookie };
     });
+  }
+
+  /** `[[pppoe]]`: an AC per section, its sessions terminated by the access server or switched into a [[lac]]'s tunnel. */
+  private openPppoe(config: DaemonConfig): void {
+    for (const pc of config.pppoe) {
+      let target: PppoeTarget | undefined;
+      const lac = pc.lac === undefined ? undefined : this.lacs.find((l) => l.config.name === pc.lac);
+      if (lac !== undefined) {
+        let sw = this.switches.get(lac);
+        if (sw === undefined) {
+          sw = new LacSwitchShell({ lac, log: this.log, clock: this.clock, timers: this.timers, random: this.random });
+          this.switches.set(lac, sw);
+        }
+        target = sw.target();
+      } else if (this.access !== undefined) target = terminateLocally(this.access);
+      if (target === undefined) throw new Error(`[[pppoe]] ${pc.interface}: nothing to hand its sessions to (no PPP termination, no [[lac]] "${pc.lac ?? ''}")`);
+      this.pppoe.push(PppoeShell.open({ config: pc, target, log: this.log, clock: this.clock, timers: this.timers }));
+      const where = lac !== undefined ? `switched into the tunnel of [[lac]] "${lac.config.name}"` : 'terminated here';
+      this.log.info({ pppoe: pc.interface, acName: pc.acName }, `PPPoE access concentrator "${pc.acName}" on ${pc.interface}${pc.vlan !== undefined ? ` VLAN ${pc.vlan}` : ''}: sessions ${where}`);
+    }
   }
 
   /** `[status]`: the read-only status page (status-page/); the token is generated when none is set. */
@@ -451,6 +470,7 @@ export class Daemon {
     this.metrics.observe(event);
     if (this.access?.serves(endpoint) === true) this.access.onL2tpEvent(event);
     for (const l of this.lacs) l.onL2tpEvent(endpoint, event);
+    for (const s of this.switches.values()) s.onL2tpEvent(endpoint, event);
     for (const w of this.watchers) w();
   }
 
@@ -559,6 +579,7 @@ export class Daemon {
     this.access?.prepareShutdown();
     // PPPoE clients get their PADT first (their sessions end with the access server's teardown).
     for (const p of this.pppoe) p.close();
+    for (const s of this.switches.values()) s.close();
     const pending = stopAllTunnels(this.endpoints);
     const total = pendingCount(pending);
     if (total > 0) {

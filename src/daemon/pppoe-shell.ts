@@ -4,7 +4,7 @@
  * the server over a PPPoE lower layer (`pppoeLower`: frames without Address/Control, PADT at the
  * end); the client's PADT ends it there (`lowerGone`: the lease is freed, nothing is sent back).
  */
-import { LOWER_TUNNEL, pppoeLower, type PppoeAcCounters, type PppoeAcEvent, type PppoeLowerInfo, type PppoeSessions } from '../access/index.js';
+import { LOWER_TUNNEL, pppoeLower, type PppoeAcCounters, type PppoeAcEvent, type PppoeLowerInfo, type PppoeSessions, type SessionLower } from '../access/index.js';
 import type { SessionId } from '../wire/l2tp/index.js';
 import { formatMac } from '../wire/pppoe/index.js';
 import { type Clock, NativeIoError, NativeUnavailableError, PppoeAcPort, type TimerDriver } from '../io/index.js';
@@ -12,11 +12,37 @@ import type { PppoeSection } from './config.js';
 import type { LnsAccess } from './access-shell.js';
 import type { Logger } from './logger.js';
 
+/** Where the sessions of an AC go: terminated by the access server, or switched into a tunnel (lac-switch-shell.ts). */
+export interface PppoeTarget {
+  /** What the log calls a session there. */
+  readonly what: string;
+  /** A session came up on `lower`: its handle there, or undefined when refused. `speed`: TR-101 actual data rates in bits/s. */
+  open(lower: SessionLower, callingNumber: string, speed?: { readonly tx: number; readonly rx?: number }): number | undefined;
+  /** The client's PADT (or our shutdown) ended the session. */
+  gone(handle: number): void;
+  /** Session frames were delivered (without events): drain the core they fed. */
+  afterFrames(): void;
+}
+
+/** BRAS: the access server terminates the sessions (tunnel 0, `openLower` / `lowerGone`). */
+export function terminateLocally(access: LnsAccess): PppoeTarget {
+  return {
+    what: 'PPP',
+    open: (lower, callingNumber) => access.run((now, server) => server.openLower(now, lower, { callingNumber })),
+    gone: (id) => {
+      access.run((now, server) => server.lowerGone(now, LOWER_TUNNEL, id as SessionId));
+    },
+    afterFrames: () => {
+      access.run(() => undefined);
+    },
+  };
+}
+
 /** Options of one `[[pppoe]]`. */
 export interface PppoeShellOptions {
   readonly config: PppoeSection;
-  /** The access server that terminates the sessions. */
-  readonly access: LnsAccess;
+  /** Where the sessions go. */
+  readonly target: PppoeTarget;
   readonly log: Logger;
   readonly clock: Clock;
   readonly timers: TimerDriver;
@@ -44,8 +70,8 @@ function openError(c: PppoeSection, e: unknown): Error {
 /** One PPPoE AC terminated by the access server. */
 export class PppoeShell {
   private readonly port: PppoeAcPort;
-  /** AC SESSION_ID -> the access server's session (tunnel 0). */
-  private readonly sessions = new Map<number, SessionId>();
+  /** AC SESSION_ID -> the session's handle at the target. */
+  private readonly sessions = new Map<number, number>();
 
   private constructor(
     private readonly opts: PppoeShellOptions,
@@ -76,6 +102,9 @@ export class PppoeShell {
             discoveryRatePerMac: { perSecond: c.discoveryRatePerMac, burst: Math.max(PER_MAC_BURST, c.discoveryRatePerMac) },
           },
           onEvent,
+          afterBatch: () => {
+            opts.target.afterFrames();
+          },
           timers: opts.timers,
           clock: opts.clock,
           onError: (e) => {
@@ -110,7 +139,7 @@ export class PppoeShell {
   }
 
   private onAcEvent(e: PppoeAcEvent): void {
-    const { log, config: c, access } = this.opts;
+    const { log, config: c, target } = this.opts;
     const mac = formatMac(e.mac);
     if (e.type === 'session-up') {
       const info: PppoeLowerInfo = {
@@ -118,9 +147,13 @@ export class PppoeShell {
         ...(e.vlan !== undefined ? { vlan: e.vlan } : {}), ...(e.circuitId !== undefined ? { circuitId: e.circuitId } : {}),
       };
       const lower = pppoeLower(this.portSessions(), info, e.maxPayload);
-      const id = access.run((at, server) => server.openLower(at, lower, { callingNumber: e.circuitId ?? mac }));
-      log.info({ pppoe: c.interface, mac, sid: e.sessionId, service: e.serviceName, session: id }, `PPPoE ${c.interface}: session ${e.sessionId} up for ${mac}${e.serviceName !== '' ? ` (service "${e.serviceName}")` : ''} -> PPP[${LOWER_TUNNEL}/${id ?? '-'}]`);
-      if (id === undefined) this.port.closeSession(e.sessionId, 'no PPP session available');
+      // TR-101 §3.9.3 actual data rates are in kbit/s: downstream = what we send (Tx), upstream = Rx.
+      const down = e.accessLine?.actualDataRateDownstream;
+      const up = e.accessLine?.actualDataRateUpstream;
+      const speed = down !== undefined ? { tx: down * 1000, ...(up !== undefined ? { rx: up * 1000 } : {}) } : undefined;
+      const id = target.open(lower, e.circuitId ?? mac, speed);
+      log.info({ pppoe: c.interface, mac, sid: e.sessionId, service: e.serviceName, session: id }, `PPPoE ${c.interface}: session ${e.sessionId} up for ${mac}${e.serviceName !== '' ? ` (service "${e.serviceName}")` : ''} -> ${target.what} ${id ?? 'refused'}`);
+      if (id === undefined) this.port.closeSession(e.sessionId, 'no session available');
       else this.sessions.set(e.sessionId, id);
       return;
     }
@@ -128,7 +161,7 @@ export class PppoeShell {
     this.sessions.delete(e.sessionId);
     log.info({ pppoe: c.interface, mac, sid: e.sessionId, cause: e.cause, detail: e.detail }, `PPPoE ${c.interface}: session ${e.sessionId} of ${mac} down (${e.cause}${e.detail !== undefined ? `: ${e.detail}` : ''})`);
     // 'closed' is our own PADT: the server ended PPP and knows already.
-    if (id !== undefined && e.cause !== 'closed') access.run((at, server) => server.lowerGone(at, LOWER_TUNNEL, id));
+    if (id !== undefined && e.cause !== 'closed') target.gone(id);
   }
 
   /** The port as the lower layers see it. */

@@ -22,6 +22,11 @@ export interface PppoeAcPortOptions {
   readonly ac: Omit<PppoeAcConfig, 'mac' | 'random' | 'maxPayload'> & { readonly maxPayload?: number; readonly random?: RandomSource };
   /** What happened (sessions up/down): bind sinks here. */
   readonly onEvent: (e: PppoeAcEvent) => void;
+  /**
+   * After every received batch (session frames went to their sinks without an event): the owner drains
+   * the cores those sinks fed, so their events go out and their timers are re-armed now.
+   */
+  readonly afterBatch?: () => void;
   /** A shared timer driver (default: one of its own). */
   readonly timers?: TimerDriver;
   readonly clock?: Clock;
@@ -60,6 +65,7 @@ export class PppoeAcPort {
       for (let i = 0; i < batch.count; i++) this.ac.handleFrame(now, batch.packet(i));
       this.flush();
       this.timers.touch(this.ac);
+      opts.afterBatch?.();
     });
   }
 

@@ -139,6 +139,8 @@ export interface SessionRequest {
   readonly calledNumber?: string;
   /** Proxy LCP / proxy auth AVPs to put into ICCN (LAC). */
   readonly proxy?: Pick<ControlAvps, (typeof PROXY_AVPS)[number]>;
+  /** ICCN Tx Connect Speed (AVP 24, toward the subscriber) and Rx Connect Speed (AVP 38), bits/s (§4.4.5); default 100 Mbit/s, no Rx. */
+  readonly connectSpeed?: { readonly tx: number; readonly rx?: number };
 }
 
 /** Counters of one tunnel, for show commands and metrics. */

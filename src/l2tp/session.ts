@@ -378,7 +378,8 @@ export class SessionTable {
 
   /** ICCN (§6.12) or OCCN (§6.9); the session is reported up only once it has left. */
   private sendConnected(now: Instant, s: Session, type: MessageType): void {
-    const avps: Mutable<ControlAvps> = { txConnectSpeed: CONNECT_SPEED, framingType: 1 };
+    const speed = s.request?.connectSpeed;
+    const avps: Mutable<ControlAvps> = { txConnectSpeed: speed?.tx ?? CONNECT_SPEED, framingType: 1, ...(speed?.rx !== undefined ? { rxConnectSpeed: speed.rx } : {}) };
     if (this.owner.settings.dataSequencing) {
       avps.sequencingRequired = true;
       s.data.sequencing = true;

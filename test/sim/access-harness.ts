@@ -71,6 +71,12 @@ export class AccessNet {
   verbose = true;
   /** Called with every server event as it is drained (e.g. a RADIUS stand-in answering `auth-request`). */
   onServerEvent: ((e: AccessEvent) => void) | undefined;
+  /** Called with every LAC engine event (e.g. a LAC switch on the LAC engine). */
+  onLacEvent: ((e: L2tpEvent) => void) | undefined;
+  /** Called at the end of every drain round (more cores on the LAC host). */
+  afterDrain: (() => void) | undefined;
+  /** More timed cores whose timers the clock fires. */
+  readonly timers: { pollAt(): Instant | undefined; handleTimeout(n: Instant): void }[] = [];
   private inflight: InFlight[] = [];
   private seq = 0;
 
@@ -111,6 +117,7 @@ export class AccessNet {
       for (let tx = this.lns.pollTransmit(); tx !== undefined; tx = this.lns.pollTransmit(), moved = true) this.send(this.lnsAddr, tx.to, tx.data);
       for (let ev = this.lac.pollEvent(); ev !== undefined; ev = this.lac.pollEvent(), moved = true) {
         this.lacEvents.push(ev);
+        this.onLacEvent?.(ev);
         if (ev.type === 'tunnel-closed') {
           for (const c of this.clients.values()) if (c.tunnel === ev.tunnel) c.client.handleL2tpEvent(this.at, ev);
         } else if ('session' in ev) this.clients.get(`${ev.tunnel}/${ev.session}`)?.client.handleL2tpEvent(this.at, ev);
@@ -131,7 +138,17 @@ export class AccessNet {
         for (let e = c.client.pollEvent(); e !== undefined; e = c.client.pollEvent(), moved = true) if (this.verbose || e.type !== 'ppp') c.events.push(e);
       }
       this.maxLeases = Math.max(this.maxLeases, this.server.stats().ipv4InUse);
+      if (this.afterDrain !== undefined) {
+        const before = this.inflight.length;
+        this.afterDrain();
+        if (this.inflight.length !== before) moved = true;
+      }
     }
+  }
+
+  /** Put a datagram on the link (a core of one host that is not in this harness). */
+  inject(from: PeerAddress, to: PeerAddress, data: Uint8Array): void {
+    this.send(from, to, data);
   }
 
   private send(from: PeerAddress, to: PeerAddress, data: Uint8Array): void {
@@ -150,6 +167,7 @@ export class AccessNet {
     take(this.lns.pollAt());
     take(this.server.pollAt());
     for (const c of this.clients.values()) take(c.client.pollAt());
+    for (const t of this.timers) take(t.pollAt());
     return best;
   }
 
@@ -177,6 +195,7 @@ export class AccessNet {
       fire(this.lns);
       fire(this.server);
       for (const c of this.clients.values()) fire(c.client);
+      for (const t of this.timers) fire(t);
       this.drain();
     }
     this.now = Math.max(this.now, until);

@@ -65,7 +65,7 @@ export function parseConfig(source: string): Result<DaemonConfig, readonly Confi
   checkExposure({ listen: effectiveListen, access, ipsec }, fail);
   const status = buildStatus(r.section(STATUS, doc), fail);
   const dataplane = r.section(DATAPLANE, doc).values;
-  const pppoe = buildPppoe(r.array(PPPOE, doc), access, fail);
+  const pppoe = buildPppoe(r.array(PPPOE, doc), access, lac, fail);
   const l2tpv3 = buildL2tpv3(r, doc, { listen: effectiveListen, hostName: l2tp.hostName }, fail);
 
   if (errors.length > 0) {
@@ -76,11 +76,14 @@ export function parseConfig(source: string): Result<DaemonConfig, readonly Confi
 }
 
 /** `[[pppoe]]`: needs PPP termination (the access server runs its sessions); one AC per interface and VLAN. */
-function buildPppoe(ts: readonly ReadTable<typeof PPPOE.rows, typeof PPPOE.groups>[], access: AccessSection | undefined, fail: Fail): PppoeSection[] {
+function buildPppoe(ts: readonly ReadTable<typeof PPPOE.rows, typeof PPPOE.groups>[], access: AccessSection | undefined, lacs: readonly LacConfig[], fail: Fail): PppoeSection[] {
   const seen = new Map<string, number>();
   return ts.map((t) => {
     const v = t.values;
-    if (access === undefined) fail(t.path, 'PPPoE sessions are terminated by the access server: it needs PPP termination ([ppp] enabled and a [[listen]])');
+    const lac = v.lac === undefined ? undefined : lacs.find((l) => l.name === v.lac);
+    if (v.lac !== undefined && lac === undefined) fail(`${t.path}.lac`, `no [[lac]] named "${v.lac}"`);
+    if (lac?.ppp !== undefined) fail(`${t.path}.lac`, `[[lac]] "${lac.name}" runs its own PPP (ppp = true); a switching LAC carries the subscribers' (ppp = false, sessions = 0)`);
+    if (v.lac === undefined && access === undefined) fail(t.path, 'PPPoE sessions are terminated by the access server: it needs PPP termination ([ppp] enabled and a [[listen]]), or set lac = "NAME" to switch them into a tunnel');
     const k = `${v.netns ?? ''}|${v.interface}|${v.vlan ?? 0}`;
     const j = seen.get(k);
     if (j !== undefined) fail(`${t.path}.interface`, `same interface and VLAN as pppoe[${j}]`);

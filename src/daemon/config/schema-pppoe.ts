@@ -30,6 +30,7 @@ export const PPPOE = table({
     maxSessions: key('max_sessions', int(1, 65534), 65534, 'sessions on this interface'),
     maxSessionsPerMac: key('max_sessions_per_mac', int(1, 65534), 4, 'sessions per client MAC'),
     discoveryRate: key('discovery_rate', int(1, 1_000_000), 500, 'PADI + PADR per second from all clients (burst twice that)'),
+    lac: key('lac', optText, undefined, 'LAC switching: LCP and CHAP/PAP with the subscriber here, then the call goes with proxy LCP/authentication AVPs into the tunnel of this [[lac]] (its name); "" = terminate locally'),
     discoveryRatePerMac: key('discovery_rate_per_mac', int(1, 10_000), 2, 'PADI + PADR per second from one MAC (burst 8)'),
   },
 });
