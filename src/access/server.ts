@@ -19,13 +19,13 @@
  * session or tunnel gone -> PPP lower-down. Every path ends in `teardown`, which removes routes and
  * releases the IPv4 lease and the IPv6 /64.
  */
-import { addDuration, addressInPrefix64, DeadlineHeap, type Duration, millis, SlotPacer, earliest, formatIpv4, formatIpv6, type Instant, parseIpv4, parseIpv6, prefix64Bytes, seconds, type Timed } from '../base/index.js';
+import { addDuration, DeadlineHeap, millis, SlotPacer, earliest, formatIpv4, formatIpv6, type Instant, parseIpv4, parseIpv6, prefix64Bytes, seconds, type Timed } from '../base/index.js';
 import { type CloseReason, type L2tpEvent, type Transmit } from '../l2tp/index.js';
 import type { SessionId, TunnelId } from '../wire/l2tp/index.js';
 import { type AuthProtocol, DEFAULT_LCP, linkLocalAddress, type PppEvent, PppLink, type ProxyLcp } from '../ppp/index.js';
 import { Ipv4Pool, Ipv4PoolSet } from '../aaa/index.js';
 import type { AccountingRecord, CoaChanges, DaeActionResult, DaeSessionIdentity, DaeSessionTable } from '../aaa/radius/index.js';
-import { IcmpRateLimiter, SessionRoutes, clampMss, mssForMtu, tooBig4, tooBig6 } from '../dataplane/index.js';
+import { SessionRoutes, clampMss, mssForMtu } from '../dataplane/index.js';
 import { AddressBook, SessionAddressPool, type HeldLease } from './directory.js';
 import { Ipv6PrefixPool } from './ipv6.js';
 import { cdnFor, type AccessEndReason } from './disconnect.js';
@@ -33,10 +33,11 @@ import { TunQueue, type TunWriter } from './tun-writer.js';
 import type { AccessEngine, AccessEvent, AccessServerConfig, AccessSessionInfo, AccessStats, TooBigCounters } from './server-types.js';
 import { AccessAaa, NO_AUTHORIZATION, type AccessAuthResult, type CallInfo } from './aaa/index.js';
 import { l2tpLower, type SessionLower } from './lower.js';
-import { addIpv4Extras, addIpv6Extras, inExtras4, inExtras6, noExtras, removeExtras } from './extra-routes.js';
+import { addIpv4Extras, addIpv6Extras, noExtras, removeExtras } from './extra-routes.js';
 import { PEER_ENDINGS, sessionInfo, sessionKey, type Session, type TunnelCall } from './server-session.js';
 import { addFastCounters, fastPathEntry } from './fast-path.js';
-import { buildRouterAdvertisement, ipVersion, ipv4Source, ipv6Source64, isLinkLocal, isMulticast6, isRouterSolicitation } from '../wire/ip/index.js';
+import { SessionDataPlane } from './session-data.js';
+import { ipVersion } from '../wire/ip/index.js';
 
 export type { AccessCounters, AccessEngine, AccessEvent, AccessServerConfig, AccessSessionInfo, AccessStats, TooBigCounters } from './server-types.js';
 
@@ -74,12 +75,9 @@ export class AccessServer implements Timed {
   private readonly local4: number;
   /** `local4` as IPCP wants it. */
   private readonly localText: string;
-  private readonly icmpLimit = new IcmpRateLimiter();
-  /** Oversized packets toward clients (see {@link TooBigCounters}). */
-  readonly tooBig: TooBigCounters = { icmpSent: 0, fragmented: 0, rateLimited: 0, dropped: 0 };
+  /** Per-packet work: ingress filter, MSS clamp, too-big, RA (session-data.ts). */
+  private readonly data: SessionDataPlane;
   private readonly events: AccessEvent[] = [];
-  private readonly dns6: Uint8Array[];
-  private readonly raInterval: Duration;
   private readonly tunnels = new Map<TunnelId, TunnelCall>();
   /** The AAA part (RADIUS identity, timers, accounting), when configured. */
   private readonly aaa: AccessAaa | undefined;
@@ -92,6 +90,11 @@ export class AccessServer implements Timed {
   /** The next id to try for a session over another lower layer (`openLower`). */
   private nextLowerId = 1;
 
+  /** Oversized packets toward clients (see {@link TooBigCounters}). */
+  get tooBig(): TooBigCounters {
+    return this.data.tooBig;
+  }
+
   /** Build an LNS over `engine` with typed settings (nothing is parsed again here). */
   constructor(
     private readonly engine: AccessEngine,
@@ -103,10 +106,16 @@ export class AccessServer implements Timed {
     this.book = new AddressBook(new Ipv4PoolSet(new Ipv4Pool(cfg.ipv4Pool, [cfg.localAddress]), named), cfg.users, cfg.leaseObserver);
     this.aaa = cfg.aaa !== undefined ? new AccessAaa(cfg.aaa, cfg.random) : undefined;
     this.prefixes = cfg.ipv6Prefix !== undefined ? new Ipv6PrefixPool(cfg.ipv6Prefix) : undefined;
-    this.dns6 = (cfg.dns6 ?? []).map(parseIpv6).filter((a): a is Uint8Array => a !== undefined);
-    this.raInterval = cfg.raInterval ?? ACCESS_SERVER_DEFAULTS.raInterval;
     this.tunQueue = cfg.tun === undefined ? new TunQueue() : undefined;
     this.tun = cfg.tun ?? (this.tunQueue as TunQueue);
+    this.data = new SessionDataPlane({
+      tun: this.tun,
+      local4: cfg.localAddress,
+      mssClamp: cfg.mssClamp ?? ACCESS_SERVER_DEFAULTS.mssClamp,
+      mtu: cfg.mtu,
+      dns6: (cfg.dns6 ?? []).map(parseIpv6).filter((a): a is Uint8Array => a !== undefined),
+      raInterval: cfg.raInterval ?? ACCESS_SERVER_DEFAULTS.raInterval,
+    });
     const rate = cfg.echoRate ?? ACCESS_SERVER_DEFAULTS.echoRate;
     this.echoPacer = rate > 0 ? new SlotPacer(millis(10), Math.max(1, Math.ceil(rate / 100))) : undefined;
   }
@@ -151,7 +160,7 @@ export class AccessServer implements Timed {
     const v = ipVersion(pkt);
     if (v === undefined) return false;
     if (this.cfg.mssClamp ?? ACCESS_SERVER_DEFAULTS.mssClamp) clampMss(pkt, 0, pkt.length, v === 4 ? s.mss4 : s.mss6);
-    return this.toClient(now, s, pkt, v);
+    return this.data.toClient(now, s, pkt, v);
   }
 
   /** Next UDP datagram (L2TP data message) to send. */
@@ -203,7 +212,7 @@ export class AccessServer implements Timed {
       if (!this.sessions.has(s.key)) continue;
       if (s.openAt !== undefined && s.openAt <= now) this.openIfWaiting(now, s);
       s.link.handleTimeout(now);
-      if (s.nextRaAt !== undefined && s.nextRaAt <= now) this.sendRa(now, s);
+      if (s.nextRaAt !== undefined && s.nextRaAt <= now) this.data.sendRa(now, s);
       this.pump(now, s);
     }
     if (this.aaa !== undefined) this.aaaTimeout(now, this.aaa);
@@ -436,7 +445,7 @@ export class AccessServer implements Timed {
     this.openIfWaiting(now, s);
     const ip = s.link.handleFrame(now, frame);
     // An IP packet changes no PPP state: only control frames need the link drained.
-    if (ip !== undefined) this.fromClient(now, s, ip.version, ip.packet);
+    if (ip !== undefined) this.data.fromClient(now, s, ip.version, ip.packet);
     else this.pump(now, s);
   }
 
@@ -543,7 +552,7 @@ export class AccessServer implements Timed {
         } else {
           this.routes.addIpv6Prefix(s.prefix64, s);
           s.routed6 = true;
-          this.sendRa(now, s);
+          this.data.sendRa(now, s);
         }
         s.loggedInAt ??= now;
         this.events.push({
@@ -657,92 +666,5 @@ export class AccessServer implements Timed {
     if (at === s.scheduled) return;
     s.scheduled = at;
     if (at !== undefined) this.timers.push(at, s.key);
-  }
-
-  // ------------------------------------------------------------------ data plane
-
-  /** A packet from the client: ingress filter (BCP 38), RS handling, MSS clamp, to the TUN. */
-  private fromClient(now: Instant, s: Session, version: 4 | 6, pkt: Uint8Array): void {
-    if (version === 4) {
-      if (pkt.length < 20 || s.ipv4 === undefined || (ipv4Source(pkt) !== s.ipv4 && !inExtras4(s.extras, ipv4Source(pkt)))) {
-        s.counters.dropped++;
-        return;
-      }
-    } else {
-      if (pkt.length < 40) {
-        s.counters.dropped++;
-        return;
-      }
-      // Link-local traffic stays on the PPP link (RFC 4291 §2.5.6); answer Router Solicitations.
-      if (isLinkLocal(pkt, 8) || isLinkLocal(pkt, 24) || isMulticast6(pkt, 24)) {
-        if (isRouterSolicitation(pkt) && s.routed6) this.sendRa(now, s);
-        return;
-      }
-      if (!s.routed6 || (ipv6Source64(pkt) !== s.prefix64 && !inExtras6(s.extras, ipv6Source64(pkt)))) {
-        s.counters.dropped++;
-        return;
-      }
-    }
-    if (this.cfg.mssClamp ?? ACCESS_SERVER_DEFAULTS.mssClamp) clampMss(pkt, 0, pkt.length, version === 4 ? s.mss4 : s.mss6);
-    s.counters.rxPackets++;
-    s.counters.rxOctets += pkt.length;
-    this.tun.writePacket(pkt);
-  }
-
-  private toClient(now: Instant, s: Session, pkt: Uint8Array, version: 4 | 6): boolean {
-    const mru = s.txMtu;
-    if (pkt.length > mru) return this.oversized(now, s, pkt, version, mru);
-    const frame = s.link.sendIp(pkt, version, s.lower.headroom);
-    if (frame === undefined || !s.lower.send(now, frame, true)) {
-      s.counters.dropped++;
-      return false;
-    }
-    s.counters.txPackets++;
-    s.counters.txOctets += pkt.length;
-    return true;
-  }
-
-  /**
-   * A packet above the client's MRU: no PMTU black hole. ICMP goes back into the TUN toward the
-   * source (IPv4 from our local address, IPv6 from our address in the session's /64); IPv4 without
-   * DF is fragmented to the MRU. See src/dataplane/too-big.ts.
-   */
-  private oversized(now: Instant, s: Session, pkt: Uint8Array, version: 4 | 6, mru: number): boolean {
-    // IPv6: from our address in the session's /64 (prefix and our PPP interface identifier, RFC 5072).
-    const from6 = version === 6 && s.prefix64 !== undefined && s.iids !== undefined ? addressInPrefix64(prefix64Bytes(s.prefix64), s.iids.local) : undefined;
-    const r = version === 4 ? tooBig4(pkt, mru, this.local4) : from6 !== undefined ? tooBig6(pkt, mru, from6) : undefined;
-    if (r?.kind === 'fragments') {
-      this.tooBig.fragmented++;
-      let sent = true;
-      for (const f of r.packets) sent = this.toClient(now, s, f, 4) && sent;
-      return sent;
-    }
-    s.counters.dropped++;
-    if (r?.kind !== 'icmp') {
-      this.tooBig.dropped++;
-      return false;
-    }
-    if (!this.icmpLimit.allow(now)) {
-      this.tooBig.rateLimited++;
-      return false;
-    }
-    this.tooBig.icmpSent++;
-    this.tun.writePacket(r.packet);
-    return false;
-  }
-
-  /** RFC 4861 §6.2.4: an RA with the session's /64 (A and L flags), MTU and RDNSS. */
-  private sendRa(now: Instant, s: Session): void {
-    if (s.iids === undefined || s.prefix64 === undefined) return;
-    const ra = buildRouterAdvertisement({
-      localInterfaceId: s.iids.local,
-      peerInterfaceId: s.iids.peer,
-      prefix: prefix64Bytes(s.prefix64).subarray(0, 8),
-      mtu: Math.min(s.txMtu, this.cfg.mtu ?? Infinity),
-      ...(this.dns6.length > 0 ? { dns: this.dns6 } : {}),
-    });
-    const frame = s.link.sendIp(ra, 6, s.lower.headroom);
-    if (frame !== undefined) s.lower.send(now, frame, true);
-    s.nextRaAt = addDuration(now, this.raInterval);
   }
 }
