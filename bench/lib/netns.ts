@@ -6,6 +6,9 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { trackNetns, untrackNetns } from './cleanup.js';
 
+/** The root-namespace veth end of each namespace made here (deleted before the namespace). */
+const hostLinks = new Map<string, string>();
+
 /** A namespace with one veth to the root namespace. */
 export interface VethNetns {
   /** Namespace name. */
@@ -52,6 +55,7 @@ export function which(cmd: string): string | undefined {
  */
 export async function createVethNetns(name: string, hostIf: string, nsIf: string, hostAddress: string, nsAddress: string): Promise<VethNetns> {
   trackNetns(name);
+  hostLinks.set(name, hostIf);
   await run('ip', ['netns', 'add', name]);
   await run('ip', ['-n', name, 'link', 'set', 'lo', 'up']);
   await run('ip', ['link', 'add', hostIf, 'type', 'veth', 'peer', 'name', nsIf, 'netns', name]);
@@ -66,6 +70,11 @@ export async function createVethNetns(name: string, hostIf: string, nsIf: string
 
 /** Delete a namespace (its veth pair goes with it). Processes inside must be stopped first. */
 export async function deleteNetns(name: string): Promise<void> {
+  // The pair first, synchronously: a veth left to the namespace's teardown lingers a moment in the
+  // root namespace, and the next run's pair of the same name then fails with "File exists".
+  const hostIf = hostLinks.get(name);
+  if (hostIf !== undefined) await run('ip', ['link', 'del', hostIf]).catch(() => '');
+  hostLinks.delete(name);
   await run('ip', ['netns', 'del', name]).catch(() => '');
   untrackNetns(name);
 }
