@@ -1,6 +1,6 @@
 /**
  * The native data fast path (issue 16 item 1) as the access server sees it: a session table
- * (`install` / `remove` / `take`, the shape of `FastPathTable` in src/access/fast-path.ts) over the
+ * (`FastPathTable` of src/access/fast-path.ts) over the
  * addon's `FastPath`, attached to the L2TP listener's native UDP socket and to the LNS TUN. Once
  * attached, both ports offer every packet to the addon first; plain IPv4 data of installed sessions
  * is forwarded there (recvmmsg -> TUN write, TUN read -> sendmmsg) and never reaches JavaScript,
@@ -8,35 +8,17 @@
  * the socket cannot do it, it says why, and the caller runs the JS path.
  */
 import { err, ok, type Result } from '../base/index.js';
+import type { FastPathCounters, FastPathSession, FastPathTable } from '../access/index.js';
+import type { SessionId, TunnelId } from '../wire/l2tp/index.js';
 import { FastPathRole, type NativeFastPath, type NativeFastPathStats, tryLoadNative } from './native.js';
 import type { TunDevice } from './tun.js';
 import type { UdpEndpoint } from './udp-endpoint.js';
 
-/** One installed session (the fields of src/access `FastPathSession`). */
-export interface FastPathEntryIn {
-  readonly tunnel: number;
-  readonly session: number;
-  readonly peerAddress: number;
-  readonly peerPort: number;
-  readonly ipv4: number;
-  readonly mtu: number;
-  readonly mss: number;
-  readonly header: Uint8Array;
-}
-
-/** Counters since the last read. */
-export interface FastPathCountersOut {
-  readonly rxPackets: number;
-  readonly rxOctets: number;
-  readonly txPackets: number;
-  readonly txOctets: number;
-}
-
-const countersOf = (a: readonly [number, number, number, number] | undefined): FastPathCountersOut | undefined =>
+const countersOf = (a: readonly [number, number, number, number] | undefined): FastPathCounters | undefined =>
   a === undefined ? undefined : { rxPackets: a[0], rxOctets: a[1], txPackets: a[2], txOctets: a[3] };
 
 /** The addon's fast path between one UDP endpoint and one TUN. */
-export class FastPathAttach {
+export class FastPathAttach implements FastPathTable {
   private closed = false;
 
   private constructor(
@@ -68,18 +50,18 @@ export class FastPathAttach {
   }
 
   /** Install or replace a session; false once detached. */
-  install(e: FastPathEntryIn): boolean {
+  install(e: FastPathSession): boolean {
     if (this.closed) return false;
     return this.fp.add(e.tunnel, e.session, e.peerAddress, e.peerPort, e.ipv4, e.mtu, e.mss, e.header);
   }
 
   /** Remove a session; its counters since the last read. */
-  remove(tunnel: number, session: number): FastPathCountersOut | undefined {
+  remove(tunnel: TunnelId, session: SessionId): FastPathCounters | undefined {
     return countersOf(this.fp.remove(tunnel, session));
   }
 
   /** A session's counters since the last read (then zeroed). */
-  take(tunnel: number, session: number): FastPathCountersOut | undefined {
+  take(tunnel: TunnelId, session: SessionId): FastPathCounters | undefined {
     return countersOf(this.fp.take(tunnel, session));
   }
 
