@@ -47,6 +47,17 @@ export function tunnelViews(now: Instant, src: ViewSources): TunnelView[] {
 
 type PppFields = Pick<SessionView, 'username' | 'authMethod' | 'address' | 'ipv6Prefix' | 'pppPhase' | 'acctSessionId' | 'echoMisses'>;
 
+/** The PPP part of a session view from the access server's snapshot (L2TP and PPPoE sessions alike). */
+const pppFieldsOf = (i: AccessSessionInfo): PppFields => ({
+  pppPhase: i.phase,
+  ...(i.username !== undefined ? { username: i.username } : {}),
+  ...(i.authMethod !== undefined ? { authMethod: i.authMethod } : {}),
+  ...(i.ipv4 !== undefined ? { address: i.ipv4 } : {}),
+  ...(i.ipv6Prefix !== undefined ? { ipv6Prefix: i.ipv6Prefix } : {}),
+  ...(i.acctSessionId !== undefined ? { acctSessionId: i.acctSessionId } : {}),
+  ...(i.echoMisses !== undefined ? { echoMisses: i.echoMisses } : {}),
+});
+
 /** The access server's session snapshot, taken at most once per view. */
 type PppSnapshot = () => ReadonlyMap<string, AccessSessionInfo> | undefined;
 const lazyPpp = (src: ViewSources): PppSnapshot => {
@@ -87,17 +98,7 @@ export function tunnelView(now: Instant, src: ViewSources, ep: UdpEndpoint, t: T
   const client = lac?.ppp?.info;
   const pppView = (session: number): PppFields => {
     const i = ppp?.get(`${t.localTunnelId}/${session}`);
-    if (i !== undefined) {
-      return {
-        pppPhase: i.phase,
-        ...(i.username !== undefined ? { username: i.username } : {}),
-        ...(i.authMethod !== undefined ? { authMethod: i.authMethod } : {}),
-        ...(i.ipv4 !== undefined ? { address: i.ipv4 } : {}),
-        ...(i.ipv6Prefix !== undefined ? { ipv6Prefix: i.ipv6Prefix } : {}),
-        ...(i.acctSessionId !== undefined ? { acctSessionId: i.acctSessionId } : {}),
-        ...(i.echoMisses !== undefined ? { echoMisses: i.echoMisses } : {}),
-      };
-    }
+    if (i !== undefined) return pppFieldsOf(i);
     if (client !== undefined && lac?.config.ppp !== undefined) {
       return { pppPhase: client.state, username: lac.config.ppp.username, ...(client.address !== undefined ? { address: client.address } : {}) };
     }
@@ -167,12 +168,7 @@ export function pppoeSessionViews(now: Instant, src: ViewSources): SessionView[]
       txPackets: i.counters.txPackets,
       txOctets: i.counters.txOctets,
       callingNumber: p.circuitId ?? p.mac,
-      pppPhase: i.phase,
-      ...(i.username !== undefined ? { username: i.username } : {}),
-      ...(i.authMethod !== undefined ? { authMethod: i.authMethod } : {}),
-      ...(i.ipv4 !== undefined ? { address: i.ipv4 } : {}),
-      ...(i.ipv6Prefix !== undefined ? { ipv6Prefix: i.ipv6Prefix } : {}),
-      ...(i.acctSessionId !== undefined ? { acctSessionId: i.acctSessionId } : {}),
+      ...pppFieldsOf(i),
       pppoe: { interface: p.interface, mac: p.mac, sessionId: p.sessionId, serviceName: p.serviceName, ...(p.vlan !== undefined ? { vlan: p.vlan } : {}) },
     });
   }
