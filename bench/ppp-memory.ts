@@ -18,6 +18,8 @@
 // so the PPP/access share = LNS per session - L2TP-only per session. Median of --rounds rounds after
 // a small warm-up round.
 // Run: npx tsx --expose-gc bench/ppp-memory.ts [--sessions=10000] [--tunnels=10] [--batch=200] [--rounds=3] [--idle=0]
+import { join } from 'node:path';
+import { writeHeapSnapshot } from 'node:v8';
 import { seededRandom } from '../src/base/random.js';
 import { instant, type Instant } from '../src/base/time.js';
 import { L2tpEngine, defaultTunnelSettings, type L2tpEvent, type PeerAddress } from '../src/l2tp/index.js';
@@ -37,6 +39,8 @@ const BATCH = Math.max(1, numArg('batch', 200));
 const ROUNDS = Math.max(1, numArg('rounds', 3));
 /** Virtual seconds to stay idle after set-up before measuring (LCP echoes run meanwhile). */
 const IDLE_S = numArg('idle', 0);
+/** --heap-snapshot=DIR: write base.heapsnapshot and lns.heapsnapshot there (bench/lib/heap-diff.ts compares them). */
+const SNAP_DIR = process.argv.find((a) => a.startsWith('--heap-snapshot='))?.slice(16);
 
 const LAC: PeerAddress = { address: '198.18.202.1', port: 1701, family: 4 };
 const LNS: PeerAddress = { address: '198.18.202.2', port: 1701, family: 4 };
@@ -201,6 +205,7 @@ function round(table: UserTable | undefined, n: number, seed: number): Round {
   m0.runUntil(() => m0.lns.tunnels(m0.at).filter((t) => t.state === 'established').length === TUNNELS, 10_000);
   m0.runUntil(() => false, 1000); // flush delayed acks
   const base = snapshot().heapUsed;
+  if (SNAP_DIR !== undefined && table !== undefined) writeHeapSnapshot(join(SNAP_DIR, 'base.heapsnapshot'));
   for (let i = 0; i < n; i += BATCH) {
     const upTo = Math.min(n, i + BATCH);
     for (let k = i; k < upTo; k++) m0.dial(k, tunnels[k % TUNNELS] as TunnelId);
@@ -213,6 +218,7 @@ function round(table: UserTable | undefined, n: number, seed: number): Round {
   const full = snapshot().heapUsed;
   m0.dropClients();
   const lnsOnly = snapshot().heapUsed;
+  if (SNAP_DIR !== undefined && table !== undefined) writeHeapSnapshot(join(SNAP_DIR, 'lns.heapsnapshot'));
   const lnsSessions = m0.lns.tunnels(m0.at).reduce((k, t) => k + t.sessions.length, 0);
   net = undefined;
   void net;

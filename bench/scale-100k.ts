@@ -114,6 +114,14 @@ function rcvbufErrors(pid: number): number {
   return Number(v[h.indexOf('RcvbufErrors')] ?? 0);
 }
 
+/** RcvbufErrors of namespace `ns` (/proc/net/snmp read inside it). */
+async function nsRcvbufErrors(ns: string): Promise<number> {
+  const lines = (await run('ip', ['netns', 'exec', ns, 'cat', '/proc/net/snmp'])).split('\n').filter((l) => l.startsWith('Udp:'));
+  const h = (lines[0] ?? '').split(/\s+/);
+  const v = (lines[1] ?? '').split(/\s+/);
+  return Number(v[h.indexOf('RcvbufErrors')] ?? 0);
+}
+
 /** `status` (3 GCs first: the LNS runs with --expose-gc) -> heapUsed, rss. */
 async function memory(socket: string): Promise<{ heap: number; rss: number }> {
   const s = (await controlRequest(socket, { cmd: 'status' }, 120_000)) as { memory?: { heapUsed: number; rss: number } };
@@ -255,7 +263,7 @@ async function one(bin: string, n: number, hold: number): Promise<Row> {
         showSessions: `${fmtNum(sessions.length)} in ${showS.toFixed(2)} s`,
         scrapes: `${fmtNum(sc.length)}: median ${((percentile(sc, 50) ?? 0) * 1000).toFixed(0)} ms, max ${(Math.max(...sc) * 1000).toFixed(0)} ms, ${fmtNum(bytes)} B`,
         echo: `${fmtNum(field(final, 'echo'))} answered; per 100 ms max ${field(final, 'win_max')} / avg ${field(final, 'win_avg')}; longest gap ${fmtNum(field(final, 'gap_max_ms'))} ms`,
-        clientDrops: rcvbufErrors(client.pid),
+        clientDrops: await nsRcvbufErrors(CLI_NS),
       };
     } finally {
       pinging = false;

@@ -51,24 +51,33 @@ export interface SessionLower {
 
 /** An L2TP session of the engine: frames as data messages, the end as a CDN; datagrams go to `tx`. */
 export function l2tpLower(engine: AccessEngine, tunnel: TunnelId, session: SessionId, tx: { push(t: Transmit): unknown }): SessionLower {
-  return {
-    headroom: DATA_HEADROOM,
-    addressControl: true,
-    maxMru: undefined,
-    info: undefined,
-    send(now, frame, headroomFree) {
-      const t = engine.sendData(now, tunnel, session, frame, headroomFree);
-      if (t === undefined) return false;
-      tx.push(t);
-      return true;
-    },
-    close(now, how) {
-      engine.closeSession(now, tunnel, session, how.result, how.causes);
-    },
-    bind(now, sink) {
-      engine.bindSession(now, tunnel, session, { handleData: sink });
-    },
-  };
+  return new L2tpLower(engine, tunnel, session, tx);
+}
+
+/** {@link l2tpLower}: prototype methods, no closures per session (issue 15: bytes per idle session). */
+class L2tpLower implements SessionLower {
+  readonly headroom = DATA_HEADROOM;
+  readonly addressControl = true;
+  readonly maxMru = undefined;
+  readonly info = undefined;
+  constructor(
+    private readonly engine: AccessEngine,
+    private readonly tunnel: TunnelId,
+    private readonly session: SessionId,
+    private readonly tx: { push(t: Transmit): unknown },
+  ) {}
+  send(now: Instant, frame: Uint8Array, headroomFree: boolean): boolean {
+    const t = this.engine.sendData(now, this.tunnel, this.session, frame, headroomFree);
+    if (t === undefined) return false;
+    this.tx.push(t);
+    return true;
+  }
+  close(now: Instant, how: Parameters<SessionLower['close']>[1]): void {
+    this.engine.closeSession(now, this.tunnel, this.session, how.result, how.causes);
+  }
+  bind(now: Instant, sink: Parameters<SessionLower['bind']>[1]): void {
+    this.engine.bindSession(now, this.tunnel, this.session, { handleData: sink });
+  }
 }
 
 /** The part of a PPPoE access concentrator (core or its I/O port) one session's lower layer uses. */

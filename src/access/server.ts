@@ -63,6 +63,8 @@ export const ACCESS_SERVER_DEFAULTS = {
 /** The remote-access LNS over one L2TP engine, and the BRAS over PPPoE sessions (`openLower`). */
 export class AccessServer implements Timed {
   private readonly sessions = new Map<number, Session>();
+  /** The IPCP settings every link shares (one object, not one per session). */
+  private ipcpShared: { readonly localAddress: string; readonly dns?: readonly string[]; readonly nbns?: readonly string[] } | undefined;
   private readonly routes = new SessionRoutes<Session>();
   private readonly book: AddressBook;
   private readonly prefixes: Ipv6PrefixPool | undefined;
@@ -381,7 +383,7 @@ export class AccessServer implements Timed {
       // AAA on: no verifier, so every decision leaves as an `auth-request` event.
       ...(c.aaa?.external === true ? {} : { verifier: c.users }),
       pool: addr,
-      ipcp: { localAddress: this.localText, ...(c.dns !== undefined ? { dns: c.dns } : {}), ...(c.nbns !== undefined ? { nbns: c.nbns } : {}) },
+      ipcp: (this.ipcpShared ??= { localAddress: this.localText, ...(c.dns !== undefined ? { dns: c.dns } : {}), ...(c.nbns !== undefined ? { nbns: c.nbns } : {}) }),
       ipv6cp: this.prefixes === undefined ? false : {},
       auth: c.auth ?? ACCESS_SERVER_DEFAULTS.auth,
       mru: lower.maxMru !== undefined ? Math.min(mru, lower.maxMru) : mru,

@@ -8,8 +8,8 @@
 import { type Duration, earliest, type Instant, type RandomSource, seconds, type SendPacer, type Timed, u16 } from '../base/index.js';
 import { CpCode, type CpPacket, emitPppFrame, encodeCpPacket, encodePppFrame, parseCpOptions, parseCpPacket, parsePppFrame, pppFrameLength, PppProtocol } from '../wire/ppp/index.js';
 import { OptionFsm, type FsmConfig, type FsmState, type LayerSignal } from './option-fsm.js';
-import { Lcp, DEFAULT_LCP, type AuthProtocol, type LcpFatal, type LcpState } from './lcp.js';
-import { Ipcp, type AddressPool, type IpcpResult } from './ipcp.js';
+import { Lcp, DEFAULT_LCP, type AuthProtocol, type LcpConfig, type LcpFatal, type LcpState } from './lcp.js';
+import { Ipcp, type AddressPool, type IpcpConfig, type IpcpResult } from './ipcp.js';
 import { Ipv6cp } from './ipv6cp.js';
 import { Authenticator } from './auth/authenticator.js';
 import { AuthPeer } from './auth/peer.js';
@@ -109,12 +109,83 @@ export interface IpPacket {
 
 const running = (s: FsmState): boolean => s !== 'Initial' && s !== 'Starting' && s !== 'Closed' && s !== 'Stopped';
 
+/**
+ * One automaton's port into its link: LCP's sink and an OptionFsm's sink as prototype methods, so a
+ * link holds one small object per protocol instead of seven closures (issue 15: bytes per session).
+ */
+class CpPort {
+  constructor(
+    private readonly link: PppLink,
+    private readonly protocol: number,
+    private readonly which: 'lcp' | 'ipcp' | 'ipv6cp',
+  ) {}
+  send(p: CpPacket): void {
+    this.link.sendCp(this.protocol, p);
+  }
+  layer(s: LayerSignal, now: Instant): void {
+    if (this.which === 'lcp') this.link.lcpLayer(s, now);
+    else this.link.ncpLayer(this.which, s, now);
+  }
+  echoMissed(remaining: number): void {
+    this.link.echoMissed(remaining);
+  }
+  fatal(reason: LcpFatal): void {
+    this.link.lcpFatal(reason);
+  }
+}
+
+/** Frozen LCP configurations shared by every link with the same settings (bounded: configs are few). */
+const lcpConfigs = new Map<string, LcpConfig>();
+/** Frozen IPCP configurations shared the same way. */
+const ipcpConfigs = new Map<string, IpcpConfig>();
+const SHARED_CONFIGS_MAX = 256;
+
+/** `cache[key] ??= make()`, frozen; past the bound a fresh object (correct, only not shared). */
+function shared<T extends object>(cache: Map<string, T>, key: string, make: () => T): T {
+  const hit = cache.get(key);
+  if (hit !== undefined) return hit;
+  const v = Object.freeze(make());
+  if (cache.size < SHARED_CONFIGS_MAX) cache.set(key, v);
+  return v;
+}
+
+/** The link's LCP configuration, shared by all links with the same settings. */
+function sharedLcpConfig(cfg: PppLinkConfig): LcpConfig {
+  const role = cfg.role;
+  const c: LcpConfig = {
+    ...DEFAULT_LCP,
+    role,
+    mru: cfg.mru ?? DEFAULT_LCP.mru,
+    auth: cfg.auth ?? (role === 'authenticator' ? ['mschapv2', 'chap-md5'] : ['mschapv2', 'chap-md5', 'pap']),
+    requestPfc: cfg.requestPfc ?? false,
+    requestAcfc: cfg.requestAcfc ?? false,
+    echoInterval: cfg.echoInterval ?? DEFAULT_LCP.echoInterval,
+    echoFailure: cfg.echoFailure ?? DEFAULT_LCP.echoFailure,
+    echoJitter: cfg.echoJitter ?? DEFAULT_LCP.echoJitter,
+    echoAdaptive: cfg.echoAdaptive ?? DEFAULT_LCP.echoAdaptive,
+  };
+  return shared(lcpConfigs, JSON.stringify(c), () => c);
+}
+
+/** The link's IPCP configuration, shared the same way. */
+function sharedIpcpConfig(role: PppLinkConfig['role'], ic: Exclude<PppLinkConfig['ipcp'], false | undefined>): IpcpConfig {
+  const c: IpcpConfig = {
+    role,
+    localAddress: ic.localAddress ?? '0.0.0.0',
+    ...(ic.dns !== undefined ? { dns: ic.dns } : {}),
+    ...(ic.nbns !== undefined ? { nbns: ic.nbns } : {}),
+    ...(ic.requestDns !== undefined ? { requestDns: ic.requestDns } : {}),
+  };
+  return shared(ipcpConfigs, JSON.stringify(c), () => c);
+}
+
 /** One PPP link. */
 export class PppLink implements Timed {
   private ph: PppPhase = 'dead';
   private readonly tx: Uint8Array[] = [];
   private readonly events: PppEvent[] = [];
   private readonly lcp: Lcp;
+  private readonly lcpPort: CpPort;
   private readonly lcpFsm: OptionFsm;
   private readonly ipcp: Ipcp | undefined;
   private readonly ipcpFsm: OptionFsm | undefined;
@@ -140,44 +211,16 @@ export class PppLink implements Timed {
     const role = cfg.role;
     this.restart = cfg.fsm?.restartTimer ?? seconds(3);
     this.maxConfigure = cfg.fsm?.maxConfigure ?? 10;
-    this.lcp = new Lcp(
-      {
-        ...DEFAULT_LCP,
-        role,
-        mru: cfg.mru ?? DEFAULT_LCP.mru,
-        auth: cfg.auth ?? (role === 'authenticator' ? ['mschapv2', 'chap-md5'] : ['mschapv2', 'chap-md5', 'pap']),
-        requestPfc: cfg.requestPfc ?? false,
-        requestAcfc: cfg.requestAcfc ?? false,
-        echoInterval: cfg.echoInterval ?? DEFAULT_LCP.echoInterval,
-        echoFailure: cfg.echoFailure ?? DEFAULT_LCP.echoFailure,
-        echoJitter: cfg.echoJitter ?? DEFAULT_LCP.echoJitter,
-        echoAdaptive: cfg.echoAdaptive ?? DEFAULT_LCP.echoAdaptive,
-      },
-      cfg.random,
-      {
-        send: (p) => this.sendCp(PppProtocol.LCP, p),
-        echoMissed: (remaining) => this.events.push({ type: 'echo-countdown', remaining: Math.max(0, remaining) }),
-        fatal: (reason) => {
-          this.pendingFatal ??= reason;
-        },
-      },
-      cfg.echoPacer,
-    );
-    this.lcpFsm = new OptionFsm('lcp', this.lcp, { send: (p) => this.sendCp(PppProtocol.LCP, p), layer: (s, now) => this.lcpLayer(s, now) }, cfg.fsm);
+    this.lcpPort = new CpPort(this, PppProtocol.LCP, 'lcp');
+    this.lcp = new Lcp(sharedLcpConfig(cfg), cfg.random, this.lcpPort, cfg.echoPacer);
+    this.lcpFsm = new OptionFsm('lcp', this.lcp, this.lcpPort, cfg.fsm);
     if (cfg.ipcp !== false) {
-      const ic = cfg.ipcp ?? {};
-      this.ipcp = new Ipcp({
-        role,
-        localAddress: ic.localAddress ?? '0.0.0.0',
-        ...(ic.dns !== undefined ? { dns: ic.dns } : {}),
-        ...(ic.nbns !== undefined ? { nbns: ic.nbns } : {}),
-        ...(ic.requestDns !== undefined ? { requestDns: ic.requestDns } : {}),
-      });
-      this.ipcpFsm = new OptionFsm('ipcp', this.ipcp, { send: (p) => this.sendCp(PppProtocol.IPCP, p), layer: (s, now) => this.ncpLayer('ipcp', s, now) }, cfg.fsm);
+      this.ipcp = new Ipcp(sharedIpcpConfig(role, cfg.ipcp ?? {}));
+      this.ipcpFsm = new OptionFsm('ipcp', this.ipcp, new CpPort(this, PppProtocol.IPCP, 'ipcp'), cfg.fsm);
     }
     if (cfg.ipv6cp !== false) {
       this.ipv6cp = new Ipv6cp(cfg.random, cfg.ipv6cp?.interfaceId);
-      this.ipv6cpFsm = new OptionFsm('ipv6cp', this.ipv6cp, { send: (p) => this.sendCp(PppProtocol.IPV6CP, p), layer: (s, now) => this.ncpLayer('ipv6cp', s, now) }, cfg.fsm);
+      this.ipv6cpFsm = new OptionFsm('ipv6cp', this.ipv6cp, new CpPort(this, PppProtocol.IPV6CP, 'ipv6cp'), cfg.fsm);
     }
   }
 
@@ -375,7 +418,8 @@ export class PppLink implements Timed {
     });
   }
 
-  private lcpLayer(s: LayerSignal, now: Instant): void {
+  /** @internal The LCP automaton's layer signals (through its {@link CpPort}). */
+  lcpLayer(s: LayerSignal, now: Instant): void {
     switch (s) {
       case 'tls':
         break;
@@ -489,7 +533,8 @@ export class PppLink implements Timed {
     }
   }
 
-  private ncpLayer(which: 'ipcp' | 'ipv6cp', s: LayerSignal, now: Instant): void {
+  /** @internal An NCP automaton's layer signals (through its {@link CpPort}). */
+  ncpLayer(which: 'ipcp' | 'ipv6cp', s: LayerSignal, now: Instant): void {
     if (s === 'tlu') {
       if (which === 'ipcp' && this.ipcp !== undefined) this.events.push({ type: 'ip-up', ...this.ipcp.result });
       if (which === 'ipv6cp' && this.ipv6cp !== undefined) this.events.push({ type: 'ipv6-up', ...this.ipv6cp.result });
@@ -526,7 +571,18 @@ export class PppLink implements Timed {
     this.events.push({ type: 'phase', phase: p });
   }
 
-  private sendCp(protocol: number, p: CpPacket): void {
+  /** @internal LCP gave up (loopback, refused auth, echo timeout): the link closes at the next settle. */
+  lcpFatal(reason: LcpFatal): void {
+    this.pendingFatal ??= reason;
+  }
+
+  /** @internal An Echo-Request went unanswered. */
+  echoMissed(remaining: number): void {
+    this.events.push({ type: 'echo-countdown', remaining: Math.max(0, remaining) });
+  }
+
+  /** @internal Frame and queue one control packet (the automata's {@link CpPort}s). */
+  sendCp(protocol: number, p: CpPacket): void {
     // A Code-Reject carries as much of the rejected packet as fits the peer's MRU (§5.6).
     let pkt = p;
     if (p.kind === 'code-reject' && p.rejected.length > this.lcp.state.peerMru - 4) pkt = { ...p, rejected: p.rejected.subarray(0, this.lcp.state.peerMru - 4) };
