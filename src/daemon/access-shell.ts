@@ -12,7 +12,7 @@ import type { DaeSessionTable } from '../aaa/radius/index.js';
 import type { AuthProtocol } from '../ppp/index.js';
 import type { L2tpEvent, Transmit } from '../l2tp/index.js';
 import type { SessionId, TunnelId } from '../wire/l2tp/index.js';
-import { type Clock, FastPathAttach, type NativeFastPathStats, NativeIoError, NativeUnavailableError, type PacketBatch, type PolledCore, Pump, readDeviceDrops, runIp, type TimerDriver, TunDevice, type UdpEndpoint } from '../io/index.js';
+import { type Clock, FastPathAttach, type FastSessionCounters, type NativeFastPathStats, NativeIoError, NativeUnavailableError, type PacketBatch, type PolledCore, Pump, readDeviceDrops, runIp, type TimerDriver, TunDevice, type UdpEndpoint } from '../io/index.js';
 import { type AccessSection, type LacPppConfig, type PppAuthName } from './config.js';
 import type { Logger } from './logger.js';
 import { loadUsers } from './setup/index.js';
@@ -235,6 +235,20 @@ export class LnsAccess {
   /** Counters of the native fast path (undefined when off). */
   fastPathStats(): NativeFastPathStats | undefined {
     return this.fast?.stats();
+  }
+
+  /**
+   * The fast path's totals of every installed session (packets/bytes each way, to JS and drops by
+   * reason; every data thread summed), undefined when the fast path is off. For show commands and
+   * metrics: one native call for all sessions.
+   */
+  fastPathSessions(): FastSessionCounters[] | undefined {
+    return this.fast?.allSessionCounters();
+  }
+
+  /** One session's fast-path totals (undefined when off or not offloaded). */
+  fastPathSession(tunnel: TunnelId, session: SessionId): FastSessionCounters | undefined {
+    return this.fast?.sessionCounters(tunnel, session);
   }
 
   /** Whether `ep` is the endpoint PPP is terminated on. */

@@ -235,6 +235,10 @@ export class Daemon {
         ...(st !== undefined ? { echo: { misses: st.echoMisses, missing: st.echoMissing, timeouts: st.echoTimeouts } } : {}),
       };
     });
+    this.metrics.addFastPath(() => {
+      const stats = this.access?.fastPathStats();
+      return stats === undefined ? undefined : { stats, sessions: this.access?.fastPathSessions() ?? [] };
+    });
     await this.openL2tpv3(config);
     this.openPppoe(config);
     await this.openControl(config);
