@@ -1,14 +1,18 @@
-// The L2TPv2 data fast path: IPv4 data of established sessions moves between the L2TP UDP socket and
-// the TUN inside the addon, without a JS call per packet. JS (src/io/fast-path.ts) keeps full authority:
-// it installs a session when IPCP is up (add), removes it when it goes down (remove) and reads the
-// counters on scrape (take = deltas since the last take). The PacketPorts of the UDP socket and of the
-// TUN offer each received packet here first (OnUdp / OnTun); what is not consumed reaches JS unchanged
-// in the usual batch: control messages, sequenced or offset data (RFC 2661 §3.1/§5.4), unknown
-// sessions, a source other than the installed peer, PPP frames other than IPv4 (LCP, auth, NCPs,
-// IPv6), IPv4 from a source other than the session's address (Framed-Route extras, spoofing: JS
-// judges), and packets toward the client above its MTU (ICMP / fragments in JS).
+// The L2TPv2 data fast path: IPv4 and IPv6 data of established sessions moves between the L2TP UDP
+// socket and the TUN inside the addon, without a JS call per packet. JS (src/io/fast-path.ts) keeps full
+// authority: it installs a session when IPCP is up (add; again with the /64 at IPV6CP up), removes it
+// when it goes down (remove) and reads the counters on scrape (take = deltas since the last take,
+// counters = totals). The PacketPorts of the UDP socket and of the TUN offer each received packet here
+// first (OnUdp / OnTun); with data threads (fast_threads.cc) their own sockets and TUN queues do the
+// same. What is not consumed reaches JS unchanged: control messages, sequenced or offset data (RFC 2661
+// §3.1/§5.4), unknown sessions, a source other than the installed peer, PPP frames other than IPv4 /
+// IPv6 (LCP, auth, NCPs), IP from a source other than the session's address or /64 (Framed-Route
+// extras, link-local ND, spoofing: JS judges), and packets toward the client above its MTU (ICMP /
+// fragments in JS).
 // No allocation per packet: a received L2TP payload is written to the TUN from the receive slot; a TUN
 // packet is sent with sendmmsg() as two iovecs (the session's prebuilt header + the packet in the slab).
+// The per-packet work is Decap (L2TP -> TUN) and Encap (TUN -> L2TP) on a lane (one data thread's
+// queue and counters): the place to hook another encapsulation.
 
 #include "fast_path.h"
 
@@ -26,19 +30,15 @@ inline uint16_t Get16(const uint8_t* p) { return static_cast<uint16_t>((p[0] << 
 inline uint32_t Get32(const uint8_t* p) {
   return (static_cast<uint32_t>(p[0]) << 24) | (static_cast<uint32_t>(p[1]) << 16) | (static_cast<uint32_t>(p[2]) << 8) | p[3];
 }
+inline uint64_t Get64(const uint8_t* p) { return (static_cast<uint64_t>(Get32(p)) << 32) | Get32(p + 4); }
 inline uint32_t CsumAdd(uint32_t a, uint32_t b) {
   uint32_t s = a + b;
   return (s & 0xffff) + (s >> 16);
 }
 
-// TCP MSS clamp on an IPv4 SYN, as src/dataplane/mss.ts clampMss (RFC 1624 incremental checksum).
-bool ClampMss4(uint8_t* b, uint32_t len, uint32_t maxMss) {
-  uint32_t ihl = (b[0] & 0x0f) * 4u;
-  if (ihl < 20 || len < ihl + 20 || b[9] != 6) return false;
-  if ((((b[6] & 0x1f) << 8) | b[7]) != 0) return false;  // not the first fragment
-  uint32_t total = Get16(b + 2);
-  uint32_t end = total < len ? total : len;
-  uint32_t tcp = ihl;
+// TCP MSS clamp on a SYN whose TCP header starts at `tcp` and whose IP payload ends at `end`, as
+// src/dataplane/mss.ts clampMss (RFC 1624 incremental checksum; the pseudo header does not change).
+bool ClampTcp(uint8_t* b, uint32_t tcp, uint32_t end, uint32_t maxMss) {
   if (end < tcp + 20) return false;
   if ((b[tcp + 13] & 0x02) == 0) return false;  // SYN only
   uint32_t dataOff = (b[tcp + 12] >> 4) * 4u;
@@ -72,6 +72,22 @@ bool ClampMss4(uint8_t* b, uint32_t len, uint32_t maxMss) {
   return false;
 }
 
+// IPv4 (RFC 791): TCP, first fragment only.
+bool ClampMss4(uint8_t* b, uint32_t len, uint32_t maxMss) {
+  uint32_t ihl = (b[0] & 0x0f) * 4u;
+  if (ihl < 20 || len < ihl + 20 || b[9] != 6) return false;
+  if ((((b[6] & 0x1f) << 8) | b[7]) != 0) return false;
+  uint32_t total = Get16(b + 2);
+  return ClampTcp(b, ihl, total < len ? total : len, maxMss);
+}
+
+// IPv6 (RFC 8200 §3): TCP directly after the fixed header (extension headers: not clamped, as mss.ts).
+bool ClampMss6(uint8_t* b, uint32_t len, uint32_t maxMss) {
+  if (len < 60 || b[6] != 6) return false;
+  uint32_t end = 40 + Get16(b + 4);
+  return ClampTcp(b, 40, end < len ? end : len, maxMss);
+}
+
 inline uint32_t Key(uint32_t tunnel, uint32_t session) { return (tunnel << 16) | session; }
 
 uint32_t U32Arg(const Napi::CallbackInfo& info, size_t i) {
@@ -79,12 +95,25 @@ uint32_t U32Arg(const Napi::CallbackInfo& info, size_t i) {
   return info[i].As<Napi::Number>().Uint32Value();
 }
 
-Napi::Value CountersArray(Napi::Env env, const FastSession& s) {
+/** Totals of one session over every lane, in SessionCounters field order. */
+void SumCounters(const FastSession& s, int lanes, uint64_t out[kSessionCounterFields]) {
+  for (int f = 0; f < kSessionCounterFields; f++) out[f] = 0;
+  for (int l = 0; l < lanes; l++) {
+    const SessionCounters& c = s.ctr[l];
+    const Ctr* fields[kSessionCounterFields] = {&c.rxPackets, &c.rxOctets, &c.txPackets, &c.txOctets, &c.badSource, &c.tooBig, &c.toJs, &c.tunWriteErrors, &c.sendErrors};
+    for (int f = 0; f < kSessionCounterFields; f++) out[f] += fields[f]->Get();
+  }
+}
+
+/** [rxPackets, rxOctets, txPackets, txOctets] since the last take; moves the baseline. */
+Napi::Value TakeArray(Napi::Env env, FastSession& s, int lanes) {
+  uint64_t t[kSessionCounterFields];
+  SumCounters(s, lanes, t);
   Napi::Array a = Napi::Array::New(env, 4);
-  a.Set(0u, Napi::Number::New(env, s.rxPackets));
-  a.Set(1u, Napi::Number::New(env, s.rxOctets));
-  a.Set(2u, Napi::Number::New(env, s.txPackets));
-  a.Set(3u, Napi::Number::New(env, s.txOctets));
+  for (uint32_t i = 0; i < 4; i++) {
+    a.Set(i, Napi::Number::New(env, static_cast<double>(t[i] - s.taken[i])));
+    s.taken[i] = t[i];
+  }
   return a;
 }
 
@@ -96,9 +125,13 @@ Napi::Function FastPath::Init(Napi::Env env) {
                          InstanceMethod<&FastPath::Add>("add"),
                          InstanceMethod<&FastPath::Remove>("remove"),
                          InstanceMethod<&FastPath::Take>("take"),
+                         InstanceMethod<&FastPath::Counters>("counters"),
+                         InstanceMethod<&FastPath::Sessions>("sessions"),
                          InstanceMethod<&FastPath::Stats>("stats"),
                          InstanceMethod<&FastPath::Size>("size"),
                          InstanceMethod<&FastPath::Clear>("clear"),
+                         InstanceMethod<&FastPath::Start>("start"),
+                         InstanceMethod<&FastPath::StopJs>("stop"),
                      });
 }
 
@@ -109,159 +142,247 @@ bool IsFastPath(Napi::Env env, Napi::Object o) {
   return napi_check_object_type_tag(env, o, &kFastPathTag, &is) == napi_ok && is;
 }
 
+// new FastPath(threads = 0): threads = the most data threads start() may run (sizes the counters)
 FastPath::FastPath(const Napi::CallbackInfo& info) : Napi::ObjectWrap<FastPath>(info) {
   napi_type_tag_object(info.Env(), info.This(), &kFastPathTag);
+  uint32_t threads = info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().Uint32Value() : 0;
+  if (threads > kMaxFastThreads) throw Napi::RangeError::New(info.Env(), "threads must be 0..16");
+  nLanes_ = 1 + static_cast<int>(threads);
+  stats_.reset(new LaneStats[nLanes_]);
+  for (int i = 0; i < nLanes_; i++) {
+    lanes_.emplace_back(new FastLane());
+    lanes_.back()->index = i;
+    lanes_.back()->st = &stats_[i];
+  }
   byId_.reserve(1024);
   byAddr_.reserve(1024);
 }
 
 FastPath::~FastPath() {
+  StopThreads();
   for (auto& kv : byId_) delete kv.second;
 }
 
-void FastPath::BindFd(int role, int fd) {
-  if (role == kFastRoleUdp) udpFd_ = fd;
-  if (role == kFastRoleTun) tunFd_ = fd;
-  if (fd < 0) queued_ = 0;
+void FastPath::BindFd(int role, int fd, FastPortHook* hook) {
+  FastLane& L = *lanes_[0];
+  if (role == kFastRoleUdp) L.udpFd = fd;
+  if (role == kFastRoleTun) L.tunFd = fd;
+  if (role == kFastRoleUdp || role == kFastRoleTun) hooks_[role] = fd < 0 ? nullptr : hook;
+  if (fd < 0) {
+    L.queued = 0;
+    StopThreads();  // the data threads need both ports' JS side for what they hand over
+  }
 }
 
-bool FastPath::OnUdp(uint8_t* p, uint32_t len, uint32_t srcAddrHost, uint16_t srcPortHost) {
-  if (tunFd_ < 0 || len < 6) goto toJs;
+bool FastPath::Decap(FastLane& L, uint8_t* p, uint32_t len, uint32_t srcAddrHost, uint16_t srcPortHost) {
+  FastSession* s = nullptr;
+  uint32_t off = 2;
+  uint8_t* ip;
+  uint32_t ipLen;
+  bool v6;
+  if (L.tunFd < 0 || len < 6) goto toJs;
   {
     uint16_t flags = Get16(p);
     // RFC 2661 §3.1: T=0 (data), Ver=2; S (sequenced) and O (offset) are JS's (Ns check, offset bound).
     if ((flags & 0x8000) != 0 || (flags & 0x000f) != 2 || (flags & 0x0a00) != 0) goto toJs;
-    uint32_t off = 2;
     if ((flags & 0x4000) != 0) {
       if (len < 8 || Get16(p + 2) != len) goto toJs;
       off = 4;
     }
     auto it = byId_.find(Key(Get16(p + off), Get16(p + off + 2)));
     if (it == byId_.end()) goto toJs;
-    FastSession* s = it->second;
-    if (htonl(srcAddrHost) != s->peerAddr || htons(srcPortHost) != s->peerPort) goto toJs;
-    off += 4;
-    // PPP (RFC 1662 §3.2 address/control, optional with ACFC; RFC 1661 §6.5 PFC): only IPv4 (0x0021).
-    if (off + 2 <= len && p[off] == 0xff && p[off + 1] == 0x03) off += 2;
-    if (off >= len) goto toJs;
-    if (p[off] == 0x21) {
+    s = it->second;
+  }
+  if (htonl(srcAddrHost) != s->peerAddr || htons(srcPortHost) != s->peerPort) goto toJsOf;
+  off += 4;
+  // PPP (RFC 1662 §3.2 address/control, optional with ACFC; RFC 1661 §6.5 PFC): IPv4 0x0021, IPv6 0x0057.
+  if (off + 2 <= len && p[off] == 0xff && p[off + 1] == 0x03) off += 2;
+  if (off >= len) goto toJsOf;
+  {
+    uint16_t proto;
+    if ((p[off] & 1) != 0) {
+      proto = p[off];
       off += 1;
-    } else if (off + 1 < len && p[off] == 0x00 && p[off + 1] == 0x21) {
-      off += 2;
     } else {
-      goto toJs;
+      if (off + 1 >= len) goto toJsOf;
+      proto = Get16(p + off);
+      off += 2;
     }
-    uint8_t* ip = p + off;
-    uint32_t ipLen = len - off;
-    if (ipLen < 20 || (ip[0] >> 4) != 4) goto toJs;
-    if (Get32(ip + 12) != s->clientAddr) {
-      badSource_++;
-      goto toJs;  // BCP 38 and Framed-Route extras: the JS ingress filter judges
-    }
-    if (s->mss != 0 && ClampMss4(ip, ipLen, s->mss)) mssClamped_++;
-    s->rxPackets++;
-    s->rxOctets += ipLen;
-    udpFast_++;
+    if (proto != 0x21 && proto != 0x57) goto toJsOf;
+    v6 = proto == 0x57;
+  }
+  ip = p + off;
+  ipLen = len - off;
+  if (!v6) {
+    if (ipLen < 20 || (ip[0] >> 4) != 4 || s->clientAddr == 0) goto toJsOf;
+    if (Get32(ip + 12) != s->clientAddr) goto badSource;  // BCP 38 and Framed-Route extras: JS judges
+    if (s->mss != 0 && ClampMss4(ip, ipLen, s->mss)) L.st->mssClamped.Add();
+  } else {
+    // RFC 5072: the session's /64 only (link-local ND and router solicitations are JS's).
+    if (ipLen < 40 || (ip[0] >> 4) != 6 || !s->has6) goto toJsOf;
+    if (Get64(ip + 8) != s->prefix64) goto badSource;
+    if (s->mss6 != 0 && ClampMss6(ip, ipLen, s->mss6)) L.st->mssClamped.Add();
+  }
+  {
+    SessionCounters& c = s->ctr[L.index];
+    L.st->udpFast.Add();
     ssize_t r;
     do {
-      r = write(tunFd_, ip, ipLen);
+      r = write(L.tunFd, ip, ipLen);
     } while (r < 0 && errno == EINTR);
-    if (r < 0) tunWriteErrors_++;
-    return true;
-  }
-toJs:
-  udpToJs_++;
-  return false;
-}
-
-bool FastPath::OnTun(uint8_t* p, uint32_t len) {
-  if (udpFd_ < 0 || len < 20 || (p[0] >> 4) != 4) goto toJs;
-  {
-    auto it = byAddr_.find(Get32(p + 16));
-    if (it == byAddr_.end()) goto toJs;
-    FastSession* s = it->second;
-    if (len > s->mtu) {
-      tooBig_++;
-      goto toJs;  // ICMP "fragmentation needed" or fragments: src/dataplane/too-big.ts
+    if (r < 0) {
+      L.st->tunWriteErrors.Add();
+      c.tunWriteErrors.Add();
+      return true;
     }
-    if (s->mss != 0 && ClampMss4(p, len, s->mss)) mssClamped_++;
-    if (queued_ == kQueue) Flush();
-    int q = queued_++;
-    iov_[q][0].iov_base = s->hdr;
-    iov_[q][0].iov_len = s->hdrLen;
-    iov_[q][1].iov_base = p;
-    iov_[q][1].iov_len = len;
-    mmsghdr& m = mm_[q];
-    memset(&m, 0, sizeof(m));
-    m.msg_hdr.msg_iov = iov_[q];
-    m.msg_hdr.msg_iovlen = 2;
-    m.msg_hdr.msg_name = &s->dst;
-    m.msg_hdr.msg_namelen = sizeof(s->dst);
-    s->txPackets++;
-    s->txOctets += len;
-    tunFast_++;
+    c.rxPackets.Add();
+    c.rxOctets.Add(ipLen);
     return true;
   }
+badSource:
+  L.st->badSource.Add();
+  s->ctr[L.index].badSource.Add();
+  goto toJs;
+toJsOf:
+  s->ctr[L.index].toJs.Add();
 toJs:
-  tunToJs_++;
+  L.st->udpToJs.Add();
   return false;
 }
 
-void FastPath::Flush() {
+FastSession* FastPath::ByDestination(const uint8_t* p, uint32_t len, bool* v6) {
+  uint8_t ver = p[0] >> 4;
+  *v6 = ver == 6;
+  if (ver == 4 && len >= 20) {
+    auto it = byAddr_.find(Get32(p + 16));
+    return it == byAddr_.end() ? nullptr : it->second;
+  }
+  if (ver == 6 && len >= 40 && !byPrefix_.empty()) {
+    auto it = byPrefix_.find(Get64(p + 24));
+    return it == byPrefix_.end() ? nullptr : it->second;
+  }
+  return nullptr;
+}
+
+bool FastPath::Encap(FastLane& L, uint8_t* p, uint32_t len) {
+  bool v6 = false;
+  FastSession* s = L.udpFd < 0 || len < 20 ? nullptr : ByDestination(p, len, &v6);
+  if (s == nullptr) {
+    L.st->tunToJs.Add();
+    return false;
+  }
+  if (len > s->mtu) {
+    L.st->tooBig.Add();
+    s->ctr[L.index].tooBig.Add();
+    L.st->tunToJs.Add();
+    return false;  // ICMP "fragmentation needed" / Packet Too Big, or fragments: src/dataplane/too-big.ts
+  }
+  if (!v6 && s->mss != 0 && ClampMss4(p, len, s->mss)) L.st->mssClamped.Add();
+  if (v6 && s->mss6 != 0 && ClampMss6(p, len, s->mss6)) L.st->mssClamped.Add();
+  if (L.queued == FastLane::kQueue) FlushLane(L);
+  int q = L.queued++;
+  L.iov[q][0].iov_base = v6 ? s->hdr6 : s->hdr;
+  L.iov[q][0].iov_len = s->hdrLen;
+  L.iov[q][1].iov_base = p;
+  L.iov[q][1].iov_len = len;
+  L.qs[q] = s;
+  mmsghdr& m = L.mm[q];
+  memset(&m, 0, sizeof(m));
+  m.msg_hdr.msg_iov = L.iov[q];
+  m.msg_hdr.msg_iovlen = 2;
+  m.msg_hdr.msg_name = &s->dst;
+  m.msg_hdr.msg_namelen = sizeof(s->dst);
+  L.st->tunFast.Add();
+  return true;
+}
+
+void FastPath::FlushLane(FastLane& L) {
   int i = 0;
-  while (i < queued_ && udpFd_ >= 0) {
-    int r = sendmmsg(udpFd_, mm_ + i, static_cast<unsigned>(queued_ - i), 0);
+  while (i < L.queued && L.udpFd >= 0) {
+    int r = sendmmsg(L.udpFd, L.mm + i, static_cast<unsigned>(L.queued - i), 0);
     if (r < 0) {
       if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) {
-        sendErrors_ += queued_ - i;
-        break;
-      }
-      sendErrors_++;
-      i++;  // skip the datagram the kernel refused
+      int k = (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) ? L.queued - i : 1;
+      for (int j = i; j < i + k; j++) L.qs[j]->ctr[L.index].sendErrors.Add();
+      L.st->sendErrors.Add(static_cast<uint64_t>(k));
+      i += k;  // a full queue drops the rest of the batch; another error skips the datagram refused
       continue;
+    }
+    for (int j = i; j < i + r; j++) {
+      SessionCounters& c = L.qs[j]->ctr[L.index];
+      c.txPackets.Add();
+      c.txOctets.Add(L.iov[j][1].iov_len);
     }
     i += r;
   }
-  queued_ = 0;
+  L.queued = 0;
 }
 
-// add(tunnel, session, peerAddr (host order), peerPort, clientAddr (host order), mtu, mss, header: Uint8Array)
+std::vector<std::unique_lock<std::mutex>> FastPath::LockLanes() {
+  std::vector<std::unique_lock<std::mutex>> locks;
+  if (running_ == 0) return locks;
+  for (int i = 1; i < nLanes_; i++) locks.emplace_back(lanes_[i]->mu);
+  return locks;
+}
+
+void FastPath::Erase(FastSession* s) {
+  byId_.erase(Key(s->tunnel, s->session));
+  auto a = byAddr_.find(s->clientAddr);
+  if (a != byAddr_.end() && a->second == s) byAddr_.erase(a);
+  auto p = byPrefix_.find(s->prefix64);
+  if (s->has6 && p != byPrefix_.end() && p->second == s) byPrefix_.erase(p);
+  delete s;
+}
+
+// add(tunnel, session, peerAddr (host order), peerPort, clientAddr (host order, 0 = none), mtu, mss,
+//     header: Uint8Array, prefixHi?, prefixLo? (the /64, host order), mss6?)
+// An entry with the same ids is updated in place (its counters stay); another owner of the address
+// or the /64 goes.
 Napi::Value FastPath::Add(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 8 || !info[7].IsTypedArray()) throw Napi::TypeError::New(env, "add(tunnel, session, peerAddr, peerPort, clientAddr, mtu, mss, header)");
+  if (info.Length() < 8 || !info[7].IsTypedArray()) throw Napi::TypeError::New(env, "add(tunnel, session, peerAddr, peerPort, clientAddr, mtu, mss, header, prefixHi?, prefixLo?, mss6?)");
   Napi::Uint8Array h = info[7].As<Napi::Uint8Array>();
-  if (h.ElementLength() < 6 || h.ElementLength() > sizeof(FastSession::hdr)) throw Napi::RangeError::New(env, "header must be 6..16 bytes");
+  if (h.ElementLength() < 7 || h.ElementLength() > sizeof(FastSession::hdr)) throw Napi::RangeError::New(env, "header must be 7..16 bytes");
   uint32_t tunnel = U32Arg(info, 0), session = U32Arg(info, 1), client = U32Arg(info, 4);
   if (tunnel > 0xffff || session > 0xffff) throw Napi::RangeError::New(env, "tunnel/session ids are 16-bit");
-  auto* s = new FastSession();
-  s->tunnel = static_cast<uint16_t>(tunnel);
-  s->session = static_cast<uint16_t>(session);
+  bool has6 = info.Length() > 9 && info[8].IsNumber() && info[9].IsNumber();
+  uint64_t prefix = has6 ? (static_cast<uint64_t>(U32Arg(info, 8)) << 32) | U32Arg(info, 9) : 0;
+  uint32_t mss6 = info.Length() > 10 && info[10].IsNumber() ? U32Arg(info, 10) : 0;
+  auto locks = LockLanes();
+  FastSession* s;
+  auto old = byId_.find(Key(tunnel, session));
+  if (old != byId_.end()) {
+    s = old->second;
+    if (byAddr_.count(s->clientAddr) != 0 && byAddr_[s->clientAddr] == s) byAddr_.erase(s->clientAddr);
+    if (s->has6 && byPrefix_.count(s->prefix64) != 0 && byPrefix_[s->prefix64] == s) byPrefix_.erase(s->prefix64);
+  } else {
+    s = new FastSession();
+    s->ctr.reset(new SessionCounters[nLanes_]);
+    s->tunnel = static_cast<uint16_t>(tunnel);
+    s->session = static_cast<uint16_t>(session);
+  }
+  auto owner = client == 0 ? byAddr_.end() : byAddr_.find(client);
+  if (owner != byAddr_.end() && owner->second != s) Erase(owner->second);
+  auto owner6 = has6 ? byPrefix_.find(prefix) : byPrefix_.end();
+  if (owner6 != byPrefix_.end() && owner6->second != s) Erase(owner6->second);
   s->peerAddr = htonl(U32Arg(info, 2));
   s->peerPort = htons(static_cast<uint16_t>(U32Arg(info, 3)));
   s->clientAddr = client;
+  s->has6 = has6;
+  s->prefix64 = prefix;
   s->mtu = U32Arg(info, 5);
   s->mss = U32Arg(info, 6);
+  s->mss6 = mss6;
   memcpy(s->hdr, h.Data(), h.ElementLength());
+  memcpy(s->hdr6, h.Data(), h.ElementLength());
   s->hdrLen = static_cast<uint32_t>(h.ElementLength());
+  s->hdr6[s->hdrLen - 1] = 0x57;  // RFC 5072 §3: the PPP protocol 0x0057 (the last byte either way, PFC or not)
   s->dst.sin_family = AF_INET;
   s->dst.sin_addr.s_addr = s->peerAddr;
   s->dst.sin_port = s->peerPort;
-  // Replacing: the old entry of this id and the old owner of this address go.
-  auto old = byId_.find(Key(tunnel, session));
-  if (old != byId_.end()) {
-    byAddr_.erase(old->second->clientAddr);
-    delete old->second;
-    byId_.erase(old);
-  }
-  auto owner = byAddr_.find(client);
-  if (owner != byAddr_.end()) {
-    byId_.erase(Key(owner->second->tunnel, owner->second->session));
-    delete owner->second;
-    byAddr_.erase(owner);
-  }
   byId_[Key(tunnel, session)] = s;
-  byAddr_[client] = s;
+  if (client != 0) byAddr_[client] = s;
+  if (has6) byPrefix_[prefix] = s;
   return Napi::Boolean::New(env, true);
 }
 
@@ -270,38 +391,73 @@ Napi::Value FastPath::Remove(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto it = byId_.find(Key(U32Arg(info, 0), U32Arg(info, 1)));
   if (it == byId_.end()) return env.Undefined();
-  FastSession* s = it->second;
-  Napi::Value out = CountersArray(env, *s);
-  byAddr_.erase(s->clientAddr);
-  byId_.erase(it);
-  delete s;
+  auto locks = LockLanes();
+  Napi::Value out = TakeArray(env, *it->second, nLanes_);
+  Erase(it->second);
   return out;
 }
 
-// take(tunnel, session): the counters since the last take (then zeroed), or undefined
+// take(tunnel, session): the counters since the last take, or undefined
 Napi::Value FastPath::Take(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto it = byId_.find(Key(U32Arg(info, 0), U32Arg(info, 1)));
   if (it == byId_.end()) return env.Undefined();
-  FastSession* s = it->second;
-  Napi::Value out = CountersArray(env, *s);
-  s->rxPackets = s->rxOctets = s->txPackets = s->txOctets = 0;
-  return out;
+  return TakeArray(env, *it->second, nLanes_);
+}
+
+// counters(tunnel, session): the totals since install over every thread, in SessionCounters order
+// [rxPackets, rxOctets, txPackets, txOctets, badSource, tooBig, toJs, tunWriteErrors, sendErrors], or undefined
+Napi::Value FastPath::Counters(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto it = byId_.find(Key(U32Arg(info, 0), U32Arg(info, 1)));
+  if (it == byId_.end()) return env.Undefined();
+  uint64_t t[kSessionCounterFields];
+  SumCounters(*it->second, nLanes_, t);
+  Napi::Array a = Napi::Array::New(env, kSessionCounterFields);
+  for (uint32_t i = 0; i < kSessionCounterFields; i++) a.Set(i, Napi::Number::New(env, static_cast<double>(t[i])));
+  return a;
+}
+
+// sessions(): Float64Array of (2 + 9) numbers per session: tunnel, session, then counters() of it
+Napi::Value FastPath::Sessions(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  constexpr size_t kRow = 2 + kSessionCounterFields;
+  Napi::Float64Array a = Napi::Float64Array::New(env, byId_.size() * kRow);
+  size_t r = 0;
+  for (auto& kv : byId_) {
+    uint64_t t[kSessionCounterFields];
+    SumCounters(*kv.second, nLanes_, t);
+    a[r * kRow] = kv.second->tunnel;
+    a[r * kRow + 1] = kv.second->session;
+    for (size_t f = 0; f < kSessionCounterFields; f++) a[r * kRow + 2 + f] = static_cast<double>(t[f]);
+    r++;
+  }
+  return a;
 }
 
 Napi::Value FastPath::Stats(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object o = Napi::Object::New(env);
+  const char* names[] = {"udpFast", "udpToJs", "tunFast", "tunToJs", "tunWriteErrors", "sendErrors", "mssClamped", "badSource", "tooBig", "handoffDrops"};
+  constexpr int kN = 10;
+  Napi::Array per = Napi::Array::New(env, running_ + 1);
+  double sum[kN] = {};
+  for (int l = 0; l < nLanes_; l++) {
+    const LaneStats& s = stats_[l];
+    const Ctr* f[kN] = {&s.udpFast, &s.udpToJs, &s.tunFast, &s.tunToJs, &s.tunWriteErrors, &s.sendErrors, &s.mssClamped, &s.badSource, &s.tooBig, &s.handoffDrops};
+    Napi::Object t = Napi::Object::New(env);
+    for (int i = 0; i < kN; i++) {
+      sum[i] += static_cast<double>(f[i]->Get());
+      t.Set(names[i], Napi::Number::New(env, static_cast<double>(f[i]->Get())));
+    }
+    if (l <= running_) per.Set(static_cast<uint32_t>(l), t);
+  }
   o.Set("sessions", Napi::Number::New(env, static_cast<double>(byId_.size())));
-  o.Set("udpFast", Napi::Number::New(env, udpFast_));
-  o.Set("udpToJs", Napi::Number::New(env, udpToJs_));
-  o.Set("tunFast", Napi::Number::New(env, tunFast_));
-  o.Set("tunToJs", Napi::Number::New(env, tunToJs_));
-  o.Set("tunWriteErrors", Napi::Number::New(env, tunWriteErrors_));
-  o.Set("sendErrors", Napi::Number::New(env, sendErrors_));
-  o.Set("mssClamped", Napi::Number::New(env, mssClamped_));
-  o.Set("badSource", Napi::Number::New(env, badSource_));
-  o.Set("tooBig", Napi::Number::New(env, tooBig_));
+  for (int i = 0; i < kN; i++) o.Set(names[i], Napi::Number::New(env, sum[i]));
+  o.Set("threads", Napi::Number::New(env, running_));
+  o.Set("perThread", per);
+  o.Set("udpSteering", Napi::String::New(env, udpSteering_));
+  o.Set("tunSteering", Napi::String::New(env, tunSteering_));
   return o;
 }
 
@@ -310,9 +466,11 @@ Napi::Value FastPath::Size(const Napi::CallbackInfo& info) {
 }
 
 void FastPath::Clear(const Napi::CallbackInfo&) {
+  auto locks = LockLanes();
   for (auto& kv : byId_) delete kv.second;
   byId_.clear();
   byAddr_.clear();
+  byPrefix_.clear();
 }
 
 }  // namespace l2tpkit

@@ -1,39 +1,111 @@
 // The L2TPv2 data fast path (see fast_path.cc): a session table programmed from JS and the packet
-// hooks the PacketPorts of the UDP socket and of the TUN call while they drain a batch.
+// hooks the PacketPorts of the UDP socket and of the TUN call while they drain a batch; with
+// `threads` > 0, data threads of its own (fast_threads.cc) on SO_REUSEPORT sockets and TUN queues.
 #pragma once
 
 #include <napi.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <uv.h>
 
+#include <atomic>
 #include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <thread>
 #include <unordered_map>
+#include <vector>
 
 namespace l2tpkit {
 
 /** Roles a PacketPort can take in a FastPath. */
 constexpr int kFastRoleUdp = 0;
 constexpr int kFastRoleTun = 1;
+/** Most data threads one FastPath runs. */
+constexpr int kMaxFastThreads = 16;
 
-/** One established session: what the kernel-facing side needs to move its IPv4 data. */
+/** A counter written by one thread and read by the JS thread (relaxed: single writer). */
+struct Ctr {
+  std::atomic<uint64_t> v{0};
+  void Add(uint64_t n = 1) { v.store(v.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
+  uint64_t Get() const { return v.load(std::memory_order_relaxed); }
+};
+
+/** Per-session counters of one data thread (a cache line or two of its own). */
+struct alignas(64) SessionCounters {
+  Ctr rxPackets, rxOctets, txPackets, txOctets;
+  // Handed to JS: a source other than the session's address / prefix, above the MTU, other PPP.
+  Ctr badSource, tooBig, toJs;
+  // Dropped: the TUN write or the sendmmsg failed.
+  Ctr tunWriteErrors, sendErrors;
+};
+constexpr int kSessionCounterFields = 9;
+
+/** One established session: what the kernel-facing side needs to move its IPv4 and IPv6 data. */
 struct FastSession {
   uint16_t tunnel = 0;       // our tunnel id (what the peer puts in its data messages)
   uint16_t session = 0;      // our session id
   uint32_t peerAddr = 0;     // network order
   uint16_t peerPort = 0;     // network order
   uint32_t clientAddr = 0;   // the session's IPv4 address, host order
+  bool has6 = false;         // whether prefix64 is the session's routed /64 (RFC 5072 + RFC 4862 SLAAC)
+  uint64_t prefix64 = 0;     // the upper 64 bits of the session's IPv6 addresses, host order
   uint32_t mtu = 0;          // largest IP packet toward the client (larger ones go to JS)
-  uint32_t mss = 0;          // TCP MSS clamp, 0 = off
-  uint8_t hdr[16] = {};      // L2TP data header (6 bytes) + PPP header (2-4 bytes)
+  uint32_t mss = 0;          // TCP MSS clamp for IPv4, 0 = off
+  uint32_t mss6 = 0;         // TCP MSS clamp for IPv6, 0 = off
+  uint8_t hdr[16] = {};      // L2TP data header (6 bytes) + PPP header for IPv4 (1-4 bytes)
+  uint8_t hdr6[16] = {};     // the same with PPP protocol 0x0057 (IPv6)
   uint32_t hdrLen = 0;
   sockaddr_in dst = {};
-  double rxPackets = 0, rxOctets = 0, txPackets = 0, txOctets = 0;
+  std::unique_ptr<SessionCounters[]> ctr;  // one per lane
+  uint64_t taken[4] = {};                   // rx/tx packets/octets already returned by take()
+};
+
+/** Global counters of one lane. */
+struct alignas(64) LaneStats {
+  Ctr udpFast, udpToJs, tunFast, tunToJs, tunWriteErrors, sendErrors, mssClamped, badSource, tooBig, handoffDrops;
+};
+
+/** A PacketPort as the FastPath sees it: woken on the JS thread when a data thread handed it packets. */
+class FastPortHook {
+ public:
+  virtual void FastWake() = 0;
+  virtual ~FastPortHook() = default;
+};
+
+/** One data thread's private state (lane 0 = the JS thread's ports). */
+struct FastLane {
+  static constexpr int kQueue = 64;
+  int index = 0;
+  int udpFd = -1;
+  int tunFd = -1;
+  mmsghdr mm[kQueue] = {};
+  iovec iov[kQueue][2] = {};
+  FastSession* qs[kQueue] = {};
+  int queued = 0;
+  LaneStats* st = nullptr;
+  // Data threads only:
+  std::mutex mu;  // held while a batch is processed; the JS thread takes every lane's to program
+  std::thread thread;
+  int stopFd = -1;
+  std::vector<uint8_t> rx, tx;
+  std::vector<mmsghdr> rmm;
+  std::vector<iovec> riov;
+  std::vector<sockaddr_in> raddr;
+};
+
+/** A packet a data thread hands to JS. */
+struct HandedPacket {
+  std::vector<uint8_t> bytes;
+  uint32_t addr = 0;  // UDP source, host order
+  uint16_t port = 0;
 };
 
 /** Whether `o` is a FastPath made by this addon (napi type tag: Unwrap alone cannot tell). */
 bool IsFastPath(Napi::Env env, Napi::Object o);
 
-/** Native session table + per-packet hooks; JS: new FastPath(), add/remove/take/stats. */
+/** Native session table + per-packet hooks; JS: new FastPath(threads), add/remove/take/stats, start/stop. */
 class FastPath : public Napi::ObjectWrap<FastPath> {
  public:
   static Napi::Function Init(Napi::Env env);
@@ -41,33 +113,62 @@ class FastPath : public Napi::ObjectWrap<FastPath> {
   ~FastPath() override;
 
   /** A port (UDP socket or TUN) attaches with its fd; detaches with -1. */
-  void BindFd(int role, int fd);
-  /** One L2TP datagram from the UDP socket; true when consumed (written to the TUN). */
-  bool OnUdp(uint8_t* p, uint32_t len, uint32_t srcAddrHost, uint16_t srcPortHost);
-  /** One IP packet read from the TUN; true when queued for sendmmsg (the bytes must stay until Flush). */
-  bool OnTun(uint8_t* p, uint32_t len);
+  void BindFd(int role, int fd, FastPortHook* hook);
+  /** One L2TP datagram from the JS thread's UDP socket; true when consumed (written to the TUN). */
+  bool OnUdp(uint8_t* p, uint32_t len, uint32_t srcAddrHost, uint16_t srcPortHost) { return Decap(*lanes_[0], p, len, srcAddrHost, srcPortHost); }
+  /** One IP packet read from the JS thread's TUN fd; true when queued for sendmmsg (the bytes must stay until Flush). */
+  bool OnTun(uint8_t* p, uint32_t len) { return Encap(*lanes_[0], p, len); }
   /** End of a drained batch: send what OnTun queued. */
-  void Flush();
+  void Flush() { FlushLane(*lanes_[0]); }
+  /** Move packets data threads handed to JS into a port's slab/meta; returns the count. */
+  uint32_t PopHanded(int role, uint8_t* slab, uint32_t slabSize, uint32_t maxPackets, uint32_t* meta);
 
  private:
+  // Per packet (fast_path.cc). Decap: L2TP -> PPP -> IP -> TUN write. Encap: IP -> L2TP queued.
+  bool Decap(FastLane& L, uint8_t* p, uint32_t len, uint32_t srcAddrHost, uint16_t srcPortHost);
+  bool Encap(FastLane& L, uint8_t* p, uint32_t len);
+  void FlushLane(FastLane& L);
+  FastSession* ByDestination(const uint8_t* p, uint32_t len, bool* v6);
+  void Erase(FastSession* s);
+
+  // Data threads (fast_threads.cc).
+  Napi::Value Start(const Napi::CallbackInfo& info);
+  void StopThreads();
+  void StopJs(const Napi::CallbackInfo& info) { StopThreads(); }
+  void Worker(FastLane* L);
+  void UdpBatch(FastLane& L, bool* more);
+  void TunBatch(FastLane& L, bool* more);
+  void Hand(int role, const uint8_t* p, uint32_t len, uint32_t addr, uint16_t port, LaneStats* st);
+  void WakeJs();
+  static void OnAsync(uv_async_t* a);
+  /** Programming from JS: every data thread's lane lock (they hold it while they process a batch). */
+  std::vector<std::unique_lock<std::mutex>> LockLanes();
+
   Napi::Value Add(const Napi::CallbackInfo& info);
   Napi::Value Remove(const Napi::CallbackInfo& info);
   Napi::Value Take(const Napi::CallbackInfo& info);
+  Napi::Value Counters(const Napi::CallbackInfo& info);
+  Napi::Value Sessions(const Napi::CallbackInfo& info);
   Napi::Value Stats(const Napi::CallbackInfo& info);
   Napi::Value Size(const Napi::CallbackInfo& info);
   void Clear(const Napi::CallbackInfo& info);
 
-  static constexpr int kQueue = 64;
-  int udpFd_ = -1;
-  int tunFd_ = -1;
+  int nLanes_ = 1;  // 1 + data threads it can run (fixed at construction: sizes per-session counters)
+  std::vector<std::unique_ptr<FastLane>> lanes_;
+  std::unique_ptr<LaneStats[]> stats_;
+  int running_ = 0;  // data threads running
+  std::string tunSteering_ = "none", udpSteering_ = "none";
   std::unordered_map<uint32_t, FastSession*> byId_;    // tunnel << 16 | session
   std::unordered_map<uint32_t, FastSession*> byAddr_;  // client IPv4, host order
-  mmsghdr mm_[kQueue] = {};
-  iovec iov_[kQueue][2] = {};
-  int queued_ = 0;
-  // Counters (global): consumed, handed to JS by reason, errors.
-  double udpFast_ = 0, udpToJs_ = 0, tunFast_ = 0, tunToJs_ = 0;
-  double tunWriteErrors_ = 0, sendErrors_ = 0, mssClamped_ = 0, badSource_ = 0, tooBig_ = 0;
+  std::unordered_map<uint64_t, FastSession*> byPrefix_;  // client /64, host order
+  // Handed to JS by data threads, per role.
+  std::mutex handMu_;
+  std::deque<HandedPacket> handed_[2];
+  FastPortHook* hooks_[2] = {nullptr, nullptr};
+  uv_async_t* async_ = nullptr;
+  std::atomic<bool> asyncPending_{false};
+  std::atomic<bool> stop_{false};
+  int tunSteerProg_ = -1;
 };
 
 }  // namespace l2tpkit

@@ -41,7 +41,7 @@ constexpr uint32_t kMetaStride = 4;
 constexpr int kKindTun = 0;
 constexpr int kKindRaw = 1;
 constexpr int kKindUdp = 2;
-constexpr int kAbiVersion = 5;
+constexpr int kAbiVersion = 6;
 constexpr uint32_t kMaxBatch = 1024;
 constexpr uint32_t kMaxIov = 8;
 
@@ -68,7 +68,9 @@ std::string PermissionHint(int e) {
   return "";
 }
 
-// openTun(name: string, tap: boolean, blocking?: boolean): { fd: number, name: string }
+// openTun(name: string, tap: boolean, blocking?: boolean, queues?: number): { fd, name, queues: number[] }
+// queues > 0: IFF_MULTI_QUEUE, and that many more queue fds, detached (TUNSETQUEUE) until a data thread
+// of the fast path attaches one (a detached queue gets no packets).
 // (blocking fds exist only for the fs.read baseline in bench/tun-throughput.ts)
 Napi::Value OpenTun(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -78,6 +80,8 @@ Napi::Value OpenTun(const Napi::CallbackInfo& info) {
   std::string name = info[0].As<Napi::String>().Utf8Value();
   bool tap = info[1].As<Napi::Boolean>().Value();
   bool blocking = info.Length() > 2 && info[2].ToBoolean().Value();
+  int queues = info.Length() > 3 && info[3].IsNumber() ? info[3].As<Napi::Number>().Int32Value() : 0;
+  if (queues < 0 || queues > 16) throw Napi::RangeError::New(env, "queues must be 0..16");
   if (name.size() >= IFNAMSIZ) {
     throw Napi::TypeError::New(env, "interface name '" + name + "' is longer than " +
                                         std::to_string(IFNAMSIZ - 1) + " characters");
@@ -91,7 +95,7 @@ Napi::Value OpenTun(const Napi::CallbackInfo& info) {
   }
   struct ifreq ifr;
   memset(&ifr, 0, sizeof(ifr));
-  ifr.ifr_flags = static_cast<short>((tap ? IFF_TAP : IFF_TUN) | IFF_NO_PI);
+  ifr.ifr_flags = static_cast<short>((tap ? IFF_TAP : IFF_TUN) | IFF_NO_PI | (queues > 0 ? IFF_MULTI_QUEUE : 0));
   memcpy(ifr.ifr_name, name.data(), name.size());
   if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
     int e = errno;
@@ -102,9 +106,26 @@ Napi::Value OpenTun(const Napi::CallbackInfo& info) {
     throw ErrnoError(env, std::string("cannot create ") + (tap ? "tap" : "tun") + " interface '" + name + "'",
                      "ioctl(TUNSETIFF)", e, hint);
   }
+  Napi::Array extra = Napi::Array::New(env, queues);
+  for (int q = 0; q < queues; q++) {
+    int qfd = open("/dev/net/tun", O_RDWR | O_CLOEXEC | O_NONBLOCK);
+    struct ifreq qr = ifr;  // the name the kernel gave the first queue
+    struct ifreq det;
+    memset(&det, 0, sizeof(det));
+    det.ifr_flags = IFF_DETACH_QUEUE;
+    if (qfd < 0 || ioctl(qfd, TUNSETIFF, &qr) < 0 || ioctl(qfd, TUNSETQUEUE, &det) < 0) {
+      int e = errno;
+      if (qfd >= 0) close(qfd);
+      for (uint32_t k = 0; k < extra.Length(); k++) close(extra.Get(k).As<Napi::Number>().Int32Value());
+      close(fd);
+      throw ErrnoError(env, "cannot open queue " + std::to_string(q + 1) + " of " + name, "ioctl(TUNSETIFF)", e);
+    }
+    extra.Set(static_cast<uint32_t>(q), Napi::Number::New(env, qfd));
+  }
   Napi::Object out = Napi::Object::New(env);
   out.Set("fd", Napi::Number::New(env, fd));
   out.Set("name", Napi::String::New(env, std::string(ifr.ifr_name, strnlen(ifr.ifr_name, IFNAMSIZ))));
+  out.Set("queues", extra);
   return out;
 }
 
@@ -151,7 +172,8 @@ Napi::Value OpenRaw(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, fd);
 }
 
-// openUdp(addr: string, port: number, rcvbuf: number): { fd: number, port: number } — IPv4 UDP, non-blocking
+// openUdp(addr: string, port: number, rcvbuf: number, reusePort?: boolean): { fd: number, port: number }
+// — IPv4 UDP, non-blocking; reusePort = SO_REUSEPORT before bind (the fast path's data threads join it)
 Napi::Value OpenUdp(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 3 || !info[0].IsString() || !info[1].IsNumber() || !info[2].IsNumber()) {
@@ -166,8 +188,15 @@ Napi::Value OpenUdp(const Napi::CallbackInfo& info) {
   sin.sin_family = AF_INET;
   sin.sin_port = htons(static_cast<uint16_t>(port));
   if (inet_pton(AF_INET, addr.c_str(), &sin.sin_addr) != 1) throw Napi::TypeError::New(env, "not an IPv4 address: '" + addr + "'");
+  bool reusePort = info.Length() > 3 && info[3].ToBoolean().Value();
   int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) throw ErrnoError(env, "cannot open UDP socket", "socket", errno);
+  int one = 1;
+  if (reusePort && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0) {
+    int e = errno;
+    close(fd);
+    throw ErrnoError(env, "cannot set SO_REUSEPORT", "setsockopt", e);
+  }
   if (rcvbuf > 0) {
     // SO_RCVBUFFORCE (root) passes net.core.rmem_max; else SO_RCVBUF, capped by the kernel.
     if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) < 0) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
@@ -208,7 +237,7 @@ uint32_t* Uint32Elements(Napi::Env env, const Napi::Value& v, size_t* len) {
 bool WouldBlock(int e) { return e == EAGAIN || e == EWOULDBLOCK || e == ENOBUFS; }
 
 /** One fd (TUN/TAP or raw socket) with a libuv poll driving batched reads. */
-class PacketPort : public Napi::ObjectWrap<PacketPort> {
+class PacketPort : public Napi::ObjectWrap<PacketPort>, public l2tpkit::FastPortHook {
  public:
   static Napi::Function Init(Napi::Env env) {
     return DefineClass(env, "PacketPort",
@@ -352,11 +381,11 @@ class PacketPort : public Napi::ObjectWrap<PacketPort> {
     fastRef_ = Napi::Persistent(o);
     fast_ = fp;
     fastRole_ = role;
-    fp->BindFd(role, fd_);
+    fp->BindFd(role, fd_, this);
   }
 
   void DetachFast() {
-    if (fast_ != nullptr) fast_->BindFd(fastRole_, -1);
+    if (fast_ != nullptr) fast_->BindFd(fastRole_, -1, nullptr);
     fast_ = nullptr;
     if (!fastRef_.IsEmpty()) fastRef_.Reset();
   }
@@ -452,6 +481,20 @@ class PacketPort : public Napi::ObjectWrap<PacketPort> {
       n++;
     }
     return n;
+  }
+
+  // FastPortHook: packets a data thread of the fast path did not consume, delivered as one batch.
+  void FastWake() override {
+    if (closed_ || fast_ == nullptr || callback_.IsEmpty()) return;
+    Napi::Env env = Env();
+    Napi::HandleScope scope(env);
+    uint32_t n = fast_->PopHanded(fastRole_, slabData_, slabSize_, maxPackets_, metaData_);
+    if (n == 0) return;
+    try {
+      callback_.MakeCallback(Value(), {Napi::Number::New(env, static_cast<double>(n)), Napi::Number::New(env, 0)}, async_);
+    } catch (const Napi::Error& e) {
+      napi_fatal_exception(env, e.Value());
+    }
   }
 
   void HandleReadable(int status) {
@@ -656,7 +699,7 @@ class PacketPort : public Napi::ObjectWrap<PacketPort> {
   void Shutdown() {
     if (closed_) return;
     closed_ = true;
-    if (fast_ != nullptr) fast_->BindFd(fastRole_, -1);
+    if (fast_ != nullptr) fast_->BindFd(fastRole_, -1, nullptr);
     fast_ = nullptr;
     if (poll_ != nullptr) {
       uv_poll_stop(poll_);

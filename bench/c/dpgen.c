@@ -1,10 +1,10 @@
 // Traffic generator and counters of bench/data-plane.ts (built by it with the system cc).
 //
-//   dpgen send  SOCK DST_IP DST_PORT TUNNEL SESSION SRC_IP INNER_DST SIZE SECONDS
+//   dpgen send  SOCK DST_IP DST_PORT TUNNEL SESSION[,SESSION..] SRC_IP[,SRC_IP..] INNER_DST SIZE SECONDS
 //       L2TPv2 data messages (flags 0x0002, the LNS's tunnel/session ids, PPP ff 03 00 21) carrying
 //       one IPv4/UDP packet of SIZE bytes SRC_IP:40000 -> INNER_DST:9000, sendmmsg() batches of 64,
-//       flat out for SECONDS. Prints "sent N".
-//   dpgen udp   DST_IP DST_PORT SIZE SECONDS
+//       flat out for SECONDS (several sessions of one tunnel: each batch cycles through them). Prints "sent N".
+//   dpgen udp   DST_IP[,DST_IP..] DST_PORT SIZE SECONDS
 //       plain UDP datagrams making SIZE-byte IPv4 packets, flat out (toward a session's address: the
 //       LNS's TUN -> L2TP direction). Prints "sent N".
 //   dpgen count SOCK DELAY_MS DUR_MS [l2tp]
@@ -98,17 +98,21 @@ static void ipudp(uint8_t* p, int size, uint32_t src, uint32_t dst, uint16_t dpo
   p[25] = (size - 20) & 0xff;
 }
 
-static long flood(int fd, const uint8_t* pkt, int len, const struct sockaddr_in* to, double seconds) {
+#define MAXV 16
+
+/* Flood with sendmmsg: batches cycle through the nv variants (packet, length, destination). */
+static long flood(int fd, uint8_t* const* pkts, const int* lens, const struct sockaddr_in* to, int nv, double seconds) {
   struct mmsghdr mm[BATCH];
   struct iovec iov[BATCH];
   for (int i = 0; i < BATCH; i++) {
-    iov[i].iov_base = (void*)pkt;
-    iov[i].iov_len = len;
+    int v = i % nv;
+    iov[i].iov_base = pkts[v];
+    iov[i].iov_len = lens[v];
     memset(&mm[i], 0, sizeof mm[i]);
     mm[i].msg_hdr.msg_iov = &iov[i];
     mm[i].msg_hdr.msg_iovlen = 1;
-    mm[i].msg_hdr.msg_name = (void*)to;
-    mm[i].msg_hdr.msg_namelen = sizeof *to;
+    mm[i].msg_hdr.msg_name = (void*)&to[v];
+    mm[i].msg_hdr.msg_namelen = sizeof to[v];
   }
   long sent = 0;
   double end = now_ms() + seconds * 1e3;
@@ -127,27 +131,57 @@ static long flood(int fd, const uint8_t* pkt, int len, const struct sockaddr_in*
   return sent;
 }
 
+/* Split "a,b,c" in place; returns the count (at most MAXV). */
+static int split(char* s, char** out) {
+  int n = 0;
+  for (char* t = strtok(s, ","); t != NULL && n < MAXV; t = strtok(NULL, ",")) out[n++] = t;
+  return n;
+}
+
+/* send SOCK LNS PORT TUNNEL SESSION[,SESSION...] SRC[,SRC...] DST SIZE SECONDS: one variant per session. */
 static int cmd_send(char** a) {
   int fd = open_sock(a[0]);
-  struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(atoi(a[2])), .sin_addr.s_addr = ip4(a[1])};
-  int tunnel = atoi(a[3]), session = atoi(a[4]), size = atoi(a[7]);
+  struct sockaddr_in to[MAXV];
+  int tunnel = atoi(a[3]), size = atoi(a[7]);
   if (size < 28 || size > 9000) exit(2);
-  static uint8_t pkt[10 + 9000];
-  uint8_t h[10] = {0x00, 0x02, tunnel >> 8, tunnel & 0xff, session >> 8, session & 0xff, 0xff, 0x03, 0x00, 0x21};
-  memcpy(pkt, h, 10);
-  ipudp(pkt + 10, size, ip4(a[5]), ip4(a[6]), 9000);
-  printf("sent %ld\n", flood(fd, pkt, 10 + size, &to, atof(a[8])));
+  char *ss[MAXV], *cs[MAXV];
+  int n = split(a[4], ss), nc = split(a[5], cs);
+  if (n == 0 || nc != n) exit(2);
+  static uint8_t buf[MAXV][10 + 9000];
+  uint8_t* pkts[MAXV];
+  int lens[MAXV];
+  for (int v = 0; v < n; v++) {
+    int session = atoi(ss[v]);
+    uint8_t h[10] = {0x00, 0x02, tunnel >> 8, tunnel & 0xff, session >> 8, session & 0xff, 0xff, 0x03, 0x00, 0x21};
+    memcpy(buf[v], h, 10);
+    ipudp(buf[v] + 10, size, ip4(cs[v]), ip4(a[6]), 9000);
+    pkts[v] = buf[v];
+    lens[v] = 10 + size;
+    to[v] = (struct sockaddr_in){.sin_family = AF_INET, .sin_port = htons(atoi(a[2])), .sin_addr.s_addr = ip4(a[1])};
+  }
+  printf("sent %ld\n", flood(fd, pkts, lens, to, n, atof(a[8])));
   return 0;
 }
 
+/* udp DST[,DST...] PORT SIZE SECONDS */
 static int cmd_udp(char** a) {
   int fd = socket(AF_INET, SOCK_DGRAM, 0);
   if (fd < 0) die("socket");
-  struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(atoi(a[1])), .sin_addr.s_addr = ip4(a[0])};
+  char* ds[MAXV];
+  int n = split(a[0], ds);
+  if (n == 0) exit(2);
+  struct sockaddr_in to[MAXV];
   int size = atoi(a[2]);
   if (size < 28 || size > 9000) exit(2);
   static uint8_t payload[9000];
-  printf("sent %ld\n", flood(fd, payload, size - 28, &to, atof(a[3])));
+  uint8_t* pkts[MAXV];
+  int lens[MAXV];
+  for (int v = 0; v < n; v++) {
+    to[v] = (struct sockaddr_in){.sin_family = AF_INET, .sin_port = htons(atoi(a[1])), .sin_addr.s_addr = ip4(ds[v])};
+    pkts[v] = payload;
+    lens[v] = size - 28;
+  }
+  printf("sent %ld\n", flood(fd, pkts, lens, to, n, atof(a[3])));
   return 0;
 }
 

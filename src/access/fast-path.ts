@@ -29,6 +29,10 @@ export interface FastPathSession {
   readonly mss: number;
   /** RFC 2661 §3.1 data header (no L, no S, no offset; the peer's ids) + the PPP header for IPv4. */
   readonly header: Uint8Array;
+  /** The session's routed /64 (upper 64 bits) once IPV6CP is up: its IPv6 data is offloaded too (RFC 5072). */
+  readonly prefix64?: bigint;
+  /** TCP MSS clamp for IPv6, 0 = off. */
+  readonly mss6?: number;
 }
 
 /** IP counters the table kept since the last read. */
@@ -60,6 +64,10 @@ export interface FastPathSource {
   readonly ipv4: number;
   readonly txMtu: number;
   readonly mss4: number;
+  /** The routed /64 (offloaded only when `routed6`). */
+  readonly prefix64?: bigint | undefined;
+  readonly routed6?: boolean;
+  readonly mss6?: number;
   readonly link: Pick<PppLink, 'sendIp'>;
 }
 
@@ -73,7 +81,8 @@ export function pppHeader4(link: Pick<PppLink, 'sendIp'>): Uint8Array | undefine
 
 /**
  * The table entry of a session whose IPCP is up, or undefined when the fast path cannot carry it:
- * an IPv6 or IPsec peer, an unknown remote tunnel id, no IPv4 framing.
+ * an IPv6 or IPsec peer, an unknown remote tunnel id, no IPv4 framing. With IPV6CP up and the /64
+ * routed, the entry carries the /64 (re-installing updates the entry in place).
  */
 export function fastPathEntry(s: FastPathSource, mssClamp: boolean): FastPathSession | undefined {
   const p = s.peer;
@@ -89,7 +98,8 @@ export function fastPathEntry(s: FastPathSource, mssClamp: boolean): FastPathSes
   header[4] = s.remoteSession >> 8;
   header[5] = s.remoteSession & 0xff;
   header.set(ppp, 6);
-  return { tunnel: s.tunnel, session: s.session, peerAddress, peerPort: p.port, ipv4: s.ipv4, mtu: s.txMtu, mss: mssClamp ? s.mss4 : 0, header };
+  const v6 = s.routed6 === true && s.prefix64 !== undefined ? { prefix64: s.prefix64, mss6: mssClamp ? (s.mss6 ?? 0) : 0 } : {};
+  return { tunnel: s.tunnel, session: s.session, peerAddress, peerPort: p.port, ipv4: s.ipv4, mtu: s.txMtu, mss: mssClamp ? s.mss4 : 0, header, ...v6 };
 }
 
 /** Add what the table counted to the session's counters and to its fast-path share. */

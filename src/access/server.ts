@@ -554,6 +554,7 @@ export class AccessServer implements Timed {
         } else {
           this.routes.addIpv6Prefix(s.prefix64, s);
           s.routed6 = true;
+          if (s.offloaded && s.ipv4 !== undefined) this.offload(s, s.ipv4); // the /64 joins the fast path
           this.data.sendRa(now, s);
         }
         s.loggedInAt ??= now;
@@ -571,6 +572,7 @@ export class AccessServer implements Timed {
       case 'ipv6-down':
         if (s.prefix64 !== undefined && s.routed6) this.routes.removeIpv6Prefix(s.prefix64);
         s.routed6 = false;
+        if (s.offloaded && s.ipv4 !== undefined) this.offload(s, s.ipv4); // the /64 leaves it
         s.iids = undefined;
         s.nextRaAt = undefined;
         this.events.push({ type: 'ipv6-down', tunnel: s.tunnel, session: s.session });

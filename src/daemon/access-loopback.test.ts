@@ -123,6 +123,9 @@ tun_netns = "${cli}"
     if (fastPath) {
       assert.ok(fp !== undefined && fp.sessions === 1, `fast path on with one session: ${JSON.stringify(fp)}`);
       assert.ok(fp.udpFast >= 6 && fp.tunFast >= 6, `pings went native: ${JSON.stringify(fp)}`);
+      // [dataplane] threads = 0 (the default): one data thread per core, and the pings went through them.
+      assert.ok(fp.threads >= 1 && fp.udpSteering === 'cbpf-session', `data threads: ${JSON.stringify(fp)}`);
+      assert.equal(fp.perThread[0]?.udpFast, 0, `no data on the JS thread's socket: ${JSON.stringify(fp.perThread)}`);
       assert.ok(logs.some((l) => l.includes('data fast path on')), 'the start says the fast path is on');
     } else {
       assert.equal(fp, undefined, 'no native fast path');

@@ -12,7 +12,7 @@ import type { DaeSessionTable } from '../aaa/radius/index.js';
 import type { AuthProtocol } from '../ppp/index.js';
 import type { L2tpEvent, Transmit } from '../l2tp/index.js';
 import type { SessionId, TunnelId } from '../wire/l2tp/index.js';
-import { type Clock, FastPathAttach, type NativeFastPathStats, NativeIoError, NativeUnavailableError, type PacketBatch, type PolledCore, Pump, readDeviceDrops, runIp, type TimerDriver, TunDevice, type UdpEndpoint } from '../io/index.js';
+import { type Clock, FastPathAttach, type FastSessionCounters, type NativeFastPathStats, NativeIoError, NativeUnavailableError, type PacketBatch, type PolledCore, Pump, readDeviceDrops, runIp, type TimerDriver, TunDevice, type UdpEndpoint } from '../io/index.js';
 import { type AccessSection, type LacPppConfig, type PppAuthName } from './config.js';
 import type { Logger } from './logger.js';
 import { loadUsers } from './setup/index.js';
@@ -50,9 +50,9 @@ async function setTxqueuelen(tun: TunDevice, n: number, netns: string | undefine
 export const authProtocols = (names: readonly PppAuthName[]): AuthProtocol[] => names.map((n) => (n === 'chap' ? 'chap-md5' : n));
 
 /** Open a TUN device with an error that says what to do. */
-export function openTun(name: string): TunDevice {
+export function openTun(name: string, queues = 0): TunDevice {
   try {
-    return TunDevice.open({ name, maxPackets: 64 });
+    return TunDevice.open({ name, maxPackets: 64, queues });
   } catch (e) {
     if (e instanceof NativeUnavailableError) throw new Error(`cannot open TUN ${name}: the native addon is not built (${e.message}); run "npm ci" or "node native/build.mjs"`);
     if (e instanceof NativeIoError) {
@@ -92,6 +92,8 @@ export function dropPrivileges(user: string): { uid: number; gid: number } {
 /** Options of the LNS shell. */
 export interface LnsAccessOptions {
   readonly config: AccessSection;
+  /** `[dataplane] threads` as resolved (0 = none): the TUN gets that many more queues for them. */
+  readonly fastThreads?: number;
   readonly log: Logger;
   readonly clock: Clock;
   readonly random: RandomSource;
@@ -131,7 +133,7 @@ export class LnsAccess {
   /** Open and configure the TUN. Throws with a clear message on failure. */
   static async open(opts: LnsAccessOptions): Promise<LnsAccess> {
     const c = opts.config;
-    const tun = openTun(c.tunName);
+    const tun = openTun(c.tunName, opts.fastThreads ?? 0);
     try {
       if (c.tunNetns !== undefined) await tun.moveToNetns(c.tunNetns);
       const ns = c.tunNetns !== undefined ? { netns: c.tunNetns } : {};
@@ -219,18 +221,34 @@ export class LnsAccess {
   /** `[dataplane] fast_path`: attach the addon's fast path, or say (once, at start) why every packet stays in JS. */
   private openFastPath(ep: UdpEndpoint, dataSequencing: boolean): FastPathAttach | undefined {
     const log = this.opts.log;
-    const r = dataSequencing ? { ok: false as const, error: '[l2tp] data_sequencing = true (sequenced data is the JavaScript path\'s)' } : FastPathAttach.open(ep, this.tun);
+    const r = dataSequencing ? { ok: false as const, error: '[l2tp] data_sequencing = true (sequenced data is the JavaScript path\'s)' } : FastPathAttach.open(ep, this.tun, this.opts.fastThreads ?? 0);
     if (!r.ok) {
       log.warn({ listener: ep.label, tun: this.tun.name, reason: r.error }, `data fast path off: ${r.error}; every data packet goes through JavaScript`);
       return undefined;
     }
-    log.info({ listener: ep.label, tun: this.tun.name }, `data fast path on: IPv4 data of established sessions moves natively between ${ep.label} and ${this.tun.name}`);
+    const st = r.value.stats();
+    log.info({ listener: ep.label, tun: this.tun.name, threads: st.threads, udpSteering: st.udpSteering, tunSteering: st.tunSteering, ...(r.value.threadError !== undefined ? { threadError: r.value.threadError } : {}) },
+      `data fast path on: IPv4/IPv6 data of established sessions moves natively between ${ep.label} and ${this.tun.name} (${st.threads === 0 ? 'on the JavaScript thread' : `${st.threads} data threads`})`);
     return r.value;
   }
 
   /** Counters of the native fast path (undefined when off). */
   fastPathStats(): NativeFastPathStats | undefined {
     return this.fast?.stats();
+  }
+
+  /**
+   * The fast path's totals of every installed session (packets/bytes each way, to JS and drops by
+   * reason; every data thread summed), undefined when the fast path is off. For show commands and
+   * metrics: one native call for all sessions.
+   */
+  fastPathSessions(): FastSessionCounters[] | undefined {
+    return this.fast?.allSessionCounters();
+  }
+
+  /** One session's fast-path totals (undefined when off or not offloaded). */
+  fastPathSession(tunnel: TunnelId, session: SessionId): FastSessionCounters | undefined {
+    return this.fast?.sessionCounters(tunnel, session);
   }
 
   /** Whether `ep` is the endpoint PPP is terminated on. */

@@ -8,6 +8,7 @@
  * arms the next wake-up of every core.
  */
 import type { Server } from 'node:net';
+import { availableParallelism } from 'node:os';
 import type { Server as HttpServer } from 'node:http';
 import type { RandomSource, Duration, Instant } from '../base/index.js';
 import { DEFAULT_REDIAL_BACKOFF } from '../access/index.js';
@@ -113,6 +114,13 @@ interface Listener {
  */
 export function fastPathWanted(config: Pick<DaemonConfig, 'dataplane'>, env: NodeJS.ProcessEnv = process.env): boolean {
   return config.dataplane?.fastPath !== false && env['L2TPKIT_FAST_PATH'] !== 'off';
+}
+
+/** `[dataplane] threads`: the fast path's data threads (0 = one per core, at most 16); 0 when the fast path is off. */
+export function fastPathThreads(config: Pick<DaemonConfig, 'dataplane'>, env: NodeJS.ProcessEnv = process.env, cores = availableParallelism()): number {
+  if (!fastPathWanted(config, env)) return 0;
+  const t = config.dataplane?.threads ?? 0;
+  return t === 0 ? Math.min(16, Math.max(1, cores)) : t;
 }
 
 /** The running daemon. */
@@ -227,6 +235,10 @@ export class Daemon {
         ...(st !== undefined ? { echo: { misses: st.echoMisses, missing: st.echoMissing, timeouts: st.echoTimeouts } } : {}),
       };
     });
+    this.metrics.addFastPath(() => {
+      const stats = this.access?.fastPathStats();
+      return stats === undefined ? undefined : { stats, sessions: this.access?.fastPathSessions() ?? [] };
+    });
     await this.openL2tpv3(config);
     this.openPppoe(config);
     await this.openControl(config);
@@ -300,7 +312,7 @@ export class Daemon {
       } else {
         // PPP is terminated on the first listener: with the fast path on, it gets the addon's socket.
         const native = i === 0 && config.access !== undefined && fastPathWanted(config) && ipFamily(lc.address) === 4;
-        endpoint = await this.openEndpoint(engine, lc.address, lc.port, native);
+        endpoint = await this.openEndpoint(engine, lc.address, lc.port, native, native && fastPathThreads(config) > 0);
       }
       this.listeners.push({ config: lc, endpoint });
     }
@@ -346,7 +358,7 @@ export class Daemon {
           });
     this.radius = radius;
     const access = await LnsAccess.open({
-      config: ac, log: this.log, clock: this.clock, random: this.random, timers: this.timers, users: this.prepared.users ?? new Map<string, UserRecord>(), stateDir: this.prepared.credentials.stateDir ?? null,
+      config: ac, log: this.log, clock: this.clock, random: this.random, timers: this.timers, users: this.prepared.users ?? new Map<string, UserRecord>(), stateDir: this.prepared.credentials.stateDir ?? null, fastThreads: first.endpoint.nativeSocket !== undefined ? fastPathThreads(config) : 0,
       ...(radius !== undefined ? { aaa: radius.accessConfig, onAccessEvent: (e) => radius.onAccessEvent(e) } : {}),
     });
     this.access = access;
@@ -413,7 +425,7 @@ export class Daemon {
     return tap;
   }
 
-  private async openEndpoint(engine: L2tpEngineApi, address: string, port: number, native = false): Promise<UdpEndpoint> {
+  private async openEndpoint(engine: L2tpEngineApi, address: string, port: number, native = false, reusePort = false): Promise<UdpEndpoint> {
     const opts = {
       engine,
       address,
@@ -430,7 +442,7 @@ export class Daemon {
     let ep: UdpEndpoint | undefined;
     if (native) {
       try {
-        ep = await UdpEndpoint.open({ ...opts, socket: 'native' });
+        ep = await UdpEndpoint.open({ ...opts, socket: 'native', reusePort });
       } catch (e) {
         if (!(e instanceof NativeUnavailableError)) throw e;
         this.log.warn({ err: e.message }, `data fast path off: ${e.message}; the listener uses node:dgram and every data packet goes through JavaScript`);

@@ -5,6 +5,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import { Counter, Gauge, Registry } from 'prom-client';
+import type { FastSessionCounters, NativeFastPathStats } from '../io/index.js';
 import type { L2tpEvent, TunnelInfo } from '../l2tp/index.js';
 import { messageTypeName } from '../wire/l2tp/index.js';
 import type { IpsecView, KernelDropsView, RadiusView, StatusView } from './control-protocol.js';
@@ -75,6 +76,50 @@ export class DaemonMetrics {
     this.tunnelsRejected = new Counter({ name: 'l2tp_tunnels_rejected_total', help: 'SCCRQs refused without an answer, by limit ([l2tp.admission]) or "config"', labelNames: ['limit'], registers });
     this.tunnelsClosed = new Counter({ name: 'l2tp_tunnels_closed_total', help: 'Tunnels closed, by cause', labelNames: ['cause'], registers });
     this.authFailures = new Counter({ name: 'l2tp_tunnel_auth_failures_total', help: 'Tunnel authentication failures', registers });
+  }
+
+  /**
+   * The native data fast path read at scrape time (`[dataplane] fast_path`): packets per direction and
+   * thread (thread 0 = the JavaScript thread's ports), what went to JS or was dropped by reason, and
+   * per tunnel (sessions summed: per-session rows are in `l2tpctl show`) packets, octets and drops.
+   */
+  addFastPath(read: () => { readonly stats: NativeFastPathStats; readonly sessions: readonly FastSessionCounters[] } | undefined): void {
+    const registers = [this.registry];
+    new Counter({
+      name: 'l2tp_fast_path_packets_total',
+      help: 'Data packets the fast path forwarded natively (l2tp-tun, tun-l2tp) or handed to JavaScript (to-js-*), per data thread',
+      labelNames: ['direction', 'thread'],
+      registers,
+      collect() {
+        this.reset();
+        const st = read()?.stats;
+        st?.perThread.forEach((t, i) => {
+          const thread = String(i);
+          this.inc({ direction: 'l2tp-tun', thread }, t.udpFast);
+          this.inc({ direction: 'tun-l2tp', thread }, t.tunFast);
+          this.inc({ direction: 'to-js-l2tp', thread }, t.udpToJs);
+          this.inc({ direction: 'to-js-tun', thread }, t.tunToJs);
+        });
+      },
+    });
+    new Counter({
+      name: 'l2tp_fast_path_tunnel_total',
+      help: 'Fast-path counters of the sessions installed now, summed per tunnel: rx/tx packets and octets, to-JS by reason, drops by reason',
+      labelNames: ['tunnel', 'counter'],
+      registers,
+      collect() {
+        this.reset();
+        for (const c of read()?.sessions ?? []) {
+          const tunnel = String(c.tunnel);
+          const rows: [string, number][] = [
+            ['rx_packets', c.rxPackets], ['rx_octets', c.rxOctets], ['tx_packets', c.txPackets], ['tx_octets', c.txOctets],
+            ['to_js_bad_source', c.toJs.badSource], ['to_js_too_big', c.toJs.tooBig], ['to_js_other', c.toJs.other],
+            ['drop_tun_write', c.drops.tunWrite], ['drop_send', c.drops.send],
+          ];
+          for (const [counter, v] of rows) this.inc({ tunnel, counter }, v);
+        }
+      },
+    });
   }
 
   /** `[l2tpv3]` counters read at scrape time (connections, sessions, auth failures, keepalive, redials, NAT moves, drops). */

@@ -1,22 +1,27 @@
 // The addon's data fast path with real packets (needs root; FAILS otherwise, like tun.test.ts): a TUN
-// moved into namespace cn-fp-<pid> (100.64.90.1/24), the addon's UDP socket and a stand-in LAC on
-// 127.0.0.1. An ICMP echo request sent as L2TP data by the LAC reaches the namespace's kernel without
+// moved into namespace nmt-fp-<pid>-<threads> (100.64.90.1/24, 2001:db8:90::1/64), the addon's UDP socket
+// and a stand-in LAC on 127.0.0.1, once with the data on the JS thread's ports and once on two native
+// data threads (SO_REUSEPORT sockets, TUN queues: then the JS thread's ports must not forward anything
+// and the exceptions reach JS through the threads' hand-over). An ICMP echo request sent as L2TP data by the LAC reaches the namespace's kernel without
 // JS, and its echo reply comes back out of the TUN as L2TP data with the session's header, again
 // without JS; a SYN toward the client is MSS-clamped with a valid checksum. Every exception class
 // (control, sequenced, unknown session, wrong peer port, LCP, IPv6, spoofed source, too big, unknown
-// destination, removed session) reaches the JS handlers byte for byte. Nothing is routed in the host
-// namespace: the TUN's addresses exist only inside cn-fp-<pid>.
+// destination, removed session) reaches the JS handlers byte for byte. IPv6 of the session's /64 takes
+// the same native path both ways; a link-local source goes to JS. Nothing is routed in the host
+// namespace: the TUN's addresses exist only inside the test's namespace.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket, type Socket } from 'node:dgram';
-import { FastPathRole, loadNative, type NativeFastPath } from './native.js';
+import { FastPathRole, loadNative, type NativeFastPath, type NativeFastPathStats } from './native.js';
 import { NativeUdpSocket } from './native-udp.js';
 import { TunDevice } from './tun.js';
 import { createNetns, deleteNetns, echoReplyFor, execInNetns, ICMP_ECHO_REQUEST, internetChecksum, requireTunPrivileges, writeIcmpEcho, writeUdp } from '../../test/lib/tun-packets.js';
 
-const NETNS = `cn-fp-${process.pid}`;
-const IFNAME = `cnfp${process.pid.toString(36)}`;
 const LNS = '100.64.90.1';
+const LNS6 = '2001:db8:90::1';
+/** The client's /64 (2001:db8:90::/64) as the two host-order words add() takes, and one address in it. */
+const P64 = [0x20010db8, 0x00900000] as const;
+const CLIENT6 = [0x20, 0x01, 0x0d, 0xb8, 0, 0x90, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2];
 const CLIENT = '100.64.90.2';
 const CLIENT_N = 0x64405a02;
 /** Our ids (in the LAC's data messages) and the LAC's (in ours). */
@@ -75,7 +80,33 @@ function mssOf(ip: Buffer): number | undefined {
   return undefined;
 }
 
-describe('native data fast path (root, namespace cn-fp-*)', { timeout: 60_000 }, () => {
+/** An ICMPv6 echo request (RFC 4443 §4.1) from `src` to LNS6, checksum over the RFC 8200 §8.1 pseudo header. */
+function echoRequest6(src: readonly number[], seq: number): Buffer {
+  const b = Buffer.alloc(40 + 16);
+  b[0] = 0x60;
+  b.writeUInt16BE(16, 4);
+  b[6] = 58;
+  b[7] = 64;
+  Buffer.from(src).copy(b, 8);
+  Buffer.from([0x20, 0x01, 0x0d, 0xb8, 0, 0x90, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]).copy(b, 24);
+  b[40] = 128;
+  b.writeUInt16BE(0x4242, 44);
+  b.writeUInt16BE(seq, 46);
+  const pseudo = Buffer.alloc(40 + 16);
+  b.copy(pseudo, 0, 8, 40);
+  pseudo.writeUInt32BE(16, 32);
+  pseudo[39] = 58;
+  b.copy(pseudo, 40, 40);
+  b.writeUInt16BE(internetChecksum(pseudo, 0, pseudo.length), 42);
+  return b;
+}
+
+for (const threads of [0, 2]) suite(threads);
+
+function suite(threads: number): void {
+const NETNS = `nmt-fp-${process.pid}-${threads}`;
+const IFNAME = `nmtfp${process.pid.toString(36)}${threads}`;
+describe(`native data fast path, ${threads === 0 ? 'on the JS thread' : `${threads} data threads`} (root, namespace nmt-fp-*)`, { timeout: 60_000 }, () => {
   let tun: TunDevice;
   let sock: NativeUdpSocket;
   let lac: Socket;
@@ -88,10 +119,11 @@ describe('native data fast path (root, namespace cn-fp-*)', { timeout: 60_000 },
   before(async () => {
     requireTunPrivileges();
     await createNetns(NETNS);
-    tun = TunDevice.open({ name: IFNAME });
+    tun = TunDevice.open({ name: IFNAME, queues: threads });
     await tun.moveToNetns(NETNS);
     await tun.configure({ netns: NETNS, address: `${LNS}/24`, mtu: 1500, up: true });
-    sock = NativeUdpSocket.open('127.0.0.1', 0);
+    await execInNetns(NETNS, 'ip', ['-6', 'addr', 'add', `${LNS6}/64`, 'dev', IFNAME, 'nodad'], 5000);
+    sock = NativeUdpSocket.open('127.0.0.1', 0, threads > 0);
     sock.onDatagram((d) => jsUdp.push(d));
     tun.onPackets((b) => {
       for (let i = 0; i < b.count; i++) jsTun.push(b.copy(i));
@@ -102,11 +134,21 @@ describe('native data fast path (root, namespace cn-fp-*)', { timeout: 60_000 },
     await bindLoop(lac);
     await bindLoop(other);
     lac.on('message', (m) => atLac.push(m));
-    fp = new (loadNative().FastPath)();
+    fp = new (loadNative().FastPath)(threads);
     sock.setFastPath(fp, FastPathRole.udp);
     tun.setFastPath(fp, FastPathRole.tun);
-    assert.equal(fp.add(OUR_T, OUR_S, 0x7f000001, lac.address().port, CLIENT_N, 1400, 1360, Uint8Array.from(HDR)), true);
+    if (threads > 0) assert.equal(fp.start(sock.openSiblings(threads), tun.takeQueues()), threads);
+    assert.equal(fp.add(OUR_T, OUR_S, 0x7f000001, lac.address().port, CLIENT_N, 1400, 1360, Uint8Array.from(HDR), P64[0], P64[1], 1340), true);
   });
+
+  /** With threads, the JS thread's ports forwarded nothing (the steering sends data to the threads). */
+  const jsThreadIdle = (st: NativeFastPathStats): void => {
+    if (threads === 0) return;
+    assert.equal(st.threads, threads);
+    assert.equal(st.udpSteering, 'cbpf-session');
+    assert.equal(st.perThread[0]?.udpFast, 0, 'no datagram forwarded on the JS thread');
+    if (st.tunSteering === 'ebpf-destination') assert.equal(st.perThread[0]?.tunFast, 0, 'no TUN packet forwarded on the JS thread');
+  };
 
   after(async () => {
     lac?.close();
@@ -138,8 +180,28 @@ describe('native data fast path (root, namespace cn-fp-*)', { timeout: 60_000 },
     const st = fp.stats();
     assert.equal(st.udpFast, 2);
     assert.equal(st.tunFast, 2);
+    jsThreadIdle(st);
     assert.deepEqual(fp.take(OUR_T, OUR_S), [2, 168, 2, 168]);
     assert.deepEqual(fp.take(OUR_T, OUR_S), [0, 0, 0, 0], 'take zeroes');
+    assert.deepEqual(fp.counters(OUR_T, OUR_S)?.slice(0, 4), [2, 168, 2, 168], 'counters are totals');
+  });
+
+  it('IPv6 of the session\'s /64 both ways natively (PPP 0x0057, RFC 5072); the header carries 0x0057', async () => {
+    const before = fp.counters(OUR_T, OUR_S) ?? [];
+    await send(lac, l2tp([0xff, 0x03, 0x00, 0x57, ...echoRequest6(CLIENT6, 1)]));
+    await waitFor(() => atLac.length >= 1, 3000, 'the ICMPv6 echo reply as L2TP');
+    const got = atLac.shift()!;
+    assert.deepEqual([...got.subarray(0, HDR.length)], [...HDR.slice(0, -1), 0x57], 'L2TP + PPP header for IPv6');
+    const reply = got.subarray(HDR.length);
+    assert.equal(reply[0]! >> 4, 6);
+    assert.equal(reply[40], 129, 'an echo reply');
+    assert.deepEqual([...reply.subarray(24, 40)], CLIENT6, 'toward the client');
+    assert.equal(jsUdp.length, 0, 'no datagram reached JS');
+    const after = fp.counters(OUR_T, OUR_S) ?? [];
+    assert.equal((after[0] ?? 0) - (before[0] ?? 0), 1);
+    assert.equal((after[2] ?? 0) - (before[2] ?? 0), 1);
+    jsThreadIdle(fp.stats());
+    fp.take(OUR_T, OUR_S);
   });
 
   it('a SYN toward the client is MSS-clamped natively with a valid TCP checksum', async () => {
@@ -158,13 +220,16 @@ describe('native data fast path (root, namespace cn-fp-*)', { timeout: 60_000 },
     const spoofed = echoRequest('100.64.90.3', 3);
     const v6 = Buffer.alloc(40);
     v6[0] = 0x60;
+    v6[8] = 0xfe;
+    v6[9] = 0x80;
     const cases: [string, Buffer, Socket][] = [
       ['control (T bit)', Buffer.from([0xc8, 0x02, 0, 12, 0, OUR_T, 0, 0, 0, 0, 0, 0]), lac],
       ['sequenced data (S bit)', l2tp([0, 1, 0, 0, ...PPP_IP, ...echoRequest(CLIENT, 4)], { flags: 0x0802 }), lac],
       ['offset (O bit)', l2tp([0, 0, ...PPP_IP, ...echoRequest(CLIENT, 5)], { flags: 0x0202 }), lac],
       ['unknown session', l2tp([...PPP_IP, ...echoRequest(CLIENT, 6)], { session: 12 }), lac],
       ['LCP Echo-Request', l2tp([0xff, 0x03, 0xc0, 0x21, 9, 1, 0, 8, 0, 0, 0, 0]), lac],
-      ['IPv6', l2tp([0xff, 0x03, 0x00, 0x57, ...v6]), lac],
+      ['IPv6 from a link-local source', l2tp([0xff, 0x03, 0x00, 0x57, ...v6]), lac],
+      ['IPv6 from outside the /64', l2tp([0xff, 0x03, 0x00, 0x57, ...echoRequest6([0x20, 0x01, 0x0d, 0xb8, 0, 0x91, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2], 2)]), lac],
       ['spoofed IPv4 source', l2tp([...PPP_IP, ...spoofed]), lac],
       ['another peer port', l2tp([...PPP_IP, ...echoRequest(CLIENT, 7)]), other],
     ];
@@ -184,6 +249,11 @@ describe('native data fast path (root, namespace cn-fp-*)', { timeout: 60_000 },
     await waitFor(() => jsTun.some((p) => p.subarray(16, 20).equals(Buffer.from([100, 64, 90, 77]))), 3000, 'the unknown destination in JS');
     assert.ok(fp.stats().tooBig >= 1);
     assert.equal(atLac.length, 0);
+    const c = fp.counters(OUR_T, OUR_S) ?? [];
+    assert.ok((c[4] ?? 0) >= 2, 'the spoofed sources counted per session (badSource)');
+    assert.ok((c[5] ?? 0) >= 1, 'too big counted per session');
+    assert.ok((c[6] ?? 0) >= 2, 'LCP and link-local IPv6 counted per session (other)');
+    assert.equal(fp.stats().handoffDrops, 0);
   });
 
   it('after remove the session\'s data goes to JS; remove returns the last counters', async () => {
@@ -199,7 +269,10 @@ describe('native data fast path (root, namespace cn-fp-*)', { timeout: 60_000 },
     await send(lac, b);
     await waitFor(() => jsUdp.length >= 1, 3000, 'the datagram in JS');
     assert.deepEqual([...jsUdp[0]!], [...b]);
+    fp.stop();
+    assert.equal(fp.stats().threads, 0, 'stopped');
     sock.setFastPath(null, FastPathRole.udp);
     tun.setFastPath(null, FastPathRole.tun);
   });
 });
+}

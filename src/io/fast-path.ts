@@ -1,21 +1,59 @@
 /**
- * The native data fast path (issue 16 item 1) as the access server sees it: a session table
- * (`FastPathTable` of src/access/fast-path.ts) over the
- * addon's `FastPath`, attached to the L2TP listener's native UDP socket and to the LNS TUN. Once
- * attached, both ports offer every packet to the addon first; plain IPv4 data of installed sessions
- * is forwarded there (recvmmsg -> TUN write, TUN read -> sendmmsg) and never reaches JavaScript,
- * everything else arrives in the usual batches. `FastPathAttach.open` never throws: when the addon or
- * the socket cannot do it, it says why, and the caller runs the JS path.
+ * The native data fast path (issue 16 items 1, 2) as the access server sees it: a session table
+ * (`FastPathTable` of src/access/fast-path.ts) over the addon's `FastPath`, attached to the L2TP
+ * listener's native UDP socket and to the LNS TUN. Once attached, both ports offer every packet to
+ * the addon first; plain IPv4 and IPv6 (the session's /64) data of installed sessions is forwarded there
+ * (recvmmsg -> TUN write, TUN read -> sendmmsg) and never reaches JavaScript, everything else arrives
+ * in the usual batches. With `threads` > 0 the data moves on native data threads (their own
+ * SO_REUSEPORT sockets and TUN queues, sessions pinned by Session ID / destination); what they do not
+ * consume is handed to the same JS batches, unchanged. `FastPathAttach.open` never throws: when the
+ * addon or the socket cannot do it, it says why, and the caller runs the JS path.
  */
+import { closeSync } from 'node:fs';
 import { err, ok, type Result } from '../base/index.js';
 import type { FastPathCounters, FastPathSession, FastPathTable } from '../access/index.js';
 import type { SessionId, TunnelId } from '../wire/l2tp/index.js';
-import { FastPathRole, type NativeFastPath, type NativeFastPathStats, tryLoadNative } from './native.js';
+import { FAST_SESSION_FIELDS, FastPathRole, type NativeFastPath, type NativeFastPathStats, tryLoadNative } from './native.js';
 import type { TunDevice } from './tun.js';
 import type { UdpEndpoint } from './udp-endpoint.js';
 
-const countersOf = (a: readonly [number, number, number, number] | undefined): FastPathCounters | undefined =>
-  a === undefined ? undefined : { rxPackets: a[0], rxOctets: a[1], txPackets: a[2], txOctets: a[3] };
+const countersOf = (a: readonly number[] | undefined): FastPathCounters | undefined =>
+  a === undefined ? undefined : { rxPackets: a[0] ?? 0, rxOctets: a[1] ?? 0, txPackets: a[2] ?? 0, txOctets: a[3] ?? 0 };
+
+/**
+ * One session's fast-path totals since it was installed (all threads summed): IP packets/bytes each
+ * way, what was handed to JS by reason and what was dropped by reason.
+ */
+export interface FastSessionCounters {
+  readonly tunnel: TunnelId;
+  readonly session: SessionId;
+  /** From the client (L2TP -> TUN) and toward it (TUN -> L2TP). */
+  readonly rxPackets: number;
+  readonly rxOctets: number;
+  readonly txPackets: number;
+  readonly txOctets: number;
+  /** Handed to JS: a source outside the session's address / /64, above the MTU, other PPP (LCP, NCP, link-local). */
+  readonly toJs: { readonly badSource: number; readonly tooBig: number; readonly other: number };
+  /** Dropped natively: the TUN write failed, the sendmmsg failed (full socket buffer). */
+  readonly drops: { readonly tunWrite: number; readonly send: number };
+}
+
+function sessionCountersOf(tunnel: number, session: number, a: ArrayLike<number>, at = 0): FastSessionCounters {
+  const f = (name: (typeof FAST_SESSION_FIELDS)[number]): number => a[at + FAST_SESSION_FIELDS.indexOf(name)] ?? 0;
+  return {
+    tunnel: tunnel as TunnelId,
+    session: session as SessionId,
+    rxPackets: f('rxPackets'),
+    rxOctets: f('rxOctets'),
+    txPackets: f('txPackets'),
+    txOctets: f('txOctets'),
+    toJs: { badSource: f('badSource'), tooBig: f('tooBig'), other: f('toJs') },
+    drops: { tunWrite: f('tunWriteErrors'), send: f('sendErrors') },
+  };
+}
+
+/** The high and low 32-bit words of a /64 (host order). */
+const prefixWords = (p64: bigint): [number, number] => [Number((p64 >> 32n) & 0xffffffffn), Number(p64 & 0xffffffffn)];
 
 /** The addon's fast path between one UDP endpoint and one TUN. */
 export class FastPathAttach implements FastPathTable {
@@ -25,20 +63,24 @@ export class FastPathAttach implements FastPathTable {
     private readonly fp: NativeFastPath,
     private readonly ep: UdpEndpoint,
     private readonly tun: TunDevice,
+    /** Why the data threads asked for did not start (the data then moves on the JS thread). */
+    readonly threadError: string | undefined,
   ) {}
 
   /**
-   * Attach to `ep` (opened with `socket: 'native'`) and `tun`; an error string says why not (no
-   * addon, an old addon without FastPath, a dgram endpoint, a TAP device).
+   * Attach to `ep` (opened with `socket: 'native'`, and `reusePort` for threads) and `tun` (opened with
+   * `queues` >= threads for threads); an error string says why not (no addon, an old addon without
+   * FastPath, a dgram endpoint, a TAP device). Threads that cannot start are not an error: the fast
+   * path then runs on the JS thread and `threadError` says why.
    */
-  static open(ep: UdpEndpoint, tun: TunDevice): Result<FastPathAttach, string> {
+  static open(ep: UdpEndpoint, tun: TunDevice, threads = 0): Result<FastPathAttach, string> {
     const n = tryLoadNative();
     if (!n.ok) return err(n.error.message);
     if (typeof n.value.FastPath !== 'function') return err('the native addon has no FastPath (rebuild it: node native/build.mjs)');
     const sock = ep.nativeSocket;
     if (sock === undefined) return err(`listener ${ep.label} is not on the native UDP socket (IPv6 or dgram)`);
     if (tun.mode !== 'tun') return err(`${tun.name} is a TAP device`);
-    const fp = new n.value.FastPath();
+    const fp = new n.value.FastPath(Math.min(16, Math.max(0, threads)));
     try {
       sock.setFastPath(fp, FastPathRole.udp);
       tun.setFastPath(fp, FastPathRole.tun);
@@ -46,13 +88,37 @@ export class FastPathAttach implements FastPathTable {
       sock.setFastPath(null, FastPathRole.udp);
       return err(e instanceof Error ? e.message : String(e));
     }
-    return ok(new FastPathAttach(fp, ep, tun));
+    return ok(new FastPathAttach(fp, ep, tun, threads > 0 ? FastPathAttach.startThreads(fp, ep, tun, threads) : undefined));
   }
 
-  /** Install or replace a session; false once detached. */
+  /** Start `threads` data threads; undefined when they run, else why not. */
+  private static startThreads(fp: NativeFastPath, ep: UdpEndpoint, tun: TunDevice, threads: number): string | undefined {
+    const queues = tun.takeQueues();
+    let udp: number[] = [];
+    try {
+      if (queues.length < threads) throw new Error(`the TUN has ${queues.length} spare queues, ${threads} asked (open it with queues)`);
+      for (const q of queues.slice(threads)) closeSync(q);
+      udp = ep.nativeSocket?.openSiblings(threads) ?? [];
+      fp.start(udp, queues.slice(0, threads));
+      return undefined;
+    } catch (e) {
+      for (const fd of [...udp, ...queues]) {
+        try {
+          closeSync(fd);
+        } catch {
+          // already closed
+        }
+      }
+      return e instanceof Error ? e.message : String(e);
+    }
+  }
+
+  /** Install or update a session (in place: its counters stay); false once detached. */
   install(e: FastPathSession): boolean {
     if (this.closed) return false;
-    return this.fp.add(e.tunnel, e.session, e.peerAddress, e.peerPort, e.ipv4, e.mtu, e.mss, e.header);
+    if (e.prefix64 === undefined) return this.fp.add(e.tunnel, e.session, e.peerAddress, e.peerPort, e.ipv4, e.mtu, e.mss, e.header);
+    const [hi, lo] = prefixWords(e.prefix64);
+    return this.fp.add(e.tunnel, e.session, e.peerAddress, e.peerPort, e.ipv4, e.mtu, e.mss, e.header, hi, lo, e.mss6 ?? 0);
   }
 
   /** Remove a session; its counters since the last read. */
@@ -60,20 +126,36 @@ export class FastPathAttach implements FastPathTable {
     return countersOf(this.fp.remove(tunnel, session));
   }
 
-  /** A session's counters since the last read (then zeroed). */
+  /** A session's counters since the last read. */
   take(tunnel: TunnelId, session: SessionId): FastPathCounters | undefined {
     return countersOf(this.fp.take(tunnel, session));
   }
 
-  /** Global counters (packets forwarded natively, handed to JS, errors). */
+  /** One session's totals since install (every thread summed; reading does not reset), undefined if absent. */
+  sessionCounters(tunnel: TunnelId, session: SessionId): FastSessionCounters | undefined {
+    const a = this.fp.counters(tunnel, session);
+    return a === undefined ? undefined : sessionCountersOf(tunnel, session, a);
+  }
+
+  /** Every installed session's totals (for show commands and metrics: one native call). */
+  allSessionCounters(): FastSessionCounters[] {
+    const a = this.fp.sessions();
+    const row = 2 + FAST_SESSION_FIELDS.length;
+    const out: FastSessionCounters[] = [];
+    for (let r = 0; r + row <= a.length; r += row) out.push(sessionCountersOf(a[r] ?? 0, a[r + 1] ?? 0, a, r + 2));
+    return out;
+  }
+
+  /** Global counters (packets forwarded natively, handed to JS, errors), summed over threads and per thread. */
   stats(): NativeFastPathStats {
     return this.fp.stats();
   }
 
-  /** Detach from both ports (every packet goes to JS again) and forget the sessions. */
+  /** Stop the threads, detach from both ports (every packet goes to JS again) and forget the sessions. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.fp.stop();
     this.ep.nativeSocket?.setFastPath(null, FastPathRole.udp);
     this.tun.setFastPath(null, FastPathRole.tun);
     this.fp.clear();

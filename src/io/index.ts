@@ -35,6 +35,7 @@ export { PppoeAcPort, type PppoeAcPortOptions } from './pppoe-ac.js';
 export { NativeIoError, NativeUnavailableError } from './native.js';
 export { PacketBatch, TunDevice, runIp } from './tun.js';
 export { FastPathAttach } from './fast-path.js';
+export type { FastSessionCounters } from './fast-path.js';
 export { NativeUdpSocket } from './native-udp.js';
 export type { NativeFastPathStats } from './native.js';
 export { ownSocketInodes, parseProcNetUdp, parseSnmp6Udp, parseSnmpUdp, readDeviceDrops, readUdpSnmp, readUdpSocket } from './kernel-stats.js';

@@ -36,12 +36,15 @@ export class NativeUdpSocket extends PacketReader<PacketBatch> {
     this.local = { address, port: bound };
   }
 
-  /** Bind `address:port`. Throws NativeUnavailableError without the addon, NativeIoError when bind fails. */
-  static open(address: string, port: number): NativeUdpSocket {
+  /**
+   * Bind `address:port` (with `reusePort`, SO_REUSEPORT first: the fast path's data threads bind the
+   * same port). Throws NativeUnavailableError without the addon, NativeIoError when bind fails.
+   */
+  static open(address: string, port: number, reusePort = false): NativeUdpSocket {
     const native = loadNative();
     let opened: { fd: number; port: number };
     try {
-      opened = native.openUdp(address, port, SOCKET_BUFFER);
+      opened = native.openUdp(address, port, SOCKET_BUFFER, reusePort);
     } catch (e: unknown) {
       throw e instanceof TypeError || e instanceof RangeError ? e : toNativeIoError(e);
     }
@@ -53,6 +56,22 @@ export class NativeUdpSocket extends PacketReader<PacketBatch> {
       throw e;
     }
     return new NativeUdpSocket(p, address, opened.port);
+  }
+
+  /**
+   * `n` more sockets on this one's address and port (SO_REUSEPORT, so this socket must have been opened
+   * with `reusePort`), as bare fds for the fast path's data threads (which own and close them).
+   */
+  openSiblings(n: number): number[] {
+    const native = loadNative();
+    const fds: number[] = [];
+    try {
+      for (let i = 0; i < n; i++) fds.push(native.openUdp(this.local.address, this.local.port, SOCKET_BUFFER, true).fd);
+    } catch (e: unknown) {
+      for (const fd of fds) closeSync(fd);
+      throw toNativeIoError(e);
+    }
+    return fds;
   }
 
   /** Set the kernel buffers where > 0 (SO_RCVBUFFORCE / SO_SNDBUFFORCE as root) and read them back. */

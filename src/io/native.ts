@@ -75,19 +75,46 @@ export interface NativeFastPathStats {
   readonly badSource: number;
   /** Packets toward a client above its MTU (handed to JS). */
   readonly tooBig: number;
+  /** Packets a data thread could not hand to JS (its queue was full). */
+  readonly handoffDrops: number;
+  /** Data threads running (0 = the data moves on the JS thread's ports). */
+  readonly threads: number;
+  /** The same counters per thread: [0] = the JS thread's ports, [i] = data thread i. */
+  readonly perThread: readonly Omit<NativeFastPathStats, 'sessions' | 'threads' | 'perThread' | 'udpSteering' | 'tunSteering'>[];
+  /** How datagrams / TUN packets are spread over the threads ('none' without threads). */
+  readonly udpSteering: string;
+  readonly tunSteering: string;
 }
+
+/** Fields of one row of {@link NativeFastPath.counters}, in order. */
+export const FAST_SESSION_FIELDS = ['rxPackets', 'rxOctets', 'txPackets', 'txOctets', 'badSource', 'tooBig', 'toJs', 'tunWriteErrors', 'sendErrors'] as const;
 
 /** The addon's L2TPv2 data fast path (native/fast_path.cc): a session table; ports attach with setFastPath. */
 export interface NativeFastPath {
-  /** Install or replace a session (addresses host order; header = L2TP data header + PPP header). */
-  add(tunnel: number, session: number, peerAddr: number, peerPort: number, clientAddr: number, mtu: number, mss: number, header: Uint8Array): boolean;
+  /**
+   * Install a session, or update one with the same ids in place (its counters stay): addresses host
+   * order (clientAddr 0 = no IPv4), header = L2TP data header + PPP header for IPv4; the /64 as two
+   * host-order words and the IPv6 MSS clamp when IPV6CP is up.
+   */
+  add(tunnel: number, session: number, peerAddr: number, peerPort: number, clientAddr: number, mtu: number, mss: number, header: Uint8Array, prefixHi?: number, prefixLo?: number, mss6?: number): boolean;
   /** Remove: [rxPackets, rxOctets, txPackets, txOctets] since the last take, undefined if absent. */
   remove(tunnel: number, session: number): [number, number, number, number] | undefined;
   /** The counters since the last take (then zeroed), undefined if absent. */
   take(tunnel: number, session: number): [number, number, number, number] | undefined;
+  /** Totals since install over every thread, {@link FAST_SESSION_FIELDS} in order; undefined if absent. */
+  counters(tunnel: number, session: number): number[] | undefined;
+  /** Every session: rows of tunnel, session, then the {@link FAST_SESSION_FIELDS}. */
+  sessions(): Float64Array;
   stats(): NativeFastPathStats;
   size(): number;
   clear(): void;
+  /**
+   * Run one data thread per (udp, tun) fd pair (SO_REUSEPORT sockets of the attached UDP port's group,
+   * detached queues of the attached TUN); takes ownership of the fds. Returns the number started.
+   */
+  start(udpFds: readonly number[], tunFds: readonly number[]): number;
+  /** Stop the data threads (closing their fds); the JS thread's ports carry the data again. */
+  stop(): void;
 }
 
 /** Constructor of {@link NativePacketPort}. */
@@ -98,15 +125,15 @@ export interface NativePacketPortCtor {
 /** The typed surface of the addon. */
 export interface NativeBinding {
   /** Open /dev/net/tun with IFF_TUN|IFF_NO_PI (or IFF_TAP); '' lets the kernel choose the name. */
-  openTun(name: string, tap: boolean, blocking?: boolean): { fd: number; name: string };
+  openTun(name: string, tap: boolean, blocking?: boolean, queues?: number): { fd: number; name: string; queues: number[] };
   /** socket(AF_INET, SOCK_RAW, proto), optionally bound; returns the fd. */
   openRaw(proto: number, bindAddr: string | null, rcvbuf: number): number;
   /** A non-blocking IPv4 UDP socket bound to addr:port (0 = any); `port` is the bound one. */
-  openUdp(addr: string, port: number, rcvbuf: number): { fd: number; port: number };
+  openUdp(addr: string, port: number, rcvbuf: number, reusePort?: boolean): { fd: number; port: number };
   /** Set SO_RCVBUF / SO_SNDBUF of `fd` where > 0 (FORCE as root) and read back what the kernel reports. */
   socketBuffers(fd: number, rcvbuf: number, sndbuf: number): { receive: number; send: number };
   /** The data fast path's session table. */
-  FastPath: new () => NativeFastPath;
+  FastPath: new (threads?: number) => NativeFastPath;
   /** "EACCES (Permission denied)" for 13. */
   errnoName(errno: number): string;
   /** Batched packet I/O on an fd. */
@@ -116,7 +143,7 @@ export interface NativeBinding {
 }
 
 /** The JS/native contract version this loader expects. */
-export const NATIVE_ABI_VERSION = 5;
+export const NATIVE_ABI_VERSION = 6;
 
 /** The addon is missing or cannot be loaded; `path` is where it was looked for. */
 export class NativeUnavailableError extends Error {

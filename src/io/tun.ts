@@ -31,6 +31,11 @@ export interface TunOpenOptions {
   readonly maxPackets?: number;
   /** Largest packet accepted (64..65536, default 65535); larger ones are truncated by the kernel. */
   readonly maxPacketSize?: number;
+  /**
+   * More queues (IFF_MULTI_QUEUE, 0..16, default 0) for the data threads of the fast path; they stay
+   * detached (no packet goes to them) until a thread attaches one (`takeQueues`).
+   */
+  readonly queues?: number;
 }
 
 /** Interface settings applied by {@link TunDevice.configure}. */
@@ -137,9 +142,9 @@ export class TunDevice extends PacketReader<PacketBatch> {
     const maxPacketSize = options.maxPacketSize ?? 65535;
     checkRange('maxPackets', maxPackets, 1, 1024);
     checkRange('maxPacketSize', maxPacketSize, 64, 65536);
-    let opened: { fd: number; name: string };
+    let opened: { fd: number; name: string; queues?: number[] };
     try {
-      opened = native.openTun(options.name ?? '', mode === 'tap');
+      opened = native.openTun(options.name ?? '', mode === 'tap', false, options.queues ?? 0);
     } catch (e: unknown) {
       // Argument mistakes stay TypeError/RangeError; kernel refusals become NativeIoError.
       throw e instanceof TypeError || e instanceof RangeError ? e : toNativeIoError(e);
@@ -149,9 +154,28 @@ export class TunDevice extends PacketReader<PacketBatch> {
       port = new native.PacketPort(opened.fd, PortKind.tun, maxPackets, maxPacketSize);
     } catch (e: unknown) {
       closeSync(opened.fd); // the port never took ownership of the fd
+      for (const q of opened.queues ?? []) closeSync(q);
       throw e;
     }
-    return new TunDevice(opened.name, mode, port);
+    const dev = new TunDevice(opened.name, mode, port);
+    dev.extraQueues = opened.queues ?? [];
+    return dev;
+  }
+
+  /** The detached extra queue fds (`queues`), handed over once: the caller owns (and closes) them. */
+  takeQueues(): number[] {
+    const q = this.extraQueues;
+    this.extraQueues = [];
+    return q;
+  }
+
+  /** Queue fds not yet taken (closed with the device). */
+  private extraQueues: number[] = [];
+
+  /** Close the device and the queues not taken; idempotent. */
+  override close(): void {
+    for (const q of this.takeQueues()) closeSync(q);
+    super.close();
   }
 
   /** The device fd (-1 once closed). */

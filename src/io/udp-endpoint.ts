@@ -60,6 +60,8 @@ export interface UdpEndpointCommon {
    * fast path (fast-path.ts) attaches to; IPv4 only, throws NativeUnavailableError without the addon.
    */
   readonly socket?: 'dgram' | 'native';
+  /** 'native' only: SO_REUSEPORT, so the fast path's data threads can bind the same port (fast-path.ts). */
+  readonly reusePort?: boolean;
   readonly clock: Clock;
   readonly timers: TimerDriver;
   /** Socket and send errors (default: ignored). */
@@ -184,7 +186,7 @@ export class UdpEndpoint {
 
   private static openNative(options: UdpEndpointOptions, family: 4 | 6): UdpEndpoint {
     if (family !== 4) throw new Error(`the native UDP socket is IPv4 only: ${options.address}`);
-    const sock = NativeUdpSocket.open(options.address, options.port ?? L2TP_PORT);
+    const sock = NativeUdpSocket.open(options.address, options.port ?? L2TP_PORT, options.reusePort === true);
     const wire: DatagramSocket = {
       local: sock.local,
       send: (data, port, address, onError) => sock.send(data, port, address, onError),
