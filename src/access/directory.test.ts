@@ -141,3 +141,26 @@ test('AddressBook: held addresses go to nobody but their user, the observer sees
   assert.equal(b.held, 0);
   assert.equal(b.inUse, 3);
 });
+
+test('no local pool ([pool] local = false: an empty /32 around the LNS address): only the authorization gives addresses', () => {
+  const { book: b } = book('100.64.0.1/32', 'alice a\nbob b 100.64.5.5');
+  assert.equal(b.pool.capacity, 0);
+  const none = new SessionAddressPool(b, '1/1');
+  assert.equal(none.allocate('alice'), undefined, 'no Framed-IP-Address and nothing to lease from');
+  assert.equal(none.failure, 'no-address');
+  assert.deepEqual(cdnFor('no-address').result, { result: 4, message: 'no address from RADIUS and no local pool' });
+  const f = new SessionAddressPool(b, '1/2');
+  f.hint = { address: parseIpv4('100.64.77.9') ?? 0 };
+  assert.equal(f.allocate('alice'), '100.64.77.9', 'the Access-Accept address, outside every pool (it gets a /32 route)');
+  assert.equal(b.isOutside(parseIpv4('100.64.77.9') ?? 0), true);
+  const twice = new SessionAddressPool(b, '1/3');
+  twice.hint = { address: parseIpv4('100.64.77.9') ?? 0 };
+  assert.equal(twice.allocate('bob'), undefined, 'the same address to a second live session is refused');
+  assert.equal(twice.failure, 'static-in-use');
+  const own = new SessionAddressPool(b, '1/4');
+  own.hint = { address: parseIpv4('100.64.0.1') ?? 0 };
+  assert.equal(own.allocate('bob'), undefined, "the LNS's own address is never a client's");
+  assert.equal(own.failure, 'static-in-use');
+  f.releaseAll();
+  assert.equal(twice.allocate('bob'), '100.64.77.9', 'free again after the first session ended');
+});

@@ -58,7 +58,7 @@ export interface HeldLease {
 const heldOwner = (address: number): string => `held:${address}`;
 
 /** Why no IPv4 address could be given to a session. */
-export type AddressFailure = 'pool-exhausted' | 'static-in-use' | 'unknown-pool';
+export type AddressFailure = 'pool-exhausted' | 'static-in-use' | 'unknown-pool' | 'no-address';
 
 /** What the session's authorization asks for (RADIUS Framed-IP-Address RFC 2865 §5.8, Framed-Pool RFC 2869 §5.18). */
 export interface AddressHint {
@@ -178,6 +178,8 @@ export class AddressBook {
     }
     const pool = hint.pool === undefined ? this.pools.defaultPool : this.pools.named(hint.pool);
     if (pool === undefined) return { ok: false, failure: 'unknown-pool' };
+    // No local pool (capacity 0, a stateless node): the authorization had to name the address.
+    if (pool.capacity === 0) return { ok: false, failure: 'no-address' };
     const r = pool.allocate(owner);
     if (!r.ok) return { ok: false, failure: 'pool-exhausted' };
     this.leasedFrom.set(owner, pool);

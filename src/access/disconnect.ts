@@ -12,6 +12,8 @@ export type AccessEndReason =
   | 'pool-exhausted'
   | 'static-in-use'
   | 'unknown-pool'
+  /** No local pool and the authorization named no address (docs/SCALE-OUT.md). */
+  | 'no-address'
   | 'address-mismatch'
   | 'auth-timeout'
   | 'l2tp-closed'
@@ -48,6 +50,7 @@ const CAUSES: Readonly<Record<Exclude<AccessEndReason, 'l2tp-closed' | 'lower-do
   'static-in-use': [0, IPCP, 2, 'static address in use by another session'],
   'address-mismatch': [0, IPCP, 2, 'IPCP agreed an address that was not leased'],
   'unknown-pool': [0, IPCP, 2, 'no address pool of the name RADIUS gave'],
+  'no-address': [0, IPCP, 2, 'no address from RADIUS and no local pool'],
   'session-timeout': [1, LCP, 2, 'session timeout'],
   'idle-timeout': [1, LCP, 2, 'idle timeout'],
   'admin-reboot': [1, LCP, 2, 'LNS shutting down'],
@@ -63,7 +66,7 @@ export function cdnFor(reason: AccessEndReason, authMethod?: 'pap' | 'chap-md5' 
   const [code, proto, direction, message] = CAUSES[reason];
   const protocol = (reason === 'auth-failed' || reason === 'auth-timeout') && authMethod === 'pap' ? PAP : proto;
   const causes: CdnCauses = { pppDisconnectCause: { code, protocol, direction, message } };
-  if (reason === 'pool-exhausted') return { result: { result: 4, message }, causes };
+  if (reason === 'pool-exhausted' || reason === 'no-address') return { result: { result: 4, message }, causes };
   if (reason === 'admin-close' || reason === 'peer-terminated' || reason === 'no-network-protocols' || reason === 'session-timeout' || reason === 'idle-timeout' || reason === 'admin-reboot') {
     return { result: { result: 3 }, causes };
   }

@@ -22,9 +22,12 @@ export const noExtras = (): SessionExtras => ({ v4: [], v6: [], kernel: [] });
 const text4 = (p: Ipv4Prefix): string => `${formatIpv4(p.network)}/${p.length}`;
 const text6 = (p: Ipv6Route): string => `${formatIpv6(prefix64Bytes(p.network64))}/${p.length}`;
 
-/** Install IPv4 prefix routes toward `target`; `hostOutside` = the session address is in no pool. Returns new kernel prefixes. */
-export function addIpv4Extras<T>(routes: SessionRoutes<T>, x: SessionExtras, target: T, prefixes: readonly Ipv4Prefix[], address: number, hostOutside: boolean): string[] {
-  const kernel: string[] = hostOutside ? [`${formatIpv4(address)}/32`] : [];
+/**
+ * Install IPv4 prefix routes toward `target`; `hostRoute` = the kernel needs a /32 for the session
+ * address too (it is in no pool, or every session is announced by a routing daemon). Returns new kernel prefixes.
+ */
+export function addIpv4Extras<T>(routes: SessionRoutes<T>, x: SessionExtras, target: T, prefixes: readonly Ipv4Prefix[], address: number, hostRoute: boolean): string[] {
+  const kernel: string[] = hostRoute ? [`${formatIpv4(address)}/32`] : [];
   for (const p of prefixes) {
     routes.addIpv4Prefix(p.network, p.length, target);
     kernel.push(text4(p));

@@ -48,6 +48,8 @@ export interface AccessServerConfig {
   readonly mssClamp?: boolean;
   /** Largest IP packet on the TUN side (caps the clamp MTU; default: the PPP MRUs alone). */
   readonly mtu?: number;
+  /** A /32 `kernel-routes` entry for every session, also inside a pool (for a routing daemon to announce; default: only addresses outside every pool). */
+  readonly hostRoutes?: boolean;
   /** CHAP Name (default "l2tpkit"). */
   readonly name?: string;
   /** Unsolicited RA interval (RFC 4861 §6.2.1 MaxRtrAdvInterval; default 600 s). */
@@ -169,7 +171,7 @@ export type AccessEvent =
       readonly session: SessionId;
       readonly username: string | undefined;
       readonly family: 4 | 6;
-      readonly reason: 'pool-exhausted' | 'static-in-use' | 'unknown-pool';
+      readonly reason: 'pool-exhausted' | 'static-in-use' | 'unknown-pool' | 'no-address';
       /** The pool asked for (RADIUS Framed-Pool). */
       readonly pool?: string;
     }

@@ -530,7 +530,7 @@ export class AccessServer implements Timed {
         s.loggedInAt ??= now;
         this.routes.addIpv4(peer, s);
         this.offload(s, peer);
-        this.kernelRoutes(s, 'add', addIpv4Extras(this.routes, s.extras, s, s.authz.routes, peer, this.book.isOutside(peer)));
+        this.kernelRoutes(s, 'add', addIpv4Extras(this.routes, s.extras, s, s.authz.routes, peer, this.cfg.hostRoutes === true || this.book.isOutside(peer)));
         this.events.push({ type: 'login', tunnel: s.tunnel, session: s.session, username: s.username, method: s.method, address: e.peer, dns: e.dns });
         this.accountStart(now, s);
         break;

@@ -42,13 +42,33 @@ test('no config file = a ready remote-access LNS', () => {
     ipv6Prefix: undefined,
     // After a crash the journalled leases stay held 120 s for their users (src/daemon/lease-journal.ts).
     leaseHold: 120000,
+    local: true,
     usersFile: undefined,
     tunName: 'l2tp0',
     mtu: 1400,
     mssClamp: true,
     txqueuelen: 10_000,
     tunNetns: undefined,
+    hostRoutes: false,
+    routeProtocol: undefined,
   });
+});
+
+test('[pool] local = false: no local pool (addresses only from RADIUS), local_address required; [tun] host routes', () => {
+  const r = parseConfig('[pool]\nlocal = false\nlocal_address = "198.18.96.1"\n[tun]\nhost_routes = true\nroute_protocol = 200\n');
+  assert.ok(r.ok, r.ok ? '' : r.error.map(formatConfigError).join('\n'));
+  // An empty /32 "pool" around the LNS's own address: nothing to hand out, the TUN gets local/32.
+  assert.deepEqual(r.value.access?.ipv4Pool, prefix4('198.18.96.1/32'));
+  assert.equal(r.value.access?.local, false);
+  assert.equal(r.value.access?.localAddress, ipv4('198.18.96.1'));
+  assert.equal(r.value.access?.hostRoutes, true);
+  assert.equal(r.value.access?.routeProtocol, 200);
+  assert.ok(errors('[pool]\nlocal = false\n').some((x) => x.includes('pool.local') && x.includes('needs local_address')));
+  assert.ok(errors('[pool]\nlocal = false\nipv4 = "100.64.0.0/24"\nlocal_address = "100.64.0.1"\n').some((x) => x.includes('line 3: pool.ipv4') && x.includes('no local pool')));
+  assert.ok(errors('[tun]\nroute_protocol = 256\n').some((x) => x.includes('tun.route_protocol')));
+  // Named pools (RADIUS Framed-Pool) still work without the default pool.
+  const named = parseConfig('[pool]\nlocal = false\nlocal_address = "198.18.96.1"\n[[pool.named]]\nname = "b"\nipv4 = "100.64.4.0/24"\n');
+  assert.ok(named.ok, named.ok ? '' : named.error.map(formatConfigError).join('\n'));
 });
 
 test('a config file starts from the same secure defaults: PPP on for an LNS, off only with an explicit key (issue 11 #1, #2)', () => {

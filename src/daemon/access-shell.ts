@@ -19,7 +19,7 @@ import { loadUsers } from './setup/index.js';
 import { LEASE_JOURNAL_FILE, LeaseJournal, type TimedHold } from './lease-journal.js';
 
 /** Session endings that are the LNS refusing the client (RFC 3145 direction "at us"), not a logout. */
-const REJECTED_BY_US: ReadonlySet<string> = new Set(['auth-failed', 'auth-timeout', 'auth-protocol-refused', 'pool-exhausted', 'static-in-use', 'address-mismatch']);
+const REJECTED_BY_US: ReadonlySet<string> = new Set(['auth-failed', 'auth-timeout', 'auth-protocol-refused', 'pool-exhausted', 'static-in-use', 'no-address', 'address-mismatch']);
 
 /**
  * How a session's end reads in the log: a refusal the LNS decided (the authenticator said no, no
@@ -193,6 +193,7 @@ export class LnsAccess {
       forceLcpRenegotiation: c.forceLcpRenegotiation,
       mssClamp: c.mssClamp,
       mtu: c.mtu,
+      hostRoutes: c.hostRoutes,
       ...(c.namedPools !== undefined ? { namedPools: c.namedPools } : {}),
       ...(this.opts.aaa !== undefined ? { aaa: this.opts.aaa } : {}),
       accept: (tunnel) => accept(tunnel),
@@ -320,7 +321,9 @@ export class LnsAccess {
   private kernelRoutes(e: Extract<AccessEvent, { type: 'kernel-routes' }>): void {
     const ns = this.opts.config.tunNetns !== undefined ? ['-n', this.opts.config.tunNetns] : [];
     for (const p of e.prefixes) {
-      const args = [...ns, ...(p.includes(':') ? ['-6'] : []), 'route', e.op === 'add' ? 'replace' : 'del', p, 'dev', this.tun.name];
+      // `[tun] route_protocol`: a protocol number a routing daemon (FRR redistribute kernel) can tell our routes by.
+      const proto = this.opts.config.routeProtocol !== undefined ? ['proto', String(this.opts.config.routeProtocol)] : [];
+      const args = [...ns, ...(p.includes(':') ? ['-6'] : []), 'route', e.op === 'add' ? 'replace' : 'del', p, 'dev', this.tun.name, ...proto];
       this.ipChain = this.ipChain.then(() =>
         runIp(args).then(
           () => undefined,

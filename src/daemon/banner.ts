@@ -73,7 +73,7 @@ export function logBanner(log: Logger, f: BannerFacts): void {
 /** The PPP summary line. */
 function logPpp(log: Logger, a: NonNullable<BannerFacts['access']>): void {
   const ac = a.config;
-  const pool = formatIpv4Prefix(ac.ipv4Pool);
+  const pool = ac.local ? formatIpv4Prefix(ac.ipv4Pool) : 'none (addresses from RADIUS)';
   const local = formatIpv4(ac.localAddress);
   const ipv6 = ac.ipv6Prefix !== undefined ? formatIpv6Prefix(ac.ipv6Prefix) : undefined;
   const dns = ac.dns ?? [];
@@ -123,7 +123,7 @@ export function connectBlock(f: Pick<BannerFacts, 'listeners' | 'access' | 'ipse
   if (ac !== undefined) {
     const dns = ac.dns ?? [];
     lines.push(
-      `  Clients get addresses from ${formatIpv4Prefix(ac.ipv4Pool)} and reach this host at ${formatIpv4(ac.localAddress)}; DNS offered: ${dns.join(', ') || 'none'}.`,
+      `  Clients get addresses from ${ac.local ? formatIpv4Prefix(ac.ipv4Pool) : 'RADIUS (Framed-IP-Address)'} and reach this host at ${formatIpv4(ac.localAddress)}; DNS offered: ${dns.join(', ') || 'none'}.`,
       '  To reach beyond this host: sysctl net.ipv4.ip_forward=1 and NAT the pool.',
     );
   }

@@ -97,7 +97,7 @@ export function describeConfig(c: DaemonConfig): string {
   if (a !== undefined) {
     const v6 = a.ipv6Prefix !== undefined ? `, IPv6 ${formatIpv6Prefix(a.ipv6Prefix)}` : '';
     lines.push(
-      `PPP on the first listener: TUN ${a.tunName} (mtu ${a.mtu}), pool ${formatIpv4Prefix(a.ipv4Pool)}, LNS ${formatIpv4(a.localAddress)}${v6}, ` +
+      `PPP on the first listener: TUN ${a.tunName} (mtu ${a.mtu}), pool ${a.local ? formatIpv4Prefix(a.ipv4Pool) : 'none (RADIUS)'}, LNS ${formatIpv4(a.localAddress)}${v6}, ` +
         `auth ${a.auth.join(',') || 'none'}, DNS ${a.dns === undefined ? "the host's" : a.dns.join(',') || 'none'}, users ${a.usersFile ?? '(a generated login, in memory)'}`,
     );
   } else if (c.listen.length > 0) lines.push('PPP off: sessions carry plain L2TP');

@@ -32,6 +32,7 @@ export const TERMINATE_CAUSES: Readonly<Record<Exclude<AccessEndReason, 'l2tp-cl
   'pool-exhausted': C.ServiceUnavailable,
   'static-in-use': C.ServiceUnavailable,
   'unknown-pool': C.ServiceUnavailable,
+  'no-address': C.ServiceUnavailable,
   'address-mismatch': C.NasError,
   'session-timeout': C.SessionTimeout,
   'idle-timeout': C.IdleTimeout,

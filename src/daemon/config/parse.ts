@@ -56,7 +56,8 @@ export function parseConfig(source: string): Result<DaemonConfig, readonly Confi
     fail('daemon.user', 'cannot drop privileges with [[lac]] ppp = true (client mode runs "ip" when PPP comes up)');
   }
   const poolTable = r.section(POOL, doc);
-  const namedPools = buildNamedPools(r, poolTable.toml, poolTable.values.ipv4Pool, fail);
+  const pv = poolTable.values;
+  const namedPools = buildNamedPools(r, poolTable.toml, pv.local ? pv.ipv4Pool : { network: pv.localAddress ?? 0, length: 32 }, fail);
   const access = buildAccess(r.section(PPP, doc), poolTable, r.section(USERS, doc), r.section(TUN, doc), effectiveListen, namedPools, fail);
   const radius = buildRadius(r, doc, { access, listen: effectiveListen, hostName: l2tp.hostName }, fail);
   const ipsecTable = r.section(IPSEC, doc);
@@ -176,9 +177,13 @@ function buildAccess(
   namedPools: ReadonlyMap<string, Ipv4Prefix>,
   fail: Fail,
 ): AccessSection | undefined {
-  const prefix = pool.values.ipv4Pool;
+  const local = pool.values.local;
+  if (!local && pool.values.localAddress === undefined) fail('pool.local', 'local = false (no local pool) needs local_address: the LNS\'s own PPP address');
+  if (!local && pool.given.has('ipv4')) fail('pool.ipv4', 'local = false: there is no local pool (remove ipv4, or set local = true)');
+  // No local pool: an empty /32 pool around the LNS's own address, so only RADIUS gives addresses.
+  const prefix = local ? pool.values.ipv4Pool : { network: pool.values.localAddress ?? 0, length: 32 };
   const localAddress = pool.values.localAddress ?? firstHost(prefix);
-  if (prefix.length < 31) {
+  if (local && prefix.length < 31) {
     const mask = prefix.length === 0 ? 0 : (0xffffffff << (32 - prefix.length)) >>> 0;
     if (((localAddress & mask) >>> 0) !== prefix.network) fail('pool.local_address', `must be inside pool.ipv4 (${formatIpv4Prefix(prefix)}) so the TUN route covers the pool`);
   }
@@ -188,7 +193,7 @@ function buildAccess(
     if (given !== undefined) fail(given.path, 'PPP is terminated on the first [[listen]] and there is none (remove this table, or add a [[listen]])');
     return undefined;
   }
-  return { ...ppp.values, ...pool.values, ...users.values, ...tun.values, localAddress, mtu: tun.values.mtu ?? ppp.values.mru, ...(namedPools.size > 0 ? { namedPools } : {}) };
+  return { ...ppp.values, ...pool.values, ...users.values, ...tun.values, ipv4Pool: prefix, localAddress, mtu: tun.values.mtu ?? ppp.values.mru, ...(namedPools.size > 0 ? { namedPools } : {}) };
 }
 
 /**

@@ -205,6 +205,7 @@ export const POOL = table({
   children: ['named'],
   rows: {
     ipv4Pool: key('ipv4', ipv4Pool, DEFAULT_POOL.value, 'client addresses; network, broadcast and local_address are never given out'),
+    local: key('local', bool, true, 'false = no local pool (a stateless node, docs/SCALE-OUT.md): every address comes from the RADIUS Access-Accept (Framed-IP-Address, e.g. FreeRADIUS sqlippool) and gets a /32 on the TUN; a session whose Accept names none is refused (no-address); needs local_address, no ipv4'),
     localAddress: key('local_address', optional(ipv4Address), undefined, "the LNS's PPP address; inside ipv4", { computed: 'the first host of ipv4' }),
     ipv6Prefix: key('ipv6_prefix', optIpv6Prefix, undefined, 'IPV6CP + Router Advertisement with one /64 per session, e.g. "2001:db8:100::/56"'),
     leaseHold: key(
@@ -237,6 +238,8 @@ export const TUN = table({
     mssClamp: key('mss_clamp', bool, ACCESS_SERVER_DEFAULTS.mssClamp, 'clamp TCP MSS on SYNs both ways to the session MTU'),
     txqueuelen: key('txqueuelen', int(0, 1_000_000), DEFAULT_TUN_TXQUEUELEN, 'transmit queue of the TUN in packets (the kernel default of 500 drops bursts toward clients); 0 = leave as is'),
     tunNetns: key('netns', optNetns, undefined, 'move the TUN into this network namespace before configuring it'),
+    hostRoutes: key('host_routes', bool, false, 'a /32 route on the TUN for every session, also inside the pool (for FRR redistribute kernel, docs/SCALE-OUT.md); addresses outside every pool always get one'),
+    routeProtocol: key('route_protocol', optional(int(1, 255)), undefined, 'the kernel route protocol number (ip route ... proto N) of the per-session routes, so a routing daemon can tell them apart', { computed: 'ip\'s default ("boot")' }),
   },
 });
 

@@ -61,6 +61,8 @@ export interface FreeRadiusOptions {
   readonly messageAuthenticatorInReplies?: boolean;
   /** A Reply-Message added to every Access-Reject (Post-Auth-Type REJECT). */
   readonly rejectReplyMessage?: string;
+  /** Last edits of the private copy (DIR/raddb) before the check and the start, e.g. enabling sql + sqlippool. */
+  readonly prepare?: (raddb: string) => void;
 }
 
 /** One record of the `detail` module's accounting files (attribute values as printed, quotes removed). */
@@ -278,6 +280,7 @@ function prepareConfig(o: FreeRadiusOptions): string {
     const site = join(raddb, 'sites-available', 'default');
     writeFileSync(site, adaptDefaultSite(readFileSync(site, 'utf8'), o));
   }
+  o.prepare?.(raddb);
   return raddb;
 }
 
