@@ -155,7 +155,7 @@ test('two stateless LNS nodes, one sqlippool on PostgreSQL, BGP to the core: 200
   const db = pg;
   await createPoolDatabase(db, POOL, POOL_FIRST, POOL_SIZE);
   const radiusDebug = process.env['L2K_SCALE_OUT_RADIUS_DEBUG'] === '1';
-  rad = await startFreeRadius({ ns: ns('aaa'), dir: join(work, 'freeradius'), clients: [{ address: '198.18.96.0/24', secret: SECRET }], users: users(), debug: radiusDebug, lifetimeMs: LIFETIME_MS, prepare: (raddb) => prepareSqlIppool(raddb, POOL) });
+  rad = await startFreeRadius({ ns: ns('aaa'), dir: join(work, 'freeradius'), clients: [{ address: '198.18.96.0/24', secret: SECRET }], users: users(), debug: radiusDebug, messageAuthenticatorInReplies: true, lifetimeMs: LIFETIME_MS, prepare: (raddb) => prepareSqlIppool(raddb, POOL) });
   const startNodeFrr = async (n: 'lnsa' | 'lnsb'): Promise<FrrSpeaker> =>
     startFrr({
       ns: ns(n),

@@ -100,6 +100,15 @@ test('the users file is loaded like the start loads it: missing, malformed, stat
     assert.match((await errorsOf('alice pw 100.64.0.255\n'))[0] ?? '', /is the pool's broadcast address/);
     assert.match((await errorsOf('alice pw 100.64.0.9\nbob pw 100.64.0.9\n')).join('\n'), /user "bob": static address 100\.64\.0\.9 is also given to user "alice"/);
     assert.deepEqual(await errorsOf('alice pw 100.64.0.9\n"b o b" "p w"\n'), []);
+    // A stateless node ([pool] local = false) has no pool: each address gets a /32, only its own address is refused.
+    const stateless = async (users: string): Promise<string[]> => {
+      const path = join(dir, 'users');
+      await writeFile(path, users);
+      const r = await prepare(cfg(`[users]\nfile = ${JSON.stringify(path)}\n[pool]\nlocal = false\nlocal_address = "100.127.255.1"\n`), { mode: 'check', stateDir: null, resolvConf: [] });
+      return r.ok ? [] : r.error.map(formatConfigError);
+    };
+    assert.deepEqual(await stateless('alice pw 100.64.0.201\n'), []);
+    assert.match((await stateless('alice pw 100.127.255.1\n'))[0] ?? '', /100\.127\.255\.1 is the LNS's own PPP address/);
   });
 });
 

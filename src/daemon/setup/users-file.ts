@@ -2,7 +2,8 @@
  * The users file as the start (and `--check-config`, SIGHUP, `l2tpctl user add`) loads it: parsed
  * by src/aaa, then checked against the pool — a static address must be a client address inside
  * `[pool] ipv4` (the TUN route covers only the pool, so replies to an address outside it never
- * reach the client), not the LNS's own address and not given twice. Edits rewrite the file
+ * reach the client; a stateless node without a local pool routes each address by a /32), not the
+ * LNS's own address and not given twice. Edits rewrite the file
  * atomically and keep its mode.
  */
 import { readFile, stat } from 'node:fs/promises';
@@ -14,6 +15,8 @@ import { errorCode, writeFileAtomic } from './secrets.js';
 export interface PoolFacts {
   readonly ipv4Pool: Ipv4Prefix;
   readonly localAddress: number;
+  /** `[pool] local = false` (a stateless node): there is no pool, every session address gets a /32 on the TUN. */
+  readonly local?: boolean;
 }
 
 /** Problems of static addresses (one message per user), empty when all are usable. */
@@ -27,7 +30,9 @@ export function checkStaticAddresses(users: ReadonlyMap<string, UserRecord>, poo
     const a = u.staticAddress;
     if (a === undefined) continue;
     const text = `user "${u.username}": static address ${formatIpv4(a)}`;
-    if (((a & mask) >>> 0) !== p.network) {
+    if (pool.local === false) {
+      if (a === pool.localAddress) out.push(`${text} is the LNS's own PPP address`);
+    } else if (((a & mask) >>> 0) !== p.network) {
       out.push(`${text} is outside the pool ${formatIpv4Prefix(p)}: the TUN route covers only the pool, so replies would not reach the client (widen [pool] ipv4 or pick an address inside it)`);
     } else if (a === pool.localAddress) out.push(`${text} is the LNS's own PPP address`);
     else if (p.length < 31 && (a === p.network || a === broadcast)) out.push(`${text} is the pool's ${a === p.network ? 'network' : 'broadcast'} address`);

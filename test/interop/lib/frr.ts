@@ -5,7 +5,7 @@
  * group is compiled in), so that directory is theirs. `vtysh --vty_socket DIR` reads their state.
  * Both daemons are `ip netns exec` children (which execs): their PIDs are the daemons' own.
  */
-import { chownSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { run, tail, waitUntil } from './host.js';
 import { spawnIn, type ManagedProcess } from './process.js';
@@ -105,9 +105,24 @@ export async function startFrr(o: FrrOptions): Promise<FrrSpeaker> {
   const common = ['-z', zserv, '--vty_socket', dir, '-P', '0'];
   const lifetimeMs = o.lifetimeMs ?? 300_000;
   const zebra = spawnIn(o.ns, join(FRR_DIR, 'zebra'), ['-f', join(dir, 'zebra.conf'), '-i', join(dir, 'zebra.pid'), ...common], { name: `zebra@${o.bgpd.hostname}`, lifetimeMs, logFile: join(dir, 'zebra.log') });
-  await zebra.waitForOutput(/zebra \S+ starting/, 15_000);
+  // FRR 8 prints no "starting" line at `log stdout informational`: a daemon is up once its vty socket exists.
+  const up = async (p: ManagedProcess, socket: string): Promise<void> => {
+    try {
+      await waitUntil(`${p.name} vty socket`, () => (existsSync(join(dir, socket)) ? true : p.running() ? undefined : false), 15_000, () => tail(p.output(), 20), 100);
+    } catch (e) {
+      if (p.running()) process.kill(p.pid, 'SIGKILL');
+      throw e;
+    }
+    if (!p.running()) throw new Error(`${p.name} exited during start-up:\n${tail(p.output(), 20)}`);
+  };
+  await up(zebra, 'zebra.vty');
   const bgpd = spawnIn(o.ns, join(FRR_DIR, 'bgpd'), ['-f', join(dir, 'bgpd.conf'), '-i', join(dir, 'bgpd.pid'), ...common, '-p', '179'], { name: `bgpd@${o.bgpd.hostname}`, lifetimeMs, logFile: join(dir, 'bgpd.log') });
-  await bgpd.waitForOutput(/bgpd \S+ starting/, 15_000);
+  try {
+    await up(bgpd, 'bgpd.vty');
+  } catch (e) {
+    if (zebra.running()) process.kill(zebra.pid, 'SIGKILL');
+    throw e;
+  }
   const vtysh = async (cmd: string): Promise<string> => (await run('ip', ['netns', 'exec', o.ns, 'vtysh', '--vty_socket', dir, '-c', cmd], { timeoutMs: 15_000 })).stdout;
   const logTail = (n = 20): string => `zebra:\n${tail(zebra.output(), n)}\nbgpd:\n${tail(bgpd.output(), n)}`;
   return {

@@ -67,8 +67,8 @@ export function renderNodeConfig(n: NodeSettings, socket: string): string {
     '[[radius.server]]',
     `address = ${q(n.radius)}`,
     `secret = ${q(n.secret)}`,
-    'timeout = 1',
-    'retries = 2',
+    'timeout = 3',
+    'retries = 3',
     '',
   ].join('\n');
 }
