@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { PeerAddress, TunnelInfo } from '../l2tp/api.js';
+import type { PeerAddress } from '../l2tp/api.js';
 import type { SessionId, TunnelId } from '../wire/l2tp/types.js';
 import { commandToRequest, runL2tpctl } from './l2tpctl-cli.js';
 import { parseL2tpdArgs } from './l2tpd-cli.js';
@@ -251,8 +251,11 @@ test('event log wording (Yamaha seed 001) and the pretty format', () => {
 });
 
 test('metrics: gauges from snapshots, counters from events, served over HTTP', async () => {
-  const info = { state: 'established', sessions: [{ state: 'established' }, { state: 'wait-connect' }] } as unknown as TunnelInfo;
-  const m = new DaemonMetrics(() => [info]);
+  const m = new DaemonMetrics((into) => {
+    into.tunnels.set('established', (into.tunnels.get('established') ?? 0) + 1);
+    into.sessions.set('established', 1);
+    into.sessions.set('wait-connect', 1);
+  });
   const peer: PeerAddress = { address: '192.0.2.1', port: 1701, family: 4 };
   m.observe({ type: 'bad-datagram', peer, detail: 'x' });
   m.observe({ type: 'tunnel-rejected', peer, detail: 'x', limit: 'sccrq-rate' });

@@ -187,7 +187,9 @@ export class Daemon {
       },
     );
     this.metrics = new DaemonMetrics(
-      () => this.allTunnels().map((x) => x.info),
+      (into) => {
+        for (const ep of this.endpoints) ep.engine.countStates(into);
+      },
       () => this.ipsecView(),
     );
     this.startedAt = this.clock.now();

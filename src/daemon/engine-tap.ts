@@ -5,7 +5,7 @@
  */
 import type { Instant } from '../base/index.js';
 import type {
-  CdnCauses, L2tpEngineApi, L2tpEvent, PeerAddress, SessionDataSink, SessionRequest, TunnelInfo, TunnelSettings, Transmit,
+  CdnCauses, L2tpEngineApi, L2tpEvent, PeerAddress, SessionDataSink, SessionRequest, StateCounts, TunnelInfo, TunnelSettings, Transmit,
 } from '../l2tp/index.js';
 import type { ResultCode, SessionId, TunnelId } from '../wire/l2tp/index.js';
 
@@ -65,5 +65,9 @@ export class TappedEngine implements L2tpEngineApi {
   /** As L2tpEngineApi. */
   tunnels(now: Instant): readonly TunnelInfo[] {
     return this.inner.tunnels(now);
+  }
+  /** As L2tpEngineApi. */
+  countStates(into: StateCounts): void {
+    this.inner.countStates(into);
   }
 }

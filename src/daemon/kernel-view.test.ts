@@ -29,7 +29,7 @@ test('show sessions: an ECHO-MISS column only while some keepalive is unanswered
 });
 
 test('metrics: kernel drops and echo misses at scrape time', async () => {
-  const m = new DaemonMetrics(() => []);
+  const m = new DaemonMetrics(() => undefined);
   m.addKernel(() => ({ kernel, echo }));
   const text = await m.registry.metrics();
   assert.match(text, /^l2tp_socket_drops_total\{listener="192\.0\.2\.1:1701"\} 42$/m);

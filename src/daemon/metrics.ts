@@ -6,7 +6,7 @@
 import { createServer, type Server } from 'node:http';
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { FastSessionCounters, NativeFastPathStats } from '../io/index.js';
-import type { L2tpEvent, TunnelInfo } from '../l2tp/index.js';
+import type { L2tpEvent, StateCounts } from '../l2tp/index.js';
 import { messageTypeName } from '../wire/l2tp/index.js';
 import type { IpsecView, KernelDropsView, RadiusView, StatusView } from './control-protocol.js';
 
@@ -23,10 +23,11 @@ export class DaemonMetrics {
   private readonly authFailures: Counter;
 
   /**
-   * `snapshot` returns every tunnel of every engine at scrape time; `ipsec`, when given, the
-   * `show ipsec` view (SAs and gate counters) at scrape time.
+   * `countStates` adds every engine's tunnels and sessions by state at scrape time (no snapshot: a
+   * scrape at 100k sessions allocates nothing per session); `ipsec`, when given, the `show ipsec`
+   * view (SAs and gate counters) at scrape time.
    */
-  constructor(snapshot: () => readonly TunnelInfo[], ipsec?: () => IpsecView) {
+  constructor(countStates: (into: StateCounts) => void, ipsec?: () => IpsecView) {
     const registers = [this.registry];
     /** A gauge that counts, at scrape time, the rows `rows()` yields, by their label values. */
     const rowCount = <L extends string>(name: string, help: string, labelNames: readonly L[], rows: () => Iterable<Record<L, string>>): void => {
@@ -41,8 +42,31 @@ export class DaemonMetrics {
         },
       });
     };
-    rowCount('l2tp_tunnels', 'L2TP tunnels by state', ['state'], () => snapshot().map((t) => ({ state: t.state })));
-    rowCount('l2tp_sessions', 'L2TP sessions by state', ['state'], () => snapshot().flatMap((t) => t.sessions.map((x) => ({ state: x.state }))));
+    // One count per scrape serves both gauges (prom-client collects them one after the other).
+    let counted: { at: number; counts: StateCounts } | undefined;
+    const counts = (): StateCounts => {
+      const at = Date.now();
+      if (counted === undefined || at - counted.at > 100) {
+        const c: StateCounts = { tunnels: new Map(), sessions: new Map() };
+        countStates(c);
+        counted = { at, counts: c };
+      }
+      return counted.counts;
+    };
+    const byState = (name: string, help: string, pick: (c: StateCounts) => ReadonlyMap<string, number>): void => {
+      new Gauge<'state'>({
+        name,
+        help,
+        labelNames: ['state'],
+        registers,
+        collect() {
+          this.reset();
+          for (const [state, n] of pick(counts())) this.set({ state }, n);
+        },
+      });
+    };
+    byState('l2tp_tunnels', 'L2TP tunnels by state', (c) => c.tunnels);
+    byState('l2tp_sessions', 'L2TP sessions by state', (c) => c.sessions);
     if (ipsec !== undefined) {
       rowCount('ipsec_ike_sas', 'IKE SAs by role and state', ['role', 'state'], () => ipsec().ikeSas.map((x) => ({ role: x.role, state: x.state })));
       rowCount(

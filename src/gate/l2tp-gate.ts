@@ -24,7 +24,7 @@
  */
 import { addDuration, type Duration, earliest, Fifo, type Instant, millis, type RandomSource, seconds, since, type Timed } from '../base/index.js';
 import type {
-  CdnCauses, L2tpControlApi, L2tpEngineApi, L2tpEvent, PeerAddress, SessionDataSink, SessionRequest, TunnelInfo, TunnelSettings, Transmit,
+  CdnCauses, L2tpControlApi, L2tpEngineApi, L2tpEvent, PeerAddress, SessionDataSink, SessionRequest, StateCounts, TunnelInfo, TunnelSettings, Transmit,
 } from '../l2tp/index.js';
 import type { ResultCode, SessionId, TunnelId } from '../wire/l2tp/index.js';
 import { classifyUdp4500 } from '../wire/esp/index.js';
@@ -525,6 +525,11 @@ export class IpsecL2tpGate implements L2tpControlApi, Timed {
   /** As L2tpControlApi.tunnels. */
   tunnels(now: Instant): readonly TunnelInfo[] {
     return this.engine.tunnels(now);
+  }
+
+  /** As L2tpControlApi.countStates. */
+  countStates(into: StateCounts): void {
+    this.engine.countStates(into);
   }
 
   // ---------------------------------------------------------------- show

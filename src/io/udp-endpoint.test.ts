@@ -54,6 +54,9 @@ class EchoEngine implements L2tpEngineApi {
   tunnels(): [] {
     return [];
   }
+  countStates(): void {
+    // no tunnels
+  }
 }
 
 test('datagrams reach the engine; transmits go back to the sender port; events and timer flow', async () => {

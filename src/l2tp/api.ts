@@ -316,6 +316,17 @@ export interface L2tpControlApi {
   bindSession(now: Instant, tunnel: TunnelId, session: SessionId, sink: SessionDataSink | undefined): boolean;
   /** Snapshot of every tunnel (for show commands). */
   tunnels(now: Instant): readonly TunnelInfo[];
+  /**
+   * Adds the number of tunnels and sessions in each state to `into` without building a snapshot
+   * (a metrics scrape at 100k sessions must not allocate per session; issue 15 item 2).
+   */
+  countStates(into: StateCounts): void;
+}
+
+/** Tunnels and sessions by state ({@link L2tpControlApi.countStates}). */
+export interface StateCounts {
+  readonly tunnels: Map<TunnelState, number>;
+  readonly sessions: Map<SessionState, number>;
 }
 
 /** The engine surface the shell drives (`handle…` / `handleTimeout` / `pollAt` / `pollTransmit` / `pollEvent`). Implemented by `L2tpEngine`. */

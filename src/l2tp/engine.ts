@@ -27,6 +27,7 @@ import {
   type SessionDataSink,
   type SessionRequest,
   type Transmit,
+  type StateCounts,
   type TunnelInfo,
   type TunnelSettings,
 } from './api.js';
@@ -192,6 +193,15 @@ export class L2tpEngine implements L2tpEngineApi, TunnelHost {
     const out: TunnelInfo[] = [];
     for (const e of this.byId.values()) out.push(e.tunnel.info());
     return out;
+  }
+
+  /** As L2tpControlApi.countStates. */
+  countStates(into: StateCounts): void {
+    for (const e of this.byId.values()) {
+      const t = e.tunnel;
+      into.tunnels.set(t.state, (into.tunnels.get(t.state) ?? 0) + 1);
+      for (const s of t.calls.values()) into.sessions.set(s.state, (into.sessions.get(s.state) ?? 0) + 1);
+    }
   }
 
   /** Number of tunnel objects alive (including lingering ones). */
