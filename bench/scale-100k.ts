@@ -179,7 +179,7 @@ async function one(bin: string, n: number, hold: number): Promise<Row> {
   const users = join(dir, 'users');
   writeUsers(users, n);
   const socket = join(dir, 'ctl.sock');
-  const cfg = renderAccessConfig({ socket, listen: LNS_IP, pool: '100.64.0.0/15', localAddress: '100.65.255.254', usersFile: users, tunName: 's15t0', echoInterval: ECHO, helloInterval: 60, logLevel: 'warn' }).replace(
+  const cfg = renderAccessConfig({ socket, listen: LNS_IP, pool: '100.64.0.0/15', localAddress: '100.65.255.254', usersFile: users, tunName: 's15t0', echoInterval: ECHO, helloInterval: 60, logLevel: 'warn', stateDir: join(dir, 'state') }).replace(
     '[daemon]\n',
     `[daemon]\nmetrics_listen = "${METRICS}"\n`,
   );

@@ -33,7 +33,10 @@ export interface AccessLnsConfig {
   readonly retransmitInitial?: number;
   readonly retransmitCap?: number;
   readonly logLevel?: 'info' | 'debug' | 'warn' | 'error';
-  /** `[daemon] state_dir` (default: the daemon's). */
+  /**
+   * `[daemon] state_dir`. `startAccessLns` defaults it to `DIR/state` (never the daemon's own
+   * /var/lib/l2tpd: a lease journal left there by one run would hold addresses in the next).
+   */
   readonly stateDir?: string;
   /** `[pool] lease_hold` (s): how long a restart after a crash holds the journalled leases. */
   readonly leaseHold?: number;
@@ -287,7 +290,7 @@ export interface AccessLnsDaemon {
  */
 export async function startAccessLns(ns: string, dir: string, cfg: AccessLnsConfig, lifetimeMs: number, root = repoRoot(), nodeArgs: readonly string[] = []): Promise<AccessLnsDaemon> {
   const config = join(dir, 'l2tpd.toml');
-  writeFileSync(config, renderAccessConfig(cfg));
+  writeFileSync(config, renderAccessConfig({ stateDir: join(dir, 'state'), ...cfg }));
   const proc = spawnIn(ns, process.execPath, [...nodeArgs, join(root, 'bin', 'l2tpd.js'), '--config', config, '--socket', cfg.socket], {
     name: 'l2tpd (LNS)',
     lifetimeMs,

@@ -118,7 +118,7 @@ test('1,000 PPP sessions up, traffic through the TUN, all torn down with nothing
     assert.ok(list.every((s) => s.state === 'established' && s.username !== undefined && /^u\d+$/.test(s.username)), 'every session is established and authenticated');
   }
   const up = await status();
-  assert.deepEqual(up.pool && { sessions: up.pool.sessions, inUse: up.pool.inUse }, { sessions: SESSIONS, inUse: SESSIONS }, 'status: 1,000 PPP sessions, 1,000 leases');
+  assert.deepEqual(up.pool && { sessions: up.pool.sessions, inUse: up.pool.inUse }, { sessions: SESSIONS, inUse: SESSIONS }, `status: 1,000 PPP sessions, 1,000 leases (${up.pool?.held ?? 0} held)\n${daemonLog()}`);
   assert.equal(up.tunnels.length, TUNNELS);
   process.stderr.write(`# ${SESSIONS} sessions up in ${dial.seconds.toFixed(1)} s (${(SESSIONS / dial.seconds).toFixed(0)}/s, p50 ${dial.p50?.toFixed(0)} ms, p99 ${dial.p99?.toFixed(0)} ms); pool ${up.pool?.inUse}/${up.pool?.capacity}\n`);
 

@@ -90,7 +90,7 @@ test('status page in headless Chromium: token refused/accepted, a live L2TP/IPse
   const configFile = join(work, 'l2tpd.toml');
   writeFileSync(usersFile, `${USER} ${PASS}\n`, { mode: 0o600 });
   writeFileSync(configFile, [
-    '[daemon]', `control_socket = ${JSON.stringify(socket)}`, '',
+    '[daemon]', `control_socket = ${JSON.stringify(socket)}`, `state_dir = ${JSON.stringify(join(work, 'state'))}`, '',
     '[[listen]]', `address = "${LNS_IP}"`, 'port = 1701', '',
     '[ipsec]', `psk = "${PSK}"`, `local_address = "${LNS_IP}"`, '',
     '[ppp]', 'auth = ["mschapv2"]', 'echo_interval = 10', 'dns = ["203.0.113.53"]', '',
