@@ -25,6 +25,8 @@ export interface ControlTarget {
   /** The same views built in chunks that yield to the event loop (many sessions). */
   tunnelViewsYielding?(): Promise<TunnelView[]>;
   status(): StatusView;
+  /** The same status with its tunnel views built in chunks that yield to the event loop. */
+  statusYielding?(): Promise<StatusView>;
   ipsecView(): IpsecView;
   readonly lacs: readonly LacShell[];
   /** `show radius` (undefined without [radius]). */
@@ -50,7 +52,7 @@ export function handleControl(t: ControlTarget, req: ControlRequest): ControlRes
       if (t.tunnelViewsYielding !== undefined) return t.tunnelViewsYielding().then((v) => ({ ok: true, result: [...v.flatMap((x) => x.sessions), ...(t.pppoeSessions?.() ?? [])] }));
       return { ok: true, result: [...t.tunnelViews().flatMap((v) => v.sessions), ...(t.pppoeSessions?.() ?? [])] };
     case 'status':
-      return { ok: true, result: t.status() };
+      return t.statusYielding !== undefined ? t.statusYielding().then((v) => ({ ok: true, result: v })) : { ok: true, result: t.status() };
     case 'show-ipsec':
       return { ok: true, result: t.ipsecView() };
     case 'clear-tunnel':

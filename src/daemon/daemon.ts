@@ -547,8 +547,8 @@ export class Daemon {
     return ipsecViews(this.clock.now(), this.sources);
   }
 
-  /** Daemon status for `l2tpctl show status`. */
-  status(): StatusView {
+  /** Daemon status for `l2tpctl show status`; `tunnels` when already built (see {@link statusYielding}). */
+  status(tunnels?: TunnelView[]): StatusView {
     return statusView(this.clock.now(), this.sources, {
       version: VERSION,
       startedAt: this.startedAt,
@@ -556,7 +556,12 @@ export class Daemon {
       timers: this.timers.pending,
       requireIpsec: this.options.config.ipsec?.requireIpsec ?? false,
       ...(this.l2tpv3 !== undefined ? { l2tpv3: this.l2tpv3.view() } : {}),
-    });
+    }, tunnels);
+  }
+
+  /** {@link status} with the tunnel views built in chunks that yield to the event loop (issue 15 item 2). */
+  async statusYielding(): Promise<StatusView> {
+    return this.status(await tunnelViewsYielding(this.clock.now(), this.sources));
   }
 
   /** Answer one control request. */
@@ -564,7 +569,7 @@ export class Daemon {
     return handleControl(
       {
         log: this.log, lacs: this.lacs, tunnels: () => this.allTunnels(), tunnelViews: () => this.tunnelViews(), tunnelViewsYielding: () => tunnelViewsYielding(this.clock.now(), this.sources),
-        pppoeSessions: () => pppoeSessionViews(this.clock.now(), this.sources), status: () => this.status(), ipsecView: () => this.ipsecView(),
+        pppoeSessions: () => pppoeSessionViews(this.clock.now(), this.sources), status: () => this.status(), statusYielding: () => this.statusYielding(), ipsecView: () => this.ipsecView(),
         radiusView: () => this.radius?.view(),
         ...(this.l2tpv3 !== undefined ? { clearL2tpv3: (kind: 'tunnel' | 'session', id: number) => this.l2tpv3?.clear(kind, id) ?? false } : {}),
         credentials: this.credentials,

@@ -4,7 +4,7 @@ import type { Instant } from '../base/index.js';
 import type { TunnelInfo } from '../l2tp/index.js';
 import type { UdpEndpoint } from '../io/index.js';
 import { handleControl, type ControlTarget } from './control-api.js';
-import { tunnelViews, tunnelViewsYielding, VIEW_CHUNK, type ViewSources } from './views.js';
+import { statusView, tunnelViews, tunnelViewsYielding, VIEW_CHUNK, type StatusExtras, type ViewSources } from './views.js';
 
 const SESSIONS = 100_000;
 const PER_TUNNEL = 10;
@@ -45,4 +45,29 @@ test('show sessions over 100k sessions yields to the event loop between chunks, 
   const chunks = Math.floor((SESSIONS + SESSIONS / PER_TUNNEL) / VIEW_CHUNK);
   assert.ok(turns >= chunks / 2, `event-loop turns during the view: ${turns}, chunks ${chunks}`);
   assert.deepEqual(r.result, tunnelViews(now, src).flatMap((v) => v.sessions));
+});
+
+test('show status over 100k sessions yields to the event loop too, same tunnels as the one-shot status', async () => {
+  const src = sources();
+  const now = 1000 as Instant;
+  const extras: StatusExtras = { version: 't', startedAt: 0 as Instant, listeners: [], timers: 0, requireIpsec: false };
+  let turns = 0;
+  let done = false;
+  const spin = (): void => {
+    turns++;
+    if (!done) setImmediate(spin);
+  };
+  setImmediate(spin);
+  const target = {
+    status: () => statusView(now, src, extras),
+    statusYielding: async () => statusView(now, src, extras, await tunnelViewsYielding(now, src)),
+  } as unknown as ControlTarget;
+  const r = await handleControl(target, { cmd: 'status' });
+  done = true;
+  assert.ok(r.ok);
+  const v = r.result as ReturnType<typeof statusView>;
+  assert.equal(v.tunnels.length, SESSIONS / PER_TUNNEL);
+  const chunks = Math.floor((SESSIONS + SESSIONS / PER_TUNNEL) / VIEW_CHUNK);
+  assert.ok(turns >= chunks / 2, `event-loop turns during the status: ${turns}, chunks ${chunks}`);
+  assert.deepEqual(v.tunnels, statusView(now, src, extras).tunnels);
 });

@@ -188,8 +188,8 @@ export interface StatusExtras {
   readonly l2tpv3?: L2tpv3View;
 }
 
-/** Daemon status for `l2tpctl show status`. */
-export function statusView(now: Instant, src: ViewSources, x: StatusExtras): StatusView {
+/** Daemon status for `l2tpctl show status`; `tunnels` built beforehand by {@link tunnelViewsYielding} at scale. */
+export function statusView(now: Instant, src: ViewSources, x: StatusExtras, tunnels: TunnelView[] = tunnelViews(now, src)): StatusView {
   const pool = src.access?.stats();
   const tooBig = src.access?.tooBig();
   const fastPath = src.access?.fastPathStats();
@@ -202,7 +202,7 @@ export function statusView(now: Instant, src: ViewSources, x: StatusExtras): Sta
       const i = l.info();
       return { name: l.config.name, lns: l.config.lns, port: l.config.port, state: i.state, ...(i.tunnel !== undefined ? { tunnel: i.tunnel } : {}) };
     }),
-    tunnels: tunnelViews(now, src),
+    tunnels,
     ...(pool !== undefined ? { pool: { sessions: pool.sessions, inUse: pool.ipv4InUse, capacity: pool.ipv4Capacity, held: pool.ipv4Held, routes: pool.routes } } : {}),
     ...(tooBig !== undefined ? { tooBig } : {}),
     ...(fastPath !== undefined ? { fastPath } : {}),
