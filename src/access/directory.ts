@@ -197,14 +197,17 @@ export class AddressBook {
   }
 }
 
+/** No address asked for. */
+const NO_HINT: AddressHint = Object.freeze({});
+
 /** The `AddressPool` one PppLink sees: leases for exactly one session, failures remembered. */
 export class SessionAddressPool implements AddressPool {
   /** The leased address (number form), while held. */
   address: number | undefined;
   /** Set when a lease was refused. */
   failure: AddressFailure | undefined;
-  /** What the authorization asks for (set before IPCP starts). */
-  hint: AddressHint = {};
+  /** What the authorization asks for (set before IPCP starts; shared empty until then). */
+  hint: AddressHint = NO_HINT;
 
   /** An adapter for session `owner`. */
   constructor(

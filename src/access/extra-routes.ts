@@ -13,11 +13,13 @@ export interface SessionExtras {
   v4: readonly Ipv4Prefix[];
   v6: readonly Ipv6Route[];
   /** Prefixes handed to the kernel (removed again at the end). */
-  kernel: string[];
+  kernel: readonly string[];
 }
 
-/** Nothing extra. */
-export const noExtras = (): SessionExtras => ({ v4: [], v6: [], kernel: [] });
+const NONE: readonly never[] = Object.freeze([]);
+
+/** Nothing extra (the arrays are shared and frozen: the add functions replace them, never push). */
+export const noExtras = (): SessionExtras => ({ v4: NONE, v6: NONE, kernel: NONE });
 
 const text4 = (p: Ipv4Prefix): string => `${formatIpv4(p.network)}/${p.length}`;
 const text6 = (p: Ipv6Route): string => `${formatIpv6(prefix64Bytes(p.network64))}/${p.length}`;
@@ -33,7 +35,7 @@ export function addIpv4Extras<T>(routes: SessionRoutes<T>, x: SessionExtras, tar
     kernel.push(text4(p));
   }
   x.v4 = [...x.v4, ...prefixes];
-  x.kernel.push(...kernel);
+  x.kernel = [...x.kernel, ...kernel];
   return kernel;
 }
 
@@ -45,18 +47,18 @@ export function addIpv6Extras<T>(routes: SessionRoutes<T>, x: SessionExtras, tar
     kernel.push(text6(p));
   }
   x.v6 = [...x.v6, ...prefixes];
-  x.kernel.push(...kernel);
+  x.kernel = [...x.kernel, ...kernel];
   return kernel;
 }
 
 /** Remove every extra route; returns the kernel prefixes to withdraw. */
-export function removeExtras<T>(routes: SessionRoutes<T>, x: SessionExtras): string[] {
+export function removeExtras<T>(routes: SessionRoutes<T>, x: SessionExtras): readonly string[] {
   for (const p of x.v4) routes.removeIpv4Prefix(p.network, p.length);
   for (const p of x.v6) routes.removeIpv6Route(p.network64, p.length);
   const kernel = x.kernel;
-  x.v4 = [];
-  x.v6 = [];
-  x.kernel = [];
+  x.v4 = NONE;
+  x.v6 = NONE;
+  x.kernel = NONE;
   return kernel;
 }
 

@@ -52,18 +52,23 @@ export class Ipcp implements OptionHandler {
   peerAddress: string | undefined;
   private local: string;
   private agreedPeer = ZERO;
-  private readonly rejected = new Set<number>();
-  private readonly want = new Map<number, string>();
+  /** Option types the peer rejected (created on the first Configure-Reject: most sessions see none). */
+  private rejected: Set<number> | undefined;
+  /** peer: the RFC 1877 options we ask for and their values (none as authenticator). */
+  private readonly want: Map<number, string> | undefined;
   /** Per-session DNS / NBNS servers (authenticator), replacing `cfg.dns` / `cfg.nbns`. */
   private servers: { readonly dns: readonly string[] | undefined; readonly nbns: readonly string[] | undefined } | undefined;
 
   /** Create with its config. */
   constructor(readonly cfg: IpcpConfig) {
     this.local = cfg.localAddress;
-    if (cfg.role === 'peer' && cfg.requestDns !== false) {
-      this.want.set(IpcpOption.PrimaryDns, ZERO);
-      this.want.set(IpcpOption.SecondaryDns, ZERO);
-    }
+    this.want =
+      cfg.role === 'peer' && cfg.requestDns !== false
+        ? new Map([
+            [IpcpOption.PrimaryDns, ZERO],
+            [IpcpOption.SecondaryDns, ZERO],
+          ])
+        : undefined;
   }
 
   /** authenticator: give this session other DNS / NBNS servers (undefined keeps the configured ones); call before Open. */
@@ -79,15 +84,15 @@ export class Ipcp implements OptionHandler {
   get result(): IpcpResult {
     if (this.cfg.role === 'authenticator')
       return { local: this.local, peer: this.agreedPeer, dns: [...(this.serverList('dns') ?? [])], nbns: [...(this.serverList('nbns') ?? [])] };
-    const dns = [this.want.get(IpcpOption.PrimaryDns), this.want.get(IpcpOption.SecondaryDns)].filter((x): x is string => x !== undefined && x !== ZERO);
+    const dns = [this.want?.get(IpcpOption.PrimaryDns), this.want?.get(IpcpOption.SecondaryDns)].filter((x): x is string => x !== undefined && x !== ZERO);
     return { local: this.local, peer: this.agreedPeer, dns, nbns: [] };
   }
 
   /** RFC 1332 §3.3: we send IP-Address (0.0.0.0 as peer: "please assign"); RFC 1877 DNS as peer. */
   buildRequest(): readonly CpOption[] {
     const o: CpOption[] = [];
-    if (!this.rejected.has(IpcpOption.IPAddress)) o.push({ type: IpcpOption.IPAddress, data: ipv4Bytes(this.local) ?? new Uint8Array(4) });
-    for (const [type, value] of this.want) if (!this.rejected.has(type)) o.push({ type, data: ipv4Bytes(value) ?? new Uint8Array(4) });
+    if (this.rejected?.has(IpcpOption.IPAddress) !== true) o.push({ type: IpcpOption.IPAddress, data: ipv4Bytes(this.local) ?? new Uint8Array(4) });
+    for (const [type, value] of this.want ?? []) if (this.rejected?.has(type) !== true) o.push({ type, data: ipv4Bytes(value) ?? new Uint8Array(4) });
     return o;
   }
 
@@ -131,13 +136,13 @@ export class Ipcp implements OptionHandler {
       if (o.data.length !== 4) continue;
       if (o.type === IpcpOption.IPAddress) {
         if (this.cfg.role === 'peer') this.local = ipv4String(o.data);
-      } else if (this.want.has(o.type)) this.want.set(o.type, ipv4String(o.data));
+      } else if (this.want?.has(o.type) === true) this.want.set(o.type, ipv4String(o.data));
     }
   }
 
   /** Stop requesting rejected options. */
   applyReject(options: readonly CpOption[]): void {
-    for (const o of options) this.rejected.add(o.type);
+    for (const o of options) (this.rejected ??= new Set()).add(o.type);
   }
 
   /** Record the peer's acked address. */

@@ -13,7 +13,7 @@ import { Ipcp, type AddressPool, type IpcpConfig, type IpcpResult } from './ipcp
 import { Ipv6cp } from './ipv6cp.js';
 import { Authenticator } from './auth/authenticator.js';
 import { AuthPeer } from './auth/peer.js';
-import type { AuthDecision, AuthOutcome, AuthRequest, AuthVerifier } from './auth/types.js';
+import type { AuthDecision, AuthOutcome, AuthOutput, AuthRequest, AuthVerifier } from './auth/types.js';
 
 /** RFC 1661 §3.2 link phases. */
 export type PppPhase = 'dead' | 'establish' | 'authenticate' | 'network' | 'terminate';
@@ -134,6 +134,20 @@ class CpPort {
   }
 }
 
+/** The authentication exchange's port into its link (one object instead of three closures). */
+class AuthPort implements AuthOutput {
+  constructor(private readonly link: PppLink) {}
+  send(protocol: number, info: Uint8Array): void {
+    this.link.authSend(protocol, info);
+  }
+  request(r: AuthRequest): void {
+    this.link.authRequest(r);
+  }
+  done(o: AuthOutcome, now: Instant): void {
+    this.link.authDone(o, now);
+  }
+}
+
 /** Frozen LCP configurations shared by every link with the same settings (bounded: configs are few). */
 const lcpConfigs = new Map<string, LcpConfig>();
 /** Frozen IPCP configurations shared the same way. */
@@ -182,8 +196,9 @@ function sharedIpcpConfig(role: PppLinkConfig['role'], ic: Exclude<PppLinkConfig
 /** One PPP link. */
 export class PppLink implements Timed {
   private ph: PppPhase = 'dead';
-  private readonly tx: Uint8Array[] = [];
-  private readonly events: PppEvent[] = [];
+  // Queues drained by the owner; an emptied queue is replaced, so an idle link keeps no backing store.
+  private tx: Uint8Array[] = [];
+  private events: PppEvent[] = [];
   private readonly lcp: Lcp;
   private readonly lcpPort: CpPort;
   private readonly lcpFsm: OptionFsm;
@@ -316,12 +331,16 @@ export class PppLink implements Timed {
 
   /** Next frame to send, or undefined. */
   pollTransmit(): Uint8Array | undefined {
-    return this.tx.shift();
+    const f = this.tx.shift();
+    if (f !== undefined && this.tx.length === 0) this.tx = [];
+    return f;
   }
 
   /** Next event, or undefined. */
   pollEvent(): PppEvent | undefined {
-    return this.events.shift();
+    const e = this.events.shift();
+    if (e !== undefined && this.events.length === 0) this.events = [];
+    return e;
   }
 
   /** Frame an IP packet for sending; undefined when that NCP is not Opened or it exceeds the peer's MRU. */
@@ -458,24 +477,15 @@ export class PppLink implements Timed {
 
   private startAuth(now: Instant): void {
     const method = this.lcp.state.auth;
-    const authOut = {
-      send: (protocol: number, info: Uint8Array) => this.tx.push(this.frame(protocol, info)),
-      request: (r: AuthRequest) => this.events.push({ type: 'auth-request', request: r }),
-      done: (o: AuthOutcome, at: Instant) => this.authDone(o, at),
-    };
+    const authOut = new AuthPort(this);
     if (method === undefined) return this.startNetwork(now);
     this.setPhase('authenticate');
     const restartTimer = this.restart;
     if (this.cfg.role === 'authenticator') {
       this.authenticator = new Authenticator(
         method,
-        {
-          ...(this.cfg.verifier !== undefined ? { verifier: this.cfg.verifier } : {}),
-          random: this.cfg.random,
-          name: this.cfg.name ?? 'l2tpkit',
-          restartTimer,
-          maxChallenges: this.maxConfigure,
-        },
+        // One literal of one shape (a conditional spread gave every session its own hidden class).
+        { verifier: this.cfg.verifier, random: this.cfg.random, name: this.cfg.name ?? 'l2tpkit', restartTimer, maxChallenges: this.maxConfigure },
         authOut,
       );
       const px = this.cfg.proxy;
@@ -497,7 +507,18 @@ export class PppLink implements Timed {
     }
   }
 
-  private authDone(o: AuthOutcome, now: Instant): void {
+  /** AuthPort: a PAP/CHAP packet out. */
+  authSend(protocol: number, info: Uint8Array): void {
+    this.tx.push(this.frame(protocol, info));
+  }
+
+  /** AuthPort: an external decision wanted. */
+  authRequest(r: AuthRequest): void {
+    this.events.push({ type: 'auth-request', request: r });
+  }
+
+  /** AuthPort: authentication finished. */
+  authDone(o: AuthOutcome, now: Instant): void {
     if (!o.ok) {
       this.events.push({ type: 'auth-failure', method: o.method, username: o.username, reason: o.reason });
       this.closeWith(now, 'auth-failed');

@@ -126,6 +126,18 @@ export interface FsmStep {
 
 const defaultCatastrophic = (code: number): boolean => code >= 1 && code <= 7;
 
+/** What `forceOpened` does (L2TP proxy LCP): straight to Opened. */
+const FORCED_ACTIONS: readonly FsmAction[] = ['tlu'];
+
+/** Merged configs by the caller's partial config: every link of one server shares one object. */
+const MERGED = new WeakMap<Partial<FsmConfig>, FsmConfig>();
+function fsmConfig(cfg: Partial<FsmConfig> | undefined): FsmConfig {
+  if (cfg === undefined) return DEFAULT_FSM_CONFIG;
+  let m = MERGED.get(cfg);
+  if (m === undefined) MERGED.set(cfg, (m = { ...DEFAULT_FSM_CONFIG, ...cfg }));
+  return m;
+}
+
 /** The generic automaton. */
 export class OptionFsm {
   private st: FsmState = 'Initial';
@@ -135,17 +147,33 @@ export class OptionFsm {
   private nextId = 1;
   private lastRequest: { readonly id: number; readonly options: readonly CpOption[] } | undefined;
   private readonly cfg: FsmConfig;
-  /** The last transition taken (for diagnostics and link-down reasons); one per FSM keeps idle links small. */
-  lastStep: FsmStep | undefined;
+  // The last transition taken, as two fields (an object per step was ~56 B on every idle link).
+  private lastEvent: FsmEvent | undefined;
+  private lastFrom: FsmState = 'Initial';
+  private lastForced = false;
 
   /** `name` is for diagnostics only. */
   constructor(
     readonly name: string,
     private readonly handler: OptionHandler,
     private readonly out: FsmOutput,
-    cfg: Partial<FsmConfig> = {},
+    cfg?: Partial<FsmConfig>,
   ) {
-    this.cfg = { ...DEFAULT_FSM_CONFIG, ...cfg };
+    this.cfg = fsmConfig(cfg);
+  }
+
+  /** The last transition taken (for diagnostics and link-down reasons). */
+  get lastStep(): FsmStep | undefined {
+    const event = this.lastEvent;
+    if (event === undefined) return undefined;
+    const actions = this.lastForced ? FORCED_ACTIONS : (fsmTransition(this.lastFrom, event)?.actions ?? []);
+    return { event, from: this.lastFrom, to: this.st, actions };
+  }
+
+  private step(event: FsmEvent, from: FsmState, forced: boolean): void {
+    this.lastEvent = event;
+    this.lastFrom = from;
+    this.lastForced = forced;
   }
 
   /** Current state. */
@@ -194,7 +222,7 @@ export class OptionFsm {
     this.handler.applyAck(ours);
     this.handler.applyPeerAck(peers);
     this.timer = undefined;
-    this.lastStep = { event: 'RCA', from: this.st, to: 'Opened', actions: ['tlu'] };
+    this.step('RCA', this.st, true);
     this.st = 'Opened';
     this.out.layer('tlu', now);
   }
@@ -273,7 +301,7 @@ export class OptionFsm {
     const t = fsmTransition(this.st, event);
     if (t === null) return; // RFC 1661 §4.1 '-': illegal event in this state; ignore.
     const from = this.st;
-    this.lastStep = { event, from, to: t.next, actions: t.actions };
+    this.step(event, from, false);
     // The restart counter is set for the action that follows irc (§4.4: Max-Terminate before str).
     const terminating = t.actions.includes('str');
     this.st = t.next;

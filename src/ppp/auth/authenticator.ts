@@ -11,7 +11,7 @@ import type { AuthDecision, AuthOutput, AuthRequest, AuthVerifier } from './type
 /** Authenticator settings. */
 export interface AuthenticatorOptions {
   /** Local user table; absent = every request goes out as an `AuthRequest` for an external decision. */
-  readonly verifier?: AuthVerifier;
+  readonly verifier?: AuthVerifier | undefined;
   readonly random: RandomSource;
   /** Our CHAP Name. */
   readonly name: string;
@@ -25,15 +25,19 @@ const dec = (b: Uint8Array): string => new TextDecoder().decode(b);
 
 type Phase = 'idle' | 'waiting' | 'pending' | 'success' | 'failure';
 
+/** No challenge outstanding (shared: a finished exchange keeps no per-session bytes). */
+const NO_CHALLENGE = new Uint8Array(0);
+
 /** One authentication exchange, authenticator side. */
 export class Authenticator {
   private phase: Phase = 'idle';
   private id = 0;
-  private challenge: Uint8Array = new Uint8Array(0);
+  private challenge: Uint8Array = NO_CHALLENGE;
   private tries = 0;
   private timer: Instant | undefined;
   private pendingReq: AuthRequest | undefined;
-  private lastReply: { protocol: number; id: number; info: Uint8Array } | undefined;
+  /** The decision sent (a retransmitted request gets its reply again). */
+  private lastDecision: AuthDecision | undefined;
 
   /** `method` is what LCP agreed. */
   constructor(
@@ -134,8 +138,9 @@ export class Authenticator {
   }
 
   private resend(protocol: number, identifier: number): void {
-    if (this.lastReply !== undefined && this.lastReply.protocol === protocol && this.lastReply.id === identifier)
-      this.out.send(protocol, this.lastReply.info);
+    if (this.lastDecision === undefined || identifier !== this.id) return;
+    const r = this.reply(this.lastDecision);
+    if (r.protocol === protocol) this.out.send(protocol, r.info);
   }
 
   private consider(now: Instant, req: AuthRequest): void {
@@ -159,42 +164,50 @@ export class Authenticator {
 
   private finish(now: Instant, username: string, d: AuthDecision): void {
     this.timer = undefined;
-    let ok = d.ok;
-    let info: Uint8Array;
-    let protocol: number = PppProtocol.CHAP;
-    if (this.method === 'pap') {
-      protocol = PppProtocol.PAP;
-      const message = enc(d.message ?? (ok ? 'Login ok' : 'Login incorrect'));
-      info = encodePapPacket({ code: ok ? PapCode.AuthenticateAck : PapCode.AuthenticateNak, identifier: this.id, message });
-    } else if (this.method === 'chap-md5') {
-      info = encodeChapPacket({ code: ok ? ChapCode.Success : ChapCode.Failure, identifier: this.id, message: enc(d.message ?? (ok ? 'Access granted' : 'Access denied')) });
-    } else {
-      const ar = d.ok ? d.authenticatorResponse : undefined;
-      // RFC 2759 §5: Success must carry the AuthenticatorResponse; without one we cannot succeed.
-      if (ok && (ar === undefined || ar.length !== 20)) ok = false;
-      info =
-        ok && ar !== undefined
-          ? encodeChapPacket({ code: ChapCode.Success, identifier: this.id, message: encodeMsChapV2Success({ authenticatorResponse: ar, message: d.message ?? 'Access granted' }) })
-          : encodeChapPacket({
-              code: ChapCode.Failure,
-              identifier: this.id,
-              // RFC 2759 §6: "E=691 R=0 C=<challenge> V=3 M=..." (no retry: we end the link).
-              message: encodeMsChapV2Failure({
-                error: d.ok ? 691 : (d.error ?? 691),
-                retry: false,
-                challenge: this.challenge.length === 16 ? this.challenge : new Uint8Array(16),
-                version: 3,
-                message: d.message ?? 'Authentication failure',
-              }),
-            });
-    }
+    const { ok, protocol, info } = this.reply(d);
     this.phase = ok ? 'success' : 'failure';
-    this.lastReply = { protocol, id: this.id, info };
+    // A retransmitted request gets the same reply again (RFC 1994 §4.2), encoded anew from the
+    // decision: an idle session keeps no packet bytes. After a Success the challenge is done with
+    // (a Failure keeps it: the MS-CHAPv2 Failure message carries it).
+    this.lastDecision = d;
+    if (ok) this.challenge = NO_CHALLENGE;
     this.out.send(protocol, info);
     const granted = d.ok
       ? { ...(d.framedAddress !== undefined ? { framedAddress: d.framedAddress } : {}), ...(d.dns !== undefined ? { dns: d.dns } : {}), ...(d.nbns !== undefined ? { nbns: d.nbns } : {}) }
       : {};
     this.out.done({ ok, method: this.method, username, reason: ok ? 'verified' : 'rejected', ...granted }, now);
+  }
+
+  /** The PAP/CHAP packet that answers the current exchange with decision `d`. */
+  private reply(d: AuthDecision): { ok: boolean; protocol: number; info: Uint8Array } {
+    let ok = d.ok;
+    if (this.method === 'pap') {
+      const message = enc(d.message ?? (ok ? 'Login ok' : 'Login incorrect'));
+      return { ok, protocol: PppProtocol.PAP, info: encodePapPacket({ code: ok ? PapCode.AuthenticateAck : PapCode.AuthenticateNak, identifier: this.id, message }) };
+    }
+    if (this.method === 'chap-md5') {
+      const message = enc(d.message ?? (ok ? 'Access granted' : 'Access denied'));
+      return { ok, protocol: PppProtocol.CHAP, info: encodeChapPacket({ code: ok ? ChapCode.Success : ChapCode.Failure, identifier: this.id, message }) };
+    }
+    const ar = d.ok ? d.authenticatorResponse : undefined;
+    // RFC 2759 §5: Success must carry the AuthenticatorResponse; without one we cannot succeed.
+    if (ok && (ar === undefined || ar.length !== 20)) ok = false;
+    const info =
+      ok && ar !== undefined
+        ? encodeChapPacket({ code: ChapCode.Success, identifier: this.id, message: encodeMsChapV2Success({ authenticatorResponse: ar, message: d.message ?? 'Access granted' }) })
+        : encodeChapPacket({
+            code: ChapCode.Failure,
+            identifier: this.id,
+            // RFC 2759 §6: "E=691 R=0 C=<challenge> V=3 M=..." (no retry: we end the link).
+            message: encodeMsChapV2Failure({
+              error: d.ok ? 691 : (d.error ?? 691),
+              retry: false,
+              challenge: this.challenge.length === 16 ? this.challenge : new Uint8Array(16),
+              version: 3,
+              message: d.message ?? 'Authentication failure',
+            }),
+          });
+    return { ok, protocol: PppProtocol.CHAP, info };
   }
 }
 
