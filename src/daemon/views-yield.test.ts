@@ -26,9 +26,8 @@ function sources(): ViewSources {
   return { endpoints: [endpoint], lacs: [], access: undefined, ipsec: undefined };
 }
 
-test('show sessions over 100k sessions yields to the event loop between chunks, same result as the one-shot view', async () => {
-  const src = sources();
-  const now = 1000 as Instant;
+/** Counts event-loop turns (a setImmediate chain) until `stop()`. */
+function countTurns(): { stop(): number } {
   let turns = 0;
   let done = false;
   const spin = (): void => {
@@ -36,9 +35,21 @@ test('show sessions over 100k sessions yields to the event loop between chunks, 
     if (!done) setImmediate(spin);
   };
   setImmediate(spin);
+  return {
+    stop: () => {
+      done = true;
+      return turns;
+    },
+  };
+}
+
+test('show sessions over 100k sessions yields to the event loop between chunks, same result as the one-shot view', async () => {
+  const src = sources();
+  const now = 1000 as Instant;
+  const loop = countTurns();
   const target = { tunnelViews: () => tunnelViews(now, src), tunnelViewsYielding: () => tunnelViewsYielding(now, src) } as unknown as ControlTarget;
   const r = await handleControl(target, { cmd: 'show-sessions' });
-  done = true;
+  const turns = loop.stop();
   assert.ok(r.ok);
   assert.equal((r.result as unknown[]).length, SESSIONS);
   // Other work (here a setImmediate loop; in the daemon: datagrams, timers) ran while the views were built.
@@ -51,19 +62,13 @@ test('show status over 100k sessions yields to the event loop too, same tunnels 
   const src = sources();
   const now = 1000 as Instant;
   const extras: StatusExtras = { version: 't', startedAt: 0 as Instant, listeners: [], timers: 0, requireIpsec: false };
-  let turns = 0;
-  let done = false;
-  const spin = (): void => {
-    turns++;
-    if (!done) setImmediate(spin);
-  };
-  setImmediate(spin);
+  const loop = countTurns();
   const target = {
     status: () => statusView(now, src, extras),
     statusYielding: async () => statusView(now, src, extras, await tunnelViewsYielding(now, src)),
   } as unknown as ControlTarget;
   const r = await handleControl(target, { cmd: 'status' });
-  done = true;
+  const turns = loop.stop();
   assert.ok(r.ok);
   const v = r.result as ReturnType<typeof statusView>;
   assert.equal(v.tunnels.length, SESSIONS / PER_TUNNEL);
