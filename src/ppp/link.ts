@@ -557,6 +557,9 @@ export class PppLink implements Timed {
   /** @internal An NCP automaton's layer signals (through its {@link CpPort}). */
   ncpLayer(which: 'ipcp' | 'ipv6cp', s: LayerSignal, now: Instant): void {
     if (s === 'tlu') {
+      // The peer finished an NCP, so it has our Success: no retransmitted Response can need it again
+      // (RFC 1994 §4.2), and we never re-challenge. The exchange's state goes (~230 B per idle link).
+      if (this.authenticator?.finished === true) this.authenticator = undefined;
       if (which === 'ipcp' && this.ipcp !== undefined) this.events.push({ type: 'ip-up', ...this.ipcp.result });
       if (which === 'ipv6cp' && this.ipv6cp !== undefined) this.events.push({ type: 'ipv6-up', ...this.ipv6cp.result });
     } else if (s === 'tld') this.events.push({ type: which === 'ipcp' ? 'ip-down' : 'ipv6-down' });

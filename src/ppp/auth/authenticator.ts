@@ -211,18 +211,21 @@ export class Authenticator {
   }
 }
 
+const ACCEPT: AuthDecision = Object.freeze({ ok: true });
+const REJECT: AuthDecision = Object.freeze({ ok: false });
+
 /** Check a request against the local user table. */
 export function verifyLocally(req: AuthRequest, v: AuthVerifier): AuthDecision {
   const pw = v.lookup(req.username)?.password;
-  if (pw === undefined) return { ok: false };
+  if (pw === undefined) return REJECT;
   switch (req.method) {
     case 'pap':
-      return req.password === pw ? { ok: true } : { ok: false };
+      return req.password === pw ? ACCEPT : REJECT;
     case 'chap-md5':
-      return bytesEqual(chapMd5Response(req.identifier, enc(pw), req.challenge), req.response) ? { ok: true } : { ok: false };
+      return bytesEqual(chapMd5Response(req.identifier, enc(pw), req.challenge), req.response) ? ACCEPT : REJECT;
     case 'mschapv2': {
       const expect = generateNtResponse(req.authenticatorChallenge, req.peerChallenge, req.username, pw);
-      if (!bytesEqual(expect, req.ntResponse)) return { ok: false };
+      if (!bytesEqual(expect, req.ntResponse)) return REJECT;
       return { ok: true, authenticatorResponse: generateAuthenticatorResponse(pw, req.ntResponse, req.peerChallenge, req.authenticatorChallenge, req.username) };
     }
   }
