@@ -75,7 +75,6 @@ export interface AddressHint {
 export class AddressBook {
   private readonly outside = new Map<number, string>();
   /** The pool each owner's lease came from. */
-  private readonly leasedFrom = new Map<string, Ipv4Pool>();
   /** Held addresses (a previous run's leases) by address, and the address each user may take back. */
   private readonly heldBy = new Map<number, string | undefined>();
   private readonly heldFor = new Map<string, number>();
@@ -104,7 +103,6 @@ export class AddressBook {
     const pool = this.pools.containing(h.address);
     if (pool === undefined || this.heldBy.has(h.address) || pool.ownerOf(h.address) !== undefined) return false;
     if (!pool.allocateSpecific(heldOwner(h.address), h.address).ok) return false;
-    this.leasedFrom.set(heldOwner(h.address), pool);
     this.heldBy.set(h.address, h.username);
     if (h.username !== undefined && !this.heldFor.has(h.username)) this.heldFor.set(h.username, h.address);
     return true;
@@ -116,8 +114,7 @@ export class AddressBook {
     const user = this.heldBy.get(address);
     this.heldBy.delete(address);
     if (user !== undefined && this.heldFor.get(user) === address) this.heldFor.delete(user);
-    this.leasedFrom.get(heldOwner(address))?.release(heldOwner(address));
-    this.leasedFrom.delete(heldOwner(address));
+    this.pools.containing(address)?.release(heldOwner(address));
     this.observer?.unheld(address);
     return true;
   }
@@ -157,10 +154,7 @@ export class AddressBook {
       if (fixed === back || wanted?.contains(back) === true) {
         this.unhold(back);
         const pool = this.pools.containing(back);
-        if (pool?.allocateSpecific(owner, back).ok === true) {
-          this.leasedFrom.set(owner, pool);
-          return { ok: true, address: back };
-        }
+        if (pool?.allocateSpecific(owner, back).ok === true) return { ok: true, address: back };
       }
     }
     if (fixed !== undefined) {
@@ -168,7 +162,6 @@ export class AddressBook {
       if (pool !== undefined) {
         const r = pool.allocateSpecific(owner, fixed);
         if (!r.ok) return { ok: false, failure: 'static-in-use' };
-        this.leasedFrom.set(owner, pool);
         return { ok: true, address: r.value };
       }
       const holder = this.outside.get(fixed);
@@ -182,17 +175,22 @@ export class AddressBook {
     if (pool.capacity === 0) return { ok: false, failure: 'no-address' };
     const r = pool.allocate(owner);
     if (!r.ok) return { ok: false, failure: 'pool-exhausted' };
-    this.leasedFrom.set(owner, pool);
     return { ok: true, address: r.value };
   }
 
-  /** Release everything `owner` holds (idempotent). */
+  /**
+   * Release `address`, the one lease `owner` holds (idempotent; nothing when another owner has it).
+   * The pool is found from the address: no owner -> pool map per session.
+   */
   release(owner: string, address: number | undefined): void {
-    const a = this.leasedFrom.get(owner)?.release(owner);
-    this.leasedFrom.delete(owner);
-    const outside = address !== undefined && this.outside.get(address) === owner;
-    if (outside) this.outside.delete(address);
-    const gone = a ?? (outside ? address : undefined);
+    if (address === undefined) return;
+    const pool = this.pools.containing(address);
+    let gone: number | undefined;
+    if (pool !== undefined) gone = pool.ownerOf(address) === owner ? pool.release(owner) : undefined;
+    else if (this.outside.get(address) === owner) {
+      this.outside.delete(address);
+      gone = address;
+    }
     if (gone !== undefined) this.observer?.released(owner, gone);
   }
 }
