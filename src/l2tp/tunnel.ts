@@ -205,13 +205,17 @@ export class Tunnel implements ControlConnection<L2tpHeaderView> {
   /** §3.1 data message for one of our sessions: the fast path (see data.ts). */
   receiveData(now: Instant, view: L2tpHeaderView, from: PeerAddress): void {
     const s = this.calls.get(view.sessionId);
-    if (this.peer.via !== from.via || s === undefined || s.state !== 'established') {
+    // A session waiting for the peer's ICCN/OCCN is up at the peer, whose first PPP frames may
+    // overtake that message (another path: a data thread's socket, a reordering network): they are
+    // held (bounded) for the sink, not dropped, so PPP does not wait for a restart timer.
+    const early = s?.state === 'wait-connect';
+    if (this.peer.via !== from.via || s === undefined || (s.state !== 'established' && !early)) {
       this.counters.dataDropped++;
       return;
     }
     // §6.5: data from the peer is liveness too; the HELLO waits for a silent interval.
     this.lastRxAt = now;
-    s.data.receive(now, view);
+    s.data.receive(now, view, early);
   }
 
   /** Timers: channel (acks, retransmits), linger, HELLO, idle disconnect. */
