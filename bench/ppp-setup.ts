@@ -23,7 +23,7 @@
 // control Receive Window allows, the LAC's ICCN waits in its send queue while the first LCP frame
 // (sent at session-established) overtakes it and is dropped by the LNS: a 3 s PPP restart shows up
 // in p99 for either LNS (try --tunnels=4 --window=64).
-// Needs root. Run: npx tsx bench/ppp-setup.ts [--sessions=1000] [--tunnels=8] [--window=32] [--rounds=3] [--warmup=100] [--cpu-prof=DIR] [--only=users,radius,l2tpns] [--verbose]
+// Needs root. Run: npx tsx bench/ppp-setup.ts [--sessions=1000] [--tunnels=8] [--window=32] [--rounds=3] [--warmup=100] [--cpu-prof=DIR] [--only=before,users,radius,l2tpns] [--baseline=REF] [--verbose]
 import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -37,6 +37,7 @@ import { spawnIn, type ManagedProcess } from '../test/interop/lib/process.js';
 import { startFreeRadius, type FreeRadiusUser } from '../test/interop/lib/freeradius.js';
 import { startL2tpns, type L2tpns } from '../test/interop/lib/l2tpns.js';
 import { waitUntil } from '../test/interop/lib/host.js';
+import { buildRef } from './lib/baseline.js';
 
 const SESSIONS = numArg('sessions', 1000);
 const TUNNELS = Math.max(1, numArg('tunnels', 8));
@@ -53,6 +54,9 @@ const HOST = '198.18.211.1';
 const OURS = '198.18.211.2';
 const L2TPNS = '198.18.211.9';
 const OURS_RADIUS = '198.18.211.5'; // outside the veth's /30 (.3 is its broadcast)
+/** --baseline=REF: one more target, l2tpd (users file) built from that git ref (bench/lib/baseline.ts), for before/after in one run. */
+const BASELINE = process.argv.find((a) => a.startsWith('--baseline='))?.slice('--baseline='.length);
+const BEFORE = '198.18.211.6';
 const SECRET = 'bench-radius-s3cret';
 const tag = process.pid.toString(36);
 const NS = `l2k-psu-${tag}`;
@@ -176,7 +180,7 @@ const median = (xs: readonly number[]): number | undefined => percentile(xs, 50)
 
 /** One target of the interleaved rounds. */
 interface Target {
-  readonly key: 'users' | 'radius' | 'l2tpns';
+  readonly key: 'before' | 'users' | 'radius' | 'l2tpns';
   readonly name: string;
   readonly address: string;
   /** The LNS process (CPU per set-up). */
@@ -231,7 +235,7 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'l2k-psu-'));
   trackDir(dir);
   await createVethNetns(NS, `ps${tag}h`.slice(0, 15), 'eth0', HOST, OURS);
-  for (const a of [L2TPNS, OURS_RADIUS]) {
+  for (const a of [L2TPNS, OURS_RADIUS, BEFORE]) {
     await sh('ip', ['-n', NS, 'addr', 'add', `${a}/32`, 'dev', 'eth0']);
     await sh('ip', ['route', 'add', `${a}/32`, 'via', OURS]);
   }
@@ -241,20 +245,25 @@ async function main(): Promise<void> {
   try {
     const users = join(dir, 'users.txt');
     writeUsers(users, SESSIONS);
-    const mk = async (sub: string, listen: string, pool: string, local: string, tun: string, extra?: string): Promise<void> => {
+    const mk = async (sub: string, listen: string, pool: string, local: string, tun: string, extra?: string, root?: string): Promise<void> => {
       const d = join(dir, sub);
       mkdirSync(d, { recursive: true });
       const cfg = { socket: join(d, 'l2tpd.sock'), listen, pool, localAddress: local, usersFile: users, tunName: tun, auth: ['chap'], stateDir: join(d, 'state'), ...(extra !== undefined ? { extra } : {}) };
       const nodeArgs = CPU_PROF !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF}`, `--cpu-prof-name=${sub}.cpuprofile`] : [];
-      daemons.push(await startAccessLns(NS, d, cfg, 560_000, undefined, nodeArgs));
+      daemons.push(await startAccessLns(NS, d, cfg, 560_000, root, nodeArgs));
     };
+    const base = BASELINE !== undefined ? await buildRef(BASELINE) : undefined;
+    if (base !== undefined) await mk('before', BEFORE, '100.64.64.0/20', '100.64.64.1', 'l2tp2', undefined, base.root);
+    const beforePid = daemons[0]?.proc.pid;
     await mk('users', OURS, '100.64.16.0/20', '100.64.16.1', 'l2tp0');
     const radius = await startRadius(dir, procs);
     if (radius === true) await mk('radius', OURS_RADIUS, '100.64.48.0/20', '100.64.48.1', 'l2tp1', RADIUS_TOML);
     peer = radius === true ? await startPeer(dir) : radius;
+    const off = base !== undefined ? 1 : 0;
     const all: Target[] = [
-      { key: 'users', name: 'l2tpkit l2tpd (users file)', address: OURS, pid: daemons[0]?.proc.pid, runs: [] },
-      ...(radius === true ? [{ key: 'radius' as const, name: 'l2tpkit l2tpd + FreeRADIUS 3.2', address: OURS_RADIUS, pid: daemons[1]?.proc.pid, runs: [] }] : []),
+      ...(base !== undefined ? [{ key: 'before' as const, name: `l2tpd ${BASELINE ?? ''} ${base.sha.slice(0, 7)} (users file)`, address: BEFORE, pid: beforePid, runs: [] }] : []),
+      { key: 'users', name: 'l2tpkit l2tpd (users file)', address: OURS, pid: daemons[off]?.proc.pid, runs: [] },
+      ...(radius === true ? [{ key: 'radius' as const, name: 'l2tpkit l2tpd + FreeRADIUS 3.2', address: OURS_RADIUS, pid: daemons[off + 1]?.proc.pid, runs: [] }] : []),
       ...('l2tpns' in peer ? [{ key: 'l2tpns' as const, name: 'l2tpns 2.4 + FreeRADIUS 3.2', address: L2TPNS, pid: l2tpnsPid(join(dir, 'l2tpns')), runs: [] }] : []),
     ];
     const targets = all.filter((t) => ONLY === undefined || ONLY.includes(t.key));
@@ -268,14 +277,14 @@ async function main(): Promise<void> {
     const cpu = (k: Target['key']): number | undefined =>
       median((targets.find((t) => t.key === k)?.runs ?? []).map((x) => (x.cpuMs !== undefined && x.dial !== undefined && x.dial.up > 0 ? x.cpuMs / x.dial.up : undefined)).filter((x): x is number => x !== undefined));
     console.log(
-      `summary: ppp-setup ours (users file) ${fmtNum(med('users'), 1)}/s; ours + FreeRADIUS ${fmtNum(med('radius'), 1)}/s; l2tpns + FreeRADIUS ${fmtNum(med('l2tpns'), 1)}/s; ratio ours/l2tpns with RADIUS ${fmtRatio(med('radius'), med('l2tpns'))}; LNS CPU ms per set-up ${fmtNum(cpu('users'), 3)} / ${fmtNum(cpu('radius'), 3)} / ${fmtNum(cpu('l2tpns'), 3)} (medians of ${ROUNDS})`,
+      `summary: ppp-setup ${base !== undefined ? `before (${BASELINE ?? ''}, users file) ${fmtNum(med('before'), 1)}/s, CPU ${fmtNum(cpu('before'), 3)} ms; ` : ''}ours (users file) ${fmtNum(med('users'), 1)}/s; ours + FreeRADIUS ${fmtNum(med('radius'), 1)}/s; l2tpns + FreeRADIUS ${fmtNum(med('l2tpns'), 1)}/s; ratio ours/l2tpns with RADIUS ${fmtRatio(med('radius'), med('l2tpns'))}; LNS CPU ms per set-up ${fmtNum(cpu('users'), 3)} / ${fmtNum(cpu('radius'), 3)} / ${fmtNum(cpu('l2tpns'), 3)} (medians of ${ROUNDS})`,
     );
   } finally {
     if (VERBOSE && peer !== undefined && 'l2tpns' in peer) console.log(`\n-- l2tpns log:\n${peer.l2tpns.logTail(150)}`);
     if (peer !== undefined && 'l2tpns' in peer) await peer.l2tpns.stop(2000);
     for (const p of procs) await p.stop(2000);
     for (const d of daemons) await d.stop();
-    for (const a of [L2TPNS, OURS_RADIUS]) await sh('ip', ['route', 'del', `${a}/32`]).catch(() => '');
+    for (const a of [L2TPNS, OURS_RADIUS, BEFORE]) await sh('ip', ['route', 'del', `${a}/32`]).catch(() => '');
     await deleteNetns(NS);
     cleanupAll();
   }

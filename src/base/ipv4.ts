@@ -32,17 +32,11 @@ export function formatIpv4(n: number): string {
   return `${(n >>> 24) & 255}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
 }
 
-/** Dotted-quad to 4 octets; undefined if malformed. */
+/** Dotted-quad to 4 octets; undefined if malformed (the rules of `parseIpv4`). */
 export function ipv4Bytes(s: string): Uint8Array | undefined {
-  const p = s.split('.');
-  if (p.length !== 4) return undefined;
-  const out = new Uint8Array(4);
-  for (let i = 0; i < 4; i++) {
-    const part = p[i] ?? '';
-    if (!/^\d{1,3}$/.test(part) || Number(part) > 255) return undefined;
-    out[i] = Number(part);
-  }
-  return out;
+  const n = parseIpv4(s);
+  if (n === undefined) return undefined;
+  return Uint8Array.of(n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255);
 }
 /** 4 octets to dotted-quad. */
 export const ipv4String = (b: Uint8Array): string => `${b[0] ?? 0}.${b[1] ?? 0}.${b[2] ?? 0}.${b[3] ?? 0}`;

@@ -160,10 +160,17 @@ function sharedLcpConfig(cfg: PppLinkConfig): LcpConfig {
   const echoFailure = cfg.echoFailure ?? DEFAULT_LCP.echoFailure;
   const echoJitter = cfg.echoJitter ?? DEFAULT_LCP.echoJitter;
   const echoAdaptive = cfg.echoAdaptive ?? DEFAULT_LCP.echoAdaptive;
+  // Links of one server pass the same values (and the same auth array): the last answer is reused as it is.
+  const l = lastLcp;
+  if (l !== undefined && l.auth === auth && l.role === role && l.mru === mru && l.requestPfc === requestPfc && l.requestAcfc === requestAcfc && l.echoInterval === echoInterval && l.echoFailure === echoFailure && l.echoJitter === echoJitter && l.echoAdaptive === echoAdaptive) return l;
   // Every field that differs between links (the rest is DEFAULT_LCP): the key is built per link, the object once.
   const key = `${role}|${auth.join(',')}|${mru}|${requestPfc}|${requestAcfc}|${echoInterval}|${echoFailure}|${echoJitter}|${echoAdaptive}`;
-  return shared(lcpConfigs, key, () => ({ ...DEFAULT_LCP, role, mru, auth, requestPfc, requestAcfc, echoInterval, echoFailure, echoJitter, echoAdaptive }));
+  lastLcp = shared(lcpConfigs, key, () => ({ ...DEFAULT_LCP, role, mru, auth, requestPfc, requestAcfc, echoInterval, echoFailure, echoJitter, echoAdaptive }));
+  return lastLcp;
 }
+
+/** The LCP configuration `sharedLcpConfig` returned last. */
+let lastLcp: LcpConfig | undefined;
 
 /** The link's IPCP configuration, shared the same way. */
 function sharedIpcpConfig(role: PppLinkConfig['role'], ic: Exclude<PppLinkConfig['ipcp'], false | undefined>): IpcpConfig {
