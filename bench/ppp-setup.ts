@@ -24,7 +24,7 @@
 // (sent at session-established) overtakes it and is dropped by the LNS: a 3 s PPP restart shows up
 // in p99 for either LNS (try --tunnels=4 --window=64).
 // Needs root. Run: npx tsx bench/ppp-setup.ts [--sessions=1000] [--tunnels=8] [--window=32] [--rounds=3] [--warmup=100] [--cpu-prof=DIR] [--only=before,users,radius,l2tpns] [--baseline=REF] [--verbose]
-import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cleanupAll, trackDir, watchdog } from './lib/cleanup.js';
@@ -84,6 +84,23 @@ function cpuMsOf(pid: number | undefined): number | undefined {
   }
 }
 
+/** CPU ms (user + system) of each thread name of process `pid` so far (/proc/PID/task/TID/stat). */
+function threadCpuOf(pid: number | undefined): Map<string, number> {
+  const m = new Map<string, number>();
+  if (pid === undefined) return m;
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const f = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
+      m.set(name, (m.get(name) ?? 0) + (Number(f[11]) + Number(f[12])) * 10);
+    }
+  } catch {
+    // the process is gone
+  }
+  return m;
+}
+
 /** UDP datagrams sent so far in the network namespace of process `pid` (/proc/PID/net/snmp, Udp OutDatagrams). */
 function udpOutOf(pid: number | undefined): number | undefined {
   if (pid === undefined) return undefined;
@@ -105,9 +122,14 @@ async function round(address: string, pid: number | undefined, sessions = SESSIO
     const tunnels = await load.openTunnels({ address, port: 1701, family: 4 }, TUNNELS, 20_000);
     const cpu0 = cpuMsOf(pid);
     const out0 = udpOutOf(pid);
+    const threads0 = VERBOSE ? threadCpuOf(pid) : undefined;
     const dial = await load.dial(tunnels, sessions, WINDOW, TIMEOUT_MS, (i) => ({ username: `u${i}`, password: `p${i}` }));
     const cpu1 = cpuMsOf(pid);
     const out1 = udpOutOf(pid);
+    if (threads0 !== undefined) {
+      const by = [...threadCpuOf(pid)].map(([n, ms]) => [n, ms - (threads0.get(n) ?? 0)] as const).filter(([, ms]) => ms > 0);
+      console.log(`  ${address}: LNS CPU ms by thread during the dial: ${by.map(([n, ms]) => `${n} ${ms}`).join(', ')}`);
+    }
     await load.hangupAll(30_000);
     await load.closeTunnels(10_000);
     return { dial, ...(cpu0 !== undefined && cpu1 !== undefined ? { cpuMs: cpu1 - cpu0 } : {}), ...(out0 !== undefined && out1 !== undefined ? { udpOut: out1 - out0 } : {}) };
