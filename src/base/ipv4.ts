@@ -4,18 +4,27 @@
  */
 import { err, ok, type Result } from './result.js';
 
-/** Parse dotted-quad IPv4 to a 32-bit unsigned number, or undefined. */
+/** Parse dotted-quad IPv4 (four parts of 1-3 ASCII digits, each <= 255) to a 32-bit unsigned number, or undefined. */
 export function parseIpv4(text: string): number | undefined {
-  const parts = text.split('.');
-  if (parts.length !== 4) return undefined;
+  // One pass over the characters (no split, no regex): this runs per lease, route and peer address.
   let n = 0;
-  for (const p of parts) {
-    if (!/^\d{1,3}$/.test(p)) return undefined;
-    const v = Number(p);
-    if (v > 255) return undefined;
-    n = n * 256 + v;
+  let part = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x2e) {
+      if (digits === 0 || part > 255 || ++dots > 3) return undefined;
+      n = n * 256 + part;
+      part = 0;
+      digits = 0;
+      continue;
+    }
+    if (c < 0x30 || c > 0x39 || ++digits > 3) return undefined;
+    part = part * 10 + (c - 0x30);
   }
-  return n >>> 0;
+  if (dots !== 3 || digits === 0 || part > 255) return undefined;
+  return (n * 256 + part) >>> 0;
 }
 
 /** Format a 32-bit number as dotted-quad IPv4. */
@@ -23,17 +32,11 @@ export function formatIpv4(n: number): string {
   return `${(n >>> 24) & 255}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
 }
 
-/** Dotted-quad to 4 octets; undefined if malformed. */
+/** Dotted-quad to 4 octets; undefined if malformed (the rules of `parseIpv4`). */
 export function ipv4Bytes(s: string): Uint8Array | undefined {
-  const p = s.split('.');
-  if (p.length !== 4) return undefined;
-  const out = new Uint8Array(4);
-  for (let i = 0; i < 4; i++) {
-    const part = p[i] ?? '';
-    if (!/^\d{1,3}$/.test(part) || Number(part) > 255) return undefined;
-    out[i] = Number(part);
-  }
-  return out;
+  const n = parseIpv4(s);
+  if (n === undefined) return undefined;
+  return Uint8Array.of(n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255);
 }
 /** 4 octets to dotted-quad. */
 export const ipv4String = (b: Uint8Array): string => `${b[0] ?? 0}.${b[1] ?? 0}.${b[2] ?? 0}.${b[3] ?? 0}`;

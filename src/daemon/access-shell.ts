@@ -46,6 +46,9 @@ async function setTxqueuelen(tun: TunDevice, n: number, netns: string | undefine
   log.info({ tun: tun.name, txqueuelen: got ?? n }, `TUN ${tun.name}: txqueuelen ${got ?? n}`);
 }
 
+/** The engine events `AccessServer.handleL2tpEvent` acts on (the others it ignores). */
+const ACCESS_L2TP_EVENTS: ReadonlySet<L2tpEvent['type']> = new Set(['tunnel-established', 'tunnel-closing', 'session-established', 'session-closed', 'tunnel-closed']);
+
 /** Config names to PPP core names. */
 export const authProtocols = (names: readonly PppAuthName[]): AuthProtocol[] => names.map((n) => (n === 'chap' ? 'chap-md5' : n));
 
@@ -259,6 +262,8 @@ export class LnsAccess {
 
   /** One engine event of the served endpoint (control only: data reaches the server through its sinks). */
   onL2tpEvent(e: L2tpEvent): void {
+    // Control messages, retransmits...: nothing for the server (AccessServer.handleL2tpEvent), no pump turn.
+    if (!ACCESS_L2TP_EVENTS.has(e.type)) return;
     const s = this.server;
     this.pump?.run((now) => s?.handleL2tpEvent(now, e));
   }
@@ -410,6 +415,9 @@ export class LnsAccess {
 
   private logEvent(e: AccessEvent): void {
     const log = this.opts.log;
+    // Most events of a set-up log at debug or info: nothing is formatted for a level that is off.
+    const level = accessEventLevel(e.type);
+    if (level === undefined || !log.isLevelEnabled(level)) return;
     const id = `${e.tunnel}/${e.session}`;
     switch (e.type) {
       case 'login':
@@ -441,6 +449,25 @@ export class LnsAccess {
       default:
         log.debug({ tunnel: e.tunnel, session: e.session }, `PPP[${id}] ${e.type}`);
     }
+  }
+}
+
+/** The level `LnsAccess.logEvent` logs an access event at (undefined = never logged). */
+function accessEventLevel(type: AccessEvent['type']): 'info' | 'warn' | 'debug' | undefined {
+  switch (type) {
+    case 'login':
+    case 'ipv6-up':
+    case 'logout':
+    case 'session-expired':
+      return 'info';
+    case 'auth-failure':
+    case 'address-unavailable':
+      return 'warn';
+    case 'auth-request':
+    case 'accounting':
+      return undefined;
+    default:
+      return 'debug';
   }
 }
 

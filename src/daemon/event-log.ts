@@ -12,6 +12,8 @@ const addr = (p: PeerAddress): string => formatHostPort(p.address, p.port);
 
 /** Log one engine event. `listener` names the local socket (`127.0.0.1:1701`). */
 export function logEvent(log: Logger, e: L2tpEvent, listener: string): void {
+  // Every line below is info or debug: at warn and above nothing is formatted (several events per set-up).
+  if (!log.isLevelEnabled('info')) return;
   switch (e.type) {
     case 'tunnel-connecting':
       if (e.originator) log.info({ tunnel: e.tunnel, peer: addr(e.peer), listener }, `TUNNEL[${e.tunnel}] connecting to ${e.peer.address}`);

@@ -14,8 +14,9 @@ import type { IpsecView, KernelDropsView, RadiusView, StatusView } from './contr
 export class DaemonMetrics {
   /** The registry to expose. */
   readonly registry = new Registry();
-  private readonly controlRx: Counter<'type'>;
-  private readonly controlTx: Counter<'type'>;
+  /** Control messages by type name, counted here per message and handed to the counters at scrape time (no label hashing per message). */
+  private readonly controlRxCounts = new Map<number | undefined, number>();
+  private readonly controlTxCounts = new Map<number | undefined, number>();
   private readonly retransmits: Counter;
   private readonly badDatagrams: Counter;
   private readonly tunnelsRejected: Counter;
@@ -93,8 +94,13 @@ export class DaemonMetrics {
         },
       });
     }
-    this.controlRx = new Counter({ name: 'l2tp_control_rx_total', help: 'Control messages received', labelNames: ['type'], registers });
-    this.controlTx = new Counter({ name: 'l2tp_control_tx_total', help: 'Control messages sent (first transmissions)', labelNames: ['type'], registers });
+    const byType = (counts: ReadonlyMap<number | undefined, number>) =>
+      function collect(this: Counter<'type'>): void {
+        this.reset();
+        for (const [t, n] of counts) this.inc({ type: messageTypeName(t) }, n);
+      };
+    new Counter({ name: 'l2tp_control_rx_total', help: 'Control messages received', labelNames: ['type'], registers, collect: byType(this.controlRxCounts) });
+    new Counter({ name: 'l2tp_control_tx_total', help: 'Control messages sent (first transmissions)', labelNames: ['type'], registers, collect: byType(this.controlTxCounts) });
     this.retransmits = new Counter({ name: 'l2tp_control_retransmits_total', help: 'Control message retransmissions', registers });
     this.badDatagrams = new Counter({ name: 'l2tp_bad_datagrams_total', help: 'Malformed or unexpected datagrams dropped', registers });
     this.tunnelsRejected = new Counter({ name: 'l2tp_tunnels_rejected_total', help: 'SCCRQs refused without an answer, by limit ([l2tp.admission]) or "config"', labelNames: ['limit'], registers });
@@ -288,10 +294,10 @@ export class DaemonMetrics {
   observe(e: L2tpEvent): void {
     switch (e.type) {
       case 'control-rx':
-        this.controlRx.inc({ type: messageTypeName(e.messageType) });
+        this.controlRxCounts.set(e.messageType, (this.controlRxCounts.get(e.messageType) ?? 0) + 1);
         return;
       case 'control-tx':
-        this.controlTx.inc({ type: messageTypeName(e.messageType) });
+        this.controlTxCounts.set(e.messageType, (this.controlTxCounts.get(e.messageType) ?? 0) + 1);
         return;
       case 'retransmit':
         this.retransmits.inc();

@@ -26,10 +26,43 @@ const BATCH = 64;
 /** Receive (and send) buffer asked of the kernel (SO_RCVBUFFORCE as root). */
 const SOCKET_BUFFER = 4 << 20;
 
+/** Peer addresses remembered each way (text <-> number): an LNS talks to few LACs, each datagram would parse or format one. */
+const ADDRESS_MEMO = 1024;
+
+/** A bounded text <-> number memo of peer addresses (cleared when full). */
+class AddressMemo {
+  private readonly numbers = new Map<string, number>();
+  private readonly texts = new Map<number, string>();
+
+  /** `parseIpv4(text)`, remembered. */
+  parse(text: string): number | undefined {
+    let n = this.numbers.get(text);
+    if (n === undefined) {
+      n = parseIpv4(text);
+      if (n === undefined) return undefined;
+      if (this.numbers.size >= ADDRESS_MEMO) this.numbers.clear();
+      this.numbers.set(text, n);
+    }
+    return n;
+  }
+
+  /** `formatIpv4(n)`, remembered. */
+  format(n: number): string {
+    let t = this.texts.get(n);
+    if (t === undefined) {
+      t = formatIpv4(n);
+      if (this.texts.size >= ADDRESS_MEMO) this.texts.clear();
+      this.texts.set(n, t);
+    }
+    return t;
+  }
+}
+
 /** A bound IPv4 UDP socket of the addon. Create with `NativeUdpSocket.open`. */
 export class NativeUdpSocket extends PacketReader<PacketBatch> {
   readonly local: { readonly address: string; readonly port: number };
   protected readonly readFailure = { what: 'recvmmsg on the L2TP socket', syscall: 'recvmmsg' };
+  private readonly addresses = new AddressMemo();
 
   private constructor(port: NativePacketPort, address: string, bound: number) {
     super(port, new PacketBatch(port.slab, port.meta));
@@ -98,14 +131,14 @@ export class NativeUdpSocket extends PacketReader<PacketBatch> {
     return this.onPackets((batch) => {
       for (let i = 0; i < batch.count; i++) {
         const m = i * 4;
-        handler(batch.copy(i), formatIpv4(batch.meta[m + 2] ?? 0), batch.meta[m + 3] ?? 0);
+        handler(batch.copy(i), this.addresses.format(batch.meta[m + 2] ?? 0), batch.meta[m + 3] ?? 0);
       }
     });
   }
 
   /** Send one datagram; failures (full buffer included) go to `onError`, never thrown. */
   send(data: Uint8Array, port: number, address: string, onError: (e: Error) => void): void {
-    const a = parseIpv4(address);
+    const a = this.addresses.parse(address);
     if (this.isClosed || a === undefined) {
       onError(new NativeIoError(this.isClosed ? 'socket is closed' : `not an IPv4 address: ${address}`, this.isClosed ? 'EBADF' : 'EINVAL', 0, 'sendto'));
       return;

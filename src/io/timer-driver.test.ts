@@ -121,6 +121,29 @@ test('touch re-arms when input moves a core deadline earlier or later', () => {
   assert.equal(s.pending, undefined);
 });
 
+test('a deadline moved later keeps the armed host timer; its early wake-up runs nothing and arms the new one', () => {
+  const s = new FakeScheduler();
+  const d = new TimerDriver({ now: s.now, scheduler: s });
+  const core = new FakeCore([100]);
+  d.add(core);
+  assert.equal(s.sets, 1);
+  for (let i = 1; i <= 20; i++) {
+    core.deadlines = [100 + i * 10];
+    d.touch(core);
+  }
+  assert.equal(s.sets, 1, 'no re-arm per later deadline');
+  assert.equal(s.clears, 0);
+  assert.equal(d.armedAt, 100);
+  s.advance(100);
+  assert.deepEqual(core.fired, [], 'nothing runs before its deadline');
+  assert.equal(d.armedAt, 300);
+  s.advance(299);
+  assert.deepEqual(core.fired, []);
+  s.advance(300);
+  assert.deepEqual(core.fired, [300]);
+  assert.equal(d.armedAt, undefined);
+});
+
 test('a deadline already in the past fires with delay 0', () => {
   const s = new FakeScheduler();
   s.t = 500;

@@ -159,6 +159,10 @@ export class TimerDriver {
       if (e.deadline !== undefined && (min === undefined || e.deadline < min)) min = e.deadline;
     }
     if (min === this.armed && (min === undefined || this.handle !== undefined)) return;
+    // A deadline that moved later keeps the armed timer: its wake-up finds nothing due and arms the
+    // new one. Under load deadlines move on every datagram (an ack timer replaced by a retransmit
+    // timer...): this saves a clearTimeout + setTimeout pair each time.
+    if (min !== undefined && this.handle !== undefined && this.armed !== undefined && min > this.armed) return;
     this.disarm();
     if (min === undefined) return;
     const delay = Math.min(MAX_DELAY_MS, Math.max(0, Math.ceil(min - this.options.now())));

@@ -112,6 +112,7 @@ export class UdpEndpoint {
   private readonly pump: EndpointPump;
   private closed = false;
   private bound: { address: string; port: number } = { address: '', port: 0 };
+  private labelText: string | undefined;
 
   private constructor(
     private readonly options: UdpEndpointOptions,
@@ -242,9 +243,9 @@ export class UdpEndpoint {
     return this.bound;
   }
 
-  /** `address:port` (IPv6 in brackets), for logs. */
+  /** `address:port` (IPv6 in brackets), for logs (formatted once: every engine event is logged with it). */
   get label(): string {
-    return formatHostPort(this.bound.address, this.bound.port);
+    return (this.labelText ??= formatHostPort(this.bound.address, this.bound.port));
   }
 
   /** The current instant of this endpoint's clock. */

@@ -103,3 +103,46 @@ test('data for an unknown session, from another channel or with a too-long offse
   assert.equal(lns.tunnels(at(net.now))[0]?.counters.dataDropped, 3);
   assert.equal(sink.frames.length, 1, 'Offset Size 64 is accepted');
 });
+
+test('PPP frames that overtake the ICCN are held for the session, not dropped; the ICCN is acked at once', () => {
+  const net = new SimNet(3);
+  net.recordData = false;
+  net.record = true;
+  const mk = (host: string, seed: number): L2tpEngine =>
+    new L2tpEngine({ acceptTunnels: true, accept: defaultTunnelSettings(host), acceptIncomingCalls: true, acceptOutgoingCalls: true }, { random: seededRandom(seed) });
+  const lacNode = net.add('lac', '198.18.0.1', mk('lac', 1));
+  const lnsNode = net.add('lns', '198.18.0.2', mk('lns', 2));
+  // Hold back the LAC's ICCN (control, Message Type AVP value 12 at octets 18..19 of a header with L, S).
+  let iccn: { from: typeof lacNode.addr; to: typeof lnsNode.addr; data: Uint8Array } | undefined;
+  net.filter = (from, to, data) => {
+    const control = ((data[0] ?? 0) & 0x80) !== 0;
+    if (control && data.length >= 20 && data[18] === 0 && data[19] === 12 && iccn === undefined) {
+      iccn = { from, to, data: data.slice() };
+      return false;
+    }
+    return true;
+  };
+  const lacT = lacNode.engine.openTunnel(at(0), lnsNode.addr, defaultTunnelSettings('lac'));
+  const lacS = lacNode.engine.openSession(at(0), lacT, { direction: 'incoming' });
+  net.advance(1000);
+  assert.ok(lacS !== undefined && iccn !== undefined, 'the ICCN was held back');
+  assert.equal(eventsOf(lacNode, 'session-established').length, 1, 'up at the LAC');
+  assert.equal(eventsOf(lnsNode, 'session-established').length, 0, 'not yet at the LNS');
+  // The LAC's first LCP frames reach the LNS before its ICCN.
+  for (let i = 0; i < 2; i++) {
+    const tx = lacNode.engine.sendData(at(net.now), lacT, lacS, Uint8Array.of(0xc0, 0x21, 1, i));
+    assert.ok(tx);
+    lnsNode.engine.handleDatagram(at(net.now), tx.data, lacNode.addr);
+  }
+  const sentBefore = lnsNode.sent.length;
+  net.inject(iccn.from, iccn.to, iccn.data);
+  net.advance(1); // the base delay: the ICCN is delivered, nothing else is due
+  const up = eventsOf(lnsNode, 'session-established')[0];
+  assert.ok(up, 'up at the LNS after its ICCN');
+  const zlb = lnsNode.sent.slice(sentBefore).find((s) => s.data.length === 12);
+  assert.ok(zlb, 'the ICCN is acked by a ZLB at once (no reply message would carry the ack)');
+  const sink = recorder();
+  lnsNode.engine.bindSession(at(net.now), up.tunnel, up.session, sink);
+  assert.deepEqual(sink.frames.map((f) => f[3]), [0, 1], 'the early frames, in order');
+  assert.equal(lnsNode.engine.tunnels(at(net.now))[0]?.counters.dataDropped, 0);
+});

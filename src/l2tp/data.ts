@@ -47,9 +47,10 @@ export class DataChannel {
   /**
    * One inbound data message of this (established) session, header checked as `view`. Drops (and
    * counts in `dataDropped`) an Offset Size above `maxOffset` (seed 002) and, with sequencing, a
-   * message whose Ns is before the expected one (§5.4); else counts it and hands the frame to the sink.
+   * message whose Ns is before the expected one (§5.4); else counts it and hands the frame to the sink
+   * (`hold`: keeps it for later, the session is not established yet; see `release`).
    */
-  receive(now: Instant, view: L2tpHeaderView): void {
+  receive(now: Instant, view: L2tpHeaderView, hold = false): void {
     const c = this.owner.counters;
     if (view.offsetSize > this.owner.settings.maxOffset) {
       c.dataDropped++;
@@ -69,13 +70,19 @@ export class DataChannel {
     c.dataRxPackets++;
     c.dataRxOctets += frame.length;
     const sink = this.sink;
-    if (sink !== undefined) sink.handleData(now, frame);
+    if (sink !== undefined && !hold) sink.handleData(now, frame);
     else this.hold(frame);
   }
 
   /** Bind (or unbind) the sink; frames held until now are delivered to it in order. */
   bind(now: Instant, sink: SessionDataSink | undefined): void {
     this.sink = sink;
+    this.release(now);
+  }
+
+  /** Deliver the frames held so far to the bound sink, in order (the session just came up). */
+  release(now: Instant): void {
+    const sink = this.sink;
     const held = this.backlog;
     if (sink === undefined || held === undefined) return;
     this.backlog = undefined;

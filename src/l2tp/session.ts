@@ -333,6 +333,7 @@ export class SessionTable {
         }
         case 'session-up':
           s.establishedAt = now;
+          s.data.release(now); // frames that overtook the peer's ICCN/OCCN (a sink bound before it came up)
           o.callsChanged(now, true);
           if (s.connectPending) s.upWhenSent = true;
           else this.emitUp(s);

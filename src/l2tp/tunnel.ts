@@ -113,6 +113,14 @@ const newCounters = (): TunnelCounters => ({
   dataDropped: 0,
 });
 
+/**
+ * Messages acked by a ZLB at once (§5.8): nothing is sent in reply to them, so no message of ours
+ * would carry the ack soon. HELLO (§6.5: the peer measures liveness), SCCCN / ICCN / OCCN (the last
+ * message of a set-up: while it is unacked it holds a slot of the peer's window, and a LAC whose
+ * window is full queues its next ICCN while its first PPP frame overtakes it), CDN.
+ */
+const ACK_AT_ONCE: ReadonlySet<MessageType> = new Set([MessageType.HELLO, MessageType.SCCCN, MessageType.ICCN, MessageType.OCCN, MessageType.CDN]);
+
 /** One L2TPv2 tunnel (control connection). */
 export class Tunnel implements ControlConnection<L2tpHeaderView> {
   remoteId: TunnelId = asTunnelId(0);
@@ -197,13 +205,17 @@ export class Tunnel implements ControlConnection<L2tpHeaderView> {
   /** §3.1 data message for one of our sessions: the fast path (see data.ts). */
   receiveData(now: Instant, view: L2tpHeaderView, from: PeerAddress): void {
     const s = this.calls.get(view.sessionId);
-    if (this.peer.via !== from.via || s === undefined || s.state !== 'established') {
+    // A session waiting for the peer's ICCN/OCCN is up at the peer, whose first PPP frames may
+    // overtake that message (another path: a data thread's socket, a reordering network): they are
+    // held (bounded) for the sink, not dropped, so PPP does not wait for a restart timer.
+    const early = s?.state === 'wait-connect';
+    if (this.peer.via !== from.via || s === undefined || (s.state !== 'established' && !early)) {
       this.counters.dataDropped++;
       return;
     }
     // §6.5: data from the peer is liveness too; the HELLO waits for a silent interval.
     this.lastRxAt = now;
-    s.data.receive(now, view);
+    s.data.receive(now, view, early);
   }
 
   /** Timers: channel (acks, retransmits), linger, HELLO, idle disconnect. */
@@ -323,8 +335,9 @@ export class Tunnel implements ControlConnection<L2tpHeaderView> {
     else this.host.event({ type: 'control-rx', tunnel: this.localId, peer: from, ns, nr, messageType, avps: input.partial?.avps ?? {}, refused: input.partial === undefined ? { error: input.error, unreadable: [], complete: false } : { error: input.error, unreadable: input.partial.unreadable, complete: input.partial.complete } });
     const body = input.kind === 'ok' && input.msg.type === undefined ? undefined : input;
     this.channel.receive(now, ns, nr, body, (m) => this.dispatch(now, m));
-    // §6.5: a HELLO is acked at once when nothing piggybacks the ack (the peer measures liveness).
-    if (messageType === MessageType.HELLO && this.channel.ackPending) this.channel.ackNow();
+    // §5.8: a message no reply answers (a HELLO, §6.5; the last of a set-up or a clearing) is acked
+    // at once: the delayed ack would only hold the peer's window (its next ICRQ, SLI...) for nothing.
+    if (messageType !== undefined && ACK_AT_ONCE.has(messageType) && this.channel.ackPending) this.channel.ackNow();
     this.syncCounters();
   }
 

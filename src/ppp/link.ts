@@ -166,31 +166,37 @@ function shared<T extends object>(cache: Map<string, T>, key: string, make: () =
 /** The link's LCP configuration, shared by all links with the same settings. */
 function sharedLcpConfig(cfg: PppLinkConfig): LcpConfig {
   const role = cfg.role;
-  const c: LcpConfig = {
-    ...DEFAULT_LCP,
-    role,
-    mru: cfg.mru ?? DEFAULT_LCP.mru,
-    auth: cfg.auth ?? (role === 'authenticator' ? ['mschapv2', 'chap-md5'] : ['mschapv2', 'chap-md5', 'pap']),
-    requestPfc: cfg.requestPfc ?? false,
-    requestAcfc: cfg.requestAcfc ?? false,
-    echoInterval: cfg.echoInterval ?? DEFAULT_LCP.echoInterval,
-    echoFailure: cfg.echoFailure ?? DEFAULT_LCP.echoFailure,
-    echoJitter: cfg.echoJitter ?? DEFAULT_LCP.echoJitter,
-    echoAdaptive: cfg.echoAdaptive ?? DEFAULT_LCP.echoAdaptive,
-  };
-  return shared(lcpConfigs, JSON.stringify(c), () => c);
+  const auth = cfg.auth ?? (role === 'authenticator' ? ['mschapv2', 'chap-md5'] : ['mschapv2', 'chap-md5', 'pap']);
+  const mru = cfg.mru ?? DEFAULT_LCP.mru;
+  const requestPfc = cfg.requestPfc ?? false;
+  const requestAcfc = cfg.requestAcfc ?? false;
+  const echoInterval = cfg.echoInterval ?? DEFAULT_LCP.echoInterval;
+  const echoFailure = cfg.echoFailure ?? DEFAULT_LCP.echoFailure;
+  const echoJitter = cfg.echoJitter ?? DEFAULT_LCP.echoJitter;
+  const echoAdaptive = cfg.echoAdaptive ?? DEFAULT_LCP.echoAdaptive;
+  // Links of one server pass the same values (and the same auth array): the last answer is reused as it is.
+  const l = lastLcp;
+  if (l !== undefined && l.auth === auth && l.role === role && l.mru === mru && l.requestPfc === requestPfc && l.requestAcfc === requestAcfc && l.echoInterval === echoInterval && l.echoFailure === echoFailure && l.echoJitter === echoJitter && l.echoAdaptive === echoAdaptive) return l;
+  // Every field that differs between links (the rest is DEFAULT_LCP): the key is built per link, the object once.
+  const key = `${role}|${auth.join(',')}|${mru}|${requestPfc}|${requestAcfc}|${echoInterval}|${echoFailure}|${echoJitter}|${echoAdaptive}`;
+  lastLcp = shared(lcpConfigs, key, () => ({ ...DEFAULT_LCP, role, mru, auth, requestPfc, requestAcfc, echoInterval, echoFailure, echoJitter, echoAdaptive }));
+  return lastLcp;
 }
+
+/** The LCP configuration `sharedLcpConfig` returned last. */
+let lastLcp: LcpConfig | undefined;
 
 /** The link's IPCP configuration, shared the same way. */
 function sharedIpcpConfig(role: PppLinkConfig['role'], ic: Exclude<PppLinkConfig['ipcp'], false | undefined>): IpcpConfig {
-  const c: IpcpConfig = {
+  const list = (l: readonly string[] | undefined): string => (l === undefined ? '-' : `[${l.join(',')}]`);
+  const key = `${role}|${ic.localAddress ?? '0.0.0.0'}|${list(ic.dns)}|${list(ic.nbns)}|${String(ic.requestDns)}`;
+  return shared(ipcpConfigs, key, () => ({
     role,
     localAddress: ic.localAddress ?? '0.0.0.0',
     ...(ic.dns !== undefined ? { dns: ic.dns } : {}),
     ...(ic.nbns !== undefined ? { nbns: ic.nbns } : {}),
     ...(ic.requestDns !== undefined ? { requestDns: ic.requestDns } : {}),
-  };
-  return shared(ipcpConfigs, JSON.stringify(c), () => c);
+  }));
 }
 
 /** One PPP link. */
