@@ -106,7 +106,7 @@ export function l2tpv3EngineOptions(c: L2tpv3Section): { engine: V3EngineConfig;
     if (p.peer === undefined) continue;
     const k = `${p.peer.host}:${p.peer.port}`;
     const d = dials.get(k);
-    const session = { remoteEndId: p.remoteEndId, pseudowire: p.pseudowire };
+    const session = { remoteEndId: p.remoteEndId, pseudowire: p.pseudowire, call: p.call };
     if (d !== undefined) dials.set(k, { ...d, sessions: [...d.sessions, session] });
     else dials.set(k, { peer: { address: p.peer.host, port: c.encapsulation === 'ip' ? 0 : p.peer.port, family: 4 }, settings, sessions: [session], backoffInitial: c.redialInitial, backoffMax: c.redialMax });
   }
