@@ -58,7 +58,40 @@ export interface L2tpv3View {
   readonly auth: string;
   readonly connections: readonly L2tpv3ConnectionView[];
   /** Data messages that reached no pseudowire and other drops since start. */
-  readonly drops: { readonly unknownSession: number; readonly badHeader: number; readonly foreignData: number; readonly wrongCookie: number };
+  readonly drops: L2tpv3Drops;
+}
+
+/** Every class of bad input `[l2tpv3]` drops, counted since start (show status, metrics). */
+export interface L2tpv3Drops {
+  /** Data: Session ID we do not have (§4.5). */
+  readonly unknownSession: number;
+  /** Data: too short for a session header, wrong Ver or flags. */
+  readonly badHeader: number;
+  /** Data: from an address other than the session's peer. */
+  readonly foreignData: number;
+  /** Data: cookie absent or different (§4.5). */
+  readonly wrongCookie: number;
+  /** Data: shorter than session header + cookie + sublayer + Ethernet header. */
+  readonly tooShort: number;
+  /** Data: sequencing required and missing or late (§4.6). */
+  readonly unsequenced: number;
+  readonly outOfOrder: number;
+  /** Not L2TPv3 (L2TPv2 on the port). */
+  readonly notV3: number;
+  /** Control: the header did not parse (bad length, version, flags). */
+  readonly controlBadHeader: number;
+  /** Control: a Control Connection ID we do not have. */
+  readonly controlUnknownConnection: number;
+  /** Control: connection 0 without a usable SCCRQ. */
+  readonly controlBadSccrq: number;
+  /** Control: digest missing or wrong (SCCRQ or an existing connection, §4.3). */
+  readonly controlAuthFailures: number;
+  /** Control: refused by the codec after the digest verified (§5.2, §7.1). */
+  readonly controlMalformed: number;
+  /** Control: a session message for a Session ID we do not have. */
+  readonly controlUnknownSession: number;
+  /** Control: unauthenticated or replayed messages from another address. */
+  readonly controlForeignSource: number;
 }
 
 /** Counters for Prometheus (monotonic since start). */
@@ -111,6 +144,29 @@ export function l2tpv3EngineOptions(c: L2tpv3Section): { engine: V3EngineConfig;
     else dials.set(k, { peer: { address: p.peer.host, port: c.encapsulation === 'ip' ? 0 : p.peer.port, family: 4 }, settings, sessions: [session], backoffInitial: c.redialInitial, backoffMax: c.redialMax });
   }
   return { engine, dials: [...dials.values()] };
+}
+
+/** The drop counters of a status snapshot (zeros before the shell runs). */
+function l2tpv3Drops(st: DynamicPseudowireStatus | undefined): L2tpv3Drops {
+  const sd = st?.sessionDrops;
+  const k = st?.control;
+  return {
+    unknownSession: st?.demux.unknownSession ?? 0,
+    badHeader: st?.demux.badHeader ?? 0,
+    foreignData: st?.transport.foreignData ?? 0,
+    wrongCookie: sd?.wrongCookie ?? 0,
+    tooShort: sd?.tooShort ?? 0,
+    unsequenced: sd?.unsequenced ?? 0,
+    outOfOrder: sd?.outOfOrder ?? 0,
+    notV3: st?.demux.notV3 ?? 0,
+    controlBadHeader: k?.badHeader ?? 0,
+    controlUnknownConnection: k?.unknownConnection ?? 0,
+    controlBadSccrq: k?.badSccrq ?? 0,
+    controlAuthFailures: (k?.authFailures ?? 0) + (k?.connectionAuthFailures ?? 0),
+    controlMalformed: k?.malformed ?? 0,
+    controlUnknownSession: k?.unknownSession ?? 0,
+    controlForeignSource: k?.foreignSource ?? 0,
+  };
 }
 
 /** The running `[l2tpv3]`. */
@@ -210,8 +266,6 @@ export class L2tpv3Shell {
     const up = (at: Instant | undefined): number => (at === undefined ? 0 : Math.max(0, Math.floor((now - at) / 1000)));
     const circuit = (s: { active: boolean; new: boolean } | undefined): string => (s === undefined ? '-' : `${s.active ? 'up' : 'down'}${s.new ? ' (new)' : ''}`);
     const names = new Map(c.pseudowires.map((p) => [p.remoteEndId, p.name]));
-    let wrongCookie = 0;
-    for (const s of st?.sessions ?? []) wrongCookie += s.counters.drops.wrongCookie;
     const connections = (st?.connections ?? []).map((k): L2tpv3ConnectionView => ({
       state: k.state,
       version: 'L2TPv3',
@@ -256,7 +310,7 @@ export class L2tpv3Shell {
       profile: c.profile,
       auth,
       connections,
-      drops: { unknownSession: st?.demux.unknownSession ?? 0, badHeader: st?.demux.badHeader ?? 0, foreignData: st?.transport.foreignData ?? 0, wrongCookie },
+      drops: l2tpv3Drops(st),
     };
   }
 

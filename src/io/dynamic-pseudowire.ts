@@ -9,8 +9,8 @@
  */
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { parseIpv4, type Instant } from '../base/index.js';
-import { EthernetPseudowire, PseudowireDemux, type DemuxCounters, type PseudowireCounters } from '../dataplane/pseudowire/index.js';
-import { L2tpV3Engine, type L2tpV3Event, type PeerAddress, type V3ConnectionInfo, type V3DialSpec, type V3EngineConfig } from '../l2tp/index.js';
+import { EthernetPseudowire, PseudowireDemux, type DemuxCounters, type PseudowireCounters, type PseudowireDrops } from '../dataplane/pseudowire/index.js';
+import { L2tpV3Engine, type L2tpV3Event, type PeerAddress, type V3ConnectionInfo, type V3ControlDrops, type V3DialSpec, type V3EngineConfig } from '../l2tp/index.js';
 import { now as clockNow } from './clock.js';
 import { IPPROTO_L2TP, RawIpSocket, type RawPacketBatch } from './raw-socket.js';
 import { cryptoRandom } from './random.js';
@@ -72,7 +72,18 @@ export interface DynamicPseudowireStatus {
   readonly sessions: readonly DynamicSessionStatus[];
   readonly demux: DemuxCounters;
   readonly transport: DynamicTransportCounters;
+  /** Bad control input since start (engine and every connection). */
+  readonly control: V3ControlDrops;
+  /** Data drops of every session since start, ended sessions included. */
+  readonly sessionDrops: PseudowireDrops;
 }
+
+const addPwDrops = (t: PseudowireDrops, d: Readonly<PseudowireDrops>): void => {
+  t.wrongCookie += d.wrongCookie;
+  t.tooShort += d.tooShort;
+  t.unsequenced += d.unsequenced;
+  t.outOfOrder += d.outOfOrder;
+};
 
 interface Circuit {
   readonly spec: PseudowireTap;
@@ -86,6 +97,8 @@ export class DynamicPseudowires {
   readonly demux: PseudowireDemux;
   readonly transport: DynamicTransportCounters = { rxDatagrams: 0, txDatagrams: 0, foreignData: 0, sendErrors: 0, tapWriteErrors: 0, noSession: 0 };
   private readonly circuits = new Map<string, Circuit>();
+  /** Data drops of sessions that ended. */
+  private readonly retiredDrops: PseudowireDrops = { wrongCookie: 0, tooShort: 0, unsequenced: 0, outOfOrder: 0 };
   private readonly timers: TimerDriver;
   private readonly now: () => Instant;
   private udp: Socket | undefined;
@@ -173,7 +186,10 @@ export class DynamicPseudowires {
       this.engine.closeSession(this.now(), e.connection, e.session, { result: 2, error: 6, message: 'no attachment circuit' });
       return;
     }
-    if (c.pw !== undefined) this.demux.remove(c.pw.localSessionId);
+    if (c.pw !== undefined) {
+      addPwDrops(this.retiredDrops, c.pw.counters.drops);
+      this.demux.remove(c.pw.localSessionId);
+    }
     const mss = c.spec.mssClamp;
     c.pw = new EthernetPseudowire({ ...e.binding, ...(mss !== undefined ? { mssClamp: mss } : {}) });
     this.demux.add(c.pw);
@@ -182,6 +198,7 @@ export class DynamicPseudowires {
   private unbind(session: number): void {
     for (const c of this.circuits.values()) {
       if (c.pw?.localSessionId !== session) continue;
+      addPwDrops(this.retiredDrops, c.pw.counters.drops);
       this.demux.remove(session);
       c.pw = undefined;
     }
@@ -267,10 +284,13 @@ export class DynamicPseudowires {
 
   status(): DynamicPseudowireStatus {
     const sessions: DynamicSessionStatus[] = [];
+    const sessionDrops = { ...this.retiredDrops };
     for (const c of this.circuits.values()) {
-      if (c.pw !== undefined) sessions.push({ tap: c.tap.name, remoteEndId: c.spec.remoteEndId, localSessionId: c.pw.localSessionId, counters: c.pw.counters });
+      if (c.pw === undefined) continue;
+      sessions.push({ tap: c.tap.name, remoteEndId: c.spec.remoteEndId, localSessionId: c.pw.localSessionId, counters: c.pw.counters });
+      addPwDrops(sessionDrops, c.pw.counters.drops);
     }
-    return { connections: this.engine.connections(), sessions, demux: this.demux.counters, transport: this.transport };
+    return { connections: this.engine.connections(), sessions, demux: this.demux.counters, transport: this.transport, control: this.engine.controlDrops(), sessionDrops };
   }
 
   /** Close every connection (StopCCN goes out), then the socket and TAPs; idempotent. */

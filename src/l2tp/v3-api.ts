@@ -205,6 +205,18 @@ export interface V3ConnectionInfo {
   readonly sessions: readonly V3SessionInfo[];
 }
 
+/** Every control datagram dropped as bad input since start (engine counters plus every connection's, gone ones included). */
+export interface V3ControlDrops extends V3EngineCounters {
+  /** Digest missing or wrong on an existing connection (§4.3). */
+  readonly connectionAuthFailures: number;
+  /** Refused by the codec after the digest verified (§5.2, §7.1). */
+  readonly malformed: number;
+  /** Session messages for a Session ID we do not have. */
+  readonly unknownSession: number;
+  /** Unauthenticated or replayed messages from another address (never move the peer). */
+  readonly foreignSource: number;
+}
+
 /** Typed events, drained with `pollEvent()`; the daemon maps them to logs and metrics. */
 export type L2tpV3Event =
   | { readonly type: 'v3-connecting'; readonly connection: ControlConnectionId; readonly peer: PeerAddress; readonly originator: boolean }
@@ -278,6 +290,8 @@ export interface L2tpV3EngineApi {
   wanErrorNotify(now: Instant, connection: ControlConnectionId, session: V3SessionId, errors: CircuitErrors): void;
   /** Bad-input counters that no connection owns. */
   readonly counters: Readonly<V3EngineCounters>;
+  /** Bad-input totals: `counters` plus every connection's (monotonic). */
+  controlDrops(): V3ControlDrops;
   connections(): readonly V3ConnectionInfo[];
   /** Where a session's data goes now (the connection's current peer), or undefined. */
   sessionPeer(localSessionId: number): PeerAddress | undefined;

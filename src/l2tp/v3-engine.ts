@@ -21,10 +21,18 @@ import {
   type V3SessionId,
 } from '../wire/l2tpv3/index.js';
 import type { PeerAddress, Transmit } from './api.js';
-import type { L2tpV3EngineApi, L2tpV3Event, V3AcceptPseudowires, V3ConnectionInfo, V3ConnectionSettings, V3DialSpec, V3EngineConfig, V3EngineCounters, V3SessionRequest } from './v3-api.js';
+import type { L2tpV3EngineApi, L2tpV3Event, V3AcceptPseudowires, V3ConnectionInfo, V3ConnectionCounters, V3ConnectionSettings, V3ControlDrops, V3DialSpec, V3EngineConfig, V3EngineCounters, V3SessionRequest } from './v3-api.js';
 import { V3Connection, V3StopResults, type V3ConnectionHost } from './v3-connection.js';
 
 const peerKey = (p: PeerAddress): string => `${p.address}|${p.port}|${p.via ?? ''}`;
+
+type DropTotals = { authFailures: number; malformed: number; unknownSession: number; foreignSource: number };
+const addDrops = (t: DropTotals, c: Readonly<V3ConnectionCounters>): void => {
+  t.authFailures += c.authFailures;
+  t.malformed += c.malformed;
+  t.unknownSession += c.unknownSession;
+  t.foreignSource += c.foreignSource;
+};
 
 interface Entry {
   readonly c: V3Connection;
@@ -56,6 +64,8 @@ export class L2tpV3Engine implements L2tpV3EngineApi, V3ConnectionHost {
   /** Attachment circuits reported down (absent = up). */
   private readonly circuitsDown = new Set<string>();
   readonly counters: V3EngineCounters = { badHeader: 0, unknownConnection: 0, badSccrq: 0, authFailures: 0, rejected: 0 };
+  /** Bad-input counters of connections already released. */
+  private readonly retired = { authFailures: 0, malformed: 0, unknownSession: 0, foreignSource: 0 };
 
   constructor(
     readonly config: V3EngineConfig,
@@ -193,6 +203,12 @@ export class L2tpV3Engine implements L2tpV3EngineApi, V3ConnectionHost {
     if (d.connection !== undefined) this.closeConnection(now, d.connection, V3StopResults.clear);
   }
 
+  controlDrops(): V3ControlDrops {
+    const t = { ...this.retired };
+    for (const e of this.byId.values()) addDrops(t, e.c.counters);
+    return { ...this.counters, connectionAuthFailures: t.authFailures, malformed: t.malformed, unknownSession: t.unknownSession, foreignSource: t.foreignSource };
+  }
+
   connections(): readonly V3ConnectionInfo[] {
     return [...this.byId.values()].map((e) => e.c.info());
   }
@@ -244,6 +260,7 @@ export class L2tpV3Engine implements L2tpV3EngineApi, V3ConnectionHost {
     const entry = this.byId.get(c.localId);
     if (entry === undefined || entry.c !== c) return;
     this.byId.delete(c.localId);
+    addDrops(this.retired, c.counters);
     if (c.sccrqKey !== undefined && this.sccrqIndex.get(c.sccrqKey) === c) this.sccrqIndex.delete(c.sccrqKey);
   }
 
