@@ -245,7 +245,7 @@ function formatL2tpv3(v: L2tpv3View): string[] {
     for (const s of t.sessions) {
       kv.push(
         [`Session ${s.name}`, `${s.state}, local ID ${s.localSessionId}, remote ID ${s.remoteSessionId}, Remote End ID ${s.remoteEndId}${s.tap !== undefined ? `, ${s.tap}` : ''}`],
-        ['  Circuit status', `local ${s.circuitLocal}, remote ${s.circuitRemote}`],
+        ['  Circuit status', `local ${s.circuitLocal}, remote ${s.circuitRemote} (${s.call} call; SLI rx/tx ${s.sliRx}/${s.sliTx}, WEN rx ${s.wenRx}${s.circuitErrors !== undefined ? `: ${s.circuitErrors}` : ''})`],
         ['  Uptime', formatUptime(s.uptimeSeconds)],
         ['  Received', `${s.rxPackets} packets ${s.rxOctets} octets`],
         ['  Transmitted', `${s.txPackets} packets ${s.txOctets} octets (${s.drops} dropped)`],

@@ -13,6 +13,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runIp } from '../io/index.js';
 import { PacketSocket } from '../io/packet-socket.js';
 import { parseConfig, type DaemonConfig } from './config.js';
 import type { StatusView } from './control-protocol.js';
@@ -229,6 +230,56 @@ test('[l2tpv3] a burst of malformed control and data packets at an established p
   } finally {
     for (const p of packets) p.close();
     stranger?.close();
+    await Promise.all(daemons.map((d) => d.shutdown(300)));
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('[l2tpv3] a TAP going down and up is sent as Set-Link-Info: the peer shows the remote circuit down, then up; the pseudowire stays', { timeout: 60_000 }, async (t) => {
+  if (!ROOT) {
+    console.error('SKIP [l2tpv3] circuit status: needs root for the TAP devices');
+    t.skip('needs root for the TAP devices');
+    return;
+  }
+  const dir = await mkdtemp(join(tmpdir(), 'l2tpd-v3o-'));
+  const logs: string[] = [];
+  const log = createLogger({ level: 'info', format: 'json', sink: { write: (l) => logs.push(l) } });
+  const [portA, portB] = [await freePort(), await freePort()];
+  const sockA = join(dir, 'a.sock');
+  const sockB = join(dir, 'b.sock');
+  const daemons: Daemon[] = [];
+  try {
+    daemons.push(await Daemon.start({ config: config(SIDE('v3o-a', portA, undefined, 'v3oC')), log: log.child({ d: 'a' }), createEngine: createL2tpEngine, controlSocket: sockA }));
+    daemons.push(await Daemon.start({ config: config(SIDE('v3o-b', portB, `127.0.0.1:${portA}`, 'v3oD')), log: log.child({ d: 'b' }), createEngine: createL2tpEngine, controlSocket: sockB }));
+    await until('both pseudowires up at A', 10_000, () => status(sockA), (s) => upCount(s) === 2);
+    await until('both pseudowires up at B', 10_000, () => status(sockB), (s) => upCount(s) === 2);
+    const session = async (sock: string, name: string) => (await status(sock)).l2tpv3?.connections.find((c) => c.state === 'established')?.sessions.find((s) => s.name === name);
+    assert.equal((await session(sockB, 'lan1'))?.circuitRemote, 'up (new)');
+    const sessionIds = (await status(sockB)).l2tpv3?.connections.flatMap((c) => c.sessions.map((s) => s.localSessionId));
+
+    await runIp(['link', 'set', 'dev', 'v3oC1', 'down']);
+    const down = await until('B sees lan1 down', 8000, () => session(sockB, 'lan1'), (s) => s?.circuitRemote === 'down');
+    assert.equal(down?.sliRx, 1);
+    assert.equal((await session(sockB, 'lan2'))?.circuitRemote, 'up (new)', 'lan2 untouched');
+    const localA = await session(sockA, 'lan1');
+    assert.equal(localA?.circuitLocal, 'down');
+    assert.equal(localA?.sliTx, 1);
+    assert.ok(logs.some((l) => l.includes('remote circuit down (SLI)')), 'logged at B');
+
+    await runIp(['link', 'set', 'dev', 'v3oC1', 'up']);
+    const up2 = await until('B sees lan1 up again', 8000, () => session(sockB, 'lan1'), (s) => s?.circuitRemote === 'up');
+    assert.equal(up2?.sliRx, 2);
+    assert.equal(up2?.state, 'established');
+    assert.deepEqual(
+      (await status(sockB)).l2tpv3?.connections.flatMap((c) => c.sessions.map((s) => s.localSessionId)),
+      sessionIds,
+      'the same sessions throughout',
+    );
+    let text = '';
+    await runL2tpctl(['--socket', sockB, 'show', 'status'], { out: (x) => (text += `${x}\n`), err: () => undefined });
+    assert.match(text, /Circuit status: +local up, remote up \(incoming call; SLI rx\/tx 2\/0, WEN rx 0\)/);
+    assert.match(text, /Circuit status: +local up, remote up \(new\) \(outgoing call; SLI rx\/tx 0\/0, WEN rx 0\)/);
+  } finally {
     await Promise.all(daemons.map((d) => d.shutdown(300)));
     await rm(dir, { recursive: true, force: true });
   }

@@ -22,6 +22,14 @@ export interface L2tpv3SessionView {
   readonly state: string;
   readonly circuitLocal: string;
   readonly circuitRemote: string;
+  /** Incoming (ICRQ) or outgoing (OCRQ) call. */
+  readonly call: string;
+  /** Set-Link-Info received / sent, WAN-Error-Notify received (RFC 3931 §6.13, §6.14). */
+  readonly sliRx: number;
+  readonly sliTx: number;
+  readonly wenRx: number;
+  /** The last WEN's Circuit Errors (hardware overruns, buffer overruns, timeouts, alignment). */
+  readonly circuitErrors?: string;
   readonly uptimeSeconds: number;
   readonly rxPackets: number;
   readonly rxOctets: number;
@@ -104,6 +112,10 @@ export interface L2tpv3Counters {
   keepaliveExpired: number;
   redials: number;
   peerMoves: number;
+  /** SLI received with a Circuit Status (the peer's circuit went up or down). */
+  circuitChanges: number;
+  /** WEN received. */
+  wanErrors: number;
 }
 
 const ipv4Text = (n: number): string => [24, 16, 8, 0].map((s) => (n >>> s) & 0xff).join('.');
@@ -171,7 +183,7 @@ function l2tpv3Drops(st: DynamicPseudowireStatus | undefined): L2tpv3Drops {
 
 /** The running `[l2tpv3]`. */
 export class L2tpv3Shell {
-  readonly counters: L2tpv3Counters = { connectionsEstablished: 0, connectionsClosed: 0, sessionsEstablished: 0, sessionsClosed: 0, authFailures: 0, keepaliveExpired: 0, redials: 0, peerMoves: 0 };
+  readonly counters: L2tpv3Counters = { connectionsEstablished: 0, connectionsClosed: 0, sessionsEstablished: 0, sessionsClosed: 0, authFailures: 0, keepaliveExpired: 0, redials: 0, peerMoves: 0, circuitChanges: 0, wanErrors: 0 };
 
   private constructor(
     readonly config: L2tpv3Section,
@@ -241,6 +253,16 @@ export class L2tpv3Shell {
         c.peerMoves++;
         l.info({ tunnel: e.connection, from: e.from, to: e.to }, `[L2TP] TUNNEL[${e.connection}] peer moved to ${e.to.address}:${e.to.port} (authenticated)`);
         return;
+      case 'v3-circuit-status':
+        c.circuitChanges++;
+        l.info({ tunnel: e.connection, session: e.session, remoteEndId: e.remoteEndId, status: e.status }, `[L2TP] TUNNEL[${e.connection}] session ${e.session} (${e.remoteEndId}) remote circuit ${e.status.active ? 'up' : 'down'} (SLI)`);
+        return;
+      case 'v3-wan-error': {
+        c.wanErrors++;
+        const x = e.errors;
+        l.warn({ tunnel: e.connection, session: e.session, remoteEndId: e.remoteEndId, errors: x }, `[L2TP] TUNNEL[${e.connection}] session ${e.session} (${e.remoteEndId}) WAN error notify: hardware overruns ${x.hardwareOverruns}, buffer overruns ${x.bufferOverruns}, timeouts ${x.timeoutErrors}, alignment ${x.alignmentErrors}`);
+        return;
+      }
       case 'v3-control':
         // The AVP debug log (Yamaha `syslog debug on`): one line per message with its AVPs.
         if (l.isLevelEnabled('debug')) {
@@ -295,6 +317,11 @@ export class L2tpv3Shell {
           state: s.state,
           circuitLocal: circuit(s.circuitLocal),
           circuitRemote: circuit(s.circuitRemote),
+          call: s.call,
+          sliRx: s.sliRx,
+          sliTx: s.sliTx,
+          wenRx: s.wenRx,
+          ...(s.circuitErrors !== undefined ? { circuitErrors: `hw ${s.circuitErrors.hardwareOverruns}, buffer ${s.circuitErrors.bufferOverruns}, timeout ${s.circuitErrors.timeoutErrors}, alignment ${s.circuitErrors.alignmentErrors}` } : {}),
           uptimeSeconds: up(s.establishedAt),
           rxPackets: d?.counters.rxPackets ?? 0,
           rxOctets: d?.counters.rxOctets ?? 0,

@@ -8,6 +8,7 @@
  * from there.
  */
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import { readFileSync } from 'node:fs';
 import { parseIpv4, type Instant } from '../base/index.js';
 import { EthernetPseudowire, PseudowireDemux, type DemuxCounters, type PseudowireCounters, type PseudowireDrops } from '../dataplane/pseudowire/index.js';
 import { L2tpV3Engine, type L2tpV3Event, type PeerAddress, type V3ConnectionInfo, type V3ControlDrops, type V3DialSpec, type V3EngineConfig } from '../l2tp/index.js';
@@ -44,6 +45,27 @@ export interface DynamicPseudowireOptions {
   readonly onError?: (e: Error) => void;
   /** Injected clock (default the monotonic clock). */
   readonly now?: () => Instant;
+  /** How often the TAPs' admin / carrier state is looked at for Set-Link-Info (ms, default 1000; 0 = never). */
+  readonly circuitPollMs?: number;
+}
+
+/** IFF_UP in /sys/class/net/NAME/flags. */
+const IFF_UP = 0x1;
+
+/** A TAP is an active attachment circuit when it is admin up and has carrier; undefined when unreadable. */
+export function tapActive(name: string): boolean | undefined {
+  let flags: number;
+  try {
+    flags = Number.parseInt(readFileSync(`/sys/class/net/${name}/flags`, 'utf8').trim(), 16);
+  } catch {
+    return undefined;
+  }
+  if ((flags & IFF_UP) === 0) return false;
+  try {
+    return readFileSync(`/sys/class/net/${name}/carrier`, 'utf8').trim() === '1';
+  } catch {
+    return false; // EINVAL while the device is down
+  }
 }
 
 /** Transport counters. */
@@ -104,6 +126,7 @@ export class DynamicPseudowires {
   private udp: Socket | undefined;
   private raw: RawIpSocket | undefined;
   private closed = false;
+  private circuitPoll: ReturnType<typeof setInterval> | undefined;
 
   private constructor(private readonly options: DynamicPseudowireOptions) {
     this.now = options.now ?? clockNow;
@@ -125,9 +148,23 @@ export class DynamicPseudowires {
     }
     s.timers.add(s.engine, () => s.flush());
     const at = s.now();
+    s.pollCircuits();
     for (const d of options.dials ?? []) s.engine.dial(at, d);
     s.flush();
+    const every = options.circuitPollMs ?? 1000;
+    if (every > 0) s.circuitPoll = setInterval(() => s.pollCircuits(), every).unref();
     return s;
+  }
+
+  /** TAP admin / carrier state -> the engine, which sends SLI on a change (RFC 3931 §3.4.3). */
+  private pollCircuits(): void {
+    if (this.closed) return;
+    const at = this.now();
+    for (const [id, c] of this.circuits) {
+      const active = tapActive(c.tap.name);
+      if (active !== undefined) this.engine.setCircuitStatus(at, id, active);
+    }
+    this.flush();
   }
 
   private async openTap(t: PseudowireTap): Promise<void> {
@@ -297,6 +334,7 @@ export class DynamicPseudowires {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (this.circuitPoll !== undefined) clearInterval(this.circuitPoll);
     const at = this.now();
     for (const c of this.engine.connections()) this.engine.closeConnection(at, c.localId, { result: 6 });
     for (let t = this.engine.pollTransmit(); t !== undefined; t = this.engine.pollTransmit()) this.send(t.data, t.to);

@@ -178,3 +178,76 @@ describe('L2TPv3 outgoing calls (RFC 3931 §3.4.2)', () => {
     assert.equal(live(b).state, 'established');
   });
 });
+
+describe('L2TPv3 Set-Link-Info and WAN-Error-Notify (RFC 3931 §3.4.3, §6.13, §6.14)', () => {
+  it('an attachment circuit going down and up is sent as SLI (A bit, N clear) on every session of it, delivered under loss', () => {
+    for (const seed of [31, 37, 41]) {
+      const { net, a, b } = pair(seed, LOSSY, [{ ...OUT, remoteEndId: 'lan1' }, { ...IN, remoteEndId: 'lan1' }, { ...IN, remoteEndId: 'lan2' }]);
+      net.run(60_000);
+      assert.equal(live(b).sessions.filter((s) => s.state === 'established').length, 3, `seed ${seed}`);
+      for (const s of live(b).sessions) assert.deepEqual(s.circuitRemote, { active: true, new: true }, 'the call carried the circuit, N set');
+      a.engine.setCircuitStatus(net.now as Instant, 'lan1', false);
+      a.engine.setCircuitStatus(net.now as Instant, 'lan1', false); // no change: nothing more sent
+      net.run(net.now + 60_000);
+      const byEnd = (end: string): V3ConnectionInfo['sessions'] => live(b).sessions.filter((s) => s.remoteEndId === end);
+      for (const s of byEnd('lan1')) assert.deepEqual(s.circuitRemote, { active: false, new: false }, `seed ${seed}: lan1 down at b`);
+      for (const s of byEnd('lan2')) assert.deepEqual(s.circuitRemote, { active: true, new: true }, `seed ${seed}: lan2 untouched`);
+      for (const s of live(a).sessions) assert.equal(s.circuitLocal.active, s.remoteEndId !== 'lan1');
+      assert.equal(live(a).sessions.reduce((n, s) => n + s.sliTx, 0), 2, `seed ${seed}: one SLI per lan1 session`);
+      const ev = v3EventsOf(b, 'v3-circuit-status');
+      assert.equal(ev.length, 2);
+      assert.ok(ev.every((e) => e.remoteEndId === 'lan1' && !e.status.active));
+      a.engine.setCircuitStatus(net.now as Instant, 'lan1', true);
+      net.run(net.now + 60_000);
+      for (const s of byEnd('lan1')) assert.deepEqual(s.circuitRemote, { active: true, new: false }, `seed ${seed}: lan1 up again`);
+      assert.equal(live(b).counters.sliRx, 4);
+      assert.equal(live(b).sessions.reduce((n, s) => n + s.sliRx, 0), 4);
+      // The sessions stayed up throughout: circuit status is information, not a teardown.
+      assert.equal(v3EventsOf(a, 'v3-session-closed').length + v3EventsOf(b, 'v3-session-closed').length, 0);
+    }
+  });
+
+  it('a circuit that is down when the call is placed is announced down in the ICRQ / OCRQ and the reply', () => {
+    const { net, a, b } = pair(43, PERFECT, []);
+    a.engine.setCircuitStatus(0 as Instant, 'lan1', false);
+    b.engine.setCircuitStatus(0 as Instant, 'lan2', false);
+    net.run(1000);
+    const c = live(a);
+    a.engine.openSession(net.now as Instant, c.localId, { ...OUT, remoteEndId: 'lan1' });
+    a.engine.openSession(net.now as Instant, c.localId, { ...IN, remoteEndId: 'lan2' });
+    net.run(3000);
+    const atB = (end: string) => live(b).sessions.find((s) => s.remoteEndId === end);
+    const atA = (end: string) => live(a).sessions.find((s) => s.remoteEndId === end);
+    assert.deepEqual(atB('lan1')?.circuitRemote, { active: false, new: true }, 'OCRQ: A=0, N=1');
+    assert.deepEqual(atA('lan2')?.circuitRemote, { active: false, new: true }, 'ICRP: A=0, N=1');
+    assert.equal(atB('lan1')?.state, 'established', 'a down circuit does not refuse the call');
+    assert.equal(live(a).counters.sliRx + live(b).counters.sliRx, 0, 'no SLI needed');
+    // The circuit comes up after the call: one SLI.
+    b.engine.setCircuitStatus(net.now as Instant, 'lan2', true);
+    net.run(5000);
+    assert.deepEqual(atA('lan2')?.circuitRemote, { active: true, new: false });
+    assert.equal(live(a).counters.sliRx, 1);
+  });
+
+  it('WAN-Error-Notify is received, counted per session and connection, and reported with its Circuit Errors', () => {
+    const { net, a, b } = pair(47, LOSSY, [OUT, IN]);
+    net.run(60_000);
+    const c = live(a);
+    const s = c.sessions.find((x) => x.remoteEndId === 'lan2');
+    assert.ok(s !== undefined);
+    const errors = { hardwareOverruns: 1, bufferOverruns: 2, timeoutErrors: 3, alignmentErrors: 4 };
+    a.engine.wanErrorNotify(net.now as Instant, c.localId, s.localSessionId, errors);
+    a.engine.wanErrorNotify(net.now as Instant, c.localId, s.localSessionId, { ...errors, timeoutErrors: 9 });
+    net.run(net.now + 60_000);
+    const ev = v3EventsOf(b, 'v3-wan-error');
+    assert.equal(ev.length, 2);
+    assert.equal(ev[0]?.remoteEndId, 'lan2');
+    assert.deepEqual(ev[0]?.errors, errors);
+    const peer = live(b).sessions.find((x) => x.remoteEndId === 'lan2');
+    assert.equal(peer?.wenRx, 2);
+    assert.deepEqual(peer?.circuitErrors, { ...errors, timeoutErrors: 9 }, 'the last one is kept');
+    assert.equal(live(b).counters.wenRx, 2);
+    assert.equal(peer?.state, 'established', 'WEN is informational');
+    assert.equal(live(b).sessions.find((x) => x.remoteEndId === 'lan1')?.wenRx, 0);
+  });
+});
