@@ -221,7 +221,10 @@ export function formatCredentials(c: CredentialsView): string {
 /** `show status`: the L2TPv3 part, one block per control connection (Yamaha `show status l2tp` fields). */
 function formatL2tpv3(v: L2tpv3View): string[] {
   const d = v.drops;
-  const out = [`L2TPv3: ${v.listen} (profile ${v.profile}, tunnel auth ${v.auth}), ${v.connections.length} connection(s); dropped data: ${d.unknownSession} unknown session, ${d.wrongCookie} wrong cookie, ${d.badHeader} bad header, ${d.foreignData} foreign source`];
+  const out = [
+    `L2TPv3: ${v.listen} (profile ${v.profile}, tunnel auth ${v.auth}), ${v.connections.length} connection(s); dropped data: ${d.unknownSession} unknown session, ${d.wrongCookie} wrong cookie, ${d.tooShort} too short, ${d.badHeader} bad header, ${d.foreignData} foreign source, ${d.unsequenced + d.outOfOrder} sequence, ${d.notV3} not v3`,
+    `  dropped control: ${d.controlBadHeader} bad header, ${d.controlUnknownConnection} unknown connection, ${d.controlBadSccrq} bad SCCRQ, ${d.controlAuthFailures} auth failed, ${d.controlMalformed} malformed, ${d.controlUnknownSession} unknown session, ${d.controlForeignSource} foreign source`,
+  ];
   for (const t of v.connections) {
     out.push('', `TUNNEL[${t.localTunnelId}]:`);
     const kv: [string, string][] = [
@@ -242,7 +245,7 @@ function formatL2tpv3(v: L2tpv3View): string[] {
     for (const s of t.sessions) {
       kv.push(
         [`Session ${s.name}`, `${s.state}, local ID ${s.localSessionId}, remote ID ${s.remoteSessionId}, Remote End ID ${s.remoteEndId}${s.tap !== undefined ? `, ${s.tap}` : ''}`],
-        ['  Circuit status', `local ${s.circuitLocal}, remote ${s.circuitRemote}`],
+        ['  Circuit status', `local ${s.circuitLocal}, remote ${s.circuitRemote} (${s.call} call; SLI rx/tx ${s.sliRx}/${s.sliTx}, WEN rx ${s.wenRx}${s.circuitErrors !== undefined ? `: ${s.circuitErrors}` : ''})`],
         ['  Uptime', formatUptime(s.uptimeSeconds)],
         ['  Received', `${s.rxPackets} packets ${s.rxOctets} octets`],
         ['  Transmitted', `${s.txPackets} packets ${s.txOctets} octets (${s.drops} dropped)`],

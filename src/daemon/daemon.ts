@@ -379,8 +379,7 @@ export class Daemon {
     const v3 = await L2tpv3Shell.open(c, this.log, () => this.clock.now());
     this.l2tpv3 = v3;
     this.metrics.addL2tpv3(() => {
-      const d = v3.view().drops;
-      return { ...v3.counters, unknownSession: d.unknownSession, badHeader: d.badHeader, foreignData: d.foreignData, wrongCookie: d.wrongCookie };
+      return { ...v3.counters, ...v3.view().drops };
     });
   }
 

@@ -22,6 +22,14 @@ export interface L2tpv3SessionView {
   readonly state: string;
   readonly circuitLocal: string;
   readonly circuitRemote: string;
+  /** Incoming (ICRQ) or outgoing (OCRQ) call. */
+  readonly call: string;
+  /** Set-Link-Info received / sent, WAN-Error-Notify received (RFC 3931 §6.13, §6.14). */
+  readonly sliRx: number;
+  readonly sliTx: number;
+  readonly wenRx: number;
+  /** The last WEN's Circuit Errors (hardware overruns, buffer overruns, timeouts, alignment). */
+  readonly circuitErrors?: string;
   readonly uptimeSeconds: number;
   readonly rxPackets: number;
   readonly rxOctets: number;
@@ -58,7 +66,40 @@ export interface L2tpv3View {
   readonly auth: string;
   readonly connections: readonly L2tpv3ConnectionView[];
   /** Data messages that reached no pseudowire and other drops since start. */
-  readonly drops: { readonly unknownSession: number; readonly badHeader: number; readonly foreignData: number; readonly wrongCookie: number };
+  readonly drops: L2tpv3Drops;
+}
+
+/** Every class of bad input `[l2tpv3]` drops, counted since start (show status, metrics). */
+export interface L2tpv3Drops {
+  /** Data: Session ID we do not have (§4.5). */
+  readonly unknownSession: number;
+  /** Data: too short for a session header, wrong Ver or flags. */
+  readonly badHeader: number;
+  /** Data: from an address other than the session's peer. */
+  readonly foreignData: number;
+  /** Data: cookie absent or different (§4.5). */
+  readonly wrongCookie: number;
+  /** Data: shorter than session header + cookie + sublayer + Ethernet header. */
+  readonly tooShort: number;
+  /** Data: sequencing required and missing or late (§4.6). */
+  readonly unsequenced: number;
+  readonly outOfOrder: number;
+  /** Not L2TPv3 (L2TPv2 on the port). */
+  readonly notV3: number;
+  /** Control: the header did not parse (bad length, version, flags). */
+  readonly controlBadHeader: number;
+  /** Control: a Control Connection ID we do not have. */
+  readonly controlUnknownConnection: number;
+  /** Control: connection 0 without a usable SCCRQ. */
+  readonly controlBadSccrq: number;
+  /** Control: digest missing or wrong (SCCRQ or an existing connection, §4.3). */
+  readonly controlAuthFailures: number;
+  /** Control: refused by the codec after the digest verified (§5.2, §7.1). */
+  readonly controlMalformed: number;
+  /** Control: a session message for a Session ID we do not have. */
+  readonly controlUnknownSession: number;
+  /** Control: unauthenticated or replayed messages from another address. */
+  readonly controlForeignSource: number;
 }
 
 /** Counters for Prometheus (monotonic since start). */
@@ -71,6 +112,10 @@ export interface L2tpv3Counters {
   keepaliveExpired: number;
   redials: number;
   peerMoves: number;
+  /** SLI received with a Circuit Status (the peer's circuit went up or down). */
+  circuitChanges: number;
+  /** WEN received. */
+  wanErrors: number;
 }
 
 const ipv4Text = (n: number): string => [24, 16, 8, 0].map((s) => (n >>> s) & 0xff).join('.');
@@ -106,16 +151,39 @@ export function l2tpv3EngineOptions(c: L2tpv3Section): { engine: V3EngineConfig;
     if (p.peer === undefined) continue;
     const k = `${p.peer.host}:${p.peer.port}`;
     const d = dials.get(k);
-    const session = { remoteEndId: p.remoteEndId, pseudowire: p.pseudowire };
+    const session = { remoteEndId: p.remoteEndId, pseudowire: p.pseudowire, call: p.call };
     if (d !== undefined) dials.set(k, { ...d, sessions: [...d.sessions, session] });
     else dials.set(k, { peer: { address: p.peer.host, port: c.encapsulation === 'ip' ? 0 : p.peer.port, family: 4 }, settings, sessions: [session], backoffInitial: c.redialInitial, backoffMax: c.redialMax });
   }
   return { engine, dials: [...dials.values()] };
 }
 
+/** The drop counters of a status snapshot (zeros before the shell runs). */
+function l2tpv3Drops(st: DynamicPseudowireStatus | undefined): L2tpv3Drops {
+  const sd = st?.sessionDrops;
+  const k = st?.control;
+  return {
+    unknownSession: st?.demux.unknownSession ?? 0,
+    badHeader: st?.demux.badHeader ?? 0,
+    foreignData: st?.transport.foreignData ?? 0,
+    wrongCookie: sd?.wrongCookie ?? 0,
+    tooShort: sd?.tooShort ?? 0,
+    unsequenced: sd?.unsequenced ?? 0,
+    outOfOrder: sd?.outOfOrder ?? 0,
+    notV3: st?.demux.notV3 ?? 0,
+    controlBadHeader: k?.badHeader ?? 0,
+    controlUnknownConnection: k?.unknownConnection ?? 0,
+    controlBadSccrq: k?.badSccrq ?? 0,
+    controlAuthFailures: (k?.authFailures ?? 0) + (k?.connectionAuthFailures ?? 0),
+    controlMalformed: k?.malformed ?? 0,
+    controlUnknownSession: k?.unknownSession ?? 0,
+    controlForeignSource: k?.foreignSource ?? 0,
+  };
+}
+
 /** The running `[l2tpv3]`. */
 export class L2tpv3Shell {
-  readonly counters: L2tpv3Counters = { connectionsEstablished: 0, connectionsClosed: 0, sessionsEstablished: 0, sessionsClosed: 0, authFailures: 0, keepaliveExpired: 0, redials: 0, peerMoves: 0 };
+  readonly counters: L2tpv3Counters = { connectionsEstablished: 0, connectionsClosed: 0, sessionsEstablished: 0, sessionsClosed: 0, authFailures: 0, keepaliveExpired: 0, redials: 0, peerMoves: 0, circuitChanges: 0, wanErrors: 0 };
 
   private constructor(
     readonly config: L2tpv3Section,
@@ -185,6 +253,16 @@ export class L2tpv3Shell {
         c.peerMoves++;
         l.info({ tunnel: e.connection, from: e.from, to: e.to }, `[L2TP] TUNNEL[${e.connection}] peer moved to ${e.to.address}:${e.to.port} (authenticated)`);
         return;
+      case 'v3-circuit-status':
+        c.circuitChanges++;
+        l.info({ tunnel: e.connection, session: e.session, remoteEndId: e.remoteEndId, status: e.status }, `[L2TP] TUNNEL[${e.connection}] session ${e.session} (${e.remoteEndId}) remote circuit ${e.status.active ? 'up' : 'down'} (SLI)`);
+        return;
+      case 'v3-wan-error': {
+        c.wanErrors++;
+        const x = e.errors;
+        l.warn({ tunnel: e.connection, session: e.session, remoteEndId: e.remoteEndId, errors: x }, `[L2TP] TUNNEL[${e.connection}] session ${e.session} (${e.remoteEndId}) WAN error notify: hardware overruns ${x.hardwareOverruns}, buffer overruns ${x.bufferOverruns}, timeouts ${x.timeoutErrors}, alignment ${x.alignmentErrors}`);
+        return;
+      }
       case 'v3-control':
         // The AVP debug log (Yamaha `syslog debug on`): one line per message with its AVPs.
         if (l.isLevelEnabled('debug')) {
@@ -210,8 +288,6 @@ export class L2tpv3Shell {
     const up = (at: Instant | undefined): number => (at === undefined ? 0 : Math.max(0, Math.floor((now - at) / 1000)));
     const circuit = (s: { active: boolean; new: boolean } | undefined): string => (s === undefined ? '-' : `${s.active ? 'up' : 'down'}${s.new ? ' (new)' : ''}`);
     const names = new Map(c.pseudowires.map((p) => [p.remoteEndId, p.name]));
-    let wrongCookie = 0;
-    for (const s of st?.sessions ?? []) wrongCookie += s.counters.drops.wrongCookie;
     const connections = (st?.connections ?? []).map((k): L2tpv3ConnectionView => ({
       state: k.state,
       version: 'L2TPv3',
@@ -241,6 +317,11 @@ export class L2tpv3Shell {
           state: s.state,
           circuitLocal: circuit(s.circuitLocal),
           circuitRemote: circuit(s.circuitRemote),
+          call: s.call,
+          sliRx: s.sliRx,
+          sliTx: s.sliTx,
+          wenRx: s.wenRx,
+          ...(s.circuitErrors !== undefined ? { circuitErrors: `hw ${s.circuitErrors.hardwareOverruns}, buffer ${s.circuitErrors.bufferOverruns}, timeout ${s.circuitErrors.timeoutErrors}, alignment ${s.circuitErrors.alignmentErrors}` } : {}),
           uptimeSeconds: up(s.establishedAt),
           rxPackets: d?.counters.rxPackets ?? 0,
           rxOctets: d?.counters.rxOctets ?? 0,
@@ -256,7 +337,7 @@ export class L2tpv3Shell {
       profile: c.profile,
       auth,
       connections,
-      drops: { unknownSession: st?.demux.unknownSession ?? 0, badHeader: st?.demux.badHeader ?? 0, foreignData: st?.transport.foreignData ?? 0, wrongCookie },
+      drops: l2tpv3Drops(st),
     };
   }
 

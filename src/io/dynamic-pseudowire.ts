@@ -8,9 +8,10 @@
  * from there.
  */
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import { readFileSync } from 'node:fs';
 import { parseIpv4, type Instant } from '../base/index.js';
-import { EthernetPseudowire, PseudowireDemux, type DemuxCounters, type PseudowireCounters } from '../dataplane/pseudowire/index.js';
-import { L2tpV3Engine, type L2tpV3Event, type PeerAddress, type V3ConnectionInfo, type V3DialSpec, type V3EngineConfig } from '../l2tp/index.js';
+import { EthernetPseudowire, PseudowireDemux, type DemuxCounters, type PseudowireCounters, type PseudowireDrops } from '../dataplane/pseudowire/index.js';
+import { L2tpV3Engine, type L2tpV3Event, type PeerAddress, type V3ConnectionInfo, type V3ControlDrops, type V3DialSpec, type V3EngineConfig } from '../l2tp/index.js';
 import { now as clockNow } from './clock.js';
 import { IPPROTO_L2TP, RawIpSocket, type RawPacketBatch } from './raw-socket.js';
 import { cryptoRandom } from './random.js';
@@ -44,6 +45,27 @@ export interface DynamicPseudowireOptions {
   readonly onError?: (e: Error) => void;
   /** Injected clock (default the monotonic clock). */
   readonly now?: () => Instant;
+  /** How often the TAPs' admin / carrier state is looked at for Set-Link-Info (ms, default 1000; 0 = never). */
+  readonly circuitPollMs?: number;
+}
+
+/** IFF_UP in /sys/class/net/NAME/flags. */
+const IFF_UP = 0x1;
+
+/** A TAP is an active attachment circuit when it is admin up and has carrier; undefined when unreadable. */
+export function tapActive(name: string): boolean | undefined {
+  let flags: number;
+  try {
+    flags = Number.parseInt(readFileSync(`/sys/class/net/${name}/flags`, 'utf8').trim(), 16);
+  } catch {
+    return undefined;
+  }
+  if ((flags & IFF_UP) === 0) return false;
+  try {
+    return readFileSync(`/sys/class/net/${name}/carrier`, 'utf8').trim() === '1';
+  } catch {
+    return false; // EINVAL while the device is down
+  }
 }
 
 /** Transport counters. */
@@ -72,7 +94,18 @@ export interface DynamicPseudowireStatus {
   readonly sessions: readonly DynamicSessionStatus[];
   readonly demux: DemuxCounters;
   readonly transport: DynamicTransportCounters;
+  /** Bad control input since start (engine and every connection). */
+  readonly control: V3ControlDrops;
+  /** Data drops of every session since start, ended sessions included. */
+  readonly sessionDrops: PseudowireDrops;
 }
+
+const addPwDrops = (t: PseudowireDrops, d: Readonly<PseudowireDrops>): void => {
+  t.wrongCookie += d.wrongCookie;
+  t.tooShort += d.tooShort;
+  t.unsequenced += d.unsequenced;
+  t.outOfOrder += d.outOfOrder;
+};
 
 interface Circuit {
   readonly spec: PseudowireTap;
@@ -86,11 +119,14 @@ export class DynamicPseudowires {
   readonly demux: PseudowireDemux;
   readonly transport: DynamicTransportCounters = { rxDatagrams: 0, txDatagrams: 0, foreignData: 0, sendErrors: 0, tapWriteErrors: 0, noSession: 0 };
   private readonly circuits = new Map<string, Circuit>();
+  /** Data drops of sessions that ended. */
+  private readonly retiredDrops: PseudowireDrops = { wrongCookie: 0, tooShort: 0, unsequenced: 0, outOfOrder: 0 };
   private readonly timers: TimerDriver;
   private readonly now: () => Instant;
   private udp: Socket | undefined;
   private raw: RawIpSocket | undefined;
   private closed = false;
+  private circuitPoll: ReturnType<typeof setInterval> | undefined;
 
   private constructor(private readonly options: DynamicPseudowireOptions) {
     this.now = options.now ?? clockNow;
@@ -112,9 +148,23 @@ export class DynamicPseudowires {
     }
     s.timers.add(s.engine, () => s.flush());
     const at = s.now();
+    s.pollCircuits();
     for (const d of options.dials ?? []) s.engine.dial(at, d);
     s.flush();
+    const every = options.circuitPollMs ?? 1000;
+    if (every > 0) s.circuitPoll = setInterval(() => s.pollCircuits(), every).unref();
     return s;
+  }
+
+  /** TAP admin / carrier state -> the engine, which sends SLI on a change (RFC 3931 §3.4.3). */
+  private pollCircuits(): void {
+    if (this.closed) return;
+    const at = this.now();
+    for (const [id, c] of this.circuits) {
+      const active = tapActive(c.tap.name);
+      if (active !== undefined) this.engine.setCircuitStatus(at, id, active);
+    }
+    this.flush();
   }
 
   private async openTap(t: PseudowireTap): Promise<void> {
@@ -173,7 +223,10 @@ export class DynamicPseudowires {
       this.engine.closeSession(this.now(), e.connection, e.session, { result: 2, error: 6, message: 'no attachment circuit' });
       return;
     }
-    if (c.pw !== undefined) this.demux.remove(c.pw.localSessionId);
+    if (c.pw !== undefined) {
+      addPwDrops(this.retiredDrops, c.pw.counters.drops);
+      this.demux.remove(c.pw.localSessionId);
+    }
     const mss = c.spec.mssClamp;
     c.pw = new EthernetPseudowire({ ...e.binding, ...(mss !== undefined ? { mssClamp: mss } : {}) });
     this.demux.add(c.pw);
@@ -182,6 +235,7 @@ export class DynamicPseudowires {
   private unbind(session: number): void {
     for (const c of this.circuits.values()) {
       if (c.pw?.localSessionId !== session) continue;
+      addPwDrops(this.retiredDrops, c.pw.counters.drops);
       this.demux.remove(session);
       c.pw = undefined;
     }
@@ -267,16 +321,20 @@ export class DynamicPseudowires {
 
   status(): DynamicPseudowireStatus {
     const sessions: DynamicSessionStatus[] = [];
+    const sessionDrops = { ...this.retiredDrops };
     for (const c of this.circuits.values()) {
-      if (c.pw !== undefined) sessions.push({ tap: c.tap.name, remoteEndId: c.spec.remoteEndId, localSessionId: c.pw.localSessionId, counters: c.pw.counters });
+      if (c.pw === undefined) continue;
+      sessions.push({ tap: c.tap.name, remoteEndId: c.spec.remoteEndId, localSessionId: c.pw.localSessionId, counters: c.pw.counters });
+      addPwDrops(sessionDrops, c.pw.counters.drops);
     }
-    return { connections: this.engine.connections(), sessions, demux: this.demux.counters, transport: this.transport };
+    return { connections: this.engine.connections(), sessions, demux: this.demux.counters, transport: this.transport, control: this.engine.controlDrops(), sessionDrops };
   }
 
   /** Close every connection (StopCCN goes out), then the socket and TAPs; idempotent. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (this.circuitPoll !== undefined) clearInterval(this.circuitPoll);
     const at = this.now();
     for (const c of this.engine.connections()) this.engine.closeConnection(at, c.localId, { result: 6 });
     for (let t = this.engine.pollTransmit(); t !== undefined; t = this.engine.pollTransmit()) this.send(t.data, t.to);

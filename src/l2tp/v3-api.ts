@@ -7,7 +7,7 @@
  * to the data plane as it is.
  */
 import type { Duration, Instant } from '../base/index.js';
-import type { CircuitStatus, ControlConnectionId, V3ControlAvps, V3MessageType, V3ResultCode, V3SessionId } from '../wire/l2tpv3/index.js';
+import type { CircuitErrors, CircuitStatus, ControlConnectionId, V3ControlAvps, V3MessageType, V3ResultCode, V3SessionId } from '../wire/l2tpv3/index.js';
 import type { ChannelTuning, PeerAddress, Transmit } from './api.js';
 
 /** One peer identity a responder accepts (§5.4.3 Host Name, Router ID); absent fields match anything. */
@@ -52,11 +52,20 @@ export interface V3PseudowireParams {
   readonly sequencing: boolean;
 }
 
-/** A session we place on a connection (ICRQ, §6.6). */
+/**
+ * Which exchange sets a session up (RFC 3931 §3.4.1 incoming: ICRQ -> ICRP -> ICCN, the originator
+ * sends the last message; §3.4.2 outgoing: OCRQ -> OCRP -> OCCN, the recipient connects its
+ * attachment circuit and confirms).
+ */
+export type V3CallType = 'incoming' | 'outgoing';
+
+/** A session we place on a connection (ICRQ §6.6 or OCRQ §6.9). */
 export interface V3SessionRequest {
   /** Remote End ID AVP (§5.4.4): names the pseudowire at the peer. */
   readonly remoteEndId: string;
   readonly pseudowire: V3PseudowireParams;
+  /** Incoming call (ICRQ, the default) or outgoing call (OCRQ). */
+  readonly call?: V3CallType;
 }
 
 /** How a responder judges ICRQs: the pseudowires it knows by Remote End ID and its own parameters. */
@@ -109,8 +118,8 @@ export interface V3PseudowireBinding {
 
 /** Control connection states (§7.2; `closing` lingers after a StopCCN, §5.7). */
 export type V3ConnectionState = 'idle' | 'wait-ctl-reply' | 'wait-ctl-conn' | 'established' | 'closing' | 'closed';
-/** Session states (§7.3-§7.4, incoming calls). */
-export type V3SessionState = 'idle' | 'wait-tunnel' | 'wait-reply' | 'wait-connect' | 'established' | 'closed';
+/** Session states (§7.3 incoming, §7.4 outgoing calls; `wait-cs-answer` = OCRQ recipient connecting its circuit). */
+export type V3SessionState = 'idle' | 'wait-tunnel' | 'wait-reply' | 'wait-connect' | 'wait-cs-answer' | 'established' | 'closed';
 
 /** Why a connection or session ended. */
 export interface V3CloseReason {
@@ -127,8 +136,15 @@ export interface V3SessionInfo {
   readonly state: V3SessionState;
   readonly remoteEndId: string;
   readonly originator: boolean;
+  readonly call: V3CallType;
   readonly circuitLocal: CircuitStatus;
   readonly circuitRemote?: CircuitStatus;
+  /** Set-Link-Info messages received / sent (§6.14). */
+  readonly sliRx: number;
+  readonly sliTx: number;
+  /** WAN-Error-Notify messages received (§6.13) and the last Circuit Errors they carried. */
+  readonly wenRx: number;
+  readonly circuitErrors?: CircuitErrors;
   readonly binding?: V3PseudowireBinding;
   readonly establishedAt?: Instant;
 }
@@ -149,6 +165,27 @@ export interface V3ConnectionCounters {
   /** Unauthenticated messages from another address, which never move it. */
   foreignSource: number;
   unknownAvpsIgnored: number;
+  /** In-order session messages naming a Session ID we do not have (dropped). */
+  unknownSession: number;
+  /** Messages the codec refused after the digest verified (bad AVPs, §5.2 / §7.1). */
+  malformed: number;
+  /** Set-Link-Info / WAN-Error-Notify received (§6.13, §6.14). */
+  sliRx: number;
+  wenRx: number;
+}
+
+/** Engine-wide counters of control datagrams that reached no connection (bad input, monotonic). */
+export interface V3EngineCounters {
+  /** The §3.2.1 header did not parse (length, version, flags). */
+  badHeader: number;
+  /** A Control Connection ID we do not have. */
+  unknownConnection: number;
+  /** Connection ID 0 but no SCCRQ, or an SCCRQ the codec refused. */
+  badSccrq: number;
+  /** SCCRQs whose digest did not verify. */
+  authFailures: number;
+  /** SCCRQs refused because we accept no connections. */
+  rejected: number;
 }
 
 /** A read-only snapshot of one control connection. */
@@ -166,6 +203,18 @@ export interface V3ConnectionInfo {
   readonly establishedAt?: Instant;
   readonly counters: Readonly<V3ConnectionCounters>;
   readonly sessions: readonly V3SessionInfo[];
+}
+
+/** Every control datagram dropped as bad input since start (engine counters plus every connection's, gone ones included). */
+export interface V3ControlDrops extends V3EngineCounters {
+  /** Digest missing or wrong on an existing connection (§4.3). */
+  readonly connectionAuthFailures: number;
+  /** Refused by the codec after the digest verified (§5.2, §7.1). */
+  readonly malformed: number;
+  /** Session messages for a Session ID we do not have. */
+  readonly unknownSession: number;
+  /** Unauthenticated or replayed messages from another address (never move the peer). */
+  readonly foreignSource: number;
 }
 
 /** Typed events, drained with `pollEvent()`; the daemon maps them to logs and metrics. */
@@ -189,7 +238,8 @@ export type L2tpV3Event =
   | { readonly type: 'v3-redial'; readonly dialer: number; readonly at: Instant; readonly attempt: number }
   | { readonly type: 'v3-session-established'; readonly connection: ControlConnectionId; readonly session: V3SessionId; readonly peer: PeerAddress; readonly remoteEndId: string; readonly binding: V3PseudowireBinding }
   | { readonly type: 'v3-session-closed'; readonly connection: ControlConnectionId; readonly session: V3SessionId; readonly reason: V3CloseReason }
-  | { readonly type: 'v3-circuit-status'; readonly connection: ControlConnectionId; readonly session: V3SessionId; readonly status: CircuitStatus }
+  | { readonly type: 'v3-circuit-status'; readonly connection: ControlConnectionId; readonly session: V3SessionId; readonly remoteEndId: string; readonly status: CircuitStatus }
+  | { readonly type: 'v3-wan-error'; readonly connection: ControlConnectionId; readonly session: V3SessionId; readonly remoteEndId: string; readonly errors: CircuitErrors }
   | {
       readonly type: 'v3-control';
       readonly direction: 'rx' | 'tx';
@@ -230,6 +280,18 @@ export interface L2tpV3EngineApi {
   dial(now: Instant, spec: V3DialSpec): number;
   /** Stop a dialer (its current connection is closed). */
   hangUp(now: Instant, dialer: number): void;
+  /**
+   * The local attachment circuit of `remoteEndId` went up or down (TAP carrier / admin state): every
+   * session on it tells the peer with Set-Link-Info (§3.4.3, Circuit Status A bit, N = 0); sessions
+   * placed later carry the state in their ICRQ/ICRP/OCRQ/OCRP.
+   */
+  setCircuitStatus(now: Instant, remoteEndId: string, active: boolean): void;
+  /** Send WAN-Error-Notify (§6.13) with the circuit's error counts on a session. */
+  wanErrorNotify(now: Instant, connection: ControlConnectionId, session: V3SessionId, errors: CircuitErrors): void;
+  /** Bad-input counters that no connection owns. */
+  readonly counters: Readonly<V3EngineCounters>;
+  /** Bad-input totals: `counters` plus every connection's (monotonic). */
+  controlDrops(): V3ControlDrops;
   connections(): readonly V3ConnectionInfo[];
   /** Where a session's data goes now (the connection's current peer), or undefined. */
   sessionPeer(localSessionId: number): PeerAddress | undefined;

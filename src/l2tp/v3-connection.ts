@@ -21,6 +21,7 @@ import {
   parseV3Control,
   V3MessageType,
   v3SessionId,
+  type CircuitErrors,
   type CircuitStatus,
   type ControlConnectionId,
   type V3Authentication,
@@ -36,8 +37,8 @@ import type { Mutable } from './connection.js';
 import { fullCycle } from './defaults.js';
 import { challengeResponse } from './handshake.js';
 import { tunnelTransition, type TunnelFsmEvent } from './tunnel-fsm.js';
-import type { L2tpV3Event, V3AcceptPseudowires, V3CloseReason, V3ConnectionCounters, V3ConnectionInfo, V3ConnectionSettings, V3ConnectionState, V3PseudowireParams } from './v3-api.js';
-import { V3CdnResults, V3Session, type V3SessionOwner } from './v3-session.js';
+import type { L2tpV3Event, V3AcceptPseudowires, V3CallType, V3CloseReason, V3ConnectionCounters, V3ConnectionInfo, V3ConnectionSettings, V3ConnectionState, V3PseudowireParams } from './v3-api.js';
+import { callOfRequest, V3CdnResults, V3Session, type V3SessionOwner } from './v3-session.js';
 
 /** StopCCN result codes we send (§5.4.2). */
 export const V3StopResults = {
@@ -58,6 +59,8 @@ export interface V3ConnectionHost {
   readonly acceptPseudowires: V3AcceptPseudowires;
   transmit(t: Transmit): void;
   event(e: L2tpV3Event): void;
+  /** Our attachment circuit of a Remote End ID is up (§5.4.5 Circuit Status A bit). */
+  circuitActive(remoteEndId: string): boolean;
   /** A fresh non-zero Session ID unique in the engine (the data plane demultiplexes by it). */
   allocSessionId(): V3SessionId;
   /** Session index of the engine (data → connection). */
@@ -94,6 +97,10 @@ const newCounters = (): V3ConnectionCounters => ({
   peerMoves: 0,
   foreignSource: 0,
   unknownAvpsIgnored: 0,
+  unknownSession: 0,
+  malformed: 0,
+  sliRx: 0,
+  wenRx: 0,
 });
 
 const samePeer = (a: PeerAddress, b: PeerAddress): boolean => a.address === b.address && a.port === b.port && a.via === b.via;
@@ -253,21 +260,26 @@ export class V3Connection implements V3SessionOwner {
       case V3MessageType.HELLO:
         return; // §6.5: acknowledged by the channel only.
       case V3MessageType.ICRQ:
-        if (this.fsm !== 'established') return void this.step(now, 'admin-close', { by: 'local', cause: 'fsm', result: V3StopResults.fsm });
-        return this.onIcrq(now, msg);
       case V3MessageType.OCRQ:
-        // Outgoing calls are not offered: refuse the call, keep the connection.
-        this.sendSession(now, V3MessageType.CDN, { resultCode: V3CdnResults.notAcceptable, localSessionId: v3SessionId(0), remoteSessionId: msg.avps.localSessionId ?? v3SessionId(0) });
-        return;
+        // §3.4.1 / §3.4.2: a call request is valid only on an established connection.
+        if (this.fsm !== 'established') return void this.step(now, 'admin-close', { by: 'local', cause: 'fsm', result: V3StopResults.fsm });
+        return this.onRequest(now, msg, callOfRequest(msg.type) ?? 'incoming');
       default: {
         const s = this.sessions.get(msg.avps.remoteSessionId ?? 0);
-        if (s !== undefined) s.receive(now, msg);
+        if (s === undefined) {
+          this.counters.unknownSession++;
+          return;
+        }
+        if (msg.type === V3MessageType.SLI) this.counters.sliRx++;
+        if (msg.type === V3MessageType.WEN) this.counters.wenRx++;
+        s.receive(now, msg);
       }
     }
   }
 
   /** §5.2: an unknown M=1 AVP (or bad value) clears the session of a session message, else the connection. */
   private refused(now: Instant, f: V3ControlParseFailure): void {
+    this.counters.malformed++;
     if (f.error.kind === 'unknown-message-type' && !f.error.mandatory) return;
     if (f.scope === 'session') {
       const s = this.sessions.get(f.ids.remoteSessionId ?? 0);
@@ -275,8 +287,8 @@ export class V3Connection implements V3SessionOwner {
         s.refuse(now, V3CdnResults.unknownMandatory);
         return;
       }
-      // An ICRQ we cannot read: answer a CDN to the peer's session, keep the connection (§5.2).
-      if (f.messageType === V3MessageType.ICRQ && f.ids.localSessionId !== undefined) {
+      // An ICRQ / OCRQ we cannot read: answer a CDN to the peer's session, keep the connection (§5.2).
+      if (callOfRequest(f.messageType as V3MessageType) !== undefined && f.ids.localSessionId !== undefined) {
         this.sendSession(now, V3MessageType.CDN, { resultCode: V3CdnResults.unknownMandatory, localSessionId: v3SessionId(0), remoteSessionId: f.ids.localSessionId });
       }
       return;
@@ -351,10 +363,10 @@ export class V3Connection implements V3SessionOwner {
     this.channel.setPeerWindow(a.receiveWindowSize);
   }
 
-  private onIcrq(now: Instant, msg: V3ControlMessage): void {
-    const s = new V3Session(this, this.host.allocSessionId(), false, '');
+  private onRequest(now: Instant, msg: V3ControlMessage, call: V3CallType): void {
+    const s = new V3Session(this, this.host.allocSessionId(), false, '', call);
     this.addSession(s);
-    s.receiveIcrq(now, msg);
+    s.receiveRequest(now, msg);
   }
 
   private addSession(s: V3Session): void {
@@ -536,10 +548,10 @@ export class V3Connection implements V3SessionOwner {
     this.step(now, 'local-open', { by: 'local', cause: 'open' });
   }
 
-  /** Place a session (ICRQ once established). */
-  openSession(now: Instant, remoteEndId: string, params: V3PseudowireParams): V3SessionId | undefined {
+  /** Place a session (ICRQ or OCRQ once established). */
+  openSession(now: Instant, remoteEndId: string, params: V3PseudowireParams, call: V3CallType = 'incoming'): V3SessionId | undefined {
     if (this.state === 'closing' || this.state === 'closed') return undefined;
-    const s = new V3Session(this, this.host.allocSessionId(), true, remoteEndId);
+    const s = new V3Session(this, this.host.allocSessionId(), true, remoteEndId, call);
     this.addSession(s);
     this.serial = (this.serial + 1) >>> 0;
     s.request(now, params, this.serial, this.fsm === 'established');
@@ -581,7 +593,20 @@ export class V3Connection implements V3SessionOwner {
   }
 
   circuitChanged(s: V3Session, status: CircuitStatus): void {
-    this.host.event({ type: 'v3-circuit-status', connection: this.localId, session: s.localId, status });
+    this.host.event({ type: 'v3-circuit-status', connection: this.localId, session: s.localId, remoteEndId: s.remoteEndId, status });
+  }
+
+  wanError(s: V3Session, errors: CircuitErrors): void {
+    this.host.event({ type: 'v3-wan-error', connection: this.localId, session: s.localId, remoteEndId: s.remoteEndId, errors });
+  }
+
+  circuitActive(remoteEndId: string): boolean {
+    return this.host.circuitActive(remoteEndId);
+  }
+
+  /** The engine's circuit state of `remoteEndId` changed: SLI on its sessions (§3.4.3). */
+  circuitUpdate(now: Instant, remoteEndId: string): void {
+    for (const s of this.sessions.values()) if (s.remoteEndId === remoteEndId) s.circuitUpdate(now);
   }
 
   // ---------------------------------------------------------------- channel sink

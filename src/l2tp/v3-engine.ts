@@ -15,15 +15,24 @@ import {
   parseV3ControlHeader,
   V3MessageType,
   v3SessionId,
+  type CircuitErrors,
   type ControlConnectionId,
   type V3ResultCode,
   type V3SessionId,
 } from '../wire/l2tpv3/index.js';
 import type { PeerAddress, Transmit } from './api.js';
-import type { L2tpV3EngineApi, L2tpV3Event, V3AcceptPseudowires, V3ConnectionInfo, V3ConnectionSettings, V3DialSpec, V3EngineConfig, V3SessionRequest } from './v3-api.js';
+import type { L2tpV3EngineApi, L2tpV3Event, V3AcceptPseudowires, V3ConnectionInfo, V3ConnectionCounters, V3ConnectionSettings, V3ControlDrops, V3DialSpec, V3EngineConfig, V3EngineCounters, V3SessionRequest } from './v3-api.js';
 import { V3Connection, V3StopResults, type V3ConnectionHost } from './v3-connection.js';
 
 const peerKey = (p: PeerAddress): string => `${p.address}|${p.port}|${p.via ?? ''}`;
+
+type DropTotals = { authFailures: number; malformed: number; unknownSession: number; foreignSource: number };
+const addDrops = (t: DropTotals, c: Readonly<V3ConnectionCounters>): void => {
+  t.authFailures += c.authFailures;
+  t.malformed += c.malformed;
+  t.unknownSession += c.unknownSession;
+  t.foreignSource += c.foreignSource;
+};
 
 interface Entry {
   readonly c: V3Connection;
@@ -52,6 +61,11 @@ export class L2tpV3Engine implements L2tpV3EngineApi, V3ConnectionHost {
   private readonly events = new Fifo<L2tpV3Event>();
   private nextDialer = 1;
   private readonly acceptKey: Uint8Array | undefined;
+  /** Attachment circuits reported down (absent = up). */
+  private readonly circuitsDown = new Set<string>();
+  readonly counters: V3EngineCounters = { badHeader: 0, unknownConnection: 0, badSccrq: 0, authFailures: 0, rejected: 0 };
+  /** Bad-input counters of connections already released. */
+  private readonly retired = { authFailures: 0, malformed: 0, unknownSession: 0, foreignSource: 0 };
 
   constructor(
     readonly config: V3EngineConfig,
@@ -75,6 +89,7 @@ export class L2tpV3Engine implements L2tpV3EngineApi, V3ConnectionHost {
   handleDatagram(now: Instant, data: Uint8Array, from: PeerAddress): void {
     const h = parseV3ControlHeader(data, this.config.encapsulation);
     if (!h.ok) {
+      this.counters.badHeader++;
       this.events.push({ type: 'v3-bad-datagram', peer: from, detail: h.error.kind });
       return;
     }
@@ -85,6 +100,7 @@ export class L2tpV3Engine implements L2tpV3EngineApi, V3ConnectionHost {
     }
     const entry = this.byId.get(id);
     if (entry === undefined) {
+      this.counters.unknownConnection++;
       this.events.push({ type: 'v3-bad-datagram', peer: from, detail: `control message for unknown connection ${id}` });
       return;
     }
@@ -143,7 +159,25 @@ export class L2tpV3Engine implements L2tpV3EngineApi, V3ConnectionHost {
   }
 
   openSession(now: Instant, connection: ControlConnectionId, request: V3SessionRequest): V3SessionId | undefined {
-    return this.with(connection, (c) => c.openSession(now, request.remoteEndId, request.pseudowire));
+    return this.with(connection, (c) => c.openSession(now, request.remoteEndId, request.pseudowire, request.call));
+  }
+
+  setCircuitStatus(now: Instant, remoteEndId: string, active: boolean): void {
+    if (active === !this.circuitsDown.has(remoteEndId)) return;
+    if (active) this.circuitsDown.delete(remoteEndId);
+    else this.circuitsDown.add(remoteEndId);
+    for (const e of this.byId.values()) {
+      e.c.circuitUpdate(now, remoteEndId);
+      this.touch(e);
+    }
+  }
+
+  wanErrorNotify(now: Instant, connection: ControlConnectionId, session: V3SessionId, errors: CircuitErrors): void {
+    this.with(connection, (c) => c.sessions.get(session)?.wanErrorNotify(now, errors));
+  }
+
+  circuitActive(remoteEndId: string): boolean {
+    return !this.circuitsDown.has(remoteEndId);
   }
 
   closeSession(now: Instant, connection: ControlConnectionId, session: V3SessionId, result: V3ResultCode): void {
@@ -167,6 +201,12 @@ export class L2tpV3Engine implements L2tpV3EngineApi, V3ConnectionHost {
     if (d === undefined) return;
     this.dialers.delete(dialer);
     if (d.connection !== undefined) this.closeConnection(now, d.connection, V3StopResults.clear);
+  }
+
+  controlDrops(): V3ControlDrops {
+    const t = { ...this.retired };
+    for (const e of this.byId.values()) addDrops(t, e.c.counters);
+    return { ...this.counters, connectionAuthFailures: t.authFailures, malformed: t.malformed, unknownSession: t.unknownSession, foreignSource: t.foreignSource };
   }
 
   connections(): readonly V3ConnectionInfo[] {
@@ -220,6 +260,7 @@ export class L2tpV3Engine implements L2tpV3EngineApi, V3ConnectionHost {
     const entry = this.byId.get(c.localId);
     if (entry === undefined || entry.c !== c) return;
     this.byId.delete(c.localId);
+    addDrops(this.retired, c.counters);
     if (c.sccrqKey !== undefined && this.sccrqIndex.get(c.sccrqKey) === c) this.sccrqIndex.delete(c.sccrqKey);
   }
 
@@ -243,7 +284,7 @@ export class L2tpV3Engine implements L2tpV3EngineApi, V3ConnectionHost {
     d.connection = entry.c.localId;
     this.events.push({ type: 'v3-connecting', connection: entry.c.localId, peer: d.spec.peer, originator: true });
     entry.c.open0(now);
-    for (const s of d.spec.sessions) entry.c.openSession(now, s.remoteEndId, s.pseudowire);
+    for (const s of d.spec.sessions) entry.c.openSession(now, s.remoteEndId, s.pseudowire, s.call);
     this.touch(entry);
   }
 
@@ -256,12 +297,18 @@ export class L2tpV3Engine implements L2tpV3EngineApi, V3ConnectionHost {
       ...(this.acceptKey !== undefined ? { auth: { sharedKeys: [this.acceptKey] } } : {}),
     });
     if (!pr.ok) {
-      if (!pr.error.authenticated) this.events.push({ type: 'v3-auth-failed', peer: from, detail: `SCCRQ ${pr.error.error.kind}` });
-      else this.events.push({ type: 'v3-bad-datagram', peer: from, detail: pr.error.error.kind });
+      if (!pr.error.authenticated) {
+        this.counters.authFailures++;
+        this.events.push({ type: 'v3-auth-failed', peer: from, detail: `SCCRQ ${pr.error.error.kind}` });
+      } else {
+        this.counters.badSccrq++;
+        this.events.push({ type: 'v3-bad-datagram', peer: from, detail: pr.error.error.kind });
+      }
       return;
     }
     const msg = pr.value;
     if (msg.type !== V3MessageType.SCCRQ || msg.avps.assignedConnectionId === undefined) {
+      this.counters.badSccrq++;
       this.events.push({ type: 'v3-bad-datagram', peer: from, detail: 'control message to connection 0 that is not an SCCRQ' });
       return;
     }
@@ -273,6 +320,7 @@ export class L2tpV3Engine implements L2tpV3EngineApi, V3ConnectionHost {
       return;
     }
     if (!this.config.acceptConnections) {
+      this.counters.rejected++;
       this.events.push({ type: 'v3-rejected', peer: from, detail: 'not accepting connections' });
       return;
     }

@@ -41,6 +41,8 @@ export class V3SimNet {
   /** Cut the link (every datagram lost) while true. */
   down = false;
   ignore = new Set<L2tpV3Event['type']>(['v3-control']);
+  /** Drop a datagram as it leaves `n` when this returns true (targeted loss). */
+  drop: ((n: V3Node, data: Uint8Array) => boolean) | undefined;
 
   constructor(
     seed: number,
@@ -69,7 +71,7 @@ export class V3SimNet {
     for (const n of this.nodes.values()) {
       for (let t = n.engine.pollTransmit(); t !== undefined; t = n.engine.pollTransmit()) {
         n.sent.push({ at: this.now, to: t.to, data: t.data });
-        if (this.down || this.float() < this.profile.loss) continue;
+        if (this.down || this.float() < this.profile.loss || this.drop?.(n, t.data) === true) continue;
         const from = n.name === this.behindNat && this.natAddress !== undefined ? this.natAddress : n.addr;
         const copies = this.float() < this.profile.duplicate ? 2 : 1;
         for (let i = 0; i < copies; i++) {

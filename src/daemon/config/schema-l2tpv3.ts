@@ -62,5 +62,6 @@ export const L2TPV3_PSEUDOWIRE = table({
     sequencing: key('sequencing', optional(bool), undefined, 'ask the peer to sequence its data (needs sublayer "default")', { computed: 'the profile (false)' }),
     pwType: key('pw_type', oneOf<'ethernet' | 'ethernet-vlan'>(['ethernet', 'ethernet-vlan'], 'expected "ethernet" or "ethernet-vlan"'), 'ethernet', 'RFC 4719 PW type: 5 Ethernet (port), 4 Ethernet VLAN'),
     mssClamp: key('mss_clamp', optional(int(536, 9000)), undefined, 'clamp the MSS of TCP SYNs crossing the pseudowire (Yamaha `ip tunnel tcp mss limit`)'),
+    call: key('call', oneOf<'incoming' | 'outgoing'>(['incoming', 'outgoing'], 'expected "incoming" or "outgoing"'), 'incoming', 'with `peer`: place the session as an incoming call (ICRQ, RFC 3931 §3.4.1) or an outgoing call (OCRQ, §3.4.2); both are always accepted'),
   },
 });

@@ -343,3 +343,47 @@ test('property: emit then parse is the identity (UDP and IP, clear and hidden, w
     { numRuns: 400 },
   );
 });
+
+test('vectors: SLI (§6.14) with Circuit Status A=0 N=0 and WEN (§6.13) with Circuit Errors, field by field, round trip', () => {
+  const sli = hex(
+    'c803 0030 01020304 0005 0006' + // T L S Ver 3, Length 48, Control Connection ID, Ns 5, Nr 6
+      '8008 0000 0000 0010' + // M, Length 8, Vendor 0, Message Type (0) = 16 SLI
+      '800a 0000 003f 0a0b0c0d' + // M, Local Session ID (63)
+      '800a 0000 0040 11223344' + // M, Remote Session ID (64)
+      '8008 0000 0047 0000', // M, Circuit Status (71): reserved, N=0, A=0 (down, not new)
+  );
+  const wen = hex(
+    'c803 0040 01020304 0007 0006' + // Length 64, Ns 7
+      '8008 0000 0000 000f' + // Message Type 15 WEN
+      '0018 0000 0022 0000' + // M=0, Length 24, Circuit Errors (34): reserved
+      '00000001 00000002 00000003 00000004' + // hardware overruns, buffer overruns, timeout errors, alignment errors
+      '800a 0000 003f 0a0b0c0d 800a 0000 0040 11223344', // Local / Remote Session ID
+  );
+  const ids = { localSessionId: v3SessionId(0x0a0b0c0d), remoteSessionId: v3SessionId(0x11223344) };
+  const want: [Uint8Array, V3ControlMessage][] = [
+    [sli, { connectionId: controlConnectionId(0x01020304), ns: 5, nr: 6, type: V3MessageType.SLI, avps: { ...ids, circuitStatus: { active: false, new: false } } }],
+    [wen, { connectionId: controlConnectionId(0x01020304), ns: 7, nr: 6, type: V3MessageType.WEN, avps: { ...ids, circuitErrors: { hardwareOverruns: 1, bufferOverruns: 2, timeoutErrors: 3, alignmentErrors: 4 } } }],
+  ];
+  for (const [bytes, msg] of want) {
+    const p = parseV3Control(bytes, { encapsulation: 'udp' });
+    assert.ok(p.ok);
+    assert.deepEqual(p.value, msg);
+    assert.equal(toHex(emitV3Control(msg, { encapsulation: 'udp' })), toHex(bytes));
+  }
+  // Circuit Status bits (§5.4.5): A is the last bit, N the one before it.
+  const ocrq = emitV3Control(
+    { connectionId: controlConnectionId(1), ns: 1, nr: 1, type: V3MessageType.OCRQ, avps: { ...ids, remoteSessionId: v3SessionId(0), serialNumber: 1, pwType: 5, remoteEndId: new TextEncoder().encode('lan1'), circuitStatus: { active: true, new: true } } },
+    { encapsulation: 'udp' },
+  );
+  assert.ok(toHex(ocrq).endsWith('8008000000440005' + '8008000000470003'), toHex(ocrq)); // PW Type 5, then Circuit Status N=1 A=1
+  for (const type of [V3MessageType.OCRQ, V3MessageType.OCRP, V3MessageType.OCCN]) {
+    const m: V3ControlMessage = { connectionId: controlConnectionId(9), ns: 2, nr: 3, type, avps: { ...ids, serialNumber: 7, pwType: 5, remoteEndId: new TextEncoder().encode('x'), circuitStatus: { active: true, new: false }, assignedCookie: Uint8Array.of(1, 2, 3, 4), l2SpecificSublayer: 1, dataSequencing: 2 } };
+    const spec = V3_MESSAGE_SPECS[type];
+    const allowed = new Set<string>([...spec.required, ...spec.optional]);
+    const avps = Object.fromEntries(Object.entries(m.avps).filter(([k]) => allowed.has(k))) as V3ControlAvps;
+    const msg = { ...m, avps };
+    const p = parseV3Control(emitV3Control(msg, { encapsulation: 'ip' }), { encapsulation: 'ip' });
+    assert.ok(p.ok, v3MessageTypeName(type));
+    assert.deepEqual(p.value, msg, `${v3MessageTypeName(type)} round trip over IP`);
+  }
+});

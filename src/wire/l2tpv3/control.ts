@@ -109,19 +109,23 @@ export function parseV3Control(buf: Uint8Array, opts: ParseV3ControlOptions): Re
     if (opts.auth !== undefined) return failWith({ kind: 'zlb-with-authentication' }, header, undefined, {}, false);
     return ok({ ...base, type: undefined, avps: {} });
   }
+  // §4.3: with authentication required, a message refused before its digest could be checked is as
+  // good as one whose digest failed: nothing of it (not its Ns, not its ids) may be used.
+  const early = (e: V3WireError, type?: number, ids: V3AddressIds = {}): Failure =>
+    opts.auth !== undefined ? failWith(e, header, type, {}, false) : failWith(e, header, type, ids);
   // §5.4.1: the Message Type AVP comes first, 8 bytes, never hidden.
-  if (end - at < V3_AVP_HEADER_LENGTH) return failWith({ kind: 'bad-length', field: 'avp', detail: `${end - at} bytes left < AVP header` }, header);
+  if (end - at < V3_AVP_HEADER_LENGTH) return early({ kind: 'bad-length', field: 'avp', detail: `${end - at} bytes left < AVP header` });
   const word = rd16(buf, at);
   const len = word & V3_AVP_LENGTH_MASK;
-  if (rd16(buf, at + 4) !== V3_ATTR_MESSAGE_TYPE) return failWith({ kind: 'first-avp-not-message-type' }, header);
-  if (len < V3_AVP_HEADER_LENGTH || at + len > end) return failWith({ kind: 'bad-length', field: 'avp', detail: `Message Type AVP Length ${len}` }, header);
-  if ((word & V3_AVP_FLAG_H) !== 0) return failWith({ kind: 'bad-hidden', attribute: 0, detail: 'Message Type must not be hidden' }, header);
-  if (len !== V3_AVP_HEADER_LENGTH + 2) return failWith({ kind: 'bad-avp-value', attribute: 0, detail: `length ${len}, want 8` }, header);
+  if (rd16(buf, at + 4) !== V3_ATTR_MESSAGE_TYPE) return early({ kind: 'first-avp-not-message-type' });
+  if (len < V3_AVP_HEADER_LENGTH || at + len > end) return early({ kind: 'bad-length', field: 'avp', detail: `Message Type AVP Length ${len}` });
+  if ((word & V3_AVP_FLAG_H) !== 0) return early({ kind: 'bad-hidden', attribute: 0, detail: 'Message Type must not be hidden' });
+  if (len !== V3_AVP_HEADER_LENGTH + 2) return early({ kind: 'bad-avp-value', attribute: 0, detail: `length ${len}, want 8` });
   const messageType = rd16(buf, at + 6);
   const mandatory = (word & V3_AVP_FLAG_M) !== 0;
   // §5.4.1: a vendor Message Type (Vendor ID != 0) or an unknown one: M=1 clears the connection.
   if (rd16(buf, at + 2) !== 0 || !isV3MessageType(messageType)) {
-    return failWith({ kind: 'unknown-message-type', messageType, mandatory }, header, messageType);
+    return early({ kind: 'unknown-message-type', messageType, mandatory }, messageType);
   }
   at += len;
   const w: Walk = {
@@ -141,7 +145,7 @@ export function parseV3Control(buf: Uint8Array, opts: ParseV3ControlOptions): Re
     digestSlot: true,
   };
   const framing = walkAvps(w, at);
-  if (framing !== undefined) return failWith(framing, header, messageType, w.ids);
+  if (framing !== undefined) return early(framing, messageType, w.ids);
   const auth = checkDigests(w);
   if (auth !== undefined) return failWith(auth, header, messageType, {}, false);
   if (w.firstError !== undefined) return failWith(w.firstError, header, messageType, w.ids);

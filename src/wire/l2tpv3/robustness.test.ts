@@ -96,3 +96,21 @@ test('values parsed from a Buffer are copies, not views of the datagram', () => 
   buf.fill(0);
   assert.deepStrictEqual(r.value, v.value);
 });
+
+test('§4.3: with authentication required, a message refused before its digest is checked is unauthenticated and carries no ids', () => {
+  const auth = { sharedKeys: [LAB_DIGEST_KEY], localNonce: NONCE_B, remoteNonce: NONCE_A };
+  // HELLO (type 6) with a Local Session ID AVP whose Length (3) is shorter than an AVP header.
+  const bad = Uint8Array.from([0xc8, 0x03, 0, 26, 0, 0, 0, 9, 0, 4, 0, 2, 0x80, 8, 0, 0, 0, 0, 0, 6, 0x80, 3, 0, 0, 0, 63]);
+  // A vendor Message Type (M=1): §5.4.1 would clear the connection, but nothing proves the peer sent it.
+  const vendor = Uint8Array.from([0xc8, 0x03, 0, 20, 0, 0, 0, 9, 0, 4, 0, 2, 0x80, 8, 0, 9, 0, 0, 0, 6]);
+  for (const b of [bad, vendor]) {
+    const withAuth = parseV3Control(b, { encapsulation: 'udp', auth });
+    assert.ok(!withAuth.ok);
+    assert.equal(withAuth.error.authenticated, false, withAuth.error.error.kind);
+    assert.deepEqual(withAuth.error.ids, {});
+    const plain = parseV3Control(b, { encapsulation: 'udp' });
+    assert.ok(!plain.ok);
+    assert.equal(plain.error.authenticated, true, 'without authentication the failure is usable (§5.2 answers)');
+    assert.equal(plain.error.error.kind, withAuth.error.error.kind);
+  }
+});
