@@ -5,7 +5,8 @@
  * The TAPs exist for the life of the shell (the user bridges them once); a session that comes up
  * binds a pseudowire to its TAP, one that ends unbinds it. Data is sent to the session's connection
  * peer as the engine knows it now (NAT-learned from authenticated control traffic) and accepted only
- * from there.
+ * from there. With `ipsec` (v3-ipsec.ts) every datagram, control and data, leaves in transport-mode
+ * ESP and only what arrives in ESP reaches the engine (clear L2TPv3 refused unless allowed).
  */
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { parseIpv4, type Instant } from '../base/index.js';
@@ -15,6 +16,8 @@ import { now as clockNow } from './clock.js';
 import { IPPROTO_L2TP, RawIpSocket, type RawPacketBatch } from './raw-socket.js';
 import { cryptoRandom } from './random.js';
 import { TimerDriver } from './timer-driver.js';
+import { V3Ipsec, type V3IpsecSettings } from './v3-ipsec.js';
+import type { V3FlowInfo, V3Inner, V3IpsecCounters } from '../gate/index.js';
 import { runIp, TunDevice, type PacketBatch } from './tun.js';
 
 /** One attachment circuit: the TAP of a Remote End ID. */
@@ -44,6 +47,8 @@ export interface DynamicPseudowireOptions {
   readonly onError?: (e: Error) => void;
   /** Injected clock (default the monotonic clock). */
   readonly now?: () => Instant;
+  /** L2TPv3 over IPsec: IKEv1 and transport-mode ESP around every datagram. */
+  readonly ipsec?: V3IpsecSettings;
 }
 
 /** Transport counters. */
@@ -72,6 +77,8 @@ export interface DynamicPseudowireStatus {
   readonly sessions: readonly DynamicSessionStatus[];
   readonly demux: DemuxCounters;
   readonly transport: DynamicTransportCounters;
+  /** With IPsec: the gate's counters and the ESP flows. */
+  readonly ipsec?: { readonly counters: V3IpsecCounters; readonly flows: readonly V3FlowInfo[] };
 }
 
 interface Circuit {
@@ -90,6 +97,7 @@ export class DynamicPseudowires {
   private readonly now: () => Instant;
   private udp: Socket | undefined;
   private raw: RawIpSocket | undefined;
+  private sec: V3Ipsec | undefined;
   private closed = false;
 
   private constructor(private readonly options: DynamicPseudowireOptions) {
@@ -106,6 +114,7 @@ export class DynamicPseudowires {
       for (const t of options.taps) await s.openTap(t);
       if (options.engine.encapsulation === 'ip') s.openRaw();
       else await s.openUdp();
+      if (options.ipsec !== undefined) await s.openIpsec(options.ipsec);
     } catch (e) {
       void s.close();
       throw e;
@@ -124,6 +133,24 @@ export class DynamicPseudowires {
     await tap.configure({ mtu: t.mtu ?? 1500, up: true });
     if (t.bridge !== undefined) await runIp(['link', 'set', 'dev', tap.name, 'master', t.bridge]);
     tap.onError((e) => this.error(e)).onPackets((b) => this.fromTap(c, b));
+  }
+
+  private async openIpsec(settings: V3IpsecSettings): Promise<void> {
+    this.sec = await V3Ipsec.open({
+      settings,
+      address: this.options.local,
+      encapsulation: this.options.engine.encapsulation,
+      port: this.options.port,
+      now: this.now,
+      timers: this.timers,
+      onInner: (i: V3Inner) => this.fromPeer(i.data, i.from),
+      onError: (e) => this.error(e),
+    });
+  }
+
+  /** The IPsec sockets, when `ipsec` is on. */
+  get ipsec(): V3Ipsec | undefined {
+    return this.sec;
   }
 
   private async openUdp(): Promise<void> {
@@ -148,7 +175,7 @@ export class DynamicPseudowires {
   }
 
   private fromRaw(batch: RawPacketBatch): void {
-    for (let i = 0; i < batch.count; i++) this.fromPeer(batch.payload(i), { address: batch.sourceAddress(i), port: 0, family: 4 });
+    for (let i = 0; i < batch.count; i++) this.fromClear(batch.payload(i), { address: batch.sourceAddress(i), port: 0, family: 4 });
   }
 
   private error(e: unknown): void {
@@ -188,7 +215,13 @@ export class DynamicPseudowires {
   }
 
   private fromUdp(msg: Buffer, rinfo: RemoteInfo): void {
-    this.fromPeer(msg, { address: rinfo.address, port: rinfo.port, family: 4 });
+    this.fromClear(msg, { address: rinfo.address, port: rinfo.port, family: 4 });
+  }
+
+  /** From the clear UDP / IP-115 socket: with IPsec required, refused (counted, reported once). */
+  private fromClear(msg: Uint8Array, from: PeerAddress): void {
+    if (this.sec !== undefined && !this.sec.admitClear(from)) return;
+    this.fromPeer(msg, from);
   }
 
   private fromPeer(msg: Uint8Array, from: PeerAddress): void {
@@ -237,6 +270,11 @@ export class DynamicPseudowires {
   private send(d: Uint8Array, to: PeerAddress): void {
     const t = this.transport;
     try {
+      if (this.sec !== undefined) {
+        // Sealed for the peer's SA, or dropped (counted by the gate as txNoFlow): never in the clear.
+        if (this.sec.send(d, to)) t.txDatagrams++;
+        return;
+      }
       if (this.raw !== undefined) {
         if (this.raw.sendToNumber(d, parseIpv4(to.address) ?? 0)) t.txDatagrams++;
         else t.sendErrors++;
@@ -270,7 +308,11 @@ export class DynamicPseudowires {
     for (const c of this.circuits.values()) {
       if (c.pw !== undefined) sessions.push({ tap: c.tap.name, remoteEndId: c.spec.remoteEndId, localSessionId: c.pw.localSessionId, counters: c.pw.counters });
     }
-    return { connections: this.engine.connections(), sessions, demux: this.demux.counters, transport: this.transport };
+    const sec = this.sec;
+    return {
+      connections: this.engine.connections(), sessions, demux: this.demux.counters, transport: this.transport,
+      ...(sec !== undefined ? { ipsec: { counters: { ...sec.gate.counters }, flows: sec.gate.flowInfo(this.now()) } } : {}),
+    };
   }
 
   /** Close every connection (StopCCN goes out), then the socket and TAPs; idempotent. */
@@ -283,6 +325,7 @@ export class DynamicPseudowires {
     this.timers.close();
     await new Promise((r) => setTimeout(r, 50));
     for (const c of this.circuits.values()) c.tap.close();
+    await this.sec?.close();
     this.raw?.close();
     try {
       this.udp?.close();
