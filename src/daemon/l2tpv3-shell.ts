@@ -8,7 +8,7 @@
  */
 import { parseIpv4, seconds, type Instant } from '../base/index.js';
 import { cryptoRandom, DynamicPseudowires, type DynamicPseudowireStatus, type V3IpsecSettings } from '../io/index.js';
-import type { IpsecGateEvent } from '../gate/index.js';
+import type { IpsecGateEvent, V3FlowInfo, V3IpsecCounters } from '../gate/index.js';
 import { IkeInitiator, IkeResponder } from '../ipsec/index.js';
 import { logIpsecEvent } from './ipsec-shell.js';
 import { defaultTuning, type L2tpV3Event, type V3ConnectionSettings, type V3DialSpec, type V3EngineConfig } from '../l2tp/index.js';
@@ -63,6 +63,8 @@ export interface L2tpv3View {
   readonly connections: readonly L2tpv3ConnectionView[];
   /** Data messages that reached no pseudowire and other drops since start. */
   readonly drops: { readonly unknownSession: number; readonly badHeader: number; readonly foreignData: number; readonly wrongCookie: number };
+  /** `ipsec = true`: ESP flows (one per peer) and the gate's counters (clear v3 refused, ESP drops). */
+  readonly ipsec?: { readonly counters: V3IpsecCounters; readonly flows: readonly V3FlowInfo[] };
 }
 
 /** Counters for Prometheus (monotonic since start). */
@@ -328,6 +330,7 @@ export class L2tpv3Shell {
       auth,
       connections,
       drops: { unknownSession: st?.demux.unknownSession ?? 0, badHeader: st?.demux.badHeader ?? 0, foreignData: st?.transport.foreignData ?? 0, wrongCookie },
+      ...(st?.ipsec !== undefined ? { ipsec: st.ipsec } : {}),
     };
   }
 
