@@ -20,7 +20,15 @@
  *   0x00030000 + Session ID + the Ethernet frame: no cookie, no sublayer -> our "yamaha" profile.
  * - L2TPv3 over IP protocol 115 inside ESP (next header 115, transport mode) is its "Cisco" variant
  *   (port IPSEC_PORT_L2TPV3_VIRTUAL): control after a zero Session ID, data = Session ID + frame,
- *   again without cookie or sublayer -> our "cisco" profile with cookie_length = 0.
+ *   again without cookie or sublayer -> our "cisco" profile with cookie_length = 0. SoftEther
+ *   accepts our protocol-115 Quick Mode IDs and answers the SCCRQ inside ESP, but its SCCRP for
+ *   this variant (the non-Yamaha branch of the SCCRQ handler) carries the RFC 2661 Protocol Version
+ *   AVP (type 2) with the M bit set and Framing Capabilities (3), and no Router ID. RFC 3931 has no
+ *   Protocol Version AVP (the version is in the header) and §5.2 says an unrecognized M=1 AVP ends
+ *   the control connection; §6.2 makes Router ID mandatory in SCCRP. We therefore answer StopCCN
+ *   (result 2, error 8 "unknown mandatory AVP"); the IP test asserts exactly that — a documented
+ *   refusal, not an interop pass. (A Cisco peer sends its own vendor AVPs, for which SoftEther
+ *   switches to its IsCiscoV3 replies; we send none.)
  * - It cannot authenticate the control connection (no Message Digest, no Challenge; hidden AVPs make
  *   ParseL2TPPacket fail): no `[l2tpv3] secret` — the IPsec SA is the authentication.
  * - Bug in 5.01 (Debian 5.01.9674): after the first tunnel on a socket is torn down it may stop
@@ -127,8 +135,13 @@ function v3Toml(encapsulation: 'udp' | 'ip'): string {
 
 const SESSION_UP = /session \d+ \(lan1\) established/;
 
+const title = (e: 'udp' | 'ip'): string =>
+  e === 'udp'
+    ? "SoftEther L2TPv3/IPsec server (Yamaha-style UDP 1701): our initiator's pseudowire reaches the Virtual Hub, ping to SecureNAT"
+    : 'SoftEther L2TPv3/IPsec server (Cisco-style IP protocol 115): IKE with protocol-115 IDs and ESP work; its SCCRP (mandatory RFC 2661 Protocol Version AVP, no Router ID) is refused with StopCCN error 8';
+
 for (const encapsulation of ['udp', 'ip'] as const) {
-  it(`SoftEther L2TPv3/IPsec server (${encapsulation === 'udp' ? 'Yamaha-style UDP 1701' : 'Cisco-style IP protocol 115'}): our initiator's pseudowire reaches the Virtual Hub, ping to SecureNAT`, { timeout: 180_000 }, async (t) => {
+  it(title(encapsulation), { timeout: 180_000 }, async (t) => {
     requireRoot();
     await ensureDebianPackages(['softether-vpnserver', 'softether-vpncmd', 'tshark', 'iproute2', 'iputils-ping', 'util-linux']);
     const tag = `${process.pid % 10000}${encapsulation === 'udp' ? 'u' : 'i'}`;
@@ -156,6 +169,21 @@ for (const encapsulation of ['udp', 'ip'] as const) {
       const pcap = join(dir, 'wan.pcap');
       const cap = await startCapture(ns.se, 'v3sw1', pcap, { filter: 'ip', maxSeconds: 120 });
       us = await startL2tpd({ ns: ns.sa, dir: join(dir, 'l2tpd'), hostName: 'v3s-branch', lifetimeMs: 150_000, extraToml: v3Toml(encapsulation) });
+      if (encapsulation === 'ip') {
+        const sa = await us.waitLog(/ipsec: .* up from 198\.51\.100\.5/, 30_000);
+        const stop = await us.waitLog(/send StopCCN/, 30_000);
+        assert.match(JSON.stringify(stop.raw['avps']), /error 8 \(Unknown mandatory AVP\)/, JSON.stringify(stop.raw));
+        assert.ok(!us.log().some((l) => SESSION_UP.test(l.msg)), 'no pseudowire');
+        t.diagnostic(`ours: ${sa.msg}; SoftEther's SCCRP refused: ${JSON.stringify(stop.raw['avps'])}`);
+        await us.stop();
+        await cap.stop();
+        const rep = await analyzeCapture(pcap);
+        assert.ok(isClean(rep), describeReport(rep));
+        const clear = (await run('tshark', ['-n', '-r', pcap, '-Y', 'l2tp || udp.port==1701 || ip.proto==115'], { timeoutMs: 60_000 })).stdout.trim();
+        assert.equal(clear, '', 'L2TPv3 in the clear on the wire');
+        ok = true;
+        return;
+      }
       await us.waitLog(SESSION_UP, 40_000);
       const sa = await us.waitLog(/ipsec: .* up from 198\.51\.100\.5/, 1000);
       t.diagnostic(`ours: ${sa.msg}`);
