@@ -2,7 +2,8 @@
  * L2TPv3 over IPsec between two of our daemons (`bin/l2tpd.js`, `[l2tpv3] ipsec = true`): the
  * Yamaha RTX / Cisco "L2TPv3/IPsec" mode — IKEv1 Main Mode + Quick Mode with a pre-shared key, then
  * every L2TPv3 datagram (control and data) in transport-mode ESP. Once over UDP 1701 (Quick Mode IDs
- * UDP/1701) and once over IP protocol 115 (IDs protocol 115, port 0):
+ * UDP/1701), once over IP protocol 115 (IDs protocol 115, port 0), and once over UDP with the
+ * initiator forcing ESP into UDP 4500 (`force_encapsulation`: the NAT-T path of both ends, RFC 3948):
  *
  *   [v3s-N-la 192.0.2.1] - brlan - TAP  site A 198.51.100.1 (initiator)  [v3s-N-a]
  *                                                |  veth, captured at B
@@ -56,12 +57,12 @@ function lan(site: string, lanNs: string, addr: string): void {
 }
 
 /** The `[l2tpv3]` part of a site's l2tpd.toml. */
-function v3Toml(o: { readonly local: string; readonly peer?: string; readonly encapsulation: 'udp' | 'ip'; readonly psk: string }): string {
+function v3Toml(o: { readonly local: string; readonly peer?: string; readonly encapsulation: 'udp' | 'ip'; readonly psk: string; readonly natt?: boolean }): string {
   const pw = o.peer !== undefined ? `peer = "${o.peer}:1701"` : 'peer_host_name = "site-a"';
   return [
     '[ppp]', 'enabled = false', '[ipsec]', 'enabled = false',
     '[l2tpv3]', `listen = "${o.local}:1701"`, 'profile = "linux"', `encapsulation = "${o.encapsulation}"`, 'keepalive_interval = 5', 'redial_initial = 1', 'redial_max = 3',
-    'ipsec = true', `psk = "${o.psk}"`,
+    'ipsec = true', `psk = "${o.psk}"`, ...(o.natt === true ? ['force_encapsulation = true'] : []),
     '[[l2tpv3.pseudowire]]', 'name = "lan1"', pw, 'tap = "v3stap0"', 'bridge = "brlan"', '',
   ].join('\n');
 }
@@ -100,13 +101,19 @@ function probeScript(encapsulation: 'udp' | 'ip'): string {
 
 const SESSION_UP = /session \d+ \(lan1\) established/;
 
-for (const encapsulation of ['udp', 'ip'] as const) {
-  it(`L2TPv3 over IPsec (${encapsulation === 'udp' ? 'UDP 1701' : 'IP protocol 115'}) between two l2tpd: IKE, ESP, pseudowire, ping, clear v3 refused, wrong PSK refused, capture only ESP`, { timeout: 180_000 }, async (t) => {
+const CASES = [
+  { encapsulation: 'udp', natt: false, label: 'UDP 1701, raw ESP' },
+  { encapsulation: 'ip', natt: false, label: 'IP protocol 115, raw ESP' },
+  { encapsulation: 'udp', natt: true, label: 'UDP 1701, ESP in UDP 4500' },
+] as const;
+
+for (const { encapsulation, natt, label } of CASES) {
+  it(`L2TPv3 over IPsec (${label}) between two l2tpd: IKE, ESP, pseudowire, ping, clear v3 refused, wrong PSK refused, capture only ESP`, { timeout: 180_000 }, async (t) => {
     requireRoot();
     await ensureDebianPackages(['tshark', 'iproute2', 'iputils-ping', 'python3']);
-    const tag = `${process.pid % 10000}${encapsulation === 'udp' ? 'u' : 'i'}`;
+    const tag = `${process.pid % 10000}${encapsulation === 'udp' ? 'u' : 'i'}${natt ? 'n' : ''}`;
     const ns = { a: `v3s-${tag}-a`, b: `v3s-${tag}-b`, la: `v3s-${tag}-la`, lb: `v3s-${tag}-lb` };
-    const dir = makeWorkDir(`v3s-ipsec-${encapsulation}`);
+    const dir = makeWorkDir(`v3s-ipsec-${encapsulation}${natt ? '-natt' : ''}`);
     const daemons: L2tpd[] = [];
     let ok = false;
     try {
@@ -121,7 +128,7 @@ for (const encapsulation of ['udp', 'ip'] as const) {
       // 1. The responder, then the initiator: IKE SA, ESP SA, control connection and session.
       const resp = await startL2tpd({ ns: ns.b, dir: join(dir, 'b'), hostName: 'site-b', lifetimeMs: 170_000, extraToml: v3Toml({ local: B, encapsulation, psk: PSK }) });
       daemons.push(resp);
-      let init = await startL2tpd({ ns: ns.a, dir: join(dir, 'a'), hostName: 'site-a', lifetimeMs: 170_000, extraToml: v3Toml({ local: A, peer: B, encapsulation, psk: PSK }) });
+      let init = await startL2tpd({ ns: ns.a, dir: join(dir, 'a'), hostName: 'site-a', lifetimeMs: 170_000, extraToml: v3Toml({ local: A, peer: B, encapsulation, psk: PSK, natt }) });
       daemons.push(init);
       await init.waitLog(SESSION_UP, 30_000);
       await resp.waitLog(SESSION_UP, 10_000);
@@ -135,7 +142,7 @@ for (const encapsulation of ['udp', 'ip'] as const) {
       const st = await statusOf(resp);
       const flow = st.l2tpv3?.ipsec?.flows[0];
       assert.ok(flow !== undefined && flow.remote.address === A, JSON.stringify(st.l2tpv3?.ipsec));
-      assert.equal(flow.encapsulation, 'transport', 'no NAT: raw ESP (IP protocol 50)');
+      assert.equal(flow.encapsulation, natt ? 'udp-transport' : 'transport', natt ? 'forced: ESP in UDP 4500' : 'no NAT: raw ESP (IP protocol 50)');
       assert.ok(flow.packetsIn >= 6 && flow.packetsOut >= 6, JSON.stringify(flow));
       const sess = st.l2tpv3?.connections[0]?.sessions[0];
       assert.ok(sess !== undefined && sess.rxPackets >= 6 && sess.txPackets >= 6, JSON.stringify(st.l2tpv3?.connections));
@@ -168,12 +175,13 @@ for (const encapsulation of ['udp', 'ip'] as const) {
       await run('tshark', ['-n', '-r', pcap, '-Y', `ip.addr==${A} && ip.addr==${B}`, '-w', sites], { timeoutMs: 60_000 });
       const rep = await analyzeCapture(sites);
       assert.ok(isClean(rep), describeReport(rep));
-      // ESP by IP protocol: a 1400-byte ping makes the outer packet fragment (first fragments show as "data").
-      const esp = await tsharkCount(sites, 'ip.proto==50');
+      // ESP by IP protocol (or in UDP 4500): a 1400-byte ping makes the outer packet fragment (first fragments show as "data").
+      const esp = await tsharkCount(sites, natt ? 'esp' : 'ip.proto==50');
       const isakmp = await tsharkCount(sites, 'isakmp');
       const clear = await tsharkCount(sites, 'l2tp || udp.port==1701 || ip.proto==115');
       // ICMP: A's kernel answers "protocol unreachable" to B's last ESP (the ack of A's StopCCN) once A's daemon is gone.
-      const other = await tsharkCount(sites, '!(ip.proto==50) && !isakmp && !arp && !(icmp.type==3 && icmp.code==2)');
+      const espOrFragment = natt ? '(udp.port==4500 || (ip.flags.mf==1 && ip.frag_offset==0))' : 'ip.proto==50';
+      const other = await tsharkCount(sites, `!(${espOrFragment}) && !isakmp && !arp && !(icmp.type==3 && (icmp.code==2 || icmp.code==3))`);
       assert.ok(esp >= 20 && isakmp >= 6, `esp ${esp}, isakmp ${isakmp}`);
       assert.equal(clear, 0, 'L2TPv3 in the clear between the sites');
       assert.equal(other, 0, 'something else than ISAKMP / ESP between the sites');
