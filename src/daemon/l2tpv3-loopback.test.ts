@@ -150,3 +150,66 @@ test('[l2tpv3] daemon <-> daemon over loopback: accepted without a peer address,
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+const P = PORT_A + 10_000;
+const IPSEC_PUBLIC = `[l2tp]\nhost_name = "public"\n${PLAIN}
+[l2tpv3]
+listen = "127.0.0.1:${P}"
+ipsec = true
+psk = "loopback v3 psk"
+raw_esp = false
+ike_port = ${P + 2}
+natt_port = ${P + 3}
+[[l2tpv3.pseudowire]]
+name = "lan1"
+peer_host_name = "site-b"
+tap = "cvlbC"
+`;
+const IPSEC_SITE_B = (ipsec: boolean): string => `[l2tp]\nhost_name = "site-b"\n${PLAIN}
+[l2tpv3]
+listen = "127.0.0.1:${P + 1}"
+redial_initial = 0.2
+redial_max = 1
+${ipsec ? `ipsec = true\npsk = "loopback v3 psk"\nforce_encapsulation = true\nraw_esp = false\nike_port = ${P + 4}\nnatt_port = ${P + 5}\npeer_ike_port = ${P + 2}\npeer_natt_port = ${P + 3}` : ''}
+[[l2tpv3.pseudowire]]
+name = "lan1"
+peer = "127.0.0.1:${P}"
+tap = "cvlbD"
+`;
+
+test('[l2tpv3] ipsec = true, daemon <-> daemon over loopback: the pseudowire inside ESP-in-UDP, shown; a clear v3 peer refused', { timeout: 30_000 }, async (t) => {
+  if (!ROOT) {
+    console.error('SKIP [l2tpv3] ipsec daemon loopback: needs root for the TAP devices');
+    t.skip('needs root for the TAP devices');
+    return;
+  }
+  const dir = await mkdtemp(join(tmpdir(), 'l2tpd-v3s-'));
+  const logs: string[] = [];
+  const log = createLogger({ level: 'info', format: 'json', sink: { write: (l) => logs.push(l) } });
+  const sockA = join(dir, 'a.sock');
+  const sockB = join(dir, 'b.sock');
+  const a = await Daemon.start({ config: config(IPSEC_PUBLIC), log: log.child({ d: 'a' }), createEngine: createL2tpEngine, controlSocket: sockA });
+  let b: Daemon | undefined;
+  try {
+    b = await Daemon.start({ config: config(IPSEC_SITE_B(true)), log: log.child({ d: 'b' }), createEngine: createL2tpEngine, controlSocket: sockB });
+    const sa = await until('public side up inside IPsec', 10_000, sockA, up);
+    await until('site B up inside IPsec', 5000, sockB, up);
+    const flow = sa.l2tpv3?.ipsec?.flows[0];
+    assert.ok(flow !== undefined, JSON.stringify(sa.l2tpv3?.ipsec));
+    assert.equal(flow.encapsulation, 'udp-transport');
+    assert.equal(flow.remote.port, P + 5, 'ESP from site B\'s NAT-T port');
+    assert.ok(flow.packetsIn >= 2 && flow.packetsOut >= 2, JSON.stringify(flow)); // SCCRQ, SCCCN, ICRQ, ICCN in; SCCRP, ICRP out
+    assert.ok(logs.some((l) => l.includes('IPsec on 127.0.0.1') && l.includes('responder') && l.includes('only inside IPsec')), 'IPsec listener logged');
+    assert.ok(!logs.some((l) => l.includes('loopback v3 psk')), 'the PSK never reaches a log');
+    await b.shutdown(300);
+    // The same site without IPsec: its clear SCCRQs are refused and counted, never answered.
+    b = await Daemon.start({ config: config(IPSEC_SITE_B(false)), log: log.child({ d: 'b2' }), createEngine: createL2tpEngine, controlSocket: sockB });
+    const refused = await until('clear v3 refused', 8000, sockA, (s) => (s.l2tpv3?.ipsec?.counters.clearRefused ?? 0) >= 2);
+    assert.ok(!(refused.l2tpv3?.connections.some((c) => c.state === 'established') ?? false));
+    assert.ok(!up(await status(sockB)), 'a clear peer got a pseudowire');
+    assert.ok(logs.some((l) => l.includes('outside IPsec refused')), 'refusal logged');
+  } finally {
+    await Promise.all([a.shutdown(300), b?.shutdown(300)]);
+    await rm(dir, { recursive: true, force: true });
+  }
+});

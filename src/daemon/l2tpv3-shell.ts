@@ -3,10 +3,14 @@
  * identity, tunnel auth, keepalive, the pseudowires we accept and the always-on dials, grouped by
  * peer), the running `DynamicPseudowires` shell (src/io), its events as Yamaha-style log lines
  * (`[L2TP] TUNNEL[..] ...`), the `show status` view with the fields of Yamaha's `show status l2tp`,
- * and counters for the metrics.
+ * and counters for the metrics. With `ipsec = true` (L2TPv3 over IPsec) it builds the IKE core — the
+ * initiator towards the one dialed peer, else the responder — for the shell's IPsec sockets.
  */
-import { parseIpv4, type Instant } from '../base/index.js';
-import { DynamicPseudowires, type DynamicPseudowireStatus } from '../io/index.js';
+import { parseIpv4, seconds, type Instant } from '../base/index.js';
+import { cryptoRandom, DynamicPseudowires, type DynamicPseudowireStatus, type V3IpsecSettings } from '../io/index.js';
+import type { IpsecGateEvent, V3FlowInfo, V3IpsecCounters } from '../gate/index.js';
+import { IkeInitiator, IkeResponder } from '../ipsec/index.js';
+import { logIpsecEvent } from './ipsec-shell.js';
 import { defaultTuning, type L2tpV3Event, type V3ConnectionSettings, type V3DialSpec, type V3EngineConfig } from '../l2tp/index.js';
 import { formatV3Avps, v3MessageTypeName } from '../wire/l2tpv3/index.js';
 import type { L2tpv3Section } from './config/types.js';
@@ -67,6 +71,8 @@ export interface L2tpv3View {
   readonly connections: readonly L2tpv3ConnectionView[];
   /** Data messages that reached no pseudowire and other drops since start. */
   readonly drops: L2tpv3Drops;
+  /** `ipsec = true`: ESP flows (one per peer) and the gate's counters (clear v3 refused, ESP drops). */
+  readonly ipsec?: { readonly counters: V3IpsecCounters; readonly flows: readonly V3FlowInfo[] };
 }
 
 /** Every class of bad input `[l2tpv3]` drops, counted since start (show status, metrics). */
@@ -181,9 +187,57 @@ function l2tpv3Drops(st: DynamicPseudowireStatus | undefined): L2tpv3Drops {
   };
 }
 
+/** How often a failed or lost IKE SA of the initiator is tried again. */
+const IKE_RETRY_MS = 5000;
+
+/**
+ * `ipsec = true`: the IPsec settings of the shell. The initiator (a dialed peer) protects UDP to
+ * the peer's port or IP protocol 115 (Quick Mode IDs, RFC 3931 §4.1); the responder accepts both.
+ * `retry` is set to a function that reconnects an initiator whose IKE SA is down.
+ */
+export function v3IpsecSettings(c: L2tpv3Section, onEvent: (e: IpsecGateEvent) => void, rawOpen: () => boolean, box: { retry?: (now: Instant) => void }): V3IpsecSettings | undefined {
+  const g = c.ipsec;
+  if (g === undefined) return undefined;
+  const psk = new TextEncoder().encode(g.psk);
+  const peer = c.pseudowires.find((p) => p.peer !== undefined)?.peer;
+  const base = { ikePort: g.ikePort, nattPort: g.nattPort, rawEsp: g.rawEsp && !g.forceEncapsulation, requireIpsec: g.requireIpsec, onEvent };
+  const localAddress = c.listen.host !== '0.0.0.0' ? { localAddress: c.listen.host } : {};
+  if (peer === undefined) {
+    return {
+      ...base, ...localAddress,
+      ike: (l) => new IkeResponder({ psk: () => psk, nattPort: l.nattPort, l2tpPort: c.listen.port, l2tpIp: c.encapsulation === 'ip', udpEncapsulationOnly: () => !rawOpen(), natKeepalive: seconds(20) }, cryptoRandom),
+    };
+  }
+  let initiator: IkeInitiator | undefined;
+  box.retry = (now) => {
+    if (initiator !== undefined && (initiator.state === 'deleted' || initiator.state === 'mm-idle')) initiator.connect(now);
+  };
+  return {
+    ...base, ...localAddress,
+    ike: (l) =>
+      (initiator = new IkeInitiator(
+        {
+          psk,
+          local: { address: l.address, port: l.ikePort },
+          localNattPort: l.nattPort,
+          remote: { address: peer.host, port: g.peerIkePort },
+          remoteNattPort: g.peerNattPort,
+          l2tpPort: c.listen.port,
+          remoteL2tpPort: c.encapsulation === 'ip' ? 0 : peer.port,
+          selectorProtocol: c.encapsulation === 'ip' ? 115 : 17,
+          forceEncapsulation: g.forceEncapsulation,
+          natKeepalive: seconds(20),
+        },
+        cryptoRandom,
+      )),
+    start: (now) => initiator?.connect(now),
+  };
+}
+
 /** The running `[l2tpv3]`. */
 export class L2tpv3Shell {
   readonly counters: L2tpv3Counters = { connectionsEstablished: 0, connectionsClosed: 0, sessionsEstablished: 0, sessionsClosed: 0, authFailures: 0, keepaliveExpired: 0, redials: 0, peerMoves: 0, circuitChanges: 0, wanErrors: 0 };
+  private retryTimer: ReturnType<typeof setInterval> | undefined;
 
   private constructor(
     readonly config: L2tpv3Section,
@@ -196,7 +250,10 @@ export class L2tpv3Shell {
   static async open(config: L2tpv3Section, log: Logger, now: () => Instant): Promise<L2tpv3Shell> {
     const s = new L2tpv3Shell(config, log, now, undefined);
     const o = l2tpv3EngineOptions(config);
+    const box: { retry?: (now: Instant) => void } = {};
+    const ipsec = v3IpsecSettings(config, (e) => logIpsecEvent(log, e, '[L2TPv3] '), () => s.shell?.ipsec?.rawEsp ?? config.ipsec?.rawEsp ?? true, box);
     s.shell = await DynamicPseudowires.open({
+      ...(ipsec !== undefined ? { ipsec } : {}),
       engine: o.engine,
       dials: o.dials,
       local: config.listen.host,
@@ -213,6 +270,22 @@ export class L2tpv3Shell {
       onError: (e) => log.warn({ err: e.message }, `[L2TPv3] ${e.message}`),
     });
     log.info({ listen: `${config.listen.host}:${config.listen.port}`, profile: config.profile, pseudowires: config.pseudowires.length }, `[L2TPv3] listening on ${config.listen.host}:${config.listen.port} (profile ${config.profile})`);
+    const sec = s.shell.ipsec;
+    if (sec !== undefined) {
+      log.info(
+        { ike: sec.local.ikePort, natt: sec.local.nattPort, rawEsp: sec.rawEsp, requireIpsec: sec.requireIpsec },
+        `[L2TPv3] IPsec on ${sec.local.address} (IKE ${sec.local.ikePort}, NAT-T ${sec.local.nattPort}, raw ESP ${sec.rawEsp ? 'on' : 'off'}, ${box.retry !== undefined ? 'initiator' : 'responder'}, L2TPv3 ${sec.requireIpsec ? 'only inside IPsec' : 'also in the clear'})`,
+      );
+      const retry = box.retry;
+      if (retry !== undefined) {
+        // The initiator's IKE SA failed or went away: Main Mode again (the engine redials inside it).
+        s.retryTimer = setInterval(() => {
+          retry(now());
+          sec.kick(now());
+        }, IKE_RETRY_MS);
+        s.retryTimer.unref();
+      }
+    }
     return s;
   }
 
@@ -338,6 +411,7 @@ export class L2tpv3Shell {
       auth,
       connections,
       drops: l2tpv3Drops(st),
+      ...(st?.ipsec !== undefined ? { ipsec: st.ipsec } : {}),
     };
   }
 
@@ -370,6 +444,7 @@ export class L2tpv3Shell {
 
   /** Close every connection (StopCCN) and the socket and TAPs. */
   async close(): Promise<void> {
+    if (this.retryTimer !== undefined) clearInterval(this.retryTimer);
     await this.shell?.close();
     this.shell = undefined;
   }

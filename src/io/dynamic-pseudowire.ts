@@ -5,7 +5,8 @@
  * The TAPs exist for the life of the shell (the user bridges them once); a session that comes up
  * binds a pseudowire to its TAP, one that ends unbinds it. Data is sent to the session's connection
  * peer as the engine knows it now (NAT-learned from authenticated control traffic) and accepted only
- * from there.
+ * from there. With `ipsec` (v3-ipsec.ts) every datagram, control and data, leaves in transport-mode
+ * ESP and only what arrives in ESP reaches the engine (clear L2TPv3 refused unless allowed).
  */
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
@@ -16,6 +17,8 @@ import { now as clockNow } from './clock.js';
 import { IPPROTO_L2TP, RawIpSocket, type RawPacketBatch } from './raw-socket.js';
 import { cryptoRandom } from './random.js';
 import { TimerDriver } from './timer-driver.js';
+import { V3Ipsec, type V3IpsecSettings } from './v3-ipsec.js';
+import type { V3FlowInfo, V3Inner, V3IpsecCounters } from '../gate/index.js';
 import { runIp, TunDevice, type PacketBatch } from './tun.js';
 
 /** One attachment circuit: the TAP of a Remote End ID. */
@@ -47,6 +50,8 @@ export interface DynamicPseudowireOptions {
   readonly now?: () => Instant;
   /** How often the TAPs' admin / carrier state is looked at for Set-Link-Info (ms, default 1000; 0 = never). */
   readonly circuitPollMs?: number;
+  /** L2TPv3 over IPsec: IKEv1 and transport-mode ESP around every datagram. */
+  readonly ipsec?: V3IpsecSettings;
 }
 
 /** IFF_UP in /sys/class/net/NAME/flags. */
@@ -98,6 +103,8 @@ export interface DynamicPseudowireStatus {
   readonly control: V3ControlDrops;
   /** Data drops of every session since start, ended sessions included. */
   readonly sessionDrops: PseudowireDrops;
+  /** With IPsec: the gate's counters and the ESP flows. */
+  readonly ipsec?: { readonly counters: V3IpsecCounters; readonly flows: readonly V3FlowInfo[] };
 }
 
 const addPwDrops = (t: PseudowireDrops, d: Readonly<PseudowireDrops>): void => {
@@ -125,6 +132,7 @@ export class DynamicPseudowires {
   private readonly now: () => Instant;
   private udp: Socket | undefined;
   private raw: RawIpSocket | undefined;
+  private sec: V3Ipsec | undefined;
   private closed = false;
   private circuitPoll: ReturnType<typeof setInterval> | undefined;
 
@@ -142,6 +150,7 @@ export class DynamicPseudowires {
       for (const t of options.taps) await s.openTap(t);
       if (options.engine.encapsulation === 'ip') s.openRaw();
       else await s.openUdp();
+      if (options.ipsec !== undefined) await s.openIpsec(options.ipsec);
     } catch (e) {
       void s.close();
       throw e;
@@ -176,6 +185,24 @@ export class DynamicPseudowires {
     tap.onError((e) => this.error(e)).onPackets((b) => this.fromTap(c, b));
   }
 
+  private async openIpsec(settings: V3IpsecSettings): Promise<void> {
+    this.sec = await V3Ipsec.open({
+      settings,
+      address: this.options.local,
+      encapsulation: this.options.engine.encapsulation,
+      port: this.options.port,
+      now: this.now,
+      timers: this.timers,
+      onInner: (i: V3Inner) => this.fromPeer(i.data, i.from),
+      onError: (e) => this.error(e),
+    });
+  }
+
+  /** The IPsec sockets, when `ipsec` is on. */
+  get ipsec(): V3Ipsec | undefined {
+    return this.sec;
+  }
+
   private async openUdp(): Promise<void> {
     const sock = createSocket({ type: 'udp4' });
     await new Promise<void>((resolve, reject) => {
@@ -198,7 +225,7 @@ export class DynamicPseudowires {
   }
 
   private fromRaw(batch: RawPacketBatch): void {
-    for (let i = 0; i < batch.count; i++) this.fromPeer(batch.payload(i), { address: batch.sourceAddress(i), port: 0, family: 4 });
+    for (let i = 0; i < batch.count; i++) this.fromClear(batch.payload(i), { address: batch.sourceAddress(i), port: 0, family: 4 });
   }
 
   private error(e: unknown): void {
@@ -242,7 +269,13 @@ export class DynamicPseudowires {
   }
 
   private fromUdp(msg: Buffer, rinfo: RemoteInfo): void {
-    this.fromPeer(msg, { address: rinfo.address, port: rinfo.port, family: 4 });
+    this.fromClear(msg, { address: rinfo.address, port: rinfo.port, family: 4 });
+  }
+
+  /** From the clear UDP / IP-115 socket: with IPsec required, refused (counted, reported once). */
+  private fromClear(msg: Uint8Array, from: PeerAddress): void {
+    if (this.sec !== undefined && !this.sec.admitClear(from)) return;
+    this.fromPeer(msg, from);
   }
 
   private fromPeer(msg: Uint8Array, from: PeerAddress): void {
@@ -291,6 +324,11 @@ export class DynamicPseudowires {
   private send(d: Uint8Array, to: PeerAddress): void {
     const t = this.transport;
     try {
+      if (this.sec !== undefined) {
+        // Sealed for the peer's SA, or dropped (counted by the gate as txNoFlow): never in the clear.
+        if (this.sec.send(d, to)) t.txDatagrams++;
+        return;
+      }
       if (this.raw !== undefined) {
         if (this.raw.sendToNumber(d, parseIpv4(to.address) ?? 0)) t.txDatagrams++;
         else t.sendErrors++;
@@ -327,7 +365,11 @@ export class DynamicPseudowires {
       sessions.push({ tap: c.tap.name, remoteEndId: c.spec.remoteEndId, localSessionId: c.pw.localSessionId, counters: c.pw.counters });
       addPwDrops(sessionDrops, c.pw.counters.drops);
     }
-    return { connections: this.engine.connections(), sessions, demux: this.demux.counters, transport: this.transport, control: this.engine.controlDrops(), sessionDrops };
+    const sec = this.sec;
+    return {
+      connections: this.engine.connections(), sessions, demux: this.demux.counters, transport: this.transport, control: this.engine.controlDrops(), sessionDrops,
+      ...(sec !== undefined ? { ipsec: { counters: { ...sec.gate.counters }, flows: sec.gate.flowInfo(this.now()) } } : {}),
+    };
   }
 
   /** Close every connection (StopCCN goes out), then the socket and TAPs; idempotent. */
@@ -341,6 +383,7 @@ export class DynamicPseudowires {
     this.timers.close();
     await new Promise((r) => setTimeout(r, 50));
     for (const c of this.circuits.values()) c.tap.close();
+    await this.sec?.close();
     this.raw?.close();
     try {
       this.udp?.close();

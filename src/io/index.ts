@@ -40,4 +40,5 @@ export { NativeUdpSocket } from './native-udp.js';
 export type { NativeFastPathStats } from './native.js';
 export { ownSocketInodes, parseProcNetUdp, parseSnmp6Udp, parseSnmpUdp, readDeviceDrops, readUdpSnmp, readUdpSocket } from './kernel-stats.js';
 export type { DeviceDrops, UdpSnmp, UdpSocketRow } from './kernel-stats.js';
+export { V3Ipsec, type V3IpsecSettings, type V3IpsecOpenOptions } from './v3-ipsec.js';
 export { DynamicPseudowires, type DynamicPseudowireOptions, type DynamicPseudowireStatus, type DynamicSessionStatus, type PseudowireTap } from './dynamic-pseudowire.js';

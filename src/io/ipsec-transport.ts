@@ -88,7 +88,7 @@ async function bindUdp(address: string, port: number): Promise<Socket> {
 }
 
 /** The outer sockets (IKE, NAT-T, raw ESP) and how to send an outer packet on them. */
-interface OuterSockets {
+export interface OuterSockets {
   readonly ike: Socket;
   readonly natt: Socket;
   readonly raw: RawIpSocket | undefined;
@@ -99,8 +99,11 @@ interface OuterSockets {
   close(): Promise<void>;
 }
 
+/** What {@link openOuter} reads of the options (the L2TPv3/IPsec shell, v3-ipsec.ts, shares it). */
+export type OuterOptions = Pick<IpsecL2tpOptions, 'address' | 'localAddress' | 'ikePort' | 'nattPort' | 'rawEsp' | 'onError'>;
+
 /** Bind IKE and NAT-T, open raw ESP when asked (a failure there is reported, not fatal). */
-async function openOuter(o: IpsecL2tpOptions, stats: IpsecSocketStats, report: (e: unknown) => void): Promise<OuterSockets> {
+export async function openOuter(o: OuterOptions, stats: IpsecSocketStats, report: (e: unknown) => void): Promise<OuterSockets> {
   const ike = await bindUdp(o.address, o.ikePort ?? 500);
   let natt: Socket;
   try {

@@ -24,6 +24,7 @@ import {
   MAIN_MODE_INIT_DROP_REASON, mainModeInitTransition, type MainModeInitAction, type MainModeInitEvent, type MainModeInitState,
 } from './initiator-fsm.js';
 import { InitiatorQuickMode, type InitiatorChild } from './initiator-quick-mode.js';
+import type { SelectorProtocol } from './quick-mode.js';
 import { chosen, keyed, newInitiatorSa, type InitiatorSa, type Keyed } from './ike-sa.js';
 import { applyInformational, deleteEspPayload, deleteIkePayload, openInformational, sealInformational } from './informational.js';
 import { hashLength } from './keys.js';
@@ -55,6 +56,8 @@ export interface IkeInitiatorConfig extends IkeTimers {
   /** Our L2TP port in IDci (default 1701) and the server's in IDcr (default 1701). */
   readonly l2tpPort?: number;
   readonly remoteL2tpPort?: number;
+  /** The protocol of the Quick Mode IDs: 17 (UDP, default) or 115 (L2TPv3 over IP, ports 0). */
+  readonly selectorProtocol?: SelectorProtocol;
   /** Proposed lifetimes (defaults 28800 s IKE, 3600 s ESP). */
   readonly ikeLifetimeSeconds?: number;
   readonly childLifetimeSeconds?: number;
@@ -121,6 +124,7 @@ export class IkeInitiator implements IkeDrive {
         rekeyOverlap: config.rekeyOverlap ?? millis(2000),
         idci: { address: config.local.address, port: config.l2tpPort ?? 1701 },
         idcr: { address: config.remote.address, port: config.remoteL2tpPort ?? 1701 },
+        protocol: config.selectorProtocol ?? 17,
       },
     });
   }

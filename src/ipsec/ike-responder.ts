@@ -38,6 +38,8 @@ export interface IkeResponderConfig extends IkeTimers {
   readonly nattPort?: number;
   /** The L2TP port the child SAs protect (1701). */
   readonly l2tpPort?: number;
+  /** Also accept child SAs for IP protocol 115 (L2TPv3 over IP, RFC 3931 §4.1.1; ports 0). */
+  readonly l2tpIp?: boolean;
   readonly maxHalfOpen?: number;
   /**
    * True while ESP can only be carried in UDP (no raw ESP socket): the NAT-D answer pretends a NAT
@@ -80,7 +82,7 @@ export class IkeResponder implements IkeDrive {
     this.rtxMax = config.retransmit?.max ?? 4;
     this.out = new IkeOutput(this.nattPort);
     this.quickMode = new ResponderQuickMode({
-      out: this.out, random, spis: this.spis, rtxInitial: this.rtxInitial, rtxMax: this.rtxMax, l2tpPort: this.l2tpPort,
+      out: this.out, random, spis: this.spis, rtxInitial: this.rtxInitial, rtxMax: this.rtxMax, l2tpPort: this.l2tpPort, l2tpIp: config.l2tpIp === true,
       policyFor: (remote) => config.policyFor?.(remote) ?? this.policy,
       sendInformational: (sa, payloads) => this.sealInformational(sa, payloads),
       updateEndpoints: (sa, d) => this.updateEndpoints(sa, d),

@@ -16,7 +16,7 @@ import { quickModeInitTransition, type QuickModeInitAction, type QuickModeInitEv
 import { qmHash1, qmHash2, qmHash3 } from './keys.js';
 import { readNatOa } from './natt.js';
 import { readResponderLifetime, selectPhase2, type IkePolicy, type Phase2Choice, type Phase2Lifetimes } from './proposals.js';
-import { childSaKeys, qm1Payloads, readQuickMode } from './quick-mode.js';
+import { childSaKeys, qm1Payloads, readQuickMode, type SelectorProtocol } from './quick-mode.js';
 import type { Phase2Offer } from './sa-payloads.js';
 
 /** An installed child SA of the initiator (kept across IKE re-authentication). */
@@ -72,6 +72,8 @@ export interface InitiatorQuickSettings {
   /** IDci: our address and L2TP port; IDcr: the server's (RFC 3193 §4). */
   readonly idci: Endpoint;
   readonly idcr: Endpoint;
+  /** The protocol of IDci/IDcr: 17 (UDP, default) or 115 (L2TPv3 over IP). */
+  readonly protocol: SelectorProtocol;
 }
 
 /** What Quick Mode needs of the initiator. */
@@ -208,7 +210,7 @@ export class InitiatorQuickMode {
     const udp = sa.localBehindNat || sa.remoteBehindNat;
     const ps = qm1Payloads({
       offers: s.offers, spi: ex.spi, encapsulation: ex.encap, lifetimeSeconds: s.lifetimeSeconds, lifetimeKilobytes: s.lifetimeKilobytes, pfsGroup: s.pfsGroup,
-      nonce: ex.ni, ke: ex.dh?.publicValue, local: s.idci, remote: s.idcr,
+      nonce: ex.ni, ke: ex.dh?.publicValue, local: s.idci, remote: s.idcr, protocol: s.protocol,
       // RFC 3947 §5.2: in transport mode both original addresses are sent.
       natOa: udp ? (sa.natt === 'draft' ? 'draft' : 'rfc3947') : undefined,
     });
@@ -251,8 +253,8 @@ export class InitiatorQuickMode {
       encapsulation: choice.encapsulation,
       local: sa.local,
       remote: sa.remote,
-      localSelector: { address: s.idci.address, protocol: 17, port: s.idci.port },
-      remoteSelector: { address: s.idcr.address, protocol: 17, port: s.idcr.port },
+      localSelector: { address: s.idci.address, protocol: s.protocol, port: s.protocol === 17 ? s.idci.port : 0 },
+      remoteSelector: { address: s.idcr.address, protocol: s.protocol, port: s.protocol === 17 ? s.idcr.port : 0 },
       natOa: readNatOa(q.payloads),
       pfsGroup: choice.pfsGroup,
       lifetimeSeconds: life,

@@ -31,6 +31,23 @@ test('RFC 3193 §4 selectors: a host IDci (any UDP port), IDcr our address on 17
   assert.equal(l2tpSelectors(CTX, [ci]), undefined);
 });
 
+test('L2TPv3 over IP (RFC 3931 §4.1.1): protocol-115 selectors with ports 0 only when l2tpIp is on; QM1 IDs carry 115 and port 0', () => {
+  const ci = id(IdType.IPV4_ADDR, [198, 51, 100, 7], 0, 115);
+  const cr = id(IdType.IPV4_ADDR, [192, 0, 2, 1], 0, 115);
+  assert.equal(l2tpSelectors(CTX, [ci, cr]), undefined, 'off by default (an L2TPv2 LNS protects UDP 1701 only)');
+  assert.deepEqual(l2tpSelectors({ ...CTX, l2tpIp: true }, [ci, cr]), {
+    remote: { address: '198.51.100.7', protocol: 115, port: 0 }, local: { address: '192.0.2.1', protocol: 115, port: 0 },
+  });
+  assert.equal(l2tpSelectors({ ...CTX, l2tpIp: true }, [ci, id(IdType.IPV4_ADDR, [192, 0, 2, 1], 1701, 115)]), undefined, 'IP protocol 115 has no port');
+  assert.ok(l2tpSelectors({ ...CTX, l2tpIp: true }, [id(IdType.IPV4_ADDR, [198, 51, 100, 7], 1701), id(IdType.IPV4_ADDR, [192, 0, 2, 1])]), 'UDP 1701 still accepted');
+  const qm1 = qm1Payloads({
+    offers: DEFAULT_INITIATOR_PROPOSALS.phase2, spi: 1, encapsulation: EncapMode.TRANSPORT, lifetimeSeconds: 3600, lifetimeKilobytes: undefined, pfsGroup: undefined,
+    nonce: new Uint8Array(16), ke: undefined, local: { address: '198.51.100.7', port: 1701 }, remote: { address: '192.0.2.1', port: 1701 }, protocol: 115, natOa: undefined,
+  });
+  const ids = qm1.filter((x): x is IdPayload => x.kind === 'id');
+  assert.deepEqual(ids.map((x) => [x.protocolId, x.port]), [[115, 0], [115, 0]]);
+});
+
 test('QM1 from our offers is accepted by the default responder policy; QM2 echoes the choice with our SPI and IDs', () => {
   const offers = DEFAULT_INITIATOR_PROPOSALS.phase2;
   const local = { address: '100.64.0.2', port: 1701 };

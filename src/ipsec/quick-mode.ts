@@ -42,8 +42,14 @@ export function readQuickMode(ps: readonly IkePayload[]): QuickModePayloads {
   return { sa, nonce, ke, ids, natOa };
 }
 
-/** An ID payload for one host and UDP port (RFC 2407 §4.6.2: protocol 17). */
-const hostId = (address: string, port: number): IdPayload => ({ kind: 'id', ...addressIdentity(address), protocolId: 17, port });
+/**
+ * An ID payload for one host and port (RFC 2407 §4.6.2): protocol 17 with the L2TP port, or 115
+ * (L2TPv3 over IP, RFC 3931 §4.1.1) with port 0 — the IP protocol has no ports.
+ */
+const hostId = (address: string, port: number, protocol: SelectorProtocol): IdPayload => ({ kind: 'id', ...addressIdentity(address), protocolId: protocol, port: protocol === 17 ? port : 0 });
+
+/** The IP protocol an L2TP child SA protects: UDP (L2TPv2, L2TPv3 over UDP) or 115 (L2TPv3 over IP). */
+export type SelectorProtocol = 17 | 115;
 
 /** What the initiator's QM1 says. */
 export interface Qm1Terms extends Phase2OfferTerms {
@@ -54,6 +60,8 @@ export interface Qm1Terms extends Phase2OfferTerms {
   /** IDci: our address and L2TP port; IDcr: the server's address and L2TP port (RFC 3193 §4). */
   readonly local: Endpoint;
   readonly remote: Endpoint;
+  /** The protocol of IDci/IDcr (default 17). */
+  readonly protocol?: SelectorProtocol;
   /** With UDP encapsulation: the NAT-T flavour for NAT-OAi/NAT-OAr (RFC 3947 §5.2). */
   readonly natOa: Exclude<NatVariant, 'none'> | undefined;
 }
@@ -62,7 +70,7 @@ export interface Qm1Terms extends Phase2OfferTerms {
 export function qm1Payloads(t: Qm1Terms): IkePayload[] {
   const ps: IkePayload[] = [phase2OfferSa(t.offers, t), { kind: 'nonce', data: t.nonce }];
   if (t.ke) ps.push({ kind: 'ke', data: t.ke });
-  ps.push(hostId(t.local.address, t.local.port), hostId(t.remote.address, t.remote.port));
+  ps.push(hostId(t.local.address, t.local.port, t.protocol ?? 17), hostId(t.remote.address, t.remote.port, t.protocol ?? 17));
   if (t.natOa !== undefined) ps.push(...natOaPayloads(t.natOa, t.local.address, t.remote.address));
   return ps;
 }
@@ -109,11 +117,13 @@ export interface SelectorContext {
   readonly nat: boolean;
   readonly localBehindNat: boolean;
   readonly l2tpPort: number;
+  /** Also accept L2TPv3-over-IP selectors (protocol 115, ports 0; RFC 3931 §4.1.1). */
+  readonly l2tpIp?: boolean;
 }
 
 /**
  * L2TP/IPsec selectors (RFC 3193 §4): IDci a single host (the client, any UDP port — clients
- * behind NAT use ephemeral ports), IDcr our address, UDP port 1701 or 0. Without IDs the IKE
+ * behind NAT use ephemeral ports), IDcr our address, UDP port 1701 or 0 (or, with `l2tpIp`, both protocol 115 and port 0). Without IDs the IKE
  * addresses are implied (RFC 2409 §5.5). Undefined = INVALID-ID-INFORMATION.
  */
 export function l2tpSelectors(s: SelectorContext, ids: readonly IdPayload[]): { local: TrafficSelector; remote: TrafficSelector } | undefined {
@@ -125,9 +135,10 @@ export function l2tpSelectors(s: SelectorContext, ids: readonly IdPayload[]): { 
   const ca = hostOf(ci);
   const ra = hostOf(cr);
   if (!ca || !ra) return undefined;
-  if (ci.protocolId !== 0 && ci.protocolId !== 17) return undefined;
+  const ip = s.l2tpIp === true && ci.protocolId === 115;
+  if (ci.protocolId !== 0 && ci.protocolId !== 17 && !ip) return undefined;
   if (cr.protocolId !== ci.protocolId) return undefined;
-  if (cr.port !== 0 && cr.port !== s.l2tpPort) return undefined;
+  if (ip ? ci.port !== 0 || cr.port !== 0 : cr.port !== 0 && cr.port !== s.l2tpPort) return undefined;
   const norm = (a: string): string => bytesToIp(ipToBytes(a) ?? new Uint8Array(0));
   if (!s.nat && ca !== norm(s.remote.address)) return undefined;
   if (!s.localBehindNat && !s.nat && ra !== norm(s.local.address)) return undefined;

@@ -64,6 +64,8 @@ export interface ResponderQuickHost {
   readonly rtxInitial: Duration;
   readonly rtxMax: number;
   readonly l2tpPort: number;
+  /** Accept protocol-115 selectors too (L2TPv3 over IP). */
+  readonly l2tpIp: boolean;
   policyFor(remote: Endpoint): IkePolicy;
   /** A protected informational exchange on `sa` (RFC 2409 §5.7). */
   sendInformational(sa: ResponderQuickSa, payloads: readonly IkePayload[]): void;
@@ -147,7 +149,7 @@ export class ResponderQuickMode {
       out.failed(sa.id, d.remote, 'no-proposal', NotifyType.NO_PROPOSAL_CHOSEN);
       return;
     }
-    const sel = l2tpSelectors({ local: sa.local, remote: sa.remote, nat, localBehindNat: sa.localBehindNat, l2tpPort: this.host.l2tpPort }, q.ids);
+    const sel = l2tpSelectors({ local: sa.local, remote: sa.remote, nat, localBehindNat: sa.localBehindNat, l2tpPort: this.host.l2tpPort, l2tpIp: this.host.l2tpIp }, q.ids);
     if (!sel) {
       this.step(now, sa, ex, 'bad-id', { spi: choice.proposal.spi });
       out.failed(sa.id, d.remote, 'invalid-id', NotifyType.INVALID_ID_INFORMATION);

@@ -58,3 +58,21 @@ test('[l2tpv3]: refusals', () => {
   assert.ok(errors(`[[listen]]\naddress = "0.0.0.0"\n${base}${pw}`).some((e) => e.includes('also a [[listen]]')));
   assert.ok(errors(`${base}profile = "juniper"\n${pw}`).some((e) => e.includes('profile')));
 });
+
+test('[l2tpv3] ipsec = true: psk required, require_ipsec on by default, one IKE role, IPv4, no IKE port shared with [ipsec]', () => {
+  const pw = '[[l2tpv3.pseudowire]]\nname = "a"\npeer = "203.0.113.7:1701"\n';
+  const r = parseConfig(`${PLAIN}[l2tpv3]\nlisten = "198.51.100.1:1701"\nipsec = true\npsk = "0123456789"\n${pw}`);
+  assert.ok(r.ok, r.ok ? '' : r.error.map(formatConfigError).join('\n'));
+  const g = r.value.l2tpv3?.ipsec;
+  assert.ok(g !== undefined);
+  assert.deepEqual([g.requireIpsec, g.ikePort, g.nattPort, g.rawEsp, g.forceEncapsulation], [true, 500, 4500, true, false]);
+  const plain = parseConfig(`${PLAIN}[l2tpv3]\nlisten = "198.51.100.1:1701"\n${pw}`);
+  assert.ok(plain.ok && plain.value.l2tpv3?.ipsec === undefined, 'off unless ipsec = true');
+  assert.ok(errors(`[l2tpv3]\nlisten = "198.51.100.1:1701"\nipsec = true\n${pw}`).some((e) => e.includes('psk')));
+  assert.ok(errors(`[l2tpv3]\nlisten = "198.51.100.1:1701"\nipsec = true\npsk = "0123456789"\n${pw}[[l2tpv3.pseudowire]]\nname = "b"\npeer = "203.0.113.8:1701"\n`).some((e) => e.includes('dials one peer')));
+  assert.ok(errors(`[l2tpv3]\nlisten = "198.51.100.1:1701"\nsecret = "s"\nipsec = true\npsk = "0123456789"\n${pw}[[l2tpv3.pseudowire]]\nname = "in"\n`).some((e) => e.includes('all dial')));
+  const both = parseConfig(`[[listen]]\naddress = "192.0.2.1"\n[ipsec]\npsk = "0123456789"\n[ppp]\nenabled = false\n[l2tpv3]\nlisten = "198.51.100.1:1701"\nipsec = true\npsk = "0123456789"\n${pw}`);
+  assert.ok(!both.ok && both.error.map(formatConfigError).some((e) => e.includes('ike_port')), both.ok ? 'accepted' : both.error.map(formatConfigError).join('\n'));
+  const apart = parseConfig(`[[listen]]\naddress = "192.0.2.1"\n[ipsec]\npsk = "0123456789"\n[ppp]\nenabled = false\n[l2tpv3]\nlisten = "198.51.100.1:1701"\nipsec = true\npsk = "0123456789"\nike_port = 1500\nnatt_port = 5500\n${pw}`);
+  assert.ok(apart.ok, apart.ok ? '' : apart.error.map(formatConfigError).join('\n'));
+});

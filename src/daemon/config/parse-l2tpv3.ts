@@ -2,14 +2,16 @@
  * The builder of `[l2tpv3]` and its `[[l2tpv3.pseudowire]]` entries: the profile's defaults filled
  * in, computed names and Router ID, and the cross-field rules (unique names and Remote End IDs, a
  * cookie of 0, 4 or 8 bytes, sequencing only with the default sublayer, tunnel auth needs a secret,
- * a listen address that no [[listen]] uses, a responder pseudowire needs an identity to match).
+ * a listen address that no [[listen]] uses, a responder pseudowire needs an identity to match, and
+ * with `ipsec = true` one IKE role towards IPv4 peers).
  * Every problem goes to `fail(key, message)`; nothing throws.
  */
+import { isIP } from 'node:net';
 import { parseIpv4 } from '../../base/index.js';
 import { resolveV3Profile } from '../../l2tp/index.js';
 import { L2TPV3, L2TPV3_PSEUDOWIRE } from './schema-l2tpv3.js';
 import type { TableReader, TomlTable } from './table.js';
-import type { L2tpv3PseudowireSection, L2tpv3Section, ListenConfig } from './types.js';
+import type { L2tpv3IpsecSection, L2tpv3PseudowireSection, L2tpv3Section, ListenConfig } from './types.js';
 
 type Fail = (key: string, message: string) => void;
 
@@ -60,6 +62,8 @@ export function buildL2tpv3(r: TableReader, doc: TomlTable, ctx: { readonly list
     pseudowires.push({ ...rest, remoteEndId, pseudowire: { pwType, cookieLength: cookie === 4 || cookie === 8 ? cookie : 0, sublayer, sequencing } });
   }
   if (pseudowires.length === 0) fail('l2tpv3', 'needs at least one [[l2tpv3.pseudowire]]');
+  const ipsec = t.groups.ipsec;
+  if (ipsec !== undefined) checkV3Ipsec(ipsec, v.listen.host, pseudowires, fail);
   return {
     listen: v.listen,
     encapsulation,
@@ -76,5 +80,19 @@ export function buildL2tpv3(r: TableReader, doc: TomlTable, ctx: { readonly list
     ...(v.disconnectTime !== undefined ? { disconnectTime: v.disconnectTime } : {}),
     pwTypes: p.pwTypes,
     pseudowires,
+    ...(ipsec !== undefined ? { ipsec } : {}),
   };
+}
+
+/**
+ * `ipsec = true`: one IKE role per daemon — the initiator towards one peer (all dialed pseudowires
+ * go to it), or the responder for peers that dial us; IKEv1 here is IPv4 only.
+ */
+function checkV3Ipsec(g: L2tpv3IpsecSection, host: string, pws: readonly L2tpv3PseudowireSection[], fail: Fail): void {
+  if (g.ikePort !== 0 && g.ikePort === g.nattPort) fail('l2tpv3.natt_port', 'must differ from ike_port');
+  if (isIP(host) !== 4) fail('l2tpv3.listen', 'ipsec = true needs an IPv4 listen address');
+  const peers = new Set(pws.flatMap((w) => (w.peer !== undefined ? [w.peer.host] : [])));
+  if (peers.size > 1) fail('l2tpv3.ipsec', `the IPsec initiator dials one peer; the pseudowires name ${[...peers].join(', ')}`);
+  if (peers.size > 0 && pws.some((w) => w.peer === undefined)) fail('l2tpv3.ipsec', 'with ipsec = true the pseudowires either all dial (initiator) or all accept (responder)');
+  for (const a of peers) if (isIP(a) !== 4) fail('l2tpv3.ipsec', `peer ${a} is not an IPv4 address (IKEv1 L2TPv3/IPsec runs on IPv4)`);
 }

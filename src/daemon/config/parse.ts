@@ -68,6 +68,10 @@ export function parseConfig(source: string): Result<DaemonConfig, readonly Confi
   const dataplane = r.section(DATAPLANE, doc).values;
   const pppoe = buildPppoe(r.array(PPPOE, doc), access, lac, fail);
   const l2tpv3 = buildL2tpv3(r, doc, { listen: effectiveListen, hostName: l2tp.hostName }, fail);
+  const v3Ike = l2tpv3?.ipsec?.ikePort;
+  if (v3Ike !== undefined && v3Ike !== 0 && (ipsec?.ikePort === v3Ike || lac.some((l) => l.ipsec?.ikePort === v3Ike))) {
+    fail('l2tpv3.ike_port', `IKE port ${v3Ike} is also used by [ipsec] or an IPsec [[lac]]: give [l2tpv3] another ike_port / natt_port`);
+  }
 
   if (errors.length > 0) {
     errors.sort((a, b) => (a.line ?? Infinity) - (b.line ?? Infinity));

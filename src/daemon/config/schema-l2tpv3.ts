@@ -9,7 +9,7 @@
 import { seconds as secondsOf } from '../../base/index.js';
 import { V3_PEER_PROFILES } from '../../l2tp/index.js';
 import { key, table } from './table.js';
-import { bool, hostPort, int, ipv4Text, oneOf, optHostPort, optional, optText, seconds, secondsOrNever, sharedSecret, text } from './values.js';
+import { bool, hostPort, int, ipv4Text, oneOf, optHostPort, optional, optText, port, psk, seconds, secondsOrNever, sharedSecret, text } from './values.js';
 
 /** `[l2tpv3] profile`. */
 export type V3ProfileKey = keyof typeof V3_PEER_PROFILES;
@@ -40,6 +40,21 @@ export const L2TPV3 = table({
     redialInitial: key('redial_initial', seconds(0.1, 3600), secondsOf(1), 'always-on: first redial delay after a connection ended (doubling)'),
     redialMax: key('redial_max', seconds(1, 86400), secondsOf(60), 'always-on: the longest redial delay'),
     disconnectTime: key('disconnect_time', secondsOrNever(86400), undefined, 'close a connection this long after its last session ended (Yamaha `l2tp tunnel disconnect time off` = never)'),
+  },
+  groups: {
+    ipsec: {
+      switch: key('ipsec', bool, false, 'L2TPv3 over IPsec (Yamaha RTX / Cisco L2TPv3/IPsec): IKEv1 + transport-mode ESP around all v3 traffic (UDP or IP protocol 115); IPv4 only'),
+      rows: {
+        psk: key('psk', psk, '', 'the pre-shared key (both ends; the responder uses it for every peer)', { required: 'ipsec = true needs "psk" (the IKE pre-shared key)', secret: true }),
+        requireIpsec: key('require_ipsec', bool, true, 'refuse L2TPv3 that arrives outside IPsec (false only while migrating a peer)'),
+        forceEncapsulation: key('force_encapsulation', bool, false, 'initiator: ESP in UDP 4500 even without a NAT'),
+        rawEsp: key('raw_esp', bool, true, 'raw ESP socket (IP protocol 50, CAP_NET_RAW) when there is no NAT'),
+        ikePort: key('ike_port', port(0), 500, 'our IKE port; must not collide with [ipsec] or an IPsec [[lac]]'),
+        nattPort: key('natt_port', port(0), 4500, 'our NAT-T port'),
+        peerIkePort: key('peer_ike_port', port(1), 500, "initiator: the peer's IKE port"),
+        peerNattPort: key('peer_natt_port', port(1), 4500, "initiator: the peer's NAT-T port"),
+      },
+    },
   },
 });
 

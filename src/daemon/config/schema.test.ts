@@ -119,7 +119,7 @@ test('schema: every key of every table is accepted with its documented default',
 
 test('schema: secrets are marked (print-config masks exactly these)', () => {
   const secrets = SCHEMA.flatMap((s) => allRows(s).filter((r) => r.secret === true).map((r) => `${s.path}.${r.key}`));
-  assert.deepEqual(secrets.sort(), ['ipsec.peer.psk', 'ipsec.psk', 'l2tpv3.secret', 'lac.password', 'lac.psk', 'lac.secret', 'listen.secret', 'pppoe.cookie_secret', 'radius.dae.client.secret', 'radius.server.secret', 'status.token']);
+  assert.deepEqual(secrets.sort(), ['ipsec.peer.psk', 'ipsec.psk', 'l2tpv3.psk', 'l2tpv3.secret', 'lac.password', 'lac.psk', 'lac.secret', 'listen.secret', 'pppoe.cookie_secret', 'radius.dae.client.secret', 'radius.server.secret', 'status.token']);
 });
 
 test('schema: unknown keys anywhere get a suggestion from the table', () => {

@@ -11,7 +11,7 @@ import type { DAEMON, IPSEC, L2TP, LAC, LISTEN, POOL, PPP, STATUS, DATAPLANE, TU
 import type { NasIdentity } from '../../aaa/radius/index.js';
 import type { RADIUS, RADIUS_DAE, RADIUS_DAE_CLIENT, RADIUS_SERVER } from './schema-radius.js';
 import type { PPPOE } from './schema-pppoe.js';
-import type { L2TPV3_PSEUDOWIRE } from './schema-l2tpv3.js';
+import type { L2TPV3, L2TPV3_PSEUDOWIRE } from './schema-l2tpv3.js';
 import type { V3PseudowireParams } from '../../l2tp/index.js';
 
 export type { LogLevel, PppAuthName } from './schema.js';
@@ -158,7 +158,12 @@ export interface L2tpv3Section {
   readonly disconnectTime?: Duration;
   readonly pwTypes: readonly (4 | 5)[];
   readonly pseudowires: readonly L2tpv3PseudowireSection[];
+  /** `ipsec = true`: L2TPv3 over IPsec. */
+  readonly ipsec?: L2tpv3IpsecSection;
 }
+
+/** `[l2tpv3] ipsec = true` and its keys. */
+export type L2tpv3IpsecSection = ValuesOf<typeof L2TPV3.groups.ipsec.rows>;
 
 /** One `[[pppoe]]`: `serviceNames` [] = any; `cookieSecret` undefined = the key file in the state directory. */
 export type PppoeSection = ValuesOf<typeof PPPOE.rows>;

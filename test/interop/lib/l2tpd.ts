@@ -48,6 +48,8 @@ export interface L2tpdOptions {
   /** Pass `--debug` (AVP-level logs). Default true. */
   readonly debug?: boolean;
   readonly lifetimeMs?: number;
+  /** TOML appended verbatim (e.g. an `[l2tpv3]` section with its pseudowires). */
+  readonly extraToml?: string;
 }
 
 /** A session as `l2tpctl show ... --json` prints it (only the fields the tests use). */
@@ -126,6 +128,7 @@ export function renderL2tpdConfig(o: L2tpdOptions, socket: string): string {
     }
     out.push('');
   }
+  if (o.extraToml !== undefined) out.push(o.extraToml);
   return out.join('\n');
 }
 
