@@ -46,6 +46,7 @@ const tunnel: TunnelView = {
     dataTxOctets: 0,
     dataDropped: 0,
   },
+  data: { rxPackets: 10, rxOctets: 1200, txPackets: 8, txOctets: 900 },
   sessions: [
     {
       localTunnelId: 7709,
