@@ -179,6 +179,13 @@ export async function runL2tpctl(argv: readonly string[], io: CliIo = stdio): Pr
     io.out(JSON.stringify(res.result, null, 2));
     return 0;
   }
+  printResult(req, res.result, io);
+  return 0;
+}
+
+/** The text output of one answered request. */
+function printResult(req: ControlRequest, result: unknown, io: CliIo): void {
+  const res = { result };
   switch (req.cmd) {
     case 'show-tunnels':
       io.out(formatTunnels(res.result as TunnelView[]));
@@ -226,7 +233,6 @@ export async function runL2tpctl(argv: readonly string[], io: CliIo = stdio): Pr
       break;
     }
   }
-  return 0;
 }
 
 /** One line from stdin (`--password-stdin`), without its newline. */
