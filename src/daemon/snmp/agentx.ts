@@ -132,23 +132,26 @@ export class L2tpSubagent {
     });
   }
 
-  private register(sa: Subagent): void {
-    const list = providers();
-    let left = list.length;
-    let failed = false;
-    for (const p of list) {
-      sa.registerProvider(p, (e) => {
-        if (e !== null && !failed) {
-          failed = true;
-          this.log.error({ agentx: this.o.agentx, table: p.name, err: e.message }, `SNMP: the AgentX master at ${this.o.agentx} refused ${p.name}: ${e.message}`);
-        }
-        if (--left > 0 || failed) return;
-        this.refresh(sa, true);
-        this.down = false;
-        this.warned = false;
-        this.log.info({ agentx: this.o.agentx, oid: L2TP_MIB_OID }, `SNMP: AgentX subagent registered the L2TP-MIB (${L2TP_MIB_OID}) with the master at ${this.o.agentx}`);
-      });
+  /**
+   * Register the tables one after the other: net-snmp reads one PDU per socket read, so answers to
+   * several outstanding Register PDUs arriving together would be lost.
+   */
+  private register(sa: Subagent, list: readonly Provider[] = providers()): void {
+    const [p, ...rest] = list;
+    if (p === undefined) {
+      this.refresh(sa, true);
+      this.down = false;
+      this.warned = false;
+      this.log.info({ agentx: this.o.agentx, oid: L2TP_MIB_OID }, `SNMP: AgentX subagent registered the L2TP-MIB (${L2TP_MIB_OID}) with the master at ${this.o.agentx}`);
+      return;
     }
+    sa.registerProvider(p, (e) => {
+      if (e === null) {
+        this.register(sa, rest);
+        return;
+      }
+      this.log.error({ agentx: this.o.agentx, table: p.name, err: e.message }, `SNMP: the AgentX master at ${this.o.agentx} refused ${p.name}: ${e.message}`);
+    });
   }
 
   /** Rebuild the rows when older than cacheMs (or now, `force`). */
