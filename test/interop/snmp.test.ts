@@ -45,6 +45,8 @@ let agentx = '';
 
 const daemonLog = (): string => tail(lns?.output() ?? '', 30);
 const count = (text: string, re: RegExp): number => text.split('\n').filter((l) => re.test(l)).length;
+/** A waitUntil probe: the daemon log has `n` lines matching `re`. */
+const logged = (re: RegExp, n = 1) => (): Promise<true | undefined> => Promise.resolve(count(lns?.output() ?? '', re) >= n ? true : undefined);
 
 /** snmpd as AgentX master in the LNS namespace (config and persistent state in the work dir). */
 function startSnmpd(): ManagedProcess {
@@ -138,10 +140,10 @@ test('snmpwalk of the L2TP-MIB through snmpd (AgentX) matches l2tpctl show; clea
   const client = load;
   assert.ok(client !== undefined);
   // 1. No master yet: one clear line, then registration once snmpd is up.
-  await waitUntil('the "master agent unreachable" line', async () => (/AgentX master agent unreachable at/.test(lns?.output() ?? '') ? true : undefined), 15_000, daemonLog);
+  await waitUntil('the "master agent unreachable" line', logged(/AgentX master agent unreachable at/), 15_000, daemonLog);
   snmpd = startSnmpd();
-  await waitUntil('snmpd AgentX socket', async () => (existsSync(agentx) ? true : undefined), 15_000, () => tail(snmpd?.output() ?? '', 20));
-  await waitUntil('the subagent registered', async () => (/AgentX subagent registered the L2TP-MIB/.test(lns?.output() ?? '') ? true : undefined), 15_000, daemonLog);
+  await waitUntil('snmpd AgentX socket', () => Promise.resolve(existsSync(agentx) ? true : undefined), 15_000, () => tail(snmpd?.output() ?? '', 20));
+  await waitUntil('the subagent registered', logged(/AgentX subagent registered the L2TP-MIB/), 15_000, daemonLog);
 
   // 2. Sessions up, a little traffic through two of them.
   const dial = await client.request<DialResult>({ cmd: 'dial', peer: topo?.node('lns').address, port: 1701, tunnels: TUNNELS, sessions: SESSIONS, window: SESSIONS, timeoutMs: 40_000 }, 50_000);
@@ -207,9 +209,9 @@ test('snmpwalk of the L2TP-MIB through snmpd (AgentX) matches l2tpctl show; clea
 
   // snmpd restarted: the subagent reconnects by itself.
   await snmpd.stop(3000);
-  await waitUntil('the subagent to notice', async () => (/lost the AgentX master/.test(lns?.output() ?? '') ? true : undefined), 15_000, daemonLog);
+  await waitUntil('the subagent to notice', logged(/lost the AgentX master/), 15_000, daemonLog);
   snmpd = startSnmpd();
-  await waitUntil('re-registration', async () => (count(lns?.output() ?? '', /AgentX subagent registered the L2TP-MIB/) >= 2 ? true : undefined), 20_000, daemonLog);
+  await waitUntil('re-registration', logged(/AgentX subagent registered the L2TP-MIB/, 2), 20_000, daemonLog);
   const again = await walk();
   assert.equal([...again.keys()].filter((k) => k.startsWith(`${L2TP_MIB}.1.7.1.6.`)).length, SESSIONS, 'rows served again after the master restarted');
 
