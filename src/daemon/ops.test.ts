@@ -10,6 +10,11 @@ import { DataLedger, ZERO_DATA } from './data-ledger.js';
 import { applyBaselines, clearStatistics, destinationViews, filterPppoe, filterTunnels, summaryView } from './ops-views.js';
 import { commandToRequest } from './l2tpctl-cli.js';
 import { formatDestinations, formatSummary } from './ops-format.js';
+import { DaemonMetrics } from './metrics.js';
+import { handleOps } from './control-ops-api.js';
+import { createLogger } from './logger.js';
+import { L2tpSubagent } from './snmp/agentx.js';
+import type { TunnelAt } from './views.js';
 
 const d = (rxPackets: number, rxOctets: number, txPackets: number, txOctets: number): TunnelView['data'] => ({ rxPackets, rxOctets, txPackets, txOctets });
 
@@ -132,4 +137,48 @@ test('requests: filters and the new commands validate; l2tpctl words map to them
   for (const bad of [['show', 'sessions', 'user'], ['show', 'tunnels', 'peer-gateway', 'nope'], ['show', 'tunnels', 'tunnel', '-1'], ['clear', 'destination'], ['clear', 'destination', 'x'], ['show', 'summary', 'x'], ['clear', 'statistics', 'now']]) {
     assert.equal(typeof commandToRequest(bad), 'string', bad.join(' '));
   }
+});
+
+test('metrics: l2tp_payload_{packets,octets}_total by direction from the ledger totals', async () => {
+  const m = new DaemonMetrics(() => undefined);
+  m.addPayload(() => d(5, 500, 7, 700));
+  const text = await m.text();
+  assert.match(text, /^l2tp_payload_packets_total\{direction="rx"\} 5$/m);
+  assert.match(text, /^l2tp_payload_packets_total\{direction="tx"\} 7$/m);
+  assert.match(text, /^l2tp_payload_octets_total\{direction="tx"\} 700$/m);
+});
+
+test('clear destination: StopCCN to every live tunnel of that peer, none elsewhere; unknown peer is an error', async () => {
+  const closed: number[] = [];
+  const ep = (address: string): TunnelAt['endpoint'] =>
+    ({ local: { address, port: 1701 }, run: (f: (now: unknown, engine: { closeTunnel(now: unknown, id: number): void }) => void) => f(0, { closeTunnel: (_n, id) => closed.push(id) }) }) as unknown as TunnelAt['endpoint'];
+  const info = (id: number, peer: string, state = 'established'): TunnelAt['info'] => ({ localTunnelId: id, peer: { address: peer, port: 1701 }, state, sessions: [] }) as unknown as TunnelAt['info'];
+  const at: TunnelAt[] = [
+    { endpoint: ep('192.0.2.1'), info: info(1, '198.51.100.7') },
+    { endpoint: ep('192.0.2.2'), info: info(2, '198.51.100.7') },
+    { endpoint: ep('192.0.2.1'), info: info(3, '203.0.113.9') },
+    { endpoint: ep('192.0.2.1'), info: info(4, '198.51.100.7', 'closed') },
+  ];
+  const lines: string[] = [];
+  const t = { log: createLogger({ level: 'info', format: 'json', sink: { write: (l) => lines.push(l) } }), tunnels: () => at, tunnelViews: () => views };
+  assert.deepEqual(await handleOps(t, { cmd: 'clear-destination', peer: '198.51.100.7', localGateway: '192.0.2.2' }), { ok: true, result: { cleared: 'destination 198.51.100.7 (1 tunnel)' } });
+  assert.deepEqual(closed, [2]);
+  assert.deepEqual(await handleOps(t, { cmd: 'clear-destination', peer: '198.51.100.7' }), { ok: true, result: { cleared: 'destination 198.51.100.7 (2 tunnels)' } });
+  assert.deepEqual(closed, [2, 1, 2]);
+  assert.equal((await handleOps(t, { cmd: 'clear-destination', peer: '192.0.2.99' })).ok, false);
+  assert.equal((await handleOps(t, { cmd: 'clear-statistics' })).ok, false, 'no ledger: refused');
+  assert.ok(lines.some((l) => l.includes('clear destination 198.51.100.7')));
+});
+
+test('SNMP subagent: a missing master agent is logged once, clearly, and retried', async () => {
+  const lines: string[] = [];
+  const log = createLogger({ level: 'info', format: 'json', sink: { write: (l) => lines.push(l) } });
+  const sa = new L2tpSubagent({ agentx: '/nonexistent/jun-agentx.sock', reconnectSeconds: 1, cacheMs: 0 }, log, () => []);
+  sa.start();
+  await new Promise((r) => setTimeout(r, 2500));
+  await sa.close();
+  const warn = lines.filter((l) => l.includes('AgentX master agent unreachable at /nonexistent/jun-agentx.sock'));
+  assert.equal(warn.length, 1, 'one line per outage, not one per retry');
+  assert.match(warn[0] ?? '', /ENOENT/);
+  assert.equal(sa.registered, false);
 });
