@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { createTopology, ensureDebianPackages, makeWorkDir, removeWorkDir, repoRoot, requireRoot, run, spawnIn, tail, trackNamespace, untrackNamespace, waitUntil, type ManagedProcess, type Topology } from './lib/index.js';
 import { plumbServerBehindLns, startAccessLns, startLoadChild, writeUsers, type LoadChild } from '../../bench/lib/ppp-lns.js';
 import type { DialResult, PingResult } from '../../bench/lib/ppp-load.js';
-import type { DestinationView, SessionView, SummaryView, TunnelView } from '../../src/daemon/control-protocol.js';
+import type { DestinationView, SessionView, StatusView, SummaryView, TunnelView } from '../../src/daemon/control-protocol.js';
 import { mibSnapshot, mibWalk, type MibCell } from '../../src/daemon/snmp/l2tp-mib.js';
 
 const TUNNELS = 2;
@@ -185,7 +185,14 @@ test('snmpwalk of the L2TP-MIB through snmpd (AgentX) matches l2tpctl show; clea
   for (const c of want) assert.equal(cells.get(c.oid), printed(c), c.oid);
   const pinged = pings.map((p) => p.address);
   const carried = sessions.filter((s) => pinged.includes(s.address));
-  process.stderr.write(`# snmpwalk: ${cells.size} cells, ${TUNNELS} tunnel rows, ${SESSIONS} session rows; pinged sessions rx/tx packets ${carried.map((s) => `${s.rxPackets}/${s.txPackets}`).join(', ')}\n`);
+  // The echoes went through the native fast path (when it runs): the tunnels' payload includes it.
+  const st = await l2tpctl<StatusView>('show', 'status');
+  const fast = (st.fastPath?.udpFast ?? 0) + (st.fastPath?.tunFast ?? 0);
+  const share = views.reduce((a, t) => a + (t.data.rxPackets - t.counters.dataRxPackets) + (t.data.txPackets - t.counters.dataTxPackets), 0);
+  if (st.fastPath !== undefined && fast > 0) assert.ok(share > 0, `fast path forwarded ${fast} packets: the tunnels' payload must hold a fast-path share beyond the engine counters`);
+  process.stderr.write(
+    `# snmpwalk: ${cells.size} cells, ${TUNNELS} tunnel rows, ${SESSIONS} session rows; pinged sessions rx/tx packets ${carried.map((s) => `${s.rxPackets}/${s.txPackets}`).join(', ')}; fast path ${st.fastPath === undefined ? 'off' : `${fast} packets`}, fast-path share in tunnel payload ${share}\n`,
+  );
 
   // 3. Junos-style views.
   const dest = await l2tpctl<DestinationView[]>('show', 'destinations');
