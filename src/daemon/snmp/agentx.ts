@@ -24,7 +24,8 @@ interface Mib {
 }
 interface Subagent {
   mib: Mib;
-  readonly socket: { prependListener(ev: 'data', f: () => void): void; destroy(): void };
+  readonly socket: { on(ev: 'data', f: (b: Buffer) => void): void; removeAllListeners(ev: 'data'): void; destroy(): void };
+  onMsg(pdu: Buffer): void;
   on(ev: 'error', f: (e: Error) => void): void;
   on(ev: 'close', f: () => void): void;
   open(cb: (e: Error | null) => void): void;
@@ -49,6 +50,26 @@ export interface SubagentOptions {
   readonly reconnectSeconds: number;
   /** Rows are rebuilt for a request when older than this. */
   readonly cacheMs: number;
+}
+
+/** The AgentX header (RFC 2741 §6.1): 20 octets, payload_length at 16, byte order by flag 0x10 (NETWORK_BYTE_ORDER). */
+const AGENTX_HEADER = 20;
+
+/**
+ * Split a stream into whole AgentX PDUs (net-snmp decodes one PDU per socket read: two answers in
+ * one read would lose the second). Returns the PDUs and the incomplete rest.
+ */
+export function splitAgentxPdus(buf: Buffer): { readonly pdus: Buffer[]; readonly rest: Buffer } {
+  const pdus: Buffer[] = [];
+  let at = 0;
+  while (buf.length - at >= AGENTX_HEADER) {
+    const big = ((buf[at + 2] ?? 0) & 0x10) !== 0;
+    const len = big ? buf.readUInt32BE(at + 16) : buf.readUInt32LE(at + 16);
+    if (buf.length - at < AGENTX_HEADER + len) break;
+    pdus.push(buf.subarray(at, at + AGENTX_HEADER + len));
+    at += AGENTX_HEADER + len;
+  }
+  return { pdus, rest: buf.subarray(at) };
 }
 
 /** Where to connect: a socket path, or a host and TCP port. */
@@ -123,8 +144,16 @@ export class L2tpSubagent {
     sa.on('close', () => {
       if (this.agent === sa) this.lost(lastError);
     });
-    sa.socket.prependListener('data', () => {
-      this.refresh(sa, false);
+    // Our own framing in front of net-snmp's decoder: one onMsg per whole PDU, rows fresh before each.
+    sa.socket.removeAllListeners('data');
+    let pending: Buffer = Buffer.alloc(0);
+    sa.socket.on('data', (b) => {
+      const { pdus, rest } = splitAgentxPdus(pending.length === 0 ? b : Buffer.concat([pending, b]));
+      pending = Buffer.from(rest);
+      for (const pdu of pdus) {
+        this.refresh(sa, false);
+        sa.onMsg(pdu);
+      }
     });
     sa.open((e) => {
       if (e !== null) return;
@@ -132,10 +161,7 @@ export class L2tpSubagent {
     });
   }
 
-  /**
-   * Register the tables one after the other: net-snmp reads one PDU per socket read, so answers to
-   * several outstanding Register PDUs arriving together would be lost.
-   */
+  /** Register the tables one after the other (each answer before the next request). */
   private register(sa: Subagent, list: readonly Provider[] = providers()): void {
     const [p, ...rest] = list;
     if (p === undefined) {

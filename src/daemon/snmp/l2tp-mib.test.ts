@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { SessionView, TunnelView } from '../control-protocol.js';
-import { agentxAddress } from './agentx.js';
+import { agentxAddress, splitAgentxPdus } from './agentx.js';
 import { authMethod, callType, compareOids, counter32, instanceOid, mibSnapshot, mibWalk, protocolVersionOctets, SESSION_STATS_TABLE, sessionState, TUNNEL_STATS_TABLE, tunnelState } from './l2tp-mib.js';
 
 const s = (t: number, id: number, o: Partial<SessionView> = {}): SessionView => ({
@@ -69,4 +69,24 @@ test('AgentX addresses: Unix socket paths and host:port', () => {
   assert.deepEqual(agentxAddress('unix:/tmp/x.sock'), { master: 'localhost', masterPort: '/tmp/x.sock' });
   assert.deepEqual(agentxAddress('127.0.0.1:705'), { master: '127.0.0.1', masterPort: 705 });
   assert.deepEqual(agentxAddress('tcp:[::1]:705'), { master: '::1', masterPort: 705 });
+});
+
+test('AgentX framing: whole PDUs out of a stream, either byte order, the rest kept', () => {
+  const pdu = (payload: number, big: boolean): Buffer => {
+    const b = Buffer.alloc(20 + payload, 0xa5);
+    b[0] = 1;
+    b[1] = 18; // Response
+    b[2] = big ? 0x10 : 0;
+    if (big) b.writeUInt32BE(payload, 16);
+    else b.writeUInt32LE(payload, 16);
+    return b;
+  };
+  const a = pdu(8, true);
+  const b = pdu(4, false);
+  const all = Buffer.concat([a, b, pdu(12, true).subarray(0, 25)]);
+  const r = splitAgentxPdus(all);
+  assert.deepEqual(r.pdus.map((p) => p.length), [28, 24]);
+  assert.equal(r.rest.length, 25);
+  for (let cut = 0; cut < 20; cut++) assert.equal(splitAgentxPdus(a.subarray(0, cut)).pdus.length, 0, `a ${cut}-byte prefix is no PDU`);
+  assert.equal(splitAgentxPdus(a.subarray(0, 27)).pdus.length, 0);
 });
