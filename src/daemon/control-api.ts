@@ -9,6 +9,7 @@ import type { LacShell } from './lac-shell.js';
 import type { Logger } from './logger.js';
 import type { TunnelAt } from './views.js';
 import type { CredentialStore } from './setup/index.js';
+import { handleOps, shownSessions, shownTunnels, type OpsTarget } from './control-ops-api.js';
 
 /** StopCCN result for `l2tpctl clear tunnel`. */
 export const CLEAR_TUNNEL_RESULT: ResultCode = { result: 1, message: 'administrative clear' };
@@ -16,7 +17,7 @@ export const CLEAR_TUNNEL_RESULT: ResultCode = { result: 1, message: 'administra
 export const CLEAR_SESSION_RESULT: ResultCode = { result: 3, message: 'administrative clear' };
 
 /** What the control API reads and drives. */
-export interface ControlTarget {
+export interface ControlTarget extends OpsTarget {
   readonly log: Logger;
   tunnels(): readonly TunnelAt[];
   tunnelViews(): TunnelView[];
@@ -47,10 +48,14 @@ export function handleControl(t: ControlTarget, req: ControlRequest): ControlRes
     case 'ping':
       return { ok: true, result: 'pong' };
     case 'show-tunnels':
-      return t.tunnelViewsYielding !== undefined ? t.tunnelViewsYielding().then((v) => ({ ok: true, result: v })) : { ok: true, result: t.tunnelViews() };
+      return shownTunnels(t, req.filter).then((v) => ({ ok: true, result: v }));
     case 'show-sessions':
-      if (t.tunnelViewsYielding !== undefined) return t.tunnelViewsYielding().then((v) => ({ ok: true, result: [...v.flatMap((x) => x.sessions), ...(t.pppoeSessions?.() ?? [])] }));
-      return { ok: true, result: [...t.tunnelViews().flatMap((v) => v.sessions), ...(t.pppoeSessions?.() ?? [])] };
+      return shownSessions(t, req.filter).then((v) => ({ ok: true, result: v }));
+    case 'show-destinations':
+    case 'show-summary':
+    case 'clear-destination':
+    case 'clear-statistics':
+      return handleOps(t, req);
     case 'status':
       return t.statusYielding !== undefined ? t.statusYielding().then((v) => ({ ok: true, result: v })) : { ok: true, result: t.status() };
     case 'show-ipsec':

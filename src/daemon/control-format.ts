@@ -28,7 +28,7 @@ const hostPort = (a: string, p: number): string => (a.includes(':') ? `[${a}]:${
 /** `l2tpctl show tunnels`. */
 export function formatTunnels(tunnels: readonly TunnelView[]): string {
   if (tunnels.length === 0) return 'no tunnels';
-  const rows = [['TUNNEL', 'REMOTE', 'STATE', 'ROLE', 'PEER', 'HOSTNAME', 'SESSIONS', 'UPTIME']];
+  const rows = [['TUNNEL', 'REMOTE', 'STATE', 'ROLE', 'PEER', 'HOSTNAME', 'SESSIONS', 'UPTIME', 'RX-PKTS', 'RX-OCTETS', 'TX-PKTS', 'TX-OCTETS']];
   for (const t of tunnels) {
     rows.push([
       String(t.localTunnelId),
@@ -39,6 +39,10 @@ export function formatTunnels(tunnels: readonly TunnelView[]): string {
       t.remoteHostName ?? '-',
       String(t.sessions.length),
       formatUptime(t.uptimeSeconds),
+      String(t.data.rxPackets),
+      String(t.data.rxOctets),
+      String(t.data.txPackets),
+      String(t.data.txOctets),
     ]);
   }
   return table(rows);

@@ -6,14 +6,20 @@ import { err, ok, type Result } from '../base/index.js';
 import type { TunnelCounters } from '../l2tp/index.js';
 import type { RotateWhat } from './setup/index.js';
 import type { L2tpv3View } from './l2tpv3-shell.js';
+import type { DataCounters } from './data-ledger.js';
+import { isOpsCommand, OPS_READ_ONLY, parseOpsRequest, parseShowFilter, type OpsRequest, type ShowFilter } from './control-ops.js';
+
+export type { DestinationView, OpsRequest, ShowFilter, SummaryView } from './control-ops.js';
 
 export type { CredentialsView } from './setup/index.js';
 
 /** A request line. */
 export type ControlRequest =
   | { readonly cmd: 'ping' }
-  | { readonly cmd: 'show-tunnels' }
-  | { readonly cmd: 'show-sessions' }
+  /** `filter`: only what matches (control-ops.ts); absent = everything. */
+  | { readonly cmd: 'show-tunnels'; readonly filter?: ShowFilter }
+  | { readonly cmd: 'show-sessions'; readonly filter?: ShowFilter }
+  | OpsRequest
   | { readonly cmd: 'status' }
   | { readonly cmd: 'show-ipsec' }
   | { readonly cmd: 'clear-tunnel'; readonly tunnel: number }
@@ -40,7 +46,7 @@ export type ControlRequest =
   | { readonly cmd: 'show-radius' };
 
 /** Requests the read-only show socket answers (`[daemon] show_group`); everything else needs the control socket. */
-export const READ_ONLY_COMMANDS: ReadonlySet<string> = new Set(['ping', 'show-tunnels', 'show-sessions', 'status', 'show-ipsec', 'show-radius']);
+export const READ_ONLY_COMMANDS: ReadonlySet<string> = new Set(['ping', 'show-tunnels', 'show-sessions', 'status', 'show-ipsec', 'show-radius', ...OPS_READ_ONLY]);
 
 /** `client-credentials`: what `l2tpctl client-profile` builds a profile from. */
 export interface ClientCredentialsView {
@@ -114,6 +120,11 @@ export interface TunnelView {
   readonly peerReceiveWindow: number;
   readonly uptimeSeconds?: number;
   readonly counters: Readonly<TunnelCounters>;
+  /**
+   * Payload packets/octets each way (jnxL2tpTunnelStatsData*): the engine's data counters plus the
+   * native fast path's share of the sessions, never decreasing (data-ledger.ts).
+   */
+  readonly data: DataCounters;
   readonly sessions: readonly SessionView[];
 }
 
@@ -339,10 +350,15 @@ const isId = (v: unknown): v is number => typeof v === 'number' && Number.isInte
 /** Validate a decoded request line. Never throws. */
 export function parseControlRequest(v: unknown): Result<ControlRequest, string> {
   if (!isRecord(v) || typeof v['cmd'] !== 'string') return err('expected {"cmd": ...}');
+  if (isOpsCommand(v['cmd'])) return parseOpsRequest(v);
   switch (v['cmd']) {
-    case 'ping':
     case 'show-tunnels':
-    case 'show-sessions':
+    case 'show-sessions': {
+      const f = parseShowFilter(v['filter']);
+      if (!f.ok) return f;
+      return ok(f.value === undefined ? { cmd: v['cmd'] } : { cmd: v['cmd'], filter: f.value });
+    }
+    case 'ping':
     case 'status':
     case 'show-ipsec':
     case 'show-radius':

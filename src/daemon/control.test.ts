@@ -46,6 +46,7 @@ const tunnel: TunnelView = {
     dataTxOctets: 0,
     dataDropped: 0,
   },
+  data: { rxPackets: 10, rxOctets: 1200, txPackets: 8, txOctets: 900 },
   sessions: [
     {
       localTunnelId: 7709,
@@ -114,8 +115,8 @@ test('tables are aligned; uptime formats', () => {
   assert.equal(formatUptime(3725), '1:02:05');
   assert.equal(formatUptime(90061), '1d 1:01:01');
   const t = formatTunnels([tunnel]).split('\n');
-  assert.equal(t[0], 'TUNNEL  REMOTE  STATE        ROLE  PEER                HOSTNAME  SESSIONS  UPTIME');
-  assert.equal(t[1], '7709    40751   established  lns   198.51.100.7:42838  lac1      1         1:02:05');
+  assert.equal(t[0], 'TUNNEL  REMOTE  STATE        ROLE  PEER                HOSTNAME  SESSIONS  UPTIME   RX-PKTS  RX-OCTETS  TX-PKTS  TX-OCTETS');
+  assert.equal(t[1], '7709    40751   established  lns   198.51.100.7:42838  lac1      1         1:02:05  10       1200       8        900');
   assert.equal(formatTunnels([]), 'no tunnels');
   const s = formatSessions(tunnel.sessions).split('\n');
   assert.match(s[1] ?? '', /^7709 +54780 +60070 +established +incoming +0:01:01 +10 +1200 +9 +900$/);

@@ -26,6 +26,8 @@ import { openIpsecListener } from './ipsec-shell.js';
 import { LacShell } from './lac-shell.js';
 import type { Logger } from './logger.js';
 import { DaemonMetrics, serveMetrics } from './metrics.js';
+import { DataLedger } from './data-ledger.js';
+import { L2tpSubagent } from './snmp/agentx.js';
 import { LnsAccess, dropPrivileges } from './access-shell.js';
 import { PppoeShell, terminateLocally, type PppoeTarget } from './pppoe-shell.js';
 import { LacSwitchShell } from './lac-switch-shell.js';
@@ -164,6 +166,10 @@ export class Daemon {
   private stopping = false;
   /** Generated credentials and the users file (`l2tpctl credentials`, `l2tpctl user add`). */
   private readonly credentials: CredentialStore;
+  /** Monotone tunnel payload, daemon-wide totals, `clear statistics` baselines (data-ledger.ts). */
+  private readonly ledger = new DataLedger();
+  /** `[snmp]`: the AgentX subagent (snmp/agentx.ts). */
+  private snmp: L2tpSubagent | undefined;
 
   private constructor(
     private readonly options: DaemonOptions & { readonly config: DaemonConfig },
@@ -241,9 +247,14 @@ export class Daemon {
       const stats = this.access?.fastPathStats();
       return stats === undefined ? undefined : { stats, sessions: this.access?.fastPathSessions() ?? [] };
     });
+    this.metrics.addPayload(() => {
+      this.tunnelViews();
+      return this.ledger.totals();
+    });
     await this.openL2tpv3(config);
     this.openPppoe(config);
     await this.openControl(config);
+    if (config.snmp !== undefined) (this.snmp = new L2tpSubagent(config.snmp, this.log, () => this.tunnelViews())).start();
     const m = config.daemon.metricsListen;
     if (m !== undefined) {
       const s = await serveMetrics(this.metrics, m.host, m.port);
@@ -529,7 +540,7 @@ export class Daemon {
   // Views and the control API (views.ts, control-api.ts)
 
   private get sources(): ViewSources {
-    return { endpoints: this.endpoints, lacs: this.lacs, access: this.access, ipsec: this.ipsec, pppoe: this.pppoe };
+    return { endpoints: this.endpoints, lacs: this.lacs, access: this.access, ipsec: this.ipsec, pppoe: this.pppoe, ledger: this.ledger };
   }
 
   private allTunnels(): TunnelAt[] {
@@ -570,6 +581,8 @@ export class Daemon {
         log: this.log, lacs: this.lacs, tunnels: () => this.allTunnels(), tunnelViews: () => this.tunnelViews(), tunnelViewsYielding: () => tunnelViewsYielding(this.clock.now(), this.sources),
         pppoeSessions: () => pppoeSessionViews(this.clock.now(), this.sources), status: () => this.status(), statusYielding: () => this.statusYielding(), ipsecView: () => this.ipsecView(),
         radiusView: () => this.radius?.view(),
+        ledger: this.ledger,
+        nowMs: () => this.clock.now(),
         ...(this.l2tpv3 !== undefined ? { clearL2tpv3: (kind: 'tunnel' | 'session', id: number) => this.l2tpv3?.clear(kind, id) ?? false } : {}),
         credentials: this.credentials,
         clientCredentials: (user) => clientCredentials(this.options.config, this.access, this.credentials.view(), user),
@@ -614,6 +627,7 @@ export class Daemon {
     await this.radius?.close(Math.max(graceMs, 1000));
     this.access?.close();
     this.timers.close();
+    await this.snmp?.close();
     if (this.controlServer !== undefined && this.controlPath !== undefined) await stopControlServer(this.controlServer, this.controlPath);
     if (this.showServer !== undefined && this.showPath !== undefined) await stopControlServer(this.showServer, this.showPath);
     await this.statusPage?.page.close();

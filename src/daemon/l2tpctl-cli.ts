@@ -10,16 +10,20 @@ import { controlRequest } from './control-socket.js';
 import { formatCredentials, formatIpsec, formatSessions, formatStatus, formatTunnels } from './control-format.js';
 import { VERSION } from './version.js';
 import { commandWord, PROFILE_COMMANDS, PROFILE_USAGE } from './l2tpctl-profile.js';
+import { OPS_USAGE, opsClear, opsShow } from './l2tpctl-ops.js';
+import { formatDestinations, formatSummary } from './ops-format.js';
+import type { DestinationView, SummaryView } from './control-protocol.js';
 
 /** Usage text. */
 export const L2TPCTL_USAGE = `usage: l2tpctl [--socket PATH] COMMAND
-  show tunnels [--json]        tunnels with peer, state, sessions
-  show sessions [--json]       sessions of every tunnel with counters
+  show tunnels [FILTER] [--json]   tunnels with peer, state, sessions, payload counters
+  show sessions [FILTER] [--json]  sessions of every tunnel with counters
   show status [--json]         daemon, listeners, LACs and every tunnel in detail
   show ipsec [--json]          IKE SAs and ESP SAs (SPIs, algorithms, encapsulation, counters, lifetimes)
   show radius [--json]         RADIUS servers (requests, accepts, rejects, timeouts, RTT, state), accounting spool, DAE clients
   clear tunnel ID              send StopCCN and drop the tunnel
   clear session TUNNEL/SESSION send CDN for one session (or: clear session ID when unique)
+${OPS_USAGE}
   dial NAME                    dial the [[lac]] NAME now (after a hangup, or instead of waiting for a redial)
   hangup NAME                  StopCCN on the [[lac]] NAME's tunnel; no redial until the next dial
   credentials [show]           the generated PSK and login, and where they are kept
@@ -82,16 +86,16 @@ function credentialCommand(words: readonly string[], o: CommandOptions): Control
 /** Turn positionals into a request, or a usage error message. */
 export function commandToRequest(words: readonly string[], o: CommandOptions = {}): ControlRequest | string {
   if (words[0] === 'credentials' || words[0] === 'user') return credentialCommand(words, o);
+  const ops = words[0] === 'show' ? opsShow(words[1], words.slice(2)) : words[0] === 'clear' ? opsClear(words[1], words.slice(2)) : undefined;
+  if (ops !== undefined) return ops;
   const [verb, what, arg, extra] = words;
   if (extra !== undefined) return `unexpected argument "${extra}"`;
   if (verb === 'show') {
     if (arg !== undefined) return `unexpected argument "${arg}"`;
-    if (what === 'tunnels' || what === 'tunnel') return { cmd: 'show-tunnels' };
-    if (what === 'sessions' || what === 'session') return { cmd: 'show-sessions' };
     if (what === 'status') return { cmd: 'status' };
     if (what === 'ipsec') return { cmd: 'show-ipsec' };
     if (what === 'radius') return { cmd: 'show-radius' };
-    return 'show what? (tunnels, sessions, status, ipsec, radius)';
+    return 'show what? (tunnels, sessions, destinations, summary, status, ipsec, radius)';
   }
   if (verb === 'clear') {
     if (what === 'tunnel') {
@@ -108,7 +112,7 @@ export function commandToRequest(words: readonly string[], o: CommandOptions = {
       const session = parseId(arg);
       return session === undefined ? 'clear session needs TUNNEL/SESSION or a session id' : { cmd: 'clear-session', session };
     }
-    return 'clear what? (tunnel ID, session TUNNEL/SESSION)';
+    return 'clear what? (tunnel ID, session TUNNEL/SESSION, destination PEER, statistics)';
   }
   if (verb === 'dial' || verb === 'hangup') {
     if (arg !== undefined) return `unexpected argument "${arg}"`;
@@ -175,6 +179,13 @@ export async function runL2tpctl(argv: readonly string[], io: CliIo = stdio): Pr
     io.out(JSON.stringify(res.result, null, 2));
     return 0;
   }
+  printResult(req, res.result, io);
+  return 0;
+}
+
+/** The text output of one answered request. */
+function printResult(req: ControlRequest, result: unknown, io: CliIo): void {
+  const res = { result };
   switch (req.cmd) {
     case 'show-tunnels':
       io.out(formatTunnels(res.result as TunnelView[]));
@@ -191,8 +202,16 @@ export async function runL2tpctl(argv: readonly string[], io: CliIo = stdio): Pr
     case 'show-radius':
       io.out(formatRadius(res.result as RadiusView));
       break;
+    case 'show-destinations':
+      io.out(formatDestinations(res.result as DestinationView[]));
+      break;
+    case 'show-summary':
+      io.out(formatSummary(res.result as SummaryView));
+      break;
     case 'clear-tunnel':
     case 'clear-session':
+    case 'clear-destination':
+    case 'clear-statistics':
       io.out(`cleared ${(res.result as { cleared?: string }).cleared ?? ''}`.trimEnd());
       break;
     case 'dial':
@@ -214,7 +233,6 @@ export async function runL2tpctl(argv: readonly string[], io: CliIo = stdio): Pr
       break;
     }
   }
-  return 0;
 }
 
 /** One line from stdin (`--password-stdin`), without its newline. */

@@ -9,6 +9,7 @@ import type { FastSessionCounters, NativeFastPathStats } from '../io/index.js';
 import type { L2tpEvent, StateCounts } from '../l2tp/index.js';
 import { messageTypeName } from '../wire/l2tp/index.js';
 import type { IpsecView, KernelDropsView, RadiusView, StatusView } from './control-protocol.js';
+import type { DataCounters } from './data-ledger.js';
 
 /** The daemon's metrics. */
 export class DaemonMetrics {
@@ -150,6 +151,37 @@ export class DaemonMetrics {
         }
       },
     });
+  }
+
+  /**
+   * Daemon-wide L2TP payload (data messages, the fast path's included) since start, closed tunnels
+   * included (data-ledger.ts), read at scrape time: packets and octets by direction (rx = from peers).
+   */
+  addPayload(read: () => DataCounters): void {
+    const registers = [this.registry];
+    // One read serves both counters of a scrape.
+    let last: { at: number; v: DataCounters } | undefined;
+    const value = (): DataCounters => {
+      const at = Date.now();
+      if (last === undefined || at - last.at > 100) last = { at, v: read() };
+      return last.v;
+    };
+    const counter = (name: string, help: string, rx: (d: DataCounters) => number, tx: (d: DataCounters) => number): void => {
+      new Counter({
+        name,
+        help,
+        labelNames: ['direction'],
+        registers,
+        collect() {
+          this.reset();
+          const d = value();
+          this.inc({ direction: 'rx' }, rx(d));
+          this.inc({ direction: 'tx' }, tx(d));
+        },
+      });
+    };
+    counter('l2tp_payload_packets_total', 'L2TP data messages (PPP frames) carried, every tunnel since start, fast path included; rx = from peers', (d) => d.rxPackets, (d) => d.txPackets);
+    counter('l2tp_payload_octets_total', 'octets of those frames (PPP frames through JavaScript, IP packets through the fast path); rx = from peers', (d) => d.rxOctets, (d) => d.txOctets);
   }
 
   /** `[l2tpv3]` counters read at scrape time (connections, sessions, auth failures, keepalive, redials, NAT moves, drops). */

@@ -12,6 +12,7 @@ import { ipsecView, sumIpsecCounters } from './ipsec-shell.js';
 import type { LacShell } from './lac-shell.js';
 import type { LnsAccess } from './access-shell.js';
 import type { PppoeShell } from './pppoe-shell.js';
+import { addData, tunnelKey, type DataCounters, type DataLedger } from './data-ledger.js';
 
 /** Everything the views read. */
 export interface ViewSources {
@@ -23,6 +24,8 @@ export interface ViewSources {
   readonly ipsec: IpsecL2tp | undefined;
   /** `[[pppoe]]` access concentrators (BRAS). */
   readonly pppoe?: readonly PppoeShell[];
+  /** Keeps tunnel payload counters monotone and daemon-wide totals (data-ledger.ts). */
+  readonly ledger?: DataLedger;
 }
 
 /** One tunnel with the endpoint whose engine holds it. */
@@ -42,7 +45,10 @@ export function allTunnels(now: Instant, src: ViewSources): TunnelAt[] {
 export function tunnelViews(now: Instant, src: ViewSources): TunnelView[] {
   // One snapshot of the PPP sessions for all tunnels (not one per tunnel: that was O(tunnels x sessions)).
   const ppp = lazyPpp(src);
-  return allTunnels(now, src).map(({ endpoint, info }) => tunnelView(now, src, endpoint, info, ppp));
+  const gen = src.ledger?.beginSample();
+  const out = allTunnels(now, src).map(({ endpoint, info }) => tunnelView(now, src, endpoint, info, ppp, gen));
+  if (gen !== undefined) src.ledger?.endSample(gen);
+  return out;
 }
 
 type PppFields = Pick<SessionView, 'username' | 'authMethod' | 'address' | 'ipv6Prefix' | 'pppPhase' | 'acctSessionId' | 'echoMisses'>;
@@ -80,19 +86,21 @@ export async function tunnelViewsYielding(now: Instant, src: ViewSources, chunk 
   const ppp = lazyPpp(src);
   const out: TunnelView[] = [];
   let done = 0;
+  const gen = src.ledger?.beginSample();
   for (const { endpoint, info } of allTunnels(now, src)) {
-    out.push(tunnelView(now, src, endpoint, info, ppp));
+    out.push(tunnelView(now, src, endpoint, info, ppp, gen));
     done += info.sessions.length + 1;
     if (done >= chunk) {
       done = 0;
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
   }
+  if (gen !== undefined) src.ledger?.endSample(gen);
   return out;
 }
 
 /** One tunnel as a JSON view (with its sessions and their PPP fields). */
-export function tunnelView(now: Instant, src: ViewSources, ep: UdpEndpoint, t: TunnelInfo, snapshot: PppSnapshot = lazyPpp(src)): TunnelView {
+export function tunnelView(now: Instant, src: ViewSources, ep: UdpEndpoint, t: TunnelInfo, snapshot: PppSnapshot = lazyPpp(src), gen?: number): TunnelView {
   const lac = src.lacs.find((l) => l.owns(ep, t.localTunnelId));
   const ppp = src.access?.serves(ep) === true ? snapshot() : undefined;
   const client = lac?.ppp?.info;
@@ -141,8 +149,20 @@ export function tunnelView(now: Instant, src: ViewSources, ep: UdpEndpoint, t: T
     peerReceiveWindow: t.peerReceiveWindow,
     ...uptime(now, t.establishedAt),
     counters: { ...t.counters },
+    data: tunnelData(src, gen, tunnelKey(ep.local.address, ep.local.port, t.localTunnelId), t, (s) => fast(s)),
     sessions,
   };
+}
+
+/** A tunnel's payload: the engine's data counters plus its sessions' fast-path share, kept monotone by the ledger. */
+function tunnelData(src: ViewSources, gen: number | undefined, key: string, t: TunnelInfo, fast: (session: number) => AccessSessionInfo['fastPath']): DataCounters {
+  const c = t.counters;
+  let raw: DataCounters = { rxPackets: c.dataRxPackets, rxOctets: c.dataRxOctets, txPackets: c.dataTxPackets, txOctets: c.dataTxOctets };
+  for (const s of t.sessions) {
+    const f = fast(s.localSessionId);
+    if (f !== undefined) raw = addData(raw, f);
+  }
+  return gen === undefined || src.ledger === undefined ? raw : src.ledger.observe(gen, key, raw);
 }
 
 /**

@@ -11,6 +11,7 @@ import { err, formatIpv4, formatIpv4Prefix, type Ipv4Prefix, millis, ok, type Re
 import { DEFAULT_INITIATOR_PROPOSALS, offersFromSuites, type DhGroupNumber, type InitiatorProposals } from '../../ipsec/index.js';
 import { defaultTuning } from '../../l2tp/index.js';
 import { lineOf, locateKeys } from './locate.js';
+import { SNMP } from './schema-snmp.js';
 import { DAEMON, IPSEC, IPSEC_PEER, L2TP, L2TP_ADMISSION, LAC, LISTEN, POOL, PPP, PPPOE, SCHEMA, STATUS, DATAPLANE, TUN, USERS } from './schema.js';
 import { TableReader, defaultsOf, type ReadTable, type TomlTable } from './table.js';
 import type { AccessSection, ConfigError, DaemonConfig, IpsecSection, LacConfig, LacIpsecConfig, ListenConfig, PppoeSection, StatusSection, TunnelDefaults } from './types.js';
@@ -65,6 +66,7 @@ export function parseConfig(source: string): Result<DaemonConfig, readonly Confi
   checkIkePorts(ipsec, effectiveListen, lac, fail);
   checkExposure({ listen: effectiveListen, access, ipsec }, fail);
   const status = buildStatus(r.section(STATUS, doc), fail);
+  const { agentx, ...snmpRest } = r.section(SNMP, doc).values;
   const dataplane = r.section(DATAPLANE, doc).values;
   const pppoe = buildPppoe(r.array(PPPOE, doc), access, lac, fail);
   const l2tpv3 = buildL2tpv3(r, doc, { listen: effectiveListen, hostName: l2tp.hostName }, fail);
@@ -77,7 +79,7 @@ export function parseConfig(source: string): Result<DaemonConfig, readonly Confi
     errors.sort((a, b) => (a.line ?? Infinity) - (b.line ?? Infinity));
     return err(errors);
   }
-  return ok({ daemon, l2tp, admission, listen: effectiveListen, lac, access, pppoe, ...(ipsec ? { ipsec } : {}), ...(status ? { status } : {}), ...(radius !== undefined ? { radius } : {}), dataplane, ...(l2tpv3 !== undefined ? { l2tpv3 } : {}) });
+  return ok({ daemon, l2tp, admission, listen: effectiveListen, lac, access, pppoe, ...(ipsec ? { ipsec } : {}), ...(status ? { status } : {}), ...(agentx !== undefined && agentx !== '' ? { snmp: { ...snmpRest, agentx } } : {}), ...(radius !== undefined ? { radius } : {}), dataplane, ...(l2tpv3 !== undefined ? { l2tpv3 } : {}) });
 }
 
 /** `[[pppoe]]`: needs PPP termination (the access server runs its sessions); one AC per interface and VLAN. */

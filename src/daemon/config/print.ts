@@ -7,6 +7,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { DEFAULT_INITIATOR_PROPOSALS, type InitiatorProposals } from '../../ipsec/index.js';
 import { DAEMON, IPSEC, IPSEC_PEER, L2TP, L2TP_ADMISSION, LAC, LISTEN, POOL, PPP, STATUS, TUN, USERS } from './schema.js';
+import { SNMP } from './schema-snmp.js';
 import { POOL_NAMED, RADIUS, RADIUS_DAE, RADIUS_DAE_CLIENT, RADIUS_SERVER } from './schema-radius.js';
 import type { KeyRow, Rows, TableSpec } from './table.js';
 import type { DaemonConfig, LacIpsecConfig } from './types.js';
@@ -112,5 +113,6 @@ export function printConfig(c: DaemonConfig, o: PrintOptions = {}): string {
     for (const p of x.peers) out.push('', header(IPSEC_PEER), ...rowLines(IPSEC_PEER.rows, p, o, p.sha256_96 === undefined ? ['sha256_96'] : []));
   }
   if (c.status !== undefined) out.push('', header(STATUS), ...rowLines(STATUS.rows, c.status, o));
+  if (c.snmp !== undefined) out.push('', header(SNMP), ...rowLines(SNMP.rows, c.snmp, o));
   return `${out.join('\n')}\n`;
 }

@@ -7,6 +7,7 @@ import type { Duration, Ipv4Prefix } from '../../base/index.js';
 import type { DhGroupNumber, InitiatorProposals } from '../../ipsec/index.js';
 import type { AdmissionLimits } from '../../l2tp/index.js';
 import type { ValuesOf } from './table.js';
+import type { SNMP } from './schema-snmp.js';
 import type { DAEMON, IPSEC, L2TP, LAC, LISTEN, POOL, PPP, STATUS, DATAPLANE, TUN, USERS } from './schema.js';
 import type { NasIdentity } from '../../aaa/radius/index.js';
 import type { RADIUS, RADIUS_DAE, RADIUS_DAE_CLIENT, RADIUS_SERVER } from './schema-radius.js';
@@ -108,6 +109,9 @@ export type IpsecSection = ValuesOf<typeof IPSEC.rows> & {
 /** `[status]`: the status page; absent = off (no `listen`). */
 export type StatusSection = Omit<ValuesOf<typeof STATUS.rows>, 'listen'> & { readonly listen: { readonly host: string; readonly port: number } };
 
+/** `[snmp]`: on with `agentx`. */
+export type SnmpSection = Omit<ValuesOf<typeof SNMP.rows>, 'agentx'> & { readonly agentx: string };
+
 /** `[dataplane]`. */
 export type DataplaneSection = ValuesOf<typeof DATAPLANE.rows>;
 
@@ -127,6 +131,8 @@ export interface DaemonConfig {
   readonly radius?: RadiusSection;
   /** The status page; absent = off. */
   readonly status?: StatusSection;
+  /** The AgentX subagent (L2TP-MIB); absent = off. */
+  readonly snmp?: SnmpSection;
   /** The data plane; absent = the defaults (fast path on). */
   readonly dataplane?: DataplaneSection;
   /** `[[pppoe]]`: PPPoE access concentrators terminated by the access server (BRAS); [] = none. */

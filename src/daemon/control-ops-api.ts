@@ -1,0 +1,82 @@
+/**
+ * The daemon side of the Junos-style operations (control-ops.ts): filtered show commands with the
+ * `clear statistics` baselines applied, destinations, the summary, `clear destination` (StopCCN to
+ * every tunnel of a peer) and `clear statistics`.
+ */
+import type { ResultCode } from '../wire/l2tp/index.js';
+import type { ControlResponse, SessionView, ShowFilter, TunnelView } from './control-protocol.js';
+import type { OpsRequest } from './control-ops.js';
+import type { DataLedger } from './data-ledger.js';
+import type { Logger } from './logger.js';
+import { applyBaselines, clearStatistics, destinationViews, filterPppoe, filterTunnels, summaryView } from './ops-views.js';
+import type { TunnelAt } from './views.js';
+
+/** StopCCN result for `l2tpctl clear destination` (§4.4.2 StopCCN result 1: general request to clear). */
+export const CLEAR_DESTINATION_RESULT: ResultCode = { result: 1, message: 'administrative clear (destination)' };
+
+/** What the operations read and drive. */
+export interface OpsTarget {
+  readonly log: Logger;
+  tunnels(): readonly TunnelAt[];
+  tunnelViews(): TunnelView[];
+  tunnelViewsYielding?(): Promise<TunnelView[]>;
+  pppoeSessions?(): SessionView[];
+  /** Monotone payload, totals and `clear statistics` baselines; absent = no baselines, no totals. */
+  readonly ledger?: DataLedger;
+  /** The daemon clock in ms (for `clear statistics`). */
+  nowMs?(): number;
+}
+
+/** Every tunnel view with the baselines applied and `filter` kept. */
+export async function shownTunnels(t: OpsTarget, filter: ShowFilter | undefined): Promise<TunnelView[]> {
+  const views = t.tunnelViewsYielding !== undefined ? await t.tunnelViewsYielding() : t.tunnelViews();
+  return filterTunnels(applyBaselines(views, t.ledger), filter);
+}
+
+/** `show sessions`: the sessions of the kept tunnels, then the kept PPPoE sessions. */
+export async function shownSessions(t: OpsTarget, filter: ShowFilter | undefined): Promise<SessionView[]> {
+  const tunnels = await shownTunnels(t, filter);
+  return [...tunnels.flatMap((x) => x.sessions), ...filterPppoe(t.pppoeSessions?.() ?? [], filter)];
+}
+
+/** Answer one operations request. */
+export async function handleOps(t: OpsTarget, req: OpsRequest): Promise<ControlResponse> {
+  switch (req.cmd) {
+    case 'show-destinations':
+      return { ok: true, result: destinationViews(await shownTunnels(t, req.filter)) };
+    case 'show-summary': {
+      const views = await shownTunnels(t, undefined);
+      const at = t.ledger?.clearedAt;
+      const now = t.nowMs?.();
+      return {
+        ok: true,
+        result: summaryView(views, t.pppoeSessions?.() ?? [], {
+          ...(t.ledger !== undefined ? { sinceStart: t.ledger.totals() } : {}),
+          ...(at !== undefined && now !== undefined ? { clearedSecondsAgo: Math.max(0, Math.floor((now - at) / 1000)) } : {}),
+        }),
+      };
+    }
+    case 'clear-statistics': {
+      if (t.ledger === undefined || t.nowMs === undefined) return { ok: false, error: 'statistics cannot be cleared here' };
+      const views = t.tunnelViewsYielding !== undefined ? await t.tunnelViewsYielding() : t.tunnelViews();
+      const n = clearStatistics(t.ledger, t.nowMs(), views);
+      t.log.info({ tunnels: n }, `clear statistics: show counters of ${n} tunnel(s) restart at 0 (metrics and SNMP keep counting) (l2tpctl)`);
+      return { ok: true, result: { cleared: `statistics of ${n} tunnel(s)` } };
+    }
+    case 'clear-destination':
+      return clearDestination(t, req.peer, req.localGateway);
+  }
+}
+
+/** StopCCN to every live tunnel with `peer` (and from `local`, when given). */
+function clearDestination(t: OpsTarget, peer: string, local: string | undefined): ControlResponse {
+  const hits = t.tunnels().filter((x) => x.info.peer.address === peer && x.info.state !== 'closed' && (local === undefined || x.endpoint.local.address === local));
+  if (hits.length === 0) return { ok: false, error: `no tunnel to destination ${peer}${local !== undefined ? ` from ${local}` : ''}` };
+  t.log.info({ peer, tunnels: hits.length }, `clear destination ${peer}: ${hits.length} tunnel(s) (l2tpctl)`);
+  for (const hit of hits) {
+    hit.endpoint.run((now, engine) => {
+      engine.closeTunnel(now, hit.info.localTunnelId, CLEAR_DESTINATION_RESULT);
+    });
+  }
+  return { ok: true, result: { cleared: `destination ${peer} (${hits.length} tunnel${hits.length === 1 ? '' : 's'})` } };
+}
