@@ -279,6 +279,13 @@ test('metrics: gauges from snapshots, counters from events, served over HTTP', a
     assert.match(body, /^l2tp_tunnels_rejected_total\{limit="sccrq-rate"\} 2$/m);
     assert.match(body, /^l2tp_control_rx_total\{type="HELLO"\} 1$/m);
     assert.match(body, /^l2tp_control_retransmits_total 1$/m);
+    // Control messages are counted outside prom-client and handed over per scrape: totals, not increments.
+    m.observe({ type: 'control-rx', tunnel: 1 as TunnelId, peer, ns: 1, nr: 0, messageType: 6, avps: {} });
+    m.observe({ type: 'control-tx', tunnel: 1 as TunnelId, peer, ns: 0, nr: 2, messageType: 10, avps: {} });
+    const again = await m.text();
+    assert.match(again, /^l2tp_control_rx_total\{type="HELLO"\} 2$/m);
+    assert.match(again, /^l2tp_control_tx_total\{type="ICRQ"\} 1$/m);
+    assert.match(await m.text(), /^l2tp_control_rx_total\{type="HELLO"\} 2$/m);
   } finally {
     server.close();
   }
