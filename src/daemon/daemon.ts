@@ -247,8 +247,9 @@ export class Daemon {
       const stats = this.access?.fastPathStats();
       return stats === undefined ? undefined : { stats, sessions: this.access?.fastPathSessions() ?? [] };
     });
-    this.metrics.addPayload(() => {
-      this.tunnelViews();
+    // The ledger is fed by a tunnel listing; built in chunks that yield, so a scrape at 100k sessions never stalls the loop.
+    this.metrics.addPayload(async () => {
+      await tunnelViewsYielding(this.clock.now(), this.sources);
       return this.ledger.totals();
     });
     await this.openL2tpv3(config);

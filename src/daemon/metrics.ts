@@ -157,13 +157,13 @@ export class DaemonMetrics {
    * Daemon-wide L2TP payload (data messages, the fast path's included) since start, closed tunnels
    * included (data-ledger.ts), read at scrape time: packets and octets by direction (rx = from peers).
    */
-  addPayload(read: () => DataCounters): void {
+  addPayload(read: () => DataCounters | Promise<DataCounters>): void {
     const registers = [this.registry];
-    // One read serves both counters of a scrape.
-    let last: { at: number; v: DataCounters } | undefined;
-    const value = (): DataCounters => {
+    // One read serves both counters of a scrape (a read may yield to the event loop: it is shared as a promise).
+    let last: { at: number; v: Promise<DataCounters> } | undefined;
+    const value = (): Promise<DataCounters> => {
       const at = Date.now();
-      if (last === undefined || at - last.at > 100) last = { at, v: read() };
+      if (last === undefined || at - last.at > 100) last = { at, v: Promise.resolve(read()) };
       return last.v;
     };
     const counter = (name: string, help: string, rx: (d: DataCounters) => number, tx: (d: DataCounters) => number): void => {
@@ -172,9 +172,9 @@ export class DaemonMetrics {
         help,
         labelNames: ['direction'],
         registers,
-        collect() {
+        async collect() {
+          const d = await value();
           this.reset();
-          const d = value();
           this.inc({ direction: 'rx' }, rx(d));
           this.inc({ direction: 'tx' }, tx(d));
         },
