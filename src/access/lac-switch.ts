@@ -54,13 +54,13 @@ export interface LacSwitchConfig {
   readonly name?: string;
   readonly fsm?: Partial<FsmConfig>;
   /** The tunnel this user's call goes to (see {@link RouteAnswer}). */
-  readonly route: (call: SwitchCall) => RouteAnswer;
+  readonly route: (call: SwitchCall, now: Instant) => RouteAnswer;
   /**
    * The tunnel of a call still waiting for its ICRQ/ICCN is closing before the session was
    * established (SCCRQ timeout, StopCCN, ...): the tunnel to place the call on instead, or undefined
    * to end it. Absent: the call ends with the tunnel.
    */
-  readonly failover?: (key: number, tunnel: TunnelId, reason: CloseReason) => TunnelId | undefined;
+  readonly failover?: (key: number, tunnel: TunnelId, reason: CloseReason, now: Instant) => TunnelId | undefined;
   /**
    * Where subscriber -> LNS data messages go: the shell's socket, written at once (the data fast path:
    * these frames arrive from the lower layer's socket, outside any drain of this core); default: a
@@ -350,7 +350,7 @@ export class LacSwitch implements Timed {
       ...(call.callingNumber !== undefined ? { callingNumber: call.callingNumber } : {}),
       ...(call.connectSpeed !== undefined ? { connectSpeed: call.connectSpeed } : {}),
     };
-    const answer = this.cfg.route({ key: call.key, username: r.username, auth: r, ...(call.callingNumber !== undefined ? { callingNumber: call.callingNumber } : {}) });
+    const answer = this.cfg.route({ key: call.key, username: r.username, auth: r, ...(call.callingNumber !== undefined ? { callingNumber: call.callingNumber } : {}) }, now);
     if (answer !== 'pending') this.routed(now, call.key, answer);
   }
 
@@ -398,7 +398,7 @@ export class LacSwitch implements Timed {
       this.byL2tp.delete(l2tpKey(tunnel, call.session));
       call.tunnel = undefined;
       call.session = undefined;
-      const next = failover(call.key, tunnel, reason);
+      const next = failover(call.key, tunnel, reason, now);
       if (next !== undefined && this.dial(now, call, next)) continue;
       call.lower.close(now, { result: { result: 2, message: `no LNS reachable (${reason.cause})` } });
       this.end(call, 'local', `tunnel ${reason.cause}`);

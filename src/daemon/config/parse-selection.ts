@@ -104,6 +104,7 @@ export function buildTunnelSelect(r: TableReader, doc: TomlTable, ctx: { readonl
     localAddress: v.localAddress,
     hostName: v.hostName ?? ctx.hostName,
     radius: v.radius,
+    sccrqRetries: v.sccrqRetries,
     ...(v.idleDisconnect !== undefined ? { idleDisconnect: v.idleDisconnect } : {}),
     selector,
   };

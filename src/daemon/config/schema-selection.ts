@@ -35,6 +35,7 @@ export const TUNNEL_SELECT = table({
     default: key('default', text, 'reject', 'where a user without a matching [[tunnel_select.domain]] (or without a realm) goes: "reject", "local" (the access server terminates it: needs [ppp]) or a profile name'),
     delimiter: key('realm_delimiter', text, '@', 'the realm is what follows the last occurrence of this'),
     radius: key('radius', bool, false, 'send an Access-Request ([radius]) for every subscriber: a reject disconnects, tagged tunnel attributes of the Accept (Tunnel-Type 3, Tunnel-Medium-Type 1, Server-Endpoint, Password, Preference, Assignment-Id, Client-/Server-Auth-ID) replace the profile\'s destinations; no answer = the domain map'),
+    sccrqRetries: key('sccrq_retries', int(1, 100), 3, 'SCCRQ retransmissions (from l2tp.retransmit_initial, doubling) before a destination counts as dead and the calls fail over: 3 = after 1 + 2 + 4 + 8 = 15 s, well before a subscriber\'s PAP/CHAP gives up (pppd: 30 s)'),
     idleDisconnect: key('idle_disconnect', secondsOrNever(86400), secondsOf(60), 'close a tunnel this long after its last session ended (0 = keep it)'),
     loadBalancing: PROFILE_SETTINGS.loadBalancing,
     failoverWithinPreference: PROFILE_SETTINGS.failoverWithinPreference,

@@ -145,6 +145,8 @@ export interface TunnelSelectSection {
   /** Ask `[radius]` for every subscriber (RFC 2868 tunnel attributes). */
   readonly radius: boolean;
   readonly idleDisconnect?: Duration;
+  /** SCCRQ retransmissions before a destination is dead. */
+  readonly sccrqRetries: number;
   readonly selector: SelectorConfig;
 }
 
