@@ -186,7 +186,7 @@ test('LAC tunnel selection with FreeRADIUS tunnel attributes: preferred LNS down
   await t.test(`b: ${SPLIT} sessions at equal preferences spread round-robin over both LNSes`, async () => {
     const l = load;
     assert.ok(l !== undefined);
-    const r = await l.dial(SPLIT, (i) => ({ username: `v${i - 1}@isp-c.example`, password: `p${i - 1}` }), 240_000, 25);
+    const r = await l.dial(SPLIT, (i) => ({ username: `v${i}@isp-c.example`, password: `p${i}` }), 240_000, 25);
     assert.equal(r.up, SPLIT, `all up: ${r.failures.slice(0, 5).join('; ')}\n${ctx()}`);
     const on = (pool: number): number => r.addresses.filter((a) => a !== undefined && Number(a.split('.')[2]) >> 2 === pool).length;
     const split = [on(0), on(1)];
