@@ -146,8 +146,9 @@ export class LacSelect implements Timed {
     return this.sw.pollTransmit();
   }
 
-  /** Next event. */
+  /** Next event (the switch's are pulled here too: subscriber frames reach it through its sink, not through us). */
   pollEvent(): LacSelectEvent | undefined {
+    if (this.events.length === 0) this.pull();
     return this.events.shift();
   }
 

@@ -25,6 +25,7 @@ const CONFIG: SelectorConfig = {
     entries: [
       { realm: 'isp-a.example', target: { kind: 'tunnel', profile: 'a' }, stripRealm: true },
       { realm: 'blocked.example', target: { kind: 'reject' } },
+      { realm: 'local.example', target: { kind: 'local' }, stripRealm: true },
     ],
     default: { kind: 'reject' },
   },
@@ -214,6 +215,15 @@ test('selection: every destination dead -> the subscriber gets a PADT after both
   const refused = host.events.filter((e) => e.type === 'refused').map((e) => (e.type === 'refused' ? `${e.username} ${e.reason}` : ''));
   assert.deepEqual(refused, ['mallory@blocked.example domain-rejected', 'eve@nowhere.example domain-rejected']);
   assert.equal(host.ac.sessionCount, 0);
+  // A local realm: the call is released to the shell (which hands the lower layer to the access server), no PADT.
+  dial('lou@local.example', 'x');
+  pump(3_000);
+  const local = host.events.find((e) => e.type === 'local');
+  assert.ok(local?.type === 'local' && local.username === 'lou', JSON.stringify(local));
+  const ended = host.events.filter((e) => e.type === 'ended').at(-1);
+  assert.ok(ended?.type === 'ended' && ended.cause === 'released', JSON.stringify(host.events.slice(-4)));
+  assert.equal(host.ac.sessionCount, 1, 'the PPPoE session lives on (no PADT)');
+  assert.equal(host.sel.size, 0);
 });
 
 test('selection with RADIUS: the Access-Accept tunnel groups override the profile (preferred endpoint down -> the other one), a reject disconnects, no answer falls back to the domain map', () => {
