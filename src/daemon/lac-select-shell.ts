@@ -37,7 +37,7 @@ interface Movable {
   sink: ((now: Parameters<Parameters<SessionLower['bind']>[1]>[0], f: Uint8Array) => void) | undefined;
 }
 
-function movable(inner: SessionLower): Movable {
+function movable(inner: SessionLower, onClose: () => void): Movable {
   const m: Movable = {
     sink: undefined,
     lower: {
@@ -48,6 +48,7 @@ function movable(inner: SessionLower): Movable {
       send: (now, f, free) => inner.send(now, f, free),
       close: (now, how) => {
         inner.close(now, how);
+        onClose();
       },
       bind: (now, sink) => {
         const first = m.sink === undefined;
@@ -69,6 +70,7 @@ export class LacSelectShell {
   private readonly handles = new Map<number, Handle>();
   private readonly byKey = new Map<number, number>();
   private nextHandle = 1;
+  private closed = false;
 
   private constructor(
     private readonly opts: LacSelectShellOptions,
@@ -136,8 +138,11 @@ export class LacSelectShell {
     return {
       what: 'LAC call',
       open: (lower, callingNumber, speed) => {
-        const m = movable(lower);
         const h = this.nextHandle++;
+        // The access server ending a handed-over session closes the lower itself (our PADT): forget it.
+        const m = movable(lower, () => {
+          if (this.handles.get(h)?.kind === 'local') this.handles.delete(h);
+        });
         const key = this.pump.run((now) => this.sel.open(now, m.lower, callingNumber, speed));
         // The call may have ended already: then no handle is kept (gone() finds nothing).
         if (this.sel.call(key) === undefined) return h;
@@ -175,6 +180,7 @@ export class LacSelectShell {
 
   /** Stop driving the switch. */
   close(): void {
+    this.closed = true;
     this.unfollow();
     this.pump.close();
   }
@@ -185,6 +191,7 @@ export class LacSelectShell {
     void ask(request)
       .catch((): Authorization => ({ kind: 'no-answer' }))
       .then((a) => {
+        if (this.closed) return;
         this.pump.run((now) => {
           this.sel.authorized(now, key, a, request.username);
         });
