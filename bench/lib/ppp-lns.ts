@@ -46,6 +46,8 @@ export interface AccessLnsConfig {
   readonly ipsecPsk?: string;
   /** More TOML appended as it is (e.g. `[radius]` sections). */
   readonly extra?: string;
+  /** `[[listen]] secret`: tunnel authentication (RFC 2661 §4.4.3). */
+  readonly tunnelSecret?: string;
 }
 
 /** The l2tpd TOML text for `c`. */
@@ -66,6 +68,7 @@ export function renderAccessConfig(c: AccessLnsConfig): string {
     '[[listen]]',
     `address = ${q(c.listen)}`,
     `port = ${c.port ?? 1701}`,
+    ...(c.tunnelSecret !== undefined ? [`secret = ${q(c.tunnelSecret)}`] : []),
     '',
     // Plain L2TP with PPP logins: IPsec is on by default, and PPP authentication outside it needs the explicit key.
     '[ipsec]',

@@ -16,7 +16,9 @@
 export { AccessServer, ACCESS_SERVER_DEFAULTS, LOWER_TUNNEL } from './server.js';
 export { l2tpLower, pppoeLower } from './lower.js';
 export { LacSwitch } from './lac-switch.js';
-export type { LacSwitchConfig, LacSwitchEvent, SwitchCall, SwitchEngine } from './lac-switch.js';
+export type { LacSwitchConfig, LacSwitchEvent, RouteAnswer, SwitchCall, SwitchEngine } from './lac-switch.js';
+export { LacSelect } from './lac-select.js';
+export type { Authorization, LacSelectConfig, LacSelectEvent, SelectEngine } from './lac-select.js';
 export type { SessionLower, LowerClose, PppoeLowerInfo, PppoeSessions } from './lower.js';
 export type { AccessServerConfig, AccessEngine, AccessEvent, AccessCounters, AccessSessionInfo, AccessStats } from './server.js';
 export { AccessClient } from './client.js';

@@ -16,7 +16,7 @@
  * `pollTransmit()` on the engine's socket and drains `pollEvent()`. Data never makes an event: both directions go through sinks bound once.
  */
 import { type Instant, type RandomSource, type Timed, earliest } from '../base/index.js';
-import { DATA_HEADROOM, type L2tpControlApi, type L2tpEvent, type SessionRequest, type Transmit } from '../l2tp/index.js';
+import { DATA_HEADROOM, type CloseReason, type L2tpControlApi, type L2tpEvent, type SessionRequest, type Transmit } from '../l2tp/index.js';
 import type { SessionId, TunnelId } from '../wire/l2tp/index.js';
 import { type AuthProtocol, type AuthRequest, type FsmConfig, PppLink } from '../ppp/index.js';
 import type { SessionLower } from './lower.js';
@@ -26,10 +26,22 @@ export type SwitchEngine = Pick<L2tpControlApi, 'openSession' | 'closeSession' |
 
 /** What the shell's routing decision sees. */
 export interface SwitchCall {
+  /** The call's key (as `open` returned it): `routed` and `failover` name it. */
+  readonly key: number;
   readonly username: string;
   /** Calling Number for the ICRQ (the TR-101 circuit id or the client MAC). */
   readonly callingNumber?: string;
+  /** The subscriber's captured authentication (for a RADIUS Access-Request at the LAC). */
+  readonly auth: AuthRequest;
 }
+
+/**
+ * Where a call goes: a tunnel (optionally with the name the LNS gets, e.g. without `@realm`),
+ * undefined = refused (the subscriber is disconnected), `pending` = the answer comes later through
+ * `routed` (RADIUS), `release` = the shell takes the subscriber's lower layer over (local
+ * termination): the call ends here without touching it.
+ */
+export type RouteAnswer = TunnelId | undefined | 'pending' | 'release' | { readonly tunnel: TunnelId; readonly username: string };
 
 /** Settings of the switch. */
 export interface LacSwitchConfig {
@@ -41,8 +53,14 @@ export interface LacSwitchConfig {
   /** CHAP Name. */
   readonly name?: string;
   readonly fsm?: Partial<FsmConfig>;
-  /** The tunnel this user's call goes to (undefined: refused, the subscriber is disconnected). */
-  readonly route: (call: SwitchCall) => TunnelId | undefined;
+  /** The tunnel this user's call goes to (see {@link RouteAnswer}). */
+  readonly route: (call: SwitchCall, now: Instant) => RouteAnswer;
+  /**
+   * The tunnel of a call still waiting for its ICRQ/ICCN is closing before the session was
+   * established (SCCRQ timeout, StopCCN, ...): the tunnel to place the call on instead, or undefined
+   * to end it. Absent: the call ends with the tunnel.
+   */
+  readonly failover?: (key: number, tunnel: TunnelId, reason: CloseReason, now: Instant) => TunnelId | undefined;
   /**
    * Where subscriber -> LNS data messages go: the shell's socket, written at once (the data fast path:
    * these frames arrive from the lower layer's socket, outside any drain of this core); default: a
@@ -69,7 +87,7 @@ export type LacSwitchEvent =
       readonly cause: string;
     };
 
-type Phase = 'ppp' | 'calling' | 'relay';
+type Phase = 'ppp' | 'routing' | 'calling' | 'relay';
 
 interface Call {
   readonly key: number;
@@ -88,6 +106,8 @@ interface Call {
   tunnel: TunnelId | undefined;
   session: SessionId | undefined;
   pending: Uint8Array[];
+  /** The ICRQ/ICCN request (kept for a failover to another tunnel). */
+  request: SessionRequest | undefined;
 }
 
 const LCP = 0xc021;
@@ -162,7 +182,7 @@ export class LacSwitch implements Timed {
     });
     const call: Call = {
       key, lower, callingNumber, connectSpeed, phase: 'ppp', link, initialReceived: undefined, lastReceived: undefined, lastSent: undefined,
-      papId: 0, username: undefined, tunnel: undefined, session: undefined, pending: [],
+      papId: 0, username: undefined, tunnel: undefined, session: undefined, pending: [], request: undefined,
     };
     this.calls.set(key, call);
     lower.bind(now, (at, frame) => this.fromSubscriber(at, call, frame));
@@ -201,6 +221,8 @@ export class LacSwitch implements Timed {
       if (call === undefined) return;
       call.lower.close(now, { result: ev.reason.result });
       this.end(call, ev.reason.by === 'peer' ? 'lns' : 'local', ev.reason.cause);
+    } else if (ev.type === 'tunnel-closing') {
+      this.tunnelClosing(now, ev.tunnel, ev.reason);
     } else if (ev.type === 'tunnel-closed') {
       for (const call of [...this.calls.values()]) {
         if (call.tunnel !== ev.tunnel) continue;
@@ -253,7 +275,7 @@ export class LacSwitch implements Timed {
   private fromSubscriber(now: Instant, call: Call, frame: Uint8Array): void {
     if (!this.calls.has(call.key)) return;
     if (call.phase === 'relay') return this.toLns(now, call, frame);
-    if (call.phase === 'calling') {
+    if (call.phase === 'calling' || call.phase === 'routing') {
       if (call.pending.length < (this.cfg.pendingFrames ?? 16)) call.pending.push(frame.slice());
       return;
     }
@@ -314,32 +336,73 @@ export class LacSwitch implements Timed {
   private placeCall(now: Instant, call: Call, r: AuthRequest): void {
     call.username = r.username;
     call.link = undefined;
-    call.phase = 'calling';
+    call.phase = 'routing';
     this.events.push({ type: 'auth-captured', key: call.key, username: r.username, method: r.method });
-    const tunnel = this.cfg.route({ username: r.username, ...(call.callingNumber !== undefined ? { callingNumber: call.callingNumber } : {}) });
     const proxy: NonNullable<SessionRequest['proxy']> = {
       ...(call.initialReceived !== undefined ? { initialReceivedLcpConfReq: call.initialReceived } : {}),
       ...(call.lastSent !== undefined ? { lastSentLcpConfReq: call.lastSent } : {}),
       ...(call.lastReceived !== undefined ? { lastReceivedLcpConfReq: call.lastReceived } : {}),
       ...proxyAuth(r, call.papId),
     };
-    const session =
-      tunnel === undefined
-        ? undefined
-        : this.engine.openSession(now, tunnel, {
-            direction: 'incoming',
-            proxy,
-            ...(call.callingNumber !== undefined ? { callingNumber: call.callingNumber } : {}),
-            ...(call.connectSpeed !== undefined ? { connectSpeed: call.connectSpeed } : {}),
-          });
-    if (tunnel === undefined || session === undefined) {
-      call.lower.close(now, { result: { result: 2, message: tunnel === undefined ? 'no tunnel for this user' : 'the tunnel refused the call' } });
-      return this.end(call, 'local', tunnel === undefined ? 'no-route' : 'call-refused');
+    call.request = {
+      direction: 'incoming',
+      proxy,
+      ...(call.callingNumber !== undefined ? { callingNumber: call.callingNumber } : {}),
+      ...(call.connectSpeed !== undefined ? { connectSpeed: call.connectSpeed } : {}),
+    };
+    const answer = this.cfg.route({ key: call.key, username: r.username, auth: r, ...(call.callingNumber !== undefined ? { callingNumber: call.callingNumber } : {}) }, now);
+    if (answer !== 'pending') this.routed(now, call.key, answer);
+  }
+
+  /**
+   * The routing answer of a call (`route` said `pending`, or at once): place it, refuse it (the
+   * subscriber is disconnected with `why`), or release it to the shell. False for no such call.
+   */
+  routed(now: Instant, key: number, answer: Exclude<RouteAnswer, 'pending'>, why = 'no tunnel for this user'): boolean {
+    const call = this.calls.get(key);
+    if (call?.phase !== 'routing' || call.request === undefined) return false;
+    if (answer === 'release') {
+      this.end(call, 'local', 'released');
+      return true;
     }
+    const tunnel = typeof answer === 'object' ? answer.tunnel : answer;
+    if (typeof answer === 'object' && call.request.proxy?.proxyAuthenName !== undefined) {
+      call.request = { ...call.request, proxy: { ...call.request.proxy, proxyAuthenName: answer.username } };
+    }
+    call.phase = 'calling';
+    if (tunnel === undefined || !this.dial(now, call, tunnel)) {
+      call.lower.close(now, { result: { result: 2, message: tunnel === undefined ? why : 'the tunnel refused the call' } });
+      this.end(call, 'local', tunnel === undefined ? 'no-route' : 'call-refused');
+    }
+    return true;
+  }
+
+  /** ICRQ on `tunnel` (queued by the engine until the tunnel is up). */
+  private dial(now: Instant, call: Call, tunnel: TunnelId): boolean {
+    const request = call.request;
+    const session = request === undefined ? undefined : this.engine.openSession(now, tunnel, request);
+    if (session === undefined) return false;
     call.tunnel = tunnel;
     call.session = session;
     this.byL2tp.set(l2tpKey(tunnel, session), call.key);
-    this.events.push({ type: 'call-placed', key: call.key, tunnel, session, username: r.username });
+    this.events.push({ type: 'call-placed', key: call.key, tunnel, session, username: call.username ?? '' });
+    return true;
+  }
+
+  /** A tunnel is going down: its calls not yet established fail over (when the shell says where). */
+  private tunnelClosing(now: Instant, tunnel: TunnelId, reason: CloseReason): void {
+    const failover = this.cfg.failover;
+    if (failover === undefined) return;
+    for (const call of [...this.calls.values()]) {
+      if (call.tunnel !== tunnel || call.phase !== 'calling' || call.session === undefined) continue;
+      this.byL2tp.delete(l2tpKey(tunnel, call.session));
+      call.tunnel = undefined;
+      call.session = undefined;
+      const next = failover(call.key, tunnel, reason, now);
+      if (next !== undefined && this.dial(now, call, next)) continue;
+      call.lower.close(now, { result: { result: 2, message: `no LNS reachable (${reason.cause})` } });
+      this.end(call, 'local', `tunnel ${reason.cause}`);
+    }
   }
 
   private end(call: Call, by: 'subscriber' | 'lns' | 'local', cause: string): void {

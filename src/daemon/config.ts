@@ -11,7 +11,7 @@ export { checkExposure, configWarnings, isLoopbackAddress, ipsecListenerOf, type
 export { printConfig, SECRET_MASK, type PrintOptions } from './config/print.js';
 export { configReference } from './config/reference.js';
 export type {
-  AccessSection, ConfigError, DaemonConfig, DaemonSection, IpsecPeerConfig, PppoeSection, IpsecSection, LacConfig, LacIpsecConfig, LacPppConfig, ListenConfig,
+  AccessSection, ConfigError, DaemonConfig, DaemonSection, IpsecPeerConfig, PppoeSection, TunnelSelectSection, IpsecSection, LacConfig, LacIpsecConfig, LacPppConfig, ListenConfig,
   LogLevel, PppAuthName, TunnelDefaults,
 } from './config/types.js';
 export type { RadiusDaeClientSection, RadiusDaeSection, RadiusSection, RadiusServerSection } from './config/types.js';

@@ -31,6 +31,7 @@ import { L2tpSubagent } from './snmp/agentx.js';
 import { LnsAccess, dropPrivileges } from './access-shell.js';
 import { PppoeShell, terminateLocally, type PppoeTarget } from './pppoe-shell.js';
 import { LacSwitchShell } from './lac-switch-shell.js';
+import { LacSelectShell } from './lac-select-shell.js';
 import { logBanner, type ConsoleSink } from './banner.js';
 import { CredentialStore, groupId, prepare, type Prepared } from './setup/index.js';
 import type { UserRecord } from '../aaa/index.js';
@@ -150,6 +151,8 @@ export class Daemon {
   private readonly pppoe: PppoeShell[] = [];
   /** LAC switching, one per `[[lac]]` that `[[pppoe]] lac` names. */
   private readonly switches = new Map<LacShell, LacSwitchShell>();
+  /** `[tunnel_select]`: LAC switching with per-subscriber tunnel selection (lac-select-shell.ts). */
+  private select: LacSelectShell | undefined;
   /** `[radius]`: the RADIUS client, accounting spool and DAE server (radius-shell.ts). */
   private radius: RadiusShell | undefined;
   /** `[l2tpv3]`: dynamic L2TPv3 pseudowires (l2tpv3-shell.ts). */
@@ -253,6 +256,7 @@ export class Daemon {
       return this.ledger.totals();
     });
     await this.openL2tpv3(config);
+    await this.openTunnelSelect(config);
     this.openPppoe(config);
     await this.openControl(config);
     if (config.snmp !== undefined) (this.snmp = new L2tpSubagent(config.snmp, this.log, () => this.tunnelViews())).start();
@@ -395,12 +399,33 @@ export class Daemon {
     });
   }
 
+  /** `[tunnel_select]`: its socket and selector; RADIUS (`radius = true`) even without PPP termination. */
+  private async openTunnelSelect(config: DaemonConfig): Promise<void> {
+    const c = config.tunnelSelect;
+    if (c === undefined) return;
+    if (c.radius && this.radius === undefined && config.radius !== undefined) {
+      this.radius = await RadiusShell.open({
+        config: config.radius, log: this.log, clock: this.clock, timers: this.timers, random: this.random, stateDir: config.daemon.stateDir,
+        tunnelServer: { hostName: config.l2tp.hostName },
+      });
+    }
+    const radius = c.radius ? this.radius : undefined;
+    this.select = await LacSelectShell.open({
+      config: c, base: tunnelSettings({ ...config.l2tp, hostName: c.hostName }, { secret: undefined, hideAvps: false }), log: this.log, clock: this.clock, timers: this.timers, random: this.random,
+      createEngine: (ec) => this.createEngine(ec),
+      openEndpoint: (engine, address, port) => this.openEndpoint(engine, address, port),
+      ...(radius !== undefined ? { authorize: (r) => radius.authorizeLac(r) } : {}),
+      ...(this.access !== undefined ? { local: terminateLocally(this.access) } : {}),
+    });
+  }
+
   /** `[[pppoe]]`: an AC per section, its sessions terminated by the access server or switched into a [[lac]]'s tunnel. */
   private openPppoe(config: DaemonConfig): void {
     for (const pc of config.pppoe) {
       let target: PppoeTarget | undefined;
       const lac = pc.lac === undefined ? undefined : this.lacs.find((l) => l.config.name === pc.lac);
-      if (lac !== undefined) {
+      if (pc.tunnelSelect && this.select !== undefined) target = this.select.target();
+      else if (lac !== undefined) {
         let sw = this.switches.get(lac);
         if (sw === undefined) {
           sw = new LacSwitchShell({ lac, log: this.log, clock: this.clock, timers: this.timers, random: this.random });
@@ -410,7 +435,7 @@ export class Daemon {
       } else if (this.access !== undefined) target = terminateLocally(this.access);
       if (target === undefined) throw new Error(`[[pppoe]] ${pc.interface}: nothing to hand its sessions to (no PPP termination, no [[lac]] "${pc.lac ?? ''}")`);
       this.pppoe.push(PppoeShell.open({ config: pc, target, log: this.log, clock: this.clock, timers: this.timers }));
-      const where = lac !== undefined ? `switched into the tunnel of [[lac]] "${lac.config.name}"` : 'terminated here';
+      const where = pc.tunnelSelect ? 'switched into the tunnel [tunnel_select] picks per subscriber' : lac !== undefined ? `switched into the tunnel of [[lac]] "${lac.config.name}"` : 'terminated here';
       this.log.info({ pppoe: pc.interface, acName: pc.acName }, `PPPoE access concentrator "${pc.acName}" on ${pc.interface}${pc.vlan !== undefined ? ` VLAN ${pc.vlan}` : ''}: sessions ${where}`);
     }
   }
@@ -496,6 +521,7 @@ export class Daemon {
     if (this.access?.serves(endpoint) === true) this.access.onL2tpEvent(event);
     for (const l of this.lacs) l.onL2tpEvent(endpoint, event);
     for (const s of this.switches.values()) s.onL2tpEvent(endpoint, event);
+    this.select?.onL2tpEvent(endpoint, event);
     for (const w of this.watchers) w();
   }
 
@@ -612,6 +638,7 @@ export class Daemon {
     // PPPoE clients get their PADT first (their sessions end with the access server's teardown).
     for (const p of this.pppoe) p.close();
     for (const s of this.switches.values()) s.close();
+    this.select?.close();
     const pending = stopAllTunnels(this.endpoints);
     const total = pendingCount(pending);
     if (total > 0) {

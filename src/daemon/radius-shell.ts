@@ -10,8 +10,9 @@ import { chmod, mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { type Instant, type RandomSource, since } from '../base/index.js';
 import { type AccountingRecord, type DaeEvent, DaeServer, type DaeSessionTable, RadiusClient, type RadiusClientEvent, type RadiusServerConfig } from '../aaa/radius/index.js';
-import { firstStep, localAnswer, nextStep, resultFromRadius, type AccessAaaConfig, type AccessAuthResult, type AccessEvent, type BackendAnswer, type ChainStep, type UserDirectory } from '../access/index.js';
+import { type Authorization, firstStep, localAnswer, nextStep, resultFromRadius, type AccessAaaConfig, type AccessAuthResult, type AccessEvent, type BackendAnswer, type ChainStep, type UserDirectory } from '../access/index.js';
 import { DaeSocket, RadiusClientShell, RadiusSpool, type Clock, type TimerDriver } from '../io/index.js';
+import type { AuthRequest } from '../ppp/index.js';
 import type { RadiusSection, RadiusServerSection } from './config.js';
 import type { Logger } from './logger.js';
 import type { RadiusView } from './control-protocol.js';
@@ -248,6 +249,26 @@ export class RadiusShell {
     const r = resultFromRadius(a, e.request.method);
     if (r !== undefined) return { kind: 'decided', result: r };
     return { kind: 'no-answer', why: a.kind === 'timeout' ? `no answer from ${a.servers.join(', ') || 'any server'}` : `request not sent (${a.kind === 'error' ? a.error.kind : a.kind})` };
+  }
+
+  /**
+   * LAC tunnel selection: an Access-Request with the subscriber's captured PAP/CHAP; the Accept's
+   * RFC 2868 tunnel groups (Tunnel-Password decrypted), a reject, or no answer. Never logs secrets.
+   */
+  async authorizeLac(request: AuthRequest): Promise<Authorization> {
+    const { username, ...credentials } = request;
+    const a = await this.shell.authenticate({ username, credentials });
+    if (a.kind === 'accept') {
+      const tunnels = a.reply.tunnels.map(({ type, privateGroupId: _p, ...g }) => ({ ...g, ...(type !== undefined ? { tunnelType: type } : {}) }));
+      this.o.log.info({ user: username, server: a.server, tunnels: tunnels.map((t) => ({ tag: t.tag, endpoint: t.serverEndpoint, preference: t.preference, assignmentId: t.assignmentId })) }, `LAC: RADIUS ${a.server} accepted ${username} (${tunnels.length} tunnel group(s))`);
+      return { kind: 'accept', tunnels };
+    }
+    if (a.kind === 'reject') {
+      this.o.log.warn({ user: username, server: a.server }, `LAC: RADIUS ${a.server} rejected ${username}`);
+      return { kind: 'reject', ...(a.reply.replyMessages[0] !== undefined ? { message: a.reply.replyMessages[0] } : {}) };
+    }
+    this.o.log.warn({ user: username, answer: a.kind }, `LAC: no RADIUS answer for ${username} (${a.kind}); the domain map decides`);
+    return { kind: 'no-answer' };
   }
 
   /** Queues one record (session or NAS status); logs it as queued, with its sequence number. */

@@ -64,7 +64,7 @@ export class AccessNet {
   readonly lnsEvents: L2tpEvent[] = [];
   readonly serverTun: Uint8Array[] = [];
   /** Return false to drop a datagram. */
-  filter: ((from: PeerAddress, data: Uint8Array) => boolean) | undefined;
+  filter: ((from: PeerAddress, data: Uint8Array, to: PeerAddress) => boolean) | undefined;
   /** Largest number of IPv4 leases seen at any instant. */
   maxLeases = 0;
   /** Record PPP-level events (off for big runs). */
@@ -152,7 +152,7 @@ export class AccessNet {
   }
 
   private send(from: PeerAddress, to: PeerAddress, data: Uint8Array): void {
-    if (this.filter !== undefined && !this.filter(from, data)) return;
+    if (this.filter !== undefined && !this.filter(from, data, to)) return;
     this.inflight.push({ at: this.now + 1, seq: this.seq++, from, to, data: data.slice() });
   }
 

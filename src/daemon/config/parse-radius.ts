@@ -57,13 +57,13 @@ function buildDae(r: TableReader, radiusToml: TomlTable, fail: Fail): RadiusDaeS
  * `[radius]`: on when present (`enabled = false` turns it off). Needs PPP termination, an "auth"
  * server when auth_order has "radius"; accounting is on when any server has the "acct" role.
  */
-export function buildRadius(r: TableReader, doc: TomlTable, ctx: { readonly access: AccessSection | undefined; readonly listen: readonly ListenConfig[]; readonly hostName: string }, fail: Fail): RadiusSection | undefined {
+export function buildRadius(r: TableReader, doc: TomlTable, ctx: { readonly access: AccessSection | undefined; readonly lacRadius?: boolean; readonly listen: readonly ListenConfig[]; readonly hostName: string }, fail: Fail): RadiusSection | undefined {
   const t = r.section(RADIUS, doc);
   const servers = buildServers(r.array(RADIUS_SERVER, t.toml), t.values.requireMessageAuthenticator, fail);
   const dae = buildDae(r, t.toml, fail);
   if (!t.present || !t.enabled) return undefined;
   const v = t.values;
-  if (ctx.access === undefined) fail('radius', 'RADIUS serves PPP logins: it needs remote access ([ppp], [pool], [users] or [tun])');
+  if (ctx.access === undefined && ctx.lacRadius !== true) fail('radius', 'RADIUS serves PPP logins: it needs remote access ([ppp], [pool], [users] or [tun]) or [tunnel_select] radius = true');
   if (v.authOrder.length === 0) fail('radius.auth_order', 'needs "radius", "local" or both');
   if (v.authOrder.includes('radius') && !servers.some((s) => s.role.includes('auth'))) fail('radius', 'auth_order has "radius" but no [[radius.server]] has role "auth"');
   if (servers.length === 0) fail('radius', 'needs at least one [[radius.server]] (address and secret)');

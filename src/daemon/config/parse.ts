@@ -13,10 +13,11 @@ import { defaultTuning } from '../../l2tp/index.js';
 import { lineOf, locateKeys } from './locate.js';
 import { SNMP } from './schema-snmp.js';
 import { DAEMON, IPSEC, IPSEC_PEER, L2TP, L2TP_ADMISSION, LAC, LISTEN, POOL, PPP, PPPOE, SCHEMA, STATUS, DATAPLANE, TUN, USERS } from './schema.js';
-import { TableReader, defaultsOf, type ReadTable, type TomlTable } from './table.js';
+import { TableReader, defaultsOf, isTable, type ReadTable, type TomlTable } from './table.js';
 import type { AccessSection, ConfigError, DaemonConfig, IpsecSection, LacConfig, LacIpsecConfig, ListenConfig, PppoeSection, StatusSection, TunnelDefaults } from './types.js';
 import { buildNamedPools, buildRadius } from './parse-radius.js';
 import { buildL2tpv3 } from './parse-l2tpv3.js';
+import { buildTunnelSelect } from './parse-selection.js';
 import { checkExposure } from './secure.js';
 
 type Fail = (key: string, message: string) => void;
@@ -60,7 +61,9 @@ export function parseConfig(source: string): Result<DaemonConfig, readonly Confi
   const pv = poolTable.values;
   const namedPools = buildNamedPools(r, poolTable.toml, pv.local ? pv.ipv4Pool : { network: pv.localAddress ?? 0, length: 32 }, fail);
   const access = buildAccess(r.section(PPP, doc), poolTable, r.section(USERS, doc), r.section(TUN, doc), effectiveListen, namedPools, fail);
-  const radius = buildRadius(r, doc, { access, listen: effectiveListen, hostName: l2tp.hostName }, fail);
+  const lacRadius = isTable(doc['tunnel_select']) && doc['tunnel_select']['radius'] === true;
+  const radius = buildRadius(r, doc, { access, lacRadius, listen: effectiveListen, hostName: l2tp.hostName }, fail);
+  const tunnelSelect = buildTunnelSelect(r, doc, { hostName: l2tp.hostName, access: access !== undefined, radius: radius?.servers.some((s) => s.role.includes('auth')) === true }, fail);
   const ipsecTable = r.section(IPSEC, doc);
   const ipsec = buildIpsec(ipsecTable, r.array(IPSEC_PEER, ipsecTable.toml), effectiveListen, fail);
   checkIkePorts(ipsec, effectiveListen, lac, fail);
@@ -68,7 +71,7 @@ export function parseConfig(source: string): Result<DaemonConfig, readonly Confi
   const status = buildStatus(r.section(STATUS, doc), fail);
   const { agentx, ...snmpRest } = r.section(SNMP, doc).values;
   const dataplane = r.section(DATAPLANE, doc).values;
-  const pppoe = buildPppoe(r.array(PPPOE, doc), access, lac, fail);
+  const pppoe = buildPppoe(r.array(PPPOE, doc), access, lac, tunnelSelect !== undefined, fail);
   const l2tpv3 = buildL2tpv3(r, doc, { listen: effectiveListen, hostName: l2tp.hostName }, fail);
   const v3Ike = l2tpv3?.ipsec?.ikePort;
   if (v3Ike !== undefined && v3Ike !== 0 && (ipsec?.ikePort === v3Ike || lac.some((l) => l.ipsec?.ikePort === v3Ike))) {
@@ -79,18 +82,20 @@ export function parseConfig(source: string): Result<DaemonConfig, readonly Confi
     errors.sort((a, b) => (a.line ?? Infinity) - (b.line ?? Infinity));
     return err(errors);
   }
-  return ok({ daemon, l2tp, admission, listen: effectiveListen, lac, access, pppoe, ...(ipsec ? { ipsec } : {}), ...(status ? { status } : {}), ...(agentx !== undefined && agentx !== '' ? { snmp: { ...snmpRest, agentx } } : {}), ...(radius !== undefined ? { radius } : {}), dataplane, ...(l2tpv3 !== undefined ? { l2tpv3 } : {}) });
+  return ok({ daemon, l2tp, admission, listen: effectiveListen, lac, access, pppoe, ...(ipsec ? { ipsec } : {}), ...(status ? { status } : {}), ...(agentx !== undefined && agentx !== '' ? { snmp: { ...snmpRest, agentx } } : {}), ...(radius !== undefined ? { radius } : {}), dataplane, ...(l2tpv3 !== undefined ? { l2tpv3 } : {}), ...(tunnelSelect !== undefined ? { tunnelSelect } : {}) });
 }
 
 /** `[[pppoe]]`: needs PPP termination (the access server runs its sessions); one AC per interface and VLAN. */
-function buildPppoe(ts: readonly ReadTable<typeof PPPOE.rows, typeof PPPOE.groups>[], access: AccessSection | undefined, lacs: readonly LacConfig[], fail: Fail): PppoeSection[] {
+function buildPppoe(ts: readonly ReadTable<typeof PPPOE.rows, typeof PPPOE.groups>[], access: AccessSection | undefined, lacs: readonly LacConfig[], select: boolean, fail: Fail): PppoeSection[] {
   const seen = new Map<string, number>();
   return ts.map((t) => {
     const v = t.values;
     const lac = v.lac === undefined ? undefined : lacs.find((l) => l.name === v.lac);
     if (v.lac !== undefined && lac === undefined) fail(`${t.path}.lac`, `no [[lac]] named "${v.lac}"`);
     if (lac?.ppp !== undefined) fail(`${t.path}.lac`, `[[lac]] "${lac.name}" runs its own PPP (ppp = true); a switching LAC carries the subscribers' (ppp = false, sessions = 0)`);
-    if (v.lac === undefined && access === undefined) fail(t.path, 'PPPoE sessions are terminated by the access server: it needs PPP termination ([ppp] enabled and a [[listen]]), or set lac = "NAME" to switch them into a tunnel');
+    if (v.tunnelSelect && v.lac !== undefined) fail(`${t.path}.tunnel_select`, 'either lac = "NAME" (one tunnel) or tunnel_select = true (per subscriber), not both');
+    if (v.tunnelSelect && !select) fail(`${t.path}.tunnel_select`, 'needs a [tunnel_select] section (domain map, profiles, destinations)');
+    if (v.lac === undefined && !v.tunnelSelect && access === undefined) fail(t.path, 'PPPoE sessions are terminated by the access server: it needs PPP termination ([ppp] enabled and a [[listen]]), or set lac = "NAME" to switch them into a tunnel');
     const k = `${v.netns ?? ''}|${v.interface}|${v.vlan ?? 0}`;
     const j = seen.get(k);
     if (j !== undefined) fail(`${t.path}.interface`, `same interface and VLAN as pppoe[${j}]`);

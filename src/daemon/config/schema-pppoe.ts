@@ -5,7 +5,7 @@
  */
 import { seconds as secondsOf } from '../../base/index.js';
 import { key, table } from './table.js';
-import { ifName, int, optional, optNetns, optText, seconds, text, textList } from './values.js';
+import { bool, ifName, int, optional, optNetns, optText, seconds, text, textList } from './values.js';
 
 /** The AC-Cookie key's file name in the state directory unless `cookie_secret` is set. */
 export const PPPOE_COOKIE_FILE = 'pppoe-cookie.key';
@@ -31,6 +31,7 @@ export const PPPOE = table({
     maxSessionsPerMac: key('max_sessions_per_mac', int(1, 65534), 4, 'sessions per client MAC'),
     discoveryRate: key('discovery_rate', int(1, 1_000_000), 500, 'PADI + PADR per second from all clients (burst twice that)'),
     lac: key('lac', optText, undefined, 'LAC switching: LCP and CHAP/PAP with the subscriber here, then the call goes with proxy LCP/authentication AVPs into the tunnel of this [[lac]] (its name); "" = terminate locally'),
+    tunnelSelect: key('tunnel_select', bool, false, 'LAC switching into the tunnel [tunnel_select] picks per subscriber (domain map, RADIUS tunnel attributes, failover); instead of lac'),
     discoveryRatePerMac: key('discovery_rate_per_mac', int(1, 10_000), 2, 'PADI + PADR per second from one MAC (burst 8)'),
   },
 });

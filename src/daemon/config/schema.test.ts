@@ -97,6 +97,11 @@ const REQUIRED_VALUES: Readonly<Record<string, string>> = {
   'radius.dae.client.secret': '"dae secret"',
   'pppoe.interface': '"eth1"',
   'l2tpv3.pseudowire.name': '"site-b"',
+  'tunnel_select.domain.realm': '"isp.example"',
+  'tunnel_select.domain.target': '"p"',
+  'tunnel_select.profile.name': '"p"',
+  'tunnel_select.destination.profile': '"p"',
+  'tunnel_select.destination.address': '"192.0.2.30"',
 };
 
 test('schema: every key of every table is accepted with its documented default', () => {
@@ -119,7 +124,7 @@ test('schema: every key of every table is accepted with its documented default',
 
 test('schema: secrets are marked (print-config masks exactly these)', () => {
   const secrets = SCHEMA.flatMap((s) => allRows(s).filter((r) => r.secret === true).map((r) => `${s.path}.${r.key}`));
-  assert.deepEqual(secrets.sort(), ['ipsec.peer.psk', 'ipsec.psk', 'l2tpv3.psk', 'l2tpv3.secret', 'lac.password', 'lac.psk', 'lac.secret', 'listen.secret', 'pppoe.cookie_secret', 'radius.dae.client.secret', 'radius.server.secret', 'status.token']);
+  assert.deepEqual(secrets.sort(), ['ipsec.peer.psk', 'ipsec.psk', 'l2tpv3.psk', 'l2tpv3.secret', 'lac.password', 'lac.psk', 'lac.secret', 'listen.secret', 'pppoe.cookie_secret', 'radius.dae.client.secret', 'radius.server.secret', 'status.token', 'tunnel_select.destination.secret', 'tunnel_select.profile.secret', 'tunnel_select.secret']);
 });
 
 test('schema: unknown keys anywhere get a suggestion from the table', () => {

@@ -12,6 +12,7 @@ import type { DAEMON, IPSEC, L2TP, LAC, LISTEN, POOL, PPP, STATUS, DATAPLANE, TU
 import type { NasIdentity } from '../../aaa/radius/index.js';
 import type { RADIUS, RADIUS_DAE, RADIUS_DAE_CLIENT, RADIUS_SERVER } from './schema-radius.js';
 import type { PPPOE } from './schema-pppoe.js';
+import type { SelectorConfig } from '../../access/selection/index.js';
 import type { L2TPV3, L2TPV3_PSEUDOWIRE } from './schema-l2tpv3.js';
 import type { V3PseudowireParams } from '../../l2tp/index.js';
 
@@ -139,6 +140,20 @@ export interface DaemonConfig {
   readonly pppoe: readonly PppoeSection[];
   /** Dynamic L2TPv3 pseudowires; absent = off. */
   readonly l2tpv3?: L2tpv3Section;
+  /** LAC tunnel selection for `[[pppoe]] tunnel_select = true`; absent = off. */
+  readonly tunnelSelect?: TunnelSelectSection;
+}
+
+/** `[tunnel_select]`: the selector's configuration (src/access/selection) and the LAC socket. */
+export interface TunnelSelectSection {
+  readonly localAddress: string;
+  readonly hostName: string;
+  /** Ask `[radius]` for every subscriber (RFC 2868 tunnel attributes). */
+  readonly radius: boolean;
+  readonly idleDisconnect?: Duration;
+  /** SCCRQ retransmissions before a destination is dead. */
+  readonly sccrqRetries: number;
+  readonly selector: SelectorConfig;
 }
 
 /** One `[[l2tpv3.pseudowire]]` with the profile's defaults filled in. */

@@ -1,0 +1,256 @@
+/**
+ * `[tunnel_select]` + `[[pppoe]] tunnel_select = true`: LAC switching with per-subscriber tunnel
+ * selection in the daemon. One `LacSelect` (src/access/lac-select.ts: `LacSwitch` + `TunnelSelector`)
+ * on its own IPv4 socket and engine, driven by one Pump; `[radius]` is asked per subscriber when
+ * `radius = true` (the answer re-enters through the pump). A subscriber whose realm maps to `local`
+ * is handed to the access server with its PPPoE lower layer (LCP starts over there).
+ */
+import type { RandomSource } from '../base/index.js';
+import { LacSelect, TunnelSelector, type Authorization, type ChosenDestination, type LacSelectEvent, type SessionLower } from '../access/index.js';
+import type { EngineConfig, L2tpEngineApi, L2tpEvent, Transmit, TunnelSettings } from '../l2tp/index.js';
+import type { AuthRequest } from '../ppp/index.js';
+import { type Clock, Pump, type TimerDriver, type UdpEndpoint } from '../io/index.js';
+import type { TunnelSelectSection } from './config.js';
+import type { Logger } from './logger.js';
+import type { PppoeTarget } from './pppoe-shell.js';
+
+/** What the selection shell needs from the daemon. */
+export interface LacSelectShellOptions {
+  readonly config: TunnelSelectSection;
+  /** Tunnel settings of `[l2tp]` (tuning, vendor) for our host name, without a secret. */
+  readonly base: TunnelSettings;
+  readonly log: Logger;
+  readonly clock: Clock;
+  readonly timers: TimerDriver;
+  readonly random: RandomSource;
+  readonly createEngine: (c: EngineConfig) => L2tpEngineApi;
+  readonly openEndpoint: (engine: L2tpEngineApi, address: string, port: number) => Promise<UdpEndpoint>;
+  /** `radius = true`: the Access-Request of one subscriber. */
+  readonly authorize?: (request: AuthRequest) => Promise<Authorization>;
+  /** Local termination (`local` realms), when the daemon terminates PPP. */
+  readonly local?: PppoeTarget;
+}
+
+/** A lower layer whose inbound sink can be moved (switch -> access server on local termination). */
+interface Movable {
+  readonly lower: SessionLower;
+  sink: ((now: Parameters<Parameters<SessionLower['bind']>[1]>[0], f: Uint8Array) => void) | undefined;
+}
+
+function movable(inner: SessionLower, onClose: () => void): Movable {
+  const m: Movable = {
+    sink: undefined,
+    lower: {
+      headroom: inner.headroom,
+      addressControl: inner.addressControl,
+      maxMru: inner.maxMru,
+      info: inner.info,
+      send: (now, f, free) => inner.send(now, f, free),
+      close: (now, how) => {
+        inner.close(now, how);
+        onClose();
+      },
+      bind: (now, sink) => {
+        const first = m.sink === undefined;
+        m.sink = sink;
+        if (first) inner.bind(now, (at, f) => m.sink?.(at, f));
+      },
+    },
+  };
+  return m;
+}
+
+/** Handles the PPPoE shell holds: a call of the switch, or a session handed to the access server. */
+type Handle = { readonly kind: 'switch'; readonly key: number; readonly m: Movable; readonly callingNumber: string } | { readonly kind: 'local'; readonly id: number };
+
+/** The selecting LAC of the daemon. */
+export class LacSelectShell {
+  private readonly pump: Pump<Transmit, LacSelectEvent>;
+  private readonly unfollow: () => void;
+  private readonly handles = new Map<number, Handle>();
+  private readonly byKey = new Map<number, number>();
+  private nextHandle = 1;
+  private closed = false;
+
+  private constructor(
+    private readonly opts: LacSelectShellOptions,
+    readonly endpoint: UdpEndpoint,
+    private readonly sel: LacSelect,
+  ) {
+    const ep = endpoint;
+    this.pump = new Pump<Transmit, LacSelectEvent>(sel, {
+      clock: opts.clock,
+      timers: opts.timers,
+      transmit: (t) => {
+        ep.send(t);
+      },
+      event: (e) => {
+        this.onEvent(e);
+      },
+      onError: (e) => {
+        opts.log.error({ err: e }, 'LAC tunnel selection failed');
+      },
+      // SCCRQ, ICRQ or CDN queued in the engine come with an event of the switch: drain the engine.
+      after: (_t, events) => {
+        if (events > 0) ep.kick();
+      },
+    });
+    this.unfollow = ep.follow(this.pump);
+  }
+
+  /** Open the socket and build the selector (the config was validated by the parser). */
+  static async open(o: LacSelectShellOptions): Promise<LacSelectShell> {
+    const c = o.config;
+    const made = TunnelSelector.create(c.selector);
+    if (!made.ok) throw new Error(`[tunnel_select] profile "${made.error.profile}": ${made.error.error.kind}`);
+    const selector = made.value;
+    const engine = o.createEngine({ acceptTunnels: false, accept: o.base, acceptIncomingCalls: false, acceptOutgoingCalls: false });
+    const ep = await o.openEndpoint(engine, c.localAddress, 0);
+    const holder: { self?: LacSelectShell } = {};
+    const settings = (d: ChosenDestination): TunnelSettings => ({
+      ...o.base,
+      hostName: d.localHostname ?? c.hostName,
+      ...(d.secret !== undefined ? { secret: new TextEncoder().encode(d.secret) } : {}),
+      ...(d.remoteHostname !== undefined ? { allowedHostNames: [d.remoteHostname] } : {}),
+      ...(c.idleDisconnect !== undefined ? { idleDisconnect: c.idleDisconnect } : {}),
+      tuning: { ...o.base.tuning, retriesNotEstablished: c.sccrqRetries },
+    });
+    const sel = ep.run(
+      (_now, eng) =>
+        new LacSelect(eng, {
+          random: o.random,
+          selector,
+          settings,
+          transmit: (t) => {
+            ep.send(t);
+          },
+          ...(o.authorize !== undefined ? { authorize: (call) => holder.self?.authorize(call.key, call.auth) } : {}),
+        }),
+    );
+    const self = new LacSelectShell(o, ep, sel);
+    holder.self = self;
+    o.log.info({ address: ep.local.address, port: ep.local.port, profiles: Object.keys(c.selector.profiles), radius: c.radius }, `LAC tunnel selection on ${ep.local.address}:${ep.local.port} (${Object.keys(c.selector.profiles).length} profile(s)${c.radius ? ', RADIUS tunnel attributes' : ''})`);
+    return self;
+  }
+
+  /** The sessions of an AC switched through the selection. */
+  target(): PppoeTarget {
+    return {
+      what: 'LAC call',
+      open: (lower, callingNumber, speed) => {
+        const h = this.nextHandle++;
+        // The access server ending a handed-over session closes the lower itself (our PADT): forget it.
+        const m = movable(lower, () => {
+          if (this.handles.get(h)?.kind === 'local') this.handles.delete(h);
+        });
+        const key = this.pump.run((now) => this.sel.open(now, m.lower, callingNumber, speed));
+        // The call may have ended already: then no handle is kept (gone() finds nothing).
+        if (this.sel.call(key) === undefined) return h;
+        this.handles.set(h, { kind: 'switch', key, m, callingNumber });
+        this.byKey.set(key, h);
+        return h;
+      },
+      gone: (h) => {
+        const x = this.handles.get(h);
+        this.handles.delete(h);
+        if (x?.kind === 'switch') {
+          this.byKey.delete(x.key);
+          this.pump.run((now) => this.sel.lowerGone(now, x.key));
+        } else if (x?.kind === 'local') this.opts.local?.gone(x.id);
+      },
+      afterFrames: () => {
+        this.pump.drain();
+        this.opts.local?.afterFrames();
+      },
+    };
+  }
+
+  /** One engine event of the daemon (other endpoints are ignored). */
+  onL2tpEvent(ep: UdpEndpoint, e: L2tpEvent): void {
+    if (ep !== this.endpoint) return;
+    this.pump.run((now) => {
+      this.sel.handleL2tpEvent(now, e);
+    });
+  }
+
+  /** Calls, tunnels and selector slots (show commands, tests). */
+  counts(): { readonly calls: number; readonly tunnels: number; readonly tickets: number } {
+    return { calls: this.sel.size, tunnels: this.sel.tunnelCount, tickets: this.sel.ticketCount };
+  }
+
+  /** Stop driving the switch. */
+  close(): void {
+    this.closed = true;
+    this.unfollow();
+    this.pump.close();
+  }
+
+  private authorize(key: number, request: AuthRequest): void {
+    const ask = this.opts.authorize;
+    if (ask === undefined) return;
+    void ask(request)
+      .catch((): Authorization => ({ kind: 'no-answer' }))
+      .then((a) => {
+        if (this.closed) return;
+        this.pump.run((now) => {
+          this.sel.authorized(now, key, a, request.username);
+        });
+        this.endpoint.kick();
+      });
+  }
+
+  /** Local termination: the access server takes the subscriber's lower layer over. */
+  private handOver(key: number, username: string): void {
+    const h = this.byKey.get(key);
+    const x = h === undefined ? undefined : this.handles.get(h);
+    const local = this.opts.local;
+    if (h === undefined || x?.kind !== 'switch' || local === undefined) return;
+    this.byKey.delete(key);
+    const id = local.open(x.m.lower, x.callingNumber);
+    if (id === undefined) {
+      this.handles.delete(h);
+      x.m.lower.close(this.opts.clock.now(), { result: { result: 2, message: 'no local session available' } });
+      return;
+    }
+    this.handles.set(h, { kind: 'local', id });
+    this.opts.log.info({ key, user: username, session: id }, `LAC: ${username} terminated locally (PPP session ${id})`);
+  }
+
+  private onEvent(e: LacSelectEvent): void {
+    const log = this.opts.log;
+    switch (e.type) {
+      case 'local':
+        this.handOver(e.key, e.username);
+        return;
+      case 'ended': {
+        const h = this.byKey.get(e.key);
+        if (h !== undefined && e.cause !== 'released') {
+          this.byKey.delete(e.key);
+          this.handles.delete(h);
+        }
+        log.info({ key: e.key, user: e.username, tunnel: e.tunnel, session: e.session, by: e.by, cause: e.cause }, `LAC: call of ${e.username ?? '-'} ended by ${e.by} (${e.cause})`);
+        return;
+      }
+      case 'routed':
+        log.info({ key: e.key, user: e.username, tunnel: e.tunnel, lns: e.address, source: e.source, failover: e.failover }, `LAC: ${e.username} -> LNS ${e.address} (${e.source}${e.failover ? ', failover' : ''}) tunnel ${e.tunnel}`);
+        return;
+      case 'tunnel-opened':
+        log.info({ tunnel: e.tunnel, lns: e.address, port: e.port, source: e.source }, `LAC: SCCRQ to ${e.address}:${e.port} (tunnel ${e.tunnel}, ${e.source})`);
+        return;
+      case 'destination-dead':
+        log.warn({ lns: e.address, port: e.port, cause: e.cause, until: e.until }, `LAC: LNS ${e.address}:${e.port} is dead (${e.cause}); skipped until its dead time ends`);
+        return;
+      case 'destination-alive':
+        log.info({ lns: e.address, port: e.port }, `LAC: LNS ${e.address}:${e.port} is usable again`);
+        return;
+      case 'refused':
+        log.warn({ key: e.key, user: e.username, reason: e.reason }, `LAC: ${e.username} refused (${e.reason})`);
+        return;
+      case 'switched':
+        log.info({ key: e.key, user: e.username, tunnel: e.tunnel, session: e.session }, `LAC: ${e.username} switched into tunnel ${e.tunnel} session ${e.session}`);
+        return;
+      default:
+        return;
+    }
+  }
+}
