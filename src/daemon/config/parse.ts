@@ -17,6 +17,7 @@ import { TableReader, defaultsOf, isTable, type ReadTable, type TomlTable } from
 import type { AccessSection, ConfigError, DaemonConfig, IpsecSection, LacConfig, LacIpsecConfig, ListenConfig, PppoeSection, StatusSection, TunnelDefaults } from './types.js';
 import { buildNamedPools, buildRadius } from './parse-radius.js';
 import { buildL2tpv3 } from './parse-l2tpv3.js';
+import { buildL2tpv3Static } from './parse-l2tpv3-static.js';
 import { buildTunnelSelect } from './parse-selection.js';
 import { checkExposure } from './secure.js';
 
@@ -52,8 +53,8 @@ export function parseConfig(source: string): Result<DaemonConfig, readonly Confi
   const lac = r.array(LAC, doc).map((t) => buildLac(t, fail));
   checkLacs(lac, fail);
   // No [[listen]] and no [[lac]]: the documented default, one LNS on 0.0.0.0:1701 accepting any LAC.
-  // With [l2tpv3] (its own socket) there is no default v2 listener either.
-  const effectiveListen: readonly ListenConfig[] = doc['listen'] === undefined && lac.length === 0 && doc['l2tpv3'] === undefined ? [defaultsOf(LISTEN.rows)] : listen;
+  // With [l2tpv3] or [[l2tpv3_static]] (their own sockets) there is no default v2 listener either.
+  const effectiveListen: readonly ListenConfig[] = doc['listen'] === undefined && lac.length === 0 && doc['l2tpv3'] === undefined && doc['l2tpv3_static'] === undefined ? [defaultsOf(LISTEN.rows)] : listen;
   if (daemon.user !== undefined && lac.some((l) => l.ppp !== undefined)) {
     fail('daemon.user', 'cannot drop privileges with [[lac]] ppp = true (client mode runs "ip" when PPP comes up)');
   }
@@ -73,6 +74,7 @@ export function parseConfig(source: string): Result<DaemonConfig, readonly Confi
   const dataplane = r.section(DATAPLANE, doc).values;
   const pppoe = buildPppoe(r.array(PPPOE, doc), access, lac, tunnelSelect !== undefined, fail);
   const l2tpv3 = buildL2tpv3(r, doc, { listen: effectiveListen, hostName: l2tp.hostName }, fail);
+  const l2tpv3Static = buildL2tpv3Static(r, doc, { listen: effectiveListen, l2tpv3 }, fail);
   const v3Ike = l2tpv3?.ipsec?.ikePort;
   if (v3Ike !== undefined && v3Ike !== 0 && (ipsec?.ikePort === v3Ike || lac.some((l) => l.ipsec?.ikePort === v3Ike))) {
     fail('l2tpv3.ike_port', `IKE port ${v3Ike} is also used by [ipsec] or an IPsec [[lac]]: give [l2tpv3] another ike_port / natt_port`);
@@ -82,7 +84,7 @@ export function parseConfig(source: string): Result<DaemonConfig, readonly Confi
     errors.sort((a, b) => (a.line ?? Infinity) - (b.line ?? Infinity));
     return err(errors);
   }
-  return ok({ daemon, l2tp, admission, listen: effectiveListen, lac, access, pppoe, ...(ipsec ? { ipsec } : {}), ...(status ? { status } : {}), ...(agentx !== undefined && agentx !== '' ? { snmp: { ...snmpRest, agentx } } : {}), ...(radius !== undefined ? { radius } : {}), dataplane, ...(l2tpv3 !== undefined ? { l2tpv3 } : {}), ...(tunnelSelect !== undefined ? { tunnelSelect } : {}) });
+  return ok({ daemon, l2tp, admission, listen: effectiveListen, lac, access, pppoe, ...(ipsec ? { ipsec } : {}), ...(status ? { status } : {}), ...(agentx !== undefined && agentx !== '' ? { snmp: { ...snmpRest, agentx } } : {}), ...(radius !== undefined ? { radius } : {}), dataplane, ...(l2tpv3 !== undefined ? { l2tpv3 } : {}), ...(l2tpv3Static.length > 0 ? { l2tpv3Static } : {}), ...(tunnelSelect !== undefined ? { tunnelSelect } : {}) });
 }
 
 /** `[[pppoe]]`: needs PPP termination (the access server runs its sessions); one AC per interface and VLAN. */

@@ -8,6 +8,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { DEFAULT_INITIATOR_PROPOSALS, type InitiatorProposals } from '../../ipsec/index.js';
 import { DAEMON, IPSEC, IPSEC_PEER, L2TP, L2TP_ADMISSION, LAC, LISTEN, POOL, PPP, STATUS, TUN, USERS } from './schema.js';
 import { SNMP } from './schema-snmp.js';
+import { L2TPV3_STATIC } from './schema-l2tpv3-static.js';
 import { POOL_NAMED, RADIUS, RADIUS_DAE, RADIUS_DAE_CLIENT, RADIUS_SERVER } from './schema-radius.js';
 import type { KeyRow, Rows, TableSpec } from './table.js';
 import type { DaemonConfig, LacIpsecConfig } from './types.js';
@@ -114,5 +115,6 @@ export function printConfig(c: DaemonConfig, o: PrintOptions = {}): string {
   }
   if (c.status !== undefined) out.push('', header(STATUS), ...rowLines(STATUS.rows, c.status, o));
   if (c.snmp !== undefined) out.push('', header(SNMP), ...rowLines(SNMP.rows, c.snmp, o));
+  for (const s of c.l2tpv3Static ?? []) out.push('', header(L2TPV3_STATIC), ...rowLines(L2TPV3_STATIC.rows, s, o, s.encap === 'ip' ? ['udpSport', 'udpDport'] : []));
   return `${out.join('\n')}\n`;
 }

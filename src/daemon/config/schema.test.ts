@@ -97,6 +97,13 @@ const REQUIRED_VALUES: Readonly<Record<string, string>> = {
   'radius.dae.client.secret': '"dae secret"',
   'pppoe.interface': '"eth1"',
   'l2tpv3.pseudowire.name': '"site-b"',
+  'l2tpv3_static.name': '"static-b"',
+  'l2tpv3_static.local': '"192.0.2.1"',
+  'l2tpv3_static.remote': '"192.0.2.2"',
+  'l2tpv3_static.tunnel_id': '1000',
+  'l2tpv3_static.peer_tunnel_id': '2000',
+  'l2tpv3_static.session_id': '3000',
+  'l2tpv3_static.peer_session_id': '4000',
   'tunnel_select.domain.realm': '"isp.example"',
   'tunnel_select.domain.target': '"p"',
   'tunnel_select.profile.name': '"p"',
@@ -117,14 +124,14 @@ test('schema: every key of every table is accepted with its documented default',
       else lines.push(`${r.key} = ${formatted}`);
     }
   }
-  const src = lines.join('\n').replace('[ipsec]\n', '[ipsec]\npsk = "correct horse"\n').replace('[l2tpv3]\n', '[l2tpv3]\nsecret = "pw secret"\n').replace('listen = "0.0.0.0:1701"', 'listen = "192.0.2.1:1702"');
+  const src = lines.join('\n').replace('[ipsec]\n', '[ipsec]\npsk = "correct horse"\n').replace('[l2tpv3]\n', '[l2tpv3]\nsecret = "pw secret"\n').replace('listen = "0.0.0.0:1701"', 'listen = "192.0.2.1:1702"').replace('udp_sport = 1701', 'udp_sport = 1703');
   const r = parseConfig(src);
   assert.ok(r.ok, r.ok ? '' : `${r.error.map(formatConfigError).join('\n')}\n${src}`);
 });
 
 test('schema: secrets are marked (print-config masks exactly these)', () => {
   const secrets = SCHEMA.flatMap((s) => allRows(s).filter((r) => r.secret === true).map((r) => `${s.path}.${r.key}`));
-  assert.deepEqual(secrets.sort(), ['ipsec.peer.psk', 'ipsec.psk', 'l2tpv3.psk', 'l2tpv3.secret', 'lac.password', 'lac.psk', 'lac.secret', 'listen.secret', 'pppoe.cookie_secret', 'radius.dae.client.secret', 'radius.server.secret', 'status.token', 'tunnel_select.destination.secret', 'tunnel_select.profile.secret', 'tunnel_select.secret']);
+  assert.deepEqual(secrets.sort(), ['ipsec.peer.psk', 'ipsec.psk', 'l2tpv3.psk', 'l2tpv3.secret', 'l2tpv3_static.cookie', 'l2tpv3_static.peer_cookie', 'lac.password', 'lac.psk', 'lac.secret', 'listen.secret', 'pppoe.cookie_secret', 'radius.dae.client.secret', 'radius.server.secret', 'status.token', 'tunnel_select.destination.secret', 'tunnel_select.profile.secret', 'tunnel_select.secret']);
 });
 
 test('schema: unknown keys anywhere get a suggestion from the table', () => {

@@ -17,6 +17,7 @@ import { key, table, type TableSpec } from './table.js';
 import { POOL_NAMED, RADIUS, RADIUS_DAE, RADIUS_DAE_CLIENT, RADIUS_SERVER } from './schema-radius.js';
 import { PPPOE } from './schema-pppoe.js';
 import { L2TPV3, L2TPV3_PSEUDOWIRE } from './schema-l2tpv3.js';
+import { L2TPV3_STATIC } from './schema-l2tpv3-static.js';
 import { SNMP } from './schema-snmp.js';
 import { TUNNEL_SELECT, TUNNEL_SELECT_DESTINATION, TUNNEL_SELECT_DOMAIN, TUNNEL_SELECT_PROFILE } from './schema-selection.js';
 import {
@@ -309,11 +310,12 @@ export const DATAPLANE = table({
 
 /** Every table, in file and docs order. */
 export const SCHEMA: readonly TableSpec[] = [
-  DAEMON, L2TP, L2TP_ADMISSION, LISTEN, LAC, PPP, POOL, POOL_NAMED, USERS, TUN, PPPOE, IPSEC, IPSEC_PEER, STATUS, DATAPLANE, RADIUS, RADIUS_SERVER, RADIUS_DAE, RADIUS_DAE_CLIENT, L2TPV3, L2TPV3_PSEUDOWIRE, SNMP,
+  DAEMON, L2TP, L2TP_ADMISSION, LISTEN, LAC, PPP, POOL, POOL_NAMED, USERS, TUN, PPPOE, IPSEC, IPSEC_PEER, STATUS, DATAPLANE, RADIUS, RADIUS_SERVER, RADIUS_DAE, RADIUS_DAE_CLIENT, L2TPV3, L2TPV3_PSEUDOWIRE, L2TPV3_STATIC, SNMP,
   TUNNEL_SELECT, TUNNEL_SELECT_DOMAIN, TUNNEL_SELECT_PROFILE, TUNNEL_SELECT_DESTINATION,
 ];
 
 export { POOL_NAMED, RADIUS, RADIUS_DAE, RADIUS_DAE_CLIENT, RADIUS_SERVER } from './schema-radius.js';
 export { PPPOE, PPPOE_COOKIE_FILE } from './schema-pppoe.js';
 export { L2TPV3, L2TPV3_PSEUDOWIRE } from './schema-l2tpv3.js';
+export { L2TPV3_STATIC } from './schema-l2tpv3-static.js';
 export { TUNNEL_SELECT, TUNNEL_SELECT_DESTINATION, TUNNEL_SELECT_DOMAIN, TUNNEL_SELECT_PROFILE } from './schema-selection.js';

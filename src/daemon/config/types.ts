@@ -14,6 +14,7 @@ import type { RADIUS, RADIUS_DAE, RADIUS_DAE_CLIENT, RADIUS_SERVER } from './sch
 import type { PPPOE } from './schema-pppoe.js';
 import type { SelectorConfig } from '../../access/selection/index.js';
 import type { L2TPV3, L2TPV3_PSEUDOWIRE } from './schema-l2tpv3.js';
+import type { L2TPV3_STATIC } from './schema-l2tpv3-static.js';
 import type { V3PseudowireParams } from '../../l2tp/index.js';
 
 export type { LogLevel, PppAuthName } from './schema.js';
@@ -140,6 +141,8 @@ export interface DaemonConfig {
   readonly pppoe: readonly PppoeSection[];
   /** Dynamic L2TPv3 pseudowires; absent = off. */
   readonly l2tpv3?: L2tpv3Section;
+  /** `[[l2tpv3_static]]`: static L2TPv3 pseudowires (no control connection); absent or [] = none. */
+  readonly l2tpv3Static?: readonly L2tpv3StaticSection[];
   /** LAC tunnel selection for `[[pppoe]] tunnel_select = true`; absent = off. */
   readonly tunnelSelect?: TunnelSelectSection;
 }
@@ -182,6 +185,9 @@ export interface L2tpv3Section {
   /** `ipsec = true`: L2TPv3 over IPsec. */
   readonly ipsec?: L2tpv3IpsecSection;
 }
+
+/** One `[[l2tpv3_static]]`, as written (Linux `ip l2tp` names). */
+export type L2tpv3StaticSection = ValuesOf<typeof L2TPV3_STATIC.rows>;
 
 /** `[l2tpv3] ipsec = true` and its keys. */
 export type L2tpv3IpsecSection = ValuesOf<typeof L2TPV3.groups.ipsec.rows>;
