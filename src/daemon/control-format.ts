@@ -3,6 +3,7 @@
  * "show status l2tp"-like block per tunnel for `show status`.
  */
 import type { L2tpv3View } from './l2tpv3-shell.js';
+import type { L2tpv3StaticView } from './l2tpv3-static-shell.js';
 import type { CredentialsView, IpsecView, SessionView, StatusView, TunnelView } from './control-protocol.js';
 
 /** Align rows into columns (two spaces apart); the first row is the header. */
@@ -122,6 +123,7 @@ export function formatStatus(s: StatusView): string {
   out.push(...formatKernel(s));
   if (s.timers !== undefined) out.push(`Timers pending: ${s.timers}`);
   if (s.l2tpv3 !== undefined) out.push(...formatL2tpv3(s.l2tpv3));
+  if (s.l2tpv3Static !== undefined) out.push(...formatL2tpv3Static(s.l2tpv3Static));
   if (s.tunnels.length === 0) out.push('', 'no tunnels');
   for (const t of s.tunnels) {
     out.push('', `TUNNEL[${t.localTunnelId}]:`);
@@ -220,6 +222,31 @@ export function formatCredentials(c: CredentialsView): string {
   rows.push(['Kept in', [c.stateFile, c.usersFile].filter((x) => x !== undefined).join(', ') || 'memory only (they change at every start)']);
   const w = Math.max(...rows.map(([k]) => k.length));
   return [...rows.map(([k, v]) => `${`${k}:`.padEnd(w + 1)}  ${v}`), ...(c.notes ?? []).map((n) => `note: ${n}`)].join('\n');
+}
+
+/** `show status`: one block per static L2TPv3 pseudowire (cookie sizes, never their values). */
+function formatL2tpv3Static(v: readonly L2tpv3StaticView[]): string[] {
+  const out: string[] = [];
+  for (const p of v) {
+    const d = p.drops;
+    const port = (n: number | undefined): string => (n !== undefined ? `  port ${n}` : '');
+    const kv: [string, string][] = [
+      ['Encapsulation', p.encap === 'udp' ? 'UDP' : 'IP (protocol 115)'],
+      ['TAP', p.tap],
+      ['Local address', `${p.localAddress}${port(p.localPort)}`],
+      ['Remote address', `${p.remoteAddress}${port(p.remotePort)}`],
+      ['Tunnel ID / peer', `${p.tunnelId} / ${p.peerTunnelId}`],
+      ['Session ID / peer', `${p.sessionId} / ${p.peerSessionId}`],
+      ['Cookie sent / required', `${p.cookieLength} / ${p.peerCookieLength} bytes`],
+      ['Sublayer / seq', `${p.l2specType} / ${p.seq}`],
+      ['Received', `${p.rxPackets} packets ${p.rxOctets} octets`],
+      ['Transmitted', `${p.txPackets} packets ${p.txOctets} octets`],
+      ['Dropped', `${d.wrongCookie} wrong cookie, ${d.tooShort} too short, ${d.sequence} sequence, ${d.unknownSession} unknown session, ${d.badHeader} bad header, ${d.foreignSource} foreign source, ${d.tapWrite} TAP write, ${d.send} send`],
+    ];
+    const w = Math.max(...kv.map(([k]) => k.length)) + 1;
+    out.push('', `L2TPv3 STATIC[${p.name}]:`, ...kv.map(([k, val]) => `  ${`${k}:`.padEnd(w)}  ${val}`));
+  }
+  return out;
 }
 
 /** `show status`: the L2TPv3 part, one block per control connection (Yamaha `show status l2tp` fields). */

@@ -6,6 +6,7 @@ import { err, ok, type Result } from '../base/index.js';
 import type { TunnelCounters } from '../l2tp/index.js';
 import type { RotateWhat } from './setup/index.js';
 import type { L2tpv3View } from './l2tpv3-shell.js';
+import type { L2tpv3StaticView } from './l2tpv3-static-shell.js';
 import type { DataCounters } from './data-ledger.js';
 import { isOpsCommand, OPS_READ_ONLY, parseOpsRequest, parseShowFilter, type OpsRequest, type ShowFilter } from './control-ops.js';
 
@@ -171,6 +172,8 @@ export interface StatusView {
   readonly echo?: { readonly misses: number; readonly missing: number; readonly timeouts: number };
   /** `[l2tpv3]`: dynamic L2TPv3 pseudowires (Yamaha `show status l2tp` fields). */
   readonly l2tpv3?: L2tpv3View;
+  /** `[[l2tpv3_static]]`: static L2TPv3 pseudowires (cookie sizes, never their values). */
+  readonly l2tpv3Static?: readonly L2tpv3StaticView[];
 }
 
 /** `show status`: kernel-side buffers and drops (issue 15 item 3). */

@@ -42,6 +42,7 @@ import { allAcked, pendingCount, stopAllTunnels, waitUntil } from './shutdown.js
 import { allTunnels, ipsecViews, kernelDrops, pppoeSessionViews, statusView, tunnelViews, tunnelViewsYielding, type TunnelAt, type ViewSources } from './views.js';
 import { RadiusShell } from './radius-shell.js';
 import { L2tpv3Shell } from './l2tpv3-shell.js';
+import { L2tpv3StaticShell } from './l2tpv3-static-shell.js';
 
 export { SHUTDOWN_RESULT } from './shutdown.js';
 export { CLEAR_TUNNEL_RESULT, CLEAR_SESSION_RESULT } from './control-api.js';
@@ -157,6 +158,8 @@ export class Daemon {
   private radius: RadiusShell | undefined;
   /** `[l2tpv3]`: dynamic L2TPv3 pseudowires (l2tpv3-shell.ts). */
   private l2tpv3: L2tpv3Shell | undefined;
+  /** `[[l2tpv3_static]]`: static L2TPv3 pseudowires (l2tpv3-static-shell.ts). */
+  private l2tpv3Static: L2tpv3StaticShell | undefined;
   private readonly startedAt: Instant;
   private controlServer: Server | undefined;
   private controlPath: string | undefined;
@@ -256,6 +259,10 @@ export class Daemon {
       return this.ledger.totals();
     });
     await this.openL2tpv3(config);
+    if (config.l2tpv3Static !== undefined && config.l2tpv3Static.length > 0) {
+      const st = (this.l2tpv3Static = await L2tpv3StaticShell.open(config.l2tpv3Static, this.log));
+      this.metrics.addL2tpv3Static(() => st.view());
+    }
     await this.openTunnelSelect(config);
     this.openPppoe(config);
     await this.openControl(config);
@@ -593,6 +600,7 @@ export class Daemon {
       timers: this.timers.pending,
       requireIpsec: this.options.config.ipsec?.requireIpsec ?? false,
       ...(this.l2tpv3 !== undefined ? { l2tpv3: this.l2tpv3.view() } : {}),
+      ...(this.l2tpv3Static !== undefined ? { l2tpv3Static: this.l2tpv3Static.view() } : {}),
     }, tunnels);
   }
 
@@ -650,6 +658,7 @@ export class Daemon {
     for (const ep of this.endpoints) await ep.close();
     await this.ipsec?.close();
     await this.l2tpv3?.close();
+    this.l2tpv3Static?.close();
     for (const l of this.lacs) await l.close();
     // Every Stop is queued now: Accounting-Off, a bounded wait for the servers, the spool flushed.
     await this.radius?.close(Math.max(graceMs, 1000));

@@ -10,6 +10,7 @@ import type { L2tpEvent, StateCounts } from '../l2tp/index.js';
 import { messageTypeName } from '../wire/l2tp/index.js';
 import type { IpsecView, KernelDropsView, RadiusView, StatusView } from './control-protocol.js';
 import type { DataCounters } from './data-ledger.js';
+import type { L2tpv3StaticView } from './l2tpv3-static-shell.js';
 
 /** The daemon's metrics. */
 export class DaemonMetrics {
@@ -195,6 +196,35 @@ export class DaemonMetrics {
       collect() {
         this.reset();
         for (const [k, v] of Object.entries(counters())) this.inc({ event: k }, v);
+      },
+    });
+  }
+
+  /** `[[l2tpv3_static]]` counters read at scrape time: frames and octets each way, drops by reason (label pseudowire). */
+  addL2tpv3Static(view: () => readonly L2tpv3StaticView[]): void {
+    const registers = [this.registry];
+    const each = (name: string, help: string, rx: (p: L2tpv3StaticView) => number, tx: (p: L2tpv3StaticView) => number): void => {
+      new Counter({
+        name, help, labelNames: ['pseudowire', 'direction'], registers,
+        collect() {
+          this.reset();
+          for (const p of view()) {
+            this.inc({ pseudowire: p.name, direction: 'rx' }, rx(p));
+            this.inc({ pseudowire: p.name, direction: 'tx' }, tx(p));
+          }
+        },
+      });
+    };
+    each('l2tpv3_static_packets_total', 'Ethernet frames carried by a static L2TPv3 pseudowire; rx = from the peer to the TAP', (p) => p.rxPackets, (p) => p.txPackets);
+    each('l2tpv3_static_octets_total', 'octets of those frames', (p) => p.rxOctets, (p) => p.txOctets);
+    new Counter({
+      name: 'l2tpv3_static_drops_total',
+      help: 'datagrams and frames a static L2TPv3 pseudowire dropped, by reason (wrong cookie, too short, sequence, unknown session, bad header, foreign source, TAP write, send)',
+      labelNames: ['pseudowire', 'reason'],
+      registers,
+      collect() {
+        this.reset();
+        for (const p of view()) for (const [k, v] of Object.entries(p.drops as Readonly<Record<string, number>>)) this.inc({ pseudowire: p.name, reason: k }, v);
       },
     });
   }

@@ -3,6 +3,7 @@
  * the PPP terminations and the LAC dialers at one instant.
  */
 import type { L2tpv3View } from './l2tpv3-shell.js';
+import type { L2tpv3StaticView } from './l2tpv3-static-shell.js';
 import { since, type Instant } from '../base/index.js';
 import type { TunnelInfo } from '../l2tp/index.js';
 import type { AccessSessionInfo } from '../access/index.js';
@@ -206,6 +207,8 @@ export interface StatusExtras {
   readonly requireIpsec: boolean;
   /** `[l2tpv3]`'s view, when configured. */
   readonly l2tpv3?: L2tpv3View;
+  /** `[[l2tpv3_static]]`'s view, when configured. */
+  readonly l2tpv3Static?: readonly L2tpv3StaticView[];
 }
 
 /** Daemon status for `l2tpctl show status`; `tunnels` built beforehand by {@link tunnelViewsYielding} at scale. */
@@ -232,6 +235,7 @@ export function statusView(now: Instant, src: ViewSources, x: StatusExtras, tunn
     kernel: kernelDrops(x.listeners.map((l) => l.endpoint), src.access),
     ...(pool !== undefined ? { echo: { misses: pool.echoMisses, missing: pool.echoMissing, timeouts: pool.echoTimeouts } } : {}),
     ...(x.l2tpv3 !== undefined ? { l2tpv3: x.l2tpv3 } : {}),
+    ...(x.l2tpv3Static !== undefined ? { l2tpv3Static: x.l2tpv3Static } : {}),
   };
 }
 
