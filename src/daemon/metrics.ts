@@ -224,7 +224,7 @@ export class DaemonMetrics {
       registers,
       collect() {
         this.reset();
-        for (const p of view()) for (const [k, v] of Object.entries(p.drops as Readonly<Record<string, number>>)) this.inc({ pseudowire: p.name, reason: k }, v);
+        for (const p of view()) for (const [k, v] of Object.entries<number>({ ...p.drops })) this.inc({ pseudowire: p.name, reason: k }, v);
       },
     });
   }
