@@ -20,8 +20,8 @@ async function examples(): Promise<string[]> {
   return (await readdir(join(repoRoot(), 'examples'))).filter((f) => f.endsWith('.toml')).sort();
 }
 
-test('examples: there is a road-warrior server, an LNS, a LAC, a LAC with tunnel selection, a BRAS, a scale-out node and both ends of a site-to-site link', async () => {
-  assert.deepEqual(await examples(), ['bras.toml', 'lac-selection.toml', 'lac.toml', 'lns.toml', 'road-warrior.toml', 'scale-out-node.toml', 'site-to-site-branch.toml', 'site-to-site-hq.toml']);
+test('examples: there is a road-warrior server, an LNS, a LAC, a LAC with tunnel selection, a BRAS, a scale-out node, both ends of a site-to-site link and a static L2TPv3 pseudowire', async () => {
+  assert.deepEqual(await examples(), ['bras.toml', 'l2tpv3-static.toml', 'lac-selection.toml', 'lac.toml', 'lns.toml', 'road-warrior.toml', 'scale-out-node.toml', 'site-to-site-branch.toml', 'site-to-site-hq.toml']);
 });
 
 test('examples: each passes l2tpd --check-config as it stands (users file from users.example)', async () => {
