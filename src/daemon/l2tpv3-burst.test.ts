@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runIp } from '../io/index.js';
 import { PacketSocket } from '../io/packet-socket.js';
+import { forwardFrames as forward, taggedFrame as frame } from '../../test/lib/tap-frames.js';
 import { parseConfig, type DaemonConfig } from './config.js';
 import type { StatusView } from './control-protocol.js';
 import { Daemon } from './daemon.js';
@@ -84,32 +85,6 @@ async function until<T>(what: string, ms: number, probe: () => Promise<T>, pred:
   assert.fail(`timed out waiting for ${what}; last: ${JSON.stringify(last)}`);
 }
 
-/** An Ethernet frame with EtherType 0x8863 (what the AF_PACKET socket carries) and a tag in its payload. */
-function frame(tag: number): Uint8Array {
-  const f = new Uint8Array(64);
-  f.set([0x02, 0, 0, 0, 0, 0xbb, 0x02, 0, 0, 0, 0, 0xaa, 0x88, 0x63], 0);
-  f[20] = tag >>> 8;
-  f[21] = tag & 0xff;
-  return f;
-}
-
-/** Send `count` tagged frames into `into`, and count those that come out of `out` (bounded). */
-async function forward(into: PacketSocket, out: PacketSocket, base: number, count: number): Promise<number> {
-  const seen = new Set<number>();
-  out.onPackets((b) => {
-    for (let i = 0; i < b.count; i++) {
-      const off = b.offset(i);
-      if (b.length(i) >= 22 && b.buffer[off + 12] === 0x88 && b.buffer[off + 13] === 0x63) seen.add(((b.buffer[off + 20] ?? 0) << 8) | (b.buffer[off + 21] ?? 0));
-    }
-  });
-  for (let i = 0; i < count; i++) {
-    into.send(frame(base + i));
-    await sleep(5);
-  }
-  const end = Date.now() + 3000;
-  while (Date.now() < end && [...Array(count).keys()].some((i) => !seen.has(base + i))) await sleep(20);
-  return [...Array(count).keys()].filter((i) => seen.has(base + i)).length;
-}
 
 /** The §4.1.2.1 data header over UDP (T=0, Ver 3), Session ID, cookie, default sublayer, frame. */
 function data(session: number, cookie: readonly number[], body: Uint8Array): Uint8Array {
