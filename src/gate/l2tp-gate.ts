@@ -50,6 +50,19 @@ export interface IkeCore extends Timed {
   expectsInboundSpi?(spi: number): boolean;
 }
 
+/**
+ * Drain an IKE core: its datagrams to `out` (UDP 500/4500), then one event at a time to `onEvent`
+ * (an event handler may make the core send more, so the loop runs until both are empty).
+ */
+export function drainIkeCore(ike: IkeCore, out: { push(p: OuterPacket): unknown }, onEvent: (e: IkeEvent) => void): void {
+  for (;;) {
+    for (let d = ike.pollTransmit(); d; d = ike.pollTransmit()) out.push({ kind: 'udp', local: d.local, remote: d.remote, data: d.data });
+    const e = ike.pollEvent();
+    if (e === undefined) return;
+    onEvent(e);
+  }
+}
+
 /** ESP held for an SPI whose Quick Mode is still finishing (at most this many, this long). */
 const EARLY_ESP_MAX = 16;
 const EARLY_ESP_MS = 2000;
@@ -572,12 +585,7 @@ export class IpsecL2tpGate implements L2tpControlApi, Timed {
 
   /** Move the IKE core's datagrams to our queue and act on its events: the one place that drains it. */
   private drainIke(now: Instant): void {
-    for (;;) {
-      for (let d = this.ike.pollTransmit(); d; d = this.ike.pollTransmit()) this.out.push({ kind: 'udp', local: d.local, remote: d.remote, data: d.data });
-      const e = this.ike.pollEvent();
-      if (e === undefined) return;
-      this.onIkeEvent(now, e);
-    }
+    drainIkeCore(this.ike, this.out, (e) => this.onIkeEvent(now, e));
   }
 
   private onIkeEvent(now: Instant, e: IkeEvent): void {

@@ -19,7 +19,7 @@ import { Fifo, type Instant, type RandomSource, since, type Timed } from '../bas
 import type { PeerAddress } from '../l2tp/index.js';
 import { classifyUdp4500 } from '../wire/esp/index.js';
 import { EspSa, NEXT_HEADER_NONE, NEXT_HEADER_UDP, type Endpoint, type EspEncapsulation, type IkeDatagram, type IkeEvent } from '../ipsec/index.js';
-import type { IkeCore, IpsecGateEvent, OuterPacket } from './l2tp-gate.js';
+import { drainIkeCore, type IkeCore, type IpsecGateEvent, type OuterPacket } from './l2tp-gate.js';
 
 /** IP protocol number of L2TPv3 over IP (RFC 3931 §4.1.1, IANA). */
 export const IP_PROTO_L2TPV3 = 115;
@@ -252,12 +252,7 @@ export class V3IpsecGate implements Timed {
   }
 
   private drainIke(now: Instant): void {
-    for (;;) {
-      for (let d = this.ike.pollTransmit(); d; d = this.ike.pollTransmit()) this.out.push({ kind: 'udp', local: d.local, remote: d.remote, data: d.data });
-      const e = this.ike.pollEvent();
-      if (e === undefined) return;
-      this.onIkeEvent(now, e);
-    }
+    drainIkeCore(this.ike, this.out, (e) => this.onIkeEvent(now, e));
   }
 
   private onIkeEvent(now: Instant, e: IkeEvent): void {
