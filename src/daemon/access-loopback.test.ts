@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseConfig, type DaemonConfig } from './config.js';
+import { daemonConfig as config } from '../../test/lib/daemon-config.js';
 import { Daemon } from './daemon.js';
 import { createL2tpEngine } from './engine-factory.js';
 import { createLogger } from './logger.js';
@@ -19,11 +19,6 @@ import { createNetns, deleteNetns, execInNetns, requireTunPrivileges } from '../
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-function config(src: string): DaemonConfig {
-  const r = parseConfig(src);
-  if (!r.ok) throw new Error(JSON.stringify(r.error));
-  return r.value;
-}
 
 async function showJson(sock: string): Promise<TunnelView[]> {
   let out = '';

@@ -11,7 +11,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createSocket } from 'node:dgram';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseConfig, type DaemonConfig } from './config.js';
+import { daemonConfig as config } from '../../test/lib/daemon-config.js';
 import { Daemon } from './daemon.js';
 import { createL2tpEngine } from './engine-factory.js';
 import { createLogger } from './logger.js';
@@ -22,11 +22,6 @@ import { millis } from '../base/time.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-function config(src: string): DaemonConfig {
-  const r = parseConfig(src);
-  if (!r.ok) throw new Error(JSON.stringify(r.error));
-  return r.value;
-}
 
 async function ctl(sock: string, ...words: string[]): Promise<{ code: number; out: string }> {
   let out = '';

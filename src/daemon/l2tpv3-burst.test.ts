@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { runIp } from '../io/index.js';
 import { PacketSocket } from '../io/packet-socket.js';
 import { forwardFrames as forward, taggedFrame as frame } from '../../test/lib/tap-frames.js';
-import { parseConfig, type DaemonConfig } from './config.js';
+import { daemonConfig as config, freeUdpPort as freePort } from '../../test/lib/daemon-config.js';
 import type { StatusView } from './control-protocol.js';
 import { Daemon } from './daemon.js';
 import { createL2tpEngine } from './engine-factory.js';
@@ -27,19 +27,7 @@ import { createLogger } from './logger.js';
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const ROOT = process.getuid?.() === 0;
 
-async function freePort(): Promise<number> {
-  const s = createSocket('udp4');
-  await new Promise<void>((r) => s.bind(0, '127.0.0.1', r));
-  const p = s.address().port;
-  s.close();
-  return p;
-}
 
-function config(src: string): DaemonConfig {
-  const r = parseConfig(src);
-  if (!r.ok) throw new Error(JSON.stringify(r.error));
-  return r.value;
-}
 
 const PLAIN = '[ppp]\nenabled = false\n[ipsec]\nenabled = false\n';
 /** lan1: A assigns a 4-byte cookie (wrong-cookie target); lan2: no cookie (foreign-source target). */

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseConfig, type DaemonConfig } from './config.js';
+import { daemonConfig as config } from '../../test/lib/daemon-config.js';
 import type { StatusView } from './control-protocol.js';
 import { Daemon } from './daemon.js';
 import { createL2tpEngine } from './engine-factory.js';
@@ -21,11 +21,6 @@ const ROOT = process.getuid?.() === 0;
 const PORT_A = 21000 + (process.pid % 4000) * 2;
 const PORT_B = PORT_A + 1;
 
-function config(src: string): DaemonConfig {
-  const r = parseConfig(src);
-  if (!r.ok) throw new Error(JSON.stringify(r.error));
-  return r.value;
-}
 
 const PLAIN = '[ppp]\nenabled = false\n[ipsec]\nenabled = false\n';
 

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { runIp } from '../io/index.js';
 import { PacketSocket } from '../io/packet-socket.js';
 import { forwardFrames as forward } from '../../test/lib/tap-frames.js';
-import { parseConfig, type DaemonConfig } from './config.js';
+import { daemonConfig as config, freeUdpPort as freePort } from '../../test/lib/daemon-config.js';
 import type { StatusView } from './control-protocol.js';
 import { Daemon } from './daemon.js';
 import { createL2tpEngine } from './engine-factory.js';
@@ -32,19 +32,7 @@ const COOKIE_AB = 'a1b2c3d4';
 const COOKIE_BA = '0102030405060708';
 const COOKIE_IP = 'f0e1d2c3b4a59687';
 
-async function freePort(address: string): Promise<number> {
-  const s = createSocket('udp4');
-  await new Promise<void>((r) => s.bind(0, address, r));
-  const p = s.address().port;
-  s.close();
-  return p;
-}
 
-function config(src: string): DaemonConfig {
-  const r = parseConfig(src);
-  if (!r.ok) throw new Error(JSON.stringify(r.error));
-  return r.value;
-}
 
 const PLAIN = '[ppp]\nenabled = false\n[ipsec]\nenabled = false\n';
 

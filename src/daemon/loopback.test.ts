@@ -8,7 +8,7 @@ import { createSocket } from 'node:dgram';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseConfig, type DaemonConfig } from './config.js';
+import { daemonConfig as config } from '../../test/lib/daemon-config.js';
 import { millis } from '../base/time.js';
 import { Daemon } from './daemon.js';
 import { createL2tpEngine } from './engine-factory.js';
@@ -18,11 +18,6 @@ import type { TunnelView } from './control-protocol.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-function config(src: string): DaemonConfig {
-  const r = parseConfig(src);
-  if (!r.ok) throw new Error(JSON.stringify(r.error));
-  return r.value;
-}
 
 /** Short timers so that StopCCN linger (a full retransmission cycle) ends in ~1.4 s. */
 const FAST = `retransmit_initial = 0.2

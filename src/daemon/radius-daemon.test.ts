@@ -18,7 +18,7 @@ import { answer, seeRequest, type SeenRequest } from '../../test/lib/radius-clie
 import {
   ERROR_CAUSE, MS_ATTR, RADIUS_ATTR, RADIUS_CODE, attributeValue, encodeAttribute, encodeSignedPacket, findAttributes, parseRadiusPacket, type AttributeDef, type RadiusAttribute,
 } from '../wire/radius/index.js';
-import { parseConfig, type DaemonConfig } from './config.js';
+import { daemonConfig as config } from '../../test/lib/daemon-config.js';
 import { Daemon } from './daemon.js';
 import { createL2tpEngine } from './engine-factory.js';
 import { createLogger } from './logger.js';
@@ -32,11 +32,6 @@ const DAE_SECRET = 'loop-dae-secret';
 const enc = new TextEncoder();
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-function config(src: string): DaemonConfig {
-  const r = parseConfig(src);
-  if (!r.ok) throw new Error(JSON.stringify(r.error));
-  return r.value;
-}
 
 const attr = <T>(def: AttributeDef<T>, v: T): RadiusAttribute => {
   const a = encodeAttribute(def, v);
