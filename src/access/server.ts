@@ -30,7 +30,7 @@ import { AddressBook, SessionAddressPool, type HeldLease } from './directory.js'
 import { Ipv6PrefixPool } from './ipv6.js';
 import { cdnFor, type AccessEndReason } from './disconnect.js';
 import { TunQueue, type TunWriter } from './tun-writer.js';
-import type { AccessEngine, AccessEvent, AccessServerConfig, AccessSessionInfo, AccessStats, TooBigCounters } from './server-types.js';
+import type { AccessCounters, AccessEngine, AccessEvent, AccessServerConfig, AccessSessionInfo, AccessStats, TooBigCounters } from './server-types.js';
 import { AccessAaa, NO_AUTHORIZATION, type AccessAuthResult, type CallInfo } from './aaa/index.js';
 import { l2tpLower, type SessionLower } from './lower.js';
 import { addIpv4Extras, addIpv6Extras, noExtras, removeExtras } from './extra-routes.js';
@@ -325,6 +325,22 @@ export class AccessServer implements Timed {
     return [...this.sessions.values()].map((s) => sessionInfo(s, this.aaa?.acctSessionId(s.key)));
   }
 
+  /** One session as `snapshot()` shows it (views built one tunnel at a time, issue 15 item 2). */
+  sessionInfoOf(tunnel: number, session: number): AccessSessionInfo | undefined {
+    const s = this.sessions.get(sessionKey(tunnel, session));
+    if (s === undefined) return undefined;
+    this.syncFast(s);
+    return sessionInfo(s, this.aaa?.acctSessionId(s.key));
+  }
+
+  /** One session's fast-path share now (synced; undefined if it never was offloaded): a metrics scrape allocates no view. */
+  fastCountersOf(tunnel: number, session: number): Readonly<AccessCounters> | undefined {
+    const s = this.sessions.get(sessionKey(tunnel, session));
+    if (s === undefined) return undefined;
+    this.syncFast(s);
+    return s.fastCounters;
+  }
+
   /** Totals (the leak checks of the tests use these). */
   stats(): AccessStats {
     return {
@@ -336,11 +352,18 @@ export class AccessServer implements Timed {
       ipv6InUse: this.prefixes?.inUse ?? 0,
       ipv6Capacity: this.prefixes?.capacity ?? 0,
       echoMisses: this.echoMissTotal,
-      echoMissing: [...this.sessions.values()].filter((s) => s.link.echoMisses > 0).length,
+      echoMissing: this.countEchoMissing(),
       echoTimeouts: this.echoTimeoutTotal,
     };
   }
 
+
+  /** Sessions whose last Echo-Request is unanswered (a count, no array of 100k sessions per scrape). */
+  private countEchoMissing(): number {
+    let n = 0;
+    for (const s of this.sessions.values()) if (s.link.echoMisses > 0) n++;
+    return n;
+  }
 
   /** Hold a previous run's leases (see `AddressBook.hold`); returns how many were taken. */
   holdLeases(held: readonly HeldLease[]): number {

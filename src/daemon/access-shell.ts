@@ -17,6 +17,7 @@ import { type AccessSection, type LacPppConfig, type PppAuthName } from './confi
 import type { Logger } from './logger.js';
 import { loadUsers } from './setup/index.js';
 import { LEASE_JOURNAL_FILE, LeaseJournal, type TimedHold } from './lease-journal.js';
+import type { DataCounters } from './data-ledger.js';
 
 /** Session endings that are the LNS refusing the client (RFC 3145 direction "at us"), not a logout. */
 const REJECTED_BY_US: ReadonlySet<string> = new Set(['auth-failed', 'auth-timeout', 'auth-protocol-refused', 'pool-exhausted', 'static-in-use', 'no-address', 'address-mismatch']);
@@ -273,6 +274,16 @@ export class LnsAccess {
     const m = new Map<string, AccessSessionInfo>();
     for (const i of this.server?.snapshot() ?? []) m.set(`${i.tunnel}/${i.session}`, i);
     return m;
+  }
+
+  /** One session's PPP info (views built one tunnel at a time). */
+  sessionInfoOf(tunnel: number, session: number): AccessSessionInfo | undefined {
+    return this.server?.sessionInfoOf(tunnel, session);
+  }
+
+  /** One session's fast-path share (packets and octets each way) for the payload ledger, undefined if none. */
+  fastCountersOf(tunnel: number, session: number): DataCounters | undefined {
+    return this.server?.fastCountersOf(tunnel, session);
   }
 
   /** Pool and session totals. */

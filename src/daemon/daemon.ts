@@ -39,7 +39,7 @@ import { startupHint } from './startup-hints.js';
 import { clientCredentials } from './client-credentials.js';
 import { daemonStatusSource, generateStatusToken, startStatusPage, type StatusPage } from './status-page/index.js';
 import { allAcked, pendingCount, stopAllTunnels, waitUntil } from './shutdown.js';
-import { allTunnels, ipsecViews, kernelDrops, pppoeSessionViews, statusView, tunnelViews, tunnelViewsYielding, type TunnelAt, type ViewSources } from './views.js';
+import { allTunnels, ipsecViews, kernelDrops, pppoeSessionViews, samplePayloadYielding, statusView, tunnelViews, tunnelViewsYielding, type TunnelAt, type ViewSources } from './views.js';
 import { RadiusShell } from './radius-shell.js';
 import { L2tpv3Shell } from './l2tpv3-shell.js';
 import { L2tpv3StaticShell } from './l2tpv3-static-shell.js';
@@ -253,11 +253,8 @@ export class Daemon {
       const stats = this.access?.fastPathStats();
       return stats === undefined ? undefined : { stats, sessions: this.access?.fastPathSessions() ?? [] };
     });
-    // The ledger is fed by a tunnel listing; built in chunks that yield, so a scrape at 100k sessions never stalls the loop.
-    this.metrics.addPayload(async () => {
-      await tunnelViewsYielding(this.clock.now(), this.sources);
-      return this.ledger.totals();
-    });
+    // The ledger is fed tunnel by tunnel (no views), in chunks that yield, so a scrape at 100k sessions never stalls the loop.
+    this.metrics.addPayload(async () => (await samplePayloadYielding(this.clock.now(), this.sources)) ?? this.ledger.totals());
     await this.openL2tpv3(config);
     if (config.l2tpv3Static !== undefined && config.l2tpv3Static.length > 0) {
       const st = (this.l2tpv3Static = await L2tpv3StaticShell.open(config.l2tpv3Static, this.log));

@@ -70,4 +70,12 @@ export class TappedEngine implements L2tpEngineApi {
   countStates(into: StateCounts): void {
     this.inner.countStates(into);
   }
+  /** As L2tpEngineApi. */
+  tunnelIds(): TunnelId[] {
+    return this.inner.tunnelIds?.() ?? this.inner.tunnels(0 as Instant).map((t) => t.localTunnelId);
+  }
+  /** As L2tpEngineApi. */
+  tunnelInfo(tunnel: TunnelId): TunnelInfo | undefined {
+    return this.inner.tunnelInfo?.(tunnel) ?? this.inner.tunnels(0 as Instant).find((t) => t.localTunnelId === tunnel);
+  }
 }

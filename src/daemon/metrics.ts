@@ -12,6 +12,19 @@ import type { IpsecView, KernelDropsView, RadiusView, StatusView } from './contr
 import type { DataCounters } from './data-ledger.js';
 import type { L2tpv3StaticView } from './l2tpv3-static-shell.js';
 
+/**
+ * `read` at most once per scrape: prom-client collects the metrics one after the other, and several
+ * read the same (possibly O(sessions)) view; a read older than 100 ms is taken again.
+ */
+function perScrape<T>(read: () => T): () => T {
+  let last: { at: number; v: T } | undefined;
+  return () => {
+    const at = Date.now();
+    if (last === undefined || at - last.at > 100) last = { at, v: read() };
+    return last.v;
+  };
+}
+
 /** The daemon's metrics. */
 export class DaemonMetrics {
   /** The registry to expose. */
@@ -115,8 +128,9 @@ export class DaemonMetrics {
    * thread (thread 0 = the JavaScript thread's ports), what went to JS or was dropped by reason, and
    * per tunnel (sessions summed: per-session rows are in `l2tpctl show`) packets, octets and drops.
    */
-  addFastPath(read: () => { readonly stats: NativeFastPathStats; readonly sessions: readonly FastSessionCounters[] } | undefined): void {
+  addFastPath(readNow: () => { readonly stats: NativeFastPathStats; readonly sessions: readonly FastSessionCounters[] } | undefined): void {
     const registers = [this.registry];
+    const read = perScrape(readNow);
     new Counter({
       name: 'l2tp_fast_path_packets_total',
       help: 'Data packets the fast path forwarded natively (l2tp-tun, tun-l2tp) or handed to JavaScript (to-js-*), per data thread',
@@ -141,14 +155,25 @@ export class DaemonMetrics {
       registers,
       collect() {
         this.reset();
+        // Summed per tunnel first: one labelled inc per tunnel and counter, not per session (100k sessions = 900k incs).
+        const names = ['rx_packets', 'rx_octets', 'tx_packets', 'tx_octets', 'to_js_bad_source', 'to_js_too_big', 'to_js_other', 'drop_tun_write', 'drop_send'] as const;
+        const sums = new Map<number, number[]>();
         for (const c of read()?.sessions ?? []) {
-          const tunnel = String(c.tunnel);
-          const rows: [string, number][] = [
-            ['rx_packets', c.rxPackets], ['rx_octets', c.rxOctets], ['tx_packets', c.txPackets], ['tx_octets', c.txOctets],
-            ['to_js_bad_source', c.toJs.badSource], ['to_js_too_big', c.toJs.tooBig], ['to_js_other', c.toJs.other],
-            ['drop_tun_write', c.drops.tunWrite], ['drop_send', c.drops.send],
-          ];
-          for (const [counter, v] of rows) this.inc({ tunnel, counter }, v);
+          let a = sums.get(c.tunnel);
+          if (a === undefined) sums.set(c.tunnel, (a = new Array<number>(names.length).fill(0)));
+          a[0] = (a[0] ?? 0) + c.rxPackets;
+          a[1] = (a[1] ?? 0) + c.rxOctets;
+          a[2] = (a[2] ?? 0) + c.txPackets;
+          a[3] = (a[3] ?? 0) + c.txOctets;
+          a[4] = (a[4] ?? 0) + c.toJs.badSource;
+          a[5] = (a[5] ?? 0) + c.toJs.tooBig;
+          a[6] = (a[6] ?? 0) + c.toJs.other;
+          a[7] = (a[7] ?? 0) + c.drops.tunWrite;
+          a[8] = (a[8] ?? 0) + c.drops.send;
+        }
+        for (const [t, a] of sums) {
+          const tunnel = String(t);
+          names.forEach((counter, i) => this.inc({ tunnel, counter }, a[i] ?? 0));
         }
       },
     });
@@ -294,8 +319,9 @@ export class DaemonMetrics {
    * Kernel-side loss read at scrape time (issue 15 item 3): each L2TP socket's drops, receive queue
    * and buffer sizes, the namespace's UDP errors, the TUN queue's drops; and LCP echo misses.
    */
-  addKernel(view: () => { readonly kernel: KernelDropsView; readonly echo?: StatusView['echo'] }): void {
+  addKernel(viewNow: () => { readonly kernel: KernelDropsView; readonly echo?: StatusView['echo'] }): void {
     const registers = [this.registry];
+    const view = perScrape(viewNow);
     const sock = (name: string, help: string, kind: 'counter' | 'gauge', value: (s: KernelDropsView['sockets'][number]) => number | undefined): void => {
       const opts = { name, help, labelNames: ['listener'] as const, registers };
       const fill = (m: { reset(): void }, put: (l: { listener: string }, v: number) => void): void => {

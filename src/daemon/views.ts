@@ -35,6 +35,22 @@ export interface TunnelAt {
   readonly info: TunnelInfo;
 }
 
+/**
+ * The tunnels of one engine one at a time: the ids first, each tunnel's snapshot when it is reached
+ * (an engine without per-tunnel access gives its whole snapshot).
+ */
+function* eachTunnel(ep: UdpEndpoint, now: Instant): Generator<TunnelInfo> {
+  const e = ep.engine;
+  if (e.tunnelIds === undefined || e.tunnelInfo === undefined) {
+    yield* e.tunnels(now);
+    return;
+  }
+  for (const id of e.tunnelIds()) {
+    const info = e.tunnelInfo(id);
+    if (info !== undefined) yield info;
+  }
+}
+
 /** Every tunnel of every engine. */
 export function allTunnels(now: Instant, src: ViewSources): TunnelAt[] {
   const out: TunnelAt[] = [];
@@ -65,12 +81,15 @@ const pppFieldsOf = (i: AccessSessionInfo): PppFields => ({
   ...(i.echoMisses !== undefined ? { echoMisses: i.echoMisses } : {}),
 });
 
-/** The access server's session snapshot, taken at most once per view. */
-type PppSnapshot = () => ReadonlyMap<string, AccessSessionInfo> | undefined;
+/** The PPP info of one session (tunnel, session), undefined when the access server has none. */
+type PppSnapshot = (tunnel: number, session: number) => AccessSessionInfo | undefined;
+/** The access server's session snapshot, taken at most once per view (the synchronous listings). */
 const lazyPpp = (src: ViewSources): PppSnapshot => {
   let m: ReadonlyMap<string, AccessSessionInfo> | undefined;
-  return () => (m ??= src.access?.sessionInfo());
+  return (tunnel, session) => (m ??= src.access?.sessionInfo())?.get(`${tunnel}/${session}`);
 };
+/** One session at a time (the yielding listings: no snapshot of every session in one turn). */
+const perSessionPpp = (src: ViewSources): PppSnapshot => (tunnel, session) => src.access?.sessionInfoOf(tunnel, session);
 
 const uptime = (now: Instant, at: Instant | undefined): { uptimeSeconds?: number } =>
   at === undefined ? {} : { uptimeSeconds: Math.max(0, Math.floor(since(now, at) / 1000)) };
@@ -84,29 +103,57 @@ export const VIEW_CHUNK = 2000;
  * datagrams and timers keep running while 100k sessions are listed.
  */
 export async function tunnelViewsYielding(now: Instant, src: ViewSources, chunk = VIEW_CHUNK): Promise<TunnelView[]> {
-  const ppp = lazyPpp(src);
+  const ppp = perSessionPpp(src);
   const out: TunnelView[] = [];
   let done = 0;
   const gen = src.ledger?.beginSample();
-  for (const { endpoint, info } of allTunnels(now, src)) {
-    out.push(tunnelView(now, src, endpoint, info, ppp, gen));
-    done += info.sessions.length + 1;
-    if (done >= chunk) {
-      done = 0;
-      await new Promise<void>((resolve) => setImmediate(resolve));
+  // Tunnel by tunnel (ids first, each tunnel's info when its turn comes): one turn never holds more than about `chunk` sessions.
+  for (const endpoint of src.endpoints) {
+    for (const info of eachTunnel(endpoint, now)) {
+      out.push(tunnelView(now, src, endpoint, info, ppp, gen));
+      done += info.sessions.length + 1;
+      if (done >= chunk) {
+        done = 0;
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
     }
   }
   if (gen !== undefined) src.ledger?.endSample(gen);
   return out;
 }
 
+/**
+ * The payload ledger's sample for a metrics scrape: per tunnel the engine's data counters plus its
+ * sessions' fast-path share (what `show tunnels` adds), without building views; yields every
+ * `chunk` sessions. Then the ledger's daemon-wide totals.
+ */
+export async function samplePayloadYielding(now: Instant, src: ViewSources, chunk = VIEW_CHUNK): Promise<DataCounters | undefined> {
+  const ledger = src.ledger;
+  if (ledger === undefined) return undefined;
+  const gen = ledger.beginSample();
+  let done = 0;
+  for (const ep of src.endpoints) {
+    const serves = src.access?.serves(ep) === true;
+    for (const info of eachTunnel(ep, now)) {
+      const fast = (session: number): DataCounters | undefined => (serves ? src.access?.fastCountersOf(info.localTunnelId, session) : undefined);
+      tunnelData(src, gen, tunnelKey(ep.local.address, ep.local.port, info.localTunnelId), info, fast);
+      done += info.sessions.length + 1;
+      if (done >= chunk) {
+        done = 0;
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+    }
+  }
+  ledger.endSample(gen);
+  return ledger.totals();
+}
+
 /** One tunnel as a JSON view (with its sessions and their PPP fields). */
 export function tunnelView(now: Instant, src: ViewSources, ep: UdpEndpoint, t: TunnelInfo, snapshot: PppSnapshot = lazyPpp(src), gen?: number): TunnelView {
   const lac = src.lacs.find((l) => l.owns(ep, t.localTunnelId));
-  const ppp = src.access?.serves(ep) === true ? snapshot() : undefined;
+  const serves = src.access?.serves(ep) === true;
   const client = lac?.ppp?.info;
-  const pppView = (session: number): PppFields => {
-    const i = ppp?.get(`${t.localTunnelId}/${session}`);
+  const pppView = (i: AccessSessionInfo | undefined): PppFields => {
     if (i !== undefined) return pppFieldsOf(i);
     if (client !== undefined && lac?.config.ppp !== undefined) {
       return { pppPhase: client.state, username: lac.config.ppp.username, ...(client.address !== undefined ? { address: client.address } : {}) };
@@ -114,24 +161,31 @@ export function tunnelView(now: Instant, src: ViewSources, ep: UdpEndpoint, t: T
     return {};
   };
   // Packets the native fast path forwarded never reached the engine's counters: add them (IP octets).
-  const fast = (session: number): AccessSessionInfo['fastPath'] => ppp?.get(`${t.localTunnelId}/${session}`)?.fastPath;
-  const sessions: SessionView[] = t.sessions.map((s) => ({
-    localTunnelId: t.localTunnelId,
-    localSessionId: s.localSessionId,
-    remoteSessionId: s.remoteSessionId,
-    state: s.state,
-    direction: s.direction,
-    role: s.role,
-    callSerialNumber: s.callSerialNumber,
-    ...uptime(now, s.establishedAt),
-    rxPackets: s.rxPackets + (fast(s.localSessionId)?.rxPackets ?? 0),
-    rxOctets: s.rxOctets + (fast(s.localSessionId)?.rxOctets ?? 0),
-    txPackets: s.txPackets + (fast(s.localSessionId)?.txPackets ?? 0),
-    txOctets: s.txOctets + (fast(s.localSessionId)?.txOctets ?? 0),
-    ...(s.callingNumber !== undefined ? { callingNumber: s.callingNumber } : {}),
-    ...(s.calledNumber !== undefined ? { calledNumber: s.calledNumber } : {}),
-    ...pppView(s.localSessionId),
-  }));
+  const fastOf = new Map<number, AccessSessionInfo['fastPath']>();
+  const sessions: SessionView[] = t.sessions.map((s) => {
+    // One PPP lookup per session (a per-session lookup syncs the fast path).
+    const i = serves ? snapshot(t.localTunnelId, s.localSessionId) : undefined;
+    const f = i?.fastPath;
+    if (f !== undefined) fastOf.set(s.localSessionId, f);
+    return {
+      localTunnelId: t.localTunnelId,
+      localSessionId: s.localSessionId,
+      remoteSessionId: s.remoteSessionId,
+      state: s.state,
+      direction: s.direction,
+      role: s.role,
+      callSerialNumber: s.callSerialNumber,
+      ...uptime(now, s.establishedAt),
+      rxPackets: s.rxPackets + (f?.rxPackets ?? 0),
+      rxOctets: s.rxOctets + (f?.rxOctets ?? 0),
+      txPackets: s.txPackets + (f?.txPackets ?? 0),
+      txOctets: s.txOctets + (f?.txOctets ?? 0),
+      ...(s.callingNumber !== undefined ? { callingNumber: s.callingNumber } : {}),
+      ...(s.calledNumber !== undefined ? { calledNumber: s.calledNumber } : {}),
+      ...pppView(i),
+    };
+  });
+  const fast = (session: number): AccessSessionInfo['fastPath'] => fastOf.get(session);
   return {
     localTunnelId: t.localTunnelId,
     remoteTunnelId: t.remoteTunnelId,
@@ -156,7 +210,7 @@ export function tunnelView(now: Instant, src: ViewSources, ep: UdpEndpoint, t: T
 }
 
 /** A tunnel's payload: the engine's data counters plus its sessions' fast-path share, kept monotone by the ledger. */
-function tunnelData(src: ViewSources, gen: number | undefined, key: string, t: TunnelInfo, fast: (session: number) => AccessSessionInfo['fastPath']): DataCounters {
+function tunnelData(src: ViewSources, gen: number | undefined, key: string, t: TunnelInfo, fast: (session: number) => DataCounters | undefined): DataCounters {
   const c = t.counters;
   let raw: DataCounters = { rxPackets: c.dataRxPackets, rxOctets: c.dataRxOctets, txPackets: c.dataTxPackets, txOctets: c.dataTxOctets };
   for (const s of t.sessions) {

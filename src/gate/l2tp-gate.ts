@@ -545,6 +545,16 @@ export class IpsecL2tpGate implements L2tpControlApi, Timed {
     this.engine.countStates(into);
   }
 
+  /** As L2tpControlApi.tunnelIds. */
+  tunnelIds(): TunnelId[] {
+    return this.engine.tunnelIds?.() ?? this.engine.tunnels(0 as Instant).map((t) => t.localTunnelId);
+  }
+
+  /** As L2tpControlApi.tunnelInfo. */
+  tunnelInfo(tunnel: TunnelId): TunnelInfo | undefined {
+    return this.engine.tunnelInfo?.(tunnel) ?? this.engine.tunnels(0 as Instant).find((t) => t.localTunnelId === tunnel);
+  }
+
   // ---------------------------------------------------------------- show
 
   /** Flows with their ESP SAs and counters. */

@@ -316,6 +316,10 @@ export interface L2tpControlApi {
   bindSession(now: Instant, tunnel: TunnelId, session: SessionId, sink: SessionDataSink | undefined): boolean;
   /** Snapshot of every tunnel (for show commands). */
   tunnels(now: Instant): readonly TunnelInfo[];
+  /** The ids of every tunnel now (listings that yield take one {@link tunnelInfo} at a time). */
+  tunnelIds?(): TunnelId[];
+  /** One tunnel's snapshot, undefined once it is gone. */
+  tunnelInfo?(tunnel: TunnelId): TunnelInfo | undefined;
   /**
    * Adds the number of tunnels and sessions in each state to `into` without building a snapshot
    * (a metrics scrape at 100k sessions must not allocate per session; issue 15 item 2).

@@ -195,6 +195,16 @@ export class L2tpEngine implements L2tpEngineApi, TunnelHost {
     return out;
   }
 
+  /** As L2tpControlApi.tunnelIds. */
+  tunnelIds(): TunnelId[] {
+    return [...this.byId.keys()] as TunnelId[];
+  }
+
+  /** As L2tpControlApi.tunnelInfo. */
+  tunnelInfo(tunnel: TunnelId): TunnelInfo | undefined {
+    return this.byId.get(tunnel)?.tunnel.info();
+  }
+
   /** As L2tpControlApi.countStates. */
   countStates(into: StateCounts): void {
     for (const e of this.byId.values()) {
