@@ -232,3 +232,26 @@ test('the real node scheduler fires a core (smoke)', async () => {
     });
   });
 });
+
+test('coalesceMs: the deadlines of one window run in one wake-up at its end, never early, at most one window late', () => {
+  const s = new FakeScheduler();
+  const d = new TimerDriver({ now: s.now, scheduler: s, coalesceMs: 10 });
+  // 1,000 deadlines 1 ms apart (an echo cohort in the access server's heap).
+  const deadlines = Array.from({ length: 1000 }, (_, i) => 1001 + i);
+  const core = new FakeCore([...deadlines]);
+  d.add(core);
+  assert.equal(d.armedAt, 1010, 'armed for the end of the window holding 1001');
+  s.advance(3000);
+  assert.equal(core.fired.length, 1000);
+  for (let i = 0; i < deadlines.length; i++) {
+    const due = deadlines[i] ?? 0;
+    const ran = core.fired[i] ?? 0;
+    assert.ok(ran >= due && ran - due < 10, `deadline ${due} ran at ${ran}`);
+  }
+  // 1,000 ms of deadlines in 10 ms windows: 100 wake-ups (one per window, 1001..2000 spans windows 1010..2000).
+  assert.equal(d.wakeups, 100);
+  const s2 = new FakeScheduler();
+  const plain = new TimerDriver({ now: s2.now, scheduler: s2 });
+  plain.add(new FakeCore([1001]));
+  assert.equal(plain.armedAt, 1001, 'without coalesceMs the exact deadline');
+});

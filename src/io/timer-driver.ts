@@ -27,6 +27,13 @@ export interface TimerDriverOptions {
   readonly unref?: boolean;
   /** Called when a core's handleTimeout (or its after-hook) throws; default rethrows asynchronously. */
   readonly onError?: (error: unknown) => void;
+  /**
+   * Wake at most once per this many ms: the host timer is armed for the end of the `coalesceMs`
+   * window holding the earliest deadline, so every deadline of that window runs in one wake-up
+   * (at most `coalesceMs` late). 0 (default) = wake at each deadline. At 100k sessions the echo
+   * timers of one window then cost one wake-up instead of one each (issue 15: idle CPU).
+   */
+  readonly coalesceMs?: number;
 }
 
 /** Node's setTimeout as a TimerScheduler. */
@@ -158,15 +165,17 @@ export class TimerDriver {
     for (const e of this.entries.values()) {
       if (e.deadline !== undefined && (min === undefined || e.deadline < min)) min = e.deadline;
     }
-    if (min === this.armed && (min === undefined || this.handle !== undefined)) return;
+    const step = this.options.coalesceMs ?? 0;
+    const at = min === undefined || step <= 0 ? min : ((Math.ceil(min / step) * step) as Instant);
+    if (at === this.armed && (at === undefined || this.handle !== undefined)) return;
     // A deadline that moved later keeps the armed timer: its wake-up finds nothing due and arms the
     // new one. Under load deadlines move on every datagram (an ack timer replaced by a retransmit
     // timer...): this saves a clearTimeout + setTimeout pair each time.
-    if (min !== undefined && this.handle !== undefined && this.armed !== undefined && min > this.armed) return;
+    if (at !== undefined && this.handle !== undefined && this.armed !== undefined && at > this.armed) return;
     this.disarm();
-    if (min === undefined) return;
-    const delay = Math.min(MAX_DELAY_MS, Math.max(0, Math.ceil(min - this.options.now())));
-    this.armed = min;
+    if (at === undefined) return;
+    const delay = Math.min(MAX_DELAY_MS, Math.max(0, Math.ceil(at - this.options.now())));
+    this.armed = at;
     this.handle = this.scheduler.set(() => {
       this.fire();
     }, delay);
