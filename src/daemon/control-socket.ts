@@ -81,10 +81,42 @@ function serveConnection(conn: Socket, handler: ControlHandler): void {
       // Answer in order even when a handler is asynchronous.
       queue = queue.then(async () => {
         const res = await answer(line, handler);
-        if (!conn.destroyed) conn.write(`${JSON.stringify(res)}\n`);
+        if (!conn.destroyed) await writeResponse(conn, res);
       });
     }
   });
+}
+
+/** Array elements serialised between two turns of the event loop (a `show sessions` answer at 100k sessions is ~40 MB of JSON). */
+export const RESPONSE_CHUNK = 1000;
+
+/**
+ * Write `res` as one JSON line. A long `result` array is serialised `chunk` elements at a time with a
+ * `setImmediate` turn between (and waiting for 'drain' when the socket buffers are full), so one
+ * answer never stalls the loop for seconds; the bytes are those of `JSON.stringify(res)`.
+ */
+export async function writeResponse(conn: Pick<Socket, 'write' | 'once' | 'destroyed'>, res: ControlResponse, chunk = RESPONSE_CHUNK): Promise<void> {
+  const keys = Object.keys(res);
+  const result: unknown = res.ok ? res.result : undefined;
+  if (!Array.isArray(result) || result.length <= chunk || keys.length !== 2 || keys[0] !== 'ok' || keys[1] !== 'result') {
+    conn.write(`${JSON.stringify(res)}\n`);
+    return;
+  }
+  const items: unknown[] = result;
+  let full = !conn.write('{"ok":true,"result":[');
+  for (let i = 0; i < items.length; i += chunk) {
+    const part = JSON.stringify(items.slice(i, i + chunk));
+    full = !conn.write(`${i === 0 ? '' : ','}${part.slice(1, -1)}`) || full;
+    if (conn.destroyed) return;
+    await new Promise<void>((resolve) => {
+      if (full) {
+        conn.once('drain', () => resolve());
+        conn.once('close', () => resolve());
+      } else setImmediate(resolve);
+    });
+    full = false;
+  }
+  conn.write(']}\n');
 }
 
 async function answer(line: string, handler: ControlHandler): Promise<ControlResponse> {

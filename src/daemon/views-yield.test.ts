@@ -4,6 +4,7 @@ import type { Instant } from '../base/index.js';
 import type { TunnelInfo } from '../l2tp/index.js';
 import type { UdpEndpoint } from '../io/index.js';
 import { handleControl, type ControlTarget } from './control-api.js';
+import { RESPONSE_CHUNK, writeResponse } from './control-socket.js';
 import { statusView, tunnelViews, tunnelViewsYielding, VIEW_CHUNK, type StatusExtras, type ViewSources } from './views.js';
 
 const SESSIONS = 100_000;
@@ -75,4 +76,20 @@ test('show status over 100k sessions yields to the event loop too, same tunnels 
   const chunks = Math.floor((SESSIONS + SESSIONS / PER_TUNNEL) / VIEW_CHUNK);
   assert.ok(turns >= chunks / 2, `event-loop turns during the status: ${turns}, chunks ${chunks}`);
   assert.deepEqual(v.tunnels, statusView(now, src, extras).tunnels);
+});
+
+test('a show-sessions answer of 100k sessions is written in chunks with event-loop turns between, same bytes as JSON.stringify', async () => {
+  const src = sources();
+  const res = { ok: true as const, result: tunnelViews(1000 as Instant, src).flatMap((v) => v.sessions) };
+  const parts: string[] = [];
+  const conn = { destroyed: false, write: (s: string): boolean => (parts.push(s), true), once: () => conn };
+  const loop = countTurns();
+  await writeResponse(conn as unknown as Parameters<typeof writeResponse>[0], res);
+  const turns = loop.stop();
+  assert.equal(parts.join(''), `${JSON.stringify(res)}\n`);
+  assert.ok(turns >= SESSIONS / RESPONSE_CHUNK / 2, `event-loop turns while writing: ${turns}`);
+  const small = { ok: true as const, result: [1, 2] };
+  parts.length = 0;
+  await writeResponse(conn as unknown as Parameters<typeof writeResponse>[0], small);
+  assert.deepEqual(parts, [`${JSON.stringify(small)}\n`]);
 });
