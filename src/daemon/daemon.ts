@@ -266,7 +266,7 @@ export class Daemon {
     await this.openTunnelSelect(config);
     this.openPppoe(config);
     await this.openControl(config);
-    if (config.snmp !== undefined) (this.snmp = new L2tpSubagent(config.snmp, this.log, () => this.tunnelViews())).start();
+    if (config.snmp !== undefined) (this.snmp = new L2tpSubagent(config.snmp, this.log, () => tunnelViewsYielding(this.clock.now(), this.sources))).start();
     const m = config.daemon.metricsListen;
     if (m !== undefined) {
       const s = await serveMetrics(this.metrics, m.host, m.port);

@@ -2,7 +2,8 @@
  * The AgentX subagent (RFC 2741) that serves the L2TP-MIB (l2tp-mib.ts) through a master agent such
  * as net-snmp's snmpd (`master agentx`). I/O only: the npm `net-snmp` subagent speaks AgentX; this
  * shell connects (a Unix socket path or host:port), registers the tables, rebuilds the rows from the
- * tunnel views when a request arrives and the rows are older than `cacheMs`, and reconnects after
+ * tunnel views when a request arrives and the rows are older than `cacheMs` (in the background, in
+ * chunks that yield: requests meanwhile get the previous rows), and reconnects after
  * `reconnectSeconds` when the master is unreachable or goes away (logged once per outage).
  */
 import { createRequire } from 'node:module';
@@ -103,18 +104,32 @@ function provider<R>(table: MibTable<R>, foreign?: string): Provider {
 const providers = (): Provider[] => [provider(TUNNEL_CONFIG_TABLE), provider(TUNNEL_STATS_TABLE, TUNNEL_CONFIG_TABLE.name), provider(SESSION_STATS_TABLE)];
 
 /** A MIB holding `snap`'s rows. */
-function buildMib(snap: MibSnapshot): Mib {
+/** MIB rows added between two turns of the event loop (a walk at 100k sessions builds 100k rows). */
+export const MIB_ROW_CHUNK = 2000;
+
+/**
+ * The net-snmp MIB of `snap`, built `chunk` rows at a time with a `setImmediate` turn between
+ * chunks (issue 15 item 2: the rows of 100k sessions never stall the loop in one turn).
+ */
+export async function buildMibYielding(snap: MibSnapshot, chunk = MIB_ROW_CHUNK): Promise<Mib> {
   const mib = snmp.createMib();
   for (const p of providers()) mib.registerProvider(p);
+  let n = 0;
+  const step = async (): Promise<void> => {
+    if (++n % chunk === 0) await new Promise<void>((resolve) => setImmediate(resolve));
+  };
   for (const r of snap.tunnels) {
     mib.addTableRow(TUNNEL_CONFIG_TABLE.name, [r.ifIndex, ...TUNNEL_CONFIG_TABLE.columns.map((c) => cell(c.value(r)))]);
     mib.addTableRow(TUNNEL_STATS_TABLE.name, [r.ifIndex, ...TUNNEL_STATS_TABLE.columns.map((c) => cell(c.value(r)))]);
+    await step();
   }
-  for (const r of snap.sessions) mib.addTableRow(SESSION_STATS_TABLE.name, [...SESSION_STATS_TABLE.index(r), ...SESSION_STATS_TABLE.columns.map((c) => cell(c.value(r)))]);
+  for (const r of snap.sessions) {
+    mib.addTableRow(SESSION_STATS_TABLE.name, [...SESSION_STATS_TABLE.index(r), ...SESSION_STATS_TABLE.columns.map((c) => cell(c.value(r)))]);
+    await step();
+  }
   return mib;
 }
 
-/** The subagent: connected, registered, rows refreshed on demand; reconnects until closed. */
 export class L2tpSubagent {
   private agent: Subagent | undefined;
   private builtAt = -Infinity;
@@ -123,17 +138,23 @@ export class L2tpSubagent {
   private retry: NodeJS.Timeout | undefined;
   /** Rows rebuilt (for tests and `show status`). */
   refreshes = 0;
+  /** The background rebuild under way, if any. */
+  private building: Promise<void> | undefined;
+  /** Whether rows were built once (before that, requests wait for them, in order). */
+  private built = false;
+  private waiting: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly o: SubagentOptions,
     private readonly log: Logger,
-    private readonly views: () => TunnelView[],
+    private readonly views: () => readonly TunnelView[] | Promise<readonly TunnelView[]>,
     private readonly clock: () => number = () => performance.now(),
   ) {}
 
   /** Connect (again); failures are logged and retried. */
   start(): void {
     if (this.closed) return;
+    this.built = false;
     const where = agentxAddress(this.o.agentx);
     const sa = snmp.createSubagent({ ...where, description: 'l2tpkit l2tpd L2TP-MIB (RFC 3371)', timeout: 0 });
     this.agent = sa;
@@ -150,10 +171,7 @@ export class L2tpSubagent {
     sa.socket.on('data', (b) => {
       const { pdus, rest } = splitAgentxPdus(pending.length === 0 ? b : Buffer.concat([pending, b]));
       pending = Buffer.from(rest);
-      for (const pdu of pdus) {
-        this.refresh(sa, false);
-        sa.onMsg(pdu);
-      }
+      for (const pdu of pdus) this.serve(sa, pdu);
     });
     sa.open((e) => {
       if (e !== null) return;
@@ -180,18 +198,37 @@ export class L2tpSubagent {
     });
   }
 
-  /** Rebuild the rows when older than cacheMs (or now, `force`). */
+  /**
+   * Rebuild the rows when older than cacheMs (or now, `force`), in the background: the views and the
+   * rows are built in chunks that yield, and requests meanwhile get the previous rows (one cache
+   * period older); only before the first rows exist do requests wait for them.
+   */
   private refresh(sa: Subagent, force: boolean): void {
     const now = this.clock();
-    if (!force && now - this.builtAt < this.o.cacheMs) return;
+    if (this.building !== undefined || (!force && now - this.builtAt < this.o.cacheMs)) return;
+    this.building = this.rebuild(sa).finally(() => {
+      this.building = undefined;
+    });
+  }
+
+  private async rebuild(sa: Subagent): Promise<void> {
     try {
-      const snap = mibSnapshot(this.views());
-      sa.mib = buildMib(snap);
-      this.builtAt = now;
+      const mib = await buildMibYielding(mibSnapshot(await this.views()));
+      sa.mib = mib;
+      this.builtAt = this.clock();
+      this.built = true;
       this.refreshes++;
     } catch (e) {
       this.log.error({ err: e instanceof Error ? e.message : String(e) }, 'SNMP: building the L2TP-MIB rows failed');
     }
+  }
+
+  /** Answer `pdu` now, or once the first rows exist. */
+  private serve(sa: Subagent, pdu: Buffer): void {
+    this.refresh(sa, false);
+    const b = this.building;
+    if (this.built || b === undefined) sa.onMsg(pdu);
+    else this.waiting = this.waiting.then(() => b).then(() => sa.onMsg(pdu));
   }
 
   private lost(e: Error | undefined): void {

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { SessionView, TunnelView } from '../control-protocol.js';
-import { agentxAddress, splitAgentxPdus } from './agentx.js';
+import { agentxAddress, buildMibYielding, MIB_ROW_CHUNK, splitAgentxPdus } from './agentx.js';
 import { authMethod, callType, compareOids, counter32, instanceOid, mibSnapshot, mibWalk, protocolVersionOctets, SESSION_STATS_TABLE, sessionState, TUNNEL_STATS_TABLE, tunnelState } from './l2tp-mib.js';
 
 const s = (t: number, id: number, o: Partial<SessionView> = {}): SessionView => ({
@@ -89,4 +89,22 @@ test('AgentX framing: whole PDUs out of a stream, either byte order, the rest ke
   assert.equal(r.rest.length, 25);
   for (let cut = 0; cut < 20; cut++) assert.equal(splitAgentxPdus(a.subarray(0, cut)).pdus.length, 0, `a ${cut}-byte prefix is no PDU`);
   assert.equal(splitAgentxPdus(a.subarray(0, 27)).pdus.length, 0);
+});
+
+test('the MIB rows of 100k sessions are built in chunks with event-loop turns between, every row there', async () => {
+  const tunnels = Array.from({ length: 200 }, (_, i) => t(i + 1, Array.from({ length: 500 }, (_, j) => s(i + 1, j + 1))));
+  const snap = mibSnapshot(tunnels);
+  let turns = 0;
+  let done = false;
+  const spin = (): void => {
+    turns++;
+    if (!done) setImmediate(spin);
+  };
+  setImmediate(spin);
+  const mib = (await buildMibYielding(snap)) as unknown as { getTableCells(table: string, byRows: boolean): unknown[][] };
+  done = true;
+  assert.equal(snap.sessions.length, 100_000);
+  assert.ok(turns >= (100_000 + 200) / MIB_ROW_CHUNK / 2, `event-loop turns while building: ${turns}`);
+  assert.equal(mib.getTableCells(SESSION_STATS_TABLE.name, true).length, 100_000);
+  assert.equal(mib.getTableCells(TUNNEL_STATS_TABLE.name, true).length, 200);
 });
