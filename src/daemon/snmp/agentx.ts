@@ -2,8 +2,8 @@
  * The AgentX subagent (RFC 2741) that serves the L2TP-MIB (l2tp-mib.ts) through a master agent such
  * as net-snmp's snmpd (`master agentx`). I/O only: the npm `net-snmp` subagent speaks AgentX; this
  * shell connects (a Unix socket path or host:port), registers the tables, rebuilds the rows from the
- * tunnel views when a request arrives and the rows are older than `cacheMs` (in the background, in
- * chunks that yield: requests meanwhile get the previous rows), and reconnects after
+ * tunnel views when a request arrives and the rows are older than `cacheMs` (in chunks that yield:
+ * the request waits, the loop does not), and reconnects after
  * `reconnectSeconds` when the master is unreachable or goes away (logged once per outage).
  */
 import { createRequire } from 'node:module';
@@ -140,8 +140,8 @@ export class L2tpSubagent {
   refreshes = 0;
   /** The background rebuild under way, if any. */
   private building: Promise<void> | undefined;
-  /** Whether rows were built once (before that, requests wait for them, in order). */
-  private built = false;
+  /** Requests waiting for a rebuild, and the chain that answers them in order. */
+  private queued = 0;
   private waiting: Promise<void> = Promise.resolve();
 
   constructor(
@@ -154,7 +154,6 @@ export class L2tpSubagent {
   /** Connect (again); failures are logged and retried. */
   start(): void {
     if (this.closed) return;
-    this.built = false;
     const where = agentxAddress(this.o.agentx);
     const sa = snmp.createSubagent({ ...where, description: 'l2tpkit l2tpd L2TP-MIB (RFC 3371)', timeout: 0 });
     this.agent = sa;
@@ -199,9 +198,9 @@ export class L2tpSubagent {
   }
 
   /**
-   * Rebuild the rows when older than cacheMs (or now, `force`), in the background: the views and the
-   * rows are built in chunks that yield, and requests meanwhile get the previous rows (one cache
-   * period older); only before the first rows exist do requests wait for them.
+   * Rebuild the rows when older than cacheMs (or now, `force`) without blocking the loop: the views
+   * and the rows are built in chunks that yield; requests that arrive meanwhile wait for the new rows
+   * (in order), datagrams and timers keep running.
    */
   private refresh(sa: Subagent, force: boolean): void {
     const now = this.clock();
@@ -216,19 +215,30 @@ export class L2tpSubagent {
       const mib = await buildMibYielding(mibSnapshot(await this.views()));
       sa.mib = mib;
       this.builtAt = this.clock();
-      this.built = true;
       this.refreshes++;
     } catch (e) {
       this.log.error({ err: e instanceof Error ? e.message : String(e) }, 'SNMP: building the L2TP-MIB rows failed');
     }
   }
 
-  /** Answer `pdu` now, or once the first rows exist. */
+  /** Answer `pdu` with rows at most cacheMs old: now, or after the rebuild under way (requests stay in order). */
   private serve(sa: Subagent, pdu: Buffer): void {
     this.refresh(sa, false);
     const b = this.building;
-    if (this.built || b === undefined) sa.onMsg(pdu);
-    else this.waiting = this.waiting.then(() => b).then(() => sa.onMsg(pdu));
+    if (b === undefined && this.queued === 0) {
+      sa.onMsg(pdu);
+      return;
+    }
+    this.queued++;
+    this.waiting = this.waiting
+      .then(() => b)
+      .then(() => {
+        this.queued--;
+        sa.onMsg(pdu);
+      })
+      .catch((e: unknown) => {
+        this.log.error({ err: e instanceof Error ? e.message : String(e) }, 'SNMP: answering a request failed');
+      });
   }
 
   private lost(e: Error | undefined): void {
