@@ -42,6 +42,7 @@ import { isRoot } from './lib/netns.js';
 import { fmtNum, formatTable, numArg, percentile } from './lib/table.js';
 import { controlRequest, sh, startAccessLns, startLoadChild, writeUsers, type LoadChild } from './lib/ppp-lns.js';
 import { spawnIn, type ManagedProcess } from '../test/interop/lib/process.js';
+import type { KernelDropsView } from '../src/daemon/control-protocol.js';
 import { startFreeRadius } from '../test/interop/lib/freeradius.js';
 import { startL2tpns } from '../test/interop/lib/l2tpns.js';
 import { repoRoot } from '../test/interop/lib/host.js';
@@ -50,10 +51,15 @@ const ROUNDS = Math.max(1, numArg('rounds', 3));
 const MS = Math.max(200, numArg('ms', 1500));
 const WARM = Math.max(100, numArg('warm', 300));
 const tag = process.pid.toString(36).slice(-5);
-const NS_G = `cn-dpg-${tag}`;
-const NS_L = `cn-dpl-${tag}`;
-const VG = `cndg${tag}`;
-const VL = `cndl${tag}`;
+/** --prefix=P: the names of namespaces, veths and TUNs start with P (default cn). */
+const P = /^[a-z][a-z0-9]{0,3}$/.exec(process.argv.find((a) => a.startsWith('--prefix='))?.slice(9) ?? 'cn')?.[0] ?? 'cn';
+/** --offered=PPS: instead of the flat-out rounds, the loss check at a fixed offered rate (see offeredCheck). */
+const OFFERED = numArg('offered', 0);
+const OFFERED_SECONDS = numArg('offered-seconds', 5);
+const NS_G = `${P}-dpg-${tag}`;
+const NS_L = `${P}-dpl-${tag}`;
+const VG = `${P}dg${tag}`;
+const VL = `${P}dl${tag}`;
 const G_ADDR = '198.18.213.1';
 const L_ADDR = '198.18.213.2';
 const L2TPNS_ADDR = '198.18.213.3';
@@ -109,7 +115,7 @@ function buildTools(dir: string): { gen: string; fwd: string } {
   const src = join(repoRoot(), 'bench', 'c');
   const gen = join(dir, 'dpgen');
   const fwd = join(dir, 'dpfwd');
-  execFileSync('cc', ['-O2', '-Wall', '-o', gen, join(src, 'dpgen.c')], { stdio: 'inherit' });
+  execFileSync('cc', ['-O2', '-Wall', '-o', gen, join(src, 'dpgen.c'), '-lm'], { stdio: 'inherit' });
   execFileSync('cc', ['-O2', '-Wall', '-o', fwd, join(src, 'dpfwd.c')], { stdio: 'inherit' });
   return { gen, fwd };
 }
@@ -137,7 +143,7 @@ async function startOurs(dir: string, key: 'fast' | 'js', port: number, net: num
   const d = join(dir, key);
   execFileSync('mkdir', ['-p', d]);
   writeUsers(join(d, 'users'), 1);
-  const tunName = `cnb${key === 'fast' ? 'f' : 'j'}${tag}`;
+  const tunName = `${P}b${key === 'fast' ? 'f' : 'j'}${tag}`;
   const lns = await startAccessLns(NS_L, d, {
     socket: join(d, 'ctl.sock'), listen: L_ADDR, port, pool: `100.64.${net}.0/24`, localAddress: `100.64.${net}.1`, usersFile: join(d, 'users'), tunName,
     echoInterval: 0, stateDir: join(d, 'state'), extra: `[dataplane]\nfast_path = ${key === 'fast'}\n`,
@@ -163,7 +169,7 @@ async function startPeerLns(dir: string): Promise<Target | string> {
 }
 
 async function startForwarder(fwd: string): Promise<{ t: Target; proc: ManagedProcess }> {
-  const tun = `cnbc${tag}`;
+  const tun = `${P}bc${tag}`;
   const proc = spawnIn(NS_L, 'taskset', ['-c', '0', fwd, tun, L_ADDR, '1713', G_ADDR, '7000', '7', '7', '5', '5', '900'], { name: 'dpfwd', lifetimeMs: 900_000 });
   trackPid(proc.pid, 'dpfwd');
   await proc.waitForOutput(/ready/, 5000);
@@ -241,6 +247,58 @@ async function measure(t: Target, gen: string, dir: Dir, size: number): Promise<
   return { pps: (n * 1000) / (w1 - w0), us: (c1 - c0) / n, offered };
 }
 
+/** The LNS namespace's UDP RcvbufErrors (/proc/net/snmp) and a TUN's rx/tx_dropped (sysfs), read here, not by the daemon. */
+async function kernelCounters(tun: string): Promise<{ rcvbuf: number; tunRx: number; tunTx: number }> {
+  const snmp = (await sh('ip', ['netns', 'exec', NS_L, 'cat', '/proc/net/snmp'])).split('\n').filter((l) => l.startsWith('Udp:'));
+  const h = (snmp[0] ?? '').split(/\s+/);
+  const v = (snmp[1] ?? '').split(/\s+/);
+  const stat = async (f: string): Promise<number> => Number((await sh('ip', ['netns', 'exec', NS_L, 'cat', `/sys/class/net/${tun}/statistics/${f}`])).trim());
+  return { rcvbuf: Number(v[h.indexOf('RcvbufErrors')] ?? NaN), tunRx: await stat('rx_dropped'), tunTx: await stat('tx_dropped') };
+}
+
+/** What the daemon reports (`status` -> kernel): its socket's drops, the namespace's RcvbufErrors, the TUN's drops. */
+async function daemonCounters(socket: string): Promise<{ sockDrops: number; rcvbuf: number; tunRx: number; tunTx: number }> {
+  const st = (await controlRequest(socket, { cmd: 'status' })) as { kernel?: KernelDropsView };
+  const k = st.kernel;
+  return { sockDrops: (k?.sockets ?? []).reduce((a, x) => a + (x.drops ?? 0), 0), rcvbuf: k?.udp?.rcvbufErrors ?? NaN, tunRx: k?.tun?.rxDropped ?? NaN, tunTx: k?.tun?.txDropped ?? NaN };
+}
+
+/**
+ * Issue 15: `rate` packets/s of 1400-byte IPv4 offered L2TP -> TUN for `seconds` to the fast-path LNS
+ * (below its saturation), everything counted: loss = 1 - delivered / sent, and the kernel drop
+ * counters over the same run from the daemon's `status` and read directly (/proc/net/snmp, the TUN's
+ * sysfs statistics), side by side. One line per round.
+ */
+async function offeredCheck(t: Target, gen: string, rate: number, seconds: number): Promise<string[]> {
+  const socket = t.socket;
+  if (socket === undefined) throw new Error('offered check: no control socket');
+  const tun = `${P}b${t.key === 'fast' ? 'f' : 'j'}${tag}`;
+  const rows: string[][] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    const d0 = await daemonCounters(socket);
+    const k0 = await kernelCounters(tun);
+    const budget = seconds * 1000 + 15_000;
+    const counted = runL([gen, 'count', 'bind:0.0.0.0:9000', '0', String(seconds * 1000 + 1500)], budget);
+    await sleep(30);
+    const sentOut = await asSession(t, gen, ['send', 'SOCK', t.lnsAddr, String(t.lnsPort), String(t.ids.tunnel), String(t.ids.session), t.client, t.tunAddr, '1400', String(seconds), String(rate)], budget);
+    const got = countOf(await counted);
+    const sent = Number(/sent (\d+)/.exec(sentOut)?.[1] ?? NaN);
+    const d1 = await daemonCounters(socket);
+    const k1 = await kernelCounters(tun);
+    const loss = sent > 0 ? Math.max(0, 1 - got / sent) * 100 : NaN;
+    rows.push([
+      String(round + 1), fmtNum(sent / seconds), fmtNum(sent), fmtNum(got), `${loss.toFixed(3)} %`,
+      `${fmtNum(d1.rcvbuf - d0.rcvbuf)} / ${fmtNum(k1.rcvbuf - k0.rcvbuf)}`, fmtNum(d1.sockDrops - d0.sockDrops),
+      `${fmtNum(d1.tunTx - d0.tunTx)} / ${fmtNum(k1.tunTx - k0.tunTx)}`, `${fmtNum(d1.tunRx - d0.tunRx)} / ${fmtNum(k1.tunRx - k0.tunRx)}`,
+    ]);
+    process.stderr.write(`offered round ${round + 1}: sent ${sent}, delivered ${got}\n`);
+  }
+  return formatTable(
+    ['round', 'offered pkt/s', 'sent', 'delivered', 'lost', 'RcvbufErrors daemon / /proc/net/snmp', 'LNS socket drops (daemon)', 'TUN tx_dropped daemon / sysfs', 'TUN rx_dropped daemon / sysfs'],
+    rows,
+  ).split('\n');
+}
+
 function report(targets: readonly Target[], skipped: readonly string[]): void {
   const med = (xs: readonly number[]): number | undefined => percentile(xs.filter(Number.isFinite), 50);
   const range = (xs: readonly number[], d: number): string => {
@@ -284,11 +342,23 @@ async function main(): Promise<void> {
     return;
   }
   watchdog(900_000, 'data-plane bench');
-  const dir = mkdtempSync(join(tmpdir(), 'cn-dp-'));
+  const dir = mkdtempSync(join(tmpdir(), `${P}-dp-`));
   trackDir(dir);
   const tools = buildTools(dir);
   await plumb();
   const skipped: string[] = [];
+  if (OFFERED > 0) {
+    const fast = await startOurs(dir, 'fast', 1701, 50);
+    await dialSession(fast);
+    await assertLocalRoute(NS_G, fast.lnsAddr, [VG]);
+    await assertLocalRoute(NS_L, fast.client, [VL, `${P}bf${tag}`]);
+    execFileSync('taskset', ['-a', '-p', '-c', '0', String(fast.pid)], { stdio: 'ignore' });
+    console.log(machineLines().join('\n'));
+    console.log(`\n${fmtNum(OFFERED)} pkt/s of 1400-byte IPv4 offered L2TP -> TUN to ${fast.label} for ${OFFERED_SECONDS} s, ${ROUNDS} rounds (LNS on CPU 0, generator on CPU 1):`);
+    for (const l of await offeredCheck(fast, tools.gen, OFFERED, OFFERED_SECONDS)) console.log(l);
+    await fast.child?.stop(2000);
+    return;
+  }
   const [fast, js, peer] = await Promise.all([startOurs(dir, 'fast', 1701, 50), startOurs(dir, 'js', 1711, 51), startPeerLns(dir)]);
   const { t: cfwd } = await startForwarder(tools.fwd);
   const targets: Target[] = [fast, js];
@@ -297,7 +367,7 @@ async function main(): Promise<void> {
   targets.push(cfwd);
   for (const t of targets) if (t.key !== 'cfwd') await dialSession(t);
   // Network safety: every destination stays inside its namespace.
-  const lDevs = [VL, `cnbf${tag}`, `cnbj${tag}`, `cnbc${tag}`, 'tun0'];
+  const lDevs = [VL, `${P}bf${tag}`, `${P}bj${tag}`, `${P}bc${tag}`, 'tun0'];
   for (const t of targets) {
     await assertLocalRoute(NS_G, t.lnsAddr, [VG]);
     await assertLocalRoute(NS_L, t.client, lDevs);

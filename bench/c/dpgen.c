@@ -1,9 +1,11 @@
 // Traffic generator and counters of bench/data-plane.ts (built by it with the system cc).
 //
-//   dpgen send  SOCK DST_IP DST_PORT TUNNEL SESSION[,SESSION..] SRC_IP[,SRC_IP..] INNER_DST SIZE SECONDS
+//   dpgen send  SOCK DST_IP DST_PORT TUNNEL SESSION[,SESSION..] SRC_IP[,SRC_IP..] INNER_DST SIZE SECONDS [RATE]
 //       L2TPv2 data messages (flags 0x0002, the LNS's tunnel/session ids, PPP ff 03 00 21) carrying
 //       one IPv4/UDP packet of SIZE bytes SRC_IP:40000 -> INNER_DST:9000, sendmmsg() batches of 64,
-//       flat out for SECONDS (several sessions of one tunnel: each batch cycles through them). Prints "sent N".
+//       flat out for SECONDS (several sessions of one tunnel: each batch cycles through them), or with
+//       RATE at RATE packets/s (batches of 16 sent on a schedule, no catching up after a late batch).
+//       Prints "sent N".
 //   dpgen udp   DST_IP[,DST_IP..] DST_PORT SIZE SECONDS
 //       plain UDP datagrams making SIZE-byte IPv4 packets, flat out (toward a session's address: the
 //       LNS's TUN -> L2TP direction). Prints "sent N".
@@ -16,6 +18,7 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <math.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdint.h>
@@ -101,7 +104,7 @@ static void ipudp(uint8_t* p, int size, uint32_t src, uint32_t dst, uint16_t dpo
 #define MAXV 16
 
 /* Flood with sendmmsg: batches cycle through the nv variants (packet, length, destination). */
-static long flood(int fd, uint8_t* const* pkts, const int* lens, const struct sockaddr_in* to, int nv, double seconds) {
+static long flood(int fd, uint8_t* const* pkts, const int* lens, const struct sockaddr_in* to, int nv, double seconds, double rate) {
   struct mmsghdr mm[BATCH];
   struct iovec iov[BATCH];
   for (int i = 0; i < BATCH; i++) {
@@ -115,9 +118,19 @@ static long flood(int fd, uint8_t* const* pkts, const int* lens, const struct so
     mm[i].msg_hdr.msg_namelen = sizeof to[v];
   }
   long sent = 0;
-  double end = now_ms() + seconds * 1e3;
+  double start = now_ms(), end = start + seconds * 1e3;
+  int batch = rate > 0 ? 16 : BATCH;
   while (now_ms() < end) {
-    int r = sendmmsg(fd, mm, BATCH, 0);
+    if (rate > 0) {
+      /* Paced: the next batch is due when `sent` packets at `rate` have taken their time. */
+      double due = start + sent * 1e3 / rate, t = now_ms();
+      if (due > t) {
+        struct timespec ts = {.tv_sec = (time_t)((due - t) / 1e3), .tv_nsec = (long)(fmod(due - t, 1e3) * 1e6)};
+        nanosleep(&ts, NULL);
+        continue;
+      }
+    }
+    int r = sendmmsg(fd, mm, batch, 0);
     if (r < 0) {
       if (errno == EAGAIN || errno == ENOBUFS || errno == EINTR) {
         struct pollfd pf = {.fd = fd, .events = POLLOUT};
@@ -159,7 +172,7 @@ static int cmd_send(char** a) {
     lens[v] = 10 + size;
     to[v] = (struct sockaddr_in){.sin_family = AF_INET, .sin_port = htons(atoi(a[2])), .sin_addr.s_addr = ip4(a[1])};
   }
-  printf("sent %ld\n", flood(fd, pkts, lens, to, n, atof(a[8])));
+  printf("sent %ld\n", flood(fd, pkts, lens, to, n, atof(a[8]), a[9] != NULL ? atof(a[9]) : 0));
   return 0;
 }
 
@@ -181,7 +194,7 @@ static int cmd_udp(char** a) {
     pkts[v] = payload;
     lens[v] = size - 28;
   }
-  printf("sent %ld\n", flood(fd, pkts, lens, to, n, atof(a[3])));
+  printf("sent %ld\n", flood(fd, pkts, lens, to, n, atof(a[3]), 0));
   return 0;
 }
 
