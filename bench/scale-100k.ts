@@ -73,6 +73,8 @@ interface Row {
   readonly scrapes: string;
   readonly echo: string;
   readonly clientDrops: number;
+  /** The daemon's drop counters (status) and /proc/net/snmp at the end of the hold. */
+  readonly reported: string;
 }
 
 function buildClient(dir: string): string {
@@ -246,6 +248,9 @@ async function one(bin: string, n: number, hold: number): Promise<Row> {
       const holdSamples = samples.slice(cpuFrom).filter((s) => s.t > holdStart + 2000 && (s.t < ts || s.t > showEnd + 2000));
       pinging = false;
       const after = await memory(socket);
+      // The daemon's own drop report (status -> kernel) beside /proc/PID/net/snmp read here.
+      const st = (await controlRequest(socket, { cmd: 'status' }, 120_000)) as { kernel?: { sockets?: { drops?: number }[]; udp?: { rcvbufErrors: number } } };
+      const reported = `daemon status: RcvbufErrors ${st.kernel?.udp?.rcvbufErrors ?? '?'}, socket drops ${(st.kernel?.sockets ?? []).map((x) => x.drops ?? '?').join('+')}; /proc/net/snmp RcvbufErrors ${rcvbufErrors(lns.pid)}`;
       const up = field(dialed, 'up');
       const cpus = holdSamples.map((s) => s.cpu);
       return {
@@ -268,6 +273,7 @@ async function one(bin: string, n: number, hold: number): Promise<Row> {
         scrapes: `${fmtNum(sc.length)}: median ${((percentile(sc, 50) ?? 0) * 1000).toFixed(0)} ms, max ${(Math.max(...sc) * 1000).toFixed(0)} ms, ${fmtNum(bytes)} B`,
         echo: `${fmtNum(field(final, 'echo'))} answered; per 100 ms max ${field(final, 'win_max')} / avg ${field(final, 'win_avg')}; longest gap ${fmtNum(field(final, 'gap_max_ms'))} ms`,
         clientDrops: await nsRcvbufErrors(CLI_NS),
+        reported,
       };
     } finally {
       pinging = false;
@@ -322,7 +328,7 @@ async function main(): Promise<void> {
       ]),
     )}`,
   );
-  for (const r of rows) console.log(`${fmtNum(r.n)}: show sessions ${r.showSessions}; metrics scrapes ${r.scrapes}; echo ${r.echo}; client socket drops ${r.clientDrops}; dial failures ${r.failed}`);
+  for (const r of rows) console.log(`${fmtNum(r.n)}: show sessions ${r.showSessions}; metrics scrapes ${r.scrapes}; echo ${r.echo}; client socket drops ${r.clientDrops}; dial failures ${r.failed}; ${r.reported}`);
   console.log(`load at the end: ${loadAverage()}`);
 }
 
