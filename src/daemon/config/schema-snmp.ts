@@ -13,6 +13,6 @@ export const SNMP = table({
   rows: {
     agentx: key('agentx', optText, undefined, 'the master agent\'s AgentX socket: a Unix socket path ("/var/agentx/master", snmpd\'s default) or "host:port" (TCP, e.g. "127.0.0.1:705"); "" = off'),
     reconnectSeconds: key('reconnect_seconds', int(1, 3600), 10, 'retry this often while the master agent is unreachable (logged once per outage)'),
-    cacheMs: key('cache_ms', int(0, 60000), 1000, 'a request rebuilds the MIB rows from the tunnels when they are older than this (a walk sees one consistent set)'),
+    cacheMs: key('cache_ms', int(0, 60000), 1000, 'a request rebuilds the MIB rows from the tunnels when they are older than this (a walk sees one consistent set); the rebuild yields to the event loop every 2,000 rows and requests wait for it (at 100k sessions several seconds: give snmpd\'s `agentXTimeout` room)'),
   },
 });
