@@ -6,7 +6,9 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 
 const dir = 'dist/bench';
-const wanted = process.argv.slice(2);
+// Names select benchmarks; arguments starting with -- are passed to each (`npm run bench -- scale -- --sizes=10000`).
+const wanted = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+const flags = process.argv.slice(2).filter((a) => a.startsWith('--') && a !== '--');
 if (!existsSync(dir)) {
   console.error('no dist/bench: run `npm run build` first');
   process.exit(1);
@@ -18,7 +20,7 @@ const files = readdirSync(dir)
 let failed = 0;
 for (const f of files) {
   console.log(`\n=== bench/${f.replace(/\.js$/, '.ts')}`);
-  const r = spawnSync(process.execPath, ['--expose-gc', join(dir, f)], { stdio: 'inherit' });
+  const r = spawnSync(process.execPath, ['--expose-gc', join(dir, f), ...flags], { stdio: 'inherit' });
   if (r.status !== 0) failed++;
 }
 process.exit(failed === 0 ? 0 : 1);
