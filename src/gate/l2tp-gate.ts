@@ -30,11 +30,10 @@ import type { ResultCode, SessionId, TunnelId } from '../wire/l2tp/index.js';
 import { classifyUdp4500 } from '../wire/esp/index.js';
 import {
   EspSa, NEXT_HEADER_NONE, NEXT_HEADER_UDP,
-  type Endpoint, type EspCounters, type EspEncapsulation, type EspEncryption, type EspIntegrity,
-  type IkeAlgorithms, type IkeDatagram, type IkeEvent, type IkeIdentity, type NatState,
+  type Endpoint, type EspEncapsulation, type IkeDatagram, type IkeEvent,
 } from '../ipsec/index.js';
 import type { EspOffload, EspOffloadFlow, EspSaLike } from './esp-offload.js';
-import type { EspSaInfo, IkeSaInfo, IpsecFlowInfo } from './gate-info.js';
+import type { IkeSaInfo, IpsecFlowInfo } from './gate-info.js';
 
 /** What the gate needs from an IKE core; `IkeResponder` and `IkeInitiator` both fit. */
 export interface IkeCore extends Timed {
