@@ -88,6 +88,11 @@ async function gen(ns: string, args: readonly string[], ms: number): Promise<str
 
 /** One measurement: the generator and the counter run at once; LNS CPU over the counted window. */
 async function measure(tool: string, lns: ManagedProcess, mode: Mode, dir: Dir): Promise<Sample> {
+  if (dir === 'in' && mode === 'esp') {
+    const m = lns.mark();
+    process.kill(lns.pid, 'SIGUSR2'); // a fresh inbound SA: the new client starts at sequence number 1
+    await lns.waitForOutput(/^rekeyed$/m, 5000, m);
+  }
   const client = dir === 'in' ? await child('client', mode) : undefined;
   try {
     const secs = String(Math.ceil((WARM + MS) / 1000) + 1);

@@ -66,4 +66,10 @@ const stop = (): void => {
   process.exit(0);
 };
 process.on('SIGTERM', stop);
+// SIGUSR2 (LNS): the inbound SA again, with a fresh replay window — each client run starts at sequence 1
+// (its packets would otherwise all be replays, refused as they must be).
+process.on('SIGUSR2', () => {
+  if (role === 'lns') fp.espAddSa(SPI, true, 0, KEY, 0, NONE, 128, 1);
+  process.stdout.write('rekeyed\n');
+});
 setTimeout(stop, Number(maxS ?? 60) * 1000).unref();

@@ -556,6 +556,16 @@ test('a. strongSwan IKEv1 + xl2tpd + pppd -> our L2TP/IPsec LNS: AES-CBC/AES-GCM
   // nothing left on our side
   await noTunnelsLeft(d);
   assert.ok(d.proc.running(), 'l2tpd still running');
+  // ESP in the native fast path (on unless L2TPKIT_FAST_PATH=off): the ESP-in-UDP AES variants' data was
+  // opened and sealed natively; raw ESP and 3DES stayed in JS (which the passes above prove works too).
+  const st = await d.ctl('show', 'status');
+  const esp = isObj(st) && isObj(st['fastPath']) && isObj(st['fastPath']['esp']) ? st['fastPath']['esp'] : undefined;
+  t.diagnostic(`native ESP: ${JSON.stringify(esp ?? null)}`);
+  if (process.env['L2TPKIT_FAST_PATH'] === 'off') assert.equal(esp, undefined, 'fast path off: no native ESP');
+  else {
+    assert.ok(d.lines().some((l) => /^ESP fast path on/.test(l.msg)), `ESP fast path not on:\n${d.tail()}`);
+    assert.ok(Number(esp?.['espInFast'] ?? 0) > 0 && Number(esp?.['espOutFast'] ?? 0) > 0, `no ESP data moved natively: ${JSON.stringify(esp ?? null)}`);
+  }
   live.capture = undefined;
   const r = await judgeCapture(t, cap, { sas: parseXfrmStates(res.log) });
   assert.ok(r.espRaw > 0, 'raw ESP (IP protocol 50) on the wire');
