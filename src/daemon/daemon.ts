@@ -251,7 +251,7 @@ export class Daemon {
     });
     this.metrics.addFastPath(() => {
       const stats = this.access?.fastPathStats();
-      return stats === undefined ? undefined : { stats, sessions: this.access?.fastPathSessions() ?? [] };
+      return stats === undefined ? undefined : { stats, sessions: this.access?.fastPathSessions() ?? [], esp: this.access?.fastPathEspStats() };
     });
     // The ledger is fed by a tunnel listing; built in chunks that yield, so a scrape at 100k sessions never stalls the loop.
     this.metrics.addPayload(async () => {
