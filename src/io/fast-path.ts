@@ -124,6 +124,7 @@ export class FastPathAttach implements FastPathTable {
   attachEsp(natt: NativeUdpSocket): Result<NativeEspOffload, string> {
     if (this.closed) return err('the fast path is closed');
     if (this.esp !== undefined) return ok(this.esp.offload);
+    if (typeof this.fp.espAddSa !== 'function') return err('the native addon has no ESP (rebuild it: node native/build.mjs)');
     try {
       natt.setFastPath(this.fp, FastPathRole.esp);
     } catch (e) {
