@@ -120,8 +120,7 @@ Napi::Value TakeArray(Napi::Env env, FastSession& s, int lanes) {
 }  // namespace
 
 Napi::Function FastPath::Init(Napi::Env env) {
-  return DefineClass(env, "FastPath",
-                     {
+  std::vector<Napi::ClassPropertyDescriptor<FastPath>> props = {
                          InstanceMethod<&FastPath::Add>("add"),
                          InstanceMethod<&FastPath::Remove>("remove"),
                          InstanceMethod<&FastPath::Take>("take"),
@@ -132,7 +131,9 @@ Napi::Function FastPath::Init(Napi::Env env) {
                          InstanceMethod<&FastPath::Clear>("clear"),
                          InstanceMethod<&FastPath::Start>("start"),
                          InstanceMethod<&FastPath::StopJs>("stop"),
-                     });
+  };
+  AddEspMethods(props);
+  return DefineClass(env, "FastPath", props);
 }
 
 const napi_type_tag kFastPathTag = {0x6c3274706b697466ULL, 0x6173747061746821ULL};
@@ -164,6 +165,7 @@ FastPath::~FastPath() {
 }
 
 void FastPath::BindFd(int role, int fd, FastPortHook* hook) {
+  if (role == kFastRoleEsp) return BindEspFd(fd);
   FastLane& L = *lanes_[0];
   if (role == kFastRoleUdp) L.udpFd = fd;
   if (role == kFastRoleTun) L.tunFd = fd;
@@ -194,6 +196,7 @@ bool FastPath::Decap(FastLane& L, uint8_t* p, uint32_t len, uint32_t srcAddrHost
     s = it->second;
   }
   if (htonl(srcAddrHost) != s->peerAddr || htons(srcPortHost) != s->peerPort) goto toJsOf;
+  if (!EspFlowMatches(L, s)) goto toJsOf;  // an IPsec session's data only inside its own flow (esp.cc)
   off += 4;
   // PPP (RFC 1662 §3.2 address/control, optional with ACFC; RFC 1661 §6.5 PFC): IPv4 0x0021, IPv6 0x0057.
   if (off + 2 <= len && p[off] == 0xff && p[off + 1] == 0x03) off += 2;
@@ -279,6 +282,11 @@ bool FastPath::Encap(FastLane& L, uint8_t* p, uint32_t len) {
   }
   if (!v6 && s->mss != 0 && ClampMss4(p, len, s->mss)) L.st->mssClamped.Add();
   if (v6 && s->mss6 != 0 && ClampMss6(p, len, s->mss6)) L.st->mssClamped.Add();
+  if (s->esp != nullptr) {
+    if (EspEncap(L, s, p, len, v6)) return true;
+    L.st->tunToJs.Add();
+    return false;
+  }
   if (L.queued == FastLane::kQueue) FlushLane(L);
   int q = L.queued++;
   L.iov[q][0].iov_base = v6 ? s->hdr6 : s->hdr;
@@ -316,6 +324,7 @@ void FastPath::FlushLane(FastLane& L) {
     i += r;
   }
   L.queued = 0;
+  EspFlush(L);
 }
 
 std::vector<std::unique_lock<std::mutex>> FastPath::LockLanes() {
@@ -348,6 +357,7 @@ Napi::Value FastPath::Add(const Napi::CallbackInfo& info) {
   bool has6 = info.Length() > 9 && info[8].IsNumber() && info[9].IsNumber();
   uint64_t prefix = has6 ? (static_cast<uint64_t>(U32Arg(info, 8)) << 32) | U32Arg(info, 9) : 0;
   uint32_t mss6 = info.Length() > 10 && info[10].IsNumber() ? U32Arg(info, 10) : 0;
+  EspFlow* espBind = TakeEspBind();
   auto locks = LockLanes();
   FastSession* s;
   auto old = byId_.find(Key(tunnel, session));
@@ -373,6 +383,7 @@ Napi::Value FastPath::Add(const Napi::CallbackInfo& info) {
   s->mtu = U32Arg(info, 5);
   s->mss = U32Arg(info, 6);
   s->mss6 = mss6;
+  if (espBind != nullptr) s->esp = espBind;
   memcpy(s->hdr, h.Data(), h.ElementLength());
   memcpy(s->hdr6, h.Data(), h.ElementLength());
   s->hdrLen = static_cast<uint32_t>(h.ElementLength());
@@ -466,6 +477,7 @@ Napi::Value FastPath::Size(const Napi::CallbackInfo& info) {
 }
 
 void FastPath::Clear(const Napi::CallbackInfo&) {
+  EspClear();
   auto locks = LockLanes();
   for (auto& kv : byId_) delete kv.second;
   byId_.clear();

@@ -17,6 +17,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "esp.h"
+
 namespace l2tpkit {
 
 /** Roles a PacketPort can take in a FastPath. */
@@ -59,6 +61,7 @@ struct FastSession {
   uint32_t hdrLen = 0;
   sockaddr_in dst = {};
   std::unique_ptr<SessionCounters[]> ctr;  // one per lane
+  EspFlow* esp = nullptr;                   // inside IPsec: the flow its data is sealed for / must arrive on (esp.cc)
   uint64_t taken[4] = {};                   // rx/tx packets/octets already returned by take()
 };
 
@@ -120,6 +123,10 @@ class FastPath : public Napi::ObjectWrap<FastPath> {
   bool OnTun(uint8_t* p, uint32_t len) { return Encap(*lanes_[0], p, len); }
   /** End of a drained batch: send what OnTun queued. */
   void Flush() { FlushLane(*lanes_[0]); }
+  /** One datagram from the NAT-T socket (ESP-in-UDP, esp.cc); true when consumed. */
+  bool OnEsp(uint8_t* p, uint32_t len, uint32_t srcAddrHost, uint16_t srcPortHost);
+  /** The NAT-T socket attaches (fd) or detaches (-1). */
+  void BindEspFd(int fd);
   /** Move packets data threads handed to JS into a port's slab/meta; returns the count. */
   uint32_t PopHanded(int role, uint8_t* slab, uint32_t slabSize, uint32_t maxPackets, uint32_t* meta);
 
@@ -130,6 +137,23 @@ class FastPath : public Napi::ObjectWrap<FastPath> {
   void FlushLane(FastLane& L);
   FastSession* ByDestination(const uint8_t* p, uint32_t len, bool* v6);
   void Erase(FastSession* s);
+
+  // ESP (esp.cc): the session's flow check in Decap, sealing in Encap, the sendmmsg of a batch, programming.
+  bool EspFlowMatches(const FastLane& L, const FastSession* s) const;
+  bool EspEncap(FastLane& L, FastSession* s, uint8_t* p, uint32_t len, bool v6);
+  void EspFlush(FastLane& L);
+  EspFlow* TakeEspBind();
+  void EspClear();
+  static void AddEspMethods(std::vector<Napi::ClassPropertyDescriptor<FastPath>>& props);
+  Napi::Value EspAddSa(const Napi::CallbackInfo& info);
+  Napi::Value EspRemoveSa(const Napi::CallbackInfo& info);
+  Napi::Value EspSetFlow(const Napi::CallbackInfo& info);
+  Napi::Value EspRemoveFlow(const Napi::CallbackInfo& info);
+  Napi::Value EspBindNext(const Napi::CallbackInfo& info);
+  Napi::Value EspSeal(const Napi::CallbackInfo& info);
+  Napi::Value EspOpen(const Napi::CallbackInfo& info);
+  Napi::Value EspCounters(const Napi::CallbackInfo& info);
+  Napi::Value EspStats(const Napi::CallbackInfo& info);
 
   // Data threads (fast_threads.cc).
   Napi::Value Start(const Napi::CallbackInfo& info);
@@ -169,6 +193,7 @@ class FastPath : public Napi::ObjectWrap<FastPath> {
   std::atomic<bool> asyncPending_{false};
   std::atomic<bool> stop_{false};
   int tunSteerProg_ = -1;
+  std::unique_ptr<EspState> esp_{new EspState()};
 };
 
 }  // namespace l2tpkit

@@ -363,7 +363,7 @@ class PacketPort : public Napi::ObjectWrap<PacketPort>, public l2tpkit::FastPort
     return n;
   }
 
-  // setFastPath(fp: FastPath | null, role: 0 udp | 1 tun): offer every received packet to fp first
+  // setFastPath(fp: FastPath | null, role: 0 udp | 1 tun | 2 NAT-T ESP): offer every received packet to fp first
   void SetFastPath(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     DetachFast();
@@ -371,8 +371,8 @@ class PacketPort : public Napi::ObjectWrap<PacketPort>, public l2tpkit::FastPort
     if (closed_) throw Napi::Error::New(env, "port is closed");
     if (!info[0].IsObject() || info.Length() < 2 || !info[1].IsNumber()) throw Napi::TypeError::New(env, "setFastPath(fastPath, role)");
     int role = info[1].As<Napi::Number>().Int32Value();
-    if ((role == l2tpkit::kFastRoleUdp && kind_ != kKindUdp) || (role == l2tpkit::kFastRoleTun && kind_ != kKindTun)) {
-      throw Napi::TypeError::New(env, "role 0 needs a UDP port, role 1 a TUN port");
+    if (((role == l2tpkit::kFastRoleUdp || role == l2tpkit::kFastRoleEsp) && kind_ != kKindUdp) || (role == l2tpkit::kFastRoleTun && kind_ != kKindTun) || role < 0 || role > 2) {
+      throw Napi::TypeError::New(env, "role 0 (L2TP) and 2 (NAT-T ESP) need a UDP port, role 1 a TUN port");
     }
     Napi::Object o = info[0].As<Napi::Object>();
     if (!l2tpkit::IsFastPath(env, o)) throw Napi::TypeError::New(env, "not a FastPath");
@@ -454,7 +454,7 @@ class PacketPort : public Napi::ObjectWrap<PacketPort>, public l2tpkit::FastPort
         }
         uint32_t src = ntohl(addrs_[i].sin_addr.s_addr);
         uint16_t sport = ntohs(addrs_[i].sin_port);
-        if (fast_ != nullptr && fast_->OnUdp(p, len, src, sport)) continue;
+        if (fast_ != nullptr && (fastRole_ == l2tpkit::kFastRoleEsp ? fast_->OnEsp(p, len, src, sport) : fast_->OnUdp(p, len, src, sport))) continue;
         uint32_t* m = metaData_ + n * kMetaStride;
         m[0] = static_cast<uint32_t>(i) * maxPacketSize_;
         m[1] = len;

@@ -33,6 +33,8 @@ export interface FastPathSession {
   readonly prefix64?: bigint;
   /** TCP MSS clamp for IPv6, 0 = off. */
   readonly mss6?: number;
+  /** Inside IPsec: the gate's flow (the table binds the session to it, or refuses it when the flow is not offloaded). */
+  readonly via?: string;
 }
 
 /** IP counters the table kept since the last read. */
@@ -59,7 +61,7 @@ export interface FastPathSource {
   readonly session: SessionId;
   readonly remoteTunnel: TunnelId | undefined;
   readonly remoteSession: SessionId;
-  /** The address/port the peer's control messages came from; `via` = inside IPsec (not offloaded). */
+  /** The address/port the peer's control messages came from; `via` = inside IPsec (the flow's outer address, inner port). */
   readonly peer: { readonly address: string; readonly port: number; readonly family: 4 | 6; readonly via?: string } | undefined;
   readonly ipv4: number;
   readonly txMtu: number;
@@ -81,12 +83,13 @@ export function pppHeader4(link: Pick<PppLink, 'sendIp'>): Uint8Array | undefine
 
 /**
  * The table entry of a session whose IPCP is up, or undefined when the fast path cannot carry it:
- * an IPv6 or IPsec peer, an unknown remote tunnel id, no IPv4 framing. With IPV6CP up and the /64
- * routed, the entry carries the /64 (re-installing updates the entry in place).
+ * an IPv6 peer, an unknown remote tunnel id, no IPv4 framing. An IPsec peer's entry names its flow
+ * (`via`); the table takes it only when that flow's SAs are in the data plane too. With IPV6CP up and
+ * the /64 routed, the entry carries the /64 (re-installing updates the entry in place).
  */
 export function fastPathEntry(s: FastPathSource, mssClamp: boolean): FastPathSession | undefined {
   const p = s.peer;
-  if (p === undefined || p.family !== 4 || p.via !== undefined || s.remoteTunnel === undefined) return undefined;
+  if (p === undefined || p.family !== 4 || s.remoteTunnel === undefined) return undefined;
   const peerAddress = parseIpv4(p.address);
   const ppp = pppHeader4(s.link);
   if (peerAddress === undefined || ppp === undefined) return undefined;
@@ -99,7 +102,8 @@ export function fastPathEntry(s: FastPathSource, mssClamp: boolean): FastPathSes
   header[5] = s.remoteSession & 0xff;
   header.set(ppp, 6);
   const v6 = s.routed6 === true && s.prefix64 !== undefined ? { prefix64: s.prefix64, mss6: mssClamp ? (s.mss6 ?? 0) : 0 } : {};
-  return { tunnel: s.tunnel, session: s.session, peerAddress, peerPort: p.port, ipv4: s.ipv4, mtu: s.txMtu, mss: mssClamp ? s.mss4 : 0, header, ...v6 };
+  const via = p.via !== undefined ? { via: p.via } : {};
+  return { tunnel: s.tunnel, session: s.session, peerAddress, peerPort: p.port, ipv4: s.ipv4, mtu: s.txMtu, mss: mssClamp ? s.mss4 : 0, header, ...v6, ...via };
 }
 
 /** Add what the table counted to the session's counters and to its fast-path share. */

@@ -12,7 +12,7 @@ import type { DaeSessionTable } from '../aaa/radius/index.js';
 import type { AuthProtocol } from '../ppp/index.js';
 import type { L2tpEvent, Transmit } from '../l2tp/index.js';
 import type { SessionId, TunnelId } from '../wire/l2tp/index.js';
-import { type Clock, FastPathAttach, type FastSessionCounters, type NativeFastPathStats, NativeIoError, NativeUnavailableError, type PacketBatch, type PolledCore, Pump, readDeviceDrops, runIp, type TimerDriver, TunDevice, type UdpEndpoint } from '../io/index.js';
+import { type Clock, FastPathAttach, type IpsecL2tp, type NativeEspStats, type FastSessionCounters, type NativeFastPathStats, NativeIoError, NativeUnavailableError, type PacketBatch, type PolledCore, Pump, readDeviceDrops, runIp, type TimerDriver, TunDevice, type UdpEndpoint } from '../io/index.js';
 import { type AccessSection, type LacPppConfig, type PppAuthName } from './config.js';
 import type { Logger } from './logger.js';
 import { loadUsers } from './setup/index.js';
@@ -235,6 +235,28 @@ export class LnsAccess {
     log.info({ listener: ep.label, tun: this.tun.name, threads: st.threads, udpSteering: st.udpSteering, tunSteering: st.tunSteering, ...(r.value.threadError !== undefined ? { threadError: r.value.threadError } : {}) },
       `data fast path on: IPv4/IPv6 data of established sessions moves natively between ${ep.label} and ${this.tun.name} (${st.threads === 0 ? 'on the JavaScript thread' : `${st.threads} data threads`})`);
     return r.value;
+  }
+
+  /**
+   * ESP in the fast path (issue 16 item 3): the L2TP/IPsec listener's NAT-T socket joins the fast path
+   * and its gate offers the SA pairs of new child SAs to it; said once at start either way.
+   */
+  attachEsp(io: Pick<IpsecL2tp, 'gate' | 'nattNative'>): void {
+    const log = this.opts.log;
+    const why = this.fast === undefined ? 'the data fast path is off' : io.nattNative === undefined ? 'the NAT-T socket is not the addon\'s' : undefined;
+    const r = this.fast !== undefined && io.nattNative !== undefined ? this.fast.attachEsp(io.nattNative) : undefined;
+    if (r === undefined || !r.ok) {
+      const reason = r !== undefined && !r.ok ? r.error : (why ?? 'unknown');
+      log.warn({ reason }, `ESP fast path off: ${reason}; L2TP/IPsec data goes through JavaScript`);
+      return;
+    }
+    io.gate.setEspOffload(r.value);
+    log.info({ nattPort: io.nattNative?.local.port }, 'ESP fast path on: ESP-in-UDP data of L2TP/IPsec sessions (AES-GCM-16, AES-CBC + HMAC-SHA1/SHA256) is opened and sealed natively');
+  }
+
+  /** ESP counters of the native fast path (undefined when it does not carry ESP). */
+  fastPathEspStats(): NativeEspStats | undefined {
+    return this.fast?.espStats();
   }
 
   /** Counters of the native fast path (undefined when off). */

@@ -156,6 +156,11 @@ export interface StatusView {
   readonly fastPath?: {
     readonly sessions: number; readonly udpFast: number; readonly udpToJs: number; readonly tunFast: number; readonly tunToJs: number;
     readonly tunWriteErrors: number; readonly sendErrors: number; readonly mssClamped: number; readonly badSource: number; readonly tooBig: number;
+    /** With `[dataplane] fast_path_esp` and `[ipsec]`: ESP datagrams opened / sealed natively, handed to JS (and why), SAs held. */
+    readonly esp?: {
+      readonly espInFast: number; readonly espInToJs: number; readonly espReplayToJs: number; readonly espIcvToJs: number; readonly espUnknownSpiToJs: number;
+      readonly espOutFast: number; readonly espOutToJs: number; readonly espSendErrors: number; readonly inboundSas: number; readonly outboundSas: number; readonly flows: number;
+    };
   };
   /** Driven sans-I/O cores (engines, PPP, redialer) with a timer pending. */
   readonly timers?: number;

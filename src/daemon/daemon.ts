@@ -254,7 +254,7 @@ export class Daemon {
     });
     this.metrics.addFastPath(() => {
       const stats = this.access?.fastPathStats();
-      return stats === undefined ? undefined : { stats, sessions: this.access?.fastPathSessions() ?? [] };
+      return stats === undefined ? undefined : { stats, sessions: this.access?.fastPathSessions() ?? [], esp: this.access?.fastPathEspStats() };
     });
     // The ledger is fed tunnel by tunnel (no views), in chunks that yield, so a scrape at 100k sessions never stalls the loop.
     this.metrics.addPayload(async () => (await samplePayloadYielding(this.clock.now(), this.sources)) ?? this.ledger.totals());
@@ -327,6 +327,7 @@ export class Daemon {
       if (config.ipsec !== undefined && this.ipsec === undefined && ipFamily(lc.address) === 4) {
         this.ipsec = await openIpsecListener({
           ipsec: config.ipsec, listen: lc, engine, log: this.log, clock: this.clock, timers: this.timers, random: this.random,
+          nativeSockets: i === 0 && config.access !== undefined && fastPathWanted(config) && config.dataplane?.fastPathEsp !== false,
           ...(config.ipsec.pskGenerated === true ? { psk: () => this.credentials.psk } : {}),
           onL2tpEvent: (event, ep) => {
             this.queue.push({ kind: 'l2tp', endpoint: ep, event });
@@ -389,6 +390,8 @@ export class Daemon {
     this.access = access;
     const ep = first.endpoint;
     access.attach(ep, (tunnel) => !this.lacs.some((l) => l.owns(ep, tunnel)), { fastPath: fastPathWanted(config), dataSequencing: config.l2tp.dataSequencing });
+    // L2TP/IPsec on this listener: ESP of its flows in the same fast path (`[dataplane] fast_path_esp`).
+    if (this.ipsec !== undefined && this.ipsec.endpoint === ep && config.dataplane?.fastPathEsp !== false) access.attachEsp(this.ipsec);
     if (radius !== undefined) {
       await radius.attach(access);
       this.metrics.addRadius(() => radius.view());

@@ -22,6 +22,8 @@ export async function openIpsecListener(o: {
   readonly timers: TimerDriver;
   readonly random: RandomSource;
   readonly onL2tpEvent: (e: L2tpEvent, ep: UdpEndpoint) => void;
+  /** `[dataplane] fast_path` + `fast_path_esp`: the addon's NAT-T and L2TP sockets, so the fast path can take ESP. */
+  readonly nativeSockets?: boolean;
   /** The PSK for clients without a `[[ipsec.peer]]` key, read at every Main Mode (a generated key can be rotated); default `[ipsec] psk`. */
   readonly psk?: () => string | undefined;
 }): Promise<IpsecL2tp> {
@@ -71,6 +73,7 @@ export async function openIpsecListener(o: {
     l2tpPort: o.listen.port,
     rawEsp: c.rawEsp,
     requireIpsec: c.requireIpsec,
+    ...(o.nativeSockets === true ? { nativeSockets: true } : {}),
     closeGrace: c.closeGrace,
     clock: o.clock,
     timers: o.timers,

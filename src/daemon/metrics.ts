@@ -5,7 +5,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import { Counter, Gauge, Registry } from 'prom-client';
-import type { FastSessionCounters, NativeFastPathStats } from '../io/index.js';
+import type { FastSessionCounters, NativeEspStats, NativeFastPathStats } from '../io/index.js';
 import type { L2tpEvent, StateCounts } from '../l2tp/index.js';
 import { messageTypeName } from '../wire/l2tp/index.js';
 import type { IpsecView, KernelDropsView, RadiusView, StatusView } from './control-protocol.js';
@@ -128,9 +128,25 @@ export class DaemonMetrics {
    * thread (thread 0 = the JavaScript thread's ports), what went to JS or was dropped by reason, and
    * per tunnel (sessions summed: per-session rows are in `l2tpctl show`) packets, octets and drops.
    */
-  addFastPath(readNow: () => { readonly stats: NativeFastPathStats; readonly sessions: readonly FastSessionCounters[] } | undefined): void {
+  addFastPath(readNow: () => { readonly stats: NativeFastPathStats; readonly sessions: readonly FastSessionCounters[]; readonly esp?: NativeEspStats | undefined } | undefined): void {
     const registers = [this.registry];
     const read = perScrape(readNow);
+    new Counter({
+      name: 'l2tp_fast_path_esp_packets_total',
+      help: 'ESP-in-UDP datagrams the fast path opened (in) or sealed (out) natively, or handed to JavaScript (to-js-*, with why), [dataplane] fast_path_esp',
+      labelNames: ['direction'],
+      registers,
+      collect() {
+        this.reset();
+        const e = read()?.esp;
+        if (e === undefined) return;
+        const rows: [string, number][] = [
+          ['in', e.espInFast], ['out', e.espOutFast], ['to-js-in', e.espInToJs], ['to-js-out', e.espOutToJs], ['to-js-replay', e.espReplayToJs],
+          ['to-js-icv', e.espIcvToJs], ['to-js-unknown-spi', e.espUnknownSpiToJs], ['send-error', e.espSendErrors],
+        ];
+        for (const [direction, v] of rows) this.inc({ direction }, v);
+      },
+    });
     new Counter({
       name: 'l2tp_fast_path_packets_total',
       help: 'Data packets the fast path forwarded natively (l2tp-tun, tun-l2tp) or handed to JavaScript (to-js-*), per data thread',

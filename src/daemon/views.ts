@@ -269,7 +269,9 @@ export interface StatusExtras {
 export function statusView(now: Instant, src: ViewSources, x: StatusExtras, tunnels: TunnelView[] = tunnelViews(now, src)): StatusView {
   const pool = src.access?.stats();
   const tooBig = src.access?.tooBig();
-  const fastPath = src.access?.fastPathStats();
+  const fastStats = src.access?.fastPathStats();
+  const esp = src.access?.fastPathEspStats();
+  const fastPath = fastStats === undefined ? undefined : { ...fastStats, ...(esp !== undefined ? { esp } : {}) };
   return {
     version: x.version,
     pid: process.pid,

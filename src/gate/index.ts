@@ -23,4 +23,5 @@ export {
   type EspSaInfo,
   type IkeSaInfo,
 } from './l2tp-gate.js';
+export type { EspOffload, EspOffloadFlow, EspSaLike } from './esp-offload.js';
 export { V3IpsecGate, IP_PROTO_L2TPV3, type V3IpsecGateOptions, type V3IpsecCounters, type V3Inner, type V3FlowInfo } from './v3-gate.js';

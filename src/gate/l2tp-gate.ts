@@ -30,9 +30,10 @@ import type { ResultCode, SessionId, TunnelId } from '../wire/l2tp/index.js';
 import { classifyUdp4500 } from '../wire/esp/index.js';
 import {
   EspSa, NEXT_HEADER_NONE, NEXT_HEADER_UDP,
-  type Endpoint, type EspCounters, type EspEncapsulation, type EspEncryption, type EspIntegrity,
-  type IkeAlgorithms, type IkeDatagram, type IkeEvent, type IkeIdentity, type NatState,
+  type Endpoint, type EspEncapsulation, type IkeDatagram, type IkeEvent,
 } from '../ipsec/index.js';
+import type { EspOffload, EspOffloadFlow, EspSaLike } from './esp-offload.js';
+import type { IkeSaInfo, IpsecFlowInfo } from './gate-info.js';
 
 /** What the gate needs from an IKE core; `IkeResponder` and `IkeInitiator` both fit. */
 export interface IkeCore extends Timed {
@@ -109,43 +110,7 @@ export interface IpsecGateCounters {
   txEncryptFailed: number;
 }
 
-/** One ESP SA pair of a flow, for show commands. */
-export interface EspSaInfo {
-  readonly inboundSpi: number;
-  readonly outboundSpi: number;
-  readonly ikeSaId: number;
-  readonly encryption: EspEncryption;
-  /** Cipher key size in bits (128/256 for AES, 192 for 3DES). */
-  readonly keyBits: number;
-  readonly integrity: EspIntegrity;
-  readonly encapsulation: EspEncapsulation;
-  readonly lifetimeSeconds: number;
-  readonly ageSeconds: number;
-  readonly inbound: Readonly<EspCounters>;
-  readonly outbound: Readonly<EspCounters>;
-}
-
-/** One IPsec flow (one client), for show commands. */
-export interface IpsecFlowInfo {
-  readonly via: string;
-  readonly local: Endpoint;
-  readonly remote: Endpoint;
-  readonly encapsulation: EspEncapsulation;
-  readonly innerPort: number;
-  readonly tunnels: readonly number[];
-  readonly sas: readonly EspSaInfo[];
-}
-
-/** One IKE SA as last reported, for show commands. */
-export interface IkeSaInfo {
-  readonly ikeSaId: number;
-  readonly local: Endpoint;
-  readonly remote: Endpoint;
-  readonly peerId: IkeIdentity;
-  readonly algorithms: IkeAlgorithms;
-  readonly natT: NatState;
-  readonly ageSeconds: number;
-}
+export type { EspSaInfo, IpsecFlowInfo, IkeSaInfo } from './gate-info.js';
 
 /** Options of the gate. */
 export interface IpsecGateOptions {
@@ -165,8 +130,8 @@ export interface IpsecGateOptions {
 }
 
 interface Pair {
-  readonly inbound: EspSa;
-  readonly outbound: EspSa;
+  readonly inbound: EspSaLike;
+  readonly outbound: EspSaLike;
   /** The IKE SA that owns the pair (changes when a re-authentication adopts it). */
   ikeSaId: number;
   readonly createdAt: Instant;
@@ -222,6 +187,8 @@ export class IpsecL2tpGate implements L2tpControlApi, Timed {
   private sealedPair: Pair | undefined;
   /** Scratch UDP header for outbound L2TP (bytes 6-7, the checksum, stay 0). */
   private readonly udpHeader = new Uint8Array(UDP_HEADER_LENGTH);
+  /** The data plane that may hold SA pairs (src/gate/esp-offload.ts); undefined = every SA in JS. */
+  private espOffload: EspOffload | undefined;
 
   /** Wrap `engine` and `ike`; nothing happens until input arrives. */
   constructor(private readonly options: IpsecGateOptions) {
@@ -233,6 +200,21 @@ export class IpsecL2tpGate implements L2tpControlApi, Timed {
     this.closeGrace = options.closeGrace ?? seconds(5);
     this.prefix = options.viaPrefix ?? 'ipsec:';
     this.lastNow = 0 as Instant;
+  }
+
+  /** Offer the SA pairs of child SAs that come up from now on to `o` (undefined: keep new ones in JS). */
+  setEspOffload(o: EspOffload | undefined): void {
+    this.espOffload = o;
+  }
+
+  /** Tell the data plane what the flow looks like now. */
+  private offloadFlow(f: Flow): void {
+    this.espOffload?.updateFlow(this.offloadView(f));
+  }
+
+  private offloadView(f: Flow): EspOffloadFlow {
+    const via = f.via, remote = f.remote, encapsulation = f.encapsulation, innerPort = f.innerPort;
+    return { via, remote, encapsulation, innerPort, l2tpPort: this.l2tpPort, outboundSpi: f.pairs[f.pairs.length - 1]?.outbound.spi };
   }
 
   /** The wrapped IKE core (to call connect/close on an initiator). */
@@ -300,6 +282,7 @@ export class IpsecL2tpGate implements L2tpControlApi, Timed {
       this.flowByKey.delete(flow.key);
       flow.remote = from;
       this.flowByKey.set(this.keyOf(from, encapsulation), flow);
+      this.offloadFlow(flow);
     }
     this.ike.noteActivity(now, spi);
     const p = r.value.payload;
@@ -315,7 +298,10 @@ export class IpsecL2tpGate implements L2tpControlApi, Timed {
       this.counters.innerNotL2tp++;
       return;
     }
-    flow.innerPort = srcPort;
+    if (flow.innerPort !== srcPort) {
+      flow.innerPort = srcPort;
+      this.offloadFlow(flow);
+    }
     this.engine.handleDatagram(now, p.subarray(UDP_HEADER_LENGTH, udpLen), this.peerOf(flow, srcPort));
   }
 
@@ -617,9 +603,12 @@ export class IpsecL2tpGate implements L2tpControlApi, Timed {
           this.flowByKey.set(key, flow);
         }
         flow.local = e.local;
+        // Offloaded: the data plane's SA objects are the pair's only state (one sequence counter, one window).
+        const view = { ...this.offloadView(flow), outboundSpi: e.outbound.spi };
+        const off = this.espOffload?.install(view, e.inbound, e.outbound);
         const pair: Pair = {
-          inbound: new EspSa(e.inbound, this.options.random),
-          outbound: new EspSa(e.outbound, this.options.random),
+          inbound: off?.inbound ?? new EspSa(e.inbound, this.options.random),
+          outbound: off?.outbound ?? new EspSa(e.outbound, this.options.random),
           ikeSaId: e.ikeSaId,
           createdAt: now,
           lifetimeSeconds: e.lifetimeSeconds,
@@ -628,6 +617,7 @@ export class IpsecL2tpGate implements L2tpControlApi, Timed {
         };
         flow.pairs.push(pair);
         this.bySpi.set(e.inbound.spi, { flow, pair });
+        this.offloadFlow(flow);
         if (fresh) this.emit({ type: 'flow-up', via: flow.via, remote: flow.remote, encapsulation: flow.encapsulation, ikeSaId: e.ikeSaId });
         // Rekey: outbound traffic moves to the newest SA at once; the old one still decrypts until deleted.
         else this.emit({ type: 'sa-switched', via: flow.via, inboundSpi: e.inbound.spi, outboundSpi: e.outbound.spi });
@@ -644,7 +634,9 @@ export class IpsecL2tpGate implements L2tpControlApi, Timed {
         const { flow, pair } = hit;
         this.bySpi.delete(pair.inbound.spi);
         flow.pairs = flow.pairs.filter((p) => p !== pair);
+        this.espOffload?.remove(pair.inbound.spi, pair.outbound.spi);
         if (flow.pairs.length === 0) this.flowDown(now, flow);
+        else this.offloadFlow(flow);
         return;
       }
       case 'endpoints-changed':
@@ -655,6 +647,7 @@ export class IpsecL2tpGate implements L2tpControlApi, Timed {
           hit.flow.local = e.local;
           hit.flow.remote = e.remote;
           this.flowByKey.set(this.keyOf(e.remote, 'udp-transport'), hit.flow);
+          this.offloadFlow(hit.flow);
         }
         return;
       case 'children-adopted':
@@ -672,6 +665,7 @@ export class IpsecL2tpGate implements L2tpControlApi, Timed {
   private flowDown(now: Instant, flow: Flow): void {
     this.flows.delete(flow.via);
     if (this.flowByKey.get(flow.key) === flow) this.flowByKey.delete(flow.key);
+    this.espOffload?.removeFlow(flow.via);
     const closed = [...flow.tunnels];
     for (const t of closed) this.engine.closeTunnel(now, t as TunnelId, IPSEC_GONE);
     this.emit({ type: 'flow-down', via: flow.via, remote: flow.remote, tunnelsClosed: closed });

@@ -13,7 +13,9 @@ import { closeSync } from 'node:fs';
 import { err, ok, type Result } from '../base/index.js';
 import type { FastPathCounters, FastPathSession, FastPathTable } from '../access/index.js';
 import type { SessionId, TunnelId } from '../wire/l2tp/index.js';
-import { FAST_SESSION_FIELDS, FastPathRole, type NativeFastPath, type NativeFastPathStats, tryLoadNative } from './native.js';
+import { FAST_SESSION_FIELDS, FastPathRole, type NativeEspStats, type NativeFastPath, type NativeFastPathStats, tryLoadNative } from './native.js';
+import { NativeEspOffload } from './fast-path-esp.js';
+import type { NativeUdpSocket } from './native-udp.js';
 import type { TunDevice } from './tun.js';
 import type { UdpEndpoint } from './udp-endpoint.js';
 
@@ -58,6 +60,8 @@ const prefixWords = (p64: bigint): [number, number] => [Number((p64 >> 32n) & 0x
 /** The addon's fast path between one UDP endpoint and one TUN. */
 export class FastPathAttach implements FastPathTable {
   private closed = false;
+  /** ESP (fast-path-esp.ts): the NAT-T socket attached as role 2 and the gate's offload over it. */
+  private esp: { readonly natt: NativeUdpSocket; readonly offload: NativeEspOffload } | undefined;
 
   private constructor(
     private readonly fp: NativeFastPath,
@@ -113,9 +117,40 @@ export class FastPathAttach implements FastPathTable {
     }
   }
 
-  /** Install or update a session (in place: its counters stay); false once detached. */
+  /**
+   * ESP in the fast path (issue 16 item 3): attach the L2TP/IPsec listener's NAT-T socket (the addon's
+   * UDP socket on 4500) and return the offload to give the gate (`IpsecL2tpGate.setEspOffload`).
+   */
+  attachEsp(natt: NativeUdpSocket): Result<NativeEspOffload, string> {
+    if (this.closed) return err('the fast path is closed');
+    if (this.esp !== undefined) return ok(this.esp.offload);
+    if (typeof this.fp.espAddSa !== 'function') return err('the native addon has no ESP (rebuild it: node native/build.mjs)');
+    try {
+      natt.setFastPath(this.fp, FastPathRole.esp);
+    } catch (e) {
+      return err(e instanceof Error ? e.message : String(e));
+    }
+    this.esp = { natt, offload: new NativeEspOffload(this.fp) };
+    return ok(this.esp.offload);
+  }
+
+  /** ESP counters of the fast path (undefined without attachEsp). */
+  espStats(): NativeEspStats | undefined {
+    return this.esp === undefined ? undefined : this.fp.espStats();
+  }
+
+  /**
+   * Install or update a session (in place: its counters stay); false once detached, and for a session
+   * inside IPsec whose flow is not offloaded (its data then stays in JS, sealed there).
+   */
   install(e: FastPathSession): boolean {
     if (this.closed) return false;
+    if (e.via !== undefined) {
+      const id = this.esp?.offload.flowIdOf(e.via);
+      if (id === undefined) return false;
+      // Bound in the same add: the session is never in the table without its flow (never sent in the clear).
+      this.fp.espBindNext(id);
+    }
     if (e.prefix64 === undefined) return this.fp.add(e.tunnel, e.session, e.peerAddress, e.peerPort, e.ipv4, e.mtu, e.mss, e.header);
     const [hi, lo] = prefixWords(e.prefix64);
     return this.fp.add(e.tunnel, e.session, e.peerAddress, e.peerPort, e.ipv4, e.mtu, e.mss, e.header, hi, lo, e.mss6 ?? 0);
@@ -156,6 +191,7 @@ export class FastPathAttach implements FastPathTable {
     if (this.closed) return;
     this.closed = true;
     this.fp.stop();
+    this.esp?.natt.setFastPath(null, FastPathRole.esp);
     this.ep.nativeSocket?.setFastPath(null, FastPathRole.udp);
     this.tun.setFastPath(null, FastPathRole.tun);
     this.fp.clear();

@@ -16,6 +16,8 @@ import { Pump } from './pump.js';
 import type { TimerDriver } from './timer-driver.js';
 import { UdpEndpoint, L2TP_PORT } from './udp-endpoint.js';
 import { IPPROTO_ESP, RawIpSocket } from './raw-socket.js';
+import { NativeUdpSocket } from './native-udp.js';
+import { outerBytes } from '../gate/index.js';
 
 /** Options of {@link openIpsecL2tp}. */
 export interface IpsecL2tpOptions {
@@ -33,6 +35,12 @@ export interface IpsecL2tpOptions {
   /** Open the raw ESP socket (default true). Without it only UDP-encapsulated ESP works. */
   readonly rawEsp?: boolean;
   readonly requireIpsec?: boolean;
+  /**
+   * The data fast path will attach (`[dataplane] fast_path`): the NAT-T and L2TP sockets are the
+   * addon's (native-udp.ts) so ESP of offloaded SAs is opened and sealed natively (fast-path-esp.ts).
+   * Without the addon they fall back to node:dgram, reported through `onError`.
+   */
+  readonly nativeSockets?: boolean;
   readonly closeGrace?: Duration;
   readonly clock: Clock;
   readonly timers: TimerDriver;
@@ -61,6 +69,8 @@ export interface IpsecL2tp {
   readonly local: { readonly address: string; readonly ikePort: number; readonly nattPort: number; readonly l2tpPort: number };
   /** Whether the raw ESP socket is open. */
   readonly rawEsp: boolean;
+  /** The NAT-T socket when it is the addon's (`nativeSockets`): the fast path attaches to it. */
+  readonly nattNative: NativeUdpSocket | undefined;
   readonly stats: IpsecSocketStats;
   close(): Promise<void>;
 }
@@ -90,7 +100,10 @@ async function bindUdp(address: string, port: number): Promise<Socket> {
 /** The outer sockets (IKE, NAT-T, raw ESP) and how to send an outer packet on them. */
 export interface OuterSockets {
   readonly ike: Socket;
-  readonly natt: Socket;
+  /** NAT-T: a node:dgram socket, or the addon's (`nativeNatt`); receive with `onNatt`. */
+  readonly natt: Socket | undefined;
+  readonly nattNative: NativeUdpSocket | undefined;
+  onNatt(onMessage: (msg: Buffer, r: { address: string; port: number }) => void, onError: (e: Error) => void): void;
   readonly raw: RawIpSocket | undefined;
   readonly ikePort: number;
   readonly nattPort: number;
@@ -100,20 +113,33 @@ export interface OuterSockets {
 }
 
 /** What {@link openOuter} reads of the options (the L2TPv3/IPsec shell, v3-ipsec.ts, shares it). */
-export type OuterOptions = Pick<IpsecL2tpOptions, 'address' | 'localAddress' | 'ikePort' | 'nattPort' | 'rawEsp' | 'onError'>;
+export type OuterOptions = Pick<IpsecL2tpOptions, 'address' | 'localAddress' | 'ikePort' | 'nattPort' | 'rawEsp' | 'onError'> & { readonly nativeNatt?: boolean };
+
+/** The NAT-T socket: the addon's when asked and possible (a failure is reported, then node:dgram). */
+async function bindNatt(o: OuterOptions, report: (e: unknown) => void): Promise<{ natt: Socket | undefined; nattNative: NativeUdpSocket | undefined }> {
+  if (o.nativeNatt === true) {
+    try {
+      return { natt: undefined, nattNative: NativeUdpSocket.open(o.address, o.nattPort ?? 4500) };
+    } catch (e) {
+      report(new Error(`native NAT-T socket unavailable (ESP stays in JavaScript): ${e instanceof Error ? e.message : String(e)}`));
+    }
+  }
+  return { natt: await bindUdp(o.address, o.nattPort ?? 4500), nattNative: undefined };
+}
 
 /** Bind IKE and NAT-T, open raw ESP when asked (a failure there is reported, not fatal). */
 export async function openOuter(o: OuterOptions, stats: IpsecSocketStats, report: (e: unknown) => void): Promise<OuterSockets> {
   const ike = await bindUdp(o.address, o.ikePort ?? 500);
-  let natt: Socket;
+  let bound: Awaited<ReturnType<typeof bindNatt>>;
   try {
-    natt = await bindUdp(o.address, o.nattPort ?? 4500);
+    bound = await bindNatt(o, report);
   } catch (e) {
     ike.close();
     throw e;
   }
+  const { natt, nattNative } = bound;
   const ikePort = ike.address().port;
-  const nattPort = natt.address().port;
+  const nattPort = natt?.address().port ?? nattNative?.local.port ?? 0;
   const any = o.address === '0.0.0.0';
   const localAddress = o.localAddress ?? (any ? guessLocalIpv4() : o.address) ?? o.address;
   if (any && o.localAddress === undefined && localAddress === o.address) {
@@ -129,12 +155,23 @@ export async function openOuter(o: OuterOptions, stats: IpsecSocketStats, report
   }
   let closed = false;
   return {
-    ike, natt, raw, ikePort, nattPort, localAddress,
+    ike, natt, nattNative, raw, ikePort, nattPort, localAddress,
+    onNatt(onMessage, onError) {
+      if (natt !== undefined) {
+        natt.on('message', onMessage);
+        natt.on('error', onError);
+      }
+      nattNative?.onDatagram((data, address, port) => onMessage(data, { address, port }));
+      nattNative?.onError(onError);
+    },
     send(p) {
       if (closed) return;
       try {
-        if (p.kind === 'udp') {
-          const sock = p.local.port === nattPort ? natt : ike;
+        if (p.kind === 'udp' && p.local.port === nattPort && nattNative !== undefined) {
+          stats.ikeTx++;
+          nattNative.send(outerBytes(p.data), p.remote.port, p.remote.address, report);
+        } else if (p.kind === 'udp') {
+          const sock = p.local.port === nattPort && natt !== undefined ? natt : ike;
           stats.ikeTx++;
           // A segment list (ESP-in-UDP) goes out as one datagram gathered by libuv (sendmsg iovec).
           sock.send(p.data, p.remote.port, p.remote.address, (e) => {
@@ -153,7 +190,7 @@ export async function openOuter(o: OuterOptions, stats: IpsecSocketStats, report
       if (closed) return;
       closed = true;
       raw?.close();
-      await Promise.all([new Promise<void>((r) => ike.close(() => r())), new Promise<void>((r) => natt.close(() => r()))]);
+      await Promise.all([new Promise<void>((r) => ike.close(() => r())), natt !== undefined ? new Promise<void>((r) => natt.close(() => r())) : nattNative?.close()]);
     },
   };
 }
@@ -165,7 +202,7 @@ export async function openIpsecL2tp(o: IpsecL2tpOptions): Promise<IpsecL2tp> {
     stats.sendErrors++;
     o.onError?.(e instanceof Error ? e : new Error(String(e)));
   };
-  const outer = await openOuter(o, stats, report);
+  const outer = await openOuter({ ...o, nativeNatt: o.nativeSockets === true }, stats, report);
   const { ikePort, nattPort, localAddress } = outer;
   const ike = o.ike({ address: localAddress, ikePort, nattPort });
   const gate = new IpsecL2tpGate({
@@ -194,6 +231,7 @@ export async function openIpsecL2tp(o: IpsecL2tpOptions): Promise<IpsecL2tp> {
       pump,
       address: o.address,
       port: o.l2tpPort ?? L2TP_PORT,
+      ...(o.nativeSockets === true && outer.nattNative !== undefined ? { socket: 'native' as const } : {}),
       clock: o.clock,
       timers: o.timers,
       // The outbound data fast path: sealed and sent at once, never in the clear (one copy, no queue).
@@ -219,6 +257,7 @@ export async function openIpsecL2tp(o: IpsecL2tpOptions): Promise<IpsecL2tp> {
     endpoint,
     local: { address: localAddress, ikePort, nattPort, l2tpPort: endpoint.local.port },
     rawEsp: outer.raw !== undefined,
+    nattNative: outer.nattNative,
     stats,
     async close() {
       if (closed) return;
@@ -252,9 +291,8 @@ function listen(
     endpoint.drain();
   };
   outer.ike.on('message', onUdp(outer.ikePort));
-  outer.natt.on('message', onUdp(nattPort));
+  outer.onNatt(onUdp(nattPort), report);
   outer.ike.on('error', report);
-  outer.natt.on('error', report);
   const raw = outer.raw;
   if (raw) {
     raw.onError(report);

@@ -55,7 +55,7 @@ export interface NativePacketPort {
 }
 
 /** Role of a port in a {@link NativeFastPath}. */
-export const FastPathRole = { udp: 0, tun: 1 } as const;
+export const FastPathRole = { udp: 0, tun: 1, esp: 2 } as const;
 /** A `FastPathRole` value. */
 export type FastPathRole = (typeof FastPathRole)[keyof typeof FastPathRole];
 
@@ -115,6 +115,46 @@ export interface NativeFastPath {
   start(udpFds: readonly number[], tunFds: readonly number[]): number;
   /** Stop the data threads (closing their fds); the JS thread's ports carry the data again. */
   stop(): void;
+  /**
+   * ESP (native/esp.cc). One direction of an SA: cipher 0 = AES-GCM-16 (key + 4-byte salt), 1 = AES-CBC;
+   * integ 0 = none (GCM), 1 = HMAC-SHA1-96, 2 = HMAC-SHA256-128; window 0 = no replay check; an inbound
+   * SA belongs to flow `flowId` (create it with espFlow first). Throws RangeError on sizes it cannot run.
+   */
+  espAddSa(spi: number, inbound: boolean, cipher: number, key: Uint8Array, integ: number, authKey: Uint8Array, window: number, flowId: number): boolean;
+  espRemoveSa(spi: number, inbound: boolean): boolean;
+  /** Create or update a flow: its newest outbound SA (0 or unknown = none: data to JS), outer destination, inner ports. */
+  espFlow(flowId: number, outSpi: number, remoteAddr: number, remotePort: number, innerPort: number, l2tpPort: number): boolean;
+  /** Remove a flow: sessions bound to it hand everything to JS. */
+  espRemoveFlow(flowId: number): boolean;
+  /** The next `add` of a new session binds it to this flow (its data only inside that flow). */
+  espBindNext(flowId: number): boolean;
+  /** Seal a transport-mode payload (the parts concatenated): the ESP packet, or an {@link EspVerdict}. */
+  espSeal(spi: number, nextHeader: number, parts: readonly Uint8Array[]): Uint8Array | number;
+  /** Verify, replay-check and decrypt (moving the window): [seq, nextHeader, payload], or an {@link EspVerdict} (counted). */
+  espOpen(spi: number, packet: Uint8Array): [number, number, Uint8Array] | number;
+  /** [packets, octets, replayDrops, authFailures, malformed, padErrors, last sequence number], undefined if absent. */
+  espCounters(spi: number, inbound: boolean): number[] | undefined;
+  espStats(): NativeEspStats;
+}
+
+/** What espOpen / espSeal return instead of a packet (native/esp.h EspVerdict). */
+export const EspVerdict = { duplicate: 1, tooOld: 2, zero: 3, icv: 4, malformed: 5, padding: 6, unknownSpi: 7, seqExhausted: 8 } as const;
+
+/** ESP counters of a {@link NativeFastPath}, summed over its lanes. */
+export interface NativeEspStats {
+  /** ESP datagrams opened and written to the TUN natively / handed to JS (with why, for three reasons). */
+  readonly espInFast: number;
+  readonly espInToJs: number;
+  readonly espReplayToJs: number;
+  readonly espIcvToJs: number;
+  readonly espUnknownSpiToJs: number;
+  /** TUN packets sealed and sent natively / handed to JS; sendmmsg failures. */
+  readonly espOutFast: number;
+  readonly espOutToJs: number;
+  readonly espSendErrors: number;
+  readonly inboundSas: number;
+  readonly outboundSas: number;
+  readonly flows: number;
 }
 
 /** Constructor of {@link NativePacketPort}. */

@@ -69,9 +69,8 @@ export class V3Ipsec {
       me.flush();
     };
     outer.ike.on('message', onUdp(outer.ikePort));
-    outer.natt.on('message', onUdp(outer.nattPort));
+    outer.onNatt(onUdp(outer.nattPort), report);
     outer.ike.on('error', report);
-    outer.natt.on('error', report);
     outer.raw?.onError(report);
     outer.raw?.onPackets((b) => {
       if (me.closed) return;

@@ -46,6 +46,7 @@ export {
   byteLimitsFromKilobytes,
   type EspByteLimits,
   type EspLifetimeState,
+  type EspSegments,
 } from './esp.js';
 export { ReplayWindow, type ReplayVerdict } from './replay.js';
 export type { Endpoint } from './addr.js';

@@ -400,6 +400,22 @@ async function noTunnelsLeft(d: OurDaemon): Promise<void> {
   }, 20_000, () => `${JSON.stringify(last)}\n${d.tail()}`);
 }
 
+/**
+ * ESP in the native fast path (on unless L2TPKIT_FAST_PATH=off): ESP-in-UDP data was opened and sealed
+ * natively (`show status` fastPath.esp); with the fast path off there is no native ESP at all.
+ */
+async function nativeEspMoved(t: TestContext, d: OurDaemon): Promise<void> {
+  const st = await d.ctl('show', 'status');
+  const esp = isObj(st) && isObj(st['fastPath']) && isObj(st['fastPath']['esp']) ? st['fastPath']['esp'] : undefined;
+  t.diagnostic(`native ESP: ${JSON.stringify(esp ?? null)}`);
+  if (process.env['L2TPKIT_FAST_PATH'] === 'off') {
+    assert.equal(esp, undefined, 'fast path off: no native ESP');
+    return;
+  }
+  assert.ok(d.lines().some((l) => /^ESP fast path on/.test(l.msg)), `ESP fast path not on:\n${d.tail()}`);
+  assert.ok(Number(esp?.['espInFast'] ?? 0) > 0 && Number(esp?.['espOutFast'] ?? 0) > 0, `no ESP data moved natively: ${JSON.stringify(esp ?? null)}`);
+}
+
 /** Failure context: guest log tail, our daemon's log tail and where the artefacts are. */
 function context(res: GuestRun | undefined, d: OurDaemon, n = 80): string {
   return `--- guest log (tail):\n${res ? tail(res.log, n) : '(no guest run)'}\n--- l2tpd (tail):\n${d.tail(n)}\n--- artefacts: ${work}`;
@@ -556,6 +572,8 @@ test('a. strongSwan IKEv1 + xl2tpd + pppd -> our L2TP/IPsec LNS: AES-CBC/AES-GCM
   // nothing left on our side
   await noTunnelsLeft(d);
   assert.ok(d.proc.running(), 'l2tpd still running');
+  // The ESP-in-UDP AES variants' data was opened and sealed natively; raw ESP and 3DES stayed in JS.
+  await nativeEspMoved(t, d);
   live.capture = undefined;
   const r = await judgeCapture(t, cap, { sas: parseXfrmStates(res.log) });
   assert.ok(r.espRaw > 0, 'raw ESP (IP protocol 50) on the wire');
@@ -627,6 +645,7 @@ test('b. two strongSwan clients behind one masquerading NAT, connected at the sa
   assert.equal(logins.length, 2, 'two logins');
   assert.equal(logouts.length, 2, 'two logouts');
   await noTunnelsLeft(d);
+  await nativeEspMoved(t, d);
   live.capture = undefined;
   const r = await judgeCapture(t, cap, { sas: parseXfrmStates(res.log) });
   assert.ok(r.espUdp > 0, 'ESP in UDP 4500 on the wire');

@@ -103,14 +103,18 @@ test('a table that refuses: the session stays on the JS path and nothing is take
   assert.equal(net.server.snapshot()[0]?.fastPath, undefined);
 });
 
-test('fastPathEntry refuses IPsec, IPv6 and unknown peers; PFC/ACFC headers come from the link', () => {
+test('fastPathEntry refuses IPv6 and unknown peers, names the IPsec flow; PFC/ACFC headers come from the link', () => {
   const link = { sendIp: (p: Uint8Array) => Uint8Array.from([0x21, ...p]) };
   const base = { tunnel: 1 as TunnelId, session: 2 as SessionId, remoteTunnel: 3 as TunnelId, remoteSession: 4 as SessionId, ipv4: 0x64400002, txMtu: 1400, mss4: 1360, link };
   const peer = { address: '198.18.0.1', port: 1701, family: 4 as const };
   const e = fastPathEntry({ ...base, peer }, true);
   assert.deepEqual([...(e?.header ?? [])], [0, 2, 0, 3, 0, 4, 0x21], 'ACFC + PFC: one protocol byte');
   assert.equal(fastPathEntry({ ...base, peer }, false)?.mss, 0, 'mss_clamp off');
-  assert.equal(fastPathEntry({ ...base, peer: { ...peer, via: 'ipsec-1' } }, true), undefined, 'inside IPsec');
+  // Inside IPsec: the entry names the flow; the table takes it only when the flow's SAs are in the data plane.
+  const v = fastPathEntry({ ...base, peer: { ...peer, via: 'ipsec-1' } }, true);
+  assert.equal(v?.via, 'ipsec-1', 'inside IPsec: bound to its flow');
+  assert.equal(v?.peerPort, 1701);
+  assert.equal(e?.via, undefined, 'a clear peer has no flow');
   assert.equal(fastPathEntry({ ...base, peer: { address: '2001:db8::1', port: 1701, family: 6 } }, true), undefined, 'IPv6 peer');
   assert.equal(fastPathEntry({ ...base, peer: undefined }, true), undefined, 'no tunnel-established seen');
   assert.equal(fastPathEntry({ ...base, peer, remoteTunnel: undefined }, true), undefined);

@@ -17,6 +17,8 @@ import type { IkeEvent } from '../../src/ipsec/ike-types.js';
 import { IpsecL2tpGate, outerBytes, type IkeCore, type IpsecGateEvent, type OuterPacket } from '../../src/gate/index.js';
 import type { Endpoint } from '../../src/ipsec/addr.js';
 import { EspSa } from '../../src/ipsec/esp.js';
+import { loadNative } from '../../src/io/native.js';
+import { NativeEspOffload } from '../../src/io/fast-path-esp.js';
 
 const PSK = new TextEncoder().encode('sim psk');
 const SERVER = '192.0.2.1';
@@ -489,4 +491,33 @@ test('data fast path through the gate: decrypted ESP goes to the session sink in
   }
   assert.deepEqual(dataOf(w.server).slice(1).map((e) => text(e.payload)), Array.from({ length: 20 }, (_, i) => `frame ${i}`));
   assert.deepEqual({ l2tp: w.server.l2tp.length, ipsec: w.server.ipsec.length }, before);
+});
+
+test('ESP offloaded to the addon (NativeEspOffload): control and data through espSeal/espOpen, rekey and delete keep the addon\'s table in step', () => {
+  const fp = new (loadNative().FastPath)(0);
+  const off = new NativeEspOffload(fp);
+  const w = new World();
+  w.server.gate.setEspOffload(off);
+  const c = w.client('carol', '198.18.0.9', true, 5, { childLifetimeSeconds: 120 });
+  w.dial(c);
+  assert.equal(events(w.server, 'session-established').length, 1, 'L2TP control crossed the native SAs both ways');
+  assert.deepEqual([fp.espStats().inboundSas, fp.espStats().outboundSas, fp.espStats().flows], [1, 1, 1]);
+  const firstSpi = w.server.gate.flowInfo(w.now)[0]?.sas[0]?.inboundSpi as number;
+  assert.ok((fp.espCounters(firstSpi, true)?.[0] ?? 0) > 0, 'the addon opened the control messages');
+  let sent = 0;
+  for (let s = 1; s <= 200; s += 3) {
+    w.runUntil(addDuration(T0, seconds(s)));
+    w.sendFromClient(c, `m${sent++}`);
+  }
+  assert.equal(dataOf(w.server).length, sent, 'every frame arrived across the rekey');
+  assert.ok(w.server.ipsec.some((e) => e.type === 'sa-switched'));
+  const sa = w.server.gate.flowInfo(w.now)[0]?.sas[0];
+  assert.notEqual(sa?.inboundSpi, firstSpi);
+  assert.deepEqual([fp.espStats().inboundSas, fp.espStats().outboundSas, fp.espStats().flows], [1, 1, 1], 'the old pair left the addon with its delete');
+  assert.equal(fp.espCounters(firstSpi, true), undefined);
+  assert.ok((sa?.inbound.packetsIn ?? 0) > 0, 'show ipsec reads the addon\'s counters');
+  c.initiator?.close(w.now);
+  c.gate.handleTimeout(w.now);
+  w.pump();
+  assert.deepEqual([fp.espStats().inboundSas, fp.espStats().outboundSas, fp.espStats().flows], [0, 0, 0], 'IKE delete: SAs and flow gone from the addon');
 });
