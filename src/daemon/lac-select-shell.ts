@@ -131,7 +131,16 @@ export class LacSelectShell {
     const engine = o.createEngine({ acceptTunnels: false, accept: o.base, acceptIncomingCalls: false, acceptOutgoingCalls: false });
     const ep = await o.openEndpoint(engine, c.localAddress, 0);
     const holder: { self?: LacSelectShell } = {};
-    const settings = (d: ChosenDestination): TunnelSettings => ({
+    const warned = new Set<string>();
+    const settings = (d: ChosenDestination): TunnelSettings => {
+      // One socket: a Tunnel-Client-Endpoint (or a destination's local_address) elsewhere cannot be the source; say so once per address.
+      if (d.localAddress !== undefined && d.localAddress !== ep.local.address && c.localAddress !== d.localAddress && !warned.has(d.localAddress)) {
+        warned.add(d.localAddress);
+        o.log.warn({ clientEndpoint: d.localAddress, source: ep.local.address, lns: d.address }, `LAC: Tunnel-Client-Endpoint ${d.localAddress} for LNS ${d.address} is not used: the tunnels leave from ${ep.local.address} ([tunnel_select] local_address)`);
+      }
+      return tunnelSettingsOf(d);
+    };
+    const tunnelSettingsOf = (d: ChosenDestination): TunnelSettings => ({
       ...o.base,
       hostName: d.localHostname ?? c.hostName,
       ...(d.secret !== undefined ? { secret: new TextEncoder().encode(d.secret) } : {}),
