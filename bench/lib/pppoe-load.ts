@@ -116,6 +116,45 @@ export class PppoeLoad {
     };
   }
 
+  /** IPv4 packets received on up sessions (not handed to PPP). */
+  ipReceived = 0;
+
+  /**
+   * Send `perSession` IPv4/UDP packets (`size` octets of IP) on every up session to `dst`, in
+   * batches of `batch` frames a tick (the socket queue may drop: the count of frames the kernel took is returned).
+   */
+  async sendIp(dst: string, perSession: number, size = 100, batch = 256): Promise<number> {
+    const up = this.subs.filter((s) => s.phase === 'up' && s.address !== undefined && s.ac !== undefined);
+    const d = dst.split('.').map(Number);
+    let sent = 0;
+    const frames: Uint8Array[] = [];
+    for (const s of up) {
+      const src = (s.address ?? '0.0.0.0').split('.').map(Number);
+      const ip = new Uint8Array(size);
+      ip.set([0x45, 0, size >> 8, size & 0xff, 0, 0, 0x40, 0, 64, 17, 0, 0, ...src, ...d, 0x9c, 0x40, 0x9c, 0x40, (size - 20) >> 8, (size - 20) & 0xff, 0, 0]);
+      let sum = 0;
+      for (let i = 0; i < 20; i += 2) sum += ((ip[i] ?? 0) << 8) | (ip[i + 1] ?? 0);
+      while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+      ip[10] = (~sum >> 8) & 0xff;
+      ip[11] = ~sum & 0xff;
+      const ppp = new Uint8Array(2 + size);
+      ppp.set([0x00, 0x21]);
+      ppp.set(ip, 2);
+      frames.push(encodeSessionFrame({ ethernet: { destination: s.ac as MacAddress, source: this.sock.mac, vlans: [], ethertype: EtherType.pppoeSession }, sessionId: s.sid, payload: ppp }));
+    }
+    if (frames.length === 0) return 0;
+    for (let k = 0; k < perSession * frames.length; ) {
+      for (let j = 0; j < batch && k < perSession * frames.length; j++, k++) if (this.sock.send(frames[k % frames.length] ?? new Uint8Array())) sent++;
+      await new Promise((r) => setImmediate(r));
+    }
+    return sent;
+  }
+
+  /** The addresses of the up sessions. */
+  upAddresses(): string[] {
+    return this.subs.flatMap((s) => (s.phase === 'up' && s.address !== undefined ? [s.address] : []));
+  }
+
   /** Subscribers with IPCP up. */
   get upCount(): number {
     return this.subs.filter((s) => s.phase === 'up').length;
@@ -171,6 +210,12 @@ export class PppoeLoad {
     if (f.value.stage === 'session') {
       const s = this.bySid.get(f.value.sessionId);
       if (s?.link === undefined) return;
+      const pl = f.value.payload;
+      // IPv4 data (PPP protocol 0x0021) is only counted: the relay benchmark's downstream packets.
+      if (s.phase === 'up' && pl[0] === 0x00 && pl[1] === 0x21) {
+        this.ipReceived++;
+        return;
+      }
       s.link.handleFrame(now(), f.value.payload);
       this.flush(s);
       return;

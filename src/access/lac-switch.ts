@@ -131,7 +131,8 @@ function confReqOptions(f: Uint8Array): Uint8Array | undefined {
   const [proto, o] = protocolOf(f);
   if (proto !== LCP || f[o] !== CONF_REQ || f.length < o + 4) return undefined;
   const len = ((f[o + 2] ?? 0) << 8) | (f[o + 3] ?? 0);
-  return f.slice(o + 4, Math.min(f.length, o + len));
+  // A copy: `f` may be a Node Buffer (AF_PACKET batch), whose slice() is a view that the next batch overwrites.
+  return Uint8Array.from(f.subarray(o + 4, Math.min(f.length, o + len)));
 }
 
 /** RFC 2661 §4.4.5 AVPs 29-33 from the subscriber's authentication (MS-CHAPv2 cannot be proxied: type 4 "none"). */
@@ -276,7 +277,7 @@ export class LacSwitch implements Timed {
     if (!this.calls.has(call.key)) return;
     if (call.phase === 'relay') return this.toLns(now, call, frame);
     if (call.phase === 'calling' || call.phase === 'routing') {
-      if (call.pending.length < (this.cfg.pendingFrames ?? 16)) call.pending.push(frame.slice());
+      if (call.pending.length < (this.cfg.pendingFrames ?? 16)) call.pending.push(Uint8Array.from(frame));
       return;
     }
     const opts = confReqOptions(frame);

@@ -4,11 +4,11 @@
  * every tunnel of a peer) and `clear statistics`.
  */
 import type { ResultCode } from '../wire/l2tp/index.js';
-import type { ControlResponse, SessionView, ShowFilter, TunnelView } from './control-protocol.js';
+import type { ControlResponse, SelectionDestinationView, SessionView, ShowFilter, TunnelView } from './control-protocol.js';
 import type { OpsRequest } from './control-ops.js';
 import type { DataLedger } from './data-ledger.js';
 import type { Logger } from './logger.js';
-import { applyBaselines, clearStatistics, destinationViews, filterPppoe, filterTunnels, summaryView } from './ops-views.js';
+import { applyBaselines, clearStatistics, destinationViews, filterPppoe, filterTunnels, summaryView, withSelection } from './ops-views.js';
 import type { TunnelAt } from './views.js';
 
 /** StopCCN result for `l2tpctl clear destination` (§4.4.2 StopCCN result 1: general request to clear). */
@@ -25,6 +25,8 @@ export interface OpsTarget {
   readonly ledger?: DataLedger;
   /** The daemon clock in ms (for `clear statistics`). */
   nowMs?(): number;
+  /** `[tunnel_select]`: its address and its selector's destinations. */
+  selection?(): { readonly localAddress: string; readonly destinations: readonly SelectionDestinationView[] } | undefined;
 }
 
 /** Every tunnel view with the baselines applied and `filter` kept. */
@@ -43,7 +45,7 @@ export async function shownSessions(t: OpsTarget, filter: ShowFilter | undefined
 export async function handleOps(t: OpsTarget, req: OpsRequest): Promise<ControlResponse> {
   switch (req.cmd) {
     case 'show-destinations':
-      return { ok: true, result: destinationViews(await shownTunnels(t, req.filter)) };
+      return { ok: true, result: withSelection(destinationViews(await shownTunnels(t, req.filter)), t.selection?.(), req.filter) };
     case 'show-summary': {
       const views = await shownTunnels(t, undefined);
       const at = t.ledger?.clearedAt;

@@ -46,6 +46,27 @@ export interface DestinationView {
   readonly data: DataCounters;
   readonly controlRx: number;
   readonly controlTx: number;
+  /** What the LAC's tunnel selection ([tunnel_select]) knows of this peer; absent = not a selection destination. */
+  readonly selection?: SelectionDestinationView;
+}
+
+/** One destination of `[tunnel_select]` as its selector sees it (configured in a profile, or named by RADIUS). */
+export interface SelectionDestinationView {
+  readonly address: string;
+  readonly port: number;
+  /** dead = skipped for new sessions until its dead time ends. */
+  readonly state: 'alive' | 'dead';
+  /** Seconds of dead time left (dead only). */
+  readonly deadForSeconds?: number;
+  /** Sessions the selector placed there now, and its tunnels (connecting or up). */
+  readonly sessions: number;
+  readonly tunnels: number;
+  /** Tunnels that failed to come up there since start. */
+  readonly failures: number;
+  /** The last of them: `sccrq-timeout`, `stopccn` or `unreachable`, and how long ago. */
+  readonly lastFailure?: { readonly cause: string; readonly secondsAgo: number };
+  /** The profiles listing it (`radius` rows have none): preference, level (0 = preferred), weight. */
+  readonly profiles: readonly { readonly source: string; readonly preference: number; readonly level: number; readonly weight: number; readonly maxSessions?: number }[];
 }
 
 /** `show summary` (Junos `show services l2tp summary`). */

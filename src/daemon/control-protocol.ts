@@ -10,7 +10,7 @@ import type { L2tpv3StaticView } from './l2tpv3-static-shell.js';
 import type { DataCounters } from './data-ledger.js';
 import { isOpsCommand, OPS_READ_ONLY, parseOpsRequest, parseShowFilter, type OpsRequest, type ShowFilter } from './control-ops.js';
 
-export type { DestinationView, OpsRequest, ShowFilter, SummaryView } from './control-ops.js';
+export type { DestinationView, OpsRequest, SelectionDestinationView, ShowFilter, SummaryView } from './control-ops.js';
 
 export type { CredentialsView } from './setup/index.js';
 

@@ -427,6 +427,8 @@ export class Daemon {
       ...(radius !== undefined ? { authorize: (r) => radius.authorizeLac(r) } : {}),
       ...(this.access !== undefined ? { local: terminateLocally(this.access) } : {}),
     });
+    const sel = this.select;
+    this.metrics.addSelection(() => ({ counters: sel.counters, destinations: sel.destinations().destinations }));
   }
 
   /** `[[pppoe]]`: an AC per section, its sessions terminated by the access server or switched into a [[lac]]'s tunnel. */
@@ -621,6 +623,7 @@ export class Daemon {
         radiusView: () => this.radius?.view(),
         ledger: this.ledger,
         nowMs: () => this.clock.now(),
+        selection: () => this.select?.destinations(),
         ...(this.l2tpv3 !== undefined ? { clearL2tpv3: (kind: 'tunnel' | 'session', id: number) => this.l2tpv3?.clear(kind, id) ?? false } : {}),
         credentials: this.credentials,
         clientCredentials: (user) => clientCredentials(this.options.config, this.access, this.credentials.view(), user),

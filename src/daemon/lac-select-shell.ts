@@ -11,6 +11,7 @@ import type { EngineConfig, L2tpEngineApi, L2tpEvent, Transmit, TunnelSettings }
 import type { AuthRequest } from '../ppp/index.js';
 import { type Clock, Pump, type TimerDriver, type UdpEndpoint } from '../io/index.js';
 import type { TunnelSelectSection } from './config.js';
+import type { SelectionDestinationView } from './control-protocol.js';
 import type { Logger } from './logger.js';
 import type { PppoeTarget } from './pppoe-shell.js';
 
@@ -63,8 +64,30 @@ function movable(inner: SessionLower, onClose: () => void): Movable {
 /** Handles the PPPoE shell holds: a call of the switch, or a session handed to the access server. */
 type Handle = { readonly kind: 'switch'; readonly key: number; readonly m: Movable; readonly callingNumber: string } | { readonly kind: 'local'; readonly id: number };
 
+/** Selection outcomes since start (metrics): per outcome, and failovers / dead marks per cause. */
+export interface SelectionCounters {
+  /** `tunnel`, `local`, or the refusal reason (`domain-rejected`, `radius-reject`, `no-destination`, ...). */
+  readonly outcomes: Record<string, number>;
+  /** Sessions moved to another destination after their tunnel failed, by the failure's cause. */
+  readonly failovers: Record<string, number>;
+  /** Destinations marked dead, by cause (`sccrq-timeout`, `stopccn`, `unreachable`). */
+  readonly deadMarks: Record<string, number>;
+}
+
+const bump = (m: Record<string, number>, k: string): void => {
+  m[k] = (m[k] ?? 0) + 1;
+};
+
 /** The selecting LAC of the daemon. */
 export class LacSelectShell {
+  /** Outcomes since start. */
+  readonly counters: SelectionCounters = { outcomes: {}, failovers: {}, deadMarks: {} };
+  /** The cause of the last dead mark per LNS address (a failover's cause). */
+  private readonly lastCause = new Map<string, string>();
+  /** The close reason of the tunnel whose event is being handled. */
+  private closing: { readonly by: string; readonly result: { readonly result: number; readonly error?: number; readonly message?: string } } | undefined;
+  /** The LNS each call was last routed to (the failed one, when it is routed again). */
+  private readonly routedFrom = new Map<number, string>();
   private readonly pump: Pump<Transmit, LacSelectEvent>;
   private readonly unfollow: () => void;
   private readonly handles = new Map<number, Handle>();
@@ -76,6 +99,7 @@ export class LacSelectShell {
     private readonly opts: LacSelectShellOptions,
     readonly endpoint: UdpEndpoint,
     private readonly sel: LacSelect,
+    private readonly selector: TunnelSelector,
   ) {
     const ep = endpoint;
     this.pump = new Pump<Transmit, LacSelectEvent>(sel, {
@@ -107,7 +131,16 @@ export class LacSelectShell {
     const engine = o.createEngine({ acceptTunnels: false, accept: o.base, acceptIncomingCalls: false, acceptOutgoingCalls: false });
     const ep = await o.openEndpoint(engine, c.localAddress, 0);
     const holder: { self?: LacSelectShell } = {};
-    const settings = (d: ChosenDestination): TunnelSettings => ({
+    const warned = new Set<string>();
+    const settings = (d: ChosenDestination): TunnelSettings => {
+      // One socket: a Tunnel-Client-Endpoint (or a destination's local_address) elsewhere cannot be the source; say so once per address.
+      if (d.localAddress !== undefined && d.localAddress !== ep.local.address && c.localAddress !== d.localAddress && !warned.has(d.localAddress)) {
+        warned.add(d.localAddress);
+        o.log.warn({ clientEndpoint: d.localAddress, source: ep.local.address, lns: d.address }, `LAC: Tunnel-Client-Endpoint ${d.localAddress} for LNS ${d.address} is not used: the tunnels leave from ${ep.local.address} ([tunnel_select] local_address)`);
+      }
+      return tunnelSettingsOf(d);
+    };
+    const tunnelSettingsOf = (d: ChosenDestination): TunnelSettings => ({
       ...o.base,
       hostName: d.localHostname ?? c.hostName,
       ...(d.secret !== undefined ? { secret: new TextEncoder().encode(d.secret) } : {}),
@@ -127,7 +160,7 @@ export class LacSelectShell {
           ...(o.authorize !== undefined ? { authorize: (call) => holder.self?.authorize(call.key, call.auth) } : {}),
         }),
     );
-    const self = new LacSelectShell(o, ep, sel);
+    const self = new LacSelectShell(o, ep, sel, selector);
     holder.self = self;
     o.log.info({ address: ep.local.address, port: ep.local.port, profiles: Object.keys(c.selector.profiles), radius: c.radius }, `LAC tunnel selection on ${ep.local.address}:${ep.local.port} (${Object.keys(c.selector.profiles).length} profile(s)${c.radius ? ', RADIUS tunnel attributes' : ''})`);
     return self;
@@ -168,14 +201,33 @@ export class LacSelectShell {
   /** One engine event of the daemon (other endpoints are ignored). */
   onL2tpEvent(ep: UdpEndpoint, e: L2tpEvent): void {
     if (ep !== this.endpoint) return;
-    this.pump.run((now) => {
-      this.sel.handleL2tpEvent(now, e);
-    });
+    // A destination marked dead by this close says what the LNS answered (StopCCN result and message).
+    this.closing = e.type === 'tunnel-closing' || e.type === 'tunnel-closed' ? e.reason : undefined;
+    try {
+      this.pump.run((now) => {
+        this.sel.handleL2tpEvent(now, e);
+      });
+    } finally {
+      this.closing = undefined;
+    }
   }
 
   /** Calls, tunnels and selector slots (show commands, tests). */
   counts(): { readonly calls: number; readonly tunnels: number; readonly tickets: number } {
     return { calls: this.sel.size, tunnels: this.sel.tunnelCount, tickets: this.sel.ticketCount };
+  }
+
+  /** The selector's destinations for `show destinations` (times relative to now). */
+  destinations(): { readonly localAddress: string; readonly destinations: SelectionDestinationView[] } {
+    const now = this.opts.clock.now();
+    const list = this.selector.destinations(now).map((d): SelectionDestinationView => ({
+      address: d.address, port: d.port, state: d.state,
+      ...(d.deadUntil !== undefined ? { deadForSeconds: Math.ceil((d.deadUntil - now) / 1000) } : {}),
+      sessions: d.sessions, tunnels: d.tunnels, failures: d.failures,
+      ...(d.lastFailure !== undefined ? { lastFailure: { cause: d.lastFailure.cause, secondsAgo: Math.max(0, Math.floor((now - d.lastFailure.at) / 1000)) } } : {}),
+      profiles: d.profiles,
+    }));
+    return { localAddress: this.endpoint.local.address, destinations: list };
   }
 
   /** Stop driving the switch. */
@@ -220,10 +272,12 @@ export class LacSelectShell {
     const log = this.opts.log;
     switch (e.type) {
       case 'local':
+        bump(this.counters.outcomes, 'local');
         this.handOver(e.key, e.username);
         return;
       case 'ended': {
         const h = this.byKey.get(e.key);
+        this.routedFrom.delete(e.key);
         if (h !== undefined && e.cause !== 'released') {
           this.byKey.delete(e.key);
           this.handles.delete(h);
@@ -232,18 +286,31 @@ export class LacSelectShell {
         return;
       }
       case 'routed':
+        if (e.failover) bump(this.counters.failovers, this.lastCause.get(this.routedFrom.get(e.key) ?? '') ?? 'unknown');
+        else bump(this.counters.outcomes, 'tunnel');
+        this.routedFrom.set(e.key, e.address);
         log.info({ key: e.key, user: e.username, tunnel: e.tunnel, lns: e.address, source: e.source, failover: e.failover }, `LAC: ${e.username} -> LNS ${e.address} (${e.source}${e.failover ? ', failover' : ''}) tunnel ${e.tunnel}`);
         return;
       case 'tunnel-opened':
         log.info({ tunnel: e.tunnel, lns: e.address, port: e.port, source: e.source }, `LAC: SCCRQ to ${e.address}:${e.port} (tunnel ${e.tunnel}, ${e.source})`);
         return;
       case 'destination-dead':
-        log.warn({ lns: e.address, port: e.port, cause: e.cause, until: e.until }, `LAC: LNS ${e.address}:${e.port} is dead (${e.cause}); skipped until its dead time ends`);
+        bump(this.counters.deadMarks, e.cause);
+        this.lastCause.set(e.address, e.cause);
+      {
+        const r = this.closing?.by === 'peer' ? this.closing.result : undefined;
+        const answer = r === undefined ? '' : `: the LNS answered StopCCN result ${r.result}${r.error !== undefined ? ` error ${r.error}` : ''}${r.message !== undefined && r.message !== '' ? ` "${r.message}"` : ''}`;
+        log.warn(
+          { lns: e.address, port: e.port, cause: e.cause, until: e.until, ...(r !== undefined ? { result: r.result, ...(r.error !== undefined ? { error: r.error } : {}), ...(r.message !== undefined ? { resultMessage: r.message } : {}) } : {}) },
+          `LAC: LNS ${e.address}:${e.port} is dead (${e.cause}${answer}); skipped until its dead time ends`,
+        );
+      }
         return;
       case 'destination-alive':
         log.info({ lns: e.address, port: e.port }, `LAC: LNS ${e.address}:${e.port} is usable again`);
         return;
       case 'refused':
+        bump(this.counters.outcomes, e.reason);
         log.warn({ key: e.key, user: e.username, reason: e.reason }, `LAC: ${e.username} refused (${e.reason})`);
         return;
       case 'switched':

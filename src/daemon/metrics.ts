@@ -8,9 +8,10 @@ import { Counter, Gauge, Registry } from 'prom-client';
 import type { FastSessionCounters, NativeEspStats, NativeFastPathStats } from '../io/index.js';
 import type { L2tpEvent, StateCounts } from '../l2tp/index.js';
 import { messageTypeName } from '../wire/l2tp/index.js';
-import type { IpsecView, KernelDropsView, RadiusView, StatusView } from './control-protocol.js';
+import type { IpsecView, KernelDropsView, RadiusView, SelectionDestinationView, StatusView } from './control-protocol.js';
 import type { DataCounters } from './data-ledger.js';
 import type { L2tpv3StaticView } from './l2tpv3-static-shell.js';
+import type { SelectionCounters } from './lac-select-shell.js';
 
 /**
  * `read` at most once per scrape: prom-client collects the metrics one after the other, and several
@@ -224,6 +225,37 @@ export class DaemonMetrics {
     };
     counter('l2tp_payload_packets_total', 'L2TP data messages (PPP frames) carried, every tunnel since start, fast path included; rx = from peers', (d) => d.rxPackets, (d) => d.txPackets);
     counter('l2tp_payload_octets_total', 'octets of those frames (PPP frames through JavaScript, IP packets through the fast path); rx = from peers', (d) => d.rxOctets, (d) => d.txOctets);
+  }
+
+  /**
+   * `[tunnel_select]` read at scrape time: selection outcomes (tunnel, local, refusal reasons),
+   * failovers and dead marks by cause, and per destination whether it is usable and its sessions.
+   */
+  addSelection(read: () => { readonly counters: SelectionCounters; readonly destinations: readonly SelectionDestinationView[] }): void {
+    const registers = [this.registry];
+    const byLabel = (name: string, help: string, label: string, pick: (c: SelectionCounters) => Readonly<Record<string, number>>): void => {
+      new Counter({
+        name, help, labelNames: [label], registers,
+        collect() {
+          this.reset();
+          for (const [k, v] of Object.entries(pick(read().counters))) this.inc({ [label]: k }, v);
+        },
+      });
+    };
+    byLabel('l2tp_lac_selections_total', 'LAC tunnel selection outcomes per subscriber: tunnel, local, or the refusal reason', 'outcome', (c) => c.outcomes);
+    byLabel('l2tp_lac_failovers_total', 'subscriber sessions moved to another LNS after their tunnel failed to come up, by cause', 'cause', (c) => c.failovers);
+    byLabel('l2tp_lac_destination_dead_total', 'LNS destinations marked dead (skipped for dead_time), by cause', 'cause', (c) => c.deadMarks);
+    const perDest = (name: string, help: string, value: (d: SelectionDestinationView) => number): void => {
+      new Gauge({
+        name, help, labelNames: ['destination'], registers,
+        collect() {
+          this.reset();
+          for (const d of read().destinations) this.set({ destination: `${d.address}:${d.port}` }, value(d));
+        },
+      });
+    };
+    perDest('l2tp_lac_destination_up', '1 = usable, 0 = dead (in its dead time)', (d) => (d.state === 'alive' ? 1 : 0));
+    perDest('l2tp_lac_destination_sessions', 'sessions the selector placed on this LNS now', (d) => d.sessions);
   }
 
   /** `[l2tpv3]` counters read at scrape time (connections, sessions, auth failures, keepalive, redials, NAT moves, drops). */

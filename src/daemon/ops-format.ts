@@ -2,7 +2,7 @@
  * Text output of the Junos-style show commands (`show destinations`, `show summary`); `--json`
  * prints the views themselves (control-ops.ts).
  */
-import type { DestinationView, SummaryView } from './control-protocol.js';
+import type { DestinationView, SelectionDestinationView, SummaryView } from './control-protocol.js';
 import { table } from './control-format.js';
 
 /** `show destinations`: one line per (local address, peer). */
@@ -23,6 +23,26 @@ export function formatDestinations(rows: readonly DestinationView[]): string {
       String(d.data.rxOctets),
       String(d.data.txPackets),
       String(d.data.txOctets),
+    ]);
+  }
+  const sel = rows.flatMap((d) => (d.selection === undefined ? [] : [d.selection]));
+  if (sel.length === 0) return table(out);
+  return `${table(out)}\n\nTunnel selection:\n${formatSelection(sel)}`;
+}
+
+/** The selector's view of its destinations: state, dead time left, preferences, load, last failure. */
+function formatSelection(rows: readonly SelectionDestinationView[]): string {
+  const out = [['DESTINATION', 'STATE', 'DEAD-FOR', 'PROFILE:PREF/LEVEL/WEIGHT', 'SESSIONS', 'TUNNELS', 'FAILURES', 'LAST-FAILURE']];
+  for (const d of rows) {
+    out.push([
+      `${d.address}:${d.port}`,
+      d.state,
+      d.deadForSeconds === undefined ? '-' : `${d.deadForSeconds}s`,
+      d.profiles.map((p) => `${p.source}:${p.preference}/${p.level}/${p.weight}`).join(',') || 'radius',
+      String(d.sessions),
+      String(d.tunnels),
+      String(d.failures),
+      d.lastFailure === undefined ? '-' : `${d.lastFailure.cause} ${d.lastFailure.secondsAgo}s ago`,
     ]);
   }
   return table(out);

@@ -2,7 +2,7 @@
  * The Junos-style show views over the tunnel views (pure functions): filters, destinations (one row
  * per peer), the summary, and the `clear statistics` baselines subtracted from what `show` prints.
  */
-import type { DestinationView, SessionView, ShowFilter, SummaryView, TunnelView } from './control-protocol.js';
+import type { DestinationView, SelectionDestinationView, SessionView, ShowFilter, SummaryView, TunnelView } from './control-protocol.js';
 import { addData, sessionKey, subData, tunnelKey, ZERO_DATA, type Baselines, type DataCounters, type DataLedger } from './data-ledger.js';
 
 /** The ledger key of a tunnel view. */
@@ -84,6 +84,27 @@ export function destinationViews(views: readonly TunnelView[]): DestinationView[
     r.controlTx += t.counters.controlTx;
   }
   return [...rows.values()].map(({ ports, names, ...r }) => ({ ...r, remotePorts: [...ports].sort((a, b) => a - b), remoteHostNames: [...names].sort() }));
+}
+
+/**
+ * `show destinations` with the selector's state: a row of a live peer gets its `selection`; a
+ * selection destination without a tunnel now gets a row of its own (from the selector's address).
+ * A `user` or `tunnel` filter keeps only rows with tunnels.
+ */
+export function withSelection(rows: readonly DestinationView[], sel: { readonly localAddress: string; readonly destinations: readonly SelectionDestinationView[] } | undefined, f: ShowFilter | undefined): DestinationView[] {
+  if (sel === undefined) return [...rows];
+  const byAddress = new Map(sel.destinations.map((d) => [d.address, d]));
+  const out = rows.map((r) => {
+    const d = r.localAddress === sel.localAddress || sel.localAddress === '0.0.0.0' ? byAddress.get(r.remoteAddress) : undefined;
+    if (d !== undefined) byAddress.delete(r.remoteAddress);
+    return d === undefined ? r : { ...r, selection: d };
+  });
+  if (f?.user !== undefined || f?.tunnel !== undefined || (f?.localGateway !== undefined && f.localGateway !== sel.localAddress)) return out;
+  for (const d of byAddress.values()) {
+    if (f?.peerGateway !== undefined && f.peerGateway !== d.address) continue;
+    out.push({ localAddress: sel.localAddress, remoteAddress: d.address, remotePorts: [d.port], tunnels: 0, tunnelsEstablished: 0, sessions: 0, sessionsEstablished: 0, remoteHostNames: [], data: ZERO_DATA, controlRx: 0, controlTx: 0, selection: d });
+  }
+  return out;
 }
 
 const countBy = <T>(xs: readonly T[], key: (x: T) => string): Record<string, number> => {

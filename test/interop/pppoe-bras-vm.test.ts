@@ -18,7 +18,7 @@
  *   guest 198.18.0.10 --tap-- [br0 in SEG] --veth-- SEG-bras: eth0 (our AC, AF_PACKET), TUN bras0
  *                                                   100.64.20.1/24, l2tpd on 127.0.0.1:1701
  */
-import { after, before, test } from 'node:test';
+import { after, before, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
@@ -94,13 +94,21 @@ function sessionsOf(v: unknown): Shown[] {
   });
 }
 
-function configText(work: string, socket: string, users: string): string {
+/** `plain`: the AC terminates every session; `select`: `[tunnel_select]` maps the realm `local.example` to local termination (the LAC hands the session to the access server). */
+type Variant = 'plain' | 'select';
+const SELECT_REALM = 'local.example';
+
+function configText(work: string, socket: string, users: string, variant: Variant): string {
+  const select = variant === 'select'
+    ? ['tunnel_select = true', '', '[tunnel_select]', 'local_address = "127.0.0.1"', 'default = "reject"', '', '[[tunnel_select.domain]]', `realm = "${SELECT_REALM}"`, 'target = "local"', '',
+      '[[tunnel_select.profile]]', 'name = "unused"', '', '[[tunnel_select.destination]]', 'profile = "unused"', 'address = "192.0.2.99"', '']
+    : [''];
   return [
     '[daemon]', `control_socket = ${JSON.stringify(socket)}`, 'log_level = "debug"', `state_dir = ${JSON.stringify(join(work, 'state'))}`, '',
     // PPP termination runs on a listener; no LAC reaches this loopback one.
     '[[listen]]', 'address = "127.0.0.1"', '',
     '[ipsec]', 'enabled = false', '',
-    '[[pppoe]]', 'interface = "eth0"', `ac_name = "${AC_NAME}"`, 'service_names = ["isp-a", "isp-b"]', '',
+    '[[pppoe]]', 'interface = "eth0"', `ac_name = "${AC_NAME}"`, 'service_names = ["isp-a", "isp-b"]', ...select,
     '[ppp]', 'auth = ["pap", "chap"]', 'mru = 1492', 'echo_interval = 10', 'dns = []', '',
     '[pool]', `ipv4 = "${POOL}"`, `local_address = "${LOCAL}"`, '',
     '[users]', `file = ${JSON.stringify(users)}`, '',
@@ -109,6 +117,17 @@ function configText(work: string, socket: string, users: string): string {
 }
 
 test('pppd (rp-pppoe plugin and userspace client) in the guest -> our l2tpd terminating PPPoE locally: pool address, ping both ways, PADT, address free again, clean capture', { timeout: 420_000 }, async (t) => {
+  await brasRun(t, 'plain');
+});
+
+test(`pppd dialling user@${SELECT_REALM} -> our LAC ([tunnel_select] domain map: local) hands the session to the access server: pool address, ping both ways, PADT, address free again, clean capture`, { timeout: 420_000 }, async (t) => {
+  await brasRun(t, 'select');
+});
+
+/** One boot of the guest against our daemon in `variant`. */
+async function brasRun(t: TestContext, variant: Variant): Promise<void> {
+  failed = true;
+  const user = variant === 'select' ? `${USER}@${SELECT_REALM}` : USER;
   work = makeWorkDir('pppoe-bras-vm');
   seg = createSegment({ name: `cebras-ce${randomBytes(2).toString('hex')}` });
   trackNamespace(seg.netns);
@@ -120,8 +139,8 @@ test('pppd (rp-pppoe plugin and userspace client) in the guest -> our l2tpd term
   const socket = join(work, 'l2tpd.sock');
   const users = join(work, 'users');
   const config = join(work, 'l2tpd.toml');
-  writeFileSync(users, `${USER} ${PASS}\n`, { mode: 0o600 });
-  writeFileSync(config, configText(work, socket, users));
+  writeFileSync(users, `${user} ${PASS}\n`, { mode: 0o600 });
+  writeFileSync(config, configText(work, socket, users, variant));
   daemon = spawnIn(brasNs, process.execPath, [l2tpd, '--config', config, '--socket', socket, '--debug'], { name: `l2tpd@${brasNs}`, lifetimeMs: 400_000, logFile: join(work, 'l2tpd.log'), cwd: root });
   const d = daemon;
   const dlog = (n = 60): string => tail(d.output(), n);
@@ -139,7 +158,7 @@ test('pppd (rp-pppoe plugin and userspace client) in the guest -> our l2tpd term
   mkdirSync(outDir, { recursive: true });
   guest = startGuest({
     test: 'pppoe-ac-client',
-    env: { AC: AC_NAME, USER, PASS, CYCLES: CYCLES.map((c) => `${c.mode}:${c.auth}:1492`).join(','), POOL, SYNC_TMO: '60', UP_TMO: '45' },
+    env: { AC: AC_NAME, USER: user, PASS, CYCLES: CYCLES.map((c) => `${c.mode}:${c.auth}:1492`).join(','), POOL, SYNC_TMO: '60', UP_TMO: '45' },
     network: { netns: seg.netns, ip: '198.18.0.10/24', mac: GUEST_MAC },
     timeoutSec: GUEST_TIMEOUT_SEC,
     outDir,
@@ -163,7 +182,7 @@ test('pppd (rp-pppoe plugin and userspace client) in the guest -> our l2tpd term
       const s = ss[0];
       assert.equal(s?.tunnel, 0, 'a PPPoE session is on tunnel 0');
       assert.equal(s?.direction, 'pppoe');
-      assert.equal(s?.username, USER);
+      assert.equal(s?.username, user);
       assert.equal(s?.address, addr, "the session's address is the guest's");
       assert.equal(s?.pppoe?.['interface'], 'eth0');
       assert.equal(s?.pppoe?.['mac'], GUEST_MAC);
@@ -223,7 +242,21 @@ test('pppd (rp-pppoe plugin and userspace client) in the guest -> our l2tpd term
     ['LCP', 'pppoes && lcp'], ['PAP', 'pppoes && pap'], ['CHAP', 'pppoes && chap'], ['IPCP', 'pppoes && ipcp'], ['ICMP', 'pppoes && icmp']] as const) seen[name] = await count(f);
   t.diagnostic(`capture: ${JSON.stringify(seen)}`);
   for (const [k, v] of Object.entries(seen)) assert.ok(v > 0, `no ${k} in the capture`);
+  if (variant === 'select') assert.ok(logs().some((l) => l.msg.startsWith(`LAC: ${user} terminated locally`)), `the LAC handed ${user} over to local termination\n${dlog()}`);
   await d.stop(5000);
   daemon = undefined;
+  finish();
   failed = false;
-});
+}
+
+/** Stop and remove what one run made (the next run starts clean). */
+function finish(): void {
+  if (seg) {
+    const names = [...seg.peers, seg.netns];
+    seg.destroy();
+    names.forEach(untrackNamespace);
+    seg = undefined;
+  }
+  removeWorkDir(work);
+  work = '';
+}

@@ -16,6 +16,8 @@ import {
 } from '../../src/wire/pppoe/index.js';
 import { LacSelect, PppoeAccessConcentrator, TunnelSelector, pppoeLower, type Authorization, type LacSelectEvent, type SelectorConfig, type SwitchCall } from '../../src/access/index.js';
 import { AccessNet, simServerConfig, simSettings } from './access-harness.js';
+import { emitControl, parseControl } from '../../src/wire/l2tp/index.js';
+import { MessageType, sessionId, tunnelId } from '../../src/wire/l2tp/types.js';
 
 const AC_MAC = parseMac('02:ac:00:00:00:01') as MacAddress;
 const DEAD = '198.18.0.3';
@@ -42,6 +44,7 @@ interface Sub {
 class Host {
   readonly ac: PppoeAccessConcentrator;
   readonly sel: LacSelect;
+  readonly selector: TunnelSelector;
   readonly events: LacSelectEvent[] = [];
   readonly keys = new Map<number, number>();
   readonly wire: Uint8Array[] = [];
@@ -51,6 +54,7 @@ class Host {
     this.ac = new PppoeAccessConcentrator({ acName: 'lac', mac: AC_MAC, serviceNames: 'any', random: seededRandom(4), maxSessionsPerMac: 4 }, net.at);
     const r = TunnelSelector.create(CONFIG);
     assert.ok(r.ok);
+    this.selector = r.value;
     this.sel = new LacSelect(net.lac, {
       random: seededRandom(6),
       selector: r.value,
@@ -254,4 +258,45 @@ test('selection with RADIUS: the Access-Accept tunnel groups override the profil
   pump(5_000);
   assert.equal(ipUp(c), '100.64.0.2', 'no RADIUS answer: the domain map (profile a, 198.18.0.2 while .3 is dead)');
   assert.ok(a.sid > 0);
+});
+
+test('selection failover on StopCCN: the preferred LNS answers the SCCRQ with a StopCCN -> dead (stopccn, its result kept) at once, no retransmission; the call lands on the next preference; show state says why', () => {
+  const { net, host, dial, pump } = world();
+  let refused = 0;
+  // 198.18.0.3 is up but refuses every tunnel: StopCCN (RFC 2661 §4.4.2 result 2 "general error", error 6 "vendor specific").
+  net.filter = (from, data, to) => {
+    if (to.address !== DEAD) return true;
+    const m = parseControl(data);
+    if (m.ok && m.value.type === MessageType.SCCRQ && m.value.avps.assignedTunnelId !== undefined) {
+      refused++;
+      const stop = emitControl({
+        tunnelId: m.value.avps.assignedTunnelId, sessionId: sessionId(0), ns: 0, nr: 1, type: MessageType.StopCCN,
+        avps: { assignedTunnelId: tunnelId(77), resultCode: { result: 2, error: 6, message: 'No Authorization' } },
+      });
+      net.inject({ address: DEAD, port: 1701, family: 4 }, from, stop);
+    }
+    return false;
+  };
+  const t0 = net.now;
+  const a = dial('alice@isp-a.example', 'wonderland');
+  pump(8_000);
+  const dead = host.events.find((e) => e.type === 'destination-dead');
+  assert.ok(dead?.type === 'destination-dead' && dead.address === DEAD && dead.cause === 'stopccn', JSON.stringify(dead));
+  assert.equal(refused, 1, 'one SCCRQ, answered by the StopCCN: no retransmission to the refusing LNS');
+  const routed = host.events.filter((e) => e.type === 'routed').map((e) => (e.type === 'routed' ? `${e.address}${e.failover ? ' failover' : ''}` : ''));
+  assert.deepEqual(routed, [DEAD, '198.18.0.2 failover']);
+  assert.equal(ipUp(a), '100.64.0.2', 'the subscriber got its address from the next preference');
+  const shown = host.selector.destinations(net.at);
+  const d3 = shown.find((d) => d.address === DEAD);
+  const d2 = shown.find((d) => d.address === '198.18.0.2');
+  assert.equal(d3?.state, 'dead');
+  assert.equal(d3?.lastFailure?.cause, 'stopccn');
+  assert.ok(d3?.deadUntil !== undefined && d3.deadUntil > net.at && d3.deadUntil <= t0 + 8_000 + 120_000, 'dead for the profile dead time (120 s)');
+  assert.deepEqual(d3.profiles, [{ source: 'a', preference: 1, level: 0, weight: 1 }]);
+  assert.deepEqual({ state: d2?.state, sessions: d2?.sessions, tunnels: d2?.tunnels, failures: d2?.failures, profiles: d2?.profiles }, { state: 'alive', sessions: 1, tunnels: 1, failures: 0, profiles: [{ source: 'a', preference: 2, level: 1, weight: 1 }] });
+  // After the dead time the refusing LNS is tried again (and refuses again).
+  pump(125_000);
+  assert.equal(host.selector.destinations(net.at).find((d) => d.address === DEAD)?.state, 'alive');
+  assert.ok(host.events.some((e) => e.type === 'destination-alive' && e.address === DEAD));
+  assert.equal(host.sel.ticketCount, 1);
 });

@@ -145,6 +145,8 @@ test('LAC switch, CHAP: proxy LCP + proxy auth in ICCN, the LNS adopts them and 
   assert.equal(iccn.proxy.proxyAuthenChallenge?.length, 16);
   assert.equal(iccn.proxy.proxyAuthenResponse?.length, 16);
   assert.ok(iccn.proxy.initialReceivedLcpConfReq && iccn.proxy.lastSentLcpConfReq && iccn.proxy.lastReceivedLcpConfReq);
+  assert.equal(iccn.proxy.initialReceivedLcpConfReq[0], 1, 'AVP 26 starts with the subscriber MRU option');
+  assert.deepEqual(iccn.proxy.initialReceivedLcpConfReq.subarray(4, 6), Uint8Array.of(5, 6), "AVP 26 is the subscriber's request (MRU, Magic), not ours");
   assert.equal(iccn.callingNumber, 'olt1 eth 1/1/5:100', 'Calling Number = the TR-101 circuit id (the MAC without one)');
   const rx = net.lnsEvents.find((e) => e.type === 'control-rx' && e.messageType === 12);
   assert.ok(rx?.type === 'control-rx');

@@ -39,6 +39,7 @@ interface DestState {
   readonly port: number;
   deadUntil: Instant | undefined;
   failures: number;
+  lastFailure: { readonly cause: TunnelFailure; readonly at: Instant } | undefined;
   sessions: number;
   readonly tunnels: Set<TunnelKey>;
 }
@@ -125,7 +126,7 @@ export class TunnelSelector implements Timed {
   private dest(d: ResolvedDestination): DestState {
     let s = this.dests.get(d.key);
     if (s === undefined) {
-      s = { address: d.address, port: d.port, deadUntil: undefined, failures: 0, sessions: 0, tunnels: new Set() };
+      s = { address: d.address, port: d.port, deadUntil: undefined, failures: 0, lastFailure: undefined, sessions: 0, tunnels: new Set() };
       this.dests.set(d.key, s);
     }
     return s;
@@ -243,6 +244,7 @@ export class TunnelSelector implements Timed {
     if (x === undefined) return [];
     const ds = this.dest(x.dest);
     ds.failures++;
+    ds.lastFailure = { cause, at: now };
     ds.deadUntil = (now + x.plan.deadTime) as Instant;
     this.events.push({ type: 'destination-dead', address: ds.address, port: ds.port, until: ds.deadUntil, cause });
     const out: Failover[] = [];
@@ -314,11 +316,27 @@ export class TunnelSelector implements Timed {
     return this.events.shift();
   }
 
-  /** Every destination seen so far. */
+  /**
+   * Every destination: those of the configured profiles (seen or not yet) and those RADIUS named,
+   * with the profiles that list each one (preference, level, weight).
+   */
   destinations(now: Instant): DestinationInfo[] {
-    return [...this.dests.values()].map((d) => {
-      const dead = d.deadUntil !== undefined && now < d.deadUntil;
-      return { address: d.address, port: d.port, state: dead ? 'dead' : 'alive', deadUntil: dead ? d.deadUntil : undefined, sessions: d.sessions, tunnels: d.tunnels.size, failures: d.failures };
+    const listed = new Map<string, { address: string; port: number; profiles: DestinationInfo['profiles'][number][] }>();
+    for (const plan of this.plans.values()) {
+      for (const d of plan.destinations) {
+        let e = listed.get(d.key);
+        if (e === undefined) listed.set(d.key, (e = { address: d.address, port: d.port, profiles: [] }));
+        e.profiles.push({ source: plan.source, preference: d.preference, level: d.level, weight: d.weight, ...(d.maxSessions !== undefined ? { maxSessions: d.maxSessions } : {}) });
+      }
+    }
+    for (const [key, d] of this.dests) if (!listed.has(key)) listed.set(key, { address: d.address, port: d.port, profiles: [] });
+    return [...listed].map(([key, e]) => {
+      const d = this.dests.get(key);
+      const dead = d?.deadUntil !== undefined && now < d.deadUntil;
+      return {
+        address: e.address, port: e.port, state: dead ? 'dead' : 'alive', deadUntil: dead ? d?.deadUntil : undefined,
+        sessions: d?.sessions ?? 0, tunnels: d?.tunnels.size ?? 0, failures: d?.failures ?? 0, lastFailure: d?.lastFailure, profiles: e.profiles,
+      };
     });
   }
 

@@ -163,6 +163,10 @@ export interface DestinationInfo {
   readonly sessions: number;
   readonly tunnels: number;
   readonly failures: number;
+  /** The last failure to bring a tunnel up there (SCCRQ timeout, StopCCN, ...) and when. */
+  readonly lastFailure: { readonly cause: TunnelFailure; readonly at: Instant } | undefined;
+  /** The profiles listing it (empty: only RADIUS named it). */
+  readonly profiles: readonly { readonly source: string; readonly preference: number; readonly level: number; readonly weight: number; readonly maxSessions?: number }[];
 }
 
 /** One tunnel for `show tunnels`. */

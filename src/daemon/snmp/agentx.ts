@@ -14,6 +14,7 @@ import { L2TP_MIB_OID, mibSnapshot, SESSION_STATS_TABLE, TUNNEL_CONFIG_TABLE, TU
 /** The part of npm `net-snmp` used here (it ships no types). */
 interface NetSnmp {
   readonly ObjectType: Readonly<Record<string, number>>;
+  readonly AgentXPdu: { writeOctetString: (buffer: AgentxBuffer, value: string | Uint8Array) => void };
   readonly MaxAccess: Readonly<Record<string, number>>;
   readonly MibProviderType: Readonly<Record<string, number>>;
   createSubagent(o: { master: string; masterPort: number | string; description: string; timeout: number }): Subagent;
@@ -42,7 +43,28 @@ interface Provider {
   tableIndex: { columnName: string; foreign?: string }[];
 }
 
+/** The part of npm `smart-buffer`'s SmartBuffer that net-snmp's AgentX encoder writes into. */
+export interface AgentxBuffer {
+  writeUInt32BE(v: number): unknown;
+  writeBuffer(b: Buffer): unknown;
+  writeUInt8(v: number): unknown;
+}
+
 const snmp = createRequire(import.meta.url)('net-snmp') as NetSnmp;
+
+/**
+ * An AgentX Octet String (RFC 2741 §5.3): a 4-octet length, the octets, padding to a multiple of 4.
+ * net-snmp's own writer takes the length in UTF-16 code units and then writes the string as UTF-8,
+ * so any octet >= 0x80 (a protocol version, a UTF-8 user name) made the length wrong and the rest
+ * of the PDU unreadable; this writer counts and writes octets, from a Buffer or a UTF-8 string.
+ */
+export function writeAgentxOctetString(buffer: AgentxBuffer, value: string | Uint8Array): void {
+  const b = typeof value === 'string' ? Buffer.from(value, 'utf8') : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+  buffer.writeUInt32BE(b.length);
+  buffer.writeBuffer(b);
+  for (let i = 0; i < (4 - (b.length % 4)) % 4; i++) buffer.writeUInt8(0);
+}
+snmp.AgentXPdu.writeOctetString = writeAgentxOctetString;
 
 /** `[snmp]` as the subagent needs it. */
 export interface SubagentOptions {
@@ -84,8 +106,8 @@ export function agentxAddress(s: string): { readonly master: string; readonly ma
 const TYPES: Record<MibType, string> = { Integer32: 'Integer', Unsigned32: 'Gauge', Gauge32: 'Gauge', Counter32: 'Counter', OctetString: 'OctetString' };
 const typeOf = (t: MibType): number => snmp.ObjectType[TYPES[t]] ?? 2;
 const access = (a: string): number => snmp.MaxAccess[a] ?? 0;
-/** net-snmp's AgentX encoder writes octet strings from JS strings as UTF-8: octets below 0x80 pass as themselves. */
-const cell = (v: MibValue): unknown => (v instanceof Uint8Array ? String.fromCharCode(...v.map((b) => b & 0x7f)) : v);
+/** Octets go to net-snmp as a Buffer (written as they are by writeAgentxOctetString), numbers and strings as they are. */
+const cell = (v: MibValue): unknown => (v instanceof Uint8Array ? Buffer.from(v) : v);
 
 /** A net-snmp table provider for `table`; `foreign` = the table whose index it shares (AUGMENTS-like). */
 function provider<R>(table: MibTable<R>, foreign?: string): Provider {

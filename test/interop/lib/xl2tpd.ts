@@ -49,6 +49,8 @@ export interface Xl2tpdOptions {
   readonly secret?: string;
   /** Hard lifetime bound (default 120 s). */
   readonly lifetimeMs?: number;
+  /** `access control = yes` with `lac = ...` in `[lns default]`: only these peers may open a tunnel (others get a StopCCN). */
+  readonly allowedLacs?: readonly string[];
 }
 
 /** A running xl2tpd. */
@@ -169,7 +171,7 @@ export function renderXl2tpdConf(o: Xl2tpdOptions): string {
     '[global]',
     `listen-addr = ${o.listenAddress}`,
     `port = ${o.port ?? 1701}`,
-    'access control = no',
+    `access control = ${yn(o.allowedLacs !== undefined)}`,
     `auth file = ${join(d, 'l2tp-secrets')}`,
     'debug avp = yes',
     'debug network = yes',
@@ -184,6 +186,7 @@ export function renderXl2tpdConf(o: Xl2tpdOptions): string {
       'ip range = 100.64.20.10-100.64.20.50',
       'local ip = 100.64.20.1',
       `hostname = ${o.lns.hostname}`,
+      ...(o.allowedLacs !== undefined ? [`lac = ${o.allowedLacs.join(', ')}`] : []),
       'require authentication = no',
       `pppoptfile = ${join(d, 'options.ppp')}`,
       'length bit = yes',
