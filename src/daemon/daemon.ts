@@ -260,7 +260,7 @@ export class Daemon {
     });
     await this.openL2tpv3(config);
     if (config.l2tpv3Static !== undefined && config.l2tpv3Static.length > 0) {
-      const st = (this.l2tpv3Static = await L2tpv3StaticShell.open(config.l2tpv3Static, this.log));
+      const st = (this.l2tpv3Static = await L2tpv3StaticShell.open(config.l2tpv3Static, this.log, fastPathWanted(config)));
       this.metrics.addL2tpv3Static(() => st.view());
     }
     await this.openTunnelSelect(config);
