@@ -303,7 +303,7 @@ export const DATAPLANE = table({
   array: false,
   doc: 'The data plane of the LNS: the native fast path of the addon, or every packet through JavaScript.',
   rows: {
-    fastPath: key('fast_path', bool, true, 'forward plain IPv4 and IPv6 (the session /64) data of established L2TPv2 sessions (UDP <-> TUN) in the native addon; control, LCP/NCP, link-local IPv6, sequenced data and anything unusual still go through JavaScript. Off, or when the addon cannot do it (logged at start), every packet takes the JavaScript path; L2TPKIT_FAST_PATH=off in the environment forces it off'),
+    fastPath: key('fast_path', bool, true, 'forward plain IPv4 and IPv6 (the session /64) data of established L2TPv2 sessions (UDP <-> TUN) in the native addon; control, LCP/NCP, link-local IPv6, sequenced data and anything unusual still go through JavaScript. The same switch moves the Ethernet frames of `[[l2tpv3_static]]` pseudowires without sequencing or MSS clamp (TAP <-> UDP / IP) into the addon. Off, or when the addon cannot do it (logged at start), every packet takes the JavaScript path; L2TPKIT_FAST_PATH=off in the environment forces it off'),
     threads: key('threads', int(0, 16), 0, 'data threads of the fast path: each has its own SO_REUSEPORT socket on the first listener and its own queue of the multi-queue TUN, sessions are pinned to one by Session ID (UDP, classic BPF) and by destination (TUN, eBPF steering); the JavaScript thread keeps control and exceptions. 0 = one per core (os.availableParallelism(), at most 16); when the threads cannot start (logged), the data moves on the JavaScript thread'),
   },
 });
