@@ -399,7 +399,7 @@ export class Daemon {
   private async openL2tpv3(config: DaemonConfig): Promise<void> {
     const c = config.l2tpv3;
     if (c === undefined) return;
-    const v3 = await L2tpv3Shell.open(c, this.log, () => this.clock.now());
+    const v3 = await L2tpv3Shell.open(c, this.log, () => this.clock.now(), fastPathWanted(config));
     this.l2tpv3 = v3;
     this.metrics.addL2tpv3(() => {
       return { ...v3.counters, ...v3.view().drops };

@@ -41,6 +41,22 @@ const countersOf = (a: readonly number[] | undefined): V3FastCounters | undefine
   return out as V3FastCounters;
 };
 
+/** The JS core's counters {@link V3FastAttach.foldInto} adds to. */
+export interface V3FoldPseudowire {
+  rxPackets: number;
+  rxOctets: number;
+  txPackets: number;
+  txOctets: number;
+}
+
+/** The transport counters {@link V3FastAttach.foldInto} adds to. */
+export interface V3FoldTransport {
+  rxDatagrams: number;
+  txDatagrams: number;
+  sendErrors: number;
+  tapWriteErrors: number;
+}
+
 /** Whether the environment forces the fast path off (L2TPKIT_FAST_PATH=off, as for L2TPv2). */
 export const fastPathForcedOff = (): boolean => process.env['L2TPKIT_FAST_PATH'] === 'off';
 
@@ -48,6 +64,8 @@ export const fastPathForcedOff = (): boolean => process.env['L2TPKIT_FAST_PATH']
 export class V3FastAttach {
   private closed = false;
   private readonly taps = new Map<number, V3FastPort>();
+  /** Totals already folded by {@link foldInto}, per pseudowire. */
+  private readonly folded = new Map<number, V3FastCounters>();
 
   private constructor(
     private readonly v3: NativeV3Fast,
@@ -80,8 +98,29 @@ export class V3FastAttach {
     return true;
   }
 
+  /**
+   * Add what the native path counted for a pseudowire since the last call to the JS core's counters
+   * (`pw`) and the transport's (`t`), so every read of them counts every frame.
+   */
+  foldInto(localSessionId: number, pw: V3FoldPseudowire, t: V3FoldTransport): void {
+    const now = this.counters(localSessionId);
+    if (now === undefined) return;
+    const was = this.folded.get(localSessionId);
+    const d = (k: (typeof V3_FAST_FIELDS)[number]): number => now[k] - (was?.[k] ?? 0);
+    pw.rxPackets += d('rxPackets');
+    pw.rxOctets += d('rxOctets');
+    pw.txPackets += d('txPackets');
+    pw.txOctets += d('txOctets');
+    t.rxDatagrams += d('rxPackets') + d('tapWriteErrors');
+    t.txDatagrams += d('txPackets');
+    t.sendErrors += d('sendErrors');
+    t.tapWriteErrors += d('tapWriteErrors');
+    this.folded.set(localSessionId, now);
+  }
+
   /** Remove a pseudowire (its TAP's packets go to JS again); its final counters. */
   remove(localSessionId: number): V3FastCounters | undefined {
+    this.folded.delete(localSessionId);
     this.taps.get(localSessionId)?.setV3Fast(null, V3FastRole.tap);
     this.taps.delete(localSessionId);
     return countersOf(this.v3.remove(localSessionId));
