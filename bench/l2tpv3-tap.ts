@@ -1,5 +1,6 @@
 // Frames/s through a static L2TPv3 Ethernet pseudowire process, TAP <-> UDP, per direction, for 64- and
-// 1500-byte frames, against a raw UDP ceiling and the L2TPv2 LNS data path in the same run:
+// 1500-byte frames, with the native fast path (native/v3_fast.cc) on and off, against a raw UDP ceiling
+// and the L2TPv2 LNS data path in the same run:
 //
 //   namespace v3o-bl-<tag> (198.18.214.1)               namespace v3o-bp-<tag> (198.18.214.2)
 //   static pseudowire process (src/io/static-            v3tap udpcount :1701 (tap->udp: counts the
@@ -18,10 +19,11 @@
 //              IPv4 packets of 64 and 1400 bytes, the nearest to our 64- and 1500-byte frames).
 // The pseudowire process is pinned to CPU 0, generators and counters to CPU 1. Per measurement: --warm
 // ms of warm-up, then --ms ms counted; the process's CPU time over the window / frames = us/frame.
-// Rounds interleave (the order of the measurements rotates); medians with [min..max] are printed.
+// Rounds interleave (the order of the measurements rotates, the pseudowire process is restarted with the
+// fast path on and off in alternating order each round); medians with [min..max] are printed.
 // Network safety: both namespaces have no default route; `ip route get` must name the veth.
 // Needs root and cc. Run:
-//   npx tsx bench/l2tpv3-tap.ts [--rounds=5] [--ms=1000] [--warm=300] [--v2=1]
+//   npx tsx bench/l2tpv3-tap.ts [--rounds=5] [--ms=1000] [--warm=300] [--v2=1] [--fast=1]
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -38,6 +40,9 @@ const ROUNDS = Math.max(1, numArg('rounds', 5));
 const MS = Math.max(200, numArg('ms', 1000));
 const WARM = Math.max(100, numArg('warm', 300));
 const V2 = numArg('v2', 1) !== 0;
+const FAST = numArg('fast', 1) !== 0;
+const MODES: readonly Mode[] = FAST ? ['fast', 'js'] : ['js'];
+type Mode = 'fast' | 'js';
 const tag = process.pid.toString(36).slice(-5);
 const NS_L = `v3o-bl-${tag}`;
 const NS_P = `v3o-bp-${tag}`;
@@ -85,7 +90,7 @@ async function plumb(): Promise<void> {
 }
 
 /** The static pseudowire process in NS_L on CPU 0. */
-async function startPseudowire(): Promise<ManagedProcess> {
+async function startPseudowire(mode: Mode): Promise<ManagedProcess> {
   const settings = {
     encap: 'udp',
     local: L_ADDR,
@@ -102,9 +107,10 @@ async function startPseudowire(): Promise<ManagedProcess> {
     tapName: TAP,
   };
   const main = join(repoRoot(), 'dist', 'src', 'io', 'static-pseudowire-main.js');
-  const p = spawnIn(NS_L, 'taskset', ['-c', '0', process.execPath, main, JSON.stringify(settings)], { name: 'static pseudowire', lifetimeMs: 1_800_000 });
+  const p = spawnIn(NS_L, 'taskset', ['-c', '0', process.execPath, main, JSON.stringify(settings), mode], { name: `static pseudowire (${mode})`, lifetimeMs: 1_800_000 });
   trackPid(p.pid, 'static pseudowire');
-  await p.waitForOutput(/READY/, 10_000);
+  const ready = await p.waitForOutput(/READY (.*)/, 10_000);
+  if (mode === 'fast' && !(ready[1] ?? '').includes('"fastPath":true')) throw new Error(`the fast path did not start: ${ready[1] ?? ''}`);
   return p;
 }
 
@@ -188,30 +194,46 @@ async function main(): Promise<void> {
   const tool = join(dir, 'v3tap');
   execFileSync('cc', ['-O2', '-Wall', '-o', tool, join(repoRoot(), 'bench', 'c', 'v3tap.c')], { stdio: 'inherit' });
   await plumb();
-  const pw = await startPseudowire();
   console.log(machineLines().join('\n'));
   console.log(`${ROUNDS} rounds, ${WARM} ms warm-up + ${MS} ms counted per measurement; pseudowire process on CPU 0, generators on CPU 1${V2 ? '; one bench/data-plane.ts round after each of ours' : ''}\n`);
   const res = new Map<string, Sample[]>();
   const add = (k: string, s: Sample): void => void res.set(k, [...(res.get(k) ?? []), s]);
-  const jobs: { key: string; kind: Dir | 'udp l->p' | 'udp p->l'; size: number; pid: number | undefined }[] = [];
+  const pwJobs: { key: string; kind: Dir; size: number }[] = [];
+  const ceilJobs: { key: string; kind: 'udp l->p' | 'udp p->l'; size: number }[] = [];
   for (const size of SIZES) {
-    for (const d of DIRS) jobs.push({ key: `${d} ${size}`, kind: d, size, pid: pw.pid });
-    jobs.push({ key: `udp l->p ${size}`, kind: 'udp l->p', size, pid: undefined });
-    jobs.push({ key: `udp p->l ${size}`, kind: 'udp p->l', size, pid: undefined });
+    for (const d of DIRS) pwJobs.push({ key: `${d} ${size}`, kind: d, size });
+    ceilJobs.push({ key: `udp l->p ${size}`, kind: 'udp l->p', size }, { key: `udp p->l ${size}`, kind: 'udp p->l', size });
   }
+  const note = (round: number, key: string, s: Sample): void =>
+    void process.stderr.write(`round ${round + 1} ${key}: ${fmtNum(s.pps)} frames/s${Number.isFinite(s.us) ? `, ${s.us.toFixed(2)} us/frame` : ''}\n`);
+  const stats = new Map<Mode, string>();
   for (let round = 0; round < ROUNDS; round++) {
-    for (let i = 0; i < jobs.length; i++) {
-      const j = jobs[(i + round) % jobs.length] as (typeof jobs)[number];
-      const s = await measure(tool, j.kind, j.size, j.pid);
-      add(j.key, s);
-      process.stderr.write(`round ${round + 1} ${j.key}: ${fmtNum(s.pps)} frames/s${Number.isFinite(s.us) ? `, ${s.us.toFixed(2)} us/frame` : ''}\n`);
+    const modes = round % 2 === 0 ? MODES : [...MODES].reverse();
+    for (const [mi, mode] of modes.entries()) {
+      const pw = await startPseudowire(mode);
+      for (let i = 0; i < pwJobs.length; i++) {
+        const j = pwJobs[(i + round) % pwJobs.length] as (typeof pwJobs)[number];
+        const s = await measure(tool, j.kind, j.size, pw.pid);
+        add(`${mode} ${j.key}`, s);
+        note(round, `${mode} ${j.key}`, s);
+      }
+      const st = pw.mark();
+      process.kill(pw.pid, 'SIGUSR1');
+      const out = await pw.waitForOutput(/STATS (.*)/, 3000, st).catch(() => undefined);
+      if (out !== undefined) stats.set(mode, out[1] ?? '');
+      await pw.stop(2000);
+      // the ceiling between the two modes, so every round has pw / ceiling / pw
+      if (mi === 0) {
+        for (let i = 0; i < ceilJobs.length; i++) {
+          const j = ceilJobs[(i + round) % ceilJobs.length] as (typeof ceilJobs)[number];
+          const s = await measure(tool, j.kind, j.size, undefined);
+          add(j.key, s);
+          note(round, j.key, s);
+        }
+      }
     }
     if (V2) for (const [k, s] of await v2Round()) add(`v2 ${k}`, s);
   }
-  const st = pw.mark();
-  process.kill(pw.pid, 'SIGUSR1');
-  const stats = await pw.waitForOutput(/STATS (.*)/, 3000, st).catch(() => undefined);
-  await pw.stop(2000);
 
   const pps = (k: string): number[] => (res.get(k) ?? []).map((s) => s.pps);
   const us = (k: string): number[] => (res.get(k) ?? []).map((s) => s.us);
@@ -224,29 +246,34 @@ async function main(): Promise<void> {
       const v2size = size === 64 ? 64 : 1400;
       const js = `v2 ${v2dir} ${v2size} js`;
       const fast = `v2 ${v2dir} ${v2size} fast`;
+      const fk = `fast ${k}`;
+      const jk = `js ${k}`;
       rows.push([
         d,
         String(size),
-        cell(pps(k)),
-        cell(us(k), 2),
+        FAST ? cell(pps(fk)) : 'off',
+        FAST ? cell(us(fk), 2) : '-',
+        cell(pps(jk)),
+        cell(us(jk), 2),
         cell(pps(ceil)),
-        ratio(med(pps(k)), med(pps(ceil))),
+        FAST ? ratio(med(pps(fk)), med(pps(ceil))) : '-',
+        ratio(med(pps(jk)), med(pps(ceil))),
+        FAST ? ratio(med(pps(fk)), med(pps(jk))) : '-',
         V2 ? cell(pps(js)) : 'off',
-        V2 ? ratio(med(pps(k)), med(pps(js))) : '-',
         V2 ? cell(pps(fast)) : 'off',
-        V2 ? ratio(med(pps(k)), med(pps(fast))) : '-',
+        V2 && FAST ? ratio(med(pps(fk)), med(pps(fast))) : '-',
       ]);
     }
   }
   console.log(
     formatTable(
-      ['direction', 'frame B', 'L2TPv3 static pw frames/s', 'us/frame (pw CPU)', 'raw UDP ceiling pkts/s', 'v3 / ceiling', 'v2 LNS js pkts/s', 'v3 / v2 js', 'v2 LNS fast pkts/s', 'v3 / v2 fast'],
+      ['direction', 'frame B', 'v3 fast frames/s', 'fast us/frame', 'v3 js frames/s', 'js us/frame', 'raw UDP ceiling pkts/s', 'fast / ceiling', 'js / ceiling', 'fast / js', 'v2 LNS js pkts/s', 'v2 LNS fast pkts/s', 'v3 fast / v2 fast'],
       rows,
-      ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
+      ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
     ),
   );
   console.log('\nmedians [min..max] of the rounds; v2 rows: bench/data-plane.ts (L2TPv2 LNS, PPP inside; tun->l2tp ~ tap->udp, l2tp->tun ~ udp->tap; 1400-byte IPv4 packets against 1500-byte frames)');
-  if (stats !== undefined) console.log(`pseudowire process STATS at the end: ${stats[1] ?? ''}`);
+  for (const [mode, s] of stats) console.log(`pseudowire process (${mode}) STATS of the last round: ${s}`);
 }
 
 main()

@@ -18,6 +18,7 @@
 #include <uv.h>
 
 #include "fast_path.h"
+#include "v3_fast.h"
 #include "packet_socket.h"
 
 #include <arpa/inet.h>
@@ -253,6 +254,7 @@ class PacketPort : public Napi::ObjectWrap<PacketPort>, public l2tpkit::FastPort
                            InstanceMethod<&PacketPort::SetRef>("setRef"),
                            InstanceMethod<&PacketPort::Close>("close"),
                            InstanceMethod<&PacketPort::SetFastPath>("setFastPath"),
+                           InstanceMethod<&PacketPort::SetV3Fast>("setV3Fast"),
                            InstanceAccessor<&PacketPort::GetSlab>("slab"),
                            InstanceAccessor<&PacketPort::GetMeta>("meta"),
                            InstanceAccessor<&PacketPort::GetFd>("fd"),
@@ -360,7 +362,40 @@ class PacketPort : public Napi::ObjectWrap<PacketPort>, public l2tpkit::FastPort
   int64_t Drain() {
     int64_t n = kind_ == kKindTun ? DrainTun() : DrainRaw();
     if (fast_ != nullptr) fast_->Flush();
+    if (v3_ != nullptr && v3Role_ == l2tpkit::kV3RoleTap) v3_->Flush();
     return n;
+  }
+
+  // setV3Fast(v3: V3Fast | null, role: 0 net | 1 tap, session?: number): offer every packet to v3 first
+  void SetV3Fast(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    DetachV3();
+    if (info.Length() < 1 || info[0].IsNull() || info[0].IsUndefined()) return;
+    if (closed_) throw Napi::Error::New(env, "port is closed");
+    if (!info[0].IsObject() || info.Length() < 2 || !info[1].IsNumber()) throw Napi::TypeError::New(env, "setV3Fast(v3, role, session)");
+    int role = info[1].As<Napi::Number>().Int32Value();
+    if ((role == l2tpkit::kV3RoleNet && kind_ == kKindTun) || (role == l2tpkit::kV3RoleTap && kind_ != kKindTun) || role < 0 || role > 1) {
+      throw Napi::TypeError::New(env, "role 0 needs a UDP or raw port, role 1 a TAP port");
+    }
+    Napi::Object o = info[0].As<Napi::Object>();
+    if (!l2tpkit::IsV3Fast(env, o)) throw Napi::TypeError::New(env, "not a V3Fast");
+    l2tpkit::V3Fast* v = l2tpkit::V3Fast::Unwrap(o);
+    if (v == nullptr) throw Napi::TypeError::New(env, "not a V3Fast");
+    v3Ref_ = Napi::Persistent(o);
+    v3_ = v;
+    v3Role_ = role;
+    v3Session_ = info.Length() > 2 && info[2].IsNumber() ? info[2].As<Napi::Number>().Uint32Value() : 0;
+    if (role == l2tpkit::kV3RoleNet) v->BindNet(fd_);
+    else v->BindTap(v3Session_, fd_);
+  }
+
+  void DetachV3() {
+    if (v3_ != nullptr) {
+      if (v3Role_ == l2tpkit::kV3RoleNet) v3_->BindNet(-1);
+      else v3_->BindTap(v3Session_, -1);
+    }
+    v3_ = nullptr;
+    if (!v3Ref_.IsEmpty()) v3Ref_.Reset();
   }
 
   // setFastPath(fp: FastPath | null, role: 0 udp | 1 tun | 2 NAT-T ESP): offer every received packet to fp first
@@ -407,7 +442,8 @@ class PacketPort : public Napi::ObjectWrap<PacketPort>, public l2tpkit::FastPort
         break;
       }
       reads++;
-      if (fast_ != nullptr && fast_->OnTun(slabData_ + off, static_cast<uint32_t>(r))) {
+      if ((fast_ != nullptr && fast_->OnTun(slabData_ + off, static_cast<uint32_t>(r))) ||
+          (v3_ != nullptr && v3_->OnTap(v3Session_, slabData_ + off, static_cast<uint32_t>(r)))) {
         off += (static_cast<uint32_t>(r) + 7u) & ~7u;
         continue;
       }
@@ -455,6 +491,7 @@ class PacketPort : public Napi::ObjectWrap<PacketPort>, public l2tpkit::FastPort
         uint32_t src = ntohl(addrs_[i].sin_addr.s_addr);
         uint16_t sport = ntohs(addrs_[i].sin_port);
         if (fast_ != nullptr && (fastRole_ == l2tpkit::kFastRoleEsp ? fast_->OnEsp(p, len, src, sport) : fast_->OnUdp(p, len, src, sport))) continue;
+        if (v3_ != nullptr && v3_->OnNet(p, len, src, sport, 0)) continue;
         uint32_t* m = metaData_ + n * kMetaStride;
         m[0] = static_cast<uint32_t>(i) * maxPacketSize_;
         m[1] = len;
@@ -473,6 +510,7 @@ class PacketPort : public Napi::ObjectWrap<PacketPort>, public l2tpkit::FastPort
         truncated_++;
         continue;
       }
+      if (v3_ != nullptr && v3_->OnNet(p, len, ntohl(addrs_[i].sin_addr.s_addr), 0, ihl)) continue;
       uint32_t* m = metaData_ + n * kMetaStride;
       m[0] = static_cast<uint32_t>(i) * maxPacketSize_;
       m[1] = len;
@@ -701,6 +739,7 @@ class PacketPort : public Napi::ObjectWrap<PacketPort>, public l2tpkit::FastPort
     closed_ = true;
     if (fast_ != nullptr) fast_->BindFd(fastRole_, -1, nullptr);
     fast_ = nullptr;
+    DetachV3();
     if (poll_ != nullptr) {
       uv_poll_stop(poll_);
       poll_->data = nullptr;
@@ -753,6 +792,10 @@ class PacketPort : public Napi::ObjectWrap<PacketPort>, public l2tpkit::FastPort
   std::vector<struct iovec> iovs_;
   std::vector<struct sockaddr_in> addrs_;
   l2tpkit::FastPath* fast_ = nullptr;
+  l2tpkit::V3Fast* v3_ = nullptr;
+  Napi::ObjectReference v3Ref_;
+  int v3Role_ = 0;
+  uint32_t v3Session_ = 0;
   int fastRole_ = 0;
   Napi::ObjectReference fastRef_;
 };
@@ -792,6 +835,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("openUdp", Napi::Function::New<OpenUdp>(env, "openUdp"));
   exports.Set("socketBuffers", Napi::Function::New<SocketBuffers>(env, "socketBuffers"));
   exports.Set("FastPath", l2tpkit::FastPath::Init(env));
+  exports.Set("V3Fast", l2tpkit::V3Fast::Init(env));
   exports.Set("errnoName", Napi::Function::New<ErrnoNameJs>(env, "errnoName"));
   exports.Set("PacketPort", PacketPort::Init(env));
   l2tpkit::RegisterPacketSocket(env, exports);  // openPacket, FramePort (AF_PACKET for PPPoE)

@@ -260,7 +260,7 @@ export class Daemon {
     this.metrics.addPayload(async () => (await samplePayloadYielding(this.clock.now(), this.sources)) ?? this.ledger.totals());
     await this.openL2tpv3(config);
     if (config.l2tpv3Static !== undefined && config.l2tpv3Static.length > 0) {
-      const st = (this.l2tpv3Static = await L2tpv3StaticShell.open(config.l2tpv3Static, this.log));
+      const st = (this.l2tpv3Static = await L2tpv3StaticShell.open(config.l2tpv3Static, this.log, fastPathWanted(config)));
       this.metrics.addL2tpv3Static(() => st.view());
     }
     await this.openTunnelSelect(config);
@@ -402,7 +402,7 @@ export class Daemon {
   private async openL2tpv3(config: DaemonConfig): Promise<void> {
     const c = config.l2tpv3;
     if (c === undefined) return;
-    const v3 = await L2tpv3Shell.open(c, this.log, () => this.clock.now());
+    const v3 = await L2tpv3Shell.open(c, this.log, () => this.clock.now(), fastPathWanted(config));
     this.l2tpv3 = v3;
     this.metrics.addL2tpv3(() => {
       return { ...v3.counters, ...v3.view().drops };

@@ -247,13 +247,14 @@ export class L2tpv3Shell {
   ) {}
 
   /** Open the TAPs and the socket and dial. Throws when the system refuses them. */
-  static async open(config: L2tpv3Section, log: Logger, now: () => Instant): Promise<L2tpv3Shell> {
+  static async open(config: L2tpv3Section, log: Logger, now: () => Instant, fastPath = false): Promise<L2tpv3Shell> {
     const s = new L2tpv3Shell(config, log, now, undefined);
     const o = l2tpv3EngineOptions(config);
     const box: { retry?: (now: Instant) => void } = {};
     const ipsec = v3IpsecSettings(config, (e) => logIpsecEvent(log, e, '[L2TPv3] '), () => s.shell?.ipsec?.rawEsp ?? config.ipsec?.rawEsp ?? true, box);
     s.shell = await DynamicPseudowires.open({
       ...(ipsec !== undefined ? { ipsec } : {}),
+      fastPath,
       engine: o.engine,
       dials: o.dials,
       local: config.listen.host,

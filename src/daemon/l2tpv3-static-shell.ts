@@ -85,13 +85,14 @@ export class L2tpv3StaticShell {
   private constructor(private readonly pws: readonly { readonly config: L2tpv3StaticSection; readonly spw: StaticPseudowire }[]) {}
 
   /** Open every pseudowire; on a failure the ones already open are closed and the error thrown. */
-  static async open(configs: readonly L2tpv3StaticSection[], log: Logger): Promise<L2tpv3StaticShell> {
+  static async open(configs: readonly L2tpv3StaticSection[], log: Logger, fastPath = false): Promise<L2tpv3StaticShell> {
     const pws: { config: L2tpv3StaticSection; spw: StaticPseudowire }[] = [];
     try {
       for (const c of configs) {
-        const r = await StaticPseudowire.open(staticSettingsOf(c), { onError: (e) => log.warn({ pseudowire: c.name, err: e.message }, `[L2TPv3 static] ${c.name}: ${e.message}`) });
+        const r = await StaticPseudowire.open(staticSettingsOf(c), { fastPath, onError: (e) => log.warn({ pseudowire: c.name, err: e.message }, `[L2TPv3 static] ${c.name}: ${e.message}`) });
         if (!r.ok) throw new Error(`[[l2tpv3_static]] ${c.name}: ${r.error.join('; ')}`);
         pws.push({ config: c, spw: r.value });
+        if (fastPath && r.value.fastPathError !== undefined) log.info({ pseudowire: c.name, reason: r.value.fastPathError }, `[L2TPv3 static] ${c.name}: data in JavaScript (${r.value.fastPathError})`);
         if (c.bridge !== undefined) await runIp(['link', 'set', 'dev', r.value.tap.name, 'master', c.bridge]);
         const ports = c.encap === 'udp' ? ` udp ${c.udpSport} -> ${c.udpDport}` : ' ip';
         log.info(

@@ -20,6 +20,8 @@ import { TimerDriver } from './timer-driver.js';
 import { V3Ipsec, type V3IpsecSettings } from './v3-ipsec.js';
 import type { V3FlowInfo, V3Inner, V3IpsecCounters } from '../gate/index.js';
 import { runIp, TunDevice, type PacketBatch } from './tun.js';
+import { NativeUdpSocket } from './native-udp.js';
+import { fastPathForcedOff, V3FastAttach } from './v3-fast-path.js';
 
 /** One attachment circuit: the TAP of a Remote End ID. */
 export interface PseudowireTap {
@@ -52,6 +54,11 @@ export interface DynamicPseudowireOptions {
   readonly circuitPollMs?: number;
   /** L2TPv3 over IPsec: IKEv1 and transport-mode ESP around every datagram. */
   readonly ipsec?: V3IpsecSettings;
+  /**
+   * Move the data frames of established pseudowires in the addon (v3-fast-path.ts; default false): UDP
+   * then runs on the addon's socket. Not with IPsec; sequencing and the MSS clamp stay in JS.
+   */
+  readonly fastPath?: boolean;
 }
 
 /** IFF_UP in /sys/class/net/NAME/flags. */
@@ -131,6 +138,10 @@ export class DynamicPseudowires {
   private readonly timers: TimerDriver;
   private readonly now: () => Instant;
   private udp: Socket | undefined;
+  private nudp: NativeUdpSocket | undefined;
+  private fast: V3FastAttach | undefined;
+  /** Why the fast path asked for does not run (undefined when it runs or was not asked for). */
+  fastPathError: string | undefined;
   private raw: RawIpSocket | undefined;
   private sec: V3Ipsec | undefined;
   private closed = false;
@@ -148,9 +159,13 @@ export class DynamicPseudowires {
     const s = new DynamicPseudowires(options);
     try {
       for (const t of options.taps) await s.openTap(t);
+      const fast = options.fastPath === true && !fastPathForcedOff() && options.ipsec === undefined;
       if (options.engine.encapsulation === 'ip') s.openRaw();
+      else if (fast) s.openNativeUdp();
       else await s.openUdp();
       if (options.ipsec !== undefined) await s.openIpsec(options.ipsec);
+      if (fast) s.attachFast();
+      else if (options.fastPath === true) s.fastPathError = options.ipsec !== undefined ? 'IPsec runs in JavaScript' : 'L2TPKIT_FAST_PATH=off';
     } catch (e) {
       void s.close();
       throw e;
@@ -217,6 +232,35 @@ export class DynamicPseudowires {
     this.udp = sock;
   }
 
+  private openNativeUdp(): void {
+    const sock = NativeUdpSocket.open(this.options.local, this.options.port);
+    sock.onError((e) => this.error(e)).onDatagram((msg, address, port) => this.fromClear(msg, { address, port, family: 4 }));
+    this.nudp = sock;
+  }
+
+  private attachFast(): void {
+    const net = this.nudp ?? this.raw;
+    if (net === undefined) return;
+    const a = V3FastAttach.open(net, this.options.engine.encapsulation);
+    if (a.ok) this.fast = a.value;
+    else this.fastPathError = a.error;
+  }
+
+  /** Program an established pseudowire into the fast path (not with sequencing or the MSS clamp). */
+  private installFast(c: Circuit, pw: EthernetPseudowire, b: Extract<L2tpV3Event, { type: 'v3-session-established' }>['binding']): void {
+    const peer = this.engine.sessionPeer(pw.localSessionId);
+    if (this.fast === undefined || peer === undefined || b.sendSequence === true || b.requireSequence === true || c.spec.mssClamp !== undefined) return;
+    const pr = { localSessionId: pw.localSessionId, peerSessionId: b.peerSessionId, rxCookie: b.rxCookie, txCookie: b.txCookie, sublayer: b.sublayer === 'default' };
+    this.fast.install({ ...pr, peerAddress: parseIpv4(peer.address) ?? 0, peerPort: peer.port }, c.tap);
+  }
+
+  /** Fold the fast path's counts of `pw` into its counters, then take it out of the fast path. */
+  private removeFast(pw: EthernetPseudowire): void {
+    if (this.fast === undefined) return;
+    this.fast.foldInto(pw.localSessionId, pw.counters, this.transport);
+    this.fast.remove(pw.localSessionId);
+  }
+
   /** IP protocol 115 (§4.1.1): control (Session ID 0) and data on one raw socket; peers have port 0. */
   private openRaw(): void {
     const raw = RawIpSocket.open({ protocol: IPPROTO_L2TP, bindAddress: this.options.local, maxPacketSize: 9216 });
@@ -251,17 +295,20 @@ export class DynamicPseudowires {
       return;
     }
     if (c.pw !== undefined) {
+      this.removeFast(c.pw);
       addPwDrops(this.retiredDrops, c.pw.counters.drops);
       this.demux.remove(c.pw.localSessionId);
     }
     const mss = c.spec.mssClamp;
     c.pw = new EthernetPseudowire({ ...e.binding, ...(mss !== undefined ? { mssClamp: mss } : {}) });
     this.demux.add(c.pw);
+    this.installFast(c, c.pw, e.binding);
   }
 
   private unbind(session: number): void {
     for (const c of this.circuits.values()) {
       if (c.pw?.localSessionId !== session) continue;
+      this.removeFast(c.pw);
       addPwDrops(this.retiredDrops, c.pw.counters.drops);
       this.demux.remove(session);
       c.pw = undefined;
@@ -334,6 +381,11 @@ export class DynamicPseudowires {
         else t.sendErrors++;
         return;
       }
+      if (this.nudp !== undefined) {
+        this.nudp.send(d, to.port, to.address, () => t.sendErrors++);
+        t.txDatagrams++;
+        return;
+      }
       if (this.udp === undefined) return;
       this.udp.send(d, to.port, to.address, (e) => {
         if (e !== null) t.sendErrors++;
@@ -362,6 +414,7 @@ export class DynamicPseudowires {
     const sessionDrops = { ...this.retiredDrops };
     for (const c of this.circuits.values()) {
       if (c.pw === undefined) continue;
+      this.fast?.foldInto(c.pw.localSessionId, c.pw.counters, this.transport);
       sessions.push({ tap: c.tap.name, remoteEndId: c.spec.remoteEndId, localSessionId: c.pw.localSessionId, counters: c.pw.counters });
       addPwDrops(sessionDrops, c.pw.counters.drops);
     }
@@ -382,7 +435,9 @@ export class DynamicPseudowires {
     for (let t = this.engine.pollTransmit(); t !== undefined; t = this.engine.pollTransmit()) this.send(t.data, t.to);
     this.timers.close();
     await new Promise((r) => setTimeout(r, 50));
+    this.fast?.close();
     for (const c of this.circuits.values()) c.tap.close();
+    this.nudp?.close();
     await this.sec?.close();
     this.raw?.close();
     try {

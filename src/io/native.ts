@@ -42,6 +42,8 @@ export interface NativePacketPort {
   close(): void;
   /** Offer every received packet to `fp` first (role 0 = the L2TP UDP socket, 1 = the TUN); null detaches. */
   setFastPath(fp: NativeFastPath | null, role?: FastPathRole): void;
+  /** Offer every received packet to the L2TPv3 fast path `v3` first (role 0 = its UDP / raw socket, 1 = the TAP of `session`); null detaches. */
+  setV3Fast(v3: NativeV3Fast | null, role?: V3FastRole, session?: number): void;
   /** The receive slab (valid during the batch callback only). */
   readonly slab: ArrayBuffer;
   /** Per-packet metadata, {@link META_STRIDE} entries per packet. */
@@ -157,6 +159,38 @@ export interface NativeEspStats {
   readonly flows: number;
 }
 
+/** Role of a port in a {@link NativeV3Fast}. */
+export const V3FastRole = { net: 0, tap: 1 } as const;
+/** A `V3FastRole` value. */
+export type V3FastRole = (typeof V3FastRole)[keyof typeof V3FastRole];
+
+/** Global counters of a {@link NativeV3Fast}: datagrams/frames taken natively and handed to JS each way. */
+export interface NativeV3FastStats {
+  readonly netFast: number;
+  readonly netToJs: number;
+  readonly tapFast: number;
+  readonly tapToJs: number;
+  readonly sendErrors: number;
+  readonly tapWriteErrors: number;
+  readonly pseudowires: number;
+}
+
+/** Fields of {@link NativeV3Fast.counters}, in order. */
+export const V3_FAST_FIELDS = ['rxPackets', 'rxOctets', 'txPackets', 'txOctets', 'tapWriteErrors', 'sendErrors', 'badSource', 'toJs'] as const;
+
+/** The addon's L2TPv3 Ethernet pseudowire fast path (native/v3_fast.cc); ports attach with setV3Fast. */
+export interface NativeV3Fast {
+  /** Install (or update in place) a pseudowire by our Session ID; peer address host order; true when new. */
+  add(localSession: number, peerSession: number, rxCookie: Uint8Array, txCookie: Uint8Array, sublayer: boolean, peerAddr: number, peerPort: number): boolean;
+  /** Remove: its final counters ({@link V3_FAST_FIELDS}), undefined if absent. */
+  remove(localSession: number): number[] | undefined;
+  /** Totals since add ({@link V3_FAST_FIELDS}), undefined if absent. */
+  counters(localSession: number): number[] | undefined;
+  stats(): NativeV3FastStats;
+  size(): number;
+  clear(): void;
+}
+
 /** Constructor of {@link NativePacketPort}. */
 export interface NativePacketPortCtor {
   new (fd: number, kind: PortKind, maxPackets: number, maxPacketSize: number): NativePacketPort;
@@ -174,6 +208,8 @@ export interface NativeBinding {
   socketBuffers(fd: number, rcvbuf: number, sndbuf: number): { receive: number; send: number };
   /** The data fast path's session table. */
   FastPath: new (threads?: number) => NativeFastPath;
+  /** The L2TPv3 pseudowire fast path (encap 0 = UDP, 1 = IP); absent in an older addon. */
+  V3Fast?: new (encap: number) => NativeV3Fast;
   /** "EACCES (Permission denied)" for 13. */
   errnoName(errno: number): string;
   /** Batched packet I/O on an fd. */

@@ -2,7 +2,7 @@
  * What TUN/TAP devices and raw IP sockets share: a native packet port read in batches (one JS callback per
  * batch), pause/resume, error dispatch, ref/unref and close. The subclasses add opening and sending.
  */
-import { type FastPathRole, loadNative, META_STRIDE, type NativeFastPath, NativeIoError, type NativePacketPort } from './native.js';
+import { type FastPathRole, loadNative, META_STRIDE, type NativeFastPath, NativeIoError, type NativePacketPort, type NativeV3Fast, type V3FastRole } from './native.js';
 
 /**
  * One batch of received packets, a view onto the device's slab. It is reused: its contents are valid only
@@ -135,6 +135,11 @@ export abstract class PacketReader<B extends PacketBatch> {
   /** Offer every received packet to the addon's data fast path first (fast-path.ts); null detaches. */
   setFastPath(fp: NativeFastPath | null, role: FastPathRole): void {
     if (!this.isClosed) this.port.setFastPath(fp, role);
+  }
+
+  /** Offer every received packet to the addon's L2TPv3 fast path first (v3-fast-path.ts); null detaches. */
+  setV3Fast(v3: NativeV3Fast | null, role: V3FastRole, session = 0): void {
+    if (!this.isClosed) this.port.setV3Fast(v3, role, session);
   }
 
   /** Close the port; idempotent. */

@@ -1,6 +1,7 @@
 /**
  * Temporary runner for one static pseudowire, used by the interop tests until the daemon has config
- * sections for it: `node dist/src/io/static-pseudowire-main.js '<StaticPseudowireSettings JSON>'`.
+ * sections for it: `node dist/src/io/static-pseudowire-main.js '<StaticPseudowireSettings JSON>' [fast]` (`fast`: the native
+ * fast path, v3-fast-path.ts).
  * Prints `READY {"tap":NAME}` once forwarding, `STATS {...}` (StaticPseudowireStatus) on SIGUSR1 and
  * before exiting on SIGTERM/SIGINT, and `ERROR text` lines for socket/TAP errors. Exit 2 on bad
  * settings, 1 when the system refuses the TAP or socket.
@@ -14,7 +15,8 @@ async function main(): Promise<number> {
     return 2;
   }
   const settings = JSON.parse(arg) as StaticPseudowireSettings;
-  const r = await StaticPseudowire.open(settings, { onError: (e) => console.log(`ERROR ${e.message}`) });
+  const fastPath = process.argv[3] === 'fast';
+  const r = await StaticPseudowire.open(settings, { fastPath, onError: (e) => console.log(`ERROR ${e.message}`) });
   if (!r.ok) {
     console.error(`bad settings: ${r.error.join('; ')}`);
     return 2;
@@ -29,7 +31,7 @@ async function main(): Promise<number> {
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
-  console.log(`READY ${JSON.stringify({ tap: spw.tap.name })}`);
+  console.log(`READY ${JSON.stringify({ tap: spw.tap.name, fastPath: fastPath && spw.fastPathError === undefined, ...(spw.fastPathError !== undefined ? { fastPathError: spw.fastPathError } : {}) })}`);
   return new Promise<number>(() => undefined); // runs until a signal
 }
 

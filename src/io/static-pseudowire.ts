@@ -11,6 +11,8 @@ import { err, ok, parseIpv4, type Result } from '../base/index.js';
 import { EthernetPseudowire, PseudowireDemux, type PseudowireCounters, type PseudowireSettings, type DemuxCounters } from '../dataplane/pseudowire/index.js';
 import { IPPROTO_L2TP, RawIpSocket, type RawPacketBatch } from './raw-socket.js';
 import { TunDevice, type PacketBatch, type TunStats } from './tun.js';
+import { NativeUdpSocket } from './native-udp.js';
+import { fastPathForcedOff, V3FastAttach, type V3FastCounters } from './v3-fast-path.js';
 
 /**
  * One static pseudowire, with Linux `ip l2tp` names: `ip l2tp add tunnel tunnel_id T peer_tunnel_id PT
@@ -102,6 +104,12 @@ export interface StaticPseudowireOptions {
   readonly onError?: (e: Error) => void;
   /** Set the TAP's MTU and bring it up here (default true; false when the caller moves it to a netns first). */
   readonly configureTap?: boolean;
+  /**
+   * Move the data frames in the addon (v3-fast-path.ts; default false): UDP then runs on the addon's
+   * socket. Sequencing (`seq` other than none) and the MSS clamp stay in JS; so does everything when
+   * the addon cannot (`fastPathError` says why) or L2TPKIT_FAST_PATH=off.
+   */
+  readonly fastPath?: boolean;
 }
 
 /** Transport counters of a static pseudowire. */
@@ -124,6 +132,8 @@ export interface StaticPseudowireStatus {
   readonly demux: DemuxCounters;
   readonly transport: StaticTransportCounters;
   readonly tapStats: TunStats;
+  /** The native fast path's totals (already folded into `pseudowire` and `transport`), when it runs. */
+  readonly fast?: V3FastCounters;
 }
 
 /** A running static pseudowire; create with {@link StaticPseudowire.open}. */
@@ -134,6 +144,10 @@ export class StaticPseudowire {
   private readonly remoteNumber: number;
   private readonly dport: number;
   private udp: Socket | undefined;
+  private nudp: NativeUdpSocket | undefined;
+  private fast: V3FastAttach | undefined;
+  /** Why the fast path asked for does not run (undefined when it runs or was not asked for). */
+  fastPathError: string | undefined;
   private raw: RawIpSocket | undefined;
   /** Send scratch for the raw socket (sendto is synchronous, so one buffer serves every frame). */
   private scratch: Buffer = Buffer.alloc(0);
@@ -163,8 +177,11 @@ export class StaticPseudowire {
     const spw = new StaticPseudowire(settings, tap, onError);
     try {
       if (options.configureTap !== false) await tap.configure({ mtu: settings.tapMtu ?? 1500, up: true });
-      if (settings.encap === 'udp') await spw.openUdp();
+      const fast = options.fastPath === true && !fastPathForcedOff();
+      if (settings.encap === 'udp' && fast) spw.openNativeUdp();
+      else if (settings.encap === 'udp') await spw.openUdp();
       else spw.openRaw();
+      if (fast) spw.attachFast();
     } catch (e) {
       spw.close();
       throw e;
@@ -185,6 +202,31 @@ export class StaticPseudowire {
     sock.on('message', (msg, rinfo) => this.fromUdp(msg, rinfo));
     sock.on('error', (e) => this.onError(e));
     this.udp = sock;
+  }
+
+  private openNativeUdp(): void {
+    const sock = NativeUdpSocket.open(this.settings.local, this.settings.udpSourcePort ?? 1701);
+    sock.onError((e) => this.onError(e)).onDatagram((msg, address, port) => this.fromUdp(msg, { address, port }));
+    this.nudp = sock;
+  }
+
+  /** Program the native fast path (not for sequencing or the MSS clamp: those stay in JS). */
+  private attachFast(): void {
+    const s = this.settings;
+    if ((s.seq ?? 'none') !== 'none' || s.mssClamp !== undefined) {
+      this.fastPathError = 'sequencing and the MSS clamp run in JavaScript';
+      return;
+    }
+    const net = this.nudp ?? this.raw;
+    if (net === undefined) return;
+    const a = V3FastAttach.open(net, s.encap);
+    if (!a.ok) {
+      this.fastPathError = a.error;
+      return;
+    }
+    const p = pseudowireSettingsOf(s);
+    a.value.install({ localSessionId: s.sessionId, peerSessionId: s.peerSessionId, rxCookie: p.rxCookie, txCookie: p.txCookie, sublayer: p.sublayer === 'default', peerAddress: this.remoteNumber, peerPort: this.dport }, this.tap);
+    this.fast = a.value;
   }
 
   private openRaw(): void {
@@ -211,7 +253,10 @@ export class StaticPseudowire {
   private send(d: Uint8Array): void {
     const t = this.transport;
     try {
-      if (this.udp !== undefined) {
+      if (this.nudp !== undefined) {
+        this.nudp.send(d, this.dport, this.settings.remote, () => t.sendErrors++);
+        t.txDatagrams++;
+      } else if (this.udp !== undefined) {
         this.udp.send(d, this.dport, this.settings.remote, (e) => {
           if (e !== null) t.sendErrors++;
         });
@@ -226,7 +271,7 @@ export class StaticPseudowire {
     }
   }
 
-  private fromUdp(msg: Buffer, rinfo: RemoteInfo): void {
+  private fromUdp(msg: Buffer, rinfo: Pick<RemoteInfo, 'address' | 'port'>): void {
     this.transport.rxDatagrams++;
     if (rinfo.address !== this.settings.remote || rinfo.port !== this.dport) {
       this.transport.foreignSource++;
@@ -258,21 +303,32 @@ export class StaticPseudowire {
 
   /** Counters and settings, for show commands and tests. */
   status(): StaticPseudowireStatus {
+    const f = this.fast?.counters(this.settings.sessionId);
+    const pw = this.pseudowire.counters;
+    const t = this.transport;
     return {
       tap: this.tap.name,
       settings: this.settings,
-      pseudowire: this.pseudowire.counters,
+      pseudowire: f === undefined ? pw : { ...pw, rxPackets: pw.rxPackets + f.rxPackets, rxOctets: pw.rxOctets + f.rxOctets, txPackets: pw.txPackets + f.txPackets, txOctets: pw.txOctets + f.txOctets },
       demux: this.demux.counters,
-      transport: this.transport,
+      transport: f === undefined ? t : { ...t, rxDatagrams: t.rxDatagrams + f.rxPackets + f.tapWriteErrors, txDatagrams: t.txDatagrams + f.txPackets, sendErrors: t.sendErrors + f.sendErrors, tapWriteErrors: t.tapWriteErrors + f.tapWriteErrors },
       tapStats: this.tap.stats,
+      ...(f !== undefined ? { fast: f } : {}),
     };
+  }
+
+  /** The native fast path's global counters, when it runs (tests, benches). */
+  fastStats(): ReturnType<V3FastAttach['stats']> | undefined {
+    return this.fast?.stats();
   }
 
   /** Stop forwarding and close the TAP and the socket; idempotent. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.fast?.close();
     this.tap.close();
+    this.nudp?.close();
     this.raw?.close();
     try {
       this.udp?.close();
