@@ -159,6 +159,19 @@ test('SCCRP with an unknown M=1 AVP: our LAC sends StopCCN 2/8 to the peer\'s As
   assert.equal(p.e.tunnelCount, 0);
 });
 
+test('SCCRQ answered by a StopCCN (an LNS refusing us): the ZLB ack goes at once to the StopCCN\'s Assigned Tunnel ID, never to 0', () => {
+  const { p } = lacOpening();
+  const before = p.sent.length;
+  p.send(50, MessageType.StopCCN, { assignedTunnelId: tunnelId(77), resultCode: { result: 2, error: 6, message: 'No Authorization' } }, { tunnel: p.theirs });
+  const acks = p.sent.slice(before).filter((s) => s.msg.type === undefined);
+  assert.equal(acks.length, 1, '§5.7: the StopCCN is acknowledged by a ZLB');
+  assert.equal(acks[0]?.at, 50, 'at once (the peer retransmits it until acknowledged)');
+  assert.equal(acks[0]?.msg.tunnelId, 77, '§3.1: header Tunnel ID = the StopCCN\'s Assigned Tunnel ID');
+  assert.equal(acks[0]?.msg.nr, 1, 'the StopCCN\'s Ns is acknowledged');
+  p.run(200_000);
+  assert.equal(p.e.tunnelCount, 0);
+});
+
 test('ICRP with an unknown M=1 AVP: our LAC sends CDN 2/8 to the peer\'s Assigned Session ID', () => {
   const { p, tid } = lacOpening();
   const sid = p.e.openSession(at(0), tid as never, { direction: 'incoming' });

@@ -117,9 +117,10 @@ const newCounters = (): TunnelCounters => ({
  * Messages acked by a ZLB at once (§5.8): nothing is sent in reply to them, so no message of ours
  * would carry the ack soon. HELLO (§6.5: the peer measures liveness), SCCCN / ICCN / OCCN (the last
  * message of a set-up: while it is unacked it holds a slot of the peer's window, and a LAC whose
- * window is full queues its next ICCN while its first PPP frame overtakes it), CDN.
+ * window is full queues its next ICCN while its first PPP frame overtakes it), CDN, StopCCN (§5.7: the
+ * peer retransmits it until acknowledged).
  */
-const ACK_AT_ONCE: ReadonlySet<MessageType> = new Set([MessageType.HELLO, MessageType.SCCCN, MessageType.ICCN, MessageType.OCCN, MessageType.CDN]);
+const ACK_AT_ONCE: ReadonlySet<MessageType> = new Set([MessageType.HELLO, MessageType.SCCCN, MessageType.ICCN, MessageType.OCCN, MessageType.CDN, MessageType.StopCCN]);
 
 /** One L2TPv2 tunnel (control connection). */
 export class Tunnel implements ControlConnection<L2tpHeaderView> {
@@ -368,6 +369,9 @@ export class Tunnel implements ControlConnection<L2tpHeaderView> {
         this.onScccn(now, msg);
         return;
       case MessageType.StopCCN:
+        // §5.7 / §3.1: the ZLB that acknowledges it goes to the peer's Assigned Tunnel ID, also when the
+        // StopCCN answers our SCCRQ (we have no remote id yet: an ack to tunnel 0 is ignored by the peer).
+        if (this.remoteId === 0 && msg.avps.assignedTunnelId !== undefined) this.remoteId = msg.avps.assignedTunnelId;
         this.step(now, 'rx-stopccn', { by: 'peer', cause: 'stopccn', result: msg.avps.resultCode ?? { result: 0 } });
         return;
       case MessageType.HELLO:
