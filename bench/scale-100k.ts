@@ -249,8 +249,13 @@ async function one(bin: string, n: number, hold: number): Promise<Row> {
       pinging = false;
       const after = await memory(socket);
       // The daemon's own drop report (status -> kernel) beside /proc/PID/net/snmp read here.
-      const st = (await controlRequest(socket, { cmd: 'status' }, 120_000)) as { kernel?: { sockets?: { drops?: number }[]; udp?: { rcvbufErrors: number } } };
-      const reported = `daemon status: RcvbufErrors ${st.kernel?.udp?.rcvbufErrors ?? '?'}, socket drops ${(st.kernel?.sockets ?? []).map((x) => x.drops ?? '?').join('+')}; /proc/net/snmp RcvbufErrors ${rcvbufErrors(lns.pid)}`;
+      const st = (await controlRequest(socket, { cmd: 'status' }, 120_000)) as { kernel?: { sockets?: { drops?: number }[]; udp?: { rcvbufErrors: number } }; echo?: { misses: number; timeouts: number }; sessions?: number; tunnels?: number };
+      // Why sessions ended, from the daemon itself: our echo-timeouts and the tunnels' close causes.
+      const closes = await run('ip', ['netns', 'exec', LNS_NS, 'curl', '-s', `http://${METRICS}/metrics`], 60_000).then(
+        (t) => t.split('\n').filter((l) => l.startsWith('l2tp_tunnels_closed_total{')).map((l) => l.replace('l2tp_tunnels_closed_total', '')).join(' ') || 'none',
+        () => '?',
+      );
+      const reported = `daemon status: RcvbufErrors ${st.kernel?.udp?.rcvbufErrors ?? '?'}, socket drops ${(st.kernel?.sockets ?? []).map((x) => x.drops ?? '?').join('+')}; /proc/net/snmp RcvbufErrors ${rcvbufErrors(lns.pid)}; echo misses ${st.echo?.misses ?? '?'}, echo-timeouts ${st.echo?.timeouts ?? '?'}; tunnels closed ${closes}`;
       const up = field(dialed, 'up');
       const cpus = holdSamples.map((s) => s.cpu);
       return {
