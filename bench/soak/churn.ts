@@ -66,10 +66,28 @@ export interface ChurnResult {
 const POOL = '100.64.9.0/24';
 const LNS_ADDRESS = '100.64.9.1';
 
+/**
+ * The daemon's open descriptors once the control connection of the request just answered is gone: the
+ * daemon closes its end a loop turn after our client, so a read right after the answer can count it
+ * (the same count three times 50 ms apart, at most 2 s).
+ */
+async function settledFds(pid: number): Promise<number> {
+  let last = -1;
+  let same = 0;
+  for (let i = 0; i < 40; i++) {
+    const n = readdirSync(`/proc/${pid}/fd`).length;
+    same = n === last ? same + 1 : 0;
+    last = n;
+    if (same >= 2) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return last;
+}
+
 /** The daemon's numbers now. */
 async function sample(lns: AccessLnsDaemon, ns: string): Promise<ChurnSample> {
   const s = (await controlRequest(lns.socket, { cmd: 'status' }, 30_000)) as StatusView;
-  const fds = readdirSync(`/proc/${lns.proc.pid}/fd`).length;
+  const fds = await settledFds(lns.proc.pid);
   const kr = (await sh('ip', ['-n', ns, 'route', 'show', 'dev', 'l2tp0'])).split('\n').filter((l) => l.trim() !== '').length;
   return {
     tunnels: s.tunnels.length,
