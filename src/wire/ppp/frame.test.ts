@@ -80,6 +80,18 @@ test('frame: round-trip property', () => {
   );
 });
 
+test('frame: protocol 0x00ff is never compressed (its one octet would read as the Address field); fast-check seed 357195087', () => {
+  for (const addressControl of [false, true]) {
+    const f = { protocol: 0x00ff, info: new Uint8Array(0) };
+    const buf = new Uint8Array(pppFrameLength(f, { addressControl, pfc: true }));
+    emitPppFrame(f, { addressControl, pfc: true }, buf);
+    assert.equal(buf.length, addressControl ? 4 : 2);
+    const r = parsePppFrame(buf);
+    assert.ok(r.ok);
+    assert.equal(r.value.protocol, 0x00ff);
+  }
+});
+
 test('frame: random bytes never throw', () => {
   fc.assert(fc.property(fc.uint8Array({ maxLength: 64 }), (b) => void parsePppFrame(b)));
 });

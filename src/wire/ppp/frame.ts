@@ -70,9 +70,18 @@ export function parsePppFrame(buf: Uint8Array): Result<PppFrame, PppWireError> {
   return ok({ protocol, info: buf.subarray(o) });
 }
 
+/**
+ * Protocol-Field-Compression applies (RFC 1661 §6.5): a protocol below 0x100, except 0x00ff, whose one
+ * octet 0xff would read as the Address field of an uncompressed frame (the value is reserved as
+ * "compression inefficient"; it is sent in two octets).
+ */
+function compressed(f: PppFrame, opts: PppFrameOptions): boolean {
+  return opts.pfc && f.protocol < 0x100 && f.protocol !== 0xff;
+}
+
 /** Bytes that `emitPppFrame` writes. */
 export function pppFrameLength(f: PppFrame, opts: PppFrameOptions): number {
-  return (opts.addressControl ? 2 : 0) + (opts.pfc && f.protocol < 0x100 ? 1 : 2) + f.info.length;
+  return (opts.addressControl ? 2 : 0) + (compressed(f, opts) ? 1 : 2) + f.info.length;
 }
 
 /** Write the frame at `buf[offset]`; returns the number of bytes written (= pppFrameLength). */
@@ -82,7 +91,7 @@ export function emitPppFrame(f: PppFrame, opts: PppFrameOptions, buf: Uint8Array
     buf[o++] = 0xff;
     buf[o++] = 0x03;
   }
-  if (!(opts.pfc && f.protocol < 0x100)) buf[o++] = (f.protocol >>> 8) & 0xff;
+  if (!compressed(f, opts)) buf[o++] = (f.protocol >>> 8) & 0xff;
   buf[o++] = f.protocol & 0xff;
   buf.set(f.info, o);
   return o + f.info.length - offset;
