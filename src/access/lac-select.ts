@@ -31,6 +31,12 @@ export interface LacSelectConfig extends Omit<LacSwitchConfig, 'route' | 'failov
   readonly selector: TunnelSelector;
   /** Tunnel settings (host name, secret, expected LNS name) for a new tunnel to `d`. */
   readonly settings: (d: ChosenDestination) => TunnelSettings;
+  /**
+   * The channel (`PeerAddress.via`) of a new tunnel to `d`: the shell's socket on the destination's
+   * `localAddress` (Tunnel-Client-Endpoint), so the SCCRQ leaves from that source and the LNS's
+   * answers come back through it. Undefined (or no callback): the LAC's default socket.
+   */
+  readonly via?: (d: ChosenDestination) => string | undefined;
   /** Ask an authenticator (RADIUS) first; the answer comes back through `authorized`. */
   readonly authorize?: (call: SwitchCall) => void;
 }
@@ -209,7 +215,8 @@ export class LacSelect implements Timed {
     let tunnel = c.newTunnel ? undefined : this.ids.get(c.tunnel);
     const d = c.destination;
     if (tunnel === undefined) {
-      tunnel = this.engine.openTunnel(now, { address: d.address, port: d.port, family: 4 }, this.cfg.settings(d));
+      const via = this.cfg.via?.(d);
+      tunnel = this.engine.openTunnel(now, { address: d.address, port: d.port, family: 4, ...(via !== undefined ? { via } : {}) }, this.cfg.settings(d));
       this.ids.set(c.tunnel, tunnel);
       this.keys.set(tunnel, c.tunnel);
       this.events.push({ type: 'tunnel-opened', tunnel, address: d.address, port: d.port, source: c.source });

@@ -13,7 +13,7 @@ import type { Server as HttpServer } from 'node:http';
 import type { RandomSource, Duration, Instant } from '../base/index.js';
 import { DEFAULT_REDIAL_BACKOFF } from '../access/index.js';
 import type { IpsecGateEvent } from '../gate/index.js';
-import type { EngineConfig, L2tpEngineApi, L2tpEvent, TunnelSettings } from '../l2tp/index.js';
+import type { EngineConfig, L2tpEngineApi, L2tpEvent, Transmit, TunnelSettings } from '../l2tp/index.js';
 import { systemClock, type Clock, cryptoRandom, TimerDriver, UdpEndpoint, ipFamily, type IpsecL2tp, NativeUnavailableError, type NativeFastPathStats } from '../io/index.js';
 import { configWarnings, formatConfigError, showSocketFor, type DaemonConfig, type ListenConfig, type TunnelDefaults } from './config.js';
 import { type ControlRequest, type ControlResponse, type IpsecView, READ_ONLY_COMMANDS, type StatusView, type TunnelView } from './control-protocol.js';
@@ -423,7 +423,7 @@ export class Daemon {
     this.select = await LacSelectShell.open({
       config: c, base: tunnelSettings({ ...config.l2tp, hostName: c.hostName }, { secret: undefined, hideAvps: false }), log: this.log, clock: this.clock, timers: this.timers, random: this.random,
       createEngine: (ec) => this.createEngine(ec),
-      openEndpoint: (engine, address, port) => this.openEndpoint(engine, address, port),
+      openEndpoint: (engine, address, port, route) => this.openEndpoint(engine, address, port, false, false, route),
       ...(radius !== undefined ? { authorize: (r) => radius.authorizeLac(r) } : {}),
       ...(this.access !== undefined ? { local: terminateLocally(this.access) } : {}),
     });
@@ -475,9 +475,10 @@ export class Daemon {
     return tap;
   }
 
-  private async openEndpoint(engine: L2tpEngineApi, address: string, port: number, native = false, reusePort = false): Promise<UdpEndpoint> {
+  private async openEndpoint(engine: L2tpEngineApi, address: string, port: number, native = false, reusePort = false, route?: (t: Transmit) => boolean): Promise<UdpEndpoint> {
     const opts = {
       engine,
+      ...(route !== undefined ? { route } : {}),
       address,
       port,
       clock: this.clock,

@@ -6,13 +6,14 @@
  * is handed to the access server with its PPPoE lower layer (LCP starts over there).
  */
 import type { RandomSource } from '../base/index.js';
-import { LacSelect, TunnelSelector, type Authorization, type ChosenDestination, type LacSelectEvent, type SessionLower } from '../access/index.js';
+import { LacSelect, TunnelSelector, type Authorization, type ChosenDestination, type LacSelectEvent, type SessionLower, type TunnelDestination, type TunnelProfile } from '../access/index.js';
 import type { EngineConfig, L2tpEngineApi, L2tpEvent, Transmit, TunnelSettings } from '../l2tp/index.js';
 import type { AuthRequest } from '../ppp/index.js';
 import { type Clock, Pump, type TimerDriver, type UdpEndpoint } from '../io/index.js';
 import type { TunnelSelectSection } from './config.js';
 import type { SelectionDestinationView } from './control-protocol.js';
 import type { Logger } from './logger.js';
+import { LacSources, extraSource, sourceVia } from './lac-sources.js';
 import type { PppoeTarget } from './pppoe-shell.js';
 
 /** What the selection shell needs from the daemon. */
@@ -25,7 +26,8 @@ export interface LacSelectShellOptions {
   readonly timers: TimerDriver;
   readonly random: RandomSource;
   readonly createEngine: (c: EngineConfig) => L2tpEngineApi;
-  readonly openEndpoint: (engine: L2tpEngineApi, address: string, port: number) => Promise<UdpEndpoint>;
+  /** `route`: the endpoint's hook for transmits with `via` (the extra source sockets, lac-sources.ts). */
+  readonly openEndpoint: (engine: L2tpEngineApi, address: string, port: number, route?: (t: Transmit) => boolean) => Promise<UdpEndpoint>;
   /** `radius = true`: the Access-Request of one subscriber. */
   readonly authorize?: (request: AuthRequest) => Promise<Authorization>;
   /** Local termination (`local` realms), when the daemon terminates PPP. */
@@ -100,6 +102,8 @@ export class LacSelectShell {
     readonly endpoint: UdpEndpoint,
     private readonly sel: LacSelect,
     private readonly selector: TunnelSelector,
+    /** The sockets of source addresses other than the default's (Tunnel-Client-Endpoint, local_address). */
+    private readonly sources: LacSources,
   ) {
     const ep = endpoint;
     this.pump = new Pump<Transmit, LacSelectEvent>(sel, {
@@ -125,22 +129,26 @@ export class LacSelectShell {
   /** Open the socket and build the selector (the config was validated by the parser). */
   static async open(o: LacSelectShellOptions): Promise<LacSelectShell> {
     const c = o.config;
-    const made = TunnelSelector.create(c.selector);
+    const engine = o.createEngine({ acceptTunnels: false, accept: o.base, acceptIncomingCalls: false, acceptOutgoingCalls: false });
+    const holder: { self?: LacSelectShell; ep?: UdpEndpoint } = {};
+    const sources = new LacSources({
+      log: o.log, now: () => o.clock.now(), defaultAddress: c.localAddress,
+      // A datagram on an extra source socket enters the one engine (its `via` names the socket), then the default endpoint drains.
+      receive: (data, from) => holder.ep?.run((now) => engine.handleDatagram(now, data, from)),
+    });
+    const ep = await o.openEndpoint(engine, c.localAddress, 0, (t) => sources.route(t));
+    holder.ep = ep;
+    // The profiles' local_address sockets now; one the host lacks is dropped (logged): those tunnels use the default socket.
+    const profiles: Record<string, TunnelProfile> = {};
+    for (const [name, p] of Object.entries(c.selector.profiles)) profiles[name] = { ...p, destinations: await Promise.all(p.destinations.map((d) => usableSource(sources, d, ep.local.address))) };
+    const made = TunnelSelector.create({ ...c.selector, profiles });
     if (!made.ok) throw new Error(`[tunnel_select] profile "${made.error.profile}": ${made.error.error.kind}`);
     const selector = made.value;
-    const engine = o.createEngine({ acceptTunnels: false, accept: o.base, acceptIncomingCalls: false, acceptOutgoingCalls: false });
-    const ep = await o.openEndpoint(engine, c.localAddress, 0);
-    const holder: { self?: LacSelectShell } = {};
-    const warned = new Set<string>();
-    const settings = (d: ChosenDestination): TunnelSettings => {
-      // One socket: a Tunnel-Client-Endpoint (or a destination's local_address) elsewhere cannot be the source; say so once per address.
-      if (d.localAddress !== undefined && d.localAddress !== ep.local.address && c.localAddress !== d.localAddress && !warned.has(d.localAddress)) {
-        warned.add(d.localAddress);
-        o.log.warn({ clientEndpoint: d.localAddress, source: ep.local.address, lns: d.address }, `LAC: Tunnel-Client-Endpoint ${d.localAddress} for LNS ${d.address} is not used: the tunnels leave from ${ep.local.address} ([tunnel_select] local_address)`);
-      }
-      return tunnelSettingsOf(d);
+    const via = (d: ChosenDestination): string | undefined => {
+      const a = extraSource(d.localAddress, ep.local.address);
+      return a !== undefined && sources.usable(a) ? sourceVia(a) : undefined;
     };
-    const tunnelSettingsOf = (d: ChosenDestination): TunnelSettings => ({
+    const settings = (d: ChosenDestination): TunnelSettings => ({
       ...o.base,
       hostName: d.localHostname ?? c.hostName,
       ...(d.secret !== undefined ? { secret: new TextEncoder().encode(d.secret) } : {}),
@@ -154,13 +162,14 @@ export class LacSelectShell {
           random: o.random,
           selector,
           settings,
+          via,
           transmit: (t) => {
             ep.send(t);
           },
           ...(o.authorize !== undefined ? { authorize: (call) => holder.self?.authorize(call.key, call.auth) } : {}),
         }),
     );
-    const self = new LacSelectShell(o, ep, sel, selector);
+    const self = new LacSelectShell(o, ep, sel, selector, sources);
     holder.self = self;
     o.log.info({ address: ep.local.address, port: ep.local.port, profiles: Object.keys(c.selector.profiles), radius: c.radius }, `LAC tunnel selection on ${ep.local.address}:${ep.local.port} (${Object.keys(c.selector.profiles).length} profile(s)${c.radius ? ', RADIUS tunnel attributes' : ''})`);
     return self;
@@ -235,6 +244,7 @@ export class LacSelectShell {
     this.closed = true;
     this.unfollow();
     this.pump.close();
+    void this.sources.close();
   }
 
   private authorize(key: number, request: AuthRequest): void {
@@ -242,6 +252,7 @@ export class LacSelectShell {
     if (ask === undefined) return;
     void ask(request)
       .catch((): Authorization => ({ kind: 'no-answer' }))
+      .then((a) => this.withSources(a))
       .then((a) => {
         if (this.closed) return;
         this.pump.run((now) => {
@@ -249,6 +260,24 @@ export class LacSelectShell {
         });
         this.endpoint.kick();
       });
+  }
+
+  /**
+   * The Access-Accept with each Tunnel-Client-Endpoint checked: its socket opened, or (the default
+   * socket's own address, or one the host lacks: logged by LacSources) dropped, so the tunnel leaves
+   * from the default socket and shares (Tunnel-Assignment-Id) with the other default-source tunnels.
+   */
+  private async withSources(a: Authorization): Promise<Authorization> {
+    if (a.kind !== 'accept' || !a.tunnels.some((g) => g.clientEndpoint !== undefined)) return a;
+    const tunnels = await Promise.all(
+      a.tunnels.map(async (g) => {
+        const want = extraSource(g.clientEndpoint, this.endpoint.local.address);
+        if (g.clientEndpoint === undefined || (want !== undefined && (await this.sources.ensure(want)))) return g;
+        const { clientEndpoint: _drop, ...rest } = g;
+        return rest;
+      }),
+    );
+    return { ...a, tunnels };
   }
 
   /** Local termination: the access server takes the subscriber's lower layer over. */
@@ -320,4 +349,12 @@ export class LacSelectShell {
         return;
     }
   }
+}
+
+/** A profile destination whose local_address has an open socket, or without it (default socket). */
+async function usableSource(sources: LacSources, d: TunnelDestination, defaultAddress: string): Promise<TunnelDestination> {
+  const want = extraSource(d.localAddress, defaultAddress);
+  if (d.localAddress === undefined || (want !== undefined && (await sources.ensure(want)))) return d;
+  const { localAddress: _drop, ...rest } = d;
+  return rest;
 }

@@ -14,7 +14,7 @@ import { PppLink } from '../../src/ppp/index.js';
 import {
   BROADCAST_MAC, EtherType, PppoeCode, encodeDiscoveryFrame, encodeSessionFrame, formatMac, parseDiscoveryFrame, parseSessionFrame, parseMac, type DiscoveryTags, type MacAddress,
 } from '../../src/wire/pppoe/index.js';
-import { LacSelect, PppoeAccessConcentrator, TunnelSelector, pppoeLower, type Authorization, type LacSelectEvent, type SelectorConfig, type SwitchCall } from '../../src/access/index.js';
+import { LacSelect, PppoeAccessConcentrator, TunnelSelector, pppoeLower, type Authorization, type ChosenDestination, type LacSelectEvent, type SelectorConfig, type SwitchCall } from '../../src/access/index.js';
 import { AccessNet, simServerConfig, simSettings } from './access-harness.js';
 import { emitControl, parseControl } from '../../src/wire/l2tp/index.js';
 import { MessageType, sessionId, tunnelId } from '../../src/wire/l2tp/types.js';
@@ -50,7 +50,7 @@ class Host {
   readonly wire: Uint8Array[] = [];
   readonly asked: SwitchCall[] = [];
 
-  constructor(readonly net: AccessNet, radius: boolean) {
+  constructor(readonly net: AccessNet, radius: boolean, via?: (d: ChosenDestination) => string | undefined) {
     this.ac = new PppoeAccessConcentrator({ acName: 'lac', mac: AC_MAC, serviceNames: 'any', random: seededRandom(4), maxSessionsPerMac: 4 }, net.at);
     const r = TunnelSelector.create(CONFIG);
     assert.ok(r.ok);
@@ -64,6 +64,7 @@ class Host {
         return { ...st, tuning: { ...st.tuning, retriesNotEstablished: 3 } };
       },
       ...(radius ? { authorize: (c: SwitchCall) => this.asked.push(c) } : {}),
+      ...(via !== undefined ? { via } : {}),
     });
   }
 
@@ -108,9 +109,9 @@ function discovery(code: number, mac: MacAddress, tags: DiscoveryTags, sid = 0):
   });
 }
 
-function world(radius = false): { net: AccessNet; host: Host; subs: Sub[]; dial: (user: string, password: string) => Sub; pump: (ms: number) => void; toDead: () => number } {
+function world(radius = false, via?: (d: ChosenDestination) => string | undefined): { net: AccessNet; host: Host; subs: Sub[]; dial: (user: string, password: string) => Sub; pump: (ms: number) => void; toDead: () => number } {
   const net = new AccessNet(simServerConfig({ auth: ['chap-md5', 'pap'] }));
-  const host = new Host(net, radius);
+  const host = new Host(net, radius, via);
   let toDead = 0;
   // The preferred LNS is down: whatever is sent to it is lost.
   net.filter = (_from, _data, to) => {
@@ -299,4 +300,42 @@ test('selection failover on StopCCN: the preferred LNS answers the SCCRQ with a 
   assert.equal(host.selector.destinations(net.at).find((d) => d.address === DEAD)?.state, 'alive');
   assert.ok(host.events.some((e) => e.type === 'destination-alive' && e.address === DEAD));
   assert.equal(host.sel.ticketCount, 1);
+});
+
+test('selection -> source: the Access-Accept Tunnel-Client-Endpoint becomes the tunnel peer\'s via (the shell\'s socket on that address); the LNS answers come back through it; tunnels share only with the same source', () => {
+  const seen: string[] = [];
+  const { net, host, dial, pump } = world(true, (d) => (d.localAddress !== undefined ? `src:${d.localAddress}` : undefined));
+  // The shell's socket on the source address tags what it receives with that via (lac-sources.ts): do the same here.
+  const inner = net.lac.handleDatagram.bind(net.lac);
+  let via: string | undefined;
+  net.lac.handleDatagram = (now, data, from) => inner(now, data, via !== undefined && from.address === '198.18.0.2' ? { ...from, via } : from);
+  const filter = net.filter;
+  net.filter = (from, data, to) => {
+    const m = parseControl(data);
+    if (m.ok && m.value.type === MessageType.SCCRQ) seen.push(`${to.address} via ${to.via ?? '-'}`);
+    return filter === undefined || filter(from, data, to);
+  };
+  const answer = (clientEndpoint: string | undefined): void => {
+    const c = host.asked.shift();
+    assert.ok(c !== undefined, 'an Access-Request was asked for');
+    via = clientEndpoint === undefined ? undefined : `src:${clientEndpoint}`;
+    host.sel.authorized(net.at, c.key, { kind: 'accept', tunnels: [{ tag: 1, tunnelType: 3, mediumType: 1, serverEndpoint: '198.18.0.2', assignmentId: 'red', ...(clientEndpoint !== undefined ? { clientEndpoint } : {}) }] }, c.username);
+    host.drain(net.at);
+  };
+  const a = dial('alice@isp-a.example', 'wonderland');
+  pump(2_000);
+  answer('198.18.150.5');
+  pump(5_000);
+  assert.deepEqual(seen, ['198.18.0.2 via src:198.18.150.5'], 'the SCCRQ left through the Tunnel-Client-Endpoint socket');
+  assert.equal(ipUp(a), '100.64.0.2', 'the session came up over the tunnel from that source');
+  const b = dial('alice@isp-a.example', 'wonderland');
+  pump(2_000);
+  answer('198.18.150.5');
+  pump(5_000);
+  assert.equal(seen.length, 1, 'same Assignment-Id and source: the tunnel is shared (no second SCCRQ)');
+  assert.equal(ipUp(b), '100.64.0.3');
+  const opened = host.events.filter((e) => e.type === 'tunnel-opened').length;
+  assert.equal(opened, 1);
+  const tunnels = host.selector.tunnelList();
+  assert.deepStrictEqual(tunnels.map((t) => [t.assignmentId, t.sessions]), [['red', 2]]);
 });

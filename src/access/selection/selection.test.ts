@@ -239,6 +239,22 @@ test('Tunnel-Assignment-Id: the same id shares a tunnel, another id gets its own
   assert.deepStrictEqual(s.tunnelList().map((t) => [t.assignmentId, t.sessions]), [['red', 2], ['blue', 1], [undefined, 2]]);
 });
 
+test('Tunnel-Assignment-Id sharing also needs the same Tunnel-Client-Endpoint (source address)', () => {
+  const s = selector({ a: { destinations: [dest('198.51.100.1', 1)] } });
+  const r = (src: string | undefined, u: string): Choice =>
+    tunnel(s.select(T0, { username: u, radius: groups({ tag: 1, ...L2TP, serverEndpoint: '203.0.113.1', assignmentId: 'red', ...(src !== undefined ? { clientEndpoint: src } : {}) }) })).choice;
+  const a1 = r('198.18.150.5', 'a');
+  const a2 = r('198.18.150.5', 'b');
+  const b1 = r('198.18.150.1', 'c');
+  const n1 = r(undefined, 'd');
+  assert.deepStrictEqual([a1.newTunnel, a1.destination.localAddress], [true, '198.18.150.5']);
+  assert.deepStrictEqual([a2.tunnel, a2.newTunnel], [a1.tunnel, false]);
+  assert.deepStrictEqual([b1.newTunnel, b1.destination.localAddress], [true, '198.18.150.1']);
+  assert.deepStrictEqual([n1.newTunnel, n1.destination.localAddress], [true, undefined]);
+  assert.equal(new Set([a1.tunnel, b1.tunnel, n1.tunnel]).size, 3);
+  assert.deepStrictEqual(s.tunnelList().map((t) => [t.assignmentId, t.sessions]), [['red', 2], ['red', 1], ['red', 1]]);
+});
+
 test('sessions-per-tunnel limit: a new tunnel to the same destination, the old one refills after a release', () => {
   const s = selector({ a: { destinations: [dest('198.51.100.1', 1)], maxSessionsPerTunnel: 2 } });
   const t = [0, 1, 2, 3, 4].map((i) => tunnel(s.select(T0, { username: `u${i}@isp-a.example` })));

@@ -187,14 +187,14 @@ export class TunnelSelector implements Timed {
     return last === undefined ? undefined : this.attach(t, plan, last);
   }
 
-  /** Put the ticket on a tunnel to `d`: a shared one with room (same Assignment-Id), else a new one. */
+  /** Put the ticket on a tunnel to `d`: a shared one with room (same Assignment-Id and source address), else a new one. */
   private attach(t: TicketState, plan: ResolvedPlan, d: ResolvedDestination): Choice {
     t.tried.add(d.key);
     const ds = this.dest(d);
     let tunnel: TunnelState | undefined;
     for (const k of ds.tunnels) {
       const x = this.tunnels.get(k);
-      if (x === undefined || x.assignmentId !== d.assignmentId || (x.limit !== undefined && x.tickets.size >= x.limit)) continue;
+      if (x === undefined || x.assignmentId !== d.assignmentId || x.dest.localAddress !== d.localAddress || (x.limit !== undefined && x.tickets.size >= x.limit)) continue;
       if (tunnel === undefined || (x.state === 'up' && tunnel.state !== 'up')) tunnel = x;
     }
     const newTunnel = tunnel === undefined;
