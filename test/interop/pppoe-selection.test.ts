@@ -11,6 +11,9 @@
  *     LNS 1 and gets an address from its pool.
  *  b. `v<i>@isp-c.example` (100 subscribers): both LNSes at the same preference, round-robin: the
  *     split is printed and must be 50 / 50, each LNS holding its 50 sessions.
+ *  c. `carol@isp-d.example`: the Access-Accept's Tunnel-Client-Endpoint is a second address of the
+ *     LAC (RFC 2868 §3.3): the LNS sees the SCCRQ and the tunnel from that address, not from the
+ *     LAC's `local_address`, and the session comes up.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -59,8 +62,9 @@ after(async () => {
 });
 
 /** Tagged RFC 2868 groups in FreeRADIUS users-file syntax. */
-function tunnelReply(groups: readonly { readonly tag: number; readonly endpoint: string; readonly preference: number }[]): string[] {
+function tunnelReply(groups: readonly { readonly tag: number; readonly endpoint: string; readonly preference: number; readonly clientEndpoint?: string }[]): string[] {
   return groups.flatMap((g) => [
+    ...(g.clientEndpoint !== undefined ? [`Tunnel-Client-Endpoint:${g.tag} := "${g.clientEndpoint}"`] : []),
     `Tunnel-Type:${g.tag} := L2TP`,
     `Tunnel-Medium-Type:${g.tag} := IPv4`,
     `Tunnel-Server-Endpoint:${g.tag} := "${g.endpoint}"`,
@@ -121,6 +125,9 @@ test('LAC tunnel selection with FreeRADIUS tunnel attributes: preferred LNS down
   const [lacN, l1, l2, radN] = [tp.node('lac'), tp.node('lns1'), tp.node('lns2'), tp.node('rad')];
   // An address on the LAN where nobody answers (no ARP reply): the preferred LNS that is down.
   const downAddr = lacN.address.replace(/\.\d+$/, '.200');
+  // A second address of the LAC: carol's Tunnel-Client-Endpoint (c).
+  const lacAddr2 = lacN.address.replace(/\.\d+$/, '.150');
+  await run('ip', ['-n', lacN.ns, 'addr', 'add', `${lacAddr2}/24`, 'dev', lacN.iface]);
   // The subscribers' namespace and its veth into the LAC's.
   cliNs = `${tp.prefix}-cli`;
   trackNamespace(cliNs);
@@ -131,6 +138,7 @@ test('LAC tunnel selection with FreeRADIUS tunnel attributes: preferred LNS down
 
   const users: FreeRadiusUser[] = [
     { name: 'alice@isp-b.example', password: 'wonderland', replyItems: tunnelReply([{ tag: 1, endpoint: downAddr, preference: 1 }, { tag: 2, endpoint: l1.address, preference: 2 }]) },
+    { name: 'carol@isp-d.example', password: 'c4rol', replyItems: tunnelReply([{ tag: 1, endpoint: l2.address, preference: 1, clientEndpoint: lacAddr2 }]) },
     ...Array.from({ length: SPLIT }, (_, i) => ({ name: `v${i}@isp-c.example`, password: `p${i}`, replyItems: tunnelReply([{ tag: 1, endpoint: l1.address, preference: 5 }, { tag: 2, endpoint: l2.address, preference: 5 }]) })),
   ];
   rad = await startFreeRadius({ ns: radN.ns, dir: join(work, 'freeradius'), clients: [{ address: lacN.address, secret: RADIUS_SECRET }], users, messageAuthenticatorInReplies: true, lifetimeMs: LIFETIME_MS, debug: false });
@@ -198,6 +206,23 @@ test('LAC tunnel selection with FreeRADIUS tunnel attributes: preferred LNS down
     assert.deepEqual(atLns, [SPLIT / 2, SPLIT / 2]);
     l.hangup();
     await waitUntil('LNS sessions gone after the PADTs', async () => ((await count(lns[0])) + (await count(lns[1])) === 0 ? true : undefined), 30_000, ctx);
+  });
+
+  await t.test('c: Tunnel-Client-Endpoint = a second LAC address: the LNS sees the tunnel from that address', async () => {
+    const l = load;
+    assert.ok(l !== undefined);
+    const r = await l.dial(1, () => ({ username: 'carol@isp-d.example', password: 'c4rol' }), 60_000);
+    assert.equal(r.up, 1, `carol is up: ${r.failures.join('; ')}\n${ctx()}`);
+    const addr = r.addresses[0] ?? '';
+    assert.equal(Number(addr.split('.')[2]) >> 2, 1, `an address from LNS 2's pool: ${addr}`);
+    const tunnels = (await controlRequest(lns[1]?.socket ?? '', { cmd: 'show-tunnels' }, 5000)) as { remoteAddress: string; sessions: unknown[] }[];
+    const withCarol = tunnels.filter((x) => x.sessions.length > 0);
+    assert.equal(withCarol.length, 1, `one tunnel with a session at LNS 2: ${JSON.stringify(tunnels)}`);
+    assert.equal(withCarol[0]?.remoteAddress, lacAddr2, `the LNS's peer is the Tunnel-Client-Endpoint, not the LAC's local_address ${lacN.address}\n${ctx()}`);
+    assert.equal(logs().filter((x) => x.msg.includes('is not used')).length, 0, 'no "not used" warning');
+    process.stdout.write(`# c: carol@isp-d.example up on LNS 2 with ${addr}; LNS 2 sees the tunnel from ${lacAddr2} (Tunnel-Client-Endpoint; local_address ${lacN.address})\n`);
+    l.hangup();
+    await waitUntil('carol gone at LNS 2', async () => (((await controlRequest(lns[1]?.socket ?? '', { cmd: 'show-tunnels' }, 5000)) as { sessions: unknown[] }[]).every((x) => x.sessions.length === 0) ? true : undefined), 30_000, ctx);
   });
   failed = false;
 });
