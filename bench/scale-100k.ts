@@ -33,13 +33,16 @@ const WINDOW = Math.max(1, numArg('window', 400));
 const HOLD = numArg('hold', 120);
 const HOLD_MAX = numArg('hold-max', 600);
 const ECHO = numArg('echo', 30);
-const CLI_NS = 'h15c';
-const LNS_NS = 'h15l';
+/** --prefix=P: names of what the bench creates (namespaces Pc/Pl, veths Pvc/Pvl, TUN Pt0, /tmp/P-prof-N), default h15. */
+const PREFIX = process.argv.find((a) => a.startsWith('--prefix='))?.slice(9) ?? 'h15';
+const CLI_NS = `${PREFIX}c`;
+const LNS_NS = `${PREFIX}l`;
 const CLI_IP = '198.18.150.1';
 const LNS_IP = '198.18.150.2';
-const METRICS = '127.0.0.1:9115';
+/** --metrics-port=N: the LNS's metrics port (127.0.0.1 of its namespace), default 9115. */
+const METRICS = `127.0.0.1:${numArg('metrics-port', 9115)}`;
 const VERBOSE = flagArg('verbose');
-/** --cpu-prof: the LNS runs with --cpu-prof; the profile goes to /tmp/h15-prof-N/ (analyse the hold with bench/lib/cpu-profile.ts). */
+/** --cpu-prof: the LNS runs with --cpu-prof; the profile goes to /tmp/<prefix>-prof-N/ (analyse the hold with bench/lib/cpu-profile.ts). */
 const CPU_PROF = flagArg('cpu-prof');
 /** --lns-flags=a,b: extra node flags of the LNS (e.g. --perf-basic-prof for `perf record -p`). */
 const LNS_FLAGS = (process.argv.find((a) => a.startsWith('--lns-flags='))?.slice(12) ?? '').split(',').filter((f) => f !== '');
@@ -90,11 +93,11 @@ async function setupNetns(): Promise<void> {
     await run('ip', ['netns', 'add', ns]);
     await run('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
   }
-  await run('ip', ['link', 'add', 'h15vc', 'netns', CLI_NS, 'type', 'veth', 'peer', 'name', 'h15vl', 'netns', LNS_NS]);
-  await run('ip', ['-n', CLI_NS, 'addr', 'add', `${CLI_IP}/30`, 'dev', 'h15vc']);
-  await run('ip', ['-n', LNS_NS, 'addr', 'add', `${LNS_IP}/30`, 'dev', 'h15vl']);
-  await run('ip', ['-n', CLI_NS, 'link', 'set', 'h15vc', 'up']);
-  await run('ip', ['-n', LNS_NS, 'link', 'set', 'h15vl', 'up']);
+  await run('ip', ['link', 'add', `${PREFIX}vc`, 'netns', CLI_NS, 'type', 'veth', 'peer', 'name', `${PREFIX}vl`, 'netns', LNS_NS]);
+  await run('ip', ['-n', CLI_NS, 'addr', 'add', `${CLI_IP}/30`, 'dev', `${PREFIX}vc`]);
+  await run('ip', ['-n', LNS_NS, 'addr', 'add', `${LNS_IP}/30`, 'dev', `${PREFIX}vl`]);
+  await run('ip', ['-n', CLI_NS, 'link', 'set', `${PREFIX}vc`, 'up']);
+  await run('ip', ['-n', LNS_NS, 'link', 'set', `${PREFIX}vl`, 'up']);
 }
 
 async function teardownNetns(): Promise<void> {
@@ -179,19 +182,19 @@ const field = (line: string, k: string): number => Number(new RegExp(`\\b${k}=([
 
 /** Dial n, hold, measure. */
 async function one(bin: string, n: number, hold: number): Promise<Row> {
-  const dir = mkdtempSync(join(tmpdir(), 'h15-scale-'));
+  const dir = mkdtempSync(join(tmpdir(), `${PREFIX}-scale-`));
   trackDir(dir);
   await setupNetns();
   const users = join(dir, 'users');
   writeUsers(users, n);
   const socket = join(dir, 'ctl.sock');
-  const cfg = renderAccessConfig({ socket, listen: LNS_IP, pool: '100.64.0.0/15', localAddress: '100.65.255.254', usersFile: users, tunName: 'h15t0', echoInterval: ECHO, helloInterval: 60, logLevel: 'warn', stateDir: join(dir, 'state') }).replace(
+  const cfg = renderAccessConfig({ socket, listen: LNS_IP, pool: '100.64.0.0/15', localAddress: '100.65.255.254', usersFile: users, tunName: `${PREFIX}t0`, echoInterval: ECHO, helloInterval: 60, logLevel: 'warn', stateDir: join(dir, 'state') }).replace(
     '[daemon]\n',
     `[daemon]\nmetrics_listen = "${METRICS}"\n`,
   );
   const cfgFile = join(dir, 'l2tpd.toml');
   (await import('node:fs')).writeFileSync(cfgFile, cfg);
-  const lns: ManagedProcess = spawnIn(LNS_NS, process.execPath, ['--expose-gc', ...LNS_FLAGS, ...(CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=/tmp/h15-prof-${n}`] : []), join(repoRoot(), 'bin', 'l2tpd.js'), '--config', cfgFile, '--socket', socket], { name: 'l2tpd', lifetimeMs: (hold + 900) * 1000, logFile: join(dir, 'l2tpd.log'), cwd: repoRoot() });
+  const lns: ManagedProcess = spawnIn(LNS_NS, process.execPath, ['--expose-gc', ...LNS_FLAGS, ...(CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=/tmp/${PREFIX}-prof-${n}`] : []), join(repoRoot(), 'bin', 'l2tpd.js'), '--config', cfgFile, '--socket', socket], { name: 'l2tpd', lifetimeMs: (hold + 900) * 1000, logFile: join(dir, 'l2tpd.log'), cwd: repoRoot() });
   try {
     await waitUntil('l2tpd control socket', async () => ((await controlRequest(socket, { cmd: 'ping' }, 2000).catch(() => undefined)) === 'pong' ? true : undefined), 20_000);
     const before = await memory(socket);
@@ -302,7 +305,7 @@ async function main(): Promise<void> {
   watchdog(total * 1000, 'scale-100k');
   console.log(machineLines().join('\n'));
   console.log(`load client bench/c/pppload.c: ${TUNNELS} tunnels (one UDP socket each), window ${WINDOW}; LNS echo_interval ${ECHO} s, hello_interval 60 s; 2 cores shared with other jobs`);
-  const bin = buildClient(mkdtempSync(join(tmpdir(), 'h15-pppload-')));
+  const bin = buildClient(mkdtempSync(join(tmpdir(), `${PREFIX}-pppload-`)));
   const rows: Row[] = [];
   for (const n of SIZES) {
     const hold = n === Math.max(...SIZES) ? HOLD_MAX : HOLD;

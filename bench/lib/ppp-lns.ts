@@ -106,7 +106,8 @@ export function writeUsers(path: string, n: number, prefix = 'u', password = 'p'
 export function controlRequest(socket: string, req: Readonly<Record<string, unknown>>, timeoutMs = 15_000): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const conn = createConnection(socket);
-    let buf = '';
+    // Chunks kept apart until the newline arrives (a 40 MB `show sessions` answer: `buf += d; buf.indexOf` is quadratic).
+    const parts: string[] = [];
     const timer = setTimeout(() => {
       conn.destroy();
       reject(new Error(`control ${socket}: no answer to ${JSON.stringify(req)} within ${timeoutMs} ms`));
@@ -118,13 +119,16 @@ export function controlRequest(socket: string, req: Readonly<Record<string, unkn
     });
     conn.on('connect', () => conn.write(`${JSON.stringify(req)}\n`));
     conn.on('data', (d: string) => {
-      buf += d;
-      const i = buf.indexOf('\n');
-      if (i === -1) return;
+      const i = d.indexOf('\n');
+      if (i === -1) {
+        parts.push(d);
+        return;
+      }
+      parts.push(d.slice(0, i));
       clearTimeout(timer);
       conn.end();
       try {
-        const v = JSON.parse(buf.slice(0, i)) as { ok: boolean; result?: unknown; error?: string };
+        const v = JSON.parse(parts.join('')) as { ok: boolean; result?: unknown; error?: string };
         if (v.ok) resolve(v.result);
         else reject(new Error(`control: ${v.error ?? 'error'}`));
       } catch (e) {

@@ -273,6 +273,11 @@ export class LnsAccess {
     return this.fast?.allSessionCounters();
   }
 
+  /** {@link fastPathSessions} as the addon's rows (tunnel, session, FAST_SESSION_FIELDS), undefined when off: a scrape allocates no object per session. */
+  fastPathRows(): Float64Array | undefined {
+    return this.fast?.sessionRows();
+  }
+
   /** One session's fast-path totals (undefined when off or not offloaded). */
   fastPathSession(tunnel: TunnelId, session: SessionId): FastSessionCounters | undefined {
     return this.fast?.sessionCounters(tunnel, session);

@@ -9,6 +9,7 @@ import type { OpsRequest } from './control-ops.js';
 import type { DataLedger } from './data-ledger.js';
 import type { Logger } from './logger.js';
 import { applyBaselines, clearStatistics, destinationViews, filterPppoe, filterTunnels, summaryView, withSelection } from './ops-views.js';
+import { TurnSlicer } from './turn-slicer.js';
 import type { TunnelAt } from './views.js';
 
 /** StopCCN result for `l2tpctl clear destination` (§4.4.2 StopCCN result 1: general request to clear). */
@@ -32,13 +33,29 @@ export interface OpsTarget {
 /** Every tunnel view with the baselines applied and `filter` kept. */
 export async function shownTunnels(t: OpsTarget, filter: ShowFilter | undefined): Promise<TunnelView[]> {
   const views = t.tunnelViewsYielding !== undefined ? await t.tunnelViewsYielding() : t.tunnelViews();
-  return filterTunnels(applyBaselines(views, t.ledger), filter);
+  // Baselines and filter tunnel by tunnel, in bounded turns (both are O(sessions) at 100k).
+  const out: TunnelView[] = [];
+  const slicer = new TurnSlicer();
+  for (const v of views) {
+    for (const kept of filterTunnels(applyBaselines([v], t.ledger), filter)) out.push(kept);
+    const turn = slicer.step(v.sessions.length + 1);
+    if (turn !== undefined) await turn;
+  }
+  return out;
 }
 
 /** `show sessions`: the sessions of the kept tunnels, then the kept PPPoE sessions. */
 export async function shownSessions(t: OpsTarget, filter: ShowFilter | undefined): Promise<SessionView[]> {
   const tunnels = await shownTunnels(t, filter);
-  return [...tunnels.flatMap((x) => x.sessions), ...filterPppoe(t.pppoeSessions?.() ?? [], filter)];
+  const out: SessionView[] = [];
+  const slicer = new TurnSlicer();
+  for (const x of tunnels) {
+    for (const s of x.sessions) out.push(s);
+    const turn = slicer.step(x.sessions.length + 1);
+    if (turn !== undefined) await turn;
+  }
+  for (const s of filterPppoe(t.pppoeSessions?.() ?? [], filter)) out.push(s);
+  return out;
 }
 
 /** Answer one operations request. */

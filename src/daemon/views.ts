@@ -14,6 +14,7 @@ import type { LacShell } from './lac-shell.js';
 import type { LnsAccess } from './access-shell.js';
 import type { PppoeShell } from './pppoe-shell.js';
 import { addData, tunnelKey, type DataCounters, type DataLedger } from './data-ledger.js';
+import { SLICE_ITEMS, TurnSlicer } from './turn-slicer.js';
 
 /** Everything the views read. */
 export interface ViewSources {
@@ -58,6 +59,20 @@ export function allTunnels(now: Instant, src: ViewSources): TunnelAt[] {
   return out;
 }
 
+/** {@link allTunnels} one tunnel snapshot at a time, a `setImmediate` turn every `chunk` sessions (the status page at scale). */
+export async function allTunnelsYielding(now: Instant, src: ViewSources, chunk = VIEW_CHUNK): Promise<TunnelAt[]> {
+  const out: TunnelAt[] = [];
+  const slicer = new TurnSlicer(chunk);
+  for (const endpoint of src.endpoints) {
+    for (const info of eachTunnel(endpoint, now)) {
+      out.push({ endpoint, info });
+      const turn = slicer.step(info.sessions.length + 1);
+      if (turn !== undefined) await turn;
+    }
+  }
+  return out;
+}
+
 /** Every tunnel as a JSON view. */
 export function tunnelViews(now: Instant, src: ViewSources): TunnelView[] {
   // One snapshot of the PPP sessions for all tunnels (not one per tunnel: that was O(tunnels x sessions)).
@@ -82,20 +97,20 @@ const pppFieldsOf = (i: AccessSessionInfo): PppFields => ({
 });
 
 /** The PPP info of one session (tunnel, session), undefined when the access server has none. */
-type PppSnapshot = (tunnel: number, session: number) => AccessSessionInfo | undefined;
+export type PppSnapshot = (tunnel: number, session: number) => AccessSessionInfo | undefined;
 /** The access server's session snapshot, taken at most once per view (the synchronous listings). */
 const lazyPpp = (src: ViewSources): PppSnapshot => {
   let m: ReadonlyMap<string, AccessSessionInfo> | undefined;
   return (tunnel, session) => (m ??= src.access?.sessionInfo())?.get(`${tunnel}/${session}`);
 };
-/** One session at a time (the yielding listings: no snapshot of every session in one turn). */
-const perSessionPpp = (src: ViewSources): PppSnapshot => (tunnel, session) => src.access?.sessionInfoOf(tunnel, session);
+/** One session at a time (the yielding listings and the status page's rows: no snapshot of every session in one turn). */
+export const perSessionPpp = (src: ViewSources): PppSnapshot => (tunnel, session) => src.access?.sessionInfoOf(tunnel, session);
 
 const uptime = (now: Instant, at: Instant | undefined): { uptimeSeconds?: number } =>
   at === undefined ? {} : { uptimeSeconds: Math.max(0, Math.floor(since(now, at) / 1000)) };
 
-/** Sessions turned into views between two yields to the event loop (see {@link tunnelViewsYielding}). */
-export const VIEW_CHUNK = 2000;
+/** Sessions turned into views between two yields to the event loop at most (see {@link tunnelViewsYielding}; a slice also ends after SLICE_BUDGET_MS). */
+export const VIEW_CHUNK = SLICE_ITEMS;
 
 /**
  * {@link tunnelViews} for `show sessions` / `show tunnels` at scale (issue 15 item 2): the views
@@ -105,17 +120,14 @@ export const VIEW_CHUNK = 2000;
 export async function tunnelViewsYielding(now: Instant, src: ViewSources, chunk = VIEW_CHUNK): Promise<TunnelView[]> {
   const ppp = perSessionPpp(src);
   const out: TunnelView[] = [];
-  let done = 0;
+  const slicer = new TurnSlicer(chunk);
   const gen = src.ledger?.beginSample();
-  // Tunnel by tunnel (ids first, each tunnel's info when its turn comes): one turn never holds more than about `chunk` sessions.
+  // Tunnel by tunnel (ids first, each tunnel's info when its turn comes): one turn holds about `chunk` sessions or SLICE_BUDGET_MS.
   for (const endpoint of src.endpoints) {
     for (const info of eachTunnel(endpoint, now)) {
       out.push(tunnelView(now, src, endpoint, info, ppp, gen));
-      done += info.sessions.length + 1;
-      if (done >= chunk) {
-        done = 0;
-        await new Promise<void>((resolve) => setImmediate(resolve));
-      }
+      const turn = slicer.step(info.sessions.length + 1);
+      if (turn !== undefined) await turn;
     }
   }
   if (gen !== undefined) src.ledger?.endSample(gen);
@@ -131,17 +143,14 @@ export async function samplePayloadYielding(now: Instant, src: ViewSources, chun
   const ledger = src.ledger;
   if (ledger === undefined) return undefined;
   const gen = ledger.beginSample();
-  let done = 0;
+  const slicer = new TurnSlicer(chunk);
   for (const ep of src.endpoints) {
     const serves = src.access?.serves(ep) === true;
     for (const info of eachTunnel(ep, now)) {
       const fast = (session: number): DataCounters | undefined => (serves ? src.access?.fastCountersOf(info.localTunnelId, session) : undefined);
       tunnelData(src, gen, tunnelKey(ep.local.address, ep.local.port, info.localTunnelId), info, fast);
-      done += info.sessions.length + 1;
-      if (done >= chunk) {
-        done = 0;
-        await new Promise<void>((resolve) => setImmediate(resolve));
-      }
+      const turn = slicer.step(info.sessions.length + 1);
+      if (turn !== undefined) await turn;
     }
   }
   ledger.endSample(gen);
@@ -225,6 +234,8 @@ function tunnelData(src: ViewSources, gen: number | undefined, key: string, t: T
  * remote id, the client MAC (or TR-101 circuit id) as the calling number, the IP counters.
  */
 export function pppoeSessionViews(now: Instant, src: ViewSources): SessionView[] {
+  // No access concentrator, no PPPoE session: skip the snapshot of every (L2TP) session (100k in one turn).
+  if (src.pppoe !== undefined && src.pppoe.length === 0) return [];
   const out: SessionView[] = [];
   for (const i of src.access?.sessionInfo().values() ?? []) {
     const p = i.pppoe;

@@ -172,6 +172,11 @@ export class FastPathAttach implements FastPathTable {
     return a === undefined ? undefined : sessionCountersOf(tunnel, session, a);
   }
 
+  /** Every installed session's totals as the addon's rows (tunnel, session, then FAST_SESSION_FIELDS): one native call, no object per session (metrics). */
+  sessionRows(): Float64Array {
+    return this.fp.sessions();
+  }
+
   /** Every installed session's totals (for show commands and metrics: one native call). */
   allSessionCounters(): FastSessionCounters[] {
     const a = this.fp.sessions();

@@ -32,7 +32,7 @@ export { DaeSocket, type DaeSocketOptions } from './radius-dae-socket.js';
 export { RadiusSpool, RadiusSpoolFullError, parseSpool, type RadiusSpoolContents, type RadiusSpoolOptions } from './radius-spool.js';
 export { PacketSocket, FrameBatch, PacketType, type PacketSocketOptions } from './packet-socket.js';
 export { PppoeAcPort, type PppoeAcPortOptions } from './pppoe-ac.js';
-export { NativeIoError, NativeUnavailableError } from './native.js';
+export { FAST_SESSION_FIELDS, NativeIoError, NativeUnavailableError } from './native.js';
 export { PacketBatch, TunDevice, runIp } from './tun.js';
 export { FastPathAttach } from './fast-path.js';
 export type { FastSessionCounters } from './fast-path.js';

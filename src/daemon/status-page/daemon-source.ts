@@ -4,7 +4,7 @@
  * into the bounded page view with one traffic sample per second for the chart.
  */
 import { since, type Instant } from '../../base/index.js';
-import { allTunnels, ipsecViews, tunnelView, type ViewSources } from '../views.js';
+import { allTunnelsYielding, ipsecViews, perSessionPpp, tunnelView, type ViewSources } from '../views.js';
 import type { StatusPageSource } from './server.js';
 import { statusPageView, trafficTotals, TrafficHistory } from './views.js';
 
@@ -23,10 +23,11 @@ const SAMPLE_MS = 900;
 export function daemonStatusSource(d: DaemonStatusInputs): StatusPageSource {
   const history = new TrafficHistory();
   return {
-    view(offset, limit) {
+    // The tunnels' snapshots are taken a few thousand sessions per turn (100k sessions never stall the loop).
+    async view(offset, limit) {
       const now = d.now();
       const src = d.sources();
-      const infos = allTunnels(now, src);
+      const infos = await allTunnelsYielding(now, src);
       const t = since(now, d.startedAt);
       const last = history.last;
       if (last === undefined || t - last.t >= SAMPLE_MS) history.push(trafficTotals(infos, t));
@@ -36,7 +37,8 @@ export function daemonStatusSource(d: DaemonStatusInputs): StatusPageSource {
           version: d.version,
           uptimeSeconds: Math.floor(t / 1000),
           infos,
-          toView: (x) => tunnelView(now, src, x.endpoint, x.info),
+          // The shown rows' PPP fields session by session (a default snapshot would copy every session once per shown tunnel).
+          toView: (x) => tunnelView(now, src, x.endpoint, x.info, perSessionPpp(src)),
           ipsec: src.ipsec !== undefined || src.lacs.some((l) => l.ipsec !== undefined) ? ipsecViews(now, src) : undefined,
           ...(pool !== undefined ? { pool: { sessions: pool.sessions, inUse: pool.ipv4InUse, capacity: pool.ipv4Capacity } } : {}),
           lacs: src.lacs.map((l) => {

@@ -12,7 +12,7 @@ import { pageParams, type StatusPageView } from './views.js';
 /** What the server shows. */
 export interface StatusPageSource {
   /** The bounded view (views.ts statusPageView) for one page of rows. */
-  view(offset: number, limit: number): StatusPageView;
+  view(offset: number, limit: number): StatusPageView | Promise<StatusPageView>;
 }
 
 /** Options of {@link startStatusPage}. */
@@ -57,7 +57,7 @@ function send(res: ServerResponse, status: number, type: string, body: string, e
 }
 
 /** Answer one request (exported for tests that do not open a socket). */
-export function handleStatusRequest(req: Pick<IncomingMessage, 'method' | 'url' | 'headers'>, res: ServerResponse, o: StatusPageOptions, cached: (offset: number, limit: number) => string): void {
+export function handleStatusRequest(req: Pick<IncomingMessage, 'method' | 'url' | 'headers'>, res: ServerResponse, o: StatusPageOptions, cached: (offset: number, limit: number) => string | Promise<string>): void {
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     send(res, 405, 'text/plain; charset=utf-8', 'read-only: GET only\n', { allow: 'GET, HEAD' });
     return;
@@ -83,7 +83,14 @@ export function handleStatusRequest(req: Pick<IncomingMessage, 'method' | 'url' 
   }
   if (url.pathname === '/api/status') {
     const { offset, limit } = pageParams(url.searchParams, o.maxRows);
-    send(res, 200, 'application/json; charset=utf-8', cached(offset, limit));
+    const body = cached(offset, limit);
+    if (typeof body === 'string') send(res, 200, 'application/json; charset=utf-8', body);
+    else {
+      body.then(
+        (b) => send(res, 200, 'application/json; charset=utf-8', b),
+        (e: unknown) => send(res, 500, 'text/plain; charset=utf-8', `internal error: ${e instanceof Error ? e.message : String(e)}\n`),
+      );
+    }
     return;
   }
   const file = Object.hasOwn(STATIC, url.pathname) ? STATIC[url.pathname] : undefined;
@@ -97,14 +104,26 @@ export function handleStatusRequest(req: Pick<IncomingMessage, 'method' | 'url' 
 /** Listen on host:port and serve the page. */
 export async function startStatusPage(o: StatusPageOptions): Promise<StatusPage> {
   const now = o.now ?? Date.now;
-  const cache = new Map<string, { at: number; body: string }>();
-  const cached = (offset: number, limit: number): string => {
+  // A view being built (asynchronously, at scale) is shared by whoever asks meanwhile.
+  const cache = new Map<string, { at: number; body: string | Promise<string> }>();
+  const cached = (offset: number, limit: number): string | Promise<string> => {
     const k = `${offset}/${limit}`;
     const hit = cache.get(k);
     const t = now();
     if (hit !== undefined && t - hit.at < CACHE_MS) return hit.body;
     if (cache.size > 64) cache.clear();
-    const body = JSON.stringify(o.source.view(offset, limit));
+    const v = o.source.view(offset, limit);
+    if (!(v instanceof Promise)) {
+      const body = JSON.stringify(v);
+      cache.set(k, { at: t, body });
+      return body;
+    }
+    const body = v.then((x) => {
+      const b = JSON.stringify(x);
+      cache.set(k, { at: t, body: b });
+      return b;
+    });
+    void body.catch(() => cache.delete(k));
     cache.set(k, { at: t, body });
     return body;
   };
