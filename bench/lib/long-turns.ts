@@ -95,7 +95,7 @@ function main(): void {
       });
     }
     const rows = [...inc.entries()].filter(([l, e]) => e.n >= turn.nodes.length * 0.2 && !l.startsWith('(root)')).sort((a, b) => a[1].depth - b[1].depth);
-    const shown = rows.filter(([l]) => l.includes('dist/src') || l.startsWith('(garbage')).slice(-top);
+    const shown = process.argv.includes('--all') ? rows.slice(-top) : rows.filter(([l]) => l.includes('dist/src') || l.startsWith('(garbage')).slice(-top);
     console.log(`\n${(turn.startUs / 1e6).toFixed(2)} s: ${(turn.us / 1000).toFixed(0)} ms`);
     for (const [l, e] of shown.length > 0 ? shown : rows.slice(-top)) console.log(`  ${((e.n / turn.nodes.length) * 100).toFixed(0).padStart(3)} %  ${l}`);
   }
