@@ -41,6 +41,8 @@ const CLI_IP = '198.18.150.1';
 const LNS_IP = '198.18.150.2';
 /** --metrics-port=N: the LNS's metrics port (127.0.0.1 of its namespace), default 9115. */
 const METRICS = `127.0.0.1:${numArg('metrics-port', 9115)}`;
+/** --lns-root=DIR: run the l2tpd of another built tree (an A/B against an older commit with the same client and bench). */
+const LNS_ROOT = process.argv.find((a) => a.startsWith('--lns-root='))?.slice(11) ?? repoRoot();
 const VERBOSE = flagArg('verbose');
 /** --cpu-prof: the LNS runs with --cpu-prof; the profile goes to /tmp/<prefix>-prof-N/ (analyse the hold with bench/lib/cpu-profile.ts). */
 const CPU_PROF = flagArg('cpu-prof');
@@ -194,7 +196,7 @@ async function one(bin: string, n: number, hold: number): Promise<Row> {
   );
   const cfgFile = join(dir, 'l2tpd.toml');
   (await import('node:fs')).writeFileSync(cfgFile, cfg);
-  const lns: ManagedProcess = spawnIn(LNS_NS, process.execPath, ['--expose-gc', ...LNS_FLAGS, ...(CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=/tmp/${PREFIX}-prof-${n}`] : []), join(repoRoot(), 'bin', 'l2tpd.js'), '--config', cfgFile, '--socket', socket], { name: 'l2tpd', lifetimeMs: (hold + 900) * 1000, logFile: join(dir, 'l2tpd.log'), cwd: repoRoot() });
+  const lns: ManagedProcess = spawnIn(LNS_NS, process.execPath, ['--expose-gc', ...LNS_FLAGS, ...(CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=/tmp/${PREFIX}-prof-${n}`] : []), join(LNS_ROOT, 'bin', 'l2tpd.js'), '--config', cfgFile, '--socket', socket], { name: 'l2tpd', lifetimeMs: (hold + 900) * 1000, logFile: join(dir, 'l2tpd.log'), cwd: LNS_ROOT });
   try {
     await waitUntil('l2tpd control socket', async () => ((await controlRequest(socket, { cmd: 'ping' }, 2000).catch(() => undefined)) === 'pong' ? true : undefined), 20_000);
     const before = await memory(socket);

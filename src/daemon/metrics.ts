@@ -8,22 +8,47 @@ import { Counter, Gauge, Registry } from 'prom-client';
 import { FAST_SESSION_FIELDS, type NativeEspStats, type NativeFastPathStats } from '../io/index.js';
 import type { L2tpEvent, StateCounts } from '../l2tp/index.js';
 import { messageTypeName } from '../wire/l2tp/index.js';
+import { nextTurn } from './turn-slicer.js';
 import type { IpsecView, KernelDropsView, RadiusView, SelectionDestinationView, StatusView } from './control-protocol.js';
 import type { DataCounters } from './data-ledger.js';
 import type { L2tpv3StaticView } from './l2tpv3-static-shell.js';
 import type { SelectionCounters } from './lac-select-shell.js';
 
 /**
- * `read` at most once per scrape: prom-client collects the metrics one after the other, and several
- * read the same (possibly O(sessions)) view; a read older than 100 ms is taken again.
+ * The O(sessions) reads of a scrape (state counts, the fast path's rows, the kernel/echo view): each
+ * is taken at most once per scrape. {@link DaemonMetrics.text} takes each in a turn of its own
+ * before prom-client collects (then every collect finds it ready); outside a scrape (or when it went
+ * stale) a collect reads it itself, and a read older than 100 ms is taken again.
  */
-function perScrape<T>(read: () => T): () => T {
-  let last: { at: number; v: T } | undefined;
-  return () => {
-    const at = Date.now();
-    if (last === undefined || at - last.at > 100) last = { at, v: read() };
-    return last.v;
-  };
+class ScrapeReads {
+  private readonly warmers: (() => void)[] = [];
+  /** Scrapes begun; a read is fresh for the scrape it was taken in. */
+  generation = 0;
+  /** A scrape is between its warm-up and the end of its collects. */
+  active = false;
+
+  /** `read` shared by the collects of one scrape. */
+  add<T>(read: () => T): () => T {
+    let last: { at: number; gen: number; v: T } | undefined;
+    const get = (): T => {
+      const at = Date.now();
+      const fresh = last !== undefined && last.gen === this.generation && (this.active || at - last.at <= 100);
+      if (!fresh || last === undefined) last = { at, gen: this.generation, v: read() };
+      return last.v;
+    };
+    this.warmers.push(() => void get());
+    return get;
+  }
+
+  /** Begin a scrape: every read in a turn of its own (a scrape at 100k sessions never holds the loop for all of them). */
+  async warm(): Promise<void> {
+    this.generation++;
+    this.active = true;
+    for (const w of this.warmers) {
+      await nextTurn();
+      w();
+    }
+  }
 }
 
 const EMPTY_ROWS = new Float64Array(0);
@@ -55,6 +80,8 @@ export function sumRowsByTunnel(rows: Float64Array): Map<number, Float64Array> {
 export class DaemonMetrics {
   /** The registry to expose. */
   readonly registry = new Registry();
+  /** The O(sessions) reads, one per scrape, each in its own turn. */
+  private readonly reads = new ScrapeReads();
   /** Control messages by type name, counted here per message and handed to the counters at scrape time (no label hashing per message). */
   private readonly controlRxCounts = new Map<number | undefined, number>();
   private readonly controlTxCounts = new Map<number | undefined, number>();
@@ -85,16 +112,11 @@ export class DaemonMetrics {
       });
     };
     // One count per scrape serves both gauges (prom-client collects them one after the other).
-    let counted: { at: number; counts: StateCounts } | undefined;
-    const counts = (): StateCounts => {
-      const at = Date.now();
-      if (counted === undefined || at - counted.at > 100) {
-        const c: StateCounts = { tunnels: new Map(), sessions: new Map() };
-        countStates(c);
-        counted = { at, counts: c };
-      }
-      return counted.counts;
-    };
+    const counts = this.reads.add((): StateCounts => {
+      const c: StateCounts = { tunnels: new Map(), sessions: new Map() };
+      countStates(c);
+      return c;
+    });
     const byState = (name: string, help: string, pick: (c: StateCounts) => ReadonlyMap<string, number>): void => {
       new Gauge<'state'>({
         name,
@@ -156,7 +178,7 @@ export class DaemonMetrics {
    */
   addFastPath(readNow: () => { readonly stats: NativeFastPathStats; readonly rows: Float64Array; readonly esp?: NativeEspStats | undefined } | undefined): void {
     const registers = [this.registry];
-    const read = perScrape(readNow);
+    const read = this.reads.add(readNow);
     new Counter({
       name: 'l2tp_fast_path_esp_packets_total',
       help: 'ESP-in-UDP datagrams the fast path opened (in) or sealed (out) natively, or handed to JavaScript (to-js-*, with why), [dataplane] fast_path_esp',
@@ -381,7 +403,7 @@ export class DaemonMetrics {
    */
   addKernel(viewNow: () => { readonly kernel: KernelDropsView; readonly echo?: StatusView['echo'] }): void {
     const registers = [this.registry];
-    const view = perScrape(viewNow);
+    const view = this.reads.add(viewNow);
     const sock = (name: string, help: string, kind: 'counter' | 'gauge', value: (s: KernelDropsView['sockets'][number]) => number | undefined): void => {
       const opts = { name, help, labelNames: ['listener'] as const, registers };
       const fill = (m: { reset(): void }, put: (l: { listener: string }, v: number) => void): void => {
@@ -469,7 +491,12 @@ export class DaemonMetrics {
 
   /** The exposition text (what GET /metrics returns). */
   async text(): Promise<string> {
-    return this.registry.metrics();
+    await this.reads.warm();
+    try {
+      return await this.registry.metrics();
+    } finally {
+      this.reads.active = false;
+    }
   }
 }
 
