@@ -33,8 +33,12 @@ const WINDOW = Math.max(1, numArg('window', 400));
 const HOLD = numArg('hold', 120);
 const HOLD_MAX = numArg('hold-max', 600);
 const ECHO = numArg('echo', 30);
-const CLI_NS = 'h15c';
-const LNS_NS = 'h15l';
+/** --prefix=NAME: namespaces NAMEc / NAMEl and veths NAMEvc / NAMEvl (default h15), so two runs of helpers do not collide. */
+const PREFIX = process.argv.find((a) => a.startsWith('--prefix='))?.slice(9) ?? 'h15';
+const CLI_NS = `${PREFIX}c`;
+const LNS_NS = `${PREFIX}l`;
+/** --snapshot-dir=DIR: the LNS writes a V8 heap snapshot there (SIGUSR2) before the dial and after the hold; diff with bench/lib/heap-diff.ts. */
+const SNAPSHOT_DIR = process.argv.find((a) => a.startsWith('--snapshot-dir='))?.slice(15);
 const CLI_IP = '198.18.150.1';
 const LNS_IP = '198.18.150.2';
 const METRICS = '127.0.0.1:9115';
@@ -90,11 +94,12 @@ async function setupNetns(): Promise<void> {
     await run('ip', ['netns', 'add', ns]);
     await run('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
   }
-  await run('ip', ['link', 'add', 'h15vc', 'netns', CLI_NS, 'type', 'veth', 'peer', 'name', 'h15vl', 'netns', LNS_NS]);
-  await run('ip', ['-n', CLI_NS, 'addr', 'add', `${CLI_IP}/30`, 'dev', 'h15vc']);
-  await run('ip', ['-n', LNS_NS, 'addr', 'add', `${LNS_IP}/30`, 'dev', 'h15vl']);
-  await run('ip', ['-n', CLI_NS, 'link', 'set', 'h15vc', 'up']);
-  await run('ip', ['-n', LNS_NS, 'link', 'set', 'h15vl', 'up']);
+  const [vc, vl] = [`${PREFIX}vc`, `${PREFIX}vl`];
+  await run('ip', ['link', 'add', vc, 'netns', CLI_NS, 'type', 'veth', 'peer', 'name', vl, 'netns', LNS_NS]);
+  await run('ip', ['-n', CLI_NS, 'addr', 'add', `${CLI_IP}/30`, 'dev', vc]);
+  await run('ip', ['-n', LNS_NS, 'addr', 'add', `${LNS_IP}/30`, 'dev', vl]);
+  await run('ip', ['-n', CLI_NS, 'link', 'set', vc, 'up']);
+  await run('ip', ['-n', LNS_NS, 'link', 'set', vl, 'up']);
 }
 
 async function teardownNetns(): Promise<void> {
@@ -132,6 +137,14 @@ async function nsRcvbufErrors(ns: string): Promise<number> {
 async function memory(socket: string): Promise<{ heap: number; rss: number }> {
   const s = (await controlRequest(socket, { cmd: 'status' }, 120_000)) as { memory?: { heapUsed: number; rss: number } };
   return { heap: s.memory?.heapUsed ?? 0, rss: s.memory?.rss ?? 0 };
+}
+
+/** With --snapshot-dir: SIGUSR2 to the LNS (after `memory`'s GCs), then a ping, which returns once the snapshot is written. */
+async function snapshot(socket: string, pid: number): Promise<void> {
+  if (SNAPSHOT_DIR === undefined) return;
+  process.kill(pid, 'SIGUSR2');
+  await new Promise((r) => setTimeout(r, 200));
+  await controlRequest(socket, { cmd: 'ping' }, 300_000);
 }
 
 /** One metrics scrape from inside the LNS namespace: seconds and bytes. */
@@ -179,7 +192,7 @@ const field = (line: string, k: string): number => Number(new RegExp(`\\b${k}=([
 
 /** Dial n, hold, measure. */
 async function one(bin: string, n: number, hold: number): Promise<Row> {
-  const dir = mkdtempSync(join(tmpdir(), 'h15-scale-'));
+  const dir = mkdtempSync(join(tmpdir(), `${PREFIX}-scale-`));
   trackDir(dir);
   await setupNetns();
   const users = join(dir, 'users');
@@ -191,10 +204,11 @@ async function one(bin: string, n: number, hold: number): Promise<Row> {
   );
   const cfgFile = join(dir, 'l2tpd.toml');
   (await import('node:fs')).writeFileSync(cfgFile, cfg);
-  const lns: ManagedProcess = spawnIn(LNS_NS, process.execPath, ['--expose-gc', ...LNS_FLAGS, ...(CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=/tmp/h15-prof-${n}`] : []), join(repoRoot(), 'bin', 'l2tpd.js'), '--config', cfgFile, '--socket', socket], { name: 'l2tpd', lifetimeMs: (hold + 900) * 1000, logFile: join(dir, 'l2tpd.log'), cwd: repoRoot() });
+  const lns: ManagedProcess = spawnIn(LNS_NS, process.execPath, ['--expose-gc', ...LNS_FLAGS, ...(SNAPSHOT_DIR !== undefined ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${SNAPSHOT_DIR}`] : []), ...(CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=/tmp/h15-prof-${n}`] : []), join(repoRoot(), 'bin', 'l2tpd.js'), '--config', cfgFile, '--socket', socket], { name: 'l2tpd', lifetimeMs: (hold + 900) * 1000, logFile: join(dir, 'l2tpd.log'), cwd: repoRoot() });
   try {
     await waitUntil('l2tpd control socket', async () => ((await controlRequest(socket, { cmd: 'ping' }, 2000).catch(() => undefined)) === 'pong' ? true : undefined), 20_000);
     const before = await memory(socket);
+    await snapshot(socket, lns.pid);
     const samples: Sample[] = [];
     let lastCpu = procCpu(lns.pid);
     let lag = { max: 0, during: 0 };
@@ -248,6 +262,7 @@ async function one(bin: string, n: number, hold: number): Promise<Row> {
       const holdSamples = samples.slice(cpuFrom).filter((s) => s.t > holdStart + 2000 && (s.t < ts || s.t > showEnd + 2000));
       pinging = false;
       const after = await memory(socket);
+      await snapshot(socket, lns.pid);
       // The daemon's own drop report (status -> kernel) beside /proc/PID/net/snmp read here.
       const st = (await controlRequest(socket, { cmd: 'status' }, 120_000)) as { kernel?: { sockets?: { drops?: number }[]; udp?: { rcvbufErrors: number } }; echo?: { misses: number; timeouts: number }; sessions?: number; tunnels?: number };
       // Why sessions ended, from the daemon itself: our echo-timeouts and the tunnels' close causes.
@@ -302,7 +317,7 @@ async function main(): Promise<void> {
   watchdog(total * 1000, 'scale-100k');
   console.log(machineLines().join('\n'));
   console.log(`load client bench/c/pppload.c: ${TUNNELS} tunnels (one UDP socket each), window ${WINDOW}; LNS echo_interval ${ECHO} s, hello_interval 60 s; 2 cores shared with other jobs`);
-  const bin = buildClient(mkdtempSync(join(tmpdir(), 'h15-pppload-')));
+  const bin = buildClient(mkdtempSync(join(tmpdir(), `${PREFIX}-pppload-`)));
   const rows: Row[] = [];
   for (const n of SIZES) {
     const hold = n === Math.max(...SIZES) ? HOLD_MAX : HOLD;

@@ -101,6 +101,18 @@ export interface PppLinkConfig {
   readonly proxy?: ProxyLcp;
 }
 
+/**
+ * What is a link's own and not its settings: with these passed apart, many links can share one
+ * frozen `PppLinkConfig` (an access server builds one per MRU; issue 15, bytes per idle session).
+ * A value here wins over the same field of the config.
+ */
+export interface PppLinkOwn {
+  /** authenticator: the address pool (per session: it records the session's lease). */
+  readonly pool?: AddressPool;
+  /** Proxy LCP / proxy authentication from the LAC. */
+  readonly proxy?: ProxyLcp;
+}
+
 /** An IP packet that arrived over the link. */
 export interface IpPacket {
   readonly version: 4 | 6;
@@ -226,10 +238,20 @@ export class PppLink implements Timed {
   private protoRejectId = 0;
   private readonly restart: Duration;
   private readonly maxConfigure: number;
+  private readonly pool: AddressPool | undefined;
+  private readonly proxy: ProxyLcp | undefined;
 
-  /** Build a link in phase Dead; call `open(now)` when the lower layer (L2TP session) is up. */
-  constructor(readonly cfg: PppLinkConfig) {
+  /**
+   * Build a link in phase Dead; call `open(now)` when the lower layer (L2TP session) is up. `cfg` may
+   * be shared by many links; `own` holds what is this link's alone (see {@link PppLinkOwn}).
+   */
+  constructor(
+    readonly cfg: PppLinkConfig,
+    own?: PppLinkOwn,
+  ) {
     const role = cfg.role;
+    this.pool = own?.pool ?? cfg.pool;
+    this.proxy = own?.proxy ?? cfg.proxy;
     this.restart = cfg.fsm?.restartTimer ?? seconds(3);
     this.maxConfigure = cfg.fsm?.maxConfigure ?? 10;
     this.lcpPort = new CpPort(this, PppProtocol.LCP, 'lcp');
@@ -277,7 +299,7 @@ export class PppLink implements Timed {
   /** Lower layer up + administrative Open: LCP starts (or adopts the LAC's proxy LCP). */
   open(now: Instant): void {
     this.setPhase('establish');
-    const px = this.cfg.proxy;
+    const px = this.proxy;
     if (px !== undefined && px.forceLcpRenegotiation !== true && px.lastSentLcpConfReq !== undefined && px.lastReceivedLcpConfReq !== undefined) {
       const ours = parseCpOptions(px.lastSentLcpConfReq);
       const peers = parseCpOptions(px.lastReceivedLcpConfReq);
@@ -475,7 +497,7 @@ export class PppLink implements Timed {
   private finish(): void {
     if (this.down) return;
     this.down = true;
-    if (this.allocated !== undefined) this.cfg.pool?.release(this.allocated);
+    if (this.allocated !== undefined) this.pool?.release(this.allocated);
     this.allocated = undefined;
     this.setPhase('dead');
     this.events.push({ type: 'link-down', reason: this.downReason ?? 'admin-close' });
@@ -494,7 +516,7 @@ export class PppLink implements Timed {
         { verifier: this.cfg.verifier, random: this.cfg.random, name: this.cfg.name ?? 'l2tpkit', restartTimer, maxChallenges: this.maxConfigure },
         authOut,
       );
-      const px = this.cfg.proxy;
+      const px = this.proxy;
       const type = px?.proxyAuthenType;
       const fits = type === 2 ? method !== 'pap' : type === 1 || type === 3 ? method === 'pap' : false;
       if (this.proxyAuth && px !== undefined && fits && px.proxyAuthenResponse !== undefined) {
@@ -545,8 +567,8 @@ export class PppLink implements Timed {
       if (this.cfg.role === 'authenticator') {
         const u = this.user;
         let addr = this.framedAddress ?? (u !== undefined ? this.cfg.staticAddresses?.[u] : undefined);
-        if (addr === undefined && this.cfg.pool !== undefined) {
-          addr = this.cfg.pool.allocate(u);
+        if (addr === undefined && this.pool !== undefined) {
+          addr = this.pool.allocate(u);
           this.allocated = addr;
         }
         this.ipcp.peerAddress = addr;
