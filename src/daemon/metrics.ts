@@ -21,7 +21,15 @@ function perScrape<T>(read: () => T): () => T {
   let last: { at: number; v: T } | undefined;
   return () => {
     const at = Date.now();
-    if (last === undefined || at - last.at > 100) last = { at, v: read() };
+    if (last === undefined || at - last.at > 100) {
+      last = { at, v: read() };
+      // Not kept past the scrape: a view can be O(sessions) (the fast path's per-session counters
+      // were ~360 B per idle session held between scrapes; issue 15).
+      const mine = last;
+      setTimeout(() => {
+        if (last === mine) last = undefined;
+      }, 200).unref();
+    }
     return last.v;
   };
 }
