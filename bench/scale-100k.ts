@@ -37,6 +37,8 @@ const ECHO = numArg('echo', 30);
 const PREFIX = process.argv.find((a) => a.startsWith('--prefix='))?.slice(9) ?? 'h15';
 const CLI_NS = `${PREFIX}c`;
 const LNS_NS = `${PREFIX}l`;
+/** --snapshot-dir=DIR: the LNS writes a V8 heap snapshot there (SIGUSR2) before the dial and after the hold; diff with bench/lib/heap-diff.ts. */
+const SNAPSHOT_DIR = process.argv.find((a) => a.startsWith('--snapshot-dir='))?.slice(15);
 const CLI_IP = '198.18.150.1';
 const LNS_IP = '198.18.150.2';
 /** --metrics-port=N: the LNS's metrics port (127.0.0.1 of its namespace), default 9115. */
@@ -139,6 +141,14 @@ async function memory(socket: string): Promise<{ heap: number; rss: number }> {
   return { heap: s.memory?.heapUsed ?? 0, rss: s.memory?.rss ?? 0 };
 }
 
+/** With --snapshot-dir: SIGUSR2 to the LNS (after `memory`'s GCs), then a ping, which returns once the snapshot is written. */
+async function snapshot(socket: string, pid: number): Promise<void> {
+  if (SNAPSHOT_DIR === undefined) return;
+  process.kill(pid, 'SIGUSR2');
+  await new Promise((r) => setTimeout(r, 200));
+  await controlRequest(socket, { cmd: 'ping' }, 300_000);
+}
+
 /** One metrics scrape from inside the LNS namespace: seconds and bytes. */
 async function scrape(): Promise<{ s: number; bytes: number }> {
   const out = await run('ip', ['netns', 'exec', LNS_NS, 'curl', '-s', '-o', '/dev/null', '-w', '%{time_total} %{size_download}', `http://${METRICS}/metrics`], 60_000);
@@ -196,10 +206,11 @@ async function one(bin: string, n: number, hold: number): Promise<Row> {
   );
   const cfgFile = join(dir, 'l2tpd.toml');
   (await import('node:fs')).writeFileSync(cfgFile, cfg);
-  const lns: ManagedProcess = spawnIn(LNS_NS, process.execPath, ['--expose-gc', ...LNS_FLAGS, ...(CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=/tmp/${PREFIX}-prof-${n}`] : []), join(LNS_ROOT, 'bin', 'l2tpd.js'), '--config', cfgFile, '--socket', socket], { name: 'l2tpd', lifetimeMs: (hold + 900) * 1000, logFile: join(dir, 'l2tpd.log'), cwd: LNS_ROOT });
+  const lns: ManagedProcess = spawnIn(LNS_NS, process.execPath, ['--expose-gc', ...LNS_FLAGS, ...(SNAPSHOT_DIR !== undefined ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${SNAPSHOT_DIR}`] : []), ...(CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=/tmp/${PREFIX}-prof-${n}`] : []), join(LNS_ROOT, 'bin', 'l2tpd.js'), '--config', cfgFile, '--socket', socket], { name: 'l2tpd', lifetimeMs: (hold + 900) * 1000, logFile: join(dir, 'l2tpd.log'), cwd: LNS_ROOT });
   try {
     await waitUntil('l2tpd control socket', async () => ((await controlRequest(socket, { cmd: 'ping' }, 2000).catch(() => undefined)) === 'pong' ? true : undefined), 20_000);
     const before = await memory(socket);
+    await snapshot(socket, lns.pid);
     const samples: Sample[] = [];
     let lastCpu = procCpu(lns.pid);
     let lag = { max: 0, during: 0 };
@@ -253,6 +264,7 @@ async function one(bin: string, n: number, hold: number): Promise<Row> {
       const holdSamples = samples.slice(cpuFrom).filter((s) => s.t > holdStart + 2000 && (s.t < ts || s.t > showEnd + 2000));
       pinging = false;
       const after = await memory(socket);
+      await snapshot(socket, lns.pid);
       // The daemon's own drop report (status -> kernel) beside /proc/PID/net/snmp read here.
       const st = (await controlRequest(socket, { cmd: 'status' }, 120_000)) as { kernel?: { sockets?: { drops?: number }[]; udp?: { rcvbufErrors: number } }; echo?: { misses: number; timeouts: number }; sessions?: number; tunnels?: number };
       // Why sessions ended, from the daemon itself: our echo-timeouts and the tunnels' close causes.

@@ -34,8 +34,9 @@ export function addIpv4Extras<T>(routes: SessionRoutes<T>, x: SessionExtras, tar
     routes.addIpv4Prefix(p.network, p.length, target);
     kernel.push(text4(p));
   }
-  x.v4 = [...x.v4, ...prefixes];
-  x.kernel = [...x.kernel, ...kernel];
+  // Nothing added: the shared empty arrays stay (no two arrays per idle session).
+  if (prefixes.length > 0) x.v4 = [...x.v4, ...prefixes];
+  if (kernel.length > 0) x.kernel = [...x.kernel, ...kernel];
   return kernel;
 }
 
@@ -46,8 +47,8 @@ export function addIpv6Extras<T>(routes: SessionRoutes<T>, x: SessionExtras, tar
     routes.addIpv6Route(p.network64, p.length, target);
     kernel.push(text6(p));
   }
-  x.v6 = [...x.v6, ...prefixes];
-  x.kernel = [...x.kernel, ...kernel];
+  if (prefixes.length > 0) x.v6 = [...x.v6, ...prefixes];
+  if (kernel.length > 0) x.kernel = [...x.kernel, ...kernel];
   return kernel;
 }
 

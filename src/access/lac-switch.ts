@@ -186,7 +186,7 @@ export class LacSwitch implements Timed {
       papId: 0, username: undefined, tunnel: undefined, session: undefined, pending: [], request: undefined,
     };
     this.calls.set(key, call);
-    lower.bind(now, (at, frame) => this.fromSubscriber(at, call, frame));
+    lower.bind(now, { handleData: (at, frame) => this.fromSubscriber(at, call, frame) });
     if (this.calls.has(key) && call.phase === 'ppp') {
       link.open(now);
       this.pump(now, call);

@@ -5,7 +5,7 @@
  * peer is told about the end differ, and those live behind {@link SessionLower}.
  */
 import type { Instant } from '../base/index.js';
-import { DATA_HEADROOM, type CdnCauses, type Transmit } from '../l2tp/index.js';
+import { DATA_HEADROOM, type CdnCauses, type SessionDataSink, type Transmit } from '../l2tp/index.js';
 import type { ResultCode, SessionId, TunnelId } from '../wire/l2tp/index.js';
 import { PPPOE_DEFAULT_PAYLOAD, PPPOE_HEADROOM, type FrameSink } from './pppoe/index.js';
 import type { AccessEngine } from './server-types.js';
@@ -45,8 +45,11 @@ export interface SessionLower {
   send(now: Instant, frame: Uint8Array, headroomFree: boolean): boolean;
   /** PPP ended here: tell the peer (CDN with the PPP Disconnect Cause, or PADT). */
   close(now: Instant, how: LowerClose): void;
-  /** Bind the inbound sink once: every PPP frame of the session is handed to it, a view valid during the call. */
-  bind(now: Instant, sink: (now: Instant, frame: Uint8Array) => void): void;
+  /**
+   * Bind the inbound sink once: every PPP frame of the session is handed to its `handleData`, a view
+   * valid during the call (an object, not a closure: the L2TP engine keeps it as the session's sink).
+   */
+  bind(now: Instant, sink: SessionDataSink): void;
 }
 
 /** An L2TP session of the engine: frames as data messages, the end as a CDN; datagrams go to `tx`. */
@@ -76,7 +79,7 @@ class L2tpLower implements SessionLower {
     this.engine.closeSession(now, this.tunnel, this.session, how.result, how.causes);
   }
   bind(now: Instant, sink: Parameters<SessionLower['bind']>[1]): void {
-    this.engine.bindSession(now, this.tunnel, this.session, { handleData: sink });
+    this.engine.bindSession(now, this.tunnel, this.session, sink);
   }
 }
 
@@ -103,7 +106,7 @@ export function pppoeLower(ac: PppoeSessions, info: PppoeLowerInfo, maxPayload =
       ac.closeSession(sid, how.causes?.pppDisconnectCause?.message ?? how.result.message);
     },
     bind(now, sink) {
-      ac.bindSink(sid, { deliver: (frame, at) => sink(at, frame) }, now);
+      ac.bindSink(sid, { deliver: (frame, at) => sink.handleData(at, frame) }, now);
     },
   };
 }

@@ -69,6 +69,22 @@ export interface TunnelCall {
 }
 
 export const sessionKey = (t: number, s: number): number => t * 0x10000 + s;
+
+/**
+ * The inbound data sink of one session (what the L2TP engine keeps per session): two fields and a
+ * prototype method instead of a closure, its context and a wrapper object (~100 B less per idle
+ * session, issue 15). `to` is one function per server.
+ */
+export class SessionSink {
+  constructor(
+    private readonly to: (now: Instant, s: Session, frame: Uint8Array) => void,
+    private readonly s: Session,
+  ) {}
+  /** One PPP frame of the session. */
+  handleData(now: Instant, frame: Uint8Array): void {
+    this.to(now, this.s, frame);
+  }
+}
 /** Endings the client caused; an echo-timeout is our keepalive deciding the client is gone (ended by us). */
 export const PEER_ENDINGS: ReadonlySet<AccessEndReason> = new Set(['peer-terminated', 'padt-received', 'lcp-rejected', 'auth-failed', 'auth-timeout']);
 

@@ -22,7 +22,7 @@
 import { addDuration, DeadlineHeap, millis, SlotPacer, earliest, formatIpv4, formatIpv6, type Instant, parseIpv4, parseIpv6, prefix64Bytes, seconds, type Timed } from '../base/index.js';
 import { type CloseReason, type L2tpEvent, type Transmit } from '../l2tp/index.js';
 import type { SessionId, TunnelId } from '../wire/l2tp/index.js';
-import { type AuthProtocol, DEFAULT_LCP, linkLocalAddress, type PppEvent, PppLink, type ProxyLcp } from '../ppp/index.js';
+import { type AuthProtocol, DEFAULT_LCP, linkLocalAddress, type PppEvent, PppLink, type PppLinkConfig, type ProxyLcp } from '../ppp/index.js';
 import { Ipv4Pool, Ipv4PoolSet } from '../aaa/index.js';
 import type { AccountingRecord, CoaChanges, DaeActionResult, DaeSessionIdentity, DaeSessionTable } from '../aaa/radius/index.js';
 import { SessionRoutes, clampMss, mssForMtu } from '../dataplane/index.js';
@@ -34,7 +34,7 @@ import type { AccessCounters, AccessEngine, AccessEvent, AccessServerConfig, Acc
 import { AccessAaa, NO_AUTHORIZATION, type AccessAuthResult, type CallInfo } from './aaa/index.js';
 import { l2tpLower, type SessionLower } from './lower.js';
 import { addIpv4Extras, addIpv6Extras, noExtras, removeExtras } from './extra-routes.js';
-import { PEER_ENDINGS, sessionInfo, sessionKey, type Session, type TunnelCall } from './server-session.js';
+import { PEER_ENDINGS, SessionSink, sessionInfo, sessionKey, type Session, type TunnelCall } from './server-session.js';
 import { addFastCounters, fastPathEntry } from './fast-path.js';
 import { SessionDataPlane } from './session-data.js';
 import { ipVersion } from '../wire/ip/index.js';
@@ -65,6 +65,8 @@ export class AccessServer implements Timed {
   private readonly sessions = new Map<number, Session>();
   /** The IPCP settings every link shares (one object, not one per session). */
   private ipcpShared: { readonly localAddress: string; readonly dns?: readonly string[]; readonly nbns?: readonly string[] } | undefined;
+  /** Link settings shared by every session with the same MRU and framing (`linkConfig`). */
+  private readonly linkConfigs = new Map<string, PppLinkConfig>();
   private readonly routes = new SessionRoutes<Session>();
   private readonly book: AddressBook;
   private readonly prefixes: Ipv6PrefixPool | undefined;
@@ -399,25 +401,7 @@ export class AccessServer implements Timed {
     const owner = lower.info === undefined ? `${tunnel}/${session}` : `pppoe/${session}`;
     const c = this.cfg;
     const addr = new SessionAddressPool(this.book, owner);
-    const mru = c.mru ?? ACCESS_SERVER_DEFAULTS.mru;
-    const link = new PppLink({
-      role: 'authenticator',
-      random: c.random,
-      // AAA on: no verifier, so every decision leaves as an `auth-request` event.
-      ...(c.aaa?.external === true ? {} : { verifier: c.users }),
-      pool: addr,
-      ipcp: (this.ipcpShared ??= { localAddress: this.localText, ...(c.dns !== undefined ? { dns: c.dns } : {}), ...(c.nbns !== undefined ? { nbns: c.nbns } : {}) }),
-      ipv6cp: this.prefixes === undefined ? false : {},
-      auth: c.auth ?? ACCESS_SERVER_DEFAULTS.auth,
-      mru: lower.maxMru !== undefined ? Math.min(mru, lower.maxMru) : mru,
-      addressControl: lower.addressControl,
-      echoInterval: c.echoInterval ?? ACCESS_SERVER_DEFAULTS.echoInterval,
-      echoFailure: c.echoFailure ?? ACCESS_SERVER_DEFAULTS.echoFailure,
-      ...(this.echoPacer !== undefined ? { echoPacer: this.echoPacer } : {}),
-      ...(c.name !== undefined ? { name: c.name } : {}),
-      ...(c.fsm !== undefined ? { fsm: c.fsm } : {}),
-      ...(proxy !== undefined ? { proxy } : {}),
-    });
+    const link = new PppLink(this.linkConfig(lower), proxy !== undefined ? { pool: addr, proxy } : { pool: addr });
     const s: Session = {
       key,
       owner,
@@ -461,7 +445,43 @@ export class AccessServer implements Timed {
     else s.openAt = addDuration(now, delay);
     this.pump(now, s);
     // The data fast path: from here on this session's PPP frames come straight from the engine.
-    if (this.sessions.get(key) === s) lower.bind(now, (at, frame) => this.fromSession(at, s, frame));
+    if (this.sessions.get(key) === s) lower.bind(now, new SessionSink(this.toSession, s));
+  }
+
+  /** `fromSession` bound once per server: every session's {@link SessionSink} shares it. */
+  private readonly toSession = (now: Instant, s: Session, frame: Uint8Array): void => {
+    this.fromSession(now, s, frame);
+  };
+
+  /**
+   * The link settings of sessions over `lower`: one frozen object per (MRU, Address/Control) shared by
+   * every link of this server; the pool and proxy LCP go to each link apart (`PppLinkOwn`).
+   */
+  private linkConfig(lower: SessionLower): PppLinkConfig {
+    const c = this.cfg;
+    const mru0 = c.mru ?? ACCESS_SERVER_DEFAULTS.mru;
+    const mru = lower.maxMru !== undefined ? Math.min(mru0, lower.maxMru) : mru0;
+    const key = `${mru}|${lower.addressControl}`;
+    const hit = this.linkConfigs.get(key);
+    if (hit !== undefined) return hit;
+    const cfg: PppLinkConfig = Object.freeze({
+      role: 'authenticator',
+      random: c.random,
+      // AAA on: no verifier, so every decision leaves as an `auth-request` event.
+      ...(c.aaa?.external === true ? {} : { verifier: c.users }),
+      ipcp: (this.ipcpShared ??= { localAddress: this.localText, ...(c.dns !== undefined ? { dns: c.dns } : {}), ...(c.nbns !== undefined ? { nbns: c.nbns } : {}) }),
+      ipv6cp: this.prefixes === undefined ? false : {},
+      auth: c.auth ?? ACCESS_SERVER_DEFAULTS.auth,
+      mru,
+      addressControl: lower.addressControl,
+      echoInterval: c.echoInterval ?? ACCESS_SERVER_DEFAULTS.echoInterval,
+      echoFailure: c.echoFailure ?? ACCESS_SERVER_DEFAULTS.echoFailure,
+      ...(this.echoPacer !== undefined ? { echoPacer: this.echoPacer } : {}),
+      ...(c.name !== undefined ? { name: c.name } : {}),
+      ...(c.fsm !== undefined ? { fsm: c.fsm } : {}),
+    });
+    this.linkConfigs.set(key, cfg);
+    return cfg;
   }
 
   /** One PPP frame of a session (the engine's data sink): IP to the TUN, control to the link. */

@@ -37,7 +37,7 @@ export interface LacSelectShellOptions {
 /** A lower layer whose inbound sink can be moved (switch -> access server on local termination). */
 interface Movable {
   readonly lower: SessionLower;
-  sink: ((now: Parameters<Parameters<SessionLower['bind']>[1]>[0], f: Uint8Array) => void) | undefined;
+  sink: Parameters<SessionLower['bind']>[1] | undefined;
 }
 
 function movable(inner: SessionLower, onClose: () => void): Movable {
@@ -56,7 +56,7 @@ function movable(inner: SessionLower, onClose: () => void): Movable {
       bind: (now, sink) => {
         const first = m.sink === undefined;
         m.sink = sink;
-        if (first) inner.bind(now, (at, f) => m.sink?.(at, f));
+        if (first) inner.bind(now, { handleData: (at, f) => m.sink?.handleData(at, f) });
       },
     },
   };

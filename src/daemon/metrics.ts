@@ -33,7 +33,15 @@ class ScrapeReads {
     const get = (): T => {
       const at = Date.now();
       const fresh = last !== undefined && last.gen === this.generation && (this.active || at - last.at <= 100);
-      if (!fresh || last === undefined) last = { at, gen: this.generation, v: read() };
+      if (!fresh || last === undefined) {
+        last = { at, gen: this.generation, v: read() };
+        // Not kept past the scrape (2 s: longer than a scrape at 100k): a view can be O(sessions) (the fast path's per-session counters
+        // were ~360 B per idle session held between scrapes; issue 15).
+        const mine = last;
+        setTimeout(() => {
+          if (last === mine) last = undefined;
+        }, 2000).unref();
+      }
       return last.v;
     };
     this.warmers.push(() => void get());

@@ -7,7 +7,7 @@
  * Addresses come from an injected `AddressPool`.
  */
 export { PppLink } from './link.js';
-export type { PppLinkConfig, PppEvent, PppPhase, LinkDownReason, ProxyLcp, IpPacket } from './link.js';
+export type { PppLinkConfig, PppLinkOwn, PppEvent, PppPhase, LinkDownReason, ProxyLcp, IpPacket } from './link.js';
 export type { AuthProtocol, LcpState } from './lcp.js';
 export { DEFAULT_LCP } from './lcp.js';
 export type { AddressPool, IpcpResult } from './ipcp.js';

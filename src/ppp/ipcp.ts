@@ -127,7 +127,12 @@ export class Ipcp implements OptionHandler {
 
   /** Our request was acked. */
   applyAck(sent: readonly CpOption[]): void {
-    for (const o of sent) if (o.type === IpcpOption.IPAddress) this.local = ipv4String(o.data);
+    for (const o of sent) {
+      if (o.type !== IpcpOption.IPAddress) continue;
+      // Keep the configured (shared) string when the Ack repeats it: no copy per session.
+      const v = ipv4String(o.data);
+      if (v !== this.local) this.local = v;
+    }
   }
 
   /** Adopt Nak'd values (peer: the assigned address and DNS servers). */

@@ -101,6 +101,18 @@ export interface PppLinkConfig {
   readonly proxy?: ProxyLcp;
 }
 
+/**
+ * What is a link's own and not its settings: with these passed apart, many links can share one
+ * frozen `PppLinkConfig` (an access server builds one per MRU; issue 15, bytes per idle session).
+ * A value here wins over the same field of the config.
+ */
+export interface PppLinkOwn {
+  /** authenticator: the address pool (per session: it records the session's lease). */
+  readonly pool?: AddressPool;
+  /** Proxy LCP / proxy authentication from the LAC. */
+  readonly proxy?: ProxyLcp;
+}
+
 /** An IP packet that arrived over the link. */
 export interface IpPacket {
   readonly version: 4 | 6;
@@ -202,9 +214,9 @@ function sharedIpcpConfig(role: PppLinkConfig['role'], ic: Exclude<PppLinkConfig
 /** One PPP link. */
 export class PppLink implements Timed {
   private ph: PppPhase = 'dead';
-  // Queues drained by the owner; an emptied queue is replaced, so an idle link keeps no backing store.
-  private tx: Uint8Array[] = [];
-  private events: PppEvent[] = [];
+  // Queues drained by the owner; made on the first push and dropped when emptied, so an idle link keeps no arrays.
+  private tx: Uint8Array[] | undefined;
+  private events: PppEvent[] | undefined;
   private readonly lcp: Lcp;
   private readonly lcpPort: CpPort;
   private readonly lcpFsm: OptionFsm;
@@ -226,10 +238,20 @@ export class PppLink implements Timed {
   private protoRejectId = 0;
   private readonly restart: Duration;
   private readonly maxConfigure: number;
+  private readonly pool: AddressPool | undefined;
+  private readonly proxy: ProxyLcp | undefined;
 
-  /** Build a link in phase Dead; call `open(now)` when the lower layer (L2TP session) is up. */
-  constructor(readonly cfg: PppLinkConfig) {
+  /**
+   * Build a link in phase Dead; call `open(now)` when the lower layer (L2TP session) is up. `cfg` may
+   * be shared by many links; `own` holds what is this link's alone (see {@link PppLinkOwn}).
+   */
+  constructor(
+    readonly cfg: PppLinkConfig,
+    own?: PppLinkOwn,
+  ) {
     const role = cfg.role;
+    this.pool = own?.pool ?? cfg.pool;
+    this.proxy = own?.proxy ?? cfg.proxy;
     this.restart = cfg.fsm?.restartTimer ?? seconds(3);
     this.maxConfigure = cfg.fsm?.maxConfigure ?? 10;
     this.lcpPort = new CpPort(this, PppProtocol.LCP, 'lcp');
@@ -277,7 +299,7 @@ export class PppLink implements Timed {
   /** Lower layer up + administrative Open: LCP starts (or adopts the LAC's proxy LCP). */
   open(now: Instant): void {
     this.setPhase('establish');
-    const px = this.cfg.proxy;
+    const px = this.proxy;
     if (px !== undefined && px.forceLcpRenegotiation !== true && px.lastSentLcpConfReq !== undefined && px.lastReceivedLcpConfReq !== undefined) {
       const ours = parseCpOptions(px.lastSentLcpConfReq);
       const peers = parseCpOptions(px.lastReceivedLcpConfReq);
@@ -337,15 +359,19 @@ export class PppLink implements Timed {
 
   /** Next frame to send, or undefined. */
   pollTransmit(): Uint8Array | undefined {
-    const f = this.tx.shift();
-    if (f !== undefined && this.tx.length === 0) this.tx = [];
+    const q = this.tx;
+    if (q === undefined) return undefined;
+    const f = q.shift();
+    if (q.length === 0) this.tx = undefined;
     return f;
   }
 
   /** Next event, or undefined. */
   pollEvent(): PppEvent | undefined {
-    const e = this.events.shift();
-    if (e !== undefined && this.events.length === 0) this.events = [];
+    const q = this.events;
+    if (q === undefined) return undefined;
+    const e = q.shift();
+    if (q.length === 0) this.events = undefined;
     return e;
   }
 
@@ -450,7 +476,7 @@ export class PppLink implements Timed {
         break;
       case 'tlu':
         this.lcp.opened(now);
-        this.events.push({ type: 'lcp-up', lcp: { ...this.lcp.state }, proxied: this.proxied });
+        (this.events ??= []).push({ type: 'lcp-up', lcp: { ...this.lcp.state }, proxied: this.proxied });
         this.startAuth(now);
         break;
       case 'tld':
@@ -475,10 +501,10 @@ export class PppLink implements Timed {
   private finish(): void {
     if (this.down) return;
     this.down = true;
-    if (this.allocated !== undefined) this.cfg.pool?.release(this.allocated);
+    if (this.allocated !== undefined) this.pool?.release(this.allocated);
     this.allocated = undefined;
     this.setPhase('dead');
-    this.events.push({ type: 'link-down', reason: this.downReason ?? 'admin-close' });
+    (this.events ??= []).push({ type: 'link-down', reason: this.downReason ?? 'admin-close' });
   }
 
   private startAuth(now: Instant): void {
@@ -494,7 +520,7 @@ export class PppLink implements Timed {
         { verifier: this.cfg.verifier, random: this.cfg.random, name: this.cfg.name ?? 'l2tpkit', restartTimer, maxChallenges: this.maxConfigure },
         authOut,
       );
-      const px = this.cfg.proxy;
+      const px = this.proxy;
       const type = px?.proxyAuthenType;
       const fits = type === 2 ? method !== 'pap' : type === 1 || type === 3 ? method === 'pap' : false;
       if (this.proxyAuth && px !== undefined && fits && px.proxyAuthenResponse !== undefined) {
@@ -515,18 +541,18 @@ export class PppLink implements Timed {
 
   /** AuthPort: a PAP/CHAP packet out. */
   authSend(protocol: number, info: Uint8Array): void {
-    this.tx.push(this.frame(protocol, info));
+    (this.tx ??= []).push(this.frame(protocol, info));
   }
 
   /** AuthPort: an external decision wanted. */
   authRequest(r: AuthRequest): void {
-    this.events.push({ type: 'auth-request', request: r });
+    (this.events ??= []).push({ type: 'auth-request', request: r });
   }
 
   /** AuthPort: authentication finished. */
   authDone(o: AuthOutcome, now: Instant): void {
     if (!o.ok) {
-      this.events.push({ type: 'auth-failure', method: o.method, username: o.username, reason: o.reason });
+      (this.events ??= []).push({ type: 'auth-failure', method: o.method, username: o.username, reason: o.reason });
       this.closeWith(now, 'auth-failed');
       return;
     }
@@ -534,7 +560,7 @@ export class PppLink implements Timed {
     this.framedAddress = o.framedAddress;
     // RADIUS DNS / NBNS for this session (RFC 2548 §2.2.9-12) go into IPCP (RFC 1877).
     if (o.dns !== undefined || o.nbns !== undefined) this.ipcp?.setServers(o.dns, o.nbns);
-    this.events.push({ type: 'auth-success', method: o.method, username: o.username });
+    (this.events ??= []).push({ type: 'auth-success', method: o.method, username: o.username });
     this.startNetwork(now);
   }
 
@@ -545,8 +571,8 @@ export class PppLink implements Timed {
       if (this.cfg.role === 'authenticator') {
         const u = this.user;
         let addr = this.framedAddress ?? (u !== undefined ? this.cfg.staticAddresses?.[u] : undefined);
-        if (addr === undefined && this.cfg.pool !== undefined) {
-          addr = this.cfg.pool.allocate(u);
+        if (addr === undefined && this.pool !== undefined) {
+          addr = this.pool.allocate(u);
           this.allocated = addr;
         }
         this.ipcp.peerAddress = addr;
@@ -566,9 +592,9 @@ export class PppLink implements Timed {
       // The peer finished an NCP, so it has our Success: no retransmitted Response can need it again
       // (RFC 1994 §4.2), and we never re-challenge. The exchange's state goes (~230 B per idle link).
       if (this.authenticator?.finished === true) this.authenticator = undefined;
-      if (which === 'ipcp' && this.ipcp !== undefined) this.events.push({ type: 'ip-up', ...this.ipcp.result });
-      if (which === 'ipv6cp' && this.ipv6cp !== undefined) this.events.push({ type: 'ipv6-up', ...this.ipv6cp.result });
-    } else if (s === 'tld') this.events.push({ type: which === 'ipcp' ? 'ip-down' : 'ipv6-down' });
+      if (which === 'ipcp' && this.ipcp !== undefined) (this.events ??= []).push({ type: 'ip-up', ...this.ipcp.result });
+      if (which === 'ipv6cp' && this.ipv6cp !== undefined) (this.events ??= []).push({ type: 'ipv6-up', ...this.ipv6cp.result });
+    } else if (s === 'tld') (this.events ??= []).push({ type: which === 'ipcp' ? 'ip-down' : 'ipv6-down' });
     else if (s === 'tlf' && this.ph === 'network' && !this.closing) {
       // RFC 1661 §3.7: an NCP's Terminate closes only that NCP; with none left the link has no use.
       const alive = [this.ipcpFsm, this.ipv6cpFsm].some((f) => f !== undefined && running(f.state));
@@ -598,7 +624,7 @@ export class PppLink implements Timed {
   private setPhase(p: PppPhase): void {
     if (this.ph === p) return;
     this.ph = p;
-    this.events.push({ type: 'phase', phase: p });
+    (this.events ??= []).push({ type: 'phase', phase: p });
   }
 
   /** @internal LCP gave up (loopback, refused auth, echo timeout): the link closes at the next settle. */
@@ -608,7 +634,7 @@ export class PppLink implements Timed {
 
   /** @internal An Echo-Request went unanswered. */
   echoMissed(remaining: number): void {
-    this.events.push({ type: 'echo-countdown', remaining: Math.max(0, remaining) });
+    (this.events ??= []).push({ type: 'echo-countdown', remaining: Math.max(0, remaining) });
   }
 
   /** @internal Frame and queue one control packet (the automata's {@link CpPort}s). */
@@ -616,7 +642,7 @@ export class PppLink implements Timed {
     // A Code-Reject carries as much of the rejected packet as fits the peer's MRU (§5.6).
     let pkt = p;
     if (p.kind === 'code-reject' && p.rejected.length > this.lcp.state.peerMru - 4) pkt = { ...p, rejected: p.rejected.subarray(0, this.lcp.state.peerMru - 4) };
-    this.tx.push(this.frame(protocol, encodeCpPacket(pkt)));
+    (this.tx ??= []).push(this.frame(protocol, encodeCpPacket(pkt)));
   }
 
   private frame(protocol: number, info: Uint8Array, headroom = 0): Uint8Array {

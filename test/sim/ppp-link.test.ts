@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PppLink, type PppEvent, type PppLinkConfig, type AddressPool } from '../../src/ppp/index.js';
+import { PppLink, type PppEvent, type PppLinkConfig, type PppLinkOwn, type AddressPool } from '../../src/ppp/index.js';
 import { seededRandom } from '../../src/base/random.js';
 import { instant, seconds, type Instant } from '../../src/base/time.js';
 import { parsePppFrame, PppProtocol } from '../../src/wire/ppp/frame.js';
@@ -46,8 +46,8 @@ interface Sim {
   aSent: Uint8Array[];
 }
 
-function sim(aCfg: Partial<PppLinkConfig>, bCfg: Partial<PppLinkConfig>, external = false): Sim {
-  const a = new PppLink({ role: 'authenticator', random: seededRandom(1), ...(external ? {} : { verifier: users }), ipcp: { localAddress: '100.64.0.1', dns: ['192.0.2.53', '192.0.2.54'] }, ...aCfg });
+function sim(aCfg: Partial<PppLinkConfig>, bCfg: Partial<PppLinkConfig>, external = false, shared?: { readonly cfg: PppLinkConfig; readonly own: PppLinkOwn }): Sim {
+  const a = shared !== undefined ? new PppLink(shared.cfg, shared.own) : new PppLink({ role: 'authenticator', random: seededRandom(1), ...(external ? {} : { verifier: users }), ipcp: { localAddress: '100.64.0.1', dns: ['192.0.2.53', '192.0.2.54'] }, ...aCfg });
   const b = new PppLink({ role: 'peer', random: seededRandom(2), credentials: { username: 'alice', password: 'wonderland' }, ...bCfg });
   let now = 0;
   const s: Sim = {
@@ -131,6 +131,35 @@ for (const method of ['chap-md5', 'mschapv2', 'pap'] as const) {
     assert.ok(types(s.ev.a).includes('ip-down'));
   });
 }
+
+test('sim: links sharing one frozen config lease from their own pool (PppLinkOwn wins over cfg.pool) and release to it', () => {
+  const cfgPool = pool();
+  const cfg: PppLinkConfig = Object.freeze<PppLinkConfig>({ role: 'authenticator', random: seededRandom(1), verifier: users, auth: ['chap-md5'], pool: cfgPool, ipcp: { localAddress: '100.64.0.1' }, ipv6cp: false });
+  const [p1, p2] = [pool(), pool()];
+  p2.used.add('100.64.0.10'); // the second pool hands out .11 first
+  const s1 = sim({}, { ipv6cp: false }, false, { cfg, own: { pool: p1 } });
+  const s2 = sim({}, { ipv6cp: false }, false, { cfg, own: { pool: p2 } });
+  assert.equal(s1.a.cfg, s2.a.cfg, 'one config object');
+  for (const s of [s1, s2]) {
+    s.a.open(instant(0));
+    s.b.open(instant(0));
+    s.pump();
+    assert.equal(s.a.phase, 'network');
+  }
+  assert.equal((s1.ev.a.find((e) => e.type === 'ip-up') as { peer: string } | undefined)?.peer, '100.64.0.10');
+  assert.equal((s2.ev.a.find((e) => e.type === 'ip-up') as { peer: string } | undefined)?.peer, '100.64.0.11');
+  assert.deepEqual([...p1.used], ['100.64.0.10']);
+  assert.deepEqual([...p2.used].sort(), ['100.64.0.10', '100.64.0.11']);
+  assert.equal(cfgPool.used.size, 0, 'the config pool is not used when the link has its own');
+  s1.b.close(instant(0));
+  s1.runUntil(20_000);
+  assert.equal(p1.used.size, 0, 'released to its own pool');
+  assert.deepEqual([...p2.used].sort(), ['100.64.0.10', '100.64.0.11'], 'the other link keeps its lease');
+  // A fresh link polls nothing (its queues exist only while they hold something).
+  const idle = new PppLink(cfg, { pool: pool() });
+  assert.equal(idle.pollTransmit(), undefined);
+  assert.equal(idle.pollEvent(), undefined);
+});
 
 test('sim: peer Naks MS-CHAPv2, authenticator moves to CHAP-MD5', () => {
   const s = sim({ auth: ['mschapv2', 'chap-md5', 'pap'], pool: pool() }, { auth: ['chap-md5'] });
