@@ -34,14 +34,14 @@ import {
 } from '../ipsec/index.js';
 import type { EspOffload, EspOffloadFlow, EspSaLike } from './esp-offload.js';
 import type { IkeSaInfo, IpsecFlowInfo } from './gate-info.js';
+import { OffloadLiveness, type ActivitySink } from './offload-liveness.js';
 
 /** What the gate needs from an IKE core; `IkeResponder` and `IkeInitiator` both fit. */
-export interface IkeCore extends Timed {
+export interface IkeCore extends Timed, ActivitySink {
   handle(now: Instant, d: IkeDatagram): void;
   pollTransmit(): IkeDatagram | undefined;
   pollEvent(): IkeEvent | undefined;
   deleteChildSa(now: Instant, inboundSpi: number): void;
-  noteActivity(now: Instant, inboundSpi: number): void;
   /** RFC 2407 §4.5: a child SA (by our inbound SPI) crossed its soft or hard byte lifetime. */
   byteLifetimeReached?(now: Instant, inboundSpi: number, level: 'soft' | 'hard'): void;
   /**
@@ -189,6 +189,8 @@ export class IpsecL2tpGate implements L2tpControlApi, Timed {
   private readonly udpHeader = new Uint8Array(UDP_HEADER_LENGTH);
   /** The data plane that may hold SA pairs (src/gate/esp-offload.ts); undefined = every SA in JS. */
   private espOffload: EspOffload | undefined;
+  /** Offloaded inbound SAs whose data-plane counters stand in for ESP the gate never sees (DPD). */
+  private readonly liveness = new OffloadLiveness();
 
   /** Wrap `engine` and `ike`; nothing happens until input arrives. */
   constructor(private readonly options: IpsecGateOptions) {
@@ -441,6 +443,8 @@ export class IpsecL2tpGate implements L2tpControlApi, Timed {
     this.lastNow = now;
     this.pruneEarly(now);
     this.engine.handleTimeout(now);
+    // Before IKE timers (DPD) run: offloaded SAs whose data-plane packet count grew are traffic from the peer.
+    if ((this.ike.pollAt() ?? Infinity) <= now) this.liveness.report(now, this.ike);
     this.ike.handleTimeout(now);
     this.drainIke(now);
     for (const f of [...this.flows.values()]) {
@@ -616,6 +620,7 @@ export class IpsecL2tpGate implements L2tpControlApi, Timed {
           keyBits: (e.inbound.encryptionKey.length - (e.inbound.encryption === 'aes-gcm-16' ? 4 : 0)) * 8,
         };
         flow.pairs.push(pair);
+        if (off !== undefined) this.liveness.add(e.inbound.spi, off.inbound);
         this.bySpi.set(e.inbound.spi, { flow, pair });
         this.offloadFlow(flow);
         if (fresh) this.emit({ type: 'flow-up', via: flow.via, remote: flow.remote, encapsulation: flow.encapsulation, ikeSaId: e.ikeSaId });
@@ -633,6 +638,7 @@ export class IpsecL2tpGate implements L2tpControlApi, Timed {
         if (!hit) return;
         const { flow, pair } = hit;
         this.bySpi.delete(pair.inbound.spi);
+        this.liveness.remove(pair.inbound.spi);
         flow.pairs = flow.pairs.filter((p) => p !== pair);
         this.espOffload?.remove(pair.inbound.spi, pair.outbound.spi);
         if (flow.pairs.length === 0) this.flowDown(now, flow);

@@ -402,6 +402,16 @@ export class DynamicPseudowires {
     this.flush();
   }
 
+  /** The native fast path's global counters, undefined when it does not run. */
+  fastStats(): ReturnType<V3FastAttach['stats']> | undefined {
+    return this.fast?.stats();
+  }
+
+  /** What the fast path counted for one pseudowire since it was installed (not yet folded into `status`). */
+  fastCounters(localSessionId: number): ReturnType<V3FastAttach['counters']> {
+    return this.fast?.counters(localSessionId);
+  }
+
   /** TAP names by Remote End ID. */
   tapNames(): Record<string, string> {
     const out: Record<string, string> = {};

@@ -1,5 +1,5 @@
 // ESP in the addon's data fast path with real packets (needs root; FAILS otherwise, like tun.test.ts): a TUN
-// moved into namespace h16e-<pid>-<threads> (100.64.91.1/24), the addon's NAT-T and L2TP sockets on
+// moved into namespace e16e-<pid>-<threads> (100.64.91.1/24), the addon's NAT-T and L2TP sockets on
 // 127.0.0.1, and a stand-in L2TP/IPsec client whose ESP is the JS reference (EspSa, node:crypto) — once
 // on the JS thread's ports and once with two native data threads (outbound ESP then sealed on their
 // lanes). An ICMP echo request sent as ESP-in-UDP (AES-128-GCM) reaches the namespace's kernel without
@@ -8,6 +8,7 @@
 // replayed and a corrupted ESP packet, an L2TP control message, LCP and an unknown session inside ESP,
 // ESP from another NAT mapping — and the SA's one authority holds: what the addon handed over opens in
 // JS through espOpen (control, LCP: the window had not moved), the replay is refused and counted once.
+// DPD liveness (src/gate/offload-liveness.ts) sees the natively opened ESP through the SA counters.
 // Clear L2TP data for the IPsec session on the L2TP socket goes to JS, too big packets toward the client
 // go to JS, and once the flow is removed the session's data goes to JS and never leaves in the clear.
 import { after, before, describe, it } from 'node:test';
@@ -16,6 +17,9 @@ import { createSocket, type Socket } from 'node:dgram';
 import { EspSa, type EspSaParams } from '../ipsec/index.js';
 import { EspVerdict, FastPathRole, loadNative, type NativeFastPath } from './native.js';
 import { NativeUdpSocket } from './native-udp.js';
+import { NativeEspSa } from './fast-path-esp.js';
+import { OffloadLiveness } from '../gate/offload-liveness.js';
+import { instant } from '../base/index.js';
 import { cryptoRandom } from './random.js';
 import { TunDevice } from './tun.js';
 import { createNetns, deleteNetns, echoReplyFor, execInNetns, ICMP_ECHO_REQUEST, requireTunPrivileges, writeIcmpEcho } from '../../test/lib/tun-packets.js';
@@ -69,9 +73,9 @@ function echoRequest(seq: number, size = 84): Buffer {
 for (const threads of [0, 2]) suite(threads);
 
 function suite(threads: number): void {
-  const NETNS = `h16e-${process.pid}-${threads}`;
-  const IFNAME = `h16e${process.pid.toString(36)}${threads}`;
-  describe(`ESP in the native fast path, ${threads === 0 ? 'on the JS thread' : `${threads} data threads`} (root, namespace h16e-*)`, { timeout: 60_000 }, () => {
+  const NETNS = `e16e-${process.pid}-${threads}`;
+  const IFNAME = `e16e${process.pid.toString(36)}${threads}`;
+  describe(`ESP in the native fast path, ${threads === 0 ? 'on the JS thread' : `${threads} data threads`} (root, namespace e16e-*)`, { timeout: 60_000 }, () => {
     let tun: TunDevice;
     let natt: NativeUdpSocket;
     let l2tpSock: NativeUdpSocket;
@@ -139,6 +143,10 @@ function suite(threads: number): void {
     let first: Uint8Array | undefined;
 
     it('ESP-in-UDP data -> TUN and the echo reply TUN -> ESP, both natively', async () => {
+      // What DPD reads (src/gate/offload-liveness.ts): the SA's native counter, before and after.
+      const liveness = new OffloadLiveness();
+      liveness.add(SPI_IN, new NativeEspSa(fp, gcm(SPI_IN, 1), true));
+      assert.deepEqual(liveness.scan(instant(0)), [], 'no traffic yet');
       const req = echoRequest(1);
       first = esp(l2tp([...PPP_IP, ...req]));
       await toNatt(client, first);
@@ -165,6 +173,8 @@ function suite(threads: number): void {
       assert.deepEqual(fp.counters(OUR_T, OUR_S)?.slice(0, 4), [5, 5 * 84, 5, 5 * 84]);
       assert.deepEqual(fp.espCounters(SPI_IN, true)?.[6], 5, 'the window top is 5');
       assert.deepEqual(fp.espCounters(SPI_OUT, false)?.[6], 5, 'five sealed');
+      assert.deepEqual(liveness.scan(instant(1000)), [SPI_IN], 'DPD sees the peer alive from ESP that never reached JS');
+      assert.deepEqual(liveness.scan(instant(2000)), [], 'and silent when nothing more came');
     });
 
     it('every exception class reaches JS unchanged; the one SA authority opens or refuses it (espOpen)', async () => {

@@ -165,6 +165,11 @@ export class IkeInitiator implements IkeDrive {
     this.sa.dpd.alive(now);
   }
 
+  /** As noteActivity for a set of inbound SPIs (one IKE SA here: any one is traffic). */
+  noteActivityAll(now: Instant, inboundSpis: ReadonlySet<number>): void {
+    if (inboundSpis.size > 0) this.sa.dpd.alive(now);
+  }
+
   /** Start Main Mode (RFC 2409 §5): HDR, SA, VID. No-op unless idle or deleted. */
   connect(now: Instant): void {
     this.mm(now, 'connect');

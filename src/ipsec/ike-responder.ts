@@ -115,6 +115,11 @@ export class IkeResponder implements IkeDrive {
     for (const sa of this.sas.values()) if (sa.children.some((c) => c.inboundSpi === inboundSpi)) sa.dpd.alive(now);
   }
 
+  /** As noteActivity for a set of inbound SPIs (e.g. the data plane's counters that grew), in one pass. */
+  noteActivityAll(now: Instant, inboundSpis: ReadonlySet<number>): void {
+    for (const sa of this.sas.values()) if (sa.children.some((c) => inboundSpis.has(c.inboundSpi))) sa.dpd.alive(now);
+  }
+
   /** Delete an IKE SA and its child SAs, informing the peer (RFC 2408 §3.15). */
   deleteIkeSa(now: Instant, ikeSaId: number): void {
     for (const sa of this.sas.values()) if (sa.id === ikeSaId) this.mm(now, sa, 'local-delete');
