@@ -37,6 +37,7 @@ import { addIpv4Extras, addIpv6Extras, noExtras, removeExtras } from './extra-ro
 import { PEER_ENDINGS, SessionSink, sessionInfo, sessionKey, type Session, type TunnelCall } from './server-session.js';
 import { addFastCounters, fastPathEntry } from './fast-path.js';
 import { SessionDataPlane } from './session-data.js';
+import { buildLinkConfig } from './link-config.js';
 import { ipVersion } from '../wire/ip/index.js';
 
 export type { AccessCounters, AccessEngine, AccessEvent, AccessServerConfig, AccessSessionInfo, AccessStats, TooBigCounters } from './server-types.js';
@@ -453,33 +454,15 @@ export class AccessServer implements Timed {
     this.fromSession(now, s, frame);
   };
 
-  /**
-   * The link settings of sessions over `lower`: one frozen object per (MRU, Address/Control) shared by
-   * every link of this server; the pool and proxy LCP go to each link apart (`PppLinkOwn`).
-   */
+  /** The link settings of sessions over `lower`, shared per (MRU, Address/Control) (`buildLinkConfig`). */
   private linkConfig(lower: SessionLower): PppLinkConfig {
     const c = this.cfg;
-    const mru0 = c.mru ?? ACCESS_SERVER_DEFAULTS.mru;
-    const mru = lower.maxMru !== undefined ? Math.min(mru0, lower.maxMru) : mru0;
+    const mru = Math.min(c.mru ?? ACCESS_SERVER_DEFAULTS.mru, lower.maxMru ?? Number.MAX_SAFE_INTEGER);
     const key = `${mru}|${lower.addressControl}`;
     const hit = this.linkConfigs.get(key);
     if (hit !== undefined) return hit;
-    const cfg: PppLinkConfig = Object.freeze({
-      role: 'authenticator',
-      random: c.random,
-      // AAA on: no verifier, so every decision leaves as an `auth-request` event.
-      ...(c.aaa?.external === true ? {} : { verifier: c.users }),
-      ipcp: (this.ipcpShared ??= { localAddress: this.localText, ...(c.dns !== undefined ? { dns: c.dns } : {}), ...(c.nbns !== undefined ? { nbns: c.nbns } : {}) }),
-      ipv6cp: this.prefixes === undefined ? false : {},
-      auth: c.auth ?? ACCESS_SERVER_DEFAULTS.auth,
-      mru,
-      addressControl: lower.addressControl,
-      echoInterval: c.echoInterval ?? ACCESS_SERVER_DEFAULTS.echoInterval,
-      echoFailure: c.echoFailure ?? ACCESS_SERVER_DEFAULTS.echoFailure,
-      ...(this.echoPacer !== undefined ? { echoPacer: this.echoPacer } : {}),
-      ...(c.name !== undefined ? { name: c.name } : {}),
-      ...(c.fsm !== undefined ? { fsm: c.fsm } : {}),
-    });
+    const ipcp = (this.ipcpShared ??= { localAddress: this.localText, ...(c.dns !== undefined ? { dns: c.dns } : {}), ...(c.nbns !== undefined ? { nbns: c.nbns } : {}) });
+    const cfg = buildLinkConfig(c, { mru, addressControl: lower.addressControl, ipcp, ipv6: this.prefixes !== undefined, echoPacer: this.echoPacer }, ACCESS_SERVER_DEFAULTS);
     this.linkConfigs.set(key, cfg);
     return cfg;
   }
