@@ -66,8 +66,7 @@ export class AccessServer implements Timed {
   private readonly sessions = new Map<number, Session>();
   /** The IPCP settings every link shares (one object, not one per session). */
   private ipcpShared: { readonly localAddress: string; readonly dns?: readonly string[]; readonly nbns?: readonly string[] } | undefined;
-  /** Link settings shared by every session with the same MRU and framing (`linkConfig`). */
-  private readonly linkConfigs = new Map<string, PppLinkConfig>();
+  private readonly linkConfigs = new Map<string, PppLinkConfig>(); // shared per MRU and framing
   private readonly routes = new SessionRoutes<Session>();
   private readonly book: AddressBook;
   private readonly prefixes: Ipv6PrefixPool | undefined;
