@@ -4,17 +4,17 @@
 // idle LNS spends its CPU in bench/scale-100k (--cpu-prof).
 import { readFileSync } from 'node:fs';
 
-interface CallFrame {
+export interface CallFrame {
   readonly functionName: string;
   readonly url: string;
   readonly lineNumber: number;
 }
-interface ProfileNode {
+export interface ProfileNode {
   readonly id: number;
   readonly callFrame: CallFrame;
   readonly children?: readonly number[];
 }
-interface Profile {
+export interface Profile {
   readonly nodes: readonly ProfileNode[];
   readonly startTime: number;
   readonly endTime: number;

@@ -7,23 +7,7 @@
 // durations as upper bounds.
 import { readFileSync } from 'node:fs';
 
-interface CallFrame {
-  readonly functionName: string;
-  readonly url: string;
-  readonly lineNumber: number;
-}
-interface ProfileNode {
-  readonly id: number;
-  readonly callFrame: CallFrame;
-  readonly children?: readonly number[];
-}
-interface Profile {
-  readonly nodes: readonly ProfileNode[];
-  readonly startTime: number;
-  readonly endTime: number;
-  readonly samples: readonly number[];
-  readonly timeDeltas: readonly number[];
-}
+import type { CallFrame, Profile, ProfileNode } from './cpu-profile.js';
 
 /** One busy run: start (µs from the profile's start), length, and the sampled node ids. */
 export interface Turn {
