@@ -7,6 +7,7 @@ import { DataLedger } from './data-ledger.js';
 import { DaemonMetrics, sumRowsByTunnel } from './metrics.js';
 import { nextTurn, TurnSlicer } from './turn-slicer.js';
 import { samplePayloadYielding, type ViewSources } from './views.js';
+import { countTurns } from '../../test/lib/turns.js';
 
 const SESSIONS = 100_000;
 const PER_TUNNEL = 500;
@@ -21,18 +22,6 @@ function rows(): Float64Array {
     for (let j = 0; j < FAST_SESSION_FIELDS.length; j++) a[i * ROW + 2 + j] = i * 10 + j;
   }
   return a;
-}
-
-/** Counts event-loop turns (a setImmediate chain) until `stop()`. */
-function countTurns(): { stop(): number } {
-  let turns = 0;
-  let done = false;
-  const spin = (): void => {
-    turns++;
-    if (!done) setImmediate(spin);
-  };
-  setImmediate(spin);
-  return { stop: () => ((done = true), turns) };
 }
 
 test('sumRowsByTunnel: per-tunnel sums of the native rows equal the sums of the sessions, tunnels in first-seen order', () => {

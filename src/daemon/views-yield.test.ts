@@ -6,6 +6,7 @@ import type { UdpEndpoint } from '../io/index.js';
 import { handleControl, type ControlTarget } from './control-api.js';
 import { RESPONSE_CHUNK, writeResponse } from './control-socket.js';
 import { statusView, tunnelViews, tunnelViewsYielding, VIEW_CHUNK, type StatusExtras, type ViewSources } from './views.js';
+import { countTurns } from '../../test/lib/turns.js';
 
 const SESSIONS = 100_000;
 const PER_TUNNEL = 10;
@@ -25,23 +26,6 @@ function sources(): ViewSources {
   }
   const endpoint = { engine: { tunnels: () => tunnels }, local: { address: '198.18.0.1', port: 1701 } } as unknown as UdpEndpoint;
   return { endpoints: [endpoint], lacs: [], access: undefined, ipsec: undefined };
-}
-
-/** Counts event-loop turns (a setImmediate chain) until `stop()`. */
-function countTurns(): { stop(): number } {
-  let turns = 0;
-  let done = false;
-  const spin = (): void => {
-    turns++;
-    if (!done) setImmediate(spin);
-  };
-  setImmediate(spin);
-  return {
-    stop: () => {
-      done = true;
-      return turns;
-    },
-  };
 }
 
 test('show sessions over 100k sessions yields to the event loop between chunks, same result as the one-shot view', async () => {

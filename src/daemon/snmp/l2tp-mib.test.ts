@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import type { SessionView, TunnelView } from '../control-protocol.js';
 import { agentxAddress, buildMibYielding, MIB_ROW_CHUNK, splitAgentxPdus } from './agentx.js';
 import { authMethod, callType, compareOids, counter32, instanceOid, mibSnapshot, mibWalk, protocolVersionOctets, SESSION_STATS_TABLE, sessionState, TUNNEL_STATS_TABLE, tunnelState } from './l2tp-mib.js';
+import { countTurns } from '../../../test/lib/turns.js';
 
 const s = (t: number, id: number, o: Partial<SessionView> = {}): SessionView => ({
   localTunnelId: t, localSessionId: id, remoteSessionId: id + 7, state: 'established', direction: 'incoming', role: 'lns', callSerialNumber: 42,
@@ -94,15 +95,9 @@ test('AgentX framing: whole PDUs out of a stream, either byte order, the rest ke
 test('the MIB rows of 100k sessions are built in chunks with event-loop turns between, every row there', async () => {
   const tunnels = Array.from({ length: 200 }, (_, i) => t(i + 1, Array.from({ length: 500 }, (_, j) => s(i + 1, j + 1))));
   const snap = mibSnapshot(tunnels);
-  let turns = 0;
-  let done = false;
-  const spin = (): void => {
-    turns++;
-    if (!done) setImmediate(spin);
-  };
-  setImmediate(spin);
+  const loop = countTurns();
   const mib = (await buildMibYielding(snap)) as unknown as { getTableCells(table: string, byRows: boolean): unknown[][] };
-  done = true;
+  const turns = loop.stop();
   assert.equal(snap.sessions.length, 100_000);
   assert.ok(turns >= (100_000 + 200) / MIB_ROW_CHUNK / 2, `event-loop turns while building: ${turns}`);
   assert.equal(mib.getTableCells(SESSION_STATS_TABLE.name, true).length, 100_000);

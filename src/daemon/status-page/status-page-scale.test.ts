@@ -5,6 +5,7 @@ import type { TunnelInfo } from '../../l2tp/index.js';
 import type { UdpEndpoint } from '../../io/index.js';
 import type { ViewSources } from '../views.js';
 import { daemonStatusSource } from './daemon-source.js';
+import { countTurns } from '../../../test/lib/turns.js';
 
 const TUNNELS = 200;
 const PER_TUNNEL = 500;
@@ -31,15 +32,9 @@ function sources(): { src: ViewSources; fullSnapshots: () => number } {
 test('status page over 100k sessions: the view is built tunnel by tunnel with event-loop turns between, totals and the page as before', async () => {
   const { src, fullSnapshots } = sources();
   const source = daemonStatusSource({ version: 't', startedAt: 0 as Instant, now: () => 5000 as Instant, sources: () => src });
-  let turns = 0;
-  let done = false;
-  const spin = (): void => {
-    turns++;
-    if (!done) setImmediate(spin);
-  };
-  setImmediate(spin);
+  const loop = countTurns();
   const v = await source.view(3, 10);
-  done = true;
+  const turns = loop.stop();
   assert.equal(fullSnapshots(), 0, 'no snapshot of every tunnel in one turn');
   assert.ok(turns >= (TUNNELS * PER_TUNNEL) / 2000 / 2, `event-loop turns during the view: ${turns}`);
   assert.deepEqual(v.totals, { tunnels: TUNNELS, sessions: TUNNELS * PER_TUNNEL, ikeSas: 0, espSas: 0 });
