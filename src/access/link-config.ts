@@ -1,8 +1,7 @@
 // The PPP link settings an access server shares between its sessions (one frozen object per MRU and
 // Address/Control framing; the pool and proxy LCP go to each link apart as `PppLinkOwn`).
-import type { SlotPacer } from '../base/index.js';
+import type { Duration, SlotPacer } from '../base/index.js';
 import type { AuthProtocol, PppLinkConfig } from '../ppp/index.js';
-import type { Duration } from '../base/index.js';
 import type { AccessServerConfig } from './server-types.js';
 
 /** What differs between the shared link configurations of one server. */

@@ -9,6 +9,7 @@
 import { createRequire } from 'node:module';
 import type { TunnelView } from '../control-protocol.js';
 import type { Logger } from '../logger.js';
+import { TurnSlicer } from '../turn-slicer.js';
 import { L2TP_MIB_OID, mibSnapshot, SESSION_STATS_TABLE, TUNNEL_CONFIG_TABLE, TUNNEL_STATS_TABLE, type MibSnapshot, type MibTable, type MibType, type MibValue } from './l2tp-mib.js';
 
 /** The part of npm `net-snmp` used here (it ships no types). */
@@ -130,24 +131,24 @@ const providers = (): Provider[] => [provider(TUNNEL_CONFIG_TABLE), provider(TUN
 export const MIB_ROW_CHUNK = 2000;
 
 /**
- * The net-snmp MIB of `snap`, built `chunk` rows at a time with a `setImmediate` turn between
- * chunks (issue 15 item 2: the rows of 100k sessions never stall the loop in one turn).
+ * The net-snmp MIB of `snap`, built in slices of at most `chunk` rows (and `TurnSlicer`'s time
+ * budget) with an event-loop turn between them (issue 15 item 2: the rows of 100k sessions never
+ * stall the loop in one turn).
  */
 export async function buildMibYielding(snap: MibSnapshot, chunk = MIB_ROW_CHUNK): Promise<Mib> {
   const mib = snmp.createMib();
   for (const p of providers()) mib.registerProvider(p);
-  let n = 0;
-  const step = async (): Promise<void> => {
-    if (++n % chunk === 0) await new Promise<void>((resolve) => setImmediate(resolve));
-  };
+  const slicer = new TurnSlicer(chunk);
   for (const r of snap.tunnels) {
     mib.addTableRow(TUNNEL_CONFIG_TABLE.name, [r.ifIndex, ...TUNNEL_CONFIG_TABLE.columns.map((c) => cell(c.value(r)))]);
     mib.addTableRow(TUNNEL_STATS_TABLE.name, [r.ifIndex, ...TUNNEL_STATS_TABLE.columns.map((c) => cell(c.value(r)))]);
-    await step();
+    const turn = slicer.step();
+    if (turn !== undefined) await turn;
   }
   for (const r of snap.sessions) {
     mib.addTableRow(SESSION_STATS_TABLE.name, [...SESSION_STATS_TABLE.index(r), ...SESSION_STATS_TABLE.columns.map((c) => cell(c.value(r)))]);
-    await step();
+    const turn = slicer.step();
+    if (turn !== undefined) await turn;
   }
   return mib;
 }
