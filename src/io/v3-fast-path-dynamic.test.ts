@@ -41,6 +41,20 @@ async function shell(encap: 'udp' | 'ip', role: 'accept' | 'dial', fastPath: boo
   });
 }
 
+/** The fast path's counters of one session once they stopped moving for 300 ms (at most 3 s). */
+async function settledCounters(s: DynamicPseudowires, sid: number): Promise<ReturnType<DynamicPseudowires['fastCounters']>> {
+  const key = (): string => JSON.stringify(s.fastCounters(sid) ?? null);
+  const end = Date.now() + 3000;
+  let last = key();
+  while (Date.now() < end) {
+    await sleep(300);
+    const now = key();
+    if (now === last) break;
+    last = now;
+  }
+  return s.fastCounters(sid);
+}
+
 describe('L2TPv3 native fast path on dynamic pseudowires (control connection + session, kernel TAPs)', { timeout: 120_000 }, () => {
   requireTunPrivileges();
   after(async () => {
@@ -66,6 +80,8 @@ describe('L2TPv3 native fast path on dynamic pseudowires (control connection + s
             assert.equal(s.fastPathError, undefined);
             const name = s.tapNames()['e16pw'] ?? '';
             await runIp(['link', 'set', 'dev', name, 'netns', ns]);
+            // No IPv6 on the TAP: its DAD / router solicitations would keep frames arriving while we compare counters.
+            await execInNetns(ns, 'sysctl', ['-q', '-w', `net.ipv6.conf.${name}.disable_ipv6=1`]);
             await runIp(['-n', ns, 'addr', 'add', addr, 'dev', name]);
             await runIp(['-n', ns, 'link', 'set', 'dev', name, 'up']);
           }
@@ -74,7 +90,9 @@ describe('L2TPv3 native fast path on dynamic pseudowires (control connection + s
           for (const s of shells) {
             const sid = s.status().sessions[0]?.localSessionId;
             assert.ok(sid !== undefined, 'one session');
-            const native = s.fastCounters(sid);
+            // Let the last frames land (an ARP can still be in flight), then read native and folded counters
+            // back to back: a frame between the two reads would make them differ for a reason other than JS.
+            const native = await settledCounters(s, sid);
             const st = s.status();
             const counted = st.sessions[0]?.counters;
             assert.ok(counted !== undefined);
