@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
-import { parseProcNetUdp, parseSnmp6Udp, parseSnmpUdp, readDeviceDrops, readUdpSnmp, readUdpSocket } from './kernel-stats.js';
+import { parseProcNetUdp, parseSnmp6Udp, parseSnmpUdp, procHexOf, readDeviceDrops, readUdpSnmp, readUdpSocket, sumOwnRows } from './kernel-stats.js';
 
 // Captured from this host's /proc/net/udp (x86-64: addresses are little-endian hex).
 const UDP = `   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops
@@ -12,8 +12,8 @@ garbage line
 
 test('parseProcNetUdp: port, receive queue, inode and drops per socket; junk skipped', () => {
   assert.deepEqual(parseProcNetUdp(UDP), [
-    { localPort: 1701, rxQueue: 0xa80, inode: 4242, drops: 17 },
-    { localPort: 5353, rxQueue: 0, inode: 99, drops: 0 },
+    { localPort: 1701, localHex: '0100007F', rxQueue: 0xa80, inode: 4242, drops: 17 },
+    { localPort: 5353, localHex: '00000000', rxQueue: 0, inode: 99, drops: 0 },
   ]);
   assert.deepEqual(parseProcNetUdp(''), []);
 });
@@ -44,4 +44,31 @@ test('readUdpSocket finds our own socket by port and inode; snmp and device read
   } finally {
     s.close();
   }
+});
+
+// Captured from the data-plane bench's LNS namespace: the daemon's socket on 198.18.213.2:1701 and the two
+// SO_REUSEPORT siblings of its data threads; only the third dropped. Reading one row (the first found) had
+// reported 0 drops while the namespace counted 19,866 RcvbufErrors.
+const SIBLINGS = `  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops
+  438: 02D512C6:06A5 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 1471528 2 00000000a1 0
+  438: 02D512C6:06A5 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 1471573 2 00000000a2 0
+  438: 02D512C6:06A5 00000000:0000 07 00000000:006B1600 00:00000000 00000000     0        0 1471574 2 00000000a3 52666
+  438: 0100007F:06A5 00000000:0000 07 00000000:00000100 00:00000000 00000000     0        0 1471600 2 00000000a4 7
+  438: 02D512C6:06A5 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 999 2 00000000a5 40
+`;
+
+test('the drops of all our sibling sockets on one address and port are summed; other addresses and foreign inodes are not', () => {
+  const rows = parseProcNetUdp(SIBLINGS);
+  assert.equal(rows[0]?.localHex, '02D512C6');
+  assert.equal(procHexOf(4, '198.18.213.2'), '02D512C6');
+  assert.equal(procHexOf(4, '127.0.0.1'), '0100007F');
+  assert.equal(procHexOf(6, '::1'), '00000000000000000000000001000000');
+  assert.equal(procHexOf(4, 'nope'), undefined);
+  const own = new Set([1471528, 1471573, 1471574, 1471600]);
+  const one = sumOwnRows(rows, 1701, own, procHexOf(4, '198.18.213.2'));
+  assert.deepEqual(one && { drops: one.drops, rxQueue: one.rxQueue, sockets: one.sockets }, { drops: 52666, rxQueue: 0x6b1600, sockets: 3 });
+  const all = sumOwnRows(rows, 1701, own);
+  assert.equal(all?.drops, 52673, 'without an address every own row of the port');
+  assert.equal(all?.sockets, 4);
+  assert.equal(sumOwnRows(rows, 1702, own), undefined);
 });

@@ -7,10 +7,13 @@
  * undefined when a file is missing (not Linux, no permission), never throw.
  */
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { parseIpv4, parseIpv6 } from '../base/index.js';
 
 /** One row of /proc/net/udp: our socket's kernel-side view. */
 export interface UdpSocketRow {
   readonly localPort: number;
+  /** The bound address as /proc prints it: 8 (IPv4) or 32 (IPv6) hex digits, each 32-bit word in host order. */
+  readonly localHex: string;
   /** Bytes waiting in the receive queue. */
   readonly rxQueue: number;
   readonly inode: number;
@@ -34,7 +37,7 @@ export function parseProcNetUdp(text: string): UdpSocketRow[] {
     const inode = Number(f[9]);
     const drops = Number(f[12]);
     if ([localPort, rxQueue, inode, drops].some((n) => !Number.isFinite(n))) continue;
-    rows.push({ localPort, rxQueue, inode, drops });
+    rows.push({ localPort, localHex: local.slice(0, local.lastIndexOf(':')).toUpperCase(), rxQueue, inode, drops });
   }
   return rows;
 }
@@ -95,11 +98,45 @@ export function ownSocketInodes(): Set<number> {
   return out;
 }
 
-/** Our UDP socket bound to `port` (family 4 or 6): the row whose inode this process holds. */
-export function readUdpSocket(family: 4 | 6, port: number, own: ReadonlySet<number> = ownSocketInodes()): UdpSocketRow | undefined {
+/**
+ * The /proc hex form of an address (IPv4 dotted or IPv6 text), to match rows of one bound address:
+ * each 32-bit word in the host's (little-endian) byte order, as the kernel prints `sk->sk_rcv_saddr`.
+ */
+export function procHexOf(family: 4 | 6, address: string): string | undefined {
+  const bytes = family === 4 ? ipv4Bytes(address) : parseIpv6(address);
+  if (bytes === undefined) return undefined;
+  let hex = '';
+  for (let w = 0; w < bytes.length; w += 4) {
+    for (let i = 3; i >= 0; i--) hex += (bytes[w + i] ?? 0).toString(16).padStart(2, '0');
+  }
+  return hex.toUpperCase();
+}
+
+function ipv4Bytes(address: string): Uint8Array | undefined {
+  const n = parseIpv4(address);
+  return n === undefined ? undefined : Uint8Array.of(n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff);
+}
+
+/**
+ * Our UDP socket bound to `port` (family 4 or 6): the rows whose inodes this process holds, summed —
+ * the native data threads open SO_REUSEPORT siblings on the same address and port, and the kernel
+ * spreads datagrams (and drops) over all of them. With `address`, only the rows bound to it (another
+ * endpoint of ours may hold the same port on another address). `sockets` = how many rows were summed.
+ */
+export function readUdpSocket(family: 4 | 6, port: number, own: ReadonlySet<number> = ownSocketInodes(), address?: string): (UdpSocketRow & { readonly sockets: number }) | undefined {
   const text = readText(family === 6 ? '/proc/net/udp6' : '/proc/net/udp');
   if (text === undefined) return undefined;
-  return parseProcNetUdp(text).find((r) => r.localPort === port && own.has(r.inode));
+  return sumOwnRows(parseProcNetUdp(text), port, own, address === undefined ? undefined : procHexOf(family, address));
+}
+
+/** The rows of `port` (and of the address `hex`, when given) whose inodes are in `own`, summed. */
+export function sumOwnRows(rows: readonly UdpSocketRow[], port: number, own: ReadonlySet<number>, hex?: string): (UdpSocketRow & { readonly sockets: number }) | undefined {
+  let sum: (UdpSocketRow & { sockets: number }) | undefined;
+  for (const r of rows) {
+    if (r.localPort !== port || !own.has(r.inode) || (hex !== undefined && r.localHex !== hex)) continue;
+    sum = sum === undefined ? { ...r, sockets: 1 } : { ...sum, rxQueue: sum.rxQueue + r.rxQueue, drops: sum.drops + r.drops, sockets: sum.sockets + 1 };
+  }
+  return sum;
 }
 
 /** The host's UDP counters for one family. */

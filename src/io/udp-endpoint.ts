@@ -233,9 +233,9 @@ export class UdpEndpoint {
     return this.nativeSocket?.buffers() ?? { receive: 0, send: 0 };
   }
 
-  /** The kernel's view of this socket (drops, receive queue) from /proc/net/udp; undefined off Linux. */
+  /** The kernel's view of this socket and its data-thread siblings (drops, receive queue summed) from /proc/net/udp; undefined off Linux. */
   kernelSocket(own?: ReadonlySet<number>): UdpSocketRow | undefined {
-    return this.closed ? undefined : readUdpSocket(this.family, this.bound.port, own);
+    return this.closed ? undefined : readUdpSocket(this.family, this.bound.port, own, this.bound.address);
   }
 
   /** The bound local address and port. */
