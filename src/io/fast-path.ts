@@ -232,7 +232,9 @@ export class FastPathAttach implements FastPathTable {
 
   /** Global counters (packets forwarded natively, handed to JS, errors), summed over threads and per thread. */
   stats(): NativeFastPathStats {
-    return this.fp.stats();
+    const st = this.fp.stats();
+    const ka = this.keepaliveOn ? this.fp.keepaliveStats?.() : undefined;
+    return ka === undefined ? st : { ...st, keepalive: ka };
   }
 
   /** Stop the threads, detach from both ports (every packet goes to JS again) and forget the sessions. */

@@ -86,6 +86,8 @@ export interface NativeFastPathStats {
   /** How datagrams / TUN packets are spread over the threads ('none' without threads). */
   readonly udpSteering: string;
   readonly tunSteering: string;
+  /** LCP keepalive offload (src/io/fast-path.ts adds it when on). */
+  readonly keepalive?: NativeKeepaliveStats;
 }
 
 /** Fields of one row of {@link NativeFastPath.counters}, in order. */
