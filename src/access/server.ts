@@ -555,8 +555,7 @@ export class AccessServer implements Timed {
         s.lastIpv4 = peer;
         s.loggedInAt ??= now;
         this.routes.addIpv4(peer, s);
-        this.offload(s, peer);
-        if (s.offloaded) offloadKeepalive(this.cfg.fastPath, s, now);
+        this.offload(s, peer, now);
         this.kernelRoutes(s, 'add', addIpv4Extras(this.routes, s.extras, s, s.authz.routes, peer, this.cfg.hostRoutes === true || this.book.isOutside(peer)));
         this.events.push({ type: 'login', tunnel: s.tunnel, session: s.session, username: s.username, method: s.method, address: e.peer, dns: e.dns });
         this.accountStart(now, s);
@@ -581,7 +580,7 @@ export class AccessServer implements Timed {
         } else {
           this.routes.addIpv6Prefix(s.prefix64, s);
           s.routed6 = true;
-          if (s.offloaded && s.ipv4 !== undefined) this.offload(s, s.ipv4); // the /64 joins the fast path
+          if (s.offloaded && s.ipv4 !== undefined) this.offload(s, s.ipv4, now); // the /64 joins the fast path
           this.data.sendRa(now, s);
         }
         s.loggedInAt ??= now;
@@ -599,7 +598,7 @@ export class AccessServer implements Timed {
       case 'ipv6-down':
         if (s.prefix64 !== undefined && s.routed6) this.routes.removeIpv6Prefix(s.prefix64);
         s.routed6 = false;
-        if (s.offloaded && s.ipv4 !== undefined) this.offload(s, s.ipv4); // the /64 leaves it
+        if (s.offloaded && s.ipv4 !== undefined) this.offload(s, s.ipv4, now); // the /64 leaves it
         s.iids = undefined;
         s.nextRaAt = undefined;
         this.events.push({ type: 'ipv6-down', tunnel: s.tunnel, session: s.session });
@@ -659,10 +658,11 @@ export class AccessServer implements Timed {
   }
 
   /** Hand the session's plain IPv4 data to the shell's fast path (when there is one and it can carry it). */
-  private offload(s: Session, ipv4: number): void {
+  private offload(s: Session, ipv4: number, now: Instant): void {
     const t = this.tunnels.get(s.tunnel);
     const e = this.cfg.fastPath === undefined ? undefined : fastPathEntry({ ...s, remoteTunnel: t?.remoteTunnel, peer: t?.peer, ipv4 }, this.cfg.mssClamp ?? ACCESS_SERVER_DEFAULTS.mssClamp);
     s.offloaded = e !== undefined && this.cfg.fastPath?.install(e) === true;
+    if (s.offloaded) offloadKeepalive(this.cfg.fastPath, s, now); // and its LCP keepalive (issue 15)
   }
 
   /** Take the session back from the fast path (ip-down, teardown), keeping what it counted. */
