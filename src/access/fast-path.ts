@@ -84,6 +84,11 @@ export function offloadKeepalive(table: FastPathTable | undefined, s: KeepaliveH
   if (!s.echoOffloaded) s.link.resumeEcho(now);
 }
 
+/** An offloaded keepalive's misses now, shown where the link's own are (`show` of the session). */
+export function showKeepaliveMisses(table: FastPathTable | undefined, s: KeepaliveHolder): void {
+  if (s.echoOffloaded) s.link.offloadedEcho(table?.keepaliveMisses?.(s.tunnel, s.session) ?? 0);
+}
+
 /** The session left the table (its keepalive with it): the link's own runs again if the link is up. */
 export function withdrawKeepalive(s: KeepaliveHolder, now: Instant): void {
   if (!s.echoOffloaded) return;

@@ -35,7 +35,7 @@ import { AccessAaa, NO_AUTHORIZATION, type AccessAuthResult, type CallInfo } fro
 import { l2tpLower, type SessionLower } from './lower.js';
 import { addIpv4Extras, addIpv6Extras, noExtras, removeExtras } from './extra-routes.js';
 import { capMtu, inIpv6Pool, PEER_ENDINGS, SessionSink, sessionInfo, sessionKey, type Session, type TunnelCall } from './server-session.js';
-import { addFastCounters, fastPathEntry, offloadKeepalive, withdrawKeepalive } from './fast-path.js';
+import { addFastCounters, fastPathEntry, offloadKeepalive, showKeepaliveMisses, withdrawKeepalive } from './fast-path.js';
 import { SessionDataPlane } from './session-data.js';
 import { buildLinkConfig } from './link-config.js';
 import { ipVersion } from '../wire/ip/index.js';
@@ -323,7 +323,10 @@ export class AccessServer implements Timed {
 
   /** Sessions for show commands. */
   snapshot(): readonly AccessSessionInfo[] {
-    for (const s of this.sessions.values()) this.syncFast(s);
+    for (const s of this.sessions.values()) {
+      this.syncFast(s);
+      showKeepaliveMisses(this.cfg.fastPath, s);
+    }
     return [...this.sessions.values()].map((s) => sessionInfo(s, this.aaa?.acctSessionId(s.key)));
   }
 
@@ -332,6 +335,7 @@ export class AccessServer implements Timed {
     const s = this.sessions.get(sessionKey(tunnel, session));
     if (s === undefined) return undefined;
     this.syncFast(s);
+    showKeepaliveMisses(this.cfg.fastPath, s);
     return sessionInfo(s, this.aaa?.acctSessionId(s.key));
   }
 
@@ -672,10 +676,9 @@ export class AccessServer implements Timed {
     withdrawKeepalive(s, now);
   }
 
-  /** Fold in what the fast path counted since the last read (and its keepalive's misses). */
+  /** Fold in what the fast path counted since the last read. */
   private syncFast(s: Session): void {
     if (s.offloaded) addFastCounters(s, this.cfg.fastPath?.take(s.tunnel, s.session));
-    if (s.echoOffloaded) s.link.offloadedEcho(this.cfg.fastPath?.keepaliveMisses?.(s.tunnel, s.session) ?? 0);
   }
 
   /** The fast path's keepalive of a session went unanswered `failure` times: it ends as by our own echo-timeout. */
