@@ -689,7 +689,6 @@ export class AccessServer implements Timed {
     this.pump(now, s);
   }
 
-
   private schedule(s: Session): void {
     if (!this.sessions.has(s.key)) return;
     const at = earliest(earliest(s.link.pollAt(), s.nextRaAt), s.openAt);
