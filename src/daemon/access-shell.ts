@@ -235,7 +235,7 @@ export class LnsAccess {
       return undefined;
     }
     const st = r.value.stats();
-    log.info({ listener: ep.label, tun: this.tun.name, threads: st.threads, udpSteering: st.udpSteering, tunSteering: st.tunSteering, ...(r.value.threadError !== undefined ? { threadError: r.value.threadError } : {}) },
+    log.info({ listener: ep.label, tun: this.tun.name, threads: st.threads, udpSteering: st.udpSteering, tunSteering: st.tunSteering, keepaliveOffload: r.value.keepaliveOffload, ...(r.value.threadError !== undefined ? { threadError: r.value.threadError } : {}) },
       `data fast path on: IPv4/IPv6 data of established sessions moves natively between ${ep.label} and ${this.tun.name} (${st.threads === 0 ? 'on the JavaScript thread' : `${st.threads} data threads`})`);
     return r.value;
   }
