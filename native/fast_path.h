@@ -177,6 +177,7 @@ class FastPath : public Napi::ObjectWrap<FastPath> {
   static void AddKaMethods(std::vector<Napi::ClassPropertyDescriptor<FastPath>>& props);
   Napi::Value KaProgram(const Napi::CallbackInfo& info);
   Napi::Value KaCounters(const Napi::CallbackInfo& info);
+  Napi::Value KaMisses(const Napi::CallbackInfo& info);
   Napi::Value KaStats(const Napi::CallbackInfo& info);
   void KaListen(const Napi::CallbackInfo& info);
   /** Run the due keepalives of a data thread's lane; returns the poll timeout (ms) until its next slot. */

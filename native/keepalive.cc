@@ -60,6 +60,7 @@ int64_t KaNowMs() {
 void FastPath::AddKaMethods(std::vector<Napi::ClassPropertyDescriptor<FastPath>>& props) {
   props.push_back(InstanceMethod<&FastPath::KaProgram>("keepalive"));
   props.push_back(InstanceMethod<&FastPath::KaCounters>("keepaliveCounters"));
+  props.push_back(InstanceMethod<&FastPath::KaMisses>("keepaliveMisses"));
   props.push_back(InstanceMethod<&FastPath::KaStats>("keepaliveStats"));
   props.push_back(InstanceMethod<&FastPath::KaListen>("keepaliveListener"));
 }
@@ -119,7 +120,7 @@ Napi::Value FastPath::KaProgram(const Napi::CallbackInfo& info) {
   k->jitter = jitter;
   k->adaptive = info.Length() > 6 && info[6].ToBoolean().Value();
   k->ac = info.Length() > 8 && info[8].ToBoolean().Value();
-  k->misses = static_cast<uint32_t>(Num(info, 9));
+  k->misses.store(static_cast<uint32_t>(Num(info, 9)), std::memory_order_relaxed);
   k->outstanding = info.Length() > 10 && info[10].ToBoolean().Value();
   k->echoId = static_cast<uint8_t>(Num(info, 11));
   k->dueMs = KaNowMs() + static_cast<int64_t>(first < 0 ? 0 : first);
@@ -137,10 +138,18 @@ Napi::Value FastPath::KaCounters(const Napi::CallbackInfo& info) {
   if (it == byId_.end() || it->second->ka == nullptr) return env.Undefined();
   auto locks = LockLanes();
   const FastKeepalive& k = *it->second->ka;
-  const double v[6] = {static_cast<double>(k.sent), static_cast<double>(k.replied), static_cast<double>(k.answered), static_cast<double>(k.misses), static_cast<double>(k.missTotal), k.outstanding ? 1.0 : 0.0};
+  const double v[6] = {static_cast<double>(k.sent), static_cast<double>(k.replied), static_cast<double>(k.answered), static_cast<double>(k.misses.load(std::memory_order_relaxed)), static_cast<double>(k.missTotal), k.outstanding ? 1.0 : 0.0};
   Napi::Array a = Napi::Array::New(env, 6);
   for (uint32_t i = 0; i < 6; i++) a.Set(i, Napi::Number::New(env, v[i]));
   return a;
+}
+
+// keepaliveMisses(tunnel, session): unanswered requests in a row now (no lane lock: one atomic), or undefined
+Napi::Value FastPath::KaMisses(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto it = byId_.find((static_cast<uint32_t>(Num(info, 0)) << 16) | static_cast<uint32_t>(Num(info, 1)));
+  if (it == byId_.end() || it->second->ka == nullptr) return env.Undefined();
+  return Napi::Number::New(env, it->second->ka->misses.load(std::memory_order_relaxed));
 }
 
 // keepaliveStats(): { sessions, missing, echoSent, echoReplied, echoAnswered, echoMisses, echoDead }
@@ -153,7 +162,7 @@ Napi::Value FastPath::KaStats(const Napi::CallbackInfo& info) {
       const FastKeepalive* k = kv.second->ka;
       if (k == nullptr || k->dead) continue;
       sessions++;
-      if (k->misses > 0) missing++;
+      if (k->misses.load(std::memory_order_relaxed) > 0) missing++;
     }
   }
   double t[5] = {};
@@ -234,14 +243,15 @@ void FastPath::KaFire(FastLane& L, FastKeepalive* k, int64_t now) {
   KaWheel& w = *L.ka;
   if (k->heard.exchange(false, std::memory_order_relaxed)) {
     k->outstanding = false;
-    k->misses = 0;
+    k->misses.store(0, std::memory_order_relaxed);
     if (k->adaptive) goto rearm;
   }
   if (k->outstanding) {
-    k->misses++;
+    uint32_t m = k->misses.load(std::memory_order_relaxed) + 1;
+    k->misses.store(m, std::memory_order_relaxed);
     k->missTotal++;
     L.st->echoMisses.Add();
-    if (k->misses >= k->failure) {
+    if (m >= k->failure) {
       // §5.8 keepalive gave up: JS ends the session as its own echo-timeout does.
       k->dead = true;
       w.count--;
@@ -250,7 +260,7 @@ void FastPath::KaFire(FastLane& L, FastKeepalive* k, int64_t now) {
         std::lock_guard<std::mutex> g(handMu_);
         kaDead_.push_back(k->s->tunnel);
         kaDead_.push_back(k->s->session);
-        kaDead_.push_back(k->misses);
+        kaDead_.push_back(m);
       }
       WakeJs();
       return;
@@ -332,7 +342,7 @@ bool FastPath::KaReceive(FastLane& L, FastSession* s, const uint8_t* ppp, uint32
   if (code == kEchoReply) {
     if (!looped) {
       k->outstanding = false;
-      k->misses = 0;
+      k->misses.store(0, std::memory_order_relaxed);
       k->replied++;
       L.st->echoReplied.Add();
     }

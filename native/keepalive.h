@@ -38,7 +38,7 @@ struct FastKeepalive {
   uint8_t echoId = 0;
   bool outstanding = false;
   bool dead = false;
-  uint32_t misses = 0;
+  std::atomic<uint32_t> misses{0};  // read without the lane lock by keepaliveMisses (show of a session)
   /** Something from the peer since the last tick (set by Decap of any lane). */
   std::atomic<bool> heard{false};
   // Totals since programmed (written by the owning lane under its lock).

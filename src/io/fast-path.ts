@@ -173,7 +173,7 @@ export class FastPathAttach implements FastPathTable {
 
   /** Unanswered Echo-Requests in a row now of an offloaded keepalive. */
   keepaliveMisses(tunnel: TunnelId, session: SessionId): number | undefined {
-    return this.fp.keepaliveCounters?.(tunnel, session)?.[3];
+    return this.fp.keepaliveMisses?.(tunnel, session);
   }
 
   /** One offloaded keepalive's counters: Echo-Requests sent, Replies seen, peer Requests answered, misses now and in all. */

@@ -147,6 +147,8 @@ export interface NativeFastPath {
   keepalive?(tunnel: number, session: number, magic: number, intervalMs: number, failure: number, jitter: number, adaptive: boolean, firstDueMs: number, addressControl: boolean, misses: number, outstanding: boolean, echoId: number): boolean;
   /** [sent, replied, answered, misses, missTotal, outstanding 0/1] of an offloaded keepalive, undefined if none. */
   keepaliveCounters?(tunnel: number, session: number): number[] | undefined;
+  /** Misses in a row now of an offloaded keepalive (one atomic read, no lock), undefined if none. */
+  keepaliveMisses?(tunnel: number, session: number): number | undefined;
   keepaliveStats?(): NativeKeepaliveStats;
   /** `fn` hears sessions whose keepalive gave up: (tunnel, session, misses) triples; null = nobody. */
   keepaliveListener?(fn: ((reports: Uint32Array) => void) | null): void;
