@@ -133,6 +133,7 @@ Napi::Function FastPath::Init(Napi::Env env) {
                          InstanceMethod<&FastPath::StopJs>("stop"),
   };
   AddEspMethods(props);
+  AddKaMethods(props);
   return DefineClass(env, "FastPath", props);
 }
 
@@ -161,7 +162,10 @@ FastPath::FastPath(const Napi::CallbackInfo& info) : Napi::ObjectWrap<FastPath>(
 
 FastPath::~FastPath() {
   StopThreads();
-  for (auto& kv : byId_) delete kv.second;
+  for (auto& kv : byId_) {
+    KaDrop(kv.second);
+    delete kv.second;
+  }
 }
 
 void FastPath::BindFd(int role, int fd, FastPortHook* hook) {
@@ -198,6 +202,7 @@ bool FastPath::Decap(FastLane& L, uint8_t* p, uint32_t len, uint32_t srcAddrHost
   if (htonl(srcAddrHost) != s->peerAddr || htons(srcPortHost) != s->peerPort) goto toJsOf;
   if (!EspFlowMatches(L, s)) goto toJsOf;  // an IPsec session's data only inside its own flow (esp.cc)
   off += 4;
+  if (s->ka != nullptr && KaReceive(L, s, p + off, len - off)) return true;  // LCP Echo of an offloaded keepalive (keepalive.cc)
   // PPP (RFC 1662 §3.2 address/control, optional with ACFC; RFC 1661 §6.5 PFC): IPv4 0x0021, IPv6 0x0057.
   if (off + 2 <= len && p[off] == 0xff && p[off + 1] == 0x03) off += 2;
   if (off >= len) goto toJsOf;
@@ -340,6 +345,7 @@ void FastPath::Erase(FastSession* s) {
   if (a != byAddr_.end() && a->second == s) byAddr_.erase(a);
   auto p = byPrefix_.find(s->prefix64);
   if (s->has6 && p != byPrefix_.end() && p->second == s) byPrefix_.erase(p);
+  KaDrop(s);
   delete s;
 }
 
@@ -479,7 +485,10 @@ Napi::Value FastPath::Size(const Napi::CallbackInfo& info) {
 void FastPath::Clear(const Napi::CallbackInfo&) {
   EspClear();
   auto locks = LockLanes();
-  for (auto& kv : byId_) delete kv.second;
+  for (auto& kv : byId_) {
+    KaDrop(kv.second);
+    delete kv.second;
+  }
   byId_.clear();
   byAddr_.clear();
   byPrefix_.clear();

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "esp.h"
+#include "keepalive.h"
 
 namespace l2tpkit {
 
@@ -63,11 +64,14 @@ struct FastSession {
   std::unique_ptr<SessionCounters[]> ctr;  // one per lane
   EspFlow* esp = nullptr;                   // inside IPsec: the flow its data is sealed for / must arrive on (esp.cc)
   uint64_t taken[4] = {};                   // rx/tx packets/octets already returned by take()
+  FastKeepalive* ka = nullptr;              // the LCP keepalive when offloaded (keepalive.cc)
 };
 
 /** Global counters of one lane. */
 struct alignas(64) LaneStats {
   Ctr udpFast, udpToJs, tunFast, tunToJs, tunWriteErrors, sendErrors, mssClamped, badSource, tooBig, handoffDrops;
+  // LCP keepalive offload (keepalive.cc): Echo-Requests sent, Replies consumed, peer Requests answered, misses, dead reports.
+  Ctr echoSent, echoReplied, echoAnswered, echoMisses, echoDead;
 };
 
 /** A PacketPort as the FastPath sees it: woken on the JS thread when a data thread handed it packets. */
@@ -96,6 +100,7 @@ struct FastLane {
   std::vector<mmsghdr> rmm;
   std::vector<iovec> riov;
   std::vector<sockaddr_in> raddr;
+  std::unique_ptr<KaWheel> ka;  // keepalive offload (keepalive.cc), made at start
 };
 
 /** A packet a data thread hands to JS. */
@@ -168,6 +173,23 @@ class FastPath : public Napi::ObjectWrap<FastPath> {
   /** Programming from JS: every data thread's lane lock (they hold it while they process a batch). */
   std::vector<std::unique_lock<std::mutex>> LockLanes();
 
+  // LCP keepalive offload (keepalive.cc).
+  static void AddKaMethods(std::vector<Napi::ClassPropertyDescriptor<FastPath>>& props);
+  Napi::Value KaProgram(const Napi::CallbackInfo& info);
+  Napi::Value KaCounters(const Napi::CallbackInfo& info);
+  Napi::Value KaMisses(const Napi::CallbackInfo& info);
+  Napi::Value KaStats(const Napi::CallbackInfo& info);
+  void KaListen(const Napi::CallbackInfo& info);
+  /** Run the due keepalives of a data thread's lane; returns the poll timeout (ms) until its next slot. */
+  int KaTick(FastLane& L);
+  /** An LCP frame of an offloaded session on its lane: true when consumed (Echo-Reply / Echo-Request). */
+  bool KaReceive(FastLane& L, FastSession* s, const uint8_t* ppp, uint32_t len);
+  void KaFire(FastLane& L, FastKeepalive* k, int64_t now);
+  void KaFlush(FastLane& L);
+  void KaUnlink(FastKeepalive* k);
+  void KaDrop(FastSession* s);
+  void KaDeliver();
+
   Napi::Value Add(const Napi::CallbackInfo& info);
   Napi::Value Remove(const Napi::CallbackInfo& info);
   Napi::Value Take(const Napi::CallbackInfo& info);
@@ -194,6 +216,9 @@ class FastPath : public Napi::ObjectWrap<FastPath> {
   std::atomic<bool> stop_{false};
   int tunSteerProg_ = -1;
   std::unique_ptr<EspState> esp_{new EspState()};
+  // Keepalive offload: dead reports (tunnel, session, misses) under handMu_, and who hears them.
+  std::vector<uint32_t> kaDead_;
+  Napi::FunctionReference kaListener_;
 };
 
 }  // namespace l2tpkit

@@ -141,6 +141,7 @@ Napi::Value FastPath::Start(const Napi::CallbackInfo& info) {
     L.rmm.resize(kBatch);
     L.riov.resize(kBatch);
     L.raddr.resize(kBatch);
+    if (!L.ka) L.ka.reset(new KaWheel());
   }
   running_ = static_cast<int>(n);
   for (uint32_t i = 0; i < n; i++) {
@@ -203,8 +204,9 @@ void FastPath::Worker(FastLane* L) {
       if (udpReady) UdpBatch(*L, &udpReady);
       if (tunReady) TunBatch(*L, &tunReady);
     }
+    int timeout = KaTick(*L);  // offloaded LCP keepalives due (keepalive.cc): at most until the next 100 ms slot
     epoll_event evs[3];
-    int n = epoll_wait(ep, evs, 3, 500);
+    int n = epoll_wait(ep, evs, 3, timeout);
     for (int i = 0; i < n; i++) {
       if (evs[i].data.u32 == 0) udpReady = true;
       if (evs[i].data.u32 == 1) tunReady = true;
@@ -241,6 +243,7 @@ void FastPath::UdpBatch(FastLane& L, bool* more) {
       Hand(kFastRoleUdp, p, L.rmm[i].msg_len, src, sport, L.st);
       handed = true;
     }
+    if (L.ka && L.ka->queued > 0) KaFlush(L);  // answers to the peers' Echo-Requests
   }
   if (handed) WakeJs();
 }
@@ -292,6 +295,7 @@ void FastPath::OnAsync(uv_async_t* a) {
   for (int role = 0; role < 2; role++) {
     if (self->hooks_[role] != nullptr) self->hooks_[role]->FastWake();
   }
+  self->KaDeliver();  // keepalive offload: sessions whose echoes went unanswered
 }
 
 uint32_t FastPath::PopHanded(int role, uint8_t* slab, uint32_t slabSize, uint32_t maxPackets, uint32_t* meta) {

@@ -10,7 +10,8 @@
  * above the MTU) still arrives here unchanged, so the JavaScript data path stays the reference.
  */
 import { parseIpv4 } from '../base/index.js';
-import type { PppLink } from '../ppp/index.js';
+import type { LcpKeepalive, PppLink } from '../ppp/index.js';
+import type { Instant } from '../base/index.js';
 import type { SessionId, TunnelId } from '../wire/l2tp/index.js';
 import type { AccessCounters } from './server-types.js';
 
@@ -53,6 +54,46 @@ export interface FastPathTable {
   remove(tunnel: TunnelId, session: SessionId): FastPathCounters | undefined;
   /** The counters since the last read (then zeroed), undefined if not installed. */
   take(tunnel: TunnelId, session: SessionId): FastPathCounters | undefined;
+  /**
+   * LCP keepalive offload (issue 15): run an installed session's Echo in the data plane from where
+   * `k` stands; false when it cannot (off, no data threads): the link's own keepalive goes on. The
+   * table reports a session whose echoes went unanswered `failure` times (see the shell's listener);
+   * removing the session ends its keepalive there.
+   */
+  keepalive?(tunnel: TunnelId, session: SessionId, k: LcpKeepalive): boolean;
+  /** Unanswered Echo-Requests in a row now of an offloaded keepalive, undefined if not offloaded. */
+  keepaliveMisses?(tunnel: TunnelId, session: SessionId): number | undefined;
+  /** Over every offloaded keepalive: misses since start and sessions with an unanswered request now. */
+  keepaliveTotals?(): { readonly misses: number; readonly missing: number };
+}
+
+/** What of a session the keepalive offload reads and sets. */
+export interface KeepaliveHolder {
+  readonly tunnel: TunnelId;
+  readonly session: SessionId;
+  readonly link: Pick<PppLink, 'offloadEcho' | 'resumeEcho' | 'offloadedEcho'>;
+  echoOffloaded: boolean;
+}
+
+/** Installed in `table`: hand the link's keepalive over (its timer stops); if the table refuses, it resumes at once. */
+export function offloadKeepalive(table: FastPathTable | undefined, s: KeepaliveHolder, now: Instant): void {
+  if (s.echoOffloaded || table?.keepalive === undefined) return;
+  const k = s.link.offloadEcho(now);
+  if (k === undefined) return;
+  s.echoOffloaded = table.keepalive(s.tunnel, s.session, k);
+  if (!s.echoOffloaded) s.link.resumeEcho(now);
+}
+
+/** An offloaded keepalive's misses now, shown where the link's own are (`show` of the session). */
+export function showKeepaliveMisses(table: FastPathTable | undefined, s: KeepaliveHolder): void {
+  if (s.echoOffloaded) s.link.offloadedEcho(table?.keepaliveMisses?.(s.tunnel, s.session) ?? 0);
+}
+
+/** The session left the table (its keepalive with it): the link's own runs again if the link is up. */
+export function withdrawKeepalive(s: KeepaliveHolder, now: Instant): void {
+  if (!s.echoOffloaded) return;
+  s.echoOffloaded = false;
+  s.link.resumeEcho(now);
 }
 
 /** What of an access session the entry is built from. */

@@ -12,6 +12,7 @@ import type { AccessCounters, AccessSessionInfo } from './server-types.js';
 import type { AuthSource, SessionAuthorization } from './aaa/index.js';
 import type { SessionExtras } from './extra-routes.js';
 import type { SessionLower } from './lower.js';
+import { mssForMtu } from '../dataplane/index.js';
 
 /** One session. */
 export interface Session {
@@ -55,6 +56,8 @@ export interface Session {
   extras: SessionExtras;
   /** Installed in the shell's native fast path (fast-path.ts): its counters are folded in on read. */
   offloaded: boolean;
+  /** Its LCP keepalive runs in the fast path too (issue 15): the link's echo timer is suspended. */
+  echoOffloaded: boolean;
   /** What the fast path forwarded (also in `counters`); undefined until it counted anything. */
   fastCounters: AccessCounters | undefined;
 }
@@ -108,4 +111,18 @@ export function sessionInfo(s: Session, acctSessionId: string | undefined): Acce
     ...(s.link.echoMisses > 0 ? { echoMisses: s.link.echoMisses } : {}),
     ...(acctSessionId !== undefined ? { acctSessionId } : {}),
   };
+}
+
+/** RADIUS Framed-MTU (RFC 2865 §5.12) caps what we send toward the client and the clamped MSS. */
+export function capMtu(s: Pick<Session, 'txMtu' | 'mss4' | 'mss6'>, mtu: number): void {
+  s.txMtu = Math.min(s.txMtu, mtu);
+  s.mss4 = Math.min(s.mss4, mssForMtu(mtu, 4));
+  s.mss6 = Math.min(s.mss6, mssForMtu(mtu, 6));
+}
+
+/** A /64 inside the configured IPv6 prefix (the kernel routes it to the TUN already). */
+export function inIpv6Pool(p: { readonly network64: bigint; readonly length: number } | undefined, p64: bigint): boolean {
+  if (p === undefined) return false;
+  const shift = BigInt(64 - p.length);
+  return p64 >> shift === p.network64 >> shift;
 }

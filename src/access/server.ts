@@ -34,8 +34,8 @@ import type { AccessCounters, AccessEngine, AccessEvent, AccessServerConfig, Acc
 import { AccessAaa, NO_AUTHORIZATION, type AccessAuthResult, type CallInfo } from './aaa/index.js';
 import { l2tpLower, type SessionLower } from './lower.js';
 import { addIpv4Extras, addIpv6Extras, noExtras, removeExtras } from './extra-routes.js';
-import { PEER_ENDINGS, SessionSink, sessionInfo, sessionKey, type Session, type TunnelCall } from './server-session.js';
-import { addFastCounters, fastPathEntry } from './fast-path.js';
+import { capMtu, inIpv6Pool, PEER_ENDINGS, SessionSink, sessionInfo, sessionKey, type Session, type TunnelCall } from './server-session.js';
+import { addFastCounters, fastPathEntry, offloadKeepalive, showKeepaliveMisses, withdrawKeepalive } from './fast-path.js';
 import { SessionDataPlane } from './session-data.js';
 import { buildLinkConfig } from './link-config.js';
 import { ipVersion } from '../wire/ip/index.js';
@@ -255,7 +255,7 @@ export class AccessServer implements Timed {
       s.authz = a;
       s.authSource = r.source;
       s.addr.hint = { ...(a.framedAddress !== undefined ? { address: a.framedAddress } : {}), ...(a.framedPool !== undefined ? { pool: a.framedPool } : {}) };
-      if (a.mtu !== undefined) this.capMtu(s, a.mtu);
+      if (a.mtu !== undefined) capMtu(s, a.mtu);
     }
     s.link.authResult(now, r.decision);
     this.pump(now, s);
@@ -323,7 +323,10 @@ export class AccessServer implements Timed {
 
   /** Sessions for show commands. */
   snapshot(): readonly AccessSessionInfo[] {
-    for (const s of this.sessions.values()) this.syncFast(s);
+    for (const s of this.sessions.values()) {
+      this.syncFast(s);
+      showKeepaliveMisses(this.cfg.fastPath, s);
+    }
     return [...this.sessions.values()].map((s) => sessionInfo(s, this.aaa?.acctSessionId(s.key)));
   }
 
@@ -332,6 +335,7 @@ export class AccessServer implements Timed {
     const s = this.sessions.get(sessionKey(tunnel, session));
     if (s === undefined) return undefined;
     this.syncFast(s);
+    showKeepaliveMisses(this.cfg.fastPath, s);
     return sessionInfo(s, this.aaa?.acctSessionId(s.key));
   }
 
@@ -345,6 +349,7 @@ export class AccessServer implements Timed {
 
   /** Totals (the leak checks of the tests use these). */
   stats(): AccessStats {
+    const ka = this.cfg.fastPath?.keepaliveTotals?.();
     return {
       sessions: this.sessions.size,
       routes: this.routes.size,
@@ -353,17 +358,16 @@ export class AccessServer implements Timed {
       ipv4Held: this.book.held,
       ipv6InUse: this.prefixes?.inUse ?? 0,
       ipv6Capacity: this.prefixes?.capacity ?? 0,
-      echoMisses: this.echoMissTotal,
-      echoMissing: this.countEchoMissing(),
+      echoMisses: this.echoMissTotal + (ka?.misses ?? 0),
+      echoMissing: this.countEchoMissing() + (ka?.missing ?? 0),
       echoTimeouts: this.echoTimeoutTotal,
     };
   }
 
-
-  /** Sessions whose last Echo-Request is unanswered (a count, no array of 100k sessions per scrape). */
+  /** Sessions whose last Echo-Request is unanswered (a count, no array of 100k sessions per scrape; offloaded ones: the table's). */
   private countEchoMissing(): number {
     let n = 0;
-    for (const s of this.sessions.values()) if (s.link.echoMisses > 0) n++;
+    for (const s of this.sessions.values()) if (!s.echoOffloaded && s.link.echoMisses > 0) n++;
     return n;
   }
 
@@ -434,6 +438,7 @@ export class AccessServer implements Timed {
       authSource: 'local',
       extras: noExtras(),
       offloaded: false,
+      echoOffloaded: false,
       fastCounters: undefined,
     };
     this.sessions.set(key, s);
@@ -539,7 +544,7 @@ export class AccessServer implements Timed {
         s.mss4 = mssForMtu(mtu, 4);
         s.mss6 = mssForMtu(mtu, 6);
         s.txMtu = e.lcp.peerMru;
-        if (s.authz.mtu !== undefined) this.capMtu(s, s.authz.mtu);
+        if (s.authz.mtu !== undefined) capMtu(s, s.authz.mtu);
         break;
       }
       case 'ip-up': {
@@ -554,7 +559,7 @@ export class AccessServer implements Timed {
         s.lastIpv4 = peer;
         s.loggedInAt ??= now;
         this.routes.addIpv4(peer, s);
-        this.offload(s, peer);
+        this.offload(s, peer, now);
         this.kernelRoutes(s, 'add', addIpv4Extras(this.routes, s.extras, s, s.authz.routes, peer, this.cfg.hostRoutes === true || this.book.isOutside(peer)));
         this.events.push({ type: 'login', tunnel: s.tunnel, session: s.session, username: s.username, method: s.method, address: e.peer, dns: e.dns });
         this.accountStart(now, s);
@@ -562,7 +567,7 @@ export class AccessServer implements Timed {
       }
       case 'ip-down':
         // RFC 1661 §3.7: an NCP Terminate closes only that NCP; the lease stays with the link.
-        this.unload(s);
+        this.unload(s, now);
         if (s.ipv4 !== undefined) this.routes.removeIpv4(s.ipv4);
         s.ipv4 = undefined;
         this.events.push({ type: 'ip-down', tunnel: s.tunnel, session: s.session });
@@ -573,13 +578,13 @@ export class AccessServer implements Timed {
         const radius64 = s.authz.ipv6Prefix64;
         s.prefix64 ??= radius64 ?? this.prefixes?.allocate(s.owner);
         const d = s.authz.delegatedPrefix;
-        if (s.extras.v6.length === 0) this.kernelRoutes(s, 'add', addIpv6Extras(this.routes, s.extras, s, d !== undefined ? [d] : [], radius64 !== undefined && !this.inIpv6Pool(radius64) ? radius64 : undefined));
+        if (s.extras.v6.length === 0) this.kernelRoutes(s, 'add', addIpv6Extras(this.routes, s.extras, s, d !== undefined ? [d] : [], radius64 !== undefined && !inIpv6Pool(this.cfg.ipv6Prefix, radius64) ? radius64 : undefined));
         if (s.prefix64 === undefined) {
           this.events.push({ type: 'address-unavailable', tunnel: s.tunnel, session: s.session, username: s.username, family: 6, reason: 'pool-exhausted' });
         } else {
           this.routes.addIpv6Prefix(s.prefix64, s);
           s.routed6 = true;
-          if (s.offloaded && s.ipv4 !== undefined) this.offload(s, s.ipv4); // the /64 joins the fast path
+          if (s.offloaded && s.ipv4 !== undefined) this.offload(s, s.ipv4, now); // the /64 joins the fast path
           this.data.sendRa(now, s);
         }
         s.loggedInAt ??= now;
@@ -597,7 +602,7 @@ export class AccessServer implements Timed {
       case 'ipv6-down':
         if (s.prefix64 !== undefined && s.routed6) this.routes.removeIpv6Prefix(s.prefix64);
         s.routed6 = false;
-        if (s.offloaded && s.ipv4 !== undefined) this.offload(s, s.ipv4); // the /64 leaves it
+        if (s.offloaded && s.ipv4 !== undefined) this.offload(s, s.ipv4, now); // the /64 leaves it
         s.iids = undefined;
         s.nextRaAt = undefined;
         this.events.push({ type: 'ipv6-down', tunnel: s.tunnel, session: s.session });
@@ -618,7 +623,7 @@ export class AccessServer implements Timed {
   /** Remove routes, release the IPv4 lease and the /64, forget the session, report the logout (and its Stop record). */
   private teardown(now: Instant, s: Session): void {
     if (!this.sessions.delete(s.key)) return;
-    this.unload(s);
+    this.unload(s, now);
     const address = s.lastIpv4;
     if (s.ipv4 !== undefined) this.routes.removeIpv4(s.ipv4);
     this.kernelRoutes(s, 'remove', removeExtras(this.routes, s.extras));
@@ -657,16 +662,18 @@ export class AccessServer implements Timed {
   }
 
   /** Hand the session's plain IPv4 data to the shell's fast path (when there is one and it can carry it). */
-  private offload(s: Session, ipv4: number): void {
+  private offload(s: Session, ipv4: number, now: Instant): void {
     const t = this.tunnels.get(s.tunnel);
     const e = this.cfg.fastPath === undefined ? undefined : fastPathEntry({ ...s, remoteTunnel: t?.remoteTunnel, peer: t?.peer, ipv4 }, this.cfg.mssClamp ?? ACCESS_SERVER_DEFAULTS.mssClamp);
     s.offloaded = e !== undefined && this.cfg.fastPath?.install(e) === true;
+    if (s.offloaded) offloadKeepalive(this.cfg.fastPath, s, now); // and its LCP keepalive (issue 15)
   }
 
   /** Take the session back from the fast path (ip-down, teardown), keeping what it counted. */
-  private unload(s: Session): void {
+  private unload(s: Session, now: Instant): void {
     if (s.offloaded) addFastCounters(s, this.cfg.fastPath?.remove(s.tunnel, s.session));
     s.offloaded = false;
+    withdrawKeepalive(s, now);
   }
 
   /** Fold in what the fast path counted since the last read. */
@@ -674,19 +681,12 @@ export class AccessServer implements Timed {
     if (s.offloaded) addFastCounters(s, this.cfg.fastPath?.take(s.tunnel, s.session));
   }
 
-  /** RADIUS Framed-MTU (RFC 2865 §5.12) caps what we send toward the client and the clamped MSS. */
-  private capMtu(s: Session, mtu: number): void {
-    s.txMtu = Math.min(s.txMtu, mtu);
-    s.mss4 = Math.min(s.mss4, mssForMtu(mtu, 4));
-    s.mss6 = Math.min(s.mss6, mssForMtu(mtu, 6));
-  }
-
-  /** A /64 inside the configured IPv6 prefix (the kernel routes it to the TUN already). */
-  private inIpv6Pool(p64: bigint): boolean {
-    const p = this.cfg.ipv6Prefix;
-    if (p === undefined) return false;
-    const shift = BigInt(64 - p.length);
-    return p64 >> shift === p.network64 >> shift;
+  /** The fast path's keepalive of a session went unanswered `failure` times: it ends as by our own echo-timeout. */
+  keepaliveDead(now: Instant, tunnel: number, session: number, misses: number): void {
+    const s = this.sessions.get(sessionKey(tunnel, session));
+    if (s === undefined || !s.echoOffloaded) return;
+    s.link.offloadedEcho(misses, now);
+    this.pump(now, s);
   }
 
   private schedule(s: Session): void {

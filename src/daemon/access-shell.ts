@@ -98,6 +98,8 @@ export interface LnsAccessOptions {
   readonly config: AccessSection;
   /** `[dataplane] threads` as resolved (0 = none): the TUN gets that many more queues for them. */
   readonly fastThreads?: number;
+  /** `[dataplane] keepalive_offload`: the LCP keepalive of fast-path sessions on their data thread. */
+  readonly keepaliveOffload?: boolean;
   readonly log: Logger;
   readonly clock: Clock;
   readonly random: RandomSource;
@@ -215,6 +217,7 @@ export class LnsAccess {
       this.opts.onAccessEvent?.(e);
     });
     this.unfollow = ep.follow(this.pump);
+    this.fast?.onKeepaliveDead((tunnel, session, misses) => this.pump?.run((now) => server.keepaliveDead(now, tunnel, session, misses)));
     this.tun.onPackets((batch) => {
       this.fromTun(batch);
     });
@@ -226,13 +229,13 @@ export class LnsAccess {
   /** `[dataplane] fast_path`: attach the addon's fast path, or say (once, at start) why every packet stays in JS. */
   private openFastPath(ep: UdpEndpoint, dataSequencing: boolean): FastPathAttach | undefined {
     const log = this.opts.log;
-    const r = dataSequencing ? { ok: false as const, error: '[l2tp] data_sequencing = true (sequenced data is the JavaScript path\'s)' } : FastPathAttach.open(ep, this.tun, this.opts.fastThreads ?? 0);
+    const r = dataSequencing ? { ok: false as const, error: '[l2tp] data_sequencing = true (sequenced data is the JavaScript path\'s)' } : FastPathAttach.open(ep, this.tun, this.opts.fastThreads ?? 0, this.opts.keepaliveOffload === true);
     if (!r.ok) {
       log.warn({ listener: ep.label, tun: this.tun.name, reason: r.error }, `data fast path off: ${r.error}; every data packet goes through JavaScript`);
       return undefined;
     }
     const st = r.value.stats();
-    log.info({ listener: ep.label, tun: this.tun.name, threads: st.threads, udpSteering: st.udpSteering, tunSteering: st.tunSteering, ...(r.value.threadError !== undefined ? { threadError: r.value.threadError } : {}) },
+    log.info({ listener: ep.label, tun: this.tun.name, threads: st.threads, udpSteering: st.udpSteering, tunSteering: st.tunSteering, keepaliveOffload: r.value.keepaliveOffload, ...(r.value.threadError !== undefined ? { threadError: r.value.threadError } : {}) },
       `data fast path on: IPv4/IPv6 data of established sessions moves natively between ${ep.label} and ${this.tun.name} (${st.threads === 0 ? 'on the JavaScript thread' : `${st.threads} data threads`})`);
     return r.value;
   }

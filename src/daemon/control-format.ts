@@ -113,6 +113,8 @@ export function formatStatus(s: StatusView): string {
   const fp = s.fastPath;
   if (fp !== undefined) {
     out.push(`Data fast path: ${fp.sessions} session(s); L2TP -> TUN ${fp.udpFast} native, ${fp.udpToJs} to JS; TUN -> L2TP ${fp.tunFast} native, ${fp.tunToJs} to JS`);
+    const k = fp.keepalive;
+    if (k !== undefined) out.push(`LCP keepalive in the fast path: ${k.sessions} session(s), ${k.echoSent} Echo-Request(s) sent, ${k.echoReplied} replied, ${k.echoAnswered} peer request(s) answered, ${k.echoMisses} miss(es), ${k.echoDead} echo-timeout(s)`);
   }
   const x = s.ipsec;
   if (x !== undefined) {

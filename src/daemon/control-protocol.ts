@@ -161,6 +161,8 @@ export interface StatusView {
       readonly espInFast: number; readonly espInToJs: number; readonly espReplayToJs: number; readonly espIcvToJs: number; readonly espUnknownSpiToJs: number;
       readonly espOutFast: number; readonly espOutToJs: number; readonly espSendErrors: number; readonly inboundSas: number; readonly outboundSas: number; readonly flows: number;
     };
+    /** With `[dataplane] keepalive_offload` and data threads: LCP keepalives run natively, their Echo counters since start. */
+    readonly keepalive?: { readonly sessions: number; readonly missing: number; readonly echoSent: number; readonly echoReplied: number; readonly echoAnswered: number; readonly echoMisses: number; readonly echoDead: number };
   };
   /** Driven sans-I/O cores (engines, PPP, redialer) with a timer pending. */
   readonly timers?: number;

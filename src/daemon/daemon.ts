@@ -384,7 +384,7 @@ export class Daemon {
           });
     this.radius = radius;
     const access = await LnsAccess.open({
-      config: ac, log: this.log, clock: this.clock, random: this.random, timers: this.timers, users: this.prepared.users ?? new Map<string, UserRecord>(), stateDir: this.prepared.credentials.stateDir ?? null, fastThreads: first.endpoint.nativeSocket !== undefined ? fastPathThreads(config) : 0,
+      config: ac, log: this.log, clock: this.clock, random: this.random, timers: this.timers, users: this.prepared.users ?? new Map<string, UserRecord>(), stateDir: this.prepared.credentials.stateDir ?? null, fastThreads: first.endpoint.nativeSocket !== undefined ? fastPathThreads(config) : 0, keepaliveOffload: config.dataplane?.keepaliveOffload !== false,
       ...(radius !== undefined ? { aaa: radius.accessConfig, onAccessEvent: (e) => radius.onAccessEvent(e) } : {}),
     });
     this.access = access;

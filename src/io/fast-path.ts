@@ -12,8 +12,9 @@
 import { closeSync } from 'node:fs';
 import { err, ok, type Result } from '../base/index.js';
 import type { FastPathCounters, FastPathSession, FastPathTable } from '../access/index.js';
+import type { LcpKeepalive } from '../ppp/index.js';
 import type { SessionId, TunnelId } from '../wire/l2tp/index.js';
-import { FAST_SESSION_FIELDS, FastPathRole, type NativeEspStats, type NativeFastPath, type NativeFastPathStats, tryLoadNative } from './native.js';
+import { FAST_SESSION_FIELDS, FastPathRole, type NativeEspStats, type NativeFastPath, type NativeFastPathStats, type NativeKeepaliveStats, tryLoadNative } from './native.js';
 import { NativeEspOffload } from './fast-path-esp.js';
 import type { NativeUdpSocket } from './native-udp.js';
 import type { TunDevice } from './tun.js';
@@ -69,6 +70,8 @@ export class FastPathAttach implements FastPathTable {
     private readonly tun: TunDevice,
     /** Why the data threads asked for did not start (the data then moves on the JS thread). */
     readonly threadError: string | undefined,
+    /** `[dataplane] keepalive_offload`: LCP Echo of installed sessions on their data thread (needs threads and this addon). */
+    private readonly keepaliveOn = false,
   ) {}
 
   /**
@@ -77,7 +80,7 @@ export class FastPathAttach implements FastPathTable {
    * FastPath, a dgram endpoint, a TAP device). Threads that cannot start are not an error: the fast
    * path then runs on the JS thread and `threadError` says why.
    */
-  static open(ep: UdpEndpoint, tun: TunDevice, threads = 0): Result<FastPathAttach, string> {
+  static open(ep: UdpEndpoint, tun: TunDevice, threads = 0, keepalive = false): Result<FastPathAttach, string> {
     const n = tryLoadNative();
     if (!n.ok) return err(n.error.message);
     if (typeof n.value.FastPath !== 'function') return err('the native addon has no FastPath (rebuild it: node native/build.mjs)');
@@ -92,7 +95,8 @@ export class FastPathAttach implements FastPathTable {
       sock.setFastPath(null, FastPathRole.udp);
       return err(e instanceof Error ? e.message : String(e));
     }
-    return ok(new FastPathAttach(fp, ep, tun, threads > 0 ? FastPathAttach.startThreads(fp, ep, tun, threads) : undefined));
+    const threadError = threads > 0 ? FastPathAttach.startThreads(fp, ep, tun, threads) : undefined;
+    return ok(new FastPathAttach(fp, ep, tun, threadError, keepalive && threads > 0 && threadError === undefined && typeof fp.keepalive === 'function'));
   }
 
   /** Start `threads` data threads; undefined when they run, else why not. */
@@ -156,6 +160,46 @@ export class FastPathAttach implements FastPathTable {
     return this.fp.add(e.tunnel, e.session, e.peerAddress, e.peerPort, e.ipv4, e.mtu, e.mss, e.header, hi, lo, e.mss6 ?? 0);
   }
 
+  /** Whether installed sessions' LCP keepalive runs on their data thread (the switch on, threads running, per-session steering). */
+  get keepaliveOffload(): boolean {
+    return this.keepaliveOn && !this.closed && this.fp.stats().udpSteering === 'cbpf-session';
+  }
+
+  /** LCP keepalive offload (issue 15): the session's data thread runs its Echo from where `k` stands; false when it cannot. */
+  keepalive(tunnel: TunnelId, session: SessionId, k: LcpKeepalive): boolean {
+    if (!this.keepaliveOn || this.closed || this.fp.keepalive === undefined) return false;
+    return this.fp.keepalive(tunnel, session, k.magic, k.interval, k.failure, k.jitter, k.adaptive, k.firstDue, k.addressControl, k.misses, k.outstanding, k.echoId);
+  }
+
+  /** Unanswered Echo-Requests in a row now of an offloaded keepalive. */
+  keepaliveMisses(tunnel: TunnelId, session: SessionId): number | undefined {
+    return this.fp.keepaliveMisses?.(tunnel, session);
+  }
+
+  /** One offloaded keepalive's counters: Echo-Requests sent, Replies seen, peer Requests answered, misses now and in all. */
+  keepaliveCounters(tunnel: TunnelId, session: SessionId): { readonly sent: number; readonly replied: number; readonly answered: number; readonly misses: number; readonly missTotal: number } | undefined {
+    const a = this.fp.keepaliveCounters?.(tunnel, session);
+    return a === undefined ? undefined : { sent: a[0] ?? 0, replied: a[1] ?? 0, answered: a[2] ?? 0, misses: a[3] ?? 0, missTotal: a[4] ?? 0 };
+  }
+
+  /** Totals of the keepalive offload (undefined with an addon without it). */
+  keepaliveStats(): NativeKeepaliveStats | undefined {
+    return this.fp.keepaliveStats?.();
+  }
+
+  /** For `FastPathTable`: misses since start and sessions with an unanswered request now. */
+  keepaliveTotals(): { readonly misses: number; readonly missing: number } {
+    const st = this.fp.keepaliveStats?.();
+    return { misses: st?.echoMisses ?? 0, missing: st?.missing ?? 0 };
+  }
+
+  /** `fn(tunnel, session, misses)` for each session whose offloaded keepalive gave up (on the JS thread, on the data threads' wake). */
+  onKeepaliveDead(fn: (tunnel: TunnelId, session: SessionId, misses: number) => void): void {
+    this.fp.keepaliveListener?.((r) => {
+      for (let i = 0; i + 2 < r.length; i += 3) fn((r[i] ?? 0) as TunnelId, (r[i + 1] ?? 0) as SessionId, r[i + 2] ?? 0);
+    });
+  }
+
   /** Remove a session; its counters since the last read. */
   remove(tunnel: TunnelId, session: SessionId): FastPathCounters | undefined {
     return countersOf(this.fp.remove(tunnel, session));
@@ -188,7 +232,9 @@ export class FastPathAttach implements FastPathTable {
 
   /** Global counters (packets forwarded natively, handed to JS, errors), summed over threads and per thread. */
   stats(): NativeFastPathStats {
-    return this.fp.stats();
+    const st = this.fp.stats();
+    const ka = this.keepaliveOn ? this.fp.keepaliveStats?.() : undefined;
+    return ka === undefined ? st : { ...st, keepalive: ka };
   }
 
   /** Stop the threads, detach from both ports (every packet goes to JS again) and forget the sessions. */
@@ -196,6 +242,7 @@ export class FastPathAttach implements FastPathTable {
     if (this.closed) return;
     this.closed = true;
     this.fp.stop();
+    this.fp.keepaliveListener?.(null);
     this.esp?.natt.setFastPath(null, FastPathRole.esp);
     this.ep.nativeSocket?.setFastPath(null, FastPathRole.udp);
     this.tun.setFastPath(null, FastPathRole.tun);

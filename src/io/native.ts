@@ -86,6 +86,8 @@ export interface NativeFastPathStats {
   /** How datagrams / TUN packets are spread over the threads ('none' without threads). */
   readonly udpSteering: string;
   readonly tunSteering: string;
+  /** LCP keepalive offload (src/io/fast-path.ts adds it when on). */
+  readonly keepalive?: NativeKeepaliveStats;
 }
 
 /** Fields of one row of {@link NativeFastPath.counters}, in order. */
@@ -137,6 +139,30 @@ export interface NativeFastPath {
   /** [packets, octets, replayDrops, authFailures, malformed, padErrors, last sequence number], undefined if absent. */
   espCounters(spi: number, inbound: boolean): number[] | undefined;
   espStats(): NativeEspStats;
+  /**
+   * LCP keepalive offload (native/keepalive.cc; absent in an older addon): the data thread owning the
+   * session runs its Echo (RFC 1661 §5.8) from `firstDueMs` on; false without data threads / per-session
+   * steering or for an unknown session.
+   */
+  keepalive?(tunnel: number, session: number, magic: number, intervalMs: number, failure: number, jitter: number, adaptive: boolean, firstDueMs: number, addressControl: boolean, misses: number, outstanding: boolean, echoId: number): boolean;
+  /** [sent, replied, answered, misses, missTotal, outstanding 0/1] of an offloaded keepalive, undefined if none. */
+  keepaliveCounters?(tunnel: number, session: number): number[] | undefined;
+  /** Misses in a row now of an offloaded keepalive (one atomic read, no lock), undefined if none. */
+  keepaliveMisses?(tunnel: number, session: number): number | undefined;
+  keepaliveStats?(): NativeKeepaliveStats;
+  /** `fn` hears sessions whose keepalive gave up: (tunnel, session, misses) triples; null = nobody. */
+  keepaliveListener?(fn: ((reports: Uint32Array) => void) | null): void;
+}
+
+/** Totals of the keepalive offload: sessions offloaded now, of them with an unanswered request, and counters since start. */
+export interface NativeKeepaliveStats {
+  readonly sessions: number;
+  readonly missing: number;
+  readonly echoSent: number;
+  readonly echoReplied: number;
+  readonly echoAnswered: number;
+  readonly echoMisses: number;
+  readonly echoDead: number;
 }
 
 /** What espOpen / espSeal return instead of a packet (native/esp.h EspVerdict). */

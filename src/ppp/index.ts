@@ -8,7 +8,7 @@
  */
 export { PppLink } from './link.js';
 export type { PppLinkConfig, PppLinkOwn, PppEvent, PppPhase, LinkDownReason, ProxyLcp, IpPacket } from './link.js';
-export type { AuthProtocol, LcpState } from './lcp.js';
+export type { AuthProtocol, LcpKeepalive, LcpState } from './lcp.js';
 export { DEFAULT_LCP } from './lcp.js';
 export type { AddressPool, IpcpResult } from './ipcp.js';
 export type { AuthVerifier, AuthRequest, AuthDecision } from './auth/types.js';

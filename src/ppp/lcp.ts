@@ -92,6 +92,26 @@ export interface LcpState {
 /** Why LCP wants the link closed. */
 export type LcpFatal = 'auth-protocol-refused' | 'loopback' | 'echo-timeout';
 
+/**
+ * The keepalive as a data plane takes it over (issue 15, src/io/fast-path.ts): our Magic-Number, the
+ * settings and where the schedule stands (the first due time relative to now, misses so far).
+ */
+export interface LcpKeepalive {
+  readonly magic: number;
+  readonly interval: Duration;
+  readonly failure: number;
+  readonly jitter: number;
+  readonly adaptive: boolean;
+  /** Milliseconds from now to the next keepalive tick (>= 0). */
+  readonly firstDue: number;
+  readonly misses: number;
+  readonly outstanding: boolean;
+  /** Identifier of the last Echo-Request sent (the next one is + 1). */
+  readonly echoId: number;
+  /** The link puts 0xff 0x03 in front of LCP frames (RFC 1662 §3.2; LCP is never compressed). */
+  readonly addressControl: boolean;
+}
+
 /** Things LCP reports to the link. */
 export interface LcpSink {
   /** Send an LCP packet outside the automaton (Echo-Request). */
@@ -131,6 +151,8 @@ export class Lcp implements OptionHandler {
   private echoOutstanding = false;
   private echoMisses = 0;
   private echoId = 0;
+  /** The keepalive runs elsewhere (the native fast path): no timer here; misses as last reported from there. */
+  private offloaded = false;
 
   /** `random` supplies Magic-Numbers and keepalive jitter; `pacer` (shared by many links) bounds echoes per window. */
   constructor(
@@ -322,6 +344,50 @@ export class Lcp implements OptionHandler {
   closed(): void {
     this.echoAt = undefined;
     this.echoDue = undefined;
+    this.offloaded = false;
+  }
+
+  /**
+   * Hand the running keepalive to a data plane: what it needs to go on from where it stands, and
+   * the timer here stops (`pollAt` undefined) until `resume`. Undefined when no keepalive runs.
+   */
+  offload(now: Instant, addressControl: boolean): LcpKeepalive | undefined {
+    const due = this.echoDue;
+    if (due === undefined || this.offloaded || this.cfg.echoInterval <= 0) return undefined;
+    const k: LcpKeepalive = {
+      magic: this.st.ourMagic,
+      interval: this.cfg.echoInterval,
+      failure: this.cfg.echoFailure,
+      jitter: this.cfg.echoJitter,
+      adaptive: this.cfg.echoAdaptive,
+      firstDue: Math.max(0, due - now),
+      misses: this.echoMisses,
+      outstanding: this.echoOutstanding,
+      echoId: this.echoId,
+      addressControl,
+    };
+    this.offloaded = true;
+    this.echoAt = undefined;
+    this.echoDue = undefined;
+    this.echoBooked = false;
+    return k;
+  }
+
+  /** The data plane's keepalive stopped but the link stays up: ours runs again from a fresh due time. */
+  resume(now: Instant): void {
+    if (!this.offloaded) return;
+    this.offloaded = false;
+    this.opened(now);
+  }
+
+  /** Whether the keepalive runs in a data plane now. */
+  get isOffloaded(): boolean {
+    return this.offloaded;
+  }
+
+  /** Misses the data plane counted for this link (shown where ours are). */
+  noteOffloadedMisses(n: number): void {
+    if (this.offloaded) this.echoMisses = n;
   }
 
   /** Unanswered Echo-Requests in a row (0 once the peer is heard). */

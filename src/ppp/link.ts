@@ -8,7 +8,7 @@
 import { type Duration, earliest, type Instant, type RandomSource, seconds, type SendPacer, type Timed, u16 } from '../base/index.js';
 import { CpCode, type CpPacket, emitPppFrame, encodeCpPacket, encodePppFrame, parseCpOptions, parseCpPacket, parsePppFrame, pppFrameLength, PppProtocol } from '../wire/ppp/index.js';
 import { OptionFsm, type FsmConfig, type FsmState, type LayerSignal } from './option-fsm.js';
-import { Lcp, DEFAULT_LCP, type AuthProtocol, type LcpConfig, type LcpFatal, type LcpState } from './lcp.js';
+import { Lcp, DEFAULT_LCP, type AuthProtocol, type LcpConfig, type LcpFatal, type LcpKeepalive, type LcpState } from './lcp.js';
 import { Ipcp, type AddressPool, type IpcpConfig, type IpcpResult } from './ipcp.js';
 import { Ipv6cp } from './ipv6cp.js';
 import { Authenticator } from './auth/authenticator.js';
@@ -286,6 +286,22 @@ export class PppLink implements Timed {
   /** Unanswered LCP Echo-Requests in a row right now. */
   get echoMisses(): number {
     return this.lcp.misses;
+  }
+  /** LCP keepalive offload (issue 15): hand it to a data plane (our timer stops), undefined unless LCP is Opened with keepalive on. */
+  offloadEcho(now: Instant): LcpKeepalive | undefined {
+    return this.down || this.lcpFsm.state !== 'Opened' ? undefined : this.lcp.offload(now, this.cfg.addressControl ?? true);
+  }
+  /** The data plane gave the keepalive back while the link is up: ours resumes from a fresh due time. */
+  resumeEcho(now: Instant): void {
+    if (!this.down && this.lcpFsm.state === 'Opened') this.lcp.resume(now);
+  }
+  /** The data plane's keepalive: `misses` unanswered now; `deadAt` = its `failure` reached: the link ends as by our own echo-timeout. */
+  offloadedEcho(misses: number, deadAt?: Instant): void {
+    if (this.down || !this.lcp.isOffloaded) return;
+    this.lcp.noteOffloadedMisses(misses);
+    if (deadAt === undefined) return;
+    this.lcpFatal('echo-timeout');
+    this.settle(deadAt);
   }
   /** The authenticated user name, once known. */
   get username(): string | undefined {
