@@ -51,9 +51,11 @@ export interface LcpConfig {
   readonly echoInterval: Duration;
   readonly echoFailure: number;
   /**
-   * Per-link jitter as a fraction of the interval: the first Echo-Request comes uniformly in
-   * [interval·(1-j), interval] after This-Layer-Up, each next one interval ± interval·j/2 after
-   * the previous due time, so links opened (or delayed) together drift apart instead of marching.
+   * Per-link jitter as a fraction of the interval: with j > 0 the first Echo-Request comes uniformly
+   * in [interval·(1-max(j, 1/2)), interval] after This-Layer-Up (a dial burst of thousands of links
+   * opened within seconds leaves spread over half an interval, not j of it), each next one
+   * interval ± interval·j/2 after the previous due time, so links opened (or delayed) together
+   * drift apart instead of marching. j = 0: exactly one interval, no random draw.
    */
   readonly echoJitter: number;
   /** pppd `lcp-echo-adaptive`: no Echo-Request when the peer sent anything since the last tick. */
@@ -61,6 +63,9 @@ export interface LcpConfig {
   /** Loop-back suspicions (§6.4) before giving up. */
   readonly loopbackFailures: number;
 }
+
+/** With jitter on, the first Echo-Request after This-Layer-Up falls in the last half of the interval at least. */
+const FIRST_ECHO_SPREAD = 0.5;
 
 /** Defaults of `LcpConfig` (role and auth aside). */
 export const DEFAULT_LCP: Omit<LcpConfig, 'role' | 'auth'> = {
@@ -336,7 +341,8 @@ export class Lcp implements OptionHandler {
     this.echoBooked = false;
     this.heard = false;
     const iv = this.cfg.echoInterval;
-    this.echoDue = iv > 0 ? addDuration(now, (iv * (1 - this.cfg.echoJitter * this.unit())) as Duration) : undefined;
+    const spread = Math.max(this.cfg.echoJitter, FIRST_ECHO_SPREAD);
+    this.echoDue = iv > 0 ? addDuration(now, (iv * (1 - spread * this.unit())) as Duration) : undefined;
     this.echoAt = this.echoDue;
   }
 

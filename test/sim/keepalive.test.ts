@@ -215,7 +215,7 @@ for (const adaptive of [true, false]) {
   });
 }
 
-test('first echoes of links opened together spread over [interval·(1-jitter), interval]', () => {
+test('first echoes of links opened together spread over [interval/2, interval] (jitter on), not only jitter of it', () => {
   const times: number[] = [];
   const random = seededRandom(7);
   for (let i = 0; i < 2000; i++) {
@@ -225,7 +225,16 @@ test('first echoes of links opened together spread over [interval·(1-jitter), i
   }
   const lo = Math.min(...times);
   const hi = Math.max(...times);
-  assert.ok(lo >= INTERVAL * (1 - DEFAULT_LCP.echoJitter) && hi <= INTERVAL, `${lo}..${hi}`);
-  assert.ok(hi - lo > INTERVAL * DEFAULT_LCP.echoJitter * 0.9, `spread ${hi - lo} ms`);
+  assert.ok(lo >= INTERVAL / 2 && hi <= INTERVAL, `${lo}..${hi}`);
+  assert.ok(hi - lo > INTERVAL * 0.45, `spread ${hi - lo} ms`);
+  // Uniform: a 100 ms window holds about 2,000 / (interval/2 / 100 ms) first echoes, never twice that.
+  const perWindow = new Map<number, number>();
+  for (const t of times) perWindow.set(Math.floor(t / 100), (perWindow.get(Math.floor(t / 100)) ?? 0) + 1);
+  const avg = 2000 / (INTERVAL / 2 / 100);
+  assert.ok(Math.max(...perWindow.values()) <= 4 * avg + 4, `busiest 100 ms window ${Math.max(...perWindow.values())}, average ${avg}`);
   assert.ok(new Set(times).size > 1900, 'per-link jitter, not one shared offset');
+  // No jitter: exactly one interval, as pppd.
+  const fixed = new Lcp({ ...DEFAULT_LCP, role: 'authenticator', auth: [], echoJitter: 0 }, random, { send: () => {}, echoMissed: () => {}, fatal: () => {} });
+  fixed.opened(instant(0));
+  assert.equal(fixed.pollAt(), INTERVAL);
 });
