@@ -68,7 +68,12 @@ export interface TunnelCall {
   closing: CloseReason | undefined;
 }
 
-export const sessionKey = (t: number, s: number): number => t * 0x10000 + s;
+/**
+ * The session's key: tunnel and session ID in one signed 32-bit integer, so it is a small integer (Smi) in
+ * the record and the session maps, never a boxed heap number (tunnel IDs >= 0x8000 would make
+ * `t * 0x10000 + s` one). `key >>> 0` is `t * 0x10000 + s` (the RADIUS NAS-Port).
+ */
+export const sessionKey = (t: number, s: number): number => (t << 16) | (s & 0xffff);
 
 /**
  * The inbound data sink of one session (what the L2TP engine keeps per session): two fields and a

@@ -555,7 +555,7 @@ export class AccessServer implements Timed {
         s.loggedInAt ??= now;
         this.routes.addIpv4(peer, s);
         this.offload(s, peer);
-        this.kernelRoutes(s, 'add', addIpv4Extras(this.routes, s.extras, s, s.authz.routes, peer, this.cfg.hostRoutes === true || this.book.isOutside(peer)));
+        this.kernelRoutes(s, 'add', addIpv4Extras(this.routes, s, s, s.authz.routes, peer, this.cfg.hostRoutes === true || this.book.isOutside(peer)));
         this.events.push({ type: 'login', tunnel: s.tunnel, session: s.session, username: s.username, method: s.method, address: e.peer, dns: e.dns });
         this.accountStart(now, s);
         break;
@@ -573,7 +573,7 @@ export class AccessServer implements Timed {
         const radius64 = s.authz.ipv6Prefix64;
         s.prefix64 ??= radius64 ?? this.prefixes?.allocate(s.owner);
         const d = s.authz.delegatedPrefix;
-        if (s.extras.v6.length === 0) this.kernelRoutes(s, 'add', addIpv6Extras(this.routes, s.extras, s, d !== undefined ? [d] : [], radius64 !== undefined && !this.inIpv6Pool(radius64) ? radius64 : undefined));
+        if (s.extras.v6.length === 0) this.kernelRoutes(s, 'add', addIpv6Extras(this.routes, s, s, d !== undefined ? [d] : [], radius64 !== undefined && !this.inIpv6Pool(radius64) ? radius64 : undefined));
         if (s.prefix64 === undefined) {
           this.events.push({ type: 'address-unavailable', tunnel: s.tunnel, session: s.session, username: s.username, family: 6, reason: 'pool-exhausted' });
         } else {
@@ -621,7 +621,7 @@ export class AccessServer implements Timed {
     this.unload(s);
     const address = s.lastIpv4;
     if (s.ipv4 !== undefined) this.routes.removeIpv4(s.ipv4);
-    this.kernelRoutes(s, 'remove', removeExtras(this.routes, s.extras));
+    this.kernelRoutes(s, 'remove', removeExtras(this.routes, s));
     if (s.prefix64 !== undefined) {
       if (s.routed6) this.routes.removeIpv6Prefix(s.prefix64);
       this.prefixes?.release(s.owner);

@@ -50,7 +50,7 @@ test('LeaseJournal: a crash leaves the open leases in the file; the next start h
     j.leased('1/3', ip('100.64.0.4'), undefined);
     now += 5;
     j.released('1/2', ip('100.64.0.3'));
-    assert.equal(j.entries.size, 2);
+    assert.equal(j.entries().size, 2);
     // kill -9: no close(); a torn line at the end.
     writeFileSync(path, `${readFileSync(path, 'utf8')}L 100.64.0.7 1/`, { flag: 'w' });
     now = 20_000;
@@ -80,6 +80,28 @@ test('LeaseJournal: a crash leaves the open leases in the file; the next start h
   }
 });
 
+test('LeaseJournal: a compaction keeps the holds of the last start and the leases still open', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lease-journal-'));
+  try {
+    const path = join(dir, 'leases.journal');
+    writeFileSync(path, 'L 100.64.2.1 1/1 carol 5\n');
+    const { journal, holds } = LeaseJournal.open(path, 60_000, () => 100, () => undefined);
+    assert.deepEqual(holds, [{ address: ip('100.64.2.1'), username: 'carol', until: 60_100 }]);
+    journal.leased('2/2', ip('100.64.2.2'), 'dave');
+    for (let i = 0; i < 10_001; i++) {
+      journal.leased(`3/${i}`, ip('100.64.2.3'), undefined);
+      journal.released(`3/${i}`, ip('100.64.2.3'));
+    }
+    const text = readFileSync(path, 'utf8');
+    assert.ok(text.startsWith('H 100.64.2.1 carol 60100\nL 100.64.2.2 2/2 dave 100\n'), 'compacted: the hold and the open lease first');
+    assert.deepEqual([...replayJournal(text).entries.keys()], [ip('100.64.2.1'), ip('100.64.2.2')]);
+    assert.ok(text.split('\n').length < 2_000, 'compacted once past 20,000 lines');
+    journal.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('LeaseJournal: compacts itself as it grows (10,000 lease/release cycles keep the file small)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'lease-journal-'));
   try {
@@ -94,6 +116,14 @@ test('LeaseJournal: compacts itself as it grows (10,000 lease/release cycles kee
     assert.ok(lines < 22_000, `${lines} lines`);
     const { entries } = replayJournal(readFileSync(path, 'utf8'));
     assert.deepEqual([...entries.keys()], [ip('100.64.1.1')]);
+    // The compaction (a replay of the file: no entry per lease in memory) kept the lease as it was written.
+    assert.deepEqual(entries.get(ip('100.64.1.1')), { kind: 'leased', address: ip('100.64.1.1'), owner: '0/0', username: 'keep', at: 1 });
+    assert.deepEqual(journal.entries(), entries);
+    // A release after the compaction still matches its lease; a release by another owner does not.
+    journal.released('9/9', ip('100.64.1.1'));
+    assert.equal(journal.entries().size, 1);
+    journal.released('0/0', ip('100.64.1.1'));
+    assert.equal(journal.entries().size, 0);
     journal.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });
