@@ -218,7 +218,6 @@ export class PppLink implements Timed {
   private tx: Uint8Array[] | undefined;
   private events: PppEvent[] | undefined;
   private readonly lcp: Lcp;
-  private readonly lcpPort: CpPort;
   private readonly lcpFsm: OptionFsm;
   private readonly ipcp: Ipcp | undefined;
   private readonly ipcpFsm: OptionFsm | undefined;
@@ -236,8 +235,6 @@ export class PppLink implements Timed {
   private allocated: string | undefined;
   private framedAddress: string | undefined;
   private protoRejectId = 0;
-  private readonly restart: Duration;
-  private readonly maxConfigure: number;
   private readonly pool: AddressPool | undefined;
   private readonly proxy: ProxyLcp | undefined;
 
@@ -252,11 +249,10 @@ export class PppLink implements Timed {
     const role = cfg.role;
     this.pool = own?.pool ?? cfg.pool;
     this.proxy = own?.proxy ?? cfg.proxy;
-    this.restart = cfg.fsm?.restartTimer ?? seconds(3);
-    this.maxConfigure = cfg.fsm?.maxConfigure ?? 10;
-    this.lcpPort = new CpPort(this, PppProtocol.LCP, 'lcp');
-    this.lcp = new Lcp(sharedLcpConfig(cfg), cfg.random, this.lcpPort, cfg.echoPacer);
-    this.lcpFsm = new OptionFsm('lcp', this.lcp, this.lcpPort, cfg.fsm);
+    // One port for LCP's keepalive and its automaton; the link keeps no field of its own for it.
+    const lcpPort = new CpPort(this, PppProtocol.LCP, 'lcp');
+    this.lcp = new Lcp(sharedLcpConfig(cfg), cfg.random, lcpPort, cfg.echoPacer);
+    this.lcpFsm = new OptionFsm('lcp', this.lcp, lcpPort, cfg.fsm);
     if (cfg.ipcp !== false) {
       this.ipcp = new Ipcp(sharedIpcpConfig(role, cfg.ipcp ?? {}));
       this.ipcpFsm = new OptionFsm('ipcp', this.ipcp, new CpPort(this, PppProtocol.IPCP, 'ipcp'), cfg.fsm);
@@ -512,12 +508,13 @@ export class PppLink implements Timed {
     const authOut = new AuthPort(this);
     if (method === undefined) return this.startNetwork(now);
     this.setPhase('authenticate');
-    const restartTimer = this.restart;
+    const restartTimer = this.cfg.fsm?.restartTimer ?? seconds(3);
+    const maxConfigure = this.cfg.fsm?.maxConfigure ?? 10;
     if (this.cfg.role === 'authenticator') {
       this.authenticator = new Authenticator(
         method,
         // One literal of one shape (a conditional spread gave every session its own hidden class).
-        { verifier: this.cfg.verifier, random: this.cfg.random, name: this.cfg.name ?? 'l2tpkit', restartTimer, maxChallenges: this.maxConfigure },
+        { verifier: this.cfg.verifier, random: this.cfg.random, name: this.cfg.name ?? 'l2tpkit', restartTimer, maxChallenges: maxConfigure },
         authOut,
       );
       const px = this.proxy;
@@ -534,7 +531,7 @@ export class PppLink implements Timed {
       } else this.authenticator.start(now);
     } else {
       const cr = this.cfg.credentials ?? { username: '', password: '' };
-      this.authPeer = new AuthPeer(method, { ...cr, random: this.cfg.random, restartTimer, maxRequests: this.maxConfigure }, authOut);
+      this.authPeer = new AuthPeer(method, { ...cr, random: this.cfg.random, restartTimer, maxRequests: maxConfigure }, authOut);
       this.authPeer.start(now);
     }
   }
