@@ -16,7 +16,6 @@ import type { SessionLower } from './lower.js';
 /** One session. */
 export interface Session {
   readonly key: number;
-  readonly owner: string;
   readonly tunnel: TunnelId;
   readonly session: SessionId;
   /** The peer's Session ID (its data messages carry ours; ours to it carry this). */
@@ -24,6 +23,7 @@ export interface Session {
   /** The L2TP or PPPoE session under the link. */
   readonly lower: SessionLower;
   readonly link: PppLink;
+  /** The session's leases; `addr.owner` is the pool owner key of the session ("tunnel/session"). */
   readonly addr: SessionAddressPool;
   readonly startedAt: Instant;
   readonly counters: AccessCounters;

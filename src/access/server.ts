@@ -404,7 +404,6 @@ export class AccessServer implements Timed {
     const link = new PppLink(this.linkConfig(lower), proxy !== undefined ? { pool: addr, proxy } : { pool: addr });
     const s: Session = {
       key,
-      owner,
       tunnel,
       session,
       remoteSession,
@@ -571,7 +570,7 @@ export class AccessServer implements Timed {
         s.iids = { local: e.localInterfaceId, peer: e.peerInterfaceId };
         // RADIUS Framed-IPv6-Prefix (a /64) replaces one from the pool (RFC 3162 §2.3).
         const radius64 = s.authz.ipv6Prefix64;
-        s.prefix64 ??= radius64 ?? this.prefixes?.allocate(s.owner);
+        s.prefix64 ??= radius64 ?? this.prefixes?.allocate(s.addr.owner);
         const d = s.authz.delegatedPrefix;
         if (s.extras.v6.length === 0) this.kernelRoutes(s, 'add', addIpv6Extras(this.routes, s, s, d !== undefined ? [d] : [], radius64 !== undefined && !this.inIpv6Pool(radius64) ? radius64 : undefined));
         if (s.prefix64 === undefined) {
@@ -624,7 +623,7 @@ export class AccessServer implements Timed {
     this.kernelRoutes(s, 'remove', removeExtras(this.routes, s));
     if (s.prefix64 !== undefined) {
       if (s.routed6) this.routes.removeIpv6Prefix(s.prefix64);
-      this.prefixes?.release(s.owner);
+      this.prefixes?.release(s.addr.owner);
     }
     s.addr.releaseAll();
     s.scheduled = undefined;
