@@ -3,8 +3,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseIpv4 } from '../base/index.js';
-import { holdsAfterRestart, LeaseJournal, replayJournal } from './lease-journal.js';
+import { formatIpv4, parseIpv4 } from '../base/index.js';
+import fc from 'fast-check';
+import { holdsAfterRestart, journalLine, LeaseJournal, liveLines, replayJournal } from './lease-journal.js';
 
 const ip = (s: string): number => parseIpv4(s) ?? -1;
 
@@ -128,4 +129,30 @@ test('LeaseJournal: compacts itself as it grows (10,000 lease/release cycles kee
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('liveLines (the compaction) keeps what replayJournal keeps, as the same lines, in the same order', () => {
+  const addr = fc.integer({ min: 0, max: 5 }).map((i) => ip(`100.64.0.${i + 1}`));
+  const op = fc.oneof(
+    fc.record({ k: fc.constant('L' as const), a: addr, o: fc.integer({ min: 0, max: 3 }), u: fc.option(fc.constantFrom('alice', 'b o b', 'c%d'), { nil: undefined }), t: fc.integer({ min: 0, max: 1e13 }) }),
+    fc.record({ k: fc.constant('H' as const), a: addr, u: fc.option(fc.constantFrom('alice', 'eve'), { nil: undefined }), t: fc.integer({ min: 0, max: 1e13 }) }),
+    fc.record({ k: fc.constant('R' as const), a: addr, o: fc.integer({ min: 0, max: 3 }) }),
+    fc.record({ k: fc.constant('U' as const), a: addr }),
+  );
+  fc.assert(
+    fc.property(fc.array(op, { maxLength: 60 }), fc.boolean(), (ops, torn) => {
+      let text = ops
+        .map((x) => {
+          if (x.k === 'L') return journalLine({ kind: 'leased', address: x.a, owner: `1/${x.o}`, username: x.u, at: x.t });
+          if (x.k === 'H') return journalLine({ kind: 'held', address: x.a, username: x.u, until: x.t });
+          if (x.k === 'R') return `R ${formatIpv4(x.a)} 1/${x.o}\n`;
+          return `U ${formatIpv4(x.a)}\n`;
+        })
+        .join('');
+      if (torn) text += 'L 100.64.0.1 1/';
+      const kept = liveLines(text);
+      assert.deepEqual(kept, [...replayJournal(text).entries.values()].map(journalLine));
+      assert.deepEqual(replayJournal(kept.join('')).entries, replayJournal(text).entries);
+    }),
+  );
 });

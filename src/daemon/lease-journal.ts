@@ -89,6 +89,32 @@ export function holdsAfterRestart(entries: ReadonlyMap<number, JournalEntry>, no
   return out.sort((a, b) => a.until - b.until || a.address - b.address);
 }
 
+/**
+ * The lines of journal text this process wrote (every line whole and canonical: `journalLine`, `R`, `U`)
+ * that a replay keeps, as the lines themselves: the compaction of a running journal. Same result as
+ * {@link replayJournal} on such text (a property test holds them together), without decoding every field
+ * (about a third of its CPU at 100,000 leases).
+ */
+export function liveLines(text: string): string[] {
+  const live = new Map<string, string>();
+  for (let i = 0; i < text.length; ) {
+    const end = text.indexOf('\n', i);
+    if (end < 0) break; // a torn last line (a write cut short): a replay skips it too
+    const line = text.slice(i, end + 1);
+    i = end + 1;
+    const sp = line.indexOf(' ', 2);
+    const address = line.slice(2, sp < 0 ? -1 : sp);
+    const kind = line[0];
+    if (kind === 'L' || kind === 'H') live.set(address, line);
+    else if (kind === 'R') {
+      const cur = live.get(address);
+      // `L <address> <owner> ...` released by `R <address> <owner>`.
+      if (cur?.[0] === 'L' && cur.startsWith(line.slice(0, -1).replace('R', 'L') + ' ')) live.delete(address);
+    } else if (kind === 'U' && live.get(address)?.[0] === 'H') live.delete(address);
+  }
+  return [...live.values()];
+}
+
 /** Compact when the file holds this many lines more than there are live entries. */
 const COMPACT_SLACK = 20_000;
 
@@ -116,7 +142,7 @@ export class LeaseJournal implements LeaseObserver {
     const { entries, bad } = replayJournal(text);
     const holds = holdsAfterRestart(entries, wallClock(), holdMs);
     const j = new LeaseJournal(path, wallClock, onError);
-    j.rewrite(holds.map((h): JournalEntry => ({ kind: 'held', ...h })));
+    j.rewrite(holds.map((h) => journalLine({ kind: 'held', ...h })));
     return { journal: j, holds, bad };
   }
 
@@ -157,18 +183,18 @@ export class LeaseJournal implements LeaseObserver {
     try {
       writeSync(this.fd, line);
       this.lines++;
-      if (this.lines > this.live + COMPACT_SLACK) this.rewrite([...this.entries().values()]);
+      if (this.lines > this.live + COMPACT_SLACK) this.rewrite(liveLines(readFileSync(this.path, 'utf8')));
     } catch (e) {
       if (this.errors++ === 0) this.onError(e instanceof Error ? e : new Error(String(e)));
     }
   }
 
-  /** Write `live` (what is leased or held) to a new file, rename it over the journal, and append to it from now on. */
-  private rewrite(live: readonly JournalEntry[]): void {
+  /** Write `live` (the lines of what is leased or held) to a new file, rename it over the journal, and append to it from now on. */
+  private rewrite(live: readonly string[]): void {
     const tmp = `${this.path}.tmp`;
     const fd = openSync(tmp, 'w', 0o600);
     try {
-      writeSync(fd, live.map(journalLine).join(''));
+      writeSync(fd, live.join(''));
       fsyncSync(fd);
     } finally {
       closeSync(fd);
