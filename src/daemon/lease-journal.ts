@@ -16,7 +16,7 @@
  * leases still open become holds until now + lease_hold, and the file is rewritten with the holds only
  * (a temporary file renamed over it); it is compacted the same way when it grows. The journal keeps
  * no entry per lease in memory (issue 15: ~120 B per session): the file is the record, and a compaction
- * replays it (as a restart would) and writes what is still live.
+ * reads it back and writes the lines a replay would keep (`liveLines`).
  */
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { formatIpv4, parseIpv4 } from '../base/index.js';
