@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { sessionKey } from './server-session.js';
+import { keyOfNasPort, sessionKey } from './server-session.js';
 
 test('sessionKey: a signed 32-bit integer (never a boxed heap number), one per (tunnel, session), NAS-Port as before', () => {
   const seen = new Set<number>();
@@ -9,6 +9,7 @@ test('sessionKey: a signed 32-bit integer (never a boxed heap number), one per (
     const k = sessionKey(t, s);
     assert.equal(k, k | 0, `${t}/${s} is an int32`);
     assert.equal(k >>> 0, t * 0x10000 + s, 'the unsigned value (RADIUS NAS-Port) is the old key');
+    assert.equal(keyOfNasPort(t * 0x10000 + s), k, 'and the key comes back from the NAS-Port');
     assert.ok(!seen.has(k));
     seen.add(k);
   }

@@ -74,6 +74,8 @@ export interface TunnelCall {
  * `t * 0x10000 + s` one). `key >>> 0` is `t * 0x10000 + s` (the RADIUS NAS-Port).
  */
 export const sessionKey = (t: number, s: number): number => (t << 16) | (s & 0xffff);
+/** The session key of a RADIUS NAS-Port (`sessionKey(t, s) >>> 0`). */
+export const keyOfNasPort = (nasPort: number): number => nasPort | 0;
 
 /**
  * The inbound data sink of one session (what the L2TP engine keeps per session): two fields and a

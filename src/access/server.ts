@@ -34,7 +34,7 @@ import type { AccessCounters, AccessEngine, AccessEvent, AccessServerConfig, Acc
 import { AccessAaa, NO_AUTHORIZATION, type AccessAuthResult, type CallInfo } from './aaa/index.js';
 import { l2tpLower, type SessionLower } from './lower.js';
 import { addIpv4Extras, addIpv6Extras, noExtras, removeExtras } from './extra-routes.js';
-import { PEER_ENDINGS, SessionSink, sessionInfo, sessionKey, type Session, type TunnelCall } from './server-session.js';
+import { keyOfNasPort, PEER_ENDINGS, SessionSink, sessionInfo, sessionKey, type Session, type TunnelCall } from './server-session.js';
 import { addFastCounters, fastPathEntry } from './fast-path.js';
 import { SessionDataPlane } from './session-data.js';
 import { buildLinkConfig } from './link-config.js';
@@ -228,7 +228,7 @@ export class AccessServer implements Timed {
     for (const s of this.sessions.values()) this.syncFast(s); // Interim octets and Idle-Timeout see the fast path's packets
     const expired = aaa.handleTimeout(now, records);
     for (const record of records) {
-      const s = this.sessions.get(record.session?.nasPort ?? -1);
+      const s = record.session?.nasPort !== undefined ? this.sessions.get(keyOfNasPort(record.session.nasPort)) : undefined;
       if (s !== undefined) this.events.push({ type: 'accounting', tunnel: s.tunnel, session: s.session, record });
     }
     for (const x of expired) {
