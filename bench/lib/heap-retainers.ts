@@ -47,7 +47,9 @@ export function retainerTally(path: string): Map<string, { count: number; size: 
       if (parent[child] !== -1 || pType === 'synthetic') continue;
       parent[child] = n;
       const nm = s.edges[e + eName] as number;
-      parentEdge[child] = et === 'element' || et === 'hidden' ? '[]' : (s.strings[nm] ?? '?');
+      // Internal edges of a Map's table are named by index: collapse them like elements.
+      const edgeName = et === 'element' || et === 'hidden' ? '[]' : (s.strings[nm] ?? '?');
+      parentEdge[child] = /^\d+$/.test(edgeName) ? '[]' : edgeName;
     }
   }
   const out = new Map<string, { count: number; size: number }>();

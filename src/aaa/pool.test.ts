@@ -39,24 +39,31 @@ test('a /29 hands out 6 addresses minus reserved, then is exhausted; release ret
   assert.deepEqual(got, ['100.64.0.2', '100.64.0.3', '100.64.0.4', '100.64.0.5', '100.64.0.6']);
   const full = pool.allocate('s5');
   assert.ok(!full.ok && full.error.kind === 'exhausted');
-  assert.equal(pool.release('s2'), parseIpv4('100.64.0.4'));
+  assert.equal(pool.release('s2', parseIpv4('100.64.0.3') ?? 0), undefined, 'not the lease of s2');
+  assert.equal(pool.release('s2', parseIpv4('100.64.0.4') ?? 0), parseIpv4('100.64.0.4'));
+  assert.equal(pool.release('s2', parseIpv4('100.64.0.4') ?? 0), undefined, 'released once');
   const again = pool.allocate('s5');
   assert.ok(again.ok);
   assert.equal(formatIpv4(again.value), '100.64.0.4');
   assert.equal(pool.inUse, 5);
 });
 
-test('allocate is idempotent per owner; allocateSpecific refuses another owner\'s address', () => {
-  const pool = new Ipv4Pool(prefix('100.64.0.0/24'));
+test('allocateSpecific is idempotent for its owner and refuses another owner\'s address; release names owner and address', () => {
+  const pool = new Ipv4Pool(prefix('100.64.0.0/24'), [parseIpv4('100.64.0.1') ?? 0]);
   const a = pool.allocate('x');
-  const b = pool.allocate('x');
-  assert.ok(a.ok && b.ok && a.value === b.value);
+  assert.ok(a.ok);
   const clash = pool.allocateSpecific('y', a.value);
-  assert.ok(!clash.ok && clash.error.kind === 'in-use');
-  const mine = pool.allocateSpecific('x', (parseIpv4('100.64.0.77') ?? 0));
-  assert.ok(mine.ok);
-  assert.equal(pool.ownerOf(a.value), undefined, 'the old lease of x was released');
+  assert.ok(!clash.ok && clash.error.kind === 'in-use' && clash.error.owner === 'x');
+  const again = pool.allocateSpecific('x', a.value);
+  assert.ok(again.ok && again.value === a.value);
+  const reserved = pool.allocateSpecific('y', parseIpv4('100.64.0.1') ?? 0);
+  assert.ok(!reserved.ok && reserved.error.kind === 'in-use' && reserved.error.owner === 'reserved');
   assert.equal(pool.inUse, 1);
+  assert.equal(pool.release('y', a.value), undefined, 'another owner cannot release it');
+  assert.equal(pool.ownerOf(a.value), 'x');
+  assert.equal(pool.release('x', a.value), a.value);
+  assert.equal(pool.ownerOf(a.value), undefined);
+  assert.equal(pool.inUse, 0);
 });
 
 test('property: leases are unique and release frees everything', () => {
@@ -67,17 +74,19 @@ test('property: leases are unique and release frees everything', () => {
       for (const [alloc, id] of ops) {
         const owner = `o${id}`;
         if (alloc) {
+          if (held.has(owner)) continue; // one lease per owner: the caller's rule (SessionAddressPool)
           const r = pool.allocate(owner);
           if (r.ok) held.set(owner, r.value);
           else assert.equal(held.size, pool.capacity);
         } else {
-          pool.release(owner);
+          const a = held.get(owner);
+          assert.equal(a === undefined ? undefined : pool.release(owner, a), a);
           held.delete(owner);
         }
         assert.equal(new Set(held.values()).size, held.size);
         assert.equal(pool.inUse, held.size);
       }
-      for (const o of [...held.keys()]) pool.release(o);
+      for (const [o, a] of held) pool.release(o, a);
       assert.equal(pool.inUse, 0);
     }),
   );

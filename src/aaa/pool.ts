@@ -1,6 +1,8 @@
 /**
- * IPv4 address pools for PPP sessions (IPCP). Addresses are plain numbers internally;
- * `leases` are keyed by an owner string so a session can never leak or double-book an address.
+ * IPv4 address pools for PPP sessions (IPCP). Addresses are plain numbers internally; each lease
+ * records its owner string so a session can never release or double-book another's address. One map
+ * (address -> owner) per pool: the owner keeps its own address (`SessionAddressPool.address`) and
+ * names it on release, so there is no owner -> address map per session (issue 15).
  */
 import { err, formatIpv4, type Ipv4Prefix, ok, type Result } from '../base/index.js';
 
@@ -16,7 +18,6 @@ export class Ipv4Pool {
   private readonly first: number;
   private readonly last: number;
   private readonly byAddress = new Map<number, string>();
-  private readonly byOwner = new Map<string, number>();
   private readonly reserved: ReadonlySet<number>;
   private cursor: number;
 
@@ -43,7 +44,7 @@ export class Ipv4Pool {
 
   /** Number of addresses leased now. */
   get inUse(): number {
-    return this.byOwner.size;
+    return this.byAddress.size;
   }
 
   /** True if `addr` belongs to this pool's range. */
@@ -51,40 +52,36 @@ export class Ipv4Pool {
     return addr >= this.first && addr <= this.last;
   }
 
-  /** Lease an address to `owner` (idempotent: the same owner gets its existing lease). */
+  /**
+   * Lease a free address to `owner`. Every call leases another address: the owner keeps the one it
+   * got (one lease per session is the caller's rule: `SessionAddressPool` asks once).
+   */
   allocate(owner: string): Result<number, PoolError> {
-    const have = this.byOwner.get(owner);
-    if (have !== undefined) return ok(have);
     const span = this.last - this.first + 1;
     for (let i = 0; i < span; i++) {
       const a = this.first + ((this.cursor - this.first + i) % span);
       if (this.reserved.has(a) || this.byAddress.has(a)) continue;
       this.cursor = a + 1 > this.last ? this.first : a + 1;
       this.byAddress.set(a, owner);
-      this.byOwner.set(owner, a);
       return ok(a);
     }
     return err({ kind: 'exhausted' });
   }
 
-  /** Lease a specific address (a static per-user address, or the one a client asked for). */
+  /** Lease a specific address (a static per-user address, or the one a client asked for); idempotent for its owner. */
   allocateSpecific(owner: string, addr: number): Result<number, PoolError> {
     const holder = this.byAddress.get(addr);
     if (holder !== undefined && holder !== owner) return err({ kind: 'in-use', address: formatIpv4(addr), owner: holder });
     if (this.reserved.has(addr)) return err({ kind: 'in-use', address: formatIpv4(addr), owner: 'reserved' });
-    this.release(owner);
     this.byAddress.set(addr, owner);
-    this.byOwner.set(owner, addr);
     return ok(addr);
   }
 
-  /** Return `owner`'s lease to the pool; returns the released address if there was one. */
-  release(owner: string): number | undefined {
-    const a = this.byOwner.get(owner);
-    if (a === undefined) return undefined;
-    this.byOwner.delete(owner);
-    this.byAddress.delete(a);
-    return a;
+  /** Return `owner`'s lease of `addr` to the pool; returns `addr` if `owner` held it (another's lease stays). */
+  release(owner: string, addr: number): number | undefined {
+    if (this.byAddress.get(addr) !== owner) return undefined;
+    this.byAddress.delete(addr);
+    return addr;
   }
 
   /** The owner of `addr`, if leased. */

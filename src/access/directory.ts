@@ -74,7 +74,6 @@ export interface AddressHint {
  */
 export class AddressBook {
   private readonly outside = new Map<number, string>();
-  /** The pool each owner's lease came from. */
   /** Held addresses (a previous run's leases) by address, and the address each user may take back. */
   private readonly heldBy = new Map<number, string | undefined>();
   private readonly heldFor = new Map<string, number>();
@@ -114,7 +113,7 @@ export class AddressBook {
     const user = this.heldBy.get(address);
     this.heldBy.delete(address);
     if (user !== undefined && this.heldFor.get(user) === address) this.heldFor.delete(user);
-    this.pools.containing(address)?.release(heldOwner(address));
+    this.pools.containing(address)?.release(heldOwner(address), address);
     this.observer?.unheld(address);
     return true;
   }
@@ -186,7 +185,7 @@ export class AddressBook {
     if (address === undefined) return;
     const pool = this.pools.containing(address);
     let gone: number | undefined;
-    if (pool !== undefined) gone = pool.ownerOf(address) === owner ? pool.release(owner) : undefined;
+    if (pool !== undefined) gone = pool.release(owner, address);
     else if (this.outside.get(address) === owner) {
       this.outside.delete(address);
       gone = address;

@@ -10,16 +10,22 @@ import { formatIpv4, formatIpv6, ipv4InPrefix, prefix64Bytes, type Ipv4Prefix } 
 
 /** The extra routes one session holds. */
 export interface SessionExtras {
-  v4: readonly Ipv4Prefix[];
-  v6: readonly Ipv6Route[];
+  readonly v4: readonly Ipv4Prefix[];
+  readonly v6: readonly Ipv6Route[];
   /** Prefixes handed to the kernel (removed again at the end). */
-  kernel: readonly string[];
+  readonly kernel: readonly string[];
+}
+
+/** What holds a session's extras (the session record): the add and remove functions replace `extras`. */
+export interface ExtrasHolder {
+  extras: SessionExtras;
 }
 
 const NONE: readonly never[] = Object.freeze([]);
+const NO_EXTRAS: SessionExtras = Object.freeze({ v4: NONE, v6: NONE, kernel: NONE });
 
-/** Nothing extra (the arrays are shared and frozen: the add functions replace them, never push). */
-export const noExtras = (): SessionExtras => ({ v4: NONE, v6: NONE, kernel: NONE });
+/** Nothing extra: one shared frozen record (no object per idle session); the add functions replace it. */
+export const noExtras = (): SessionExtras => NO_EXTRAS;
 
 const text4 = (p: Ipv4Prefix): string => `${formatIpv4(p.network)}/${p.length}`;
 const text6 = (p: Ipv6Route): string => `${formatIpv6(prefix64Bytes(p.network64))}/${p.length}`;
@@ -28,39 +34,37 @@ const text6 = (p: Ipv6Route): string => `${formatIpv6(prefix64Bytes(p.network64)
  * Install IPv4 prefix routes toward `target`; `hostRoute` = the kernel needs a /32 for the session
  * address too (it is in no pool, or every session is announced by a routing daemon). Returns new kernel prefixes.
  */
-export function addIpv4Extras<T>(routes: SessionRoutes<T>, x: SessionExtras, target: T, prefixes: readonly Ipv4Prefix[], address: number, hostRoute: boolean): string[] {
+export function addIpv4Extras<T>(routes: SessionRoutes<T>, h: ExtrasHolder, target: T, prefixes: readonly Ipv4Prefix[], address: number, hostRoute: boolean): string[] {
   const kernel: string[] = hostRoute ? [`${formatIpv4(address)}/32`] : [];
   for (const p of prefixes) {
     routes.addIpv4Prefix(p.network, p.length, target);
     kernel.push(text4(p));
   }
-  // Nothing added: the shared empty arrays stay (no two arrays per idle session).
-  if (prefixes.length > 0) x.v4 = [...x.v4, ...prefixes];
-  if (kernel.length > 0) x.kernel = [...x.kernel, ...kernel];
+  // Nothing added: the shared empty record stays (no object or arrays per idle session).
+  const x = h.extras;
+  if (prefixes.length > 0 || kernel.length > 0) h.extras = { v4: prefixes.length > 0 ? [...x.v4, ...prefixes] : x.v4, v6: x.v6, kernel: kernel.length > 0 ? [...x.kernel, ...kernel] : x.kernel };
   return kernel;
 }
 
 /** Install IPv6 prefix routes (and a /64 outside the configured prefix) toward `target`. Returns new kernel prefixes. */
-export function addIpv6Extras<T>(routes: SessionRoutes<T>, x: SessionExtras, target: T, prefixes: readonly Ipv6Route[], own64Outside: bigint | undefined): string[] {
+export function addIpv6Extras<T>(routes: SessionRoutes<T>, h: ExtrasHolder, target: T, prefixes: readonly Ipv6Route[], own64Outside: bigint | undefined): string[] {
   const kernel: string[] = own64Outside !== undefined ? [text6({ network64: own64Outside, length: 64 })] : [];
   for (const p of prefixes) {
     routes.addIpv6Route(p.network64, p.length, target);
     kernel.push(text6(p));
   }
-  if (prefixes.length > 0) x.v6 = [...x.v6, ...prefixes];
-  if (kernel.length > 0) x.kernel = [...x.kernel, ...kernel];
+  const x = h.extras;
+  if (prefixes.length > 0 || kernel.length > 0) h.extras = { v4: x.v4, v6: prefixes.length > 0 ? [...x.v6, ...prefixes] : x.v6, kernel: kernel.length > 0 ? [...x.kernel, ...kernel] : x.kernel };
   return kernel;
 }
 
 /** Remove every extra route; returns the kernel prefixes to withdraw. */
-export function removeExtras<T>(routes: SessionRoutes<T>, x: SessionExtras): readonly string[] {
+export function removeExtras<T>(routes: SessionRoutes<T>, h: ExtrasHolder): readonly string[] {
+  const x = h.extras;
   for (const p of x.v4) routes.removeIpv4Prefix(p.network, p.length);
   for (const p of x.v6) routes.removeIpv6Route(p.network64, p.length);
-  const kernel = x.kernel;
-  x.v4 = NONE;
-  x.v6 = NONE;
-  x.kernel = NONE;
-  return kernel;
+  h.extras = NO_EXTRAS;
+  return x.kernel;
 }
 
 /** Ingress filter (BCP 38): an IPv4 source inside one of the session's routed prefixes. */

@@ -17,7 +17,6 @@ import { mssForMtu } from '../dataplane/index.js';
 /** One session. */
 export interface Session {
   readonly key: number;
-  readonly owner: string;
   readonly tunnel: TunnelId;
   readonly session: SessionId;
   /** The peer's Session ID (its data messages carry ours; ours to it carry this). */
@@ -25,6 +24,7 @@ export interface Session {
   /** The L2TP or PPPoE session under the link. */
   readonly lower: SessionLower;
   readonly link: PppLink;
+  /** The session's leases; `addr.owner` is the pool owner key of the session ("tunnel/session"). */
   readonly addr: SessionAddressPool;
   readonly startedAt: Instant;
   readonly counters: AccessCounters;
@@ -71,7 +71,14 @@ export interface TunnelCall {
   closing: CloseReason | undefined;
 }
 
-export const sessionKey = (t: number, s: number): number => t * 0x10000 + s;
+/**
+ * The session's key: tunnel and session ID in one signed 32-bit integer, so it is a small integer (Smi) in
+ * the record and the session maps, never a boxed heap number (tunnel IDs >= 0x8000 would make
+ * `t * 0x10000 + s` one). `key >>> 0` is `t * 0x10000 + s` (the RADIUS NAS-Port).
+ */
+export const sessionKey = (t: number, s: number): number => (t << 16) | (s & 0xffff);
+/** The session key of a RADIUS NAS-Port (`sessionKey(t, s) >>> 0`). */
+export const keyOfNasPort = (nasPort: number): number => nasPort | 0;
 
 /**
  * The inbound data sink of one session (what the L2TP engine keeps per session): two fields and a

@@ -34,7 +34,7 @@ import type { AccessCounters, AccessEngine, AccessEvent, AccessServerConfig, Acc
 import { AccessAaa, NO_AUTHORIZATION, type AccessAuthResult, type CallInfo } from './aaa/index.js';
 import { l2tpLower, type SessionLower } from './lower.js';
 import { addIpv4Extras, addIpv6Extras, noExtras, removeExtras } from './extra-routes.js';
-import { capMtu, inIpv6Pool, PEER_ENDINGS, SessionSink, sessionInfo, sessionKey, type Session, type TunnelCall } from './server-session.js';
+import { capMtu, inIpv6Pool, keyOfNasPort, PEER_ENDINGS, SessionSink, sessionInfo, sessionKey, type Session, type TunnelCall } from './server-session.js';
 import { addFastCounters, fastPathEntry, offloadKeepalive, showKeepaliveMisses, withdrawKeepalive } from './fast-path.js';
 import { SessionDataPlane } from './session-data.js';
 import { buildLinkConfig } from './link-config.js';
@@ -228,7 +228,7 @@ export class AccessServer implements Timed {
     for (const s of this.sessions.values()) this.syncFast(s); // Interim octets and Idle-Timeout see the fast path's packets
     const expired = aaa.handleTimeout(now, records);
     for (const record of records) {
-      const s = this.sessions.get(record.session?.nasPort ?? -1);
+      const s = record.session?.nasPort !== undefined ? this.sessions.get(keyOfNasPort(record.session.nasPort)) : undefined;
       if (s !== undefined) this.events.push({ type: 'accounting', tunnel: s.tunnel, session: s.session, record });
     }
     for (const x of expired) {
@@ -408,7 +408,6 @@ export class AccessServer implements Timed {
     const link = new PppLink(this.linkConfig(lower), proxy !== undefined ? { pool: addr, proxy } : { pool: addr });
     const s: Session = {
       key,
-      owner,
       tunnel,
       session,
       remoteSession,
@@ -560,7 +559,7 @@ export class AccessServer implements Timed {
         s.loggedInAt ??= now;
         this.routes.addIpv4(peer, s);
         this.offload(s, peer, now);
-        this.kernelRoutes(s, 'add', addIpv4Extras(this.routes, s.extras, s, s.authz.routes, peer, this.cfg.hostRoutes === true || this.book.isOutside(peer)));
+        this.kernelRoutes(s, 'add', addIpv4Extras(this.routes, s, s, s.authz.routes, peer, this.cfg.hostRoutes === true || this.book.isOutside(peer)));
         this.events.push({ type: 'login', tunnel: s.tunnel, session: s.session, username: s.username, method: s.method, address: e.peer, dns: e.dns });
         this.accountStart(now, s);
         break;
@@ -576,9 +575,9 @@ export class AccessServer implements Timed {
         s.iids = { local: e.localInterfaceId, peer: e.peerInterfaceId };
         // RADIUS Framed-IPv6-Prefix (a /64) replaces one from the pool (RFC 3162 §2.3).
         const radius64 = s.authz.ipv6Prefix64;
-        s.prefix64 ??= radius64 ?? this.prefixes?.allocate(s.owner);
+        s.prefix64 ??= radius64 ?? this.prefixes?.allocate(s.addr.owner);
         const d = s.authz.delegatedPrefix;
-        if (s.extras.v6.length === 0) this.kernelRoutes(s, 'add', addIpv6Extras(this.routes, s.extras, s, d !== undefined ? [d] : [], radius64 !== undefined && !inIpv6Pool(this.cfg.ipv6Prefix, radius64) ? radius64 : undefined));
+        if (s.extras.v6.length === 0) this.kernelRoutes(s, 'add', addIpv6Extras(this.routes, s, s, d !== undefined ? [d] : [], radius64 !== undefined && !inIpv6Pool(this.cfg.ipv6Prefix, radius64) ? radius64 : undefined));
         if (s.prefix64 === undefined) {
           this.events.push({ type: 'address-unavailable', tunnel: s.tunnel, session: s.session, username: s.username, family: 6, reason: 'pool-exhausted' });
         } else {
@@ -626,10 +625,10 @@ export class AccessServer implements Timed {
     this.unload(s, now);
     const address = s.lastIpv4;
     if (s.ipv4 !== undefined) this.routes.removeIpv4(s.ipv4);
-    this.kernelRoutes(s, 'remove', removeExtras(this.routes, s.extras));
+    this.kernelRoutes(s, 'remove', removeExtras(this.routes, s));
     if (s.prefix64 !== undefined) {
       if (s.routed6) this.routes.removeIpv6Prefix(s.prefix64);
-      this.prefixes?.release(s.owner);
+      this.prefixes?.release(s.addr.owner);
     }
     s.addr.releaseAll();
     s.scheduled = undefined;

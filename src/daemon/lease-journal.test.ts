@@ -3,8 +3,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseIpv4 } from '../base/index.js';
-import { holdsAfterRestart, LeaseJournal, replayJournal } from './lease-journal.js';
+import { formatIpv4, parseIpv4 } from '../base/index.js';
+import fc from 'fast-check';
+import { holdsAfterRestart, journalLine, LeaseJournal, liveLines, replayJournal } from './lease-journal.js';
 
 const ip = (s: string): number => parseIpv4(s) ?? -1;
 
@@ -50,7 +51,7 @@ test('LeaseJournal: a crash leaves the open leases in the file; the next start h
     j.leased('1/3', ip('100.64.0.4'), undefined);
     now += 5;
     j.released('1/2', ip('100.64.0.3'));
-    assert.equal(j.entries.size, 2);
+    assert.equal(j.entries().size, 2);
     // kill -9: no close(); a torn line at the end.
     writeFileSync(path, `${readFileSync(path, 'utf8')}L 100.64.0.7 1/`, { flag: 'w' });
     now = 20_000;
@@ -80,6 +81,28 @@ test('LeaseJournal: a crash leaves the open leases in the file; the next start h
   }
 });
 
+test('LeaseJournal: a compaction keeps the holds of the last start and the leases still open', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lease-journal-'));
+  try {
+    const path = join(dir, 'leases.journal');
+    writeFileSync(path, 'L 100.64.2.1 1/1 carol 5\n');
+    const { journal, holds } = LeaseJournal.open(path, 60_000, () => 100, () => undefined);
+    assert.deepEqual(holds, [{ address: ip('100.64.2.1'), username: 'carol', until: 60_100 }]);
+    journal.leased('2/2', ip('100.64.2.2'), 'dave');
+    for (let i = 0; i < 10_001; i++) {
+      journal.leased(`3/${i}`, ip('100.64.2.3'), undefined);
+      journal.released(`3/${i}`, ip('100.64.2.3'));
+    }
+    const text = readFileSync(path, 'utf8');
+    assert.ok(text.startsWith('H 100.64.2.1 carol 60100\nL 100.64.2.2 2/2 dave 100\n'), 'compacted: the hold and the open lease first');
+    assert.deepEqual([...replayJournal(text).entries.keys()], [ip('100.64.2.1'), ip('100.64.2.2')]);
+    assert.ok(text.split('\n').length < 2_000, 'compacted once past 20,000 lines');
+    journal.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('LeaseJournal: compacts itself as it grows (10,000 lease/release cycles keep the file small)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'lease-journal-'));
   try {
@@ -94,8 +117,42 @@ test('LeaseJournal: compacts itself as it grows (10,000 lease/release cycles kee
     assert.ok(lines < 22_000, `${lines} lines`);
     const { entries } = replayJournal(readFileSync(path, 'utf8'));
     assert.deepEqual([...entries.keys()], [ip('100.64.1.1')]);
+    // The compaction (a replay of the file: no entry per lease in memory) kept the lease as it was written.
+    assert.deepEqual(entries.get(ip('100.64.1.1')), { kind: 'leased', address: ip('100.64.1.1'), owner: '0/0', username: 'keep', at: 1 });
+    assert.deepEqual(journal.entries(), entries);
+    // A release after the compaction still matches its lease; a release by another owner does not.
+    journal.released('9/9', ip('100.64.1.1'));
+    assert.equal(journal.entries().size, 1);
+    journal.released('0/0', ip('100.64.1.1'));
+    assert.equal(journal.entries().size, 0);
     journal.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('liveLines (the compaction) keeps what replayJournal keeps, as the same lines, in the same order', () => {
+  const addr = fc.integer({ min: 0, max: 5 }).map((i) => ip(`100.64.0.${i + 1}`));
+  const op = fc.oneof(
+    fc.record({ k: fc.constant('L' as const), a: addr, o: fc.integer({ min: 0, max: 3 }), u: fc.option(fc.constantFrom('alice', 'b o b', 'c%d'), { nil: undefined }), t: fc.integer({ min: 0, max: 1e13 }) }),
+    fc.record({ k: fc.constant('H' as const), a: addr, u: fc.option(fc.constantFrom('alice', 'eve'), { nil: undefined }), t: fc.integer({ min: 0, max: 1e13 }) }),
+    fc.record({ k: fc.constant('R' as const), a: addr, o: fc.integer({ min: 0, max: 3 }) }),
+    fc.record({ k: fc.constant('U' as const), a: addr }),
+  );
+  fc.assert(
+    fc.property(fc.array(op, { maxLength: 60 }), fc.boolean(), (ops, torn) => {
+      let text = ops
+        .map((x) => {
+          if (x.k === 'L') return journalLine({ kind: 'leased', address: x.a, owner: `1/${x.o}`, username: x.u, at: x.t });
+          if (x.k === 'H') return journalLine({ kind: 'held', address: x.a, username: x.u, until: x.t });
+          if (x.k === 'R') return `R ${formatIpv4(x.a)} 1/${x.o}\n`;
+          return `U ${formatIpv4(x.a)}\n`;
+        })
+        .join('');
+      if (torn) text += 'L 100.64.0.1 1/';
+      const kept = liveLines(text);
+      assert.deepEqual(kept, [...replayJournal(text).entries.values()].map(journalLine));
+      assert.deepEqual(replayJournal(kept.join('')).entries, replayJournal(text).entries);
+    }),
+  );
 });

@@ -153,6 +153,8 @@ export class Ipcp implements OptionHandler {
   /** Record the peer's acked address. */
   applyPeerAck(options: readonly CpOption[]): void {
     const a = options.find((o) => o.type === IpcpOption.IPAddress);
-    this.agreedPeer = a === undefined ? ZERO : ipv4String(a.data);
+    const v = a === undefined ? ZERO : ipv4String(a.data);
+    // The address we assigned (the usual case) keeps its string: no second copy per session.
+    this.agreedPeer = v === this.peerAddress ? this.peerAddress : v;
   }
 }

@@ -121,22 +121,22 @@ export interface IpPacket {
 
 const running = (s: FsmState): boolean => s !== 'Initial' && s !== 'Starting' && s !== 'Closed' && s !== 'Stopped';
 
+/** The PPP protocol of each automaton, by its name. */
+const CP_PROTOCOL: Readonly<Record<string, number>> = { lcp: PppProtocol.LCP, ipcp: PppProtocol.IPCP, ipv6cp: PppProtocol.IPV6CP };
+
 /**
- * One automaton's port into its link: LCP's sink and an OptionFsm's sink as prototype methods, so a
- * link holds one small object per protocol instead of seven closures (issue 15: bytes per session).
+ * The automata's port into their link: LCP's sink and every OptionFsm's output as prototype methods,
+ * one object per link (the automaton names itself in each call) instead of one per protocol or seven
+ * closures (issue 15: bytes per session). LCP's own packets (Echo-Request) come without a name.
  */
 class CpPort {
-  constructor(
-    private readonly link: PppLink,
-    private readonly protocol: number,
-    private readonly which: 'lcp' | 'ipcp' | 'ipv6cp',
-  ) {}
-  send(p: CpPacket): void {
-    this.link.sendCp(this.protocol, p);
+  constructor(private readonly link: PppLink) {}
+  send(p: CpPacket, from = 'lcp'): void {
+    this.link.sendCp(CP_PROTOCOL[from] ?? PppProtocol.LCP, p);
   }
-  layer(s: LayerSignal, now: Instant): void {
-    if (this.which === 'lcp') this.link.lcpLayer(s, now);
-    else this.link.ncpLayer(this.which, s, now);
+  layer(s: LayerSignal, now: Instant, from: string): void {
+    if (from === 'lcp') this.link.lcpLayer(s, now);
+    else this.link.ncpLayer(from === 'ipcp' ? 'ipcp' : 'ipv6cp', s, now);
   }
   echoMissed(remaining: number): void {
     this.link.echoMissed(remaining);
@@ -218,7 +218,6 @@ export class PppLink implements Timed {
   private tx: Uint8Array[] | undefined;
   private events: PppEvent[] | undefined;
   private readonly lcp: Lcp;
-  private readonly lcpPort: CpPort;
   private readonly lcpFsm: OptionFsm;
   private readonly ipcp: Ipcp | undefined;
   private readonly ipcpFsm: OptionFsm | undefined;
@@ -236,8 +235,6 @@ export class PppLink implements Timed {
   private allocated: string | undefined;
   private framedAddress: string | undefined;
   private protoRejectId = 0;
-  private readonly restart: Duration;
-  private readonly maxConfigure: number;
   private readonly pool: AddressPool | undefined;
   private readonly proxy: ProxyLcp | undefined;
 
@@ -252,18 +249,17 @@ export class PppLink implements Timed {
     const role = cfg.role;
     this.pool = own?.pool ?? cfg.pool;
     this.proxy = own?.proxy ?? cfg.proxy;
-    this.restart = cfg.fsm?.restartTimer ?? seconds(3);
-    this.maxConfigure = cfg.fsm?.maxConfigure ?? 10;
-    this.lcpPort = new CpPort(this, PppProtocol.LCP, 'lcp');
-    this.lcp = new Lcp(sharedLcpConfig(cfg), cfg.random, this.lcpPort, cfg.echoPacer);
-    this.lcpFsm = new OptionFsm('lcp', this.lcp, this.lcpPort, cfg.fsm);
+    // One port for LCP's keepalive and every automaton; the link keeps no field of its own for it.
+    const port = new CpPort(this);
+    this.lcp = new Lcp(sharedLcpConfig(cfg), cfg.random, port, cfg.echoPacer);
+    this.lcpFsm = new OptionFsm('lcp', this.lcp, port, cfg.fsm);
     if (cfg.ipcp !== false) {
       this.ipcp = new Ipcp(sharedIpcpConfig(role, cfg.ipcp ?? {}));
-      this.ipcpFsm = new OptionFsm('ipcp', this.ipcp, new CpPort(this, PppProtocol.IPCP, 'ipcp'), cfg.fsm);
+      this.ipcpFsm = new OptionFsm('ipcp', this.ipcp, port, cfg.fsm);
     }
     if (cfg.ipv6cp !== false) {
       this.ipv6cp = new Ipv6cp(cfg.random, cfg.ipv6cp?.interfaceId);
-      this.ipv6cpFsm = new OptionFsm('ipv6cp', this.ipv6cp, new CpPort(this, PppProtocol.IPV6CP, 'ipv6cp'), cfg.fsm);
+      this.ipv6cpFsm = new OptionFsm('ipv6cp', this.ipv6cp, port, cfg.fsm);
     }
   }
 
@@ -528,12 +524,13 @@ export class PppLink implements Timed {
     const authOut = new AuthPort(this);
     if (method === undefined) return this.startNetwork(now);
     this.setPhase('authenticate');
-    const restartTimer = this.restart;
+    const restartTimer = this.cfg.fsm?.restartTimer ?? seconds(3);
+    const maxConfigure = this.cfg.fsm?.maxConfigure ?? 10;
     if (this.cfg.role === 'authenticator') {
       this.authenticator = new Authenticator(
         method,
         // One literal of one shape (a conditional spread gave every session its own hidden class).
-        { verifier: this.cfg.verifier, random: this.cfg.random, name: this.cfg.name ?? 'l2tpkit', restartTimer, maxChallenges: this.maxConfigure },
+        { verifier: this.cfg.verifier, random: this.cfg.random, name: this.cfg.name ?? 'l2tpkit', restartTimer, maxChallenges: maxConfigure },
         authOut,
       );
       const px = this.proxy;
@@ -550,7 +547,7 @@ export class PppLink implements Timed {
       } else this.authenticator.start(now);
     } else {
       const cr = this.cfg.credentials ?? { username: '', password: '' };
-      this.authPeer = new AuthPeer(method, { ...cr, random: this.cfg.random, restartTimer, maxRequests: this.maxConfigure }, authOut);
+      this.authPeer = new AuthPeer(method, { ...cr, random: this.cfg.random, restartTimer, maxRequests: maxConfigure }, authOut);
       this.authPeer.start(now);
     }
   }

@@ -85,6 +85,19 @@ test('ipcp (authenticator): Nak 0.0.0.0 and wrong addresses, DNS/NBNS Nak-to-con
   assert.deepEqual(ip.buildRequest(), [{ type: 3, data: ipv4Bytes('100.64.0.1') }]);
 });
 
+test('ipcp (authenticator): the acked peer address is the assigned one (its string kept), else what the peer acked', () => {
+  const ip = new Ipcp({ role: 'authenticator', localAddress: '100.64.0.1' });
+  const assigned = ['100.64.', '0.10'].join(''); // a string of its own, as the pool makes it
+  ip.peerAddress = assigned;
+  ip.applyPeerAck([{ type: 3, data: ipv4Bytes('100.64.0.10') ?? new Uint8Array() }]);
+  assert.equal(ip.result.peer, '100.64.0.10');
+  assert.equal(ip.result.peer, ip.peerAddress);
+  ip.applyPeerAck([{ type: 3, data: ipv4Bytes('100.64.0.11') ?? new Uint8Array() }]);
+  assert.equal(ip.result.peer, '100.64.0.11');
+  ip.applyPeerAck([]);
+  assert.equal(ip.result.peer, '0.0.0.0');
+});
+
 test('ipcp (peer): asks 0.0.0.0 + DNS, accepts Naks, stops asking after Reject', () => {
   const ip = new Ipcp({ role: 'peer', localAddress: '0.0.0.0' });
   assert.deepEqual(ip.buildRequest().map((o) => [o.type, toHex(o.data)]), [

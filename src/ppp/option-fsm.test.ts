@@ -173,3 +173,16 @@ test('fsm: RXR in Opened answers Echo-Request (ser); RCN crossed in Opened reneg
   assert.equal(h.fsm.state, 'Ack-Sent');
   assert.deepEqual(h.layer.map((l) => l.s), ['tls', 'tlu', 'tld']);
 });
+
+test('fsm: one output serves several automata: every packet and layer signal names its automaton', () => {
+  const got: string[] = [];
+  const handler: OptionHandler = { buildRequest: () => [], judge: () => ({ verdict: 'ack' }), applyAck: () => {}, applyNak: () => {}, applyReject: () => {}, applyPeerAck: () => {} };
+  const out = { send: (p: CpPacket, from: string) => got.push(`${from}:send:${p.code}`), layer: (s: LayerSignal, _now: Instant, from: string) => got.push(`${from}:${s}`) };
+  const a = new OptionFsm('lcp', handler, out);
+  const b = new OptionFsm('ipcp', handler, out);
+  a.open(instant(0));
+  a.up(instant(0));
+  b.open(instant(0));
+  b.up(instant(0));
+  assert.deepEqual(got, ['lcp:tls', `lcp:send:${CpCode.ConfigureRequest}`, 'ipcp:tls', `ipcp:send:${CpCode.ConfigureRequest}`]);
+});

@@ -95,10 +95,10 @@ export type LayerSignal = 'tlu' | 'tld' | 'tls' | 'tlf';
 
 /** Where the automaton puts its output. */
 export interface FsmOutput {
-  /** Send a packet of this control protocol. */
-  send(p: CpPacket): void;
-  /** This-Layer-Up / -Down / -Started / -Finished. */
-  layer(signal: LayerSignal, now: Instant): void;
+  /** Send a packet of this control protocol; `from` is the automaton's name (one output may serve several). */
+  send(p: CpPacket, from: string): void;
+  /** This-Layer-Up / -Down / -Started / -Finished of the automaton named `from`. */
+  layer(signal: LayerSignal, now: Instant, from: string): void;
 }
 
 /** RFC 1661 §4.6 counters and timer. */
@@ -224,7 +224,7 @@ export class OptionFsm {
     this.timer = undefined;
     this.step('RCA', this.st, true);
     this.st = 'Opened';
-    this.out.layer('tlu', now);
+    this.out.layer('tlu', now, this.name);
   }
 
   /** Feed a received packet of this protocol; `raw` is the packet bytes (for Code-Reject). */
@@ -322,44 +322,44 @@ export class OptionFsm {
           this.lastRequest = { id, options };
           this.restartCount--;
           this.timer = addDuration(now, this.cfg.restartTimer);
-          this.out.send({ kind: 'configure', code: CpCode.ConfigureRequest, identifier: id, options });
+          this.out.send({ kind: 'configure', code: CpCode.ConfigureRequest, identifier: id, options }, this.name);
           break;
         }
         case 'sca':
           if (ctx.reply !== undefined) {
             this.failures = 0;
             if (ctx.reply.kind === 'configure') this.handler.applyPeerAck(ctx.reply.options);
-            this.out.send(ctx.reply);
+            this.out.send(ctx.reply, this.name);
           }
           break;
         case 'scn':
           if (ctx.reply !== undefined) {
             if (ctx.reply.kind === 'configure' && ctx.reply.code === CpCode.ConfigureNak) this.failures++;
-            this.out.send(ctx.reply);
+            this.out.send(ctx.reply, this.name);
           }
           break;
         case 'str':
           this.restartCount--;
           this.timer = addDuration(now, this.cfg.restartTimer);
-          this.out.send({ kind: 'terminate', code: CpCode.TerminateRequest, identifier: this.allocId(), data: new Uint8Array(0) });
+          this.out.send({ kind: 'terminate', code: CpCode.TerminateRequest, identifier: this.allocId(), data: new Uint8Array(0) }, this.name);
           break;
         case 'sta':
-          this.out.send({ kind: 'terminate', code: CpCode.TerminateAck, identifier: ctx.id ?? this.allocId(), data: new Uint8Array(0) });
+          this.out.send({ kind: 'terminate', code: CpCode.TerminateAck, identifier: ctx.id ?? this.allocId(), data: new Uint8Array(0) }, this.name);
           break;
         case 'scj':
           if (ctx.raw !== undefined)
-            this.out.send({ kind: 'code-reject', code: CpCode.CodeReject, identifier: this.allocId(), rejected: ctx.raw });
+            this.out.send({ kind: 'code-reject', code: CpCode.CodeReject, identifier: this.allocId(), rejected: ctx.raw }, this.name);
           break;
         case 'ser': {
           const reply = ctx.packet !== undefined ? this.handler.echoReply?.(ctx.packet) : undefined;
-          if (reply !== undefined) this.out.send(reply);
+          if (reply !== undefined) this.out.send(reply, this.name);
           break;
         }
         case 'tlu':
         case 'tld':
         case 'tls':
         case 'tlf':
-          this.out.layer(a, now);
+          this.out.layer(a, now, this.name);
           break;
       }
     }

@@ -243,17 +243,20 @@ test('RFC 5176 table: find by Acct-Session-Id / User-Name / Framed-IP-Address / 
   assert.ok(sa?.acctSessionId !== undefined && sb?.acctSessionId !== undefined);
   const table = net.server.daeSessions;
   const loginA = net.serverOf('login').find((e) => e.username === 'alice');
-  const keyOfA = (loginA?.tunnel ?? 0) * 0x10000 + (loginA?.session ?? 0);
-  assert.deepEqual(table.find({ acctSessionId: sa.acctSessionId }), [keyOfA]);
+  // The table's keys are the server's own (an int32 of tunnel and session); NAS-Port is tunnel * 0x10000 + session.
+  const nasPortOfA = (loginA?.tunnel ?? 0) * 0x10000 + (loginA?.session ?? 0);
+  const keyOfA = table.find({ acctSessionId: sa.acctSessionId })[0] ?? -1;
+  assert.equal(keyOfA >>> 0, nasPortOfA);
   assert.deepEqual(table.find({ userName: 'alice' }), [keyOfA]);
   assert.deepEqual(table.find({ framedIpAddress: sa.ipv4 ?? '' }), [keyOfA]);
-  assert.deepEqual(table.find({ nasPort: keyOfA }), [keyOfA]);
+  assert.deepEqual(table.find({ nasPort: nasPortOfA }), [keyOfA]);
   assert.deepEqual(table.find({ acctSessionId: sa.acctSessionId, userName: 'bob' }), [], 'all given attributes must match');
   assert.deepEqual(table.find({ acctSessionId: 'nope' }), []);
   assert.equal(table.find({}).length, 2);
   // CoA: bob's Session-Timeout becomes 12 s from now.
   const loginB = net.serverOf('login').find((e) => e.username === 'bob');
-  const keyOfB = (loginB?.tunnel ?? 0) * 0x10000 + (loginB?.session ?? 0);
+  const keyOfB = table.find({ nasPort: (loginB?.tunnel ?? 0) * 0x10000 + (loginB?.session ?? 0) })[0] ?? -1;
+  assert.deepEqual(table.find({ userName: 'bob' }), [keyOfB]);
   assert.deepEqual(table.change(net.at, keyOfB, { sessionTimeout: 12 }), { ok: true });
   net.advance(10_000);
   assert.equal(clientOf(b, 'down').length, 0);
@@ -267,6 +270,18 @@ test('RFC 5176 table: find by Acct-Session-Id / User-Name / Framed-IP-Address / 
   assert.deepEqual(stops.map((r) => [r.username, r.terminateCause]), [['bob', TERMINATE_CAUSE.SessionTimeout], ['alice', TERMINATE_CAUSE.AdminReset]]);
   assert.deepEqual(table.disconnect(net.at, keyOfA), { ok: false, errorCause: 503 });
   assert.deepEqual(table.change(net.at, keyOfA, { idleTimeout: 5 }), { ok: false, errorCause: 503 });
+});
+
+test('Interim-Updates reach the server events for sessions on tunnels from 0x8000 up too (the key is an int32, NAS-Port its unsigned value)', () => {
+  const net = aaaNet({ alice: { authorization: auth() }, bob: { authorization: auth() } }, { interim: seconds(60) });
+  up(net);
+  up(net, 'bob', 'builder');
+  const keys = net.server.daeSessions.find({});
+  assert.ok(keys.some((k) => k < 0), 'one session is on a tunnel >= 0x8000 (its key is negative)');
+  net.advance(61_000);
+  const interims = records(net).filter((r) => r.status === 'interim-update');
+  assert.deepEqual(interims.map((r) => r.username).sort(), ['alice', 'bob']);
+  assert.deepEqual(net.serverOf('accounting').filter((e) => e.record.status === 'interim-update').map((e) => (e.tunnel * 0x10000 + e.session) === e.record.session?.nasPort), [true, true]);
 });
 
 test('Framed-Route prefixes are routed toward the session and pass its ingress filter; Framed-MTU caps the clamp', () => {

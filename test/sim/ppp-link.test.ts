@@ -42,6 +42,8 @@ interface Sim {
   runUntil: (t: number) => void;
   dropAtoB: boolean;
   dropBtoA: boolean;
+  /** Drop b->a frames of this PPP protocol only. */
+  dropBtoAProtocol?: number;
   /** Every frame a sent towards b. */
   aSent: Uint8Array[];
 }
@@ -68,7 +70,8 @@ function sim(aCfg: Partial<PppLinkConfig>, bCfg: Partial<PppLinkConfig>, externa
         }
         for (let f = b.pollTransmit(); f !== undefined; f = b.pollTransmit()) {
           moved = true;
-          if (!s.dropBtoA) a.handleFrame(instant(now), f);
+          const proto = s.dropBtoAProtocol === undefined ? undefined : parsePppFrame(f);
+          if (!s.dropBtoA && !(proto?.ok === true && proto.value.protocol === s.dropBtoAProtocol)) a.handleFrame(instant(now), f);
         }
         for (let e = a.pollEvent(); e !== undefined; e = a.pollEvent()) s.ev.a.push(e);
         for (let e = b.pollEvent(); e !== undefined; e = b.pollEvent()) s.ev.b.push(e);
@@ -194,6 +197,23 @@ test('sim: wrong password -> MS-CHAPv2 Failure E=691, both links down with auth-
   assert.ok(s.ev.b.some((e) => e.type === 'auth-failure'));
   assert.deepEqual(s.ev.a.at(-1), { type: 'link-down', reason: 'auth-failed' });
   assert.deepEqual(s.ev.b.at(-1), { type: 'link-down', reason: 'auth-failed' });
+});
+
+test('sim: the authenticator retransmits its Challenge on the link\'s restart timer, Max-Configure times (cfg.fsm), then auth-timeout', () => {
+  const s = sim({ auth: ['chap-md5'], fsm: { restartTimer: seconds(1), maxConfigure: 3 } }, {});
+  s.dropBtoAProtocol = PppProtocol.CHAP;
+  s.a.open(instant(0));
+  s.b.open(instant(0));
+  const challengeTimes: number[] = [];
+  const seen = (): number => s.aSent.filter((f) => { const r = parsePppFrame(f); return r.ok && r.value.protocol === PppProtocol.CHAP && r.value.info[0] === 1; }).length;
+  for (let t = 0; t <= 5000; t += 250) {
+    const before = seen();
+    s.runUntil(t);
+    if (seen() > before) challengeTimes.push(s.now());
+  }
+  assert.deepEqual(challengeTimes, [0, 1000, 2000], 'three Challenges, 1 s apart');
+  assert.ok(s.ev.a.some((e) => e.type === 'auth-failure' && e.reason === 'timeout'));
+  assert.deepEqual(s.ev.a.at(-1), { type: 'link-down', reason: 'auth-failed' });
 });
 
 test('sim: external decision (no verifier): auth-request, then authResult with Framed address', () => {

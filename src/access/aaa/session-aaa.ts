@@ -220,7 +220,7 @@ export class AccessAaa {
 
   /** RFC 5176 §3: every session matching all the given identification attributes. */
   find(id: DaeSessionIdentity): number[] {
-    const direct = id.acctSessionId !== undefined ? this.byAcctId.get(id.acctSessionId) : id.nasPort !== undefined ? this.states.get(id.nasPort) : undefined;
+    const direct = id.acctSessionId !== undefined ? this.byAcctId.get(id.acctSessionId) : id.nasPort !== undefined ? this.states.get(id.nasPort | 0) : undefined; // NAS-Port = key >>> 0
     const pool = id.acctSessionId !== undefined || id.nasPort !== undefined ? (direct === undefined ? [] : [direct]) : [...this.states.values()];
     const ip = id.framedIpAddress !== undefined ? parseIpv4(id.framedIpAddress) : undefined;
     return pool
