@@ -254,7 +254,7 @@ export class Daemon {
     });
     this.metrics.addFastPath(() => {
       const stats = this.access?.fastPathStats();
-      return stats === undefined ? undefined : { stats, rows: this.access?.fastPathRows() ?? new Float64Array(0), esp: this.access?.fastPathEspStats() };
+      return stats === undefined ? undefined : { stats, tunnelSums: this.access?.fastPathTunnelSums() ?? new Map(), esp: this.access?.fastPathEspStats() };
     });
     // The ledger is fed tunnel by tunnel (no views), in chunks that yield, so a scrape at 100k sessions never stalls the loop.
     this.metrics.addPayload(async () => (await samplePayloadYielding(this.clock.now(), this.sources)) ?? this.ledger.totals());

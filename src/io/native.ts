@@ -107,6 +107,10 @@ export interface NativeFastPath {
   counters(tunnel: number, session: number): number[] | undefined;
   /** Every session: rows of tunnel, session, then the {@link FAST_SESSION_FIELDS}. */
   sessions(): Float64Array;
+  /** take() of every session in one call: rows of tunnel, session, rx/tx packets/octets since the last take, only the sessions whose counters moved (older addons lack it). */
+  takeAll?(): Float64Array;
+  /** sessions() summed per tunnel: rows of tunnel, then the {@link FAST_SESSION_FIELDS} summed (older addons lack it). */
+  tunnelSums?(): Float64Array;
   stats(): NativeFastPathStats;
   size(): number;
   clear(): void;
