@@ -139,6 +139,31 @@ export async function tunnelViewsYielding(now: Instant, src: ViewSources, chunk 
 }
 
 /**
+ * {@link tunnelViewsYielding} as a stream (`show sessions` at 100k, issue 15): the views of about
+ * `chunk` sessions per piece, each piece handed on (written out) before the next is built, so the
+ * views of every session are never held at once (no 100k view objects to promote and mark-compact).
+ * The ledger's sample ends only when the stream is read to its end.
+ */
+export async function* tunnelViewsStream(now: Instant, src: ViewSources, chunk = VIEW_CHUNK): AsyncGenerator<TunnelView[]> {
+  const ppp = perSessionPpp(src, src.access?.syncFastAll() === false);
+  const slicer = new TurnSlicer(chunk);
+  const gen = src.ledger?.beginSample();
+  let piece: TunnelView[] = [];
+  for (const endpoint of src.endpoints) {
+    for (const info of eachTunnel(endpoint, now)) {
+      piece.push(tunnelView(now, src, endpoint, info, ppp, gen));
+      const turn = slicer.step(info.sessions.length + 1);
+      if (turn === undefined) continue;
+      yield piece;
+      piece = [];
+      await turn;
+    }
+  }
+  if (piece.length > 0) yield piece;
+  if (gen !== undefined) src.ledger?.endSample(gen);
+}
+
+/**
  * The payload ledger's sample for a metrics scrape: per tunnel the engine's data counters plus its
  * sessions' fast-path share (what `show tunnels` adds), without building views; yields every
  * `chunk` sessions. Then the ledger's daemon-wide totals.
