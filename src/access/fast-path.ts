@@ -53,18 +53,13 @@ export interface FastPathTable {
   remove(tunnel: TunnelId, session: SessionId): FastPathCounters | undefined;
   /** The counters since the last read (then zeroed), undefined if not installed. */
   take(tunnel: TunnelId, session: SessionId): FastPathCounters | undefined;
-  /**
-   * `take` of every session in one read: rows of {@link TAKEN_ROW} numbers (tunnel, session, rx/tx
-   * packets/octets) for the sessions whose counters moved; undefined (or absent) when the table cannot.
-   */
-  takeAll?(): Float64Array | undefined;
 }
 
-/** Numbers per row of {@link FastPathTable.takeAll}. */
+/** Numbers per row of a bulk take (the addon's `takeAll`: tunnel, session, rx/tx packets/octets since the last take). */
 export const TAKEN_ROW = 6;
 
 /**
- * Fold the rows of one {@link FastPathTable.takeAll} into the sessions `sessionOf` finds (offloaded
+ * Fold the rows of one bulk take into the sessions `sessionOf` finds (offloaded
  * ones; a row of a session that is gone is dropped, as `take` of it would be): one pass over the
  * typed array, one lookup per session that moved. Returns the rows folded.
  */

@@ -343,14 +343,9 @@ export class AccessServer implements Timed {
     return s.fastCounters;
   }
 
-  /** Sync every offloaded session with one table read (`takeAll`, issue 15); false when the table cannot (then sync per session). */
-  syncFastAll(): boolean {
-    const fp = this.cfg.fastPath;
-    if (fp === undefined) return true;
-    const rows = fp.takeAll?.();
-    if (rows === undefined) return false;
+  /** Fold one slice of the table's bulk take (`FastPathAttach.takeAllSlices`, issue 15) into the sessions. */
+  foldFastRows(rows: Float64Array): void {
     foldTakenRows(rows, (t, s) => this.sessions.get(sessionKey(t, s)));
-    return true;
   }
 
   /** Totals (the leak checks of the tests use these). */

@@ -273,9 +273,9 @@ export class LnsAccess {
     return this.fast?.allSessionCounters();
   }
 
-  /** The fast path's session counters summed per tunnel (FastPathAttach.tunnelSums), undefined when off. */
-  fastPathTunnelSums(): Map<number, Float64Array> | undefined {
-    return this.fast?.tunnelSums();
+  /** The fast path's session counters summed per tunnel (FastPathAttach.tunnelSumsSliced: a slice of the table per turn), undefined when off. */
+  async fastPathTunnelSums(): Promise<Map<number, Float64Array> | undefined> {
+    return this.fast?.tunnelSumsSliced();
   }
 
   /** One session's fast-path totals (undefined when off or not offloaded). */
@@ -313,9 +313,17 @@ export class LnsAccess {
     return this.server?.fastCountersOf(tunnel, session, sync);
   }
 
-  /** Sync every offloaded session's fast-path counters with one native read; false when the addon cannot (then {@link fastCountersOf} syncs per session). */
-  syncFastAll(): boolean {
-    return this.server?.syncFastAll() ?? true;
+  /**
+   * Sync every offloaded session's fast-path counters with the addon's bulk take, a slice of its table
+   * per event-loop turn (issue 15: not one native call per session); false when the addon cannot (then
+   * {@link fastCountersOf} syncs per session).
+   */
+  async syncFastAll(): Promise<boolean> {
+    if (this.fast === undefined) return true;
+    const slices = this.fast.takeAllSlices();
+    if (slices === undefined) return false;
+    for await (const rows of slices) this.server?.foldFastRows(rows);
+    return true;
   }
 
   /** Pool and session totals. */

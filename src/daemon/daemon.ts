@@ -252,9 +252,9 @@ export class Daemon {
         ...(st !== undefined ? { echo: { misses: st.echoMisses, missing: st.echoMissing, timeouts: st.echoTimeouts } } : {}),
       };
     });
-    this.metrics.addFastPath(() => {
+    this.metrics.addFastPath(async () => {
       const stats = this.access?.fastPathStats();
-      return stats === undefined ? undefined : { stats, tunnelSums: this.access?.fastPathTunnelSums() ?? new Map(), esp: this.access?.fastPathEspStats() };
+      return stats === undefined ? undefined : { stats, tunnelSums: (await this.access?.fastPathTunnelSums()) ?? new Map(), esp: this.access?.fastPathEspStats() };
     });
     // The ledger is fed tunnel by tunnel (no views), in chunks that yield, so a scrape at 100k sessions never stalls the loop.
     this.metrics.addPayload(async () => (await samplePayloadYielding(this.clock.now(), this.sources)) ?? this.ledger.totals());

@@ -45,20 +45,23 @@ class ScrapeReads {
       }
       return last.v;
     };
-    this.warmers.push(() => void get());
+    this.warmers.push(() => get());
     return get;
   }
 
-  /** Begin a scrape: every read in a turn of its own (a scrape at 100k sessions never holds the loop for all of them). */
+  /** Begin a scrape: every read in a turn of its own (a scrape at 100k sessions never holds the loop for all of them); a read that is a promise (sliced over turns) is awaited. */
   async warm(): Promise<void> {
     this.generation++;
     this.active = true;
     for (const w of this.warmers) {
       await nextTurn();
-      w();
+      await w();
     }
   }
 }
+
+/** What a scrape reads of the native fast path (undefined when it is off); `tunnelSums` summed per tunnel by the addon. */
+type FastPathRead = { readonly stats: NativeFastPathStats; readonly tunnelSums: ReadonlyMap<number, Float64Array>; readonly esp?: NativeEspStats | undefined } | undefined;
 
 /** The daemon's metrics. */
 export class DaemonMetrics {
@@ -160,7 +163,7 @@ export class DaemonMetrics {
    * thread (thread 0 = the JavaScript thread's ports), what went to JS or was dropped by reason, and
    * per tunnel (sessions summed: per-session rows are in `l2tpctl show`) packets, octets and drops.
    */
-  addFastPath(readNow: () => { readonly stats: NativeFastPathStats; readonly tunnelSums: ReadonlyMap<number, Float64Array>; readonly esp?: NativeEspStats | undefined } | undefined): void {
+  addFastPath(readNow: () => FastPathRead | Promise<FastPathRead>): void {
     const registers = [this.registry];
     const read = this.reads.add(readNow);
     new Counter({
@@ -168,9 +171,9 @@ export class DaemonMetrics {
       help: 'ESP-in-UDP datagrams the fast path opened (in) or sealed (out) natively, or handed to JavaScript (to-js-*, with why), [dataplane] fast_path_esp',
       labelNames: ['direction'],
       registers,
-      collect() {
+      async collect() {
+        const e = (await read())?.esp;
         this.reset();
-        const e = read()?.esp;
         if (e === undefined) return;
         const rows: [string, number][] = [
           ['in', e.espInFast], ['out', e.espOutFast], ['to-js-in', e.espInToJs], ['to-js-out', e.espOutToJs], ['to-js-replay', e.espReplayToJs],
@@ -184,9 +187,9 @@ export class DaemonMetrics {
       help: 'Data packets the fast path forwarded natively (l2tp-tun, tun-l2tp) or handed to JavaScript (to-js-*), per data thread',
       labelNames: ['direction', 'thread'],
       registers,
-      collect() {
+      async collect() {
+        const st = (await read())?.stats;
         this.reset();
-        const st = read()?.stats;
         st?.perThread.forEach((t, i) => {
           const thread = String(i);
           this.inc({ direction: 'l2tp-tun', thread }, t.udpFast);
@@ -201,11 +204,12 @@ export class DaemonMetrics {
       help: 'Fast-path counters of the sessions installed now, summed per tunnel: rx/tx packets and octets, to-JS by reason, drops by reason',
       labelNames: ['tunnel', 'counter'],
       registers,
-      collect() {
+      async collect() {
+        const sums = (await read())?.tunnelSums ?? [];
         this.reset();
         // Summed per tunnel by the addon (FastPathAttach.tunnelSums: no row, no object per session): one labelled inc per tunnel and counter.
         const names = ['rx_packets', 'rx_octets', 'tx_packets', 'tx_octets', 'to_js_bad_source', 'to_js_too_big', 'to_js_other', 'drop_tun_write', 'drop_send'] as const;
-        for (const [t, a] of read()?.tunnelSums ?? []) {
+        for (const [t, a] of sums) {
           const tunnel = String(t);
           names.forEach((counter, i) => this.inc({ tunnel, counter }, a[i] ?? 0));
         }

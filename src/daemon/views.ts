@@ -122,7 +122,7 @@ export const VIEW_CHUNK = SLICE_ITEMS;
  */
 export async function tunnelViewsYielding(now: Instant, src: ViewSources, chunk = VIEW_CHUNK): Promise<TunnelView[]> {
   // One native read syncs every session's fast-path counters (not one `take` per session); an old addon syncs per session.
-  const ppp = perSessionPpp(src, src.access?.syncFastAll() === false);
+  const ppp = perSessionPpp(src, (await src.access?.syncFastAll()) === false);
   const out: TunnelView[] = [];
   const slicer = new TurnSlicer(chunk);
   const gen = src.ledger?.beginSample();
@@ -145,7 +145,7 @@ export async function tunnelViewsYielding(now: Instant, src: ViewSources, chunk 
  * The ledger's sample ends only when the stream is read to its end.
  */
 export async function* tunnelViewsStream(now: Instant, src: ViewSources, chunk = VIEW_CHUNK): AsyncGenerator<TunnelView[]> {
-  const ppp = perSessionPpp(src, src.access?.syncFastAll() === false);
+  const ppp = perSessionPpp(src, (await src.access?.syncFastAll()) === false);
   const slicer = new TurnSlicer(chunk);
   const gen = src.ledger?.beginSample();
   let piece: TunnelView[] = [];
@@ -174,7 +174,7 @@ export async function samplePayloadYielding(now: Instant, src: ViewSources, chun
   const gen = ledger.beginSample();
   const slicer = new TurnSlicer(chunk);
   // One native read folds every session's fast-path counters in (issue 15: not one `take` per session); an old addon syncs per session.
-  const perSession = src.access?.syncFastAll() === false;
+  const perSession = (await src.access?.syncFastAll()) === false;
   for (const ep of src.endpoints) {
     const serves = src.access?.serves(ep) === true;
     for (const info of eachTunnel(ep, now)) {

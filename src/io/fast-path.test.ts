@@ -221,6 +221,20 @@ describe(`native data fast path, ${threads === 0 ? 'on the JS thread' : `${threa
       assert.deepEqual(sums, sumRowsByTunnel(fp.sessions()), 'the same sums and tunnel order as the rows give');
       assert.deepEqual([...(sums.get(OUR_T) ?? [])], fp.counters(OUR_T, OUR_S));
       assert.deepEqual([...(sums.get(OUR_T + 1) ?? [])], FAST_SESSION_FIELDS.map(() => 0));
+      // The same walk a slice of hash buckets at a time (the scrape spreads it over turns): every session once.
+      const buckets = fp.tableBuckets?.() ?? 0;
+      assert.ok(buckets >= 2, `buckets ${buckets}`);
+      await send(lac, l2tp([...PPP_IP, ...echoRequest(CLIENT, 22)]));
+      await waitFor(() => atLac.length >= 1, 3000, 'another native round trip');
+      const sliced: number[] = [];
+      const bySlice = new Map<number, Float64Array>();
+      for (let b = 0; b < buckets; b++) {
+        sliced.push(...(fp.takeAll?.(b, 1) ?? []));
+        for (const [t, v] of tunnelSumsOf(fp.tunnelSums?.(b, 1) ?? new Float64Array(0))) bySlice.set(t, v);
+      }
+      assert.deepEqual(sliced, [OUR_T, OUR_S, 1, 84, 1, 84], 'bucket by bucket: the moved session once');
+      assert.deepEqual(bySlice, sumRowsByTunnel(fp.sessions()));
+      assert.equal(fp.takeAll?.(buckets, 5).length, 0, 'past the last bucket: nothing');
     } finally {
       fp.remove(OUR_T + 1, 5);
     }
