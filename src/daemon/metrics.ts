@@ -55,7 +55,7 @@ class ScrapeReads {
     this.active = true;
     for (const w of this.warmers) {
       await nextTurn();
-      await w();
+      await Promise.resolve(w());
     }
   }
 }
