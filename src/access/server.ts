@@ -327,7 +327,7 @@ export class AccessServer implements Timed {
     return [...this.sessions.values()].map((s) => sessionInfo(s, this.aaa?.acctSessionId(s.key)));
   }
 
-  /** One session as `snapshot()` shows it (views built one tunnel at a time, issue 15 item 2); `sync` false after {@link syncFastAll}. */
+  /** One session as `snapshot()` shows it (views built one tunnel at a time, issue 15 item 2); `sync` false after {@link foldFastRows}. */
   sessionInfoOf(tunnel: number, session: number, sync = true): AccessSessionInfo | undefined {
     const s = this.sessions.get(sessionKey(tunnel, session));
     if (s === undefined) return undefined;
@@ -338,15 +338,12 @@ export class AccessServer implements Timed {
   /** One session's fast-path share now (synced unless `sync` is false; undefined if it never was offloaded): a metrics scrape allocates no view. */
   fastCountersOf(tunnel: number, session: number, sync = true): Readonly<AccessCounters> | undefined {
     const s = this.sessions.get(sessionKey(tunnel, session));
-    if (s === undefined) return undefined;
-    if (sync) this.syncFast(s);
-    return s.fastCounters;
+    if (sync && s !== undefined) this.syncFast(s);
+    return s?.fastCounters;
   }
 
-  /** Fold one slice of the table's bulk take (`FastPathAttach.takeAllSlices`, issue 15) into the sessions. */
-  foldFastRows(rows: Float64Array): void {
-    foldTakenRows(rows, (t, s) => this.sessions.get(sessionKey(t, s)));
-  }
+  /** Fold one slice of the fast path's bulk take (`FastPathAttach.takeAllSlices`, issue 15) into the sessions. */
+  foldFastRows = (rows: Float64Array): number => foldTakenRows(rows, (t, s) => this.sessions.get(sessionKey(t, s)));
 
   /** Totals (the leak checks of the tests use these). */
   stats(): AccessStats {
@@ -363,7 +360,6 @@ export class AccessServer implements Timed {
       echoTimeouts: this.echoTimeoutTotal,
     };
   }
-
 
   /** Sessions whose last Echo-Request is unanswered (a count, no array of 100k sessions per scrape). */
   private countEchoMissing(): number {
