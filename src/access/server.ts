@@ -330,9 +330,8 @@ export class AccessServer implements Timed {
   /** One session as `snapshot()` shows it (views built one tunnel at a time, issue 15 item 2); `sync` false after {@link foldFastRows}. */
   sessionInfoOf(tunnel: number, session: number, sync = true): AccessSessionInfo | undefined {
     const s = this.sessions.get(sessionKey(tunnel, session));
-    if (s === undefined) return undefined;
-    if (sync) this.syncFast(s);
-    return sessionInfo(s, this.aaa?.acctSessionId(s.key));
+    if (sync && s !== undefined) this.syncFast(s);
+    return s === undefined ? undefined : sessionInfo(s, this.aaa?.acctSessionId(s.key));
   }
 
   /** One session's fast-path share now (synced unless `sync` is false; undefined if it never was offloaded): a metrics scrape allocates no view. */
