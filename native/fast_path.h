@@ -195,6 +195,9 @@ class FastPath : public Napi::ObjectWrap<FastPath> {
   Napi::Value Take(const Napi::CallbackInfo& info);
   Napi::Value Counters(const Napi::CallbackInfo& info);
   Napi::Value Sessions(const Napi::CallbackInfo& info);
+  Napi::Value TakeAll(const Napi::CallbackInfo& info);     // w15b: every session's take() in one call
+  Napi::Value TunnelSums(const Napi::CallbackInfo& info);  // w15b: sessions() summed per tunnel
+  Napi::Value TableBuckets(const Napi::CallbackInfo& info);  // w15b: the range of their slices
   Napi::Value Stats(const Napi::CallbackInfo& info);
   Napi::Value Size(const Napi::CallbackInfo& info);
   void Clear(const Napi::CallbackInfo& info);

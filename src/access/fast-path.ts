@@ -96,6 +96,25 @@ export function withdrawKeepalive(s: KeepaliveHolder, now: Instant): void {
   s.link.resumeEcho(now);
 }
 
+/** Numbers per row of a bulk take (the addon's `takeAll`: tunnel, session, rx/tx packets/octets since the last take). */
+export const TAKEN_ROW = 6;
+
+/**
+ * Fold the rows of one bulk take into the sessions `sessionOf` finds (offloaded
+ * ones; a row of a session that is gone is dropped, as `take` of it would be): one pass over the
+ * typed array, one lookup per session that moved. Returns the rows folded.
+ */
+export function foldTakenRows<S extends { readonly offloaded: boolean; readonly counters: AccessCounters; fastCounters: AccessCounters | undefined }>(rows: Float64Array, sessionOf: (tunnel: number, session: number) => S | undefined): number {
+  let folded = 0;
+  for (let r = 0; r + TAKEN_ROW <= rows.length; r += TAKEN_ROW) {
+    const s = sessionOf(rows[r] ?? 0, rows[r + 1] ?? 0);
+    if (s === undefined || !s.offloaded) continue;
+    addFastCounters(s, { rxPackets: rows[r + 2] ?? 0, rxOctets: rows[r + 3] ?? 0, txPackets: rows[r + 4] ?? 0, txOctets: rows[r + 5] ?? 0 });
+    folded++;
+  }
+  return folded;
+}
+
 /** What of an access session the entry is built from. */
 export interface FastPathSource {
   readonly tunnel: TunnelId;

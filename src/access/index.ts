@@ -46,5 +46,5 @@ export type {
   TunnelKey, SessionTicket, TunnelFailure, RejectReason, DomainMap, DomainMapEntry, DomainTarget, DomainResolution, TunnelProfile, TunnelDestination,
   LoadBalancing, RadiusTunnelGroup, ProfileError, ResolvedDestination, ResolvedPlan,
 } from './selection/index.js';
-export { fastPathEntry, pppHeader4, addFastCounters, offloadKeepalive, withdrawKeepalive } from './fast-path.js';
+export { fastPathEntry, pppHeader4, addFastCounters, foldTakenRows, TAKEN_ROW, offloadKeepalive, withdrawKeepalive } from './fast-path.js';
 export type { FastPathTable, FastPathSession, FastPathCounters, FastPathSource, KeepaliveHolder } from './fast-path.js';

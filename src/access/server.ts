@@ -35,7 +35,7 @@ import { AccessAaa, NO_AUTHORIZATION, type AccessAuthResult, type CallInfo } fro
 import { l2tpLower, type SessionLower } from './lower.js';
 import { addIpv4Extras, addIpv6Extras, noExtras, removeExtras } from './extra-routes.js';
 import { capMtu, inIpv6Pool, keyOfNasPort, PEER_ENDINGS, SessionSink, sessionInfo, sessionKey, type Session, type TunnelCall } from './server-session.js';
-import { addFastCounters, fastPathEntry, offloadKeepalive, showKeepaliveMisses, withdrawKeepalive } from './fast-path.js';
+import { addFastCounters, fastPathEntry, foldTakenRows, offloadKeepalive, showKeepaliveMisses, withdrawKeepalive } from './fast-path.js';
 import { SessionDataPlane } from './session-data.js';
 import { buildLinkConfig } from './link-config.js';
 import { ipVersion } from '../wire/ip/index.js';
@@ -330,22 +330,24 @@ export class AccessServer implements Timed {
     return [...this.sessions.values()].map((s) => sessionInfo(s, this.aaa?.acctSessionId(s.key)));
   }
 
-  /** One session as `snapshot()` shows it (views built one tunnel at a time, issue 15 item 2). */
-  sessionInfoOf(tunnel: number, session: number): AccessSessionInfo | undefined {
+  /** One session as `snapshot()` shows it (views built one tunnel at a time, issue 15 item 2); `sync` false after {@link foldFastRows}. */
+  sessionInfoOf(tunnel: number, session: number, sync = true): AccessSessionInfo | undefined {
     const s = this.sessions.get(sessionKey(tunnel, session));
     if (s === undefined) return undefined;
-    this.syncFast(s);
+    if (sync) this.syncFast(s);
     showKeepaliveMisses(this.cfg.fastPath, s);
     return sessionInfo(s, this.aaa?.acctSessionId(s.key));
   }
 
-  /** One session's fast-path share now (synced; undefined if it never was offloaded): a metrics scrape allocates no view. */
-  fastCountersOf(tunnel: number, session: number): Readonly<AccessCounters> | undefined {
+  /** One session's fast-path share now (synced unless `sync` is false; undefined if it never was offloaded): a metrics scrape allocates no view. */
+  fastCountersOf(tunnel: number, session: number, sync = true): Readonly<AccessCounters> | undefined {
     const s = this.sessions.get(sessionKey(tunnel, session));
-    if (s === undefined) return undefined;
-    this.syncFast(s);
-    return s.fastCounters;
+    if (sync && s !== undefined) this.syncFast(s);
+    return s?.fastCounters;
   }
+
+  /** Fold one slice of the fast path's bulk take (`FastPathAttach.takeAllSlices`, issue 15) into the sessions. */
+  foldFastRows = (rows: Float64Array): number => foldTakenRows(rows, (t, s) => this.sessions.get(sessionKey(t, s)));
 
   /** Totals (the leak checks of the tests use these). */
   stats(): AccessStats {

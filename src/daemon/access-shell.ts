@@ -276,9 +276,9 @@ export class LnsAccess {
     return this.fast?.allSessionCounters();
   }
 
-  /** {@link fastPathSessions} as the addon's rows (tunnel, session, FAST_SESSION_FIELDS), undefined when off: a scrape allocates no object per session. */
-  fastPathRows(): Float64Array | undefined {
-    return this.fast?.sessionRows();
+  /** The fast path's session counters summed per tunnel (FastPathAttach.tunnelSumsSliced: a slice of the table per turn), undefined when off. */
+  async fastPathTunnelSums(): Promise<Map<number, Float64Array> | undefined> {
+    return this.fast?.tunnelSumsSliced();
   }
 
   /** One session's fast-path totals (undefined when off or not offloaded). */
@@ -307,13 +307,26 @@ export class LnsAccess {
   }
 
   /** One session's PPP info (views built one tunnel at a time). */
-  sessionInfoOf(tunnel: number, session: number): AccessSessionInfo | undefined {
-    return this.server?.sessionInfoOf(tunnel, session);
+  sessionInfoOf(tunnel: number, session: number, sync = true): AccessSessionInfo | undefined {
+    return this.server?.sessionInfoOf(tunnel, session, sync);
   }
 
   /** One session's fast-path share (packets and octets each way) for the payload ledger, undefined if none. */
-  fastCountersOf(tunnel: number, session: number): DataCounters | undefined {
-    return this.server?.fastCountersOf(tunnel, session);
+  fastCountersOf(tunnel: number, session: number, sync = true): DataCounters | undefined {
+    return this.server?.fastCountersOf(tunnel, session, sync);
+  }
+
+  /**
+   * Sync every offloaded session's fast-path counters with the addon's bulk take, a slice of its table
+   * per event-loop turn (issue 15: not one native call per session); false when the addon cannot (then
+   * {@link fastCountersOf} syncs per session).
+   */
+  async syncFastAll(): Promise<boolean> {
+    if (this.fast === undefined) return true;
+    const slices = this.fast.takeAllSlices();
+    if (slices === undefined) return false;
+    for await (const rows of slices) this.server?.foldFastRows(rows);
+    return true;
   }
 
   /** Pool and session totals. */

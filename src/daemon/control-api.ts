@@ -9,7 +9,8 @@ import type { LacShell } from './lac-shell.js';
 import type { Logger } from './logger.js';
 import type { TunnelAt } from './views.js';
 import type { CredentialStore } from './setup/index.js';
-import { handleOps, shownSessions, shownTunnels, type OpsTarget } from './control-ops-api.js';
+import { handleOps, shownSessions, shownSessionsStream, shownTunnels, type OpsTarget } from './control-ops-api.js';
+import { StreamedArray } from './control-socket.js';
 
 /** StopCCN result for `l2tpctl clear tunnel`. */
 export const CLEAR_TUNNEL_RESULT: ResultCode = { result: 1, message: 'administrative clear' };
@@ -50,6 +51,8 @@ export function handleControl(t: ControlTarget, req: ControlRequest): ControlRes
     case 'show-tunnels':
       return shownTunnels(t, req.filter).then((v) => ({ ok: true, result: v }));
     case 'show-sessions':
+      // Streamed when the target can (written piece by piece: the 100k views are never all held).
+      if (t.tunnelViewsStream !== undefined) return { ok: true, result: new StreamedArray(() => shownSessionsStream(t, req.filter)) };
       return shownSessions(t, req.filter).then((v) => ({ ok: true, result: v }));
     case 'show-destinations':
     case 'show-summary':

@@ -21,6 +21,8 @@ export interface OpsTarget {
   tunnels(): readonly TunnelAt[];
   tunnelViews(): TunnelView[];
   tunnelViewsYielding?(): Promise<TunnelView[]>;
+  /** The same views as pieces of about a slice each, built as they are read (`show sessions` streams them). */
+  tunnelViewsStream?(): AsyncIterable<TunnelView[]>;
   pppoeSessions?(): SessionView[];
   /** Monotone payload, totals and `clear statistics` baselines; absent = no baselines, no totals. */
   readonly ledger?: DataLedger;
@@ -56,6 +58,25 @@ export async function shownSessions(t: OpsTarget, filter: ShowFilter | undefined
   }
   for (const s of filterPppoe(t.pppoeSessions?.() ?? [], filter)) out.push(s);
   return out;
+}
+
+/**
+ * {@link shownSessions} as pieces (with {@link OpsTarget.tunnelViewsStream}): each piece of views gets
+ * its baselines and filter and is handed on as sessions before the next is built (issue 15: the
+ * sessions of a 100k `show sessions` are never all held); then the kept PPPoE sessions.
+ */
+export async function* shownSessionsStream(t: OpsTarget, filter: ShowFilter | undefined): AsyncGenerator<SessionView[]> {
+  if (t.tunnelViewsStream === undefined) {
+    yield await shownSessions(t, filter);
+    return;
+  }
+  for await (const views of t.tunnelViewsStream()) {
+    const out: SessionView[] = [];
+    for (const kept of filterTunnels(applyBaselines(views, t.ledger), filter)) for (const s of kept.sessions) out.push(s);
+    yield out;
+  }
+  const pppoe = filterPppoe(t.pppoeSessions?.() ?? [], filter);
+  if (pppoe.length > 0) yield pppoe;
 }
 
 /** Answer one operations request. */

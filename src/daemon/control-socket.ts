@@ -88,6 +88,21 @@ function serveConnection(conn: Socket, handler: ControlHandler): void {
   });
 }
 
+/**
+ * A `result` array made in pieces (`show sessions` at 100k): {@link writeResponse} writes each piece
+ * as it comes (the bytes of `JSON.stringify` of the whole array), so the answer is never held whole.
+ */
+export class StreamedArray {
+  constructor(readonly pieces: () => AsyncIterable<readonly unknown[]>) {}
+
+  /** Every element (tests, in-process callers). */
+  async collect(): Promise<unknown[]> {
+    const out: unknown[] = [];
+    for await (const p of this.pieces()) for (const x of p) out.push(x);
+    return out;
+  }
+}
+
 /** Array elements serialised between two turns of the event loop (a `show sessions` answer at 100k sessions is ~40 MB of JSON). */
 export const RESPONSE_CHUNK = 1000;
 
@@ -99,31 +114,86 @@ export const RESPONSE_CHUNK = 1000;
 export async function writeResponse(conn: Pick<Socket, 'write' | 'once' | 'destroyed'>, res: ControlResponse, chunk = RESPONSE_CHUNK): Promise<void> {
   const keys = Object.keys(res);
   const result: unknown = res.ok ? res.result : undefined;
+  if (result instanceof StreamedArray) return writeStreamed(conn, result, chunk);
   if (!Array.isArray(result) || result.length <= chunk || keys.length !== 2 || keys[0] !== 'ok' || keys[1] !== 'result') {
     conn.write(`${JSON.stringify(res)}\n`);
     return;
   }
-  const items: unknown[] = result;
-  let full = !conn.write('{"ok":true,"result":[');
-  // Serialised a quarter chunk at a time; a turn of the loop after `chunk` items or SLICE_BUDGET_MS.
-  const piece = Math.max(1, Math.floor(chunk / 4));
-  const slicer = new TurnSlicer(chunk);
-  for (let i = 0; i < items.length; i += piece) {
-    const part = JSON.stringify(items.slice(i, i + piece));
-    full = !conn.write(`${i === 0 ? '' : ','}${part.slice(1, -1)}`) || full;
-    if (conn.destroyed) return;
-    if (full) {
-      await new Promise<void>((resolve) => {
-        conn.once('drain', () => resolve());
-        conn.once('close', () => resolve());
-      });
-      full = false;
-      continue;
-    }
-    const turn = slicer.step(Math.min(piece, items.length - i));
-    if (turn !== undefined) await turn;
+  const w = new ArrayWriter(conn, chunk);
+  w.begin();
+  await w.items(result);
+  w.end();
+}
+
+/** A {@link StreamedArray} answer: its pieces written as they come; an error before the first piece is an error answer, one after it ends the connection. */
+async function writeStreamed(conn: Pick<Socket, 'write' | 'once' | 'destroyed'>, result: StreamedArray, chunk: number): Promise<void> {
+  const it = result.pieces()[Symbol.asyncIterator]();
+  let next: IteratorResult<readonly unknown[]>;
+  try {
+    next = await it.next();
+  } catch (e) {
+    conn.write(`${JSON.stringify({ ok: false, error: e instanceof Error ? e.message : String(e) })}\n`);
+    return;
   }
-  conn.write(']}\n');
+  const w = new ArrayWriter(conn, chunk);
+  w.begin();
+  try {
+    while (next.done !== true) {
+      if (!(await w.items(next.value))) {
+        await it.return?.();
+        return;
+      }
+      next = await it.next();
+    }
+  } catch {
+    (conn as Partial<Pick<Socket, 'destroy'>>).destroy?.();
+    return;
+  }
+  w.end();
+}
+
+/** Writes `{"ok":true,"result":[...]}` element by element: a quarter chunk serialised at a time, a turn of the loop after `chunk` items or SLICE_BUDGET_MS, 'drain' awaited. */
+class ArrayWriter {
+  private first = true;
+  private readonly slicer: TurnSlicer;
+  private readonly piece: number;
+
+  constructor(
+    private readonly conn: Pick<Socket, 'write' | 'once' | 'destroyed'>,
+    chunk: number,
+  ) {
+    this.slicer = new TurnSlicer(chunk);
+    this.piece = Math.max(1, Math.floor(chunk / 4));
+  }
+
+  begin(): void {
+    this.conn.write('{"ok":true,"result":[');
+  }
+
+  /** Write `items`; false when the connection went away. */
+  async items(items: readonly unknown[]): Promise<boolean> {
+    const { conn, piece } = this;
+    for (let i = 0; i < items.length; i += piece) {
+      const part = JSON.stringify(items.slice(i, i + piece));
+      const full = !conn.write(`${this.first ? '' : ','}${part.slice(1, -1)}`);
+      this.first = false;
+      if (conn.destroyed) return false;
+      if (full) {
+        await new Promise<void>((resolve) => {
+          conn.once('drain', () => resolve());
+          conn.once('close', () => resolve());
+        });
+        continue;
+      }
+      const turn = this.slicer.step(Math.min(piece, items.length - i));
+      if (turn !== undefined) await turn;
+    }
+    return !conn.destroyed;
+  }
+
+  end(): void {
+    this.conn.write(']}\n');
+  }
 }
 
 async function answer(line: string, handler: ControlHandler): Promise<ControlResponse> {

@@ -39,7 +39,7 @@ import { startupHint } from './startup-hints.js';
 import { clientCredentials } from './client-credentials.js';
 import { daemonStatusSource, generateStatusToken, startStatusPage, type StatusPage } from './status-page/index.js';
 import { allAcked, pendingCount, stopAllTunnels, waitUntil } from './shutdown.js';
-import { allTunnels, ipsecViews, kernelDrops, pppoeSessionViews, samplePayloadYielding, statusView, tunnelViews, tunnelViewsYielding, type TunnelAt, type ViewSources } from './views.js';
+import { allTunnels, ipsecViews, kernelDrops, pppoeSessionViews, samplePayloadYielding, statusView, tunnelViews, tunnelViewsStream, tunnelViewsYielding, type TunnelAt, type ViewSources } from './views.js';
 import { RadiusShell } from './radius-shell.js';
 import { L2tpv3Shell } from './l2tpv3-shell.js';
 import { L2tpv3StaticShell } from './l2tpv3-static-shell.js';
@@ -252,9 +252,9 @@ export class Daemon {
         ...(st !== undefined ? { echo: { misses: st.echoMisses, missing: st.echoMissing, timeouts: st.echoTimeouts } } : {}),
       };
     });
-    this.metrics.addFastPath(() => {
+    this.metrics.addFastPath(async () => {
       const stats = this.access?.fastPathStats();
-      return stats === undefined ? undefined : { stats, rows: this.access?.fastPathRows() ?? new Float64Array(0), esp: this.access?.fastPathEspStats() };
+      return stats === undefined ? undefined : { stats, tunnelSums: (await this.access?.fastPathTunnelSums()) ?? new Map(), esp: this.access?.fastPathEspStats() };
     });
     // The ledger is fed tunnel by tunnel (no views), in chunks that yield, so a scrape at 100k sessions never stalls the loop.
     this.metrics.addPayload(async () => (await samplePayloadYielding(this.clock.now(), this.sources)) ?? this.ledger.totals());
@@ -620,6 +620,7 @@ export class Daemon {
     return handleControl(
       {
         log: this.log, lacs: this.lacs, tunnels: () => this.allTunnels(), tunnelViews: () => this.tunnelViews(), tunnelViewsYielding: () => tunnelViewsYielding(this.clock.now(), this.sources),
+        tunnelViewsStream: () => tunnelViewsStream(this.clock.now(), this.sources),
         pppoeSessions: () => pppoeSessionViews(this.clock.now(), this.sources), status: () => this.status(), statusYielding: () => this.statusYielding(), ipsecView: () => this.ipsecView(),
         radiusView: () => this.radius?.view(),
         ledger: this.ledger,

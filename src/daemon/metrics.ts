@@ -5,7 +5,8 @@
  */
 import { createServer, type Server } from 'node:http';
 import { Counter, Gauge, Registry } from 'prom-client';
-import { FAST_SESSION_FIELDS, type NativeEspStats, type NativeFastPathStats } from '../io/index.js';
+import { type NativeEspStats, type NativeFastPathStats } from '../io/index.js';
+export { sumRowsByTunnel } from '../io/index.js';
 import type { L2tpEvent, StateCounts } from '../l2tp/index.js';
 import { messageTypeName } from '../wire/l2tp/index.js';
 import { nextTurn } from './turn-slicer.js';
@@ -44,45 +45,23 @@ class ScrapeReads {
       }
       return last.v;
     };
-    this.warmers.push(() => void get());
+    this.warmers.push(() => get());
     return get;
   }
 
-  /** Begin a scrape: every read in a turn of its own (a scrape at 100k sessions never holds the loop for all of them). */
+  /** Begin a scrape: every read in a turn of its own (a scrape at 100k sessions never holds the loop for all of them); a read that is a promise (sliced over turns) is awaited. */
   async warm(): Promise<void> {
     this.generation++;
     this.active = true;
     for (const w of this.warmers) {
       await nextTurn();
-      w();
+      await Promise.resolve(w());
     }
   }
 }
 
-const EMPTY_ROWS = new Float64Array(0);
-
-/**
- * The fast path's session rows (tunnel, session, then {@link FAST_SESSION_FIELDS}, as
- * `NativeFastPath.sessions()` gives them) summed per tunnel, tunnels in first-seen order: a pass over
- * one typed array, no object per session (a scrape at 100k sessions stays a few milliseconds).
- */
-export function sumRowsByTunnel(rows: Float64Array): Map<number, Float64Array> {
-  const width = FAST_SESSION_FIELDS.length;
-  const row = 2 + width;
-  const sums = new Map<number, Float64Array>();
-  let lastTunnel = -1;
-  let last: Float64Array | undefined;
-  for (let r = 0; r + row <= rows.length; r += row) {
-    const tunnel = rows[r] ?? 0;
-    if (tunnel !== lastTunnel || last === undefined) {
-      lastTunnel = tunnel;
-      last = sums.get(tunnel);
-      if (last === undefined) sums.set(tunnel, (last = new Float64Array(width)));
-    }
-    for (let j = 0; j < width; j++) last[j] = (last[j] ?? 0) + (rows[r + 2 + j] ?? 0);
-  }
-  return sums;
-}
+/** What a scrape reads of the native fast path (undefined when it is off); `tunnelSums` summed per tunnel by the addon. */
+type FastPathRead = { readonly stats: NativeFastPathStats; readonly tunnelSums: ReadonlyMap<number, Float64Array>; readonly esp?: NativeEspStats | undefined } | undefined;
 
 /** The daemon's metrics. */
 export class DaemonMetrics {
@@ -184,7 +163,7 @@ export class DaemonMetrics {
    * thread (thread 0 = the JavaScript thread's ports), what went to JS or was dropped by reason, and
    * per tunnel (sessions summed: per-session rows are in `l2tpctl show`) packets, octets and drops.
    */
-  addFastPath(readNow: () => { readonly stats: NativeFastPathStats; readonly rows: Float64Array; readonly esp?: NativeEspStats | undefined } | undefined): void {
+  addFastPath(readNow: () => FastPathRead | Promise<FastPathRead>): void {
     const registers = [this.registry];
     const read = this.reads.add(readNow);
     new Counter({
@@ -192,9 +171,9 @@ export class DaemonMetrics {
       help: 'ESP-in-UDP datagrams the fast path opened (in) or sealed (out) natively, or handed to JavaScript (to-js-*, with why), [dataplane] fast_path_esp',
       labelNames: ['direction'],
       registers,
-      collect() {
+      async collect() {
+        const e = (await read())?.esp;
         this.reset();
-        const e = read()?.esp;
         if (e === undefined) return;
         const rows: [string, number][] = [
           ['in', e.espInFast], ['out', e.espOutFast], ['to-js-in', e.espInToJs], ['to-js-out', e.espOutToJs], ['to-js-replay', e.espReplayToJs],
@@ -208,9 +187,9 @@ export class DaemonMetrics {
       help: 'Data packets the fast path forwarded natively (l2tp-tun, tun-l2tp) or handed to JavaScript (to-js-*), per data thread',
       labelNames: ['direction', 'thread'],
       registers,
-      collect() {
+      async collect() {
+        const st = (await read())?.stats;
         this.reset();
-        const st = read()?.stats;
         st?.perThread.forEach((t, i) => {
           const thread = String(i);
           this.inc({ direction: 'l2tp-tun', thread }, t.udpFast);
@@ -225,11 +204,11 @@ export class DaemonMetrics {
       help: 'Fast-path counters of the sessions installed now, summed per tunnel: rx/tx packets and octets, to-JS by reason, drops by reason',
       labelNames: ['tunnel', 'counter'],
       registers,
-      collect() {
+      async collect() {
+        const sums = (await read())?.tunnelSums ?? [];
         this.reset();
-        // Summed per tunnel first, straight from the native rows (no object per session): one labelled inc per tunnel and counter.
+        // Summed per tunnel by the addon (FastPathAttach.tunnelSums: no row, no object per session): one labelled inc per tunnel and counter.
         const names = ['rx_packets', 'rx_octets', 'tx_packets', 'tx_octets', 'to_js_bad_source', 'to_js_too_big', 'to_js_other', 'drop_tun_write', 'drop_send'] as const;
-        const sums = sumRowsByTunnel(read()?.rows ?? EMPTY_ROWS);
         for (const [t, a] of sums) {
           const tunnel = String(t);
           names.forEach((counter, i) => this.inc({ tunnel, counter }, a[i] ?? 0));

@@ -2,11 +2,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Instant } from '../base/index.js';
 import type { TunnelInfo } from '../l2tp/index.js';
+import type { TunnelView } from './control-protocol.js';
 import type { UdpEndpoint } from '../io/index.js';
 import { handleControl, type ControlTarget } from './control-api.js';
-import { RESPONSE_CHUNK, writeResponse } from './control-socket.js';
-import { statusView, tunnelViews, tunnelViewsYielding, VIEW_CHUNK, type StatusExtras, type ViewSources } from './views.js';
+import { RESPONSE_CHUNK, StreamedArray, writeResponse } from './control-socket.js';
+import { statusView, tunnelViews, tunnelViewsStream, tunnelViewsYielding, VIEW_CHUNK, type StatusExtras, type ViewSources } from './views.js';
 import { countTurns } from '../../test/lib/turns.js';
+import { nextTurn } from './turn-slicer.js';
 
 const SESSIONS = 100_000;
 const PER_TUNNEL = 10;
@@ -76,4 +78,49 @@ test('a show-sessions answer of 100k sessions is written in chunks with event-lo
   parts.length = 0;
   await writeResponse(conn as unknown as Parameters<typeof writeResponse>[0], small);
   assert.deepEqual(parts, [`${JSON.stringify(small)}\n`]);
+});
+
+test('show sessions streams: each piece of views is written before the next is built (never 100k views held), same bytes as JSON.stringify', async () => {
+  const src = sources();
+  const now = 1000 as Instant;
+  let produced = 0;
+  let written = 0;
+  let held = 0;
+  async function* counted(): AsyncGenerator<TunnelView[]> {
+    for await (const piece of tunnelViewsStream(now, src)) {
+      produced += piece.reduce((n, t) => n + t.sessions.length, 0);
+      held = Math.max(held, produced - written);
+      yield piece;
+    }
+  }
+  const target = { tunnelViews: () => tunnelViews(now, src), tunnelViewsStream: counted } as unknown as ControlTarget;
+  const r = await handleControl(target, { cmd: 'show-sessions' });
+  assert.ok(r.ok && r.result instanceof StreamedArray, 'a streamed answer');
+  const parts: string[] = [];
+  const conn = {
+    destroyed: false,
+    write: (x: string): boolean => {
+      parts.push(x);
+      written += x.split('"localSessionId"').length - 1;
+      return true;
+    },
+    once: () => conn,
+  };
+  const loop = countTurns();
+  await writeResponse(conn as unknown as Parameters<typeof writeResponse>[0], r);
+  const turns = loop.stop();
+  assert.equal(parts.join(''), `${JSON.stringify({ ok: true, result: tunnelViews(now, src).flatMap((v) => v.sessions) })}\n`);
+  assert.equal(written, SESSIONS);
+  assert.ok(held <= VIEW_CHUNK + PER_TUNNEL, `session views held at once: ${held} (a slice is ${VIEW_CHUNK})`);
+  assert.ok(turns >= SESSIONS / VIEW_CHUNK / 2, `event-loop turns while streaming: ${turns}`);
+  // An error before the first piece is an error answer; the collected array equals the one-shot view.
+  parts.length = 0;
+  const failing = new StreamedArray(async function* () {
+    await nextTurn();
+    if (parts.length === 0) throw new Error('no views');
+    yield [];
+  });
+  await writeResponse(conn as unknown as Parameters<typeof writeResponse>[0], { ok: true, result: failing });
+  assert.deepEqual(parts, [`${JSON.stringify({ ok: false, error: 'no views' })}\n`]);
+  assert.deepEqual(await new StreamedArray(() => tunnelViewsStream(now, src)).collect(), tunnelViews(now, src));
 });

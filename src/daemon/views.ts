@@ -103,8 +103,11 @@ const lazyPpp = (src: ViewSources): PppSnapshot => {
   let m: ReadonlyMap<string, AccessSessionInfo> | undefined;
   return (tunnel, session) => (m ??= src.access?.sessionInfo())?.get(`${tunnel}/${session}`);
 };
-/** One session at a time (the yielding listings and the status page's rows: no snapshot of every session in one turn). */
-export const perSessionPpp = (src: ViewSources): PppSnapshot => (tunnel, session) => src.access?.sessionInfoOf(tunnel, session);
+/**
+ * One session at a time (the yielding listings and the status page's rows: no snapshot of every session in one turn);
+ * `sync` false when the listing synced every session's fast-path counters in one read before (LnsAccess.syncFastAll).
+ */
+export const perSessionPpp = (src: ViewSources, sync = true): PppSnapshot => (tunnel, session) => src.access?.sessionInfoOf(tunnel, session, sync);
 
 const uptime = (now: Instant, at: Instant | undefined): { uptimeSeconds?: number } =>
   at === undefined ? {} : { uptimeSeconds: Math.max(0, Math.floor(since(now, at) / 1000)) };
@@ -118,7 +121,8 @@ export const VIEW_CHUNK = SLICE_ITEMS;
  * datagrams and timers keep running while 100k sessions are listed.
  */
 export async function tunnelViewsYielding(now: Instant, src: ViewSources, chunk = VIEW_CHUNK): Promise<TunnelView[]> {
-  const ppp = perSessionPpp(src);
+  // One native read syncs every session's fast-path counters (not one `take` per session); an old addon syncs per session.
+  const ppp = perSessionPpp(src, (await src.access?.syncFastAll()) === false);
   const out: TunnelView[] = [];
   const slicer = new TurnSlicer(chunk);
   const gen = src.ledger?.beginSample();
@@ -135,6 +139,31 @@ export async function tunnelViewsYielding(now: Instant, src: ViewSources, chunk 
 }
 
 /**
+ * {@link tunnelViewsYielding} as a stream (`show sessions` at 100k, issue 15): the views of about
+ * `chunk` sessions per piece, each piece handed on (written out) before the next is built, so the
+ * views of every session are never held at once (no 100k view objects to promote and mark-compact).
+ * The ledger's sample ends only when the stream is read to its end.
+ */
+export async function* tunnelViewsStream(now: Instant, src: ViewSources, chunk = VIEW_CHUNK): AsyncGenerator<TunnelView[]> {
+  const ppp = perSessionPpp(src, (await src.access?.syncFastAll()) === false);
+  const slicer = new TurnSlicer(chunk);
+  const gen = src.ledger?.beginSample();
+  let piece: TunnelView[] = [];
+  for (const endpoint of src.endpoints) {
+    for (const info of eachTunnel(endpoint, now)) {
+      piece.push(tunnelView(now, src, endpoint, info, ppp, gen));
+      const turn = slicer.step(info.sessions.length + 1);
+      if (turn === undefined) continue;
+      yield piece;
+      piece = [];
+      await turn;
+    }
+  }
+  if (piece.length > 0) yield piece;
+  if (gen !== undefined) src.ledger?.endSample(gen);
+}
+
+/**
  * The payload ledger's sample for a metrics scrape: per tunnel the engine's data counters plus its
  * sessions' fast-path share (what `show tunnels` adds), without building views; yields every
  * `chunk` sessions. Then the ledger's daemon-wide totals.
@@ -144,10 +173,12 @@ export async function samplePayloadYielding(now: Instant, src: ViewSources, chun
   if (ledger === undefined) return undefined;
   const gen = ledger.beginSample();
   const slicer = new TurnSlicer(chunk);
+  // One native read folds every session's fast-path counters in (issue 15: not one `take` per session); an old addon syncs per session.
+  const perSession = (await src.access?.syncFastAll()) === false;
   for (const ep of src.endpoints) {
     const serves = src.access?.serves(ep) === true;
     for (const info of eachTunnel(ep, now)) {
-      const fast = (session: number): DataCounters | undefined => (serves ? src.access?.fastCountersOf(info.localTunnelId, session) : undefined);
+      const fast = (session: number): DataCounters | undefined => (serves ? src.access?.fastCountersOf(info.localTunnelId, session, perSession) : undefined);
       tunnelData(src, gen, tunnelKey(ep.local.address, ep.local.port, info.localTunnelId), info, fast);
       const turn = slicer.step(info.sessions.length + 1);
       if (turn !== undefined) await turn;

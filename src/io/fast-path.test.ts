@@ -12,7 +12,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket, type Socket } from 'node:dgram';
-import { FastPathRole, loadNative, type NativeFastPath, type NativeFastPathStats } from './native.js';
+import { FAST_SESSION_FIELDS, FastPathRole, loadNative, type NativeFastPath, type NativeFastPathStats } from './native.js';
+import { sumRowsByTunnel, tunnelSumsOf } from './fast-path.js';
 import { NativeUdpSocket } from './native-udp.js';
 import { TunDevice } from './tun.js';
 import { createNetns, deleteNetns, echoReplyFor, execInNetns, ICMP_ECHO_REQUEST, internetChecksum, requireTunPrivileges, writeIcmpEcho, writeUdp } from '../../test/lib/tun-packets.js';
@@ -202,6 +203,41 @@ describe(`native data fast path, ${threads === 0 ? 'on the JS thread' : `${threa
     assert.equal((after[2] ?? 0) - (before[2] ?? 0), 1);
     jsThreadIdle(fp.stats());
     fp.take(OUR_T, OUR_S);
+  });
+
+  it('takeAll: one native call gives the take() of every session that moved; tunnelSums = sessions() summed per tunnel', async () => {
+    // A second, idle session on another tunnel (its client address differs).
+    assert.equal(fp.add(OUR_T + 1, 5, 0x7f000001, lac.address().port, CLIENT_N + 1, 1400, 1360, Uint8Array.from(HDR)), true);
+    try {
+      atLac.length = 0;
+      await send(lac, l2tp([...PPP_IP, ...echoRequest(CLIENT, 21)]));
+      await waitFor(() => atLac.length >= 1, 3000, 'one native round trip');
+      atLac.length = 0;
+      assert.deepEqual([...(fp.takeAll?.() ?? [])], [OUR_T, OUR_S, 1, 84, 1, 84], 'only the session that moved, its deltas');
+      assert.equal(fp.takeAll?.().length, 0, 'the baselines moved');
+      assert.deepEqual(fp.take(OUR_T, OUR_S), [0, 0, 0, 0], 'take and takeAll share the baseline');
+      const sums = tunnelSumsOf(fp.tunnelSums?.() ?? new Float64Array(0));
+      assert.deepEqual([...sums.keys()].sort((x, y) => x - y), [OUR_T, OUR_T + 1]);
+      assert.deepEqual(sums, sumRowsByTunnel(fp.sessions()), 'the same sums and tunnel order as the rows give');
+      assert.deepEqual([...(sums.get(OUR_T) ?? [])], fp.counters(OUR_T, OUR_S));
+      assert.deepEqual([...(sums.get(OUR_T + 1) ?? [])], FAST_SESSION_FIELDS.map(() => 0));
+      // The same walk a slice of hash buckets at a time (the scrape spreads it over turns): every session once.
+      const buckets = fp.tableBuckets?.() ?? 0;
+      assert.ok(buckets >= 2, `buckets ${buckets}`);
+      await send(lac, l2tp([...PPP_IP, ...echoRequest(CLIENT, 22)]));
+      await waitFor(() => atLac.length >= 1, 3000, 'another native round trip');
+      const sliced: number[] = [];
+      const bySlice = new Map<number, Float64Array>();
+      for (let b = 0; b < buckets; b++) {
+        sliced.push(...(fp.takeAll?.(b, 1) ?? []));
+        for (const [t, v] of tunnelSumsOf(fp.tunnelSums?.(b, 1) ?? new Float64Array(0))) bySlice.set(t, v);
+      }
+      assert.deepEqual(sliced, [OUR_T, OUR_S, 1, 84, 1, 84], 'bucket by bucket: the moved session once');
+      assert.deepEqual(bySlice, sumRowsByTunnel(fp.sessions()));
+      assert.equal(fp.takeAll?.(buckets, 5).length, 0, 'past the last bucket: nothing');
+    } finally {
+      fp.remove(OUR_T + 1, 5);
+    }
   });
 
   it('a SYN toward the client is MSS-clamped natively with a valid TCP checksum', async () => {

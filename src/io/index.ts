@@ -34,7 +34,7 @@ export { PacketSocket, FrameBatch, PacketType, type PacketSocketOptions } from '
 export { PppoeAcPort, type PppoeAcPortOptions } from './pppoe-ac.js';
 export { FAST_SESSION_FIELDS, NativeIoError, NativeUnavailableError } from './native.js';
 export { PacketBatch, TunDevice, runIp } from './tun.js';
-export { FastPathAttach } from './fast-path.js';
+export { FastPathAttach, sumRowsByTunnel, tunnelSumsOf } from './fast-path.js';
 export type { FastSessionCounters } from './fast-path.js';
 export { NativeUdpSocket } from './native-udp.js';
 export type { NativeEspStats, NativeFastPathStats } from './native.js';

@@ -109,6 +109,12 @@ export interface NativeFastPath {
   counters(tunnel: number, session: number): number[] | undefined;
   /** Every session: rows of tunnel, session, then the {@link FAST_SESSION_FIELDS}. */
   sessions(): Float64Array;
+  /** take() of every session in one call: rows of tunnel, session, rx/tx packets/octets since the last take, only the sessions whose counters moved (older addons lack it). */
+  takeAll?(fromBucket?: number, buckets?: number): Float64Array;
+  /** sessions() summed per tunnel: rows of tunnel, then the {@link FAST_SESSION_FIELDS} summed (older addons lack it). */
+  tunnelSums?(fromBucket?: number, buckets?: number): Float64Array;
+  /** The session table's hash buckets: takeAll / tunnelSums walk only [fromBucket, fromBucket + buckets) when given them. */
+  tableBuckets?(): number;
   stats(): NativeFastPathStats;
   size(): number;
   clear(): void;
