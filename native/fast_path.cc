@@ -229,6 +229,13 @@ bool FastPath::Decap(FastLane& L, uint8_t* p, uint32_t len, uint32_t srcAddrHost
   {
     SessionCounters& c = s->ctr[L.index];
     L.st->udpFast.Add();
+    if (L.tb != nullptr) {  // written (and counted) with the rest of the batch: FlushTunWrites
+      if (!L.tb->QueueWrite(s, ip, ipLen)) {
+        FlushTunWrites(L);
+        L.tb->QueueWrite(s, ip, ipLen);
+      }
+      return true;
+    }
     ssize_t r;
     do {
       r = write(L.tunFd, ip, ipLen);
@@ -469,6 +476,7 @@ Napi::Value FastPath::Stats(const Napi::CallbackInfo& info) {
   o.Set("perThread", per);
   o.Set("udpSteering", Napi::String::New(env, udpSteering_));
   o.Set("tunSteering", Napi::String::New(env, tunSteering_));
+  o.Set("tunIo", Napi::String::New(env, tunIo_));
   return o;
 }
 

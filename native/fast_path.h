@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "esp.h"
+#include "tun_batch.h"
 
 namespace l2tpkit {
 
@@ -96,6 +97,7 @@ struct FastLane {
   std::vector<mmsghdr> rmm;
   std::vector<iovec> riov;
   std::vector<sockaddr_in> raddr;
+  std::unique_ptr<TunBatch> tb;  // TUN I/O through io_uring (tun_batch.cc); null: read()/write() per packet
 };
 
 /** A packet a data thread hands to JS. */
@@ -162,6 +164,9 @@ class FastPath : public Napi::ObjectWrap<FastPath> {
   void Worker(FastLane* L);
   void UdpBatch(FastLane& L, bool* more);
   void TunBatch(FastLane& L, bool* more);
+  // The same with io_uring (tun_batch.cc): a recvmmsg batch's TUN writes in one submission; TUN reads.
+  void FlushTunWrites(FastLane& L);
+  void TunBatchRing(FastLane& L, bool* more);
   void Hand(int role, const uint8_t* p, uint32_t len, uint32_t addr, uint16_t port, LaneStats* st);
   void WakeJs();
   static void OnAsync(uv_async_t* a);
@@ -181,7 +186,7 @@ class FastPath : public Napi::ObjectWrap<FastPath> {
   std::vector<std::unique_ptr<FastLane>> lanes_;
   std::unique_ptr<LaneStats[]> stats_;
   int running_ = 0;  // data threads running
-  std::string tunSteering_ = "none", udpSteering_ = "none";
+  std::string tunSteering_ = "none", udpSteering_ = "none", tunIo_ = "none";
   std::unordered_map<uint32_t, FastSession*> byId_;    // tunnel << 16 | session
   std::unordered_map<uint32_t, FastSession*> byAddr_;  // client IPv4, host order
   std::unordered_map<uint64_t, FastSession*> byPrefix_;  // client /64, host order

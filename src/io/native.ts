@@ -82,10 +82,16 @@ export interface NativeFastPathStats {
   /** Data threads running (0 = the data moves on the JS thread's ports). */
   readonly threads: number;
   /** The same counters per thread: [0] = the JS thread's ports, [i] = data thread i. */
-  readonly perThread: readonly Omit<NativeFastPathStats, 'sessions' | 'threads' | 'perThread' | 'udpSteering' | 'tunSteering'>[];
+  readonly perThread: readonly Omit<NativeFastPathStats, 'sessions' | 'threads' | 'perThread' | 'udpSteering' | 'tunSteering' | 'tunIo'>[];
   /** How datagrams / TUN packets are spread over the threads ('none' without threads). */
   readonly udpSteering: string;
   readonly tunSteering: string;
+  /**
+   * How the data threads do their TUN I/O: 'io_uring' (a batch of reads or writes per io_uring_enter,
+   * native/tun_batch.cc), 'syscall' (one read()/write() per packet: L2TPKIT_TUN_IO=syscall), 'syscall
+   * (why)' when io_uring was refused, 'none' without threads. Absent from an older addon.
+   */
+  readonly tunIo?: string;
 }
 
 /** Fields of one row of {@link NativeFastPath.counters}, in order. */
