@@ -477,6 +477,7 @@ Napi::Value FastPath::Stats(const Napi::CallbackInfo& info) {
   o.Set("udpSteering", Napi::String::New(env, udpSteering_));
   o.Set("tunSteering", Napi::String::New(env, tunSteering_));
   o.Set("tunIo", Napi::String::New(env, tunIo_));
+  TunIoStats(o);
   return o;
 }
 

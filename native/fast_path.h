@@ -167,6 +167,7 @@ class FastPath : public Napi::ObjectWrap<FastPath> {
   // The same with io_uring (tun_batch.cc): a recvmmsg batch's TUN writes in one submission; TUN reads.
   void FlushTunWrites(FastLane& L);
   void TunBatchRing(FastLane& L, bool* more);
+  void TunIoStats(Napi::Object& o);
   void Hand(int role, const uint8_t* p, uint32_t len, uint32_t addr, uint16_t port, LaneStats* st);
   void WakeJs();
   static void OnAsync(uv_async_t* a);

@@ -206,7 +206,7 @@ bool TunBatch::RunReads(uint32_t n, int32_t* res) {
 void TunBatch::Adapt(uint32_t issued, uint32_t got) {
   // All found a packet: more next time; else a little above what was there (an empty read costs an op).
   uint32_t n = got == issued ? issued * 2 : got + got / 2 + 2;
-  nr_ = n < 4 ? 4 : n > kMax ? kMax : n;
+  nr_ = n < 2 ? 2 : n > kMax ? kMax : n;
 }
 
 // The end of a recvmmsg batch: the packets Decap queued, written to the TUN in order, counted.
@@ -215,7 +215,17 @@ void FastPath::FlushTunWrites(FastLane& L) {
   uint32_t n = b.Queued();
   if (n == 0) return;
   int32_t res[l2tpkit::TunBatch::kMax];
-  b.RunWrites(res);
+  if (n == 1) {  // a lone packet (a light load): one write() is cheaper than an io_uring_enter + op
+    ssize_t r;
+    do {
+      r = write(L.tunFd, b.WritePtr(0), b.WriteLen(0));
+    } while (r < 0 && errno == EINTR);
+    res[0] = r < 0 ? -errno : static_cast<int32_t>(r);
+  } else {
+    b.RunWrites(res);
+    b.writeBatches.store(b.writeBatches.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    b.writeOps.store(b.writeOps.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
   for (uint32_t i = 0; i < n; i++) {
     SessionCounters& c = b.WriteSession(i)->ctr[L.index];
     if (res[i] < 0) {
@@ -240,6 +250,8 @@ void FastPath::TunBatchRing(FastLane& L, bool* more) {
     *more = false;
     return;
   }
+  b.readBatches.store(b.readBatches.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  b.readOps.store(b.readOps.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
   for (uint32_t i = 0; i < n; i++) {
     if (res[i] <= 0) continue;  // -EAGAIN: the queue was empty by then
     got++;
@@ -253,6 +265,26 @@ void FastPath::TunBatchRing(FastLane& L, bool* more) {
   b.Adapt(n, got);
   *more = got == n;
   if (handed) WakeJs();
+}
+
+// stats(): tunIoBatches / tunIoOps = [writes, reads] through the rings of the running data threads.
+void FastPath::TunIoStats(Napi::Object& o) {
+  double v[4] = {};
+  for (int i = 1; i <= running_; i++) {
+    const l2tpkit::TunBatch* b = lanes_[i]->tb.get();
+    if (b == nullptr) continue;
+    v[0] += static_cast<double>(b->writeBatches.load(std::memory_order_relaxed));
+    v[1] += static_cast<double>(b->readBatches.load(std::memory_order_relaxed));
+    v[2] += static_cast<double>(b->writeOps.load(std::memory_order_relaxed));
+    v[3] += static_cast<double>(b->readOps.load(std::memory_order_relaxed));
+  }
+  Napi::Array batches = Napi::Array::New(o.Env(), 2), ops = Napi::Array::New(o.Env(), 2);
+  for (uint32_t k = 0; k < 2; k++) {
+    batches.Set(k, Napi::Number::New(o.Env(), v[k]));
+    ops.Set(k, Napi::Number::New(o.Env(), v[2 + k]));
+  }
+  o.Set("tunIoBatches", batches);
+  o.Set("tunIoOps", ops);
 }
 
 }  // namespace l2tpkit

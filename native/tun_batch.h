@@ -6,6 +6,7 @@
 
 #include <linux/io_uring.h>
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -31,6 +32,7 @@ class TunBatch {
   uint32_t Queued() const { return nw_; }
   FastSession* WriteSession(uint32_t i) const { return ws_[i]; }
   uint32_t WriteLen(uint32_t i) const { return wl_[i]; }
+  const uint8_t* WritePtr(uint32_t i) const { return wp_[i]; }
   /** Issue the queued writes; res[i] = bytes written or -errno, in queue order. False: io_uring_enter failed (res = that -errno). */
   bool RunWrites(int32_t* res);
   void ClearWrites() { nw_ = 0; }
@@ -41,6 +43,9 @@ class TunBatch {
   /** How many reads the next batch issues (adapted to what the last batches found). */
   uint32_t ReadCount() const { return nr_; }
   void Adapt(uint32_t issued, uint32_t got);
+
+  // Written by the data thread, read by stats(): io_uring_enter calls and the ops they carried, per kind.
+  std::atomic<uint64_t> writeBatches{0}, writeOps{0}, readBatches{0}, readOps{0};
 
  private:
   TunBatch() = default;

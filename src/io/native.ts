@@ -82,7 +82,7 @@ export interface NativeFastPathStats {
   /** Data threads running (0 = the data moves on the JS thread's ports). */
   readonly threads: number;
   /** The same counters per thread: [0] = the JS thread's ports, [i] = data thread i. */
-  readonly perThread: readonly Omit<NativeFastPathStats, 'sessions' | 'threads' | 'perThread' | 'udpSteering' | 'tunSteering' | 'tunIo'>[];
+  readonly perThread: readonly Omit<NativeFastPathStats, 'sessions' | 'threads' | 'perThread' | 'udpSteering' | 'tunSteering' | 'tunIo' | 'tunIoBatches' | 'tunIoOps'>[];
   /** How datagrams / TUN packets are spread over the threads ('none' without threads). */
   readonly udpSteering: string;
   readonly tunSteering: string;
@@ -92,6 +92,10 @@ export interface NativeFastPathStats {
    * (why)' when io_uring was refused, 'none' without threads. Absent from an older addon.
    */
   readonly tunIo?: string;
+  /** io_uring_enter calls of the data threads' TUN rings [writes, reads] (a lone write goes by write(): not counted). */
+  readonly tunIoBatches?: readonly [number, number];
+  /** The ops they carried [writes, reads] (reads include those that found the queue empty). */
+  readonly tunIoOps?: readonly [number, number];
 }
 
 /** Fields of one row of {@link NativeFastPath.counters}, in order. */
