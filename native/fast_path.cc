@@ -312,7 +312,7 @@ bool FastPath::Encap(FastLane& L, uint8_t* p, uint32_t len) {
 }
 
 void FastPath::FlushLane(FastLane& L) {
-  int i = 0;
+  int i = L.gso != nullptr && L.queued > 1 ? GsoSend(L) : 0;  // runs of one session's datagrams as GSO (udp_gso.cc)
   while (i < L.queued && L.udpFd >= 0) {
     int r = sendmmsg(L.udpFd, L.mm + i, static_cast<unsigned>(L.queued - i), 0);
     if (r < 0) {

@@ -19,6 +19,7 @@
 
 #include "esp.h"
 #include "tun_batch.h"
+#include "udp_gso.h"
 
 namespace l2tpkit {
 
@@ -98,6 +99,7 @@ struct FastLane {
   std::vector<iovec> riov;
   std::vector<sockaddr_in> raddr;
   std::unique_ptr<TunBatch> tb;  // TUN I/O through io_uring (tun_batch.cc); null: read()/write() per packet
+  std::unique_ptr<GsoBatch> gso;  // UDP GSO runs in FlushLane (udp_gso.cc); null: one datagram per message
 };
 
 /** A packet a data thread hands to JS. */
@@ -168,6 +170,8 @@ class FastPath : public Napi::ObjectWrap<FastPath> {
   void FlushTunWrites(FastLane& L);
   void TunBatchRing(FastLane& L, bool* more);
   void TunIoStats(Napi::Object& o);
+  /** FlushLane with UDP GSO runs (udp_gso.cc); returns the queue index the per-datagram loop goes on from. */
+  int GsoSend(FastLane& L);
   void Hand(int role, const uint8_t* p, uint32_t len, uint32_t addr, uint16_t port, LaneStats* st);
   void WakeJs();
   static void OnAsync(uv_async_t* a);

@@ -137,6 +137,7 @@ Napi::Value FastPath::Start(const Napi::CallbackInfo& info) {
     std::string why;
     if (tunIo_ == "io_uring" && (L.tb = TunBatch::Open(tun[i], &why)) == nullptr) tunIo_ = "syscall (" + why + ")";
     if (tunIo_ != "io_uring") L.tb.reset();
+    if (strcmp(UdpGsoWanted(), "on") == 0) L.gso.reset(new GsoBatch());
     L.udpFd = udp[i];
     L.tunFd = tun[i];
     L.queued = 0;
@@ -168,6 +169,7 @@ void FastPath::StopThreads() {
     FastLane& L = *lanes_[i];
     if (L.thread.joinable()) L.thread.join();
     L.tb.reset();  // its registered file holds the TUN queue
+    L.gso.reset();
     close(L.stopFd);
     close(L.udpFd);  // the reuseport group shrinks back to the JS socket
     close(L.tunFd);  // the TUN queue goes

@@ -285,6 +285,19 @@ void FastPath::TunIoStats(Napi::Object& o) {
   }
   o.Set("tunIoBatches", batches);
   o.Set("tunIoOps", ops);
+  // udpGso: "on" (every running lane sends runs as GSO), "off" (L2TPKIT_UDP_GSO=off, or the kernel refused), "none".
+  double gso[2] = {};
+  int on = 0;
+  for (int i = 1; i <= running_; i++) {
+    const GsoBatch* g = lanes_[i]->gso.get();
+    if (g == nullptr) continue;
+    if (!g->refused.load(std::memory_order_relaxed)) on++;
+    gso[0] += static_cast<double>(g->sends.load(std::memory_order_relaxed));
+    gso[1] += static_cast<double>(g->packets.load(std::memory_order_relaxed));
+  }
+  o.Set("udpGso", Napi::String::New(o.Env(), running_ == 0 ? "none" : on == running_ ? "on" : "off"));
+  o.Set("udpGsoSends", Napi::Number::New(o.Env(), gso[0]));
+  o.Set("udpGsoPackets", Napi::Number::New(o.Env(), gso[1]));
 }
 
 }  // namespace l2tpkit

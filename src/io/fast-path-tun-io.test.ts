@@ -1,12 +1,15 @@
-// The data threads' TUN I/O in batches (native/tun_batch.cc, io_uring) against the per-packet
-// read()/write() it replaces (L2TPKIT_TUN_IO=syscall), with real packets (needs root; FAILS otherwise,
+// The data threads' TUN I/O in batches (native/tun_batch.cc, io_uring) and their UDP GSO runs
+// (native/udp_gso.cc) against the per-packet read()/write() and one datagram per message they replace
+// (L2TPKIT_TUN_IO=syscall L2TPKIT_UDP_GSO=off), with real packets (needs root; FAILS otherwise,
 // like tun.test.ts): a TUN in namespace nmt-tio-<pid>-<mode> (100.64.91.1/24), two data threads, a
 // stand-in LAC on 127.0.0.1. A burst of ICMP echo requests (two sizes, sequence numbers 1..N) sent as
 // L2TP data in one go reaches the namespace's kernel natively and every echo reply comes back out of
 // the TUN as L2TP data: all N, in sequence order (order within a session is kept both ways), with the
 // session's header, counted per session. With io_uring the burst must have gone through the ring in
-// batches of more than one write (stats().tunIoOps > tunIoBatches), so the batched path is what was
-// tested; with the switch forced off no ring exists. Nothing is routed in the host namespace.
+// batches of more than one write (stats().tunIoOps > tunIoBatches) and the replies out in GSO runs of
+// more than one datagram (udpGsoPackets > udpGsoSends; the sizes change within the burst, so runs end
+// on a bigger and on a shorter datagram), so the batched paths are what was tested; with the switches
+// forced off there is no ring and no GSO. Nothing is routed in the host namespace.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket, type Socket } from 'node:dgram';
@@ -36,8 +39,8 @@ async function waitFor(cond: () => boolean, ms: number, what: string): Promise<v
   }
 }
 
-/** Request `seq` of a burst: 84 or 1000 bytes (both under the session MTU of 1400). */
-const sizeOf = (seq: number): number => (seq % 2 === 0 ? 1000 : 84);
+/** Request `seq` of a burst: 84, then 1000, then 300 bytes (all under the session MTU of 1400). */
+const sizeOf = (seq: number): number => (seq <= 60 ? 84 : seq <= 116 ? 1000 : 300);
 
 function l2tpEcho(seq: number): Buffer {
   const ip = Buffer.alloc(sizeOf(seq));
@@ -82,14 +85,18 @@ function suite(mode: 'io_uring' | 'syscall'): void {
       fp = new (loadNative().FastPath)(2);
       sock.setFastPath(fp, FastPathRole.udp);
       tun.setFastPath(fp, FastPathRole.tun);
-      const saved = process.env['L2TPKIT_TUN_IO'];
-      if (mode === 'syscall') process.env['L2TPKIT_TUN_IO'] = 'syscall';
-      else delete process.env['L2TPKIT_TUN_IO'];
+      const saved = [process.env['L2TPKIT_TUN_IO'], process.env['L2TPKIT_UDP_GSO']] as const;
+      const setEnv = (k: string, v: string | undefined): void => {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      };
+      setEnv('L2TPKIT_TUN_IO', mode === 'syscall' ? 'syscall' : undefined);
+      setEnv('L2TPKIT_UDP_GSO', mode === 'syscall' ? 'off' : undefined);
       try {
         assert.equal(fp.start(sock.openSiblings(2), tun.takeQueues()), 2);
       } finally {
-        if (saved === undefined) delete process.env['L2TPKIT_TUN_IO'];
-        else process.env['L2TPKIT_TUN_IO'] = saved;
+        setEnv('L2TPKIT_TUN_IO', saved[0]);
+        setEnv('L2TPKIT_UDP_GSO', saved[1]);
       }
       assert.equal(fp.add(OUR_T, OUR_S, 0x7f000001, lac.address().port, CLIENT_N, 1400, 0, Uint8Array.from(HDR)), true);
     });
@@ -107,6 +114,7 @@ function suite(mode: 'io_uring' | 'syscall'): void {
       if (mode === 'syscall') assert.equal(st.tunIo, 'syscall');
       else if (ioUringAllowed()) assert.equal(st.tunIo, 'io_uring');
       else assert.match(st.tunIo ?? '', /^syscall \(/, 'io_uring refused: the per-packet path, with the reason');
+      assert.equal(st.udpGso, mode === 'syscall' ? 'off' : 'on');
     });
 
     it(`a burst of ${BURST} echo requests both ways natively: every reply, in order, counted`, async () => {
@@ -142,15 +150,19 @@ function suite(mode: 'io_uring' | 'syscall'): void {
         assert.equal(d(8), 0, 'no send error');
         assert.equal(jsUdp.length, 0, 'no datagram reached JS');
         const s1 = fp.stats();
-        if (mode === 'syscall' || !ioUringAllowed()) {
+        const gsoPackets = (s1.udpGsoPackets ?? 0) - (s0.udpGsoPackets ?? 0);
+        const gsoSends = (s1.udpGsoSends ?? 0) - (s0.udpGsoSends ?? 0);
+        if (mode === 'syscall') {
           assert.deepEqual(s1.tunIoOps, [0, 0], 'no ring');
+          assert.equal(s1.udpGsoSends, 0, 'no GSO');
           return;
         }
+        const ring = ioUringAllowed();
         const ops = (s1.tunIoOps?.[0] ?? 0) - (s0.tunIoOps?.[0] ?? 0);
         const batches = (s1.tunIoBatches?.[0] ?? 0) - (s0.tunIoBatches?.[0] ?? 0);
-        assert.ok((s1.tunIoOps?.[1] ?? 0) > (s0.tunIoOps?.[1] ?? 0), 'the replies were read through the ring');
-        if (ops > batches) return;
-        if (attempt === 3) assert.fail(`no multi-packet write batch in 3 bursts (${ops} ops in ${batches} io_uring_enter calls)`);
+        if (ring) assert.ok((s1.tunIoOps?.[1] ?? 0) > (s0.tunIoOps?.[1] ?? 0), 'the replies were read through the ring');
+        if ((!ring || ops > batches) && gsoPackets > gsoSends) return;
+        if (attempt === 3) assert.fail(`no multi-packet batch in 3 bursts: ${ops} TUN writes in ${batches} io_uring_enter calls, ${gsoPackets} datagrams in ${gsoSends} GSO sends`);
       }
     });
   });

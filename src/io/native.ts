@@ -82,7 +82,7 @@ export interface NativeFastPathStats {
   /** Data threads running (0 = the data moves on the JS thread's ports). */
   readonly threads: number;
   /** The same counters per thread: [0] = the JS thread's ports, [i] = data thread i. */
-  readonly perThread: readonly Omit<NativeFastPathStats, 'sessions' | 'threads' | 'perThread' | 'udpSteering' | 'tunSteering' | 'tunIo' | 'tunIoBatches' | 'tunIoOps'>[];
+  readonly perThread: readonly Omit<NativeFastPathStats, 'sessions' | 'threads' | 'perThread' | 'udpSteering' | 'tunSteering' | 'tunIo' | 'tunIoBatches' | 'tunIoOps' | 'udpGso' | 'udpGsoSends' | 'udpGsoPackets'>[];
   /** How datagrams / TUN packets are spread over the threads ('none' without threads). */
   readonly udpSteering: string;
   readonly tunSteering: string;
@@ -96,6 +96,11 @@ export interface NativeFastPathStats {
   readonly tunIoBatches?: readonly [number, number];
   /** The ops they carried [writes, reads] (reads include those that found the queue empty). */
   readonly tunIoOps?: readonly [number, number];
+  /** Whether the data threads send runs of one session's equal-size datagrams as UDP GSO ('off': L2TPKIT_UDP_GSO=off or refused; 'none' without threads). */
+  readonly udpGso?: string;
+  /** GSO sends of the data threads and the datagrams they carried. */
+  readonly udpGsoSends?: number;
+  readonly udpGsoPackets?: number;
 }
 
 /** Fields of one row of {@link NativeFastPath.counters}, in order. */
