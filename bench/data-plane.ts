@@ -33,6 +33,7 @@
 // Needs root, cc, and for l2tpns: l2tpns + freeradius (else that column says why). Run:
 //   npx tsx bench/data-plane.ts [--rounds=3] [--ms=1500] [--warm=300] [--prefix=cn]
 //     [--sizes=64,1400] [--dirs=l2tp-tun,tun-l2tp] [--targets=fast,base,js,l2tpns,cfwd] [--base=OTHER_TREE]
+//     [--base-env=K=V,...]
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -75,6 +76,8 @@ const DIRS = ALL_DIRS.filter((d) => (listArg('dirs') ?? ['l2tp-tun', 'tun-l2tp']
 const TARGETS = listArg('targets') ?? ['fast', 'base', 'js', 'l2tpns', 'cfwd'];
 /** --base=DIR: another built l2tpkit tree (dist/ and build/Release/), run as a second fast-path LNS ("base") for an A/B in the same rounds. */
 const BASE = process.argv.find((a) => a.startsWith('--base='))?.slice(7);
+/** --base-env=K=V,...: environment of the "base" LNS only (e.g. --base=. --base-env=L2TPKIT_TUN_IO=syscall: one tree, two settings). */
+const BASE_ENV = Object.fromEntries((listArg('base-env') ?? []).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]).filter(([k]) => k !== ''));
 
 /** One forwarder under test. */
 interface Target {
@@ -154,8 +157,9 @@ async function startOurs(dir: string, key: 'fast' | 'base' | 'js', port: number,
   const lns = await startAccessLns(NS_L, d, {
     socket: join(d, 'ctl.sock'), listen: L_ADDR, port, pool: `100.64.${net}.0/24`, localAddress: `100.64.${net}.1`, usersFile: join(d, 'users'), tunName,
     echoInterval: 0, stateDir: join(d, 'state'), extra: `[dataplane]\nfast_path = ${key !== 'js'}\n`,
-  }, 900_000, key === 'base' && BASE !== undefined ? BASE : repoRoot());
-  const label = key === 'fast' ? 'l2tpkit fast path' : key === 'base' ? `fast path of ${BASE ?? '?'}` : 'l2tpkit JS path';
+  }, 900_000, key === 'base' && BASE !== undefined ? BASE : repoRoot(), [], key === 'base' ? BASE_ENV : {});
+  const baseLabel = `fast path of ${BASE ?? '?'}${Object.keys(BASE_ENV).length > 0 ? ` (${Object.entries(BASE_ENV).map(([k, v]) => `${k}=${v}`).join(' ')})` : ''}`;
+  const label = key === 'fast' ? 'l2tpkit fast path' : key === 'base' ? baseLabel : 'l2tpkit JS path';
   const t = newTarget(key, label, L_ADDR, port, `100.64.${net}.1`);
   t.pid = lns.proc.pid;
   t.socket = lns.socket;

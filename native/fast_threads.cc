@@ -135,8 +135,9 @@ Napi::Value FastPath::Start(const Napi::CallbackInfo& info) {
   for (uint32_t i = 0; i < n; i++) {
     FastLane& L = *lanes_[i + 1];
     std::string why;
-    if (tunIo_ == "io_uring" && (L.tb = TunBatch::Open(tun[i], &why)) == nullptr) tunIo_ = "syscall (" + why + ")";
-    if (tunIo_ != "io_uring") L.tb.reset();
+    if (tunIo_.compare(0, 7, "syscall") != 0 && (L.tb = TunBatch::Open(tun[i], &why)) == nullptr) tunIo_ = "syscall (" + why + ")";
+    if (L.tb != nullptr) L.tb->reads = tunIo_ == "io_uring";
+    if (tunIo_.compare(0, 7, "syscall") == 0) L.tb.reset();
     if (strcmp(UdpGsoWanted(), "on") == 0) L.gso.reset(new GsoBatch());
     L.udpFd = udp[i];
     L.tunFd = tun[i];
@@ -148,7 +149,7 @@ Napi::Value FastPath::Start(const Napi::CallbackInfo& info) {
     L.riov.resize(kBatch);
     L.raddr.resize(kBatch);
   }
-  for (uint32_t i = 0; tunIo_ != "io_uring" && i < n; i++) lanes_[i + 1]->tb.reset();  // all lanes one way
+  for (uint32_t i = 0; tunIo_.compare(0, 7, "syscall") == 0 && i < n; i++) lanes_[i + 1]->tb.reset();  // all lanes one way
   running_ = static_cast<int>(n);
   for (uint32_t i = 0; i < n; i++) {
     FastLane* L = lanes_[i + 1].get();
@@ -210,7 +211,7 @@ void FastPath::Worker(FastLane* L) {
     // Drain both until each returned a partial batch, then sleep in epoll.
     while ((udpReady || tunReady) && !stop_.load(std::memory_order_relaxed)) {
       if (udpReady) UdpBatch(*L, &udpReady);
-      if (tunReady) L->tb != nullptr ? TunBatchRing(*L, &tunReady) : TunBatch(*L, &tunReady);
+      if (tunReady) L->tb != nullptr && L->tb->reads ? TunBatchRing(*L, &tunReady) : TunBatch(*L, &tunReady);
     }
     epoll_event evs[3];
     int n = epoll_wait(ep, evs, 3, 500);

@@ -1,7 +1,8 @@
 // TUN I/O of a data thread in batches (issue 16): one io_uring_enter() for a batch of TUN writes (the
-// L2TP -> TUN direction) or reads (TUN -> L2TP) instead of one write()/read() syscall per packet. Raw
-// io_uring syscalls (<linux/io_uring.h>), no liburing. Off (the per-packet syscalls of fast_path.cc /
-// fast_threads.cc) when the kernel refuses io_uring or L2TPKIT_TUN_IO=syscall.
+// L2TP -> TUN direction; the default) or reads (TUN -> L2TP; L2TPKIT_TUN_IO=io_uring) instead of one
+// write()/read() syscall per packet. Raw io_uring syscalls (<linux/io_uring.h>), no liburing. Off (the
+// per-packet syscalls of fast_path.cc / fast_threads.cc) when the kernel refuses io_uring or
+// L2TPKIT_TUN_IO=syscall.
 #pragma once
 
 #include <linux/io_uring.h>
@@ -43,6 +44,7 @@ class TunBatch {
   /** How many reads the next batch issues (adapted to what the last batches found). */
   uint32_t ReadCount() const { return nr_; }
   void Adapt(uint32_t issued, uint32_t got);
+  bool reads = true;  // TUN reads through the ring too (else only the writes)
 
   // Written by the data thread, read by stats(): io_uring_enter calls and the ops they carried, per kind.
   std::atomic<uint64_t> writeBatches{0}, writeOps{0}, readBatches{0}, readOps{0};
@@ -76,7 +78,7 @@ class TunBatch {
   uint32_t nr_ = 8;
 };
 
-/** "syscall" when L2TPKIT_TUN_IO=syscall forces the per-packet read()/write(), else "io_uring". */
+/** L2TPKIT_TUN_IO: "syscall" (per-packet read()/write()), "io_uring" (writes and reads), else (default) "io_uring writes" (reads by read()). */
 const char* TunIoWanted();
 
 }  // namespace l2tpkit

@@ -4,8 +4,9 @@
 // (route, netfilter, device queue) runs once per run instead of once per packet; the device or the
 // receiving stack cuts it into ordinary datagrams (the peer sees exactly what sendmmsg would have sent:
 // same bytes, same order). Runs and single datagrams share one sendmmsg, in queue order. A kernel or
-// route that refuses GSO (no checksum offload, a segment above the route MTU) turns it off for the lane
-// and the rest of the batch goes one datagram per message, as FlushLane does.
+// route that refuses GSO (EIO: no checksum offload or an IPsec policy) turns it off for the lane; a
+// segment above the route MTU (EINVAL) stops runs of that size; either way the rest of the batch goes
+// one datagram per message, as FlushLane does. Netfilter sees a run as one packet.
 
 #include <errno.h>
 #include <netinet/udp.h>
@@ -43,7 +44,7 @@ static int BuildRuns(FastLane& L, GsoBatch& b) {
     size_t seg = DgramLen(L, i);
     int j = i + 1;
     size_t total = seg;
-    while (j < L.queued && j - i < FastLane::kQueue && L.qs[j] == L.qs[i] && L.iov[j][0].iov_len == L.iov[i][0].iov_len) {
+    while (seg <= b.segLimit && j < L.queued && j - i < FastLane::kQueue && L.qs[j] == L.qs[i] && L.iov[j][0].iov_len == L.iov[i][0].iov_len) {
       size_t len = DgramLen(L, j);
       if (len > seg || total + len > kMaxGsoBytes) break;
       total += len;
@@ -102,8 +103,12 @@ int FastPath::GsoSend(FastLane& L) {
     int r = sendmmsg(L.udpFd, b.mm + i, static_cast<unsigned>(m - i), 0);
     if (r < 0) {
       if (errno == EINTR) continue;
-      if (b.msg[i].n > 1 && (errno == EIO || errno == EINVAL || errno == EOPNOTSUPP || errno == ENOPROTOOPT)) {
-        b.refused.store(true, std::memory_order_relaxed);  // this socket / route cannot: per datagram from here on
+      if (b.msg[i].n > 1 && errno == EINVAL) {  // a segment above the route's MTU: no runs of that size any more
+        b.segLimit = b.msg[i].seg - 1u;
+        return b.msg[i].first;
+      }
+      if (b.msg[i].n > 1 && (errno == EIO || errno == EOPNOTSUPP || errno == ENOPROTOOPT)) {
+        b.refused.store(true, std::memory_order_relaxed);  // no checksum offload / IPsec policy: per datagram from here on
         return b.msg[i].first;
       }
       int k = (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) ? m - i : 1;

@@ -27,6 +27,7 @@ struct GsoBatch {
   alignas(cmsghdr) uint8_t ctl[kGsoQueue][CMSG_SPACE(sizeof(uint16_t))];
   std::atomic<uint64_t> sends{0}, packets{0};  // GSO messages (n > 1) and the datagrams they carried
   std::atomic<bool> refused{false};             // the kernel said no once: one datagram per message from then on
+  uint32_t segLimit = 65535;                     // runs only of datagrams up to this size (lowered by EINVAL: above the route MTU)
 };
 
 /** "off" when L2TPKIT_UDP_GSO=off, else "on". */

@@ -87,9 +87,10 @@ export interface NativeFastPathStats {
   readonly udpSteering: string;
   readonly tunSteering: string;
   /**
-   * How the data threads do their TUN I/O: 'io_uring' (a batch of reads or writes per io_uring_enter,
-   * native/tun_batch.cc), 'syscall' (one read()/write() per packet: L2TPKIT_TUN_IO=syscall), 'syscall
-   * (why)' when io_uring was refused, 'none' without threads. Absent from an older addon.
+   * How the data threads do their TUN I/O: 'io_uring writes' (the default: a recvmmsg batch's TUN
+   * writes per io_uring_enter, native/tun_batch.cc; reads by read()), 'io_uring' (reads too:
+   * L2TPKIT_TUN_IO=io_uring), 'syscall' (one read()/write() per packet: L2TPKIT_TUN_IO=syscall),
+   * 'syscall (why)' when io_uring was refused, 'none' without threads. Absent from an older addon.
    */
   readonly tunIo?: string;
   /** io_uring_enter calls of the data threads' TUN rings [writes, reads] (a lone write goes by write(): not counted). */
