@@ -77,7 +77,8 @@ const TARGETS = listArg('targets') ?? ['fast', 'base', 'js', 'l2tpns', 'cfwd'];
 /** --base=DIR: another built l2tpkit tree (dist/ and build/Release/), run as a second fast-path LNS ("base") for an A/B in the same rounds. */
 const BASE = process.argv.find((a) => a.startsWith('--base='))?.slice(7);
 /** --base-env=K=V,...: environment of the "base" LNS only (e.g. --base=. --base-env=L2TPKIT_TUN_IO=syscall: one tree, two settings). */
-const BASE_ENV = Object.fromEntries((listArg('base-env') ?? []).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]).filter(([k]) => k !== ''));
+const BASE_ENV: Record<string, string> = {};
+for (const kv of listArg('base-env') ?? []) if (kv.indexOf('=') > 0) BASE_ENV[kv.slice(0, kv.indexOf('='))] = kv.slice(kv.indexOf('=') + 1);
 
 /** One forwarder under test. */
 interface Target {
