@@ -3,7 +3,7 @@
 // in three settings: the default (TUN writes through the ring, reads by read(), GSO), L2TPKIT_TUN_IO=
 // io_uring (the reads through the ring too) and everything forced off (L2TPKIT_TUN_IO=syscall
 // L2TPKIT_UDP_GSO=off), with real packets (needs root; FAILS otherwise,
-// like tun.test.ts): a TUN in namespace nmt-tio-<pid>-<mode> (100.64.91.1/24), two data threads, a
+// like tun.test.ts): a TUN in namespace nmt-tio-<pid>-<mode> (100.64.92.1/24), two data threads, a
 // stand-in LAC on 127.0.0.1. A burst of ICMP echo requests (two sizes, sequence numbers 1..N) sent as
 // L2TP data in one go reaches the namespace's kernel natively and every echo reply comes back out of
 // the TUN as L2TP data: all N, in sequence order (order within a session is kept both ways), with the
@@ -19,27 +19,19 @@ import { readFileSync } from 'node:fs';
 import { FastPathRole, loadNative, type NativeFastPath } from './native.js';
 import { NativeUdpSocket } from './native-udp.js';
 import { TunDevice } from './tun.js';
+import { setTimeout as delay } from 'node:timers/promises';
 import { createNetns, deleteNetns, ICMP_ECHO_REQUEST, requireTunPrivileges, writeIcmpEcho } from '../../test/lib/tun-packets.js';
+import { waitFor } from '../../test/lib/l2tpd-process.js';
 
-const LNS = '100.64.91.1';
-const CLIENT = '100.64.91.2';
-const CLIENT_N = 0x64405b02;
+const LNS = '100.64.92.1';
+const CLIENT = '100.64.92.2';
+const CLIENT_N = 0x64405c02;
 const OUR_T = 21;
 const OUR_S = 23;
 const HDR = [0x00, 0x02, 0x00, 0x05, 0x00, 0x07, 0xff, 0x03, 0x00, 0x21];
 const PPP_IP = [0xff, 0x03, 0x00, 0x21];
 const BURST = 120;
 const ICMP_ID = 0x4343;
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor(cond: () => boolean, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
 
 /** Request `seq` of a burst: 84, then 1000, then 300 bytes (all under the session MTU of 1400). */
 const sizeOf = (seq: number): number => (seq <= 60 ? 84 : seq <= 116 ? 1000 : 300);
@@ -138,8 +130,8 @@ function suite(mode: Mode): void {
           sends.push(new Promise((r) => lac.send(b, sock.local.port, '127.0.0.1', () => r())));
         }
         await Promise.all(sends);
-        await waitFor(() => atLac.length >= BURST, 10_000, `${BURST} echo replies as L2TP (got ${atLac.length})`);
-        await sleep(50);
+        assert.ok(await waitFor(() => atLac.length >= BURST, 10_000), `${BURST} echo replies as L2TP (got ${atLac.length})`);
+        await delay(50);
         assert.equal(atLac.length, BURST, 'no duplicate');
         const seqs = atLac.map((m) => m.readUInt16BE(HDR.length + 26));
         assert.deepEqual(seqs, Array.from({ length: BURST }, (_, i) => i + 1), 'replies in the order of the requests');
