@@ -31,7 +31,9 @@
 // with `ip -n NS route get` that every destination is on a veth/TUN inside its namespace and that no
 // namespace has a default route, and refuses to start otherwise.
 // Needs root, cc, and for l2tpns: l2tpns + freeradius (else that column says why). Run:
-//   npx tsx bench/data-plane.ts [--rounds=3] [--ms=1500] [--warm=300]
+//   npx tsx bench/data-plane.ts [--rounds=3] [--ms=1500] [--warm=300] [--prefix=cn]
+//     [--sizes=64,1400] [--dirs=l2tp-tun,tun-l2tp] [--targets=fast,base,js,l2tpns,cfwd] [--base=OTHER_TREE]
+//     [--base-env=K=V,...]
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -64,10 +66,19 @@ const G_ADDR = '198.18.213.1';
 const L_ADDR = '198.18.213.2';
 const L2TPNS_ADDR = '198.18.213.3';
 const SECRET = 'bench-dp-radius-s3cret';
-const SIZES = [64, 1400] as const;
-const DIRS = ['l2tp->tun', 'tun->l2tp'] as const;
-type Dir = (typeof DIRS)[number];
-type Key = 'fast' | 'js' | 'l2tpns' | 'cfwd';
+const ALL_DIRS = ['l2tp->tun', 'tun->l2tp'] as const;
+type Dir = (typeof ALL_DIRS)[number];
+type Key = 'fast' | 'base' | 'js' | 'l2tpns' | 'cfwd';
+const listArg = (name: string): string[] | undefined => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3).split(',');
+/** --sizes=64,1400 / --dirs=l2tp-tun,tun-l2tp / --targets=fast,base,js,l2tpns,cfwd: a subset of the cases and forwarders. */
+const SIZES = (listArg('sizes') ?? ['64', '1400']).map(Number).filter((n) => n === 64 || n === 1400);
+const DIRS = ALL_DIRS.filter((d) => (listArg('dirs') ?? ['l2tp-tun', 'tun-l2tp']).includes(d.replace('->', '-')));
+const TARGETS = listArg('targets') ?? ['fast', 'base', 'js', 'l2tpns', 'cfwd'];
+/** --base=DIR: another built l2tpkit tree (dist/ and build/Release/), run as a second fast-path LNS ("base") for an A/B in the same rounds. */
+const BASE = process.argv.find((a) => a.startsWith('--base='))?.slice(7);
+/** --base-env=K=V,...: environment of the "base" LNS only (e.g. --base=. --base-env=L2TPKIT_TUN_IO=syscall: one tree, two settings). */
+const BASE_ENV: Record<string, string> = {};
+for (const kv of listArg('base-env') ?? []) if (kv.indexOf('=') > 0) BASE_ENV[kv.slice(0, kv.indexOf('='))] = kv.slice(kv.indexOf('=') + 1);
 
 /** One forwarder under test. */
 interface Target {
@@ -139,16 +150,18 @@ const newTarget = (key: Key, label: string, lnsAddr: string, lnsPort: number, tu
 });
 
 /** One of our l2tpd LNSes (fast path on or off). */
-async function startOurs(dir: string, key: 'fast' | 'js', port: number, net: number): Promise<Target> {
+async function startOurs(dir: string, key: 'fast' | 'base' | 'js', port: number, net: number): Promise<Target> {
   const d = join(dir, key);
   execFileSync('mkdir', ['-p', d]);
   writeUsers(join(d, 'users'), 1);
-  const tunName = `${P}b${key === 'fast' ? 'f' : 'j'}${tag}`;
+  const tunName = `${P}b${key.slice(0, 1)}${tag}`;
   const lns = await startAccessLns(NS_L, d, {
     socket: join(d, 'ctl.sock'), listen: L_ADDR, port, pool: `100.64.${net}.0/24`, localAddress: `100.64.${net}.1`, usersFile: join(d, 'users'), tunName,
-    echoInterval: 0, stateDir: join(d, 'state'), extra: `[dataplane]\nfast_path = ${key === 'fast'}\n`,
-  }, 900_000);
-  const t = newTarget(key, key === 'fast' ? 'l2tpkit fast path' : 'l2tpkit JS path', L_ADDR, port, `100.64.${net}.1`);
+    echoInterval: 0, stateDir: join(d, 'state'), extra: `[dataplane]\nfast_path = ${key !== 'js'}\n`,
+  }, 900_000, key === 'base' && BASE !== undefined ? BASE : repoRoot(), [], key === 'base' ? BASE_ENV : {});
+  const baseLabel = `fast path of ${BASE ?? '?'}${Object.keys(BASE_ENV).length > 0 ? ` (${Object.entries(BASE_ENV).map(([k, v]) => `${k}=${v}`).join(' ')})` : ''}`;
+  const label = key === 'fast' ? 'l2tpkit fast path' : key === 'base' ? baseLabel : 'l2tpkit JS path';
+  const t = newTarget(key, label, L_ADDR, port, `100.64.${net}.1`);
   t.pid = lns.proc.pid;
   t.socket = lns.socket;
   return t;
@@ -330,11 +343,11 @@ function report(targets: readonly Target[], skipped: readonly string[]): void {
       const us = (key: Key): number | undefined => med(by(key)?.results.get(k)?.us ?? []);
       const r = (a: number | undefined, b: number | undefined): string => (a === undefined || b === undefined ? '-' : `${(a / b).toFixed(2)}x`);
       const fast = us('fast');
-      ratioRows.push([`${dir} ${size} B`, r(us('l2tpns'), fast), r(us('cfwd'), fast), r(us('js'), fast)]);
+      ratioRows.push([`${dir} ${size} B`, r(us('l2tpns'), fast), r(us('cfwd'), fast), r(us('js'), fast), r(us('base'), fast)]);
     }
   }
   console.log('\nper-core ratios (other us/pkt / fast-path us/pkt, medians; > 1 = the fast path is cheaper):');
-  console.log(formatTable(['case', 'vs l2tpns', 'vs C forwarder', 'vs JS path'], ratioRows, ['left', 'right', 'right', 'right']));
+  console.log(formatTable(['case', 'vs l2tpns', 'vs C forwarder', 'vs JS path', 'vs base'], ratioRows, ['left', 'right', 'right', 'right', 'right']));
   for (const s of skipped) console.log(`SKIPPED: ${s}`);
 }
 
@@ -361,15 +374,22 @@ async function main(): Promise<void> {
     await fast.child?.stop(2000);
     return;
   }
-  const [fast, js, peer] = await Promise.all([startOurs(dir, 'fast', 1701, 50), startOurs(dir, 'js', 1711, 51), startPeerLns(dir)]);
-  const { t: cfwd } = await startForwarder(tools.fwd);
-  const targets: Target[] = [fast, js];
+  const want = (k: Key): boolean => TARGETS.includes(k);
+  const [fast, base, js, peer] = await Promise.all([
+    startOurs(dir, 'fast', 1701, 50),
+    BASE !== undefined && want('base') ? startOurs(dir, 'base', 1715, 54) : undefined,
+    want('js') ? startOurs(dir, 'js', 1711, 51) : undefined,
+    want('l2tpns') ? startPeerLns(dir) : undefined,
+  ]);
+  const targets: Target[] = [fast];
+  if (base !== undefined) targets.push(base);
+  if (js !== undefined) targets.push(js);
   if (typeof peer === 'string') skipped.push(peer);
-  else targets.push(peer);
-  targets.push(cfwd);
+  else if (peer !== undefined) targets.push(peer);
+  if (want('cfwd')) targets.push((await startForwarder(tools.fwd)).t);
   for (const t of targets) if (t.key !== 'cfwd') await dialSession(t);
   // Network safety: every destination stays inside its namespace.
-  const lDevs = [VL, `${P}bf${tag}`, `${P}bj${tag}`, `${P}bc${tag}`, 'tun0'];
+  const lDevs = [VL, `${P}bf${tag}`, `${P}bb${tag}`, `${P}bj${tag}`, `${P}bc${tag}`, 'tun0'];
   for (const t of targets) {
     await assertLocalRoute(NS_G, t.lnsAddr, [VG]);
     await assertLocalRoute(NS_L, t.client, lDevs);

@@ -238,6 +238,13 @@ bool FastPath::Decap(FastLane& L, uint8_t* p, uint32_t len, uint32_t srcAddrHost
   {
     SessionCounters& c = s->ctr[L.index];
     L.st->udpFast.Add();
+    if (L.tb != nullptr) {  // written (and counted) with the rest of the batch: FlushTunWrites
+      if (!L.tb->QueueWrite(s, ip, ipLen)) {
+        FlushTunWrites(L);
+        L.tb->QueueWrite(s, ip, ipLen);
+      }
+      return true;
+    }
     ssize_t r;
     do {
       r = write(L.tunFd, ip, ipLen);
@@ -314,7 +321,7 @@ bool FastPath::Encap(FastLane& L, uint8_t* p, uint32_t len) {
 }
 
 void FastPath::FlushLane(FastLane& L) {
-  int i = 0;
+  int i = L.gso != nullptr && L.queued > 1 ? GsoSend(L) : 0;  // runs of one session's datagrams as GSO (udp_gso.cc)
   while (i < L.queued && L.udpFd >= 0) {
     int r = sendmmsg(L.udpFd, L.mm + i, static_cast<unsigned>(L.queued - i), 0);
     if (r < 0) {
@@ -553,6 +560,8 @@ Napi::Value FastPath::Stats(const Napi::CallbackInfo& info) {
   o.Set("perThread", per);
   o.Set("udpSteering", Napi::String::New(env, udpSteering_));
   o.Set("tunSteering", Napi::String::New(env, tunSteering_));
+  o.Set("tunIo", Napi::String::New(env, tunIo_));
+  TunIoStats(o);
   return o;
 }
 

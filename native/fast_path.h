@@ -19,6 +19,8 @@
 
 #include "esp.h"
 #include "keepalive.h"
+#include "tun_batch.h"
+#include "udp_gso.h"
 
 namespace l2tpkit {
 
@@ -101,6 +103,8 @@ struct FastLane {
   std::vector<iovec> riov;
   std::vector<sockaddr_in> raddr;
   std::unique_ptr<KaWheel> ka;  // keepalive offload (keepalive.cc), made at start
+  std::unique_ptr<TunBatch> tb;  // TUN I/O through io_uring (tun_batch.cc); null: read()/write() per packet
+  std::unique_ptr<GsoBatch> gso;  // UDP GSO runs in FlushLane (udp_gso.cc); null: one datagram per message
 };
 
 /** A packet a data thread hands to JS. */
@@ -167,6 +171,12 @@ class FastPath : public Napi::ObjectWrap<FastPath> {
   void Worker(FastLane* L);
   void UdpBatch(FastLane& L, bool* more);
   void TunBatch(FastLane& L, bool* more);
+  // The same with io_uring (tun_batch.cc): a recvmmsg batch's TUN writes in one submission; TUN reads.
+  void FlushTunWrites(FastLane& L);
+  void TunBatchRing(FastLane& L, bool* more);
+  void TunIoStats(Napi::Object& o);
+  /** FlushLane with UDP GSO runs (udp_gso.cc); returns the queue index the per-datagram loop goes on from. */
+  int GsoSend(FastLane& L);
   void Hand(int role, const uint8_t* p, uint32_t len, uint32_t addr, uint16_t port, LaneStats* st);
   void WakeJs();
   static void OnAsync(uv_async_t* a);
@@ -206,7 +216,7 @@ class FastPath : public Napi::ObjectWrap<FastPath> {
   std::vector<std::unique_ptr<FastLane>> lanes_;
   std::unique_ptr<LaneStats[]> stats_;
   int running_ = 0;  // data threads running
-  std::string tunSteering_ = "none", udpSteering_ = "none";
+  std::string tunSteering_ = "none", udpSteering_ = "none", tunIo_ = "none";
   std::unordered_map<uint32_t, FastSession*> byId_;    // tunnel << 16 | session
   std::unordered_map<uint32_t, FastSession*> byAddr_;  // client IPv4, host order
   std::unordered_map<uint64_t, FastSession*> byPrefix_;  // client /64, host order

@@ -31,6 +31,7 @@ namespace l2tpkit {
 namespace {
 
 constexpr uint32_t kUdpSlot = 16384;  // = src/io/native-udp.ts MAX_DATAGRAM
+constexpr uint32_t kUdpStride = kUdpSlot + 192;  // not a multiple of 4 KiB: the slots' headers in distinct cache sets
 constexpr uint32_t kTunMax = 65536;
 constexpr uint32_t kBatch = 64;
 constexpr size_t kHandMax = 8192;  // packets waiting for JS per role; beyond: dropped and counted
@@ -130,19 +131,26 @@ Napi::Value FastPath::Start(const Napi::CallbackInfo& info) {
     tunSteerProg_ = -1;
   }
   stop_ = false;
+  tunIo_ = TunIoWanted();
   for (uint32_t i = 0; i < n; i++) {
     FastLane& L = *lanes_[i + 1];
+    std::string why;
+    if (tunIo_.compare(0, 7, "syscall") != 0 && (L.tb = TunBatch::Open(tun[i], &why)) == nullptr) tunIo_ = "syscall (" + why + ")";
+    if (L.tb != nullptr) L.tb->reads = tunIo_ == "io_uring";
+    if (tunIo_.compare(0, 7, "syscall") == 0) L.tb.reset();
+    if (strcmp(UdpGsoWanted(), "on") == 0) L.gso.reset(new GsoBatch());
     L.udpFd = udp[i];
     L.tunFd = tun[i];
     L.queued = 0;
     L.stopFd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    L.rx.resize(static_cast<size_t>(kBatch) * kUdpSlot);
+    L.rx.resize(static_cast<size_t>(kBatch) * kUdpStride);
     L.tx.resize(static_cast<size_t>(kBatch) * 2048 + kTunMax);
     L.rmm.resize(kBatch);
     L.riov.resize(kBatch);
     L.raddr.resize(kBatch);
     if (!L.ka) L.ka.reset(new KaWheel());
   }
+  for (uint32_t i = 0; tunIo_.compare(0, 7, "syscall") == 0 && i < n; i++) lanes_[i + 1]->tb.reset();  // all lanes one way
   running_ = static_cast<int>(n);
   for (uint32_t i = 0; i < n; i++) {
     FastLane* L = lanes_[i + 1].get();
@@ -162,6 +170,8 @@ void FastPath::StopThreads() {
   for (int i = 1; i <= running_; i++) {
     FastLane& L = *lanes_[i];
     if (L.thread.joinable()) L.thread.join();
+    L.tb.reset();  // its registered file holds the TUN queue
+    L.gso.reset();
     close(L.stopFd);
     close(L.udpFd);  // the reuseport group shrinks back to the JS socket
     close(L.tunFd);  // the TUN queue goes
@@ -176,7 +186,7 @@ void FastPath::StopThreads() {
     close(tunSteerProg_);
     tunSteerProg_ = -1;
   }
-  udpSteering_ = tunSteering_ = "none";
+  udpSteering_ = tunSteering_ = tunIo_ = "none";
   if (async_ != nullptr) {
     async_->data = nullptr;
     uv_close(reinterpret_cast<uv_handle_t*>(async_), [](uv_handle_t* h) { delete reinterpret_cast<uv_async_t*>(h); });
@@ -202,7 +212,7 @@ void FastPath::Worker(FastLane* L) {
     // Drain both until each returned a partial batch, then sleep in epoll.
     while ((udpReady || tunReady) && !stop_.load(std::memory_order_relaxed)) {
       if (udpReady) UdpBatch(*L, &udpReady);
-      if (tunReady) TunBatch(*L, &tunReady);
+      if (tunReady) L->tb != nullptr && L->tb->reads ? TunBatchRing(*L, &tunReady) : TunBatch(*L, &tunReady);
     }
     int timeout = KaTick(*L);  // offloaded LCP keepalives due (keepalive.cc): at most until the next 100 ms slot
     epoll_event evs[3];
@@ -217,7 +227,7 @@ void FastPath::Worker(FastLane* L) {
 
 void FastPath::UdpBatch(FastLane& L, bool* more) {
   for (uint32_t i = 0; i < kBatch; i++) {
-    L.riov[i].iov_base = L.rx.data() + static_cast<size_t>(i) * kUdpSlot;
+    L.riov[i].iov_base = L.rx.data() + static_cast<size_t>(i) * kUdpStride;
     L.riov[i].iov_len = kUdpSlot;
     memset(&L.rmm[i], 0, sizeof(L.rmm[i]));
     L.rmm[i].msg_hdr.msg_iov = &L.riov[i];
@@ -236,7 +246,7 @@ void FastPath::UdpBatch(FastLane& L, bool* more) {
     std::lock_guard<std::mutex> g(L.mu);
     for (int i = 0; i < r; i++) {
       if ((L.rmm[i].msg_hdr.msg_flags & MSG_TRUNC) != 0) continue;  // as the JS socket: dropped
-      uint8_t* p = L.rx.data() + static_cast<size_t>(i) * kUdpSlot;
+      uint8_t* p = L.rx.data() + static_cast<size_t>(i) * kUdpStride;
       uint32_t src = ntohl(L.raddr[i].sin_addr.s_addr);
       uint16_t sport = ntohs(L.raddr[i].sin_port);
       if (Decap(L, p, L.rmm[i].msg_len, src, sport)) continue;
@@ -244,6 +254,7 @@ void FastPath::UdpBatch(FastLane& L, bool* more) {
       handed = true;
     }
     if (L.ka && L.ka->queued > 0) KaFlush(L);  // answers to the peers' Echo-Requests
+    if (L.tb != nullptr) FlushTunWrites(L);
   }
   if (handed) WakeJs();
 }

@@ -295,7 +295,7 @@ export interface AccessLnsDaemon {
  * `root` (default: this repository; bench/lib/baseline.ts builds other refs) in namespace `ns`;
  * resolves once the control socket answers.
  */
-export async function startAccessLns(ns: string, dir: string, cfg: AccessLnsConfig, lifetimeMs: number, root = repoRoot(), nodeArgs: readonly string[] = []): Promise<AccessLnsDaemon> {
+export async function startAccessLns(ns: string, dir: string, cfg: AccessLnsConfig, lifetimeMs: number, root = repoRoot(), nodeArgs: readonly string[] = [], env: Readonly<Record<string, string>> = {}): Promise<AccessLnsDaemon> {
   const config = join(dir, 'l2tpd.toml');
   writeFileSync(config, renderAccessConfig({ stateDir: join(dir, 'state'), ...cfg }));
   const proc = spawnIn(ns, process.execPath, [...nodeArgs, join(root, 'bin', 'l2tpd.js'), '--config', config, '--socket', cfg.socket], {
@@ -303,6 +303,7 @@ export async function startAccessLns(ns: string, dir: string, cfg: AccessLnsConf
     lifetimeMs,
     logFile: join(dir, 'l2tpd.log'),
     cwd: root,
+    env,
   });
   const logTail = (n = 30): string => tail(proc.output(), n);
   await waitUntil(

@@ -82,12 +82,28 @@ export interface NativeFastPathStats {
   /** Data threads running (0 = the data moves on the JS thread's ports). */
   readonly threads: number;
   /** The same counters per thread: [0] = the JS thread's ports, [i] = data thread i. */
-  readonly perThread: readonly Omit<NativeFastPathStats, 'sessions' | 'threads' | 'perThread' | 'udpSteering' | 'tunSteering'>[];
+  readonly perThread: readonly Omit<NativeFastPathStats, 'sessions' | 'threads' | 'perThread' | 'udpSteering' | 'tunSteering' | 'tunIo' | 'tunIoBatches' | 'tunIoOps' | 'udpGso' | 'udpGsoSends' | 'udpGsoPackets'>[];
   /** How datagrams / TUN packets are spread over the threads ('none' without threads). */
   readonly udpSteering: string;
   readonly tunSteering: string;
   /** LCP keepalive offload (src/io/fast-path.ts adds it when on). */
   readonly keepalive?: NativeKeepaliveStats;
+  /**
+   * How the data threads do their TUN I/O: 'io_uring writes' (the default: a recvmmsg batch's TUN
+   * writes per io_uring_enter, native/tun_batch.cc; reads by read()), 'io_uring' (reads too:
+   * L2TPKIT_TUN_IO=io_uring), 'syscall' (one read()/write() per packet: L2TPKIT_TUN_IO=syscall),
+   * 'syscall (why)' when io_uring was refused, 'none' without threads. Absent from an older addon.
+   */
+  readonly tunIo?: string;
+  /** io_uring_enter calls of the data threads' TUN rings [writes, reads] (a lone write goes by write(): not counted). */
+  readonly tunIoBatches?: readonly [number, number];
+  /** The ops they carried [writes, reads] (reads include those that found the queue empty). */
+  readonly tunIoOps?: readonly [number, number];
+  /** Whether the data threads send runs of one session's equal-size datagrams as UDP GSO ('off': L2TPKIT_UDP_GSO=off or refused; 'none' without threads). */
+  readonly udpGso?: string;
+  /** GSO sends of the data threads and the datagrams they carried. */
+  readonly udpGsoSends?: number;
+  readonly udpGsoPackets?: number;
 }
 
 /** Fields of one row of {@link NativeFastPath.counters}, in order. */
