@@ -398,10 +398,7 @@ export class AccessServer implements Timed {
     });
   }
 
-  /**
-   * One PPP session over `lower` (an L2TP session, or a PPPoE one): link, record, AAA, then LCP and the
-   * inbound sink. `remoteSession` is the peer's L2TP Session ID (0 for PPPoE: never offloaded, no tunnel).
-   */
+  /** One PPP session over `lower` (L2TP or PPPoE): link, record, AAA, LCP, the sink; `remoteSession` 0 for PPPoE (never offloaded). */
   private open(now: Instant, tunnel: TunnelId, session: SessionId, remoteSession: SessionId, lower: SessionLower, proxy: ProxyLcp | undefined, call: CallInfo): void {
     const key = sessionKey(tunnel, session);
     const owner = lower.info === undefined ? `${tunnel}/${session}` : `pppoe/${session}`;
