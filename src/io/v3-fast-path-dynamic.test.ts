@@ -4,7 +4,7 @@
 // namespaces crosses the pseudowire TAP <-> UDP and TAP <-> IP protocol 115: every data frame is counted by
 // the addon, the JS core counts none (the session's counters equal the native ones, the demux saw only
 // control, no TAP frame was handed to JS) — and the same ping with the fast path off is carried by JS.
-// Needs root; namespaces e16d-<pid>-a/-b, UDP ports 17861/17862, raw IP 127.0.0.1 <-> 127.0.0.2.
+// Needs root; namespaces e16d-<pid>-a/-b, UDP ports 17861/17862, raw IP 127.0.86.1 <-> 127.0.86.2 (addresses no other test uses: a raw IP socket sees every protocol-115 packet to its address).
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { DynamicPseudowires } from './dynamic-pseudowire.js';
@@ -17,9 +17,9 @@ const NS_A = `e16d-${process.pid}-a`;
 const NS_B = `e16d-${process.pid}-b`;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** One shell: the accepting side on 127.0.0.1, the dialing one on .1 (UDP, another port) or .2 (IP). */
+/** One shell: the accepting side on 127.0.86.1, the dialing one on .1 (UDP, another port) or .2 (IP). */
 async function shell(encap: 'udp' | 'ip', role: 'accept' | 'dial', fastPath: boolean, up: () => void): Promise<DynamicPseudowires> {
-  const local = role === 'accept' || encap === 'udp' ? '127.0.0.1' : '127.0.0.2';
+  const local = role === 'accept' || encap === 'udp' ? '127.0.86.1' : '127.0.86.2';
   const port = role === 'accept' ? 17861 : 17862;
   const pr = resolveV3Profile('linux', { pseudowire: { cookieLength: 4 } });
   assert.ok(pr.ok);
@@ -29,7 +29,7 @@ async function shell(encap: 'udp' | 'ip', role: 'accept' | 'dial', fastPath: boo
     encapsulation: encap, acceptConnections: role === 'accept', accept: settings,
     acceptPseudowires: { remoteEndIds: ['e16pw'], cookieLength: 4 as const, pwTypes: p.pwTypes, sequencing: false },
   };
-  const peer = { address: '127.0.0.1', port: encap === 'ip' ? 0 : 17861, family: 4 as const };
+  const peer = { address: '127.0.86.1', port: encap === 'ip' ? 0 : 17861, family: 4 as const };
   const dials = role === 'dial' ? [{ peer, settings, sessions: [{ remoteEndId: 'e16pw', pseudowire: p.pseudowire }], backoffInitial: 1000 as Duration, backoffMax: 5000 as Duration }] : [];
   return DynamicPseudowires.open({
     engine, dials, local, port, fastPath, circuitPollMs: 0,
