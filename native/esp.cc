@@ -24,6 +24,7 @@
 #include <openssl/rand.h>
 #include <string.h>
 
+#include "be.h"
 #include "fast_path.h"
 
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"  // HMAC_CTX: OpenSSL 3 keeps it, Node exports it
@@ -32,20 +33,10 @@ namespace l2tpkit {
 
 namespace {
 
-inline uint16_t G16(const uint8_t* p) { return static_cast<uint16_t>((p[0] << 8) | p[1]); }
-inline uint32_t G32(const uint8_t* p) {
-  return (static_cast<uint32_t>(p[0]) << 24) | (static_cast<uint32_t>(p[1]) << 16) | (static_cast<uint32_t>(p[2]) << 8) | p[3];
-}
-inline void P32(uint8_t* p, uint32_t v) {
-  p[0] = static_cast<uint8_t>(v >> 24);
-  p[1] = static_cast<uint8_t>(v >> 16);
-  p[2] = static_cast<uint8_t>(v >> 8);
-  p[3] = static_cast<uint8_t>(v);
-}
-inline void P16(uint8_t* p, uint32_t v) {
-  p[0] = static_cast<uint8_t>(v >> 8);
-  p[1] = static_cast<uint8_t>(v);
-}
+using be::Get16;
+using be::Get32;
+using be::Put16;
+using be::Put32;
 inline void Bump(std::atomic<uint64_t>& c, uint64_t n = 1) { c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
 
 uint32_t Arg32(const Napi::CallbackInfo& info, size_t i) {
@@ -114,15 +105,15 @@ uint32_t EspSealParts(EspSaN& sa, EspLane& lane, int li, const uint8_t* const* p
     sa.seqOut.store(0xffffffffULL, std::memory_order_relaxed);
     return 0;
   }
-  P32(dst, sa.spi);
-  P32(dst + 4, static_cast<uint32_t>(seq));
+  Put32(dst, sa.spi);
+  Put32(dst + 4, static_cast<uint32_t>(seq));
   uint8_t* iv = dst + kEspHeader;
   EVP_CIPHER_CTX* c = sa.ctx[li];
   int w = 0;
   if (sa.cipher == kEspGcm16) {
     // RFC 4106 §3.1: the explicit IV is the sequence number (unique per key); nonce = salt | IV.
-    P32(iv, 0);
-    P32(iv + 4, static_cast<uint32_t>(seq));
+    Put32(iv, 0);
+    Put32(iv + 4, static_cast<uint32_t>(seq));
     uint8_t nonce[12];
     memcpy(nonce, sa.salt, 4);
     memcpy(nonce + 4, iv, 8);
@@ -177,7 +168,7 @@ int EspOpenPacket(EspSaN& sa, int li, const uint8_t* p, uint32_t len, uint8_t* p
   if (len < kEspHeader + sa.ivLen + sa.icvLen) return kEspMalformed;
   uint32_t ctLen = len - kEspHeader - sa.ivLen - sa.icvLen;
   if (ctLen < (sa.block > 4 ? sa.block : 4) || ctLen % sa.block != 0 || ctLen > EspLane::kDec) return kEspMalformed;
-  uint32_t seq = G32(p + 4);
+  uint32_t seq = Get32(p + 4);
   *seqOut = seq;
   // RFC 4303 §3.4.3: the cheap replay check comes before the ICV.
   if (sa.replayOn) {
@@ -228,7 +219,7 @@ bool FastPath::OnEsp(uint8_t* p, uint32_t len, uint32_t srcAddrHost, uint16_t sr
   FastLane& L = *lanes_[0];
   if (E.lanes.empty() || len < 4) return false;  // no SA yet; a NAT-T keepalive (RFC 3948 §2.3)
   EspLaneStats& st = E.st[0];
-  uint32_t spi = G32(p);
+  uint32_t spi = Get32(p);
   if (spi == 0) return false;  // RFC 3948 §2.2: the non-ESP marker, IKE
   auto it = E.in.find(spi);
   if (it == E.in.end()) {
@@ -252,12 +243,12 @@ bool FastPath::OnEsp(uint8_t* p, uint32_t len, uint32_t srcAddrHost, uint16_t sr
   }
   const uint8_t* u = EL.dec.data();
   // RFC 3193 §4: UDP to our L2TP port only (the inner checksum is not checked, RFC 3948 §3.1.2).
-  if (nh != kNextUdp || plainLen < kUdpHeader || G16(u + 2) != f->l2tpPort || G16(u + 4) < kUdpHeader || G16(u + 4) > plainLen) {
+  if (nh != kNextUdp || plainLen < kUdpHeader || Get16(u + 2) != f->l2tpPort || Get16(u + 4) < kUdpHeader || Get16(u + 4) > plainLen) {
     Bump(st.inToJs);
     return false;
   }
   EL.inFlow = f;
-  bool done = Decap(L, EL.dec.data() + kUdpHeader, G16(u + 4) - kUdpHeader, srcAddrHost, G16(u));
+  bool done = Decap(L, EL.dec.data() + kUdpHeader, Get16(u + 4) - kUdpHeader, srcAddrHost, Get16(u));
   EL.inFlow = nullptr;
   if (!done) {
     Bump(st.inToJs);
@@ -290,9 +281,9 @@ bool FastPath::EspEncap(FastLane& L, FastSession* s, uint8_t* p, uint32_t len, b
   uint8_t* dst = EL.out.data() + static_cast<size_t>(q) * EspLane::kSlot;
   // RFC 768 header from our L2TP port to the client's; checksum 0 (RFC 3948 §3.1.2 transport mode).
   uint8_t udp[kUdpHeader] = {};
-  P16(udp, f->l2tpPort);
-  P16(udp + 2, f->innerPort);
-  P16(udp + 4, kUdpHeader + s->hdrLen + len);
+  Put16(udp, f->l2tpPort);
+  Put16(udp + 2, f->innerPort);
+  Put16(udp + 4, kUdpHeader + s->hdrLen + len);
   const uint8_t* parts[3] = {udp, v6 ? s->hdr6 : s->hdr, p};
   uint32_t lens[3] = {kUdpHeader, s->hdrLen, len};
   uint32_t n = EspSealParts(*f->out, EL, L.index, parts, lens, 3, kNextUdp, dst, EspLane::kSlot);
@@ -522,7 +513,7 @@ Napi::Value FastPath::EspOpen(const Napi::CallbackInfo& info) {
   EspSaN& sa = *it->second;
   Napi::Uint8Array pkt = BytesArg(info, 1);
   uint32_t len = static_cast<uint32_t>(pkt.ElementLength());
-  if (len < kEspHeader || G32(pkt.Data()) != sa.spi) return Napi::Number::New(env, kEspUnknownSpi);
+  if (len < kEspHeader || Get32(pkt.Data()) != sa.spi) return Napi::Number::New(env, kEspUnknownSpi);
   EspLane& EL = *esp_->lanes[0];
   uint32_t plainLen = 0, seq = 0;
   uint8_t nh = 0;

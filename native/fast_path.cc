@@ -14,6 +14,7 @@
 // The per-packet work is Decap (L2TP -> TUN) and Encap (TUN -> L2TP) on a lane (one data thread's
 // queue and counters): the place to hook another encapsulation.
 
+#include "be.h"
 #include "fast_path.h"
 
 #include <arpa/inet.h>
@@ -27,11 +28,9 @@ namespace l2tpkit {
 
 namespace {
 
-inline uint16_t Get16(const uint8_t* p) { return static_cast<uint16_t>((p[0] << 8) | p[1]); }
-inline uint32_t Get32(const uint8_t* p) {
-  return (static_cast<uint32_t>(p[0]) << 24) | (static_cast<uint32_t>(p[1]) << 16) | (static_cast<uint32_t>(p[2]) << 8) | p[3];
-}
-inline uint64_t Get64(const uint8_t* p) { return (static_cast<uint64_t>(Get32(p)) << 32) | Get32(p + 4); }
+using be::Get16;
+using be::Get32;
+using be::Get64;
 inline uint32_t CsumAdd(uint32_t a, uint32_t b) {
   uint32_t s = a + b;
   return (s & 0xffff) + (s >> 16);

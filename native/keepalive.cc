@@ -13,6 +13,7 @@
 
 #include <cmath>
 
+#include "be.h"
 #include "fast_path.h"
 
 namespace l2tpkit {
@@ -23,16 +24,9 @@ constexpr uint32_t kEchoPerTick = 512;  // Echo-Requests one lane sends per 100 
 constexpr uint16_t kLcp = 0xc021;
 constexpr uint8_t kEchoRequest = 9, kEchoReply = 10;
 
-inline uint16_t Rd16(const uint8_t* p) { return static_cast<uint16_t>((p[0] << 8) | p[1]); }
-inline uint32_t Rd32(const uint8_t* p) {
-  return (static_cast<uint32_t>(p[0]) << 24) | (static_cast<uint32_t>(p[1]) << 16) | (static_cast<uint32_t>(p[2]) << 8) | p[3];
-}
-inline void Wr32(uint8_t* p, uint32_t v) {
-  p[0] = static_cast<uint8_t>(v >> 24);
-  p[1] = static_cast<uint8_t>(v >> 16);
-  p[2] = static_cast<uint8_t>(v >> 8);
-  p[3] = static_cast<uint8_t>(v);
-}
+using be::Get16;
+using be::Get32;
+using be::Put32;
 
 /** A uniform number in [0, 1) (xorshift64*: jitter only). */
 double Unit(uint64_t* s) {
@@ -283,7 +277,7 @@ void FastPath::KaFire(FastLane& L, FastKeepalive* k, int64_t now) {
     f[n++] = k->echoId;
     f[n++] = 0;
     f[n++] = 8;
-    Wr32(f + n, k->magic);
+    Put32(f + n, k->magic);
     n += 4;
     w.iov[w.queued] = {f, n};
     w.qk[w.queued] = k;
@@ -329,15 +323,15 @@ bool FastPath::KaReceive(FastLane& L, FastSession* s, const uint8_t* ppp, uint32
   FastKeepalive* k = s->ka;
   uint32_t off = 0;
   if (len >= 2 && ppp[0] == 0xff && ppp[1] == 0x03) off = 2;
-  bool lcp = len >= off + 2 + 8 && Rd16(ppp + off) == kLcp;
+  bool lcp = len >= off + 2 + 8 && Get16(ppp + off) == kLcp;
   const uint8_t* c = ppp + off + 2;
   uint8_t code = lcp ? c[0] : 0;
-  uint32_t clen = lcp ? Rd16(c + 2) : 0;
+  uint32_t clen = lcp ? Get16(c + 2) : 0;
   if (!lcp || (code != kEchoRequest && code != kEchoReply) || clen < 8 || clen > len - off - 2 || L.index != k->lane || k->dead || !L.ka) {
     k->heard.store(true, std::memory_order_relaxed);
     return false;
   }
-  uint32_t magic = Rd32(c + 4);
+  uint32_t magic = Get32(c + 4);
   bool looped = k->magic != 0 && magic == k->magic;
   if (code == kEchoReply) {
     if (!looped) {
@@ -365,7 +359,7 @@ bool FastPath::KaReceive(FastLane& L, FastSession* s, const uint8_t* ppp, uint32
   f[o++] = 0x21;
   memcpy(f + o, c, clen);
   f[o] = kEchoReply;  // same identifier, length and data
-  Wr32(f + o + 4, k->magic);
+  Put32(f + o + 4, k->magic);
   w.iov[w.queued] = {f, n};
   w.qk[w.queued] = k;
   w.queued++;

@@ -12,6 +12,8 @@
 
 #include "v3_fast.h"
 
+#include "be.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <string.h>
@@ -24,15 +26,8 @@ namespace {
 
 constexpr uint32_t kEthernetHeader = 14;
 
-inline uint32_t Get32(const uint8_t* p) {
-  return (static_cast<uint32_t>(p[0]) << 24) | (static_cast<uint32_t>(p[1]) << 16) | (static_cast<uint32_t>(p[2]) << 8) | p[3];
-}
-inline void Put32(uint8_t* p, uint32_t v) {
-  p[0] = static_cast<uint8_t>(v >> 24);
-  p[1] = static_cast<uint8_t>(v >> 16);
-  p[2] = static_cast<uint8_t>(v >> 8);
-  p[3] = static_cast<uint8_t>(v);
-}
+using be::Get32;
+using be::Put32;
 
 uint32_t U32Arg(const Napi::CallbackInfo& info, size_t i) {
   if (info.Length() <= i || !info[i].IsNumber()) throw Napi::TypeError::New(info.Env(), "expected a number argument");
