@@ -13,7 +13,7 @@ interface Snapshot {
 }
 
 /** Count and self size per "type:name". */
-export function tally(path: string): Map<string, { count: number; size: number }> {
+export function tally(path: string): Tally {
   const s = JSON.parse(readFileSync(path, 'utf8')) as Snapshot;
   const f = s.snapshot.meta.node_fields;
   const types = s.snapshot.meta.node_types[0] as readonly string[];
@@ -36,15 +36,22 @@ export function tally(path: string): Map<string, { count: number; size: number }
   return out;
 }
 
-function main(): void {
+/** A count and self size per key, as `tally` and heap-retainers' `retainerTally` return. */
+export type Tally = Map<string, { count: number; size: number }>;
+
+/**
+ * The CLI of both snapshot tools: BASE AFTER N [TOP] from argv, AFTER's tally minus BASE's per N items,
+ * the TOP biggest rows printed (`name` in the usage line).
+ */
+export function printTallyDiff(name: string, tallyOf: (path: string) => Tally, defaultTop: number): void {
   const [a, b, nArg, topArg] = process.argv.slice(2);
   if (a === undefined || b === undefined) {
-    console.error('usage: heap-diff BASE AFTER N [TOP]');
+    console.error(`usage: ${name} BASE AFTER N [TOP]`);
     process.exit(2);
   }
   const n = Number(nArg ?? 1);
-  const before = tally(a);
-  const after = tally(b);
+  const before = tallyOf(a);
+  const after = tallyOf(b);
   const rows: { k: string; count: number; size: number }[] = [];
   for (const [k, v] of after) {
     const o = before.get(k) ?? { count: 0, size: 0 };
@@ -53,7 +60,7 @@ function main(): void {
   rows.sort((x, y) => y.size - x.size);
   const total = rows.reduce((t, r) => t + r.size, 0);
   console.log(`per item (N = ${n}): ${total.toFixed(0)} B self size in all`);
-  for (const r of rows.slice(0, Number(topArg ?? 40))) console.log(`${r.size.toFixed(1).padStart(8)} B ${r.count.toFixed(2).padStart(7)} x  ${r.k}`);
+  for (const r of rows.slice(0, Number(topArg ?? defaultTop))) console.log(`${r.size.toFixed(1).padStart(8)} B ${r.count.toFixed(2).padStart(7)} x  ${r.k}`);
 }
 
-if (process.argv[1]?.endsWith('heap-diff.js') === true) main();
+if (process.argv[1]?.endsWith('heap-diff.js') === true) printTallyDiff('heap-diff', tally, 40);

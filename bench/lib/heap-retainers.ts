@@ -6,6 +6,7 @@
  * Run: node dist/bench/lib/heap-retainers.js BASE.heapsnapshot AFTER.heapsnapshot N [TOP]
  */
 import { readFileSync } from 'node:fs';
+import { printTallyDiff, type Tally } from './heap-diff.js';
 
 interface Snapshot {
   readonly snapshot: { readonly meta: { readonly node_fields: readonly string[]; readonly node_types: readonly (readonly string[] | string)[]; readonly edge_fields: readonly string[]; readonly edge_types: readonly (readonly string[] | string)[] } };
@@ -22,7 +23,7 @@ function nodeKey(type: string, name: string): string {
 }
 
 /** Count and self size per "retainer.edge -> node". */
-export function retainerTally(path: string): Map<string, { count: number; size: number }> {
+export function retainerTally(path: string): Tally {
   const s = JSON.parse(readFileSync(path, 'utf8')) as Snapshot;
   const m = s.snapshot.meta;
   const nf = m.node_fields;
@@ -65,23 +66,4 @@ export function retainerTally(path: string): Map<string, { count: number; size: 
   return out;
 }
 
-function main(): void {
-  const [a, b, nArg, topArg] = process.argv.slice(2);
-  if (a === undefined || b === undefined) {
-    console.error('usage: heap-retainers BASE AFTER N [TOP]');
-    process.exit(2);
-  }
-  const n = Number(nArg ?? 1);
-  const before = retainerTally(a);
-  const after = retainerTally(b);
-  const rows: { k: string; count: number; size: number }[] = [];
-  for (const [k, v] of after) {
-    const o = before.get(k) ?? { count: 0, size: 0 };
-    rows.push({ k, count: (v.count - o.count) / n, size: (v.size - o.size) / n });
-  }
-  rows.sort((x, y) => y.size - x.size);
-  console.log(`per item (N = ${n}): ${rows.reduce((t, r) => t + r.size, 0).toFixed(0)} B self size in all`);
-  for (const r of rows.slice(0, Number(topArg ?? 60))) console.log(`${r.size.toFixed(1).padStart(8)} B ${r.count.toFixed(2).padStart(7)} x  ${r.k}`);
-}
-
-if (process.argv[1]?.endsWith('heap-retainers.js') === true) main();
+if (process.argv[1]?.endsWith('heap-retainers.js') === true) printTallyDiff('heap-retainers', retainerTally, 60);
