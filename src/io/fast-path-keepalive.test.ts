@@ -9,14 +9,16 @@
 // reports the session dead after `failure` unanswered requests: the link ends with echo-timeout.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createSocket, type Socket } from 'node:dgram';
+import type { Socket } from 'node:dgram';
 import { performance } from 'node:perf_hooks';
 import { instant, type Instant, millis, seededRandom } from '../base/index.js';
 import { PppLink, type PppEvent } from '../ppp/index.js';
-import { FastPathRole, loadNative, type NativeFastPath } from './native.js';
-import { NativeUdpSocket } from './native-udp.js';
-import { TunDevice } from './tun.js';
-import { createNetns, deleteNetns, echoReplyFor, ICMP_ECHO_REQUEST, requireTunPrivileges, writeIcmpEcho } from '../../test/lib/tun-packets.js';
+import type { NativeFastPath } from './native.js';
+import type { NativeUdpSocket } from './native-udp.js';
+import type { TunDevice } from './tun.js';
+import { echoReplyFor, ICMP_ECHO_REQUEST, writeIcmpEcho } from '../../test/lib/tun-packets.js';
+import { waitFor } from '../../test/lib/l2tpd-process.js';
+import { closeFastPathRig, openFastPathRig, type FastPathRig } from '../../test/lib/fast-path-rig.js';
 
 const NETNS = `k15-ka-${process.pid}`;
 const IFNAME = `k15ka${process.pid.toString(36)}`;
@@ -34,12 +36,9 @@ const FAILURE = 3;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const now = (): Instant => instant(Math.floor(performance.now()));
 
-async function waitFor(cond: () => boolean, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
+/** test/lib's waitFor, failing with what was awaited. */
+async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
+  assert.ok(await waitFor(cond, ms), `timed out waiting for ${what}`);
 }
 
 /** An L2TP data message to our session carrying `ppp` (a PPP frame with address/control). */
@@ -91,6 +90,7 @@ describe('LCP keepalive offload on the data threads (root, namespace k15-ka-*)',
   let sock: NativeUdpSocket;
   let lac: Socket;
   let fp: NativeFastPath;
+  let rig: FastPathRig | undefined;
   let link: PppLink;
   let linkTimer: NodeJS.Timeout | undefined;
   const jsUdp: Buffer[] = [];
@@ -103,25 +103,16 @@ describe('LCP keepalive offload on the data threads (root, namespace k15-ka-*)',
   let answer = true;
 
   before(async () => {
-    requireTunPrivileges();
-    await createNetns(NETNS);
-    tun = TunDevice.open({ name: IFNAME, queues: 2 });
-    await tun.moveToNetns(NETNS);
-    await tun.configure({ netns: NETNS, address: `${LNS}/24`, mtu: 1500, up: true });
-    sock = NativeUdpSocket.open('127.0.0.1', 0, true);
-    sock.onDatagram((d) => jsUdp.push(d));
-    tun.onPackets(() => undefined);
-    lac = createSocket('udp4');
-    await new Promise<void>((r) => lac.bind(0, '127.0.0.1', () => r()));
-    lac.on('message', (m) => {
-      const e = parseEcho(m);
-      if (e === undefined) return void other.push(m);
-      echoes.push(e);
-      if (e.code === 9 && answer) lac.send(l2tp(lcpEcho(10, e.id, PEER_MAGIC)), sock.local.port, '127.0.0.1');
+    rig = await openFastPathRig({
+      netns: NETNS, ifname: IFNAME, lnsAddress: LNS, threads: 2, onJs: (d) => jsUdp.push(d),
+      onLac: (m) => {
+        const e = parseEcho(m);
+        if (e === undefined) return void other.push(m);
+        echoes.push(e);
+        if (e.code === 9 && answer) lac.send(l2tp(lcpEcho(10, e.id, PEER_MAGIC)), sock.local.port, '127.0.0.1');
+      },
     });
-    fp = new (loadNative().FastPath)(2);
-    sock.setFastPath(fp, FastPathRole.udp);
-    tun.setFastPath(fp, FastPathRole.tun);
+    ({ tun, sock, lac, fp } = rig);
     assert.equal(fp.start(sock.openSiblings(2), tun.takeQueues()), 2);
     assert.equal(fp.stats().udpSteering, 'cbpf-session', 'per-session steering (the keepalive needs it)');
     assert.equal(fp.add(OUR_T, OUR_S, 0x7f000001, lac.address().port, CLIENT_N, 1400, 0, Uint8Array.from(HDR)), true);
@@ -138,11 +129,7 @@ describe('LCP keepalive offload on the data threads (root, namespace k15-ka-*)',
   after(async () => {
     if (linkTimer !== undefined) clearInterval(linkTimer);
     fp?.keepaliveListener?.(null);
-    fp?.stop();
-    lac?.close();
-    sock?.close();
-    tun?.close();
-    await deleteNetns(NETNS);
+    await closeFastPathRig(rig, NETNS);
   });
 
   const send = (b: Buffer): Promise<void> => new Promise((r) => lac.send(b, sock.local.port, '127.0.0.1', () => r()));
@@ -155,7 +142,7 @@ describe('LCP keepalive offload on the data threads (root, namespace k15-ka-*)',
     assert.equal(link.pollAt(), undefined, 'no JS keepalive timer once offloaded');
     assert.equal(fp.keepalive?.(OUR_T, OUR_S, k.magic, k.interval, k.failure, k.jitter, k.adaptive, 0, k.addressControl, k.misses, k.outstanding, k.echoId), true);
     assert.equal(fp.keepalive?.(OUR_T, 99, k.magic, k.interval, k.failure, k.jitter, k.adaptive, 0, true, 0, false, 0), false, 'an unknown session');
-    await waitFor(() => echoes.filter((e) => e.code === 9).length >= 4, 8000, 'four native Echo-Requests');
+    await until(() => echoes.filter((e) => e.code === 9).length >= 4, 8000, 'four native Echo-Requests');
     const reqs = echoes.filter((e) => e.code === 9);
     for (const e of reqs) assert.equal(e.magic, k.magic, 'our Magic-Number');
     assert.deepEqual(reqs.map((e) => e.id).slice(0, 4), [1, 2, 3, 4].map((i) => (k.echoId + i) & 0xff), 'identifiers increment');
@@ -177,7 +164,7 @@ describe('LCP keepalive offload on the data threads (root, namespace k15-ka-*)',
     const magic = link.lcpInfo.ourMagic;
     const before = echoes.length;
     await send(l2tp(lcpEcho(9, 0x77, PEER_MAGIC, [1, 2, 3, 4, 5])));
-    await waitFor(() => echoes.slice(before).some((e) => e.code === 10), 3000, 'the native Echo-Reply');
+    await until(() => echoes.slice(before).some((e) => e.code === 10), 3000, 'the native Echo-Reply');
     const rep = echoes.slice(before).find((e) => e.code === 10);
     assert.deepEqual(rep && { id: rep.id, magic: rep.magic, data: rep.data }, { id: 0x77, magic, data: [1, 2, 3, 4, 5] });
     const replied = counters()[1] ?? 0;
@@ -209,7 +196,7 @@ describe('LCP keepalive offload on the data threads (root, namespace k15-ka-*)',
   it('a silent peer: after `failure` unanswered Echo-Requests the addon reports it and the link ends with echo-timeout', async () => {
     const t0 = Date.now();
     const start = echoes.filter((e) => e.code === 9).length;
-    await waitFor(() => dead.length > 0, 10_000, 'the dead report');
+    await until(() => dead.length > 0, 10_000, 'the dead report');
     const elapsed = Date.now() - t0;
     const sentSilent = echoes.filter((e) => e.code === 9).length - start;
     console.log(`# dead report after ${elapsed} ms of silence, ${sentSilent} unanswered Echo-Requests`);
@@ -218,12 +205,12 @@ describe('LCP keepalive offload on the data threads (root, namespace k15-ka-*)',
     assert.equal(sentSilent, FAILURE, 'exactly `failure` requests went unanswered');
     assert.equal(fp.keepaliveStats?.().echoDead, 1);
     link.offloadedEcho(dead[0]?.[2] ?? 0, now());
-    await waitFor(() => linkEvents.some((e) => e.type === 'link-down') || jsLcp.includes(5), 3000, 'the link closing');
+    await until(() => linkEvents.some((e) => e.type === 'link-down') || jsLcp.includes(5), 3000, 'the link closing');
     assert.ok(jsLcp.includes(5), 'LCP Terminate-Request sent (RFC 1661 §5.5)');
     await sleep(2 * INTERVAL);
     assert.equal(echoes.filter((e) => e.code === 9).length - start, FAILURE, 'no Echo-Request after the report');
     // The link's Terminate-Request goes unanswered too: it gives up after Max-Terminate with echo-timeout.
-    await waitFor(() => linkEvents.some((e) => e.type === 'link-down'), 30_000, 'link-down');
+    await until(() => linkEvents.some((e) => e.type === 'link-down'), 30_000, 'link-down');
     const down = linkEvents.find((e) => e.type === 'link-down');
     assert.equal(down?.type === 'link-down' ? down.reason : undefined, 'echo-timeout');
     assert.ok(other.length >= 14, 'the ICMP echo replies came back as L2TP data natively');

@@ -14,13 +14,14 @@
 // forced off there is no ring and no GSO. Nothing is routed in the host namespace.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createSocket, type Socket } from 'node:dgram';
+import type { Socket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
-import { FastPathRole, loadNative, type NativeFastPath } from './native.js';
-import { NativeUdpSocket } from './native-udp.js';
-import { TunDevice } from './tun.js';
+import type { NativeFastPath } from './native.js';
+import type { NativeUdpSocket } from './native-udp.js';
+import type { TunDevice } from './tun.js';
 import { setTimeout as delay } from 'node:timers/promises';
-import { createNetns, deleteNetns, ICMP_ECHO_REQUEST, requireTunPrivileges, writeIcmpEcho } from '../../test/lib/tun-packets.js';
+import { ICMP_ECHO_REQUEST, writeIcmpEcho } from '../../test/lib/tun-packets.js';
+import { closeFastPathRig, openFastPathRig, type FastPathRig } from '../../test/lib/fast-path-rig.js';
 import { waitFor } from '../../test/lib/l2tpd-process.js';
 
 const LNS = '100.64.92.1';
@@ -67,24 +68,13 @@ function suite(mode: Mode): void {
     let sock: NativeUdpSocket;
     let lac: Socket;
     let fp: NativeFastPath;
+    let rig: FastPathRig | undefined;
     const jsUdp: Buffer[] = [];
     const atLac: Buffer[] = [];
 
     before(async () => {
-      requireTunPrivileges();
-      await createNetns(NETNS);
-      tun = TunDevice.open({ name: IFNAME, queues: 2 });
-      await tun.moveToNetns(NETNS);
-      await tun.configure({ netns: NETNS, address: `${LNS}/24`, mtu: 1500, up: true });
-      sock = NativeUdpSocket.open('127.0.0.1', 0, true);
-      sock.onDatagram((d) => jsUdp.push(d));
-      tun.onPackets(() => undefined);
-      lac = createSocket('udp4');
-      await new Promise<void>((r) => lac.bind(0, '127.0.0.1', () => r()));
-      lac.on('message', (m) => atLac.push(m));
-      fp = new (loadNative().FastPath)(2);
-      sock.setFastPath(fp, FastPathRole.udp);
-      tun.setFastPath(fp, FastPathRole.tun);
+      rig = await openFastPathRig({ netns: NETNS, ifname: IFNAME, lnsAddress: LNS, threads: 2, onJs: (d) => jsUdp.push(d), onLac: (m) => atLac.push(m) });
+      ({ tun, sock, lac, fp } = rig);
       const saved = [process.env['L2TPKIT_TUN_IO'], process.env['L2TPKIT_UDP_GSO']] as const;
       const setEnv = (k: string, v: string | undefined): void => {
         if (v === undefined) delete process.env[k];
@@ -102,11 +92,7 @@ function suite(mode: Mode): void {
     });
 
     after(async () => {
-      fp?.stop();
-      lac?.close();
-      sock?.close();
-      tun?.close();
-      await deleteNetns(NETNS);
+      await closeFastPathRig(rig, NETNS);
     });
 
     it('says which TUN I/O its threads use', () => {
